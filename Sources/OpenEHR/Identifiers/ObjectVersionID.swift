@@ -1,0 +1,58 @@
+/// OBJECT_VERSION_ID (BASE 1.1.0 §4.4.5): `object_id::creating_system_id::version_tree_id`,
+/// for example `8849182c-82ad-4088-a07f-48ead4180515::socle.example.org::2`.
+public struct ObjectVersionID: Sendable, Hashable, CustomStringConvertible {
+    public var objectID: String
+    public var creatingSystemID: String
+    /// Trunk version number; Socle does not branch version trees.
+    public var versionNumber: Int
+
+    public init(objectID: String, creatingSystemID: String, versionNumber: Int) {
+        self.objectID = objectID
+        self.creatingSystemID = creatingSystemID
+        self.versionNumber = versionNumber
+    }
+
+    /// Parses the three `::`-separated parts; the object id must be a UUID and
+    /// the version tree id a positive trunk number.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "::", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, UUIDText.isValid(parts[0]), !parts[1].isEmpty,
+            let number = Int(parts[2]), number > 0, String(number) == parts[2]
+        else { return nil }
+        self.init(objectID: parts[0].lowercased(), creatingSystemID: parts[1], versionNumber: number)
+    }
+
+    public var description: String { "\(objectID)::\(creatingSystemID)::\(versionNumber)" }
+}
+
+/// UUID text as openEHR writes it (8-4-4-4-12 hexadecimal digits).
+public enum UUIDText {
+    public static func isValid(_ text: String) -> Bool {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 36 else { return false }
+        for (index, byte) in utf8.enumerated() {
+            switch index {
+            case 8, 13, 18, 23:
+                if byte != UInt8(ascii: "-") { return false }
+            default:
+                let isHex = (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 70) || (byte >= 97 && byte <= 102)
+                if !isHex { return false }
+            }
+        }
+        return true
+    }
+
+    /// A new random (version 4) UUID in lower case.
+    public static func random() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = bytes.map { byte in
+            let string = String(byte, radix: 16)
+            return byte < 16 ? "0" + string : string
+        }
+        return hex[0..<4].joined() + "-" + hex[4..<6].joined() + "-" + hex[6..<8].joined() + "-"
+            + hex[8..<10].joined() + "-" + hex[10..<16].joined()
+    }
+}

@@ -1,0 +1,226 @@
+import JSONCore
+import OpenEHR
+import Storage
+
+/// EHR and EHR_STATUS use cases (ITS-REST 1.0.3 §EHR, §EHR_STATUS; RM 1.1.0
+/// ehr package §EHR creation semantics). Every write is one contribution.
+public struct EHRService: Sendable {
+    public let store: VersionStore
+    public let systemID: String
+
+    public init(store: VersionStore, systemID: String) {
+        self.store = store
+        self.systemID = systemID
+    }
+
+    /// An EHR as served: its row plus its status' latest version.
+    public struct Summary: Sendable {
+        public var record: EHRRecord
+
+        public var json: JSON {
+            [
+                "system_id": ["_type": "HIER_OBJECT_ID", "value": .string(record.systemID)],
+                "ehr_id": ["_type": "HIER_OBJECT_ID", "value": .string(record.ehrID)],
+                "ehr_status": [
+                    "id": ["_type": "HIER_OBJECT_ID", "value": .string(record.statusObjectID)], "namespace": "local", "type": "EHR_STATUS",
+                ],
+                "time_created": [
+                    "_type": "DV_DATE_TIME", "value": .string(ISODateTime(microsecondsSinceEpoch: record.timeCreated).description),
+                ],
+            ]
+        }
+    }
+
+    /// One EHR_STATUS version: its uid and its canonical JSON as committed.
+    public struct StatusVersion: Sendable {
+        public var uid: ObjectVersionID
+        public var json: [UInt8]
+        public var record: VersionRecord
+    }
+
+    /// Creates an EHR, with the client's EHR_STATUS or the default one, as a
+    /// single contribution. `ehrID` is the client's id for PUT /ehr/{ehr_id}.
+    public func createEHR(id ehrID: String? = nil, status: EHRStatus?, committal: Committal) async throws -> (Summary, StatusVersion) {
+        let ehrID = try ehrID.map(Self.normalisedEHRID) ?? UUIDText.random()
+        var status = status ?? EHRStatus()
+        let statusUID = ObjectVersionID(objectID: UUIDText.random(), creatingSystemID: systemID, versionNumber: 1)
+        status.uid = statusUID
+        let now = ISODateTime.now()
+        let subject = status.subject.externalRef
+        let record = EHRRecord(
+            ehrID: ehrID, systemID: systemID, timeCreated: now.microsecondsSinceEpoch, statusObjectID: statusUID.objectID,
+            subjectID: subject?.id.value, subjectNamespace: subject?.namespace, isQueryable: status.isQueryable, isModifiable: status.isModifiable)
+        let audit = committal.audit(systemID: systemID, at: now, defaultChange: .creation)
+        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehrID, audit: audit)
+        let version = VersionRecord(
+            objectID: statusUID.objectID, versionNumber: 1, ehrID: ehrID, contributionID: contribution.contributionID, audit: audit,
+            lifecycleState: VersionLifecycleState.complete.rawValue, data: JSONSerializer.bytes(status.json))
+        do {
+            try await store.commit(contribution, versions: [.create(version, rmType: "EHR_STATUS")], ehrChange: .create(record))
+        } catch let error as StoreError where error.code == .conflict {
+            if try await store.ehr(ehrID) != nil { throw ServiceError(.conflict, "EHR \(ehrID) already exists") }
+            throw ServiceError(.conflict, "an EHR already exists for subject \(subject?.id.value ?? "") in namespace \(subject?.namespace ?? "")")
+        }
+        return (Summary(record: record), StatusVersion(uid: statusUID, json: version.data, record: version))
+    }
+
+    public func ehr(_ ehrID: String) async throws -> Summary {
+        Summary(record: try await existingEHR(ehrID))
+    }
+
+    public func ehr(subjectID: String, subjectNamespace: String) async throws -> Summary {
+        guard let record = try await store.ehr(subjectID: subjectID, subjectNamespace: subjectNamespace) else {
+            throw ServiceError(.notFound, "no EHR has subject \(subjectID) in namespace \(subjectNamespace)")
+        }
+        return Summary(record: record)
+    }
+
+    /// The latest EHR_STATUS, or the one extant at `time`.
+    public func status(ehrID: String, at time: ISODateTime? = nil) async throws -> StatusVersion {
+        let ehr = try await existingEHR(ehrID)
+        let version: VersionRecord?
+        if let time {
+            version = try await store.version(objectID: ehr.statusObjectID, at: time.microsecondsSinceEpoch)
+        } else {
+            version = try await store.latestVersion(objectID: ehr.statusObjectID)
+        }
+        guard let version else {
+            throw ServiceError(.notFound, "EHR \(ehr.ehrID) has no EHR_STATUS version at \(time?.description ?? "this time")")
+        }
+        return statusVersion(version)
+    }
+
+    /// A given version of the EHR_STATUS, by its version uid.
+    public func status(ehrID: String, versionUID: String) async throws -> StatusVersion {
+        let ehr = try await existingEHR(ehrID)
+        guard let uid = ObjectVersionID(versionUID) else {
+            throw ServiceError(.badRequest, "'\(versionUID)' is not a version uid (uuid::system_id::version)")
+        }
+        guard uid.objectID == ehr.statusObjectID, uid.creatingSystemID == systemID,
+            let version = try await store.version(objectID: uid.objectID, number: uid.versionNumber)
+        else {
+            throw ServiceError(.notFound, "EHR \(ehr.ehrID) has no EHR_STATUS version \(versionUID)")
+        }
+        return statusVersion(version)
+    }
+
+    /// Commits a new EHR_STATUS version. `precedingVersionUID` (If-Match)
+    /// must name the latest version, or the update is refused (412) and
+    /// nothing is written.
+    public func updateStatus(ehrID: String, precedingVersionUID: String, status newStatus: EHRStatus, committal: Committal) async throws
+        -> StatusVersion
+    {
+        let ehr = try await existingEHR(ehrID)
+        guard let preceding = ObjectVersionID(precedingVersionUID) else {
+            throw ServiceError(.badRequest, "If-Match '\(precedingVersionUID)' is not a version uid (uuid::system_id::version)")
+        }
+        let latest = try await store.versionedObject(ehr.statusObjectID)
+        let latestUID = latest.map { ObjectVersionID(objectID: $0.objectID, creatingSystemID: systemID, versionNumber: $0.latestVersion) }
+        guard preceding.objectID == ehr.statusObjectID, preceding.creatingSystemID == systemID, preceding == latestUID else {
+            throw ServiceError(
+                .preconditionFailed, "If-Match \(precedingVersionUID) is not the latest EHR_STATUS version of EHR \(ehr.ehrID)",
+                latestVersion: latestUID)
+        }
+        var status = newStatus
+        let uid = ObjectVersionID(objectID: preceding.objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
+        status.uid = uid
+        let now = ISODateTime.now()
+        let audit = committal.audit(systemID: systemID, at: now, defaultChange: .modification)
+        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: audit)
+        let version = VersionRecord(
+            objectID: uid.objectID, versionNumber: uid.versionNumber, ehrID: ehr.ehrID, contributionID: contribution.contributionID,
+            audit: audit, lifecycleState: VersionLifecycleState.complete.rawValue, data: JSONSerializer.bytes(status.json))
+        let subject = status.subject.externalRef
+        do {
+            try await store.commit(
+                contribution, versions: [.update(version, precedingVersion: preceding.versionNumber)],
+                ehrChange: .status(
+                    subjectID: subject?.id.value, subjectNamespace: subject?.namespace, isQueryable: status.isQueryable,
+                    isModifiable: status.isModifiable))
+        } catch let error as StoreError {
+            throw try await serviceError(error, statusObjectID: ehr.statusObjectID)
+        }
+        return StatusVersion(uid: uid, json: version.data, record: version)
+    }
+
+    /// VERSIONED_EHR_STATUS (RM 1.1.0 ehr package).
+    public func versionedStatus(ehrID: String) async throws -> JSON {
+        let ehr = try await existingEHR(ehrID)
+        guard let object = try await store.versionedObject(ehr.statusObjectID) else {
+            throw ServiceError(.notFound, "EHR \(ehr.ehrID) has no EHR_STATUS")
+        }
+        return [
+            "_type": "VERSIONED_EHR_STATUS",
+            "uid": ["_type": "HIER_OBJECT_ID", "value": .string(object.objectID)],
+            "owner_id": ["id": ["_type": "HIER_OBJECT_ID", "value": .string(ehr.ehrID)], "namespace": "local", "type": "EHR"],
+            "time_created": ["_type": "DV_DATE_TIME", "value": .string(ISODateTime(microsecondsSinceEpoch: object.timeCreated).description)],
+        ]
+    }
+
+    /// REVISION_HISTORY: one item per version, with its audits, oldest first.
+    public func statusRevisionHistory(ehrID: String) async throws -> JSON {
+        let ehr = try await existingEHR(ehrID)
+        let versions = try await store.versionHistory(objectID: ehr.statusObjectID)
+        return [
+            "_type": "REVISION_HISTORY",
+            "items": .array(
+                versions.map { version in
+                    [
+                        "_type": "REVISION_HISTORY_ITEM",
+                        "version_id": [
+                            "_type": "OBJECT_VERSION_ID",
+                            "value": .string(
+                                ObjectVersionID(objectID: version.objectID, creatingSystemID: systemID, versionNumber: version.versionNumber).description),
+                        ],
+                        "audits": [OriginalVersionJSON.auditJSON(version.audit)],
+                    ]
+                }),
+        ]
+    }
+
+    /// ORIGINAL_VERSION of the EHR_STATUS, latest or at a time.
+    public func statusOriginalVersion(ehrID: String, at time: ISODateTime?) async throws -> (StatusVersion, [UInt8]) {
+        let version = try await status(ehrID: ehrID, at: time)
+        return (version, OriginalVersionJSON.bytes(version.record, systemID: systemID))
+    }
+
+    /// ORIGINAL_VERSION of the EHR_STATUS by version uid.
+    public func statusOriginalVersion(ehrID: String, versionUID: String) async throws -> (StatusVersion, [UInt8]) {
+        let version = try await status(ehrID: ehrID, versionUID: versionUID)
+        return (version, OriginalVersionJSON.bytes(version.record, systemID: systemID))
+    }
+
+    // MARK: Helpers
+
+    func existingEHR(_ ehrID: String) async throws -> EHRRecord {
+        guard UUIDText.isValid(ehrID) else { throw ServiceError(.badRequest, "'\(ehrID)' is not a valid EHR id: a UUID is expected") }
+        guard let ehr = try await store.ehr(ehrID.lowercased()) else { throw ServiceError(.notFound, "EHR \(ehrID) does not exist") }
+        return ehr
+    }
+
+    static func normalisedEHRID(_ ehrID: String) throws -> String {
+        guard UUIDText.isValid(ehrID) else {
+            throw ServiceError(.badRequest, "'\(ehrID)' is not a valid EHR id: a UUID (HIER_OBJECT_ID) is expected")
+        }
+        return ehrID.lowercased()
+    }
+
+    func statusVersion(_ version: VersionRecord) -> StatusVersion {
+        StatusVersion(
+            uid: ObjectVersionID(objectID: version.objectID, creatingSystemID: systemID, versionNumber: version.versionNumber),
+            json: version.data, record: version)
+    }
+
+    func serviceError(_ error: StoreError, statusObjectID: String) async throws -> ServiceError {
+        switch error.code {
+        case .preconditionFailed:
+            let latest = try await store.versionedObject(statusObjectID).map {
+                ObjectVersionID(objectID: $0.objectID, creatingSystemID: systemID, versionNumber: $0.latestVersion)
+            }
+            return ServiceError(.preconditionFailed, error.message, latestVersion: latest)
+        case .conflict: return ServiceError(.conflict, error.message)
+        case .notFound: return ServiceError(.notFound, error.message)
+        case .unavailable, .schemaTooNew: return ServiceError(.unavailable, error.message)
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import JSONCore
+import OpenEHR
+import Storage
+
+/// Who commits and why: the audit a client asks for (ITS-REST 1.0.3
+/// §openEHR-AUDIT_DETAILS headers), merged with the server's defaults.
+public struct Committal: Sendable, Equatable {
+    public var committer: PartyProxy
+    public var description: String?
+    /// A change type the client names; otherwise the operation's own.
+    public var changeType: AuditChangeType?
+
+    public init(committer: PartyProxy, description: String? = nil, changeType: AuditChangeType? = nil) {
+        self.committer = committer
+        self.description = description
+        self.changeType = changeType
+    }
+
+    func audit(systemID: String, at time: ISODateTime, defaultChange: AuditChangeType) -> AuditRecord {
+        AuditRecord(
+            systemID: systemID, committer: JSONSerializer.string(committer.json), timeCommitted: time.microsecondsSinceEpoch,
+            changeType: (changeType ?? defaultChange).rawValue, description: description)
+    }
+}
+
+/// Renders stored versions as the RM's ORIGINAL_VERSION, with the data
+/// bytes spliced in exactly as they were committed.
+enum OriginalVersionJSON {
+    static func bytes(_ version: VersionRecord, systemID: String) -> [UInt8] {
+        let uid = ObjectVersionID(objectID: version.objectID, creatingSystemID: systemID, versionNumber: version.versionNumber)
+        var head = JSONObject([("_type", "ORIGINAL_VERSION"), ("uid", ["_type": "OBJECT_VERSION_ID", "value": .string(uid.description)])])
+        if version.versionNumber > 1 {
+            var preceding = uid
+            preceding.versionNumber -= 1
+            head["preceding_version_uid"] = ["_type": "OBJECT_VERSION_ID", "value": .string(preceding.description)]
+        }
+        let tail = JSONObject([
+            ("lifecycle_state", (VersionLifecycleState(rawValue: version.lifecycleState) ?? .complete).json),
+            ("commit_audit", auditJSON(version.audit)),
+            ("contribution", contributionReference(version.contributionID)),
+        ])
+        var output = JSONSerializer.bytes(.object(head))
+        output.removeLast()
+        output.append(contentsOf: #","data":"#.utf8)
+        output.append(contentsOf: version.data.isEmpty ? Array("null".utf8) : version.data)
+        var rest = JSONSerializer.bytes(.object(tail))
+        rest[0] = UInt8(ascii: ",")
+        output.append(contentsOf: rest)
+        return output
+    }
+
+    static func contributionReference(_ id: String) -> JSON {
+        ["id": ["_type": "HIER_OBJECT_ID", "value": .string(id)], "namespace": "local", "type": "CONTRIBUTION"]
+    }
+
+    /// AUDIT_DETAILS from its stored row.
+    static func auditJSON(_ audit: AuditRecord) -> JSON {
+        let committer = (try? JSONParser.parse(audit.committer)) ?? PartyProxy.identified(name: "unknown").json
+        return AuditDetails(
+            systemID: audit.systemID,
+            committer: PartyProxy(kind: .identified),
+            timeCommitted: ISODateTime(microsecondsSinceEpoch: audit.timeCommitted),
+            changeType: AuditChangeType(rawValue: audit.changeType) ?? .unknown,
+            description: audit.description
+        ).json.replacing("committer", with: committer)
+    }
+}
+
+extension JSON {
+    func replacing(_ key: String, with value: JSON) -> JSON {
+        guard case .object(var object) = self else { return self }
+        object[key] = value
+        return .object(object)
+    }
+}

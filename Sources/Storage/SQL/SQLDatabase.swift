@@ -1,0 +1,99 @@
+/// The two engines Socle runs on. Behaviour is the same on both; the tests
+/// of this module run against each.
+public enum DatabaseKind: String, Sendable {
+    case sqlite
+    case postgresql
+}
+
+/// A value bound to or read from a statement. Timestamps are stored as
+/// microseconds since the epoch and flags as 0/1, so one set of SQL serves
+/// both engines.
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+}
+
+extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(nilLiteral: ()) { self = .null }
+
+    public init(_ value: String?) { self = value.map(SQLValue.text) ?? .null }
+    public init(_ value: Int) { self = .integer(Int64(value)) }
+    public init(_ value: Bool) { self = .integer(value ? 1 : 0) }
+}
+
+/// A result row, read by column position.
+public struct SQLRow: Sendable, Equatable {
+    public var values: [SQLValue]
+
+    public init(_ values: [SQLValue]) { self.values = values }
+
+    public func string(_ index: Int) -> String? {
+        if case .text(let text) = values[index] { return text }
+        return nil
+    }
+
+    public func int(_ index: Int) -> Int64? {
+        switch values[index] {
+        case .integer(let value): return value
+        case .real(let value): return Int64(value)
+        default: return nil
+        }
+    }
+
+    public func bool(_ index: Int) -> Bool { int(index).map { $0 != 0 } ?? false }
+
+    public func bytes(_ index: Int) -> [UInt8]? {
+        switch values[index] {
+        case .blob(let bytes): return bytes
+        case .text(let text): return Array(text.utf8)
+        default: return nil
+        }
+    }
+}
+
+/// One statement of a transaction. SQL is written with `?` placeholders;
+/// each engine renders them its own way.
+public struct SQLStatement: Sendable {
+    public var sql: String
+    public var binds: [SQLValue]
+    /// When set, the statement must change exactly one row, or the whole
+    /// transaction is rolled back with this error. This is how optimistic
+    /// concurrency is enforced: `UPDATE … WHERE latest_version = ?`.
+    public var mustChangeOneRow: StoreError?
+    /// The error to report when the statement breaks a unique constraint.
+    public var onUniqueViolation: StoreError?
+
+    public init(_ sql: String, _ binds: [SQLValue] = [], mustChangeOneRow: StoreError? = nil, onUniqueViolation: StoreError? = nil) {
+        self.sql = sql
+        self.binds = binds
+        self.mustChangeOneRow = mustChangeOneRow
+        self.onUniqueViolation = onUniqueViolation
+    }
+}
+
+/// The storage engine underneath the version store: reads, and atomic
+/// batches of writes. Every batch is one database transaction.
+public protocol SQLDatabase: Sendable {
+    var kind: DatabaseKind { get }
+
+    /// Runs a read-only statement.
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+
+    /// Runs the statements in one transaction: all of them or none.
+    func transaction(_ statements: [SQLStatement]) async throws
+
+    /// Runs a schema migration's statements in one transaction, holding the
+    /// engine's migration lock so that two starting nodes cannot race.
+    func migrate(_ statements: [String]) async throws
+
+    func close() async throws
+}
+
+extension SQLDatabase {
+    public func query(_ sql: String) async throws -> [SQLRow] { try await query(sql, []) }
+}

@@ -1,0 +1,123 @@
+import OpenEHR
+
+/// The versioned schema. Each migration is applied once, in order, in its
+/// own transaction, and recorded in `schema_migration`. A database whose
+/// schema is newer than the binary is refused: an older Socle must not
+/// write to tables it does not know.
+public enum Migrations {
+    struct Migration: Sendable {
+        var version: Int
+        var description: String
+        var statements: @Sendable (DatabaseKind) -> [String]
+    }
+
+    static let all: [Migration] = [
+        Migration(version: 1, description: "version store, EHRs, erasure log") { kind in
+            let blob = kind == .postgresql ? "BYTEA" : "BLOB"
+            return [
+                """
+                CREATE TABLE ehr (
+                    ehr_id TEXT PRIMARY KEY,
+                    system_id TEXT NOT NULL,
+                    time_created BIGINT NOT NULL,
+                    status_object_id TEXT NOT NULL,
+                    subject_id TEXT,
+                    subject_namespace TEXT,
+                    is_queryable INTEGER NOT NULL,
+                    is_modifiable INTEGER NOT NULL
+                )
+                """,
+                "CREATE UNIQUE INDEX ehr_subject_idx ON ehr (subject_namespace, subject_id)",
+                """
+                CREATE TABLE contribution (
+                    contribution_id TEXT PRIMARY KEY,
+                    ehr_id TEXT NOT NULL,
+                    system_id TEXT NOT NULL,
+                    committer TEXT NOT NULL,
+                    time_committed BIGINT NOT NULL,
+                    change_type TEXT NOT NULL,
+                    description TEXT
+                )
+                """,
+                "CREATE INDEX contribution_ehr_idx ON contribution (ehr_id)",
+                """
+                CREATE TABLE versioned_object (
+                    object_id TEXT PRIMARY KEY,
+                    ehr_id TEXT NOT NULL,
+                    rm_type TEXT NOT NULL,
+                    time_created BIGINT NOT NULL,
+                    latest_version INTEGER NOT NULL
+                )
+                """,
+                "CREATE INDEX versioned_object_ehr_idx ON versioned_object (ehr_id, rm_type)",
+                """
+                CREATE TABLE object_version (
+                    object_id TEXT NOT NULL,
+                    version_number INTEGER NOT NULL,
+                    ehr_id TEXT NOT NULL,
+                    contribution_id TEXT NOT NULL,
+                    system_id TEXT NOT NULL,
+                    committer TEXT NOT NULL,
+                    time_committed BIGINT NOT NULL,
+                    change_type TEXT NOT NULL,
+                    description TEXT,
+                    lifecycle_state TEXT NOT NULL,
+                    data \(blob),
+                    PRIMARY KEY (object_id, version_number)
+                )
+                """,
+                "CREATE INDEX object_version_ehr_idx ON object_version (ehr_id)",
+                "CREATE INDEX object_version_contribution_idx ON object_version (contribution_id)",
+                """
+                CREATE TABLE erasure_log (
+                    erasure_id TEXT PRIMARY KEY,
+                    ehr_id TEXT NOT NULL,
+                    erased_at BIGINT NOT NULL,
+                    erased_by TEXT NOT NULL,
+                    versions_erased INTEGER NOT NULL,
+                    contributions_erased INTEGER NOT NULL
+                )
+                """,
+            ]
+        }
+    ]
+
+    /// The schema version this binary writes.
+    public static var latestVersion: Int { all.last?.version ?? 0 }
+
+    /// Tables that hold one EHR's data, each with an `ehr_id` column. An
+    /// erasure empties all of them for that EHR.
+    public static let ehrTables = ["object_version", "versioned_object", "contribution", "ehr"]
+
+    /// Brings the schema up to date; returns the version it is at.
+    @discardableResult
+    public static func migrate(_ database: any SQLDatabase) async throws -> Int {
+        try await database.migrate([
+            "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+        ])
+        var current = try await currentVersion(database)
+        if current > latestVersion {
+            throw StoreError(.schemaTooNew, "the database schema is at version \(current), newer than this Socle binary supports (\(latestVersion)); run a newer Socle")
+        }
+        for migration in all where migration.version > current {
+            // The version row goes first: a second node migrating at the same
+            // moment fails on its primary key and finds the work done.
+            let now = ISODateTime.now().microsecondsSinceEpoch
+            let statements =
+                ["INSERT INTO schema_migration (version, description, applied_at) VALUES (\(migration.version), '\(migration.description)', \(now))"]
+                + migration.statements(database.kind)
+            do {
+                try await database.migrate(statements)
+            } catch {
+                if try await currentVersion(database) < migration.version { throw error }
+            }
+            current = migration.version
+        }
+        return current
+    }
+
+    public static func currentVersion(_ database: any SQLDatabase) async throws -> Int {
+        let rows = try await database.query("SELECT MAX(version) FROM schema_migration")
+        return Int(rows.first?.int(0) ?? 0)
+    }
+}

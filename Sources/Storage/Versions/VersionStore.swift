@@ -1,0 +1,209 @@
+/// The append-only store of versions (ARCHITECTURE.md §Storage): versioned
+/// objects, their original versions with canonical bytes, contributions and
+/// their audits, the EHR rows, and the erasure log. Versions are never
+/// updated in place; the only deletion is `erase`.
+public struct VersionStore: Sendable {
+    public let database: any SQLDatabase
+
+    public init(database: any SQLDatabase) {
+        self.database = database
+    }
+
+    // MARK: Writing
+
+    /// Commits one contribution atomically: the contribution row, every
+    /// version, the versioned-object bookkeeping and the EHR change. Nothing
+    /// is written if any part is refused.
+    public func commit(_ contribution: ContributionRecord, versions: [VersionWrite], ehrChange: EHRChange? = nil) async throws {
+        var statements: [SQLStatement] = []
+        switch ehrChange {
+        case .create(let ehr):
+            statements.append(Self.insertEHR(ehr))
+        case .status(let subjectID, let subjectNamespace, let isQueryable, let isModifiable):
+            statements.append(
+                SQLStatement(
+                    "UPDATE ehr SET subject_id = ?, subject_namespace = ?, is_queryable = ?, is_modifiable = ? WHERE ehr_id = ?",
+                    [SQLValue(subjectID), SQLValue(subjectNamespace), SQLValue(isQueryable), SQLValue(isModifiable), .text(contribution.ehrID)],
+                    mustChangeOneRow: StoreError(.notFound, "EHR \(contribution.ehrID) does not exist"),
+                    onUniqueViolation: Self.subjectTaken))
+        case nil:
+            break
+        }
+        statements.append(Self.insertContribution(contribution))
+        for write in versions {
+            let record = write.record
+            switch write {
+            case .create(_, let rmType):
+                statements.append(
+                    SQLStatement(
+                        "INSERT INTO versioned_object (object_id, ehr_id, rm_type, time_created, latest_version) VALUES (?, ?, ?, ?, ?)",
+                        [.text(record.objectID), .text(record.ehrID), .text(rmType), .integer(record.audit.timeCommitted), SQLValue(record.versionNumber)],
+                        onUniqueViolation: StoreError(.conflict, "versioned object \(record.objectID) already exists")))
+            case .update(_, let preceding):
+                statements.append(
+                    SQLStatement(
+                        "UPDATE versioned_object SET latest_version = ? WHERE object_id = ? AND ehr_id = ? AND latest_version = ?",
+                        [SQLValue(record.versionNumber), .text(record.objectID), .text(record.ehrID), SQLValue(preceding)],
+                        mustChangeOneRow: StoreError(
+                            .preconditionFailed, "version \(preceding) of \(record.objectID) is not the latest version: it has been changed since")))
+            }
+            statements.append(Self.insertVersion(record))
+        }
+        try await database.transaction(statements)
+    }
+
+    static let subjectTaken = StoreError(.conflict, "another EHR already has this subject (subject_id and subject_namespace)")
+
+    static func insertEHR(_ ehr: EHRRecord) -> SQLStatement {
+        SQLStatement(
+            """
+            INSERT INTO ehr (ehr_id, system_id, time_created, status_object_id, subject_id, subject_namespace, is_queryable, is_modifiable)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(ehr.ehrID), .text(ehr.systemID), .integer(ehr.timeCreated), .text(ehr.statusObjectID), SQLValue(ehr.subjectID),
+                SQLValue(ehr.subjectNamespace), SQLValue(ehr.isQueryable), SQLValue(ehr.isModifiable),
+            ],
+            onUniqueViolation: StoreError(.conflict, "EHR \(ehr.ehrID) already exists, or another EHR already has this subject"))
+    }
+
+    static func insertContribution(_ contribution: ContributionRecord) -> SQLStatement {
+        let audit = contribution.audit
+        return SQLStatement(
+            """
+            INSERT INTO contribution (contribution_id, ehr_id, system_id, committer, time_committed, change_type, description)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(contribution.contributionID), .text(contribution.ehrID), .text(audit.systemID), .text(audit.committer),
+                .integer(audit.timeCommitted), .text(audit.changeType), SQLValue(audit.description),
+            ],
+            onUniqueViolation: StoreError(.conflict, "contribution \(contribution.contributionID) already exists"))
+    }
+
+    static func insertVersion(_ version: VersionRecord) -> SQLStatement {
+        let audit = version.audit
+        return SQLStatement(
+            """
+            INSERT INTO object_version (object_id, version_number, ehr_id, contribution_id, system_id, committer, time_committed,
+                change_type, description, lifecycle_state, data)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(version.objectID), SQLValue(version.versionNumber), .text(version.ehrID), .text(version.contributionID),
+                .text(audit.systemID), .text(audit.committer), .integer(audit.timeCommitted), .text(audit.changeType),
+                SQLValue(audit.description), .text(version.lifecycleState), .blob(version.data),
+            ],
+            onUniqueViolation: StoreError(.preconditionFailed, "version \(version.versionNumber) of \(version.objectID) already exists"))
+    }
+
+    /// Physically removes an EHR and everything in it (the right to
+    /// erasure), and records the erasure in the log in the same transaction.
+    /// Throws `notFound` when there is no such EHR.
+    public func erase(ehrID: String, erasureID: String, erasedAt: Int64, erasedBy: String) async throws {
+        var statements = [
+            SQLStatement(
+                """
+                INSERT INTO erasure_log (erasure_id, ehr_id, erased_at, erased_by, versions_erased, contributions_erased)
+                VALUES (?, ?, ?, ?, (SELECT COUNT(*) FROM object_version WHERE ehr_id = ?), (SELECT COUNT(*) FROM contribution WHERE ehr_id = ?))
+                """,
+                [.text(erasureID), .text(ehrID), .integer(erasedAt), .text(erasedBy), .text(ehrID), .text(ehrID)])
+        ]
+        for table in Migrations.ehrTables {
+            statements.append(
+                SQLStatement(
+                    "DELETE FROM \(table) WHERE ehr_id = ?", [.text(ehrID)],
+                    mustChangeOneRow: table == "ehr" ? StoreError(.notFound, "EHR \(ehrID) does not exist") : nil))
+        }
+        try await database.transaction(statements)
+    }
+
+    // MARK: Reading
+
+    static let ehrColumns = "ehr_id, system_id, time_created, status_object_id, subject_id, subject_namespace, is_queryable, is_modifiable"
+
+    public func ehr(_ ehrID: String) async throws -> EHRRecord? {
+        try await database.query("SELECT \(Self.ehrColumns) FROM ehr WHERE ehr_id = ?", [.text(ehrID)]).first.map(Self.ehr)
+    }
+
+    public func ehr(subjectID: String, subjectNamespace: String) async throws -> EHRRecord? {
+        try await database.query(
+            "SELECT \(Self.ehrColumns) FROM ehr WHERE subject_namespace = ? AND subject_id = ?", [.text(subjectNamespace), .text(subjectID)]
+        ).first.map(Self.ehr)
+    }
+
+    static func ehr(_ row: SQLRow) -> EHRRecord {
+        EHRRecord(
+            ehrID: row.string(0) ?? "", systemID: row.string(1) ?? "", timeCreated: row.int(2) ?? 0, statusObjectID: row.string(3) ?? "",
+            subjectID: row.string(4), subjectNamespace: row.string(5), isQueryable: row.bool(6), isModifiable: row.bool(7))
+    }
+
+    public func versionedObject(_ objectID: String) async throws -> VersionedObjectRecord? {
+        try await database.query(
+            "SELECT object_id, ehr_id, rm_type, time_created, latest_version FROM versioned_object WHERE object_id = ?", [.text(objectID)]
+        ).first.map { row in
+            VersionedObjectRecord(
+                objectID: row.string(0) ?? "", ehrID: row.string(1) ?? "", rmType: row.string(2) ?? "", timeCreated: row.int(3) ?? 0,
+                latestVersion: Int(row.int(4) ?? 0))
+        }
+    }
+
+    static let versionColumns =
+        "object_id, version_number, ehr_id, contribution_id, system_id, committer, time_committed, change_type, description, lifecycle_state"
+
+    public func version(objectID: String, number: Int) async throws -> VersionRecord? {
+        try await database.query(
+            "SELECT \(Self.versionColumns), data FROM object_version WHERE object_id = ? AND version_number = ?",
+            [.text(objectID), SQLValue(number)]
+        ).first.map(Self.version)
+    }
+
+    public func latestVersion(objectID: String) async throws -> VersionRecord? {
+        try await database.query(
+            """
+            SELECT \(Self.versionColumns), data FROM object_version
+            WHERE object_id = ? ORDER BY version_number DESC LIMIT 1
+            """, [.text(objectID)]
+        ).first.map(Self.version)
+    }
+
+    /// The version extant at a time: the last one committed at or before it.
+    public func version(objectID: String, at time: Int64) async throws -> VersionRecord? {
+        try await database.query(
+            """
+            SELECT \(Self.versionColumns), data FROM object_version
+            WHERE object_id = ? AND time_committed <= ? ORDER BY version_number DESC LIMIT 1
+            """, [.text(objectID), .integer(time)]
+        ).first.map(Self.version)
+    }
+
+    /// Every version of an object, oldest first, without their data.
+    public func versionHistory(objectID: String) async throws -> [VersionRecord] {
+        try await database.query(
+            "SELECT \(Self.versionColumns), NULL FROM object_version WHERE object_id = ? ORDER BY version_number",
+            [.text(objectID)]
+        ).map(Self.version)
+    }
+
+    static func version(_ row: SQLRow) -> VersionRecord {
+        VersionRecord(
+            objectID: row.string(0) ?? "", versionNumber: Int(row.int(1) ?? 0), ehrID: row.string(2) ?? "", contributionID: row.string(3) ?? "",
+            audit: AuditRecord(
+                systemID: row.string(4) ?? "", committer: row.string(5) ?? "", timeCommitted: row.int(6) ?? 0, changeType: row.string(7) ?? "",
+                description: row.string(8)),
+            lifecycleState: row.string(9) ?? "", data: row.bytes(10) ?? [])
+    }
+
+    public func erasures(ehrID: String) async throws -> [ErasureRecord] {
+        try await database.query(
+            """
+            SELECT erasure_id, ehr_id, erased_at, erased_by, versions_erased, contributions_erased
+            FROM erasure_log WHERE ehr_id = ? ORDER BY erased_at
+            """, [.text(ehrID)]
+        ).map { row in
+            ErasureRecord(
+                erasureID: row.string(0) ?? "", ehrID: row.string(1) ?? "", erasedAt: row.int(2) ?? 0, erasedBy: row.string(3) ?? "",
+                versionsErased: Int(row.int(4) ?? 0), contributionsErased: Int(row.int(5) ?? 0))
+        }
+    }
+}
