@@ -72,6 +72,17 @@ public struct ISODateTime: Sendable, Hashable, Comparable, CustomStringConvertib
             + pad(secondOfDay % 3600 / 60, 2) + ":" + pad(secondOfDay % 60, 2) + "." + pad(micros, 6) + "Z"
     }
 
+    /// The UTC calendar fields: year, month, day, hour, minute, second and
+    /// weekday (0 is Sunday), for formats other than ISO 8601 (HTTP dates).
+    public var utcFields: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, weekday: Int) {
+        let seconds = microsecondsSinceEpoch >= 0 ? microsecondsSinceEpoch / 1_000_000 : (microsecondsSinceEpoch - 999_999) / 1_000_000
+        let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+        let secondOfDay = Int(seconds - Int64(days) * 86_400)
+        let (year, month, day) = Self.civil(fromDays: days)
+        let weekday = ((days % 7) + 11) % 7
+        return (year, month, day, secondOfDay / 3600, secondOfDay % 3600 / 60, secondOfDay % 60, weekday)
+    }
+
     private func pad(_ value: Int, _ width: Int) -> String {
         let text = String(value)
         return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text

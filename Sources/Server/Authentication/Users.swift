@@ -1,0 +1,83 @@
+import Crypto
+import Foundation
+import HummingbirdBcrypt
+import Synchronization
+
+/// A user allowed to sign in with HTTP Basic, from `SOCLE_USERS`.
+public struct User: Sendable, Equatable {
+    public enum Role: String, Sendable {
+        /// The clinical APIs.
+        case user
+        /// The clinical APIs and /admin.
+        case admin
+    }
+
+    public var name: String
+    /// A bcrypt hash (`$2a$`, `$2b$`, `$2y$`) or the password itself.
+    public var password: String
+    public var role: Role
+
+    public init(name: String, password: String, role: Role) {
+        self.name = name
+        self.password = password
+        self.role = role
+    }
+
+    var isHashed: Bool { password.hasPrefix("$2a$") || password.hasPrefix("$2b$") || password.hasPrefix("$2y$") }
+
+    /// Parses `name:password[:role],…`. A password may itself contain `:`;
+    /// the last part is taken as the role only when it names one.
+    public static func parseList(_ text: String) throws(ConfigurationError) -> [User] {
+        var users: [User] = []
+        for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
+            var parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count >= 2, !parts[0].isEmpty else {
+                throw ConfigurationError("SOCLE_USERS entry '\(parts.first ?? "")…' is not name:password[:role]")
+            }
+            var role = Role.user
+            if parts.count >= 3, let named = Role(rawValue: parts[parts.count - 1]) {
+                role = named
+                parts.removeLast()
+            }
+            let password = parts[1...].joined(separator: ":")
+            guard !password.isEmpty else { throw ConfigurationError("SOCLE_USERS entry for '\(parts[0])' has an empty password") }
+            guard !users.contains(where: { $0.name == parts[0] }) else {
+                throw ConfigurationError("SOCLE_USERS names '\(parts[0])' twice")
+            }
+            users.append(User(name: parts[0], password: password, role: role))
+        }
+        return users
+    }
+}
+
+/// Checks HTTP Basic credentials. bcrypt is slow by design (tens of
+/// milliseconds), so a successful check is remembered as a SHA-256 digest
+/// of the credentials: the password itself is never kept.
+public final class UserDirectory: Sendable {
+    let users: [String: User]
+    let verified = Mutex<Set<Data>>([])
+
+    public init(_ users: [User]) {
+        self.users = Dictionary(users.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func authenticate(name: String, password: String) -> User? {
+        guard let user = users[name] else { return nil }
+        guard user.isHashed else {
+            return constantTimeEqual(Array(password.utf8), Array(user.password.utf8)) ? user : nil
+        }
+        let digest = Data(SHA256.hash(data: Data((name + "\u{0}" + password).utf8)))
+        if verified.withLock({ $0.contains(digest) }) { return user }
+        guard Bcrypt.verify(password, hash: user.password) else { return nil }
+        verified.withLock { _ = $0.insert(digest) }
+        return user
+    }
+
+    func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for index in 0..<max(a.count, b.count) {
+            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+        }
+        return difference == 0
+    }
+}

@@ -1,0 +1,89 @@
+import HTTPTypes
+import Hummingbird
+import OpenEHR
+import Services
+
+/// The committal headers of ITS-REST 1.0.3 §HTTP headers, in both forms:
+/// `openEHR-AUDIT_DETAILS.committer: name="…", external_ref.id="…", …`,
+/// `openEHR-AUDIT_DETAILS.change_type: code_string="251"`,
+/// `openEHR-AUDIT_DETAILS.description: value="…"`, and the single header
+/// `openEHR-AUDIT_DETAILS: committer.name="…", change_type.code_string="…"`.
+/// What they name is merged with the defaults: the signed-in user commits.
+enum AuditHeaders {
+    static func committal(_ request: Request, user: User?) throws -> Committal {
+        var attributes: [String: String] = [:]
+        for (name, prefix) in [(HTTPField.Name.auditCommitter, "committer."), (.auditChangeType, "change_type."), (.auditDescription, "description.")] {
+            if let value = request.headers[name] {
+                for (key, value) in try pairs(value, header: name.rawName) { attributes[prefix + key] = value }
+            }
+        }
+        if let value = request.headers[.auditDetails] {
+            for (key, value) in try pairs(value, header: HTTPField.Name.auditDetails.rawName) { attributes[key] = value }
+        }
+        var committer = PartyProxy.identified(name: user?.name ?? "anonymous")
+        if let name = attributes["committer.name"] {
+            committer.name = name
+            if let id = attributes["committer.external_ref.id"] {
+                let namespace = attributes["committer.external_ref.namespace"] ?? "local"
+                let objectID =
+                    UUIDText.isValid(id)
+                    ? ObjectID(rmType: "HIER_OBJECT_ID", value: id)
+                    : ObjectID(rmType: "GENERIC_ID", value: id, scheme: attributes["committer.external_ref.id.scheme"] ?? "local")
+                committer.externalRef = PartyReference(id: objectID, namespace: namespace, type: attributes["committer.external_ref.type"] ?? "PERSON")
+            }
+        }
+        var changeType: AuditChangeType?
+        if let code = attributes["change_type.code_string"] {
+            guard let type = AuditChangeType(rawValue: code) else {
+                throw HTTPRequestError(
+                    status: .badRequest,
+                    message: "change_type code_string '\(code)' is not in the openEHR 'audit change type' group (249, 250, 251, 252, 253, 523, 666, 816, 817)")
+            }
+            changeType = type
+        }
+        return Committal(committer: committer, description: attributes["description.value"], changeType: changeType)
+    }
+
+    /// Parses `key="value", key2="value2"`; quotes may be escaped with `\`.
+    static func pairs(_ text: String, header: String) throws -> [(String, String)] {
+        var result: [(String, String)] = []
+        var characters = Substring(text)
+        func fail() -> HTTPRequestError {
+            HTTPRequestError(status: .badRequest, message: "header \(header) is not a list of key=\"value\" pairs")
+        }
+        while true {
+            characters = characters.drop { $0 == " " || $0 == "\t" }
+            if characters.isEmpty { break }
+            guard let equals = characters.firstIndex(of: "=") else { throw fail() }
+            let key = characters[..<equals].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty else { throw fail() }
+            characters = characters[characters.index(after: equals)...].drop { $0 == " " }
+            var value = ""
+            if characters.first == "\"" {
+                characters = characters.dropFirst()
+                var closed = false
+                while let character = characters.first {
+                    characters = characters.dropFirst()
+                    if character == "\\", let next = characters.first {
+                        value.append(next)
+                        characters = characters.dropFirst()
+                    } else if character == "\"" {
+                        closed = true
+                        break
+                    } else {
+                        value.append(character)
+                    }
+                }
+                guard closed else { throw fail() }
+            } else {
+                let end = characters.firstIndex(of: ",") ?? characters.endIndex
+                value = characters[..<end].trimmingCharacters(in: .whitespaces)
+                characters = characters[end...]
+            }
+            result.append((key, value))
+            characters = characters.drop { $0 == " " }
+            if characters.first == "," { characters = characters.dropFirst() } else if !characters.isEmpty { throw fail() }
+        }
+        return result
+    }
+}

@@ -1,0 +1,88 @@
+import HTTPTypes
+import Hummingbird
+import JSONCore
+import OpenEHR
+import Services
+import Storage
+
+/// The one place where errors become openEHR REST error responses:
+/// `{"error", "message", "validationErrors", "problems"}`, where
+/// `validationErrors` is the ITS-REST `Error` schema's list of strings and
+/// `problems` the same list with each path apart. A 500 means a bug: it is
+/// logged with its detail, and the client gets only the request id.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = SocleRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return Self.response(for: error, context: context, request: request)
+        }
+    }
+
+    static func response(for error: any Error, context: Context, request: Request) -> Response {
+        var headers = HTTPFields()
+        let status: HTTPResponse.Status
+        var message: String
+        var problems: [DecodingProblem] = []
+        switch error {
+        case let error as ServiceError:
+            status = Self.status(error.kind)
+            message = error.message
+            problems = error.problems
+            if let latest = error.latestVersion {
+                headers[.eTag] = "\"\(latest)\""
+            }
+        case let error as RMDecodingError:
+            status = .badRequest
+            message = "the request body is not a valid \(error.rmType)"
+            problems = error.problems
+        case let error as JSONParseError:
+            status = .badRequest
+            message = "the request body is not valid JSON: \(error.message) at line \(error.line), column \(error.column)"
+        case let error as HTTPRequestError:
+            status = error.status
+            message = error.message
+            headers.append(contentsOf: error.headers)
+        case let error as StoreError where error.code == .unavailable:
+            status = .serviceUnavailable
+            message = error.message
+        case let error as any HTTPResponseError:
+            status = error.status
+            message = status == .notFound ? "no resource at \(request.uri.path)" : status.reasonPhrase
+            if status == .contentTooLarge { message = "the request body is larger than this server accepts" }
+        default:
+            status = .internalServerError
+            message = "internal error; the server log has the detail under this request id"
+            context.logger.error("unhandled error", metadata: ["socle.error": "\(String(reflecting: error))"])
+        }
+        var body = JSONObject([("error", .string(status.reasonPhrase)), ("message", .string(message))])
+        if !problems.isEmpty {
+            body["validationErrors"] = .array(problems.map { .string($0.description) })
+            body["problems"] = .array(problems.map { ["path": .string($0.path), "message": .string($0.message)] })
+        }
+        if let id = context.logger[metadataKey: "socle.request_id"] { body["request_id"] = .string("\(id)") }
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(.object(body)))))
+    }
+
+    static func status(_ kind: ServiceError.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .badRequest: .badRequest
+        case .unprocessable: .unprocessableContent
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .preconditionFailed: .preconditionFailed
+        case .forbidden: .forbidden
+        case .unavailable: .serviceUnavailable
+        }
+    }
+}
+
+/// An HTTP-level refusal (headers, media types, authentication).
+struct HTTPRequestError: Error {
+    var status: HTTPResponse.Status
+    var message: String
+    var headers = HTTPFields()
+}

@@ -1,0 +1,102 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JSONCore
+import OpenEHR
+
+extension HTTPField.Name {
+    static let prefer = HTTPField.Name("Prefer")!
+    static let auditDetails = HTTPField.Name("openEHR-AUDIT_DETAILS")!
+    static let auditCommitter = HTTPField.Name("openEHR-AUDIT_DETAILS.committer")!
+    static let auditChangeType = HTTPField.Name("openEHR-AUDIT_DETAILS.change_type")!
+    static let auditDescription = HTTPField.Name("openEHR-AUDIT_DETAILS.description")!
+}
+
+extension Request {
+    /// The body parsed as JSON, after checking its media type (415 for
+    /// anything but JSON). An empty body gives `nil`.
+    func jsonBody(context: SocleRequestContext, limit: Int) async throws -> JSON? {
+        if let type = headers[.contentType], !Self.isJSON(type) {
+            throw HTTPRequestError(
+                status: .unsupportedMediaType, message: "Content-Type '\(type)' is not supported here: send application/json")
+        }
+        let buffer = try await body.collect(upTo: limit)
+        guard buffer.readableBytes > 0 else { return nil }
+        let bytes = buffer.readableBytesView
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
+        return try JSONParser.parse(bytes)
+    }
+
+    static func isJSON(_ mediaType: String) -> Bool {
+        let essence = mediaType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return essence == "application/json" || essence.hasSuffix("+json")
+    }
+
+    /// 406 unless the client accepts JSON.
+    func requireAcceptsJSON() throws {
+        guard let accept = headers[.accept] else { return }
+        let ranges = accept.split(separator: ",").map { $0.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? "" }
+        if ranges.contains(where: { $0 == "*/*" || $0 == "application/*" || $0 == "application/json" || $0.hasSuffix("+json") || $0.isEmpty }) {
+            return
+        }
+        throw HTTPRequestError(status: .notAcceptable, message: "this resource is served as application/json, which Accept '\(accept)' excludes")
+    }
+
+    /// `Prefer: return=representation` (RFC 7240); `return=minimal` is the default.
+    var prefersRepresentation: Bool {
+        headers[values: .prefer].contains { $0.replacingOccurrences(of: " ", with: "").lowercased().contains("return=representation") }
+    }
+
+    /// The version uid in `If-Match`, without quotes or a weak prefix.
+    func ifMatch() throws -> String {
+        guard var value = headers[.ifMatch]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+            throw HTTPRequestError(status: .badRequest, message: "the If-Match header is required: send the latest version uid")
+        }
+        if value.hasPrefix("W/") { value.removeFirst(2) }
+        if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+        guard ObjectVersionID(value) != nil else {
+            throw HTTPRequestError(status: .badRequest, message: "If-Match '\(value)' is not a version uid (uuid::system_id::version)")
+        }
+        return value
+    }
+
+    /// `version_at_time` as ISO 8601; 400 when it is not one.
+    func versionAtTime() throws -> ISODateTime? {
+        guard let text = uri.queryParameters.get("version_at_time") else { return nil }
+        guard let time = ISODateTime(text) else {
+            throw HTTPRequestError(
+                status: .badRequest, message: "version_at_time '\(text)' is not an ISO 8601 date-time such as 2015-01-20T19:30:22.765+01:00")
+        }
+        return time
+    }
+
+    /// Base URL for `Location` headers, from the request's Host.
+    var baseURL: String {
+        guard let host = head.authority else { return "" }
+        return "http://\(host)"
+    }
+}
+
+extension Response {
+    static func json(_ status: HTTPResponse.Status = .ok, bytes: [UInt8], headers: HTTPFields = HTTPFields()) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    static func json(_ status: HTTPResponse.Status = .ok, _ value: JSON, headers: HTTPFields = HTTPFields()) -> Response {
+        json(status, bytes: JSONSerializer.bytes(value), headers: headers)
+    }
+}
+
+enum HTTPDate {
+    static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// IMF-fixdate (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
+    static func string(_ time: ISODateTime) -> String {
+        let f = time.utcFields
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[f.weekday]), \(two(f.day)) \(months[f.month - 1]) \(f.year) \(two(f.hour)):\(two(f.minute)):\(two(f.second)) GMT"
+    }
+}

@@ -1,0 +1,91 @@
+import Hummingbird
+import JSONCore
+import Logging
+import Services
+import Storage
+
+/// Assembles Socle: opens and migrates the database, builds the services
+/// and the router, and serves until SIGINT or SIGTERM.
+public enum SocleServer {
+    public static let version = "0.1.0"
+
+    /// Everything the routes need, opened and ready.
+    public struct Components: Sendable {
+        public let database: any SQLDatabase
+        public let store: VersionStore
+        public let schemaVersion: Int
+        public let configuration: ServerConfiguration
+
+        public var ehrService: EHRService { EHRService(store: store, systemID: configuration.systemID) }
+        public var adminService: AdminService { AdminService(store: store) }
+    }
+
+    /// Opens the database named in the configuration and brings its schema
+    /// up to date (refusing one newer than this binary).
+    public static func open(_ configuration: ServerConfiguration, logger: Logger) async throws -> Components {
+        try configuration.validate()
+        let database: any SQLDatabase
+        switch try DatabaseLocation(configuration.databaseURL) {
+        case .sqlite(let path): database = try SQLiteDatabase(path: path)
+        case .postgresql(let url): database = PostgreSQLDatabase(url: url, logger: logger)
+        }
+        do {
+            let schemaVersion = try await Migrations.migrate(database)
+            return Components(database: database, store: VersionStore(database: database), schemaVersion: schemaVersion, configuration: configuration)
+        } catch {
+            try? await database.close()
+            throw error
+        }
+    }
+
+    public static func router(_ components: Components, logger: Logger) -> Router<SocleRequestContext> {
+        let configuration = components.configuration
+        let router = Router(context: SocleRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: ErrorMiddleware())
+        let status = JSONSerializer.bytes([
+            "socle_version": .string(version),
+            "database": .string(components.database.kind.rawValue),
+            "schema_version": JSON(components.schemaVersion),
+            "system_id": .string(configuration.systemID),
+        ])
+        router.get("status") { _, _ in Response.json(bytes: status) }
+
+        let authenticated = router.group()
+        switch configuration.authentication {
+        case .basic(let users): authenticated.add(middleware: BasicAuthMiddleware(directory: UserDirectory(users)))
+        case .none: authenticated.add(middleware: AnonymousUserMiddleware())
+        }
+        EHRRoutes(service: components.ehrService, bodyLimit: configuration.maximumBodySize)
+            .register(on: authenticated.group("openehr/v1"))
+        AdminRoutes(service: components.adminService).register(on: authenticated.group("admin"))
+        return router
+    }
+
+    public static func application(_ components: Components, logger: Logger) -> some ApplicationProtocol {
+        Application(
+            router: router(components, logger: logger),
+            configuration: .init(address: .hostname(components.configuration.host, port: components.configuration.port), serverName: "Socle"),
+            logger: logger)
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and
+    /// closes the database.
+    public static func serve(_ configuration: ServerConfiguration, logger: Logger) async throws {
+        let components = try await open(configuration, logger: logger)
+        logger.info(
+            "Socle \(version) serving",
+            metadata: [
+                "socle.address": "\(configuration.host):\(configuration.port)", "socle.database": "\(components.database.kind.rawValue)",
+                "socle.schema_version": "\(components.schemaVersion)",
+            ])
+        do {
+            try await application(components, logger: logger).runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            try? await components.database.close()
+            throw error
+        }
+        try await components.database.close()
+        logger.info("Socle stopped")
+    }
+}

@@ -1,0 +1,67 @@
+import OpenEHR
+import Testing
+
+@Suite("Identifiers (BASE 1.1.0 §4.4)")
+struct IdentifierTests {
+    @Test func parsesObjectVersionID() throws {
+        let uid = try #require(ObjectVersionID("8849182C-82ad-4088-a07f-48ead4180515::openEHRSys.example.com::2"))
+        #expect(uid.objectID == "8849182c-82ad-4088-a07f-48ead4180515")
+        #expect(uid.creatingSystemID == "openEHRSys.example.com")
+        #expect(uid.versionNumber == 2)
+        #expect(uid.description == "8849182c-82ad-4088-a07f-48ead4180515::openEHRSys.example.com::2")
+    }
+
+    @Test(arguments: [
+        "8849182c-82ad-4088-a07f-48ead4180515",
+        "8849182c-82ad-4088-a07f-48ead4180515::sys",
+        "8849182c-82ad-4088-a07f-48ead4180515::sys::0",
+        "8849182c-82ad-4088-a07f-48ead4180515::::1",
+        "8849182c-82ad-4088-a07f-48ead4180515::sys::01",
+        "not-a-uuid::sys::1",
+        "8849182c-82ad-4088-a07f-48ead4180515::sys::1::2",
+    ])
+    func refusesMalformedVersionUIDs(text: String) {
+        #expect(ObjectVersionID(text) == nil)
+    }
+
+    @Test func validatesUUIDText() {
+        #expect(UUIDText.isValid("7d44b88c-4199-4bad-97dc-d78268e01398"))
+        #expect(!UUIDText.isValid("7d44b88c41994bad97dcd78268e01398"))
+        #expect(!UUIDText.isValid("7d44b88c-4199-4bad-97dc-d78268e0139g"))
+        let random = UUIDText.random()
+        #expect(UUIDText.isValid(random))
+        #expect(Array(random)[14] == "4")
+        #expect(random != UUIDText.random())
+    }
+}
+
+@Suite("ISO 8601 date-times (ITS-REST 1.0.3 §Datetime format)")
+struct ISODateTimeTests {
+    @Test func parsesOffsetsAndFractions() throws {
+        let a = try #require(ISODateTime("2015-01-20T19:30:22.765+01:00"))
+        let b = try #require(ISODateTime("2015-01-20T18:30:22.765Z"))
+        #expect(a == b)
+        #expect(b.description == "2015-01-20T18:30:22.765000Z")
+        #expect(ISODateTime("2015-01-20T18:30:22.765 01:00") == ISODateTime("2015-01-20T17:30:22.765Z"))
+        #expect(ISODateTime("2015-01-20T18:30:22-0230") == ISODateTime("2015-01-20T21:00:22Z"))
+        #expect(ISODateTime("2015-01-20T18:30") == ISODateTime("2015-01-20T18:30:00Z"))
+        #expect(ISODateTime("2015-01-20") == ISODateTime("2015-01-20T00:00:00Z"))
+        #expect(ISODateTime("1970-01-01T00:00:00.000001Z")?.microsecondsSinceEpoch == 1)
+    }
+
+    @Test(arguments: ["2015-02-29T00:00:00Z", "2015-13-01", "2015-01-20T24:00:00Z", "20150120T000000Z", "2015-01-20T10:00:00+", "yesterday", ""])
+    func refusesInvalidDateTimes(text: String) {
+        #expect(ISODateTime(text) == nil)
+    }
+
+    @Test func formatsBeforeTheEpochAndLeapDays() {
+        #expect(ISODateTime("1960-02-29T12:00:00.5Z")?.description == "1960-02-29T12:00:00.500000Z")
+        #expect(ISODateTime("2024-02-29T23:59:59.999999Z")?.description == "2024-02-29T23:59:59.999999Z")
+    }
+
+    @Test func givesWeekdayForHTTPDates() throws {
+        let fields = try #require(ISODateTime("1994-11-06T08:49:37Z")).utcFields
+        #expect(fields.weekday == 0)
+        #expect(fields.year == 1994 && fields.month == 11 && fields.day == 6 && fields.hour == 8)
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+import Storage
+
+/// The engines storage behaviour is tested on: SQLite always, PostgreSQL
+/// when `SOCLE_TEST_POSTGRES_URL` is set (CI sets it).
+public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible {
+    case sqlite
+    case postgresql
+
+    public static var available: [TestEngine] {
+        ProcessInfo.processInfo.environment["SOCLE_TEST_POSTGRES_URL"].map { !$0.isEmpty } == true ? [.sqlite, .postgresql] : [.sqlite]
+    }
+
+    public var description: String { rawValue }
+}
+
+/// A database of its own for one test: a new SQLite file, or a new schema
+/// on the PostgreSQL test server. Dropped by `remove()`.
+public struct TestDatabase: Sendable {
+    public let engine: TestEngine
+    public let database: any SQLDatabase
+    /// The URL a server would be configured with to reach the same data.
+    public let url: String
+    let cleanup: @Sendable () async throws -> Void
+
+    public static func make(_ engine: TestEngine, migrate: Bool = true) async throws -> TestDatabase {
+        let logger = Logger(label: "socle.test")
+        let name = "t" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
+        let result: TestDatabase
+        switch engine {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("socle-test-\(name)")
+            let path = folder.appendingPathComponent("socle.sqlite").path
+            let database = try SQLiteDatabase(path: path)
+            result = TestDatabase(engine: engine, database: database, url: "sqlite:\(path)") {
+                try? await database.close()
+                try? FileManager.default.removeItem(at: folder)
+            }
+        case .postgresql:
+            guard let text = ProcessInfo.processInfo.environment["SOCLE_TEST_POSTGRES_URL"], let url = PostgresURL(text) else {
+                throw TestDatabaseError("SOCLE_TEST_POSTGRES_URL is not a postgres:// URL")
+            }
+            let admin = PostgreSQLDatabase(url: url, logger: logger)
+            try await admin.migrate(["CREATE SCHEMA \(name)"])
+            let database = PostgreSQLDatabase(url: url, searchPath: name, logger: logger)
+            result = TestDatabase(engine: engine, database: database, url: text) {
+                try? await database.close()
+                try? await admin.migrate(["DROP SCHEMA \(name) CASCADE"])
+                try? await admin.close()
+            }
+        }
+        if migrate { try await Migrations.migrate(result.database) }
+        return result
+    }
+
+    public func remove() async {
+        try? await cleanup()
+    }
+
+    /// Runs `body` with a fresh database, removing it afterwards.
+    public static func with<T>(_ engine: TestEngine, migrate: Bool = true, _ body: (TestDatabase) async throws -> T) async throws -> T {
+        let database = try await make(engine, migrate: migrate)
+        do {
+            let value = try await body(database)
+            await database.remove()
+            return value
+        } catch {
+            await database.remove()
+            throw error
+        }
+    }
+
+    /// Row counts of every table of the schema, by name.
+    public func rowCounts(ehrID: String? = nil) async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for table in Migrations.ehrTables + ["erasure_log", "schema_migration"] {
+            let rows: [SQLRow]
+            if let ehrID, table != "schema_migration" {
+                rows = try await database.query("SELECT COUNT(*) FROM \(table) WHERE ehr_id = ?", [.text(ehrID)])
+            } else {
+                rows = try await database.query("SELECT COUNT(*) FROM \(table)")
+            }
+            counts[table] = Int(rows.first?.int(0) ?? -1)
+        }
+        return counts
+    }
+}
+
+public struct TestDatabaseError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Files of the shared corpus (`../shared/corpus` beside the checkout).
+public enum Corpus {
+    public static let root: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+    }()
+
+    public static func files(in folder: String, withExtension ext: String) throws -> [URL] {
+        let directory = root.appendingPathComponent(folder)
+        return try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == ext }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+}
