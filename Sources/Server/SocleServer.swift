@@ -30,12 +30,17 @@ public enum SocleServer {
         case .postgresql(let url): database = PostgreSQLDatabase(url: url, logger: logger)
         }
         do {
-            let schemaVersion = try await Migrations.migrate(database)
-            return Components(database: database, store: VersionStore(database: database), schemaVersion: schemaVersion, configuration: configuration)
+            return try await open(configuration, database: database)
         } catch {
             try? await database.close()
             throw error
         }
+    }
+
+    /// Migrates an already opened database and builds the components on it.
+    public static func open(_ configuration: ServerConfiguration, database: any SQLDatabase) async throws -> Components {
+        let schemaVersion = try await Migrations.migrate(database)
+        return Components(database: database, store: VersionStore(database: database), schemaVersion: schemaVersion, configuration: configuration)
     }
 
     public static func router(_ components: Components, logger: Logger) -> Router<SocleRequestContext> {

@@ -1,0 +1,87 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import JSONCore
+import Logging
+import NIOCore
+import Server
+import SocleTestSupport
+import Storage
+
+/// Socle's router over a fresh test database, driven without sockets.
+struct TestServer {
+    static let admin = User(name: "alice", password: "alice-secret", role: .admin)
+    static let clinician = User(name: "bob", password: "bob-secret", role: .user)
+
+    let client: any TestClientProtocol
+    let database: TestDatabase
+
+    static func with(
+        _ engine: TestEngine, users: [User] = [admin, clinician], systemID: String = "socle.test",
+        _ body: @Sendable (TestServer) async throws -> Void
+    ) async throws {
+        try await TestDatabase.with(engine) { database in
+            let configuration = ServerConfiguration(systemID: systemID, authentication: .basic(users))
+            let components = try await SocleServer.open(configuration, database: database.database)
+            let logger = Logger(label: "socle.test")
+            let app = Application(router: SocleServer.router(components, logger: logger), logger: logger)
+            try await app.test(.router) { client in
+                try await body(TestServer(client: client, database: database))
+            }
+        }
+    }
+
+    static func authorization(_ user: User) -> String {
+        "Basic " + Data("\(user.name):\(user.password)".utf8).base64EncodedString()
+    }
+
+    /// Sends a request as `user` (nil: no credentials) and returns the response.
+    @discardableResult
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, as user: User? = TestServer.admin, headers: [String: String] = [:], body: String? = nil
+    ) async throws -> Reply {
+        var fields = HTTPFields()
+        if let user { fields[.authorization] = Self.authorization(user) }
+        if body != nil { fields[.contentType] = "application/json" }
+        for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
+        return try await client.execute(
+            uri: uri, method: method, headers: fields, body: body.map { ByteBuffer(string: $0) }
+        ) { response in
+            Reply(status: response.status, headers: response.headers, body: String(buffer: response.body))
+        }
+    }
+
+    /// Creates an EHR and returns its id.
+    func createEHR(_ body: String? = nil) async throws -> String {
+        let reply = try await send(.post, "/openehr/v1/ehr", body: body)
+        guard reply.status == .created, let location = reply.headers[.location] else {
+            throw TestDatabaseError("EHR creation answered \(reply.status): \(reply.body)")
+        }
+        return String(location.split(separator: "/").last ?? "")
+    }
+}
+
+struct Reply: Sendable {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: String
+
+    var json: JSON { (try? JSONParser.parse(body)) ?? .null }
+
+    /// The ETag without its quotes.
+    var eTag: String? { headers[.eTag].map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } }
+
+    var problemPaths: [String] {
+        json["problems"]?.arrayValue?.compactMap { $0["path"]?.stringValue } ?? []
+    }
+}
+
+/// An EHR_STATUS with a subject of its own, as JSON text.
+func statusJSON(subject: String = UUID().uuidString, namespace: String = "patients", modifiable: Bool = true, queryable: Bool = true) -> String {
+    """
+    {"_type":"EHR_STATUS","archetype_node_id":"openEHR-EHR-EHR_STATUS.generic.v1","name":{"value":"EHR Status"},
+     "subject":{"external_ref":{"id":{"_type":"GENERIC_ID","value":"\(subject)","scheme":"id_scheme"},"namespace":"\(namespace)","type":"PERSON"}},
+     "is_modifiable":\(modifiable),"is_queryable":\(queryable)}
+    """
+}
