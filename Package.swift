@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "socle",
             dependencies: [
-                "Server", "OpenEHR", "Storage",
+                "Server", "OpenEHR", "Storage", "JSONCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

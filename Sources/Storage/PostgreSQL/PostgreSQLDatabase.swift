@@ -36,6 +36,14 @@ public final class PostgreSQLDatabase: SQLDatabase {
     }
 
     public func transaction(_ statements: [SQLStatement]) async throws {
+        do {
+            try await runTransaction(statements)
+        } catch let error as PSQLError {
+            throw Self.storeError(error)
+        }
+    }
+
+    func runTransaction(_ statements: [SQLStatement]) async throws {
         try await client.withConnection { connection in
             try await connection.query("BEGIN", logger: self.logger)
             do {
@@ -45,7 +53,6 @@ public final class PostgreSQLDatabase: SQLDatabase {
                 try await connection.query("COMMIT", logger: self.logger)
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: self.logger)
-                if let error = error as? PSQLError { throw Self.storeError(error) }
                 throw error
             }
         }
