@@ -62,6 +62,7 @@ struct EHRStatusTests {
         (#"{"archetype_node_id":"a","name":{"value":"n"},"subject":{},"is_queryable":true,"is_modifiable":true,"uid":{"value":"x::y"}}"#, "/uid/value", "not an OBJECT_VERSION_ID"),
         (#"{"archetype_node_id":"a","name":"EHR Status","subject":{},"is_queryable":true,"is_modifiable":true}"#, "/name", "must be an object"),
         (#"[1]"#, "/", "must be a JSON object"),
+        (#"{"archetype_node_id":"a","name":{"value":"n"},"subject":{},"is_queryable":true,"is_modifiable":true,"other_details":{"_type":"ITEM_TREE","archetype_node_id":"at0001","name":{"value":"t"},"items":[{"_type":"ELEMENT","archetype_node_id":"at0002","name":{"value":"e"},"value":{"_type":"DV_TEXT","value":5}}]}}"#, "/other_details/items[at0002]/value/value", "must be a string"),
     ])
     func namesThePathAndTheRule(text: String, path: String, message: String) throws {
         let json = try JSONParser.parse(text)

@@ -62,11 +62,10 @@ public struct EHRStatus: Sendable, Equatable {
         let isQueryable = reader.bool(object, "is_queryable", at: "")
         let isModifiable = reader.bool(object, "is_modifiable", at: "")
         var otherDetails: JSON?
-        if let details = reader.object(object["other_details"], at: "/other_details", required: false) {
-            _ = reader.type(of: details, at: "/other_details", allowed: RMTypes.itemStructures, default: nil)
-            _ = reader.string(details, "archetype_node_id", at: "/other_details", nonEmpty: true)
-            _ = Self.readText(details["name"], at: "/other_details/name", with: &reader)
-            otherDetails = .object(details)
+        if let details = object["other_details"], details != .null {
+            // ITEM_STRUCTURE: checked in full against the RM schema.
+            otherDetails = CanonicalDecoder().decodeObject(
+                details, at: "/other_details", allowed: RMTypes.itemStructures.sorted(), typeRequired: true, reader: &reader)
         }
         try reader.finish("EHR_STATUS")
         guard let archetypeNodeID, let name, let subject, let isQueryable, let isModifiable else {

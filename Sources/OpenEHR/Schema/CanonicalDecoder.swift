@@ -1,0 +1,148 @@
+import JSONCore
+
+/// Decodes canonical JSON (ITS-JSON) into a checked RM tree: every object's
+/// type is known and allowed where it stands, every mandatory attribute is
+/// there, no attribute is foreign to its class, and every primitive has the
+/// right JSON kind. The result is the same JSON with `_type` made explicit
+/// first in every object, so that later stages (validation, indexing,
+/// storage) read types without guessing. Every problem is reported with an
+/// archetype-style path (`/content[openEHR-EHR-OBSERVATION.x.v1]/data[at0001]`).
+public struct CanonicalDecoder: Sendable {
+    public let schema: RMSchema
+
+    public init(schema: RMSchema = .rm110) {
+        self.schema = schema
+    }
+
+    public func decode(_ json: JSON, as rmType: String) throws(RMDecodingError) -> JSON {
+        var reader = RMReader()
+        let result = decodeObject(json, at: "", allowed: [rmType], typeRequired: false, reader: &reader)
+        try reader.finish(rmType)
+        guard let result else { throw RMDecodingError(rmType: rmType, problems: reader.problems) }
+        return result
+    }
+
+    func decodeObject(_ value: JSON, at path: String, allowed: [String], typeRequired: Bool, reader: inout RMReader) -> JSON? {
+        guard case .object(let object) = value else {
+            reader.report(path.isEmpty ? "/" : path, "must be an object, found \(value.kindName)")
+            return nil
+        }
+        let type: String
+        if let sent = object["_type"] {
+            guard case .string(let name) = sent else {
+                reader.report(path + "/_type", "must be a string, found \(sent.kindName)")
+                return nil
+            }
+            guard schema[name] != nil else {
+                reader.report(path + "/_type", "unknown RM type '\(name)'")
+                return nil
+            }
+            guard allowed.isEmpty || allowed.contains(name) else {
+                reader.report(path + "/_type", "\(name) is not allowed here, expected \(allowed.joined(separator: ", "))")
+                return nil
+            }
+            type = name
+        } else if let inferred = schema.defaultType(among: allowed, typeRequired: typeRequired) {
+            type = inferred
+        } else {
+            reader.report(
+                path + "/_type",
+                allowed.isEmpty ? "is mandatory: the type cannot be inferred here" : "is mandatory here, expected one of \(allowed.joined(separator: ", "))")
+            return nil
+        }
+        guard let rmClass = schema[type] else { return nil }
+        var output = JSONObject([("_type", .string(type))])
+        for (key, member) in object.members where key != "_type" {
+            guard let attribute = rmClass.attributes[key] else {
+                reader.report(path + "/" + key, "is not an attribute of \(type)")
+                continue
+            }
+            if member == .null {
+                if rmClass.required.contains(key) { reader.report(path + "/" + key, "is mandatory in \(type) but null") }
+                continue
+            }
+            if let decoded = decodeAttribute(member, attribute, named: key, at: path, reader: &reader) {
+                output[key] = decoded
+            }
+        }
+        if type == "DV_INTERVAL" { Self.completeIntervalFlags(&output) }
+        for key in rmClass.required.sorted() where output[key] == nil {
+            switch object[key] {
+            case nil, .null?: reader.report(path + "/" + key, "is mandatory in \(type) but missing")
+            case .array([])?: reader.report(path + "/" + key, "is mandatory in \(type) but empty")
+            default: break  // present but invalid: already reported
+            }
+        }
+        return .object(output)
+    }
+
+    func decodeAttribute(_ value: JSON, _ attribute: RMSchema.Attribute, named key: String, at path: String, reader: inout RMReader) -> JSON? {
+        guard attribute.isList else { return decodeValue(value, attribute, at: segment(path, key, value, index: nil), reader: &reader) }
+        guard case .array(let elements) = value else {
+            reader.report(path + "/" + key, "must be an array, found \(value.kindName)")
+            return nil
+        }
+        if elements.isEmpty && attribute.minimumItems > 0 {
+            // RM: an optional list is absent or non-empty; `[]` is read as absent.
+            return nil
+        }
+        if elements.count < attribute.minimumItems {
+            reader.report(path + "/" + key, "must have at least \(attribute.minimumItems) item(s) when present")
+        }
+        var decoded: [JSON] = []
+        decoded.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            if let item = decodeValue(element, attribute, at: segment(path, key, element, index: index), reader: &reader) {
+                decoded.append(item)
+            }
+        }
+        return .array(decoded)
+    }
+
+    func decodeValue(_ value: JSON, _ attribute: RMSchema.Attribute, at path: String, reader: inout RMReader) -> JSON? {
+        switch attribute.primitive {
+        case .string?:
+            guard case .string = value else { return mismatch(value, "a string", at: path, reader: &reader) }
+            return value
+        case .boolean?:
+            guard case .bool = value else { return mismatch(value, "a boolean", at: path, reader: &reader) }
+            return value
+        case .number?:
+            guard case .number = value else { return mismatch(value, "a number", at: path, reader: &reader) }
+            return value
+        case .integer?:
+            guard case .number(let text) = value, !text.contains("."), !text.contains("e"), !text.contains("E") else {
+                return mismatch(value, "an integer", at: path, reader: &reader)
+            }
+            return value
+        case .object?:
+            return decodeObject(value, at: path, allowed: [], typeRequired: true, reader: &reader)
+        case nil:
+            return decodeObject(value, at: path, allowed: attribute.types, typeRequired: attribute.typeRequired, reader: &reader)
+        }
+    }
+
+    /// DV_INTERVAL's four flags are mandatory in the RM, but the openEHR SDK
+    /// and other producers leave them out. A missing flag is completed the
+    /// way those producers mean it: a bound that is absent is unbounded, one
+    /// that is present is included. Flags that are sent are kept as sent.
+    static func completeIntervalFlags(_ interval: inout JSONObject) {
+        for side in ["lower", "upper"] {
+            let present = interval[side] != nil
+            if interval[side + "_unbounded"] == nil { interval[side + "_unbounded"] = .bool(!present) }
+            if interval[side + "_included"] == nil { interval[side + "_included"] = .bool(present) }
+        }
+    }
+
+    func mismatch(_ value: JSON, _ expected: String, at path: String, reader: inout RMReader) -> JSON? {
+        reader.report(path, "must be \(expected), found \(value.kindName)")
+        return nil
+    }
+
+    /// `/items[at0004]` for a LOCATABLE, `/items[2]` for another list item.
+    func segment(_ path: String, _ key: String, _ value: JSON, index: Int?) -> String {
+        if case .string(let node)? = value["archetype_node_id"] { return path + "/" + key + "[" + node + "]" }
+        if let index { return path + "/" + key + "[\(index)]" }
+        return path + "/" + key
+    }
+}

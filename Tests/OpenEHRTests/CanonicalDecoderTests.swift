@@ -1,0 +1,105 @@
+import Foundation
+import JSONCore
+import OpenEHR
+import SocleTestSupport
+import Testing
+
+@Suite("Canonical JSON against the RM 1.1.0 schema (ITS-JSON)")
+struct CanonicalDecoderTests {
+    let decoder = CanonicalDecoder()
+
+    /// The decoded tree holds everything that was sent, and adds only `_type`.
+    static func keepsEverything(_ original: JSON, _ decoded: JSON) -> Bool {
+        switch (original, decoded) {
+        case (.object(let sent), .object(let kept)):
+            let completed: Set<String> = ["_type", "lower_included", "upper_included", "lower_unbounded", "upper_unbounded"]
+            for key in kept.keys where sent[key] == nil && !completed.contains(key) { return false }
+            return sent.members.allSatisfy { member in
+                if member.value == .null || member.value == .array([]) { return kept[member.key] == nil || kept[member.key] == member.value }
+                return kept[member.key].map { keepsEverything(member.value, $0) } ?? false
+            }
+        case (.array(let sent), .array(let kept)):
+            return sent.count == kept.count && zip(sent, kept).allSatisfy { keepsEverything($0, $1) }
+        default:
+            return original == decoded
+        }
+    }
+
+    /// Corpus files that break the RM 1.1.0 schema, with the rule each breaks first.
+    static let refusedByTheSchema: [String: String] = [
+        "openEHR_SDK/invalid.json": "unknown RM type 'EVENT_CONTEXT_WRONG'",
+        "valid_templates/minimal/minimal_observation.composition.participations.extdatetimes.ehrbase.json": "/@type: is not an attribute of COMPOSITION",
+        "family_history.v.1.2.3__.json": "time_asserted: is not an attribute of EVALUATION",
+        "Test_dv_ordinal_open_constraint.v0__.json": "symbol/type: is not an attribute of DV_CODED_TEXT",
+        "Test_dv_ordinal_with_constraints.v0__.json": "value/value: must be an integer, found a string",
+        "Test_dv_proportion_open_constraint.v0__.json": "numerator: must be a number, found a string",
+        "Test_dv_proportion_open_constraint_precision_1.v0__.json": "numerator: must be a number, found a string",
+        "Test_dv_quantity_open_constraint.v0__.json": "magnitude: must be a number, found a string",
+        "Test_dv_quantity_property_constrained.v0__.json": "magnitude: must be a number, found a string",
+        "Test_dv_quantity_property_units_constrained.v0__.json": "magnitude: must be a number, found a string",
+        "Test_dv_quantity_property_units_constrained_with_magnitude_range.v0__.json": "magnitude: must be a number, found a string",
+        "openEHR_SDK/all_types_systematic_tests_feeder_audit.json": "feeder_system_audit: is not an attribute of INSTRUCTION",
+        "aql_data_load/external/all_types_systematic_tests_feeder_audit.json": "feeder_system_audit: is not an attribute of INSTRUCTION",
+    ]
+
+    /// Every canonical JSON composition of the corpus decodes, keeps all it
+    /// was sent, and re-encodes to JSON that decodes to the same tree; the
+    /// ones that break the schema are refused for the listed reason.
+    @Test func everyCorpusCompositionDecodesAndReencodes() throws {
+        let folder = Corpus.root.appendingPathComponent("openehr/compositions/canonical_json")
+        let files = (FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
+            .filter { $0.pathExtension == "json" }
+        var decoded = 0
+        var refused: [String: [DecodingProblem]] = [:]
+        for file in files {
+            let name = String(file.standardizedFileURL.path.dropFirst(folder.standardizedFileURL.path.count + 1))
+            guard let json = try? JSONParser.parse(Array(try Data(contentsOf: file))) else {
+                #expect(name.contains("invalid"), "\(name) is not JSON")
+                continue
+            }
+            do {
+                let tree = try decoder.decode(json, as: "COMPOSITION")
+                #expect(Self.keepsEverything(json, tree), "\(name)")
+                let again = try decoder.decode(try JSONParser.parse(JSONSerializer.bytes(tree)), as: "COMPOSITION")
+                #expect(again == tree, "\(name)")
+                decoded += 1
+            } catch let error as RMDecodingError {
+                refused[name] = error.problems
+            }
+        }
+        #expect(Set(refused.keys) == Set(Self.refusedByTheSchema.keys))
+        for (name, problems) in refused {
+            let expected = Self.refusedByTheSchema[name] ?? "?"
+            #expect(problems.contains { $0.description.contains(expected) }, "\(name): \(problems)")
+        }
+        #expect(decoded == files.count - 2 - Self.refusedByTheSchema.count)
+    }
+
+    @Test(arguments: [
+        (#"{"_type":"COMPOSITION"}"#, "/archetype_node_id", "is mandatory in COMPOSITION but missing"),
+        (#"{"archetype_node_id":"x","name":{"value":"n"},"language":{"terminology_id":{"value":"ISO_639-1"},"code_string":"en"},"territory":{"terminology_id":{"value":"ISO_3166-1"},"code_string":"FR"},"category":{"value":"event","defining_code":{"terminology_id":{"value":"openehr"},"code_string":"433"}},"composer":{"name":"Dr X"},"content":[{"archetype_node_id":"y"}]}"#, "/content[y]/_type", "is mandatory here"),
+        (#"{"archetype_node_id":"x","name":{"value":"n"},"language":{"terminology_id":{"value":"ISO_639-1"},"code_string":"en"},"territory":{"terminology_id":{"value":"ISO_3166-1"},"code_string":"FR"},"category":{"value":"event","defining_code":{"terminology_id":{"value":"openehr"},"code_string":"433"}},"composer":{"_type":"PARTY_SELF"},"content":{"_type":"OBSERVATION"}}"#, "/content", "must be an array"),
+        (#"{"archetype_node_id":"x","name":{"_type":"DV_QUANTITY","magnitude":1,"units":"m"},"language":{"terminology_id":{"value":"ISO_639-1"},"code_string":"en"},"territory":{"terminology_id":{"value":"ISO_3166-1"},"code_string":"FR"},"category":{"value":"event","defining_code":{"terminology_id":{"value":"openehr"},"code_string":"433"}},"composer":{"_type":"PARTY_SELF"}}"#, "/name/_type", "DV_QUANTITY is not allowed here"),
+        (#"{"archetype_node_id":"x","name":{"value":"n"},"language":{"terminology_id":{"value":"ISO_639-1"},"code_string":"en"},"territory":{"terminology_id":{"value":"ISO_3166-1"},"code_string":"FR"},"category":{"value":"event","defining_code":{"terminology_id":{"value":"openehr"},"code_string":"433"}},"composer":{"_type":"PARTY_SELF"},"context":{"start_time":{"value":"2020-01-01T00:00:00Z"},"setting":{"value":"home","defining_code":{"terminology_id":{"value":"openehr"},"code_string":"225"}},"participations":[{"function":{"value":"f"},"performer":{"_type":"PARTY_IDENTIFIED","name":7}}]}}"#, "/context/participations[0]/performer/name", "must be a string, found a number"),
+    ])
+    func refusesWhatTheSchemaForbidsWithItsPath(text: String, path: String, message: String) throws {
+        let json = try JSONParser.parse(text)
+        do {
+            _ = try decoder.decode(json, as: "COMPOSITION")
+            Issue.record("accepted: \(text)")
+        } catch {
+            let problem = error.problems.first { $0.path == path }
+            #expect(problem?.message.contains(message) == true, "\(error.problems)")
+        }
+    }
+
+    @Test func makesTypesExplicitAndCompletesIntervalFlags() throws {
+        let json = try JSONParser.parse(#"{"lower":{"_type":"DV_COUNT","magnitude":1}}"#)
+        let tree = try decoder.decode(json, as: "DV_INTERVAL")
+        #expect(tree["_type"] == .string("DV_INTERVAL"))
+        #expect(tree["lower_included"] == .bool(true) && tree["lower_unbounded"] == .bool(false))
+        #expect(tree["upper_included"] == .bool(false) && tree["upper_unbounded"] == .bool(true))
+        let name = try decoder.decode(try JSONParser.parse(#"{"value":"x"}"#), as: "DV_TEXT")
+        #expect(name.objectValue?.keys == ["_type", "value"])
+    }
+}
