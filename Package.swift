@@ -26,6 +26,7 @@ let package = Package(
     targets: [
         .target(name: "JSONCore", swiftSettings: strict),
         .target(name: "OpenEHR", dependencies: ["JSONCore"], swiftSettings: strict),
+        .target(name: "Templates", dependencies: ["OpenEHR", "JSONCore"], swiftSettings: strict),
         .target(
             name: "Storage",
             dependencies: [
@@ -71,6 +72,7 @@ let package = Package(
         ),
         .testTarget(name: "JSONCoreTests", dependencies: ["JSONCore"], swiftSettings: strict),
         .testTarget(name: "OpenEHRTests", dependencies: ["OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
+        .testTarget(name: "TemplatesTests", dependencies: ["Templates", "OpenEHR", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OpenEHR", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ServerTests",

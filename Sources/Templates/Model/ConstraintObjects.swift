@@ -1,0 +1,66 @@
+/// A node of the operational template's definition (AM 1.4 §C_OBJECT and
+/// its OPT subtypes): what an RM object at that place may be.
+public struct CObject: Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// C_COMPLEX_OBJECT: an RM object with constrained attributes.
+        case complex
+        /// C_ARCHETYPE_ROOT: where an archetype is used, with its id and terms.
+        case archetypeRoot(archetypeID: String)
+        /// ARCHETYPE_SLOT: archetypes matching these id patterns may be put here.
+        case slot(includes: [String], excludes: [String])
+        /// ARCHETYPE_INTERNAL_REF: the same constraint as the node at `targetPath`.
+        case internalReference(targetPath: String)
+        /// C_PRIMITIVE_OBJECT.
+        case primitive(CPrimitive)
+        /// C_CODE_PHRASE: a terminology and optionally a list of codes.
+        case codePhrase(terminology: String?, codes: [String])
+        /// C_DV_QUANTITY: a property and allowed units.
+        case quantity(property: String?, items: [QuantityItem])
+        /// C_DV_ORDINAL: allowed values with their symbols.
+        case ordinal([OrdinalItem])
+        /// CONSTRAINT_REF / C_CODE_REFERENCE: a code from an external value set.
+        case constraintReference(String)
+    }
+
+    public var kind: Kind
+    public var rmTypeName: String
+    public var nodeID: String
+    public var occurrences: ConstraintInterval<Int>
+    public var attributes: [CAttribute]
+    /// At an archetype root: the term definitions, by code.
+    public var terms: [String: ArchetypeTerm]
+
+    public func attribute(_ name: String) -> CAttribute? { attributes.first { $0.name == name } }
+
+    public var archetypeID: String? {
+        if case .archetypeRoot(let id) = kind { return id }
+        return nil
+    }
+}
+
+/// C_ATTRIBUTE (single or multiple): existence, cardinality and the
+/// alternatives for the attribute's value(s).
+public struct CAttribute: Sendable {
+    public var name: String
+    public var existence: ConstraintInterval<Int>
+    public var isMultiple: Bool
+    public var cardinality: ConstraintInterval<Int>?
+    public var isOrdered: Bool
+    public var isUnique: Bool
+    public var children: [CObject]
+}
+
+/// OPERATIONAL_TEMPLATE (OPT 1.4): the template as uploaded and its
+/// definition, ready for validation and for generating web templates.
+public struct OperationalTemplate: Sendable {
+    public var templateID: String
+    public var concept: String
+    public var language: String
+    public var uid: String?
+    public var definition: CObject
+    /// Annotations by path, then by key.
+    public var annotations: [String: [String: String]]
+
+    /// The archetype id of the root (the COMPOSITION's archetype).
+    public var rootArchetypeID: String { definition.archetypeID ?? "" }
+}
