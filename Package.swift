@@ -39,7 +39,7 @@ let package = Package(
         ),
         .target(
             name: "Services",
-            dependencies: ["OpenEHR", "Storage", "JSONCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OpenEHR", "Templates", "Storage", "JSONCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(

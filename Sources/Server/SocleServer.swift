@@ -18,6 +18,7 @@ public enum SocleServer {
 
         public var ehrService: EHRService { EHRService(store: store, systemID: configuration.systemID) }
         public var adminService: AdminService { AdminService(store: store) }
+        public let templateService: TemplateService
     }
 
     /// Opens the database named in the configuration and brings its schema
@@ -40,7 +41,9 @@ public enum SocleServer {
     /// Migrates an already opened database and builds the components on it.
     public static func open(_ configuration: ServerConfiguration, database: any SQLDatabase) async throws -> Components {
         let schemaVersion = try await Migrations.migrate(database)
-        return Components(database: database, store: VersionStore(database: database), schemaVersion: schemaVersion, configuration: configuration)
+        return Components(
+            database: database, store: VersionStore(database: database), schemaVersion: schemaVersion, configuration: configuration,
+            templateService: TemplateService(store: TemplateStore(database: database)))
     }
 
     public static func router(_ components: Components, logger: Logger) -> Router<SocleRequestContext> {
@@ -61,9 +64,11 @@ public enum SocleServer {
         case .basic(let users): authenticated.add(middleware: BasicAuthMiddleware(directory: UserDirectory(users)))
         case .none: authenticated.add(middleware: AnonymousUserMiddleware())
         }
-        EHRRoutes(service: components.ehrService, bodyLimit: configuration.maximumBodySize)
-            .register(on: authenticated.group("openehr/v1"))
-        AdminRoutes(service: components.adminService).register(on: authenticated.group("admin"))
+        let openEHR = authenticated.group("openehr/v1")
+        EHRRoutes(service: components.ehrService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
+        DefinitionRoutes(service: components.templateService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
+        AdminRoutes(service: components.adminService, templates: components.templateService, bodyLimit: configuration.maximumBodySize)
+            .register(on: authenticated.group("admin"))
         return router
     }
 

@@ -1,16 +1,34 @@
 import Hummingbird
+import JSONCore
 import Services
 
 /// `/admin`, with EHRbase's admin paths so that existing tooling works.
 /// Only users with the admin role may call it.
 struct AdminRoutes {
     let service: AdminService
+    let templates: TemplateService
+    let bodyLimit: Int
 
     func register(on group: RouterGroup<SocleRequestContext>) {
         group.delete("ehr/:ehr_id") { request, context in
             try Self.requireAdmin(context)
             try await service.eraseEHR(try context.parameters.require("ehr_id"), by: context.user?.name ?? "anonymous")
             return Response(status: .noContent)
+        }
+        group.put("template/:template_id") { request, context in
+            try Self.requireAdmin(context)
+            let template = try await templates.replace(
+                templateID: try context.decodedParameter("template_id"), with: try await request.xmlBody(limit: bodyLimit))
+            return Response.json(.ok, ["template_id": .string(template.templateID), "concept": .string(template.concept)])
+        }
+        group.delete("template/all") { _, context in
+            try Self.requireAdmin(context)
+            return Response.json(.ok, ["deleted": JSON(try await templates.deleteAll())])
+        }
+        group.delete("template/:template_id") { _, context in
+            try Self.requireAdmin(context)
+            try await templates.delete(templateID: try context.decodedParameter("template_id"))
+            return Response.json(.ok, ["deleted": 1])
         }
     }
 

@@ -79,7 +79,24 @@ public enum Migrations {
                 )
                 """,
             ]
-        }
+        },
+        Migration(version: 2, description: "operational templates") { kind in
+            let blob = kind == .postgresql ? "BYTEA" : "BLOB"
+            return [
+                """
+                CREATE TABLE template (
+                    template_id TEXT PRIMARY KEY,
+                    concept TEXT NOT NULL,
+                    archetype_id TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    opt \(blob) NOT NULL
+                )
+                """,
+                // Which template a versioned composition follows: templates in use cannot be removed.
+                "ALTER TABLE versioned_object ADD COLUMN template_id TEXT",
+                "CREATE INDEX versioned_object_template_idx ON versioned_object (template_id)",
+            ]
+        },
     ]
 
     /// The schema version this binary writes.

@@ -13,7 +13,7 @@ public struct TemplateError: Error, Sendable, CustomStringConvertible {
 /// empty or malformed XML, a missing or repeated mandatory element
 /// (template_id, concept, language, definition), an element the schema does
 /// not know, an RM type or attribute that does not exist.
-public struct OPTParser {
+public struct OPTParser: Sendable {
     public let schema: RMSchema
 
     public init(schema: RMSchema = .rm110) {
