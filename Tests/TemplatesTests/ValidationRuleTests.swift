@@ -1,0 +1,82 @@
+import Foundation
+import JSONCore
+import OpenEHR
+import SocleTestSupport
+import Templates
+import Testing
+
+/// One rule at a time: a valid corpus composition, then the same with one
+/// change that breaks one rule, asserting the path and the rule reported.
+@Suite("Template validation: rule by rule")
+struct ValidationRuleTests {
+    static let template: OperationalTemplate = {
+        let url = Corpus.root.appendingPathComponent("openehr/templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt")
+        return try! OPTParser().parse(try! Data(contentsOf: url))
+    }()
+    static let composition: String = {
+        let url = Corpus.root.appendingPathComponent("openehr/compositions/canonical_json/aql_data_load/ehrbase_blood_pressure_simple.de.v0.json")
+        return JSONSerializer.string(try! JSONParser.parse(Array(try! Data(contentsOf: url))))
+    }()
+
+    static let systolic = "/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]/data[at0001]/events[at0002]/data[at0003]/items[at0004]"
+
+    func problems(_ text: String) throws -> [DecodingProblem] {
+        let tree = try CanonicalDecoder().decode(try JSONParser.parse(text), as: "COMPOSITION")
+        return TemplateValidator().validate(tree, against: Self.template)
+    }
+
+    /// Replaces the first occurrence of `old` (which must be there).
+    func changed(_ old: String, _ new: String) throws -> String {
+        let range = try #require(Self.composition.range(of: old), "\(old) is not in the composition")
+        return Self.composition.replacingCharacters(in: range, with: new)
+    }
+
+    @Test func theUnchangedCompositionIsValid() throws {
+        #expect(try problems(Self.composition) == [])
+    }
+
+    @Test(arguments: [
+        // DV_QUANTITY units (C_DV_QUANTITY list).
+        (#""units":"mm[Hg]","magnitude":22.0"#, #""units":"kPa","magnitude":22.0"#, systolic + "/value/units", "'kPa' is not a unit the template allows"),
+        // DV_QUANTITY magnitude range.
+        (#""units":"mm[Hg]","magnitude":22.0"#, #""units":"mm[Hg]","magnitude":1200.0"#, systolic + "/value/magnitude", "outside the range"),
+        // DV_QUANTITY precision.
+        (#""units":"mm[Hg]","magnitude":22.0"#, #""units":"mm[Hg]","magnitude":22.25"#, systolic + "/value/magnitude", "more than 0 decimal place(s)"),
+        // RM type of a value.
+        (#"{"_type":"DV_QUANTITY","units":"mm[Hg]","magnitude":22.0}"#, #"{"_type":"DV_TEXT","value":"22"}"#, systolic + "/value", "DV_TEXT is not allowed here by the template"),
+        // Archetype node id.
+        (#""archetype_node_id":"at0004""#, #""archetype_node_id":"at9999""#, "/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]/data[at0001]/events[at0002]/data[at0003]/items[at9999]", "archetype node id at9999 is not allowed here"),
+        // Local code list (C_CODE_PHRASE).
+        (#""code_string":"at0015""#, #""code_string":"at0999""#, "/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]/protocol[at0011]/items[at0013]/value/defining_code/code_string", "'at0999' is not in the template's code list"),
+        // Terminology of a code phrase.
+        (#""value":"local"},"code_string":"at0015""#, #""value":"SNOMED-CT"},"code_string":"at0015""#, "/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]/protocol[at0011]/items[at0013]/value/defining_code/terminology_id/value", "the template requires terminology local"),
+        // COMPOSITION.category code list.
+        (#""code_string":"433""#, #""code_string":"431""#, "/category/defining_code/code_string", "'431' is not in the template's code list (433)"),
+        // openEHR terminology group of EVENT_CONTEXT.setting.
+        (#""code_string":"237""#, #""code_string":"999""#, "/context/setting", "code 999 is not in the openEHR terminology group 'setting'"),
+        // Template id the composition names.
+        (#""template_id":{"value":"ehrbase_blood_pressure_simple.de.v0"},"rm_version":"1.0.4"},"language""#, #""template_id":{"value":"another.v1"},"rm_version":"1.0.4"},"language""#, "/archetype_details/template_id/value", "is 'another.v1'"),
+    ])
+    func reportsThePathAndTheRule(old: String, new: String, path: String, rule: String) throws {
+        let found = try problems(try changed(old, new))
+        #expect(found.contains { $0.path == path && $0.message.contains(rule) }, "\(found)")
+    }
+
+    @Test func reportsEveryViolationNotOnlyTheFirst() throws {
+        let text = try changed(#""units":"mm[Hg]","magnitude":22.0"#, #""units":"kPa","magnitude":22.0"#)
+            .replacingOccurrences(of: #""code_string":"237""#, with: #""code_string":"999""#)
+            .replacingOccurrences(of: #""code_string":"433""#, with: #""code_string":"431""#)
+        #expect(try problems(text).count >= 3)
+    }
+
+    @Test func occurrencesAndExistence() throws {
+        // The systolic ELEMENT twice: occurrences 0..1.
+        let systolic = #"{"_type":"ELEMENT","name":{"_type":"DV_TEXT","value":"Systolic"},"value":{"_type":"DV_QUANTITY","units":"mm[Hg]","magnitude":22.0},"archetype_node_id":"at0004"}"#
+        let twice = try changed(systolic, systolic + "," + systolic)
+        #expect(try problems(twice).contains { $0.path.hasSuffix("items[at0004]") && $0.message.contains("occurs 2 time(s)") })
+        // Without its data, an OBSERVATION breaks the template's existence 1..1.
+        let template = Self.template
+        let observation = try #require(template.definition.attribute("content")?.children.first)
+        #expect(observation.attribute("data")?.existence.lower == 1)
+    }
+}
