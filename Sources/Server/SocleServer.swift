@@ -19,6 +19,9 @@ public enum SocleServer {
         public var ehrService: EHRService { EHRService(store: store, systemID: configuration.systemID) }
         public var adminService: AdminService { AdminService(store: store) }
         public let templateService: TemplateService
+        public var compositionService: CompositionService {
+            CompositionService(store: store, templates: templateService, systemID: configuration.systemID)
+        }
     }
 
     /// Opens the database named in the configuration and brings its schema
@@ -67,6 +70,7 @@ public enum SocleServer {
         let openEHR = authenticated.group("openehr/v1")
         EHRRoutes(service: components.ehrService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
         DefinitionRoutes(service: components.templateService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
+        CompositionRoutes(service: components.compositionService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
         AdminRoutes(service: components.adminService, templates: components.templateService, bodyLimit: configuration.maximumBodySize)
             .register(on: authenticated.group("admin"))
         return router

@@ -149,33 +149,13 @@ public struct EHRService: Sendable {
         guard let object = try await store.versionedObject(ehr.statusObjectID) else {
             throw ServiceError(.notFound, "EHR \(ehr.ehrID) has no EHR_STATUS")
         }
-        return [
-            "_type": "VERSIONED_EHR_STATUS",
-            "uid": ["_type": "HIER_OBJECT_ID", "value": .string(object.objectID)],
-            "owner_id": ["id": ["_type": "HIER_OBJECT_ID", "value": .string(ehr.ehrID)], "namespace": "local", "type": "EHR"],
-            "time_created": ["_type": "DV_DATE_TIME", "value": .string(ISODateTime(microsecondsSinceEpoch: object.timeCreated).description)],
-        ]
+        return OriginalVersionJSON.versionedObject(object, type: "VERSIONED_EHR_STATUS")
     }
 
-    /// REVISION_HISTORY: one item per version, with its audits, oldest first.
+    /// REVISION_HISTORY of the EHR_STATUS.
     public func statusRevisionHistory(ehrID: String) async throws -> JSON {
         let ehr = try await existingEHR(ehrID)
-        let versions = try await store.versionHistory(objectID: ehr.statusObjectID)
-        return [
-            "_type": "REVISION_HISTORY",
-            "items": .array(
-                versions.map { version in
-                    [
-                        "_type": "REVISION_HISTORY_ITEM",
-                        "version_id": [
-                            "_type": "OBJECT_VERSION_ID",
-                            "value": .string(
-                                ObjectVersionID(objectID: version.objectID, creatingSystemID: systemID, versionNumber: version.versionNumber).description),
-                        ],
-                        "audits": [OriginalVersionJSON.auditJSON(version.audit)],
-                    ]
-                }),
-        ]
+        return OriginalVersionJSON.revisionHistory(try await store.versionHistory(objectID: ehr.statusObjectID), systemID: systemID)
     }
 
     /// ORIGINAL_VERSION of the EHR_STATUS, latest or at a time.
@@ -193,9 +173,7 @@ public struct EHRService: Sendable {
     // MARK: Helpers
 
     func existingEHR(_ ehrID: String) async throws -> EHRRecord {
-        guard UUIDText.isValid(ehrID) else { throw ServiceError(.badRequest, "'\(ehrID)' is not a valid EHR id: a UUID is expected") }
-        guard let ehr = try await store.ehr(ehrID.lowercased()) else { throw ServiceError(.notFound, "EHR \(ehrID) does not exist") }
-        return ehr
+        try await store.existingEHR(ehrID)
     }
 
     static func normalisedEHRID(_ ehrID: String) throws -> String {
@@ -212,15 +190,6 @@ public struct EHRService: Sendable {
     }
 
     func serviceError(_ error: StoreError, statusObjectID: String) async throws -> ServiceError {
-        switch error.code {
-        case .preconditionFailed:
-            let latest = try await store.versionedObject(statusObjectID).map {
-                ObjectVersionID(objectID: $0.objectID, creatingSystemID: systemID, versionNumber: $0.latestVersion)
-            }
-            return ServiceError(.preconditionFailed, error.message, latestVersion: latest)
-        case .conflict: return ServiceError(.conflict, error.message)
-        case .notFound: return ServiceError(.notFound, error.message)
-        case .unavailable, .schemaTooNew: return ServiceError(.unavailable, error.message)
-        }
+        try await store.serviceError(error, objectID: statusObjectID, systemID: systemID)
     }
 }

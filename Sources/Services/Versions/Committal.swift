@@ -49,6 +49,35 @@ enum OriginalVersionJSON {
         return output
     }
 
+    /// VERSIONED_EHR_STATUS, VERSIONED_COMPOSITION … (RM 1.1.0 common.change_control).
+    static func versionedObject(_ object: VersionedObjectRecord, type: String) -> JSON {
+        [
+            "_type": .string(type),
+            "uid": ["_type": "HIER_OBJECT_ID", "value": .string(object.objectID)],
+            "owner_id": ["id": ["_type": "HIER_OBJECT_ID", "value": .string(object.ehrID)], "namespace": "local", "type": "EHR"],
+            "time_created": ["_type": "DV_DATE_TIME", "value": .string(ISODateTime(microsecondsSinceEpoch: object.timeCreated).description)],
+        ]
+    }
+
+    /// REVISION_HISTORY: one item per version, with its audit, oldest first.
+    static func revisionHistory(_ versions: [VersionRecord], systemID: String) -> JSON {
+        [
+            "_type": "REVISION_HISTORY",
+            "items": .array(
+                versions.map { version in
+                    [
+                        "_type": "REVISION_HISTORY_ITEM",
+                        "version_id": [
+                            "_type": "OBJECT_VERSION_ID",
+                            "value": .string(
+                                ObjectVersionID(objectID: version.objectID, creatingSystemID: systemID, versionNumber: version.versionNumber).description),
+                        ],
+                        "audits": [auditJSON(version.audit)],
+                    ]
+                }),
+        ]
+    }
+
     static func contributionReference(_ id: String) -> JSON {
         ["id": ["_type": "HIER_OBJECT_ID", "value": .string(id)], "namespace": "local", "type": "CONTRIBUTION"]
     }

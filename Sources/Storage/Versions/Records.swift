@@ -92,15 +92,16 @@ public struct VersionedObjectRecord: Sendable, Equatable {
 
 /// One version to write in a contribution.
 public enum VersionWrite: Sendable {
-    /// The first version of a new versioned object of this RM type.
-    case create(VersionRecord, rmType: String)
+    /// The first version of a new versioned object of this RM type
+    /// (a composition also names the template it follows).
+    case create(VersionRecord, rmType: String, templateID: String? = nil)
     /// A new version of an existing object; refused with 412 semantics
     /// unless `precedingVersion` is still the latest.
     case update(VersionRecord, precedingVersion: Int)
 
     var record: VersionRecord {
         switch self {
-        case .create(let record, _), .update(let record, _): record
+        case .create(let record, _, _), .update(let record, _): record
         }
     }
 }
@@ -109,6 +110,9 @@ public enum VersionWrite: Sendable {
 public enum EHRChange: Sendable {
     case create(EHRRecord)
     case status(subjectID: String?, subjectNamespace: String?, isQueryable: Bool, isModifiable: Bool)
+    /// New clinical content: the EHR must exist and be modifiable when the
+    /// contribution commits (its row is locked on PostgreSQL meanwhile).
+    case requireModifiable
 }
 
 /// A row of the erasure log: which EHR was erased, when, by whom, how much.

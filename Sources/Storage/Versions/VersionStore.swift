@@ -26,6 +26,11 @@ public struct VersionStore: Sendable {
                     [SQLValue(subjectID), SQLValue(subjectNamespace), SQLValue(isQueryable), SQLValue(isModifiable), .text(contribution.ehrID)],
                     mustChangeOneRow: StoreError(.notFound, "EHR \(contribution.ehrID) does not exist"),
                     onUniqueViolation: Self.subjectTaken))
+        case .requireModifiable:
+            statements.append(
+                SQLStatement(
+                    "UPDATE ehr SET is_modifiable = is_modifiable WHERE ehr_id = ? AND is_modifiable = 1", [.text(contribution.ehrID)],
+                    mustChangeOneRow: StoreError(.conflict, "EHR \(contribution.ehrID) is not modifiable (EHR_STATUS.is_modifiable is false) or no longer exists")))
         case nil:
             break
         }
@@ -33,11 +38,14 @@ public struct VersionStore: Sendable {
         for write in versions {
             let record = write.record
             switch write {
-            case .create(_, let rmType):
+            case .create(_, let rmType, let templateID):
                 statements.append(
                     SQLStatement(
-                        "INSERT INTO versioned_object (object_id, ehr_id, rm_type, time_created, latest_version) VALUES (?, ?, ?, ?, ?)",
-                        [.text(record.objectID), .text(record.ehrID), .text(rmType), .integer(record.audit.timeCommitted), SQLValue(record.versionNumber)],
+                        "INSERT INTO versioned_object (object_id, ehr_id, rm_type, time_created, latest_version, template_id) VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            .text(record.objectID), .text(record.ehrID), .text(rmType), .integer(record.audit.timeCommitted), SQLValue(record.versionNumber),
+                            SQLValue(templateID),
+                        ],
                         onUniqueViolation: StoreError(.conflict, "versioned object \(record.objectID) already exists")))
             case .update(_, let preceding):
                 statements.append(

@@ -1,0 +1,94 @@
+import HTTPTypes
+import Hummingbird
+import JSONCore
+import OpenEHR
+import Services
+
+/// ITS-REST 1.0.3 §COMPOSITION and §VERSIONED_COMPOSITION (canonical JSON).
+struct CompositionRoutes {
+    let service: CompositionService
+    let bodyLimit: Int
+
+    func register(on group: RouterGroup<SocleRequestContext>) {
+        group.post("ehr/:ehr_id/composition") { request, context in
+            try request.requireAcceptsJSON()
+            let ehrID = try context.parameters.require("ehr_id")
+            let json = try await requiredBody(request, context)
+            let version = try await service.create(ehrID: ehrID, json: json, committal: try AuditHeaders.committal(request, user: context.user))
+            return response(version, request: request, status: .created, body: request.prefersRepresentation)
+        }
+        group.get("ehr/:ehr_id/composition/:uid") { request, context in
+            try request.requireAcceptsJSON()
+            let version = try await service.composition(
+                ehrID: try context.parameters.require("ehr_id"), uid: try context.parameters.require("uid"), at: try request.versionAtTime())
+            // ITS-REST 1.0.3: a composition deleted (at that time) answers 204.
+            if version.isDeleted { return response(version, request: request, status: .noContent, body: false) }
+            return response(version, request: request, status: .ok, body: true)
+        }
+        group.put("ehr/:ehr_id/composition/:uid") { request, context in
+            try request.requireAcceptsJSON()
+            let preceding = try request.ifMatch()
+            let json = try await requiredBody(request, context)
+            let version = try await service.update(
+                ehrID: try context.parameters.require("ehr_id"), versionedObjectID: try context.parameters.require("uid"), precedingVersionUID: preceding,
+                json: json, committal: try AuditHeaders.committal(request, user: context.user))
+            let representation = request.prefersRepresentation
+            return response(version, request: request, status: representation ? .ok : .noContent, body: representation)
+        }
+        group.delete("ehr/:ehr_id/composition/:uid") { request, context in
+            let version = try await service.delete(
+                ehrID: try context.parameters.require("ehr_id"), precedingVersionUID: try context.parameters.require("uid"),
+                committal: try AuditHeaders.committal(request, user: context.user))
+            return response(version, request: request, status: .noContent, body: false)
+        }
+        group.get("ehr/:ehr_id/versioned_composition/:object_id") { request, context in
+            try request.requireAcceptsJSON()
+            return Response.json(
+                .ok, try await service.versionedComposition(ehrID: try context.parameters.require("ehr_id"), objectID: try context.parameters.require("object_id")))
+        }
+        group.get("ehr/:ehr_id/versioned_composition/:object_id/revision_history") { request, context in
+            try request.requireAcceptsJSON()
+            return Response.json(
+                .ok, try await service.revisionHistory(ehrID: try context.parameters.require("ehr_id"), objectID: try context.parameters.require("object_id")))
+        }
+        group.get("ehr/:ehr_id/versioned_composition/:object_id/version") { request, context in
+            try request.requireAcceptsJSON()
+            let (version, bytes) = try await service.originalVersion(
+                ehrID: try context.parameters.require("ehr_id"), objectID: try context.parameters.require("object_id"), at: try request.versionAtTime())
+            return originalVersionResponse(version, bytes: bytes, request: request)
+        }
+        group.get("ehr/:ehr_id/versioned_composition/:object_id/version/:version_uid") { request, context in
+            try request.requireAcceptsJSON()
+            let (version, bytes) = try await service.originalVersion(
+                ehrID: try context.parameters.require("ehr_id"), objectID: try context.parameters.require("object_id"),
+                versionUID: try context.parameters.require("version_uid"))
+            return originalVersionResponse(version, bytes: bytes, request: request)
+        }
+    }
+
+    func requiredBody(_ request: Request, _ context: SocleRequestContext) async throws -> JSON {
+        guard let json = try await request.jsonBody(context: context, limit: bodyLimit) else {
+            throw HTTPRequestError(status: .badRequest, message: "the request body must be a COMPOSITION in canonical JSON")
+        }
+        return json
+    }
+
+    func headers(_ version: CompositionService.CompositionVersion, location: String) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.location] = location
+        headers[.eTag] = "\"\(version.uid)\""
+        headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
+        return headers
+    }
+
+    func response(_ version: CompositionService.CompositionVersion, request: Request, status: HTTPResponse.Status, body: Bool) -> Response {
+        let headers = headers(version, location: request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/composition/\(version.uid)")
+        if body { return Response.json(status, bytes: version.record.data, headers: headers) }
+        return Response(status: status, headers: headers)
+    }
+
+    func originalVersionResponse(_ version: CompositionService.CompositionVersion, bytes: [UInt8], request: Request) -> Response {
+        let location = request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/versioned_composition/\(version.uid.objectID)/version/\(version.uid)"
+        return Response.json(.ok, bytes: bytes, headers: headers(version, location: location))
+    }
+}

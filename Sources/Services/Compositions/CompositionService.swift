@@ -1,0 +1,243 @@
+import JSONCore
+import OpenEHR
+import Storage
+import Templates
+
+/// COMPOSITION use cases (ITS-REST 1.0.3 §COMPOSITION, §VERSIONED_COMPOSITION).
+/// Every composition, whatever its entry point, goes through `prepare`:
+/// canonical JSON checked against the RM, then validated against the
+/// template it names, before anything is written.
+public struct CompositionService: Sendable {
+    public let store: VersionStore
+    public let templates: TemplateService
+    public let systemID: String
+    let decoder = CanonicalDecoder()
+    let validator = TemplateValidator()
+
+    public init(store: VersionStore, templates: TemplateService, systemID: String) {
+        self.store = store
+        self.templates = templates
+        self.systemID = systemID
+    }
+
+    /// One version of a composition as stored.
+    public struct CompositionVersion: Sendable {
+        public var uid: ObjectVersionID
+        public var record: VersionRecord
+        public var isDeleted: Bool { record.lifecycleState == VersionLifecycleState.deleted.rawValue }
+    }
+
+    /// A composition checked and ready to commit.
+    struct Prepared {
+        var tree: JSON
+        var templateID: String
+    }
+
+    /// The one validation path: RM decoding (400 with every problem), then
+    /// the template (422 naming an unknown template, or every violation).
+    func prepare(_ json: JSON) async throws -> Prepared {
+        let tree: JSON
+        do {
+            tree = try decoder.decode(json, as: "COMPOSITION")
+        } catch {
+            throw ServiceError(.badRequest, "the request body is not a valid COMPOSITION", problems: error.problems)
+        }
+        guard let templateID = tree["archetype_details"]?["template_id"]?["value"]?.stringValue, !templateID.isEmpty else {
+            throw ServiceError(
+                .unprocessable, "the composition names no template (archetype_details/template_id/value)",
+                problems: [DecodingProblem(path: "/archetype_details/template_id", message: "is mandatory: compositions are validated against their template")])
+        }
+        guard let template = try await templates.template(templateID) else {
+            throw ServiceError(
+                .unprocessable, "unknown template '\(templateID)': upload it first",
+                problems: [DecodingProblem(path: "/archetype_details/template_id/value", message: "template '\(templateID)' is not known")])
+        }
+        let problems = validator.validate(tree, against: template)
+        guard problems.isEmpty else {
+            throw ServiceError(.unprocessable, "the composition does not conform to template '\(templateID)'", problems: problems)
+        }
+        return Prepared(tree: tree, templateID: templateID)
+    }
+
+    /// POST /ehr/{ehr_id}/composition: the first version of a new composition.
+    public func create(ehrID: String, json: JSON, committal: Committal) async throws -> CompositionVersion {
+        let ehr = try await store.existingEHR(ehrID)
+        let prepared = try await prepare(json)
+        let objectID = Self.clientObjectID(prepared.tree) ?? UUIDText.random()
+        let uid = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: 1)
+        let (contribution, version) = versionRecords(ehr: ehr, uid: uid, data: Self.withUID(prepared.tree, uid), committal: committal, change: .creation)
+        try await commit(contribution, [.create(version, rmType: "COMPOSITION", templateID: prepared.templateID)], objectID: objectID)
+        return CompositionVersion(uid: uid, record: version)
+    }
+
+    /// GET /ehr/{ehr_id}/composition/{uid_based_id}: a version uid gives
+    /// that version; a versioned object id the latest, or the one extant at `time`.
+    public func composition(ehrID: String, uid: String, at time: ISODateTime? = nil) async throws -> CompositionVersion {
+        let ehr = try await store.existingEHR(ehrID)
+        if let versionUID = ObjectVersionID(uid) {
+            try await requireComposition(versionUID.objectID, in: ehr)
+            guard versionUID.creatingSystemID == systemID, let record = try await store.version(objectID: versionUID.objectID, number: versionUID.versionNumber) else {
+                throw ServiceError(.notFound, "EHR \(ehr.ehrID) has no composition version \(uid)")
+            }
+            return CompositionVersion(uid: versionUID, record: record)
+        }
+        guard UUIDText.isValid(uid) else {
+            throw ServiceError(.badRequest, "'\(uid)' is neither a version uid (uuid::system_id::version) nor a versioned object id (uuid)")
+        }
+        return try await version(of: uid.lowercased(), in: ehr, at: time)
+    }
+
+    /// PUT /ehr/{ehr_id}/composition/{versioned_object_uid} with If-Match.
+    public func update(ehrID: String, versionedObjectID: String, precedingVersionUID: String, json: JSON, committal: Committal) async throws
+        -> CompositionVersion
+    {
+        let ehr = try await store.existingEHR(ehrID)
+        guard UUIDText.isValid(versionedObjectID) else {
+            throw ServiceError(.badRequest, "'\(versionedObjectID)' is not a versioned object id: a UUID is expected")
+        }
+        let objectID = versionedObjectID.lowercased()
+        let latest = try await requireComposition(objectID, in: ehr)
+        let preceding = try precedingVersion(precedingVersionUID, objectID: objectID, latest: latest, stale: .preconditionFailed)
+        let prepared = try await prepare(json)
+        if let sent = Self.clientObjectID(prepared.tree), sent != objectID {
+            throw ServiceError(.badRequest, "the composition's uid \(sent) does not match the versioned object \(objectID) of the URL")
+        }
+        let uid = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
+        let (contribution, version) = versionRecords(ehr: ehr, uid: uid, data: Self.withUID(prepared.tree, uid), committal: committal, change: .modification)
+        try await commit(contribution, [.update(version, precedingVersion: preceding.versionNumber)], objectID: objectID)
+        return CompositionVersion(uid: uid, record: version)
+    }
+
+    /// DELETE /ehr/{ehr_id}/composition/{preceding_version_uid}: a logical
+    /// delete, committed as a new version whose lifecycle state is deleted.
+    public func delete(ehrID: String, precedingVersionUID: String, committal: Committal) async throws -> CompositionVersion {
+        let ehr = try await store.existingEHR(ehrID)
+        guard let sent = ObjectVersionID(precedingVersionUID) else {
+            throw ServiceError(.badRequest, "'\(precedingVersionUID)' is not a version uid (uuid::system_id::version)")
+        }
+        let latest = try await requireComposition(sent.objectID, in: ehr)
+        let preceding = try precedingVersion(precedingVersionUID, objectID: sent.objectID, latest: latest, stale: .conflict)
+        guard let previous = try await store.version(objectID: sent.objectID, number: preceding.versionNumber) else {
+            throw ServiceError(.notFound, "composition version \(precedingVersionUID) does not exist")
+        }
+        if previous.lifecycleState == VersionLifecycleState.deleted.rawValue {
+            throw ServiceError(.badRequest, "composition \(sent.objectID) is already deleted")
+        }
+        let uid = ObjectVersionID(objectID: sent.objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
+        let data = (try? JSONParser.parse(previous.data)).map { JSONSerializer.bytes(Self.withUID($0, uid)) } ?? previous.data
+        let (contribution, deletion) = versionRecords(ehr: ehr, uid: uid, data: data, committal: committal, change: .deleted)
+        var version = deletion
+        version.lifecycleState = VersionLifecycleState.deleted.rawValue
+        try await commit(contribution, [.update(version, precedingVersion: preceding.versionNumber)], objectID: sent.objectID, stale: .conflict)
+        return CompositionVersion(uid: uid, record: version)
+    }
+
+    /// VERSIONED_COMPOSITION.
+    public func versionedComposition(ehrID: String, objectID: String) async throws -> JSON {
+        let ehr = try await store.existingEHR(ehrID)
+        let object = try await requireComposition(try Self.objectID(objectID), in: ehr)
+        return OriginalVersionJSON.versionedObject(object, type: "VERSIONED_COMPOSITION")
+    }
+
+    /// REVISION_HISTORY of a composition.
+    public func revisionHistory(ehrID: String, objectID: String) async throws -> JSON {
+        let ehr = try await store.existingEHR(ehrID)
+        let object = try await requireComposition(try Self.objectID(objectID), in: ehr)
+        return OriginalVersionJSON.revisionHistory(try await store.versionHistory(objectID: object.objectID), systemID: systemID)
+    }
+
+    /// ORIGINAL_VERSION, latest or at a time.
+    public func originalVersion(ehrID: String, objectID: String, at time: ISODateTime?) async throws -> (CompositionVersion, [UInt8]) {
+        let ehr = try await store.existingEHR(ehrID)
+        let version = try await version(of: try Self.objectID(objectID), in: ehr, at: time)
+        return (version, OriginalVersionJSON.bytes(version.record, systemID: systemID))
+    }
+
+    /// ORIGINAL_VERSION by version uid, which must belong to the object.
+    public func originalVersion(ehrID: String, objectID: String, versionUID: String) async throws -> (CompositionVersion, [UInt8]) {
+        let id = try Self.objectID(objectID)
+        guard let uid = ObjectVersionID(versionUID), uid.objectID == id else {
+            throw ServiceError(.notFound, "\(versionUID) is not a version of composition \(id)")
+        }
+        let version = try await composition(ehrID: ehrID, uid: versionUID)
+        return (version, OriginalVersionJSON.bytes(version.record, systemID: systemID))
+    }
+
+    // MARK: Helpers
+
+    func version(of objectID: String, in ehr: EHRRecord, at time: ISODateTime?) async throws -> CompositionVersion {
+        try await requireComposition(objectID, in: ehr)
+        let record =
+            if let time { try await store.version(objectID: objectID, at: time.microsecondsSinceEpoch) } else {
+                try await store.latestVersion(objectID: objectID)
+            }
+        guard let record else { throw ServiceError(.notFound, "composition \(objectID) has no version at \(time?.description ?? "this time")") }
+        return CompositionVersion(
+            uid: ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: record.versionNumber), record: record)
+    }
+
+    @discardableResult
+    func requireComposition(_ objectID: String, in ehr: EHRRecord) async throws -> VersionedObjectRecord {
+        guard let object = try await store.versionedObject(objectID), object.ehrID == ehr.ehrID, object.rmType == "COMPOSITION" else {
+            throw ServiceError(.notFound, "EHR \(ehr.ehrID) has no composition \(objectID)")
+        }
+        return object
+    }
+
+    /// The If-Match or preceding version uid must name the latest version.
+    func precedingVersion(_ text: String, objectID: String, latest: VersionedObjectRecord, stale: ServiceError.Kind) throws -> ObjectVersionID {
+        let latestUID = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: latest.latestVersion)
+        guard let preceding = ObjectVersionID(text) else {
+            throw ServiceError(.badRequest, "'\(text)' is not a version uid (uuid::system_id::version)")
+        }
+        guard preceding == latestUID else {
+            throw ServiceError(stale, "\(text) is not the latest version of composition \(objectID); the latest is \(latestUID)", latestVersion: latestUID)
+        }
+        return preceding
+    }
+
+    func versionRecords(ehr: EHRRecord, uid: ObjectVersionID, data: [UInt8], committal: Committal, change: AuditChangeType)
+        -> (ContributionRecord, VersionRecord)
+    {
+        let audit = committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: change)
+        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: audit)
+        let version = VersionRecord(
+            objectID: uid.objectID, versionNumber: uid.versionNumber, ehrID: ehr.ehrID, contributionID: contribution.contributionID, audit: audit,
+            lifecycleState: VersionLifecycleState.complete.rawValue, data: data)
+        return (contribution, version)
+    }
+
+    func commit(_ contribution: ContributionRecord, _ writes: [VersionWrite], objectID: String, stale: ServiceError.Kind = .preconditionFailed)
+        async throws
+    {
+        do {
+            try await store.commit(contribution, versions: writes, ehrChange: .requireModifiable)
+        } catch let error as StoreError {
+            var mapped = try await store.serviceError(error, objectID: objectID, systemID: systemID)
+            if mapped.kind == .preconditionFailed { mapped.kind = stale }
+            throw mapped
+        }
+    }
+
+    static func objectID(_ text: String) throws -> String {
+        guard UUIDText.isValid(text) else { throw ServiceError(.badRequest, "'\(text)' is not a versioned object id: a UUID is expected") }
+        return text.lowercased()
+    }
+
+    /// The object id a client put in `uid` (a UUID, or a version uid's first part).
+    static func clientObjectID(_ tree: JSON) -> String? {
+        guard let value = tree["uid"]?["value"]?.stringValue else { return nil }
+        if let uid = ObjectVersionID(value) { return uid.objectID }
+        return UUIDText.isValid(value) ? value.lowercased() : nil
+    }
+
+    static func withUID(_ tree: JSON, _ uid: ObjectVersionID) -> JSON {
+        guard case .object(var object) = tree else { return tree }
+        object["uid"] = ["_type": "OBJECT_VERSION_ID", "value": .string(uid.description)]
+        return .object(object)
+    }
+
+    static func withUID(_ tree: JSON, _ uid: ObjectVersionID) -> [UInt8] {
+        JSONSerializer.bytes(withUID(tree, uid) as JSON)
+    }
+}
