@@ -22,6 +22,9 @@ public enum SocleServer {
         public var compositionService: CompositionService {
             CompositionService(store: store, templates: templateService, systemID: configuration.systemID)
         }
+        public var contributionService: ContributionService {
+            ContributionService(store: store, compositions: compositionService, ehrs: ehrService, systemID: configuration.systemID)
+        }
     }
 
     /// Opens the database named in the configuration and brings its schema
@@ -71,6 +74,7 @@ public enum SocleServer {
         EHRRoutes(service: components.ehrService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
         DefinitionRoutes(service: components.templateService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
         CompositionRoutes(service: components.compositionService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
+        ContributionRoutes(service: components.contributionService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
         AdminRoutes(service: components.adminService, templates: components.templateService, bodyLimit: configuration.maximumBodySize)
             .register(on: authenticated.group("admin"))
         return router

@@ -62,12 +62,17 @@ public struct CompositionService: Sendable {
     /// POST /ehr/{ehr_id}/composition: the first version of a new composition.
     public func create(ehrID: String, json: JSON, committal: Committal) async throws -> CompositionVersion {
         let ehr = try await store.existingEHR(ehrID)
-        let prepared = try await prepare(json)
-        let objectID = Self.clientObjectID(prepared.tree) ?? UUIDText.random()
-        let uid = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: 1)
-        let (contribution, version) = versionRecords(ehr: ehr, uid: uid, data: Self.withUID(prepared.tree, uid), committal: committal, change: .creation)
-        try await commit(contribution, [.create(version, rmType: "COMPOSITION", templateID: prepared.templateID)], objectID: objectID)
-        return CompositionVersion(uid: uid, record: version)
+        let contribution = newContribution(ehr, committal, .creation)
+        let (write, version) = creation(ehr: ehr, prepared: try await prepare(json), audit: contribution.audit, contributionID: contribution.contributionID)
+        try await commit(contribution, [write], objectID: version.uid.objectID)
+        return version
+    }
+
+    /// The write that creates a composition, inside a contribution.
+    func creation(ehr: EHRRecord, prepared: Prepared, audit: AuditRecord, contributionID: String) -> (VersionWrite, CompositionVersion) {
+        let uid = ObjectVersionID(objectID: Self.clientObjectID(prepared.tree) ?? UUIDText.random(), creatingSystemID: systemID, versionNumber: 1)
+        let record = versionRecord(ehr: ehr, uid: uid, data: Self.withUID(prepared.tree, uid), audit: audit, contributionID: contributionID)
+        return (.create(record, rmType: "COMPOSITION", templateID: prepared.templateID), CompositionVersion(uid: uid, record: record))
     }
 
     /// GET /ehr/{ehr_id}/composition/{uid_based_id}: a version uid gives
@@ -92,31 +97,50 @@ public struct CompositionService: Sendable {
         -> CompositionVersion
     {
         let ehr = try await store.existingEHR(ehrID)
-        guard UUIDText.isValid(versionedObjectID) else {
-            throw ServiceError(.badRequest, "'\(versionedObjectID)' is not a versioned object id: a UUID is expected")
-        }
-        let objectID = versionedObjectID.lowercased()
+        let objectID = try Self.objectID(versionedObjectID)
+        let contribution = newContribution(ehr, committal, .modification)
+        let (write, version) = try await modification(
+            ehr: ehr, objectID: objectID, precedingVersionUID: precedingVersionUID, json: json, audit: contribution.audit,
+            contributionID: contribution.contributionID, stale: .preconditionFailed)
+        try await commit(contribution, [write], objectID: objectID)
+        return version
+    }
+
+    /// The write that makes a new version of a composition.
+    func modification(
+        ehr: EHRRecord, objectID: String, precedingVersionUID: String, json: JSON, audit: AuditRecord, contributionID: String, stale: ServiceError.Kind
+    ) async throws -> (VersionWrite, CompositionVersion) {
         let latest = try await requireComposition(objectID, in: ehr)
-        let preceding = try precedingVersion(precedingVersionUID, objectID: objectID, latest: latest, stale: .preconditionFailed)
+        let preceding = try precedingVersion(precedingVersionUID, objectID: objectID, latest: latest, stale: stale)
         let prepared = try await prepare(json)
         if let sent = Self.clientObjectID(prepared.tree), sent != objectID {
-            throw ServiceError(.badRequest, "the composition's uid \(sent) does not match the versioned object \(objectID) of the URL")
+            throw ServiceError(.badRequest, "the composition's uid \(sent) does not match the versioned object \(objectID)")
         }
         let uid = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
-        let (contribution, version) = versionRecords(ehr: ehr, uid: uid, data: Self.withUID(prepared.tree, uid), committal: committal, change: .modification)
-        try await commit(contribution, [.update(version, precedingVersion: preceding.versionNumber)], objectID: objectID)
-        return CompositionVersion(uid: uid, record: version)
+        let record = versionRecord(ehr: ehr, uid: uid, data: Self.withUID(prepared.tree, uid), audit: audit, contributionID: contributionID)
+        return (.update(record, precedingVersion: preceding.versionNumber), CompositionVersion(uid: uid, record: record))
     }
 
     /// DELETE /ehr/{ehr_id}/composition/{preceding_version_uid}: a logical
     /// delete, committed as a new version whose lifecycle state is deleted.
     public func delete(ehrID: String, precedingVersionUID: String, committal: Committal) async throws -> CompositionVersion {
         let ehr = try await store.existingEHR(ehrID)
+        let contribution = newContribution(ehr, committal, .deleted)
+        let (write, version) = try await deletion(
+            ehr: ehr, precedingVersionUID: precedingVersionUID, audit: contribution.audit, contributionID: contribution.contributionID, stale: .conflict)
+        try await commit(contribution, [write], objectID: version.uid.objectID, stale: .conflict)
+        return version
+    }
+
+    /// The write that deletes a composition: its last data, lifecycle state deleted.
+    func deletion(ehr: EHRRecord, precedingVersionUID: String, audit: AuditRecord, contributionID: String, stale: ServiceError.Kind) async throws
+        -> (VersionWrite, CompositionVersion)
+    {
         guard let sent = ObjectVersionID(precedingVersionUID) else {
             throw ServiceError(.badRequest, "'\(precedingVersionUID)' is not a version uid (uuid::system_id::version)")
         }
         let latest = try await requireComposition(sent.objectID, in: ehr)
-        let preceding = try precedingVersion(precedingVersionUID, objectID: sent.objectID, latest: latest, stale: .conflict)
+        let preceding = try precedingVersion(precedingVersionUID, objectID: sent.objectID, latest: latest, stale: stale)
         guard let previous = try await store.version(objectID: sent.objectID, number: preceding.versionNumber) else {
             throw ServiceError(.notFound, "composition version \(precedingVersionUID) does not exist")
         }
@@ -124,12 +148,10 @@ public struct CompositionService: Sendable {
             throw ServiceError(.badRequest, "composition \(sent.objectID) is already deleted")
         }
         let uid = ObjectVersionID(objectID: sent.objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
-        let data = (try? JSONParser.parse(previous.data)).map { JSONSerializer.bytes(Self.withUID($0, uid)) } ?? previous.data
-        let (contribution, deletion) = versionRecords(ehr: ehr, uid: uid, data: data, committal: committal, change: .deleted)
-        var version = deletion
-        version.lifecycleState = VersionLifecycleState.deleted.rawValue
-        try await commit(contribution, [.update(version, precedingVersion: preceding.versionNumber)], objectID: sent.objectID, stale: .conflict)
-        return CompositionVersion(uid: uid, record: version)
+        let data = (try? JSONParser.parse(previous.data)).map { JSONSerializer.bytes(Self.withUID($0, uid) as JSON) } ?? previous.data
+        var record = versionRecord(ehr: ehr, uid: uid, data: data, audit: audit, contributionID: contributionID)
+        record.lifecycleState = VersionLifecycleState.deleted.rawValue
+        return (.update(record, precedingVersion: preceding.versionNumber), CompositionVersion(uid: uid, record: record))
     }
 
     /// VERSIONED_COMPOSITION.
@@ -196,15 +218,15 @@ public struct CompositionService: Sendable {
         return preceding
     }
 
-    func versionRecords(ehr: EHRRecord, uid: ObjectVersionID, data: [UInt8], committal: Committal, change: AuditChangeType)
-        -> (ContributionRecord, VersionRecord)
-    {
-        let audit = committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: change)
-        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: audit)
-        let version = VersionRecord(
-            objectID: uid.objectID, versionNumber: uid.versionNumber, ehrID: ehr.ehrID, contributionID: contribution.contributionID, audit: audit,
+    func newContribution(_ ehr: EHRRecord, _ committal: Committal, _ change: AuditChangeType) -> ContributionRecord {
+        ContributionRecord(
+            contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: change))
+    }
+
+    func versionRecord(ehr: EHRRecord, uid: ObjectVersionID, data: [UInt8], audit: AuditRecord, contributionID: String) -> VersionRecord {
+        VersionRecord(
+            objectID: uid.objectID, versionNumber: uid.versionNumber, ehrID: ehr.ehrID, contributionID: contributionID, audit: audit,
             lifecycleState: VersionLifecycleState.complete.rawValue, data: data)
-        return (contribution, version)
     }
 
     func commit(_ contribution: ContributionRecord, _ writes: [VersionWrite], objectID: String, stale: ServiceError.Kind = .preconditionFailed)

@@ -111,36 +111,41 @@ public struct EHRService: Sendable {
         -> StatusVersion
     {
         let ehr = try await existingEHR(ehrID)
+        let audit = committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: .modification)
+        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: audit)
+        let (write, change, version) = try await statusModification(
+            ehr: ehr, precedingVersionUID: precedingVersionUID, status: newStatus, audit: audit, contributionID: contribution.contributionID)
+        do {
+            try await store.commit(contribution, versions: [write], ehrChange: change)
+        } catch let error as StoreError {
+            throw try await serviceError(error, statusObjectID: ehr.statusObjectID)
+        }
+        return version
+    }
+
+    /// The write of a new EHR_STATUS version and the EHR row change it brings.
+    func statusModification(ehr: EHRRecord, precedingVersionUID: String, status newStatus: EHRStatus, audit: AuditRecord, contributionID: String)
+        async throws -> (VersionWrite, EHRChange, StatusVersion)
+    {
         guard let preceding = ObjectVersionID(precedingVersionUID) else {
-            throw ServiceError(.badRequest, "If-Match '\(precedingVersionUID)' is not a version uid (uuid::system_id::version)")
+            throw ServiceError(.badRequest, "'\(precedingVersionUID)' is not a version uid (uuid::system_id::version)")
         }
         let latest = try await store.versionedObject(ehr.statusObjectID)
         let latestUID = latest.map { ObjectVersionID(objectID: $0.objectID, creatingSystemID: systemID, versionNumber: $0.latestVersion) }
         guard preceding.objectID == ehr.statusObjectID, preceding.creatingSystemID == systemID, preceding == latestUID else {
             throw ServiceError(
-                .preconditionFailed, "If-Match \(precedingVersionUID) is not the latest EHR_STATUS version of EHR \(ehr.ehrID)",
-                latestVersion: latestUID)
+                .preconditionFailed, "\(precedingVersionUID) is not the latest EHR_STATUS version of EHR \(ehr.ehrID)", latestVersion: latestUID)
         }
         var status = newStatus
         let uid = ObjectVersionID(objectID: preceding.objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
         status.uid = uid
-        let now = ISODateTime.now()
-        let audit = committal.audit(systemID: systemID, at: now, defaultChange: .modification)
-        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: audit)
         let version = VersionRecord(
-            objectID: uid.objectID, versionNumber: uid.versionNumber, ehrID: ehr.ehrID, contributionID: contribution.contributionID,
-            audit: audit, lifecycleState: VersionLifecycleState.complete.rawValue, data: JSONSerializer.bytes(status.json))
+            objectID: uid.objectID, versionNumber: uid.versionNumber, ehrID: ehr.ehrID, contributionID: contributionID, audit: audit,
+            lifecycleState: VersionLifecycleState.complete.rawValue, data: JSONSerializer.bytes(status.json))
         let subject = status.subject.externalRef
-        do {
-            try await store.commit(
-                contribution, versions: [.update(version, precedingVersion: preceding.versionNumber)],
-                ehrChange: .status(
-                    subjectID: subject?.id.value, subjectNamespace: subject?.namespace, isQueryable: status.isQueryable,
-                    isModifiable: status.isModifiable))
-        } catch let error as StoreError {
-            throw try await serviceError(error, statusObjectID: ehr.statusObjectID)
-        }
-        return StatusVersion(uid: uid, json: version.data, record: version)
+        let change = EHRChange.status(
+            subjectID: subject?.id.value, subjectNamespace: subject?.namespace, isQueryable: status.isQueryable, isModifiable: status.isModifiable)
+        return (.update(version, precedingVersion: preceding.versionNumber), change, StatusVersion(uid: uid, json: version.data, record: version))
     }
 
     /// VERSIONED_EHR_STATUS (RM 1.1.0 ehr package).

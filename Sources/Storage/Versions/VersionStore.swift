@@ -15,25 +15,13 @@ public struct VersionStore: Sendable {
     /// version, the versioned-object bookkeeping and the EHR change. Nothing
     /// is written if any part is refused.
     public func commit(_ contribution: ContributionRecord, versions: [VersionWrite], ehrChange: EHRChange? = nil) async throws {
+        try await commit(contribution, versions: versions, ehrChanges: ehrChange.map { [$0] } ?? [])
+    }
+
+    /// The same, with several changes to the EHR row, applied in order.
+    public func commit(_ contribution: ContributionRecord, versions: [VersionWrite], ehrChanges: [EHRChange]) async throws {
         var statements: [SQLStatement] = []
-        switch ehrChange {
-        case .create(let ehr):
-            statements.append(Self.insertEHR(ehr))
-        case .status(let subjectID, let subjectNamespace, let isQueryable, let isModifiable):
-            statements.append(
-                SQLStatement(
-                    "UPDATE ehr SET subject_id = ?, subject_namespace = ?, is_queryable = ?, is_modifiable = ? WHERE ehr_id = ?",
-                    [SQLValue(subjectID), SQLValue(subjectNamespace), SQLValue(isQueryable), SQLValue(isModifiable), .text(contribution.ehrID)],
-                    mustChangeOneRow: StoreError(.notFound, "EHR \(contribution.ehrID) does not exist"),
-                    onUniqueViolation: Self.subjectTaken))
-        case .requireModifiable:
-            statements.append(
-                SQLStatement(
-                    "UPDATE ehr SET is_modifiable = is_modifiable WHERE ehr_id = ? AND is_modifiable = 1", [.text(contribution.ehrID)],
-                    mustChangeOneRow: StoreError(.conflict, "EHR \(contribution.ehrID) is not modifiable (EHR_STATUS.is_modifiable is false) or no longer exists")))
-        case nil:
-            break
-        }
+        for change in ehrChanges { statements.append(Self.statement(for: change, ehrID: contribution.ehrID)) }
         statements.append(Self.insertContribution(contribution))
         for write in versions {
             let record = write.record
@@ -58,6 +46,23 @@ public struct VersionStore: Sendable {
             statements.append(Self.insertVersion(record))
         }
         try await database.transaction(statements)
+    }
+
+    static func statement(for change: EHRChange, ehrID: String) -> SQLStatement {
+        switch change {
+        case .create(let ehr):
+            Self.insertEHR(ehr)
+        case .status(let subjectID, let subjectNamespace, let isQueryable, let isModifiable):
+            SQLStatement(
+                "UPDATE ehr SET subject_id = ?, subject_namespace = ?, is_queryable = ?, is_modifiable = ? WHERE ehr_id = ?",
+                [SQLValue(subjectID), SQLValue(subjectNamespace), SQLValue(isQueryable), SQLValue(isModifiable), .text(ehrID)],
+                mustChangeOneRow: StoreError(.notFound, "EHR \(ehrID) does not exist"),
+                onUniqueViolation: subjectTaken)
+        case .requireModifiable:
+            SQLStatement(
+                "UPDATE ehr SET is_modifiable = is_modifiable WHERE ehr_id = ? AND is_modifiable = 1", [.text(ehrID)],
+                mustChangeOneRow: StoreError(.conflict, "EHR \(ehrID) is not modifiable (EHR_STATUS.is_modifiable is false) or no longer exists"))
+        }
     }
 
     static let subjectTaken = StoreError(.conflict, "another EHR already has this subject (subject_id and subject_namespace)")
@@ -200,6 +205,27 @@ public struct VersionStore: Sendable {
                 systemID: row.string(4) ?? "", committer: row.string(5) ?? "", timeCommitted: row.int(6) ?? 0, changeType: row.string(7) ?? "",
                 description: row.string(8)),
             lifecycleState: row.string(9) ?? "", data: row.bytes(10) ?? [])
+    }
+
+    public func contribution(_ contributionID: String) async throws -> ContributionRecord? {
+        try await database.query(
+            "SELECT contribution_id, ehr_id, system_id, committer, time_committed, change_type, description FROM contribution WHERE contribution_id = ?",
+            [.text(contributionID)]
+        ).first.map { row in
+            ContributionRecord(
+                contributionID: row.string(0) ?? "", ehrID: row.string(1) ?? "",
+                audit: AuditRecord(
+                    systemID: row.string(2) ?? "", committer: row.string(3) ?? "", timeCommitted: row.int(4) ?? 0, changeType: row.string(5) ?? "",
+                    description: row.string(6)))
+        }
+    }
+
+    /// The versions a contribution committed, without their data.
+    public func versions(inContribution contributionID: String) async throws -> [VersionRecord] {
+        try await database.query(
+            "SELECT \(Self.versionColumns), NULL FROM object_version WHERE contribution_id = ? ORDER BY object_id, version_number",
+            [.text(contributionID)]
+        ).map(Self.version)
     }
 
     public func erasures(ehrID: String) async throws -> [ErasureRecord] {
