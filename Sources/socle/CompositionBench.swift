@@ -1,0 +1,134 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import JSONCore
+import OpenEHR
+import Server
+import Storage
+
+/// `socle bench composition`: validated compositions committed per second
+/// through the HTTP API (a blood pressure composition and the International
+/// Patient Summary from the corpus) at 1, 8 and 32 clients, beside the raw
+/// SQL inserts of the same rows; then reads by id with many compositions stored,
+/// beside the raw SQL read of the same row and a trivial endpoint.
+struct CompositionBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "composition", abstract: "Composition commits and reads through the HTTP API.")
+
+    @Option(help: "The shared corpus folder.") var corpus = "../shared/corpus"
+    @Option(help: "Commits per level of the small composition.") var requests = 2000
+    @Option(help: "Commits per level of the large composition.") var largeRequests = 200
+    @Option(help: "Compositions stored before the read benchmark.") var stored = 100_000
+    @Option(help: "Reads per level.") var reads = 5000
+    @Option(help: "Database URL; default: a fresh SQLite file in a temporary folder.") var database: String?
+    @Option(help: "Port for the benchmark server on 127.0.0.1.") var port = 18_090
+    @Option(help: "Concurrency levels.") var concurrency: [Int] = [1, 8, 32]
+
+    func run() async throws {
+        let root = URL(fileURLWithPath: corpus).appendingPathComponent("openehr")
+        let server = try await BenchServer(database: database, port: port)
+        let components = server.components
+        for template in ["templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt", "templates/valid/all_types/International_Patient_Summary.opt"] {
+            try await server.send(.POST, "/openehr/v1/definition/template/adl1.4", body: Array(try Data(contentsOf: root.appendingPathComponent(template))), contentType: "application/xml", expected: 201)
+        }
+        var ehrs: [String] = []
+        for _ in 0..<32 {
+            var request = HTTPClientRequest(url: server.base + "/openehr/v1/ehr")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: server.authorization)
+            let response = try await server.client.execute(request, timeout: .seconds(10))
+            ehrs.append(String(response.headers.first(name: "Location")?.split(separator: "/").last ?? ""))
+        }
+        let ehrIDs = ehrs
+        let small = try Self.withoutUID(root.appendingPathComponent("compositions/canonical_json/aql_data_load/ehrbase_blood_pressure_simple.de.v0.json"))
+        let large = try Self.withoutUID(root.appendingPathComponent("compositions/canonical_json/openEHR_SDK/ips_canonical.json"))
+
+        print("Socle \(SocleServer.version) — bench composition, database \(components.database.kind.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("compositions: blood pressure \(small.count) bytes, International Patient Summary \(large.count) bytes; \(ehrIDs.count) EHRs\n")
+        print(BenchHarness.Row.header)
+        for (name, body, count) in [("blood pressure", small, requests), ("IPS", large, largeRequests)] {
+            for clients in concurrency {
+                let api = try await BenchHarness.measure(requests: count, clients: clients) { index in
+                    try await server.send(.POST, "/openehr/v1/ehr/\(ehrIDs[index % ehrIDs.count])/composition", body: body, expected: 201)
+                }
+                print(BenchHarness.Row(name: "POST composition, \(name)", clients: clients, result: api).text)
+                let raw = try await BenchHarness.measure(requests: count, clients: clients) { index in
+                    try await Self.insertRaw(components.database, ehrID: ehrIDs[index % ehrIDs.count], data: body)
+                }
+                print(BenchHarness.Row(name: "raw prepared SQL, same rows (ceiling)", clients: clients, result: raw).text)
+            }
+        }
+
+        let present = Int(try await components.database.query("SELECT COUNT(*) FROM versioned_object WHERE rm_type = 'COMPOSITION'").first?.int(0) ?? 0)
+        let ids = try await Self.seed(components.database, count: max(0, stored - present), ehrIDs: ehrIDs, data: small)
+        let total = Int(try await components.database.query("SELECT COUNT(*) FROM versioned_object WHERE rm_type = 'COMPOSITION'").first?.int(0) ?? 0)
+        print("\nreads with \(total) compositions stored")
+        print(BenchHarness.Row.header)
+        let store = components.store
+        for clients in concurrency where clients <= 8 {
+            let read = try await BenchHarness.measure(requests: reads, clients: clients) { index in
+                let (ehr, object) = ids[(index * 7919) % ids.count]
+                try await server.send(.GET, "/openehr/v1/ehr/\(ehr)/composition/\(object)", expected: 200)
+            }
+            print(BenchHarness.Row(name: "GET composition by id", clients: clients, result: read).text)
+            let raw = try await BenchHarness.measure(requests: reads, clients: clients) { index in
+                _ = try await store.latestVersion(objectID: ids[(index * 7919) % ids.count].1)
+            }
+            print(BenchHarness.Row(name: "raw SQL read of the same row (ceiling)", clients: clients, result: raw).text)
+            let trivial = try await BenchHarness.measure(requests: reads, clients: clients) { _ in try await server.send(.GET, "/status", expected: 200) }
+            print(BenchHarness.Row(name: "GET /status (ceiling: trivial endpoint)", clients: clients, result: trivial).text)
+        }
+        try await server.stop()
+    }
+
+    static func withoutUID(_ url: URL) throws -> [UInt8] {
+        guard case .object(var object) = try JSONParser.parse(Array(try Data(contentsOf: url))) else { throw BenchError("\(url.path) is not an object") }
+        object["uid"] = nil
+        return JSONSerializer.bytes(.object(object))
+    }
+
+    /// The rows one composition commit writes: the EHR guard, contribution,
+    /// versioned object and version with the same bytes, in one transaction.
+    static func insertRaw(_ database: any SQLDatabase, ehrID: String, data: [UInt8]) async throws {
+        try await database.transaction(rows(ehrID: ehrID, objectID: UUIDText.random(), data: data, guardEHR: true))
+    }
+
+    static func rows(ehrID: String, objectID: String, data: [UInt8], guardEHR: Bool) -> [SQLStatement] {
+        let contributionID = UUIDText.random()
+        let now = ISODateTime.now().microsecondsSinceEpoch
+        let committer = #"{"_type":"PARTY_IDENTIFIED","name":"bench"}"#
+        var statements: [SQLStatement] = []
+        if guardEHR {
+            statements.append(SQLStatement("UPDATE ehr SET is_modifiable = is_modifiable WHERE ehr_id = ? AND is_modifiable = 1", [.text(ehrID)], mustChangeOneRow: StoreError(.conflict, "EHR")))
+        }
+        statements += [
+            SQLStatement(
+                "INSERT INTO contribution (contribution_id, ehr_id, system_id, committer, time_committed, change_type, description) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [.text(contributionID), .text(ehrID), "bench.socle", .text(committer), .integer(now), "249", .null]),
+            SQLStatement(
+                "INSERT INTO versioned_object (object_id, ehr_id, rm_type, time_created, latest_version, template_id) VALUES (?, ?, ?, ?, ?, ?)",
+                [.text(objectID), .text(ehrID), "COMPOSITION", .integer(now), 1, "ehrbase_blood_pressure_simple.de.v0"]),
+            SQLStatement(
+                "INSERT INTO object_version (object_id, version_number, ehr_id, contribution_id, system_id, committer, time_committed, change_type, description, lifecycle_state, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [.text(objectID), 1, .text(ehrID), .text(contributionID), "bench.socle", .text(committer), .integer(now), "249", .null, "532", .blob(data)]),
+        ]
+        return statements
+    }
+
+    /// Stores `count` more compositions by raw SQL, 1,000 per transaction;
+    /// returns (EHR id, object id) of every stored composition.
+    static func seed(_ database: any SQLDatabase, count: Int, ehrIDs: [String], data: [UInt8]) async throws -> [(String, String)] {
+        var remaining = count
+        var index = 0
+        while remaining > 0 {
+            let batch = min(1000, remaining)
+            var statements: [SQLStatement] = []
+            for _ in 0..<batch {
+                statements += rows(ehrID: ehrIDs[index % ehrIDs.count], objectID: UUIDText.random(), data: data, guardEHR: false)
+                index += 1
+            }
+            try await database.transaction(statements)
+            remaining -= batch
+        }
+        return try await database.query("SELECT ehr_id, object_id FROM versioned_object WHERE rm_type = 'COMPOSITION'").map { ($0.string(0) ?? "", $0.string(1) ?? "") }
+    }
+}
