@@ -5,6 +5,7 @@ import JSONCore
 import OpenEHR
 import Server
 import Storage
+import Templates
 
 /// `socle bench composition`: validated compositions committed per second
 /// through the HTTP API (a blood pressure composition and the International
@@ -44,6 +45,7 @@ struct CompositionBench: AsyncParsableCommand {
 
         print("Socle \(SocleServer.version) — bench composition, database \(components.database.kind.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("compositions: blood pressure \(small.count) bytes, International Patient Summary \(large.count) bytes; \(ehrIDs.count) EHRs\n")
+        try await Self.printStages(server.components, [("blood pressure", small), ("IPS", large)])
         print(BenchHarness.Row.header)
         for (name, body, count) in [("blood pressure", small, requests), ("IPS", large, largeRequests)] {
             for clients in concurrency {
@@ -78,6 +80,33 @@ struct CompositionBench: AsyncParsableCommand {
             print(BenchHarness.Row(name: "GET /status (ceiling: trivial endpoint)", clients: clients, result: trivial).text)
         }
         try await server.stop()
+    }
+
+    /// Where a commit's time goes before the database: parse, RM decoding,
+    /// template validation, serialisation (microseconds per composition).
+    static func printStages(_ components: SocleServer.Components, _ compositions: [(String, [UInt8])]) async throws {
+        print("stage (µs per composition)          parse   RM decode   validate   serialise")
+        for (name, bytes) in compositions {
+            let json = try JSONParser.parse(bytes)
+            let tree = try CanonicalDecoder().decode(json, as: "COMPOSITION")
+            guard let id = tree["archetype_details"]?["template_id"]?["value"]?.stringValue, let template = try await components.templateService.template(id) else {
+                throw BenchError("no template for \(name)")
+            }
+            let validator = TemplateValidator()
+            let passes = 50
+            func micros(_ body: () throws -> Void) rethrows -> Double {
+                let start = ContinuousClock.now
+                for _ in 0..<passes { try body() }
+                let elapsed = ContinuousClock.now - start
+                return (Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12) / Double(passes)
+            }
+            let parse = try micros { _ = try JSONParser.parse(bytes) }
+            let decode = try micros { _ = try CanonicalDecoder().decode(json, as: "COMPOSITION") }
+            let validate = micros { _ = validator.validate(tree, against: template) }
+            let serialise = micros { _ = JSONSerializer.bytes(tree) }
+            print(name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.0f%12.0f%11.0f%12.0f", parse, decode, validate, serialise))
+        }
+        print("")
     }
 
     static func withoutUID(_ url: URL) throws -> [UInt8] {

@@ -219,7 +219,7 @@ public struct TemplateValidator: Sendable {
         }
 
         static func matches(_ text: String, pattern: String) -> Bool {
-            guard let regex = try? NSRegularExpression(pattern: "^(?:" + pattern + ")$") else { return false }
+            guard let regex = RegexCache.shared.regex(pattern) else { return false }
             return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
         }
 
@@ -310,5 +310,23 @@ public struct TemplateValidator: Sendable {
                 }
             }
         }
+    }
+}
+
+/// Compiled patterns of C_STRING constraints and slots, compiled once:
+/// compiling dominated the validation of large compositions.
+final class RegexCache: @unchecked Sendable {
+    static let shared = RegexCache()
+    private let lock = NSLock()
+    private var compiled: [String: NSRegularExpression?] = [:]
+
+    /// A whole-string match of `pattern`; nil when it is not a valid pattern.
+    func regex(_ pattern: String) -> NSRegularExpression? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = compiled[pattern] { return cached }
+        let regex = try? NSRegularExpression(pattern: "^(?:" + pattern + ")$")
+        compiled[pattern] = regex
+        return regex
     }
 }
