@@ -1,0 +1,116 @@
+import Foundation
+import JSONCore
+import OpenEHR
+import Services
+import SocleTestSupport
+import Storage
+import Testing
+
+/// The use cases without HTTP: what each refuses, and with which kind of error.
+@Suite("Services")
+struct ServicesTests {
+    struct Fixture {
+        let ehrs: EHRService
+        let templates: TemplateService
+        let compositions: CompositionService
+        let contributions: ContributionService
+        let store: VersionStore
+        let committal = Committal(committer: .identified(name: "service-test"))
+
+        init(_ database: TestDatabase) {
+            store = VersionStore(database: database.database)
+            ehrs = EHRService(store: store, systemID: "services.test")
+            templates = TemplateService(store: TemplateStore(database: database.database))
+            compositions = CompositionService(store: store, templates: templates, systemID: "services.test")
+            contributions = ContributionService(store: store, compositions: compositions, ehrs: ehrs, systemID: "services.test")
+        }
+    }
+
+    static let bloodPressure: JSON = {
+        let url = Corpus.root.appendingPathComponent("openehr/compositions/canonical_json/aql_data_load/ehrbase_blood_pressure_simple.de.v0.json")
+        return try! JSONParser.parse(Array(try! Data(contentsOf: url)))
+    }()
+    static let bloodPressureOPT = Array(
+        try! Data(contentsOf: Corpus.root.appendingPathComponent("openehr/templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt")))
+
+    @Test(arguments: TestEngine.available)
+    func ehrCreationRefusesATakenIDOrSubject(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let services = Fixture(database)
+            let id = UUIDText.random()
+            let subject = PartyReference(id: ObjectID(rmType: "GENERIC_ID", value: "ins-42", scheme: "INS"), namespace: "patients", type: "PERSON")
+            let (summary, status) = try await services.ehrs.createEHR(id: id, status: EHRStatus(subject: PartyProxy(kind: .self, externalRef: subject)), committal: services.committal)
+            #expect(summary.record.ehrID == id)
+            #expect(status.uid.versionNumber == 1)
+            await #expect(throws: ServiceError(.conflict, "EHR \(id) already exists")) {
+                try await services.ehrs.createEHR(id: id, status: nil, committal: services.committal)
+            }
+            do {
+                _ = try await services.ehrs.createEHR(status: EHRStatus(subject: PartyProxy(kind: .self, externalRef: subject)), committal: services.committal)
+                Issue.record("a second EHR for the same subject was created")
+            } catch let error as ServiceError {
+                #expect(error.kind == .conflict)
+                #expect(error.message.contains("ins-42"))
+            }
+            #expect(try await services.ehrs.ehr(subjectID: "ins-42", subjectNamespace: "patients").record.ehrID == id)
+        }
+    }
+
+    @Test(arguments: TestEngine.available)
+    func compositionsNeedAKnownTemplate(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let services = Fixture(database)
+            let (ehr, _) = try await services.ehrs.createEHR(status: nil, committal: services.committal)
+            do {
+                _ = try await services.compositions.create(ehrID: ehr.record.ehrID, json: Self.bloodPressure, committal: services.committal)
+                Issue.record("a composition with an unknown template was committed")
+            } catch let error as ServiceError {
+                #expect(error.kind == .unprocessable)
+                #expect(error.problems.map(\.path) == ["/archetype_details/template_id/value"])
+            }
+            try await services.templates.upload(Self.bloodPressureOPT)
+            let version = try await services.compositions.create(ehrID: ehr.record.ehrID, json: Self.bloodPressure, committal: services.committal)
+            #expect(version.uid.creatingSystemID == "services.test")
+            #expect(version.record.audit.changeType == AuditChangeType.creation.rawValue)
+            // The stored bytes carry the assigned uid and explicit types.
+            let stored = try JSONParser.parse(version.record.data)
+            #expect(stored["uid"]?["value"]?.stringValue == version.uid.description)
+            #expect(stored["archetype_details"]?["_type"]?.stringValue == "ARCHETYPED")
+        }
+    }
+
+    @Test(arguments: TestEngine.available)
+    func templatesInMemoryFollowTheStore(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let services = Fixture(database)
+            let template = try await services.templates.upload(Self.bloodPressureOPT)
+            #expect(try await services.templates.template(template.templateID)?.concept == template.concept)
+            // A second service on the same database reads it from the store.
+            let other = TemplateService(store: TemplateStore(database: database.database))
+            #expect(try await other.template(template.templateID)?.rootArchetypeID == "openEHR-EHR-COMPOSITION.sample_encounter.v1")
+            try await services.templates.delete(templateID: template.templateID)
+            #expect(try await services.templates.template(template.templateID) == nil)
+            await #expect(throws: ServiceError.self) { try await services.templates.upload([UInt8]("<template/>".utf8)) }
+        }
+    }
+
+    @Test(arguments: TestEngine.available)
+    func contributionAuditNamesItsCommitter(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let services = Fixture(database)
+            try await services.templates.upload(Self.bloodPressureOPT)
+            let (ehr, _) = try await services.ehrs.createEHR(status: nil, committal: services.committal)
+            let body: JSON = [
+                "versions": [["data": Self.bloodPressure, "commit_audit": ["description": ["value": "from the lab"]]]],
+                "audit": ["committer": ["_type": "PARTY_IDENTIFIED", "name": "Lab feed"]],
+            ]
+            let id = try await services.contributions.commit(ehrID: ehr.record.ehrID, json: body, committal: services.committal)
+            let contribution = try #require(try await services.store.contribution(id))
+            #expect(contribution.audit.committer.contains("Lab feed"))
+            let versions = try await services.store.versions(inContribution: id)
+            #expect(versions.count == 1)
+            #expect(versions.first?.audit.committer.contains("Lab feed") == true)
+            #expect(versions.first?.audit.description == "from the lab")
+        }
+    }
+}
