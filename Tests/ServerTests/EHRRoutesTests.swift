@@ -137,6 +137,17 @@ struct EHRRoutesTests {
         }
     }
 
+    /// A NUL character cannot be stored in PostgreSQL text: a 400, not a 500.
+    @Test(arguments: TestEngine.available)
+    func aSubjectWithANulCharacter(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let reply = try await server.send(.post, "/openehr/v1/ehr", body: statusJSON(subject: "a\\u0000b"))
+            #expect(reply.status == (engine == .postgresql ? .badRequest : .created), "\(reply.body)")
+            let lookup = try await server.send(.get, "/openehr/v1/ehr?subject_id=a%00b&subject_namespace=patients")
+            #expect(lookup.status != .internalServerError)
+        }
+    }
+
     @Test(arguments: TestEngine.available)
     func mediaTypesAreNegotiated(engine: TestEngine) async throws {
         try await TestServer.with(engine) { server in

@@ -45,8 +45,14 @@ struct ErrorMiddleware: RouterMiddleware {
             status = error.status
             message = error.message
             headers.append(contentsOf: error.headers)
-        case let error as StoreError where error.code == .unavailable:
-            status = .serviceUnavailable
+        case let error as StoreError:
+            switch error.code {
+            case .notFound: status = .notFound
+            case .conflict: status = .conflict
+            case .preconditionFailed: status = .preconditionFailed
+            case .invalidValue: status = .badRequest
+            case .unavailable, .schemaTooNew: status = .serviceUnavailable
+            }
             message = error.message
         case let error as any HTTPResponseError:
             status = error.status

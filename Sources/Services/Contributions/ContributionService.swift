@@ -61,6 +61,7 @@ public struct ContributionService: Sendable {
             case .preconditionFailed, .conflict: throw ServiceError(.conflict, "the contribution was not committed: \(error.message)")
             case .notFound: throw ServiceError(.notFound, error.message)
             case .unavailable, .schemaTooNew: throw ServiceError(.unavailable, error.message)
+            case .invalidValue: throw ServiceError(.badRequest, error.message)
             }
         }
         return contribution.contributionID

@@ -20,6 +20,7 @@ extension VersionStore {
         case .conflict: return ServiceError(.conflict, error.message)
         case .notFound: return ServiceError(.notFound, error.message)
         case .unavailable, .schemaTooNew: return ServiceError(.unavailable, error.message)
+        case .invalidValue: return ServiceError(.badRequest, error.message)
         }
     }
 }

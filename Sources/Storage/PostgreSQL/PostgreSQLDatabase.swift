@@ -68,6 +68,8 @@ public final class PostgreSQLDatabase: SQLDatabase {
             if let error = statement.mustChangeOneRow, count != 1 { throw error }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw statement.onUniqueViolation ?? StoreError(.conflict, "the record already exists")
+        } catch let error as PSQLError {
+            throw Self.storeError(error)
         }
     }
 
@@ -145,6 +147,10 @@ public final class PostgreSQLDatabase: SQLDatabase {
     }
 
     static func storeError(_ error: PSQLError) -> any Error {
+        // Class 22, data exception: a value PostgreSQL cannot store as given.
+        if let state = error.serverInfo?[.sqlState], state.hasPrefix("22") {
+            return StoreError(.invalidValue, "a value cannot be stored: \(error.serverInfo?[.message] ?? "invalid data") (SQLSTATE \(state))")
+        }
         if error.code == .connectionError || error.code == .serverClosedConnection || error.code == .clientClosedConnection {
             return StoreError(.unavailable, "the PostgreSQL server cannot be reached")
         }

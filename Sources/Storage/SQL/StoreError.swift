@@ -7,6 +7,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case preconditionFailed
         case unavailable
         case schemaTooNew
+        /// A value the database cannot store (a NUL character in text on PostgreSQL).
+        case invalidValue
     }
 
     public var code: Code
