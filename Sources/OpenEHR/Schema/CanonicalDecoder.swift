@@ -51,7 +51,9 @@ public struct CanonicalDecoder: Sendable {
             return nil
         }
         guard let rmClass = schema[type] else { return nil }
-        var output = JSONObject([("_type", .string(type))])
+        var members: [(String, JSON)] = [("_type", .string(type))]
+        members.reserveCapacity(object.count + 1)
+        var present = Set<String>(minimumCapacity: object.count)
         for (key, member) in object.members where key != "_type" {
             guard let attribute = rmClass.attributes[key] else {
                 reader.report(path + "/" + key, "is not an attribute of \(type)")
@@ -62,11 +64,16 @@ public struct CanonicalDecoder: Sendable {
                 continue
             }
             if let decoded = decodeAttribute(member, attribute, named: key, at: path, reader: &reader) {
-                output[key] = decoded
+                members.append((key, decoded))
+                present.insert(key)
             }
         }
-        if type == "DV_INTERVAL" { Self.completeIntervalFlags(&output) }
-        for key in rmClass.required.sorted() where output[key] == nil {
+        var output = JSONObject(members)
+        if type == "DV_INTERVAL" {
+            Self.completeIntervalFlags(&output)
+            present.formUnion(["lower_included", "upper_included", "lower_unbounded", "upper_unbounded"])
+        }
+        for key in rmClass.requiredInOrder where !present.contains(key) {
             switch object[key] {
             case nil, .null?: reader.report(path + "/" + key, "is mandatory in \(type) but missing")
             case .array([])?: reader.report(path + "/" + key, "is mandatory in \(type) but empty")

@@ -24,6 +24,8 @@ public struct RMSchema: Sendable {
     public struct RMClass: Sendable {
         public var name: String
         public var required: Set<String>
+        /// The mandatory attributes in a stable order, for messages.
+        public var requiredInOrder: [String]
         public var attributes: [String: Attribute]
     }
 
@@ -53,7 +55,7 @@ public struct RMSchema: Sendable {
                     primitive: spec["primitive"]?.stringValue.flatMap(Primitive.init(rawValue:)))
             }
             let required = Set(definition["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-            classes[name] = RMClass(name: name, required: required, attributes: attributes)
+            classes[name] = RMClass(name: name, required: required, requiredInOrder: required.sorted(), attributes: attributes)
         }
         self.classes = classes
     }

@@ -78,6 +78,13 @@ public struct CompositionService: Sendable {
     /// GET /ehr/{ehr_id}/composition/{uid_based_id}: a version uid gives
     /// that version; a versioned object id the latest, or the one extant at `time`.
     public func composition(ehrID: String, uid: String, at time: ISODateTime? = nil) async throws -> CompositionVersion {
+        // The common read, the latest version by object id, is one query; the
+        // checks below run when it finds nothing, to say what is missing.
+        if time == nil, UUIDText.isValid(uid), UUIDText.isValid(ehrID),
+            let record = try await store.latestVersion(objectID: uid.lowercased(), ehrID: ehrID.lowercased(), rmType: "COMPOSITION")
+        {
+            return CompositionVersion(uid: ObjectVersionID(objectID: record.objectID, creatingSystemID: systemID, versionNumber: record.versionNumber), record: record)
+        }
         let ehr = try await store.existingEHR(ehrID)
         if let versionUID = ObjectVersionID(uid) {
             try await requireComposition(versionUID.objectID, in: ehr)

@@ -180,6 +180,19 @@ public struct VersionStore: Sendable {
         ).first.map(Self.version)
     }
 
+    /// The latest version of an object of this EHR and RM type, in one query
+    /// (the read-by-id path); nil when there is no such object.
+    public func latestVersion(objectID: String, ehrID: String, rmType: String) async throws -> VersionRecord? {
+        try await database.query(
+            """
+            SELECT v.object_id, v.version_number, v.ehr_id, v.contribution_id, v.system_id, v.committer, v.time_committed, v.change_type,
+                v.description, v.lifecycle_state, v.data
+            FROM versioned_object o JOIN object_version v ON v.object_id = o.object_id AND v.version_number = o.latest_version
+            WHERE o.object_id = ? AND o.ehr_id = ? AND o.rm_type = ?
+            """, [.text(objectID), .text(ehrID), .text(rmType)]
+        ).first.map(Self.version)
+    }
+
     /// The version extant at a time: the last one committed at or before it.
     public func version(objectID: String, at time: Int64) async throws -> VersionRecord? {
         try await database.query(
