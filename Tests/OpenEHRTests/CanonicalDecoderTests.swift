@@ -77,6 +77,29 @@ struct CanonicalDecoderTests {
         }
     }
 
+    /// RM 1.1.0 data_types.quantity.date_time: the values are ISO 8601.
+    @Test(arguments: [
+        ("DV_DATE_TIME", "2021-13-01T10:00:00Z", "is not an ISO 8601 date-time"),
+        ("DV_DATE_TIME", "yesterday", "is not an ISO 8601 date-time"),
+        ("DV_DATE", "2021-02-30", "is not an ISO 8601 date"),
+        ("DV_TIME", "25h", "is not an ISO 8601 time"),
+        ("DV_DURATION", "P1X", "is not an ISO 8601 duration"),
+    ])
+    func refusesTemporalValuesThatAreNotISO8601(type: String, value: String, message: String) throws {
+        let json = try JSONParser.parse(#"{"value":"\#(value)"}"#)
+        do {
+            _ = try decoder.decode(json, as: type)
+            Issue.record("accepted \(value) as \(type)")
+        } catch {
+            #expect(error.problems.contains { $0.path == "/value" && $0.message.contains(message) }, "\(error.problems)")
+        }
+    }
+
+    @Test(arguments: [("DV_DATE_TIME", "2021-02-03T04:05:06.123+01:00"), ("DV_DATE_TIME", "2021-02"), ("DV_DATE", "2021"), ("DV_TIME", "10:30"), ("DV_DURATION", "PT1H30M"), ("DV_DURATION", "P2W")])
+    func acceptsISO8601TemporalValues(type: String, value: String) throws {
+        _ = try decoder.decode(try JSONParser.parse(#"{"value":"\#(value)"}"#), as: type)
+    }
+
     @Test func makesTypesExplicitAndCompletesIntervalFlags() throws {
         let json = try JSONParser.parse(#"{"lower":{"_type":"DV_COUNT","magnitude":1}}"#)
         let tree = try decoder.decode(json, as: "DV_INTERVAL")

@@ -54,6 +54,8 @@ struct ValidationRuleTests {
         (#""code_string":"433""#, #""code_string":"431""#, "/category/defining_code/code_string", "'431' is not in the template's code list (433)"),
         // openEHR terminology group of EVENT_CONTEXT.setting.
         (#""code_string":"237""#, #""code_string":"999""#, "/context/setting", "code 999 is not in the openEHR terminology group 'setting'"),
+        // External code sets: ISO 639-1 languages.
+        (#""value":"ISO_639-1"},"code_string":"de""#, #""value":"ISO_639-1"},"code_string":"xx""#, "/language/code_string", "'xx' is not a code of ISO_639-1"),
         // Template id the composition names.
         (#""template_id":{"value":"ehrbase_blood_pressure_simple.de.v0"},"rm_version":"1.0.4"},"language""#, #""template_id":{"value":"another.v1"},"rm_version":"1.0.4"},"language""#, "/archetype_details/template_id/value", "is 'another.v1'"),
     ])

@@ -69,6 +69,7 @@ public struct CanonicalDecoder: Sendable {
             }
         }
         var output = JSONObject(members)
+        Self.checkTemporalValue(type, output, at: path, reader: &reader)
         if type == "DV_INTERVAL" {
             Self.completeIntervalFlags(&output)
             present.formUnion(["lower_included", "upper_included", "lower_unbounded", "upper_unbounded"])
@@ -139,6 +140,21 @@ public struct CanonicalDecoder: Sendable {
             if interval[side + "_unbounded"] == nil { interval[side + "_unbounded"] = .bool(!present) }
             if interval[side + "_included"] == nil { interval[side + "_included"] = .bool(present) }
         }
+    }
+
+    /// DV_DATE_TIME, DV_DATE, DV_TIME and DV_DURATION values are ISO 8601
+    /// (RM 1.1.0 data_types.quantity.date_time), whatever the template says.
+    static func checkTemporalValue(_ type: String, _ object: JSONObject, at path: String, reader: inout RMReader) {
+        guard case .string(let value)? = object["value"] else { return }
+        let valid: Bool
+        switch type {
+        case "DV_DATE_TIME": valid = ISO8601Text.isDateTime(value)
+        case "DV_DATE": valid = ISO8601Text.isDate(value)
+        case "DV_TIME": valid = ISO8601Text.isTime(value)
+        case "DV_DURATION": valid = ISO8601Text.isDuration(value)
+        default: return
+        }
+        if !valid { reader.report(path + "/value", "'\(value)' is not an ISO 8601 \(type.dropFirst(3).lowercased().replacingOccurrences(of: "_", with: "-"))") }
     }
 
     func mismatch(_ value: JSON, _ expected: String, at path: String, reader: inout RMReader) -> JSON? {

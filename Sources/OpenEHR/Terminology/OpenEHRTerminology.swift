@@ -8,12 +8,20 @@ public struct OpenEHRTerminology: Sendable {
     public let groups: [String: [String: String]]
     /// Every code of every group.
     public let allCodes: Set<String>
+    /// External code sets by terminology id (`ISO_639-1`, `ISO_3166-1`,
+    /// `IANA_character-sets`, `IANA_media-types`).
+    public let codeSets: [String: Set<String>]
 
     public static let shared = OpenEHRTerminology(source: OpenEHRTerminology.source)
 
     init(source: String) {
         var groups: [String: [String: String]] = [:]
-        if case .object(let table)? = try? JSONParser.parse(source) {
+        var codeSets: [String: Set<String>] = [:]
+        let table = try? JSONParser.parse(source)
+        for (name, codes) in table?["codesets"]?.objectValue?.members ?? [] {
+            codeSets[name] = Set(codes.arrayValue?.compactMap(\.stringValue) ?? [])
+        }
+        if case .object(let table)? = table?["groups"] {
             for (group, codes) in table.members {
                 groups[group] = Dictionary(uniqueKeysWithValues: (codes.objectValue?.members ?? []).compactMap { member in
                     member.value.stringValue.map { (member.key, $0) }
@@ -21,6 +29,7 @@ public struct OpenEHRTerminology: Sendable {
             }
         }
         self.groups = groups
+        self.codeSets = codeSets
         allCodes = Set(groups.values.flatMap(\.keys))
     }
 

@@ -300,6 +300,12 @@ public struct TemplateValidator: Sendable {
         /// group must carry a code of that group.
         mutating func codedTextFromTerminology(_ object: JSONObject, of type: String, path: String) {
             for (key, value) in object.members {
+                // A CODE_PHRASE of an external code set that the terminology ships (languages, countries, character sets, media types).
+                if value["_type"]?.stringValue == "CODE_PHRASE", let set = value["terminology_id"]?["value"]?.stringValue,
+                    let codes = terminology.codeSets[set], let code = value["code_string"]?.stringValue, !codes.contains(code)
+                {
+                    report(path + "/" + key + "/code_string", "'\(code)' is not a code of \(set)")
+                }
                 guard let group = OpenEHRTerminology.groupOfAttribute["\(type).\(key)"],
                     terminology.groups[group] != nil,
                     let code = value["defining_code"]?["code_string"]?.stringValue ?? value["code_string"]?.stringValue,

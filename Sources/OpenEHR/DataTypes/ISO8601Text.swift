@@ -2,7 +2,7 @@ import Foundation
 
 /// ISO 8601 forms of DV_DATE_TIME, DV_DATE, DV_TIME and DV_DURATION values,
 /// extended or basic, with partial precision where the RM allows it.
-enum ISO8601Text {
+public enum ISO8601Text {
     static let zone = #"(Z|[+-]\d{2}(:?\d{2})?)?"#
     static let time = #"\d{2}(:?\d{2}(:?\d{2}([.,]\d+)?)?)?"#
     static let date = #"\d{4}(-?\d{2}(-?\d{2})?)?"#
@@ -17,10 +17,10 @@ enum ISO8601Text {
         regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 
-    static func isDateTime(_ text: String) -> Bool { matches(dateTimeRegex, text) && fieldsInRange(text) }
-    static func isDate(_ text: String) -> Bool { matches(dateRegex, text) && fieldsInRange(text) }
-    static func isTime(_ text: String) -> Bool { matches(timeRegex, text) }
-    static func isDuration(_ text: String) -> Bool { matches(durationRegex, text) }
+    public static func isDateTime(_ text: String) -> Bool { matches(dateTimeRegex, text) && fieldsInRange(text) }
+    public static func isDate(_ text: String) -> Bool { matches(dateRegex, text) && fieldsInRange(text) }
+    public static func isTime(_ text: String) -> Bool { matches(timeRegex, text) }
+    public static func isDuration(_ text: String) -> Bool { matches(durationRegex, text) }
 
     /// Month 1–12 and a day that exists in that month, where given.
     static func fieldsInRange(_ text: String) -> Bool {
