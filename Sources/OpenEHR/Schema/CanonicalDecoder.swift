@@ -16,15 +16,15 @@ public struct CanonicalDecoder: Sendable {
 
     public func decode(_ json: JSON, as rmType: String) throws(RMDecodingError) -> JSON {
         var reader = RMReader()
-        let result = decodeObject(json, at: "", allowed: [rmType], typeRequired: false, reader: &reader)
+        let result = decodeObject(json, at: LazyPath(), allowed: [rmType], typeRequired: false, reader: &reader)
         try reader.finish(rmType)
         guard let result else { throw RMDecodingError(rmType: rmType, problems: reader.problems) }
         return result
     }
 
-    func decodeObject(_ value: JSON, at path: String, allowed: [String], typeRequired: Bool, reader: inout RMReader) -> JSON? {
+    func decodeObject(_ value: JSON, at path: LazyPath, allowed: [String], typeRequired: Bool, reader: inout RMReader) -> JSON? {
         guard case .object(let object) = value else {
-            reader.report(path.isEmpty ? "/" : path, "must be an object, found \(value.kindName)")
+            reader.report(path.rendered, "must be an object, found \(value.kindName)")
             return nil
         }
         let type: String
@@ -84,7 +84,7 @@ public struct CanonicalDecoder: Sendable {
         return .object(output)
     }
 
-    func decodeAttribute(_ value: JSON, _ attribute: RMSchema.Attribute, named key: String, at path: String, reader: inout RMReader) -> JSON? {
+    func decodeAttribute(_ value: JSON, _ attribute: RMSchema.Attribute, named key: String, at path: LazyPath, reader: inout RMReader) -> JSON? {
         guard attribute.isList else { return decodeValue(value, attribute, at: segment(path, key, value, index: nil), reader: &reader) }
         guard case .array(let elements) = value else {
             reader.report(path + "/" + key, "must be an array, found \(value.kindName)")
@@ -107,7 +107,7 @@ public struct CanonicalDecoder: Sendable {
         return .array(decoded)
     }
 
-    func decodeValue(_ value: JSON, _ attribute: RMSchema.Attribute, at path: String, reader: inout RMReader) -> JSON? {
+    func decodeValue(_ value: JSON, _ attribute: RMSchema.Attribute, at path: LazyPath, reader: inout RMReader) -> JSON? {
         switch attribute.primitive {
         case .string?:
             guard case .string = value else { return mismatch(value, "a string", at: path, reader: &reader) }
@@ -144,7 +144,7 @@ public struct CanonicalDecoder: Sendable {
 
     /// DV_DATE_TIME, DV_DATE, DV_TIME and DV_DURATION values are ISO 8601
     /// (RM 1.1.0 data_types.quantity.date_time), whatever the template says.
-    static func checkTemporalValue(_ type: String, _ object: JSONObject, at path: String, reader: inout RMReader) {
+    static func checkTemporalValue(_ type: String, _ object: JSONObject, at path: LazyPath, reader: inout RMReader) {
         guard case .string(let value)? = object["value"] else { return }
         let valid: Bool
         switch type {
@@ -157,15 +157,49 @@ public struct CanonicalDecoder: Sendable {
         if !valid { reader.report(path + "/value", "'\(value)' is not an ISO 8601 \(type.dropFirst(3).lowercased().replacingOccurrences(of: "_", with: "-"))") }
     }
 
-    func mismatch(_ value: JSON, _ expected: String, at path: String, reader: inout RMReader) -> JSON? {
-        reader.report(path, "must be \(expected), found \(value.kindName)")
+    func mismatch(_ value: JSON, _ expected: String, at path: LazyPath, reader: inout RMReader) -> JSON? {
+        reader.report(path.rendered, "must be \(expected), found \(value.kindName)")
         return nil
     }
 
     /// `/items[at0004]` for a LOCATABLE, `/items[2]` for another list item.
-    func segment(_ path: String, _ key: String, _ value: JSON, index: Int?) -> String {
-        if case .string(let node)? = value["archetype_node_id"] { return path + "/" + key + "[" + node + "]" }
-        if let index { return path + "/" + key + "[\(index)]" }
-        return path + "/" + key
+    func segment(_ path: LazyPath, _ key: String, _ value: JSON, index: Int?) -> LazyPath {
+        if case .string(let node)? = value["archetype_node_id"] { return path.appending("/" + key + "[" + node + "]") }
+        if let index { return path.appending("/" + key + "[\(index)]") }
+        return path.appending("/" + key)
+    }
+}
+
+/// A path rendered only when a problem is reported: decoding a large
+/// composition builds one small node per object instead of a full path string.
+struct LazyPath {
+    final class Node: @unchecked Sendable {
+        let parent: Node?
+        let segment: String
+        init(parent: Node?, segment: String) {
+            self.parent = parent
+            self.segment = segment
+        }
+    }
+
+    let node: Node?
+
+    init(node: Node? = nil) { self.node = node }
+
+    func appending(_ segment: String) -> LazyPath { LazyPath(node: Node(parent: node, segment: segment)) }
+
+    /// `/content[openEHR-EHR-OBSERVATION.x.v1]/data[at0001]`, or `/` at the root.
+    var rendered: String {
+        var segments: [String] = []
+        var current = node
+        while let each = current {
+            segments.append(each.segment)
+            current = each.parent
+        }
+        return segments.isEmpty ? "/" : segments.reversed().joined()
+    }
+
+    static func + (path: LazyPath, suffix: String) -> String {
+        path.node == nil ? suffix : path.rendered + suffix
     }
 }
