@@ -97,7 +97,8 @@ struct CanonicalDecoderTests {
 
     @Test(arguments: [("DV_DATE_TIME", "2021-02-03T04:05:06.123+01:00"), ("DV_DATE_TIME", "2021-02"), ("DV_DATE", "2021"), ("DV_TIME", "10:30"), ("DV_DURATION", "PT1H30M"), ("DV_DURATION", "P2W")])
     func acceptsISO8601TemporalValues(type: String, value: String) throws {
-        _ = try decoder.decode(try JSONParser.parse(#"{"value":"\#(value)"}"#), as: type)
+        let tree = try decoder.decode(try JSONParser.parse(#"{"value":"\#(value)"}"#), as: type)
+        #expect(tree == .object(JSONObject([("_type", .string(type)), ("value", .string(value))])))
     }
 
     @Test func makesTypesExplicitAndCompletesIntervalFlags() throws {
