@@ -152,6 +152,7 @@ public struct Parser {
     }
 
     mutating func classExpression() throws(AQLSyntaxError) -> ClassExpression {
+        let position = SourcePosition(line: current.line, column: current.column)
         if accept(.version) {
             var variable: String?
             if case .identifier(let name) = current.kind { variable = name; advance() }
@@ -165,7 +166,7 @@ public struct Parser {
                 }
                 try expect("]")
             }
-            return ClassExpression(rmType: "VERSION", variable: variable, predicate: nil, versionPredicate: versionPredicate)
+            return ClassExpression(rmType: "VERSION", variable: variable, predicate: nil, versionPredicate: versionPredicate, position: position)
         }
         guard case .identifier(let type) = current.kind else { throw fail("an RM class name (EHR, COMPOSITION, OBSERVATION …)") }
         advance()
@@ -176,19 +177,20 @@ public struct Parser {
             predicate = try pathPredicate()
             if case .node(let id, nil)? = predicate, Lexer.isArchetypeID(id) { predicate = .archetype(id) }
         }
-        return ClassExpression(rmType: type.uppercased(), variable: variable, predicate: predicate, versionPredicate: nil)
+        return ClassExpression(rmType: type.uppercased(), variable: variable, predicate: predicate, versionPredicate: nil, position: position)
     }
 
     // MARK: Paths and predicates
 
     mutating func identifiedPath() throws(AQLSyntaxError) -> IdentifiedPath {
+        let position = SourcePosition(line: current.line, column: current.column)
         guard case .identifier(let variable) = current.kind else { throw fail("a variable declared in FROM") }
         advance()
         var predicate: Predicate?
         if isSymbol("[") { predicate = try pathPredicate() }
         var path: ObjectPath?
         if accept("/") { path = try objectPath() }
-        return IdentifiedPath(variable: variable, predicate: predicate, path: path)
+        return IdentifiedPath(variable: variable, predicate: predicate, path: path, position: position)
     }
 
     mutating func objectPath() throws(AQLSyntaxError) -> ObjectPath {

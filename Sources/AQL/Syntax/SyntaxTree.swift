@@ -52,11 +52,29 @@ public struct IdentifiedPath: Sendable, Equatable {
     public var variable: String
     public var predicate: Predicate?
     public var path: ObjectPath?
+    /// Where the path starts in the query (not part of equality).
+    public var position: SourcePosition
 
-    public init(variable: String, predicate: Predicate? = nil, path: ObjectPath? = nil) {
+    public init(variable: String, predicate: Predicate? = nil, path: ObjectPath? = nil, position: SourcePosition = SourcePosition()) {
         self.variable = variable
         self.predicate = predicate
         self.path = path
+        self.position = position
+    }
+
+    public static func == (lhs: IdentifiedPath, rhs: IdentifiedPath) -> Bool {
+        lhs.variable == rhs.variable && lhs.predicate == rhs.predicate && lhs.path == rhs.path
+    }
+}
+
+/// A line and column in the query text, from 1.
+public struct SourcePosition: Sendable, Equatable {
+    public var line: Int
+    public var column: Int
+
+    public init(line: Int = 0, column: Int = 0) {
+        self.line = line
+        self.column = column
     }
 }
 
@@ -107,12 +125,22 @@ public struct ClassExpression: Sendable, Equatable {
     public var variable: String?
     public var predicate: Predicate?
     public var versionPredicate: VersionPredicate?
+    /// Where the class expression starts (not part of equality).
+    public var position: SourcePosition
 
-    public init(rmType: String, variable: String?, predicate: Predicate? = nil, versionPredicate: VersionPredicate? = nil) {
+    public init(
+        rmType: String, variable: String?, predicate: Predicate? = nil, versionPredicate: VersionPredicate? = nil,
+        position: SourcePosition = SourcePosition()
+    ) {
         self.rmType = rmType
         self.variable = variable
         self.predicate = predicate
         self.versionPredicate = versionPredicate
+        self.position = position
+    }
+
+    public static func == (lhs: ClassExpression, rhs: ClassExpression) -> Bool {
+        lhs.rmType == rhs.rmType && lhs.variable == rhs.variable && lhs.predicate == rhs.predicate && lhs.versionPredicate == rhs.versionPredicate
     }
 }
 

@@ -1,15 +1,15 @@
 /// Which concrete RM types stand where a template names a type: a
 /// constraint on an abstract type (EVENT, ITEM_STRUCTURE, DATA_VALUE …)
 /// or on a concrete type with subtypes (DV_TEXT takes DV_CODED_TEXT).
-enum RMTypeHierarchy {
-    static let dataValues: Set<String> = [
+public enum RMTypeHierarchy {
+    public static let dataValues: Set<String> = [
         "DV_BOOLEAN", "DV_STATE", "DV_IDENTIFIER", "DV_TEXT", "DV_CODED_TEXT", "DV_PARAGRAPH", "DV_QUANTITY", "DV_COUNT", "DV_PROPORTION",
         "DV_ORDINAL", "DV_SCALE", "DV_DATE_TIME", "DV_DATE", "DV_TIME", "DV_DURATION", "DV_INTERVAL", "DV_MULTIMEDIA", "DV_PARSABLE", "DV_URI",
         "DV_EHR_URI", "DV_PERIODIC_TIME_SPECIFICATION", "DV_GENERAL_TIME_SPECIFICATION",
     ]
-    static let entries: Set<String> = ["OBSERVATION", "EVALUATION", "INSTRUCTION", "ACTION", "ADMIN_ENTRY", "GENERIC_ENTRY"]
+    public static let entries: Set<String> = ["OBSERVATION", "EVALUATION", "INSTRUCTION", "ACTION", "ADMIN_ENTRY", "GENERIC_ENTRY"]
 
-    static let subtypes: [String: Set<String>] = [
+    public static let subtypes: [String: Set<String>] = [
         "DV_TEXT": ["DV_CODED_TEXT"],
         "DV_URI": ["DV_EHR_URI"],
         "PARTY_IDENTIFIED": ["PARTY_RELATED"],
@@ -34,7 +34,14 @@ enum RMTypeHierarchy {
     ]
 
     /// Whether a value of `actual` satisfies a constraint on `constrained`.
-    static func conforms(_ actual: String, to constrained: String) -> Bool {
+    public static func conforms(_ actual: String, to constrained: String) -> Bool {
         actual == constrained || subtypes[constrained]?.contains(actual) == true
+    }
+
+    /// The concrete types that a (possibly abstract) type stands for.
+    public static func concreteTypes(of type: String) -> Set<String> {
+        var result: Set<String> = RMSchema.rm110[type] == nil ? [] : [type]
+        result.formUnion(subtypes[type] ?? [])
+        return result
     }
 }
