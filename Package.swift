@@ -27,7 +27,7 @@ let package = Package(
     targets: [
         .target(name: "JSONCore", swiftSettings: strict),
         .target(name: "OpenEHR", dependencies: ["JSONCore"], swiftSettings: strict),
-        .target(name: "AQL", dependencies: ["OpenEHR"], swiftSettings: strict),
+        .target(name: "AQL", dependencies: ["OpenEHR", "JSONCore"], swiftSettings: strict),
         .target(name: "Templates", dependencies: ["OpenEHR", "JSONCore"], swiftSettings: strict),
         .target(
             name: "Storage",
@@ -75,7 +75,7 @@ let package = Package(
         ),
         .testTarget(name: "JSONCoreTests", dependencies: ["JSONCore"], swiftSettings: strict),
         .testTarget(name: "OpenEHRTests", dependencies: ["OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
-        .testTarget(name: "AQLTests", dependencies: ["AQL", "OpenEHR"], swiftSettings: strict),
+        .testTarget(name: "AQLTests", dependencies: ["AQL", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "OpenEHR", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ServicesTests", dependencies: ["Services", "Storage", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),

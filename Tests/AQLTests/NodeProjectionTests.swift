@@ -1,0 +1,54 @@
+import AQL
+import Foundation
+import JSONCore
+import OpenEHR
+import SocleTestSupport
+import Testing
+
+/// The node index projection: pre-order numbering with nested intervals,
+/// archetype paths and typed leaf values (ARCHITECTURE.md §Storage).
+@Suite("AQL node index projection")
+struct NodeProjectionTests {
+    static func decoded(_ relative: String) throws -> JSON {
+        let url = Corpus.root.appendingPathComponent("openehr/compositions/canonical_json/" + relative)
+        return try CanonicalDecoder().decode(try JSONParser.parse(Array(try Data(contentsOf: url))), as: "COMPOSITION")
+    }
+
+    @Test func bloodPressureRowsNestAndCarryValues() throws {
+        let rows = NodeProjection.rows(of: try Self.decoded("aql_data_load/ehrbase_blood_pressure_simple.de.v0.json"))
+        let root = try #require(rows.first)
+        #expect(root.rmType == "COMPOSITION" && root.num == 0 && root.numCap == rows.count - 1 && root.parent == nil)
+        #expect(root.archetypeID == "openEHR-EHR-COMPOSITION.sample_encounter.v1")
+
+        let systolicPath = "/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]/data[at0001]/events[at0002]/data[at0003]/items[at0004]"
+        let element = try #require(rows.first { $0.path == systolicPath })
+        #expect(element.rmType == "ELEMENT" && element.archetypeNodeID == "at0004")
+        #expect(element.archetypeID == "openEHR-EHR-OBSERVATION.sample_blood_pressure.v1")
+        let quantity = try #require(rows.first { $0.parent == element.num && $0.attribute == "value" })
+        #expect(quantity.rmType == "DV_QUANTITY" && quantity.magnitude == 22.0 && quantity.units == "mm[Hg]")
+        #expect(quantity.path == systolicPath + "/value")
+
+        // Every node lies inside its parent's interval: CONTAINS is a range test.
+        for row in rows {
+            #expect(row.num <= row.numCap)
+            if let parent = row.parent {
+                #expect(rows[parent].num < row.num && row.numCap <= rows[parent].numCap, "\(row.path)")
+            }
+        }
+        let observation = try #require(rows.first { $0.rmType == "OBSERVATION" })
+        #expect(rows.filter { $0.num > observation.num && $0.num <= observation.numCap }.contains { $0.num == quantity.num })
+
+        let time = try #require(rows.first { $0.rmType == "DV_DATE_TIME" && $0.path.hasSuffix("/time") })
+        #expect(time.time == ISODateTime("2021-09-15T11:22:11Z")?.microsecondsSinceEpoch)
+        let setting = try #require(rows.first { $0.path == "/context/setting" })
+        #expect(setting.code == "237" && setting.terminology == "openehr" && setting.text == "nursing home care")
+    }
+
+    @Test func theProjectionIsDeterministic() throws {
+        let composition = try Self.decoded("openEHR_SDK/ips_canonical.json")
+        let first = NodeProjection.rows(of: composition)
+        #expect(first == NodeProjection.rows(of: composition))
+        #expect(first.count > 500)
+        #expect(first.filter { $0.rmType.hasPrefix("DV_") }.allSatisfy { $0.parent != nil })
+    }
+}
