@@ -52,26 +52,14 @@ struct EHRBench: AsyncParsableCommand {
     func insertRawEHR(_ database: any SQLDatabase) async throws {
         let ehrID = UUIDText.random()
         let objectID = UUIDText.random()
-        let contributionID = UUIDText.random()
-        let now = ISODateTime.now().microsecondsSinceEpoch
-        let committer = #"{"_type":"PARTY_IDENTIFIED","name":"bench"}"#
         let data = Array(
             #"{"_type":"EHR_STATUS","name":{"_type":"DV_TEXT","value":"EHR Status"},"archetype_node_id":"openEHR-EHR-EHR_STATUS.generic.v1","uid":{"_type":"OBJECT_VERSION_ID","value":"\#(objectID)::bench.socle::1"},"subject":{"_type":"PARTY_SELF"},"is_queryable":true,"is_modifiable":true}"#
                 .utf8)
-        try await database.transaction([
-            SQLStatement(
-                "INSERT INTO ehr (ehr_id, system_id, time_created, status_object_id, subject_id, subject_namespace, is_queryable, is_modifiable) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [.text(ehrID), "bench.socle", .integer(now), .text(objectID), .null, .null, 1, 1]),
-            SQLStatement(
-                "INSERT INTO contribution (contribution_id, ehr_id, system_id, committer, time_committed, change_type, description) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [.text(contributionID), .text(ehrID), "bench.socle", .text(committer), .integer(now), "249", .null]),
-            SQLStatement(
-                "INSERT INTO versioned_object (object_id, ehr_id, rm_type, time_created, latest_version) VALUES (?, ?, ?, ?, ?)",
-                [.text(objectID), .text(ehrID), "EHR_STATUS", .integer(now), 1]),
-            SQLStatement(
-                "INSERT INTO object_version (object_id, version_number, ehr_id, contribution_id, system_id, committer, time_committed, change_type, description, lifecycle_state, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [.text(objectID), 1, .text(ehrID), .text(contributionID), "bench.socle", .text(committer), .integer(now), "249", .null, "532", .blob(data)]),
-        ])
+        let ehr = SQLStatement(
+            "INSERT INTO ehr (ehr_id, system_id, time_created, status_object_id, subject_id, subject_namespace, is_queryable, is_modifiable) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [.text(ehrID), "bench.socle", .integer(ISODateTime.now().microsecondsSinceEpoch), .text(objectID), .null, .null, 1, 1])
+        try await database.transaction(
+            [ehr] + BenchHarness.versionRows(ehrID: ehrID, objectID: objectID, rmType: "EHR_STATUS", templateID: nil, data: data))
     }
 
 }

@@ -122,25 +122,10 @@ struct CompositionBench: AsyncParsableCommand {
     }
 
     static func rows(ehrID: String, objectID: String, data: [UInt8], guardEHR: Bool) -> [SQLStatement] {
-        let contributionID = UUIDText.random()
-        let now = ISODateTime.now().microsecondsSinceEpoch
-        let committer = #"{"_type":"PARTY_IDENTIFIED","name":"bench"}"#
-        var statements: [SQLStatement] = []
-        if guardEHR {
-            statements.append(SQLStatement("UPDATE ehr SET is_modifiable = is_modifiable WHERE ehr_id = ? AND is_modifiable = 1", [.text(ehrID)], mustChangeOneRow: StoreError(.conflict, "EHR")))
-        }
-        statements += [
-            SQLStatement(
-                "INSERT INTO contribution (contribution_id, ehr_id, system_id, committer, time_committed, change_type, description) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [.text(contributionID), .text(ehrID), "bench.socle", .text(committer), .integer(now), "249", .null]),
-            SQLStatement(
-                "INSERT INTO versioned_object (object_id, ehr_id, rm_type, time_created, latest_version, template_id) VALUES (?, ?, ?, ?, ?, ?)",
-                [.text(objectID), .text(ehrID), "COMPOSITION", .integer(now), 1, "ehrbase_blood_pressure_simple.de.v0"]),
-            SQLStatement(
-                "INSERT INTO object_version (object_id, version_number, ehr_id, contribution_id, system_id, committer, time_committed, change_type, description, lifecycle_state, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [.text(objectID), 1, .text(ehrID), .text(contributionID), "bench.socle", .text(committer), .integer(now), "249", .null, "532", .blob(data)]),
-        ]
-        return statements
+        let guardStatement = SQLStatement(
+            "UPDATE ehr SET is_modifiable = is_modifiable WHERE ehr_id = ? AND is_modifiable = 1", [.text(ehrID)], mustChangeOneRow: StoreError(.conflict, "EHR"))
+        return (guardEHR ? [guardStatement] : [])
+            + BenchHarness.versionRows(ehrID: ehrID, objectID: objectID, rmType: "COMPOSITION", templateID: "ehrbase_blood_pressure_simple.de.v0", data: data)
     }
 
     /// Stores `count` more compositions by raw SQL, 1,000 per transaction;

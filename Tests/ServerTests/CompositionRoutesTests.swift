@@ -118,6 +118,22 @@ struct CompositionRoutesTests {
             #expect(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition").status == .badRequest)
             #expect(try await server.send(.post, "/openehr/v1/ehr/\(UUIDText.random())/composition", body: Self.compositionText).status == .notFound)
             #expect(try await server.database.rowCounts() == before)
+
+            // Identifiers that are malformed or do not match.
+            let v1 = try #require(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition", body: Self.compositionText).eTag)
+            let objectID = String(v1.split(separator: ":").first!)
+            let afterCreate = try await server.database.rowCounts()
+            #expect(try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/composition/not-a-uid").status == .badRequest)
+            #expect(try await server.send(.put, "/openehr/v1/ehr/\(ehrID)/composition/not-a-uuid", headers: ["If-Match": v1], body: Self.compositionText).status == .badRequest)
+            let otherUID = Self.compositionText.replacingOccurrences(
+                of: #""archetype_node_id":"openEHR-EHR-COMPOSITION.sample_encounter.v1"}"#,
+                with: #""archetype_node_id":"openEHR-EHR-COMPOSITION.sample_encounter.v1","uid":{"_type":"HIER_OBJECT_ID","value":"\#(UUIDText.random())"}}"#)
+            #expect(otherUID != Self.compositionText)
+            let mismatch = try await server.send(.put, "/openehr/v1/ehr/\(ehrID)/composition/\(objectID)", headers: ["If-Match": v1], body: otherUID)
+            #expect(mismatch.status == .badRequest)
+            #expect(mismatch.json["message"]?.stringValue?.contains("does not match the versioned object") == true)
+            #expect(try await server.send(.delete, "/openehr/v1/ehr/\(ehrID)/composition/\(objectID)").status == .badRequest)
+            #expect(try await server.database.rowCounts() == afterCreate)
         }
     }
 

@@ -134,7 +134,6 @@ public struct Lexer {
 
     /// A keyword, a name, a node code, a term code or an archetype id.
     mutating func word() -> Token.Kind {
-        let start = index
         var text = ""
         while let c = current, Self.isIdentifierPart(c) { text.append(c); advance() }
         // An archetype id runs on with '-' and '.': openEHR-EHR-OBSERVATION.blood_pressure.v2
@@ -165,7 +164,6 @@ public struct Lexer {
             while let c = current, Self.isIdentifierPart(c) || c == "." || c == "-" { code.append(c); advance() }
             return .termCode(text + "::" + code)
         }
-        _ = start
         if let keyword = Keyword(rawValue: text.uppercased()) { return .keyword(keyword) }
         if Self.isNodeCode(text) { return .nodeCode(text) }
         return .identifier(text)

@@ -36,7 +36,7 @@ public struct PartyProxy: Sendable, Equatable {
     /// for EHR_STATUS.subject, the abstract `PARTY_PROXY` elsewhere).
     public static func read(_ value: JSON?, at path: String, declared: Kind?, with reader: inout RMReader) -> PartyProxy? {
         guard let object = reader.object(value, at: path) else { return nil }
-        let allowed: Set<String> = declared.map { [$0.rawValue] } ?? RMTypes.partyProxies
+        let allowed: Set<String> = declared.map { [$0.rawValue] } ?? RMTypeHierarchy.concreteTypes(of: "PARTY_PROXY")
         guard let typeName = reader.type(of: object, at: path, allowed: allowed, default: declared?.rawValue),
             let kind = Kind(rawValue: typeName)
         else { return nil }

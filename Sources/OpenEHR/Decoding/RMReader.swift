@@ -68,7 +68,7 @@ public struct RMReader {
             return nil
         }
         guard allowed.contains(type) else {
-            if RMTypes.all.contains(type) {
+            if RMSchema.rm110[type] != nil || RMTypeHierarchy.subtypes[type] != nil {
                 report(path + "/_type", "\(type) is not allowed here, expected one of \(allowed.sorted().joined(separator: ", "))")
             } else {
                 report(path + "/_type", "unknown RM type '\(type)'")

@@ -22,7 +22,7 @@ public struct ObjectID: Sendable, Equatable {
 
     static func read(_ value: JSON?, at path: String, with reader: inout RMReader) -> ObjectID? {
         guard let object = reader.object(value, at: path) else { return nil }
-        guard let type = reader.type(of: object, at: path, allowed: RMTypes.objectIDs, default: nil) else { return nil }
+        guard let type = reader.type(of: object, at: path, allowed: RMTypeHierarchy.concreteTypes(of: "OBJECT_ID"), default: nil) else { return nil }
         let value = reader.string(object, "value", at: path, nonEmpty: true)
         let scheme = reader.string(object, "scheme", at: path, required: type == "GENERIC_ID", nonEmpty: true)
         guard let value else { return nil }

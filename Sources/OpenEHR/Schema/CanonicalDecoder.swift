@@ -42,7 +42,7 @@ public struct CanonicalDecoder: Sendable {
                 return nil
             }
             type = name
-        } else if let inferred = schema.defaultType(among: allowed, typeRequired: typeRequired) {
+        } else if let inferred = schema.defaultType(among: allowed) {
             type = inferred
         } else {
             reader.report(

@@ -63,7 +63,7 @@ public struct RMSchema: Sendable {
     public subscript(name: String) -> RMClass? { classes[name] }
 
     /// The type of a value sent without `_type`, where it can be known.
-    func defaultType(among types: [String], typeRequired: Bool) -> String? {
+    func defaultType(among types: [String]) -> String? {
         if types.count == 1 { return types[0] }
         let concrete = types.filter { Self.concreteSupertypes.contains($0) }
         return concrete.count == 1 ? concrete[0] : nil

@@ -16,7 +16,7 @@ extension Request {
     /// The body parsed as JSON, after checking its media type (415 for
     /// anything but JSON). An empty body gives `nil`.
     func jsonBody(context: SocleRequestContext, limit: Int) async throws -> JSON? {
-        if let type = headers[.contentType], !Self.isJSON(type) {
+        if let type = headers[.contentType], !Self.isJSON(Self.essence(type)) {
             throw HTTPRequestError(
                 status: .unsupportedMediaType, message: "Content-Type '\(type)' is not supported here: send application/json")
         }
@@ -27,19 +27,25 @@ extension Request {
         return try JSONParser.parse(bytes)
     }
 
-    static func isJSON(_ mediaType: String) -> Bool {
-        let essence = mediaType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        return essence == "application/json" || essence.hasSuffix("+json")
+    /// A media type without its parameters, in lower case (`application/json`).
+    static func essence(_ mediaType: some StringProtocol) -> String {
+        mediaType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
     }
 
+    static func isJSON(_ essence: String) -> Bool { essence == "application/json" || essence.hasSuffix("+json") }
+    static func isXML(_ essence: String) -> Bool { essence == "application/xml" || essence == "text/xml" || essence.hasSuffix("+xml") }
+
     /// 406 unless the client accepts JSON.
-    func requireAcceptsJSON() throws {
+    func requireAcceptsJSON() throws { try requireAccepts("application/json", matching: Self.isJSON) }
+
+    /// 406 unless Accept allows the media type the resource is served as
+    /// (any range that `matching` admits, `*/*`, or its type's wildcard).
+    func requireAccepts(_ mediaType: String, matching: (String) -> Bool) throws {
         guard let accept = headers[.accept] else { return }
-        let ranges = accept.split(separator: ",").map { $0.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? "" }
-        if ranges.contains(where: { $0 == "*/*" || $0 == "application/*" || $0 == "application/json" || $0.hasSuffix("+json") || $0.isEmpty }) {
-            return
-        }
-        throw HTTPRequestError(status: .notAcceptable, message: "this resource is served as application/json, which Accept '\(accept)' excludes")
+        let wildcard = (mediaType.split(separator: "/").first.map(String.init) ?? "") + "/*"
+        let ranges = accept.split(separator: ",").map(Self.essence)
+        if ranges.contains(where: { $0.isEmpty || $0 == "*/*" || $0 == wildcard || matching($0) }) { return }
+        throw HTTPRequestError(status: .notAcceptable, message: "this resource is served as \(mediaType), which Accept '\(accept)' excludes")
     }
 
     /// `Prefer: return=representation` (RFC 7240); `return=minimal` is the default.

@@ -24,7 +24,7 @@ struct DefinitionRoutes {
             return Response.json(.ok, try await service.list())
         }
         group.get("definition/template/adl1.4/:template_id") { request, context in
-            try request.requireAccepts("application/xml", also: ["text/xml"])
+            try request.requireAccepts("application/xml", matching: Request.isXML)
             let opt = try await service.opt(templateID: try context.decodedParameter("template_id"))
             return Response(status: .ok, headers: [.contentType: "application/xml"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: opt)))
         }
@@ -37,27 +37,15 @@ struct DefinitionRoutes {
 }
 
 extension Request {
-    /// The body of an XML upload (415 for another media type, 400 when empty).
+    /// The body of an XML upload (415 for another media type).
     func xmlBody(limit: Int) async throws -> [UInt8] {
         if let type = headers[.contentType] {
-            let essence = type.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-            guard essence == "application/xml" || essence == "text/xml" || essence.hasSuffix("+xml") else {
+            guard Self.isXML(Self.essence(type)) else {
                 throw HTTPRequestError(status: .unsupportedMediaType, message: "Content-Type '\(type)' is not supported here: send application/xml")
             }
         }
         let buffer = try await body.collect(upTo: limit)
         return Array(buffer.readableBytesView)
-    }
-
-    /// 406 unless Accept allows `mediaType` (or one of `also`).
-    func requireAccepts(_ mediaType: String, also others: [String] = []) throws {
-        guard let accept = headers[.accept] else { return }
-        let wanted = Set([mediaType] + others)
-        let ranges = accept.split(separator: ",").map { $0.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? "" }
-        if ranges.contains(where: { $0 == "*/*" || wanted.contains($0) || $0.isEmpty || (mediaType.hasPrefix("application/") && $0 == "application/*") }) {
-            return
-        }
-        throw HTTPRequestError(status: .notAcceptable, message: "this resource is served as \(mediaType), which Accept '\(accept)' excludes")
     }
 }
 

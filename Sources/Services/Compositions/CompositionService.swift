@@ -71,7 +71,7 @@ public struct CompositionService: Sendable {
     /// The write that creates a composition, inside a contribution.
     func creation(ehr: EHRRecord, prepared: Prepared, audit: AuditRecord, contributionID: String) -> (VersionWrite, CompositionVersion) {
         let uid = ObjectVersionID(objectID: Self.clientObjectID(prepared.tree) ?? UUIDText.random(), creatingSystemID: systemID, versionNumber: 1)
-        let record = versionRecord(ehr: ehr, uid: uid, data: Self.withUID(prepared.tree, uid), audit: audit, contributionID: contributionID)
+        let record = versionRecord(ehr: ehr, uid: uid, data: Self.storedBytes(prepared.tree, uid), audit: audit, contributionID: contributionID)
         return (.create(record, rmType: "COMPOSITION", templateID: prepared.templateID), CompositionVersion(uid: uid, record: record))
     }
 
@@ -124,7 +124,7 @@ public struct CompositionService: Sendable {
             throw ServiceError(.badRequest, "the composition's uid \(sent) does not match the versioned object \(objectID)")
         }
         let uid = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
-        let record = versionRecord(ehr: ehr, uid: uid, data: Self.withUID(prepared.tree, uid), audit: audit, contributionID: contributionID)
+        let record = versionRecord(ehr: ehr, uid: uid, data: Self.storedBytes(prepared.tree, uid), audit: audit, contributionID: contributionID)
         return (.update(record, precedingVersion: preceding.versionNumber), CompositionVersion(uid: uid, record: record))
     }
 
@@ -155,7 +155,7 @@ public struct CompositionService: Sendable {
             throw ServiceError(.badRequest, "composition \(sent.objectID) is already deleted")
         }
         let uid = ObjectVersionID(objectID: sent.objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
-        let data = (try? JSONParser.parse(previous.data)).map { JSONSerializer.bytes(Self.withUID($0, uid) as JSON) } ?? previous.data
+        let data = (try? JSONParser.parse(previous.data)).map { Self.storedBytes($0, uid) } ?? previous.data
         var record = versionRecord(ehr: ehr, uid: uid, data: data, audit: audit, contributionID: contributionID)
         record.lifecycleState = VersionLifecycleState.deleted.rawValue
         return (.update(record, precedingVersion: preceding.versionNumber), CompositionVersion(uid: uid, record: record))
@@ -266,7 +266,8 @@ public struct CompositionService: Sendable {
         return .object(object)
     }
 
-    static func withUID(_ tree: JSON, _ uid: ObjectVersionID) -> [UInt8] {
-        JSONSerializer.bytes(withUID(tree, uid) as JSON)
+    /// The canonical bytes stored for a version: the tree with its uid.
+    static func storedBytes(_ tree: JSON, _ uid: ObjectVersionID) -> [UInt8] {
+        JSONSerializer.bytes(withUID(tree, uid))
     }
 }

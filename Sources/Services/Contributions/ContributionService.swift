@@ -40,8 +40,8 @@ public struct ContributionService: Sendable {
             let path = "/versions[\(index)]"
             do {
                 let (write, change) = try await prepare(version, at: path, ehr: ehr, contribution: contribution, fallback: committal, time: now)
-                guard objects.insert(write.objectID).inserted else {
-                    throw ServiceError(.badRequest, "two versions of the same object \(write.objectID)")
+                guard objects.insert(write.record.objectID).inserted else {
+                    throw ServiceError(.badRequest, "two versions of the same object \(write.record.objectID)")
                 }
                 writes.append(write)
                 // Only an EHR_STATUS version changes the EHR row; every other one is clinical content.
@@ -173,13 +173,5 @@ public struct ContributionService: Sendable {
             }),
             "audit": OriginalVersionJSON.auditJSON(contribution.audit),
         ]
-    }
-}
-
-extension VersionWrite {
-    var objectID: String {
-        switch self {
-        case .create(let record, _, _), .update(let record, _): record.objectID
-        }
     }
 }

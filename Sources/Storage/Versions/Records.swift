@@ -99,7 +99,8 @@ public enum VersionWrite: Sendable {
     /// unless `precedingVersion` is still the latest.
     case update(VersionRecord, precedingVersion: Int)
 
-    var record: VersionRecord {
+    /// The version written.
+    public var record: VersionRecord {
         switch self {
         case .create(let record, _, _), .update(let record, _): record
         }

@@ -92,7 +92,7 @@ public struct OPTParser: Sendable {
             return nil
         }
         let xsiType = element.xsiType ?? "C_ARCHETYPE_ROOT"
-        if !Self.primitiveRMTypes.contains(rmType), schema[rmType] == nil, !Self.abstractRMTypes.contains(rmType) {
+        if !Self.primitiveRMTypes.contains(rmType), schema[rmType] == nil, RMTypeHierarchy.subtypes[rmType] == nil {
             problems.append(DecodingProblem(path: "line \(element.line)", message: "\(here.isEmpty ? "/" : here): unknown RM type '\(rawType)'"))
             return nil
         }
@@ -150,11 +150,6 @@ public struct OPTParser: Sendable {
         return CObject(kind: kind, rmTypeName: rmType, nodeID: nodeID, occurrences: occurrences, attributes: attributes, terms: terms)
     }
 
-    /// RM types an OPT names that are abstract (no class of their own in the schema).
-    static let abstractRMTypes: Set<String> = [
-        "ITEM_STRUCTURE", "ITEM", "EVENT", "CONTENT_ITEM", "ENTRY", "CARE_ENTRY", "DATA_VALUE", "DV_ORDERED", "DV_QUANTIFIED",
-        "DV_AMOUNT", "DV_ABSOLUTE_QUANTITY", "DV_TEMPORAL", "DV_ENCAPSULATED", "DV_TIME_SPECIFICATION", "PARTY_PROXY", "OBJECT_ID", "UID_BASED_ID",
-    ]
     static let primitiveRMTypes: Set<String> = ["STRING", "INTEGER", "REAL", "BOOLEAN", "DATE", "TIME", "DATE_TIME", "DURATION", "ISO8601_DATE", "ISO8601_DATE_TIME", "ISO8601_TIME", "ISO8601_DURATION"]
 
     func attribute(_ element: XMLElement, of rmType: String, path: String, problems: inout [DecodingProblem]) -> CAttribute? {
