@@ -33,6 +33,8 @@ let package = Package(
             name: "Storage",
             dependencies: [
                 "OpenEHR",
+                "AQL",
+                "JSONCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -41,7 +43,7 @@ let package = Package(
         ),
         .target(
             name: "Services",
-            dependencies: ["OpenEHR", "Templates", "Storage", "JSONCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OpenEHR", "Templates", "AQL", "Storage", "JSONCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(

@@ -22,6 +22,7 @@ public enum SocleServer {
         public var compositionService: CompositionService {
             CompositionService(store: store, templates: templateService, systemID: configuration.systemID)
         }
+        public var queryService: QueryService { QueryService(store: store, systemID: configuration.systemID) }
         public var contributionService: ContributionService {
             ContributionService(store: store, compositions: compositionService, ehrs: ehrService, systemID: configuration.systemID)
         }
@@ -75,7 +76,10 @@ public enum SocleServer {
         DefinitionRoutes(service: components.templateService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
         CompositionRoutes(service: components.compositionService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
         ContributionRoutes(service: components.contributionService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
-        AdminRoutes(service: components.adminService, templates: components.templateService, bodyLimit: configuration.maximumBodySize)
+        QueryRoutes(service: components.queryService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
+        AdminRoutes(
+            service: components.adminService, templates: components.templateService, queries: components.queryService,
+            bodyLimit: configuration.maximumBodySize)
             .register(on: authenticated.group("admin"))
         return router
     }

@@ -24,8 +24,15 @@ struct NodeProjectionTests {
         let element = try #require(rows.first { $0.path == systolicPath })
         #expect(element.rmType == "ELEMENT" && element.archetypeNodeID == "at0004")
         #expect(element.archetypeID == "openEHR-EHR-OBSERVATION.sample_blood_pressure.v1")
+        #expect(element.archetypePath == "/data[at0001]/events[at0002]/data[at0003]/items[at0004]")
+        #expect(element.name == "Systolic")
         let quantity = try #require(rows.first { $0.parent == element.num && $0.attribute == "value" })
-        #expect(quantity.rmType == "DV_QUANTITY" && quantity.magnitude == 22.0 && quantity.units == "mm[Hg]")
+        #expect(quantity.rmType == "DV_QUANTITY" && quantity.number == 22.0 && quantity.units == "mm[Hg]")
+        // Rows below an archetype root point at it: the observation's own row.
+        let observationRoot = try #require(rows.first { $0.rmType == "OBSERVATION" })
+        #expect(quantity.rootNum == observationRoot.num && observationRoot.rootNum == observationRoot.num && observationRoot.archetypePath.isEmpty)
+        // Names live on their LOCATABLE's row, not as rows of their own.
+        #expect(!rows.contains { $0.attribute == "name" })
         #expect(quantity.path == systolicPath + "/value")
 
         // Every node lies inside its parent's interval: CONTAINS is a range test.
@@ -39,9 +46,11 @@ struct NodeProjectionTests {
         #expect(rows.filter { $0.num > observation.num && $0.num <= observation.numCap }.contains { $0.num == quantity.num })
 
         let time = try #require(rows.first { $0.rmType == "DV_DATE_TIME" && $0.path.hasSuffix("/time") })
-        #expect(time.time == ISODateTime("2021-09-15T11:22:11Z")?.microsecondsSinceEpoch)
+        #expect(time.number == ISODateTime("2021-09-15T11:22:11Z").map { Double($0.microsecondsSinceEpoch) })
+        #expect(time.string == "2021-09-15T11:22:11Z")
         let setting = try #require(rows.first { $0.path == "/context/setting" })
-        #expect(setting.code == "237" && setting.terminology == "openehr" && setting.text == "nursing home care")
+        #expect(setting.code == "237" && setting.terminology == "openehr" && setting.string == "nursing home care")
+        #expect(setting.rootNum == 0 && setting.archetypePath == "/context/setting")
     }
 
     @Test func theProjectionIsDeterministic() throws {

@@ -1,31 +1,40 @@
 import JSONCore
 import OpenEHR
 
-/// One row of the AQL node index (ARCHITECTURE.md §Storage): a LOCATABLE
-/// or a data value of a composition, numbered in pre-order with the number
-/// of its last descendant, so that CONTAINS is a range test
-/// (`child.num > parent.num AND child.num <= parent.numCap`), and with its
-/// leaf value in typed columns for WHERE and ORDER BY.
+/// One row of the AQL node index (ARCHITECTURE.md §Storage, docs/architecture.md
+/// §AQL): a LOCATABLE or a data value of a composition, numbered in pre-order
+/// with the number of its last descendant, so that CONTAINS is a range test
+/// (`child.num > parent.num AND child.num <= parent.numCap`). Each row knows
+/// the archetype root it belongs to and its path from that root, so that a
+/// query path under an archetype (`o/data[at0001]/…/value`) is one equality
+/// on `(archetype_id, apath)`, and the leaf value sits in typed columns for
+/// WHERE and ORDER BY.
 public struct IndexedNode: Sendable, Equatable {
     public var num: Int
     public var numCap: Int
     public var parent: Int?
+    /// The number of the nearest archetype root at or above the node.
+    public var rootNum: Int
     /// The RM attribute that holds the node in its parent (`items`, `value`).
     public var attribute: String
-    /// Archetype path from the composition, `/content[openEHR-EHR-OBSERVATION.x.v1]/data[at0001]`.
+    /// Path from the composition, `/content[openEHR-EHR-OBSERVATION.x.v1]/data[at0001]`.
     public var path: String
+    /// Path from the archetype root: empty for the root itself, `/data[at0001]/events[at0006]` below it.
+    public var archetypePath: String
     public var rmType: String
     public var archetypeNodeID: String?
-    /// The archetype the node belongs to (the nearest archetype root above or at it).
+    /// The archetype the node belongs to (the nearest archetype root at or above it).
     public var archetypeID: String?
-    public var magnitude: Double?
-    public var units: String?
-    public var text: String?
+    /// `name/value` of a LOCATABLE: kept on the node's own row rather than as a row of its own.
+    public var name: String?
+    /// Numeric leaf: magnitude, count, ordinal value, proportion, boolean as 0/1,
+    /// and DV_DATE_TIME / DV_DATE as microseconds since the epoch.
+    public var number: Double?
+    /// Text leaf: DV_TEXT value, the written date-time, DV_IDENTIFIER id, an ordinal's symbol.
+    public var string: String?
     public var code: String?
     public var terminology: String?
-    /// DV_DATE_TIME and DV_DATE values, as microseconds since the epoch.
-    public var time: Int64?
-    public var boolean: Bool?
+    public var units: String?
 }
 
 /// Projects a decoded composition (every object carrying `_type`) into its
@@ -33,76 +42,114 @@ public struct IndexedNode: Sendable, Equatable {
 /// the index can be dropped and rebuilt from the canonical versions.
 public enum NodeProjection {
     public static func rows(of composition: JSON) -> [IndexedNode] {
+        var walker = Walker(keepValues: false)
+        walker.visit(composition, attribute: "", path: "", archetypePath: "", parent: nil, root: 0, archetype: nil)
+        return walker.rows
+    }
+
+    /// The rows with the JSON value of each, in the same numbering: what a
+    /// query result needs to give back the RM object a row stands for.
+    public static func nodes(of composition: JSON) -> [(row: IndexedNode, value: JSON)] {
+        var walker = Walker(keepValues: true)
+        walker.visit(composition, attribute: "", path: "", archetypePath: "", parent: nil, root: 0, archetype: nil)
+        return Array(zip(walker.rows, walker.values))
+    }
+
+    static func isIndexed(_ object: JSONObject, type: String, attribute: String) -> Bool {
+        if attribute == "name" && type.hasPrefix("DV_") { return false }
+        return object["archetype_node_id"] != nil || type.hasPrefix("DV_")
+    }
+
+    static func isArchetypeRoot(_ nodeID: String?) -> Bool {
+        guard let nodeID else { return false }
+        return !nodeID.hasPrefix("at") && !nodeID.hasPrefix("id")
+    }
+
+    struct Walker {
+        let keepValues: Bool
         var rows: [IndexedNode] = []
-        visit(composition, attribute: "", path: "", parent: nil, archetype: nil, into: &rows)
-        return rows
-    }
+        var values: [JSON] = []
 
-    static func isIndexed(_ object: JSONObject, type: String) -> Bool {
-        object["archetype_node_id"] != nil || type.hasPrefix("DV_")
-    }
-
-    static func visit(_ value: JSON, attribute: String, path: String, parent: Int?, archetype: String?, into rows: inout [IndexedNode]) {
-        switch value {
-        case .array(let items):
-            for item in items { visit(item, attribute: attribute, path: path, parent: parent, archetype: archetype, into: &rows) }
-        case .object(let object):
-            let type = object["_type"]?.stringValue ?? ""
-            let nodeID = object["archetype_node_id"]?.stringValue
-            // The composition itself is `/`; below it, `attribute[node id]`.
-            let here = attribute.isEmpty ? path : path + "/" + attribute + (nodeID.map { "[\($0)]" } ?? "")
-            var ownParent = parent
-            var ownArchetype = archetype
-            var index: Int?
-            if isIndexed(object, type: type) {
-                if let nodeID, !nodeID.hasPrefix("at"), !nodeID.hasPrefix("id") { ownArchetype = nodeID }
-                var row = IndexedNode(
-                    num: rows.count, numCap: rows.count, parent: parent, attribute: attribute, path: here.isEmpty ? "/" : here, rmType: type,
-                    archetypeNodeID: nodeID, archetypeID: ownArchetype)
-                fillValue(&row, object, type: type)
-                index = rows.count
-                rows.append(row)
-                ownParent = index
+        mutating func visit(
+            _ value: JSON, attribute: String, path: String, archetypePath: String, parent: Int?, root: Int, archetype: String?
+        ) {
+            switch value {
+            case .array(let items):
+                for item in items {
+                    visit(item, attribute: attribute, path: path, archetypePath: archetypePath, parent: parent, root: root, archetype: archetype)
+                }
+            case .object(let object):
+                let type = object["_type"]?.stringValue ?? ""
+                let nodeID = object["archetype_node_id"]?.stringValue
+                // The composition itself is the empty path; below it, `attribute[node id]`.
+                let step = attribute.isEmpty ? "" : "/" + attribute + (nodeID.map { "[\($0)]" } ?? "")
+                let here = path + step
+                var relative = archetypePath + step
+                var ownParent = parent
+                var ownRoot = root
+                var ownArchetype = archetype
+                var index: Int?
+                if isIndexed(object, type: type, attribute: attribute) {
+                    if NodeProjection.isArchetypeRoot(nodeID) {
+                        ownArchetype = nodeID
+                        ownRoot = rows.count
+                        relative = ""
+                    }
+                    var row = IndexedNode(
+                        num: rows.count, numCap: rows.count, parent: parent, rootNum: ownRoot, attribute: attribute, path: here,
+                        archetypePath: relative, rmType: type, archetypeNodeID: nodeID, archetypeID: ownArchetype)
+                    row.name = object["name"]?["value"]?.stringValue
+                    NodeProjection.fillValue(&row, object, type: type)
+                    index = rows.count
+                    rows.append(row)
+                    if keepValues { values.append(value) }
+                    ownParent = index
+                }
+                for (key, member) in object.members where key != "_type" && key != "archetype_node_id" {
+                    switch member {
+                    case .object, .array:
+                        visit(member, attribute: key, path: here, archetypePath: relative, parent: ownParent, root: ownRoot, archetype: ownArchetype)
+                    default: break
+                    }
+                }
+                if let index { rows[index].numCap = rows.count - 1 }
+            default:
+                break
             }
-            for (key, member) in object.members where key != "_type" && key != "archetype_node_id" {
-                if case .object = member { visit(member, attribute: key, path: here, parent: ownParent, archetype: ownArchetype, into: &rows) }
-                if case .array = member { visit(member, attribute: key, path: here, parent: ownParent, archetype: ownArchetype, into: &rows) }
-            }
-            if let index { rows[index].numCap = rows.count - 1 }
-        default:
-            break
         }
     }
 
     /// The leaf value of a data value, in the column its queries use.
     static func fillValue(_ row: inout IndexedNode, _ object: JSONObject, type: String) {
         func number(_ key: String) -> Double? { if case .number(let text)? = object[key] { Double(text) } else { nil } }
+        func codePhrase(_ phrase: JSON?) {
+            row.code = phrase?["code_string"]?.stringValue
+            row.terminology = phrase?["terminology_id"]?["value"]?.stringValue
+        }
         switch type {
         case "DV_QUANTITY":
-            row.magnitude = number("magnitude")
+            row.number = number("magnitude")
             row.units = object["units"]?.stringValue
         case "DV_COUNT":
-            row.magnitude = number("magnitude")
+            row.number = number("magnitude")
         case "DV_PROPORTION":
-            if let numerator = number("numerator"), let denominator = number("denominator"), denominator != 0 { row.magnitude = numerator / denominator }
+            if let numerator = number("numerator"), let denominator = number("denominator"), denominator != 0 { row.number = numerator / denominator }
         case "DV_ORDINAL", "DV_SCALE":
-            row.magnitude = number("value")
-            row.code = object["symbol"]?["defining_code"]?["code_string"]?.stringValue
-            row.terminology = object["symbol"]?["defining_code"]?["terminology_id"]?["value"]?.stringValue
-            row.text = object["symbol"]?["value"]?.stringValue
+            row.number = number("value")
+            row.string = object["symbol"]?["value"]?.stringValue
+            codePhrase(object["symbol"]?["defining_code"])
         case "DV_CODED_TEXT":
-            row.text = object["value"]?.stringValue
-            row.code = object["defining_code"]?["code_string"]?.stringValue
-            row.terminology = object["defining_code"]?["terminology_id"]?["value"]?.stringValue
+            row.string = object["value"]?.stringValue
+            codePhrase(object["defining_code"])
         case "DV_TEXT", "DV_URI", "DV_EHR_URI", "DV_TIME", "DV_DURATION":
-            row.text = object["value"]?.stringValue
+            row.string = object["value"]?.stringValue
         case "DV_DATE_TIME", "DV_DATE":
-            row.text = object["value"]?.stringValue
-            row.time = row.text.flatMap(ISODateTime.init)?.microsecondsSinceEpoch
+            row.string = object["value"]?.stringValue
+            row.number = row.string.flatMap(ISODateTime.init).map { Double($0.microsecondsSinceEpoch) }
         case "DV_BOOLEAN":
-            row.boolean = object["value"]?.boolValue
+            row.number = object["value"]?.boolValue.map { $0 ? 1 : 0 }
         case "DV_IDENTIFIER":
-            row.text = object["id"]?.stringValue
+            row.string = object["id"]?.stringValue
         default:
             break
         }

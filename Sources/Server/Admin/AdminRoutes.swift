@@ -7,12 +7,18 @@ import Services
 struct AdminRoutes {
     let service: AdminService
     let templates: TemplateService
+    let queries: QueryService
     let bodyLimit: Int
 
     func register(on group: RouterGroup<SocleRequestContext>) {
         group.delete("ehr/:ehr_id") { request, context in
             try Self.requireAdmin(context)
             try await service.eraseEHR(try context.parameters.require("ehr_id"), by: context.user?.name ?? "anonymous")
+            return Response(status: .noContent)
+        }
+        group.delete("query/:qualified_name/:version") { _, context in
+            try Self.requireAdmin(context)
+            try await queries.deleteDefinition(qualifiedName: try context.decodedParameter("qualified_name"), version: try context.parameters.require("version"))
             return Response(status: .noContent)
         }
         group.put("template/:template_id") { request, context in

@@ -72,7 +72,10 @@ public struct CompositionService: Sendable {
     func creation(ehr: EHRRecord, prepared: Prepared, audit: AuditRecord, contributionID: String) -> (VersionWrite, CompositionVersion) {
         let uid = ObjectVersionID(objectID: Self.clientObjectID(prepared.tree) ?? UUIDText.random(), creatingSystemID: systemID, versionNumber: 1)
         let record = versionRecord(ehr: ehr, uid: uid, data: Self.storedBytes(prepared.tree, uid), audit: audit, contributionID: contributionID)
-        return (.create(record, rmType: "COMPOSITION", templateID: prepared.templateID), CompositionVersion(uid: uid, record: record))
+        return (
+            .create(record, rmType: "COMPOSITION", templateID: prepared.templateID, index: CompositionIndex(composition: prepared.tree, templateID: prepared.templateID)),
+            CompositionVersion(uid: uid, record: record)
+        )
     }
 
     /// GET /ehr/{ehr_id}/composition/{uid_based_id}: a version uid gives
@@ -125,7 +128,8 @@ public struct CompositionService: Sendable {
         }
         let uid = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
         let record = versionRecord(ehr: ehr, uid: uid, data: Self.storedBytes(prepared.tree, uid), audit: audit, contributionID: contributionID)
-        return (.update(record, precedingVersion: preceding.versionNumber), CompositionVersion(uid: uid, record: record))
+        let index = CompositionIndex(composition: prepared.tree, templateID: prepared.templateID)
+        return (.update(record, precedingVersion: preceding.versionNumber, index: index), CompositionVersion(uid: uid, record: record))
     }
 
     /// DELETE /ehr/{ehr_id}/composition/{preceding_version_uid}: a logical

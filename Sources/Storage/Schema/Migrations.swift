@@ -97,6 +97,58 @@ public enum Migrations {
                 "CREATE INDEX versioned_object_template_idx ON versioned_object (template_id)",
             ]
         },
+        Migration(version: 3, description: "AQL node index, stored queries") { kind in
+            let key = kind == .postgresql ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY"
+            let real = kind == .postgresql ? "DOUBLE PRECISION" : "REAL"
+            let clustered = kind == .postgresql ? "" : " WITHOUT ROWID"
+            return [
+                // One row per indexed (latest, not deleted) composition; `cid` keys its nodes.
+                """
+                CREATE TABLE aql_composition (
+                    cid \(key),
+                    object_id TEXT NOT NULL UNIQUE,
+                    version_number INTEGER NOT NULL,
+                    ehr_id TEXT NOT NULL,
+                    template_id TEXT,
+                    archetype_id TEXT NOT NULL,
+                    composer TEXT,
+                    time_committed BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX aql_composition_ehr_idx ON aql_composition (ehr_id)",
+                "CREATE INDEX aql_composition_archetype_idx ON aql_composition (archetype_id)",
+                """
+                CREATE TABLE aql_node (
+                    cid BIGINT NOT NULL,
+                    num INTEGER NOT NULL,
+                    num_cap INTEGER NOT NULL,
+                    root_num INTEGER NOT NULL,
+                    rm_type TEXT NOT NULL,
+                    node_id TEXT,
+                    archetype_id TEXT NOT NULL,
+                    apath TEXT NOT NULL,
+                    name TEXT,
+                    num_value \(real),
+                    str_value TEXT,
+                    code TEXT,
+                    terminology TEXT,
+                    units TEXT,
+                    PRIMARY KEY (cid, num)
+                )\(clustered)
+                """,
+                "CREATE INDEX aql_node_value_idx ON aql_node (archetype_id, apath, num_value)",
+                """
+                CREATE TABLE stored_query (
+                    qualified_name TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    query_type TEXT NOT NULL,
+                    q TEXT NOT NULL,
+                    saved_at BIGINT NOT NULL,
+                    PRIMARY KEY (qualified_name, version)
+                )
+                """,
+            ]
+        },
     ]
 
     /// The schema version this binary writes.
@@ -105,6 +157,13 @@ public enum Migrations {
     /// Tables that hold one EHR's data, each with an `ehr_id` column. An
     /// erasure empties all of them for that EHR.
     public static let ehrTables = ["object_version", "versioned_object", "contribution", "ehr"]
+
+    /// Derived tables (rebuildable from the versions): emptied for an EHR
+    /// before its versions are erased.
+    public static let derivedEHRStatements = [
+        "DELETE FROM aql_node WHERE cid IN (SELECT cid FROM aql_composition WHERE ehr_id = ?)",
+        "DELETE FROM aql_composition WHERE ehr_id = ?",
+    ]
 
     /// Brings the schema up to date; returns the version it is at.
     @discardableResult

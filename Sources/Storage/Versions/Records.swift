@@ -1,3 +1,5 @@
+import AQL
+import JSONCore
 /// An EHR as the store holds it: identity, creation time, the id of its
 /// EHR_STATUS versioned object and the status flags that writes consult.
 public struct EHRRecord: Sendable, Equatable {
@@ -94,16 +96,47 @@ public struct VersionedObjectRecord: Sendable, Equatable {
 public enum VersionWrite: Sendable {
     /// The first version of a new versioned object of this RM type
     /// (a composition also names the template it follows).
-    case create(VersionRecord, rmType: String, templateID: String? = nil)
+    /// A composition carries its AQL index rows.
+    case create(VersionRecord, rmType: String, templateID: String? = nil, index: CompositionIndex? = nil)
     /// A new version of an existing object; refused with 412 semantics
-    /// unless `precedingVersion` is still the latest.
-    case update(VersionRecord, precedingVersion: Int)
+    /// unless `precedingVersion` is still the latest. The object's index rows
+    /// are replaced by `index` (none for a deleted composition).
+    case update(VersionRecord, precedingVersion: Int, index: CompositionIndex? = nil)
 
     /// The version written.
     public var record: VersionRecord {
         switch self {
-        case .create(let record, _, _), .update(let record, _): record
+        case .create(let record, _, _, _), .update(let record, _, _): record
         }
+    }
+
+    public var index: CompositionIndex? {
+        switch self {
+        case .create(_, _, _, let index), .update(_, _, let index): index
+        }
+    }
+}
+
+/// What the AQL index keeps of one composition version: the composition's
+/// row and its nodes (AQL `NodeProjection`).
+public struct CompositionIndex: Sendable {
+    public var archetypeID: String
+    public var templateID: String?
+    public var composer: String?
+    public var nodes: [IndexedNode]
+
+    public init(archetypeID: String, templateID: String?, composer: String?, nodes: [IndexedNode]) {
+        self.archetypeID = archetypeID
+        self.templateID = templateID
+        self.composer = composer
+        self.nodes = nodes
+    }
+
+    /// The index of a decoded composition.
+    public init(composition: JSON, templateID: String?) {
+        self.init(
+            archetypeID: composition["archetype_node_id"]?.stringValue ?? "", templateID: templateID,
+            composer: composition["composer"]?["name"]?.stringValue, nodes: NodeProjection.rows(of: composition))
     }
 }
 

@@ -26,7 +26,7 @@ public struct VersionStore: Sendable {
         for write in versions {
             let record = write.record
             switch write {
-            case .create(_, let rmType, let templateID):
+            case .create(_, let rmType, let templateID, _):
                 statements.append(
                     SQLStatement(
                         "INSERT INTO versioned_object (object_id, ehr_id, rm_type, time_created, latest_version, template_id) VALUES (?, ?, ?, ?, ?, ?)",
@@ -35,7 +35,7 @@ public struct VersionStore: Sendable {
                             SQLValue(templateID),
                         ],
                         onUniqueViolation: StoreError(.conflict, "versioned object \(record.objectID) already exists")))
-            case .update(_, let preceding):
+            case .update(_, let preceding, _):
                 statements.append(
                     SQLStatement(
                         "UPDATE versioned_object SET latest_version = ? WHERE object_id = ? AND ehr_id = ? AND latest_version = ?",
@@ -44,8 +44,58 @@ public struct VersionStore: Sendable {
                             .preconditionFailed, "version \(preceding) of \(record.objectID) is not the latest version: it has been changed since")))
             }
             statements.append(Self.insertVersion(record))
+            if case .update = write { statements += Self.removeIndex(objectID: record.objectID) }
+            if let index = write.index { statements += insertIndex(index, record) }
         }
         try await database.transaction(statements)
+    }
+
+    // MARK: AQL index (derived: dropped and rebuilt from the versions)
+
+    static func removeIndex(objectID: String) -> [SQLStatement] {
+        [
+            SQLStatement("DELETE FROM aql_node WHERE cid IN (SELECT cid FROM aql_composition WHERE object_id = ?)", [.text(objectID)]),
+            SQLStatement("DELETE FROM aql_composition WHERE object_id = ?", [.text(objectID)]),
+        ]
+    }
+
+    /// Rows per node insert: 13 binds each, well under both engines' limits.
+    static let nodesPerStatement = 400
+
+    /// The composition row, then its nodes in multi-row inserts that take
+    /// the composition's key from the insert just made (`last_insert_rowid()`
+    /// on SQLite, `lastval()` on PostgreSQL: both per connection, so inside
+    /// this transaction).
+    func insertIndex(_ index: CompositionIndex, _ record: VersionRecord) -> [SQLStatement] {
+        var statements = [
+            SQLStatement(
+                "INSERT INTO aql_composition (object_id, version_number, ehr_id, template_id, archetype_id, composer, time_committed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    .text(record.objectID), SQLValue(record.versionNumber), .text(record.ehrID), SQLValue(index.templateID), .text(index.archetypeID),
+                    SQLValue(index.composer), .integer(record.audit.timeCommitted),
+                ])
+        ]
+        let key = database.kind == .postgresql ? "lastval()" : "last_insert_rowid()"
+        var start = 0
+        while start < index.nodes.count {
+            let chunk = index.nodes[start..<min(start + Self.nodesPerStatement, index.nodes.count)]
+            var binds: [SQLValue] = []
+            binds.reserveCapacity(chunk.count * 13)
+            for node in chunk {
+                binds += [
+                    SQLValue(node.num), SQLValue(node.numCap), SQLValue(node.rootNum), .text(node.rmType), SQLValue(node.archetypeNodeID),
+                    .text(node.archetypeID ?? index.archetypeID), .text(node.archetypePath), SQLValue(node.name), node.number.map(SQLValue.real) ?? .null,
+                    SQLValue(node.string), SQLValue(node.code), SQLValue(node.terminology), SQLValue(node.units),
+                ]
+            }
+            let row = "(\(key), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            statements.append(
+                SQLStatement(
+                    "INSERT INTO aql_node (cid, num, num_cap, root_num, rm_type, node_id, archetype_id, apath, name, num_value, str_value, code, terminology, units) VALUES "
+                        + Array(repeating: row, count: chunk.count).joined(separator: ", "), binds))
+            start += Self.nodesPerStatement
+        }
+        return statements
     }
 
     static func statement(for change: EHRChange, ehrID: String) -> SQLStatement {
@@ -122,6 +172,7 @@ public struct VersionStore: Sendable {
                 """,
                 [.text(erasureID), .text(ehrID), .integer(erasedAt), .text(erasedBy), .text(ehrID), .text(ehrID)])
         ]
+        statements += Migrations.derivedEHRStatements.map { SQLStatement($0, [.text(ehrID)]) }
         for table in Migrations.ehrTables {
             statements.append(
                 SQLStatement(

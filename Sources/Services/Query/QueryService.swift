@@ -1,0 +1,350 @@
+import AQL
+import JSONCore
+import OpenEHR
+import Storage
+
+/// AQL (ITS-REST 1.0.3 §Query, AQL 1.1): parse, check, compile to one SQL
+/// statement over the node index, run it, and read the RM objects a result
+/// column selects from the versions the rows point at.
+public struct QueryService: Sendable {
+    public let store: VersionStore
+    public let queries: QueryStore
+    public let systemID: String
+
+    public init(store: VersionStore, systemID: String) {
+        self.store = store
+        self.queries = QueryStore(database: store.database)
+        self.systemID = systemID
+    }
+
+    /// What a client asks: the query, its parameters, paging, and whether to explain.
+    public struct Request: Sendable {
+        public var q: String
+        public var parameters: [String: JSON]
+        public var offset: Int?
+        public var fetch: Int?
+        public var explain: Bool
+        /// Set when a stored query runs.
+        public var name: String?
+
+        public init(q: String, parameters: [String: JSON] = [:], offset: Int? = nil, fetch: Int? = nil, explain: Bool = false, name: String? = nil) {
+            self.q = q
+            self.parameters = parameters
+            self.offset = offset
+            self.fetch = fetch
+            self.explain = explain
+            self.name = name
+        }
+    }
+
+    /// Parse and check: a query that cannot be answered is refused before any SQL.
+    public func check(_ q: String) throws -> Checker.CheckedQuery {
+        let query: Query
+        do {
+            query = try Parser.parse(q)
+        } catch {
+            throw ServiceError(
+                .badRequest, "the AQL query has a syntax error at line \(error.line), column \(error.column): found \(error.found), expected \(error.expected)",
+                problems: [DecodingProblem(path: "line \(error.line), column \(error.column)", message: "found \(error.found), expected \(error.expected)")])
+        }
+        do {
+            return try Checker().check(query)
+        } catch {
+            throw Self.semanticError(error)
+        }
+    }
+
+    static func semanticError(_ error: AQLSemanticError) -> ServiceError {
+        ServiceError(
+            .badRequest, "the AQL query cannot be answered: " + error.problems.map(\.message).joined(separator: "; "),
+            problems: error.problems.map { DecodingProblem(path: "line \($0.position.line), column \($0.position.column)", message: $0.message) })
+    }
+
+    public func compile(_ request: Request) throws -> CompiledQuery {
+        var checked = try check(request.q)
+        if request.fetch != nil || request.offset != nil {
+            if checked.query.limit != nil || checked.query.offset != nil || checked.query.select.top != nil {
+                throw ServiceError(.badRequest, "the query has LIMIT, OFFSET or TOP: give paging either in the query or as offset and fetch, not both")
+            }
+            if let fetch = request.fetch, fetch < 0 { throw ServiceError(.badRequest, "fetch must not be negative") }
+            if let offset = request.offset, offset < 0 { throw ServiceError(.badRequest, "offset must not be negative") }
+            checked.query.limit = request.fetch
+            checked.query.offset = request.offset
+        }
+        let dialect: SQLDialect = store.database.kind == .postgresql ? .postgresql : .sqlite
+        do {
+            return try Compiler(dialect: dialect, systemID: systemID).compile(checked, parameters: request.parameters)
+        } catch {
+            throw Self.semanticError(error)
+        }
+    }
+
+    /// Runs the query; the result set of ITS-REST 1.0.3 (RESULT_SET).
+    public func execute(_ request: Request) async throws -> JSON {
+        let compiled = try compile(request)
+        var rows = try await store.database.query(compiled.sql, [])
+        var reader = ResultReader(store: store, systemID: systemID)
+        try await reader.loadDocuments(for: rows, columns: compiled.columns)
+        var output: [JSON] = rows.map { row in .array(compiled.columns.map { reader.value($0.value, row) }) }
+        if compiled.distinctAfterRead {
+            var seen: Set<[UInt8]> = []
+            output = output.filter { seen.insert(JSONSerializer.bytes($0)).inserted }
+            output = Array(output.dropFirst(compiled.offset))
+            if let limit = compiled.limit { output = Array(output.prefix(limit)) }
+        }
+        rows = []
+        var meta = JSONObject([
+            ("_type", "RESULTSET"), ("_schema_version", "1.0.3"), ("_created", .string(ISODateTime.now().description)), ("_generator", "Socle"),
+            ("_executed_aql", .string(request.q)), ("resultsize", .number(String(output.count))),
+        ])
+        if let offset = request.offset { meta["offset"] = .number(String(offset)) }
+        if let fetch = request.fetch { meta["fetch"] = .number(String(fetch)) }
+        if request.explain {
+            meta["_explain"] = [
+                "dialect": .string(store.database.kind.rawValue),
+                "sql": .string(compiled.sql),
+                "bindings": .array(compiled.plan.map(JSON.string)),
+                "plan": .array(try await databasePlan(compiled.sql).map(JSON.string)),
+            ]
+        }
+        var result = JSONObject([("meta", .object(meta))])
+        if let name = request.name { result["name"] = .string(name) }
+        result["q"] = .string(request.q)
+        result["columns"] = .array(compiled.columns.map { ["name": .string($0.name), "path": .string($0.path)] })
+        result["rows"] = .array(output)
+        return .object(result)
+    }
+
+    /// The database's own plan for the statement.
+    func databasePlan(_ sql: String) async throws -> [String] {
+        switch store.database.kind {
+        case .sqlite:
+            return try await store.database.query("EXPLAIN QUERY PLAN " + sql, []).map { row in
+                row.values.compactMap { if case .text(let text) = $0 { text } else { nil } }.joined(separator: " ")
+            }
+        case .postgresql:
+            return try await store.database.query("EXPLAIN " + sql, []).compactMap { $0.string(0) }
+        }
+    }
+}
+
+/// Turns SQL result rows into AQL values: scalars as they are, index
+/// leaves from their columns, whole RM objects from the stored versions.
+struct ResultReader {
+    let store: VersionStore
+    let systemID: String
+    /// Decoded versions by `object id::version`, with their nodes numbered as the index numbers them.
+    var documents: [String: [JSON]] = [:]
+
+    init(store: VersionStore, systemID: String) {
+        self.store = store
+        self.systemID = systemID
+    }
+
+    /// Reads, in one query per batch, the versions whose objects the result needs.
+    mutating func loadDocuments(for rows: [SQLRow], columns: [OutputColumn]) async throws {
+        var wanted: Set<String> = []
+        var objectIDs: Set<String> = []
+        for row in rows {
+            for column in columns {
+                guard case .node(let start, let steps) = column.value, Self.needsDocument(row, start: start, steps: steps),
+                    let objectID = row.string(start), let version = row.int(start + 1)
+                else { continue }
+                wanted.insert("\(objectID)::\(version)")
+                objectIDs.insert(objectID)
+            }
+        }
+        let ids = Array(objectIDs)
+        var start = 0
+        while start < ids.count {
+            let batch = Array(ids[start..<min(start + 500, ids.count)])
+            let placeholders = Array(repeating: "?", count: batch.count).joined(separator: ", ")
+            let found = try await store.database.query(
+                "SELECT object_id, version_number, data FROM object_version WHERE object_id IN (\(placeholders))", batch.map(SQLValue.text))
+            for row in found {
+                guard let objectID = row.string(0), let version = row.int(1), wanted.contains("\(objectID)::\(version)"), let bytes = row.bytes(2),
+                    let json = try? JSONParser.parse(bytes)
+                else { continue }
+                documents["\(objectID)::\(version)"] = NodeProjection.nodes(of: json).map(\.value)
+            }
+            start += 500
+        }
+    }
+
+    static func needsDocument(_ row: SQLRow, start: Int, steps: [String]) -> Bool {
+        guard row.values[start] != .null else { return false }
+        if steps.isEmpty { return true }
+        return leaf(row, start: start, steps: steps) == nil
+    }
+
+    func value(_ output: OutputValue, _ row: SQLRow) -> JSON {
+        switch output {
+        case .constant(let value):
+            return value
+        case .scalar(let index, let type):
+            return Self.scalar(row.values[index], type)
+        case .node(let start, let steps):
+            guard row.values[start] != .null else { return .null }
+            if !steps.isEmpty, let leaf = Self.leaf(row, start: start, steps: steps) { return leaf }
+            guard let objectID = row.string(start), let version = row.int(start + 1), let num = row.int(start + 2),
+                let nodes = documents["\(objectID)::\(version)"], Int(num) < nodes.count
+            else { return .null }
+            return Self.follow(nodes[Int(num)], steps)
+        case .version(let start, let steps):
+            guard let objectID = row.string(start), let version = row.int(start + 1) else { return .null }
+            let record = VersionRecord(
+                objectID: objectID, versionNumber: Int(version), ehrID: "", contributionID: row.string(start + 2) ?? "",
+                audit: AuditRecord(
+                    systemID: row.string(start + 3) ?? "", committer: row.string(start + 4) ?? "{}", timeCommitted: row.int(start + 5) ?? 0,
+                    changeType: row.string(start + 6) ?? "", description: row.string(start + 7)),
+                lifecycleState: row.string(start + 8) ?? "", data: [])
+            guard let envelope = try? JSONParser.parse(OriginalVersionJSON.bytes(record, systemID: systemID)) else { return .null }
+            var object = envelope.objectValue ?? JSONObject()
+            object["data"] = nil
+            return Self.follow(.object(object), steps)
+        }
+    }
+
+    /// Attribute steps into an RM object; through a list, the list of what each item holds.
+    static func follow(_ value: JSON, _ steps: [String]) -> JSON {
+        var current = value
+        for step in steps {
+            switch current {
+            case .object(let object): current = object[step] ?? .null
+            case .array(let items): current = .array(items.map { follow($0, [step]) })
+            default: return .null
+            }
+        }
+        return current
+    }
+
+    static func scalar(_ value: SQLValue, _ type: ScalarType) -> JSON {
+        switch (value, type) {
+        case (.null, _): return .null
+        case (.integer(let number), .timestamp): return .string(ISODateTime(microsecondsSinceEpoch: number).description)
+        case (.real(let number), .timestamp): return .string(ISODateTime(microsecondsSinceEpoch: Int64(number)).description)
+        case (.integer(let number), .boolean): return .bool(number != 0)
+        case (.real(let number), .boolean): return .bool(number != 0)
+        case (.integer(let number), _): return .number(String(number))
+        case (.real(let number), _): return number.isFinite ? .number(Self.number(number)) : .null
+        case (.text(let text), .number), (.text(let text), .integer): return Double(text) != nil ? .number(text) : .string(text)
+        case (.text(let text), _): return .string(text)
+        case (.blob, _): return .null
+        }
+    }
+
+    static func number(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+
+    /// A leaf read from the index columns (rm_type, num_value, str_value,
+    /// code, terminology, units, name after object id, version and number),
+    /// or nil when the value must come from the version itself.
+    static func leaf(_ row: SQLRow, start: Int, steps: [String]) -> JSON? {
+        let base = start + 3
+        guard case .text(let rmType) = row.values[base] else { return nil }
+        func text(_ offset: Int) -> JSON { row.string(base + offset).map(JSON.string) ?? .null }
+        func number() -> JSON {
+            switch row.values[base + 1] {
+            case .real(let value): return .number(Self.number(value))
+            case .integer(let value): return .number(String(value))
+            default: return .null
+            }
+        }
+        switch steps {
+        case ["name", "value"]: return text(6)
+        case ["magnitude"] where rmType == "DV_QUANTITY" || rmType == "DV_COUNT": return number()
+        case ["units"] where rmType == "DV_QUANTITY": return text(5)
+        case ["value"]:
+            switch rmType {
+            case "DV_TEXT", "DV_CODED_TEXT", "DV_URI", "DV_EHR_URI", "DV_TIME", "DV_DURATION", "DV_DATE_TIME", "DV_DATE": return text(2)
+            case "DV_ORDINAL", "DV_SCALE": return number()
+            case "DV_BOOLEAN":
+                if case .null = row.values[base + 1] { return .null }
+                return .bool(row.int(base + 1) == 1)
+            default: return nil
+            }
+        case ["defining_code", "code_string"] where rmType == "DV_CODED_TEXT": return text(3)
+        case ["defining_code", "terminology_id", "value"] where rmType == "DV_CODED_TEXT": return text(4)
+        case ["symbol", "value"] where rmType == "DV_ORDINAL" || rmType == "DV_SCALE": return text(2)
+        case ["symbol", "defining_code", "code_string"] where rmType == "DV_ORDINAL" || rmType == "DV_SCALE": return text(3)
+        case ["id"] where rmType == "DV_IDENTIFIER": return text(2)
+        default: return nil
+        }
+    }
+}
+
+// MARK: Stored queries (ITS-REST 1.0.3 §Definitions, stored query)
+
+extension QueryService {
+    /// PUT /definition/query/{qualified_name}/{version}: the query must parse
+    /// and check; a stored version is never replaced (409).
+    public func store(qualifiedName: String, version: String?, q: String) async throws -> StoredQueryRecord {
+        try Self.requireQualifiedName(qualifiedName)
+        let existing = try await queries.list(qualifiedName)
+        let chosen: String
+        if let version {
+            guard Self.semver(version) != nil else {
+                throw ServiceError(.badRequest, "'\(version)' is not a version: use MAJOR.MINOR.PATCH, as 1.0.0")
+            }
+            chosen = version
+        } else {
+            // No version: the next patch of the latest, or 1.0.0.
+            let latest = existing.compactMap { Self.semver($0.version) }.max { $0.lexicographicallyPrecedes($1) }
+            chosen = latest.map { "\($0[0]).\($0[1]).\($0[2] + 1)" } ?? "1.0.0"
+        }
+        _ = try check(q)
+        let record = StoredQueryRecord(qualifiedName: qualifiedName, version: chosen, queryType: "AQL", q: q, savedAt: ISODateTime.now().microsecondsSinceEpoch)
+        try await queries.insert(record)
+        return record
+    }
+
+    /// The versions of a query (or of every query when the name is nil).
+    public func definitions(qualifiedName: String?) async throws -> [StoredQueryRecord] {
+        if let qualifiedName { try Self.requireQualifiedName(qualifiedName) }
+        return try await queries.list(qualifiedName)
+    }
+
+    /// One version: exact (`1.2.0`), or the latest matching a prefix (`1`, `1.2`), or the latest.
+    public func definition(qualifiedName: String, version: String?) async throws -> StoredQueryRecord {
+        try Self.requireQualifiedName(qualifiedName)
+        let all = try await queries.list(qualifiedName)
+        let matching = all.filter { record in
+            guard let version else { return true }
+            return record.version == version || record.version.hasPrefix(version + ".")
+        }
+        guard let record = matching.max(by: { (Self.semver($0.version) ?? []).lexicographicallyPrecedes(Self.semver($1.version) ?? []) }) else {
+            throw ServiceError(.notFound, "there is no stored query \(qualifiedName)\(version.map { " version \($0)" } ?? "")")
+        }
+        return record
+    }
+
+    public func deleteDefinition(qualifiedName: String, version: String) async throws {
+        try Self.requireQualifiedName(qualifiedName)
+        try await queries.delete(qualifiedName: qualifiedName, version: version)
+    }
+
+    public static func json(_ record: StoredQueryRecord) -> JSON {
+        [
+            "name": .string(record.qualifiedName), "type": .string(record.queryType), "version": .string(record.version),
+            "saved": .string(ISODateTime(microsecondsSinceEpoch: record.savedAt).description), "q": .string(record.q),
+        ]
+    }
+
+    static func semver(_ text: String) -> [Int]? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 3, parts.allSatisfy({ $0 != nil && $0! >= 0 }) else { return nil }
+        return parts.map { $0! }
+    }
+
+    /// `namespace::name` (ITS-REST: a reverse domain name, then the query's name).
+    static func requireQualifiedName(_ name: String) throws {
+        let parts = name.components(separatedBy: "::")
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/")
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(allowed.contains) }) else {
+            throw ServiceError(
+                .badRequest, "'\(name)' is not a qualified query name: write namespace::name (letters, digits, '.', '_', '-', '/'), as org.example::blood_pressure")
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import JSONCore
+import Logging
+import OpenEHR
+import Server
+import Services
+import Storage
+
+/// `socle bench aql`: patient-level and population AQL queries over a
+/// seeded data set, p50 and p99 each, beside the same compiled SQL run
+/// directly on the database (the floor: what the index costs without
+/// Socle's parsing, compiling and result building) in the same run.
+struct AQLBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "aql", abstract: "AQL queries over a seeded data set.")
+
+    @Option(help: "EHRs in the data set.") var ehrs = 1000
+    @Option(name: .customLong("compositions-per-ehr"), help: "Compositions per EHR.") var compositionsPerEHR = 100
+    @Option(help: "Database URL; an existing database that already holds the data set is reused. Default: a fresh SQLite file.") var database: String?
+    @Option(help: "The test corpus (for seeding).") var corpus = "../shared/corpus"
+    @Option(help: "Runs per query.") var runs = 30
+    @Option(help: "Concurrent writers while seeding.") var concurrency = 4
+
+    static let bloodPressure =
+        "OBSERVATION o[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]"
+    static let systolic = "o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude"
+    static let diastolic = "o/data[at0001]/events[at0002]/data[at0003]/items[at0005]/value/magnitude"
+
+    static let queries: [(String, String)] = [
+        (
+            "patient: one EHR's last 10 blood pressures",
+            "SELECT c/context/start_time/value AS time, \(systolic) AS systolic, \(diastolic) AS diastolic FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c CONTAINS \(bloodPressure) ORDER BY c/context/start_time/value DESC LIMIT 10"
+        ),
+        (
+            "population: EHRs with systolic > 140 in a half-year (COUNT)",
+            "SELECT COUNT(DISTINCT e/ehr_id/value) AS patients FROM EHR e CONTAINS COMPOSITION c CONTAINS \(bloodPressure) WHERE \(systolic) > 140 AND c/context/start_time/value >= '2025-01-01T00:00:00Z' AND c/context/start_time/value < '2025-07-01T00:00:00Z'"
+        ),
+        (
+            "patient EXISTS: one EHR's compositions without vital signs",
+            "SELECT c/uid/value, c/context/start_time/value FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c WHERE NOT EXISTS c/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] ORDER BY c/context/start_time/value"
+        ),
+        (
+            "population ORDER BY: the 20 highest systolic pressures",
+            "SELECT e/ehr_id/value, \(systolic) AS systolic FROM EHR e CONTAINS COMPOSITION c CONTAINS \(bloodPressure) ORDER BY \(systolic) DESC LIMIT 20"
+        ),
+    ]
+
+    func run() async throws {
+        var logger = Logger(label: "socle.bench")
+        logger.logLevel = .warning
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("socle-bench-\(UUIDText.random())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let url = database ?? "sqlite:\(folder.path)/aql.sqlite"
+        let components = try await SocleServer.open(ServerConfiguration(databaseURL: url, systemID: "bench.socle"), logger: logger)
+        let db = components.database
+        let wanted = ehrs * compositionsPerEHR
+        let present = Int(try await db.query("SELECT COUNT(*) FROM aql_composition").first?.int(0) ?? 0)
+        print("Socle \(SocleServer.version) — bench aql, database \(db.kind.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        if present < wanted {
+            print("seeding \(ehrs) EHRs × \(compositionsPerEHR) compositions through the composition service …")
+            let started = Date()
+            let written = try await DataSet(corpus: URL(fileURLWithPath: corpus)).seed(
+                components, ehrs: ehrs, compositionsPerEHR: compositionsPerEHR, concurrency: concurrency, seed: 1
+            ) { _ in }
+            let seconds = Date().timeIntervalSince(started)
+            print("  \(written) compositions in \(String(format: "%.0f", seconds)) s (\(Int(Double(written) / seconds))/s)")
+        }
+        try await db.migrate(["ANALYZE"])
+        let compositions = try await db.query("SELECT COUNT(*) FROM aql_composition").first?.int(0) ?? 0
+        let nodes = try await db.query("SELECT COUNT(*) FROM aql_node").first?.int(0) ?? 0
+        let ehrIDs = try await db.query("SELECT ehr_id FROM ehr").compactMap { $0.string(0) }
+        print("data set: \(ehrIDs.count) EHRs, \(compositions) compositions, \(nodes) index rows\n")
+        let service = components.queryService
+        print("query".padding(toLength: 62, withPad: " ", startingAt: 0) + "rows".leftPadded(6) + "p50 ms".leftPadded(10) + "p99 ms".leftPadded(10)
+            + "SQL p50".leftPadded(10) + "SQL p99".leftPadded(10))
+        var random = SplitMix(seed: 7)
+        let trivial = try await Self.measure(runs: runs) { _ = try await db.query("SELECT 1") }
+        for (name, q) in Self.queries {
+            var rows = 0
+            let socle = try await Self.measure(runs: runs) {
+                let ehrID = ehrIDs[Int(random.double() * Double(ehrIDs.count))]
+                let result = try await service.execute(QueryService.Request(q: q, parameters: ["ehr_id": .string(ehrID)]))
+                rows = result["rows"]?.arrayValue?.count ?? 0
+            }
+            let sql = try await Self.measure(runs: runs) {
+                let ehrID = ehrIDs[Int(random.double() * Double(ehrIDs.count))]
+                let compiled = try service.compile(QueryService.Request(q: q, parameters: ["ehr_id": .string(ehrID)]))
+                _ = try await db.query(compiled.sql, [])
+            }
+            print(
+                name.padding(toLength: 62, withPad: " ", startingAt: 0) + "\(rows)".leftPadded(6) + Self.ms(socle.p50).leftPadded(10)
+                    + Self.ms(socle.p99).leftPadded(10) + Self.ms(sql.p50).leftPadded(10) + Self.ms(sql.p99).leftPadded(10))
+        }
+        print("\nbaseline: SELECT 1 on the same database p50 \(Self.ms(trivial.p50)) ms, p99 \(Self.ms(trivial.p99)) ms")
+        print("(\"SQL\": the compiled statement alone, run directly; the query column is the whole service: parse, check, compile, run, read results)")
+        try await db.close()
+        if database == nil { try? FileManager.default.removeItem(at: folder) }
+    }
+
+    static func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }
+
+    static func measure(runs: Int, _ body: () async throws -> Void) async throws -> (p50: Double, p99: Double) {
+        try await body()  // warm-up
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let start = ContinuousClock.now
+            try await body()
+            let elapsed = ContinuousClock.now - start
+            times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+        times.sort()
+        return (times[times.count / 2], times[min(times.count - 1, Int(Double(times.count) * 0.99))])
+    }
+}

@@ -1,0 +1,286 @@
+import Foundation
+import JSONCore
+import OpenEHR
+import Services
+import SocleTestSupport
+import Storage
+import Testing
+
+/// AQL 1.1 (specifications-QUERY, AQL) answered over the node index, on
+/// SQLite and PostgreSQL with the same data and the same expected results.
+/// Sections cited are those of the AQL 1.1 specification.
+@Suite("AQL queries")
+struct QueryServiceTests {
+    static let systolic = "o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude"
+    static let bloodPressure = "OBSERVATION o[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]"
+
+    /// Two EHRs: A with three blood pressures (120, 150, 170), B with one
+    /// (135) and a composition without any.
+    struct Fixture {
+        let services: ServicesTests.Fixture
+        let query: QueryService
+        var ehrA = ""
+        var ehrB = ""
+        var compositions: [String: String] = [:]
+
+        init(_ database: TestDatabase) async throws {
+            services = ServicesTests.Fixture(database)
+            query = QueryService(store: services.store, systemID: "services.test")
+            _ = try await services.templates.upload(ServicesTests.bloodPressureOPT)
+            ehrA = try await services.ehrs.createEHR(status: nil, committal: services.committal).0.record.ehrID
+            ehrB = try await services.ehrs.createEHR(status: nil, committal: services.committal).0.record.ehrID
+            for (ehr, systolic, time) in [(ehrA, 120, "2025-01-10T09:00:00Z"), (ehrA, 150, "2025-03-10T09:00:00Z"), (ehrA, 170, "2025-06-10T09:00:00Z"), (ehrB, 135, "2025-02-01T09:00:00Z")] {
+                let version = try await services.compositions.create(ehrID: ehr, json: Self.bloodPressure(systolic: systolic, time: time), committal: services.committal)
+                compositions["\(systolic)"] = version.uid.objectID
+            }
+            let other = try await services.compositions.create(ehrID: ehrB, json: Self.withoutObservation(time: "2025-04-01T09:00:00Z"), committal: services.committal)
+            compositions["none"] = other.uid.objectID
+        }
+
+        /// The corpus blood pressure with its systolic and its context time changed.
+        static func bloodPressure(systolic: Int, time: String) -> JSON {
+            func edit(_ value: JSON) -> JSON {
+                switch value {
+                case .array(let items): return .array(items.map(edit))
+                case .object(var object):
+                    if object["archetype_node_id"] == .string("at0004"), case .object(var quantity)? = object["value"] {
+                        quantity["magnitude"] = .number(String(systolic))
+                        object["value"] = .object(quantity)
+                        return .object(object)
+                    }
+                    if object["_type"] == .string("EVENT_CONTEXT") { object["start_time"] = ["_type": "DV_DATE_TIME", "value": .string(time)] }
+                    for (key, member) in object.members { object[key] = edit(member) }
+                    return .object(object)
+                default: return value
+                }
+            }
+            return edit(ServicesTests.bloodPressure)
+        }
+
+        static func withoutObservation(time: String) -> JSON {
+            guard case .object(var object) = bloodPressure(systolic: 1, time: time) else { return .null }
+            object["content"] = nil
+            return .object(object)
+        }
+
+        func run(_ q: String, _ parameters: [String: JSON] = [:], offset: Int? = nil, fetch: Int? = nil) async throws -> [[JSON]] {
+            let result = try await query.execute(QueryService.Request(q: q, parameters: parameters, offset: offset, fetch: fetch))
+            return result["rows"]?.arrayValue?.map { $0.arrayValue ?? [] } ?? []
+        }
+
+        func numbers(_ q: String, _ parameters: [String: JSON] = [:]) async throws -> [Double] {
+            try await run(q, parameters).compactMap { row in row.first.flatMap { if case .number(let text) = $0 { Double(text) } else { nil } } }
+        }
+    }
+
+    static func systolicValues(_ fixture: Fixture, where condition: String) async throws -> [Double] {
+        try await fixture.numbers("SELECT \(systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(bloodPressure) WHERE \(condition)").sorted()
+    }
+
+    @Test(arguments: TestEngine.available)
+    func theFixtureHasTheValuesItSays(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let fixture = try await Fixture(database)
+            let values = try await fixture.numbers("SELECT \(Self.systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)")
+            #expect(values.sorted() == [120, 135, 150, 170])
+        }
+    }
+
+    /// §FROM and CONTAINS: EHR, COMPOSITION, archetyped classes; EHR predicate; NOT CONTAINS; OR.
+    @Test(arguments: TestEngine.available)
+    func fromAndContains(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            let perEHR = try await f.run("SELECT c/uid/value FROM EHR e[ehr_id/value=$ehr] CONTAINS COMPOSITION c", ["ehr": .string(f.ehrB)])
+            #expect(perEHR.count == 2)
+            #expect(perEHR.allSatisfy { $0.first?.stringValue?.hasSuffix("::services.test::1") == true })
+            let all = try await f.run("SELECT e/ehr_id/value, c/uid/value FROM EHR e CONTAINS COMPOSITION c")
+            #expect(all.count == 5)
+            let withoutBP = try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c NOT CONTAINS \(Self.bloodPressure)")
+            #expect(withoutBP.map { $0[0].stringValue?.components(separatedBy: "::").first } == [f.compositions["none"]])
+            let either = try await f.run(
+                "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c CONTAINS (OBSERVATION o[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] OR OBSERVATION p[openEHR-EHR-OBSERVATION.pulse.v2])")
+            #expect(either.count == 4)
+            let anyObservation = try await f.run("SELECT o/name/value FROM EHR e CONTAINS OBSERVATION o")
+            #expect(anyObservation.count == 4 && anyObservation.allSatisfy { $0 == [.string("Blood pressure (Training sample)")] })
+        }
+    }
+
+    /// §WHERE: comparison operators, AND, OR, NOT, date-times, parameters.
+    @Test(arguments: TestEngine.available)
+    func whereComparisons(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            #expect(try await Self.systolicValues(f, where: "\(Self.systolic) > 140") == [150, 170])
+            #expect(try await Self.systolicValues(f, where: "\(Self.systolic) >= 150 AND \(Self.systolic) <= 150") == [150])
+            #expect(try await Self.systolicValues(f, where: "\(Self.systolic) < 125 OR \(Self.systolic) > 160") == [120, 170])
+            #expect(try await Self.systolicValues(f, where: "NOT (\(Self.systolic) > 140)") == [120, 135])
+            #expect(try await Self.systolicValues(f, where: "\(Self.systolic) != 150") == [120, 135, 170])
+            #expect(try await Self.systolicValues(f, where: "c/context/start_time/value >= '2025-02-01T09:00:00Z' AND c/context/start_time/value < '2025-06-01'") == [135, 150])
+            #expect(try await Self.systolicValues(f, where: "e/ehr_id/value = '\(f.ehrB)'") == [135])
+            let parameterised = try await f.numbers(
+                "SELECT \(Self.systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure) WHERE \(Self.systolic) > $limit", ["limit": .number("160")])
+            #expect(parameterised == [170])
+            #expect(try await Self.systolicValues(f, where: "o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/units = 'mm[Hg]'").count == 4)
+        }
+    }
+
+    /// §WHERE: EXISTS and NOT EXISTS; LIKE; MATCHES with values and TERMINOLOGY().
+    @Test(arguments: TestEngine.available)
+    func existsLikeAndMatches(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            let bp = "c/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]"
+            #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE EXISTS \(bp)").count == 4)
+            #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE NOT EXISTS \(bp)").count == 1)
+            #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE EXISTS \(bp)/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude").count == 4)
+            #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE c/name/value LIKE 'Encounter%'").count == 5)
+            #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE c/name/value LIKE 'encounter%'").isEmpty, "LIKE is case-sensitive")
+            #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE c/name/value LIKE 'Enc_unter*'").count == 5)
+            #expect(try await Self.systolicValues(f, where: "\(Self.systolic) MATCHES {120, 170}") == [120, 170])
+            let setting = "c/context/setting/defining_code/code_string"
+            #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE \(setting) MATCHES {'237', '238'}").count == 5)
+            #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE \(setting) MATCHES TERMINOLOGY('expand', 'openehr', 'group=setting')").count == 5)
+            #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE \(setting) MATCHES TERMINOLOGY('expand', 'openehr', 'group=composition_category')").isEmpty)
+        }
+    }
+
+    /// §ORDER BY (on paths selected or not), LIMIT, OFFSET; ITS-REST offset and fetch.
+    @Test(arguments: TestEngine.available)
+    func orderLimitAndOffset(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            let from = "FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)"
+            #expect(try await f.numbers("SELECT \(Self.systolic) \(from) ORDER BY \(Self.systolic) DESC") == [170, 150, 135, 120])
+            #expect(try await f.numbers("SELECT \(Self.systolic) \(from) ORDER BY \(Self.systolic) DESC LIMIT 2 OFFSET 1") == [150, 135])
+            #expect(try await f.numbers("SELECT \(Self.systolic) \(from) ORDER BY c/context/start_time/value") == [120, 135, 150, 170])
+            #expect(try await f.numbers("SELECT \(Self.systolic) \(from) ORDER BY e/ehr_id/value, \(Self.systolic) ASC").count == 4)
+            let paged = try await f.run("SELECT \(Self.systolic) \(from) ORDER BY \(Self.systolic)", offset: 1, fetch: 2)
+            #expect(paged.map { $0[0] } == [.number("135"), .number("150")])
+        }
+    }
+
+    /// §SELECT: aggregate functions, COUNT(DISTINCT), grouping by the other columns; DISTINCT.
+    @Test(arguments: TestEngine.available)
+    func aggregatesAndDistinct(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            let from = "FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)"
+            let row = try await f.run("SELECT COUNT(*), COUNT(DISTINCT e/ehr_id/value), MIN(\(Self.systolic)), MAX(\(Self.systolic)), AVG(\(Self.systolic)), SUM(\(Self.systolic)) \(from)")
+            #expect(row.count == 1)
+            #expect(row.first?.compactMap { if case .number(let text) = $0 { Double(text) } else { nil } } == [4, 2, 120, 170, 143.75, 575])
+            let latest = try await f.run("SELECT MAX(c/context/start_time/value) \(from)")
+            #expect(latest.first?.first == .string("2025-06-10T09:00:00Z"))
+            let perEHR = try await f.run("SELECT e/ehr_id/value, COUNT(*) \(from) ORDER BY e/ehr_id/value")
+            #expect(Set(perEHR.map { $0[0].stringValue ?? "" }) == [f.ehrA, f.ehrB])
+            #expect(perEHR.first { $0[0].stringValue == f.ehrA }?[1] == .number("3"))
+            let units = try await f.run("SELECT DISTINCT o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/units \(from)")
+            #expect(units == [[.string("mm[Hg]")]])
+            let names = try await f.run("SELECT DISTINCT o/name \(from)")
+            #expect(names.count == 1 && names.first?.first?["value"]?.stringValue == "Blood pressure (Training sample)")
+        }
+    }
+
+    /// §SELECT: whole RM objects (a COMPOSITION, an OBSERVATION, a DV_QUANTITY),
+    /// attributes below the index (composer, language), aliases, literals and functions.
+    @Test(arguments: TestEngine.available)
+    func selectObjectsAndFunctions(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            let query = try await f.query.execute(QueryService.Request(
+                q: "SELECT c, o, o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value AS systolic, c/composer/name AS composer, c/language/code_string, 'x' AS literal, LENGTH(c/name/value) AS length, ROUND(\(Self.systolic) / 7, 1) AS ratio FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure) WHERE \(Self.systolic) = 170"))
+            let columns = query["columns"]?.arrayValue?.map { $0["name"]?.stringValue ?? "" }
+            #expect(columns == ["#0", "#1", "systolic", "composer", "#4", "literal", "length", "ratio"])
+            let row = try #require(query["rows"]?.arrayValue?.first?.arrayValue)
+            #expect(row[0]["_type"] == .string("COMPOSITION"))
+            #expect(row[0]["uid"]?["value"]?.stringValue?.hasPrefix(f.compositions["170"] ?? "?") == true)
+            #expect(row[1]["_type"] == .string("OBSERVATION") && row[1]["archetype_node_id"] == .string("openEHR-EHR-OBSERVATION.sample_blood_pressure.v1"))
+            #expect(row[2]["_type"] == .string("DV_QUANTITY") && row[2]["units"] == .string("mm[Hg]"))
+            #expect(row[2]["magnitude"].flatMap { if case .number(let text) = $0 { Double(text) } else { nil } } == 170)
+            #expect(row[3] == .string("hcf15hcp7"))
+            #expect(row[4] == .string("de"))
+            #expect(row[5] == .string("x"))
+            #expect(row[6] == .number("27"))
+            #expect(row[7].flatMap { if case .number(let text) = $0 { Double(text) } else { nil } } == 24.3)
+            let filtered = try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE LENGTH(c/name/value) > 100")
+            #expect(filtered.isEmpty)
+        }
+    }
+
+    /// §FROM VERSION: LATEST_VERSION and ALL_VERSIONS; the index follows updates and deletions.
+    @Test(arguments: TestEngine.available)
+    func versionsUpdatesAndDeletions(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            let objectID = try #require(f.compositions["120"])
+            let updated = try await f.services.compositions.update(
+                ehrID: f.ehrA, versionedObjectID: objectID, precedingVersionUID: "\(objectID)::services.test::1",
+                json: Fixture.bloodPressure(systolic: 125, time: "2025-01-10T09:00:00Z"), committal: f.services.committal)
+            #expect(updated.uid.versionNumber == 2)
+            let values = try await f.numbers("SELECT \(Self.systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)")
+            #expect(values.sorted() == [125, 135, 150, 170])
+            let all = try await f.run(
+                "SELECT v/uid/value, v/commit_audit/change_type/value FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c WHERE c/uid/value = '\(objectID)::services.test::2'")
+            #expect(Set(all.map { $0[0].stringValue ?? "" }) == ["\(objectID)::services.test::1", "\(objectID)::services.test::2"])
+            #expect(Set(all.map { $0[1].stringValue ?? "" }) == ["creation", "modification"])
+            let latest = try await f.run("SELECT v/uid/value, v/commit_audit/time_committed/value FROM EHR e CONTAINS VERSION v[LATEST_VERSION] CONTAINS COMPOSITION c")
+            #expect(latest.count == 5)
+            #expect(latest.allSatisfy { $0[1].stringValue.flatMap(ISODateTime.init) != nil })
+            _ = try await f.services.compositions.delete(ehrID: f.ehrA, precedingVersionUID: "\(objectID)::services.test::2", committal: f.services.committal)
+            let afterDelete = try await f.numbers("SELECT \(Self.systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)")
+            #expect(afterDelete.sorted() == [135, 150, 170])
+        }
+    }
+
+    /// Errors: syntax (line, column, found, expected), unknown variables and
+    /// impossible paths (with their position), missing parameters, paths that
+    /// are not indexed values in WHERE.
+    @Test(arguments: TestEngine.available)
+    func refusedQueriesSayWhy(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            func refusal(_ q: String, _ parameters: [String: JSON] = [:]) async -> ServiceError? {
+                do {
+                    _ = try await f.query.execute(QueryService.Request(q: q, parameters: parameters))
+                    return nil
+                } catch let error as ServiceError {
+                    return error
+                } catch {
+                    return nil
+                }
+            }
+            let syntax = await refusal("SELECT c FROM EHR e CONTAINS COMPOSITION c WHERE")
+            #expect(syntax?.kind == .badRequest)
+            #expect(syntax?.message.contains("line 1, column 50") == true, "\(syntax?.message ?? "")")
+            let unknown = await refusal("SELECT x/name/value FROM EHR e CONTAINS COMPOSITION c")
+            #expect(unknown?.message.contains("unknown variable 'x'") == true)
+            #expect(unknown?.problems.first?.path == "line 1, column 8")
+            let impossible = await refusal("SELECT c/nonsense FROM EHR e CONTAINS COMPOSITION c")
+            #expect(impossible?.message.contains("cannot exist") == true)
+            let parameter = await refusal("SELECT c FROM EHR e[ehr_id/value=$ehr] CONTAINS COMPOSITION c")
+            #expect(parameter?.message.contains("$ehr") == true)
+            let unindexed = await refusal("SELECT c FROM EHR e CONTAINS COMPOSITION c WHERE c/language/code_string = 'de'")
+            #expect(unindexed?.message.contains("not an indexed value") == true)
+            do {
+                _ = try await f.query.execute(QueryService.Request(q: "SELECT c FROM EHR e CONTAINS COMPOSITION c LIMIT 1", fetch: 2))
+                Issue.record("LIMIT and fetch together were accepted")
+            } catch let error as ServiceError {
+                #expect(error.kind == .badRequest && error.message.contains("not both"))
+            }
+        }
+    }
+
+    /// Erasing an EHR removes its index rows with its versions.
+    @Test(arguments: TestEngine.available)
+    func erasureEmptiesTheIndex(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            #expect(try await database.rowCounts(ehrID: f.ehrA)["aql_composition"] == 3)
+            #expect((try await database.rowCounts(ehrID: f.ehrA)["aql_node"] ?? 0) > 30)
+            try await AdminService(store: f.services.store).eraseEHR(f.ehrA, by: "test")
+            let counts = try await database.rowCounts(ehrID: f.ehrA)
+            #expect(counts["aql_composition"] == 0 && counts["aql_node"] == 0)
+            #expect(try await f.numbers("SELECT \(Self.systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)") == [135])
+        }
+    }
+}
