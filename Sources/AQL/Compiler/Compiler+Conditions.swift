@@ -271,14 +271,14 @@ extension Build {
             return ("abs(\(arguments[0].sql))", .number)
         case "MOD":
             guard count(2...2) else { return nil }
-            return (sqlite ? "mod(\(arguments[0].sql), \(arguments[1].sql))" : "mod(CAST(\(arguments[0].sql) AS NUMERIC), CAST(\(arguments[1].sql) AS NUMERIC))", .number)
+            return (sqlite ? "mod(\(arguments[0].sql), \(arguments[1].sql))" : "CAST(mod(CAST(\(arguments[0].sql) AS NUMERIC), CAST(\(arguments[1].sql) AS NUMERIC)) AS DOUBLE PRECISION)", .number)
         case "CEIL", "FLOOR":
             guard count(1...1) else { return nil }
             return ("\(call.name.lowercased())(\(arguments[0].sql))", .number)
         case "ROUND":
             guard count(1...2) else { return nil }
             let digits = arguments.count == 2 ? arguments[1].sql : "0"
-            return (sqlite ? "round(\(arguments[0].sql), \(digits))" : "round(CAST(\(arguments[0].sql) AS NUMERIC), \(digits))", .number)
+            return (sqlite ? "round(\(arguments[0].sql), \(digits))" : "CAST(round(CAST(\(arguments[0].sql) AS NUMERIC), \(digits)) AS DOUBLE PRECISION)", .number)
         default:
             fail(SourcePosition(), "unknown function \(call.name)")
             return nil

@@ -93,7 +93,7 @@ extension Build {
             relative = ""
             pattern = false
         }
-        for (index, part) in parts.enumerated() {
+        for part in parts {
             if !steps.isEmpty {
                 if part.predicate != nil { fail(path.position, "a predicate on '\(part.attribute)' is not supported: it is not an indexed node") }
                 steps.append(part.attribute)
@@ -109,8 +109,9 @@ extension Build {
             }
             let locatable = !next.isEmpty && next.allSatisfy { schema[$0]?.attributes["archetype_node_id"] != nil }
             let dataValue = !next.isEmpty && next.allSatisfy { $0.hasPrefix("DV_") }
-            let isNameValue = part.attribute == "name" && parts.count == index + 2 && parts[index + 1].attribute == "value"
-            if isNameValue || primitive || next.isEmpty {
+            // Names are kept on their LOCATABLE's row, not as rows of their own.
+            let isName = part.attribute == "name"
+            if isName || primitive || next.isEmpty {
                 if part.predicate != nil { fail(path.position, "a predicate on '\(part.attribute)' is not supported: it is not an indexed node") }
                 steps = pending + [part.attribute]
                 pending = []

@@ -376,7 +376,18 @@ final class Build {
             binding = .ehr(ehr)
             plan.append("\(name ?? "EHR"): \(ehr.table.map { "ehr \($0)" } ?? "the ehr_id of its compositions")")
         case "COMPOSITION":
-            let anchor = bindComposition(expression, parent: parent, scope: scope, left: left)
+            let anchor: Anchor
+            if case .version(_, let versioned)? = parent {
+                // VERSION v CONTAINS COMPOSITION c: c is the version's own composition.
+                anchor = versioned
+                switch expression.predicate {
+                case .archetype(let id)?, .node(let id, nil)?: scope.conditions.append("\(anchor.composition).archetype_id = \(Self.quote(id))")
+                case nil: break
+                case let other?: fail(expression.position, "unsupported COMPOSITION predicate [\(other.text)]")
+                }
+            } else {
+                anchor = bindComposition(expression, parent: parent, scope: scope, left: left)
+            }
             binding = .composition(anchor)
             plan.append("\(name ?? "COMPOSITION"): aql_composition \(anchor.composition)")
         case "VERSION":

@@ -221,8 +221,8 @@ struct ResultReader {
     static func scalar(_ value: SQLValue, _ type: ScalarType) -> JSON {
         switch (value, type) {
         case (.null, _): return .null
-        case (.integer(let number), .timestamp): return .string(ISODateTime(microsecondsSinceEpoch: number).description)
-        case (.real(let number), .timestamp): return .string(ISODateTime(microsecondsSinceEpoch: Int64(number)).description)
+        case (.integer(let number), .timestamp): return .string(Self.time(number))
+        case (.real(let number), .timestamp): return .string(Self.time(Int64(number)))
         case (.integer(let number), .boolean): return .bool(number != 0)
         case (.real(let number), .boolean): return .bool(number != 0)
         case (.integer(let number), _): return .number(String(number))
@@ -231,6 +231,12 @@ struct ResultReader {
         case (.text(let text), _): return .string(text)
         case (.blob, _): return .null
         }
+    }
+
+    /// ISO 8601, without a fraction of a second when there is none.
+    static func time(_ microseconds: Int64) -> String {
+        let text = ISODateTime(microsecondsSinceEpoch: microseconds).description
+        return text.hasSuffix(".000000Z") ? String(text.dropLast(8)) + "Z" : text
     }
 
     static func number(_ value: Double) -> String {
