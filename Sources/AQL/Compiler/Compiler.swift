@@ -243,7 +243,8 @@ final class Build {
         distinctAfterRead = distinctAfterRead && query.select.distinct
         var orderSQL: [String] = []
         for item in query.orderBy {
-            for key in orderKeys(item.path) { orderSQL.append(key + (item.descending ? " DESC" : " ASC")) }
+            // Absent values last on both engines (their defaults differ).
+            for key in orderKeys(item.path) { orderSQL.append(key + (item.descending ? " DESC" : " ASC") + " NULLS LAST") }
         }
         if selectSQL.isEmpty { selectSQL.append("1") }
         var sql = "SELECT " + (query.select.distinct && !distinctAfterRead && !hasAggregate ? "DISTINCT " : "")
