@@ -154,6 +154,9 @@ struct QueryServiceTests {
             #expect(try await f.numbers("SELECT \(Self.systolic) \(from) ORDER BY \(Self.systolic) DESC") == [170, 150, 135, 120])
             #expect(try await f.numbers("SELECT \(Self.systolic) \(from) ORDER BY \(Self.systolic) DESC LIMIT 2 OFFSET 1") == [150, 135])
             #expect(try await f.numbers("SELECT \(Self.systolic) \(from) ORDER BY c/context/start_time/value") == [120, 135, 150, 170])
+            #expect(try await f.numbers("SELECT \(Self.systolic) AS systolic \(from) ORDER BY systolic DESC") == [170, 150, 135, 120])
+            let counted = try await f.run("SELECT e/ehr_id/value, COUNT(*) AS n \(from) ORDER BY n DESC")
+            #expect(counted.map { $0[1] } == [.number("3"), .number("1")])
             #expect(try await f.numbers("SELECT \(Self.systolic) \(from) ORDER BY e/ehr_id/value, \(Self.systolic) ASC").count == 4)
             let paged = try await f.run("SELECT \(Self.systolic) \(from) ORDER BY \(Self.systolic)", offset: 1, fetch: 2)
             #expect(paged.map { $0[0] } == [.number("135"), .number("150")])
@@ -220,9 +223,20 @@ struct QueryServiceTests {
             let values = try await f.numbers("SELECT \(Self.systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)")
             #expect(values.sorted() == [125, 135, 150, 170])
             let all = try await f.run(
-                "SELECT v/uid/value, v/commit_audit/change_type/value FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c WHERE c/uid/value = '\(objectID)::services.test::2'")
-            #expect(Set(all.map { $0[0].stringValue ?? "" }) == ["\(objectID)::services.test::1", "\(objectID)::services.test::2"])
-            #expect(Set(all.map { $0[1].stringValue ?? "" }) == ["creation", "modification"])
+                "SELECT v/uid/value, v/commit_audit/change_type/value, c/uid/value, c FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c WHERE c/uid/value LIKE '\(objectID)::%' ORDER BY v/uid/value")
+            #expect(all.map { $0[0].stringValue ?? "" } == ["\(objectID)::services.test::1", "\(objectID)::services.test::2"])
+            #expect(all.map { $0[1].stringValue ?? "" } == ["creation", "modification"])
+            #expect(all.map { $0[2] } == all.map { $0[0] }, "c/uid/value is the version's own uid")
+            // Each version's own composition: 120 in the first, 125 in the second.
+            let magnitudes = all.map { row in
+                row[3]["content"]?.arrayValue?.first?["data"]?["events"]?.arrayValue?.first?["data"]?["items"]?.arrayValue?.first?["value"]?["magnitude"]
+            }
+            #expect(magnitudes == [.number("120"), .number("125")])
+            let refused = try? await f.run("SELECT c/name/value FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c")
+            #expect(refused == nil, "paths into older versions are not indexed")
+            let created = try await f.run("SELECT vo/uid/value, vo/time_created/value, vo/owner_id/id/value FROM EHR e CONTAINS VERSIONED_OBJECT vo CONTAINS COMPOSITION c WHERE vo/uid/value = '\(objectID)'")
+            #expect(created.count == 1 && created.first?[2] == .string(f.ehrA))
+            #expect(created.first?[1].stringValue.flatMap(ISODateTime.init) != nil)
             let latest = try await f.run("SELECT v/uid/value, v/commit_audit/time_committed/value FROM EHR e CONTAINS VERSION v[LATEST_VERSION] CONTAINS COMPOSITION c")
             #expect(latest.count == 5)
             #expect(latest.allSatisfy { $0[1].stringValue.flatMap(ISODateTime.init) != nil })
@@ -262,6 +276,17 @@ struct QueryServiceTests {
             #expect(parameter?.message.contains("$ehr") == true)
             let unindexed = await refusal("SELECT c FROM EHR e CONTAINS COMPOSITION c WHERE c/language/code_string = 'de'")
             #expect(unindexed?.message.contains("not an indexed value") == true)
+            let mismatch = await refusal("SELECT c FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure) WHERE \(Self.systolic) > 'high'")
+            #expect(mismatch?.message.contains("type mismatch: '\(Self.systolic)' is a number") == true, "\(mismatch?.message ?? "")")
+            // The path starts at column 123, after "… WHERE ".
+            #expect(mismatch?.problems.first?.path == "line 1, column 123")
+            let dateMismatch = await refusal("SELECT c FROM EHR e CONTAINS COMPOSITION c WHERE c/context/start_time/value > 'yesterday'")
+            #expect(dateMismatch?.message.contains("is a date-time") == true)
+            let arity = await refusal("SELECT LENGTH(c/name/value, 2) FROM EHR e CONTAINS COMPOSITION c")
+            #expect(arity?.message.contains("LENGTH takes 1 arguments, not 2") == true)
+            #expect(arity?.problems.first?.path == "line 1, column 8")
+            let alias = await refusal("SELECT c/uid/value AS id FROM EHR e CONTAINS COMPOSITION c ORDER BY nothing")
+            #expect(alias?.message.contains("unknown variable or alias 'nothing'") == true)
             do {
                 _ = try await f.query.execute(QueryService.Request(q: "SELECT c FROM EHR e CONTAINS COMPOSITION c LIMIT 1", fetch: 2))
                 Issue.record("LIMIT and fetch together were accepted")

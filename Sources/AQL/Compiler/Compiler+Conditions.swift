@@ -42,7 +42,7 @@ extension Build {
                 guard let lhs = self.operand(a, scope: sub, joinPaths: joinPaths), let rhs = self.operand(b, scope: sub, joinPaths: joinPaths) else {
                     return nil
                 }
-                return self.compare(lhs, op, rhs, position: a.position ?? b.position ?? SourcePosition())
+                return self.compare(lhs, op, rhs, position: a.position ?? b.position ?? SourcePosition(), texts: (a.text, b.text))
             }
         case .like(let path, let pattern):
             return atomic(scope: scope, joinPaths: joinPaths) { sub in
@@ -51,6 +51,9 @@ extension Build {
                 guard let text = rhs.constant?.stringValue else {
                     self.fail(path.position, "LIKE needs a string pattern")
                     return nil
+                }
+                if lhs.kind != .text && lhs.kind != .polymorphic {
+                    self.fail(path.position, "type mismatch: LIKE compares strings, and '\(path.variable)\(path.text)' is not one")
                 }
                 return self.like(self.textColumn(lhs), text)
             }
@@ -72,6 +75,7 @@ extension Build {
                     values = codes.map(JSON.string)
                 }
                 guard !values.isEmpty else { return "1 = 0" }
+                for value in values { self.checkTypes(lhs, value, path.variable + path.text, path.position) }
                 let column = values.first?.stringValue != nil && ISODateTime(values.first?.stringValue ?? "") == nil ? self.textColumn(lhs) : lhs.sql
                 let rendered = values.map { self.constantSQL($0, for: lhs) }
                 return "\(column) IN (\(rendered.joined(separator: ", ")))"
@@ -158,12 +162,38 @@ extension Build {
             return Self.quote(text)
         case (.bool(let flag), _):
             return flag ? "1" : "0"
+        case (.string(let text), .number?) where Double(text) != nil:
+            return literal(Self.value(.number(text)))
         default:
             return literal(Self.value(value))
         }
     }
 
-    func compare(_ lhs: Operand, _ op: ComparisonOperator, _ rhs: Operand, position: SourcePosition) -> String {
+    /// A type mismatch between a typed value and a constant (AQL 1.1 §WHERE:
+    /// operands of a comparison must be comparable).
+    func checkTypes(_ value: Operand, _ constant: JSON, _ text: String, _ position: SourcePosition) {
+        let problem: String?
+        switch (value.kind, constant) {
+        case (_, .null), (.polymorphic?, _), (nil, _): problem = nil
+        case (.number?, .number): problem = nil
+        // Parameters of a GET arrive as text.
+        case (.number?, .string(let written)) where Double(written) != nil: problem = nil
+        case (.number?, _): problem = "is a number"
+        case (.text?, .string): problem = nil
+        case (.text?, _): problem = "is a string"
+        case (.boolean?, .bool): problem = nil
+        case (.boolean?, _): problem = "is a boolean"
+        case (.date?, .string(let written)): problem = ISODateTime(written) == nil ? "is a date-time (ISO 8601)" : nil
+        case (.date?, _): problem = "is a date-time (ISO 8601)"
+        }
+        if let problem {
+            fail(position, "type mismatch: '\(text)' \(problem), it cannot be compared with \(JSONSerializer.string(constant))")
+        }
+    }
+
+    func compare(_ lhs: Operand, _ op: ComparisonOperator, _ rhs: Operand, position: SourcePosition, texts: (String, String)) -> String {
+        if lhs.constant == nil, let constant = rhs.constant { checkTypes(lhs, constant, texts.0, position) }
+        if rhs.constant == nil, let constant = lhs.constant { checkTypes(rhs, constant, texts.1, position) }
         let sqlOp = sqlOperator(op)
         switch (lhs.constant, rhs.constant) {
         case (nil, let value?):
@@ -240,7 +270,7 @@ extension Build {
         func text(_ index: Int) -> String { textColumn(arguments[index]) }
         func count(_ expected: ClosedRange<Int>) -> Bool {
             guard expected.contains(arguments.count) else {
-                fail(SourcePosition(), "\(call.name) takes \(expected.lowerBound == expected.upperBound ? "\(expected.lowerBound)" : "\(expected.lowerBound) to \(expected.upperBound)") arguments, not \(arguments.count)")
+                fail(call.position, "\(call.name) takes \(expected.lowerBound == expected.upperBound ? "\(expected.lowerBound)" : "\(expected.lowerBound) to \(expected.upperBound)") arguments, not \(arguments.count)")
                 return false
             }
             return true
@@ -280,7 +310,7 @@ extension Build {
             let digits = arguments.count == 2 ? arguments[1].sql : "0"
             return (sqlite ? "round(\(arguments[0].sql), \(digits))" : "CAST(round(CAST(\(arguments[0].sql) AS NUMERIC), \(digits)) AS DOUBLE PRECISION)", .number)
         default:
-            fail(SourcePosition(), "unknown function \(call.name)")
+            fail(call.position, "unknown function \(call.name)")
             return nil
         }
     }
@@ -288,7 +318,10 @@ extension Build {
 
 extension Terminal {
     var position: SourcePosition? {
-        if case .path(let path) = self { return path.position }
-        return nil
+        switch self {
+        case .path(let path): path.position
+        case .function(let call): call.position
+        case .literal, .parameter: nil
+        }
     }
 }

@@ -32,13 +32,26 @@ extension Build {
                 return nil
             }
             return .version(alias: alias, steps: steps)
+        case .versionedObject(let alias, _):
+            switch parts.map(\.attribute) {
+            case ["uid", "value"]: return .scalar("\(alias).object_id", .text)
+            case ["time_created", "value"]: return .scalar("\(alias).time_created", .timestamp)
+            case ["owner_id", "id", "value"]: return .scalar("\(alias).ehr_id", .text)
+            default:
+                fail(path.position, "'\(path.variable)\(path.text)' is not supported on VERSIONED_OBJECT: use uid/value, time_created/value or owner_id/id/value")
+                return nil
+            }
         case .composition(let anchor):
             let steps = parts.map(\.attribute)
             if parts.isEmpty { return .anchor(anchor) }
+            if anchor.allVersions, !(steps == ["uid", "value"]) {
+                fail(path.position, "under VERSION[ALL_VERSIONS] select the whole composition or its uid: older versions are not in the node index")
+                return nil
+            }
             switch steps {
             case ["uid", "value"]:
                 return .scalar(
-                    "\(anchor.composition).object_id || \(Self.quote("::" + compiler.systemID + "::")) || \(anchor.composition).version_number", .text)
+                    "\(anchor.composition).object_id || \(Self.quote("::" + compiler.systemID + "::")) || \(anchor.versionNumber)", .text)
             case ["archetype_details", "template_id", "value"]: return .scalar("\(anchor.composition).template_id", .text)
             case ["archetype_node_id"], ["archetype_details", "archetype_id", "value"]: return .scalar("\(anchor.composition).archetype_id", .text)
             case ["composer", "name"]: return .scalar("\(anchor.composition).composer", .text)
@@ -205,9 +218,12 @@ extension Build {
                 if let name { conditions.append("\(alias).name = \(name)") }
             }
             scope.add("aql_node", alias, on: conditions, left: left)
+            let isRoot: Bool
+            if case .root = hop { isRoot = true } else { isRoot = false }
             anchor = Anchor(
-                composition: anchor.composition, cid: "\(alias).cid", num: "\(alias).num", numCap: "\(alias).num_cap", rootNum: "\(alias).root_num",
-                apath: apath, apathColumn: "\(alias).apath", archetypeID: archetype, types: [], node: alias)
+                composition: anchor.composition, cid: "\(alias).cid", num: "\(alias).num", numCap: "\(alias).num_cap",
+                rootNum: isRoot ? "\(alias).num" : "\(alias).root_num", apath: apath, apathColumn: "\(alias).apath", archetypeID: archetype, types: [],
+                node: alias, version: anchor.version, allVersions: anchor.allVersions)
         }
         if scope === main, let key { joined[key] = anchor }
         return anchor

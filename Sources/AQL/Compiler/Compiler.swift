@@ -53,6 +53,14 @@ struct Anchor {
     var types: Set<String>
     /// The `aql_node` alias, nil for a composition root.
     var node: String?
+    /// The version whose document is read: the indexed (latest) one, or a
+    /// VERSION variable's with ALL_VERSIONS.
+    var version: String? = nil
+    /// Under VERSION[ALL_VERSIONS], only the latest version is indexed:
+    /// paths into the composition cannot be answered from the index.
+    var allVersions = false
+
+    var versionNumber: String { version ?? "\(composition).version_number" }
 }
 
 final class EHRBinding {
@@ -74,6 +82,7 @@ enum Binding {
     case composition(Anchor)
     case node(Anchor)
     case version(alias: String, composition: Anchor)
+    case versionedObject(alias: String, composition: Anchor)
     /// Declared under NOT CONTAINS: it exists only inside the sub-query.
     case negated
 }
@@ -219,12 +228,12 @@ final class Build {
                     selectSQL.append(sql)
                     output = .scalar(index: start, type: type)
                 case .anchor(let anchor):
-                    selectSQL += [anchor.composition + ".object_id", anchor.composition + ".version_number", anchor.num] + nodeColumns(anchor.node)
+                    selectSQL += [anchor.composition + ".object_id", anchor.versionNumber, anchor.num] + nodeColumns(anchor.node)
                     output = .node(start: start, steps: [])
                     distinctAfterRead = true
                 case .node(let base, let hops, let steps, _):
                     let target = hops.isEmpty ? base : materialize(base, hops, key: path.key, scope: main, left: true)
-                    selectSQL += [target.composition + ".object_id", target.composition + ".version_number", target.num] + nodeColumns(target.node)
+                    selectSQL += [target.composition + ".object_id", target.versionNumber, target.num] + nodeColumns(target.node)
                     output = .node(start: start, steps: steps)
                     distinctAfterRead = true
                 case .version(let alias, let steps):
@@ -243,8 +252,13 @@ final class Build {
         distinctAfterRead = distinctAfterRead && query.select.distinct
         var orderSQL: [String] = []
         for item in query.orderBy {
-            // Absent values last on both engines (their defaults differ).
-            for key in orderKeys(item.path) { orderSQL.append(key + (item.descending ? " DESC" : " ASC") + " NULLS LAST") }
+            if variables[item.path.variable] == nil, item.path.path == nil,
+                let column = query.select.columns.first(where: { $0.alias == item.path.variable })
+            {
+                for key in orderKeys(alias: column) { orderSQL.append(key + orderDirection(item.descending)) }
+                continue
+            }
+            for key in orderKeys(item.path) { orderSQL.append(key + orderDirection(item.descending)) }
         }
         if selectSQL.isEmpty { selectSQL.append("1") }
         var sql = "SELECT " + (query.select.distinct && !distinctAfterRead && !hasAggregate ? "DISTINCT " : "")
@@ -259,6 +273,25 @@ final class Build {
         }
         return CompiledQuery(
             sql: sql, columns: columns, distinctAfterRead: distinctAfterRead, offset: offset, limit: limit, plan: plan)
+    }
+
+    /// Absent values sort as the smallest on both engines: SQLite's own
+    /// order (so that an index can serve it), made explicit for PostgreSQL.
+    func orderDirection(_ descending: Bool) -> String {
+        switch dialect {
+        case .sqlite: descending ? " DESC" : " ASC"
+        case .postgresql: descending ? " DESC NULLS LAST" : " ASC NULLS FIRST"
+        }
+    }
+
+    /// Order keys for a SELECT alias: its path's, or its aggregate's or function's SQL.
+    func orderKeys(alias column: Column) -> [String] {
+        switch column.expression {
+        case .path(let path): return orderKeys(path)
+        case .aggregate(let aggregate): return renderAggregate(aggregate).map { [$0.0] } ?? []
+        case .function(let call): return renderFunction(call, scope: main, joinPaths: false, left: true).map { [$0.0] } ?? []
+        case .literal: return []
+        }
     }
 
     static let versionColumns = [
@@ -378,7 +411,8 @@ final class Build {
             plan.append("\(name ?? "EHR"): \(ehr.table.map { "ehr \($0)" } ?? "the ehr_id of its compositions")")
         case "COMPOSITION":
             let anchor: Anchor
-            if case .version(_, let versioned)? = parent {
+            switch parent {
+            case .version(_, let versioned)?, .versionedObject(_, let versioned)?:
                 // VERSION v CONTAINS COMPOSITION c: c is the version's own composition.
                 anchor = versioned
                 switch expression.predicate {
@@ -386,7 +420,7 @@ final class Build {
                 case nil: break
                 case let other?: fail(expression.position, "unsupported COMPOSITION predicate [\(other.text)]")
                 }
-            } else {
+            default:
                 anchor = bindComposition(expression, parent: parent, scope: scope, left: left)
             }
             binding = .composition(anchor)
@@ -402,9 +436,24 @@ final class Build {
             if case .standard? = expression.versionPredicate {
                 fail(expression.position, "a VERSION predicate other than LATEST_VERSION and ALL_VERSIONS is not supported")
             }
-            binding = .version(alias: alias, composition: composition)
+            var versioned = composition
+            if expression.versionPredicate == .all {
+                versioned.version = "\(alias).version_number"
+                versioned.allVersions = true
+            }
+            binding = .version(alias: alias, composition: versioned)
             plan.append("\(name ?? "VERSION"): object_version \(alias)\(expression.versionPredicate == .all ? " (all versions)" : " (latest)")")
+        case "VERSIONED_OBJECT", "VERSIONED_COMPOSITION":
+            let composition = implicitComposition(parent: parent, scope: scope, left: left, position: expression.position)
+            let alias = alias("vo")
+            scope.add("versioned_object", alias, on: ["\(alias).object_id = \(composition.composition).object_id"], left: left)
+            binding = .versionedObject(alias: alias, composition: composition)
+            plan.append("\(name ?? type): versioned_object \(alias)")
         default:
+            if case .version(_, let composition)? = parent, composition.allVersions {
+                fail(expression.position, "under VERSION[ALL_VERSIONS] only the composition itself can be contained: older versions are not in the node index")
+                return nil
+            }
             guard let anchor = bindNode(expression, parent: parent, scope: scope, left: left) else { return nil }
             binding = .node(anchor)
             plan.append("\(name ?? type): aql_node \(anchor.node ?? "")")
@@ -418,7 +467,7 @@ final class Build {
     func implicitComposition(parent: Binding?, scope: Scope, left: Bool, position: SourcePosition) -> Anchor {
         switch parent {
         case .composition(let anchor)?: return anchor
-        case .version(_, let composition)?: return composition
+        case .version(_, let composition)?, .versionedObject(_, let composition)?: return composition
         case .node(let anchor)?: return anchor
         default:
             return bindComposition(ClassExpression(rmType: "COMPOSITION", variable: nil, position: position), parent: parent, scope: scope, left: left)
@@ -432,7 +481,7 @@ final class Build {
         switch parent {
         case .ehr(let ehr)?:
             if let ehrID = ehr.ehrID { conditions.append("\(alias).ehr_id = \(ehrID)") } else { ehr.ehrID = "\(alias).ehr_id" }
-        case .version?:
+        case .version?, .versionedObject?:
             break
         case .composition?, .node?:
             fail(expression.position, "a COMPOSITION cannot be contained in another COMPOSITION or in one of its nodes")
@@ -464,16 +513,20 @@ final class Build {
         }
         var apath: String?
         var archetype = "\(alias).archetype_id"
+        // An archetype root is its own root: naming its number lets a path below it seek on it.
+        var rootNum = "\(alias).root_num"
         switch expression.predicate {
         case .archetype(let id)?:
             conditions += ["\(alias).archetype_id = \(Self.quote(id))", "\(alias).apath = ''"]
             apath = ""
             archetype = Self.quote(id)
+            rootNum = "\(alias).num"
         case .node(let id, let name)?:
             if NodeProjection.isArchetypeRoot(id) {
                 conditions += ["\(alias).archetype_id = \(Self.quote(id))", "\(alias).apath = ''"]
                 apath = ""
                 archetype = Self.quote(id)
+                rootNum = "\(alias).num"
             } else {
                 conditions.append("\(alias).node_id = \(Self.quote(id))")
             }
@@ -487,7 +540,7 @@ final class Build {
         conditions.append(types.count == 1 ? "\(alias).rm_type = \(typeList)" : "\(alias).rm_type IN (\(typeList))")
         scope.add("aql_node", alias, on: conditions, left: left)
         return Anchor(
-            composition: container.composition, cid: "\(alias).cid", num: "\(alias).num", numCap: "\(alias).num_cap", rootNum: "\(alias).root_num",
+            composition: container.composition, cid: "\(alias).cid", num: "\(alias).num", numCap: "\(alias).num_cap", rootNum: rootNum,
             apath: apath, apathColumn: "\(alias).apath", archetypeID: archetype, types: types, node: alias)
     }
 

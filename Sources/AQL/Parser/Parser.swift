@@ -358,7 +358,7 @@ public struct Parser {
                 throw AQLSyntaxError(line: start.line, column: start.column, found: "TERMINOLOGY with \(arguments.count) argument(s)", expected: "TERMINOLOGY(operation, service_api, params) with three strings")
             }
         }
-        return FunctionCall(name: name, arguments: arguments)
+        return FunctionCall(name: name, arguments: arguments, position: SourcePosition(line: start.line, column: start.column))
     }
 
     mutating func literalIfAny() throws(AQLSyntaxError) -> Literal? {

@@ -80,7 +80,16 @@ public struct Checker: Sendable {
             }
         }
         if let condition = query.condition { problems += check(condition, variables) }
-        for item in query.orderBy { problems += check(item.path, variables) }
+        for item in query.orderBy {
+            // ORDER BY may name a SELECT alias (AQL 1.1 §ORDER BY).
+            if variables[item.path.variable] == nil, item.path.path == nil, item.path.predicate == nil {
+                if !aliases.contains(item.path.variable) {
+                    problems.append(.init(position: item.path.position, message: "unknown variable or alias '\(item.path.variable)' in ORDER BY"))
+                }
+                continue
+            }
+            problems += check(item.path, variables)
+        }
         if !problems.isEmpty { throw AQLSemanticError(problems: problems) }
         return CheckedQuery(query: query, variables: variables)
     }

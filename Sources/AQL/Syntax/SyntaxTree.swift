@@ -45,6 +45,18 @@ public struct FunctionCall: Sendable, Equatable {
     /// Upper-cased function name (`LENGTH`, `CONCAT`, `TERMINOLOGY` …).
     public var name: String
     public var arguments: [Terminal]
+    /// Where the call starts (not part of equality).
+    public var position: SourcePosition
+
+    public init(name: String, arguments: [Terminal], position: SourcePosition = SourcePosition()) {
+        self.name = name
+        self.arguments = arguments
+        self.position = position
+    }
+
+    public static func == (lhs: FunctionCall, rhs: FunctionCall) -> Bool {
+        lhs.name == rhs.name && lhs.arguments == rhs.arguments
+    }
 }
 
 /// `variable[predicate]/path` (AQL §3.4 identified path).

@@ -103,6 +103,8 @@ public enum Migrations {
             let clustered = kind == .postgresql ? "" : " WITHOUT ROWID"
             return [
                 // One row per indexed (latest, not deleted) composition; `cid` keys its nodes.
+                // The nodes are clustered by (cid, apath, num): a path below a
+                // known node is one seek, and so is an archetype root (apath '').
                 """
                 CREATE TABLE aql_composition (
                     cid \(key),
@@ -133,7 +135,7 @@ public enum Migrations {
                     code TEXT,
                     terminology TEXT,
                     units TEXT,
-                    PRIMARY KEY (cid, num)
+                    PRIMARY KEY (cid, apath, num)
                 )\(clustered)
                 """,
                 "CREATE INDEX aql_node_value_idx ON aql_node (archetype_id, apath, num_value)",
