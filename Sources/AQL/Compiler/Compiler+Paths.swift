@@ -190,7 +190,7 @@ extension Build {
             var archetype = anchor.archetypeID
             switch hop {
             case .compositionRoot:
-                conditions.append("\(alias).num = 0")
+                conditions += ["\(alias).apath = ''", "\(alias).num = 0"]
                 apath = ""
             case .root(let id):
                 conditions += ["\(alias).archetype_id = \(Self.quote(id))", "\(alias).apath = ''"]
@@ -278,8 +278,19 @@ extension Build {
         }
     }
 
+    /// `c/context/start_time/value` compares and sorts on the composition's
+    /// own column (`aql_composition.start_time`, indexed): the time population
+    /// queries filter on most. SELECT still reads the value as written.
+    func compositionStartTime(_ path: IdentifiedPath) -> String? {
+        guard case .composition(let anchor)? = variables[path.variable], !anchor.allVersions, let parts = path.path?.parts,
+            parts.map(\.attribute) == ["context", "start_time", "value"], parts.allSatisfy({ $0.predicate == nil })
+        else { return nil }
+        return "\(anchor.composition).start_time"
+    }
+
     /// Order keys for a path: the leaf's column, or a node's number then text.
     func orderKeys(_ path: IdentifiedPath) -> [String] {
+        if let time = compositionStartTime(path) { return [time] }
         guard let resolved = resolve(path) else { return [] }
         switch resolved {
         case .scalar(let sql, _): return [sql]
@@ -314,8 +325,8 @@ extension Build {
             column = sql
             type = scalarType
         case .anchor(let anchor):
-            column = anchor.node.map { "\($0).num" } ?? "\(anchor.composition).cid"
-            if let node = anchor.node, aggregate.distinct { column = "\(anchor.composition).cid * 100000 + \(node).num" }
+            // A node is identified by its composition and its number.
+            column = anchor.node.map { "\(anchor.composition).cid || ':' || \($0).num" } ?? "\(anchor.composition).cid"
             type = .integer
         case .node(let base, let hops, let steps, let types):
             let target = materialize(base, hops, key: path.key, scope: main, left: true)

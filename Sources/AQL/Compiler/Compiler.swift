@@ -228,15 +228,33 @@ final class Build {
                     selectSQL.append(sql)
                     output = .scalar(index: start, type: type)
                 case .anchor(let anchor):
+                    if hasAggregate {
+                        fail(path.position, "'\(path.variable)' is an RM object: it cannot be grouped by; select one of its values beside an aggregate")
+                        continue
+                    }
                     selectSQL += [anchor.composition + ".object_id", anchor.versionNumber, anchor.num] + nodeColumns(anchor.node)
                     output = .node(start: start, steps: [])
                     distinctAfterRead = true
-                case .node(let base, let hops, let steps, _):
+                case .node(let base, let hops, let steps, let types):
                     let target = hops.isEmpty ? base : materialize(base, hops, key: path.key, scope: main, left: true)
-                    selectSQL += [target.composition + ".object_id", target.versionNumber, target.num] + nodeColumns(target.node)
-                    output = .node(start: start, steps: steps)
-                    distinctAfterRead = true
+                    if hasAggregate {
+                        // Grouped by the value, not by the node that holds it.
+                        guard let (column, kind) = leaf(target.node, steps: steps, types: types), kind != .polymorphic else {
+                            fail(path.position, "'\(path.variable)\(path.text)' cannot be grouped by: select one of its values beside an aggregate")
+                            continue
+                        }
+                        selectSQL.append(kind == .date ? "\(target.node ?? "").str_value" : column)
+                        output = .scalar(index: start, type: kind == .number ? .number : kind == .boolean ? .boolean : .text)
+                    } else {
+                        selectSQL += [target.composition + ".object_id", target.versionNumber, target.num] + nodeColumns(target.node)
+                        output = .node(start: start, steps: steps)
+                        distinctAfterRead = true
+                    }
                 case .version(let alias, let steps):
+                    if hasAggregate {
+                        fail(path.position, "'\(path.variable)\(path.text)' cannot be grouped by: select a scalar of the version (uid/value, commit_audit/time_committed/value)")
+                        continue
+                    }
                     selectSQL += Self.versionColumns.map { "\(alias).\($0)" }
                     output = .version(start: start, steps: steps)
                     distinctAfterRead = true
@@ -450,7 +468,12 @@ final class Build {
             binding = .versionedObject(alias: alias, composition: composition)
             plan.append("\(name ?? type): versioned_object \(alias)")
         default:
-            if case .version(_, let composition)? = parent, composition.allVersions {
+            let underAllVersions: Bool
+            switch parent {
+            case .version(_, let composition)?, .composition(let composition)?: underAllVersions = composition.allVersions
+            default: underAllVersions = false
+            }
+            if underAllVersions {
                 fail(expression.position, "under VERSION[ALL_VERSIONS] only the composition itself can be contained: older versions are not in the node index")
                 return nil
             }

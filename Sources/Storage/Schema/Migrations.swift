@@ -114,10 +114,13 @@ public enum Migrations {
                     template_id TEXT,
                     archetype_id TEXT NOT NULL,
                     composer TEXT,
+                    start_time BIGINT,
                     time_committed BIGINT NOT NULL
                 )
                 """,
                 "CREATE INDEX aql_composition_ehr_idx ON aql_composition (ehr_id)",
+                // context/start_time: the time population queries most often filter on.
+                "CREATE INDEX aql_composition_start_idx ON aql_composition (start_time)",
                 "CREATE INDEX aql_composition_archetype_idx ON aql_composition (archetype_id)",
                 """
                 CREATE TABLE aql_node (

@@ -1,5 +1,6 @@
 import AQL
 import JSONCore
+import OpenEHR
 /// An EHR as the store holds it: identity, creation time, the id of its
 /// EHR_STATUS versioned object and the status flags that writes consult.
 public struct EHRRecord: Sendable, Equatable {
@@ -123,12 +124,15 @@ public struct CompositionIndex: Sendable {
     public var archetypeID: String
     public var templateID: String?
     public var composer: String?
+    /// `context/start_time`, microseconds since the epoch.
+    public var startTime: Int64?
     public var nodes: [IndexedNode]
 
-    public init(archetypeID: String, templateID: String?, composer: String?, nodes: [IndexedNode]) {
+    public init(archetypeID: String, templateID: String?, composer: String?, startTime: Int64?, nodes: [IndexedNode]) {
         self.archetypeID = archetypeID
         self.templateID = templateID
         self.composer = composer
+        self.startTime = startTime
         self.nodes = nodes
     }
 
@@ -136,7 +140,9 @@ public struct CompositionIndex: Sendable {
     public init(composition: JSON, templateID: String?) {
         self.init(
             archetypeID: composition["archetype_node_id"]?.stringValue ?? "", templateID: templateID,
-            composer: composition["composer"]?["name"]?.stringValue, nodes: NodeProjection.rows(of: composition))
+            composer: composition["composer"]?["name"]?.stringValue,
+            startTime: composition["context"]?["start_time"]?["value"]?.stringValue.flatMap(ISODateTime.init)?.microsecondsSinceEpoch,
+            nodes: NodeProjection.rows(of: composition))
     }
 }
 

@@ -69,10 +69,13 @@ public struct VersionStore: Sendable {
     func insertIndex(_ index: CompositionIndex, _ record: VersionRecord) -> [SQLStatement] {
         var statements = [
             SQLStatement(
-                "INSERT INTO aql_composition (object_id, version_number, ehr_id, template_id, archetype_id, composer, time_committed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                """
+                INSERT INTO aql_composition (object_id, version_number, ehr_id, template_id, archetype_id, composer, start_time, time_committed)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
                 [
                     .text(record.objectID), SQLValue(record.versionNumber), .text(record.ehrID), SQLValue(index.templateID), .text(index.archetypeID),
-                    SQLValue(index.composer), .integer(record.audit.timeCommitted),
+                    SQLValue(index.composer), index.startTime.map(SQLValue.integer) ?? .null, .integer(record.audit.timeCommitted),
                 ])
         ]
         let key = database.kind == .postgresql ? "lastval()" : "last_insert_rowid()"
