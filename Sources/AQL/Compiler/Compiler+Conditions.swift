@@ -195,6 +195,18 @@ extension Build {
     func compare(_ lhs: Operand, _ op: ComparisonOperator, _ rhs: Operand, position: SourcePosition, texts: (String, String)) -> String {
         if lhs.constant == nil, let constant = rhs.constant { checkTypes(lhs, constant, texts.0, position) }
         if rhs.constant == nil, let constant = lhs.constant { checkTypes(rhs, constant, texts.1, position) }
+        if lhs.constant == nil, rhs.constant == nil, let left = lhs.kind, let right = rhs.kind {
+            // Two values: a string compares with a string (or a DATA_VALUE's text), a number with a number.
+            switch (left, right) {
+            case (.text, .polymorphic): return "\(lhs.sql) \(sqlOperator(op)) \(textColumn(rhs))"
+            case (.polymorphic, .text): return "\(textColumn(lhs)) \(sqlOperator(op)) \(rhs.sql)"
+            case (.text, .text), (.polymorphic, _), (_, .polymorphic): break
+            case (.text, _), (_, .text):
+                fail(position, "type mismatch: '\(texts.0)' and '\(texts.1)' cannot be compared (a string and a number or date-time)")
+                return "1 = 0"
+            default: break
+            }
+        }
         let sqlOp = sqlOperator(op)
         switch (lhs.constant, rhs.constant) {
         case (nil, let value?):
@@ -268,7 +280,33 @@ extension Build {
             guard let operand = operand(argument, scope: scope, joinPaths: joinPaths, left: left) else { return nil }
             arguments.append(operand)
         }
-        func text(_ index: Int) -> String { textColumn(arguments[index]) }
+        // String functions read text (numbers as their text); numeric ones need numbers.
+        func text(_ index: Int) -> String {
+            let argument = arguments[index]
+            if let constant = argument.constant {
+                if case .string = constant { return argument.sql }
+                return Self.quote(constant.stringValue ?? JSONSerializer.string(constant))
+            }
+            if argument.kind == .text || argument.kind == .polymorphic { return textColumn(argument) }
+            fail(call.position, "type mismatch: \(call.name) needs a string as argument \(index + 1), not \(call.arguments[index].text)")
+            return "NULL"
+        }
+        func numeric(_ indices: Range<Int>) -> Bool {
+            for index in indices where index < arguments.count {
+                let argument = arguments[index]
+                let isNumber: Bool
+                if let constant = argument.constant {
+                    if case .number = constant { isNumber = true } else { isNumber = false }
+                } else {
+                    isNumber = argument.kind == .number || argument.kind == .polymorphic
+                }
+                if !isNumber {
+                    fail(call.position, "type mismatch: \(call.name) needs a number as argument \(index + 1), not \(call.arguments[index].text)")
+                    return false
+                }
+            }
+            return true
+        }
         func count(_ expected: ClosedRange<Int>) -> Bool {
             guard expected.contains(arguments.count) else {
                 fail(call.position, "\(call.name) takes \(expected.lowerBound == expected.upperBound ? "\(expected.lowerBound)" : "\(expected.lowerBound) to \(expected.upperBound)") arguments, not \(arguments.count)")
@@ -288,31 +326,41 @@ extension Build {
             guard count(2...2) else { return nil }
             return (sqlite ? "instr(\(text(1)), \(text(0)))" : "strpos(\(text(1)), \(text(0)))", .integer)
         case "SUBSTRING":
-            guard count(2...3) else { return nil }
-            return ("substr(\(text(0)), \(arguments[1...].map(\.sql).joined(separator: ", ")))", .text)
+            guard count(2...3), numeric(1..<3) else { return nil }
+            return ("substr(\(text(0)), \(arguments[1...].map { "CAST(\($0.sql) AS INTEGER)" }.joined(separator: ", ")))", .text)
         case "CONCAT":
             guard count(1...32) else { return nil }
-            return ("(" + arguments.indices.map { "COALESCE(CAST(\(text($0)) AS TEXT), '')" }.joined(separator: " || ") + ")", .text)
+            return ("(" + arguments.indices.map { "COALESCE(\(text($0)), '')" }.joined(separator: " || ") + ")", .text)
         case "CONCAT_WS":
             guard count(2...32) else { return nil }
             let separator = text(0)
-            return ("(" + arguments.indices.dropFirst().map { "COALESCE(CAST(\(text($0)) AS TEXT), '')" }.joined(separator: " || \(separator) || ") + ")", .text)
+            return ("(" + arguments.indices.dropFirst().map { "COALESCE(\(text($0)), '')" }.joined(separator: " || \(separator) || ") + ")", .text)
         case "ABS":
-            guard count(1...1) else { return nil }
+            guard count(1...1), numeric(0..<1) else { return nil }
             return ("abs(\(arguments[0].sql))", .number)
         case "MOD":
-            guard count(2...2) else { return nil }
+            guard count(2...2), numeric(0..<2) else { return nil }
             return (sqlite ? "mod(\(arguments[0].sql), \(arguments[1].sql))" : "CAST(mod(CAST(\(arguments[0].sql) AS NUMERIC), CAST(\(arguments[1].sql) AS NUMERIC)) AS DOUBLE PRECISION)", .number)
         case "CEIL", "FLOOR":
-            guard count(1...1) else { return nil }
+            guard count(1...1), numeric(0..<1) else { return nil }
             return ("\(call.name.lowercased())(\(arguments[0].sql))", .number)
         case "ROUND":
-            guard count(1...2) else { return nil }
+            guard count(1...2), numeric(0..<2) else { return nil }
             let digits = arguments.count == 2 ? arguments[1].sql : "0"
             return (sqlite ? "round(\(arguments[0].sql), \(digits))" : "CAST(round(CAST(\(arguments[0].sql) AS NUMERIC), \(digits)) AS DOUBLE PRECISION)", .number)
         default:
             fail(call.position, "unknown function \(call.name)")
             return nil
+        }
+    }
+}
+
+extension Condition {
+    /// A comparison, LIKE or MATCHES: what a top-level conjunct joins.
+    var isAtomic: Bool {
+        switch self {
+        case .comparison, .like, .matches: true
+        case .and, .or, .not, .exists: false
         }
     }
 }

@@ -59,8 +59,15 @@ extension Build {
             default: return walk(anchor, parts, path)
             }
         case .node(let anchor):
-            if parts.isEmpty { return .anchor(anchor) }
-            return walk(anchor, parts, path)
+            if parts.isEmpty {
+                ensureJoined(anchor.node)
+                return .anchor(anchor)
+            }
+            let resolved = walk(anchor, parts, path)
+            // Attributes of the variable's own row need that row.
+            if case .node(_, let hops, _, _)? = resolved, hops.isEmpty { ensureJoined(anchor.node) }
+            if case .anchor? = resolved { ensureJoined(anchor.node) }
+            return resolved
         }
     }
 
@@ -185,6 +192,18 @@ extension Build {
         var anchor = base
         for hop in hops {
             let alias = alias("t")
+            // A lazy root (`bindNode`) is named by the first path joined below it.
+            var rootNum = anchor.rootNum
+            var bindsRoot: String?
+            if let node = anchor.node, let root = lazyRoots[node], !root.joined {
+                if case .path = hop, let bound = root.bound {
+                    rootNum = bound
+                } else if case .path = hop, scope === main, !left {
+                    bindsRoot = node
+                } else {
+                    ensureJoined(node)
+                }
+            }
             var conditions = ["\(alias).cid = \(anchor.cid)"]
             var apath: String?
             var archetype = anchor.archetypeID
@@ -211,7 +230,11 @@ extension Build {
                 } else {
                     conditions.append("\(alias).apath = \(wanted)")
                 }
-                conditions.append("\(alias).root_num = \(anchor.rootNum)")
+                if let node = bindsRoot {
+                    lazyRoots[node]?.bound = "\(alias).root_num"
+                } else {
+                    conditions.append("\(alias).root_num = \(rootNum)")
+                }
                 if anchor.node != nil, let numCap = anchor.numCap, anchor.apath != "" {
                     conditions += ["\(alias).num > \(anchor.num)", "\(alias).num <= \(numCap)"]
                 }

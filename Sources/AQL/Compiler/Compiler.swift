@@ -155,6 +155,20 @@ final class Build {
     let main = Scope()
     /// Path targets already joined in the main query, by path key.
     var joined: [String: Anchor] = [:]
+    /// Archetype roots not joined yet, by alias (see `bindNode`).
+    var lazyRoots: [String: LazyRoot] = [:]
+
+    /// An archetyped FROM class directly in a composition, with no class
+    /// inside it, is only joined when its own row is needed: a path below it
+    /// names its root by number (`root_num`), and the first such path joined
+    /// in the main query stands for it. One seek less per result for the
+    /// commonest population query shape.
+    struct LazyRoot {
+        var conditions: [String]
+        var joined = false
+        /// `t.root_num` of the first path joined below it.
+        var bound: String?
+    }
 
     init(compiler: Compiler, checked: Checker.CheckedQuery, parameters: [String: JSON], now: ISODateTime) {
         self.compiler = compiler
@@ -192,10 +206,14 @@ final class Build {
         let ehrVariablesNeedingTable = ehrVariablesNeedingTable()
         bindFrom(query.from, parent: nil, scope: main, left: false, needsTable: ehrVariablesNeedingTable)
         if let condition = query.condition {
-            for conjunct in conjuncts(condition) {
+            // Comparisons first: their paths are joined, and bind lazy roots.
+            let all = conjuncts(condition)
+            let ordered = all.filter(\.isAtomic) + all.filter { !$0.isAtomic }
+            for conjunct in ordered {
                 if let sql = render(conjunct, scope: main, joinPaths: true) { main.conditions.append(sql) }
             }
         }
+        for alias in lazyRoots.keys.sorted() where lazyRoots[alias]?.bound == nil { ensureJoined(alias) }
         var selectSQL: [String] = []
         var columns: [OutputColumn] = []
         var groupBy: [String] = []
@@ -373,7 +391,10 @@ final class Build {
                 scope.conditions.append("((\(firstBranch)) OR (\(secondBranch)))")
             }
         case .class(let classExpression, let contains, let negated):
-            guard let binding = bindClass(classExpression, parent: parent, scope: scope, left: left, needsTable: needsTable) else { return }
+            guard
+                let binding = bindClass(
+                    classExpression, parent: parent, scope: scope, left: left, needsTable: needsTable, hasChildren: contains != nil)
+            else { return }
             guard let contains else { return }
             if negated {
                 let sub = Scope()
@@ -411,7 +432,9 @@ final class Build {
         }
     }
 
-    func bindClass(_ expression: ClassExpression, parent: Binding?, scope: Scope, left: Bool, needsTable: Set<String>) -> Binding? {
+    func bindClass(
+        _ expression: ClassExpression, parent: Binding?, scope: Scope, left: Bool, needsTable: Set<String>, hasChildren: Bool = false
+    ) -> Binding? {
         let type = expression.rmType
         let name = expression.variable
         let binding: Binding
@@ -477,7 +500,7 @@ final class Build {
                 fail(expression.position, "under VERSION[ALL_VERSIONS] only the composition itself can be contained: older versions are not in the node index")
                 return nil
             }
-            guard let anchor = bindNode(expression, parent: parent, scope: scope, left: left) else { return nil }
+            guard let anchor = bindNode(expression, parent: parent, scope: scope, left: left, hasChildren: hasChildren) else { return nil }
             binding = .node(anchor)
             plan.append("\(name ?? type): aql_node \(anchor.node ?? "")")
         }
@@ -526,7 +549,7 @@ final class Build {
             types: ["COMPOSITION"], node: nil)
     }
 
-    func bindNode(_ expression: ClassExpression, parent: Binding?, scope: Scope, left: Bool) -> Anchor? {
+    func bindNode(_ expression: ClassExpression, parent: Binding?, scope: Scope, left: Bool, hasChildren: Bool = false) -> Anchor? {
         let container = implicitComposition(parent: parent, scope: scope, left: left, position: expression.position)
         let alias = alias("n")
         let types = RMTypeHierarchy.concreteTypes(of: expression.rmType)
@@ -561,10 +584,23 @@ final class Build {
         }
         let typeList = types.sorted().map(Self.quote).joined(separator: ", ")
         conditions.append(types.count == 1 ? "\(alias).rm_type = \(typeList)" : "\(alias).rm_type IN (\(typeList))")
-        scope.add("aql_node", alias, on: conditions, left: left)
+        if scope === main, !left, !hasChildren, container.node == nil, apath == "", expression.variable != nil {
+            lazyRoots[alias] = LazyRoot(conditions: conditions)
+        } else {
+            scope.add("aql_node", alias, on: conditions, left: left)
+        }
         return Anchor(
-            composition: container.composition, cid: "\(alias).cid", num: "\(alias).num", numCap: "\(alias).num_cap", rootNum: rootNum,
-            apath: apath, apathColumn: "\(alias).apath", archetypeID: archetype, types: types, node: alias)
+            composition: container.composition, cid: lazyRoots[alias] != nil ? container.cid : "\(alias).cid", num: "\(alias).num",
+            numCap: "\(alias).num_cap", rootNum: rootNum, apath: apath, apathColumn: "\(alias).apath", archetypeID: archetype, types: types,
+            node: alias)
+    }
+
+    /// Joins a lazy root's own row (when something needs more than its number).
+    func ensureJoined(_ alias: String?) {
+        guard let alias, var root = lazyRoots[alias], !root.joined else { return }
+        root.joined = true
+        lazyRoots[alias] = root
+        main.add("aql_node", alias, on: root.conditions + (root.bound.map { ["\(alias).num = \($0)"] } ?? []))
     }
 
     /// Binds the EHR's own conditions once its compositions are known.

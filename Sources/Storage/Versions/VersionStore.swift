@@ -66,7 +66,7 @@ public struct VersionStore: Sendable {
     /// the composition's key from the insert just made (`last_insert_rowid()`
     /// on SQLite, `lastval()` on PostgreSQL: both per connection, so inside
     /// this transaction).
-    func insertIndex(_ index: CompositionIndex, _ record: VersionRecord) -> [SQLStatement] {
+    public func insertIndex(_ index: CompositionIndex, _ record: VersionRecord) -> [SQLStatement] {
         var statements = [
             SQLStatement(
                 """
