@@ -106,6 +106,34 @@ struct QueryServiceTests {
         }
     }
 
+    /// §Identified paths and predicates: node predicates with names, name/value
+    /// predicates, steps without predicates, classes contained in classes, EHR attributes.
+    @Test(arguments: TestEngine.available)
+    func pathsAndPredicates(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            let from = "FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)"
+            let named = try await f.numbers("SELECT o/data[at0001]/events[at0002]/data[at0003]/items[at0004, 'Systolic']/value/magnitude \(from)")
+            #expect(named.sorted() == [120, 135, 150, 170])
+            let wrongName = try await f.run("SELECT o/data[at0001]/events[at0002]/data[at0003]/items[at0004, 'Diastolic']/value/magnitude \(from)")
+            #expect(wrongName.count == 4 && wrongName.allSatisfy { $0 == [.null] }, "a path that matches nothing selects null")
+            let byName = try await f.numbers("SELECT o/data[at0001]/events[at0002]/data[at0003]/items[name/value='Systolic']/value/magnitude \(from)")
+            #expect(byName.sorted() == [120, 135, 150, 170])
+            let unconstrained = try await f.numbers("SELECT o/data/events/data/items[at0004]/value/magnitude \(from) WHERE o/data/events/data/items[at0004]/value/magnitude > 140")
+            #expect(unconstrained.sorted() == [150, 170])
+            let element = try await f.numbers(
+                "SELECT el/value/magnitude FROM EHR e CONTAINS COMPOSITION c CONTAINS OBSERVATION o CONTAINS ELEMENT el[at0004] WHERE el/value/magnitude < 140")
+            #expect(element.sorted() == [120, 135])
+            let top = try await f.numbers("SELECT TOP 2 \(Self.systolic) \(from) ORDER BY \(Self.systolic)")
+            #expect(top == [120, 135])
+            let ehr = try await f.run("SELECT DISTINCT e/ehr_id/value, e/time_created/value, e/system_id/value, e/ehr_status/is_queryable \(from) WHERE e/ehr_id/value = '\(f.ehrB)'")
+            #expect(ehr.count == 1 && ehr.first?[0] == .string(f.ehrB) && ehr.first?[2] == .string("services.test") && ehr.first?[3] == .bool(true))
+            #expect(ehr.first?[1].stringValue.flatMap(ISODateTime.init) != nil)
+            let onlyEHRs = try await f.run("SELECT e/ehr_id/value FROM EHR e ORDER BY e/ehr_id/value")
+            #expect(onlyEHRs.map { $0[0].stringValue ?? "" } == [f.ehrA, f.ehrB].sorted())
+        }
+    }
+
     /// §WHERE: comparison operators, AND, OR, NOT, date-times, parameters.
     @Test(arguments: TestEngine.available)
     func whereComparisons(engine: TestEngine) async throws {

@@ -73,7 +73,10 @@ extension Build {
 
     func resolveEHR(_ ehr: EHRBinding, _ steps: [String], _ path: IdentifiedPath) -> Resolved? {
         if steps == ["ehr_id", "value"] || steps == ["ehr_id"] {
-            guard let ehrID = ehr.ehrID else { return nil }
+            guard let ehrID = ehr.ehrID else {
+                fail(path.position, "'\(path.variable)' has no EHR id here")
+                return nil
+            }
             return .scalar(ehrID, .text)
         }
         guard let table = ehr.table else {

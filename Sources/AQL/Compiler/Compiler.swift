@@ -395,7 +395,10 @@ final class Build {
                 let binding = bindClass(
                     classExpression, parent: parent, scope: scope, left: left, needsTable: needsTable, hasChildren: contains != nil)
             else { return }
-            guard let contains else { return }
+            guard let contains else {
+                if case .ehr(let ehr) = binding { finishEHR(ehr, scope: scope, left: left) }
+                return
+            }
             if negated {
                 let sub = Scope()
                 bindFrom(contains, parent: binding, scope: sub, left: false, needsTable: [])

@@ -41,6 +41,8 @@ public struct Checker: Sendable {
     static let containerAttributes: [String: [String: String]] = [
         "VERSION": ["uid": "OBJECT_VERSION_ID", "commit_audit": "AUDIT_DETAILS", "contribution": "OBJECT_REF", "lifecycle_state": "DV_CODED_TEXT", "preceding_version_uid": "OBJECT_VERSION_ID", "data": "COMPOSITION"],
         "VERSIONED_OBJECT": ["uid": "HIER_OBJECT_ID", "owner_id": "OBJECT_REF", "time_created": "DV_DATE_TIME"],
+        // In AQL, `e/ehr_status` navigates into the EHR_STATUS itself (the RM holds an OBJECT_REF to it).
+        "EHR": ["ehr_id": "HIER_OBJECT_ID", "system_id": "HIER_OBJECT_ID", "time_created": "DV_DATE_TIME", "ehr_status": "EHR_STATUS"],
     ]
 
     public func check(_ query: Query) throws(AQLSemanticError) -> CheckedQuery {

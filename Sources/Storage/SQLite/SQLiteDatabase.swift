@@ -24,7 +24,11 @@ public final class SQLiteDatabase: SQLDatabase {
 
     public func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         try await pool.read { db in
-            let statement = try db.cachedStatement(sql: sql)
+            // Statements with bound values are the store's own, few and repeated:
+            // cached. A statement without any is typically an AQL query with its
+            // values written in: prepared once, so that the cache does not grow
+            // with every distinct query.
+            let statement = binds.isEmpty ? try db.makeStatement(sql: sql) : try db.cachedStatement(sql: sql)
             let rows = try Row.fetchAll(statement, arguments: Self.arguments(binds))
             return rows.map { row in SQLRow((0..<row.count).map { Self.value(row[$0] as DatabaseValue) }) }
         }
