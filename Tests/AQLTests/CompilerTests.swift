@@ -90,4 +90,24 @@ struct CompilerTests {
         let negated = problems("SELECT o/name/value FROM EHR e CONTAINS COMPOSITION c NOT CONTAINS OBSERVATION o")
         #expect(negated.first?.message.contains("declared under NOT CONTAINS") == true)
     }
+
+    /// SQLite: a wide time window on the composition filters, the value index drives;
+    /// a window of a week or less drives; PostgreSQL's planner chooses by itself.
+    @Test func timeWindowsAndTheValueIndex() throws {
+        let value = "o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude > 140"
+        func sql(_ window: String, _ dialect: SQLDialect = .sqlite) throws -> String {
+            try compile(
+                "SELECT COUNT(*) FROM EHR e CONTAINS COMPOSITION c CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] WHERE \(window)", dialect
+            ).sql
+        }
+        let wide = try sql("\(value) AND c/context/start_time/value >= '2025-01-01' AND c/context/start_time/value < '2025-07-01'")
+        #expect(wide.contains("+c1.start_time >= 1735689600000000 AND +c1.start_time < 1751328000000000"))
+        let narrow = try sql("\(value) AND c/context/start_time/value >= '2025-01-01' AND c/context/start_time/value < '2025-01-03'")
+        #expect(narrow.contains(" c1.start_time >= 1735689600000000") && !narrow.contains("+c1"))
+        let timeOnly = try sql("c/context/start_time/value >= '2025-01-01'")
+        #expect(!timeOnly.contains("+c1"))
+        let openEnded = try sql("\(value) AND '2025-01-01' <= c/context/start_time/value")
+        #expect(openEnded.contains("1735689600000000 <= +c1.start_time"))
+        #expect(!(try sql("\(value) AND c/context/start_time/value >= '2025-01-01'", .postgresql)).contains("+c1"))
+    }
 }

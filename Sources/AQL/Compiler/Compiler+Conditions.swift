@@ -130,7 +130,7 @@ extension Build {
             guard let (sql, type) = renderFunction(call, scope: scope, joinPaths: joinPaths, left: left) else { return nil }
             return Operand(sql: sql, kind: type == .text ? .text : type == .boolean ? .boolean : .number)
         case .path(let path):
-            if let time = compositionStartTime(path) { return Operand(sql: time, kind: .date) }
+            if let time = compositionStartTime(path, comparing: true) { return Operand(sql: time, kind: .date) }
             guard let resolved = resolve(path) else { return nil }
             switch resolved {
             case .scalar(let sql, let type):

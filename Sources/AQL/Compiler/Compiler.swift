@@ -155,6 +155,8 @@ final class Build {
     let main = Scope()
     /// Path targets already joined in the main query, by path key.
     var joined: [String: Anchor] = [:]
+    /// Whether a time window on the composition may drive the query (`decideTimeWindow`).
+    var timeWindowDrives = true
     /// Archetype roots not joined yet, by alias (see `bindNode`).
     var lazyRoots: [String: LazyRoot] = [:]
 
@@ -208,6 +210,7 @@ final class Build {
         if let condition = query.condition {
             // Comparisons first: their paths are joined, and bind lazy roots.
             let all = conjuncts(condition)
+            decideTimeWindow(all)
             let ordered = all.filter(\.isAtomic) + all.filter { !$0.isAtomic }
             for conjunct in ordered {
                 if let sql = render(conjunct, scope: main, joinPaths: true) { main.conditions.append(sql) }

@@ -57,6 +57,17 @@ public enum Keyword: String, Sendable, CaseIterable {
 
 public enum ComparisonOperator: String, Sendable, Equatable {
     case equal = "=", notEqual = "!=", greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<="
+
+    /// The operator with its operands swapped (`a < b` is `b > a`).
+    public var mirrored: ComparisonOperator {
+        switch self {
+        case .greater: .less
+        case .greaterOrEqual: .lessOrEqual
+        case .less: .greater
+        case .lessOrEqual: .greaterOrEqual
+        case .equal, .notEqual: self
+        }
+    }
 }
 
 /// A query that is not AQL: where (line and column, from 1), what was
