@@ -82,7 +82,7 @@ public struct QueryService: Sendable {
     /// Runs the query; the result set of ITS-REST 1.0.3 (RESULT_SET).
     public func execute(_ request: Request) async throws -> JSON {
         let compiled = try compile(request)
-        var rows = try await store.database.query(compiled.sql, [])
+        let rows = try await store.database.query(compiled.sql, [])
         var reader = ResultReader(store: store, systemID: systemID)
         try await reader.loadDocuments(for: rows, columns: compiled.columns)
         var output: [JSON] = rows.map { row in .array(compiled.columns.map { reader.value($0.value, row) }) }
@@ -92,7 +92,6 @@ public struct QueryService: Sendable {
             output = Array(output.dropFirst(compiled.offset))
             if let limit = compiled.limit { output = Array(output.prefix(limit)) }
         }
-        rows = []
         var meta = JSONObject([
             ("_type", "RESULTSET"), ("_schema_version", "1.0.3"), ("_created", .string(ISODateTime.now().description)), ("_generator", "Socle"),
             ("_executed_aql", .string(request.q)), ("resultsize", .number(String(output.count))),
