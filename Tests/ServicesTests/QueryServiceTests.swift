@@ -186,6 +186,13 @@ struct QueryServiceTests {
             let counted = try await f.run("SELECT e/ehr_id/value, COUNT(*) AS n \(from) ORDER BY n DESC")
             #expect(counted.map { $0[1] } == [.number("3"), .number("1")])
             #expect(try await f.numbers("SELECT \(Self.systolic) \(from) ORDER BY e/ehr_id/value, \(Self.systolic) ASC").count == 4)
+            // A page of the highest values, when fewer compositions than the page have one:
+            // the composition without a blood pressure comes last.
+            let bp = "c/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude"
+            let highest = try await f.run("SELECT c/uid/value, \(bp) FROM EHR e CONTAINS COMPOSITION c ORDER BY \(bp) DESC LIMIT 5")
+            #expect(highest.map { $0[1] } == [.number("170"), .number("150"), .number("135"), .number("120"), .null])
+            let top = try await f.run("SELECT c/uid/value, \(bp) FROM EHR e CONTAINS COMPOSITION c ORDER BY \(bp) DESC LIMIT 2 OFFSET 1")
+            #expect(top.map { $0[1] } == [.number("150"), .number("135")])
             let paged = try await f.run("SELECT \(Self.systolic) \(from) ORDER BY \(Self.systolic)", offset: 1, fetch: 2)
             #expect(paged.map { $0[0] } == [.number("135"), .number("150")])
         }

@@ -25,10 +25,17 @@ public struct Compiler: Sendable {
 
     /// Compiles with the query parameters (`$name`) given; a parameter that
     /// is used but not given is an error.
-    public func compile(_ checked: Checker.CheckedQuery, parameters: [String: JSON] = [:], now: ISODateTime = .now()) throws(AQLSemanticError)
-        -> CompiledQuery
-    {
+    ///
+    /// `orderedValuesOnly`: ORDER BY paths are inner-joined and must have a
+    /// value. With descending keys and a LIMIT, the rows with values come
+    /// first anyway (absent values sort as the smallest), so when this
+    /// statement fills the page it is the page; it lets the database read
+    /// the value index in order instead of sorting every row (`QueryService`).
+    public func compile(
+        _ checked: Checker.CheckedQuery, parameters: [String: JSON] = [:], now: ISODateTime = .now(), orderedValuesOnly: Bool = false
+    ) throws(AQLSemanticError) -> CompiledQuery {
         let build = Build(compiler: self, checked: checked, parameters: parameters, now: now)
+        build.orderedValuesOnly = orderedValuesOnly
         let compiled = build.run()
         if !build.problems.isEmpty { throw AQLSemanticError(problems: build.problems) }
         return compiled
@@ -155,6 +162,8 @@ final class Build {
     let main = Scope()
     /// Path targets already joined in the main query, by path key.
     var joined: [String: Anchor] = [:]
+    /// See `Compiler.compile(_:parameters:now:orderedValuesOnly:)`.
+    var orderedValuesOnly = false
     /// Whether a time window on the composition may drive the query (`decideTimeWindow`).
     var timeWindowDrives = true
     /// Archetype roots not joined yet, by alias (see `bindNode`).
@@ -214,6 +223,20 @@ final class Build {
             let ordered = all.filter(\.isAtomic) + all.filter { !$0.isAtomic }
             for conjunct in ordered {
                 if let sql = render(conjunct, scope: main, joinPaths: true) { main.conditions.append(sql) }
+            }
+        }
+        if orderedValuesOnly {
+            for item in query.orderBy {
+                var path = item.path
+                if variables[path.variable] == nil, path.path == nil,
+                    case .path(let selected)? = query.select.columns.first(where: { $0.alias == item.path.variable })?.expression
+                {
+                    path = selected
+                }
+                if compositionStartTime(path) != nil { continue }
+                guard case .node(let base, let hops, let steps, let types)? = resolve(path), !hops.isEmpty else { continue }
+                let target = materialize(base, hops, key: path.key, scope: main, left: false)
+                if let (column, _) = leaf(target.node, steps: steps, types: types) { main.conditions.append("\(column) IS NOT NULL") }
             }
         }
         for alias in lazyRoots.keys.sorted() where lazyRoots[alias]?.bound == nil { ensureJoined(alias) }

@@ -60,7 +60,7 @@ public struct QueryService: Sendable {
             problems: error.problems.map { DecodingProblem(path: "line \($0.position.line), column \($0.position.column)", message: $0.message) })
     }
 
-    public func compile(_ request: Request) throws -> CompiledQuery {
+    public func compile(_ request: Request, orderedValuesOnly: Bool = false) throws -> CompiledQuery {
         var checked = try check(request.q)
         if request.fetch != nil || request.offset != nil {
             if checked.query.limit != nil || checked.query.offset != nil || checked.query.select.top != nil {
@@ -73,7 +73,8 @@ public struct QueryService: Sendable {
         }
         let dialect: SQLDialect = store.database.kind == .postgresql ? .postgresql : .sqlite
         do {
-            return try Compiler(dialect: dialect, systemID: systemID).compile(checked, parameters: request.parameters)
+            return try Compiler(dialect: dialect, systemID: systemID).compile(
+                checked, parameters: request.parameters, orderedValuesOnly: orderedValuesOnly)
         } catch {
             throw Self.semanticError(error)
         }
@@ -81,8 +82,21 @@ public struct QueryService: Sendable {
 
     /// Runs the query; the result set of ITS-REST 1.0.3 (RESULT_SET).
     public func execute(_ request: Request) async throws -> JSON {
-        let compiled = try compile(request)
-        let rows = try await store.database.query(compiled.sql, [])
+        var compiled = try compile(request)
+        var rows: [SQLRow]
+        // A page of the highest values: try the rows that have them first (see
+        // `Compiler.compile`); when they fill the page, that is the page.
+        if let limit = compiled.limit, !compiled.distinctAfterRead, Self.ordersByValuesDescending(try check(request.q).query) {
+            let valuesFirst = try compile(request, orderedValuesOnly: true)
+            rows = try await store.database.query(valuesFirst.sql, [])
+            if rows.count == limit || valuesFirst.sql == compiled.sql {
+                compiled = valuesFirst
+            } else {
+                rows = try await store.database.query(compiled.sql, [])
+            }
+        } else {
+            rows = try await store.database.query(compiled.sql, [])
+        }
         var reader = ResultReader(store: store, systemID: systemID)
         try await reader.loadDocuments(for: rows, columns: compiled.columns)
         var output: [JSON] = rows.map { row in .array(compiled.columns.map { reader.value($0.value, row) }) }
@@ -112,6 +126,12 @@ public struct QueryService: Sendable {
         result["columns"] = .array(compiled.columns.map { ["name": .string($0.name), "path": .string($0.path)] })
         result["rows"] = .array(output)
         return .object(result)
+    }
+
+    /// Every ORDER BY key descending, and no aggregate: absent values come last.
+    public static func ordersByValuesDescending(_ query: Query) -> Bool {
+        !query.orderBy.isEmpty && query.orderBy.allSatisfy(\.descending)
+            && !query.select.columns.contains { if case .aggregate = $0.expression { true } else { false } }
     }
 
     /// The database's own plan for the statement.
