@@ -71,6 +71,15 @@ struct QueryRoutesTests {
             #expect(try await server.send(.post, "/openehr/v1/query/aql", body: #"{"q": 3}"#).status == .badRequest)
             #expect(try await server.send(.post, "/openehr/v1/query/aql", body: #"["q"]"#).status == .badRequest)
             #expect(try await server.send(.get, "/openehr/v1/query/aql?q=\(Self.encoded("SELECT c " + Self.from))&fetch=x").status == .badRequest)
+            let q = "SELECT c/uid/value \(Self.from)"
+            for body in [
+                #"{"q": "\#(q)", "query_parameters": ["x"]}"#, #"{"q": "\#(q)", "offset": -1, "fetch": 2}"#, #"{"q": "\#(q)", "fetch": "ten"}"#,
+                #"{"q": "\#(q)""#,
+            ] {
+                let reply = try await server.send(.post, "/openehr/v1/query/aql", body: body)
+                #expect(reply.status == .badRequest, "\(body): \(reply.body)")
+                #expect(reply.json["message"]?.stringValue?.isEmpty == false)
+            }
         }
     }
 
@@ -92,6 +101,10 @@ struct QueryRoutesTests {
             #expect(try await server.send(.put, "/openehr/v1/definition/query/no-namespace/1.0.0", headers: ["Content-Type": "text/plain"], body: q).status == .badRequest)
             #expect(try await server.send(.put, "/openehr/v1/definition/query/\(name)/one", headers: ["Content-Type": "text/plain"], body: q).status == .badRequest)
 
+            let xml = try await server.send(.put, "/openehr/v1/definition/query/\(name)/3.0.0", headers: ["Content-Type": "application/xml"], body: "<q/>")
+            #expect(xml.status == .unsupportedMediaType)
+            #expect(try await server.send(.put, "/openehr/v1/definition/query/\(name)/3.0.0", body: #"{"query": "x"}"#).status == .badRequest)
+            #expect(try await server.send(.post, "/openehr/v1/query/\(name)", body: "[1]").status == .badRequest)
             let versions = try await server.send(.get, "/openehr/v1/definition/query/\(name)")
             #expect(versions.json.arrayValue?.map { $0["version"]?.stringValue ?? "" } == ["1.0.0", "1.0.1"])
             let one = try await server.send(.get, "/openehr/v1/definition/query/\(name)/1.0.0")

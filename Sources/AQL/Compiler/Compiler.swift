@@ -98,8 +98,14 @@ enum Binding {
 final class Scope {
     var items: [String] = []
     var conditions: [String] = []
+    /// `alias.key IS NOT NULL` for each table added, item by item: whether a LEFT JOIN matched.
+    var matched: [String] = []
+
+    /// A column that is never null in a row of each table.
+    static let keyColumn = ["aql_node": "cid", "aql_composition": "cid", "object_version": "object_id", "versioned_object": "object_id", "ehr": "ehr_id"]
 
     func add(_ table: String, _ alias: String, on conditions: [String], left: Bool = false) {
+        matched.append("\(alias).\(Self.keyColumn[table] ?? "rowid") IS NOT NULL")
         if items.isEmpty {
             items.append("\(table) \(alias)")
             self.conditions += conditions
@@ -407,10 +413,10 @@ final class Build {
         case .or(let a, let b):
             let before = scope.items.count
             bindFrom(a, parent: parent, scope: scope, left: true, needsTable: needsTable)
-            let firstBranch = presence(of: Array(scope.items[before...]))
+            let firstBranch = presence(scope, from: before)
             let middle = scope.items.count
             bindFrom(b, parent: parent, scope: scope, left: true, needsTable: needsTable)
-            let secondBranch = presence(of: Array(scope.items[middle...]))
+            let secondBranch = presence(scope, from: middle)
             if before == 0 {
                 fail(SourcePosition(), "OR between the outermost FROM classes is not supported: put them under a common container (EHR e CONTAINS (… OR …))")
             } else {
@@ -437,17 +443,10 @@ final class Build {
         }
     }
 
-    /// `alias.cid IS NOT NULL AND …` for the aliases a LEFT JOIN branch introduced.
-    func presence(of items: [String]) -> String {
-        let aliases = items.compactMap { item -> String? in
-            let words = item.split(separator: " ")
-            guard let index = words.firstIndex(where: { $0 == "aql_node" || $0 == "aql_composition" || $0 == "object_version" || $0 == "ehr" }),
-                index + 1 < words.count
-            else { return nil }
-            let column = words[index] == "ehr" ? "ehr_id" : words[index] == "object_version" ? "object_id" : "cid"
-            return "\(words[index + 1]).\(column) IS NOT NULL"
-        }
-        return aliases.isEmpty ? "1 = 1" : aliases.joined(separator: " AND ")
+    /// Whether every table a LEFT JOIN branch introduced (items from `start`) matched.
+    func presence(_ scope: Scope, from start: Int) -> String {
+        let matched = scope.matched[start...]
+        return matched.isEmpty ? "1 = 1" : matched.joined(separator: " AND ")
     }
 
     func markNegated(_ expression: ContainsExpression) {

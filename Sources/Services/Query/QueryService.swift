@@ -60,7 +60,8 @@ public struct QueryService: Sendable {
             problems: error.problems.map { DecodingProblem(path: "line \($0.position.line), column \($0.position.column)", message: $0.message) })
     }
 
-    public func compile(_ request: Request, orderedValuesOnly: Bool = false) throws -> CompiledQuery {
+    /// The checked query with the request's paging applied.
+    public func checked(_ request: Request) throws -> Checker.CheckedQuery {
         var checked = try check(request.q)
         if request.fetch != nil || request.offset != nil {
             if checked.query.limit != nil || checked.query.offset != nil || checked.query.select.top != nil {
@@ -71,10 +72,17 @@ public struct QueryService: Sendable {
             checked.query.limit = request.fetch
             checked.query.offset = request.offset
         }
+        return checked
+    }
+
+    public func compile(_ request: Request, orderedValuesOnly: Bool = false) throws -> CompiledQuery {
+        try compile(try checked(request), parameters: request.parameters, orderedValuesOnly: orderedValuesOnly)
+    }
+
+    func compile(_ checked: Checker.CheckedQuery, parameters: [String: JSON], orderedValuesOnly: Bool) throws -> CompiledQuery {
         let dialect: SQLDialect = store.database.kind == .postgresql ? .postgresql : .sqlite
         do {
-            return try Compiler(dialect: dialect, systemID: systemID).compile(
-                checked, parameters: request.parameters, orderedValuesOnly: orderedValuesOnly)
+            return try Compiler(dialect: dialect, systemID: systemID).compile(checked, parameters: parameters, orderedValuesOnly: orderedValuesOnly)
         } catch {
             throw Self.semanticError(error)
         }
@@ -82,12 +90,14 @@ public struct QueryService: Sendable {
 
     /// Runs the query; the result set of ITS-REST 1.0.3 (RESULT_SET).
     public func execute(_ request: Request) async throws -> JSON {
-        var compiled = try compile(request)
+        // Parsed and checked once; compiled once, or twice for a page of the highest values.
+        let checked = try checked(request)
+        var compiled = try compile(checked, parameters: request.parameters, orderedValuesOnly: false)
         var rows: [SQLRow]
         // A page of the highest values: try the rows that have them first (see
         // `Compiler.compile`); when they fill the page, that is the page.
-        if let limit = compiled.limit, !compiled.distinctAfterRead, Self.ordersByValuesDescending(try check(request.q).query) {
-            let valuesFirst = try compile(request, orderedValuesOnly: true)
+        if let limit = compiled.limit, !compiled.distinctAfterRead, Self.ordersByValuesDescending(checked.query) {
+            let valuesFirst = try compile(checked, parameters: request.parameters, orderedValuesOnly: true)
             rows = try await store.database.query(valuesFirst.sql, [])
             if rows.count == limit || valuesFirst.sql == compiled.sql {
                 compiled = valuesFirst
