@@ -105,6 +105,8 @@ extension Build {
     func walk(_ anchor: Anchor, _ parts: [PathPart], _ path: IdentifiedPath) -> Resolved? {
         let schema = RMSchema.rm110
         var types = anchor.types
+        // The types of the last indexed node: what the attributes left below it are read from.
+        var nodeTypes = anchor.types
         var hops: [Hop] = []
         var relative = ""
         var pattern = false
@@ -177,6 +179,7 @@ extension Build {
                 return nil
             }
             types = next
+            nodeTypes = next
         }
         steps = pending + steps
         if !relative.isEmpty || pattern {
@@ -185,7 +188,7 @@ extension Build {
             hops.append(.compositionRoot)
         }
         if hops.isEmpty && steps.isEmpty { return .anchor(anchor) }
-        return .node(base: anchor, hops: hops, steps: steps, types: types)
+        return .node(base: anchor, hops: hops, steps: steps, types: nodeTypes)
     }
 
     /// Joins the index rows of a path's hops, from its anchor, into `scope`;
@@ -284,23 +287,21 @@ extension Build {
     /// The column a leaf reads, and how it compares.
     func leaf(_ node: String?, steps: [String], types: Set<String>) -> (String, LeafKind)? {
         guard let node else { return nil }
-        let dates: Set<String> = ["DV_DATE_TIME", "DV_DATE"]
-        let texts: Set<String> = ["DV_TEXT", "DV_CODED_TEXT", "DV_URI", "DV_EHR_URI", "DV_TIME", "DV_DURATION"]
-        switch steps {
-        case []: return ("\(node).num_value", .polymorphic)
-        case ["name", "value"]: return ("\(node).name", .text)
-        case ["magnitude"]: return ("\(node).num_value", .number)
-        case ["units"]: return ("\(node).units", .text)
-        case ["value"]:
-            if !types.isEmpty && types.isSubset(of: dates) { return ("\(node).num_value", .date) }
-            if !types.isEmpty && types.isSubset(of: texts) { return ("\(node).str_value", .text) }
-            if types == ["DV_BOOLEAN"] { return ("\(node).num_value", .boolean) }
-            if !types.isEmpty && types.isSubset(of: ["DV_ORDINAL", "DV_SCALE"]) { return ("\(node).num_value", .number) }
-            return ("\(node).num_value", .polymorphic)
-        case ["defining_code", "code_string"], ["symbol", "defining_code", "code_string"]: return ("\(node).code", .text)
-        case ["defining_code", "terminology_id", "value"], ["symbol", "defining_code", "terminology_id", "value"]: return ("\(node).terminology", .text)
-        case ["symbol", "value"], ["id"]: return ("\(node).str_value", .text)
-        default: return nil
+        if steps.isEmpty { return ("\(node).num_value", .polymorphic) }
+        // The column each possible type keeps the value in (`LeafColumn`); the
+        // path is comparable when they agree, and `…/value` of any DATA_VALUE
+        // compares on numbers or texts as the other operand asks.
+        let columns = Set((steps == ["name", "value"] ? ["LOCATABLE"] : types).compactMap { LeafColumn.column(rmType: $0, steps: steps) })
+        guard let column = columns.first else { return nil }
+        guard columns.count == 1 || Set(columns.map(\.sqlName)).count == 1 else {
+            return steps == ["value"] ? ("\(node).num_value", .polymorphic) : nil
+        }
+        let sql = "\(node).\(column.sqlName)"
+        switch column {
+        case .number, .integer: return (sql, .number)
+        case .boolean: return (sql, .boolean)
+        case .string where steps == ["value"] && types.isSubset(of: LeafColumn.dates): return ("\(node).num_value", .date)
+        case .name, .string, .code, .terminology, .units: return (sql, .text)
         }
     }
 

@@ -155,3 +155,59 @@ public enum NodeProjection {
         }
     }
 }
+
+/// Which index column holds an attribute path below a data value: the one
+/// table that `NodeProjection` fills, the compiler compares on and the
+/// result reader reads from.
+public enum LeafColumn: Sendable, Equatable {
+    /// `name/value` of any LOCATABLE.
+    case name
+    /// `num_value`, a real (magnitude) or a whole number (count, ordinal).
+    case number
+    case integer
+    /// `num_value` as 0/1.
+    case boolean
+    /// `str_value`: texts, and date-times as written (their `num_value` holds microseconds).
+    case string
+    case code
+    case terminology
+    case units
+
+    static let texts: Set<String> = ["DV_TEXT", "DV_CODED_TEXT", "DV_URI", "DV_EHR_URI", "DV_TIME", "DV_DURATION"]
+    public static let dates: Set<String> = ["DV_DATE_TIME", "DV_DATE"]
+
+    /// The column for `steps` below a node of `rmType`, or nil when the value
+    /// is not in the index (it is then read from the stored version).
+    public static func column(rmType: String, steps: [String]) -> LeafColumn? {
+        let ordinal = rmType == "DV_ORDINAL" || rmType == "DV_SCALE"
+        switch steps {
+        case ["name", "value"]: return .name
+        case ["magnitude"] where rmType == "DV_QUANTITY": return .number
+        case ["magnitude"] where rmType == "DV_COUNT": return .integer
+        case ["units"] where rmType == "DV_QUANTITY": return .units
+        case ["value"] where texts.contains(rmType) || dates.contains(rmType): return .string
+        case ["value"] where rmType == "DV_ORDINAL": return .integer
+        case ["value"] where rmType == "DV_SCALE": return .number
+        case ["value"] where rmType == "DV_BOOLEAN": return .boolean
+        case ["defining_code", "code_string"] where rmType == "DV_CODED_TEXT": return .code
+        case ["defining_code", "terminology_id", "value"] where rmType == "DV_CODED_TEXT": return .terminology
+        case ["symbol", "value"] where ordinal: return .string
+        case ["symbol", "defining_code", "code_string"] where ordinal: return .code
+        case ["symbol", "defining_code", "terminology_id", "value"] where ordinal: return .terminology
+        case ["id"] where rmType == "DV_IDENTIFIER": return .string
+        default: return nil
+        }
+    }
+
+    /// The column's name in `aql_node`.
+    public var sqlName: String {
+        switch self {
+        case .name: "name"
+        case .number, .integer, .boolean: "num_value"
+        case .string: "str_value"
+        case .code: "code"
+        case .terminology: "terminology"
+        case .units: "units"
+        }
+    }
+}

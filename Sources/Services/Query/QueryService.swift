@@ -287,25 +287,17 @@ struct ResultReader {
             default: return .null
             }
         }
-        switch steps {
-        case ["name", "value"]: return text(6)
-        case ["magnitude"] where rmType == "DV_QUANTITY" || rmType == "DV_COUNT": return number()
-        case ["units"] where rmType == "DV_QUANTITY": return text(5)
-        case ["value"]:
-            switch rmType {
-            case "DV_TEXT", "DV_CODED_TEXT", "DV_URI", "DV_EHR_URI", "DV_TIME", "DV_DURATION", "DV_DATE_TIME", "DV_DATE": return text(2)
-            case "DV_ORDINAL", "DV_SCALE": return number()
-            case "DV_BOOLEAN":
-                if case .null = row.values[base + 1] { return .null }
-                return .bool(row.int(base + 1) == 1)
-            default: return nil
-            }
-        case ["defining_code", "code_string"] where rmType == "DV_CODED_TEXT": return text(3)
-        case ["defining_code", "terminology_id", "value"] where rmType == "DV_CODED_TEXT": return text(4)
-        case ["symbol", "value"] where rmType == "DV_ORDINAL" || rmType == "DV_SCALE": return text(2)
-        case ["symbol", "defining_code", "code_string"] where rmType == "DV_ORDINAL" || rmType == "DV_SCALE": return text(3)
-        case ["id"] where rmType == "DV_IDENTIFIER": return text(2)
-        default: return nil
+        guard let column = LeafColumn.column(rmType: rmType, steps: steps) else { return nil }
+        switch column {
+        case .name: return text(6)
+        case .number, .integer: return number()
+        case .boolean:
+            if case .null = row.values[base + 1] { return .null }
+            return .bool(row.int(base + 1) == 1)
+        case .string: return text(2)
+        case .code: return text(3)
+        case .terminology: return text(4)
+        case .units: return text(5)
         }
     }
 }
