@@ -94,6 +94,16 @@ enum Binding {
     case negated
 }
 
+extension ContainsExpression {
+    /// Where the expression's first class stands.
+    var position: SourcePosition {
+        switch self {
+        case .class(let expression, _, _): expression.position
+        case .and(let first, _), .or(let first, _): first.position
+        }
+    }
+}
+
 /// FROM items and conditions of one SELECT (the query, or an EXISTS sub-query).
 final class Scope {
     var items: [String] = []
@@ -234,11 +244,7 @@ final class Build {
         if orderedValuesOnly {
             for item in query.orderBy {
                 var path = item.path
-                if variables[path.variable] == nil, path.path == nil,
-                    case .path(let selected)? = query.select.columns.first(where: { $0.alias == item.path.variable })?.expression
-                {
-                    path = selected
-                }
+                if case .path(let selected)? = selectColumn(aliasedBy: item)?.expression { path = selected }
                 if compositionStartTime(path) != nil { continue }
                 guard case .node(let base, let hops, let steps, let types)? = resolve(path), !hops.isEmpty else { continue }
                 let target = materialize(base, hops, key: path.key, scope: main, left: false)
@@ -314,15 +320,13 @@ final class Build {
             }
         }
         if hasAggregate, query.select.distinct {
-            fail(SourcePosition(), "DISTINCT with aggregate functions is not supported: use COUNT(DISTINCT …)")
+            fail(SourcePosition(line: 1, column: 1), "DISTINCT with aggregate functions is not supported: use COUNT(DISTINCT …)")
         }
         if hasAggregate { distinctAfterRead = false }
         distinctAfterRead = distinctAfterRead && query.select.distinct
         var orderSQL: [String] = []
         for item in query.orderBy {
-            if variables[item.path.variable] == nil, item.path.path == nil,
-                let column = query.select.columns.first(where: { $0.alias == item.path.variable })
-            {
+            if let column = selectColumn(aliasedBy: item) {
                 for key in orderKeys(alias: column) { orderSQL.append(key + orderDirection(item.descending)) }
                 continue
             }
@@ -350,6 +354,12 @@ final class Build {
         case .sqlite: descending ? " DESC" : " ASC"
         case .postgresql: descending ? " DESC NULLS LAST" : " ASC NULLS FIRST"
         }
+    }
+
+    /// The SELECT column an ORDER BY item names by its alias (AQL 1.1 §ORDER BY).
+    func selectColumn(aliasedBy item: OrderItem) -> Column? {
+        guard variables[item.path.variable] == nil, item.path.path == nil else { return nil }
+        return query.select.columns.first { $0.alias == item.path.variable }
     }
 
     /// Order keys for a SELECT alias: its path's, or its aggregate's or function's SQL.
@@ -418,7 +428,7 @@ final class Build {
             bindFrom(b, parent: parent, scope: scope, left: true, needsTable: needsTable)
             let secondBranch = presence(scope, from: middle)
             if before == 0 {
-                fail(SourcePosition(), "OR between the outermost FROM classes is not supported: put them under a common container (EHR e CONTAINS (… OR …))")
+                fail(a.position, "OR between the outermost FROM classes is not supported: put them under a common container (EHR e CONTAINS (… OR …))")
             } else {
                 scope.conditions.append("((\(firstBranch)) OR (\(secondBranch)))")
             }
