@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "OpenEHR", dependencies: ["JSONCore"], swiftSettings: strict),
         .target(name: "AQL", dependencies: ["OpenEHR", "JSONCore"], swiftSettings: strict),
         .target(name: "Templates", dependencies: ["OpenEHR", "JSONCore"], swiftSettings: strict),
+        .target(name: "FHIR", dependencies: ["JSONCore"], swiftSettings: strict),
         .target(
             name: "Storage",
             dependencies: [
@@ -78,6 +79,7 @@ let package = Package(
         .testTarget(name: "JSONCoreTests", dependencies: ["JSONCore"], swiftSettings: strict),
         .testTarget(name: "OpenEHRTests", dependencies: ["OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "AQLTests", dependencies: ["AQL", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
+        .testTarget(name: "FHIRTests", dependencies: ["FHIR", "JSONCore", "Templates", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "OpenEHR", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ServicesTests", dependencies: ["Services", "Storage", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),

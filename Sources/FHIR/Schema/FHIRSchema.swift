@@ -1,0 +1,224 @@
+import JSONCore
+
+/// One element of a FHIR type (ElementDefinition of the R4 snapshot, the
+/// parts Socle uses): its name (without `[x]`), cardinality, the types it may
+/// hold, its binding and its invariants.
+public final class ElementDefinition: Sendable {
+    public let name: String
+    public let min: Int
+    /// nil when unbounded (`*`).
+    public let max: Int?
+    public let types: [String]
+    public let isChoice: Bool
+    public let bindingStrength: String
+    public let valueSet: String
+    public let constraints: [Invariant]
+    /// Resource types a Reference may point to (empty: any).
+    public let targetTypes: [String]
+    /// The type that declares this element (`Observation`, `Observation.component`).
+    public let owner: String
+
+    public var isArray: Bool { max.map { $0 > 1 } ?? true }
+
+    init(owner: String, name: String, min: Int, max: Int?, types: [String], isChoice: Bool, bindingStrength: String,
+         valueSet: String, constraints: [Invariant], targetTypes: [String]) {
+        self.owner = owner
+        self.name = name
+        self.min = min
+        self.max = max
+        self.types = types
+        self.isChoice = isChoice
+        self.bindingStrength = bindingStrength
+        self.valueSet = valueSet
+        self.constraints = constraints
+        self.targetTypes = targetTypes
+    }
+}
+
+/// An invariant (`ElementDefinition.constraint`) with its FHIRPath expression.
+public struct Invariant: Sendable {
+    public let key: String
+    public let severity: String
+    public let expression: String
+    public let human: String
+}
+
+/// A FHIR type: resource, complex or primitive data type, or a backbone
+/// element named by its path (`Observation.component`).
+public final class TypeDefinition: Sendable {
+    public enum Kind: String, Sendable { case resource, complexType = "complex-type", primitiveType = "primitive-type", backbone }
+
+    public let name: String
+    public let kind: Kind
+    public let base: String
+    public let isAbstract: Bool
+    public let constraints: [Invariant]
+    public let elements: [ElementDefinition]
+    /// JSON member name → element and the concrete type it carries
+    /// (`valueQuantity` → value, Quantity).
+    public let jsonMembers: [String: (element: ElementDefinition, type: String)]
+    public let elementsByName: [String: ElementDefinition]
+
+    init(name: String, kind: Kind, base: String, isAbstract: Bool, constraints: [Invariant], elements: [ElementDefinition]) {
+        self.name = name
+        self.kind = kind
+        self.base = base
+        self.isAbstract = isAbstract
+        self.constraints = constraints
+        self.elements = elements
+        var members: [String: (element: ElementDefinition, type: String)] = [:]
+        var byName: [String: ElementDefinition] = [:]
+        for element in elements {
+            byName[element.name] = element
+            if element.isChoice {
+                for type in element.types {
+                    members[element.name + type.prefix(1).uppercased() + type.dropFirst()] = (element, type)
+                }
+            } else {
+                members[element.name] = (element, element.types.first ?? "")
+            }
+        }
+        jsonMembers = members
+        elementsByName = byName
+    }
+}
+
+/// A search parameter of R4 (search-parameters.json).
+public struct SearchParameterDefinition: Sendable {
+    public enum ParameterType: String, Sendable { case number, date, string, token, reference, composite, quantity, uri, special }
+    public let code: String
+    public let type: ParameterType
+    public let base: [String]
+    public let expression: String
+    public let targets: [String]
+    /// Component definition URLs and their expressions (composite parameters).
+    public let components: [(definition: String, expression: String)]
+    public let url: String
+}
+
+/// The FHIR R4 4.0.1 definitions Socle carries (generated from the official
+/// StructureDefinitions, value sets, search parameters and compartments by
+/// scripts/generate_fhir_schema.py), read once on first use.
+public final class FHIRSchema: Sendable {
+    public static let r4 = FHIRSchema()
+
+    public let types: [String: TypeDefinition]
+    /// Codes (`system|code`) of the value sets bound with strength required
+    /// that expand from the code systems in the definitions.
+    public let valueSets: [String: Set<String>]
+    public let searchParameters: [SearchParameterDefinition]
+    /// Compartment type → resource type → the search parameters that link it.
+    public let compartments: [String: [String: [String]]]
+    public let primitiveTypes: Set<String>
+
+    private init() {
+        let text = FHIRSchemaData.chunks.joined()
+        guard case .object(let root)? = try? JSONParser.parse(text) else { preconditionFailure("the generated FHIR schema is not JSON") }
+        var invariants: [Invariant] = []
+        for case .array(let item) in root["constraints"]?.arrayValue ?? [] {
+            invariants.append(Invariant(
+                key: item[0].stringValue ?? "", severity: item[1].stringValue ?? "", expression: item[2].stringValue ?? "",
+                human: item[3].stringValue ?? ""))
+        }
+        func references(_ value: JSON?) -> [Invariant] {
+            (value?.arrayValue ?? []).compactMap { $0.intValue.map { invariants[$0] } }
+        }
+        var types: [String: TypeDefinition] = [:]
+        var primitives: Set<String> = []
+        for case .object(let type) in root["types"]?.arrayValue ?? [] {
+            let name = type["name"]?.stringValue ?? ""
+            var elements: [ElementDefinition] = []
+            for case .array(let item) in type["elements"]?.arrayValue ?? [] {
+                elements.append(ElementDefinition(
+                    owner: name, name: item[0].stringValue ?? "", min: item[1].intValue ?? 0,
+                    max: (item[2].intValue ?? -1) < 0 ? nil : item[2].intValue,
+                    types: item[3].arrayValue?.compactMap(\.stringValue) ?? [], isChoice: item[4].intValue == 1,
+                    bindingStrength: item[5].stringValue ?? "", valueSet: item[6].stringValue ?? "",
+                    constraints: references(item[7]), targetTypes: item[8].arrayValue?.compactMap(\.stringValue) ?? []))
+            }
+            let kind = TypeDefinition.Kind(rawValue: type["kind"]?.stringValue ?? "") ?? .complexType
+            if kind == .primitiveType { primitives.insert(name) }
+            types[name] = TypeDefinition(
+                name: name, kind: kind, base: type["base"]?.stringValue ?? "", isAbstract: type["abstract"]?.boolValue ?? false,
+                constraints: references(type["constraints"]), elements: elements)
+        }
+        self.types = types
+        primitiveTypes = primitives
+        var valueSets: [String: Set<String>] = [:]
+        for member in root["valueSets"]?.objectValue?.members ?? [] {
+            valueSets[member.key] = Set(member.value.arrayValue?.compactMap(\.stringValue) ?? [])
+        }
+        self.valueSets = valueSets
+        searchParameters = (root["searchParameters"]?.arrayValue ?? []).compactMap { entry in
+            guard case .array(let item) = entry, let type = SearchParameterDefinition.ParameterType(rawValue: item[1].stringValue ?? "")
+            else { return nil }
+            return SearchParameterDefinition(
+                code: item[0].stringValue ?? "", type: type, base: item[2].arrayValue?.compactMap(\.stringValue) ?? [],
+                expression: item[3].stringValue ?? "", targets: item[4].arrayValue?.compactMap(\.stringValue) ?? [],
+                components: (item[5].arrayValue ?? []).compactMap {
+                    guard case .array(let pair) = $0 else { return nil }
+                    return (pair[0].stringValue ?? "", pair[1].stringValue ?? "")
+                },
+                url: item[6].stringValue ?? "")
+        }
+        var compartments: [String: [String: [String]]] = [:]
+        for compartment in root["compartments"]?.objectValue?.members ?? [] {
+            var byType: [String: [String]] = [:]
+            for member in compartment.value.objectValue?.members ?? [] {
+                byType[member.key] = member.value.arrayValue?.compactMap(\.stringValue) ?? []
+            }
+            compartments[compartment.key] = byType
+        }
+        self.compartments = compartments
+    }
+
+    public func type(_ name: String) -> TypeDefinition? { types[name] }
+
+    public func isResourceType(_ name: String) -> Bool { types[name]?.kind == .resource }
+
+    /// Whether `name` is `ancestor` or derives from it (Age → Quantity,
+    /// Patient → DomainResource → Resource).
+    public func isType(_ name: String, a ancestor: String) -> Bool {
+        var current: String? = name
+        while let type = current, !type.isEmpty {
+            if type == ancestor { return true }
+            current = types[type]?.base
+        }
+        return false
+    }
+
+    /// The search parameters that apply to a resource type (its own and
+    /// those declared on Resource and DomainResource).
+    public func searchParameters(for resourceType: String) -> [SearchParameterDefinition] {
+        searchParameterIndex[resourceType] ?? []
+    }
+
+    private var searchParameterIndex: [String: [SearchParameterDefinition]] {
+        FHIRSchema.indexCache
+    }
+
+    private static let indexCache: [String: [SearchParameterDefinition]] = {
+        var index: [String: [SearchParameterDefinition]] = [:]
+        let schema = FHIRSchema.r4
+        for parameter in schema.searchParameters {
+            for base in parameter.base {
+                if base == "Resource" || base == "DomainResource" {
+                    for (name, type) in schema.types where type.kind == .resource && !type.isAbstract
+                        && schema.isType(name, a: base) {
+                        index[name, default: []].append(parameter)
+                    }
+                } else {
+                    index[base, default: []].append(parameter)
+                }
+            }
+        }
+        return index
+    }()
+}
+
+extension JSON {
+    var intValue: Int? {
+        if case .number(let text) = self { return Int(text) }
+        return nil
+    }
+}
