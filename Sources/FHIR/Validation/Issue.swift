@@ -1,0 +1,39 @@
+import JSONCore
+
+/// One problem found in a resource: where (a FHIRPath location such as
+/// `Patient.name[0].given[1]`), what (the OperationOutcome issue type),
+/// and why.
+public struct FHIRIssue: Sendable, Equatable, CustomStringConvertible {
+    public enum Severity: String, Sendable { case fatal, error, warning, information }
+    public var severity: Severity
+    /// OperationOutcome.issue.code: structure, required, value, code-invalid, invariant, invalid.
+    public var code: String
+    public var location: String
+    public var message: String
+
+    public init(_ severity: Severity = .error, code: String, location: String, message: String) {
+        self.severity = severity
+        self.code = code
+        self.location = location
+        self.message = message
+    }
+
+    public var description: String { "\(location): \(message)" }
+}
+
+extension Array where Element == FHIRIssue {
+    /// An OperationOutcome (R4 §OperationOutcome) listing the issues.
+    public var operationOutcome: JSON {
+        let issues: [JSON] = map { issue in
+            .object(JSONObject([
+                ("severity", .string(issue.severity.rawValue)),
+                ("code", .string(issue.code)),
+                ("diagnostics", .string(issue.message)),
+                ("expression", .array([.string(issue.location)])),
+            ]))
+        }
+        return .object(JSONObject([("resourceType", "OperationOutcome"), ("issue", .array(issues))]))
+    }
+
+    public var hasErrors: Bool { contains { $0.severity == .error || $0.severity == .fatal } }
+}
