@@ -24,6 +24,17 @@ public struct FHIRPathDecimal: Sendable, Hashable {
         }
     }
 
+    /// A JSON number, which may use an exponent (`1E-22`); nil when out of
+    /// the range a decimal holds.
+    public init?(jsonNumber text: String) {
+        if let plain = FHIRPathDecimal(text: text) {
+            self = plain
+            return
+        }
+        guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), !value.isNaN else { return nil }
+        self.init(value, scale: nil)
+    }
+
     static func isDecimalText(_ text: String) -> Bool {
         var bytes = Substring(text).utf8[...]
         if bytes.first == UInt8(ascii: "-") || bytes.first == UInt8(ascii: "+") { bytes = bytes.dropFirst() }

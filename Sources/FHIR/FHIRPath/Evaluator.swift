@@ -14,6 +14,10 @@ public struct FHIRPathContext: Sendable {
     public var strict = false
     /// Refuses ordered functions after children()/descendants().
     public var checkOrderedFunctions = false
+    /// `as` filters a collection of several items instead of refusing it,
+    /// as the R4 search parameter expressions (`(X.value as Quantity)` over
+    /// repeating elements) need and FHIR servers do.
+    public var collectionAs = false
     /// Finds the resource a reference points to (resolve()).
     public var resolver: (@Sendable (String) -> FHIRNode?)?
     /// The value sets memberOf() can answer from, by URL.
@@ -112,7 +116,9 @@ public struct FHIRPathEvaluator {
                 guard items.count == 1 else { throw FHIRPathError(.execution, "'is' applies to one item, got \(items.count)") }
                 return [.boolean(isType(items[0], type))]
             }
-            guard items.count <= 1 else { throw FHIRPathError(.execution, "'as' applies to one item, got \(items.count)") }
+            guard items.count <= 1 || context.collectionAs else {
+                throw FHIRPathError(.execution, "'as' applies to one item, got \(items.count)")
+            }
             return items.filter { isExactType($0, type) }
         }
     }

@@ -91,7 +91,9 @@ extension FHIRPathEvaluator {
         case "as":
             try arity(1...1)
             let type = try Self.typeSpecifier(arguments[0])
-            guard items.count <= 1 else { throw FHIRPathError(.execution, "as() applies to one item, got \(items.count)") }
+            guard items.count <= 1 || context.collectionAs else {
+                throw FHIRPathError(.execution, "as() applies to one item, got \(items.count)")
+            }
             return items.filter { isExactType($0, type) }
         case "is":
             try arity(1...1)
@@ -273,14 +275,27 @@ extension FHIRPathEvaluator {
         }
         if let resolver = context.resolver, let found = resolver(reference) { return found }
         // Within a bundle: an entry whose fullUrl or type/id matches.
-        guard let root = context.rootResource ?? context.resource, root.type == "Bundle" else { return nil }
-        for entry in root.children(named: "entry") ?? [] {
-            let fullUrl = entry.value?["fullUrl"]?.stringValue
-            guard let resource = entry.children(named: "resource")?.first else { continue }
-            let typeAndID = "\(resource.type)/\(resource.value?["id"]?.stringValue ?? "")"
-            if fullUrl == reference || typeAndID == reference || (fullUrl?.hasSuffix("/" + reference) ?? false) { return resource }
+        if let root = context.rootResource ?? context.resource, root.type == "Bundle" {
+            for entry in root.children(named: "entry") ?? [] {
+                let fullUrl = entry.value?["fullUrl"]?.stringValue
+                guard let resource = entry.children(named: "resource")?.first else { continue }
+                let typeAndID = "\(resource.type)/\(resource.value?["id"]?.stringValue ?? "")"
+                if fullUrl == reference || typeAndID == reference || (fullUrl?.hasSuffix("/" + reference) ?? false) { return resource }
+            }
         }
-        return nil
+        return Self.referenceStub(reference)
+    }
+
+    /// What a reference that cannot be followed still tells: the type and
+    /// id it names (`Patient/1` → a Patient with id 1), so that
+    /// `resolve() is Patient` in search parameters works without a store.
+    static func referenceStub(_ reference: String) -> FHIRNode? {
+        var parts = reference.split(separator: "/").map(String.init)
+        if parts.count >= 4, parts[parts.count - 2] == "_history" { parts.removeLast(2) }
+        guard parts.count >= 2, FHIRSchema.r4.isResourceType(parts[parts.count - 2]) else { return nil }
+        let type = parts[parts.count - 2]
+        let json: JSON = .object(JSONObject([("resourceType", .string(type)), ("id", .string(parts[parts.count - 1]))]))
+        return FHIRNode(value: json, type: type, element: nil, name: type, location: type)
     }
 
     /// `system|code` of a code, Coding or CodeableConcept (a bare code is `|code`).

@@ -98,8 +98,10 @@ extension FHIRPathEvaluator {
     /// (dates of different precision).
     static func equal(_ a: FHIRPathValue, _ b: FHIRPathValue) -> Bool? {
         if case .node(let x) = a, case .node(let y) = b, x.value?.objectValue != nil || y.value?.objectValue != nil {
-            if FHIRSchema.r4.isType(x.type, a: "Quantity"), FHIRSchema.r4.isType(y.type, a: "Quantity") {
-                return equal(a.system, b.system)
+            if FHIRSchema.r4.isType(x.type, a: "Quantity"), FHIRSchema.r4.isType(y.type, a: "Quantity"),
+                case .quantity(let qx) = a.system, case .quantity(let qy) = b.system
+            {
+                return quantityCompare(qx, qy, equality: true).map { $0 == 0 }
             }
             return x.value == y.value && x.primitiveExtension == y.primitiveExtension
         }

@@ -46,9 +46,9 @@ public enum FHIRPathValue: Sendable {
         switch json {
         case .bool(let value): return .boolean(value)
         case .number(let text):
-            if node.type == "decimal" { return FHIRPathDecimal(text: text).map { .decimal($0) } }
+            if node.type == "decimal" { return FHIRPathDecimal(jsonNumber: text).map { .decimal($0) } }
             if let integer = Int(text) { return .integer(integer) }
-            return FHIRPathDecimal(text: text).map { .decimal($0) }
+            return FHIRPathDecimal(jsonNumber: text).map { .decimal($0) }
         case .string(let text):
             switch node.type {
             case "date": return FHIRPathTemporal(text, kind: .date).map { .temporal($0) } ?? .string(text)
@@ -59,7 +59,7 @@ public enum FHIRPathValue: Sendable {
             }
         case .object:
             if FHIRSchema.r4.isType(node.type, a: "Quantity"), let value = json["value"], case .number(let text) = value,
-                let decimal = FHIRPathDecimal(text: text)
+                let decimal = FHIRPathDecimal(jsonNumber: text)
             {
                 let system = json["system"]?.stringValue
                 let code = json["code"]?.stringValue

@@ -1,0 +1,117 @@
+import Foundation
+import JSONCore
+
+/// Extracts the index entries of every R4 search parameter of a resource's
+/// type (R4 §Search: the parameter's FHIRPath expression selects the
+/// elements, its type says how each is indexed), and the compartments the
+/// resource belongs to (R4 §CompartmentDefinition).
+public final class SearchIndexer: Sendable {
+    public static let r4 = SearchIndexer()
+
+    struct Compiled: Sendable {
+        let definition: SearchParameterDefinition
+        let expression: FHIRPathExpression
+        let components: [(type: SearchParameterDefinition.ParameterType, expression: FHIRPathExpression)]
+    }
+
+    let byType: [String: [Compiled]]
+    /// Parameters whose expression does not parse (none in R4; kept to tell).
+    public let unparsed: [String]
+
+    private init() {
+        let schema = FHIRSchema.r4
+        let byURL = Dictionary(schema.searchParameters.map { ($0.url, $0) }, uniquingKeysWith: { a, _ in a })
+        var byType: [String: [Compiled]] = [:]
+        var unparsed: [String] = []
+        for (type, definition) in schema.types where definition.kind == .resource && !definition.isAbstract {
+            for parameter in schema.searchParameters(for: type) where !parameter.expression.isEmpty && parameter.type != .special {
+                do {
+                    let expression = try FHIRPathCache.shared.parse(parameter.expression)
+                    var components: [(SearchParameterDefinition.ParameterType, FHIRPathExpression)] = []
+                    for component in parameter.components {
+                        guard let target = byURL[component.definition] else { continue }
+                        components.append((target.type, try FHIRPathCache.shared.parse(component.expression)))
+                    }
+                    byType[type, default: []].append(Compiled(definition: parameter, expression: expression, components: components))
+                } catch {
+                    unparsed.append("\(parameter.url): \(error)")
+                }
+            }
+        }
+        self.byType = byType
+        self.unparsed = unparsed.sorted()
+    }
+
+    /// Every index entry of `resource`; expressions that fail on it are
+    /// reported in `failures` rather than stopping the others.
+    public func entries(for resource: JSON, failures: inout [String]) -> [SearchIndexEntry] {
+        let root = FHIRNode(resource: resource)
+        var result: [SearchIndexEntry] = []
+        var context = FHIRPathContext(resource: root)
+        context.collectionAs = true
+        let evaluator = FHIRPathEvaluator(context: context)
+        for compiled in byType[root.type] ?? [] {
+            let parameter = compiled.definition
+            do {
+                let items = try evaluator.evaluate(compiled.expression, input: [.node(root)], frame: .init(this: .node(root)))
+                if parameter.type == .composite {
+                    for item in items {
+                        for value in try composite(item, compiled.components, evaluator) {
+                            result.append(SearchIndexEntry(code: parameter.code, type: .composite, value: value))
+                        }
+                    }
+                    continue
+                }
+                for item in items {
+                    for value in Self.values(of: item, as: parameter.type, in: root) {
+                        result.append(SearchIndexEntry(code: parameter.code, type: parameter.type, value: value))
+                    }
+                }
+            } catch {
+                failures.append("\(parameter.url): \(error)")
+            }
+        }
+        return result
+    }
+
+    public func entries(for resource: JSON) -> [SearchIndexEntry] {
+        var failures: [String] = []
+        return entries(for: resource, failures: &failures)
+    }
+
+    func composite(
+        _ item: FHIRPathValue, _ components: [(type: SearchParameterDefinition.ParameterType, expression: FHIRPathExpression)],
+        _ evaluator: FHIRPathEvaluator
+    ) throws(FHIRPathError) -> [SearchValue] {
+        var combinations: [[SearchValue]] = [[]]
+        guard case .node(let root) = item else { return [] }
+        for component in components {
+            let found = try evaluator.evaluate(component.expression, input: [item], frame: .init(this: item))
+            let values = found.flatMap { Self.values(of: $0, as: component.type, in: root) }
+            if values.isEmpty { return [] }
+            combinations = combinations.flatMap { prefix in values.map { prefix + [$0] } }
+        }
+        return combinations.map { .composite($0) }
+    }
+
+    /// The resource types and ids of the compartments the resource is in
+    /// (R4 §Compartments: through the parameters each CompartmentDefinition
+    /// lists; a Patient is in its own compartment).
+    public func compartments(of resource: JSON) -> [(compartment: String, id: String)] {
+        let type = resource["resourceType"]?.stringValue ?? ""
+        var result: [(String, String)] = []
+        if let id = resource["id"]?.stringValue, FHIRSchema.r4.compartments[type] != nil { result.append((type, id)) }
+        let entries = self.entries(for: resource)
+        for (compartment, byType) in FHIRSchema.r4.compartments.sorted(by: { $0.key < $1.key }) {
+            guard let parameters = byType[type] else { continue }
+            for entry in entries where parameters.contains(entry.code) {
+                if case .reference(let target?, let id?, _, _) = entry.value, target == compartment,
+                    !result.contains(where: { $0 == (compartment, id) })
+                {
+                    result.append((compartment, id))
+                }
+            }
+        }
+        return result
+    }
+}
