@@ -148,7 +148,11 @@ public enum FHIRXMLReader {
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {
-            if xhtmlDepth > 0 { stack.last?.markup += Self.escape(string) }
+            if xhtmlDepth > 0 {
+                // Text needs only & and < escaped (and > for symmetry); quotes stay as written.
+                stack.last?.markup += string.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                    .replacingOccurrences(of: ">", with: "&gt;")
+            }
         }
 
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
