@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "socle",
             dependencies: [
-                "Server", "OpenEHR", "Storage", "JSONCore", "Templates",
+                "Server", "OpenEHR", "Storage", "JSONCore", "Templates", "FHIR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
