@@ -30,9 +30,14 @@ struct FHIRBench: AsyncParsableCommand {
                 + String(format: "%.1f", Double(bytes * passes) / seconds / 1e6).leftPadded(8))
         }
 
+        let jsonOnly = try JSONBench.time(passes) { for bytes in entryBytes { _ = try JSONParser.parse(bytes) } }
+        report("JSON parse only (JSONCore, no FHIR check)", jsonOnly)
         var resources: [FHIRResource] = []
         let parse = try JSONBench.time(passes) { resources = try entryBytes.map { try FHIRResource.parse($0) } }
         report("parse + structure check (FHIRResource.parse)", parse)
+        let parsedJSON = resources.map(\.json)
+        let check = JSONBench.time(passes) { for json in parsedJSON { _ = FHIRValidator.validate(json, level: .structure) } }
+        report("  of which the structure check alone", check)
         let foundationParse = try JSONBench.time(passes) { for data in datas { _ = try JSONSerialization.jsonObject(with: data) } }
         report("JSONSerialization parse (baseline)", foundationParse)
 

@@ -149,7 +149,7 @@ public struct FHIRPathEvaluator {
     /// a type name selects the input when it is of that type.
     func member(_ name: String, of items: [FHIRPathValue], root: Bool) throws(FHIRPathError) -> [FHIRPathValue] {
         let schema = FHIRSchema.r4
-        if root, let first = name.unicodeScalars.first, first.properties.isUppercase, schema.type(name) != nil {
+        if root, let first = name.utf8.first, first >= UInt8(ascii: "A"), first <= UInt8(ascii: "Z"), schema.type(name) != nil {
             let matching = items.filter { if case .node(let node) = $0 { return schema.isType(node.type, a: name) } else { return false } }
             if matching.isEmpty && context.strict && !items.isEmpty {
                 throw FHIRPathError(.semantic, "the context is not a \(name)")

@@ -29,29 +29,28 @@ enum PrimitiveFormat {
     static func textProblem(_ text: String, type: String) -> String? {
         switch type {
         case "date":
-            return FHIRPathTemporal(text, kind: .date) == nil ? "'\(text)' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)" : nil
+            return DateForm.matches(text, .date) ? nil : "'\(text)' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)"
         case "dateTime":
-            guard let value = FHIRPathTemporal(text, kind: .dateTime) else { return "'\(text)' is not a dateTime" }
-            if value.precision >= .hour && value.timeZoneOffset == nil { return "'\(text)' has a time but no time zone" }
-            if value.precision == .hour || (value.precision < .day && text.contains("T")) { return "'\(text)' is not a dateTime" }
-            return nil
+            return DateForm.matches(text, .dateTime) ? nil : "'\(text)' is not a dateTime (a date, or a date and time to the second with a time zone)"
         case "instant":
-            guard let value = FHIRPathTemporal(text, kind: .dateTime), value.precision >= .second, value.timeZoneOffset != nil else {
-                return "'\(text)' is not an instant (a date-time to the second with a time zone)"
-            }
-            return nil
+            return DateForm.matches(text, .instant) ? nil : "'\(text)' is not an instant (a date-time to the second with a time zone)"
         case "time":
-            guard let value = FHIRPathTemporal(text, kind: .time), value.precision >= .second else { return "'\(text)' is not a time (hh:mm:ss)" }
-            return nil
+            return DateForm.matches(text, .time) ? nil : "'\(text)' is not a time (hh:mm:ss)"
         case "id":
             let valid = !text.isEmpty && text.utf8.count <= 64
-                && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == ".") }
+                && text.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E }
             return valid ? nil : "'\(text)' is not an id (1 to 64 of A-Z a-z 0-9 - .)"
         case "code":
-            let valid = !text.isEmpty && text.first?.isWhitespace == false && text.last?.isWhitespace == false && !text.contains("  ")
-            return valid ? nil : "'\(text)' is not a code (no leading, trailing or double spaces)"
+            // [^\s]+(\s[^\s]+)*: no leading, trailing or repeated white space.
+            var previousSpace = true
+            for byte in text.utf8 {
+                let space = byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+                if space && previousSpace { return "'\(text)' is not a code (no leading, trailing or double spaces)" }
+                previousSpace = space
+            }
+            return previousSpace ? "'\(text)' is not a code (no leading, trailing or double spaces)" : nil
         case "uri", "url", "canonical":
-            return text.contains(where: { $0 == " " }) || text.isEmpty ? "'\(text)' is not a \(type)" : nil
+            return text.isEmpty || text.utf8.contains(0x20) ? "'\(text)' is not a \(type)" : nil
         case "oid":
             return text.hasPrefix("urn:oid:") ? nil : "'\(text)' is not an oid (urn:oid:…)"
         case "uuid":
@@ -63,6 +62,69 @@ enum PrimitiveFormat {
             return text.isEmpty ? "a string may not be empty" : nil
         default:
             return nil
+        }
+    }
+}
+
+/// The lexical forms of R4 date, dateTime, instant and time (their `regex`
+/// in the R4 definitions), checked byte by byte.
+enum DateForm {
+    enum Kind { case date, dateTime, instant, time }
+
+    static func matches(_ text: String, _ kind: Kind) -> Bool {
+        var bytes = Array(text.utf8)[...]
+        func digits(_ count: Int, max: Int) -> Bool {
+            guard bytes.count >= count else { return false }
+            var value = 0
+            for byte in bytes.prefix(count) {
+                guard byte >= 0x30 && byte <= 0x39 else { return false }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            bytes = bytes.dropFirst(count)
+            return value <= max
+        }
+        func take(_ byte: UInt8) -> Bool {
+            guard bytes.first == byte else { return false }
+            bytes = bytes.dropFirst()
+            return true
+        }
+        func time() -> Bool {
+            guard digits(2, max: 23), take(0x3A), digits(2, max: 59), take(0x3A), digits(2, max: 60) else { return false }
+            if take(0x2E) {
+                let fraction = bytes.prefix { $0 >= 0x30 && $0 <= 0x39 }
+                guard !fraction.isEmpty else { return false }
+                bytes = bytes.dropFirst(fraction.count)
+            }
+            return true
+        }
+        func zone() -> Bool {
+            if take(0x5A) { return true }
+            guard take(0x2B) || take(0x2D) else { return false }
+            let start = bytes
+            if digits(2, max: 13), take(0x3A), digits(2, max: 59) { return true }
+            bytes = start
+            return digits(2, max: 14) && take(0x3A) && digits(2, max: 0)
+        }
+        if kind == .time { return time() && bytes.isEmpty }
+        // The year: four digits, not 0000.
+        guard bytes.count >= 4, bytes.prefix(4) != [0x30, 0x30, 0x30, 0x30], digits(4, max: 9999) else { return false }
+        var precision = 0
+        if take(0x2D) {
+            guard bytes.count >= 2, bytes.prefix(2) != [0x30, 0x30], digits(2, max: 12) else { return false }
+            precision = 1
+            if take(0x2D) {
+                guard bytes.count >= 2, bytes.prefix(2) != [0x30, 0x30], digits(2, max: 31) else { return false }
+                precision = 2
+            }
+        }
+        switch kind {
+        case .date: return bytes.isEmpty
+        case .dateTime:
+            if bytes.isEmpty { return true }
+            return precision == 2 && take(0x54) && time() && zone() && bytes.isEmpty
+        case .instant:
+            return precision == 2 && take(0x54) && time() && zone() && bytes.isEmpty
+        case .time: return false
         }
     }
 }

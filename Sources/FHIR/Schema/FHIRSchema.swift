@@ -18,7 +18,14 @@ public final class ElementDefinition: Sendable {
     /// The type that declares this element (`Observation`, `Observation.component`).
     public let owner: String
 
-    public var isArray: Bool { max.map { $0 > 1 } ?? true }
+    public let isArray: Bool
+    /// Whether the element holds a primitive (and so may have a `_name` companion).
+    public let isPrimitiveValued: Bool
+    /// `_name`, the JSON member of a primitive's id and extensions.
+    let extensionKey: String
+    /// For a choice: each JSON member name with its `_` form and its type
+    /// (`valueQuantity`, `_valueQuantity`, Quantity).
+    let choiceKeys: [(key: String, extensionKey: String, type: String)]
 
     init(owner: String, name: String, min: Int, max: Int?, types: [String], isChoice: Bool, bindingStrength: String,
          valueSet: String, constraints: [Invariant], targetTypes: [String]) {
@@ -32,6 +39,13 @@ public final class ElementDefinition: Sendable {
         self.valueSet = valueSet
         self.constraints = constraints
         self.targetTypes = targetTypes
+        isArray = max.map { $0 > 1 } ?? true
+        isPrimitiveValued = types.count == 1 && (types[0].hasPrefix("System.") || types[0].first?.isLowercase == true)
+        extensionKey = "_" + name
+        choiceKeys = isChoice ? types.map { type in
+            let key = name + type.prefix(1).uppercased() + type.dropFirst()
+            return (key, "_" + key, type)
+        } : []
     }
 }
 
@@ -56,7 +70,7 @@ public final class TypeDefinition: Sendable {
     public let elements: [ElementDefinition]
     /// JSON member name → element and the concrete type it carries
     /// (`valueQuantity` → value, Quantity).
-    public let jsonMembers: [String: (element: ElementDefinition, type: String)]
+    public let jsonMembers: [String: JSONMember]
     public let elementsByName: [String: ElementDefinition]
 
     init(name: String, kind: Kind, base: String, isAbstract: Bool, constraints: [Invariant], elements: [ElementDefinition]) {
@@ -66,20 +80,35 @@ public final class TypeDefinition: Sendable {
         self.isAbstract = isAbstract
         self.constraints = constraints
         self.elements = elements
-        var members: [String: (element: ElementDefinition, type: String)] = [:]
+        var members: [String: JSONMember] = [:]
         var byName: [String: ElementDefinition] = [:]
         for element in elements {
             byName[element.name] = element
             if element.isChoice {
                 for type in element.types {
-                    members[element.name + type.prefix(1).uppercased() + type.dropFirst()] = (element, type)
+                    members[element.name + type.prefix(1).uppercased() + type.dropFirst()] = JSONMember(element: element, type: type)
                 }
             } else {
-                members[element.name] = (element, element.types.first ?? "")
+                members[element.name] = JSONMember(element: element, type: element.types.first ?? "")
             }
         }
         jsonMembers = members
         elementsByName = byName
+    }
+}
+
+/// What a JSON member name stands for in a type: the element and the
+/// concrete type it carries (`valueQuantity` → value, Quantity).
+public struct JSONMember: Sendable {
+    public let element: ElementDefinition
+    public let type: String
+    /// Whether the type is a primitive (a JSON scalar with an optional `_name`).
+    public let isPrimitive: Bool
+
+    init(element: ElementDefinition, type: String) {
+        self.element = element
+        self.type = type
+        isPrimitive = type.hasPrefix("System.") || type.first?.isLowercase == true
     }
 }
 
@@ -170,6 +199,16 @@ public final class FHIRSchema: Sendable {
             compartments[compartment.key] = byType
         }
         self.compartments = compartments
+        var ancestry: [String: Set<String>] = [:]
+        for name in types.keys {
+            var ancestors: Set<String> = []
+            var current = types[name]?.base ?? ""
+            while !current.isEmpty, ancestors.insert(current).inserted {
+                current = types[current]?.base ?? ""
+            }
+            ancestry[name] = ancestors
+        }
+        self.ancestry = ancestry
     }
 
     public func type(_ name: String) -> TypeDefinition? { types[name] }
@@ -179,13 +218,11 @@ public final class FHIRSchema: Sendable {
     /// Whether `name` is `ancestor` or derives from it (Age → Quantity,
     /// Patient → DomainResource → Resource).
     public func isType(_ name: String, a ancestor: String) -> Bool {
-        var current: String? = name
-        while let type = current, !type.isEmpty {
-            if type == ancestor { return true }
-            current = types[type]?.base
-        }
-        return false
+        name == ancestor || (ancestry[name]?.contains(ancestor) ?? false)
     }
+
+    /// Every type's ancestors (Patient: DomainResource, Resource), computed once.
+    private let ancestry: [String: Set<String>]
 
     /// The search parameters that apply to a resource type (its own and
     /// those declared on Resource and DomainResource).

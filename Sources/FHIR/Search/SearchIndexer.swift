@@ -26,7 +26,7 @@ public final class SearchIndexer: Sendable {
         for (type, definition) in schema.types where definition.kind == .resource && !definition.isAbstract {
             for parameter in schema.searchParameters(for: type) where !parameter.expression.isEmpty && parameter.type != .special {
                 do {
-                    let expression = try FHIRPathCache.shared.parse(parameter.expression)
+                    let expression = Self.prune(try FHIRPathCache.shared.parse(parameter.expression), for: type)
                     var components: [(SearchParameterDefinition.ParameterType, FHIRPathExpression)] = []
                     for component in parameter.components {
                         guard let target = byURL[component.definition] else { continue }
@@ -42,10 +42,40 @@ public final class SearchIndexer: Sendable {
         self.unparsed = unparsed.sorted()
     }
 
+    /// Drops the branches of a union that start from another resource type
+    /// (`AllergyIntolerance.code | Condition.code | …` compiled for
+    /// Condition keeps `Condition.code`): they can only be empty there, and
+    /// the shared parameters of R4 list up to thirty types.
+    static func prune(_ expression: FHIRPathExpression, for type: String) -> FHIRPathExpression {
+        guard case .binary("|", let left, let right) = expression else {
+            if let root = rootTypeName(expression), !FHIRSchema.r4.isType(type, a: root) { return .empty }
+            return expression
+        }
+        switch (prune(left, for: type), prune(right, for: type)) {
+        case (.empty, .empty): return .empty
+        // Still a union, which removes duplicates (two names both given "Jim").
+        case (.empty, let kept), (let kept, .empty): return .binary("|", kept, .empty)
+        case (let l, let r): return .binary("|", l, r)
+        }
+    }
+
+    /// The type an expression starts from when it starts with a type name (`Condition.code.where(…)`).
+    static func rootTypeName(_ expression: FHIRPathExpression) -> String? {
+        switch expression {
+        case .member(nil, let name):
+            guard let first = name.utf8.first, first >= UInt8(ascii: "A"), first <= UInt8(ascii: "Z"), FHIRSchema.r4.type(name) != nil else { return nil }
+            return name
+        case .member(let target?, _), .function(let target?, _, _), .indexer(let target, _), .typeOperation(_, let target, _):
+            return rootTypeName(target)
+        default:
+            return nil
+        }
+    }
+
     /// Every index entry of `resource`; expressions that fail on it are
     /// reported in `failures` rather than stopping the others.
     public func entries(for resource: JSON, failures: inout [String]) -> [SearchIndexEntry] {
-        let root = FHIRNode(resource: resource)
+        let root = FHIRNode(resource: resource, tracksLocation: false)
         var result: [SearchIndexEntry] = []
         var context = FHIRPathContext(resource: root)
         context.collectionAs = true

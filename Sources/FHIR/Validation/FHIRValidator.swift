@@ -25,141 +25,164 @@ public struct FHIRValidator {
             return [FHIRIssue(code: "structure", location: type, message: "'\(type)' is not a resource type of FHIR R4")]
         }
         var validator = FHIRValidator(level: level, resource: FHIRNode(resource: json))
-        validator.walk(object, type: type, location: type, element: nil, isResource: true)
+        validator.path = [.name(type)]
+        validator.walk(object, type: type, element: nil, isResource: true)
         return validator.issues
     }
 
-    mutating func issue(_ code: String, _ location: String, _ message: String, _ severity: FHIRIssue.Severity = .error) {
-        issues.append(FHIRIssue(severity, code: code, location: location, message: message))
+    /// Where the walk is: element names and array indexes from the root,
+    /// turned into a FHIRPath location only when an issue is reported.
+    enum Step { case name(String), index(Int) }
+    var path: [Step] = []
+
+    var location: String {
+        var text = ""
+        for step in path {
+            switch step {
+            case .name(let name): text += text.isEmpty ? name : "." + name
+            case .index(let index): text += "[\(index)]"
+            }
+        }
+        return text
     }
 
-    mutating func walk(_ object: JSONObject, type: String, location: String, element: ElementDefinition?, isResource: Bool) {
+    mutating func issue(_ code: String, _ message: String, at suffix: String? = nil, _ severity: FHIRIssue.Severity = .error) {
+        let here = location
+        issues.append(FHIRIssue(severity, code: code, location: suffix.map { here + "." + $0 } ?? here, message: message))
+    }
+
+    mutating func walk(_ object: JSONObject, type: String, element: ElementDefinition?, isResource: Bool) {
         guard let definition = schema.type(type) else { return }
+        // Counted only for the full level's cardinalities.
         var counts: [String: Int] = [:]
-        var choiceSeen: [String: String] = [:]
+        var choiceSeen: [String: String]?
         for member in object.members {
             let key = member.key
             if key == "resourceType" && (isResource || definition.jsonMembers[key] == nil) {
-                if !isResource { issue("structure", location, "resourceType appears outside a resource") }
+                if !isResource { issue("structure", "resourceType appears outside a resource") }
                 continue
             }
-            if key.hasPrefix("_") {
+            if key.utf8.first == UInt8(ascii: "_") {
                 let base = String(key.dropFirst())
-                guard let target = definition.jsonMembers[base], isPrimitive(target.type) else {
-                    issue("structure", location + "." + key, "'\(key)' does not extend a primitive element of \(type)")
+                guard let target = definition.jsonMembers[base], target.isPrimitive else {
+                    issue("structure", "'\(key)' does not extend a primitive element of \(type)", at: key)
                     continue
                 }
-                if object[base] == nil { counts[target.element.name, default: 0] += count(member.value) }
-                walkPrimitiveExtension(member.value, location: location + "." + base, isArray: target.element.isArray)
+                if level == .full, object[base] == nil { counts[target.element.name, default: 0] += count(member.value) }
+                path.append(.name(base))
+                walkPrimitiveExtension(member.value, isArray: target.element.isArray)
+                path.removeLast()
                 continue
             }
             guard let target = definition.jsonMembers[key] else {
-                issue("structure", location + "." + key, "unknown element '\(key)' in \(isResource ? type : typeLabel(type))")
+                issue("structure", "unknown element '\(key)' in \(type)", at: key)
                 continue
             }
             let elementDefinition = target.element
             if elementDefinition.isChoice {
-                if let other = choiceSeen[elementDefinition.name], other != key {
-                    issue("structure", location + "." + key, "\(elementDefinition.name)[x] is given twice, as \(other) and \(key)")
+                if let other = choiceSeen?[elementDefinition.name], other != key {
+                    issue("structure", "\(elementDefinition.name)[x] is given twice, as \(other) and \(key)", at: key)
                 }
-                choiceSeen[elementDefinition.name] = key
+                choiceSeen = choiceSeen ?? [:]
+                choiceSeen?[elementDefinition.name] = key
             }
-            let itemLocation = location + "." + elementDefinition.name
-            let extensions = object["_" + key]
+            let extensions: JSON? = target.isPrimitive ? object[elementDefinition.isChoice ? "_" + key : elementDefinition.extensionKey] : nil
+            path.append(.name(elementDefinition.name))
+            defer { path.removeLast() }
             if elementDefinition.isArray {
                 guard case .array(let items) = member.value else {
-                    issue("structure", itemLocation, "\(key) repeats (0..*): an array is expected, found \(member.value.kindName)")
+                    issue("structure", "\(key) repeats (0..*): an array is expected, found \(member.value.kindName)")
                     continue
                 }
-                if items.isEmpty { issue("structure", itemLocation, "an array may not be empty") }
-                counts[elementDefinition.name, default: 0] += items.count
+                if items.isEmpty { issue("structure", "an array may not be empty") }
+                if level == .full { counts[elementDefinition.name, default: 0] += items.count }
                 for (index, item) in items.enumerated() {
-                    walkValue(item, type: target.type, location: "\(itemLocation)[\(index)]", element: elementDefinition,
-                              extensionPresent: extensions?.arrayValue?[safe: index].map { $0 != .null } ?? false)
+                    path.append(.index(index))
+                    walkValue(item, type: target.type, element: elementDefinition,
+                              extensionPresent: extensions?.arrayValue?[safe: index].map { $0 != .null } ?? false, isPrimitive: target.isPrimitive)
+                    path.removeLast()
                 }
             } else {
                 if case .array = member.value {
-                    issue("structure", itemLocation, "\(key) is single (max 1): an array is not allowed")
+                    issue("structure", "\(key) is single (max 1): an array is not allowed")
                     continue
                 }
-                counts[elementDefinition.name, default: 0] += 1
-                walkValue(member.value, type: target.type, location: itemLocation, element: elementDefinition, extensionPresent: extensions != nil)
+                if level == .full { counts[elementDefinition.name, default: 0] += 1 }
+                walkValue(member.value, type: target.type, element: elementDefinition, extensionPresent: extensions != nil, isPrimitive: target.isPrimitive)
             }
         }
         guard level == .full else { return }
         for elementDefinition in definition.elements {
             let present = counts[elementDefinition.name] ?? 0
             if present < elementDefinition.min {
-                issue("required", location + "." + elementDefinition.name,
-                      "\(elementDefinition.name) is required (min \(elementDefinition.min)) in \(typeLabel(type))")
+                issue("required", "\(elementDefinition.name) is required (min \(elementDefinition.min)) in \(type)", at: elementDefinition.name)
             }
         }
-        let node = FHIRNode(value: .object(object), type: type, element: element, name: location, location: location)
+        let here = location
+        let node = FHIRNode(value: .object(object), type: type, element: element, name: here, location: here)
         check(invariants: definition.constraints, on: node)
     }
 
-    func typeLabel(_ type: String) -> String { type }
-
-    func isPrimitive(_ type: String) -> Bool { schema.primitiveTypes.contains(type) || type.hasPrefix("System.") }
-
     func count(_ value: JSON) -> Int { value.arrayValue?.count ?? 1 }
 
-    mutating func walkValue(_ value: JSON, type: String, location: String, element: ElementDefinition, extensionPresent: Bool) {
-        if isPrimitive(type) {
+    mutating func walkValue(_ value: JSON, type: String, element: ElementDefinition, extensionPresent: Bool, isPrimitive: Bool) {
+        if isPrimitive {
             if value == .null {
-                if !extensionPresent { issue("structure", location, "null is allowed only where the _ element holds the extensions") }
+                if !extensionPresent { issue("structure", "null is allowed only where the _ element holds the extensions") }
                 return
             }
-            let primitive = type.hasPrefix("System.") ? "string" : type
-            if let problem = PrimitiveFormat.problem(value, type: primitive) {
-                issue(type == "System.String" && value.stringValue != nil ? "value" : "value", location, problem)
+            if let problem = PrimitiveFormat.problem(value, type: type.hasPrefix("System.") ? "string" : type) {
+                issue("value", problem)
                 return
             }
             if level == .full {
-                checkBinding(value, type: type, element: element, location: location)
-                let node = FHIRNode(value: value, type: type, element: element, name: element.name, location: location)
+                checkBinding(value, type: type, element: element)
+                let here = location
+                let node = FHIRNode(value: value, type: type, element: element, name: element.name, location: here)
                 check(invariants: element.constraints.filter { $0.key != "ele-1" }, on: node)
             }
             return
         }
         guard case .object(let object) = value else {
-            issue("structure", location, "\(type) is a JSON object, found \(value.kindName)")
+            issue("structure", "\(type) is a JSON object, found \(value.kindName)")
             return
         }
         if type == "Resource" {
             guard let resourceType = object["resourceType"]?.stringValue, let definition = schema.type(resourceType),
                 definition.kind == .resource, !definition.isAbstract
             else {
-                issue("structure", location, "a resource with a known resourceType is expected")
+                issue("structure", "a resource with a known resourceType is expected")
                 return
             }
-            walk(object, type: resourceType, location: location, element: element, isResource: true)
+            walk(object, type: resourceType, element: element, isResource: true)
             return
         }
-        if object.isEmpty { issue("structure", location, "an element may not be empty") }
-        walk(object, type: type, location: location, element: element, isResource: false)
+        if object.isEmpty { issue("structure", "an element may not be empty") }
+        walk(object, type: type, element: element, isResource: false)
         if level == .full {
-            checkBinding(value, type: type, element: element, location: location)
-            let node = FHIRNode(value: value, type: type, element: element, name: element.name, location: location)
+            checkBinding(value, type: type, element: element)
+            let here = location
+            let node = FHIRNode(value: value, type: type, element: element, name: element.name, location: here)
             check(invariants: element.constraints.filter { $0.key != "ele-1" }, on: node)
         }
     }
 
-    mutating func walkPrimitiveExtension(_ value: JSON, location: String, isArray: Bool) {
+    mutating func walkPrimitiveExtension(_ value: JSON, isArray: Bool) {
         let items: [JSON] = isArray ? (value.arrayValue ?? [value]) : [value]
         for (index, item) in items.enumerated() where item != .null {
-            let itemLocation = isArray ? "\(location)[\(index)]" : location
+            if isArray { path.append(.index(index)) }
+            defer { if isArray { path.removeLast() } }
             guard case .object(let object) = item else {
-                issue("structure", itemLocation, "the _ element of a primitive is an object with id and extension")
+                issue("structure", "the _ element of a primitive is an object with id and extension")
                 continue
             }
-            walk(object, type: "Element", location: itemLocation, element: nil, isResource: false)
+            walk(object, type: "Element", element: nil, isResource: false)
         }
     }
 
     /// Required bindings (R4 §Terminology binding strength: required): the
     /// code must come from the value set, when Socle carries its expansion.
-    mutating func checkBinding(_ value: JSON, type: String, element: ElementDefinition, location: String) {
+    mutating func checkBinding(_ value: JSON, type: String, element: ElementDefinition) {
         guard element.bindingStrength == "required",
             let codes = schema.valueSets[String(element.valueSet.split(separator: "|").first ?? "")]
         else { return }
@@ -167,13 +190,13 @@ public struct FHIRValidator {
         case "code":
             guard let code = value.stringValue else { return }
             if !codes.contains(where: { $0.hasSuffix("|" + code) }) {
-                issue("code-invalid", location, "'\(code)' is not in the value set \(element.valueSet) (required binding)")
+                issue("code-invalid", "'\(code)' is not in the value set \(element.valueSet) (required binding)")
             }
         case "Coding":
             guard let code = value["code"]?.stringValue else { return }
             let system = value["system"]?.stringValue ?? ""
             if !codes.contains(system + "|" + code) {
-                issue("code-invalid", location, "\(system)|\(code) is not in the value set \(element.valueSet) (required binding)")
+                issue("code-invalid", "\(system)|\(code) is not in the value set \(element.valueSet) (required binding)")
             }
         case "CodeableConcept":
             let codings = value["coding"]?.arrayValue ?? []
@@ -181,7 +204,7 @@ public struct FHIRValidator {
             let found = codings.contains { coding in
                 codes.contains((coding["system"]?.stringValue ?? "") + "|" + (coding["code"]?.stringValue ?? ""))
             }
-            if !found { issue("code-invalid", location, "no coding is in the value set \(element.valueSet) (required binding)") }
+            if !found { issue("code-invalid", "no coding is in the value set \(element.valueSet) (required binding)") }
         default:
             return
         }
@@ -195,7 +218,8 @@ public struct FHIRValidator {
             let evaluator = FHIRPathEvaluator(context: context)
             guard let result = try? evaluator.evaluate(expression, input: [.node(node)], frame: .init(this: .node(node))) else { continue }
             if result.count == 1, case .boolean(false) = result[0].system {
-                issue("invariant", node.location, "\(invariant.key): \(invariant.human)", invariant.severity == "error" ? .error : .warning)
+                issues.append(FHIRIssue(invariant.severity == "error" ? .error : .warning, code: "invariant", location: node.location,
+                                        message: "\(invariant.key): \(invariant.human)"))
             }
         }
     }

@@ -30,6 +30,15 @@ import Testing
         #expect(entries(Self.patient, "family") == [.string(normalized: "du marche", exact: "du Marché")])
     }
 
+    @Test func aSharedParameterStillRemovesDuplicates() {
+        // `given` is `Patient.name.given | Practitioner.name.given`: compiled for
+        // Patient it keeps one branch, and still a union (no duplicates).
+        let patient: JSON = ["resourceType": "Patient", "name": [["given": ["Jim"]], ["given": ["Jim", "Peter"]]]]
+        #expect(entries(patient, "given") == [string("Jim"), string("Peter")])
+    }
+
+    func string(_ text: String) -> SearchValue { .string(normalized: SearchIndexer.normalise(text), exact: text) }
+
     @Test func tokensCarrySystemAndCode() {
         #expect(entries(Self.patient, "identifier") == [
             .token(system: "urn:oid:1.2.250.1.213.1.4.8", code: "1740912345678", text: nil),
