@@ -16,8 +16,13 @@ public struct FHIRPathContext: Sendable {
     public var checkOrderedFunctions = false
     /// `as` filters a collection of several items instead of refusing it,
     /// as the R4 search parameter expressions (`(X.value as Quantity)` over
-    /// repeating elements) need and FHIR servers do.
+    /// repeating elements) and invariants (dom-3:
+    /// `%resource.descendants().as(canonical)`) need and FHIR servers do.
     public var collectionAs = false
+    /// A name no element of the type has gives empty instead of an error:
+    /// for the R4 invariants, one of which (cid-0) names an element its
+    /// resource does not have.
+    public var unknownElementsAreEmpty = false
     /// Finds the resource a reference points to (resolve()).
     public var resolver: (@Sendable (String) -> FHIRNode?)?
     /// The value sets memberOf() can answer from, by URL.
@@ -165,7 +170,7 @@ public struct FHIRPathEvaluator {
                     // (mixed collections, as from descendants(), may hold it elsewhere).
                     if Self.declaresElement(node, name) { continue }
                     let sameType = items.allSatisfy { if case .node(let other) = $0 { return other.type == node.type } else { return false } }
-                    if sameType { throw FHIRPathError(.semantic, "\(node.type) has no element '\(name)'") }
+                    if sameType && !context.unknownElementsAreEmpty { throw FHIRPathError(.semantic, "\(node.type) has no element '\(name)'") }
                     continue
                 }
                 for child in children { result.append(.node(child)) }
@@ -184,7 +189,10 @@ public struct FHIRPathEvaluator {
     /// A node reached through a choice element may be of any of its types: a
     /// name valid for another of them is not an error.
     static func declaresElement(_ node: FHIRNode, _ name: String) -> Bool {
-        guard let element = node.element, element.isChoice || node.type == "Resource" else { return false }
+        guard let element = node.element else { return false }
+        // A slot for any resource (contained, Bundle.entry.resource) holds many types.
+        if element.types.contains("Resource") { return true }
+        guard element.isChoice else { return false }
         return element.types.contains { FHIRSchema.r4.type($0)?.elementsByName[name] != nil }
     }
 

@@ -259,6 +259,8 @@ public struct ProfileValidator {
             let node = FHIRNode(value: value, type: type, element: nil, name: element.name, location: location)
             var context = FHIRPathContext(resource: FHIRNode(resource: resource))
             context.variables["context"] = [.node(node)]
+            context.unknownElementsAreEmpty = true
+            context.collectionAs = true
             guard let result = try? FHIRPathEvaluator(context: context).evaluate(expression, input: [.node(node)], frame: .init(this: .node(node)))
             else {
                 issue("invariant", location, "\(key) could not be evaluated", .warning)

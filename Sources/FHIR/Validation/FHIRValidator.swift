@@ -15,19 +15,24 @@ public struct FHIRValidator {
 
     /// Every issue found in `json`, a resource.
     public static func validate(_ json: JSON, level: Level = .full) -> [FHIRIssue] {
+        validate(json, level: level, collectingFailures: false).issues
+    }
+
+    static func validate(_ json: JSON, level: Level, collectingFailures: Bool) -> (issues: [FHIRIssue], failures: [(key: String, error: String)]) {
         guard case .object(let object) = json else {
-            return [FHIRIssue(code: "structure", location: "(root)", message: "a resource is a JSON object, found \(json.kindName)")]
+            return ([FHIRIssue(code: "structure", location: "(root)", message: "a resource is a JSON object, found \(json.kindName)")], [])
         }
         guard let type = object["resourceType"]?.stringValue else {
-            return [FHIRIssue(code: "structure", location: "(root)", message: "resourceType is missing")]
+            return ([FHIRIssue(code: "structure", location: "(root)", message: "resourceType is missing")], [])
         }
         guard let definition = FHIRSchema.r4.type(type), definition.kind == .resource, !definition.isAbstract else {
-            return [FHIRIssue(code: "structure", location: type, message: "'\(type)' is not a resource type of FHIR R4")]
+            return ([FHIRIssue(code: "structure", location: type, message: "'\(type)' is not a resource type of FHIR R4")], [])
         }
         var validator = FHIRValidator(level: level, resource: FHIRNode(resource: json))
+        validator.collectFailures = collectingFailures
         validator.path = [.name(type)]
         validator.walk(object, type: type, element: nil, isResource: true)
-        return validator.issues
+        return (validator.issues, validator.failures)
     }
 
     /// Where the walk is: element names and array indexes from the root,
@@ -210,13 +215,37 @@ public struct FHIRValidator {
         }
     }
 
+    /// Invariants that could not be evaluated on a resource, with why (none
+    /// on the corpus; an invariant that cannot be evaluated is not reported
+    /// as broken).
+    public static func evaluationFailures(_ json: JSON) -> [(key: String, error: String)] {
+        validate(json, level: .full, collectingFailures: true).failures
+    }
+
+    var collectFailures = false
+    var failures: [(key: String, error: String)] = []
+
     mutating func check(invariants: [Invariant], on node: FHIRNode) {
         for invariant in invariants where !invariant.expression.isEmpty {
-            guard let expression = try? FHIRPathCache.shared.parse(invariant.expression) else { continue }
+            let expression: FHIRPathExpression
+            do {
+                expression = try FHIRPathCache.shared.parse(invariant.expression)
+            } catch {
+                if collectFailures { failures.append((invariant.key, "\(error)")) }
+                continue
+            }
             var context = FHIRPathContext(resource: resource)
             context.variables["context"] = [.node(node)]
+            context.unknownElementsAreEmpty = true
+            context.collectionAs = true
             let evaluator = FHIRPathEvaluator(context: context)
-            guard let result = try? evaluator.evaluate(expression, input: [.node(node)], frame: .init(this: .node(node))) else { continue }
+            let result: [FHIRPathValue]
+            do {
+                result = try evaluator.evaluate(expression, input: [.node(node)], frame: .init(this: .node(node)))
+            } catch {
+                if collectFailures { failures.append((invariant.key, "\(error) at \(node.location)")) }
+                continue
+            }
             if result.count == 1, case .boolean(false) = result[0].system {
                 issues.append(FHIRIssue(invariant.severity == "error" ? .error : .warning, code: "invariant", location: node.location,
                                         message: "\(invariant.key): \(invariant.human)"))

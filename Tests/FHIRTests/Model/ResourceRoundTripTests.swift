@@ -68,3 +68,48 @@ extension ResourceRoundTripTests {
         #expect(failures.isEmpty, "\(failures.prefix(20).joined(separator: "\n"))")
     }
 }
+
+/// Parse errors name where and why (R4 §JSON Representation rules).
+@Suite struct ResourceParseErrorTests {
+    func issues(_ text: String) -> [FHIRIssue] {
+        do {
+            _ = try FHIRResource.parse(Array(text.utf8))
+            return []
+        } catch {
+            return error.issues
+        }
+    }
+
+    @Test func brokenJSONGivesLineAndColumn() {
+        let found = issues("{\"resourceType\": \"Patient\",\n  \"active\": tru}")
+        #expect(found.count == 1)
+        #expect(found.first?.location == "line 2, column 13")
+    }
+
+    @Test func structuralProblemsAreAllListedWithTheirPaths() {
+        let found = issues(#"{"resourceType":"Patient","active":"yes","name":{"family":"A"},"nickname":"x","birthDate":"1974-13-01"}"#)
+        #expect(Set(found.map(\.location)) == ["Patient.active", "Patient.name", "Patient.nickname", "Patient.birthDate"])
+    }
+
+    @Test func resourceTypeMustBeKnownAndConcrete() {
+        #expect(issues(#"{"id":"x"}"#).first?.message == "resourceType is missing")
+        #expect(issues(#"{"resourceType":"Patients"}"#).first?.message.contains("not a resource type") == true)
+        #expect(issues(#"{"resourceType":"DomainResource"}"#).first?.message.contains("not a resource type") == true)
+        #expect(issues(#"[1]"#).first?.message.contains("JSON object") == true)
+    }
+
+    @Test func primitiveExtensionsAndNullsFollowTheRules() {
+        // `_given` aligned with `given`, null where only the extension is.
+        let valid = #"{"resourceType":"Patient","name":[{"given":["A",null],"_given":[null,{"extension":[{"url":"http://x","valueString":"y"}]}]}]}"#
+        #expect(issues(valid).isEmpty)
+        let nullAlone = #"{"resourceType":"Patient","name":[{"given":["A",null]}]}"#
+        #expect(issues(nullAlone).map(\.location) == ["Patient.name[0].given[1]"])
+        let notPrimitive = #"{"resourceType":"Patient","_name":{"id":"x"}}"#
+        #expect(issues(notPrimitive).map(\.location) == ["Patient._name"])
+    }
+
+    @Test func decimalsKeepTheirText() throws {
+        let resource = try FHIRResource.parse(Array(#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1.50}}"#.utf8))
+        #expect(String(decoding: resource.serialized(), as: UTF8.self).contains(#""value":1.50"#))
+    }
+}
