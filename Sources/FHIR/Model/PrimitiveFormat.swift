@@ -56,7 +56,10 @@ enum PrimitiveFormat {
         case "uuid":
             return text.hasPrefix("urn:uuid:") && UUID(uuidString: String(text.dropFirst(9))) != nil ? nil : "'\(text)' is not a uuid (urn:uuid:…)"
         case "base64Binary":
-            let valid = text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+/= \n\r".unicodeScalars.contains($0)) }
+            let valid = text.utf8.allSatisfy {
+                ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39)
+                    || $0 == 0x2B || $0 == 0x2F || $0 == 0x3D || $0 == 0x20 || $0 == 0x0A || $0 == 0x0D
+            }
             return valid ? nil : "the value is not base64"
         case "string", "markdown":
             return text.isEmpty ? "a string may not be empty" : nil
