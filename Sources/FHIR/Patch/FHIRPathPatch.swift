@@ -28,10 +28,8 @@ public enum FHIRPathPatch {
             do {
                 let operation = try read(parameter)
                 try apply(operation, to: &result)
-            } catch let error as JSONPatch.Failure {
-                throw PatchError(operation: index, message: error.message)
             } catch {
-                throw PatchError(operation: index, message: "\(error)")
+                throw PatchError(operation: index, message: error.message)
             }
         }
         return result

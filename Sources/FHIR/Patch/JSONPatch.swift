@@ -16,10 +16,8 @@ public enum JSONPatch {
         for (index, operation) in operations.enumerated() {
             do {
                 try apply(operation, to: &result)
-            } catch let error as Failure {
-                throw PatchError(operation: index, message: error.message)
             } catch {
-                throw PatchError(operation: index, message: "\(error)")
+                throw PatchError(operation: index, message: error.message)
             }
         }
         return result
