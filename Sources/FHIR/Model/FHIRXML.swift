@@ -109,7 +109,9 @@ public enum FHIRXMLReader {
         switch type {
         case "boolean": return text == "true" ? .bool(true) : (text == "false" ? .bool(false) : .string(text))
         case "integer", "positiveInt", "unsignedInt", "decimal":
-            return FHIRPathDecimal.isDecimalText(text) ? .number(text) : .string(text)
+            // A JSON number as written (`1.000000000000000000E-245` too); otherwise a string the check refuses.
+            if case .number? = try? JSONParser.parse(text) { return .number(text) }
+            return .string(text)
         default: return .string(text)
         }
     }

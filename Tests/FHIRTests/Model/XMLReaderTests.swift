@@ -37,3 +37,23 @@ import Testing
         #expect(throws: FHIRXMLReader.Failure.self) { try FHIRXMLReader.json(Data("<Patient".utf8)) }
     }
 }
+
+extension XMLReaderTests {
+    /// The XML examples of the corpus read into resources whose structure is
+    /// valid, and whose JSON parses back to the same resource.
+    @Test func everyXMLExampleReadsIntoAValidResource() throws {
+        let files = try Corpus.files(in: "fhir/examples/fhir-test-cases", withExtension: "xml")
+        #expect(files.count == 10)
+        var failures: [String] = []
+        for file in files {
+            do {
+                let resource = try FHIRResource.parseXML(Data(contentsOf: file))
+                let again = try FHIRResource.parse(resource.serialized())
+                if again.json != resource.json { failures.append("\(file.lastPathComponent): JSON round trip differs") }
+            } catch {
+                failures.append("\(file.lastPathComponent): \(error)")
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+    }
+}
