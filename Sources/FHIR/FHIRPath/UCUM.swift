@@ -82,7 +82,29 @@ public struct UCUMUnit: Sendable, Equatable {
     }()
 
     /// Parses a UCUM expression; nil when it uses what this table lacks.
+    /// Results are kept: a data set uses few units many times.
     public static func parse(_ code: String) -> UCUMUnit? {
+        cache.lock.lock()
+        if let known = cache.units[code] {
+            cache.lock.unlock()
+            return known
+        }
+        cache.lock.unlock()
+        let parsed = parseUncached(code)
+        cache.lock.lock()
+        if cache.units.count < 10_000 { cache.units[code] = parsed }
+        cache.lock.unlock()
+        return parsed
+    }
+
+    final class Cache: @unchecked Sendable {
+        let lock = NSLock()
+        var units: [String: UCUMUnit?] = [:]
+    }
+
+    static let cache = Cache()
+
+    static func parseUncached(_ code: String) -> UCUMUnit? {
         if code.isEmpty || code == "1" { return dimensionless }
         var result = dimensionless
         var text = Substring(code)

@@ -3,7 +3,7 @@ import JSONCore
 /// An element of a resource as FHIRPath sees it: its JSON value (nil for a
 /// primitive that has only extensions), the `_name` companion of a primitive,
 /// its FHIR type, the element that declares it and where it is.
-public struct FHIRNode: Sendable {
+public final class FHIRNode: Sendable {
     public let value: JSON?
     /// `{"id":…, "extension":[…]}` written beside a primitive as `_name`.
     public let primitiveExtension: JSON?
@@ -30,7 +30,7 @@ public struct FHIRNode: Sendable {
     }
 
     /// The root node of a resource.
-    public init(resource: JSON, tracksLocation: Bool = true) {
+    public convenience init(resource: JSON, tracksLocation: Bool = true) {
         let type = resource["resourceType"]?.stringValue ?? "Resource"
         self.init(value: resource, type: type, element: nil, name: type, location: type, tracksLocation: tracksLocation)
     }
