@@ -254,7 +254,7 @@ public struct FHIRPathTemporal: Sendable, Hashable {
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .nanosecond], from: end)
         copy.year = parts.year!; copy.month = parts.month!; copy.day = parts.day!
         copy.hour = parts.hour!; copy.minute = parts.minute!; copy.second = parts.second!
-        copy.millisecond = (parts.nanosecond! + 500_000) / 1_000_000
+        copy.millisecond = min(999, (parts.nanosecond! + 500_000) / 1_000_000)
         if kind == .time { copy.year = 0; copy.month = 1; copy.day = 1 }
         return copy
     }

@@ -212,16 +212,6 @@ public struct FHIRPathEvaluator {
         return true
     }
 
-    func strictBoolean(_ items: [FHIRPathValue], _ what: String) throws(FHIRPathError) -> Bool? {
-        guard let item = items.first else { return nil }
-        guard items.count == 1, case .boolean(let value) = item.system else {
-            throw FHIRPathError(.execution, "\(what) must be a boolean")
-        }
-        return value
-    }
-
-    func type(_ specifier: TypeSpecifier) -> (namespace: String?, name: String) { (specifier.namespace, specifier.name) }
-
     func isType(_ value: FHIRPathValue, _ specifier: TypeSpecifier) -> Bool {
         let schema = FHIRSchema.r4
         switch value {

@@ -258,7 +258,7 @@ extension FHIRPathEvaluator {
                 guard case .node(let node) = item else { return .boolean(false) }
                 return .boolean(FHIRSchema.r4.isType(node.type, a: type))
             }
-        case "htmlChecks", "htmlChecks2":
+        case "htmlChecks":
             return [.boolean(items.allSatisfy { Self.isSafeNarrative($0.text ?? "") })]
         default:
             throw FHIRPathError(.semantic, "unknown function \(name)()")

@@ -227,11 +227,7 @@ public final class FHIRSchema: Sendable {
     /// The search parameters that apply to a resource type (its own and
     /// those declared on Resource and DomainResource).
     public func searchParameters(for resourceType: String) -> [SearchParameterDefinition] {
-        searchParameterIndex[resourceType] ?? []
-    }
-
-    private var searchParameterIndex: [String: [SearchParameterDefinition]] {
-        FHIRSchema.indexCache
+        FHIRSchema.indexCache[resourceType] ?? []
     }
 
     private static let indexCache: [String: [SearchParameterDefinition]] = {
