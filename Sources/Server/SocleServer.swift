@@ -23,8 +23,10 @@ public enum SocleServer {
             CompositionService(store: store, templates: templateService, systemID: configuration.systemID)
         }
         public var queryService: QueryService { QueryService(store: store, systemID: configuration.systemID) }
+        public var directoryService: DirectoryService { DirectoryService(store: store, systemID: configuration.systemID) }
         public var contributionService: ContributionService {
-            ContributionService(store: store, compositions: compositionService, ehrs: ehrService, systemID: configuration.systemID)
+            ContributionService(
+                store: store, compositions: compositionService, ehrs: ehrService, directories: directoryService, systemID: configuration.systemID)
         }
     }
 
@@ -76,6 +78,7 @@ public enum SocleServer {
         DefinitionRoutes(service: components.templateService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
         CompositionRoutes(service: components.compositionService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
         ContributionRoutes(service: components.contributionService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
+        DirectoryRoutes(service: components.directoryService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
         QueryRoutes(service: components.queryService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
         AdminRoutes(
             service: components.adminService, templates: components.templateService, queries: components.queryService,

@@ -99,7 +99,7 @@ struct ContributionRoutesTests {
                 (#"[]"#, .badRequest, "must be a JSON object"),
                 (Self.contribution([Self.version(CompositionRoutesTests.compositionText, change: "251")]), .badRequest, "needs preceding_version_uid"),
                 (Self.contribution([Self.version(CompositionRoutesTests.compositionText, preceding: "\(UUIDText.random())::socle.test::1")]), .badRequest, "change type creation, but preceding_version_uid"),
-                (Self.contribution([Self.version(#"{"_type":"FOLDER","name":{"value":"root"},"archetype_node_id":"openEHR-EHR-FOLDER.generic.v1"}"#)]), .unprocessableContent, "FOLDER versions"),
+                (Self.contribution([Self.version(#"{"_type":"FOLDER","archetype_node_id":"openEHR-EHR-FOLDER.generic.v1"}"#)]), .badRequest, "not a valid FOLDER"),
                 (Self.contribution([Self.version(CompositionRoutesTests.compositionText, change: "999")]), .badRequest, "audit change type"),
                 (Self.contribution([Self.version(statusJSON())]), .badRequest, "an EHR has one EHR_STATUS"),
             ]

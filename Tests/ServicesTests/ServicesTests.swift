@@ -14,6 +14,7 @@ struct ServicesTests {
         let templates: TemplateService
         let compositions: CompositionService
         let contributions: ContributionService
+        let directories: DirectoryService
         let store: VersionStore
         let committal = Committal(committer: .identified(name: "service-test"))
 
@@ -22,7 +23,8 @@ struct ServicesTests {
             ehrs = EHRService(store: store, systemID: "services.test")
             templates = TemplateService(store: TemplateStore(database: database.database))
             compositions = CompositionService(store: store, templates: templates, systemID: "services.test")
-            contributions = ContributionService(store: store, compositions: compositions, ehrs: ehrs, systemID: "services.test")
+            directories = DirectoryService(store: store, systemID: "services.test")
+            contributions = ContributionService(store: store, compositions: compositions, ehrs: ehrs, directories: directories, systemID: "services.test")
         }
     }
 

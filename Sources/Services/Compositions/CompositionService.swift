@@ -62,16 +62,16 @@ public struct CompositionService: Sendable {
     /// POST /ehr/{ehr_id}/composition: the first version of a new composition.
     public func create(ehrID: String, json: JSON, committal: Committal) async throws -> CompositionVersion {
         let ehr = try await store.existingEHR(ehrID)
-        let contribution = newContribution(ehr, committal, .creation)
+        let contribution = ContributionRecord.new(ehr, committal, .creation, systemID: systemID)
         let (write, version) = creation(ehr: ehr, prepared: try await prepare(json), audit: contribution.audit, contributionID: contribution.contributionID)
-        try await commit(contribution, [write], objectID: version.uid.objectID)
+        try await store.commit(contribution, [write], objectID: version.uid.objectID, systemID: systemID)
         return version
     }
 
     /// The write that creates a composition, inside a contribution.
     func creation(ehr: EHRRecord, prepared: Prepared, audit: AuditRecord, contributionID: String) -> (VersionWrite, CompositionVersion) {
         let uid = ObjectVersionID(objectID: Self.clientObjectID(prepared.tree) ?? UUIDText.random(), creatingSystemID: systemID, versionNumber: 1)
-        let record = versionRecord(ehr: ehr, uid: uid, data: Self.storedBytes(prepared.tree, uid), audit: audit, contributionID: contributionID)
+        let record = VersionRecord.complete(ehr: ehr, uid: uid, data: Self.storedBytes(prepared.tree, uid), audit: audit, contributionID: contributionID)
         return (
             .create(record, rmType: "COMPOSITION", templateID: prepared.templateID, index: CompositionIndex(composition: prepared.tree, templateID: prepared.templateID)),
             CompositionVersion(uid: uid, record: record)
@@ -108,11 +108,11 @@ public struct CompositionService: Sendable {
     {
         let ehr = try await store.existingEHR(ehrID)
         let objectID = try Self.objectID(versionedObjectID)
-        let contribution = newContribution(ehr, committal, .modification)
+        let contribution = ContributionRecord.new(ehr, committal, .modification, systemID: systemID)
         let (write, version) = try await modification(
             ehr: ehr, objectID: objectID, precedingVersionUID: precedingVersionUID, json: json, audit: contribution.audit,
             contributionID: contribution.contributionID, stale: .preconditionFailed)
-        try await commit(contribution, [write], objectID: objectID)
+        try await store.commit(contribution, [write], objectID: objectID, systemID: systemID)
         return version
     }
 
@@ -121,13 +121,13 @@ public struct CompositionService: Sendable {
         ehr: EHRRecord, objectID: String, precedingVersionUID: String, json: JSON, audit: AuditRecord, contributionID: String, stale: ServiceError.Kind
     ) async throws -> (VersionWrite, CompositionVersion) {
         let latest = try await requireComposition(objectID, in: ehr)
-        let preceding = try precedingVersion(precedingVersionUID, objectID: objectID, latest: latest, stale: stale)
+        let preceding = try latest.precedingVersion(precedingVersionUID, systemID: systemID, what: "composition \(objectID)", stale: stale)
         let prepared = try await prepare(json)
         if let sent = Self.clientObjectID(prepared.tree), sent != objectID {
             throw ServiceError(.badRequest, "the composition's uid \(sent) does not match the versioned object \(objectID)")
         }
         let uid = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
-        let record = versionRecord(ehr: ehr, uid: uid, data: Self.storedBytes(prepared.tree, uid), audit: audit, contributionID: contributionID)
+        let record = VersionRecord.complete(ehr: ehr, uid: uid, data: Self.storedBytes(prepared.tree, uid), audit: audit, contributionID: contributionID)
         let index = CompositionIndex(composition: prepared.tree, templateID: prepared.templateID)
         return (.update(record, precedingVersion: preceding.versionNumber, index: index), CompositionVersion(uid: uid, record: record))
     }
@@ -136,10 +136,10 @@ public struct CompositionService: Sendable {
     /// delete, committed as a new version whose lifecycle state is deleted.
     public func delete(ehrID: String, precedingVersionUID: String, committal: Committal) async throws -> CompositionVersion {
         let ehr = try await store.existingEHR(ehrID)
-        let contribution = newContribution(ehr, committal, .deleted)
+        let contribution = ContributionRecord.new(ehr, committal, .deleted, systemID: systemID)
         let (write, version) = try await deletion(
             ehr: ehr, precedingVersionUID: precedingVersionUID, audit: contribution.audit, contributionID: contribution.contributionID, stale: .conflict)
-        try await commit(contribution, [write], objectID: version.uid.objectID, stale: .conflict)
+        try await store.commit(contribution, [write], objectID: version.uid.objectID, systemID: systemID, stale: .conflict)
         return version
     }
 
@@ -151,7 +151,7 @@ public struct CompositionService: Sendable {
             throw ServiceError(.badRequest, "'\(precedingVersionUID)' is not a version uid (uuid::system_id::version)")
         }
         let latest = try await requireComposition(sent.objectID, in: ehr)
-        let preceding = try precedingVersion(precedingVersionUID, objectID: sent.objectID, latest: latest, stale: stale)
+        let preceding = try latest.precedingVersion(precedingVersionUID, systemID: systemID, what: "composition \(sent.objectID)", stale: stale)
         guard let previous = try await store.version(objectID: sent.objectID, number: preceding.versionNumber) else {
             throw ServiceError(.notFound, "composition version \(precedingVersionUID) does not exist")
         }
@@ -160,7 +160,7 @@ public struct CompositionService: Sendable {
         }
         let uid = ObjectVersionID(objectID: sent.objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
         let data = (try? JSONParser.parse(previous.data)).map { Self.storedBytes($0, uid) } ?? previous.data
-        var record = versionRecord(ehr: ehr, uid: uid, data: data, audit: audit, contributionID: contributionID)
+        var record = VersionRecord.complete(ehr: ehr, uid: uid, data: data, audit: audit, contributionID: contributionID)
         record.lifecycleState = VersionLifecycleState.deleted.rawValue
         return (.update(record, precedingVersion: preceding.versionNumber), CompositionVersion(uid: uid, record: record))
     }
@@ -215,41 +215,6 @@ public struct CompositionService: Sendable {
             throw ServiceError(.notFound, "EHR \(ehr.ehrID) has no composition \(objectID)")
         }
         return object
-    }
-
-    /// The If-Match or preceding version uid must name the latest version.
-    func precedingVersion(_ text: String, objectID: String, latest: VersionedObjectRecord, stale: ServiceError.Kind) throws -> ObjectVersionID {
-        let latestUID = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: latest.latestVersion)
-        guard let preceding = ObjectVersionID(text) else {
-            throw ServiceError(.badRequest, "'\(text)' is not a version uid (uuid::system_id::version)")
-        }
-        guard preceding == latestUID else {
-            throw ServiceError(stale, "\(text) is not the latest version of composition \(objectID); the latest is \(latestUID)", latestVersion: latestUID)
-        }
-        return preceding
-    }
-
-    func newContribution(_ ehr: EHRRecord, _ committal: Committal, _ change: AuditChangeType) -> ContributionRecord {
-        ContributionRecord(
-            contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: change))
-    }
-
-    func versionRecord(ehr: EHRRecord, uid: ObjectVersionID, data: [UInt8], audit: AuditRecord, contributionID: String) -> VersionRecord {
-        VersionRecord(
-            objectID: uid.objectID, versionNumber: uid.versionNumber, ehrID: ehr.ehrID, contributionID: contributionID, audit: audit,
-            lifecycleState: VersionLifecycleState.complete.rawValue, data: data)
-    }
-
-    func commit(_ contribution: ContributionRecord, _ writes: [VersionWrite], objectID: String, stale: ServiceError.Kind = .preconditionFailed)
-        async throws
-    {
-        do {
-            try await store.commit(contribution, versions: writes, ehrChange: .requireModifiable)
-        } catch let error as StoreError {
-            var mapped = try await store.serviceError(error, objectID: objectID, systemID: systemID)
-            if mapped.kind == .preconditionFailed { mapped.kind = stale }
-            throw mapped
-        }
     }
 
     static func objectID(_ text: String) throws -> String {

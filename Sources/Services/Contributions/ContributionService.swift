@@ -3,20 +3,22 @@ import OpenEHR
 import Storage
 
 /// CONTRIBUTION use cases (ITS-REST 1.0.3 §CONTRIBUTION): several versions
-/// (creations, modifications and deletions of compositions, a new
-/// EHR_STATUS) committed in one transaction. Each version goes through the
+/// (creations, modifications and deletions of compositions and of the
+/// directory, a new EHR_STATUS) committed in one transaction. Each version goes through the
 /// same validation as its own endpoint; one refused version and nothing is
 /// committed, and the error names which version and why.
 public struct ContributionService: Sendable {
     public let store: VersionStore
     public let compositions: CompositionService
     public let ehrs: EHRService
+    public let directories: DirectoryService
     public let systemID: String
 
-    public init(store: VersionStore, compositions: CompositionService, ehrs: EHRService, systemID: String) {
+    public init(store: VersionStore, compositions: CompositionService, ehrs: EHRService, directories: DirectoryService, systemID: String) {
         self.store = store
         self.compositions = compositions
         self.ehrs = ehrs
+        self.directories = directories
         self.systemID = systemID
     }
 
@@ -92,7 +94,11 @@ public struct ContributionService: Sendable {
             throw ServiceError(.badRequest, "change type \(change.rubric) needs preceding_version_uid, the version it replaces")
         }
         let data = object["data"]
-        let type = data?["_type"]?.stringValue ?? (isDeletion ? "COMPOSITION" : "")
+        var type = data?["_type"]?.stringValue ?? ""
+        if type.isEmpty, isDeletion, let preceding, let objectID = ObjectVersionID(preceding)?.objectID {
+            // A deletion may come without data: the object it ends says what it is.
+            type = try await store.versionedObject(objectID)?.rmType ?? "COMPOSITION"
+        }
         switch type {
         case "COMPOSITION":
             if isDeletion {
@@ -125,7 +131,21 @@ public struct ContributionService: Sendable {
             let (write, ehrChange, _) = try await ehrs.statusModification(ehr: ehr, precedingVersionUID: preceding, status: status, audit: audit, contributionID: contribution.contributionID)
             return (write, ehrChange)
         case "FOLDER":
-            throw ServiceError(.unprocessable, "FOLDER versions (the EHR directory) are not accepted by this server yet")
+            let id = contribution.contributionID
+            if isDeletion {
+                return (try await directories.deletion(ehr: ehr, precedingVersionUID: preceding!, audit: audit, contributionID: id, stale: .conflict).0, nil)
+            }
+            guard let data else { throw ServiceError(.badRequest, "data is mandatory", problems: [DecodingProblem(path: "/data", message: "is mandatory")]) }
+            do {
+                let tree = try directories.prepare(data)
+                if let preceding {
+                    return (try await directories.modification(ehr: ehr, precedingVersionUID: preceding, tree: tree, audit: audit, contributionID: id, stale: .conflict).0, nil)
+                }
+                return (try await directories.creation(ehr: ehr, tree: tree, audit: audit, contributionID: id).0, nil)
+            } catch var error as ServiceError {
+                error.problems = error.problems.map { DecodingProblem(path: "/data" + ($0.path == "/" ? "" : $0.path), message: $0.message) }
+                throw error
+            }
         case "":
             throw ServiceError(.badRequest, "data is mandatory and must carry _type", problems: [DecodingProblem(path: "/data/_type", message: "is mandatory")])
         default:

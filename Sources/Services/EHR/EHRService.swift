@@ -16,9 +16,11 @@ public struct EHRService: Sendable {
     /// An EHR as served: its row plus its status' latest version.
     public struct Summary: Sendable {
         public var record: EHRRecord
+        /// The versioned object id of the EHR's directory, when it has one.
+        public var directoryID: String?
 
         public var json: JSON {
-            [
+            var json: JSON = [
                 "system_id": ["_type": "HIER_OBJECT_ID", "value": .string(record.systemID)],
                 "ehr_id": ["_type": "HIER_OBJECT_ID", "value": .string(record.ehrID)],
                 "ehr_status": [
@@ -28,6 +30,11 @@ public struct EHRService: Sendable {
                     "_type": "DV_DATE_TIME", "value": .string(ISODateTime(microsecondsSinceEpoch: record.timeCreated).description),
                 ],
             ]
+            if let directoryID, case .object(var object) = json {
+                object["directory"] = ["id": ["_type": "HIER_OBJECT_ID", "value": .string(directoryID)], "namespace": "local", "type": "VERSIONED_FOLDER"]
+                json = .object(object)
+            }
+            return json
         }
     }
 
@@ -65,14 +72,19 @@ public struct EHRService: Sendable {
     }
 
     public func ehr(_ ehrID: String) async throws -> Summary {
-        Summary(record: try await existingEHR(ehrID))
+        try await summary(try await existingEHR(ehrID))
+    }
+
+    /// The EHR with its directory reference (RM ehr package: EHR.directory).
+    func summary(_ record: EHRRecord) async throws -> Summary {
+        Summary(record: record, directoryID: try await store.directory(ehrID: record.ehrID)?.objectID)
     }
 
     public func ehr(subjectID: String, subjectNamespace: String) async throws -> Summary {
         guard let record = try await store.ehr(subjectID: subjectID, subjectNamespace: subjectNamespace) else {
             throw ServiceError(.notFound, "no EHR has subject \(subjectID) in namespace \(subjectNamespace)")
         }
-        return Summary(record: record)
+        return try await summary(record)
     }
 
     /// The latest EHR_STATUS, or the one extant at `time`.

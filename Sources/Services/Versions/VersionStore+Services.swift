@@ -24,3 +24,50 @@ extension VersionStore {
         }
     }
 }
+
+extension VersionStore {
+    /// Commits one contribution of an EHR that must be modifiable, with store
+    /// refusals in service terms (`stale` for a version that is not the latest).
+    func commit(_ contribution: ContributionRecord, _ writes: [VersionWrite], objectID: String, systemID: String,
+                stale: ServiceError.Kind = .preconditionFailed) async throws {
+        do {
+            try await commit(contribution, versions: writes, ehrChange: .requireModifiable)
+        } catch let error as StoreError {
+            var mapped = try await serviceError(error, objectID: objectID, systemID: systemID)
+            if mapped.kind == .preconditionFailed { mapped.kind = stale }
+            throw mapped
+        }
+    }
+}
+
+extension ContributionRecord {
+    /// A new contribution to an EHR, audited from the request's committal.
+    static func new(_ ehr: EHRRecord, _ committal: Committal, _ change: AuditChangeType, systemID: String) -> ContributionRecord {
+        ContributionRecord(
+            contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: change))
+    }
+}
+
+extension VersionRecord {
+    /// A complete version of an object of an EHR.
+    static func complete(ehr: EHRRecord, uid: ObjectVersionID, data: [UInt8], audit: AuditRecord, contributionID: String) -> VersionRecord {
+        VersionRecord(
+            objectID: uid.objectID, versionNumber: uid.versionNumber, ehrID: ehr.ehrID, contributionID: contributionID, audit: audit,
+            lifecycleState: VersionLifecycleState.complete.rawValue, data: data)
+    }
+}
+
+extension VersionedObjectRecord {
+    /// The If-Match or preceding version uid, which must name the latest
+    /// version (`what` names the object in the refusal).
+    func precedingVersion(_ text: String, systemID: String, what: String, stale: ServiceError.Kind) throws -> ObjectVersionID {
+        let latest = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: latestVersion)
+        guard let preceding = ObjectVersionID(text) else {
+            throw ServiceError(.badRequest, "'\(text)' is not a version uid (uuid::system_id::version)")
+        }
+        guard preceding == latest else {
+            throw ServiceError(stale, "\(text) is not the latest version of \(what); the latest is \(latest)", latestVersion: latest)
+        }
+        return preceding
+    }
+}

@@ -159,6 +159,11 @@ public enum Migrations {
                 """,
             ]
         },
+        Migration(version: 4, description: "one directory per EHR") { _ in
+            // RM ehr package: EHR.directory is one VERSIONED_FOLDER; two concurrent
+            // creations cannot both pass a check, so the database refuses the second.
+            ["CREATE UNIQUE INDEX versioned_object_directory_idx ON versioned_object (ehr_id) WHERE rm_type = 'FOLDER'"]
+        },
     ]
 
     /// The schema version this binary writes.

@@ -208,11 +208,21 @@ public struct VersionStore: Sendable {
     public func versionedObject(_ objectID: String) async throws -> VersionedObjectRecord? {
         try await database.query(
             "SELECT object_id, ehr_id, rm_type, time_created, latest_version FROM versioned_object WHERE object_id = ?", [.text(objectID)]
-        ).first.map { row in
-            VersionedObjectRecord(
-                objectID: row.string(0) ?? "", ehrID: row.string(1) ?? "", rmType: row.string(2) ?? "", timeCreated: row.int(3) ?? 0,
-                latestVersion: Int(row.int(4) ?? 0))
-        }
+        ).first.map(Self.versionedObject)
+    }
+
+    static func versionedObject(_ row: SQLRow) -> VersionedObjectRecord {
+        VersionedObjectRecord(
+            objectID: row.string(0) ?? "", ehrID: row.string(1) ?? "", rmType: row.string(2) ?? "", timeCreated: row.int(3) ?? 0,
+            latestVersion: Int(row.int(4) ?? 0))
+    }
+
+    /// The EHR's directory (its one versioned FOLDER), if it has one.
+    public func directory(ehrID: String) async throws -> VersionedObjectRecord? {
+        try await database.query(
+            "SELECT object_id, ehr_id, rm_type, time_created, latest_version FROM versioned_object WHERE ehr_id = ? AND rm_type = 'FOLDER'",
+            [.text(ehrID)]
+        ).first.map(Self.versionedObject)
     }
 
     static let versionColumns =
