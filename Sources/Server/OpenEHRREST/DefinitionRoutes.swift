@@ -23,6 +23,16 @@ struct DefinitionRoutes {
             try request.requireAcceptsJSON()
             return Response.json(.ok, try await service.list())
         }
+        group.get("definition/template/adl1.4/:template_id/example") { request, context in
+            let format = request.uri.queryParameters.get("format") ?? "JSON"
+            // ITS-REST 1.0.3 §Template example: canonical JSON here; the simplified
+            // formats and XML are not produced yet and are refused by name.
+            guard format.uppercased() == "JSON" else {
+                throw HTTPRequestError(status: .notAcceptable, message: "format=\(format) is not produced yet: ask format=JSON")
+            }
+            try request.requireAcceptsJSON()
+            return Response.json(.ok, try await service.example(templateID: try context.decodedParameter("template_id")))
+        }
         group.get("definition/template/adl1.4/:template_id") { request, context in
             try request.requireAccepts("application/xml", matching: Request.isXML)
             let opt = try await service.opt(templateID: try context.decodedParameter("template_id"))

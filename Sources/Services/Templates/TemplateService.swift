@@ -72,6 +72,13 @@ public final class TemplateService: Sendable {
     }
 
     /// The list served by GET /definition/template/adl1.4.
+    /// An example composition of a template, in canonical JSON
+    /// (`ExampleComposition`: every mandatory node, values the template admits).
+    public func example(templateID: String) async throws -> JSON {
+        guard let template = try await template(templateID) else { throw ServiceError(.notFound, "template '\(templateID)' does not exist") }
+        return ExampleComposition.generate(template)
+    }
+
     public func list() async throws -> JSON {
         .array(
             try await store.list().map { record in

@@ -62,3 +62,30 @@ public struct ArchetypeTerm: Sendable, Equatable {
     public var text: String
     public var description: String
 }
+
+extension CObject {
+    /// The constraint an ARCHETYPE_INTERNAL_REF points to: `targetPath` is
+    /// read from the archetype root that contains it (AM 1.4
+    /// §ARCHETYPE_INTERNAL_REF), searched from this definition down.
+    public func internalReference(_ targetPath: String) -> CObject? {
+        var nodes: [CObject] = [self]
+        var found: CObject?
+        func search(_ object: CObject, _ segments: ArraySlice<(String, String?)>) -> CObject? {
+            guard let (name, node) = segments.first else { return object }
+            guard let attribute = object.attribute(name) else { return nil }
+            for child in attribute.children where node == nil || child.nodeID == node || child.archetypeID == node {
+                if let hit = search(child, segments.dropFirst()) { return hit }
+            }
+            return nil
+        }
+        let segments = targetPath.split(separator: "/").map { segment -> (String, String?) in
+            guard let open = segment.firstIndex(of: "["), segment.hasSuffix("]") else { return (String(segment), nil) }
+            return (String(segment[..<open]), String(segment[segment.index(after: open)..<segment.index(before: segment.endIndex)]))
+        }
+        while let node = nodes.popLast(), found == nil {
+            if node.archetypeID != nil { found = search(node, segments[...]) }
+            for attribute in node.attributes { nodes.append(contentsOf: attribute.children) }
+        }
+        return found
+    }
+}

@@ -196,27 +196,7 @@ public struct TemplateValidator: Sendable {
         /// ARCHETYPE_INTERNAL_REF: the node at an archetype path such as
         /// `/data[at0001]/events[at0002]` (from the template root, or from
         /// the archetype root the reference stands in).
-        func resolve(_ targetPath: String) -> CObject? {
-            var nodes: [CObject] = [root]
-            var found: CObject?
-            func search(_ object: CObject, _ segments: ArraySlice<(String, String?)>) -> CObject? {
-                guard let (name, node) = segments.first else { return object }
-                guard let attribute = object.attribute(name) else { return nil }
-                for child in attribute.children where node == nil || child.nodeID == node || child.archetypeID == node {
-                    if let hit = search(child, segments.dropFirst()) { return hit }
-                }
-                return nil
-            }
-            let segments = targetPath.split(separator: "/").map { segment -> (String, String?) in
-                guard let open = segment.firstIndex(of: "["), segment.hasSuffix("]") else { return (String(segment), nil) }
-                return (String(segment[..<open]), String(segment[segment.index(after: open)..<segment.index(before: segment.endIndex)]))
-            }
-            while let node = nodes.popLast(), found == nil {
-                if node.archetypeID != nil { found = search(node, segments[...]) }
-                for attribute in node.attributes { nodes.append(contentsOf: attribute.children) }
-            }
-            return found
-        }
+        func resolve(_ targetPath: String) -> CObject? { root.internalReference(targetPath) }
 
         static func matches(_ text: String, pattern: String) -> Bool {
             guard let regex = RegexCache.shared.regex(pattern) else { return false }

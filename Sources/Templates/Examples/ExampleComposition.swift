@@ -1,0 +1,231 @@
+import Foundation
+import JSONCore
+import OpenEHR
+
+/// An example composition of a template (ITS-REST 1.0.3 §Template:
+/// `GET …/example`): the smallest canonical composition the template allows,
+/// every mandatory node present (occurrences, existence, cardinality, and the
+/// RM's own mandatory attributes), each leaf given a value its constraint
+/// admits (the first code of a list, a magnitude inside the range at the
+/// allowed precision, the first ordinal, …). It passes Socle's validation.
+public struct ExampleComposition {
+    let template: OperationalTemplate
+    let time: String
+    let terminology = OpenEHRTerminology.shared
+    let schema = RMSchema.rm110
+
+    /// Generates the example; `time` stamps every date-time in it.
+    public static func generate(_ template: OperationalTemplate, time: Date = Date()) -> JSON {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        let generator = ExampleComposition(template: template, time: formatter.string(from: time))
+        var root = generator.object(template.definition, terms: template.definition.terms, depth: 0) ?? .object(JSONObject())
+        if case .object(var object) = root {
+            var details = object["archetype_details"]?.objectValue ?? JSONObject()
+            details["template_id"] = ["value": .string(template.templateID)]
+            object["archetype_details"] = .object(details)
+            root = .object(object)
+        }
+        return root
+    }
+
+    /// An RM object for a constraint; nil where nothing can be made (an
+    /// archetype slot, whose archetypes the template leaves open).
+    func object(_ constraint: CObject, terms: [String: ArchetypeTerm], depth: Int) -> JSON? {
+        guard depth < 64 else { return nil }
+        let terms = constraint.terms.isEmpty ? terms : constraint.terms
+        switch constraint.kind {
+        case .slot: return nil
+        case .internalReference(let path):
+            guard let target = template.definition.internalReference(path) else { return rmDefault(concrete(constraint.rmTypeName), depth: depth) }
+            var copy = target
+            copy.nodeID = constraint.nodeID.isEmpty ? target.nodeID : constraint.nodeID
+            return object(copy, terms: terms, depth: depth + 1)
+        case .primitive(let primitive): return Self.primitive(primitive, time: time)
+        case .codePhrase(let terminologyID, let codes): return codePhrase(terminologyID, codes)
+        case .quantity(_, let items): return quantity(items.first)
+        case .ordinal(let items):
+            guard let item = items.first else { return rmDefault("DV_ORDINAL", depth: depth) }
+            return [
+                "_type": "DV_ORDINAL", "value": JSON(item.value),
+                "symbol": codedText(item.code, terminologyID: item.terminology, terms: terms),
+            ]
+        case .constraintReference(let reference):
+            return ["_type": "CODE_PHRASE", "terminology_id": ["_type": "TERMINOLOGY_ID", "value": "local"], "code_string": .string(reference)]
+        case .complex, .archetypeRoot:
+            return complex(constraint, terms: terms, depth: depth)
+        }
+    }
+
+    func complex(_ constraint: CObject, terms: [String: ArchetypeTerm], depth: Int) -> JSON {
+        let (type, generic) = Self.split(constraint.rmTypeName)
+        let concreteType = concrete(type)
+        var object = JSONObject()
+        object["_type"] = .string(concreteType)
+        let rmClass = schema[concreteType]
+        if rmClass?.attributes["archetype_node_id"] != nil {
+            object["name"] = name(constraint, terms: terms, depth: depth)
+            object["archetype_node_id"] = .string(constraint.archetypeID ?? (constraint.nodeID.isEmpty ? "at0000" : constraint.nodeID))
+            if let archetypeID = constraint.archetypeID {
+                object["archetype_details"] = ["archetype_id": ["value": .string(archetypeID)], "rm_version": "1.1.0"]
+            }
+        }
+        for attribute in constraint.attributes where attribute.name != "name" {
+            guard rmClass == nil || rmClass?.attributes[attribute.name] != nil, attribute.existence.upper != 0 else { continue }
+            if let value = self.attribute(attribute, owner: concreteType, terms: terms, depth: depth) { object[attribute.name] = value }
+        }
+        fillRequired(&object, type: concreteType, generic: generic, depth: depth)
+        return .object(object)
+    }
+
+    /// The values of a constrained attribute, or nil when it may be absent.
+    func attribute(_ attribute: CAttribute, owner: String, terms: [String: ArchetypeTerm], depth: Int) -> JSON? {
+        let rmAttribute = schema[owner]?.attributes[attribute.name]
+        let requiredByRM = schema[owner]?.required.contains(attribute.name) ?? false
+        let needed = (attribute.existence.lower ?? 0) >= 1 || requiredByRM || (attribute.cardinality?.lower ?? 0) >= 1
+            || attribute.children.contains { ($0.occurrences.lower ?? 0) >= 1 }
+        guard needed else { return nil }
+        let fillable = attribute.children.filter { if case .slot = $0.kind { return false } else { return true } }
+        if attribute.isMultiple || rmAttribute?.isList == true {
+            var items: [JSON] = []
+            for child in fillable {
+                for _ in 0..<max(child.occurrences.lower ?? 0, 0) {
+                    if let item = object(child, terms: terms, depth: depth + 1) { items.append(item) }
+                }
+            }
+            let minimum = max(attribute.cardinality?.lower ?? 0, (attribute.existence.lower ?? 0) >= 1 || requiredByRM ? 1 : 0, rmAttribute?.minimumItems ?? 0)
+            var index = 0
+            while items.count < minimum, !fillable.isEmpty, index < minimum * 2 {
+                if let item = object(fillable[index % fillable.count], terms: terms, depth: depth + 1) { items.append(item) }
+                index += 1
+            }
+            // A template whose required children exceed the attribute's cardinality keeps the first ones.
+            if let upper = attribute.cardinality?.upper, items.count > upper { items = Array(items.prefix(upper)) }
+            return items.isEmpty ? nil : .array(items)
+        }
+        for child in fillable {
+            if let value = object(child, terms: terms, depth: depth + 1) { return value }
+        }
+        return nil
+    }
+
+    /// The name: as the template constrains it (a fixed text or code), else
+    /// the node's term in the archetype.
+    func name(_ constraint: CObject, terms: [String: ArchetypeTerm], depth: Int) -> JSON {
+        if let nameConstraint = constraint.attribute("name"), let first = nameConstraint.children.first,
+            let value = object(first, terms: terms, depth: depth + 1), value["_type"] != nil
+        {
+            return value
+        }
+        let key = constraint.archetypeID != nil ? "at0000" : constraint.nodeID
+        let text = terms[key]?.text ?? constraint.rmTypeName
+        return ["_type": "DV_TEXT", "value": .string(text)]
+    }
+
+    func codePhrase(_ terminologyID: String?, _ codes: [String]) -> JSON {
+        let terminologyID = terminologyID ?? "local"
+        var code = codes.first ?? "example"
+        if codes.isEmpty, let set = terminology.codeSets[terminologyID], let first = set.sorted().first { code = first }
+        if codes.isEmpty, terminologyID == "openehr", let any = terminology.groups["setting"]?.keys.sorted().first { code = any }
+        return ["_type": "CODE_PHRASE", "terminology_id": ["_type": "TERMINOLOGY_ID", "value": .string(terminologyID)], "code_string": .string(code)]
+    }
+
+    func codedText(_ code: String, terminologyID: String, terms: [String: ArchetypeTerm]) -> JSON {
+        [
+            "_type": "DV_CODED_TEXT", "value": .string(rubric(code, terminologyID: terminologyID, terms: terms)),
+            "defining_code": codePhrase(terminologyID, [code]),
+        ]
+    }
+
+    func rubric(_ code: String, terminologyID: String, terms: [String: ArchetypeTerm]) -> String {
+        if terminologyID == "local", let term = terms[code] { return term.text }
+        if terminologyID == "openehr" {
+            for group in terminology.groups.values { if let text = group[code] { return text } }
+        }
+        return code
+    }
+
+    func quantity(_ item: QuantityItem?) -> JSON {
+        guard let item else { return ["_type": "DV_QUANTITY", "magnitude": 1, "units": "1"] }
+        let digits = item.precision?.upper ?? item.precision?.lower ?? 0
+        return ["_type": "DV_QUANTITY", "magnitude": .number(Self.number(in: item.magnitude, digits: digits)), "units": .string(item.units)]
+    }
+
+    /// A number inside an interval, written with `digits` decimals (the
+    /// lower bound when it is included, else just above it; 1 when open).
+    static func number(in range: ConstraintInterval<Double>?, digits: Int) -> String {
+        var value = 1.0
+        if let range {
+            if let lower = range.lower {
+                value = range.lowerIncluded ? lower : lower + pow(10, -Double(max(digits, 0)))
+                if let upper = range.upper, value > upper || (!range.upperIncluded && value >= upper) { value = (lower + upper) / 2 }
+            } else if let upper = range.upper {
+                value = range.upperIncluded ? upper : upper - 1
+            }
+        }
+        return digits > 0 ? String(format: "%.\(digits)f", value) : String(format: "%.0f", value.rounded(range?.lower != nil ? .up : .down))
+    }
+
+    static func primitive(_ primitive: CPrimitive, time: String) -> JSON {
+        switch primitive {
+        case .string(let pattern, let list):
+            if let first = list.first { return .string(first) }
+            if let pattern { return .string(Self.text(matching: pattern)) }
+            return "example"
+        case .integer(let list, let range):
+            if let first = list.first { return JSON(first) }
+            if let range, let lower = range.lower { return JSON(range.lowerIncluded ? lower : lower + 1) }
+            if let range, let upper = range.upper { return JSON(range.upperIncluded ? upper : upper - 1) }
+            return 1
+        case .real(let list, let range):
+            if let first = list.first { return .number(String(first)) }
+            return .number(number(in: range, digits: 1))
+        case .boolean(let trueValid, _): return .bool(trueValid)
+        case .date(let pattern): return .string(Self.temporal(time, pattern: pattern, kind: "date"))
+        case .time(let pattern): return .string(Self.temporal(time, pattern: pattern, kind: "time"))
+        case .dateTime(let pattern): return .string(Self.temporal(time, pattern: pattern, kind: "dateTime"))
+        case .duration(_, let range):
+            if let lower = range?.lower { return .string(lower) }
+            return "PT1H"
+        }
+    }
+
+    /// A text a C_STRING pattern accepts, for the simple patterns templates use
+    /// (`[A-Z]+`, `.*`, literal alternatives `a|b`).
+    static func text(matching pattern: String) -> String {
+        if let first = pattern.split(separator: "|").first, first.allSatisfy({ $0.isLetter || $0.isNumber || $0 == " " || $0 == "-" }) {
+            return String(first)
+        }
+        for candidate in ["example", "A", "a", "1", "x"] where TemplateValidator.Walker.matches(candidate, pattern: pattern) { return candidate }
+        return "example"
+    }
+
+    /// The stamp cut to what a date/time pattern allows (`YYYY-MM-DD`, `HH:MM:SS`).
+    static func temporal(_ stamp: String, pattern: String?, kind: String) -> String {
+        let date = String(stamp.prefix(10)), clock = String(stamp.dropFirst(11).prefix(8))
+        switch kind {
+        case "date": return pattern?.contains("DD") == false ? (pattern?.contains("MM") == true ? String(date.prefix(7)) : String(date.prefix(4))) : date
+        case "time": return clock
+        default: return stamp
+        }
+    }
+
+    /// `DV_INTERVAL<DV_COUNT>` → (DV_INTERVAL, DV_COUNT).
+    static func split(_ rmTypeName: String) -> (String, String?) {
+        guard let open = rmTypeName.firstIndex(of: "<"), rmTypeName.hasSuffix(">") else { return (rmTypeName, nil) }
+        return (String(rmTypeName[..<open]), String(rmTypeName[rmTypeName.index(after: open)..<rmTypeName.index(before: rmTypeName.endIndex)]))
+    }
+
+    /// A concrete RM type for an abstract one the template names.
+    func concrete(_ type: String) -> String {
+        if schema[type] != nil { return type }
+        let preferred: [String: String] = [
+            "EVENT": "POINT_EVENT", "PARTY_PROXY": "PARTY_SELF", "ITEM_STRUCTURE": "ITEM_TREE", "DATA_VALUE": "DV_TEXT",
+            "DV_ORDERED": "DV_COUNT", "DV_QUANTIFIED": "DV_QUANTITY", "DV_AMOUNT": "DV_QUANTITY", "DV_ABSOLUTE_QUANTITY": "DV_DATE_TIME",
+            "DV_TEMPORAL": "DV_DATE_TIME", "DV_ENCAPSULATED": "DV_PARSABLE", "CARE_ENTRY": "OBSERVATION", "ENTRY": "ADMIN_ENTRY",
+            "CONTENT_ITEM": "SECTION", "ITEM": "ELEMENT", "OBJECT_ID": "HIER_OBJECT_ID", "UID_BASED_ID": "HIER_OBJECT_ID",
+        ]
+        if let type = preferred[type] { return type }
+        return RMTypeHierarchy.concreteTypes(of: type).sorted().first { schema[$0] != nil } ?? type
+    }
+}

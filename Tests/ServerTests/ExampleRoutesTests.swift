@@ -1,0 +1,56 @@
+import Foundation
+import HTTPTypes
+import JSONCore
+import OpenEHR
+import SocleTestSupport
+import Testing
+
+/// ITS-REST 1.0.3 §Template: `GET /definition/template/adl1.4/{id}/example`.
+@Suite("openEHR REST: example compositions")
+struct ExampleRoutesTests {
+    /// For every valid corpus OPT (but the one no composition can satisfy,
+    /// see ExampleCompositionTests), the example commits as a composition.
+    @Test(arguments: TestEngine.available)
+    func everyTemplatesExampleCommits(engine: TestEngine) async throws {
+        let root = Corpus.root.appendingPathComponent("openehr/templates/valid")
+        let files = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
+            .filter { $0.pathExtension == "opt" }.sorted { $0.path < $1.path }
+        try await TestServer.with(engine) { server in
+            let ehrID = try await server.createEHR()
+            var ids: Set<String> = []
+            var failures: [String] = []
+            for file in files {
+                let upload = try await server.send(
+                    .post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"],
+                    body: try String(contentsOf: file, encoding: .utf8))
+                guard upload.status == .created, let id = upload.eTag, ids.insert(id).inserted, id != "cardinality_of_section" else { continue }
+                let path = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"]))!
+                let example = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(path)/example")
+                guard example.status == .ok else {
+                    failures.append("\(id): example \(example.status)")
+                    continue
+                }
+                #expect(example.json["archetype_details"]?["template_id"]?["value"]?.stringValue == id)
+                let committed = try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition", body: example.body)
+                if committed.status != .created { failures.append("\(id): \(committed.status) \(committed.body.prefix(300))") }
+            }
+            #expect(ids.count == 118)
+            #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        }
+    }
+
+    @Test(arguments: TestEngine.available)
+    func unknownTemplatesAndFormatsAreRefused(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            #expect(try await server.send(.get, "/openehr/v1/definition/template/adl1.4/nothing/example").status == .notFound)
+            let upload = try await server.send(
+                .post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"],
+                body: try String(contentsOf: CompositionRoutesTests.templateFile, encoding: .utf8))
+            let id = try #require(upload.eTag)
+            #expect(try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(id)/example?format=FLAT").status == .notAcceptable)
+            let json = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(id)/example?format=JSON")
+            #expect(json.status == .ok)
+            #expect(json.json["_type"] == "COMPOSITION")
+        }
+    }
+}
