@@ -1,0 +1,193 @@
+import JSONCore
+import OpenEHR
+
+/// The web template of an operational template (the JSON form EHRbase and
+/// Better serve for `Accept: application/openehr.wt+json`): a tree of nodes,
+/// one per element a form can fill, with its id, names, RM type, node id,
+/// occurrences, AQL path, and the inputs of its data value; the RM
+/// attributes the context supplies are marked `inContext`.
+public struct WebTemplate {
+    let template: OperationalTemplate
+    let language: String
+
+    public static func generate(_ template: OperationalTemplate) -> JSON {
+        let builder = WebTemplate(template: template, language: template.language)
+        var tree = builder.node(template.definition, path: "", terms: template.definition.terms, attribute: nil, siblings: [])
+        tree["aqlPath"] = nil
+        return [
+            "templateId": .string(template.templateID), "version": "2.3", "defaultLanguage": .string(builder.language),
+            "languages": [.string(builder.language)], "tree": .object(tree),
+        ]
+    }
+
+    /// Structures a form does not show: their items belong to the node above.
+    static let transparent: Set<String> = ["HISTORY", "ITEM_TREE", "ITEM_LIST", "ITEM_SINGLE", "ITEM_TABLE", "ITEM_STRUCTURE"]
+
+    /// One node and its children.
+    func node(_ constraint: CObject, path: String, terms: [String: ArchetypeTerm], attribute: String?, siblings: [CObject]) -> JSONObject {
+        nodes(constraint, path: path, terms: terms, attribute: attribute, siblings: siblings).first ?? JSONObject()
+    }
+
+    /// The node of a constraint, or the nodes of its children when the
+    /// constraint is a structure (HISTORY, ITEM_TREE) a form does not show.
+    func nodes(_ constraint: CObject, path: String, terms: [String: ArchetypeTerm], attribute: String?, siblings: [CObject]) -> [JSONObject] {
+        var constraint = constraint
+        if case .internalReference(let target) = constraint.kind, let referenced = template.definition.internalReference(target) {
+            constraint = CObject(
+                kind: referenced.kind, rmTypeName: referenced.rmTypeName, nodeID: referenced.nodeID, occurrences: constraint.occurrences,
+                attributes: referenced.attributes, terms: referenced.terms)
+        }
+        let terms = constraint.terms.isEmpty ? terms : constraint.terms
+        // An RM object that is not archetyped (EVENT_CONTEXT) is named after its attribute.
+        let name = constraint.nodeID.isEmpty && constraint.archetypeID == nil ? (attribute ?? constraint.rmTypeName) : displayName(constraint, terms: terms)
+        let predicate = self.predicate(constraint, name: name, siblings: siblings)
+        let step = attribute.map { predicate.isEmpty ? "/\($0)" : "/\($0)[\(predicate)]" } ?? ""
+        let here = path + step
+        let type = Self.baseType(constraint.rmTypeName)
+        if type == "ELEMENT" { return [element(constraint, path: here, name: name, terms: terms)] }
+        var children: [JSON] = []
+        var trailing: [JSON] = []
+        for attribute in constraint.attributes where attribute.name != "name" && !(type == "COMPOSITION" && attribute.name == "category") {
+            let fillable = attribute.children.filter {
+                switch $0.kind {
+                case .complex, .archetypeRoot, .internalReference: true
+                default: false
+                }
+            }
+            let made = fillable.flatMap { nodes($0, path: here, terms: terms, attribute: attribute.name, siblings: fillable).map { JSON.object($0) } }
+            // An ACTION's ISM transition comes after its context, as EHRbase lists it.
+            if type == "ACTION" && attribute.name == "ism_transition" { trailing += made } else { children += made }
+        }
+        // A structure, or an event that cannot repeat: its nodes belong to the node above.
+        if Self.transparent.contains(type) || (type.hasSuffix("EVENT") && constraint.occurrences.upper == 1) {
+            return (children + contextNodes(type, path: here)).compactMap(\.objectValue)
+        }
+        children += contextNodes(type, path: here) + trailing
+        if type == "COMPOSITION" { children.insert(.object(categoryNode()), at: 0) }
+        var object = header(id: Self.identifier(name), name: name, type: type, constraint: constraint, terms: terms)
+        object["aqlPath"] = .string(here)
+        if !children.isEmpty { object["children"] = .array(Self.uniqueIDs(children)) }
+        return [object]
+    }
+
+    /// Id, names, RM type, node id and occurrences.
+    func header(id: String, name: String, type: String, constraint: CObject, terms: [String: ArchetypeTerm]) -> JSONObject {
+        var object = JSONObject()
+        object["id"] = .string(id)
+        object["name"] = .string(name)
+        object["localizedName"] = .string(name)
+        object["rmType"] = .string(type)
+        let nodeID = constraint.archetypeID ?? constraint.nodeID
+        if !nodeID.isEmpty { object["nodeId"] = .string(nodeID) }
+        object["min"] = JSON(constraint.occurrences.lower ?? 0)
+        object["max"] = JSON(constraint.occurrences.upper ?? -1)
+        let key = constraint.archetypeID != nil ? "at0000" : constraint.nodeID
+        if let term = terms[key] {
+            object["localizedNames"] = .object(JSONObject([(language, .string(name))]))
+            object["localizedDescriptions"] = .object(JSONObject([(language, .string(term.description))]))
+        }
+        return object
+    }
+
+    /// An ELEMENT: one node of its value's type when the template allows
+    /// one, else the ELEMENT with a node per allowed value type.
+    func element(_ constraint: CObject, path: String, name: String, terms: [String: ArchetypeTerm]) -> JSONObject {
+        var values = constraint.attribute("value")?.children ?? []
+        // A free DV_TEXT beside a DV_CODED_TEXT is the coded text's own text: one node.
+        if values.contains(where: { Self.baseType($0.rmTypeName) == "DV_CODED_TEXT" }) {
+            values.removeAll { Self.baseType($0.rmTypeName) == "DV_TEXT" && $0.attributes.isEmpty }
+        }
+        if values.count == 1 {
+            let value = values[0]
+            var object = header(id: Self.identifier(name), name: name, type: Self.baseType(value.rmTypeName), constraint: constraint, terms: terms)
+            object["aqlPath"] = .string(path + "/value")
+            let inputs = self.inputs(value, terms: terms)
+            if !inputs.isEmpty { object["inputs"] = .array(inputs) }
+            return object
+        }
+        var object = header(id: Self.identifier(name), name: name, type: "ELEMENT", constraint: constraint, terms: terms)
+        object["aqlPath"] = .string(path)
+        let alternatives = values.isEmpty ? Self.anyValueTypes.map { CObject(kind: .complex, rmTypeName: $0, nodeID: "", occurrences: .init(lower: 0, upper: 1), attributes: [], terms: [:]) } : values
+        var children: [JSON] = []
+        for value in alternatives {
+            let type = Self.baseType(value.rmTypeName)
+            var child = JSONObject()
+            child["id"] = .string(Self.identifier(String(type.dropFirst(3))) + "_value")
+            child["name"] = .string(name)
+            child["localizedName"] = .string(name)
+            child["rmType"] = .string(type)
+            child["min"] = 0
+            child["max"] = 1
+            child["aqlPath"] = .string(path + "/value")
+            let inputs = self.inputs(value, terms: terms)
+            if !inputs.isEmpty { child["inputs"] = .array(inputs) }
+            // EHRbase marks the value types of an open ELEMENT as given by context.
+            if values.isEmpty { child["inContext"] = true }
+            children.append(.object(child))
+        }
+        object["children"] = .array(children)
+        return object
+    }
+
+    /// The value types of an ELEMENT whose value the template leaves open, in the order EHRbase lists them.
+    static let anyValueTypes = [
+        "DV_TEXT", "DV_CODED_TEXT", "DV_MULTIMEDIA", "DV_PARSABLE", "DV_STATE", "DV_BOOLEAN", "DV_IDENTIFIER", "DV_URI", "DV_EHR_URI",
+        "DV_DURATION", "DV_QUANTITY", "DV_COUNT", "DV_PROPORTION", "DV_DATE_TIME", "DV_TIME", "DV_ORDINAL", "DV_DATE",
+    ]
+
+    /// The name the template gives (a fixed name/value) or the node's term.
+    func displayName(_ constraint: CObject, terms: [String: ArchetypeTerm]) -> String {
+        if let fixed = fixedName(constraint) { return fixed }
+        let key = constraint.archetypeID != nil ? "at0000" : constraint.nodeID
+        return terms[key]?.text ?? constraint.rmTypeName
+    }
+
+    func fixedName(_ constraint: CObject) -> String? {
+        guard let nameConstraint = constraint.attribute("name")?.children.first,
+            let value = nameConstraint.attribute("value")?.children.first, case .primitive(.string(_, let list)) = value.kind,
+            let first = list.first
+        else { return nil }
+        return first
+    }
+
+    /// `at0005` or `at0005 and name/value='Kategorie'` when the template names the node.
+    func predicate(_ constraint: CObject, name: String, siblings: [CObject]) -> String {
+        let nodeID = constraint.archetypeID ?? constraint.nodeID
+        if let fixed = fixedName(constraint) { return "\(nodeID) and name/value='\(fixed)'" }
+        return nodeID
+    }
+
+    static func baseType(_ rmTypeName: String) -> String {
+        rmTypeName.firstIndex(of: "<").map { String(rmTypeName[..<$0]) } ?? rmTypeName
+    }
+
+    /// `Kategorie (LOINC)` → `kategorie_loinc`: lower case, letters, digits,
+    /// hyphens and dots kept, every other run of characters one underscore,
+    /// none at either end.
+    static func identifier(_ name: String) -> String {
+        var result = ""
+        var pendingUnderscore = false
+        for character in name.lowercased() {
+            if character.isLetter || character.isNumber || character == "-" || character == "." {
+                if pendingUnderscore && !result.isEmpty { result.append("_") }
+                pendingUnderscore = false
+                result.append(character)
+            } else {
+                pendingUnderscore = true
+            }
+        }
+        return result.isEmpty ? "node" : result
+    }
+
+    /// Siblings with the same id get `2`, `3`, … (as EHRbase numbers them).
+    static func uniqueIDs(_ children: [JSON]) -> [JSON] {
+        var seen: [String: Int] = [:]
+        return children.map { child in
+            guard case .object(var object) = child, let id = object["id"]?.stringValue else { return child }
+            let count = (seen[id] ?? 0) + 1
+            seen[id] = count
+            if count > 1 { object["id"] = .string(id + String(count)) }
+            return .object(object)
+        }
+    }
+}
