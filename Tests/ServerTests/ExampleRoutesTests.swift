@@ -54,3 +54,27 @@ struct ExampleRoutesTests {
         }
     }
 }
+
+/// `GET /definition/template/adl1.4/{id}` with `Accept: application/openehr.wt+json`.
+@Suite("openEHR REST: web templates")
+struct WebTemplateRoutesTests {
+    @Test(arguments: TestEngine.available)
+    func theWebTemplateIsServedByMediaType(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let upload = try await server.send(
+                .post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"],
+                body: try String(contentsOf: CompositionRoutesTests.templateFile, encoding: .utf8))
+            let id = try #require(upload.eTag)
+            let web = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(id)", headers: ["Accept": "application/openehr.wt+json"])
+            #expect(web.status == .ok)
+            #expect(web.headers[.contentType] == "application/openehr.wt+json")
+            #expect(web.json["templateId"]?.stringValue == id)
+            #expect(web.json["tree"]?["rmType"] == "COMPOSITION")
+            #expect(web.json["tree"]?["children"]?.arrayValue?.first?["id"] == "category")
+            let opt = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(id)", headers: ["Accept": "application/xml"])
+            #expect(opt.status == .ok)
+            #expect(opt.body.contains("<template_id>"))
+            #expect(try await server.send(.get, "/openehr/v1/definition/template/adl1.4/none", headers: ["Accept": "application/openehr.wt+json"]).status == .notFound)
+        }
+    }
+}

@@ -34,6 +34,13 @@ struct DefinitionRoutes {
             return Response.json(.ok, try await service.example(templateID: try context.decodedParameter("template_id")))
         }
         group.get("definition/template/adl1.4/:template_id") { request, context in
+            // The web template (EHRbase's and Better's JSON form of a template) when asked for by media type.
+            if let accept = request.headers[.accept], accept.contains("application/openehr.wt+json") {
+                let webTemplate = try await service.webTemplate(templateID: try context.decodedParameter("template_id"))
+                return Response(
+                    status: .ok, headers: [.contentType: "application/openehr.wt+json"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(webTemplate))))
+            }
             try request.requireAccepts("application/xml", matching: Request.isXML)
             let opt = try await service.opt(templateID: try context.decodedParameter("template_id"))
             return Response(status: .ok, headers: [.contentType: "application/xml"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: opt)))

@@ -72,6 +72,12 @@ public final class TemplateService: Sendable {
     }
 
     /// The list served by GET /definition/template/adl1.4.
+    /// The web template of a template (`WebTemplate`).
+    public func webTemplate(templateID: String) async throws -> JSON {
+        guard let template = try await template(templateID) else { throw ServiceError(.notFound, "template '\(templateID)' does not exist") }
+        return WebTemplate.generate(template)
+    }
+
     /// An example composition of a template, in canonical JSON
     /// (`ExampleComposition`: every mandatory node, values the template admits).
     public func example(templateID: String) async throws -> JSON {
