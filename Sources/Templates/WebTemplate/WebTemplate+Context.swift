@@ -33,7 +33,14 @@ extension WebTemplate {
             return [entry[0], node("narrative", "DV_TEXT", inputs: [["type": "TEXT"]]), entry[1], entry[2],
                     node("expiry_time", "DV_DATE_TIME", min: 0, inputs: dateTime, inContext: false)]
         case "ACTION":
-            return entry + [node("time", "DV_DATE_TIME", inputs: dateTime)]
+            var activity = node("activity_id", "STRING", inputs: [["type": "TEXT"]], inContext: false)
+            var instruction = node("instruction_id", "LOCATABLE_REF", inContext: false)
+            for index in [0, 1] {
+                guard case .object(var object) = index == 0 ? activity : instruction else { continue }
+                object["aqlPath"] = .string(path + "/instruction_details/" + (object["id"]?.stringValue ?? ""))
+                if index == 0 { activity = .object(object) } else { instruction = .object(object) }
+            }
+            return entry + [activity, instruction, node("time", "DV_DATE_TIME", inputs: dateTime)]
         case "ACTIVITY":
             return [node("timing", "DV_PARSABLE", min: 0, inputs: [["suffix": "value", "type": "TEXT"], ["suffix": "formalism", "type": "TEXT"]]),
                     node("action_archetype_id", "STRING", inputs: [["type": "TEXT"]])]
@@ -113,9 +120,10 @@ extension WebTemplate {
                 return [["suffix": "code", "type": "TEXT"], ["suffix": "value", "type": "TEXT"]]
             }
         case "DV_QUANTITY":
-            guard case .quantity(_, let items) = value.kind, !items.isEmpty else {
+            guard case .quantity(_, let items) = value.kind else {
                 return [["suffix": "magnitude", "type": "DECIMAL"], ["suffix": "unit", "type": "TEXT"]]
             }
+            guard !items.isEmpty else { return [["suffix": "magnitude", "type": "DECIMAL"], ["suffix": "unit", "type": "CODED_TEXT"]] }
             let units: [JSON] = items.map { item in
                 var unit = JSONObject([("value", .string(item.units)), ("label", .string(item.units))])
                 var validation = JSONObject()
@@ -124,9 +132,19 @@ extension WebTemplate {
                 if !validation.isEmpty { unit["validation"] = .object(validation) }
                 return .object(unit)
             }
-            return [["suffix": "magnitude", "type": "DECIMAL"], ["suffix": "unit", "type": "CODED_TEXT", "list": .array(units)]]
+            var magnitude = JSONObject([("suffix", "magnitude"), ("type", "DECIMAL")])
+            // One unit: its range is the magnitude's.
+            if items.count == 1, let range = items[0].magnitude { magnitude["validation"] = ["range": Self.range(range)] }
+            return [.object(magnitude), ["suffix": "unit", "type": "CODED_TEXT", "list": .array(units)]]
         case "DV_COUNT": return [["type": "INTEGER"]]
-        case "DV_BOOLEAN": return [["type": "BOOLEAN"]]
+        case "DV_BOOLEAN":
+            if let value = value.attribute("value")?.children.first, case .primitive(.boolean(let trueValid, let falseValid)) = value.kind,
+                trueValid != falseValid
+            {
+                let only = trueValid ? "true" : "false"
+                return [["type": "BOOLEAN", "list": [["value": .string(only), "label": .string(only)]]]]
+            }
+            return [["type": "BOOLEAN"]]
         case "DV_DATE_TIME": return [["type": "DATETIME"]]
         case "DV_DATE": return [["type": "DATE"]]
         case "DV_TIME": return [["type": "TIME"]]
@@ -175,7 +193,74 @@ extension WebTemplate {
         return .object(range)
     }
 
-    static func number(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    /// Decimals as EHRbase writes them (`0.0`, `37.5`).
+    static func number(_ value: Double) -> String { String(value) }
+}
+
+extension WebTemplate {
+    /// An ACTION's ISM transition as one node: the careflow steps of every
+    /// alternative the template allows (each with the states it may be in)
+    /// and the states they name.
+    func ismTransition(_ alternatives: [CObject], path: String, terms: [String: ArchetypeTerm]) -> JSON {
+        let here = path + "/ism_transition"
+        var steps: [JSON] = []
+        var states: [String] = []
+        for alternative in alternatives {
+            let stateCodes = Self.codes(alternative.attribute("current_state"))
+            for code in stateCodes where !states.contains(code) { states.append(code) }
+            for step in Self.codes(alternative.attribute("careflow_step")) {
+                var item = JSONObject([("value", .string(step)), ("label", .string(terms[step]?.text ?? step))])
+                if let term = terms[step] {
+                    item["localizedLabels"] = .object(JSONObject([(language, .string(term.text))]))
+                    item["localizedDescriptions"] = .object(JSONObject([(language, .string(term.description))]))
+                }
+                item["currentStates"] = .array(stateCodes.map { .string($0) })
+                steps.append(.object(item))
+            }
+        }
+        let terminology = OpenEHRTerminology.shared
+        let stateItems: [JSON] = states.map { code in
+            let rubric = terminology.groups["instruction_states"]?[code] ?? code
+            return ["value": .string(code), "label": .string(rubric), "localizedLabels": .object(JSONObject([(language, .string(rubric))]))]
+        }
+        func child(_ id: String, _ name: String, min: Int, inputs: [JSON]) -> JSON {
+            var object = JSONObject()
+            object["id"] = .string(id)
+            object["name"] = .string(name)
+            object["rmType"] = "DV_CODED_TEXT"
+            object["min"] = JSON(min)
+            object["max"] = 1
+            object["aqlPath"] = .string(here + "/" + id)
+            object["inputs"] = .array(inputs)
+            object["inContext"] = true
+            return .object(object)
+        }
+        var children: [JSON] = []
+        if !steps.isEmpty {
+            children.append(child("careflow_step", "Careflow_step", min: 1, inputs: [["suffix": "code", "type": "CODED_TEXT", "list": .array(steps), "terminology": "local"]]))
+        }
+        let stateInputs: [JSON] = stateItems.isEmpty
+            ? [["suffix": "code", "type": "TEXT"], ["suffix": "value", "type": "TEXT"]]
+            : [["suffix": "code", "type": "CODED_TEXT", "list": .array(stateItems), "terminology": "openehr"]]
+        children.append(child("current_state", "Current_state", min: 1, inputs: stateInputs))
+        children.append(child("transition", "transition", min: 0, inputs: [["suffix": "code", "type": "TEXT"], ["suffix": "value", "type": "TEXT"]]))
+        var node = JSONObject()
+        node["id"] = "ism_transition"
+        node["name"] = "ism_transition"
+        node["rmType"] = "ISM_TRANSITION"
+        node["min"] = 1
+        node["max"] = 1
+        node["aqlPath"] = .string(here)
+        node["children"] = .array(children)
+        node["inContext"] = true
+        return .object(node)
+    }
+
+    /// The codes a DV_CODED_TEXT attribute constraint allows.
+    static func codes(_ attribute: CAttribute?) -> [String] {
+        guard let coded = attribute?.children.first, let code = coded.attribute("defining_code")?.children.first,
+            case .codePhrase(_, let codes) = code.kind
+        else { return [] }
+        return codes
     }
 }

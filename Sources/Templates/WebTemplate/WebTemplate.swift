@@ -54,14 +54,18 @@ public struct WebTemplate {
                 default: false
                 }
             }
-            let made = fillable.flatMap { nodes($0, path: here, terms: terms, attribute: attribute.name, siblings: fillable).map { JSON.object($0) } }
-            // An ACTION's ISM transition comes after its context, as EHRbase lists it.
-            if type == "ACTION" && attribute.name == "ism_transition" { trailing += made } else { children += made }
+            // An ACTION's ISM transitions are one node, after its context, as EHRbase lists it.
+            if type == "ACTION" && attribute.name == "ism_transition" {
+                trailing.append(ismTransition(fillable, path: here, terms: terms))
+                continue
+            }
+            children += fillable.flatMap { nodes($0, path: here, terms: terms, attribute: attribute.name, siblings: fillable).map { JSON.object($0) } }
         }
         // A structure, or an event that cannot repeat: its nodes belong to the node above.
         if Self.transparent.contains(type) || (type.hasSuffix("EVENT") && constraint.occurrences.upper == 1) {
             return (children + contextNodes(type, path: here)).compactMap(\.objectValue)
         }
+        if type == "ACTION" && trailing.isEmpty { trailing.append(ismTransition([], path: here, terms: terms)) }
         children += contextNodes(type, path: here) + trailing
         if type == "COMPOSITION" { children.insert(.object(categoryNode()), at: 0) }
         var object = header(id: Self.identifier(name), name: name, type: type, constraint: constraint, terms: terms)
@@ -93,15 +97,29 @@ public struct WebTemplate {
     /// one, else the ELEMENT with a node per allowed value type.
     func element(_ constraint: CObject, path: String, name: String, terms: [String: ArchetypeTerm]) -> JSONObject {
         var values = constraint.attribute("value")?.children ?? []
-        // A free DV_TEXT beside a DV_CODED_TEXT is the coded text's own text: one node.
-        if values.contains(where: { Self.baseType($0.rmTypeName) == "DV_CODED_TEXT" }) {
-            values.removeAll { Self.baseType($0.rmTypeName) == "DV_TEXT" && $0.attributes.isEmpty }
+        // A free DV_TEXT beside a DV_CODED_TEXT is the coded text's own text: one
+        // node, whose code list is open to other text.
+        var openList = false
+        if values.count == 2, values.contains(where: { Self.baseType($0.rmTypeName) == "DV_CODED_TEXT" }),
+            values.contains(where: { Self.baseType($0.rmTypeName) == "DV_TEXT" && $0.attributes.isEmpty })
+        {
+            values.removeAll { Self.baseType($0.rmTypeName) == "DV_TEXT" }
+            openList = true
         }
         if values.count == 1 {
             let value = values[0]
             var object = header(id: Self.identifier(name), name: name, type: Self.baseType(value.rmTypeName), constraint: constraint, terms: terms)
+            if openList { object["nodeId"] = nil }
             object["aqlPath"] = .string(path + "/value")
-            let inputs = self.inputs(value, terms: terms)
+            var inputs = self.inputs(value, terms: terms)
+            if openList, case .object(var first)? = inputs.first, first["list"] != nil {
+                let terminology = first["terminology"]
+                first["terminology"] = nil
+                first["listOpen"] = true
+                first["terminology"] = terminology
+                inputs[0] = .object(first)
+                inputs.append(["suffix": "other", "type": "TEXT"])
+            }
             if !inputs.isEmpty { object["inputs"] = .array(inputs) }
             return object
         }
@@ -116,8 +134,15 @@ public struct WebTemplate {
             child["name"] = .string(name)
             child["localizedName"] = .string(name)
             child["rmType"] = .string(type)
-            child["min"] = 0
-            child["max"] = 1
+            // Alternatives the template lists carry the element's node id and occurrences.
+            if !values.isEmpty {
+                if !constraint.nodeID.isEmpty { child["nodeId"] = .string(constraint.nodeID) }
+                child["min"] = JSON(constraint.occurrences.lower ?? 0)
+                child["max"] = JSON(constraint.occurrences.upper ?? -1)
+            } else {
+                child["min"] = 0
+                child["max"] = 1
+            }
             child["aqlPath"] = .string(path + "/value")
             let inputs = self.inputs(value, terms: terms)
             if !inputs.isEmpty { child["inputs"] = .array(inputs) }
