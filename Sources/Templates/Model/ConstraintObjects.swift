@@ -29,6 +29,9 @@ public struct CObject: Sendable {
     public var attributes: [CAttribute]
     /// At an archetype root: the term definitions, by code.
     public var terms: [String: ArchetypeTerm]
+    /// A C_CODE_PHRASE bound to a value set instead of a terminology
+    /// (`referenceSetUri`, `terminology://…`).
+    public var referenceSetURI: String? = nil
 
     public func attribute(_ name: String) -> CAttribute? { attributes.first { $0.name == name } }
 

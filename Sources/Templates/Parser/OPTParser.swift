@@ -147,7 +147,9 @@ public struct OPTParser: Sendable {
         for attributeElement in element.children("attributes") {
             if let attribute = attribute(attributeElement, of: rmType, path: here, problems: &problems) { attributes.append(attribute) }
         }
-        return CObject(kind: kind, rmTypeName: rmType, nodeID: nodeID, occurrences: occurrences, attributes: attributes, terms: terms)
+        var object = CObject(kind: kind, rmTypeName: rmType, nodeID: nodeID, occurrences: occurrences, attributes: attributes, terms: terms)
+        object.referenceSetURI = element.text(of: "referenceSetUri")
+        return object
     }
 
     static let primitiveRMTypes: Set<String> = ["STRING", "INTEGER", "REAL", "BOOLEAN", "DATE", "TIME", "DATE_TIME", "DURATION", "ISO8601_DATE", "ISO8601_DATE_TIME", "ISO8601_TIME", "ISO8601_DURATION"]

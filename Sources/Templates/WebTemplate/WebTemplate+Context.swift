@@ -105,8 +105,10 @@ extension WebTemplate {
             switch code.kind {
             case .codePhrase(let terminology, let codes) where !codes.isEmpty:
                 let list: [JSON] = codes.map { code in
-                    var item = JSONObject([("value", .string(code)), ("label", .string(terms[code]?.text ?? code))])
-                    if let term = terms[code], terminology == "local" {
+                    // External codes are defined in the template as `terminology::code`.
+                    let term = terms[code] ?? terminology.flatMap { terms["\($0)::\(code)"] }
+                    var item = JSONObject([("value", .string(code)), ("label", .string(term?.text ?? code))])
+                    if let term {
                         item["localizedLabels"] = .object(JSONObject([(language, .string(term.text))]))
                         item["localizedDescriptions"] = .object(JSONObject([(language, .string(term.description))]))
                     }
@@ -114,7 +116,12 @@ extension WebTemplate {
                 }
                 return [["suffix": "code", "type": "CODED_TEXT", "list": .array(list), "terminology": .string(terminology ?? "local")]]
             case .codePhrase(let terminology, _):
-                let named: [(String, JSON)] = terminology.map { [("terminology", JSON.string($0))] } ?? []
+                let source = terminology ?? Self.valueSet(code.referenceSetURI)
+                let named: [(String, JSON)] = source.map { [("terminology", JSON.string($0))] } ?? []
+                return [.object(JSONObject([("suffix", "code"), ("type", "TEXT")] + named)), .object(JSONObject([("suffix", "value"), ("type", "TEXT")] + named))]
+            case .constraintReference where code.referenceSetURI != nil:
+                let source = Self.valueSet(code.referenceSetURI)
+                let named: [(String, JSON)] = source.map { [("terminology", JSON.string($0))] } ?? []
                 return [.object(JSONObject([("suffix", "code"), ("type", "TEXT")] + named)), .object(JSONObject([("suffix", "value"), ("type", "TEXT")] + named))]
             default:
                 return [["suffix": "code", "type": "TEXT"], ["suffix": "value", "type": "TEXT"]]
@@ -191,6 +198,11 @@ extension WebTemplate {
         if let lower = interval.lower { range["min"] = JSON(lower); range["minOp"] = .string(interval.lowerIncluded ? ">=" : ">") }
         if let upper = interval.upper { range["max"] = JSON(upper); range["maxOp"] = .string(interval.upperIncluded ? "<=" : "<") }
         return .object(range)
+    }
+
+    /// A value set named by URI stands for the terminology (`terminology:` dropped).
+    static func valueSet(_ uri: String?) -> String? {
+        uri.map { $0.hasPrefix("terminology:") ? String($0.dropFirst("terminology:".count)) : $0 }
     }
 
     /// Decimals as EHRbase writes them (`0.0`, `37.5`).
