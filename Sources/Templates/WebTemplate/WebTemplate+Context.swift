@@ -140,10 +140,19 @@ extension WebTemplate {
                 return .object(unit)
             }
             var magnitude = JSONObject([("suffix", "magnitude"), ("type", "DECIMAL")])
-            // One unit: its range is the magnitude's.
-            if items.count == 1, let range = items[0].magnitude { magnitude["validation"] = ["range": Self.range(range)] }
+            // One unit: its precision and range are the magnitude's.
+            if items.count == 1 {
+                var validation = JSONObject()
+                if let precision = items[0].precision { validation["precision"] = Self.intRange(precision) }
+                if let range = items[0].magnitude { validation["range"] = Self.range(range) }
+                if !validation.isEmpty { magnitude["validation"] = .object(validation) }
+            }
             return [.object(magnitude), ["suffix": "unit", "type": "CODED_TEXT", "list": .array(units)]]
-        case "DV_COUNT": return [["type": "INTEGER"]]
+        case "DV_COUNT":
+            if let magnitude = value.attribute("magnitude")?.children.first, case .primitive(.integer(_, let range?)) = magnitude.kind {
+                return [["type": "INTEGER", "validation": ["range": Self.intRange(range)]]]
+            }
+            return [["type": "INTEGER"]]
         case "DV_BOOLEAN":
             if let value = value.attribute("value")?.children.first, case .primitive(.boolean(let trueValid, let falseValid)) = value.kind,
                 trueValid != falseValid
@@ -218,8 +227,9 @@ extension WebTemplate {
         var steps: [JSON] = []
         var states: [String] = []
         for alternative in alternatives {
+            // Each alternative's states, as EHRbase lists them (repeats included).
             let stateCodes = Self.codes(alternative.attribute("current_state"))
-            for code in stateCodes where !states.contains(code) { states.append(code) }
+            states += stateCodes
             for step in Self.codes(alternative.attribute("careflow_step")) {
                 var item = JSONObject([("value", .string(step)), ("label", .string(terms[step]?.text ?? step))])
                 if let term = terms[step] {

@@ -134,11 +134,11 @@ public struct WebTemplate {
             child["name"] = .string(name)
             child["localizedName"] = .string(name)
             child["rmType"] = .string(type)
-            // Alternatives the template lists carry the element's node id and occurrences.
+            // Alternatives the template lists carry the element's node id and their own occurrences.
             if !values.isEmpty {
                 if !constraint.nodeID.isEmpty { child["nodeId"] = .string(constraint.nodeID) }
-                child["min"] = JSON(constraint.occurrences.lower ?? 0)
-                child["max"] = JSON(constraint.occurrences.upper ?? -1)
+                child["min"] = JSON(value.occurrences.lower ?? 0)
+                child["max"] = JSON(value.occurrences.upper ?? -1)
             } else {
                 child["min"] = 0
                 child["max"] = 1
