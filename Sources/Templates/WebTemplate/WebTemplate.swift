@@ -12,7 +12,7 @@ public struct WebTemplate {
 
     public static func generate(_ template: OperationalTemplate) -> JSON {
         let builder = WebTemplate(template: template, language: template.language)
-        var tree = builder.node(template.definition, path: "", terms: template.definition.terms, attribute: nil, siblings: [])
+        var tree = builder.node(template.definition, path: "", terms: template.definition.terms, attribute: nil)
         tree["aqlPath"] = nil
         return [
             "templateId": .string(template.templateID), "version": "2.3", "defaultLanguage": .string(builder.language),
@@ -24,13 +24,13 @@ public struct WebTemplate {
     static let transparent: Set<String> = ["HISTORY", "ITEM_TREE", "ITEM_LIST", "ITEM_SINGLE", "ITEM_TABLE", "ITEM_STRUCTURE"]
 
     /// One node and its children.
-    func node(_ constraint: CObject, path: String, terms: [String: ArchetypeTerm], attribute: String?, siblings: [CObject]) -> JSONObject {
-        nodes(constraint, path: path, terms: terms, attribute: attribute, siblings: siblings).first ?? JSONObject()
+    func node(_ constraint: CObject, path: String, terms: [String: ArchetypeTerm], attribute: String?) -> JSONObject {
+        nodes(constraint, path: path, terms: terms, attribute: attribute).first ?? JSONObject()
     }
 
     /// The node of a constraint, or the nodes of its children when the
     /// constraint is a structure (HISTORY, ITEM_TREE) a form does not show.
-    func nodes(_ constraint: CObject, path: String, terms: [String: ArchetypeTerm], attribute: String?, siblings: [CObject]) -> [JSONObject] {
+    func nodes(_ constraint: CObject, path: String, terms: [String: ArchetypeTerm], attribute: String?) -> [JSONObject] {
         var constraint = constraint
         if case .internalReference(let target) = constraint.kind, let referenced = template.definition.internalReference(target) {
             constraint = CObject(
@@ -40,7 +40,7 @@ public struct WebTemplate {
         let terms = constraint.terms.isEmpty ? terms : constraint.terms
         // An RM object that is not archetyped (EVENT_CONTEXT) is named after its attribute.
         let name = constraint.nodeID.isEmpty && constraint.archetypeID == nil ? (attribute ?? constraint.rmTypeName) : displayName(constraint, terms: terms)
-        let predicate = self.predicate(constraint, name: name, siblings: siblings)
+        let predicate = self.predicate(constraint)
         let step = attribute.map { predicate.isEmpty ? "/\($0)" : "/\($0)[\(predicate)]" } ?? ""
         let here = path + step
         let type = Self.baseType(constraint.rmTypeName)
@@ -59,7 +59,7 @@ public struct WebTemplate {
                 trailing.append(ismTransition(fillable, path: here, terms: terms))
                 continue
             }
-            children += fillable.flatMap { nodes($0, path: here, terms: terms, attribute: attribute.name, siblings: fillable).map { JSON.object($0) } }
+            children += fillable.flatMap { nodes($0, path: here, terms: terms, attribute: attribute.name).map { JSON.object($0) } }
         }
         // A structure, or an event that cannot repeat: its nodes belong to the node above.
         if Self.transparent.contains(type) || (type.hasSuffix("EVENT") && constraint.occurrences.upper == 1) {
@@ -176,7 +176,7 @@ public struct WebTemplate {
     }
 
     /// `at0005` or `at0005 and name/value='Kategorie'` when the template names the node.
-    func predicate(_ constraint: CObject, name: String, siblings: [CObject]) -> String {
+    func predicate(_ constraint: CObject) -> String {
         let nodeID = constraint.archetypeID ?? constraint.nodeID
         if let fixed = fixedName(constraint) { return "\(nodeID) and name/value='\(fixed)'" }
         return nodeID
