@@ -162,12 +162,12 @@ public struct WebTemplate {
 
     /// The name the template gives (a fixed name/value) or the node's term.
     func displayName(_ constraint: CObject, terms: [String: ArchetypeTerm]) -> String {
-        if let fixed = fixedName(constraint) { return fixed }
+        if let fixed = Self.fixedName(constraint) { return fixed }
         let key = constraint.archetypeID != nil ? "at0000" : constraint.nodeID
         return terms[key]?.text ?? constraint.rmTypeName
     }
 
-    func fixedName(_ constraint: CObject) -> String? {
+    static func fixedName(_ constraint: CObject) -> String? {
         guard let nameConstraint = constraint.attribute("name")?.children.first,
             let value = nameConstraint.attribute("value")?.children.first, case .primitive(.string(_, let list)) = value.kind,
             let first = list.first
@@ -178,7 +178,7 @@ public struct WebTemplate {
     /// `at0005` or `at0005 and name/value='Kategorie'` when the template names the node.
     func predicate(_ constraint: CObject) -> String {
         let nodeID = constraint.archetypeID ?? constraint.nodeID
-        if let fixed = fixedName(constraint) { return "\(nodeID) and name/value='\(fixed)'" }
+        if let fixed = Self.fixedName(constraint) { return "\(nodeID) and name/value='\(fixed)'" }
         return nodeID
     }
 

@@ -1,0 +1,58 @@
+import Foundation
+import JSONCore
+import OpenEHR
+import SocleTestSupport
+import Templates
+import Testing
+
+/// FLAT compositions of the corpus (EHRbase's test data) read through the
+/// web template of their corpus OPT into canonical compositions that pass
+/// RM decoding and template validation. The count only goes up; the note
+/// lists what is not read yet.
+@Suite struct FlatCompositionTests {
+    static let expectedValid = 95
+
+    @Test func corpusFlatCompositionsBecomeValidCompositions() throws {
+        let templates = try CorpusValidationTests.templatesByID()
+        // Several corpus templates share a tree id (`minimal`): each is tried.
+        var byTreeID: [String: [OperationalTemplate]] = [:]
+        for template in templates.values.sorted(by: { $0.templateID < $1.templateID }) {
+            if let id = WebTemplate.generate(template)["tree"]?["id"]?.stringValue { byTreeID[id, default: []].append(template) }
+        }
+        let root = Corpus.root.appendingPathComponent("openehr/compositions/flat")
+        let files = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
+            .filter { $0.pathExtension == "json" }.sorted { $0.path < $1.path }
+        let decoder = CanonicalDecoder()
+        let validator = TemplateValidator()
+        var valid = 0, withTemplate = 0
+        var failures: [String] = []
+        for file in files {
+            guard case .object(let flat)? = try? JSONParser.parse(Array(Data(contentsOf: file))) else { continue }
+            let treeID = flat.keys.first { !$0.hasPrefix("ctx/") }.flatMap { $0.split(separator: "/").first.map(String.init) } ?? ""
+            let candidates = flat["ctx/template_id"]?.stringValue.flatMap { templates[$0] }.map { [$0] } ?? byTreeID[treeID] ?? []
+            guard !candidates.isEmpty else { continue }
+            withTemplate += 1
+            var why = ""
+            for template in candidates {
+                do {
+                    let composition = try FlatComposition(template: template).composition(flat)
+                    let tree = try decoder.decode(composition, as: "COMPOSITION")
+                    let problems = validator.validate(tree, against: template)
+                    if problems.isEmpty {
+                        why = ""
+                        break
+                    }
+                    why = "\(problems.prefix(3).map { "\($0.path) \($0.message)" })"
+                } catch let error as FlatError {
+                    why = "FLAT \(error.problems.prefix(3).map { "\($0.path): \($0.message)" })"
+                } catch let error as RMDecodingError {
+                    why = "RM \(error.problems.prefix(3).map { "\($0.path) \($0.message)" })"
+                }
+            }
+            if why.isEmpty { valid += 1 } else { failures.append("\(file.lastPathComponent): \(why)") }
+        }
+        try? (["\(valid) of \(withTemplate) valid"] + failures).joined(separator: "\n").write(
+            toFile: NSTemporaryDirectory() + "flat-report.txt", atomically: true, encoding: .utf8)
+        #expect(valid >= Self.expectedValid, "\(valid) of \(withTemplate)")
+    }
+}
