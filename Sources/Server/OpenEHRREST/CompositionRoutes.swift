@@ -13,7 +13,7 @@ struct CompositionRoutes {
         group.post("ehr/:ehr_id/composition") { request, context in
             try request.requireAcceptsJSON()
             let ehrID = try context.parameters.require("ehr_id")
-            let json = try await requiredBody(request, context)
+            let json = try await canonicalBody(request, context)
             let version = try await service.create(ehrID: ehrID, json: json, committal: try AuditHeaders.committal(request, user: context.user))
             return response(version, request: request, status: .created, body: request.prefersRepresentation)
         }
@@ -28,7 +28,7 @@ struct CompositionRoutes {
         group.put("ehr/:ehr_id/composition/:uid") { request, context in
             try request.requireAcceptsJSON()
             let preceding = try request.ifMatch()
-            let json = try await requiredBody(request, context)
+            let json = try await canonicalBody(request, context)
             let version = try await service.update(
                 ehrID: try context.parameters.require("ehr_id"), versionedObjectID: try context.parameters.require("uid"), precedingVersionUID: preceding,
                 json: json, committal: try AuditHeaders.committal(request, user: context.user))
@@ -64,6 +64,25 @@ struct CompositionRoutes {
                 versionUID: try context.parameters.require("version_uid"))
             return originalVersionResponse(version, bytes: bytes, request: request)
         }
+    }
+
+    /// The body as canonical JSON: read from FLAT (`format=FLAT` or the FLAT
+    /// media type, with `templateId` or `ctx/template_id`) when sent so.
+    func canonicalBody(_ request: Request, _ context: SocleRequestContext) async throws -> JSON {
+        let json = try await requiredBody(request, context)
+        let format = request.uri.queryParameters.get("format")?.uppercased()
+        let type = request.headers[.contentType].map { Request.essence($0) }
+        if format == "STRUCTURED" || type == "application/openehr.wt.structured.schema+json" {
+            throw HTTPRequestError(status: .unsupportedMediaType, message: "STRUCTURED compositions are not read yet: send canonical JSON or FLAT")
+        }
+        guard format == "FLAT" || type == "application/openehr.wt.flat.schema+json" else { return json }
+        guard case .object(let flat) = json else {
+            throw HTTPRequestError(status: .badRequest, message: "a FLAT composition is a JSON object of paths and values")
+        }
+        guard let templateID = request.uri.queryParameters.get("templateId") ?? flat["ctx/template_id"]?.stringValue else {
+            throw HTTPRequestError(status: .badRequest, message: "a FLAT composition needs its template: add templateId= or ctx/template_id")
+        }
+        return try await service.canonical(fromFlat: flat, templateID: templateID)
     }
 
     func requiredBody(_ request: Request, _ context: SocleRequestContext) async throws -> JSON {

@@ -59,6 +59,19 @@ public struct CompositionService: Sendable {
         return Prepared(tree: tree, templateID: templateID)
     }
 
+    /// A FLAT composition (`format=FLAT`) as canonical JSON, read through the
+    /// web template of its template; 422 naming every key it cannot place.
+    public func canonical(fromFlat flat: JSONObject, templateID: String) async throws -> JSON {
+        guard let template = try await templates.template(templateID) else {
+            throw ServiceError(.unprocessable, "unknown template '\(templateID)': upload it first")
+        }
+        do {
+            return try FlatComposition(template: template).composition(flat)
+        } catch {
+            throw ServiceError(.unprocessable, "the FLAT composition does not fit the web template of '\(templateID)'", problems: error.problems)
+        }
+    }
+
     /// POST /ehr/{ehr_id}/composition: the first version of a new composition.
     public func create(ehrID: String, json: JSON, committal: Committal) async throws -> CompositionVersion {
         let ehr = try await store.existingEHR(ehrID)

@@ -76,11 +76,18 @@ public struct FlatComposition {
         var indexes: [String: Int] = [:]
         var extra: [String] = []
         for segment in path.split(separator: "/") {
-            if segment.hasPrefix("_") {
-                extra.append(String(segment.dropFirst()))
+            if segment.hasPrefix("_") || !extra.isEmpty {
+                extra.append(String(segment.hasPrefix("_") ? segment.dropFirst() : segment))
                 continue
             }
-            guard extra.isEmpty else { throw KeyError(message: "'\(segment)' follows an RM attribute; a web template node was expected") }
+            // `context/start_time` where the web template has no context: RM attributes from here on.
+            let candidate = (idPath + [String(segment.split(separator: ":").first ?? segment)]).joined(separator: "/")
+            if nodes[candidate] == nil, let parentType = nodes[idPath.joined(separator: "/")]?["rmType"]?.stringValue,
+                Self.attributes(of: parentType).contains(String(segment))
+            {
+                extra.append(String(segment))
+                continue
+            }
             var id = String(segment)
             var index = 0
             if let colon = segment.lastIndex(of: ":"), let number = Int(segment[segment.index(after: colon)...]) {

@@ -64,8 +64,17 @@ struct RMBuilder {
             current.object["_type"] = "INTERVAL_EVENT"
         }
         // FLAT's names of RM attributes where they differ from the RM's.
-        let aliases = ["work_flow_id": "workflow_id", "link": "links", "participation": "participations"]
+        let aliases = ["work_flow_id": "workflow_id", "link": "links", "participation": "participations", "other_participation": "other_participations"]
         var extra = extra
+        // A chain of RM attributes (`context/start_time`): objects down to the last one.
+        while extra.count > 1 {
+            let name = aliases[extra[0]] ?? extra[0]
+            guard schema[current.type]?.attributes[name] != nil else {
+                throw FlatComposition.KeyError(message: "\(current.type) has no attribute '\(name)'")
+            }
+            current = child(of: current, AQLStep(attribute: name), index: 0)
+            extra.removeFirst()
+        }
         var listIndex: Int?
         if let first = extra.first, let colon = first.lastIndex(of: ":"), let index = Int(first[first.index(after: colon)...]) {
             extra[0] = String(first[..<colon])

@@ -1,0 +1,58 @@
+import Foundation
+import HTTPTypes
+import JSONCore
+import OpenEHR
+import SocleTestSupport
+import Testing
+
+/// FLAT compositions on POST and PUT (`format=FLAT` or
+/// `application/openehr.wt.flat.schema+json`).
+@Suite("openEHR REST: FLAT compositions")
+struct FlatRoutesTests {
+    static let flat = try! String(
+        contentsOf: Corpus.root.appendingPathComponent("openehr/compositions/flat/aql_data_load/external/ehrbase.testcase06.v0__compo1_test_set_3_flat.json"),
+        encoding: .utf8)
+    static let opt = try! String(
+        contentsOf: Corpus.root.appendingPathComponent("openehr/templates/valid/aql_data_load/external/ehrbase.testcase06.v0.opt"), encoding: .utf8)
+
+    @Test(arguments: TestEngine.available)
+    func aFlatCompositionCommitsAndReadsAsCanonical(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            #expect(try await server.send(.post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"], body: Self.opt).status == .created)
+            let ehrID = try await server.createEHR()
+            let created = try await server.send(
+                .post, "/openehr/v1/ehr/\(ehrID)/composition?format=FLAT&templateId=ehrbase.testcase06.v0", body: Self.flat)
+            #expect(created.status == .created, "\(created.body)")
+            let uid = try #require(created.eTag)
+            let read = try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/composition/\(uid)")
+            #expect(read.body.contains(#""magnitude":500.0"#))
+            #expect(read.json["archetype_details"]?["template_id"]?["value"] == "ehrbase.testcase06.v0")
+            // The FLAT media type works as well, and PUT reads FLAT too.
+            let objectID = String(uid.split(separator: ":").first!)
+            let updated = try await server.send(
+                .put, "/openehr/v1/ehr/\(ehrID)/composition/\(objectID)?templateId=ehrbase.testcase06.v0",
+                headers: ["If-Match": uid, "Content-Type": "application/openehr.wt.flat.schema+json"], body: Self.flat)
+            #expect(updated.status == .noContent, "\(updated.body)")
+        }
+    }
+
+    @Test(arguments: TestEngine.available)
+    func unknownKeysAndMissingTemplatesAreRefused(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            _ = try await server.send(.post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"], body: Self.opt)
+            let ehrID = try await server.createEHR()
+            let before = try await server.database.rowCounts(ehrID: ehrID)
+            var flat = try JSONParser.parse(Self.flat).objectValue!
+            flat["ehrbase.testcase6.v0/blood_pressure/no_such_node|magnitude"] = 1
+            let refused = try await server.send(
+                .post, "/openehr/v1/ehr/\(ehrID)/composition?format=FLAT&templateId=ehrbase.testcase06.v0", body: JSONSerializer.string(.object(flat)))
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused.problemPaths.contains("ehrbase.testcase6.v0/blood_pressure/no_such_node|magnitude"))
+            #expect(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition?format=FLAT", body: Self.flat).status == .badRequest)
+            #expect(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition?format=FLAT&templateId=nothing", body: Self.flat).status == .unprocessableContent)
+            #expect(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition?format=STRUCTURED", body: "{}").status == .unsupportedMediaType)
+            #expect(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition?format=FLAT&templateId=ehrbase.testcase06.v0", body: "[1]").status == .badRequest)
+            #expect(try await server.database.rowCounts(ehrID: ehrID) == before)
+        }
+    }
+}
