@@ -27,6 +27,13 @@ struct FlatRoutesTests {
             let read = try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/composition/\(uid)")
             #expect(read.body.contains(#""magnitude":500.0"#))
             #expect(read.json["archetype_details"]?["template_id"]?["value"] == "ehrbase.testcase06.v0")
+            // GET in FLAT: the values sent come back under their keys.
+            let flat = try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/composition/\(uid)?format=FLAT")
+            #expect(flat.status == .ok)
+            #expect(flat.headers[.contentType] == "application/openehr.wt.flat.schema+json")
+            #expect(flat.json["ehrbase.testcase6.v0/blood_pressure/any_event:0/systolic|magnitude"] == .number("500.0"))
+            #expect(flat.json["ehrbase.testcase6.v0/blood_pressure/any_event:1/systolic|unit"] == "mm[Hg]")
+            #expect(try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/composition/\(uid)?format=STRUCTURED").status == .notAcceptable)
             // The FLAT media type works as well, and PUT reads FLAT too.
             let objectID = String(uid.split(separator: ":").first!)
             let updated = try await server.send(

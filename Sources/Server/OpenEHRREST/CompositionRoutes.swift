@@ -23,6 +23,16 @@ struct CompositionRoutes {
                 ehrID: try context.parameters.require("ehr_id"), uid: try context.parameters.require("uid"), at: try request.versionAtTime())
             // ITS-REST 1.0.3: a composition deleted (at that time) answers 204.
             if version.isDeleted { return response(version, request: request, status: .noContent, body: false) }
+            let format = request.uri.queryParameters.get("format")?.uppercased()
+            if format == "FLAT" || request.headers[.accept]?.contains("application/openehr.wt.flat.schema+json") == true {
+                let flat = JSONSerializer.bytes(try await service.flat(version))
+                var headers = self.headers(version, location: request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/composition/\(version.uid)")
+                headers[.contentType] = "application/openehr.wt.flat.schema+json"
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: flat)))
+            }
+            if let format, format != "JSON" {
+                throw HTTPRequestError(status: .notAcceptable, message: "format=\(format) is not produced yet: ask JSON or FLAT")
+            }
             return response(version, request: request, status: .ok, body: true)
         }
         group.put("ehr/:ehr_id/composition/:uid") { request, context in

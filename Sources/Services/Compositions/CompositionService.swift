@@ -72,6 +72,15 @@ public struct CompositionService: Sendable {
         }
     }
 
+    /// A stored composition in FLAT, through the web template of its template.
+    public func flat(_ version: CompositionVersion) async throws -> JSON {
+        let json = try JSONParser.parse(version.record.data)
+        guard let templateID = json["archetype_details"]?["template_id"]?["value"]?.stringValue,
+            let template = try await templates.template(templateID)
+        else { throw ServiceError(.unprocessable, "the composition's template is not known: FLAT cannot be written") }
+        return .object(FlatComposition(template: template).flat(json))
+    }
+
     /// POST /ehr/{ehr_id}/composition: the first version of a new composition.
     public func create(ehrID: String, json: JSON, committal: Committal) async throws -> CompositionVersion {
         let ehr = try await store.existingEHR(ehrID)
