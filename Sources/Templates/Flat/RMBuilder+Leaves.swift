@@ -64,6 +64,8 @@ extension RMBuilder {
         case ("DV_MULTIMEDIA", nil), ("DV_MULTIMEDIA", "url"): leaf["uri"] = ["_type": "DV_URI", "value": .string(text)]
         case ("DV_MULTIMEDIA", "mediatype"): code(&leaf, "media_type", "code")
         case ("DV_MULTIMEDIA", "size"): leaf["size"] = try number()
+        case ("DV_MULTIMEDIA", "alternatetext"): leaf["alternate_text"] = .string(text)
+        case ("DV_MULTIMEDIA", "data"): leaf["data"] = .string(text)
         case ("CODE_PHRASE", nil), ("CODE_PHRASE", "code"): leaf["code_string"] = .string(text)
         case ("CODE_PHRASE", "terminology"): leaf["terminology_id"] = ["_type": "TERMINOLOGY_ID", "value": .string(text)]
         case ("PARTY_IDENTIFIED", "name"), ("PARTY_SELF", "name"):
@@ -129,6 +131,24 @@ extension RMBuilder {
         return text == "P" ? "PT0S" : text
     }
 
+    /// An ISM transition sent with its state only: the careflow step the
+    /// template pairs with that state (the first, where several do).
+    func completeTransition(_ object: inout JSONObject, _ node: Node) {
+        guard case .object(var transition)? = object["ism_transition"], transition["careflow_step"] == nil,
+            let state = transition["current_state"]?["defining_code"]?["code_string"]?.stringValue,
+            let alternatives = node.constraint?.attribute("ism_transition")?.children
+        else { return }
+        for alternative in alternatives where WebTemplate.codes(alternative.attribute("current_state")).contains(state) {
+            guard let step = WebTemplate.codes(alternative.attribute("careflow_step")).first else { continue }
+            transition["careflow_step"] = [
+                "_type": "DV_CODED_TEXT", "value": .string(node.terms[step]?.text ?? step),
+                "defining_code": ["_type": "CODE_PHRASE", "terminology_id": ["_type": "TERMINOLOGY_ID", "value": "local"], "code_string": .string(step)],
+            ]
+            object["ism_transition"] = .object(transition)
+            return
+        }
+    }
+
     func concreteLeaf(_ type: String) -> String {
         switch type {
         case "PARTY_PROXY": "PARTY_SELF"
@@ -177,6 +197,7 @@ extension RMBuilder {
         if schema[node.type]?.attributes["language"] != nil, object["language"] == nil {
             object["language"] = examples.codePhrase("ISO_639-1", [language])
         }
+        if node.type == "ACTION" { completeTransition(&object, node) }
         examples.fillRequired(&object, type: node.type, generic: nil, depth: 0)
         return .object(object)
     }
