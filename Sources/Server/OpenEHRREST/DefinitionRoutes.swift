@@ -24,14 +24,14 @@ struct DefinitionRoutes {
             return Response.json(.ok, try await service.list())
         }
         group.get("definition/template/adl1.4/:template_id/example") { request, context in
-            let format = request.uri.queryParameters.get("format") ?? "JSON"
-            // ITS-REST 1.0.3 §Template example: canonical JSON here; the simplified
-            // formats and XML are not produced yet and are refused by name.
-            guard format.uppercased() == "JSON" else {
-                throw HTTPRequestError(status: .notAcceptable, message: "format=\(format) is not produced yet: ask format=JSON")
+            let format = (request.uri.queryParameters.get("format") ?? "JSON").uppercased()
+            // ITS-REST 1.0.3 §Template example: canonical JSON or FLAT here;
+            // STRUCTURED and XML are not produced yet and are refused by name.
+            guard format == "JSON" || format == "FLAT" else {
+                throw HTTPRequestError(status: .notAcceptable, message: "format=\(format) is not produced yet: ask format=JSON or FLAT")
             }
             try request.requireAcceptsJSON()
-            return Response.json(.ok, try await service.example(templateID: try context.decodedParameter("template_id")))
+            return Response.json(.ok, try await service.example(templateID: try context.decodedParameter("template_id"), flat: format == "FLAT"))
         }
         group.get("definition/template/adl1.4/:template_id") { request, context in
             // The web template (EHRbase's and Better's JSON form of a template) when asked for by media type.

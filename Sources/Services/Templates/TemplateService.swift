@@ -78,11 +78,12 @@ public final class TemplateService: Sendable {
         return WebTemplate.generate(template)
     }
 
-    /// An example composition of a template, in canonical JSON
+    /// An example composition of a template, in canonical JSON or FLAT
     /// (`ExampleComposition`: every mandatory node, values the template admits).
-    public func example(templateID: String) async throws -> JSON {
+    public func example(templateID: String, flat: Bool = false) async throws -> JSON {
         guard let template = try await template(templateID) else { throw ServiceError(.notFound, "template '\(templateID)' does not exist") }
-        return ExampleComposition.generate(template)
+        let example = ExampleComposition.generate(template)
+        return flat ? .object(FlatComposition(template: template).flat(example)) : example
     }
 
     public func list() async throws -> JSON {

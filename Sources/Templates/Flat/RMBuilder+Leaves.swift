@@ -198,6 +198,14 @@ extension RMBuilder {
             object["language"] = examples.codePhrase("ISO_639-1", [language])
         }
         if node.type == "ACTION" { completeTransition(&object, node) }
+        // Mandatory attributes the keys left out: as the template makes them, else RM defaults.
+        for name in schema[node.type]?.requiredInOrder ?? [] where object[name] == nil {
+            if let constraint = node.constraint?.attribute(name),
+                let value = examples.attribute(constraint, owner: node.type, terms: node.terms, depth: 0)
+            {
+                object[name] = value
+            }
+        }
         examples.fillRequired(&object, type: node.type, generic: nil, depth: 0)
         return .object(object)
     }
