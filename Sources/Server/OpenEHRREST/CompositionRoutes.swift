@@ -24,14 +24,17 @@ struct CompositionRoutes {
             // ITS-REST 1.0.3: a composition deleted (at that time) answers 204.
             if version.isDeleted { return response(version, request: request, status: .noContent, body: false) }
             let format = request.uri.queryParameters.get("format")?.uppercased()
-            if format == "FLAT" || request.headers[.accept]?.contains("application/openehr.wt.flat.schema+json") == true {
-                let flat = JSONSerializer.bytes(try await service.flat(version))
+            let accept = request.headers[.accept] ?? ""
+            let structured = format == "STRUCTURED" || accept.contains("application/openehr.wt.structured.schema+json")
+            if structured || format == "FLAT" || accept.contains("application/openehr.wt.flat.schema+json") {
+                var body = try await service.flat(version)
+                if structured { body = CompositionService.structured(fromFlat: body) }
                 var headers = self.headers(version, location: request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/composition/\(version.uid)")
-                headers[.contentType] = "application/openehr.wt.flat.schema+json"
-                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: flat)))
+                headers[.contentType] = structured ? "application/openehr.wt.structured.schema+json" : "application/openehr.wt.flat.schema+json"
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(body))))
             }
             if let format, format != "JSON" {
-                throw HTTPRequestError(status: .notAcceptable, message: "format=\(format) is not produced yet: ask JSON or FLAT")
+                throw HTTPRequestError(status: .notAcceptable, message: "format=\(format) is not produced yet: ask JSON, FLAT or STRUCTURED")
             }
             return response(version, request: request, status: .ok, body: true)
         }
@@ -82,13 +85,13 @@ struct CompositionRoutes {
         let json = try await requiredBody(request, context)
         let format = request.uri.queryParameters.get("format")?.uppercased()
         let type = request.headers[.contentType].map { Request.essence($0) }
-        if format == "STRUCTURED" || type == "application/openehr.wt.structured.schema+json" {
-            throw HTTPRequestError(status: .unsupportedMediaType, message: "STRUCTURED compositions are not read yet: send canonical JSON or FLAT")
+        let structured = format == "STRUCTURED" || type == "application/openehr.wt.structured.schema+json"
+        guard structured || format == "FLAT" || type == "application/openehr.wt.flat.schema+json" else { return json }
+        guard case .object(let object) = json else {
+            throw HTTPRequestError(status: .badRequest, message: "a \(structured ? "STRUCTURED" : "FLAT") composition is a JSON object")
         }
-        guard format == "FLAT" || type == "application/openehr.wt.flat.schema+json" else { return json }
-        guard case .object(let flat) = json else {
-            throw HTTPRequestError(status: .badRequest, message: "a FLAT composition is a JSON object of paths and values")
-        }
+        // STRUCTURED is FLAT nested: it is read as its FLAT keys.
+        let flat = structured ? CompositionService.flat(fromStructured: object) : object
         guard let templateID = request.uri.queryParameters.get("templateId") ?? flat["ctx/template_id"]?.stringValue else {
             throw HTTPRequestError(status: .badRequest, message: "a FLAT composition needs its template: add templateId= or ctx/template_id")
         }

@@ -25,13 +25,15 @@ struct DefinitionRoutes {
         }
         group.get("definition/template/adl1.4/:template_id/example") { request, context in
             let format = (request.uri.queryParameters.get("format") ?? "JSON").uppercased()
-            // ITS-REST 1.0.3 §Template example: canonical JSON or FLAT here;
-            // STRUCTURED and XML are not produced yet and are refused by name.
-            guard format == "JSON" || format == "FLAT" else {
-                throw HTTPRequestError(status: .notAcceptable, message: "format=\(format) is not produced yet: ask format=JSON or FLAT")
+            // ITS-REST 1.0.3 §Template example: canonical JSON, FLAT or STRUCTURED
+            // here; XML is not produced yet and is refused by name.
+            guard ["JSON", "FLAT", "STRUCTURED"].contains(format) else {
+                throw HTTPRequestError(status: .notAcceptable, message: "format=\(format) is not produced yet: ask format=JSON, FLAT or STRUCTURED")
             }
             try request.requireAcceptsJSON()
-            return Response.json(.ok, try await service.example(templateID: try context.decodedParameter("template_id"), flat: format == "FLAT"))
+            var example = try await service.example(templateID: try context.decodedParameter("template_id"), flat: format != "JSON")
+            if format == "STRUCTURED" { example = CompositionService.structured(fromFlat: example) }
+            return Response.json(.ok, example)
         }
         group.get("definition/template/adl1.4/:template_id") { request, context in
             // The web template (EHRbase's and Better's JSON form of a template) when asked for by media type.

@@ -72,6 +72,15 @@ public struct CompositionService: Sendable {
         }
     }
 
+    /// STRUCTURED is FLAT nested: its FLAT keys.
+    public static func flat(fromStructured structured: JSONObject) -> JSONObject { StructuredFormat.flat(structured) }
+
+    /// FLAT keys nested as STRUCTURED.
+    public static func structured(fromFlat flat: JSON) -> JSON {
+        guard case .object(let object) = flat else { return flat }
+        return .object(StructuredFormat.structured(object))
+    }
+
     /// A stored composition in FLAT, through the web template of its template.
     public func flat(_ version: CompositionVersion) async throws -> JSON {
         let json = try JSONParser.parse(version.record.data)

@@ -61,7 +61,7 @@ extension RMBuilder {
         case ("DV_IDENTIFIER", "id"), ("DV_IDENTIFIER", "issuer"), ("DV_IDENTIFIER", "assigner"), ("DV_IDENTIFIER", "type"), ("DV_IDENTIFIER", nil):
             leaf[suffix ?? "id"] = .string(text)
         case ("DV_PARSABLE", "formalism"): leaf["formalism"] = .string(text)
-        case ("DV_MULTIMEDIA", nil), ("DV_MULTIMEDIA", "url"): leaf["uri"] = ["_type": "DV_URI", "value": .string(text)]
+        case ("DV_MULTIMEDIA", nil), ("DV_MULTIMEDIA", "url"), ("DV_MULTIMEDIA", "value"): leaf["uri"] = ["_type": "DV_URI", "value": .string(text)]
         case ("DV_MULTIMEDIA", "mediatype"): code(&leaf, "media_type", "code")
         case ("DV_MULTIMEDIA", "size"): leaf["size"] = try number()
         case ("DV_MULTIMEDIA", "alternatetext"): leaf["alternate_text"] = .string(text)
