@@ -70,6 +70,15 @@ struct FlatRoutesTests {
             #expect(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition?format=FLAT&templateId=nothing", body: Self.flat).status == .unprocessableContent)
             #expect(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition?format=STRUCTURED", body: "{}").status == .badRequest)
             #expect(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition?format=FLAT&templateId=ehrbase.testcase06.v0", body: "[1]").status == .badRequest)
+            // Keys that could harm are refused with their reason, not served a 500.
+            for key in ["ehrbase.testcase6.v0/_link:-1|meaning", "ehrbase.testcase6.v0/_link:99999999|meaning", "ehrbase.testcase6.v0/blood_pressure:-3/any_event:0/systolic|magnitude",
+                        "_uid", "|code", "", "ehrbase.testcase6.v0/_uid/x", "ehrbase.testcase6.v0/blood_pressure|magnitude"] {
+                var bad = try JSONParser.parse(Self.flat).objectValue!
+                bad[key] = "1"
+                let reply = try await server.send(
+                    .post, "/openehr/v1/ehr/\(ehrID)/composition?format=FLAT&templateId=ehrbase.testcase06.v0", body: JSONSerializer.string(.object(bad)))
+                #expect(reply.status == .unprocessableContent, "\(key): \(reply.status) \(reply.body.prefix(200))")
+            }
             #expect(try await server.database.rowCounts(ehrID: ehrID) == before)
         }
     }

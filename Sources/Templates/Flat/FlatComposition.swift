@@ -55,6 +55,9 @@ public struct FlatComposition {
 
     struct KeyError: Error { var message: String }
 
+    /// Occurrences a FLAT key may number (a larger index is refused, not allocated).
+    static let maximumIndex = 10_000
+
     /// The attributes of an RM type and of its concrete subtypes (an EVENT's include INTERVAL_EVENT's width).
     static func attributes(of type: String) -> Set<String> {
         var names: Set<String> = []
@@ -91,6 +94,7 @@ public struct FlatComposition {
             var id = String(segment)
             var index = 0
             if let colon = segment.lastIndex(of: ":"), let number = Int(segment[segment.index(after: colon)...]) {
+                guard (0..<Self.maximumIndex).contains(number) else { throw KeyError(message: "the index \(number) of '\(segment)' is not from 0 to \(Self.maximumIndex - 1)") }
                 id = String(segment[..<colon])
                 index = number
             }

@@ -77,6 +77,9 @@ struct RMBuilder {
         }
         var listIndex: Int?
         if let first = extra.first, let colon = first.lastIndex(of: ":"), let index = Int(first[first.index(after: colon)...]) {
+            guard (0..<FlatComposition.maximumIndex).contains(index) else {
+                throw FlatComposition.KeyError(message: "the index \(index) of '\(first)' is not from 0 to \(FlatComposition.maximumIndex - 1)")
+            }
             extra[0] = String(first[..<colon])
             listIndex = index
         }
