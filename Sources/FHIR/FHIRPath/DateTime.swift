@@ -216,6 +216,8 @@ public struct FHIRPathTemporal: Sendable, Hashable {
     /// Adds a calendar or UCUM time quantity (FHIRPath §Date/Time Arithmetic):
     /// units below the value's precision are rounded off.
     func adding(_ amount: Decimal, unit: String) -> FHIRPathTemporal? {
+        // Beyond a million years in any unit, no date can result.
+        guard abs(NSDecimalNumber(decimal: amount).doubleValue) < 1e9 else { return nil }
         let whole = NSDecimalNumber(decimal: amount).intValue
         var copy = self
         var calendar = Calendar(identifier: .gregorian)

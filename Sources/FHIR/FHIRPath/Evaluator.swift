@@ -105,7 +105,10 @@ public struct FHIRPathEvaluator {
             guard op == "-" else { return items }
             return try items.map { (value) throws(FHIRPathError) -> FHIRPathValue in
                 switch value.system {
-                case .integer(let i): return .integer(-i)
+                case .integer(let i):
+                    let (negated, overflow) = (0).subtractingReportingOverflow(i)
+                    if overflow { throw FHIRPathError(.execution, "-\(i) is outside the integers") }
+                    return .integer(negated)
                 case .decimal(let d): return .decimal(FHIRPathDecimal(-d.value, scale: d.scale))
                 case .quantity(var q): q.value = FHIRPathDecimal(-q.value.value, scale: q.value.scale); return .quantity(q)
                 default: throw FHIRPathError(.execution, "unary minus applies to numbers and quantities")

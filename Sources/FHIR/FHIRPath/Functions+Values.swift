@@ -125,7 +125,10 @@ extension FHIRPathEvaluator {
             d.isFinite ? [.decimal(FHIRPathDecimal(Decimal(string: String(d)) ?? Decimal(d)))] : []
         }
         switch name {
-        case "abs": return isInteger ? [.integer(abs(NSDecimalNumber(decimal: number.value).intValue))] : [.decimal(FHIRPathDecimal(abs(number.value), scale: number.scale))]
+        case "abs":
+            guard isInteger, case .integer(let integer) = value else { return [.decimal(FHIRPathDecimal(abs(number.value), scale: number.scale))] }
+            guard integer != Int.min else { throw FHIRPathError(.execution, "abs(\(integer)) is outside the integers") }
+            return [.integer(abs(integer))]
         case "ceiling": return [.integer(NSDecimalNumber(decimal: number.rounded(0, .up)).intValue)]
         case "floor": return [.integer(NSDecimalNumber(decimal: number.rounded(0, .down)).intValue)]
         case "truncate": return [.integer(NSDecimalNumber(decimal: number.value).intValue)]
@@ -139,7 +142,7 @@ extension FHIRPathEvaluator {
             guard let exponentValue = arguments.first?.first?.system, let exponent = Self.decimal(exponentValue) else { return [] }
             let result = Foundation.pow(double, exponent.doubleValue)
             guard result.isFinite else { return [] }
-            if isInteger, case .integer = exponentValue, exponent.value >= 0 { return [.integer(Int(result))] }
+            if isInteger, case .integer = exponentValue, exponent.value >= 0, abs(result) < 9.2e18 { return [.integer(Int(result))] }
             return decimal(result)
         case "round":
             let digits = try arguments.first.flatMap { (a) throws(FHIRPathError) -> Int? in try singleInteger(a, "round()") } ?? 0

@@ -145,13 +145,15 @@ public struct UCUMUnit: Sendable, Equatable {
                 exponent = Int(String(digits.reversed())) ?? 1
                 body = body.dropLast(digits.count)
             }
+            // Units of clinical data have small powers; a larger one is not a unit Socle knows.
+            guard abs(exponent) <= 12 else { return nil }
         }
         guard let unit = atom(String(body)) else { return nil }
         return unit.power(exponent)
     }
 
     private static func tenPower(_ term: String) -> UCUMUnit? {
-        guard term.hasPrefix("10*") || term.hasPrefix("10^"), let exponent = Int(term.dropFirst(3)) else { return nil }
+        guard term.hasPrefix("10*") || term.hasPrefix("10^"), let exponent = Int(term.dropFirst(3)), abs(exponent) <= 30 else { return nil }
         var factor: Decimal = 1
         for _ in 0..<abs(exponent) { factor *= 10 }
         return UCUMUnit(factor: exponent < 0 ? 1 / factor : factor, dimensions: dimensionless.dimensions)

@@ -83,3 +83,20 @@ import Testing
         #expect(texts(try evaluate("%`vs-administrative-gender`", on: patient)) == ["http://hl7.org/fhir/ValueSet/administrative-gender"])
     }
 }
+
+/// Inputs at the edges give an error or empty, never a crash or a hang.
+@Suite struct FHIRPathEdgeTests {
+    @Test func extremeNumbersAndUnitsAreSafe() throws {
+        let empty = FHIRPathContext(resource: nil)
+        func run(_ text: String) -> [FHIRPathValue]? { try? FHIRPathEvaluator.evaluate(try FHIRPathParser.parse(text), context: empty) }
+        #expect(run("10.power(100)")?.count == 1)
+        #expect(run("(-9223372036854775807 - 1).abs()") == nil)
+        #expect(run("(-5).abs()")?.first?.text == "5")
+        #expect(run("-(-9223372036854775807 - 1)") == nil)
+        #expect(run("1 'm999999999' = 1 'm'")?.isEmpty == true)
+        #expect(run("1 '10*999999999' = 1 '1'")?.isEmpty == true)
+        #expect(run("@2020-01-01 + 100000000000000 days")?.isEmpty == true)
+        #expect(run("'abc'.substring(-1)")?.isEmpty == true)
+        #expect(run("(1 | 2).take(-5)")?.isEmpty == true)
+    }
+}
