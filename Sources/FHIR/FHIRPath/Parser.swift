@@ -4,6 +4,10 @@
 public struct FHIRPathParser {
     var tokens: [FHIRPathToken]
     var position = 0
+    /// Nesting of parentheses, brackets and calls, bounded so that a
+    /// hostile expression cannot exhaust the stack.
+    var depth = 0
+    static let maximumDepth = 200
 
     public static func parse(_ source: String) throws(FHIRPathError) -> FHIRPathExpression {
         var parser = FHIRPathParser(tokens: try FHIRPathLexer.tokens(source))
@@ -28,7 +32,14 @@ public struct FHIRPathParser {
         advance()
     }
 
-    mutating func expression() throws(FHIRPathError) -> FHIRPathExpression { try binary(level: 0) }
+    mutating func expression() throws(FHIRPathError) -> FHIRPathExpression {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maximumDepth else {
+            throw FHIRPathError(.syntax, "the expression nests deeper than \(Self.maximumDepth) levels", position: current.position)
+        }
+        return try binary(level: 0)
+    }
 
     static let levels: [[String]] = [
         ["implies"], ["or", "xor"], ["and"], ["in", "contains"], ["=", "~", "!=", "!~"], ["<", ">", "<=", ">="], ["|"],
@@ -96,6 +107,11 @@ public struct FHIRPathParser {
         if isSymbol("+") || isSymbol("-") {
             let op = current.text
             advance()
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= Self.maximumDepth else {
+                throw FHIRPathError(.syntax, "the expression nests deeper than \(Self.maximumDepth) levels", position: current.position)
+            }
             return .unary(op, try unary())
         }
         return try postfix()

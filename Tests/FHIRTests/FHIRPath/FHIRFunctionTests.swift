@@ -100,3 +100,13 @@ import Testing
         #expect(run("(1 | 2).take(-5)")?.isEmpty == true)
     }
 }
+
+extension FHIRPathEdgeTests {
+    @Test func deepNestingIsRefusedNotOverflowed() {
+        let deep = String(repeating: "(", count: 100_000) + "1" + String(repeating: ")", count: 100_000)
+        #expect(throws: FHIRPathError.self) { try FHIRPathParser.parse(deep) }
+        let minus = String(repeating: "-", count: 100_000) + "1"
+        #expect(throws: FHIRPathError.self) { try FHIRPathParser.parse(minus) }
+        #expect((try? FHIRPathParser.parse(String(repeating: "(", count: 50) + "1" + String(repeating: ")", count: 50))) != nil)
+    }
+}
