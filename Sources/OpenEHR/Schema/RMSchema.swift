@@ -19,6 +19,14 @@ public struct RMSchema: Sendable {
         /// Whether `_type` must be sent (several types are possible and none is the default).
         public var typeRequired: Bool
         public var primitive: Primitive?
+
+        public init(isList: Bool, minimumItems: Int, types: [String], typeRequired: Bool, primitive: Primitive?) {
+            self.isList = isList
+            self.minimumItems = minimumItems
+            self.types = types
+            self.typeRequired = typeRequired
+            self.primitive = primitive
+        }
     }
 
     public struct RMClass: Sendable {

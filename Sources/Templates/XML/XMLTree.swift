@@ -65,6 +65,11 @@ public enum XMLTree {
             stack[stack.count - 1].text += string
         }
 
+        func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
+            guard !stack.isEmpty else { return }
+            stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self)
+        }
+
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
             guard let element = stack.popLast() else { return }
             if stack.isEmpty {
