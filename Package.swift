@@ -51,6 +51,7 @@ let package = Package(
             name: "Server",
             dependencies: [
                 "Services",
+                "Templates",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -87,7 +88,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Services", "Storage", "OpenEHR", "JSONCore", "SocleTestSupport",
+                "Server", "Services", "Storage", "OpenEHR", "JSONCore", "Templates", "SocleTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],

@@ -151,12 +151,21 @@ struct EHRRoutesTests {
     @Test(arguments: TestEngine.available)
     func mediaTypesAreNegotiated(engine: TestEngine) async throws {
         try await TestServer.with(engine) { server in
+            let text = try await server.send(.post, "/openehr/v1/ehr", headers: ["Content-Type": "text/plain"], body: "status")
+            #expect(text.status == .unsupportedMediaType)
+            // An EHR_STATUS in XML without its mandatory attributes: a 400 naming them.
             let xml = try await server.send(.post, "/openehr/v1/ehr", headers: ["Content-Type": "application/xml"], body: "<ehr_status/>")
-            #expect(xml.status == .unsupportedMediaType)
-            let accept = try await server.send(.post, "/openehr/v1/ehr", headers: ["Accept": "application/xml"])
+            #expect(xml.status == .badRequest)
+            #expect(xml.body.contains("subject"), "\(xml.body)")
+            let accept = try await server.send(.post, "/openehr/v1/ehr", headers: ["Accept": "text/html"])
             #expect(accept.status == .notAcceptable)
-            let any = try await server.send(.post, "/openehr/v1/ehr", headers: ["Accept": "application/xml;q=0.9, */*;q=0.1"])
+            let any = try await server.send(
+                .post, "/openehr/v1/ehr", headers: ["Accept": "application/xml;q=0.9, */*;q=0.1", "Prefer": "return=representation"])
             #expect(any.status == .created)
+            #expect(any.headers[.contentType] == "application/xml")
+            let json = try await server.send(
+                .post, "/openehr/v1/ehr", headers: ["Accept": "application/xml;q=0.5, application/json", "Prefer": "return=representation"])
+            #expect(json.headers[.contentType] == "application/json")
         }
     }
 

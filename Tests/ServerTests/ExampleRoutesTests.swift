@@ -12,7 +12,8 @@ struct ExampleRoutesTests {
     static let flatExamplesCommitted = 112
 
     /// For every valid corpus OPT (but the one no composition can satisfy,
-    /// see ExampleCompositionTests), the example commits as a composition.
+    /// see ExampleCompositionTests), the example commits as a composition,
+    /// in canonical JSON and in canonical XML.
     @Test(arguments: TestEngine.available)
     func everyTemplatesExampleCommits(engine: TestEngine) async throws {
         let root = Corpus.root.appendingPathComponent("openehr/templates/valid")
@@ -38,6 +39,12 @@ struct ExampleRoutesTests {
                 #expect(example.json["archetype_details"]?["template_id"]?["value"]?.stringValue == id)
                 let committed = try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition", body: example.body)
                 if committed.status != .created { failures.append("\(id): \(committed.status) \(committed.body.prefix(300))") }
+                // The same example in canonical XML commits as XML.
+                let xml = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(path)/example?format=XML")
+                #expect(xml.headers[.contentType] == "application/xml")
+                let fromXML = try await server.send(
+                    .post, "/openehr/v1/ehr/\(ehrID)/composition", headers: ["Content-Type": "application/xml"], body: xml.body)
+                if fromXML.status != .created { failures.append("\(id) in XML: \(fromXML.status) \(fromXML.body.prefix(300))") }
                 // The same example in FLAT commits as FLAT.
                 let flat = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(path)/example?format=FLAT")
                 let query = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
@@ -59,7 +66,10 @@ struct ExampleRoutesTests {
                 .post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"],
                 body: try String(contentsOf: CompositionRoutesTests.templateFile, encoding: .utf8))
             let id = try #require(upload.eTag)
-            #expect(try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(id)/example?format=XML").status == .notAcceptable)
+            #expect(try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(id)/example?format=YAML").status == .notAcceptable)
+            // Accept chooses the canonical form when no format is given.
+            let xml = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(id)/example", headers: ["Accept": "application/xml"])
+            #expect(xml.status == .ok && xml.body.hasPrefix("<?xml") && xml.body.contains("<composition xmlns=\"http://schemas.openehr.org/v1\""))
             let structured = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(id)/example?format=STRUCTURED")
             #expect(structured.status == .ok)
             let ehrID = try await server.createEHR()

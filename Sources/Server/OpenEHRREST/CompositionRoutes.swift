@@ -11,48 +11,52 @@ struct CompositionRoutes {
 
     func register(on group: RouterGroup<SocleRequestContext>) {
         group.post("ehr/:ehr_id/composition") { request, context in
-            try request.requireAcceptsJSON()
+            let representation = try request.rmRepresentation()
             let ehrID = try context.parameters.require("ehr_id")
             let json = try await canonicalBody(request, context)
             let version = try await service.create(ehrID: ehrID, json: json, committal: try AuditHeaders.committal(request, user: context.user))
-            return response(version, request: request, status: .created, body: request.prefersRepresentation)
+            return try response(version, request: request, status: .created, body: request.prefersRepresentation ? representation : nil)
         }
         group.get("ehr/:ehr_id/composition/:uid") { request, context in
-            try request.requireAcceptsJSON()
-            let version = try await service.composition(
-                ehrID: try context.parameters.require("ehr_id"), uid: try context.parameters.require("uid"), at: try request.versionAtTime())
-            // ITS-REST 1.0.3: a composition deleted (at that time) answers 204.
-            if version.isDeleted { return response(version, request: request, status: .noContent, body: false) }
             let format = request.uri.queryParameters.get("format")?.uppercased()
             let accept = request.headers[.accept] ?? ""
             let structured = format == "STRUCTURED" || accept.contains("application/openehr.wt.structured.schema+json")
-            if structured || format == "FLAT" || accept.contains("application/openehr.wt.flat.schema+json") {
+            let simplified = structured || format == "FLAT" || accept.contains("application/openehr.wt.flat.schema+json")
+            let representation: RMRepresentation
+            switch format {
+            case "XML"?: representation = .xml
+            case "JSON"?: representation = .json
+            case nil, "FLAT"?, "STRUCTURED"?: representation = simplified ? .json : try request.rmRepresentation()
+            case let other?: throw HTTPRequestError(status: .notAcceptable, message: "format=\(other) is not a composition format: ask JSON, XML, FLAT or STRUCTURED")
+            }
+            let version = try await service.composition(
+                ehrID: try context.parameters.require("ehr_id"), uid: try context.parameters.require("uid"), at: try request.versionAtTime())
+            // ITS-REST 1.0.3: a composition deleted (at that time) answers 204.
+            if version.isDeleted { return try response(version, request: request, status: .noContent, body: nil) }
+            if simplified {
                 var body = try await service.flat(version)
                 if structured { body = CompositionService.structured(fromFlat: body) }
                 var headers = self.headers(version, location: request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/composition/\(version.uid)")
                 headers[.contentType] = structured ? "application/openehr.wt.structured.schema+json" : "application/openehr.wt.flat.schema+json"
                 return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(body))))
             }
-            if let format, format != "JSON" {
-                throw HTTPRequestError(status: .notAcceptable, message: "format=\(format) is not produced yet: ask JSON, FLAT or STRUCTURED")
-            }
-            return response(version, request: request, status: .ok, body: true)
+            return try response(version, request: request, status: .ok, body: representation)
         }
         group.put("ehr/:ehr_id/composition/:uid") { request, context in
-            try request.requireAcceptsJSON()
+            let representation = try request.rmRepresentation()
             let preceding = try request.ifMatch()
             let json = try await canonicalBody(request, context)
             let version = try await service.update(
                 ehrID: try context.parameters.require("ehr_id"), versionedObjectID: try context.parameters.require("uid"), precedingVersionUID: preceding,
                 json: json, committal: try AuditHeaders.committal(request, user: context.user))
-            let representation = request.prefersRepresentation
-            return response(version, request: request, status: representation ? .ok : .noContent, body: representation)
+            let body = request.prefersRepresentation
+            return try response(version, request: request, status: body ? .ok : .noContent, body: body ? representation : nil)
         }
         group.delete("ehr/:ehr_id/composition/:uid") { request, context in
             let version = try await service.delete(
                 ehrID: try context.parameters.require("ehr_id"), precedingVersionUID: try context.parameters.require("uid"),
                 committal: try AuditHeaders.committal(request, user: context.user))
-            return response(version, request: request, status: .noContent, body: false)
+            return try response(version, request: request, status: .noContent, body: nil)
         }
         group.get("ehr/:ehr_id/versioned_composition/:object_id") { request, context in
             try request.requireAcceptsJSON()
@@ -65,28 +69,34 @@ struct CompositionRoutes {
                 .ok, try await service.revisionHistory(ehrID: try context.parameters.require("ehr_id"), objectID: try context.parameters.require("object_id")))
         }
         group.get("ehr/:ehr_id/versioned_composition/:object_id/version") { request, context in
-            try request.requireAcceptsJSON()
+            let representation = try request.rmRepresentation()
             let (version, bytes) = try await service.originalVersion(
                 ehrID: try context.parameters.require("ehr_id"), objectID: try context.parameters.require("object_id"), at: try request.versionAtTime())
-            return originalVersionResponse(version, bytes: bytes, request: request)
+            return try originalVersionResponse(version, bytes: bytes, request: request, as: representation)
         }
         group.get("ehr/:ehr_id/versioned_composition/:object_id/version/:version_uid") { request, context in
-            try request.requireAcceptsJSON()
+            let representation = try request.rmRepresentation()
             let (version, bytes) = try await service.originalVersion(
                 ehrID: try context.parameters.require("ehr_id"), objectID: try context.parameters.require("object_id"),
                 versionUID: try context.parameters.require("version_uid"))
-            return originalVersionResponse(version, bytes: bytes, request: request)
+            return try originalVersionResponse(version, bytes: bytes, request: request, as: representation)
         }
     }
 
-    /// The body as canonical JSON: read from FLAT (`format=FLAT` or the FLAT
-    /// media type, with `templateId` or `ctx/template_id`) when sent so.
+    /// The body as canonical JSON: read from canonical XML when sent as
+    /// `application/xml`, from FLAT (`format=FLAT` or the FLAT media type,
+    /// with `templateId` or `ctx/template_id`) or STRUCTURED when sent so.
     func canonicalBody(_ request: Request, _ context: SocleRequestContext) async throws -> JSON {
-        let json = try await requiredBody(request, context)
         let format = request.uri.queryParameters.get("format")?.uppercased()
         let type = request.headers[.contentType].map { Request.essence($0) }
         let structured = format == "STRUCTURED" || type == "application/openehr.wt.structured.schema+json"
-        guard structured || format == "FLAT" || type == "application/openehr.wt.flat.schema+json" else { return json }
+        guard structured || format == "FLAT" || type == "application/openehr.wt.flat.schema+json" else {
+            guard let json = try await request.rmBody(context: context, limit: bodyLimit, rmType: "COMPOSITION") else {
+                throw HTTPRequestError(status: .badRequest, message: "the request body must be a COMPOSITION in canonical JSON or XML")
+            }
+            return json
+        }
+        let json = try await requiredBody(request, context)
         guard case .object(let object) = json else {
             throw HTTPRequestError(status: .badRequest, message: "a \(structured ? "STRUCTURED" : "FLAT") composition is a JSON object")
         }
@@ -113,14 +123,18 @@ struct CompositionRoutes {
         return headers
     }
 
-    func response(_ version: CompositionService.CompositionVersion, request: Request, status: HTTPResponse.Status, body: Bool) -> Response {
+    func response(
+        _ version: CompositionService.CompositionVersion, request: Request, status: HTTPResponse.Status, body representation: RMRepresentation?
+    ) throws -> Response {
         let headers = headers(version, location: request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/composition/\(version.uid)")
-        if body { return Response.json(status, bytes: version.record.data, headers: headers) }
-        return Response(status: status, headers: headers)
+        guard let representation else { return Response(status: status, headers: headers) }
+        return try Response.rm(status, bytes: version.record.data, rmType: "COMPOSITION", as: representation, headers: headers)
     }
 
-    func originalVersionResponse(_ version: CompositionService.CompositionVersion, bytes: [UInt8], request: Request) -> Response {
+    func originalVersionResponse(
+        _ version: CompositionService.CompositionVersion, bytes: [UInt8], request: Request, as representation: RMRepresentation
+    ) throws -> Response {
         let location = request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/versioned_composition/\(version.uid.objectID)/version/\(version.uid)"
-        return Response.json(.ok, bytes: bytes, headers: headers(version, location: location))
+        return try Response.rm(.ok, bytes: bytes, rmType: "ORIGINAL_VERSION", as: representation, headers: headers(version, location: location))
     }
 }

@@ -24,16 +24,20 @@ struct DefinitionRoutes {
             return Response.json(.ok, try await service.list())
         }
         group.get("definition/template/adl1.4/:template_id/example") { request, context in
-            let format = (request.uri.queryParameters.get("format") ?? "JSON").uppercased()
-            // ITS-REST 1.0.3 §Template example: canonical JSON, FLAT or STRUCTURED
-            // here; XML is not produced yet and is refused by name.
-            guard ["JSON", "FLAT", "STRUCTURED"].contains(format) else {
-                throw HTTPRequestError(status: .notAcceptable, message: "format=\(format) is not produced yet: ask format=JSON, FLAT or STRUCTURED")
+            // ITS-REST 1.0.3 §Template example: canonical JSON or XML, FLAT or STRUCTURED.
+            let format = request.uri.queryParameters.get("format")?.uppercased()
+            guard ["JSON", "XML", "FLAT", "STRUCTURED", nil].contains(format) else {
+                throw HTTPRequestError(status: .notAcceptable, message: "format=\(format!) is not an example format: ask JSON, XML, FLAT or STRUCTURED")
             }
-            try request.requireAcceptsJSON()
-            var example = try await service.example(templateID: try context.decodedParameter("template_id"), flat: format != "JSON")
-            if format == "STRUCTURED" { example = CompositionService.structured(fromFlat: example) }
-            return Response.json(.ok, example)
+            let templateID = try context.decodedParameter("template_id")
+            if format == "FLAT" || format == "STRUCTURED" {
+                try request.requireAcceptsJSON()
+                var example = try await service.example(templateID: templateID, flat: true)
+                if format == "STRUCTURED" { example = CompositionService.structured(fromFlat: example) }
+                return Response.json(.ok, example)
+            }
+            let representation: RMRepresentation = format == "XML" ? .xml : format == "JSON" ? .json : try request.rmRepresentation()
+            return Response.rm(.ok, try await service.example(templateID: templateID, flat: false), rmType: "COMPOSITION", as: representation)
         }
         group.get("definition/template/adl1.4/:template_id") { request, context in
             // The web template (EHRbase's and Better's JSON form of a template) when asked for by media type.

@@ -6,68 +6,71 @@ import Services
 
 /// ITS-REST 1.0.3 §DIRECTORY: the EHR's FOLDER tree, created, replaced with
 /// If-Match, deleted with If-Match, read latest, at a time or by version,
-/// whole or at a `path` of sub-folder names.
+/// whole or at a `path` of sub-folder names; in canonical JSON or XML.
 struct DirectoryRoutes {
     let service: DirectoryService
     let bodyLimit: Int
 
     func register(on group: RouterGroup<SocleRequestContext>) {
         group.post("ehr/:ehr_id/directory") { request, context in
-            try request.requireAcceptsJSON()
+            let representation = try request.rmRepresentation()
             let version = try await service.create(
                 ehrID: try context.parameters.require("ehr_id"), json: try await requiredBody(request, context),
                 committal: try AuditHeaders.committal(request, user: context.user))
-            return response(version, request: request, status: .created, body: request.prefersRepresentation ? version.record.data : nil)
+            return try response(
+                version, request: request, status: .created, body: request.prefersRepresentation ? version.record.data : nil, as: representation)
         }
         group.put("ehr/:ehr_id/directory") { request, context in
-            try request.requireAcceptsJSON()
+            let representation = try request.rmRepresentation()
             let preceding = try request.ifMatch()
             let version = try await service.update(
                 ehrID: try context.parameters.require("ehr_id"), precedingVersionUID: preceding, json: try await requiredBody(request, context),
                 committal: try AuditHeaders.committal(request, user: context.user))
-            let representation = request.prefersRepresentation
-            return response(version, request: request, status: representation ? .ok : .noContent, body: representation ? version.record.data : nil)
+            let body = request.prefersRepresentation
+            return try response(version, request: request, status: body ? .ok : .noContent, body: body ? version.record.data : nil, as: representation)
         }
         group.delete("ehr/:ehr_id/directory") { request, context in
             let preceding = try request.ifMatch()
             let version = try await service.delete(
                 ehrID: try context.parameters.require("ehr_id"), precedingVersionUID: preceding,
                 committal: try AuditHeaders.committal(request, user: context.user))
-            return response(version, request: request, status: .noContent, body: nil)
+            return try response(version, request: request, status: .noContent, body: nil, as: .json)
         }
         group.get("ehr/:ehr_id/directory") { request, context in
-            try request.requireAcceptsJSON()
+            let representation = try request.rmRepresentation()
             let version = try await service.directory(ehrID: try context.parameters.require("ehr_id"), at: try request.versionAtTime())
-            return try read(version, request: request)
+            return try read(version, request: request, as: representation)
         }
         group.get("ehr/:ehr_id/directory/:version_uid") { request, context in
-            try request.requireAcceptsJSON()
+            let representation = try request.rmRepresentation()
             let version = try await service.directory(
                 ehrID: try context.parameters.require("ehr_id"), versionUID: try context.parameters.require("version_uid"))
-            return try read(version, request: request)
+            return try read(version, request: request, as: representation)
         }
     }
 
     /// A directory deleted (at that time) answers 204, as a deleted composition does.
-    func read(_ version: DirectoryService.DirectoryVersion, request: Request) throws -> Response {
-        if version.isDeleted { return response(version, request: request, status: .noContent, body: nil) }
+    func read(_ version: DirectoryService.DirectoryVersion, request: Request, as representation: RMRepresentation) throws -> Response {
+        if version.isDeleted { return try response(version, request: request, status: .noContent, body: nil, as: representation) }
         let folder = try DirectoryService.folder(at: request.uri.queryParameters.get("path"), in: version)
-        return response(version, request: request, status: .ok, body: JSONSerializer.bytes(folder))
+        return try response(version, request: request, status: .ok, body: JSONSerializer.bytes(folder), as: representation)
     }
 
     func requiredBody(_ request: Request, _ context: SocleRequestContext) async throws -> JSON {
-        guard let json = try await request.jsonBody(context: context, limit: bodyLimit) else {
-            throw HTTPRequestError(status: .badRequest, message: "the request body must be a FOLDER in canonical JSON")
+        guard let json = try await request.rmBody(context: context, limit: bodyLimit, rmType: "FOLDER") else {
+            throw HTTPRequestError(status: .badRequest, message: "the request body must be a FOLDER in canonical JSON or XML")
         }
         return json
     }
 
-    func response(_ version: DirectoryService.DirectoryVersion, request: Request, status: HTTPResponse.Status, body: [UInt8]?) -> Response {
+    func response(
+        _ version: DirectoryService.DirectoryVersion, request: Request, status: HTTPResponse.Status, body: [UInt8]?, as representation: RMRepresentation
+    ) throws -> Response {
         var headers = HTTPFields()
         headers[.location] = request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/directory/\(version.uid)"
         headers[.eTag] = "\"\(version.uid)\""
         headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
-        if let body { return Response.json(status, bytes: body, headers: headers) }
+        if let body { return try Response.rm(status, bytes: body, rmType: "FOLDER", as: representation, headers: headers) }
         return Response(status: status, headers: headers)
     }
 }

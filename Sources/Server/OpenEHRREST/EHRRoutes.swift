@@ -14,19 +14,19 @@ struct EHRRoutes {
         group.put("ehr/:ehr_id") { request, context in try await createEHR(request, context, id: try context.parameters.require("ehr_id")) }
         group.get("ehr") { request, context in try await findEHR(request, context) }
         group.get("ehr/:ehr_id") { request, context in
-            try request.requireAcceptsJSON()
-            return ehrResponse(try await service.ehr(try context.parameters.require("ehr_id")), request: request, status: .ok, body: true)
+            let representation = try request.rmRepresentation()
+            return ehrResponse(try await service.ehr(try context.parameters.require("ehr_id")), request: request, status: .ok, body: representation)
         }
         group.get("ehr/:ehr_id/ehr_status") { request, context in
-            try request.requireAcceptsJSON()
+            let representation = try request.rmRepresentation()
             let version = try await service.status(ehrID: try context.parameters.require("ehr_id"), at: try request.versionAtTime())
-            return statusResponse(version, request: request, status: .ok, body: true)
+            return try statusResponse(version, request: request, status: .ok, body: representation)
         }
         group.get("ehr/:ehr_id/ehr_status/:version_uid") { request, context in
-            try request.requireAcceptsJSON()
+            let representation = try request.rmRepresentation()
             let version = try await service.status(
                 ehrID: try context.parameters.require("ehr_id"), versionUID: try context.parameters.require("version_uid"))
-            return statusResponse(version, request: request, status: .ok, body: true)
+            return try statusResponse(version, request: request, status: .ok, body: representation)
         }
         group.put("ehr/:ehr_id/ehr_status") { request, context in try await updateStatus(request, context) }
         group.get("ehr/:ehr_id/versioned_ehr_status") { request, context in
@@ -38,86 +38,90 @@ struct EHRRoutes {
             return Response.json(.ok, try await service.statusRevisionHistory(ehrID: try context.parameters.require("ehr_id")))
         }
         group.get("ehr/:ehr_id/versioned_ehr_status/version") { request, context in
-            try request.requireAcceptsJSON()
+            let representation = try request.rmRepresentation()
             let ehrID = try context.parameters.require("ehr_id")
             let (version, bytes) = try await service.statusOriginalVersion(ehrID: ehrID, at: try request.versionAtTime())
-            return originalVersionResponse(version, bytes: bytes, ehrID: ehrID, request: request)
+            return try originalVersionResponse(version, bytes: bytes, ehrID: ehrID, request: request, as: representation)
         }
         group.get("ehr/:ehr_id/versioned_ehr_status/version/:version_uid") { request, context in
-            try request.requireAcceptsJSON()
+            let representation = try request.rmRepresentation()
             let ehrID = try context.parameters.require("ehr_id")
             let (version, bytes) = try await service.statusOriginalVersion(
                 ehrID: ehrID, versionUID: try context.parameters.require("version_uid"))
-            return originalVersionResponse(version, bytes: bytes, ehrID: ehrID, request: request)
+            return try originalVersionResponse(version, bytes: bytes, ehrID: ehrID, request: request, as: representation)
         }
     }
 
     /// POST /ehr and PUT /ehr/{ehr_id}: 201, `Location`, `ETag` (the EHR
     /// id), body only with `Prefer: return=representation`.
     func createEHR(_ request: Request, _ context: SocleRequestContext, id: String?) async throws -> Response {
-        try request.requireAcceptsJSON()
-        let body = try await request.jsonBody(context: context, limit: bodyLimit)
+        let representation = try request.rmRepresentation()
+        let body = try await request.rmBody(context: context, limit: bodyLimit, rmType: "EHR_STATUS")
         let status = try body.map { json throws(RMDecodingError) in try EHRStatus(json: json) }
         let committal = try AuditHeaders.committal(request, user: context.user)
         let (summary, _) = try await service.createEHR(id: id, status: status, committal: committal)
-        return ehrResponse(summary, request: request, status: .created, body: request.prefersRepresentation)
+        return ehrResponse(summary, request: request, status: .created, body: request.prefersRepresentation ? representation : nil)
     }
 
     func findEHR(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
-        try request.requireAcceptsJSON()
+        let representation = try request.rmRepresentation()
         let parameters = request.uri.queryParameters
         guard let subjectID = parameters.get("subject_id"), let namespace = parameters.get("subject_namespace"),
             !subjectID.isEmpty, !namespace.isEmpty
         else {
             throw HTTPRequestError(status: .badRequest, message: "both subject_id and subject_namespace query parameters are required")
         }
-        return ehrResponse(try await service.ehr(subjectID: subjectID, subjectNamespace: namespace), request: request, status: .ok, body: true)
+        return ehrResponse(try await service.ehr(subjectID: subjectID, subjectNamespace: namespace), request: request, status: .ok, body: representation)
     }
 
     /// PUT /ehr/{ehr_id}/ehr_status with `If-Match`: 200 with the new
     /// status, or 204 with `return=minimal` (the default).
     func updateStatus(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
-        try request.requireAcceptsJSON()
+        let representation = try request.rmRepresentation()
         let ehrID = try context.parameters.require("ehr_id")
         let preceding = try request.ifMatch()
-        guard let body = try await request.jsonBody(context: context, limit: bodyLimit) else {
+        guard let body = try await request.rmBody(context: context, limit: bodyLimit, rmType: "EHR_STATUS") else {
             throw HTTPRequestError(status: .badRequest, message: "the request body must be the new EHR_STATUS")
         }
         let status = try EHRStatus(json: body)
         let committal = try AuditHeaders.committal(request, user: context.user)
         do {
             let version = try await service.updateStatus(ehrID: ehrID, precedingVersionUID: preceding, status: status, committal: committal)
-            let representation = request.prefersRepresentation
-            return statusResponse(version, request: request, status: representation ? .ok : .noContent, body: representation)
+            let body = request.prefersRepresentation
+            return try statusResponse(version, request: request, status: body ? .ok : .noContent, body: body ? representation : nil)
         } catch var error as ServiceError where error.kind == .preconditionFailed {
             if let latest = error.latestVersion { error.message += "; the latest version is \(latest)" }
             throw error
         }
     }
 
-    func ehrResponse(_ summary: EHRService.Summary, request: Request, status: HTTPResponse.Status, body: Bool) -> Response {
+    func ehrResponse(_ summary: EHRService.Summary, request: Request, status: HTTPResponse.Status, body: RMRepresentation?) -> Response {
         var headers = HTTPFields()
         headers[.location] = request.baseURL + "/openehr/v1/ehr/" + summary.record.ehrID
         headers[.eTag] = "\"\(summary.record.ehrID)\""
         headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: summary.record.timeCreated))
-        if body { return Response.json(status, summary.json, headers: headers) }
-        return Response(status: status, headers: headers)
+        guard let body else { return Response(status: status, headers: headers) }
+        return Response.rm(status, summary.json, rmType: "EHR", as: body, headers: headers)
     }
 
-    func statusResponse(_ version: EHRService.StatusVersion, request: Request, status: HTTPResponse.Status, body: Bool) -> Response {
+    func statusResponse(
+        _ version: EHRService.StatusVersion, request: Request, status: HTTPResponse.Status, body: RMRepresentation?
+    ) throws -> Response {
         var headers = HTTPFields()
         headers[.location] = request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/ehr_status/\(version.uid)"
         headers[.eTag] = "\"\(version.uid)\""
         headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
-        if body { return Response.json(status, bytes: version.json, headers: headers) }
-        return Response(status: status, headers: headers)
+        guard let body else { return Response(status: status, headers: headers) }
+        return try Response.rm(status, bytes: version.json, rmType: "EHR_STATUS", as: body, headers: headers)
     }
 
-    func originalVersionResponse(_ version: EHRService.StatusVersion, bytes: [UInt8], ehrID: String, request: Request) -> Response {
+    func originalVersionResponse(
+        _ version: EHRService.StatusVersion, bytes: [UInt8], ehrID: String, request: Request, as representation: RMRepresentation
+    ) throws -> Response {
         var headers = HTTPFields()
         headers[.location] = request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/versioned_ehr_status/version/\(version.uid)"
         headers[.eTag] = "\"\(version.uid)\""
         headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
-        return Response.json(.ok, bytes: bytes, headers: headers)
+        return try Response.rm(.ok, bytes: bytes, rmType: "ORIGINAL_VERSION", as: representation, headers: headers)
     }
 }

@@ -158,23 +158,34 @@ public enum CanonicalXML {
     }
 
     public static func read(_ root: XMLElement, as rmType: String, schema: RMSchema = .rm110) throws(RMDecodingError) -> JSON {
+        try read(root, as: rmType, overrides: [:], schema: schema)
+    }
+
+    /// The body of a contribution sent to the REST API: a CONTRIBUTION whose
+    /// `versions` are whole ORIGINAL_VERSIONs (the RM CONTRIBUTION holds
+    /// references to them).
+    public static func readContributionBody(_ data: Data, schema: RMSchema = .rm110) throws(RMDecodingError) -> JSON {
+        let root: XMLElement
+        do {
+            root = try XMLTree.parse(data)
+        } catch {
+            throw RMDecodingError(rmType: "CONTRIBUTION", problems: [DecodingProblem(path: "/", message: "not well-formed XML: \(error)")])
+        }
+        let versions = RMSchema.Attribute(isList: true, minimumItems: 1, types: ["ORIGINAL_VERSION"], typeRequired: false, primitive: nil)
+        return try read(root, as: "CONTRIBUTION", overrides: ["versions": versions], schema: schema)
+    }
+
+    static func read(
+        _ root: XMLElement, as rmType: String, overrides: [String: RMSchema.Attribute], schema: RMSchema
+    ) throws(RMDecodingError) -> JSON {
         var reader = Reader(schema: schema)
         let type = root.xsiType.map { $0.split(separator: ":").last.map(String.init) ?? $0 } ?? rmType
-        let result = reader.readObject(root, declared: [type], path: "/" + root.name, overrides: rootOverrides[rmType] ?? [:])
+        let result = reader.readObject(root, declared: [type], path: "/" + root.name, overrides: overrides)
         if !reader.problems.isEmpty || result == nil {
             throw RMDecodingError(rmType: rmType, problems: reader.problems)
         }
         return result!
     }
-
-    /// Bodies that are not RM classes: the REST API's contribution carries
-    /// whole ORIGINAL_VERSIONs in `versions` where the RM CONTRIBUTION
-    /// holds references.
-    static let rootOverrides: [String: [String: RMSchema.Attribute]] = [
-        "CONTRIBUTION": [
-            "versions": RMSchema.Attribute(isList: true, minimumItems: 1, types: ["ORIGINAL_VERSION"], typeRequired: false, primitive: nil)
-        ]
-    ]
 
     struct Reader {
         /// Elements some serialisers (the Java reference implementation)
