@@ -83,6 +83,11 @@ public struct FlatComposition {
                 extra.append(String(segment.hasPrefix("_") ? segment.dropFirst() : segment))
                 continue
             }
+            // `observation/history_origin`: the origin of the observation's history.
+            if segment == "history_origin", nodes[idPath.joined(separator: "/")]?["rmType"]?.stringValue == "OBSERVATION" {
+                extra.append(contentsOf: ["data", "origin"])
+                continue
+            }
             // `context/start_time` where the web template has no context: RM attributes from here on.
             let candidate = (idPath + [String(segment.split(separator: ":").first ?? segment)]).joined(separator: "/")
             if nodes[candidate] == nil, let parentType = nodes[idPath.joined(separator: "/")]?["rmType"]?.stringValue,

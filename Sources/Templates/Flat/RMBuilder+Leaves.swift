@@ -19,10 +19,15 @@ extension RMBuilder {
             guard Double(text) != nil else { throw FlatComposition.KeyError(message: "'\(text)' is not a number") }
             return .number(text)
         }
+        // A code without its terminology: the one the RM gives the attribute, else the archetype's own.
+        let defaultTerminology = ["current_state": "openehr", "transition": "openehr", "careflow_step": "local"][attribute] ?? "local"
         func code(_ object: inout JSONObject, _ key: String, _ field: String) {
             var phrase = object[key]?.objectValue ?? JSONObject([("_type", "CODE_PHRASE")])
             if field == "terminology" { phrase["terminology_id"] = ["_type": "TERMINOLOGY_ID", "value": .string(text)] } else { phrase["code_string"] = .string(text) }
-            if phrase["terminology_id"] == nil { phrase["terminology_id"] = ["_type": "TERMINOLOGY_ID", "value": "local"] }
+            if phrase["terminology_id"] == nil {
+                let terminology = key == "media_type" ? "IANA_media-types" : defaultTerminology
+                phrase["terminology_id"] = ["_type": "TERMINOLOGY_ID", "value": .string(terminology)]
+            }
             object[key] = .object(phrase)
         }
         switch (leafType, suffix) {
@@ -58,6 +63,12 @@ extension RMBuilder {
             leaf["symbol"] = .object(symbol)
         case ("DV_PROPORTION", "numerator"), ("DV_PROPORTION", "denominator"), ("DV_PROPORTION", "type"), ("DV_PROPORTION", "precision"):
             leaf[suffix!] = try number()
+        case ("DV_PROPORTION", nil):
+            // The proportion's magnitude: its numerator over 1 unless they are given.
+            let magnitude = try number()
+            if leaf["numerator"] == nil { leaf["numerator"] = magnitude }
+            if leaf["denominator"] == nil { leaf["denominator"] = 1 }
+            if leaf["type"] == nil { leaf["type"] = 1 }
         case ("DV_IDENTIFIER", "id"), ("DV_IDENTIFIER", "issuer"), ("DV_IDENTIFIER", "assigner"), ("DV_IDENTIFIER", "type"), ("DV_IDENTIFIER", nil):
             leaf[suffix ?? "id"] = .string(text)
         case ("DV_PARSABLE", "formalism"): leaf["formalism"] = .string(text)
@@ -110,15 +121,111 @@ extension RMBuilder {
             holder.object["performer"] = leaf["performer"] ?? ["_type": "PARTY_IDENTIFIED"]
             try write(into: holder, attribute: "performer", type: "PARTY_IDENTIFIED", suffix: suffix, value: value)
             leaf["performer"] = holder.object["performer"]
+        case ("DV_TEXT", "code"), ("DV_TEXT", "terminology"):
+            // A code given to a text node: the text is a coded text (DV_CODED_TEXT is a DV_TEXT).
+            leafType = "DV_CODED_TEXT"
+            code(&leaf, "defining_code", suffix!)
+        case ("PARTICIPATION", let part?) where part.hasPrefix("identifiers_"):
+            // `|identifiers_id:0`, `|identifiers_issuer:0`: the performer's DV_IDENTIFIERs.
+            let field = part.dropFirst("identifiers_".count)
+            let colon = field.lastIndex(of: ":")
+            let name = String(colon.map { field[..<$0] } ?? field)
+            let index = colon.flatMap { Int(field[field.index(after: $0)...]) } ?? 0
+            guard ["id", "issuer", "assigner", "type"].contains(name), (0..<FlatComposition.maximumIndex).contains(index) else {
+                throw FlatComposition.KeyError(message: "PARTICIPATION takes no '|\(part)'")
+            }
+            var performer = leaf["performer"]?.objectValue ?? JSONObject([("_type", "PARTY_IDENTIFIED")])
+            var identifiers = performer["identifiers"]?.arrayValue ?? []
+            while identifiers.count <= index { identifiers.append(["_type": "DV_IDENTIFIER"]) }
+            if case .object(var identifier) = identifiers[index] {
+                identifier[name] = .string(text)
+                identifiers[index] = .object(identifier)
+            }
+            performer["identifiers"] = .array(identifiers)
+            leaf["performer"] = .object(performer)
+        case (_, let name?):
+            // Any other attribute of the value by its RM name: `|magnitude_status`, `|normal_status`, `|formatting`.
+            try Self.writeAttribute(name, of: leafType, into: &leaf, value: value)
         default:
             throw FlatComposition.KeyError(message: "\(leafType) takes no \(suffix.map { "'|\($0)'" } ?? "value without a suffix")")
         }
+        // A coded text given by its code: its rubric from the archetype's terms or the openEHR terminology.
+        if leafType == "DV_CODED_TEXT" { Self.fillRubric(&leaf, terms: node.terms, template: template) }
+        if leafType == "DV_ORDINAL", case .object(var symbol)? = leaf["symbol"] {
+            Self.fillRubric(&symbol, terms: node.terms, template: template)
+            leaf["symbol"] = .object(symbol)
+        }
+        // An activity's timing is in the openEHR timing syntax unless said otherwise.
+        if leafType == "DV_PARSABLE", leaf["formalism"] == nil { leaf["formalism"] = attribute == "timing" ? "timing" : "text/plain" }
         leaf["_type"] = .string(leafType)
         node.object[attribute] = .object(leaf)
         // An event with a width is an interval event.
         if node.type == "POINT_EVENT" && (attribute == "width" || attribute == "math_function") {
             node.type = "INTERVAL_EVENT"
             node.object["_type"] = "INTERVAL_EVENT"
+        }
+    }
+
+    static func fillRubric(_ text: inout JSONObject, terms: [String: ArchetypeTerm], template: OperationalTemplate) {
+        guard text["value"] == nil, let code = text["defining_code"]?["code_string"]?.stringValue else { return }
+        let terminology = text["defining_code"]?["terminology_id"]?["value"]?.stringValue ?? "local"
+        let rubric = ExampleComposition(template: template, time: "").rubric(code, terminologyID: terminology, terms: terms)
+        if rubric != code { text["value"] = .string(rubric) }
+    }
+
+    /// The terminology of a code phrase attribute given by its code alone.
+    static let codePhraseTerminologies = [
+        "normal_status": "openehr_normal_statuses", "compression_algorithm": "openehr_compression_algorithms",
+        "integrity_check_algorithm": "openehr_integrity_check_algorithms", "charset": "IANA_character-sets", "language": "ISO_639-1",
+        "encoding": "IANA_character-sets", "media_type": "IANA_media-types", "property": "openehr",
+    ]
+    static let intervalAttributes: Set<String> = ["lower", "upper", "lower_included", "upper_included", "lower_unbounded", "upper_unbounded"]
+
+    /// An RM attribute of a value named as a FLAT suffix (`|accuracy`) or
+    /// path step: primitives by their RM kind, code phrases by their code,
+    /// texts by their value. A reference range's interval parts are its range's.
+    static func writeAttribute(_ name: String, of type: String, into object: inout JSONObject, value: JSON) throws(FlatComposition.KeyError) {
+        if type == "REFERENCE_RANGE", intervalAttributes.contains(name) {
+            var range = object["range"]?.objectValue ?? JSONObject([("_type", "DV_INTERVAL")])
+            try writeAttribute(name, of: "DV_INTERVAL", into: &range, value: value)
+            object["range"] = .object(range)
+            return
+        }
+        guard let attribute = RMSchema.rm110[type]?.attributes[name], !attribute.isList, name != "_type" else {
+            throw FlatComposition.KeyError(message: "\(type) takes no '|\(name)'")
+        }
+        let text = text(value)
+        switch attribute.primitive {
+        case .string?:
+            object[name] = .string(text)
+        case .number?:
+            guard Double(text) != nil else { throw FlatComposition.KeyError(message: "'\(text)' is not a number (\(type).\(name))") }
+            object[name] = .number(text)
+        case .integer?:
+            guard let number = Int(text) else { throw FlatComposition.KeyError(message: "'\(text)' is not an integer (\(type).\(name))") }
+            object[name] = .number(String(number))
+        case .boolean?:
+            guard let flag = value.boolValue ?? ["true": true, "false": false][text] else {
+                throw FlatComposition.KeyError(message: "'\(text)' is not a boolean (\(type).\(name))")
+            }
+            object[name] = .bool(flag)
+        case .object?:
+            throw FlatComposition.KeyError(message: "\(type).\(name) is a value: name its parts (\(name)|magnitude)")
+        case nil:
+            let valued = attribute.types.first { RMSchema.rm110[$0]?.attributes["value"]?.primitive == .string }
+            if attribute.types.contains("CODE_PHRASE") {
+                object[name] = [
+                    "_type": "CODE_PHRASE", "terminology_id": ["_type": "TERMINOLOGY_ID", "value": .string(codePhraseTerminologies[name] ?? "local")],
+                    "code_string": .string(text),
+                ]
+            } else if attribute.types.contains("DV_TEXT") {
+                object[name] = ["_type": "DV_TEXT", "value": .string(text)]
+            } else if let valued {
+                // A date-time, a duration, an identifier: its value.
+                object[name] = .object(JSONObject([("_type", .string(valued)), ("value", .string(text))]))
+            } else {
+                throw FlatComposition.KeyError(message: "\(type).\(name) is a \(attribute.types.first ?? "value"): name its parts")
+            }
         }
     }
 

@@ -10,7 +10,7 @@ import Testing
 /// RM decoding and template validation. The count only goes up; the note
 /// lists what is not read yet.
 @Suite struct FlatCompositionTests {
-    static let expectedValid = 101
+    static let expectedValid = 145
 
     @Test func corpusFlatCompositionsBecomeValidCompositions() throws {
         let templates = try CorpusValidationTests.templatesByID()
@@ -55,6 +55,76 @@ import Testing
         try? (["\(valid) of \(withTemplate) valid"] + failures + ["passing:"] + passing).joined(separator: "\n").write(
             toFile: NSTemporaryDirectory() + "flat-report.txt", atomically: true, encoding: .utf8)
         #expect(valid >= Self.expectedValid, "\(valid) of \(withTemplate)")
+    }
+
+    static func corpusFlat(_ name: String) throws -> JSONObject {
+        let root = Corpus.root.appendingPathComponent("openehr/compositions/flat")
+        let file = try #require(
+            (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []).first { $0.lastPathComponent == name })
+        return try #require(try JSONParser.parse(Array(Data(contentsOf: file))).objectValue)
+    }
+
+    /// The value of the first element of the conformance template's observation event.
+    static func eventItems(_ composition: JSON) -> [JSON] {
+        composition["content"]?.arrayValue?.first?["items"]?.arrayValue?.first?["data"]?["events"]?.arrayValue?.first?["data"]?["items"]?.arrayValue ?? []
+    }
+
+    /// RM attributes FLAT reaches below a value (`|normal_status`,
+    /// `/_normal_range/lower|magnitude`, `/_other_reference_ranges:0|…`),
+    /// an element's own (`/_null_flavour`), a participation's performer
+    /// (`|identifiers_id:0`, `/relationship`) and intervals by their bounds.
+    @Test func rmAttributesBelowValuesAreWritten() throws {
+        let templates = try CorpusValidationTests.templatesByID()
+        let template = try #require(templates["conformance-ehrbase.de.v0"])
+        let reader = FlatComposition(template: template)
+
+        let quantity = Self.eventItems(try reader.composition(try Self.corpusFlat("ehrbase_conformance_data_types_dv_quantity.json")))
+            .compactMap { $0["value"] }.first { $0["_type"] == "DV_QUANTITY" }
+        let value = try #require(quantity)
+        #expect(value["magnitude_status"] == "~")
+        #expect(value["accuracy"] == .number("50.5"))
+        #expect(value["accuracy_is_percent"] == .bool(true))
+        #expect(value["units_system"] == "units_system")
+        #expect(value["normal_status"]?["code_string"] == "N")
+        #expect(value["normal_status"]?["terminology_id"]?["value"] == "openehr_normal_statuses")
+        #expect(value["normal_range"]?["lower"]?["_type"] == "DV_QUANTITY")
+        #expect(value["normal_range"]?["lower"]?["magnitude"] == .number("20.5"))
+        #expect(value["normal_range"]?["upper"]?["units"] == "unit")
+        #expect(value["normal_range"]?["lower_included"] == .bool(false))
+        let ranges = try #require(value["other_reference_ranges"]?.arrayValue)
+        #expect(ranges.count == 2)
+        #expect(ranges[0]["range"]?["lower"]?["magnitude"] == .number("70.5"))
+        #expect(ranges[0]["range"]?["upper_unbounded"] == .bool(true))
+        #expect(ranges[0]["meaning"]?["_type"] == "DV_CODED_TEXT")
+        #expect(ranges[0]["meaning"]?["defining_code"]?["code_string"] == "260360000")
+        #expect(ranges[1]["range"]?["lower_unbounded"] == .bool(true))
+
+        let party = try reader.composition(try Self.corpusFlat("ehrbase_conformance_party_identified.json"))
+        let performer = party["context"]?["participations"]?.arrayValue?.first?["performer"]
+        #expect(performer?["identifiers"]?.arrayValue?.first?["id"] == "122")
+        #expect(performer?["identifiers"]?.arrayValue?.first?["assigner"] == "assigner")
+
+        let nullFlavour = Self.eventItems(try reader.composition(try Self.corpusFlat("ehrbase_conformance_Element_null_flavor.json")))
+            .first { $0["null_flavour"] != nil }
+        #expect(nullFlavour?["null_flavour"]?["defining_code"]?["terminology_id"]?["value"] == "openehr")
+        #expect(nullFlavour?["value"] == nil)
+
+        // A text given a code is a coded text; a bare proportion is its magnitude.
+        let text = Self.eventItems(try reader.composition(try Self.corpusFlat("ehrbase_conformance_data_types_dv_coded_text_as_dv_text.json")))
+            .compactMap { $0["value"] }.first { $0["defining_code"] != nil }
+        #expect(text?["_type"] == "DV_CODED_TEXT")
+
+        // Intervals by their bounds, typed as the template constrains them.
+        let allTypes = try #require(templates["test_all_types.en.v1"])
+        let intervals = try FlatComposition(template: allTypes).composition(try Self.corpusFlat("test_all_types.en.v1.instance_flat_output_1.json"))
+        let counts = JSONSerializer.string(intervals)
+        #expect(counts.contains(#""lower":{"_type":"DV_COUNT","magnitude":5}"#))
+        #expect(counts.contains(#""lower":{"_type":"DV_DATE_TIME","value":"2019-03-22T22:36:25.232+01:00"}"#))
+
+        // Unknown RM attributes below a value are named in the refusal.
+        #expect(throws: FlatError.self) {
+            try reader.composition(JSONObject([("conformance-ehrbase.de.v0/conformance_section/conformance_observation/any_event:0/dv_quantity/_normal_range/colour", "red")]))
+        }
     }
 
     /// GET in FLAT gives back what was sent: a composition read from FLAT,
