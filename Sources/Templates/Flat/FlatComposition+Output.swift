@@ -11,6 +11,11 @@ extension FlatComposition {
         for child in tree["children"]?.arrayValue ?? [] {
             emit(child, parentPath: "", objects: [composition], root: composition, key: rootID, into: &result)
         }
+        Self.writeRMAttributes(composition, key: rootID, into: &result)
+        writeExtras(composition, node: tree, aql: "", key: rootID, into: &result)
+        // The composition's name where it is not the template's.
+        let templateName = ExampleComposition(template: template, time: "").name(template.definition, terms: template.definition.terms, depth: 0)
+        if let name = composition["name"], name["value"] != templateName["value"] { result[rootID + "/_name"] = name["value"] }
         return result
     }
 
@@ -40,17 +45,130 @@ extension FlatComposition {
             found = found.filter { $0["_type"]?.stringValue == rmType }
         }
         let repeats = (node["max"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? 1) != 1
+        let (baseType, _) = ExampleComposition.split(rmType)
         for (index, value) in found.enumerated() {
             if !repeats && index > 0 { break }
             let here = key + "/" + id + (repeats ? ":\(index)" : "")
-            if RMBuilder.leafTypes.contains(rmType) {
-                Self.writeLeaf(value, type: rmType, key: here, into: &result)
+            if RMBuilder.leafTypes.contains(rmType) || baseType == "DV_INTERVAL" {
+                if baseType == "DV_INTERVAL" {
+                    emitRM(value, key: here, owner: "", attribute: "", into: &result)
+                } else {
+                    Self.writeLeaf(value, type: rmType, key: here, into: &result)
+                    writeValueExtras(value, type: value["_type"]?.stringValue ?? rmType, key: here, into: &result)
+                }
             } else {
                 for child in node["children"]?.arrayValue ?? [] where child["aqlPath"]?.stringValue?.contains("/instruction_details/") != true {
                     emit(child, parentPath: aql, objects: [value], root: root, key: here, into: &result)
                 }
                 Self.writeRMAttributes(value, key: here, into: &result)
+                writeExtras(value, node: node, aql: aql, key: here, into: &result)
             }
+        }
+        // An element's own attributes (`_null_flavour`, `_feeder_audit`), under its value's key.
+        if RMBuilder.leafTypes.contains(rmType) || baseType == "DV_INTERVAL", aql.hasSuffix("/value") {
+            let elementPath = String(aql.dropLast("/value".count))
+            let (elementStart, elementRelative) = elementPath.hasPrefix(parentPath) ? (objects, String(elementPath.dropFirst(parentPath.count))) : ([root], elementPath)
+            var elements = elementStart
+            for step in AQLStep.parse(elementRelative) {
+                elements = elements.flatMap { object -> [JSON] in
+                    let values: [JSON]
+                    switch object[step.attribute] {
+                    case .array(let items)?: values = items
+                    case let value?: values = [value]
+                    case nil: values = []
+                    }
+                    return values.filter { value in
+                        if let nodeID = step.nodeID, value["archetype_node_id"]?.stringValue != nodeID { return false }
+                        if let name = step.name, value["name"]?["value"]?.stringValue != name { return false }
+                        return true
+                    }
+                }
+            }
+            if id.hasSuffix("_value") { elements = elements.filter { $0["value"]?["_type"]?.stringValue == rmType } }
+            for (index, element) in elements.enumerated() where element["_type"] == "ELEMENT" {
+                if !repeats && index > 0 { break }
+                let here = key + "/" + id + (repeats ? ":\(index)" : "")
+                guard case .object(let object) = element else { continue }
+                for (name, member) in object.members where !["_type", "name", "archetype_node_id", "value"].contains(name) {
+                    emitRM(member, key: here + "/_" + name, owner: "ELEMENT", attribute: name, into: &result)
+                }
+            }
+        }
+    }
+
+    /// Attributes FLAT does not write with an underscore: the tree itself.
+    static let structural: Set<String> = ["_type", "name", "archetype_node_id", "archetype_details", "instruction_details"]
+
+    /// The RM attributes of a node's object that no node of the web template
+    /// shows (`_uid` aside, written by `writeRMAttributes`): `_work_flow_id`,
+    /// `_guideline_id`, `_feeder_audit`, `_link:0`, a context's
+    /// `_health_care_facility` and `_participation:0`, an event's `_width`.
+    func writeExtras(_ value: JSON, node: JSON, aql: String, key: String, into result: inout JSONObject) {
+        guard case .object(let object) = value, let type = object["_type"]?.stringValue ?? (aql.isEmpty ? "COMPOSITION" : nil) else { return }
+        var covered: Set<String> = ["uid"]
+        for child in node["children"]?.arrayValue ?? [] {
+            guard let path = child["aqlPath"]?.stringValue, path.hasPrefix(aql) else { continue }
+            if let first = AQLStep.parse(String(path.dropFirst(aql.count))).first { covered.insert(first.attribute) }
+        }
+        for (name, member) in object.members where !Self.structural.contains(name) && !covered.contains(name) {
+            emitRM(member, key: key + "/_" + name, owner: type, attribute: name, into: &result)
+        }
+        if let uid = object["uid"], uid["_type"]?.stringValue == "OBJECT_VERSION_ID" { result[key + "/_uid|_type"] = "OBJECT_VERSION_ID" }
+    }
+
+    /// The attributes of a value beyond those its suffixes carry (`|accuracy`, `/_normal_range/lower|magnitude`).
+    func writeValueExtras(_ value: JSON, type: String, key: String, into result: inout JSONObject) {
+        guard case .object(let object) = value else { return }
+        let consumed = Self.leafAttributes[type] ?? ["value"]
+        for (name, member) in object.members where name != "_type" && !consumed.contains(name) {
+            switch member {
+            case .object, .array: emitRM(member, key: key + "/_" + name, owner: type, attribute: name, into: &result)
+            default: result[key + "|" + name] = member
+            }
+        }
+    }
+
+    /// The attributes `writeLeaf` writes as suffixes, by type.
+    static let leafAttributes: [String: Set<String>] = [
+        "DV_CODED_TEXT": ["value", "defining_code"], "DV_TEXT": ["value"], "DV_QUANTITY": ["magnitude", "units"], "DV_COUNT": ["magnitude"],
+        "DV_ORDINAL": ["symbol", "value"], "DV_PROPORTION": ["numerator", "denominator", "type"], "DV_IDENTIFIER": ["id", "issuer", "assigner", "type"],
+        "DV_PARSABLE": ["value", "formalism"], "DV_MULTIMEDIA": ["uri", "media_type", "size"], "CODE_PHRASE": ["code_string", "terminology_id"],
+        "PARTY_IDENTIFIED": ["name", "external_ref"], "PARTY_SELF": ["name", "external_ref"], "PARTY_RELATED": ["name", "external_ref"],
+    ]
+    /// Types written through `writeLeaf` when met below a node.
+    static let suffixTypes: Set<String> = [
+        "DV_TEXT", "DV_CODED_TEXT", "DV_QUANTITY", "DV_COUNT", "DV_BOOLEAN", "DV_DATE_TIME", "DV_DATE", "DV_TIME", "DV_DURATION", "DV_ORDINAL",
+        "DV_PROPORTION", "DV_IDENTIFIER", "DV_URI", "DV_EHR_URI", "DV_MULTIMEDIA", "DV_PARSABLE", "CODE_PHRASE", "PARTY_SELF", "PARTY_IDENTIFIED",
+        "PARTY_RELATED", "HIER_OBJECT_ID", "OBJECT_VERSION_ID", "GENERIC_ID", "TERMINOLOGY_ID", "ARCHETYPE_ID", "TEMPLATE_ID",
+    ]
+
+    /// Any RM value below a key: values by their suffixes, other objects
+    /// attribute by attribute (`/_name` for objects, `|name` for
+    /// primitives), lists by index; `|_type` where the reader would take
+    /// another type for the position.
+    func emitRM(_ json: JSON, key: String, owner: String, attribute: String, into result: inout JSONObject) {
+        switch json {
+        case .array(let items):
+            for (index, item) in items.enumerated() { emitRM(item, key: key + ":\(index)", owner: owner, attribute: attribute, into: &result) }
+        case .object(let object):
+            let type = object["_type"]?.stringValue ?? ""
+            if let declared = RMSchema.rm110[owner]?.attributes[attribute], declared.primitive == nil, !type.isEmpty {
+                let expected = RMBuilder.preferredType(declared)
+                if type != expected, !(type == "DV_CODED_TEXT" && expected == "DV_TEXT") { result[key + "|_type"] = .string(type) }
+            }
+            if Self.suffixTypes.contains(type) {
+                Self.writeLeaf(json, type: type, key: key, into: &result)
+                writeValueExtras(json, type: type, key: key, into: &result)
+                return
+            }
+            for (name, member) in object.members where name != "_type" {
+                switch member {
+                case .object, .array: emitRM(member, key: key + "/_" + name, owner: type, attribute: name, into: &result)
+                default: result[key + "|" + name] = member
+                }
+            }
+        default:
+            result[key] = json
         }
     }
 
@@ -73,6 +191,9 @@ extension FlatComposition {
         }
         let actual = value["_type"]?.stringValue ?? type
         switch actual {
+        case "DV_TEXT" where type == "DV_CODED_TEXT":
+            // Free text where a code is expected.
+            put("other", value["value"])
         case "DV_CODED_TEXT":
             put("code", value["defining_code"]?["code_string"])
             put("value", value["value"])

@@ -50,7 +50,7 @@ extension RMBuilder {
         case ("DV_QUANTITY", "magnitude"): leaf["magnitude"] = try number()
         case ("DV_QUANTITY", "unit"): leaf["units"] = .string(text)
         case ("DV_QUANTITY", "precision"): leaf["precision"] = try number()
-        case ("DV_COUNT", nil), ("DV_COUNT", "magnitude"): leaf["magnitude"] = try number()
+        case ("DV_COUNT", nil), ("DV_COUNT", "magnitude"), ("DV_COUNT", "value"): leaf["magnitude"] = try number()
         case ("DV_BOOLEAN", nil), ("DV_BOOLEAN", "value"):
             guard let flag = value.boolValue ?? (text == "true" ? true : (text == "false" ? false : nil)) else {
                 throw FlatComposition.KeyError(message: "'\(text)' is not a boolean")
@@ -143,9 +143,18 @@ extension RMBuilder {
             }
             performer["identifiers"] = .array(identifiers)
             leaf["performer"] = .object(performer)
+        case (_, "_type"?):
+            // The RM type where the position admits several (`|_type`: OBJECT_VERSION_ID, PARTY_RELATED).
+            guard RMSchema.rm110[text] != nil else {
+                throw FlatComposition.KeyError(message: "'\(text)' is not an RM type")
+            }
+            leafType = text
         case (_, let name?):
             // Any other attribute of the value by its RM name: `|magnitude_status`, `|normal_status`, `|formatting`.
             try Self.writeAttribute(name, of: leafType, into: &leaf, value: value)
+        case (_, nil) where RMSchema.rm110[leafType]?.attributes["value"]?.primitive == .string:
+            // An identifier or other value object given by its value.
+            leaf["value"] = .string(text)
         default:
             throw FlatComposition.KeyError(message: "\(leafType) takes no \(suffix.map { "'|\($0)'" } ?? "value without a suffix")")
         }
@@ -297,7 +306,17 @@ extension RMBuilder {
         var attributes: [String] = []
         for child in node.children where !attributes.contains(child.attribute) { attributes.append(child.attribute) }
         for attribute in attributes {
-            let items = node.children.filter { $0.attribute == attribute }.map { json($0.node, examples: examples, language: language) }
+            // Items in the template's order (then in the order given), whatever the order of the keys.
+            let alternatives = node.constraint?.attribute(attribute)?.children ?? []
+            func rank(_ child: Node) -> Int {
+                guard let constraint = child.constraint else { return alternatives.count }
+                return alternatives.firstIndex {
+                    $0.nodeID == constraint.nodeID && $0.archetypeID == constraint.archetypeID && $0.rmTypeName == constraint.rmTypeName
+                } ?? alternatives.count
+            }
+            let items = node.children.filter { $0.attribute == attribute }.enumerated()
+                .sorted { (rank($0.element.node), $0.offset) < (rank($1.element.node), $1.offset) }
+                .map { json($0.element.node, examples: examples, language: language) }
             let isList = schema[node.type]?.attributes[attribute]?.isList ?? false
             object[attribute] = isList ? .array(items) : items.first
         }

@@ -97,6 +97,14 @@ struct RMBuilder {
                 // `any_event:0|sample_count`, `event:0|raw`: the node's own attribute, or the whole node raw.
                 guard let name = suffix else { throw FlatComposition.KeyError(message: "a \(rmType) node holds no value; name one of its elements") }
                 if name == "raw" { return try writeRaw(value, into: current, attribute: nil) }
+                if name == "_type" {
+                    // `any_event:0|_type`: an interval event.
+                    let type = RMBuilder.text(value)
+                    guard schema[type] != nil else { throw FlatComposition.KeyError(message: "'\(type)' is not an RM type") }
+                    current.type = type
+                    current.object["_type"] = .string(type)
+                    return
+                }
                 extra = [name]
                 suffix = nil
             }
