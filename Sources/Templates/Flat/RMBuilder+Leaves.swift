@@ -61,8 +61,14 @@ extension RMBuilder {
             var symbol = leaf["symbol"]?.objectValue ?? JSONObject([("_type", "DV_CODED_TEXT")])
             if suffix == "value" { symbol["value"] = .string(text) } else { code(&symbol, "defining_code", suffix ?? "code") }
             leaf["symbol"] = .object(symbol)
-        case ("DV_PROPORTION", "numerator"), ("DV_PROPORTION", "denominator"), ("DV_PROPORTION", "type"), ("DV_PROPORTION", "precision"):
+        case ("DV_PROPORTION", "numerator"), ("DV_PROPORTION", "denominator"):
             leaf[suffix!] = try number()
+        case ("DV_PROPORTION", "type"), ("DV_PROPORTION", "precision"):
+            // Integers, also when written `1.0`.
+            guard let number = Double(text), number == number.rounded(), abs(number) < 1e9 else {
+                throw FlatComposition.KeyError(message: "'\(text)' is not an integer")
+            }
+            leaf[suffix!] = .number(String(Int(number)))
         case ("DV_PROPORTION", nil):
             // The proportion's magnitude: its numerator over 1 unless they are given.
             let magnitude = try number()
@@ -79,11 +85,11 @@ extension RMBuilder {
         case ("DV_MULTIMEDIA", "data"): leaf["data"] = .string(text)
         case ("CODE_PHRASE", nil), ("CODE_PHRASE", "code"): leaf["code_string"] = .string(text)
         case ("CODE_PHRASE", "terminology"): leaf["terminology_id"] = ["_type": "TERMINOLOGY_ID", "value": .string(text)]
-        case ("PARTY_IDENTIFIED", "name"), ("PARTY_SELF", "name"):
-            leafType = "PARTY_IDENTIFIED"
+        case ("PARTY_IDENTIFIED", "name"), ("PARTY_SELF", "name"), ("PARTY_RELATED", "name"):
+            if leafType == "PARTY_SELF" { leafType = "PARTY_IDENTIFIED" }
             leaf["name"] = .string(text)
-        case ("PARTY_IDENTIFIED", "id"), ("PARTY_SELF", "id"), ("PARTY_IDENTIFIED", "id_scheme"), ("PARTY_SELF", "id_scheme"),
-            ("PARTY_IDENTIFIED", "id_namespace"), ("PARTY_SELF", "id_namespace"):
+        case ("PARTY_IDENTIFIED", "id"), ("PARTY_SELF", "id"), ("PARTY_RELATED", "id"), ("PARTY_IDENTIFIED", "id_scheme"), ("PARTY_SELF", "id_scheme"),
+            ("PARTY_RELATED", "id_scheme"), ("PARTY_IDENTIFIED", "id_namespace"), ("PARTY_SELF", "id_namespace"), ("PARTY_RELATED", "id_namespace"):
             var reference = leaf["external_ref"]?.objectValue ?? JSONObject([("namespace", "local"), ("type", "PARTY")])
             var id = reference["id"]?.objectValue ?? JSONObject([("_type", "GENERIC_ID"), ("scheme", "local")])
             switch suffix {

@@ -162,9 +162,10 @@ struct RMBuilder {
             listIndex = index
         }
         extra = extra.map { aliases[$0] ?? $0 }
-        if let listIndex, extra.count == 1, let attribute = schema[current.type]?.attributes[extra[0]], attribute.isList,
-            let itemType = attribute.types.first
-        {
+        if extra.count == 1, let attribute = schema[current.type]?.attributes[extra[0]], attribute.isList {
+            // Without an index (STRUCTURED writes none for one item): the first.
+            let listIndex = listIndex ?? 0
+            let itemType = Self.preferredType(attribute)
             // `_link:0|meaning`, `_participation:1|function`: an item of an RM list.
             var items = current.object[extra[0]]?.arrayValue ?? []
             while items.count <= listIndex { items.append(.object(JSONObject([("_type", .string(itemType))]))) }
@@ -242,6 +243,22 @@ struct RMBuilder {
             try writePath(&range, type: "DV_INTERVAL", path: path, suffix: suffix, value: value, bound: bound)
             object["range"] = .object(range)
             return
+        }
+        // `original_content_multimedia`: FLAT names the type of a feeder audit's original content.
+        if type == "FEEDER_AUDIT", name.hasPrefix("original_content_") {
+            var content = object["original_content"]?.objectValue
+                ?? JSONObject([("_type", .string("DV_" + name.dropFirst("original_content_".count).uppercased()))])
+            try writePath(&content, type: content["_type"]?.stringValue ?? "DV_MULTIMEDIA", path: path.dropFirst(), suffix: suffix, value: value, bound: bound)
+            object["original_content"] = .object(content)
+            return
+        }
+        var type = type
+        if schema[type]?.attributes[name] == nil,
+            let subtype = RMTypeHierarchy.concreteTypes(of: type).sorted().first(where: { schema[$0]?.attributes[name] != nil })
+        {
+            // An attribute of a subtype makes the object one (a health care facility with a relationship is a PARTY_RELATED).
+            type = subtype
+            object["_type"] = .string(subtype)
         }
         guard let attribute = schema[type]?.attributes[name] else {
             throw FlatComposition.KeyError(message: "\(type) has no attribute '\(name)'")
