@@ -58,7 +58,8 @@ public struct ExampleComposition {
     }
 
     func complex(_ constraint: CObject, terms: [String: ArchetypeTerm], depth: Int) -> JSON {
-        let (type, generic) = Self.split(constraint.rmTypeName)
+        let (type, written) = Self.split(constraint.rmTypeName)
+        let generic = constraint.genericParameter ?? written
         let concreteType = concrete(type)
         var object = JSONObject()
         object["_type"] = .string(concreteType)

@@ -42,7 +42,7 @@ extension FlatComposition {
         let rmType = node["rmType"]?.stringValue ?? ""
         // An ELEMENT's value alternatives (`coded_text_value`): the one of this node's type.
         if id.hasSuffix("_value"), rmType.hasPrefix("DV_") {
-            found = found.filter { $0["_type"]?.stringValue == rmType }
+            found = found.filter { $0["_type"]?.stringValue == ExampleComposition.split(rmType).0 }
         }
         let repeats = (node["max"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? 1) != 1
         let (baseType, _) = ExampleComposition.split(rmType)
@@ -50,8 +50,16 @@ extension FlatComposition {
             if !repeats && index > 0 { break }
             let here = key + "/" + id + (repeats ? ":\(index)" : "")
             if RMBuilder.leafTypes.contains(rmType) || baseType == "DV_INTERVAL" {
-                if baseType == "DV_INTERVAL" {
-                    emitRM(value, key: here, owner: "", attribute: "", into: &result)
+                if baseType == "DV_INTERVAL", case .object(let interval) = value {
+                    // Limits under their web template nodes (`interval/lower|magnitude`), flags as suffixes.
+                    for (name, member) in interval.members where name != "_type" {
+                        switch member {
+                        case .object where name == "lower" || name == "upper":
+                            emitRM(member, key: here + "/" + name, owner: "DV_INTERVAL", attribute: name, into: &result)
+                        case .object, .array: emitRM(member, key: here + "/_" + name, owner: "DV_INTERVAL", attribute: name, into: &result)
+                        default: result[here + "|" + name] = member
+                        }
+                    }
                 } else {
                     Self.writeLeaf(value, type: rmType, key: here, into: &result)
                     writeValueExtras(value, type: value["_type"]?.stringValue ?? rmType, key: here, into: &result)
@@ -84,7 +92,7 @@ extension FlatComposition {
                     }
                 }
             }
-            if id.hasSuffix("_value") { elements = elements.filter { $0["value"]?["_type"]?.stringValue == rmType } }
+            if id.hasSuffix("_value") { elements = elements.filter { $0["value"]?["_type"]?.stringValue == baseType } }
             for (index, element) in elements.enumerated() where element["_type"] == "ELEMENT" {
                 if !repeats && index > 0 { break }
                 let here = key + "/" + id + (repeats ? ":\(index)" : "")

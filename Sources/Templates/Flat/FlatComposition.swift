@@ -60,6 +60,7 @@ public struct FlatComposition {
 
     /// The attributes of an RM type and of its concrete subtypes (an EVENT's include INTERVAL_EVENT's width).
     static func attributes(of type: String) -> Set<String> {
+        let type = ExampleComposition.split(type).0
         var names: Set<String> = []
         for concrete in [type] + RMTypeHierarchy.concreteTypes(of: type).sorted() {
             names.formUnion(RMSchema.rm110[concrete]?.attributes.keys ?? [:].keys)
@@ -114,6 +115,14 @@ public struct FlatComposition {
         {
             idPath.removeLast()
             extra = [last]
+            nodePath = idPath.joined(separator: "/")
+        }
+        // `interval/lower|magnitude`: the web template's limit nodes are written inside the interval.
+        if nodes[nodePath] != nil, idPath.count > 1, let last = idPath.last, last == "lower" || last == "upper",
+            nodes[idPath.dropLast().joined(separator: "/")]?["rmType"]?.stringValue?.hasPrefix("DV_INTERVAL") == true
+        {
+            idPath.removeLast()
+            extra.insert(last, at: 0)
             nodePath = idPath.joined(separator: "/")
         }
         guard let node = nodes[nodePath] else {

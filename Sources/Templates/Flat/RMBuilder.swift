@@ -67,7 +67,7 @@ struct RMBuilder {
             if baseType == "DV_INTERVAL", generic == nil {
                 // The interval's bound type from the template: `DV_INTERVAL<DV_COUNT>`, or the type its limits are constrained to.
                 let interval = current.constraint?.attribute(last.attribute)?.children.first { $0.rmTypeName.hasPrefix("DV_INTERVAL") }
-                generic = interval.flatMap { ExampleComposition.split($0.rmTypeName).1 }
+                generic = interval.flatMap { $0.genericParameter ?? ExampleComposition.split($0.rmTypeName).1 }
                     ?? (interval?.attribute("lower") ?? interval?.attribute("upper"))?.children.first.map { ExampleComposition.split($0.rmTypeName).0 }
             }
             if extra.isEmpty {

@@ -32,6 +32,11 @@ public struct CObject: Sendable {
     /// A C_CODE_PHRASE bound to a value set instead of a terminology
     /// (`referenceSetUri`, `terminology://…`).
     public var referenceSetURI: String? = nil
+    /// The type parameter of a generic RM type (`DV_INTERVAL<DV_COUNT>`: DV_COUNT).
+    public var genericParameter: String? = nil
+
+    /// The RM type as the template writes it, with its parameter.
+    public var fullTypeName: String { genericParameter.map { "\(rmTypeName)<\($0)>" } ?? rmTypeName }
 
     public func attribute(_ name: String) -> CAttribute? { attributes.first { $0.name == name } }
 

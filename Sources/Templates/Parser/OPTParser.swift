@@ -148,6 +148,9 @@ public struct OPTParser: Sendable {
             if let attribute = attribute(attributeElement, of: rmType, path: here, problems: &problems) { attributes.append(attribute) }
         }
         var object = CObject(kind: kind, rmTypeName: rmType, nodeID: nodeID, occurrences: occurrences, attributes: attributes, terms: terms)
+        if let open = rawType.firstIndex(of: "<"), rawType.hasSuffix(">") {
+            object.genericParameter = String(rawType[rawType.index(after: open)..<rawType.index(before: rawType.endIndex)])
+        }
         object.referenceSetURI = element.text(of: "referenceSetUri")
         return object
     }

@@ -30,7 +30,7 @@ public struct WebTemplate {
 
     /// The node of a constraint, or the nodes of its children when the
     /// constraint is a structure (HISTORY, ITEM_TREE) a form does not show.
-    func nodes(_ constraint: CObject, path: String, terms: [String: ArchetypeTerm], attribute: String?) -> [JSONObject] {
+    func nodes(_ constraint: CObject, path: String, terms: [String: ArchetypeTerm], attribute: String?, siblings: Int = 1) -> [JSONObject] {
         var constraint = constraint
         if case .internalReference(let target) = constraint.kind, let referenced = template.definition.internalReference(target) {
             constraint = CObject(
@@ -59,10 +59,10 @@ public struct WebTemplate {
                 trailing.append(ismTransition(fillable, path: here, terms: terms))
                 continue
             }
-            children += fillable.flatMap { nodes($0, path: here, terms: terms, attribute: attribute.name).map { JSON.object($0) } }
+            children += fillable.flatMap { nodes($0, path: here, terms: terms, attribute: attribute.name, siblings: fillable.count).map { JSON.object($0) } }
         }
-        // A structure, or an event that cannot repeat: its nodes belong to the node above.
-        if Self.transparent.contains(type) || (type.hasSuffix("EVENT") && constraint.occurrences.upper == 1) {
+        // A structure, or the one event of a history that cannot repeat: its nodes belong to the node above.
+        if Self.transparent.contains(type) || (type.hasSuffix("EVENT") && constraint.occurrences.upper == 1 && siblings == 1) {
             return (children + contextNodes(type, path: here)).compactMap(\.objectValue)
         }
         if type == "ACTION" && trailing.isEmpty { trailing.append(ismTransition([], path: here, terms: terms)) }
@@ -108,7 +108,7 @@ public struct WebTemplate {
         }
         if values.count == 1 {
             let value = values[0]
-            var object = header(id: Self.identifier(name), name: name, type: Self.baseType(value.rmTypeName), constraint: constraint, terms: terms)
+            var object = header(id: Self.identifier(name), name: name, type: value.fullTypeName, constraint: constraint, terms: terms)
             if openList { object["nodeId"] = nil }
             object["aqlPath"] = .string(path + "/value")
             var inputs = self.inputs(value, terms: terms)
@@ -121,6 +121,7 @@ public struct WebTemplate {
                 inputs.append(["suffix": "other", "type": "TEXT"])
             }
             if !inputs.isEmpty { object["inputs"] = .array(inputs) }
+            if let limits = intervalLimits(value, path: path + "/value", terms: terms) { object["children"] = .array(limits) }
             return object
         }
         var object = header(id: Self.identifier(name), name: name, type: "ELEMENT", constraint: constraint, terms: terms)
@@ -130,10 +131,12 @@ public struct WebTemplate {
         for value in alternatives {
             let type = Self.baseType(value.rmTypeName)
             var child = JSONObject()
-            child["id"] = .string(Self.identifier(String(type.dropFirst(3))) + "_value")
+            // `interval<dv_time>_value` for a generic type, as EHRbase names it.
+            let parameter = value.genericParameter.map { "<" + $0.lowercased() + ">" } ?? ""
+            child["id"] = .string(Self.identifier(String(type.dropFirst(3))) + parameter + "_value")
             child["name"] = .string(name)
             child["localizedName"] = .string(name)
-            child["rmType"] = .string(type)
+            child["rmType"] = .string(value.fullTypeName)
             // Alternatives the template lists carry the element's node id and their own occurrences.
             if !values.isEmpty {
                 if !constraint.nodeID.isEmpty { child["nodeId"] = .string(constraint.nodeID) }
@@ -148,10 +151,33 @@ public struct WebTemplate {
             if !inputs.isEmpty { child["inputs"] = .array(inputs) }
             // EHRbase marks the value types of an open ELEMENT as given by context.
             if values.isEmpty { child["inContext"] = true }
+            if let limits = intervalLimits(value, path: path + "/value", terms: terms) { child["children"] = .array(limits) }
             children.append(.object(child))
         }
         object["children"] = .array(children)
         return object
+    }
+
+    /// A DV_INTERVAL's two limits, upper then lower as EHRbase lists them,
+    /// each a node of the interval's parameter type with its inputs.
+    func intervalLimits(_ value: CObject, path: String, terms: [String: ArchetypeTerm]) -> [JSON]? {
+        guard Self.baseType(value.rmTypeName) == "DV_INTERVAL" else { return nil }
+        return ["upper", "lower"].compactMap { limit -> JSON? in
+            let constrained = value.attribute(limit)?.children.first
+            guard let type = constrained.map({ Self.baseType($0.rmTypeName) }) ?? value.genericParameter else { return nil }
+            let bound = constrained ?? CObject(kind: .complex, rmTypeName: type, nodeID: "", occurrences: .init(lower: 1, upper: 1), attributes: [], terms: [:])
+            var node = JSONObject()
+            node["id"] = .string(limit)
+            node["name"] = .string(limit)
+            node["localizedName"] = .string(limit)
+            node["rmType"] = .string(type)
+            node["min"] = 1
+            node["max"] = 1
+            node["aqlPath"] = .string(path + "/" + limit)
+            let inputs = self.inputs(bound, terms: terms)
+            if !inputs.isEmpty { node["inputs"] = .array(inputs) }
+            return .object(node)
+        }
     }
 
     /// The value types of an ELEMENT whose value the template leaves open, in the order EHRbase lists them.
