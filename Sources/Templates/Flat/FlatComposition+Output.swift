@@ -70,6 +70,8 @@ extension FlatComposition {
                 }
                 Self.writeRMAttributes(value, key: here, into: &result)
                 writeExtras(value, node: node, aql: aql, key: here, into: &result)
+                // The history a form does not show: its origin.
+                if rmType == "OBSERVATION", let origin = value["data"]?["origin"]?["value"] { result[here + "/history_origin"] = origin }
             }
         }
         // An element's own attributes (`_null_flavour`, `_feeder_audit`), under its value's key.

@@ -323,6 +323,21 @@ struct RMBuilder {
         if let found = parent.children.first(where: { $0.attribute == step.attribute && $0.key == key && $0.index == index }) {
             return found.node
         }
+        // A single-valued attribute holds one object, however its steps name it (`data` and `data[at0001]`).
+        if schema[parent.type]?.attributes[step.attribute]?.isList == false,
+            let position = parent.children.firstIndex(where: { $0.attribute == step.attribute && ($0.key == "|" || key == "|") })
+        {
+            if key != "|", parent.children[position].node.constraint == nil {
+                // Named now: the template's constraint applies from here on.
+                let node = child(of: Node(type: parent.type, constraint: parent.constraint, terms: parent.terms), step, index: index)
+                let existing = parent.children[position].node
+                for member in existing.object.members where node.object[member.key] == nil { node.object[member.key] = member.value }
+                node.children = existing.children
+                parent.children[position] = (step.attribute, key, index, node)
+                return node
+            }
+            return parent.children[position].node
+        }
         let constraint = parent.constraint?.attribute(step.attribute)?.children.first { child in
             guard step.nodeID == nil || child.nodeID == step.nodeID || child.archetypeID == step.nodeID else { return false }
             guard let name = step.name else { return true }
