@@ -61,6 +61,8 @@ public struct OrdinalItem: Sendable, Equatable {
 public struct ArchetypeTerm: Sendable, Equatable {
     public var text: String
     public var description: String
+    /// The term's `comment` item, where the archetype gives one.
+    public var comment: String? = nil
 }
 
 extension CObject {

@@ -107,7 +107,7 @@ public struct OPTParser: Sendable {
             for definition in element.children("term_definitions") {
                 guard let code = definition.attributes["code"] else { continue }
                 let items = Dictionary(definition.children("items").compactMap { item in item.attributes["id"].map { ($0, item.text) } }, uniquingKeysWith: { a, _ in a })
-                terms[code] = ArchetypeTerm(text: items["text"] ?? "", description: items["description"] ?? "")
+                terms[code] = ArchetypeTerm(text: items["text"] ?? "", description: items["description"] ?? "", comment: items["comment"])
             }
         case "C_COMPLEX_OBJECT": kind = .complex
         case "ARCHETYPE_SLOT":

@@ -89,6 +89,8 @@ public struct WebTemplate {
         if let term = terms[key] {
             object["localizedNames"] = .object(JSONObject([(language, .string(name))]))
             object["localizedDescriptions"] = .object(JSONObject([(language, .string(term.description))]))
+            // The archetype's comment on the term, as EHRbase gives it.
+            if let comment = term.comment, !comment.isEmpty { object["annotations"] = ["comment": .string(comment)] }
         }
         return object
     }
