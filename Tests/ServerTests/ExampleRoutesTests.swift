@@ -8,12 +8,12 @@ import Testing
 /// ITS-REST 1.0.3 §Template: `GET /definition/template/adl1.4/{id}/example`.
 @Suite("openEHR REST: example compositions")
 struct ExampleRoutesTests {
-    /// Examples that commit again when sent in FLAT (of 117).
-    static let flatExamplesCommitted = 112
+    /// Examples that commit again when sent in FLAT and in STRUCTURED (of 117): all.
+    static let flatExamplesCommitted = 117
 
     /// For every valid corpus OPT (but the one no composition can satisfy,
     /// see ExampleCompositionTests), the example commits as a composition,
-    /// in canonical JSON and in canonical XML.
+    /// in canonical JSON, canonical XML, FLAT and STRUCTURED.
     @Test(arguments: TestEngine.available)
     func everyTemplatesExampleCommits(engine: TestEngine) async throws {
         let root = Corpus.root.appendingPathComponent("openehr/templates/valid")
@@ -24,6 +24,7 @@ struct ExampleRoutesTests {
             var ids: Set<String> = []
             var failures: [String] = []
             var flatCommitted = 0
+            var structuredCommitted = 0
             var flatFailures: [String] = []
             for file in files {
                 let upload = try await server.send(
@@ -49,12 +50,18 @@ struct ExampleRoutesTests {
                 let flat = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(path)/example?format=FLAT")
                 let query = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
                 let fromFlat = try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition?format=FLAT&templateId=\(query)", body: flat.body)
-                if fromFlat.status == .created { flatCommitted += 1 } else { flatFailures.append("\(id): \(fromFlat.status) \(fromFlat.body.prefix(200))") }
+                if fromFlat.status == .created { flatCommitted += 1 } else { flatFailures.append("\(id): \(fromFlat.status) \(fromFlat.body.prefix(1000))") }
+                // And in STRUCTURED as STRUCTURED.
+                let structured = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(path)/example?format=STRUCTURED")
+                let fromStructured = try await server.send(
+                    .post, "/openehr/v1/ehr/\(ehrID)/composition?format=STRUCTURED&templateId=\(query)", body: structured.body)
+                if fromStructured.status == .created { structuredCommitted += 1 } else { flatFailures.append("\(id) in STRUCTURED: \(fromStructured.status)") }
             }
             #expect(ids.count == 118)
             #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
             try? flatFailures.joined(separator: "\n").write(toFile: NSTemporaryDirectory() + "example-flat-failures.txt", atomically: true, encoding: .utf8)
-            #expect(flatCommitted >= Self.flatExamplesCommitted, "\(flatCommitted): \(flatFailures.prefix(5).joined(separator: "\n"))")
+            #expect(flatCommitted == Self.flatExamplesCommitted, "\(flatCommitted): \(flatFailures.prefix(5).joined(separator: "\n"))")
+            #expect(structuredCommitted == flatCommitted)
         }
     }
 

@@ -83,8 +83,9 @@ public struct ExampleComposition {
     func attribute(_ attribute: CAttribute, owner: String, terms: [String: ArchetypeTerm], depth: Int) -> JSON? {
         let rmAttribute = schema[owner]?.attributes[attribute.name]
         let requiredByRM = schema[owner]?.required.contains(attribute.name) ?? false
+        // An ELEMENT carries a value (the RM wants a value or a null flavour; a form shows the value).
         let needed = (attribute.existence.lower ?? 0) >= 1 || requiredByRM || (attribute.cardinality?.lower ?? 0) >= 1
-            || attribute.children.contains { ($0.occurrences.lower ?? 0) >= 1 }
+            || attribute.children.contains { ($0.occurrences.lower ?? 0) >= 1 } || (owner == "ELEMENT" && attribute.name == "value")
         guard needed else { return nil }
         let fillable = attribute.children.filter { if case .slot = $0.kind { return false } else { return true } }
         if attribute.isMultiple || rmAttribute?.isList == true {

@@ -308,6 +308,17 @@ extension RMBuilder {
     }
 
     func json(_ node: Node, examples: ExampleComposition, language: String) -> JSON {
+        // Sections the template requires that no key names (they hold no data of their own): made, with their name.
+        for attribute in node.constraint?.attributes ?? [] {
+            for section in attribute.children where section.rmTypeName == "SECTION" && (section.occurrences.lower ?? 0) >= 1 {
+                let id = section.archetypeID ?? section.nodeID
+                let name = WebTemplate.fixedName(section)
+                let present = node.children.filter { $0.attribute == attribute.name && $0.node.constraint.map { ($0.archetypeID ?? $0.nodeID) == id && WebTemplate.fixedName($0) == name } == true }
+                for index in present.count..<max(present.count, section.occurrences.lower ?? 0) {
+                    _ = child(of: node, AQLStep(attribute: attribute.name, nodeID: id, name: name), index: index)
+                }
+            }
+        }
         var object = node.object
         var attributes: [String] = []
         for child in node.children where !attributes.contains(child.attribute) { attributes.append(child.attribute) }
