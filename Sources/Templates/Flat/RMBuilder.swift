@@ -359,7 +359,16 @@ struct RMBuilder {
         if schema[type]?.attributes["archetype_node_id"] != nil {
             let examples = ExampleComposition(template: template, time: "")
             if let resolved {
-                node.object["name"] = step.name.map { ["_type": "DV_TEXT", "value": .string($0)] } ?? examples.name(resolved, terms: terms, depth: 0)
+                // A name the template codes is the coded text of that name.
+                let coded = step.name.flatMap { name in WebTemplate.codedNames(resolved, terms: terms).first { $0.text == name } }
+                if let coded {
+                    node.object["name"] = [
+                        "_type": "DV_CODED_TEXT", "value": .string(coded.text),
+                        "defining_code": ["_type": "CODE_PHRASE", "terminology_id": ["_type": "TERMINOLOGY_ID", "value": "local"], "code_string": .string(coded.code)],
+                    ]
+                } else {
+                    node.object["name"] = step.name.map { ["_type": "DV_TEXT", "value": .string($0)] } ?? examples.name(resolved, terms: terms, depth: 0)
+                }
                 node.object["archetype_node_id"] = .string(resolved.archetypeID ?? resolved.nodeID)
                 if let archetypeID = resolved.archetypeID {
                     node.object["archetype_details"] = ["archetype_id": ["value": .string(archetypeID)], "rm_version": "1.1.0"]

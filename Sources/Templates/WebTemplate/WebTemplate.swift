@@ -38,6 +38,23 @@ public struct WebTemplate {
                 attributes: referenced.attributes, terms: referenced.terms)
         }
         let terms = constraint.terms.isEmpty ? terms : constraint.terms
+        // A node whose name is one of several local codes: one node per name, as EHRbase lists them.
+        let coded = Self.codedNames(constraint, terms: terms)
+        if coded.count > 1 {
+            return coded.flatMap { named -> [JSONObject] in
+                var copy = constraint
+                copy.attributes = constraint.attributes.map { attribute in
+                    guard attribute.name == "name" else { return attribute }
+                    var fixed = attribute
+                    let value = CAttribute(
+                        name: "value", existence: .init(lower: 1, upper: 1), isMultiple: false, cardinality: nil, isOrdered: false, isUnique: false,
+                        children: [CObject(kind: .primitive(.string(pattern: nil, list: [named.text])), rmTypeName: "STRING", nodeID: "", occurrences: .init(lower: 1, upper: 1), attributes: [], terms: [:])])
+                    fixed.children = [CObject(kind: .complex, rmTypeName: "DV_TEXT", nodeID: "", occurrences: .init(lower: 1, upper: 1), attributes: [value], terms: [:])]
+                    return fixed
+                }
+                return nodes(copy, path: path, terms: terms, attribute: attribute, siblings: siblings)
+            }
+        }
         // An RM object that is not archetyped (EVENT_CONTEXT) is named after its attribute.
         let name = constraint.nodeID.isEmpty && constraint.archetypeID == nil ? (attribute ?? constraint.rmTypeName) : displayName(constraint, terms: terms)
         let predicate = self.predicate(constraint)
@@ -195,6 +212,16 @@ public struct WebTemplate {
         return terms[key]?.text ?? constraint.rmTypeName
     }
 
+    /// The names a node may take when the template codes them (a
+    /// DV_CODED_TEXT name with a list of local codes): code and text.
+    static func codedNames(_ constraint: CObject, terms: [String: ArchetypeTerm]) -> [(code: String, text: String)] {
+        guard let name = constraint.attribute("name")?.children.first, baseType(name.rmTypeName) == "DV_CODED_TEXT",
+            let code = name.attribute("defining_code")?.children.first, case .codePhrase(let terminology, let codes) = code.kind,
+            terminology == nil || terminology == "local"
+        else { return [] }
+        return codes.compactMap { code in terms[code].map { (code, $0.text) } }
+    }
+
     static func fixedName(_ constraint: CObject) -> String? {
         guard let nameConstraint = constraint.attribute("name")?.children.first,
             let value = nameConstraint.attribute("value")?.children.first, case .primitive(.string(_, let list)) = value.kind,
@@ -214,14 +241,15 @@ public struct WebTemplate {
         rmTypeName.firstIndex(of: "<").map { String(rmTypeName[..<$0]) } ?? rmTypeName
     }
 
-    /// `Kategorie (LOINC)` → `kategorie_loinc`: lower case, letters, digits,
+    /// `Kategorie (LOINC)` → `kategorie_loinc`: lower case, letters, ASCII digits,
     /// hyphens and dots kept, every other run of characters one underscore,
     /// none at either end.
     static func identifier(_ name: String) -> String {
         var result = ""
         var pendingUnderscore = false
         for character in name.lowercased() {
-            if character.isLetter || character.isNumber || character == "-" || character == "." {
+            // Digits only as ASCII digits: `SpO₂` is `spo`, as EHRbase names it.
+            if character.isLetter || (character.isASCII && character.isNumber) || character == "-" || character == "." {
                 if pendingUnderscore && !result.isEmpty { result.append("_") }
                 pendingUnderscore = false
                 result.append(character)
