@@ -165,10 +165,13 @@ struct AQLStep: Equatable {
             var step = AQLStep(attribute: String(rest[..<attributeEnd]))
             rest = rest[attributeEnd...]
             if rest.first == "[" {
-                // The predicate ends at the `]` outside quotes.
+                // The predicate ends at the `]` outside quotes (`\'` is a quote inside a name).
                 var inQuote = false
+                var escaped = false
                 var end: Substring.Index?
                 for index in rest.indices {
+                    if escaped { escaped = false; continue }
+                    if rest[index] == "\\" && inQuote { escaped = true; continue }
                     if rest[index] == "'" { inQuote.toggle() }
                     if rest[index] == "]" && !inQuote { end = index; break }
                 }
@@ -176,7 +179,8 @@ struct AQLStep: Equatable {
                 let predicate = rest[rest.index(after: rest.startIndex)..<end]
                 if let and = predicate.range(of: " and name/value='") {
                     step.nodeID = String(predicate[..<and.lowerBound])
-                    step.name = String(predicate[and.upperBound...].dropLast())
+                    step.name = String(predicate[and.upperBound...].dropLast()).replacingOccurrences(of: "\\'", with: "'")
+                        .replacingOccurrences(of: "\\\\", with: "\\")
                 } else {
                     step.nodeID = String(predicate)
                 }

@@ -233,7 +233,11 @@ public struct WebTemplate {
     /// `at0005` or `at0005 and name/value='Kategorie'` when the template names the node.
     func predicate(_ constraint: CObject) -> String {
         let nodeID = constraint.archetypeID ?? constraint.nodeID
-        if let fixed = Self.fixedName(constraint) { return "\(nodeID) and name/value='\(fixed)'" }
+        if let fixed = Self.fixedName(constraint) {
+            // A quote in the name is escaped (AQL string literals: `\'`).
+            let literal = fixed.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+            return "\(nodeID) and name/value='\(literal)'"
+        }
         return nodeID
     }
 
