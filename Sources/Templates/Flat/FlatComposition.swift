@@ -37,10 +37,14 @@ public struct FlatComposition {
     public func composition(_ flat: JSONObject) throws(FlatError) -> JSON {
         var builder = RMBuilder(template: template)
         var problems: [DecodingProblem] = []
-        var context: [String: JSON] = [:]
+        var context = FlatContext()
         for member in flat.members {
             if member.key.hasPrefix("ctx/") {
-                context[String(member.key.dropFirst(4))] = member.value
+                do {
+                    try context.read(String(member.key.dropFirst(4)), member.value)
+                } catch {
+                    problems.append(DecodingProblem(path: member.key, message: error.message))
+                }
                 continue
             }
             do {

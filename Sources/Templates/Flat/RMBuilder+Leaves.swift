@@ -290,21 +290,43 @@ extension RMBuilder {
 
     /// The composition: the tree as JSON, the `ctx/` defaults applied, and
     /// the RM's mandatory attributes the keys left out filled as in an example.
-    func finish(context: [String: JSON]) -> JSON {
-        let language = context["language"].map(Self.text) ?? template.language
-        let examples = ExampleComposition(template: template, time: context["time"].map(Self.text) ?? ISODateTime.now().description)
-        if let territory = context["territory"] {
-            root.object["territory"] = examples.codePhrase("ISO_3166-1", [Self.text(territory)])
+    func finish(context: FlatContext) -> JSON {
+        let language = context.language ?? template.language
+        let examples = ExampleComposition(template: template, time: context.time ?? ISODateTime.now().description)
+        if let territory = context.territory {
+            root.object["territory"] = root.object["territory"] ?? examples.codePhrase("ISO_3166-1", [territory])
         }
         root.object["language"] = root.object["language"] ?? examples.codePhrase("ISO_639-1", [language])
-        if let composer = context["composer_name"] {
-            var party = JSONObject([("_type", "PARTY_IDENTIFIED"), ("name", .string(Self.text(composer)))])
-            if let id = context["composer_id"] {
-                party["external_ref"] = ["id": ["_type": "GENERIC_ID", "value": .string(Self.text(id)), "scheme": "local"], "namespace": "local", "type": "PARTY"]
+        if root.object["composer"] == nil {
+            if context.composerSelf {
+                var party = JSONObject([("_type", "PARTY_SELF")])
+                if let id = context.composerID { party["external_ref"] = context.partyReference(id: id, scheme: nil, namespace: nil) }
+                root.object["composer"] = .object(party)
+            } else if context.composerName != nil || context.composerID != nil {
+                root.object["composer"] = .object(context.party(name: context.composerName, id: context.composerID))
             }
-            root.object["composer"] = root.object["composer"] ?? .object(party)
         }
-        return json(root, examples: examples, language: language)
+        var composition = json(root, examples: examples, language: language)
+        // The event context's defaults.
+        if case .object(var object) = composition, case .object(var eventContext)? = object["context"] {
+            if let end = context.endTime, eventContext["end_time"] == nil { eventContext["end_time"] = ["_type": "DV_DATE_TIME", "value": .string(end)] }
+            if let location = context.location, eventContext["location"] == nil { eventContext["location"] = .string(location) }
+            if let setting = context.setting, root.children.first(where: { $0.attribute == "context" })?.node.object["setting"] == nil {
+                // A code of the openEHR setting group, or its rubric.
+                let group = OpenEHRTerminology.shared.groups["setting"] ?? [:]
+                let code = group[setting] != nil ? setting : group.first { $0.value == setting }?.key ?? setting
+                eventContext["setting"] = examples.codedText(code, terminologyID: "openehr", terms: [:])
+            }
+            if !context.facility.isEmpty, eventContext["health_care_facility"] == nil {
+                let fields = context.facility
+                eventContext["health_care_facility"] = .object(
+                    context.party(name: fields["name"], id: fields["id"], scheme: fields["id_scheme"], namespace: fields["id_namespace"]))
+            }
+            object["context"] = .object(eventContext)
+            composition = .object(object)
+        }
+        context.applyToEntries(&composition)
+        return composition
     }
 
     func json(_ node: Node, examples: ExampleComposition, language: String) -> JSON {

@@ -185,6 +185,52 @@ import Testing
         #expect(same == valid, "\(differing)")
     }
 
+    /// `ctx/` keys: the composer and its ids, the health care facility, the
+    /// setting by code or rubric, the location, and the participations and
+    /// workflow id every entry carries; an unknown context key is refused.
+    @Test func contextKeysGiveTheirDefaults() throws {
+        let templates = try CorpusValidationTests.templatesByID()
+        let corona = try FlatComposition(template: try #require(templates["Corona_Anamnese"])).composition(try Self.corpusFlat("corona_with_context.json"))
+        #expect(corona["composer"]?["name"] == "Silvia Blake")
+        #expect(corona["composer"]?["external_ref"]?["id"]?["value"] == "123")
+        #expect(corona["composer"]?["external_ref"]?["id"]?["scheme"] == "HOSPITAL-NS")
+        #expect(corona["context"]?["health_care_facility"]?["name"] == "Hospital")
+        #expect(corona["context"]?["health_care_facility"]?["external_ref"]?["id"]?["value"] == "9091")
+        func entries(_ json: JSON) -> [JSON] {
+            switch json {
+            case .object(let object):
+                let own = ["OBSERVATION", "EVALUATION", "INSTRUCTION", "ACTION", "ADMIN_ENTRY"].contains(object["_type"]?.stringValue ?? "") ? [json] : []
+                return own + object.members.filter { $0.key == "content" || $0.key == "items" }.flatMap { entries($0.value) }
+            case .array(let items): return items.flatMap(entries)
+            default: return []
+            }
+        }
+        let all = entries(corona)
+        #expect(all.count > 3)
+        #expect(all.allSatisfy { $0["other_participations"]?.arrayValue?.count == 2 })
+        let entry = try #require(all.first)
+        let participations = try #require(entry["other_participations"]?.arrayValue)
+        #expect(participations.count == 2)
+        #expect(participations[0]["function"]?["value"] == "requester")
+        #expect(participations[0]["mode"]?["defining_code"]?["code_string"] == "216")
+        #expect(participations[0]["performer"]?["identifiers"]?.arrayValue?.map { $0["id"] } == ["id1", "id2"])
+        #expect(participations[1]["performer"]?["identifiers"]?.arrayValue?.last?["assigner"] == "assigner4")
+        #expect(entry["workflow_id"]?["id"]?["value"] == "567")
+        #expect(entry["workflow_id"]?["type"] == "ORGANISATION")
+
+        let consult = try FlatComposition(template: try #require(templates["EHRN-ABDM-OPConsultRecord.v2.0"])).composition(try Self.corpusFlat("consult_record__.json"))
+        #expect(consult["context"]?["setting"]?["defining_code"]?["code_string"] == "228")
+        #expect(consult["context"]?["location"] == "OPD Cabin")
+
+        do {
+            _ = try FlatComposition(template: try #require(templates["Corona_Anamnese"])).composition(JSONObject([("ctx/colour", "red"), ("ctx/participation_height", "2")]))
+            Issue.record("unknown context keys were accepted")
+        } catch let error as FlatError {
+            #expect(error.problems.map(\.path) == ["ctx/colour", "ctx/participation_height"])
+            #expect(error.problems.first?.message.hasPrefix("is not a context key") == true)
+        }
+    }
+
     /// GET in FLAT gives back what was sent: a composition read from FLAT,
     /// written as FLAT and read again is the same composition, and every
     /// key sent is written back with its value.
