@@ -61,6 +61,10 @@ extension FlatComposition {
                         }
                     }
                 } else {
+                    // A type the reader would not take from the suffixes alone (a PARTY_RELATED subject) is named first.
+                    if let actual = value["_type"]?.stringValue, !Self.derivableTypes(for: rmType).contains(actual) {
+                        result[here + "|_type"] = .string(actual)
+                    }
                     Self.writeLeaf(value, type: rmType, key: here, into: &result)
                     writeValueExtras(value, type: value["_type"]?.stringValue ?? rmType, key: here, into: &result)
                 }
@@ -103,6 +107,17 @@ extension FlatComposition {
                     emitRM(member, key: here + "/_" + name, owner: "ELEMENT", attribute: name, into: &result)
                 }
             }
+        }
+    }
+
+    /// The types the reader makes for a node of this type from its suffixes
+    /// (a party with a name is identified, a text with a code is coded).
+    static func derivableTypes(for rmType: String) -> Set<String> {
+        switch rmType {
+        case "PARTY_PROXY", "PARTY_SELF", "PARTY_IDENTIFIED": ["PARTY_SELF", "PARTY_IDENTIFIED"]
+        case "DV_TEXT", "DV_CODED_TEXT": ["DV_TEXT", "DV_CODED_TEXT"]
+        case "DV_STATE": ["DV_CODED_TEXT"]
+        default: [rmType]
         }
     }
 

@@ -265,11 +265,10 @@ public enum CanonicalXML {
                 }
             }
             // Members in the schema's order, whatever the document's.
-            if let order = CanonicalXML.elementOrder[type] {
-                let rank = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+            if let rank = CanonicalXML.elementRank[type], members.count > 2 {
                 let head = members.prefix { $0.0 == "_type" || $0.0 == "archetype_node_id" }
                 let rest = members.dropFirst(head.count).enumerated().sorted {
-                    (rank[$0.element.0] ?? order.count, $0.offset) < (rank[$1.element.0] ?? order.count, $1.offset)
+                    (rank[$0.element.0] ?? rank.count, $0.offset) < (rank[$1.element.0] ?? rank.count, $1.offset)
                 }
                 members = Array(head) + rest.map(\.element)
             }

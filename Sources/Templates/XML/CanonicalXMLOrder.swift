@@ -117,4 +117,9 @@ extension CanonicalXML {
         }
         return order
     }()
+
+    /// Each element's place in its class's sequence.
+    static let elementRank: [String: [String: Int]] = elementOrder.mapValues { order in
+        Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
 }

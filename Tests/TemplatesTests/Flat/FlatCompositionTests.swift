@@ -185,6 +185,34 @@ import Testing
         #expect(same == valid, "\(differing)")
     }
 
+    /// Compositions committed in canonical JSON, read in FLAT (GET
+    /// format=FLAT) and sent back in FLAT: every one reads back into a
+    /// composition valid against its template. (FLAT keeps what a form
+    /// fills; docs/architecture.md lists what a canonical composition may
+    /// carry that FLAT does not say.)
+    @Test func canonicalCompositionsThroughFlat() throws {
+        let templates = try CorpusValidationTests.templatesByID()
+        var readers: [String: FlatComposition] = [:]
+        var read = 0, valid = 0
+        for file in CorpusValidationTests.compositions() {
+            guard let json = try? JSONParser.parse(Array(try Data(contentsOf: file))), let tree = try? CanonicalDecoder().decode(json, as: "COMPOSITION"),
+                let id = tree["archetype_details"]?["template_id"]?["value"]?.stringValue, let template = templates[id],
+                TemplateValidator().validate(tree, against: template).isEmpty
+            else { continue }
+            valid += 1
+            let reader = readers[id] ?? FlatComposition(template: template)
+            readers[id] = reader
+            var flat = reader.flat(tree)
+            flat["ctx/time"] = tree["context"]?["start_time"]?["value"] ?? "2026-01-01T00:00:00Z"
+            // Every composition's FLAT form reads back into a valid composition.
+            guard let back = try? CanonicalDecoder().decode(try reader.composition(flat), as: "COMPOSITION") else { continue }
+            #expect(TemplateValidator().validate(back, against: template).isEmpty, "\(file.lastPathComponent)")
+            read += 1
+        }
+        #expect(valid == 114)
+        #expect(read == valid)
+    }
+
     /// `ctx/` keys: the composer and its ids, the health care facility, the
     /// setting by code or rubric, the location, and the participations and
     /// workflow id every entry carries; an unknown context key is refused.
