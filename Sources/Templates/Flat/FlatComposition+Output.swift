@@ -6,8 +6,8 @@ extension FlatComposition {
     /// The FLAT form of a canonical composition: every value the web
     /// template names, under its node ids, `:n` where a node repeats.
     public func flat(_ composition: JSON) -> JSONObject {
-        var result = JSONObject()
-        guard let tree = webTemplate["tree"], let rootID = tree["id"]?.stringValue else { return result }
+        var result = FlatKeys()
+        guard let tree = webTemplate["tree"], let rootID = tree["id"]?.stringValue else { return result.object }
         for child in tree["children"]?.arrayValue ?? [] {
             emit(child, parentPath: "", objects: [composition], root: composition, key: rootID, into: &result)
         }
@@ -16,10 +16,10 @@ extension FlatComposition {
         // The composition's name where it is not the template's.
         let templateName = ExampleComposition(template: template, time: "").name(template.definition, terms: template.definition.terms, depth: 0)
         if let name = composition["name"], name["value"] != templateName["value"] { result[rootID + "/_name"] = name["value"] }
-        return result
+        return result.object
     }
 
-    func emit(_ node: JSON, parentPath: String, objects: [JSON], root: JSON, key: String, into result: inout JSONObject) {
+    func emit(_ node: JSON, parentPath: String, objects: [JSON], root: JSON, key: String, into result: inout FlatKeys) {
         guard let id = node["id"]?.stringValue, let aql = node["aqlPath"]?.stringValue else { return }
         // A node hoisted above its RM parent (an event's time) is found from the root.
         let (start, relative) = aql.hasPrefix(parentPath) ? (objects, String(aql.dropFirst(parentPath.count))) : ([root], aql)
@@ -128,7 +128,7 @@ extension FlatComposition {
     /// shows (`_uid` aside, written by `writeRMAttributes`): `_work_flow_id`,
     /// `_guideline_id`, `_feeder_audit`, `_link:0`, a context's
     /// `_health_care_facility` and `_participation:0`, an event's `_width`.
-    func writeExtras(_ value: JSON, node: JSON, aql: String, key: String, into result: inout JSONObject) {
+    func writeExtras(_ value: JSON, node: JSON, aql: String, key: String, into result: inout FlatKeys) {
         guard case .object(let object) = value, let type = object["_type"]?.stringValue ?? (aql.isEmpty ? "COMPOSITION" : nil) else { return }
         var covered: Set<String> = ["uid"]
         for child in node["children"]?.arrayValue ?? [] {
@@ -142,7 +142,7 @@ extension FlatComposition {
     }
 
     /// The attributes of a value beyond those its suffixes carry (`|accuracy`, `/_normal_range/lower|magnitude`).
-    func writeValueExtras(_ value: JSON, type: String, key: String, into result: inout JSONObject) {
+    func writeValueExtras(_ value: JSON, type: String, key: String, into result: inout FlatKeys) {
         guard case .object(let object) = value else { return }
         let consumed = Self.leafAttributes[type] ?? ["value"]
         for (name, member) in object.members where name != "_type" && !consumed.contains(name) {
@@ -171,7 +171,7 @@ extension FlatComposition {
     /// attribute by attribute (`/_name` for objects, `|name` for
     /// primitives), lists by index; `|_type` where the reader would take
     /// another type for the position.
-    func emitRM(_ json: JSON, key: String, owner: String, attribute: String, into result: inout JSONObject) {
+    func emitRM(_ json: JSON, key: String, owner: String, attribute: String, into result: inout FlatKeys) {
         switch json {
         case .array(let items):
             for (index, item) in items.enumerated() { emitRM(item, key: key + ":\(index)", owner: owner, attribute: attribute, into: &result) }
@@ -199,7 +199,7 @@ extension FlatComposition {
 
     /// RM attributes the web template does not show, as FLAT writes them
     /// with an underscore: the object's uid and an action's instruction details.
-    static func writeRMAttributes(_ value: JSON, key: String, into result: inout JSONObject) {
+    static func writeRMAttributes(_ value: JSON, key: String, into result: inout FlatKeys) {
         if let uid = value["uid"]?["value"] { result[key + "/_uid"] = uid }
         if let details = value["instruction_details"] {
             if let uid = details["instruction_id"]?["id"]?["value"] { result[key + "/_instruction_details|composition_uid"] = uid }
@@ -209,7 +209,7 @@ extension FlatComposition {
     }
 
     /// The suffixes of one value (`|magnitude`, `|unit`; `|code`, `|value`, `|terminology`).
-    static func writeLeaf(_ value: JSON, type: String, key: String, into result: inout JSONObject) {
+    static func writeLeaf(_ value: JSON, type: String, key: String, into result: inout FlatKeys) {
         func put(_ suffix: String?, _ json: JSON?) {
             guard let json, json != .null else { return }
             result[suffix.map { key + "|" + $0 } ?? key] = json
@@ -258,4 +258,31 @@ extension FlatComposition {
             if case .object = value { put(nil, value["value"]) } else { put(nil, value) }
         }
     }
+}
+
+/// FLAT keys as they are written: in order, each key once, found in constant time.
+struct FlatKeys {
+    private var members: [(String, JSON)] = []
+    private var positions: [String: Int] = [:]
+
+    subscript(key: String) -> JSON? {
+        get { positions[key].map { members[$0].1 } }
+        set {
+            guard let newValue else {
+                if let position = positions[key] {
+                    members.remove(at: position)
+                    positions = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1.0, $0) })
+                }
+                return
+            }
+            if let position = positions[key] {
+                members[position].1 = newValue
+            } else {
+                positions[key] = members.count
+                members.append((key, newValue))
+            }
+        }
+    }
+
+    var object: JSONObject { JSONObject(members) }
 }

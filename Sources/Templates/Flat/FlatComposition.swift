@@ -19,6 +19,8 @@ public struct FlatComposition {
     let webTemplate: JSON
     /// Web template nodes by id path (`report/blood_pressure/any_event`).
     var nodes: [String: JSON] = [:]
+    /// Each node's AQL path parsed once: (path text, its steps).
+    var parsedPaths: [String: (aql: String, steps: [AQLStep])] = [:]
 
     public init(template: OperationalTemplate) {
         self.template = template
@@ -30,6 +32,7 @@ public struct FlatComposition {
         guard let id = node["id"]?.stringValue else { return }
         let path = prefix.isEmpty ? id : prefix + "/" + id
         nodes[path] = node
+        if let aql = node["aqlPath"]?.stringValue { parsedPaths[path] = (aql, AQLStep.parse(aql)) }
         for child in node["children"]?.arrayValue ?? [] { index(child, prefix: path) }
     }
 
@@ -135,19 +138,24 @@ public struct FlatComposition {
         // The instance path: each node's own AQL steps, at the index its key gives.
         var steps: [(step: AQLStep, index: Int)] = []
         var covered = ""
-        for depth in 1...idPath.count {
-            let prefix = idPath.prefix(depth).joined(separator: "/")
-            guard let ancestor = nodes[prefix], let aql = ancestor["aqlPath"]?.stringValue else { continue }
+        var coveredSteps = 0
+        var prefix = ""
+        for depth in 0..<idPath.count {
+            prefix = depth == 0 ? idPath[0] : prefix + "/" + idPath[depth]
+            guard let (aql, parsed) = parsedPaths[prefix] else { continue }
             if !aql.hasPrefix(covered) {
                 // Not below the node above (a context node hoisted up): its path from the root.
                 steps = []
                 covered = ""
+                coveredSteps = 0
             }
-            let own = AQLStep.parse(String(aql.dropFirst(covered.count)))
+            // The node's own steps: its path's steps below the node above's.
+            let own = parsed.dropFirst(coveredSteps)
             for (offset, step) in own.enumerated() {
                 steps.append((step, offset == own.count - 1 ? (indexes[prefix] ?? 0) : 0))
             }
             covered = aql
+            coveredSteps = parsed.count
         }
         try builder.set(steps: steps, rmType: node["rmType"]?.stringValue ?? "", extra: extra, suffix: suffix, value: value)
     }

@@ -31,8 +31,14 @@ public enum CanonicalXML {
     /// The XML document of a canonical JSON RM object (its `_type` says
     /// its class; `rmType` is used when it has none).
     public static func document(_ json: JSON, rmType: String, schema: RMSchema = .rm110) -> String {
+        String(decoding: documentBytes(json, rmType: rmType, schema: schema), as: UTF8.self)
+    }
+
+    /// The document as UTF-8 bytes.
+    public static func documentBytes(_ json: JSON, rmType: String, schema: RMSchema = .rm110) -> [UInt8] {
         var writer = Writer(schema: schema)
-        writer.output = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
+        writer.output.reserveCapacity(4096)
+        writer.append(#"<?xml version="1.0" encoding="UTF-8"?>"# + "\n")
         let type = json["_type"]?.stringValue ?? rmType
         writer.writeObject(json, element: rootElement(for: type), declared: [], depth: 0, root: true, fallbackType: type)
         return writer.output
@@ -40,10 +46,14 @@ public enum CanonicalXML {
 
     struct Writer {
         let schema: RMSchema
-        var output = ""
+        var output: [UInt8] = []
+
+        mutating func append(_ text: String) {
+            output.append(contentsOf: text.utf8)
+        }
 
         mutating func indent(_ depth: Int) {
-            output += String(repeating: "  ", count: depth)
+            for _ in 0..<depth { output.append(0x20); output.append(0x20) }
         }
 
         mutating func writeObject(_ json: JSON, element: String, declared: [String], depth: Int, root: Bool = false, fallbackType: String? = nil) {
@@ -53,24 +63,29 @@ public enum CanonicalXML {
             }
             let type = object["_type"]?.stringValue ?? fallbackType ?? schema.defaultTypeForXML(among: declared)
             indent(depth)
-            output += "<" + element
+            output.append(UInt8(ascii: "<"))
+            append(element)
             if root {
-                output += " xmlns=\"\(CanonicalXML.namespace)\" xmlns:xsi=\"\(CanonicalXML.schemaInstance)\""
+                append(" xmlns=\"\(CanonicalXML.namespace)\" xmlns:xsi=\"\(CanonicalXML.schemaInstance)\"")
             }
             // xsi:type wherever the position admits more than this one type.
-            if let type, root || declared != [type] {
-                output += " xsi:type=\"" + Self.escaped(type, attribute: true) + "\""
+            if let type, root || declared.count != 1 || declared[0] != type {
+                append(" xsi:type=\"")
+                appendEscaped(type, attribute: true)
+                output.append(UInt8(ascii: "\""))
             }
             if let node = object["archetype_node_id"]?.stringValue {
-                output += " archetype_node_id=\"" + Self.escaped(node, attribute: true) + "\""
+                append(" archetype_node_id=\"")
+                appendEscaped(node, attribute: true)
+                output.append(UInt8(ascii: "\""))
             }
             let rmClass = type.flatMap { schema[$0] }
             let keys = CanonicalXML.orderedKeys(of: object, type: type, rmClass: rmClass)
             if keys.isEmpty {
-                output += "/>\n"
+                append("/>\n")
                 return
             }
-            output += ">\n"
+            append(">\n")
             for key in keys {
                 guard let value = object[key], value != .null else { continue }
                 let attribute = rmClass?.attributes[key]
@@ -81,7 +96,9 @@ public enum CanonicalXML {
                 }
             }
             indent(depth)
-            output += "</" + element + ">\n"
+            append("</")
+            append(element)
+            append(">\n")
         }
 
         mutating func writeMember(_ value: JSON, element: String, attribute: RMSchema.Attribute?, depth: Int) {
@@ -93,33 +110,39 @@ public enum CanonicalXML {
         }
 
         mutating func writeValue(_ value: JSON, element: String, attribute: RMSchema.Attribute?, depth: Int) {
-            let text: String
             switch value {
-            case .string(let string): text = Self.escaped(string, attribute: false)
-            case .number(let number): text = number
-            case .bool(let bool): text = bool ? "true" : "false"
             case .null, .array, .object: return
+            default: break
             }
             indent(depth)
-            output += "<\(element)>\(text)</\(element)>\n"
+            output.append(UInt8(ascii: "<"))
+            append(element)
+            output.append(UInt8(ascii: ">"))
+            switch value {
+            case .string(let string): appendEscaped(string, attribute: false)
+            case .number(let number): append(number)
+            case .bool(let bool): append(bool ? "true" : "false")
+            case .null, .array, .object: break
+            }
+            append("</")
+            append(element)
+            append(">\n")
         }
 
-        static func escaped(_ text: String, attribute: Bool) -> String {
-            var result = ""
-            result.reserveCapacity(text.utf8.count)
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "&": result += "&amp;"
-                case "<": result += "&lt;"
-                case ">": result += "&gt;"
-                case "\"" where attribute: result += "&quot;"
-                case "\r": result += "&#13;"
-                case "\n" where attribute: result += "&#10;"
-                case "\t" where attribute: result += "&#9;"
-                default: result.unicodeScalars.append(scalar)
+        /// Text with `&`, `<`, `>` (and in attributes `"` and line breaks) as references.
+        mutating func appendEscaped(_ text: String, attribute: Bool) {
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "&"): append("&amp;")
+                case UInt8(ascii: "<"): append("&lt;")
+                case UInt8(ascii: ">"): append("&gt;")
+                case UInt8(ascii: "\"") where attribute: append("&quot;")
+                case 0x0D: append("&#13;")
+                case 0x0A where attribute: append("&#10;")
+                case 0x09 where attribute: append("&#9;")
+                default: output.append(byte)
                 }
             }
-            return result
         }
     }
 
@@ -180,7 +203,7 @@ public enum CanonicalXML {
     ) throws(RMDecodingError) -> JSON {
         var reader = Reader(schema: schema)
         let type = root.xsiType.map { $0.split(separator: ":").last.map(String.init) ?? $0 } ?? rmType
-        let result = reader.readObject(root, declared: [type], path: "/" + root.name, overrides: overrides)
+        let result = reader.readObject(root, declared: [type], path: XPath(parent: nil, name: root.name, index: nil), overrides: overrides)
         if !reader.problems.isEmpty || result == nil {
             throw RMDecodingError(rmType: rmType, problems: reader.problems)
         }
@@ -198,12 +221,12 @@ public enum CanonicalXML {
         let schema: RMSchema
         var problems: [DecodingProblem] = []
 
-        mutating func report(_ path: String, _ element: XMLElement, _ message: String) {
-            problems.append(DecodingProblem(path: path, message: "line \(element.line): \(message)"))
+        mutating func report(_ path: XPath, _ element: XMLElement, _ message: String) {
+            problems.append(DecodingProblem(path: path.rendered, message: "line \(element.line): \(message)"))
         }
 
         mutating func readObject(
-            _ element: XMLElement, declared: [String], path: String, overrides: [String: RMSchema.Attribute] = [:]
+            _ element: XMLElement, declared: [String], path: XPath, overrides: [String: RMSchema.Attribute] = [:]
         ) -> JSON? {
             let type: String
             if let sent = element.xsiType {
@@ -234,34 +257,35 @@ public enum CanonicalXML {
                     report(path, element, "archetype_node_id is not an attribute of \(type)")
                 }
             }
-            if !element.children.isEmpty, !element.text.allSatisfy(\.isWhitespace) {
+            if !element.children.isEmpty, !CanonicalXML.isBlank(element.text) {
                 report(path, element, "text is not allowed beside the elements of \(type)")
             }
-            // Children grouped by name, in the order they first appear.
-            var order: [String] = []
-            var groups: [String: [XMLElement]] = [:]
+            // Children grouped by name, in the order they first appear (few names: a list is faster than a dictionary).
+            var groups: [(name: String, elements: [XMLElement])] = []
             for child in element.children {
-                if groups[child.name] == nil { order.append(child.name) }
-                groups[child.name, default: []].append(child)
+                if let index = groups.firstIndex(where: { $0.name == child.name }) {
+                    groups[index].elements.append(child)
+                } else {
+                    groups.append((child.name, [child]))
+                }
             }
-            for name in order {
-                let children = groups[name]!
+            for (name, children) in groups {
                 if Self.derivedElements[type]?.contains(name) == true { continue }
                 guard let attribute = overrides[name] ?? rmClass.attributes[name], name != "archetype_node_id", name != "_type" else {
-                    report(path + "/" + name, children[0], "<\(name)> is not an attribute of \(type)")
+                    report(XPath(parent: path, name: name, index: nil), children[0], "<\(name)> is not an attribute of \(type)")
                     continue
                 }
                 if attribute.isList {
                     var items: [JSON] = []
                     for (index, child) in children.enumerated() {
-                        if let value = readMember(child, attribute, path: path + "/\(name)[\(index + 1)]") { items.append(value) }
+                        if let value = readMember(child, attribute, path: XPath(parent: path, name: name, index: index + 1)) { items.append(value) }
                     }
                     members.append((name, .array(items)))
                 } else {
                     if children.count > 1 {
-                        report(path + "/" + name, children[1], "<\(name)> is single-valued in \(type) but appears \(children.count) times")
+                        report(XPath(parent: path, name: name, index: nil), children[1], "<\(name)> is single-valued in \(type) but appears \(children.count) times")
                     }
-                    if let value = readMember(children[0], attribute, path: path + "/" + name) { members.append((name, value)) }
+                    if let value = readMember(children[0], attribute, path: XPath(parent: path, name: name, index: nil)) { members.append((name, value)) }
                 }
             }
             // Members in the schema's order, whatever the document's.
@@ -275,7 +299,7 @@ public enum CanonicalXML {
             return .object(JSONObject(members))
         }
 
-        mutating func readMember(_ element: XMLElement, _ attribute: RMSchema.Attribute, path: String) -> JSON? {
+        mutating func readMember(_ element: XMLElement, _ attribute: RMSchema.Attribute, path: XPath) -> JSON? {
             guard let primitive = attribute.primitive else {
                 return readObject(element, declared: attribute.types, path: path)
             }
@@ -289,7 +313,7 @@ public enum CanonicalXML {
             case .string, .object:
                 return .string(text)
             case .boolean:
-                switch text.trimmingCharacters(in: .whitespacesAndNewlines) {
+                switch CanonicalXML.trimmed(text) {
                 case "true", "1": return .bool(true)
                 case "false", "0": return .bool(false)
                 default:
@@ -297,14 +321,14 @@ public enum CanonicalXML {
                     return nil
                 }
             case .integer:
-                let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                let trimmed = CanonicalXML.trimmed(text)
                 guard let value = Int(trimmed.hasPrefix("+") ? String(trimmed.dropFirst()) : trimmed) else {
                     report(path, element, "'\(text)' is not an integer")
                     return nil
                 }
                 return .number(String(value))
             case .number:
-                guard let number = CanonicalXML.jsonNumber(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                guard let number = CanonicalXML.jsonNumber(CanonicalXML.trimmed(text)) else {
                     report(path, element, "'\(text)' is not a finite number")
                     return nil
                 }
@@ -313,10 +337,71 @@ public enum CanonicalXML {
         }
     }
 
+    /// An element's XPath, rendered only for a problem report.
+    final class XPath {
+        let parent: XPath?
+        let name: String
+        let index: Int?
+
+        init(parent: XPath?, name: String, index: Int?) {
+            self.parent = parent
+            self.name = name
+            self.index = index
+        }
+
+        var rendered: String {
+            var steps: [String] = []
+            var node: XPath? = self
+            while let current = node {
+                steps.append(current.name + (current.index.map { "[\($0)]" } ?? ""))
+                node = current.parent
+            }
+            return "/" + steps.reversed().joined(separator: "/")
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, checked byte by byte.
+    static func isJSONNumber(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        var index = 0
+        func digits() -> Int {
+            let start = index
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
+            return index - start
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let integer = index
+        guard digits() > 0, bytes[integer] != 0x30 || index == integer + 1 else { return false }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            guard digits() > 0 else { return false }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return index == bytes.count
+    }
+
+    static func isXMLSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+
+    /// Only XML white space (the indentation between elements).
+    static func isBlank(_ text: String) -> Bool { text.utf8.allSatisfy(isXMLSpace) }
+
+    /// Without leading and trailing XML white space (most values have none).
+    static func trimmed(_ text: String) -> String {
+        let bytes = text.utf8
+        guard let first = bytes.first, let last = bytes.last, isXMLSpace(first) || isXMLSpace(last) else { return text }
+        guard let start = bytes.firstIndex(where: { !isXMLSpace($0) }), let end = bytes.lastIndex(where: { !isXMLSpace($0) }) else { return "" }
+        return String(text[start...end])
+    }
+
     /// An XML Schema decimal or float as a JSON number, kept as written
     /// when it already is one (`.5` becomes `0.5`, `+2` becomes `2`, `3.`
     /// becomes `3`); `nil` for INF, NaN and anything else.
     static func jsonNumber(_ text: String) -> String? {
+        if isJSONNumber(text) { return text }
         var body = Substring(text)
         var sign = ""
         if body.hasPrefix("+") {

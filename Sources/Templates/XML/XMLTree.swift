@@ -53,11 +53,15 @@ public enum XMLTree {
             attributes attributeDict: [String: String] = [:]
         ) {
             var attributes: [String: String] = [:]
-            for (key, value) in attributeDict {
-                attributes[key.split(separator: ":").last.map(String.init) ?? key] = value
-            }
-            let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
+            for (key, value) in attributeDict { attributes[Self.localName(key)] = value }
+            let local = Self.localName(elementName)
             stack.append(XMLElement(name: local, attributes: attributes, children: [], text: "", line: parser.lineNumber))
+        }
+
+        /// `xsi:type` → `type`.
+        static func localName(_ name: String) -> String {
+            guard let colon = name.lastIndex(of: ":") else { return name }
+            return String(name[name.index(after: colon)...])
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {
