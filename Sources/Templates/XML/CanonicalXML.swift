@@ -218,6 +218,8 @@ public enum CanonicalXML {
             "ARCHETYPE_ID": ["qualifiedRmEntity", "domainConcept", "rmOriginator", "rmName", "rmEntity", "specialisation", "versionId"]
         ]
 
+        static let knownAttributes: Set<String> = ["archetype_node_id", "type", "schemaLocation", "noNamespaceSchemaLocation", "nil"]
+
         let schema: RMSchema
         var problems: [DecodingProblem] = []
 
@@ -250,6 +252,10 @@ public enum CanonicalXML {
             }
             guard let rmClass = schema[type] else { return nil }
             var members: [(String, JSON)] = [("_type", .string(type))]
+            // XML attributes: archetype_node_id and the schema instance's (xsi:type, schemaLocation).
+            for name in element.attributes.keys.sorted() where !Self.knownAttributes.contains(name) {
+                report(path, element, "attribute '\(name)' is not one canonical XML has (archetype_node_id, xsi:type)")
+            }
             if let node = element.attributes["archetype_node_id"] {
                 if rmClass.attributes["archetype_node_id"] != nil {
                     members.append(("archetype_node_id", .string(node)))

@@ -159,6 +159,8 @@ struct CanonicalXMLTests {
         #expect(Self.refusal("<composition><name>").hasPrefix("/: not well-formed XML"))
         #expect(Self.refusal("<composition archetype_node_id=\"x\"><language archetype_node_id=\"y\"/></composition>")
             == "/composition/language: line 1: archetype_node_id is not an attribute of CODE_PHRASE")
+        #expect(Self.refusal("<composition archetype_node_id=\"x\" colour=\"red\"/>", as: "COMPOSITION").hasPrefix(
+            "/composition: line 1: attribute 'colour' is not one canonical XML has"))
     }
 
     @Test func textIsEscapedAndNumbersKeptAsWritten() throws {
