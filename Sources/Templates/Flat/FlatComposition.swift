@@ -75,8 +75,15 @@ public struct FlatComposition {
         return names
     }
 
+    /// Segments a FLAT key may have (web template paths are far shorter; a
+    /// longer key would nest objects without end).
+    static let maximumSegments = 64
+
     /// One key: `id:index/…/id|suffix` or `…/_rm_attribute|suffix`.
     func set(_ key: String, _ value: JSON, in builder: inout RMBuilder) throws(KeyError) {
+        guard key.utf8.count(where: { $0 == UInt8(ascii: "/") }) < Self.maximumSegments else {
+            throw KeyError(message: "has more than \(Self.maximumSegments) segments")
+        }
         var path = key
         var suffix: String?
         if let bar = key.lastIndex(of: "|") {

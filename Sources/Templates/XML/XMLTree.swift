@@ -30,12 +30,19 @@ public struct XMLSyntaxError: Error, Sendable, CustomStringConvertible {
 
 /// Builds an `XMLElement` tree with Foundation's event parser.
 public enum XMLTree {
+    /// Elements nested deeper than this are refused (RM trees are far
+    /// shallower; a deeper document would exhaust the stack of whatever walks it).
+    public static let maximumDepth = 256
+
     public static func parse(_ data: Data) throws(XMLSyntaxError) -> XMLElement {
         let builder = Builder()
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = true
         parser.delegate = builder
         let ok = parser.parse()
+        if let tooDeep = builder.tooDeepAtLine {
+            throw XMLSyntaxError(message: "elements are nested deeper than \(maximumDepth) levels", line: tooDeep)
+        }
         guard ok, let root = builder.root else {
             let line = parser.lineNumber
             let reason = builder.root == nil && ok ? "the document has no root element" : (parser.parserError.map { "\($0.localizedDescription)" } ?? "malformed XML")
@@ -47,11 +54,17 @@ public enum XMLTree {
     final class Builder: NSObject, XMLParserDelegate {
         var stack: [XMLElement] = []
         var root: XMLElement?
+        var tooDeepAtLine: Int?
 
         func parser(
             _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
             attributes attributeDict: [String: String] = [:]
         ) {
+            guard stack.count < XMLTree.maximumDepth else {
+                tooDeepAtLine = parser.lineNumber
+                parser.abortParsing()
+                return
+            }
             var attributes: [String: String] = [:]
             for (key, value) in attributeDict { attributes[Self.localName(key)] = value }
             let local = Self.localName(elementName)

@@ -121,6 +121,13 @@ import Testing
         #expect(counts.contains(#""lower":{"_type":"DV_COUNT","magnitude":5}"#))
         #expect(counts.contains(#""lower":{"_type":"DV_DATE_TIME","value":"2019-03-22T22:36:25.232+01:00"}"#))
 
+        // A key nesting RM values without end is refused, not followed.
+        let deep = "conformance-ehrbase.de.v0/context/setting" + String(repeating: "/_mapping:0/purpose", count: 20_000) + "|code"
+        let deepError = #expect(throws: FlatError.self) {
+            try reader.composition(JSONObject([(deep, "x")]))
+        }
+        #expect(deepError?.problems.first?.message == "has more than 64 segments")
+
         // Unknown RM attributes below a value are named in the refusal.
         #expect(throws: FlatError.self) {
             try reader.composition(JSONObject([("conformance-ehrbase.de.v0/conformance_section/conformance_observation/any_event:0/dv_quantity/_normal_range/colour", "red")]))

@@ -163,6 +163,24 @@ struct CanonicalXMLTests {
             "/composition: line 1: attribute 'colour' is not one canonical XML has"))
     }
 
+    /// Nesting that no RM tree has is refused before anything walks it (a
+    /// deep enough document would otherwise exhaust the stack).
+    @Test func deepNestingIsRefused() {
+        let open: String = "<composition archetype_node_id=\"a\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><content xsi:type=\"SECTION\" archetype_node_id=\"s\">"
+        let close: String = "</content></composition>"
+        let item: String = "<items xsi:type=\"SECTION\" archetype_node_id=\"s\">"
+        func nested(_ depth: Int) -> String {
+            var xml = open
+            xml += String(repeating: item, count: depth)
+            xml += String(repeating: "</items>", count: depth)
+            xml += close
+            return xml
+        }
+        #expect(Self.refusal(nested(20_000)) == "/: not well-formed XML: line 1: elements are nested deeper than 256 levels")
+        // 250 levels of sections are read.
+        #expect(Self.refusal(nested(250)) == "read")
+    }
+
     @Test func textIsEscapedAndNumbersKeptAsWritten() throws {
         let xml = Self.head + """
             <name><value><![CDATA[a < b & "c"]]></value></name>
