@@ -58,16 +58,32 @@ public struct CAttribute: Sendable {
     public var children: [CObject]
 }
 
+/// One annotation of a template: the archetype path of the node it is about
+/// (`[root]/content[id,'name']/items[at0002]`) and its items (`FHIR`,
+/// `source`, `helpText`, …) in the order the template gives them.
+public struct TemplateAnnotation: Sendable, Equatable {
+    public var path: String
+    public var items: [Item]
+
+    public struct Item: Sendable, Equatable {
+        public var key: String
+        public var value: String
+    }
+}
+
 /// OPERATIONAL_TEMPLATE (OPT 1.4): the template as uploaded and its
 /// definition, ready for validation and for generating web templates.
 public struct OperationalTemplate: Sendable {
     public var templateID: String
     public var concept: String
     public var language: String
+    /// The template's language first, then the other languages its
+    /// ontologies translate the terms into.
+    public var languages: [String]
     public var uid: String?
     public var definition: CObject
-    /// Annotations by path, then by key.
-    public var annotations: [String: [String: String]]
+    /// The template's annotations (TEMPLATE.annotations), in document order.
+    public var annotations: [TemplateAnnotation]
 
     /// The archetype id of the root (the COMPOSITION's archetype).
     public var rootArchetypeID: String { definition.archetypeID ?? "" }

@@ -63,6 +63,15 @@ public struct ArchetypeTerm: Sendable, Equatable {
     public var description: String
     /// The term's `comment` item, where the archetype gives one.
     public var comment: String? = nil
+    /// The term in the template's other languages (the OPT's `ontology` and
+    /// `component_ontologies`), in the order the template lists them.
+    public var translations: [Translation] = []
+
+    public struct Translation: Sendable, Equatable {
+        public var language: String
+        public var text: String
+        public var description: String
+    }
 }
 
 extension CObject {

@@ -62,21 +62,78 @@ public struct OPTParser: Sendable {
         } else {
             fail(root.line, "definition is mandatory")
         }
-        guard problems.isEmpty, let definition else { throw TemplateError(problems: problems) }
+        guard problems.isEmpty, var definition else { throw TemplateError(problems: problems) }
+        let ontologies = Ontologies(root, defaultLanguage: language)
+        if !ontologies.byArchetype.isEmpty { ontologies.translate(&definition) }
         return OperationalTemplate(
-            templateID: templateID, concept: concept, language: language, uid: root.child("uid")?.text(of: "value"), definition: definition,
-            annotations: annotations(root))
+            templateID: templateID, concept: concept, language: language, languages: [language] + ontologies.languages,
+            uid: root.child("uid")?.text(of: "value"), definition: definition, annotations: annotations(root))
     }
 
-    func annotations(_ root: XMLElement) -> [String: [String: String]] {
-        var result: [String: [String: String]] = [:]
-        for annotation in root.children("annotations") {
-            guard let path = annotation.attributes["path"] else { continue }
-            for item in annotation.child("items")?.children("item") ?? [] {
-                if let key = item.text(of: "key"), let value = item.text(of: "value") { result[path, default: [:]][key] = value }
+    /// The terms of the template's other languages: `<ontology>` (the root
+    /// archetype's) and `<component_ontologies>` (each other archetype's), each
+    /// `<term_definitions language="…">` holding `<items code="…">` with the
+    /// term's `text` and `description`, as the Archetype Designer writes them.
+    struct Ontologies {
+        var byArchetype: [String: [(language: String, terms: [String: ArchetypeTerm.Translation])]] = [:]
+        var languages: [String] = []
+
+        init(_ root: XMLElement, defaultLanguage: String) {
+            for ontology in root.children("ontology") + root.children("component_ontologies") {
+                guard let archetypeID = ontology.attributes["archetype_id"] else { continue }
+                for definitions in ontology.children("term_definitions") {
+                    guard let language = definitions.attributes["language"], language != defaultLanguage else { continue }
+                    if !languages.contains(language) { languages.append(language) }
+                    var terms: [String: ArchetypeTerm.Translation] = [:]
+                    for item in definitions.children("items") {
+                        guard let code = item.attributes["code"] else { continue }
+                        var text = "", description = ""
+                        for part in item.children("items") {
+                            switch part.attributes["id"] {
+                            case "text": text = part.text
+                            case "description": description = part.text
+                            default: break
+                            }
+                        }
+                        terms[code] = .init(language: language, text: text, description: description)
+                    }
+                    byArchetype[archetypeID, default: []].append((language, terms))
+                }
             }
         }
-        return result
+
+        /// Each archetype root's terms with their translations.
+        func translate(_ object: inout CObject) {
+            if let archetypeID = object.archetypeID, let sets = byArchetype[archetypeID] {
+                for (code, term) in object.terms {
+                    var translated = term
+                    translated.translations = sets.compactMap { $0.terms[code] }
+                    object.terms[code] = translated
+                }
+            }
+            for a in object.attributes.indices {
+                for c in object.attributes[a].children.indices { translate(&object.attributes[a].children[c]) }
+            }
+        }
+    }
+
+    /// `<annotations path="…"><items id="key">value</items></annotations>` as the
+    /// OPT schema writes them (StringDictionaryItem); the `<item><key/><value/></item>`
+    /// form of RESOURCE_ANNOTATIONS is read too.
+    func annotations(_ root: XMLElement) -> [TemplateAnnotation] {
+        root.children("annotations").compactMap { annotation -> TemplateAnnotation? in
+            guard let path = annotation.attributes["path"] else { return nil }
+            var items: [TemplateAnnotation.Item] = []
+            for element in annotation.children("items") {
+                if let key = element.attributes["id"] {
+                    items.append(.init(key: key, value: element.text.trimmingCharacters(in: .whitespacesAndNewlines)))
+                }
+                for item in element.children("item") {
+                    if let key = item.text(of: "key"), let value = item.text(of: "value") { items.append(.init(key: key, value: value)) }
+                }
+            }
+            return items.isEmpty ? nil : TemplateAnnotation(path: path, items: items)
+        }
     }
 
     // MARK: Constraint objects

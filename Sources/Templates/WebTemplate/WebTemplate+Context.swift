@@ -109,8 +109,7 @@ extension WebTemplate {
                     let term = terms[code] ?? terminology.flatMap { terms["\($0)::\(code)"] }
                     var item = JSONObject([("value", .string(code)), ("label", .string(term?.text ?? code))])
                     if let term {
-                        item["localizedLabels"] = .object(JSONObject([(language, .string(term.text))]))
-                        item["localizedDescriptions"] = .object(JSONObject([(language, .string(term.description))]))
+                        localizedTerm(term, into: &item)
                     }
                     return .object(item)
                 }
@@ -173,8 +172,7 @@ extension WebTemplate {
             let list: [JSON] = items.map { item in
                 var entry = JSONObject([("value", .string(item.code)), ("label", .string(terms[item.code]?.text ?? item.code))])
                 if let term = terms[item.code] {
-                    entry["localizedLabels"] = .object(JSONObject([(language, .string(term.text))]))
-                    entry["localizedDescriptions"] = .object(JSONObject([(language, .string(term.description))]))
+                    localizedTerm(term, into: &entry)
                 }
                 entry["ordinal"] = JSON(item.value)
                 return .object(entry)
@@ -233,8 +231,7 @@ extension WebTemplate {
             for step in Self.codes(alternative.attribute("careflow_step")) {
                 var item = JSONObject([("value", .string(step)), ("label", .string(terms[step]?.text ?? step))])
                 if let term = terms[step] {
-                    item["localizedLabels"] = .object(JSONObject([(language, .string(term.text))]))
-                    item["localizedDescriptions"] = .object(JSONObject([(language, .string(term.description))]))
+                    localizedTerm(term, into: &item)
                 }
                 item["currentStates"] = .array(stateCodes.map { .string($0) })
                 steps.append(.object(item))

@@ -9,14 +9,15 @@ import OpenEHR
 public struct WebTemplate {
     let template: OperationalTemplate
     let language: String
+    let annotationIndex: AnnotationIndex
 
     public static func generate(_ template: OperationalTemplate) -> JSON {
-        let builder = WebTemplate(template: template, language: template.language)
+        let builder = WebTemplate(template: template, language: template.language, annotationIndex: AnnotationIndex(template.annotations))
         var tree = builder.node(template.definition, path: "", terms: template.definition.terms, attribute: nil)
         tree["aqlPath"] = nil
         return [
             "templateId": .string(template.templateID), "version": "2.3", "defaultLanguage": .string(builder.language),
-            "languages": [.string(builder.language)], "tree": .object(tree),
+            "languages": .array(template.languages.map { .string($0) }), "tree": .object(tree),
         ]
     }
 
@@ -87,6 +88,7 @@ public struct WebTemplate {
         if type == "COMPOSITION" { children.insert(.object(categoryNode()), at: 0) }
         var object = header(id: Self.identifier(name), name: name, type: type, constraint: constraint, terms: terms)
         object["aqlPath"] = .string(here)
+        annotate(&object, path: here)
         if !children.isEmpty { object["children"] = .array(Self.uniqueIDs(children)) }
         return [object]
     }
@@ -104,12 +106,28 @@ public struct WebTemplate {
         object["max"] = JSON(constraint.occurrences.upper ?? -1)
         let key = constraint.archetypeID != nil ? "at0000" : constraint.nodeID
         if let term = terms[key] {
-            object["localizedNames"] = .object(JSONObject([(language, .string(name))]))
-            object["localizedDescriptions"] = .object(JSONObject([(language, .string(term.description))]))
+            // A name the template gives instead of the archetype's has no
+            // translation: the other languages show it marked as untranslated,
+            // `*name(language)`, as the Archetype Designer and the openEHR SDK do.
+            let renamed = name != term.text
+            object["localizedNames"] = localized(name, term.translations.map { ($0.language, renamed ? "*\(name)(\(language))" : $0.text) })
+            object["localizedDescriptions"] = localized(term.description, term.translations.map { ($0.language, $0.description) })
             // The archetype's comment on the term, as EHRbase gives it.
             if let comment = term.comment, !comment.isEmpty { object["annotations"] = ["comment": .string(comment)] }
         }
         return object
+    }
+
+    /// `{language: text}` for the template's language, then for each
+    /// language its ontologies translate the term into.
+    func localized(_ text: String, _ translations: [(String, String)]) -> JSON {
+        .object(JSONObject([(language, .string(text))] + translations.map { ($0.0, .string($0.1)) }))
+    }
+
+    /// A term's label and description in every language the template has.
+    func localizedTerm(_ term: ArchetypeTerm, into item: inout JSONObject) {
+        item["localizedLabels"] = localized(term.text, term.translations.map { ($0.language, $0.text) })
+        item["localizedDescriptions"] = localized(term.description, term.translations.map { ($0.language, $0.description) })
     }
 
     /// An ELEMENT: one node of its value's type when the template allows
@@ -130,6 +148,7 @@ public struct WebTemplate {
             var object = header(id: Self.identifier(name), name: name, type: value.fullTypeName, constraint: constraint, terms: terms)
             if openList { object["nodeId"] = nil }
             object["aqlPath"] = .string(path + "/value")
+            annotate(&object, path: path)
             var inputs = self.inputs(value, terms: terms)
             if openList, case .object(var first)? = inputs.first, first["list"] != nil {
                 let terminology = first["terminology"]
@@ -145,6 +164,7 @@ public struct WebTemplate {
         }
         var object = header(id: Self.identifier(name), name: name, type: "ELEMENT", constraint: constraint, terms: terms)
         object["aqlPath"] = .string(path)
+        annotate(&object, path: path)
         let alternatives = values.isEmpty ? Self.anyValueTypes.map { CObject(kind: .complex, rmTypeName: $0, nodeID: "", occurrences: .init(lower: 0, upper: 1), attributes: [], terms: [:]) } : values
         var children: [JSON] = []
         for value in alternatives {
