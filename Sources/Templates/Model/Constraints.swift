@@ -66,6 +66,16 @@ public struct ArchetypeTerm: Sendable, Equatable {
     /// The term in the template's other languages (the OPT's `ontology` and
     /// `component_ontologies`), in the order the template lists them.
     public var translations: [Translation] = []
+    /// The term's bindings to external terminologies (the archetype's
+    /// `term_bindings`), in the order the template gives them.
+    public var bindings: [Binding] = []
+
+    public struct Binding: Sendable, Equatable {
+        /// The terminology as the binding names it (`SNOMED-CT`, `LNC205`).
+        public var terminology: String
+        public var terminologyID: String
+        public var code: String
+    }
 
     public struct Translation: Sendable, Equatable {
         public var language: String

@@ -166,6 +166,17 @@ public struct OPTParser: Sendable {
                 let items = Dictionary(definition.children("items").compactMap { item in item.attributes["id"].map { ($0, item.text) } }, uniquingKeysWith: { a, _ in a })
                 terms[code] = ArchetypeTerm(text: items["text"] ?? "", description: items["description"] ?? "", comment: items["comment"])
             }
+            // `<term_bindings terminology="SNOMED-CT"><items code="at0004"><value>` a CODE_PHRASE.
+            for bindings in element.children("term_bindings") {
+                guard let terminology = bindings.attributes["terminology"] else { continue }
+                for item in bindings.children("items") {
+                    guard let code = item.attributes["code"], terms[code] != nil, let value = item.child("value"),
+                        let codeString = value.text(of: "code_string")
+                    else { continue }
+                    let terminologyID = value.child("terminology_id")?.text(of: "value") ?? terminology
+                    terms[code]?.bindings.append(.init(terminology: terminology, terminologyID: terminologyID, code: codeString))
+                }
+            }
         case "C_COMPLEX_OBJECT": kind = .complex
         case "ARCHETYPE_SLOT":
             kind = .slot(includes: slotPatterns(element.children("includes")), excludes: slotPatterns(element.children("excludes")))

@@ -90,6 +90,7 @@ public struct WebTemplate {
         object["aqlPath"] = .string(here)
         annotate(&object, path: here)
         if !children.isEmpty { object["children"] = .array(Self.uniqueIDs(children)) }
+        Self.bind(Self.term(of: constraint, in: terms), into: &object)
         return [object]
     }
 
@@ -124,10 +125,27 @@ public struct WebTemplate {
         .object(JSONObject([(language, .string(text))] + translations.map { ($0.0, .string($0.1)) }))
     }
 
-    /// A term's label and description in every language the template has.
+    /// A term's label and description in every language the template has,
+    /// and its bindings.
     func localizedTerm(_ term: ArchetypeTerm, into item: inout JSONObject) {
         item["localizedLabels"] = localized(term.text, term.translations.map { ($0.language, $0.text) })
         item["localizedDescriptions"] = localized(term.description, term.translations.map { ($0.language, $0.description) })
+        Self.bind(term, into: &item)
+    }
+
+    /// `termBindings`: `{terminology: {value, terminologyId}}` for each binding of the term.
+    static func bind(_ term: ArchetypeTerm?, into object: inout JSONObject) {
+        guard let term, !term.bindings.isEmpty else { return }
+        var bindings = JSONObject()
+        for binding in term.bindings {
+            bindings[binding.terminology] = ["value": .string(binding.code), "terminologyId": .string(binding.terminologyID)]
+        }
+        object["termBindings"] = .object(bindings)
+    }
+
+    /// The term a node's names come from.
+    static func term(of constraint: CObject, in terms: [String: ArchetypeTerm]) -> ArchetypeTerm? {
+        terms[constraint.archetypeID != nil ? "at0000" : constraint.nodeID]
     }
 
     /// An ELEMENT: one node of its value's type when the template allows
@@ -160,6 +178,7 @@ public struct WebTemplate {
             }
             if !inputs.isEmpty { object["inputs"] = .array(inputs) }
             if let limits = intervalLimits(value, path: path + "/value", terms: terms) { object["children"] = .array(limits) }
+            Self.bind(Self.term(of: constraint, in: terms), into: &object)
             return object
         }
         var object = header(id: Self.identifier(name), name: name, type: "ELEMENT", constraint: constraint, terms: terms)
@@ -194,6 +213,7 @@ public struct WebTemplate {
             children.append(.object(child))
         }
         object["children"] = .array(children)
+        Self.bind(Self.term(of: constraint, in: terms), into: &object)
         return object
     }
 
