@@ -39,6 +39,7 @@ struct FormatsBench: AsyncParsableCommand {
         // The compositions that decode and validate against their template.
         var cases: [(json: [UInt8], composition: JSON, reader: FlatComposition)] = []
         var readers: [String: FlatComposition] = [:]
+        var templateIDs: [String] = []
         for file in try JSONBench.jsonFiles(in: compositions) {
             let bytes = Array(try Data(contentsOf: file))
             guard let json = try? JSONParser.parse(bytes), let tree = try? CanonicalDecoder().decode(json, as: "COMPOSITION"),
@@ -48,6 +49,7 @@ struct FormatsBench: AsyncParsableCommand {
             let reader = readers[id] ?? FlatComposition(template: template)
             readers[id] = reader
             cases.append((JSONSerializer.bytes(tree), tree, reader))
+            templateIDs.append(id)
         }
         guard !cases.isEmpty else { throw BenchError("no composition of \(compositions) validates against a template of \(templates)") }
         let xmls = cases.map { Data(CanonicalXML.document($0.composition, rmType: "COMPOSITION").utf8) }
@@ -83,9 +85,15 @@ struct FormatsBench: AsyncParsableCommand {
         row("canonical XML read (to canonical JSON)", xmlRead, baseline: jsonRead)
         row("canonical XML write", xmlWrite, baseline: jsonWrite)
 
+        // What a FLAT request cost before readers were cached per template:
+        // the web template generated and indexed for each document.
+        let readerBuild = JSONBench.time(passes) {
+            for (index, _) in cases.enumerated() { _ = FlatComposition(template: byID[templateIDs[index]]!) }
+        }
         let flatRead = try JSONBench.time(passes) { for (index, item) in cases.enumerated() { _ = try item.reader.composition(flats[index]) } }
         let flatWrite = JSONBench.time(passes) { for item in cases { _ = item.reader.flat(item.composition) } }
         row("FLAT read (to canonical JSON, template defaults)", flatRead, baseline: jsonRead)
         row("FLAT write", flatWrite, baseline: jsonWrite)
+        row("web template + FLAT index (once per template)", readerBuild, baseline: jsonRead)
     }
 }

@@ -101,8 +101,18 @@ struct DefinitionRoutesTests {
 
             let forbidden = try await server.send(.put, "/admin/template/minimal_action.en.v1", as: TestServer.clinician, headers: ["Content-Type": "application/xml"], body: xml)
             #expect(forbidden.status == .forbidden)
-            let replaced = try await server.send(.put, "/admin/template/minimal_action.en.v1", headers: ["Content-Type": "application/xml"], body: xml)
+            // The web template (and the FLAT reader built with it) is kept per template:
+            // a replacement is served at once.
+            let webTemplate: [String: String] = ["Accept": "application/openehr.wt+json"]
+            let before = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/minimal_action.en.v1", headers: webTemplate)
+            #expect(before.json["tree"]?["name"] == "Minimal")
+            let renamed = xml.replacingOccurrences(of: "<items id=\"text\">Minimal</items>", with: "<items id=\"text\">Minimal renamed</items>")
+            let replaced = try await server.send(.put, "/admin/template/minimal_action.en.v1", headers: ["Content-Type": "application/xml"], body: renamed)
             #expect(replaced.status == .ok)
+            let after = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/minimal_action.en.v1", headers: webTemplate)
+            #expect(after.json["tree"]?["name"] == "Minimal renamed")
+            let example = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/minimal_action.en.v1/example?format=FLAT")
+            #expect(example.json.objectValue?.keys.contains { $0.hasPrefix("minimal_renamed/") } == true)
             let mismatch = try await server.send(.put, "/admin/template/minimal_admin.en.v1", headers: ["Content-Type": "application/xml"], body: xml)
             #expect(mismatch.status == .badRequest)
             #expect(try await server.send(.put, "/admin/template/unknown", headers: ["Content-Type": "application/xml"], body: xml).status == .badRequest)

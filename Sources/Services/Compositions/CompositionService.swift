@@ -62,11 +62,11 @@ public struct CompositionService: Sendable {
     /// A FLAT composition (`format=FLAT`) as canonical JSON, read through the
     /// web template of its template; 422 naming every key it cannot place.
     public func canonical(fromFlat flat: JSONObject, templateID: String) async throws -> JSON {
-        guard let template = try await templates.template(templateID) else {
+        guard let reader = try await templates.flatReader(templateID) else {
             throw ServiceError(.unprocessable, "unknown template '\(templateID)': upload it first")
         }
         do {
-            return try FlatComposition(template: template).composition(flat)
+            return try reader.composition(flat)
         } catch {
             throw ServiceError(.unprocessable, "the FLAT composition does not fit the web template of '\(templateID)'", problems: error.problems)
         }
@@ -85,9 +85,9 @@ public struct CompositionService: Sendable {
     public func flat(_ version: CompositionVersion) async throws -> JSON {
         let json = try JSONParser.parse(version.record.data)
         guard let templateID = json["archetype_details"]?["template_id"]?["value"]?.stringValue,
-            let template = try await templates.template(templateID)
+            let reader = try await templates.flatReader(templateID)
         else { throw ServiceError(.unprocessable, "the composition's template is not known: FLAT cannot be written") }
-        return .object(FlatComposition(template: template).flat(json))
+        return .object(reader.flat(json))
     }
 
     /// POST /ehr/{ehr_id}/composition: the first version of a new composition.

@@ -12,6 +12,10 @@ public final class TemplateService: Sendable {
     public let store: TemplateStore
     let parser = OPTParser()
     let cache = Mutex<[String: OperationalTemplate]>([:])
+    /// FLAT readers (each holding its template's web template, indexed) by
+    /// template id; `generation` changes whenever a template is replaced or
+    /// removed, so that a reader built from the old template is not kept.
+    let readers = Mutex<(generation: Int, byID: [String: FlatComposition])>((0, [:]))
 
     public init(store: TemplateStore) {
         self.store = store
@@ -40,6 +44,7 @@ public final class TemplateService: Sendable {
         }
         try await mapped { try await store.replace(record(template, opt: opt)) }
         cache.withLock { $0[templateID] = template }
+        forgetReaders(templateID)
         return template
     }
 
@@ -47,12 +52,14 @@ public final class TemplateService: Sendable {
     public func delete(templateID: String) async throws {
         try await mapped { try await store.delete(templateID) }
         cache.withLock { _ = $0.removeValue(forKey: templateID) }
+        forgetReaders(templateID)
     }
 
     /// Admin: removes every template, or none when any is in use.
     public func deleteAll() async throws -> Int {
         let count = try await mapped { try await store.deleteAll() }
         cache.withLock { $0.removeAll() }
+        forgetReaders(nil)
         return count
     }
 
@@ -71,11 +78,31 @@ public final class TemplateService: Sendable {
         return template
     }
 
-    /// The list served by GET /definition/template/adl1.4.
+    /// The FLAT reader and writer of a template, built once (generating and
+    /// indexing the web template costs about as much as reading a FLAT
+    /// composition: BENCHMARKS.md); nil when the template is unknown.
+    public func flatReader(_ templateID: String) async throws -> FlatComposition? {
+        let generation = readers.withLock { $0.generation }
+        if let reader = readers.withLock({ $0.byID[templateID] }) { return reader }
+        guard let template = try await template(templateID) else { return nil }
+        let reader = FlatComposition(template: template)
+        readers.withLock { state in
+            if state.generation == generation { state.byID[templateID] = reader }
+        }
+        return reader
+    }
+
+    func forgetReaders(_ templateID: String?) {
+        readers.withLock { state in
+            state.generation += 1
+            if let templateID { state.byID[templateID] = nil } else { state.byID.removeAll() }
+        }
+    }
+
     /// The web template of a template (`WebTemplate`).
     public func webTemplate(templateID: String) async throws -> JSON {
-        guard let template = try await template(templateID) else { throw ServiceError(.notFound, "template '\(templateID)' does not exist") }
-        return WebTemplate.generate(template)
+        guard let reader = try await flatReader(templateID) else { throw ServiceError(.notFound, "template '\(templateID)' does not exist") }
+        return reader.webTemplate
     }
 
     /// An example composition of a template, in canonical JSON or FLAT
@@ -83,9 +110,11 @@ public final class TemplateService: Sendable {
     public func example(templateID: String, flat: Bool = false) async throws -> JSON {
         guard let template = try await template(templateID) else { throw ServiceError(.notFound, "template '\(templateID)' does not exist") }
         let example = ExampleComposition.generate(template)
-        return flat ? .object(FlatComposition(template: template).flat(example)) : example
+        guard flat, let reader = try await flatReader(templateID) else { return example }
+        return .object(reader.flat(example))
     }
 
+    /// The list served by GET /definition/template/adl1.4.
     public func list() async throws -> JSON {
         .array(
             try await store.list().map { record in

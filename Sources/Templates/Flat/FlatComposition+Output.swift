@@ -22,7 +22,7 @@ extension FlatComposition {
     func emit(_ node: JSON, parentPath: String, objects: [JSON], root: JSON, key: String, into result: inout FlatKeys) {
         guard let id = node["id"]?.stringValue, let aql = node["aqlPath"]?.stringValue else { return }
         // A node hoisted above its RM parent (an event's time) is found from the root.
-        let (start, relative) = aql.hasPrefix(parentPath) ? (objects, String(aql.dropFirst(parentPath.count))) : ([root], aql)
+        let (start, relative) = aql.hasPrefix(parentPath) ? (objects, Self.tail(aql, after: parentPath)) : ([root], aql)
         var found = start
         for step in AQLStep.parse(relative) {
             found = found.flatMap { object -> [JSON] in
@@ -69,7 +69,7 @@ extension FlatComposition {
                     writeValueExtras(value, type: value["_type"]?.stringValue ?? rmType, key: here, into: &result)
                 }
             } else {
-                for child in node["children"]?.arrayValue ?? [] where child["aqlPath"]?.stringValue?.contains("/instruction_details/") != true {
+                for child in node["children"]?.arrayValue ?? [] where !Self.contains(child["aqlPath"]?.stringValue ?? "", "/instruction_details/") {
                     emit(child, parentPath: aql, objects: [value], root: root, key: here, into: &result)
                 }
                 Self.writeRMAttributes(value, key: here, into: &result)
@@ -80,8 +80,8 @@ extension FlatComposition {
         }
         // An element's own attributes (`_null_flavour`, `_feeder_audit`), under its value's key.
         if RMBuilder.leafTypes.contains(rmType) || baseType == "DV_INTERVAL", aql.hasSuffix("/value") {
-            let elementPath = String(aql.dropLast("/value".count))
-            let (elementStart, elementRelative) = elementPath.hasPrefix(parentPath) ? (objects, String(elementPath.dropFirst(parentPath.count))) : ([root], elementPath)
+            let elementPath = String(decoding: aql.utf8.dropLast(6), as: UTF8.self)
+            let (elementStart, elementRelative) = elementPath.hasPrefix(parentPath) ? (objects, Self.tail(elementPath, after: parentPath)) : ([root], elementPath)
             var elements = elementStart
             for step in AQLStep.parse(elementRelative) {
                 elements = elements.flatMap { object -> [JSON] in
@@ -110,6 +110,28 @@ extension FlatComposition {
         }
     }
 
+    /// Whether `needle` occurs in `text`, compared byte by byte.
+    static func contains(_ text: String, _ needle: String) -> Bool {
+        var text = text
+        var needle = needle
+        return text.withUTF8 { haystack in
+            needle.withUTF8 { needle in
+                guard needle.count <= haystack.count, let first = needle.first else { return needle.isEmpty }
+                var start = 0
+                while start + needle.count <= haystack.count {
+                    if haystack[start] == first, memcmp(haystack.baseAddress! + start, needle.baseAddress!, needle.count) == 0 { return true }
+                    start += 1
+                }
+                return false
+            }
+        }
+    }
+
+    /// `text` after its first `prefix.utf8.count` bytes (`prefix` is a prefix of it).
+    static func tail(_ text: String, after prefix: String) -> String {
+        String(decoding: text.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+    }
+
     /// The types the reader makes for a node of this type from its suffixes
     /// (a party with a name is identified, a text with a code is coded).
     static func derivableTypes(for rmType: String) -> Set<String> {
@@ -133,7 +155,7 @@ extension FlatComposition {
         var covered: Set<String> = ["uid"]
         for child in node["children"]?.arrayValue ?? [] {
             guard let path = child["aqlPath"]?.stringValue, path.hasPrefix(aql) else { continue }
-            if let first = AQLStep.parse(String(path.dropFirst(aql.count))).first { covered.insert(first.attribute) }
+            if let first = AQLStep.parse(Self.tail(path, after: aql)).first { covered.insert(first.attribute) }
         }
         for (name, member) in object.members where !Self.structural.contains(name) && !covered.contains(name) {
             emitRM(member, key: key + "/_" + name, owner: type, attribute: name, into: &result)

@@ -1,6 +1,7 @@
 import Foundation
 import JSONCore
 import OpenEHR
+import Synchronization
 
 /// Why a FLAT composition could not be read: each key refused and why.
 public struct FlatError: Error, Sendable {
@@ -14,9 +15,10 @@ public struct FlatError: Error, Sendable {
 /// made from the template's constraints (type, node id, name); `ctx/` keys
 /// give the context defaults; a key no node of the web template names is
 /// refused with its name.
-public struct FlatComposition {
+public struct FlatComposition: Sendable {
     let template: OperationalTemplate
-    let webTemplate: JSON
+    /// The web template the keys are read through (`WebTemplate.generate`).
+    public let webTemplate: JSON
     /// Web template nodes by id path (`report/blood_pressure/any_event`).
     var nodes: [String: JSON] = [:]
     /// Each node's AQL path parsed once: (path text, its steps).
@@ -67,6 +69,15 @@ public struct FlatComposition {
 
     /// The attributes of an RM type and of its concrete subtypes (an EVENT's include INTERVAL_EVENT's width).
     static func attributes(of type: String) -> Set<String> {
+        if let known = attributeCache.withLock({ $0[type] }) { return known }
+        let names = computeAttributes(of: type)
+        attributeCache.withLock { $0[type] = names }
+        return names
+    }
+
+    static let attributeCache = Mutex<[String: Set<String>]>([:])
+
+    static func computeAttributes(of type: String) -> Set<String> {
         let type = ExampleComposition.split(type).0
         var names: Set<String> = []
         for concrete in [type] + RMTypeHierarchy.concreteTypes(of: type).sorted() {
@@ -84,60 +95,67 @@ public struct FlatComposition {
         guard key.utf8.count(where: { $0 == UInt8(ascii: "/") }) < Self.maximumSegments else {
             throw KeyError(message: "has more than \(Self.maximumSegments) segments")
         }
-        var path = key
+        // Keys are split on their ASCII separators through the UTF-8 view (no
+        // grapheme breaking; the indexes are the string's own).
+        var path = key[...]
         var suffix: String?
-        if let bar = key.lastIndex(of: "|") {
-            suffix = String(key[key.index(after: bar)...])
-            path = String(key[..<bar])
+        if let bar = key.utf8.lastIndex(of: UInt8(ascii: "|")) {
+            suffix = String(key[key.utf8.index(after: bar)...])
+            path = key[..<bar]
         }
-        var idPath: [String] = []
-        var indexes: [String: Int] = [:]
+        // The node ids of the key, each with the id path up to it (the key of
+        // `nodes`) and the index it gives; built incrementally, one hash per segment.
+        var prefixes: [String] = []
+        var indexes: [Int] = []
         var extra: [String] = []
-        for segment in path.split(separator: "/") {
-            if segment.hasPrefix("_") || !extra.isEmpty {
-                extra.append(String(segment.hasPrefix("_") ? segment.dropFirst() : segment))
+        func type(of prefix: String?) -> String? { prefix.flatMap { nodes[$0]?["rmType"]?.stringValue } }
+        for bytes in path.utf8.split(separator: UInt8(ascii: "/")) {
+            let segment = path[bytes.startIndex..<bytes.endIndex]
+            let underscored = bytes.first == UInt8(ascii: "_")
+            if underscored || !extra.isEmpty {
+                extra.append(String(underscored ? segment[segment.utf8.index(after: segment.startIndex)...] : segment))
                 continue
             }
+            let parent = prefixes.last
             // `observation/history_origin`: the origin of the observation's history.
-            if segment == "history_origin", nodes[idPath.joined(separator: "/")]?["rmType"]?.stringValue == "OBSERVATION" {
+            if segment == "history_origin", type(of: parent) == "OBSERVATION" {
                 extra.append(contentsOf: ["data", "origin"])
                 continue
             }
+            var id = segment
+            var index = 0
+            if let colon = segment.utf8.lastIndex(of: UInt8(ascii: ":")), let number = Int(segment[segment.utf8.index(after: colon)...]) {
+                guard (0..<Self.maximumIndex).contains(number) else { throw KeyError(message: "the index \(number) of '\(segment)' is not from 0 to \(Self.maximumIndex - 1)") }
+                id = segment[..<colon]
+                index = number
+            }
+            let prefix = parent.map { $0 + "/" + id } ?? String(id)
             // `context/start_time` where the web template has no context: RM attributes from here on.
-            let candidate = (idPath + [String(segment.split(separator: ":").first ?? segment)]).joined(separator: "/")
-            if nodes[candidate] == nil, let parentType = nodes[idPath.joined(separator: "/")]?["rmType"]?.stringValue,
-                Self.attributes(of: parentType).contains(String(segment))
-            {
+            if nodes[prefix] == nil, let parentType = type(of: parent), Self.attributes(of: parentType).contains(String(segment)) {
                 extra.append(String(segment))
                 continue
             }
-            var id = String(segment)
-            var index = 0
-            if let colon = segment.lastIndex(of: ":"), let number = Int(segment[segment.index(after: colon)...]) {
-                guard (0..<Self.maximumIndex).contains(number) else { throw KeyError(message: "the index \(number) of '\(segment)' is not from 0 to \(Self.maximumIndex - 1)") }
-                id = String(segment[..<colon])
-                index = number
-            }
-            idPath.append(id)
-            indexes[idPath.joined(separator: "/")] = index
+            prefixes.append(prefix)
+            indexes.append(index)
         }
-        var nodePath = idPath.joined(separator: "/")
+        var nodePath = prefixes.last ?? ""
         // `any_event:0/width`: an RM attribute of the node above that the web template does not list.
-        if nodes[nodePath] == nil, extra.isEmpty, idPath.count > 1, let last = idPath.last,
-            let parent = nodes[idPath.dropLast().joined(separator: "/")], let parentType = parent["rmType"]?.stringValue,
-            Self.attributes(of: parentType).contains(last)
+        if nodes[nodePath] == nil, extra.isEmpty, prefixes.count > 1, let parentType = type(of: prefixes[prefixes.count - 2]),
+            case let last = String(nodePath[nodePath.index(after: nodePath.lastIndex(of: "/")!)...]), Self.attributes(of: parentType).contains(last)
         {
-            idPath.removeLast()
+            prefixes.removeLast()
+            indexes.removeLast()
             extra = [last]
-            nodePath = idPath.joined(separator: "/")
+            nodePath = prefixes.last ?? ""
         }
         // `interval/lower|magnitude`: the web template's limit nodes are written inside the interval.
-        if nodes[nodePath] != nil, idPath.count > 1, let last = idPath.last, last == "lower" || last == "upper",
-            nodes[idPath.dropLast().joined(separator: "/")]?["rmType"]?.stringValue?.hasPrefix("DV_INTERVAL") == true
+        if nodes[nodePath] != nil, prefixes.count > 1, nodePath.hasSuffix("/lower") || nodePath.hasSuffix("/upper"),
+            type(of: prefixes[prefixes.count - 2])?.hasPrefix("DV_INTERVAL") == true
         {
-            idPath.removeLast()
-            extra.insert(last, at: 0)
-            nodePath = idPath.joined(separator: "/")
+            extra.insert(String(nodePath.suffix(5)), at: 0)
+            prefixes.removeLast()
+            indexes.removeLast()
+            nodePath = prefixes.last ?? ""
         }
         guard let node = nodes[nodePath] else {
             throw KeyError(message: "no node of the web template of '\(template.templateID)' is named '\(nodePath)'")
@@ -146,9 +164,7 @@ public struct FlatComposition {
         var steps: [(step: AQLStep, index: Int)] = []
         var covered = ""
         var coveredSteps = 0
-        var prefix = ""
-        for depth in 0..<idPath.count {
-            prefix = depth == 0 ? idPath[0] : prefix + "/" + idPath[depth]
+        for (depth, prefix) in prefixes.enumerated() {
             guard let (aql, parsed) = parsedPaths[prefix] else { continue }
             if !aql.hasPrefix(covered) {
                 // Not below the node above (a context node hoisted up): its path from the root.
@@ -159,7 +175,7 @@ public struct FlatComposition {
             // The node's own steps: its path's steps below the node above's.
             let own = parsed.dropFirst(coveredSteps)
             for (offset, step) in own.enumerated() {
-                steps.append((step, offset == own.count - 1 ? (indexes[prefix] ?? 0) : 0))
+                steps.append((step, offset == own.count - 1 ? indexes[depth] : 0))
             }
             covered = aql
             coveredSteps = parsed.count
@@ -168,45 +184,70 @@ public struct FlatComposition {
     }
 }
 
-/// One step of an AQL path: an attribute, optionally a node id and a name.
+/// One step of an AQL or archetype path: an attribute, optionally a node id
+/// and a name.
 struct AQLStep: Equatable {
     var attribute: String
     var nodeID: String?
     var name: String?
 
-    /// `/items[at0004]/value`, `/content[openEHR-… and name/value='x']`.
+    /// `/items[at0004]/value`, `/content[openEHR-… and name/value='x']`, and
+    /// the archetype path form `/items[at0001, 'x']` (a leading `[root]` step
+    /// has an empty attribute). A predicate's node id ends at its first comma or
+    /// space; its name is its quoted literal, `\'` standing for a quote and `\\`
+    /// for a backslash; `/` and `]` inside quotes belong to the name. Scanned
+    /// byte by byte: every separator is ASCII.
     static func parse(_ path: String) -> [AQLStep] {
         var steps: [AQLStep] = []
-        var rest = Substring(path)
-        while !rest.isEmpty {
-            if rest.first == "/" { rest = rest.dropFirst() }
-            let attributeEnd = rest.firstIndex { $0 == "[" || $0 == "/" } ?? rest.endIndex
-            var step = AQLStep(attribute: String(rest[..<attributeEnd]))
-            rest = rest[attributeEnd...]
-            if rest.first == "[" {
-                // The predicate ends at the `]` outside quotes (`\'` is a quote inside a name).
-                var inQuote = false
-                var escaped = false
-                var end: Substring.Index?
-                for index in rest.indices {
-                    if escaped { escaped = false; continue }
-                    if rest[index] == "\\" && inQuote { escaped = true; continue }
-                    if rest[index] == "'" { inQuote.toggle() }
-                    if rest[index] == "]" && !inQuote { end = index; break }
+        var utf8 = Array(path.utf8)
+        return utf8.withUnsafeMutableBufferPointer { bytes -> [AQLStep] in
+            let slash = UInt8(ascii: "/"), open = UInt8(ascii: "["), close = UInt8(ascii: "]"), quote = UInt8(ascii: "'")
+            let backslash = UInt8(ascii: "\\"), comma = UInt8(ascii: ","), space = UInt8(ascii: " ")
+            func text(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self) }
+            var i = 0
+            let count = bytes.count
+            while i < count {
+                if bytes[i] == slash { i += 1 }
+                let attributeStart = i
+                while i < count, bytes[i] != open, bytes[i] != slash { i += 1 }
+                var step = AQLStep(attribute: text(attributeStart, i))
+                var hasPredicate = false
+                if i < count, bytes[i] == open {
+                    i += 1
+                    let predicateStart = i
+                    var nodeEnd: Int?
+                    var name: [UInt8]?
+                    var closed = false
+                    while i < count {
+                        let byte = bytes[i]
+                        if byte == quote {
+                            // The quoted name, unescaped.
+                            if nodeEnd == nil { nodeEnd = i }
+                            var literal: [UInt8] = []
+                            i += 1
+                            while i < count, bytes[i] != quote {
+                                if bytes[i] == backslash, i + 1 < count { i += 1 }
+                                literal.append(bytes[i])
+                                i += 1
+                            }
+                            name = literal
+                        } else if byte == close {
+                            closed = true
+                            break
+                        } else if nodeEnd == nil, byte == comma || byte == space {
+                            nodeEnd = i
+                        }
+                        i += 1
+                    }
+                    guard closed else { break }
+                    step.nodeID = text(predicateStart, nodeEnd ?? i)
+                    step.name = name.map { String(decoding: $0, as: UTF8.self) }
+                    hasPredicate = true
+                    i += 1
                 }
-                guard let end else { break }
-                let predicate = rest[rest.index(after: rest.startIndex)..<end]
-                if let and = predicate.range(of: " and name/value='") {
-                    step.nodeID = String(predicate[..<and.lowerBound])
-                    step.name = String(predicate[and.upperBound...].dropLast()).replacingOccurrences(of: "\\'", with: "'")
-                        .replacingOccurrences(of: "\\\\", with: "\\")
-                } else {
-                    step.nodeID = String(predicate)
-                }
-                rest = rest[rest.index(after: end)...]
+                if !step.attribute.isEmpty || hasPredicate { steps.append(step) }
             }
-            if !step.attribute.isEmpty { steps.append(step) }
+            return steps
         }
-        return steps
     }
 }

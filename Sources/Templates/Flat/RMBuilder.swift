@@ -197,15 +197,20 @@ struct RMBuilder {
 
     /// A path segment's name without its `_` and `:index`.
     static func name(_ segment: String) -> String {
-        var name = Substring(segment)
-        if name.hasPrefix("_") { name = name.dropFirst() }
-        if let colon = name.lastIndex(of: ":"), Int(name[name.index(after: colon)...]) != nil { name = name[..<colon] }
+        let utf8 = segment.utf8
+        let underscored = utf8.first == UInt8(ascii: "_")
+        guard let colon = utf8.lastIndex(of: UInt8(ascii: ":")) else {
+            return underscored ? String(segment[utf8.index(after: utf8.startIndex)...]) : segment
+        }
+        var name = segment[...]
+        if underscored { name = segment[utf8.index(after: utf8.startIndex)...] }
+        if colon >= name.startIndex, Int(segment[utf8.index(after: colon)...]) != nil { name = name[..<colon] }
         return String(name)
     }
 
     /// A segment's `:index` (0 without one), refused outside 0..<10000.
     static func index(_ segment: String) throws(FlatComposition.KeyError) -> Int {
-        guard let colon = segment.lastIndex(of: ":"), let index = Int(segment[segment.index(after: colon)...]) else { return 0 }
+        guard let colon = segment.utf8.lastIndex(of: UInt8(ascii: ":")), let index = Int(segment[segment.utf8.index(after: colon)...]) else { return 0 }
         guard (0..<FlatComposition.maximumIndex).contains(index) else {
             throw FlatComposition.KeyError(message: "the index \(index) of '\(segment)' is not from 0 to \(FlatComposition.maximumIndex - 1)")
         }
