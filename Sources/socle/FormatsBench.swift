@@ -32,9 +32,11 @@ struct FormatsBench: AsyncParsableCommand {
 
     func run() async throws {
         var byID: [String: OperationalTemplate] = [:]
-        for file in FileManager.default.enumerator(at: URL(fileURLWithPath: templates), includingPropertiesForKeys: nil)?.compactMap({ $0 as? URL }) ?? []
-        where file.pathExtension == "opt" {
-            if let template = try? OPTParser().parse(try Data(contentsOf: file)) { byID[template.templateID] = template }
+        // In path order, the first file with a template id wins (the same on every machine).
+        for file in (FileManager.default.enumerator(at: URL(fileURLWithPath: templates), includingPropertiesForKeys: nil)?.compactMap({ $0 as? URL }) ?? [])
+            .sorted(by: { $0.path < $1.path }) where file.pathExtension == "opt"
+        {
+            if let template = try? OPTParser().parse(try Data(contentsOf: file)), byID[template.templateID] == nil { byID[template.templateID] = template }
         }
         // The compositions that decode and validate against their template.
         var cases: [(json: [UInt8], composition: JSON, reader: FlatComposition)] = []

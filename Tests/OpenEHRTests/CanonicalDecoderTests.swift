@@ -31,8 +31,7 @@ struct CanonicalDecoderTests {
     /// ones that break the schema are refused for the listed reason.
     @Test func everyCorpusCompositionDecodesAndReencodes() throws {
         let folder = Corpus.root.appendingPathComponent("openehr/compositions/canonical_json")
-        let files = (FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-            .filter { $0.pathExtension == "json" }
+        let files = Corpus.files(below: folder, withExtension: "json")
         var decoded = 0
         var refused: [String: [DecodingProblem]] = [:]
         for file in files {

@@ -178,7 +178,7 @@ struct CorpusCompositionTests {
             let ehrID = try await server.createEHR()
             let root = Corpus.root.appendingPathComponent("openehr/compositions/canonical_json")
             var committed = 0
-            for file in (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []) where file.pathExtension == "json" {
+            for file in Corpus.files(below: root, withExtension: "json") {
                 let name = file.path.components(separatedBy: "canonical_json/").last ?? ""
                 guard let json = try? JSONParser.parse(Array(try Data(contentsOf: file))),
                     let templateID = json["archetype_details"]?["template_id"]?["value"]?.stringValue, templateIDs.contains(templateID)

@@ -10,8 +10,7 @@ import Testing
 struct DefinitionRoutesTests {
     static func opts(in folder: String) -> [URL] {
         let root = Corpus.root.appendingPathComponent(folder)
-        return (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-            .filter { $0.pathExtension == "opt" }.sorted { $0.path < $1.path }
+        return Corpus.files(below: root, withExtension: "opt")
     }
 
     static func templateID(of url: URL) throws -> String {

@@ -17,8 +17,7 @@ struct ExampleRoutesTests {
     @Test(arguments: TestEngine.available)
     func everyTemplatesExampleCommits(engine: TestEngine) async throws {
         let root = Corpus.root.appendingPathComponent("openehr/templates/valid")
-        let files = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-            .filter { $0.pathExtension == "opt" }.sorted { $0.path < $1.path }
+        let files = Corpus.files(below: root, withExtension: "opt")
         try await TestServer.with(engine) { server in
             let ehrID = try await server.createEHR()
             var ids: Set<String> = []

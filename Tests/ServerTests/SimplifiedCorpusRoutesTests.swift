@@ -44,8 +44,7 @@ struct SimplifiedCorpusRoutesTests {
 
     static func files(_ folder: String) -> [URL] {
         let root = Corpus.root.appendingPathComponent("openehr/compositions/" + folder)
-        return (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-            .filter { $0.pathExtension == "json" }.sorted { $0.path < $1.path }
+        return Corpus.files(below: root, withExtension: "json")
     }
 
     static func sortedWithoutUID(_ json: JSON) -> JSON {
@@ -141,9 +140,9 @@ enum CorpusTemplates {
     static func byID() throws -> [String: OperationalTemplate] {
         var result: [String: OperationalTemplate] = [:]
         let root = Corpus.root.appendingPathComponent("openehr/templates/valid")
-        for file in FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap({ $0 as? URL }) ?? []
-        where file.pathExtension == "opt" {
-            if let template = try? OPTParser().parse(try Data(contentsOf: file)) { result[template.templateID] = template }
+        // In path order, the first file with a template id wins (as when uploading them in that order).
+        for file in Corpus.files(below: root, withExtension: "opt") {
+            if let template = try? OPTParser().parse(try Data(contentsOf: file)), result[template.templateID] == nil { result[template.templateID] = template }
         }
         return result
     }

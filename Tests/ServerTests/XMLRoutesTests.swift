@@ -16,8 +16,8 @@ struct XMLRoutesTests {
     static func uploadTemplates(_ server: TestServer) async throws -> Set<String> {
         let root = Corpus.root.appendingPathComponent("openehr/templates/valid")
         var ids: Set<String> = []
-        for file in (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-        where file.pathExtension == "opt" {
+        // In path order: where two files share a template id, the first is the one uploaded.
+        for file in Corpus.files(below: root, withExtension: "opt") {
             let upload = try await server.send(
                 .post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"],
                 body: try String(contentsOf: file, encoding: .utf8))
@@ -44,8 +44,7 @@ struct XMLRoutesTests {
             var committed = 0
             var refused: [String] = []
             let root = Corpus.root.appendingPathComponent("openehr/compositions/canonical_xml")
-            let files = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-                .filter { $0.pathExtension == "xml" }.sorted { $0.path < $1.path }
+            let files = Corpus.files(below: root, withExtension: "xml")
             for file in files {
                 let data = try Data(contentsOf: file)
                 guard let document = try? XMLTree.parse(data), document.name == "composition",

@@ -97,16 +97,29 @@ public struct TestDatabaseError: Error, CustomStringConvertible {
 
 /// Files of the shared corpus (`../shared/corpus` beside the checkout).
 public enum Corpus {
-    public static let root: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+    /// `../shared/corpus` from this file's checkout, as a path string.
+    static let rootPath: String = {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(4)  // TestDatabase.swift, SocleTestSupport, Tests, and the checkout folder
+        return parts.joined(separator: "/") + "/shared/corpus"
     }()
 
+    /// A URL made afresh on each use: URLs are not shared between tests running at once.
+    public static var root: URL { URL(fileURLWithPath: rootPath, isDirectory: true) }
+
+    /// Every file below `directory` whose name ends in `.ext`, in path order.
+    /// Listed as path strings and each URL made on its own: Foundation's
+    /// directory enumerator hands out URLs relative to one base, and tests
+    /// resolving them at once crashed inside `URL.path`.
+    public static func files(below directory: URL, withExtension ext: String) -> [URL] {
+        let base = directory.path
+        let subpaths = (try? FileManager.default.subpathsOfDirectory(atPath: base)) ?? []
+        return subpaths.filter { $0.hasSuffix("." + ext) }.sorted().map { URL(fileURLWithPath: base + "/" + $0) }
+    }
+
     public static func files(in folder: String, withExtension ext: String) throws -> [URL] {
-        let directory = root.appendingPathComponent(folder)
-        return try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == ext }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        let directory = rootPath + "/" + folder
+        return try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix("." + ext) }.sorted()
+            .map { URL(fileURLWithPath: directory + "/" + $0) }
     }
 }

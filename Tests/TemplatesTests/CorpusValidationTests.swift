@@ -11,16 +11,18 @@ struct CorpusValidationTests {
     static func templatesByID() throws -> [String: OperationalTemplate] {
         var result: [String: OperationalTemplate] = [:]
         let root = Corpus.root.appendingPathComponent("openehr/templates/valid")
-        for file in FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap({ $0 as? URL }) ?? [] where file.pathExtension == "opt" {
-            if let template = try? OPTParser().parse(try Data(contentsOf: file)) { result[template.templateID] = template }
+        // In path order, the first file with a template id wins (the corpus has a
+        // few ids twice, formatted differently): the same on every machine.
+        let files = Corpus.files(below: root, withExtension: "opt")
+        for file in files {
+            if let template = try? OPTParser().parse(try Data(contentsOf: file)), result[template.templateID] == nil { result[template.templateID] = template }
         }
         return result
     }
 
     static func compositions() -> [URL] {
         let root = Corpus.root.appendingPathComponent("openehr/compositions/canonical_json")
-        return (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-            .filter { $0.pathExtension == "json" }.sorted { $0.path < $1.path }
+        return Corpus.files(below: root, withExtension: "json")
     }
 
 

@@ -10,9 +10,7 @@ struct OPTParserTests {
 
     static func opts(in folder: String) -> [URL] {
         let root = Corpus.root.appendingPathComponent(folder)
-        return (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-            .filter { $0.pathExtension == "opt" }
-            .sorted { $0.path < $1.path }
+        return Corpus.files(below: root, withExtension: "opt")
     }
 
     @Test func everyValidCorpusTemplateParses() throws {

@@ -34,6 +34,10 @@ public struct CObject: Sendable {
     public var referenceSetURI: String? = nil
     /// The type parameter of a generic RM type (`DV_INTERVAL<DV_COUNT>`: DV_COUNT).
     public var genericParameter: String? = nil
+    /// The value assumed when data leaves it out (AM 1.4 `assumed_value`), as
+    /// written: a C_PRIMITIVE's under `value`, a C_CODE_PHRASE's `code`, a
+    /// C_DV_QUANTITY's `magnitude` and `units`, a C_DV_ORDINAL's `code`.
+    public var assumedValue: [String: String] = [:]
 
     /// The RM type as the template writes it, with its parameter.
     public var fullTypeName: String { genericParameter.map { "\(rmTypeName)<\($0)>" } ?? rmTypeName }
@@ -84,6 +88,11 @@ public struct OperationalTemplate: Sendable {
     public var definition: CObject
     /// The template's annotations (TEMPLATE.annotations), in document order.
     public var annotations: [TemplateAnnotation]
+    /// Default values the template gives to data values (`constraints`:
+    /// `default_value` at a differential path), by the path of the attribute
+    /// (`[root]/…/items[at0004]/value`); the value's parts as written
+    /// (`value`, `magnitude`, `units`, `code`, `numerator`, `denominator`).
+    public var defaultValues: [(path: String, parts: [String: String])] = []
 
     /// The archetype id of the root (the COMPOSITION's archetype).
     public var rootArchetypeID: String { definition.archetypeID ?? "" }

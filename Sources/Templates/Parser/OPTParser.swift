@@ -67,7 +67,33 @@ public struct OPTParser: Sendable {
         if !ontologies.byArchetype.isEmpty { ontologies.translate(&definition) }
         return OperationalTemplate(
             templateID: templateID, concept: concept, language: language, languages: [language] + ontologies.languages,
-            uid: root.child("uid")?.text(of: "value"), definition: definition, annotations: annotations(root))
+            uid: root.child("uid")?.text(of: "value"), definition: definition, annotations: annotations(root),
+            defaultValues: defaultValues(root))
+    }
+
+    /// `<constraints><attributes><rm_attribute_name>value</rm_attribute_name>
+    /// <children><default_value xsi:type="DV_QUANTITY">…</default_value></children>
+    /// <differential_path>…</differential_path>`, as the Archetype Designer writes
+    /// a template's default values.
+    func defaultValues(_ root: XMLElement) -> [(path: String, parts: [String: String])] {
+        var result: [(path: String, parts: [String: String])] = []
+        for constraints in root.children("constraints") {
+            for attribute in constraints.children("attributes") {
+                guard let name = attribute.text(of: "rm_attribute_name"), let path = attribute.text(of: "differential_path") else { continue }
+                for child in attribute.children("children") {
+                    guard let value = child.child("default_value") else { continue }
+                    var parts: [String: String] = [:]
+                    for key in ["value", "magnitude", "units", "numerator", "denominator"] {
+                        if let text = value.text(of: key) { parts[key] = text }
+                    }
+                    if let code = (value.child("symbol")?.child("defining_code") ?? value.child("defining_code"))?.text(of: "code_string") {
+                        parts["code"] = code
+                    }
+                    if !parts.isEmpty { result.append((path + "/" + name, parts)) }
+                }
+            }
+        }
+        return result
     }
 
     /// The terms of the template's other languages: `<ontology>` (the root
@@ -220,7 +246,27 @@ public struct OPTParser: Sendable {
             object.genericParameter = String(rawType[rawType.index(after: open)..<rawType.index(before: rawType.endIndex)])
         }
         object.referenceSetURI = element.text(of: "referenceSetUri")
+        object.assumedValue = assumedValue(element, xsiType: xsiType)
         return object
+    }
+
+    /// `assumed_value` where the constraint gives one (see `CObject.assumedValue`).
+    func assumedValue(_ element: XMLElement, xsiType: String) -> [String: String] {
+        var result: [String: String] = [:]
+        switch xsiType {
+        case "C_PRIMITIVE_OBJECT":
+            if let value = element.child("item")?.text(of: "assumed_value") { result["value"] = value }
+        case "C_CODE_PHRASE":
+            if let code = element.child("assumed_value")?.text(of: "code_string") { result["code"] = code }
+        case "C_DV_QUANTITY":
+            let assumed = element.child("assumed_value")
+            if let magnitude = assumed?.text(of: "magnitude") { result["magnitude"] = magnitude }
+            if let units = assumed?.text(of: "units") { result["units"] = units }
+        case "C_DV_ORDINAL":
+            if let code = element.child("assumed_value")?.child("symbol")?.child("defining_code")?.text(of: "code_string") { result["code"] = code }
+        default: break
+        }
+        return result
     }
 
     static let primitiveRMTypes: Set<String> = ["STRING", "INTEGER", "REAL", "BOOLEAN", "DATE", "TIME", "DATE_TIME", "DURATION", "ISO8601_DATE", "ISO8601_DATE_TIME", "ISO8601_TIME", "ISO8601_DURATION"]

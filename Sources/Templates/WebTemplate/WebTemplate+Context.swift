@@ -86,9 +86,132 @@ extension WebTemplate {
         return code
     }
 
+    /// The DV_DURATION fields a C_DURATION pattern allows (ISO 8601 designators,
+    /// `P[Y][M][W][D][T[H][M][S]]`: an `M` before `T` is months, after it
+    /// minutes), in the web template's order; every field without a pattern.
+    static func durationFields(pattern: String?) -> [String] {
+        let all = ["year", "month", "day", "week", "hour", "minute", "second"]
+        guard let pattern, pattern.first == "P" else { return all }
+        var allowed: Set<String> = []
+        var inTime = false
+        for character in pattern.dropFirst() {
+            switch (character, inTime) {
+            case ("T", _): inTime = true
+            case ("Y", false): allowed.insert("year")
+            case ("M", false): allowed.insert("month")
+            case ("W", false): allowed.insert("week")
+            case ("D", false): allowed.insert("day")
+            case ("H", true): allowed.insert("hour")
+            case ("M", true): allowed.insert("minute")
+            case ("S", true): allowed.insert("second")
+            default: break
+            }
+        }
+        return allowed.isEmpty ? all : all.filter(allowed.contains)
+    }
+
+    /// `PT24H` → (hour, 24): a duration written in one field with a whole number.
+    static func singleField(_ duration: String) -> (field: String, value: Int)? {
+        let amounts = durationAmounts(duration)
+        guard amounts.count == 1, let only = amounts.first else { return nil }
+        return (only.key, only.value)
+    }
+
+    /// The whole-number fields of an ISO 8601 duration (`P6Y2D` → year 6, day 2);
+    /// empty when it is not one.
+    static func durationAmounts(_ duration: String) -> [String: Int] {
+        guard duration.first == "P" else { return [:] }
+        var inTime = false
+        var digits = ""
+        var amounts: [String: Int] = [:]
+        for character in duration.dropFirst() {
+            if character == "T" {
+                inTime = true
+            } else if character.isASCII && character.isNumber {
+                digits.append(character)
+            } else {
+                guard let value = Int(digits) else { return [:] }
+                let field: String? =
+                    switch (character, inTime) {
+                    case ("Y", false): "year"
+                    case ("M", false): "month"
+                    case ("W", false): "week"
+                    case ("D", false): "day"
+                    case ("H", true): "hour"
+                    case ("M", true): "minute"
+                    case ("S", true): "second"
+                    default: nil
+                    }
+                guard let field, amounts[field] == nil else { return [:] }
+                amounts[field] = value
+                digits = ""
+            }
+        }
+        return digits.isEmpty ? amounts : [:]
+    }
+
     /// The inputs of a data value constraint (`suffix`, `type`, code
-    /// lists with labels, units with their ranges).
-    func inputs(_ value: CObject, terms: [String: ArchetypeTerm]) -> [JSON] {
+    /// lists with labels, units with their ranges), each with the
+    /// `defaultValue` the template gives the value at `path` or its
+    /// constraints assume.
+    func inputs(_ value: CObject, terms: [String: ArchetypeTerm], path: String? = nil) -> [JSON] {
+        var parts = Self.assumedParts(value)
+        if let path { for given in defaultIndex.values(at: path) { parts.merge(given) { _, template in template } } }
+        let defaults = Self.defaults(parts, type: Self.baseType(value.rmTypeName))
+        guard !defaults.isEmpty else { return plainInputs(value, terms: terms) }
+        return plainInputs(value, terms: terms).map { input in
+            guard case .object(var object) = input, let assumed = defaults[object["suffix"]?.stringValue ?? ""] else { return input }
+            object["defaultValue"] = assumed
+            return .object(object)
+        }
+    }
+
+    /// The parts of a data value its constraints assume (AM 1.4
+    /// `assumed_value`), named as `OperationalTemplate.defaultValues` names them.
+    static func assumedParts(_ value: CObject) -> [String: String] {
+        var parts = value.assumedValue
+        parts["value"] = nil
+        for attribute in ["value", "magnitude", "numerator", "denominator"] {
+            if let assumed = value.attribute(attribute)?.children.first?.assumedValue["value"] { parts[attribute] = assumed }
+        }
+        if let code = value.attribute("defining_code")?.children.first?.assumedValue["code"] { parts["code"] = code }
+        return parts
+    }
+
+    /// A data value's default parts as input values by suffix (`""` for an
+    /// input without one), typed as the input is.
+    static func defaults(_ parts: [String: String], type: String) -> [String: JSON] {
+        guard !parts.isEmpty else { return [:] }
+        func number(_ text: String?) -> JSON? { text.flatMap(Double.init).map { .number(Self.number($0)) } }
+        var result: [String: JSON] = [:]
+        switch type {
+        case "DV_CODED_TEXT":
+            result["code"] = parts["code"].map { .string($0) }
+        case "DV_QUANTITY":
+            result["magnitude"] = number(parts["magnitude"])
+            result["unit"] = parts["units"].map { .string($0) }
+        case "DV_ORDINAL":
+            result[""] = parts["code"].map { .string($0) }
+        case "DV_COUNT":
+            result[""] = parts["magnitude"].flatMap { Int($0) }.map { JSON($0) }
+        case "DV_BOOLEAN":
+            result[""] = parts["value"].flatMap { $0 == "true" ? true : $0 == "false" ? false : nil }.map { .bool($0) }
+        case "DV_TEXT", "DV_DATE_TIME", "DV_DATE", "DV_TIME":
+            result[""] = parts["value"].map { .string($0) }
+        case "DV_PROPORTION":
+            result["numerator"] = number(parts["numerator"])
+            result["denominator"] = number(parts["denominator"])
+        case "DV_DURATION":
+            // Each field its amount in the default duration, 0 where it has none.
+            if let duration = parts["value"], case let amounts = Self.durationAmounts(duration), !amounts.isEmpty {
+                for field in ["year", "month", "day", "week", "hour", "minute", "second"] { result[field] = JSON(amounts[field] ?? 0) }
+            }
+        default: break
+        }
+        return result
+    }
+
+    func plainInputs(_ value: CObject, terms: [String: ArchetypeTerm]) -> [JSON] {
         let type = Self.baseType(value.rmTypeName)
         switch type {
         case "DV_TEXT":
@@ -133,8 +256,8 @@ extension WebTemplate {
             let units: [JSON] = items.map { item in
                 var unit = JSONObject([("value", .string(item.units)), ("label", .string(item.units))])
                 var validation = JSONObject()
-                if let range = item.magnitude { validation["range"] = Self.range(range) }
                 if let precision = item.precision { validation["precision"] = Self.intRange(precision) }
+                if let range = item.magnitude { validation["range"] = Self.range(range) }
                 if !validation.isEmpty { unit["validation"] = .object(validation) }
                 return .object(unit)
             }
@@ -164,8 +287,24 @@ extension WebTemplate {
         case "DV_DATE": return [["type": "DATE"]]
         case "DV_TIME": return [["type": "TIME"]]
         case "DV_DURATION":
-            return ["year", "month", "day", "week", "hour", "minute", "second"].map {
-                ["suffix": .string($0), "type": "INTEGER", "validation": ["range": ["min": 0, "minOp": ">="]]]
+            var pattern: String?
+            var range: ConstraintInterval<String>?
+            if let primitive = value.attribute("value")?.children.first, case .primitive(.duration(let p, let r)) = primitive.kind {
+                pattern = p
+                range = r
+            }
+            return Self.durationFields(pattern: pattern).map { field in
+                var bounds = JSONObject([("min", 0), ("minOp", ">=")])
+                // A bound given in this one field (`PT24H`, `P0D`) limits it.
+                if let lower = range?.lower, let amount = Self.singleField(lower), amount.field == field {
+                    bounds["min"] = JSON(amount.value)
+                    bounds["minOp"] = range?.lowerIncluded == false ? ">" : ">="
+                }
+                if let upper = range?.upper, let amount = Self.singleField(upper), amount.field == field {
+                    bounds["max"] = JSON(amount.value)
+                    bounds["maxOp"] = range?.upperIncluded == false ? "<" : "<="
+                }
+                return ["suffix": .string(field), "type": "INTEGER", "validation": ["range": .object(bounds)]]
             }
         case "DV_ORDINAL":
             guard case .ordinal(let items) = value.kind, !items.isEmpty else { return [["type": "CODED_TEXT"]] }
@@ -178,7 +317,26 @@ extension WebTemplate {
                 return .object(entry)
             }
             return [["type": "CODED_TEXT", "list": .array(list)]]
-        case "DV_PROPORTION": return [["suffix": "numerator", "type": "DECIMAL"], ["suffix": "denominator", "type": "DECIMAL"]]
+        case "DV_PROPORTION":
+            // The numerator's and denominator's ranges, where the template limits them.
+            // A proportion kind the template fixes fixes the denominator (RM 1.1.0
+            // DV_PROPORTION invariants: a unitary one's is 1, a percent's 100).
+            var kind: Int?
+            if let constraint = value.attribute("type")?.children.first, case .primitive(.integer(let list, _)) = constraint.kind, list.count == 1 {
+                kind = list[0]
+            }
+            return ["numerator", "denominator"].map { part in
+                var input = JSONObject([("suffix", .string(part)), ("type", "DECIMAL")])
+                var limits: ConstraintInterval<Double>?
+                // A single allowed value is a range from it to itself.
+                if let constraint = value.attribute(part)?.children.first, case .primitive(.real(let list, let range)) = constraint.kind {
+                    limits = range ?? (list.count == 1 ? ConstraintInterval(lower: list[0], upper: list[0]) : nil)
+                } else if part == "denominator", let fixed = kind == 1 ? 1.0 : kind == 2 ? 100.0 : nil {
+                    limits = ConstraintInterval(lower: fixed, upper: fixed)
+                }
+                if let limits { input["validation"] = ["range": Self.range(limits)] }
+                return .object(input)
+            }
         case "DV_IDENTIFIER": return ["id", "type", "issuer", "assigner"].map { ["suffix": .string($0), "type": "TEXT"] }
         case "DV_PARSABLE": return [["suffix": "value", "type": "TEXT"], ["suffix": "formalism", "type": "TEXT"]]
         case "DV_STATE": return [["suffix": "code", "type": "TEXT"], ["suffix": "value", "type": "TEXT"]]

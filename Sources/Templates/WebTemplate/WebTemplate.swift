@@ -10,9 +10,12 @@ public struct WebTemplate {
     let template: OperationalTemplate
     let language: String
     let annotationIndex: AnnotationIndex
+    /// The template's default values by the path of the data value.
+    let defaultIndex: PathIndex<[String: String]>
 
     public static func generate(_ template: OperationalTemplate) -> JSON {
-        let builder = WebTemplate(template: template, language: template.language, annotationIndex: AnnotationIndex(template.annotations))
+        let builder = WebTemplate(template: template, language: template.language, annotationIndex: AnnotationIndex(template.annotations.map { ($0.path, $0.items) }),
+            defaultIndex: PathIndex(template.defaultValues.map { ($0.path, $0.parts) }))
         var tree = builder.node(template.definition, path: "", terms: template.definition.terms, attribute: nil)
         tree["aqlPath"] = nil
         return [
@@ -167,7 +170,7 @@ public struct WebTemplate {
             if openList { object["nodeId"] = nil }
             object["aqlPath"] = .string(path + "/value")
             annotate(&object, path: path)
-            var inputs = self.inputs(value, terms: terms)
+            var inputs = self.inputs(value, terms: terms, path: path + "/value")
             if openList, case .object(var first)? = inputs.first, first["list"] != nil {
                 let terminology = first["terminology"]
                 first["terminology"] = nil
@@ -204,9 +207,13 @@ public struct WebTemplate {
                 child["min"] = 0
                 child["max"] = 1
             }
+            // The element's names and descriptions; a value type the template lists also its annotations.
+            child["localizedNames"] = object["localizedNames"]
+            child["localizedDescriptions"] = object["localizedDescriptions"]
             child["aqlPath"] = .string(path + "/value")
-            let inputs = self.inputs(value, terms: terms)
+            let inputs = self.inputs(value, terms: terms, path: path + "/value")
             if !inputs.isEmpty { child["inputs"] = .array(inputs) }
+            if !values.isEmpty { child["annotations"] = object["annotations"] }
             // EHRbase marks the value types of an open ELEMENT as given by context.
             if values.isEmpty { child["inContext"] = true }
             if let limits = intervalLimits(value, path: path + "/value", terms: terms) { child["children"] = .array(limits) }

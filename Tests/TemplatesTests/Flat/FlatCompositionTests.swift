@@ -20,8 +20,7 @@ import Testing
             if let id = WebTemplate.generate(template)["tree"]?["id"]?.stringValue { byTreeID[id, default: []].append(template) }
         }
         let root = Corpus.root.appendingPathComponent("openehr/compositions/flat")
-        let files = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-            .filter { $0.pathExtension == "json" }.sorted { $0.path < $1.path }
+        let files = Corpus.files(below: root, withExtension: "json")
         let decoder = CanonicalDecoder()
         let validator = TemplateValidator()
         var valid = 0, withTemplate = 0
@@ -60,7 +59,7 @@ import Testing
     static func corpusFlat(_ name: String) throws -> JSONObject {
         let root = Corpus.root.appendingPathComponent("openehr/compositions/flat")
         let file = try #require(
-            (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []).first { $0.lastPathComponent == name })
+            Corpus.files(below: root, withExtension: "json").first { $0.lastPathComponent == name })
         return try #require(try JSONParser.parse(Array(Data(contentsOf: file))).objectValue)
     }
 
@@ -153,8 +152,7 @@ import Testing
             if let id = WebTemplate.generate(template)["tree"]?["id"]?.stringValue { byTreeID[id, default: []].append(template) }
         }
         let root = Corpus.root.appendingPathComponent("openehr/compositions/flat")
-        let files = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-            .filter { $0.pathExtension == "json" }.sorted { $0.path < $1.path }
+        let files = Corpus.files(below: root, withExtension: "json")
         var same = 0, valid = 0
         var differing: [String] = []
         for file in files {

@@ -37,8 +37,7 @@ import Testing
             if let id = WebTemplate.generate(template)["tree"]?["id"]?.stringValue { byTreeID[id, default: []].append(template) }
         }
         let root = Corpus.root.appendingPathComponent("openehr/compositions/structured")
-        let files = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-            .filter { $0.pathExtension == "json" && !$0.lastPathComponent.contains("invalid") }.sorted { $0.path < $1.path }
+        let files = Corpus.files(below: root, withExtension: "json").filter { !$0.lastPathComponent.contains("invalid") }
         var valid = 0, withTemplate = 0
         var failures: [String] = []
         for file in files {

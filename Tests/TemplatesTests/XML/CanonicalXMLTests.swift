@@ -14,8 +14,7 @@ struct CanonicalXMLTests {
 
     static func documents() -> [URL] {
         let root = Corpus.root.appendingPathComponent(folder)
-        return (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-            .filter { $0.pathExtension == "xml" }.sorted { $0.path < $1.path }
+        return Corpus.files(below: root, withExtension: "xml")
     }
 
     static func name(_ file: URL) -> String { file.path.components(separatedBy: "canonical_xml/").last ?? file.lastPathComponent }
