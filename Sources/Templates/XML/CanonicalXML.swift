@@ -232,7 +232,8 @@ public enum CanonicalXML {
         ) -> JSON? {
             let type: String
             if let sent = element.xsiType {
-                let name = sent.split(separator: ":").last.map(String.init) ?? sent
+                // The local name of a prefixed type (`xsi:type="v1:DV_TEXT"`).
+                let name = sent.utf8.lastIndex(of: UInt8(ascii: ":")).map { String(sent[sent.utf8.index(after: $0)...]) } ?? sent
                 guard schema[name] != nil else {
                     report(path, element, "xsi:type '\(sent)' is not an RM type")
                     return nil
@@ -253,8 +254,10 @@ public enum CanonicalXML {
             guard let rmClass = schema[type] else { return nil }
             var members: [(String, JSON)] = [("_type", .string(type))]
             // XML attributes: archetype_node_id and the schema instance's (xsi:type, schemaLocation).
-            for name in element.attributes.keys.sorted() where !Self.knownAttributes.contains(name) {
-                report(path, element, "attribute '\(name)' is not one canonical XML has (archetype_node_id, xsi:type)")
+            if element.attributes.keys.contains(where: { !Self.knownAttributes.contains($0) }) {
+                for name in element.attributes.keys.sorted() where !Self.knownAttributes.contains(name) {
+                    report(path, element, "attribute '\(name)' is not one canonical XML has (archetype_node_id, xsi:type)")
+                }
             }
             if let node = element.attributes["archetype_node_id"] {
                 if rmClass.attributes["archetype_node_id"] != nil {
@@ -284,32 +287,39 @@ public enum CanonicalXML {
                 if attribute.isList {
                     var items: [JSON] = []
                     for (index, child) in children.enumerated() {
-                        if let value = readMember(child, attribute, path: XPath(parent: path, name: name, index: index + 1)) { items.append(value) }
+                        if let value = readMember(child, attribute, parent: path, name: name, index: index + 1) { items.append(value) }
                     }
                     members.append((name, .array(items)))
                 } else {
                     if children.count > 1 {
                         report(XPath(parent: path, name: name, index: nil), children[1], "<\(name)> is single-valued in \(type) but appears \(children.count) times")
                     }
-                    if let value = readMember(children[0], attribute, path: XPath(parent: path, name: name, index: nil)) { members.append((name, value)) }
+                    if let value = readMember(children[0], attribute, parent: path, name: name, index: nil) { members.append((name, value)) }
                 }
             }
             // Members in the schema's order, whatever the document's.
             if let rank = CanonicalXML.elementRank[type], members.count > 2 {
                 let head = members.prefix { $0.0 == "_type" || $0.0 == "archetype_node_id" }
-                let rest = members.dropFirst(head.count).enumerated().sorted {
-                    (rank[$0.element.0] ?? rank.count, $0.offset) < (rank[$1.element.0] ?? rank.count, $1.offset)
+                let ranks = members.dropFirst(head.count).map { rank[$0.0] ?? rank.count }
+                // Documents written in the schemas' order (most) need no sort.
+                if zip(ranks, ranks.dropFirst()).contains(where: { $0 > $1 }) {
+                    let rest = members.dropFirst(head.count).enumerated().sorted {
+                        (ranks[$0.offset], $0.offset) < (ranks[$1.offset], $1.offset)
+                    }
+                    members = Array(head) + rest.map(\.element)
                 }
-                members = Array(head) + rest.map(\.element)
             }
             return .object(JSONObject(members))
         }
 
-        mutating func readMember(_ element: XMLElement, _ attribute: RMSchema.Attribute, path: XPath) -> JSON? {
+        /// A member's value; its XPath (`parent/name[index]`) is made only for an
+        /// object read below it or a problem reported.
+        mutating func readMember(_ element: XMLElement, _ attribute: RMSchema.Attribute, parent: XPath, name: String, index: Int?) -> JSON? {
             guard let primitive = attribute.primitive else {
-                return readObject(element, declared: attribute.types, path: path)
+                return readObject(element, declared: attribute.types, path: XPath(parent: parent, name: name, index: index))
             }
-            if primitive == .object { return readObject(element, declared: [], path: path) }
+            if primitive == .object { return readObject(element, declared: [], path: XPath(parent: parent, name: name, index: index)) }
+            var path: XPath { XPath(parent: parent, name: name, index: index) }
             guard element.children.isEmpty else {
                 report(path, element, "a \(primitive.rawValue) value has no child elements")
                 return nil

@@ -203,4 +203,16 @@ struct CanonicalXMLTests {
         #expect(written.contains(#"<composition xmlns="http://schemas.openehr.org/v1" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="COMPOSITION" archetype_node_id="openEHR-EHR-COMPOSITION.x.v1">"#))
         #expect(try CanonicalXML.read(Data(written.utf8), as: "COMPOSITION") == json)
     }
+
+    /// Members come out in the schemas' order whatever the document's: a
+    /// DV_QUANTITY written units first, a LOCATABLE with archetype_details
+    /// before its name (as the CaboLabs generator writes them).
+    @Test func membersAreReadInTheSchemasOrder() throws {
+        let xml = #"<value xmlns="http://schemas.openehr.org/v1" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="DV_QUANTITY"><units>kg</units><precision>1</precision><magnitude>72.5</magnitude></value>"#
+        let quantity = try CanonicalXML.read(Data(xml.utf8), as: "DV_QUANTITY")
+        #expect(quantity.objectValue?.keys == ["_type", "magnitude", "units", "precision"])
+        let cluster = #"<items xmlns="http://schemas.openehr.org/v1" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CLUSTER" archetype_node_id="openEHR-EHR-CLUSTER.x.v1"><archetype_details><archetype_id><value>openEHR-EHR-CLUSTER.x.v1</value></archetype_id><rm_version>1.0.4</rm_version></archetype_details><name><value>x</value></name></items>"#
+        let read = try CanonicalXML.read(Data(cluster.utf8), as: "CLUSTER")
+        #expect(read.objectValue?.keys == ["_type", "archetype_node_id", "name", "archetype_details"])
+    }
 }
