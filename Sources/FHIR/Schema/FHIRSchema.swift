@@ -23,6 +23,8 @@ public final class ElementDefinition: Sendable {
     public let isPrimitiveValued: Bool
     /// `_name`, the JSON member of a primitive's id and extensions.
     let extensionKey: String
+    /// The bound value set's URL without its `|version`.
+    let valueSetURL: String
     /// For a choice: each JSON member name with its `_` form and its type
     /// (`valueQuantity`, `_valueQuantity`, Quantity).
     let choiceKeys: [(key: String, extensionKey: String, type: String)]
@@ -40,8 +42,9 @@ public final class ElementDefinition: Sendable {
         self.constraints = constraints
         self.targetTypes = targetTypes
         isArray = max.map { $0 > 1 } ?? true
-        isPrimitiveValued = types.count == 1 && (types[0].hasPrefix("System.") || types[0].first?.isLowercase == true)
+        isPrimitiveValued = types.count == 1 && JSONMember.isPrimitiveType(types[0])
         extensionKey = "_" + name
+        valueSetURL = valueSet.utf8.firstIndex(of: UInt8(ascii: "|")).map { String(valueSet[..<$0]) } ?? valueSet
         choiceKeys = isChoice ? types.map { type in
             let key = name + type.prefix(1).uppercased() + type.dropFirst()
             return (key, "_" + key, type)
@@ -108,7 +111,14 @@ public struct JSONMember: Sendable {
     init(element: ElementDefinition, type: String) {
         self.element = element
         self.type = type
-        isPrimitive = type.hasPrefix("System.") || type.first?.isLowercase == true
+        isPrimitive = Self.isPrimitiveType(type)
+    }
+
+    /// FHIR primitive type names start with a lower-case ASCII letter (`string`,
+    /// `dateTime`); FHIRPath's own are `System.…`.
+    static func isPrimitiveType(_ type: String) -> Bool {
+        guard let first = type.utf8.first else { return false }
+        return (first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z")) || type.hasPrefix("System.")
     }
 }
 

@@ -89,7 +89,7 @@ extension SearchIndexer {
     /// (Patient.gender → http://hl7.org/fhir/administrative-gender).
     static func boundSystem(_ code: String, _ element: ElementDefinition?) -> String? {
         guard let element, !element.valueSet.isEmpty,
-            let codes = FHIRSchema.r4.valueSets[String(element.valueSet.split(separator: "|").first ?? "")]
+            let codes = FHIRSchema.r4.valueSets[element.valueSetURL]
         else { return nil }
         let suffix = "|" + code
         guard let match = codes.first(where: { $0.hasSuffix(suffix) }) else { return nil }
@@ -120,14 +120,15 @@ extension SearchIndexer {
             let contained = root.children(named: "contained")?.first { $0.value?["id"]?.stringValue == id }
             return .reference(type: contained?.type, id: id, url: reference, version: nil)
         }
-        var parts = reference.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        var parts = reference.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         var version: String?
         if parts.count >= 4, parts[parts.count - 2] == "_history" {
             version = parts.last
             parts.removeLast(2)
         }
         if parts.count >= 2, FHIRSchema.r4.isResourceType(parts[parts.count - 2]) {
-            let absolute = parts.count > 2 || reference.contains("://")
+            // More than `Type/id` (a `scheme://host/…` always is) is an absolute reference.
+            let absolute = parts.count > 2
             return .reference(type: parts[parts.count - 2], id: parts[parts.count - 1], url: absolute ? reference : nil, version: version)
         }
         return .reference(type: nil, id: nil, url: reference, version: nil)

@@ -12,6 +12,11 @@ public final class SearchIndexer: Sendable {
         let definition: SearchParameterDefinition
         let expression: FHIRPathExpression
         let components: [(type: SearchParameterDefinition.ParameterType, expression: FHIRPathExpression)]
+        /// The expression as plain member paths from a type (`Patient.name.family`,
+        /// and unions of them), followed without the general evaluator; nil for
+        /// any other expression.
+        let paths: [(type: String, names: [String])]?
+        let isUnion: Bool
     }
 
     let byType: [String: [Compiled]]
@@ -32,7 +37,10 @@ public final class SearchIndexer: Sendable {
                         guard let target = byURL[component.definition] else { continue }
                         components.append((target.type, try FHIRPathCache.shared.parse(component.expression)))
                     }
-                    byType[type, default: []].append(Compiled(definition: parameter, expression: expression, components: components))
+                    var isUnion = false
+                    if case .binary("|", _, _) = expression { isUnion = true }
+                    byType[type, default: []].append(
+                        Compiled(definition: parameter, expression: expression, components: components, paths: Self.memberPaths(expression), isUnion: isUnion))
                 } catch {
                     unparsed.append("\(parameter.url): \(error)")
                 }
@@ -59,6 +67,54 @@ public final class SearchIndexer: Sendable {
         }
     }
 
+    /// `Type.a.b` and unions of such paths as (type, [a, b]) each; nil when
+    /// the expression is anything else.
+    static func memberPaths(_ expression: FHIRPathExpression) -> [(type: String, names: [String])]? {
+        switch expression {
+        case .empty: return []
+        case .binary("|", let left, let right):
+            guard let l = memberPaths(left), let r = memberPaths(right) else { return nil }
+            return l + r
+        case .member:
+            var names: [String] = []
+            var current = expression
+            while case .member(let target, let name) = current {
+                guard let target else {
+                    // The first step names the type (upper-case initial, a known type).
+                    guard rootTypeName(current) == name else { return nil }
+                    return names.isEmpty ? nil : [(name, names.reversed())]
+                }
+                names.append(name)
+                current = target
+            }
+            return nil
+        default: return nil
+        }
+    }
+
+    /// The nodes a member path reaches from the resource; nil where the
+    /// general evaluator would have to decide (an element the type does not
+    /// declare), so that it is asked instead.
+    static func follow(_ paths: [(type: String, names: [String])], from root: FHIRNode, isUnion: Bool) -> [FHIRPathValue]? {
+        var result: [FHIRPathValue] = []
+        for path in paths {
+            guard FHIRSchema.r4.isType(root.type, a: path.type) else { continue }
+            var nodes = [root]
+            for name in path.names {
+                var next: [FHIRNode] = []
+                for node in nodes {
+                    guard let children = node.children(named: name) else { return nil }
+                    next += children
+                }
+                nodes = next
+                if nodes.isEmpty { break }
+            }
+            let values = nodes.map { FHIRPathValue.node($0) }
+            result = isUnion ? FHIRPathEvaluator.union(result, values) : result + values
+        }
+        return result
+    }
+
     /// The type an expression starts from when it starts with a type name (`Condition.code.where(…)`).
     static func rootTypeName(_ expression: FHIRPathExpression) -> String? {
         switch expression {
@@ -75,6 +131,12 @@ public final class SearchIndexer: Sendable {
     /// Every index entry of `resource`; expressions that fail on it are
     /// reported in `failures` rather than stopping the others.
     public func entries(for resource: JSON, failures: inout [String]) -> [SearchIndexEntry] {
+        entries(for: resource, failures: &failures, followingMemberPaths: true)
+    }
+
+    /// `followingMemberPaths: false` evaluates every expression with the
+    /// general FHIRPath evaluator (tests compare both ways).
+    func entries(for resource: JSON, failures: inout [String], followingMemberPaths: Bool) -> [SearchIndexEntry] {
         let root = FHIRNode(resource: resource, tracksLocation: false)
         var result: [SearchIndexEntry] = []
         var context = FHIRPathContext(resource: root)
@@ -83,7 +145,9 @@ public final class SearchIndexer: Sendable {
         for compiled in byType[root.type] ?? [] {
             let parameter = compiled.definition
             do {
-                let items = try evaluator.evaluate(compiled.expression, input: [.node(root)], frame: .init(this: .node(root)))
+                let items =
+                    try (followingMemberPaths ? compiled.paths : nil).flatMap { Self.follow($0, from: root, isUnion: compiled.isUnion) }
+                    ?? evaluator.evaluate(compiled.expression, input: [.node(root)], frame: .init(this: .node(root)))
                 if parameter.type == .composite {
                     for item in items {
                         for value in try composite(item, compiled.components, evaluator) {
