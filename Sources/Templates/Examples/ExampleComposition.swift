@@ -214,8 +214,9 @@ public struct ExampleComposition {
 
     /// `DV_INTERVAL<DV_COUNT>` → (DV_INTERVAL, DV_COUNT).
     static func split(_ rmTypeName: String) -> (String, String?) {
-        guard let open = rmTypeName.firstIndex(of: "<"), rmTypeName.hasSuffix(">") else { return (rmTypeName, nil) }
-        return (String(rmTypeName[..<open]), String(rmTypeName[rmTypeName.index(after: open)..<rmTypeName.index(before: rmTypeName.endIndex)]))
+        let utf8 = rmTypeName.utf8
+        guard utf8.last == UInt8(ascii: ">"), let open = utf8.firstIndex(of: UInt8(ascii: "<")) else { return (rmTypeName, nil) }
+        return (String(rmTypeName[..<open]), String(rmTypeName[utf8.index(after: open)..<utf8.index(before: utf8.endIndex)]))
     }
 
     /// A concrete RM type for an abstract one the template names.

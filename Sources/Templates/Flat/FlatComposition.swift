@@ -188,8 +188,20 @@ public struct FlatComposition: Sendable {
 /// and a name.
 struct AQLStep: Equatable {
     var attribute: String
-    var nodeID: String?
-    var name: String?
+    let nodeID: String?
+    let name: String?
+    /// `nodeID|name`: what tells apart the objects of one attribute (kept, not
+    /// rebuilt for every FLAT key that walks the step).
+    let key: String
+
+    init(attribute: String, nodeID: String? = nil, name: String? = nil) {
+        self.attribute = attribute
+        self.nodeID = nodeID
+        self.name = name
+        key = Self.key(nodeID, name)
+    }
+
+    static func key(_ nodeID: String?, _ name: String?) -> String { (nodeID ?? "") + "|" + (name ?? "") }
 
     /// `/items[at0004]/value`, `/content[openEHR-… and name/value='x']`, and
     /// the archetype path form `/items[at0001, 'x']` (a leading `[root]` step
@@ -210,7 +222,9 @@ struct AQLStep: Equatable {
                 if bytes[i] == slash { i += 1 }
                 let attributeStart = i
                 while i < count, bytes[i] != open, bytes[i] != slash { i += 1 }
-                var step = AQLStep(attribute: text(attributeStart, i))
+                let attribute = text(attributeStart, i)
+                var nodeID: String?
+                var stepName: String?
                 var hasPredicate = false
                 if i < count, bytes[i] == open {
                     i += 1
@@ -240,12 +254,12 @@ struct AQLStep: Equatable {
                         i += 1
                     }
                     guard closed else { break }
-                    step.nodeID = text(predicateStart, nodeEnd ?? i)
-                    step.name = name.map { String(decoding: $0, as: UTF8.self) }
+                    nodeID = text(predicateStart, nodeEnd ?? i)
+                    stepName = name.map { String(decoding: $0, as: UTF8.self) }
                     hasPredicate = true
                     i += 1
                 }
-                if !step.attribute.isEmpty || hasPredicate { steps.append(step) }
+                if !attribute.isEmpty || hasPredicate { steps.append(AQLStep(attribute: attribute, nodeID: nodeID, name: stepName)) }
             }
             return steps
         }

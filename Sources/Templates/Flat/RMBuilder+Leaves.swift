@@ -20,7 +20,7 @@ extension RMBuilder {
             return .number(text)
         }
         // A code without its terminology: the one the RM gives the attribute, else the archetype's own.
-        let defaultTerminology = ["current_state": "openehr", "transition": "openehr", "careflow_step": "local"][attribute] ?? "local"
+        let defaultTerminology = attribute == "current_state" || attribute == "transition" ? "openehr" : "local"
         func code(_ object: inout JSONObject, _ key: String, _ field: String) {
             var phrase = object[key]?.objectValue ?? JSONObject([("_type", "CODE_PHRASE")])
             if field == "terminology" { phrase["terminology_id"] = ["_type": "TERMINOLOGY_ID", "value": .string(text)] } else { phrase["code_string"] = .string(text) }

@@ -324,7 +324,7 @@ struct RMBuilder {
 
     /// The child object at a step, made when first named.
     func child(of parent: Node, _ step: AQLStep, index: Int) -> Node {
-        let key = (step.nodeID ?? "") + "|" + (step.name ?? "")
+        let key = step.key
         if let found = parent.children.first(where: { $0.attribute == step.attribute && $0.key == key && $0.index == index }) {
             return found.node
         }
