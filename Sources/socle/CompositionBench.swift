@@ -46,18 +46,29 @@ struct CompositionBench: AsyncParsableCommand {
         print("Socle \(SocleServer.version) — bench composition, database \(components.database.kind.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("compositions: blood pressure \(small.count) bytes, International Patient Summary \(large.count) bytes; \(ehrIDs.count) EHRs\n")
         try await Self.printStages(server.components, [("blood pressure", small), ("IPS", large)])
-        print(BenchHarness.Row.header)
         // The ceiling writes the composition's AQL index rows too, as a commit does.
         let decoder = CanonicalDecoder()
         let smallIndex = CompositionIndex(composition: try decoder.decode(try JSONParser.parse(small), as: "COMPOSITION"), templateID: "ehrbase_blood_pressure_simple.de.v0")
         let largeIndex = CompositionIndex(composition: try decoder.decode(try JSONParser.parse(large), as: "COMPOSITION"), templateID: "International Patient Summary")
         print("index rows: blood pressure \(smallIndex.nodes.count), International Patient Summary \(largeIndex.nodes.count)\n")
+        // The blood pressure composition in FLAT, as a form would send it (the same composition read back through the web template).
+        let pressureTemplate = try OPTParser().parse(Data(contentsOf: root.appendingPathComponent("templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt")))
+        let smallFlat = JSONSerializer.bytes(.object(FlatComposition(template: pressureTemplate).flat(try decoder.decode(try JSONParser.parse(small), as: "COMPOSITION"))))
+        print(BenchHarness.Row.header)
         for (name, body, count, index) in [("blood pressure", small, requests, smallIndex), ("IPS", large, largeRequests, largeIndex)] {
             for clients in concurrency {
                 let api = try await BenchHarness.measure(requests: count, clients: clients) { index in
                     try await server.send(.POST, "/openehr/v1/ehr/\(ehrIDs[index % ehrIDs.count])/composition", body: body, expected: 201)
                 }
                 print(BenchHarness.Row(name: "POST composition, \(name)", clients: clients, result: api).text)
+                if name == "blood pressure" {
+                    let flat = try await BenchHarness.measure(requests: count, clients: clients) { index in
+                        try await server.send(
+                            .POST, "/openehr/v1/ehr/\(ehrIDs[index % ehrIDs.count])/composition?format=FLAT&templateId=ehrbase_blood_pressure_simple.de.v0",
+                            body: smallFlat, expected: 201)
+                    }
+                    print(BenchHarness.Row(name: "POST composition in FLAT, \(name)", clients: clients, result: flat).text)
+                }
                 let raw = try await BenchHarness.measure(requests: count, clients: clients) { number in
                     try await Self.insertRaw(components.store, ehrID: ehrIDs[number % ehrIDs.count], data: body, index: index)
                 }
