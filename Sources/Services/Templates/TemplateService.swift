@@ -110,7 +110,8 @@ public final class TemplateService: Sendable {
     public func example(templateID: String, flat: Bool = false) async throws -> JSON {
         guard let template = try await template(templateID) else { throw ServiceError(.notFound, "template '\(templateID)' does not exist") }
         let example = ExampleComposition.generate(template)
-        guard flat, let reader = try await flatReader(templateID) else { return example }
+        guard flat else { return example }
+        guard let reader = try await flatReader(templateID) else { throw ServiceError(.notFound, "template '\(templateID)' does not exist") }
         return .object(reader.flat(example))
     }
 
