@@ -58,7 +58,7 @@ public struct ExampleComposition {
     }
 
     func complex(_ constraint: CObject, terms: [String: ArchetypeTerm], depth: Int) -> JSON {
-        let (type, written) = Self.split(constraint.rmTypeName)
+        let (type, written) = RMTypeName.split(constraint.rmTypeName)
         let generic = constraint.genericParameter ?? written
         let concreteType = concrete(type)
         var object = JSONObject()
@@ -210,13 +210,6 @@ public struct ExampleComposition {
         case "time": return clock
         default: return stamp
         }
-    }
-
-    /// `DV_INTERVAL<DV_COUNT>` → (DV_INTERVAL, DV_COUNT).
-    static func split(_ rmTypeName: String) -> (String, String?) {
-        let utf8 = rmTypeName.utf8
-        guard utf8.last == UInt8(ascii: ">"), let open = utf8.firstIndex(of: UInt8(ascii: "<")) else { return (rmTypeName, nil) }
-        return (String(rmTypeName[..<open]), String(rmTypeName[utf8.index(after: open)..<utf8.index(before: utf8.endIndex)]))
     }
 
     /// A concrete RM type for an abstract one the template names.

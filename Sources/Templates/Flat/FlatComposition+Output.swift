@@ -42,10 +42,10 @@ extension FlatComposition {
         let rmType = node["rmType"]?.stringValue ?? ""
         // An ELEMENT's value alternatives (`coded_text_value`): the one of this node's type.
         if id.hasSuffix("_value"), rmType.hasPrefix("DV_") {
-            found = found.filter { $0["_type"]?.stringValue == ExampleComposition.split(rmType).0 }
+            found = found.filter { $0["_type"]?.stringValue == RMTypeName.split(rmType).0 }
         }
         let repeats = (node["max"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? 1) != 1
-        let (baseType, _) = ExampleComposition.split(rmType)
+        let (baseType, _) = RMTypeName.split(rmType)
         for (index, value) in found.enumerated() {
             if !repeats && index > 0 { break }
             let here = key + "/" + id + (repeats ? ":\(index)" : "")

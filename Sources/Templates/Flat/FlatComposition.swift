@@ -78,7 +78,7 @@ public struct FlatComposition: Sendable {
     static let attributeCache = Mutex<[String: Set<String>]>([:])
 
     static func computeAttributes(of type: String) -> Set<String> {
-        let type = ExampleComposition.split(type).0
+        let type = RMTypeName.split(type).0
         var names: Set<String> = []
         for concrete in [type] + RMTypeHierarchy.concreteTypes(of: type).sorted() {
             names.formUnion(RMSchema.rm110[concrete]?.attributes.keys ?? [:].keys)

@@ -60,15 +60,15 @@ struct RMBuilder {
         var current = root
         var extra = extra
         var suffix = suffix
-        var (baseType, generic) = ExampleComposition.split(rmType)
+        var (baseType, generic) = RMTypeName.split(rmType)
         let isLeaf = Self.leafTypes.contains(rmType) || baseType == "DV_INTERVAL"
         if isLeaf, let last = steps.last?.step {
             for (step, index) in steps.dropLast() { current = child(of: current, step, index: index) }
             if baseType == "DV_INTERVAL", generic == nil {
                 // The interval's bound type from the template: `DV_INTERVAL<DV_COUNT>`, or the type its limits are constrained to.
                 let interval = current.constraint?.attribute(last.attribute)?.children.first { $0.rmTypeName.hasPrefix("DV_INTERVAL") }
-                generic = interval.flatMap { $0.genericParameter ?? ExampleComposition.split($0.rmTypeName).1 }
-                    ?? (interval?.attribute("lower") ?? interval?.attribute("upper"))?.children.first.map { ExampleComposition.split($0.rmTypeName).0 }
+                generic = interval.flatMap { $0.genericParameter ?? RMTypeName.split($0.rmTypeName).1 }
+                    ?? (interval?.attribute("lower") ?? interval?.attribute("upper"))?.children.first.map { RMTypeName.split($0.rmTypeName).0 }
             }
             if extra.isEmpty {
                 if suffix == "raw" { return try writeRaw(value, into: current, attribute: last.attribute) }
@@ -352,7 +352,7 @@ struct RMBuilder {
             if case .internalReference(let target) = c.kind { return template.definition.internalReference(target) ?? c }
             return c
         }
-        var type = ExampleComposition.split(resolved?.rmTypeName ?? "").0
+        var type = RMTypeName.split(resolved?.rmTypeName ?? "").0
         if type.isEmpty || schema[type] == nil {
             type = schema[parent.type]?.attributes[step.attribute]?.types.first.map { ExampleComposition(template: template, time: "").concrete($0) } ?? type
             if type == "EVENT" { type = "POINT_EVENT" }

@@ -167,7 +167,7 @@ public struct OPTParser: Sendable {
     func object(_ element: XMLElement, path: String, problems: inout [DecodingProblem]) -> CObject? {
         let rawType = element.text(of: "rm_type_name") ?? ""
         // Generic types are written `DV_INTERVAL<DV_COUNT>`.
-        let rmType = rawType.split(separator: "<").first.map(String.init) ?? rawType
+        let rmType = RMTypeName.split(rawType).base
         let nodeID = element.text(of: "node_id") ?? ""
         let here = path + (nodeID.isEmpty ? "" : "[\(nodeID)]")
         guard !rmType.isEmpty else {
@@ -242,9 +242,7 @@ public struct OPTParser: Sendable {
             if let attribute = attribute(attributeElement, of: rmType, path: here, problems: &problems) { attributes.append(attribute) }
         }
         var object = CObject(kind: kind, rmTypeName: rmType, nodeID: nodeID, occurrences: occurrences, attributes: attributes, terms: terms)
-        if let open = rawType.firstIndex(of: "<"), rawType.hasSuffix(">") {
-            object.genericParameter = String(rawType[rawType.index(after: open)..<rawType.index(before: rawType.endIndex)])
-        }
+        object.genericParameter = RMTypeName.split(rawType).parameter
         object.referenceSetURI = element.text(of: "referenceSetUri")
         object.assumedValue = assumedValue(element, xsiType: xsiType)
         return object

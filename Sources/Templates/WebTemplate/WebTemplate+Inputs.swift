@@ -11,7 +11,7 @@ extension WebTemplate {
     func inputs(_ value: CObject, terms: [String: ArchetypeTerm], path: String? = nil) -> [JSON] {
         var parts = Self.assumedParts(value)
         if let path { for given in defaultIndex.values(at: path) { parts.merge(given) { _, template in template } } }
-        let defaults = Self.defaults(parts, type: Self.baseType(value.rmTypeName))
+        let defaults = Self.defaults(parts, type: RMTypeName.split(value.rmTypeName).base)
         guard !defaults.isEmpty else { return plainInputs(value, terms: terms) }
         return plainInputs(value, terms: terms).map { input in
             guard case .object(var object) = input, let assumed = defaults[object["suffix"]?.stringValue ?? ""] else { return input }
@@ -66,7 +66,7 @@ extension WebTemplate {
     }
 
     func plainInputs(_ value: CObject, terms: [String: ArchetypeTerm]) -> [JSON] {
-        let type = Self.baseType(value.rmTypeName)
+        let type = RMTypeName.split(value.rmTypeName).base
         switch type {
         case "DV_TEXT":
             var input: JSONObject = JSONObject([("type", "TEXT")])

@@ -64,7 +64,7 @@ public struct WebTemplate {
         let predicate = self.predicate(constraint)
         let step = attribute.map { predicate.isEmpty ? "/\($0)" : "/\($0)[\(predicate)]" } ?? ""
         let here = path + step
-        let type = Self.baseType(constraint.rmTypeName)
+        let type = RMTypeName.split(constraint.rmTypeName).base
         if type == "ELEMENT" { return [element(constraint, path: here, name: name, terms: terms)] }
         var children: [JSON] = []
         var trailing: [JSON] = []
@@ -158,10 +158,10 @@ public struct WebTemplate {
         // A free DV_TEXT beside a DV_CODED_TEXT is the coded text's own text: one
         // node, whose code list is open to other text.
         var openList = false
-        if values.count == 2, values.contains(where: { Self.baseType($0.rmTypeName) == "DV_CODED_TEXT" }),
-            values.contains(where: { Self.baseType($0.rmTypeName) == "DV_TEXT" && $0.attributes.isEmpty })
+        if values.count == 2, values.contains(where: { RMTypeName.split($0.rmTypeName).base == "DV_CODED_TEXT" }),
+            values.contains(where: { RMTypeName.split($0.rmTypeName).base == "DV_TEXT" && $0.attributes.isEmpty })
         {
-            values.removeAll { Self.baseType($0.rmTypeName) == "DV_TEXT" }
+            values.removeAll { RMTypeName.split($0.rmTypeName).base == "DV_TEXT" }
             openList = true
         }
         if values.count == 1 {
@@ -190,7 +190,7 @@ public struct WebTemplate {
         let alternatives = values.isEmpty ? Self.anyValueTypes.map { CObject(kind: .complex, rmTypeName: $0, nodeID: "", occurrences: .init(lower: 0, upper: 1), attributes: [], terms: [:]) } : values
         var children: [JSON] = []
         for value in alternatives {
-            let type = Self.baseType(value.rmTypeName)
+            let type = RMTypeName.split(value.rmTypeName).base
             var child = JSONObject()
             // `interval<dv_time>_value` for a generic type, as EHRbase names it.
             let parameter = value.genericParameter.map { "<" + $0.lowercased() + ">" } ?? ""
@@ -227,10 +227,10 @@ public struct WebTemplate {
     /// A DV_INTERVAL's two limits, upper then lower as EHRbase lists them,
     /// each a node of the interval's parameter type with its inputs.
     func intervalLimits(_ value: CObject, path: String, terms: [String: ArchetypeTerm]) -> [JSON]? {
-        guard Self.baseType(value.rmTypeName) == "DV_INTERVAL" else { return nil }
+        guard RMTypeName.split(value.rmTypeName).base == "DV_INTERVAL" else { return nil }
         return ["upper", "lower"].compactMap { limit -> JSON? in
             let constrained = value.attribute(limit)?.children.first
-            guard let type = constrained.map({ Self.baseType($0.rmTypeName) }) ?? value.genericParameter else { return nil }
+            guard let type = constrained.map({ RMTypeName.split($0.rmTypeName).base }) ?? value.genericParameter else { return nil }
             let bound = constrained ?? CObject(kind: .complex, rmTypeName: type, nodeID: "", occurrences: .init(lower: 1, upper: 1), attributes: [], terms: [:])
             var node = JSONObject()
             node["id"] = .string(limit)
@@ -262,7 +262,7 @@ public struct WebTemplate {
     /// The names a node may take when the template codes them (a
     /// DV_CODED_TEXT name with a list of local codes): code and text.
     static func codedNames(_ constraint: CObject, terms: [String: ArchetypeTerm]) -> [(code: String, text: String)] {
-        guard let name = constraint.attribute("name")?.children.first, baseType(name.rmTypeName) == "DV_CODED_TEXT",
+        guard let name = constraint.attribute("name")?.children.first, RMTypeName.split(name.rmTypeName).base == "DV_CODED_TEXT",
             let code = name.attribute("defining_code")?.children.first, case .codePhrase(let terminology, let codes) = code.kind,
             terminology == nil || terminology == "local"
         else { return [] }
@@ -286,10 +286,6 @@ public struct WebTemplate {
             return "\(nodeID) and name/value='\(literal)'"
         }
         return nodeID
-    }
-
-    static func baseType(_ rmTypeName: String) -> String {
-        rmTypeName.firstIndex(of: "<").map { String(rmTypeName[..<$0]) } ?? rmTypeName
     }
 
     /// `Kategorie (LOINC)` → `kategorie_loinc`: lower case, letters, ASCII digits,
