@@ -183,16 +183,9 @@ public struct CompositionService: Sendable {
         }
         let latest = try await requireComposition(sent.objectID, in: ehr)
         let preceding = try latest.precedingVersion(precedingVersionUID, systemID: systemID, what: "composition \(sent.objectID)", stale: stale)
-        guard let previous = try await store.version(objectID: sent.objectID, number: preceding.versionNumber) else {
-            throw ServiceError(.notFound, "composition version \(precedingVersionUID) does not exist")
-        }
-        if previous.lifecycleState == VersionLifecycleState.deleted.rawValue {
-            throw ServiceError(.badRequest, "composition \(sent.objectID) is already deleted")
-        }
-        let uid = ObjectVersionID(objectID: sent.objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
-        let data = (try? JSONParser.parse(previous.data)).map { Self.storedBytes($0, uid) } ?? previous.data
-        var record = VersionRecord.complete(ehr: ehr, uid: uid, data: data, audit: audit, contributionID: contributionID)
-        record.lifecycleState = VersionLifecycleState.deleted.rawValue
+        let (uid, record) = try await store.deletionRecord(
+            ehr: ehr, preceding: preceding, what: "composition", alreadyDeleted: ServiceError(.badRequest, "composition \(sent.objectID) is already deleted"),
+            audit: audit, contributionID: contributionID, systemID: systemID)
         return (.update(record, precedingVersion: preceding.versionNumber), CompositionVersion(uid: uid, record: record))
     }
 

@@ -93,16 +93,9 @@ public struct DirectoryService: Sendable {
     {
         let object = try await requireDirectory(ehr)
         let preceding = try object.precedingVersion(precedingVersionUID, systemID: systemID, what: "the directory", stale: stale)
-        guard let previous = try await store.version(objectID: object.objectID, number: preceding.versionNumber) else {
-            throw ServiceError(.notFound, "directory version \(precedingVersionUID) does not exist")
-        }
-        if previous.lifecycleState == VersionLifecycleState.deleted.rawValue {
-            throw ServiceError(.conflict, "the directory of EHR \(ehr.ehrID) is already deleted")
-        }
-        let uid = ObjectVersionID(objectID: object.objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
-        let data = (try? JSONParser.parse(previous.data)).map { CompositionService.storedBytes($0, uid) } ?? previous.data
-        var record = VersionRecord.complete(ehr: ehr, uid: uid, data: data, audit: audit, contributionID: contributionID)
-        record.lifecycleState = VersionLifecycleState.deleted.rawValue
+        let (uid, record) = try await store.deletionRecord(
+            ehr: ehr, preceding: preceding, what: "directory", alreadyDeleted: ServiceError(.conflict, "the directory of EHR \(ehr.ehrID) is already deleted"),
+            audit: audit, contributionID: contributionID, systemID: systemID)
         return (.update(record, precedingVersion: preceding.versionNumber), DirectoryVersion(uid: uid, record: record))
     }
 

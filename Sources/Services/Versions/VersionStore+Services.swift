@@ -1,3 +1,4 @@
+import JSONCore
 import OpenEHR
 import Storage
 
@@ -37,6 +38,27 @@ extension VersionStore {
             if mapped.kind == .preconditionFailed { mapped.kind = stale }
             throw mapped
         }
+    }
+}
+
+extension VersionStore {
+    /// The version that logically deletes an object (RM common §VERSION:
+    /// lifecycle state deleted): the preceding version's data under the next
+    /// uid. The preceding version must exist (404 naming `what`) and not be a
+    /// deletion itself (`alreadyDeleted`).
+    func deletionRecord(
+        ehr: EHRRecord, preceding: ObjectVersionID, what: String, alreadyDeleted: ServiceError, audit: AuditRecord, contributionID: String,
+        systemID: String
+    ) async throws -> (uid: ObjectVersionID, record: VersionRecord) {
+        guard let previous = try await version(objectID: preceding.objectID, number: preceding.versionNumber) else {
+            throw ServiceError(.notFound, "\(what) version \(preceding) does not exist")
+        }
+        if previous.lifecycleState == VersionLifecycleState.deleted.rawValue { throw alreadyDeleted }
+        let uid = ObjectVersionID(objectID: preceding.objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
+        let data = (try? JSONParser.parse(previous.data)).map { CompositionService.storedBytes($0, uid) } ?? previous.data
+        var record = VersionRecord.complete(ehr: ehr, uid: uid, data: data, audit: audit, contributionID: contributionID)
+        record.lifecycleState = VersionLifecycleState.deleted.rawValue
+        return (uid, record)
     }
 }
 
