@@ -21,28 +21,15 @@ extension FlatComposition {
 
     func emit(_ node: JSON, parentPath: String, objects: [JSON], root: JSON, key: String, into result: inout FlatKeys) {
         guard let id = node["id"]?.stringValue, let aql = node["aqlPath"]?.stringValue else { return }
+        let path = steps(aql)
         // A node hoisted above its RM parent (an event's time) is found from the root.
-        let (start, relative) = aql.hasPrefix(parentPath) ? (objects, Self.tail(aql, after: parentPath)) : ([root], aql)
-        var found = start
-        for step in AQLStep.parse(relative) {
-            found = found.flatMap { object -> [JSON] in
-                let values: [JSON]
-                switch object[step.attribute] {
-                case .array(let items)?: values = items
-                case let value?: values = [value]
-                case nil: values = []
-                }
-                return values.filter { value in
-                    if let nodeID = step.nodeID, value["archetype_node_id"]?.stringValue != nodeID { return false }
-                    if let name = step.name, value["name"]?["value"]?.stringValue != name { return false }
-                    return true
-                }
-            }
-        }
+        let below = aql.hasPrefix(parentPath)
+        let parentSteps = below ? steps(parentPath).count : 0
+        var found = Self.objects(at: path.dropFirst(parentSteps), in: below ? objects : [root])
         let rmType = node["rmType"]?.stringValue ?? ""
         // An ELEMENT's value alternatives (`coded_text_value`): the one of this node's type.
         if id.hasSuffix("_value"), rmType.hasPrefix("DV_") {
-            found = found.filter { $0["_type"]?.stringValue == RMTypeName.split(rmType).0 }
+            found = found.filter { $0["_type"]?.stringValue == RMTypeName.split(rmType).base }
         }
         let repeats = (node["max"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? 1) != 1
         let (baseType, _) = RMTypeName.split(rmType)
@@ -80,24 +67,8 @@ extension FlatComposition {
         }
         // An element's own attributes (`_null_flavour`, `_feeder_audit`), under its value's key.
         if RMBuilder.leafTypes.contains(rmType) || baseType == "DV_INTERVAL", aql.hasSuffix("/value") {
-            let elementPath = String(decoding: aql.utf8.dropLast(6), as: UTF8.self)
-            let (elementStart, elementRelative) = elementPath.hasPrefix(parentPath) ? (objects, Self.tail(elementPath, after: parentPath)) : ([root], elementPath)
-            var elements = elementStart
-            for step in AQLStep.parse(elementRelative) {
-                elements = elements.flatMap { object -> [JSON] in
-                    let values: [JSON]
-                    switch object[step.attribute] {
-                    case .array(let items)?: values = items
-                    case let value?: values = [value]
-                    case nil: values = []
-                    }
-                    return values.filter { value in
-                        if let nodeID = step.nodeID, value["archetype_node_id"]?.stringValue != nodeID { return false }
-                        if let name = step.name, value["name"]?["value"]?.stringValue != name { return false }
-                        return true
-                    }
-                }
-            }
+            // The element's path is the value's without its last step.
+            var elements = Self.objects(at: path.dropLast().dropFirst(parentSteps), in: below ? objects : [root])
             if id.hasSuffix("_value") { elements = elements.filter { $0["value"]?["_type"]?.stringValue == baseType } }
             for (index, element) in elements.enumerated() where element["_type"] == "ELEMENT" {
                 if !repeats && index > 0 { break }
@@ -127,9 +98,29 @@ extension FlatComposition {
         }
     }
 
-    /// `text` after its first `prefix.utf8.count` bytes (`prefix` is a prefix of it).
-    static func tail(_ text: String, after prefix: String) -> String {
-        String(decoding: text.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+    /// A web template node's AQL path as steps (parsed once per template).
+    func steps(_ aql: String) -> [AQLStep] { stepsByAQL[aql] ?? AQLStep.parse(aql) }
+
+    /// The objects `steps` reach from `start`: each step's attribute, items
+    /// of a list one by one, kept when their node id and name match the step's.
+    static func objects(at steps: ArraySlice<AQLStep>, in start: [JSON]) -> [JSON] {
+        var found = start
+        for step in steps {
+            found = found.flatMap { object -> [JSON] in
+                let values: [JSON]
+                switch object[step.attribute] {
+                case .array(let items)?: values = items
+                case let value?: values = [value]
+                case nil: values = []
+                }
+                return values.filter { value in
+                    if let nodeID = step.nodeID, value["archetype_node_id"]?.stringValue != nodeID { return false }
+                    if let name = step.name, value["name"]?["value"]?.stringValue != name { return false }
+                    return true
+                }
+            }
+        }
+        return found
     }
 
     /// The types the reader makes for a node of this type from its suffixes
@@ -155,7 +146,7 @@ extension FlatComposition {
         var covered: Set<String> = ["uid"]
         for child in node["children"]?.arrayValue ?? [] {
             guard let path = child["aqlPath"]?.stringValue, path.hasPrefix(aql) else { continue }
-            if let first = AQLStep.parse(Self.tail(path, after: aql)).first { covered.insert(first.attribute) }
+            if let first = steps(path).dropFirst(steps(aql).count).first { covered.insert(first.attribute) }
         }
         for (name, member) in object.members where !Self.structural.contains(name) && !covered.contains(name) {
             emitRM(member, key: key + "/_" + name, owner: type, attribute: name, into: &result)

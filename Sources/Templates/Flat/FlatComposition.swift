@@ -23,6 +23,8 @@ public struct FlatComposition: Sendable {
     var nodes: [String: JSON] = [:]
     /// Each node's AQL path parsed once: (path text, its steps).
     var parsedPaths: [String: (aql: String, steps: [AQLStep])] = [:]
+    /// The same steps by AQL path, for writing FLAT from a composition.
+    var stepsByAQL: [String: [AQLStep]] = ["": []]
 
     public init(template: OperationalTemplate) {
         self.template = template
@@ -34,7 +36,11 @@ public struct FlatComposition: Sendable {
         guard let id = node["id"]?.stringValue else { return }
         let path = prefix.isEmpty ? id : prefix + "/" + id
         nodes[path] = node
-        if let aql = node["aqlPath"]?.stringValue { parsedPaths[path] = (aql, AQLStep.parse(aql)) }
+        if let aql = node["aqlPath"]?.stringValue {
+            let steps = stepsByAQL[aql] ?? AQLStep.parse(aql)
+            parsedPaths[path] = (aql, steps)
+            stepsByAQL[aql] = steps
+        }
         for child in node["children"]?.arrayValue ?? [] { index(child, prefix: path) }
     }
 
