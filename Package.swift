@@ -73,7 +73,7 @@ let package = Package(
         ),
         .target(
             name: "SocleTestSupport",
-            dependencies: ["Storage", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Storage", "Templates", "JSONCore", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SocleTestSupport",
             swiftSettings: strict
         ),

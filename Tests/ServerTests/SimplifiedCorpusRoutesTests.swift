@@ -74,11 +74,7 @@ struct SimplifiedCorpusRoutesTests {
     func everyCorpusFlatAndStructuredCompositionCommitsAndReadsBack(engine: TestEngine) async throws {
         try await TestServer.with(engine) { server in
             let uploaded = try await XMLRoutesTests.uploadTemplates(server)
-            let templates = try CorpusTemplates.byID().filter { uploaded.contains($0.key) }
-            var byTreeID: [String: [String]] = [:]
-            for (id, template) in templates.sorted(by: { $0.key < $1.key }) {
-                if let tree = WebTemplate.generate(template)["tree"]?["id"]?.stringValue { byTreeID[tree, default: []].append(id) }
-            }
+            let templates = CorpusTemplates.byID.filter { uploaded.contains($0.key) }
             let ehrID = try await server.createEHR()
             for (format, folder, refusedTable) in [("FLAT", "flat", Self.refusedFlat), ("STRUCTURED", "structured", Self.refusedStructured)] {
                 var committed = 0
@@ -86,10 +82,10 @@ struct SimplifiedCorpusRoutesTests {
                 for file in Self.files(folder) {
                     guard case .object(var body)? = try? JSONParser.parse(Array(Data(contentsOf: file))) else { continue }
                     let flat = format == "FLAT" ? body : StructuredFormat.flat(body)
-                    let treeID = flat.keys.first { !$0.hasPrefix("ctx/") }.flatMap { $0.split(separator: "/").first.map(String.init) } ?? ""
+                    let treeID = CorpusTemplates.treeID(of: flat)
                     // Several corpus files carry the same composition uid: each is sent without it.
                     Self.removeRootUID(&body, format: format, treeID: treeID)
-                    let candidates = flat["ctx/template_id"]?.stringValue.map { [$0] } ?? byTreeID[treeID] ?? []
+                    let candidates = CorpusTemplates.candidates(for: flat).map(\.templateID)
                     guard candidates.contains(where: { templates[$0] != nil }) else { continue }
                     let name = file.lastPathComponent
                     var reasons: [String] = []
@@ -135,15 +131,3 @@ struct SimplifiedCorpusRoutesTests {
     }
 }
 
-/// The corpus templates by id (valid ones), parsed once per call.
-enum CorpusTemplates {
-    static func byID() throws -> [String: OperationalTemplate] {
-        var result: [String: OperationalTemplate] = [:]
-        let root = Corpus.root.appendingPathComponent("openehr/templates/valid")
-        // In path order, the first file with a template id wins (as when uploading them in that order).
-        for file in Corpus.files(below: root, withExtension: "opt") {
-            if let template = try? OPTParser().parse(try Data(contentsOf: file)), result[template.templateID] == nil { result[template.templateID] = template }
-        }
-        return result
-    }
-}

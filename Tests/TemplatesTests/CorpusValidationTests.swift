@@ -8,18 +8,6 @@ import Testing
 /// Corpus compositions against the corpus templates they name.
 @Suite("Template validation: the corpus")
 struct CorpusValidationTests {
-    static func templatesByID() throws -> [String: OperationalTemplate] {
-        var result: [String: OperationalTemplate] = [:]
-        let root = Corpus.root.appendingPathComponent("openehr/templates/valid")
-        // In path order, the first file with a template id wins (the corpus has a
-        // few ids twice, formatted differently): the same on every machine.
-        let files = Corpus.files(below: root, withExtension: "opt")
-        for file in files {
-            if let template = try? OPTParser().parse(try Data(contentsOf: file)), result[template.templateID] == nil { result[template.templateID] = template }
-        }
-        return result
-    }
-
     static func compositions() -> [URL] {
         let root = Corpus.root.appendingPathComponent("openehr/compositions/canonical_json")
         return Corpus.files(below: root, withExtension: "json")
@@ -27,7 +15,7 @@ struct CorpusValidationTests {
 
 
     @Test func everyCorpusCompositionWithItsTemplateValidatesOrIsRefusedForTheRightReason() throws {
-        let templates = try Self.templatesByID()
+        let templates = CorpusTemplates.byID
         let decoder = CanonicalDecoder()
         let validator = TemplateValidator()
         var valid = 0

@@ -16,7 +16,7 @@ import Testing
     static let unsatisfiable: Set<String> = ["cardinality_of_section"]
 
     @Test func everyCorpusTemplatesExampleValidates() throws {
-        let templates = try CorpusValidationTests.templatesByID()
+        let templates = CorpusTemplates.byID
         #expect(templates.count == 118)
         let decoder = CanonicalDecoder()
         let validator = TemplateValidator()

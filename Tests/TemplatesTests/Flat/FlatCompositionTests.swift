@@ -13,12 +13,6 @@ import Testing
     static let expectedValid = 154
 
     @Test func corpusFlatCompositionsBecomeValidCompositions() throws {
-        let templates = try CorpusValidationTests.templatesByID()
-        // Several corpus templates share a tree id (`minimal`): each is tried.
-        var byTreeID: [String: [OperationalTemplate]] = [:]
-        for template in templates.values.sorted(by: { $0.templateID < $1.templateID }) {
-            if let id = WebTemplate.generate(template)["tree"]?["id"]?.stringValue { byTreeID[id, default: []].append(template) }
-        }
         let root = Corpus.root.appendingPathComponent("openehr/compositions/flat")
         let files = Corpus.files(below: root, withExtension: "json")
         let decoder = CanonicalDecoder()
@@ -28,8 +22,8 @@ import Testing
         var passing: [String] = []
         for file in files {
             guard case .object(let flat)? = try? JSONParser.parse(Array(Data(contentsOf: file))) else { continue }
-            let treeID = flat.keys.first { !$0.hasPrefix("ctx/") }.flatMap { $0.split(separator: "/").first.map(String.init) } ?? ""
-            let candidates = flat["ctx/template_id"]?.stringValue.flatMap { templates[$0] }.map { [$0] } ?? byTreeID[treeID] ?? []
+            // Several corpus templates share a tree id (`minimal`): each is tried.
+            let candidates = CorpusTemplates.candidates(for: flat)
             guard !candidates.isEmpty else { continue }
             withTemplate += 1
             var why = ""
@@ -73,7 +67,7 @@ import Testing
     /// an element's own (`/_null_flavour`), a participation's performer
     /// (`|identifiers_id:0`, `/relationship`) and intervals by their bounds.
     @Test func rmAttributesBelowValuesAreWritten() throws {
-        let templates = try CorpusValidationTests.templatesByID()
+        let templates = CorpusTemplates.byID
         let template = try #require(templates["conformance-ehrbase.de.v0"])
         let reader = FlatComposition(template: template)
 
@@ -146,11 +140,6 @@ import Testing
     /// is written back to FLAT (what GET format=FLAT answers) and that FLAT
     /// reads into the same composition; so does its STRUCTURED form.
     @Test func everyValidCorpusFlatCompositionRoundTrips() throws {
-        let templates = try CorpusValidationTests.templatesByID()
-        var byTreeID: [String: [OperationalTemplate]] = [:]
-        for template in templates.values.sorted(by: { $0.templateID < $1.templateID }) {
-            if let id = WebTemplate.generate(template)["tree"]?["id"]?.stringValue { byTreeID[id, default: []].append(template) }
-        }
         let root = Corpus.root.appendingPathComponent("openehr/compositions/flat")
         let files = Corpus.files(below: root, withExtension: "json")
         var same = 0, valid = 0
@@ -159,8 +148,8 @@ import Testing
             guard case .object(var flat)? = try? JSONParser.parse(Array(Data(contentsOf: file))) else { continue }
             // A fixed time, so that compositions without one compare.
             if flat["ctx/time"] == nil { flat["ctx/time"] = "2026-01-01T00:00:00Z" }
-            let treeID = flat.keys.first { !$0.hasPrefix("ctx/") }.flatMap { $0.split(separator: "/").first.map(String.init) } ?? ""
-            let candidates = flat["ctx/template_id"]?.stringValue.flatMap { templates[$0] }.map { [$0] } ?? byTreeID[treeID] ?? []
+            // Several corpus templates share a tree id (`minimal`): each is tried.
+            let candidates = CorpusTemplates.candidates(for: flat)
             for template in candidates {
                 let reader = FlatComposition(template: template)
                 guard let first = try? reader.composition(flat), let tree = try? CanonicalDecoder().decode(first, as: "COMPOSITION"),
@@ -196,7 +185,7 @@ import Testing
     /// fills; docs/architecture.md lists what a canonical composition may
     /// carry that FLAT does not say.)
     @Test func canonicalCompositionsThroughFlat() throws {
-        let templates = try CorpusValidationTests.templatesByID()
+        let templates = CorpusTemplates.byID
         var readers: [String: FlatComposition] = [:]
         var read = 0, valid = 0
         for file in CorpusValidationTests.compositions() {
@@ -222,7 +211,7 @@ import Testing
     /// setting by code or rubric, the location, and the participations and
     /// workflow id every entry carries; an unknown context key is refused.
     @Test func contextKeysGiveTheirDefaults() throws {
-        let templates = try CorpusValidationTests.templatesByID()
+        let templates = CorpusTemplates.byID
         let corona = try FlatComposition(template: try #require(templates["Corona_Anamnese"])).composition(try Self.corpusFlat("corona_with_context.json"))
         #expect(corona["composer"]?["name"] == "Silvia Blake")
         #expect(corona["composer"]?["external_ref"]?["id"]?["value"] == "123")
@@ -268,7 +257,7 @@ import Testing
     /// written as FLAT and read again is the same composition, and every
     /// key sent is written back with its value.
     @Test func flatRoundTripsThroughCanonical() throws {
-        let templates = try CorpusValidationTests.templatesByID()
+        let templates = CorpusTemplates.byID
         let cases: [(String, String)] = [
             ("aql_data_load/external/ehrbase.testcase06.v0__compo1_test_set_3_flat.json", "ehrbase.testcase06.v0"),
             ("aql_data_load/external/ehrbase.testcase09.v0__compo1_test_set_5_flat.json", "ehrbase.testcase09.v0"),

@@ -31,11 +31,6 @@ import Testing
     /// The STRUCTURED compositions of the corpus whose template is in the
     /// corpus become valid compositions (the count only goes up).
     @Test func corpusStructuredCompositionsBecomeValidCompositions() throws {
-        let templates = try CorpusValidationTests.templatesByID()
-        var byTreeID: [String: [OperationalTemplate]] = [:]
-        for template in templates.values.sorted(by: { $0.templateID < $1.templateID }) {
-            if let id = WebTemplate.generate(template)["tree"]?["id"]?.stringValue { byTreeID[id, default: []].append(template) }
-        }
         let root = Corpus.root.appendingPathComponent("openehr/compositions/structured")
         let files = Corpus.files(below: root, withExtension: "json").filter { !$0.lastPathComponent.contains("invalid") }
         var valid = 0, withTemplate = 0
@@ -44,7 +39,7 @@ import Testing
             guard case .object(let structured)? = try? JSONParser.parse(Array(Data(contentsOf: file))) else { continue }
             let flat = StructuredFormat.flat(structured)
             let treeID = structured.keys.first { $0 != "ctx" } ?? ""
-            guard let candidates = byTreeID[treeID] else { continue }
+            guard let candidates = CorpusTemplates.byTreeID[treeID] else { continue }
             withTemplate += 1
             var why = "no template"
             for template in candidates {

@@ -84,7 +84,7 @@ import Testing
     ]
 
     @Test func webTemplatesMatchEHRbasesNodeByNode() throws {
-        let templates = try CorpusValidationTests.templatesByID()
+        let templates = CorpusTemplates.byID
         var report: [String] = []
         let files = try Corpus.files(in: "openehr/templates/web_templates", withExtension: "json")
             + Corpus.files(in: "openehr/templates/web_templates/openEHR_SDK", withExtension: "json")
@@ -129,7 +129,7 @@ import Testing
         ("Testing Template N", "Testing_Template_N.json", ["en", "sl"], 67),
     ])
     func namesAndDescriptionsInEveryLanguage(templateID: String, file: String, languages: [String], equal: Int) throws {
-        let template = try #require(try CorpusValidationTests.templatesByID()[templateID])
+        let template = try #require(CorpusTemplates.byID[templateID])
         let golden = try JSONParser.parse(Array(Data(contentsOf: Corpus.root.appendingPathComponent("openehr/templates/web_templates/openEHR_SDK/" + file))))
         let generated = WebTemplate.generate(template)
         #expect(generated["languages"] == .array(languages.map { .string($0) }))
@@ -156,7 +156,7 @@ import Testing
         ("ehrbase_multi_occurrence.de.v1", "multi_occurrence.json", 1, 0),
     ])
     func termBindingsOfNodesAndCodes(templateID: String, file: String, nodes expectedNodes: Int, items expectedItems: Int) throws {
-        let template = try #require(try CorpusValidationTests.templatesByID()[templateID])
+        let template = try #require(CorpusTemplates.byID[templateID])
         let golden = try JSONParser.parse(Array(Data(contentsOf: Corpus.root.appendingPathComponent("openehr/templates/web_templates/openEHR_SDK/" + file))))
         let mine = Self.nodes(WebTemplate.generate(template))
         var nodes = 0, items = 0
@@ -178,7 +178,7 @@ import Testing
     /// input the SDK's files give one.
     @Test(arguments: [("Testing Template N", "Testing_Template_N.json", 12), ("constrain_test", "constrain_test.json", 11)])
     func assumedAndTemplateDefaultValues(templateID: String, file: String, expected: Int) throws {
-        let template = try #require(try CorpusValidationTests.templatesByID()[templateID])
+        let template = try #require(CorpusTemplates.byID[templateID])
         let golden = try JSONParser.parse(Array(Data(contentsOf: Corpus.root.appendingPathComponent("openehr/templates/web_templates/openEHR_SDK/" + file))))
         let mine = Self.nodes(WebTemplate.generate(template))
         var given = 0, equal = 0
@@ -199,7 +199,7 @@ import Testing
     }
 
     @Test func translatedLabelsAndUntranslatedRenames() throws {
-        let templates = try CorpusValidationTests.templatesByID()
+        let templates = CorpusTemplates.byID
         let languageTest = Self.nodes(WebTemplate.generate(try #require(templates["language_test"])))
         let pressure = try #require(languageTest["/content[openEHR-EHR-OBSERVATION.blood_pressure.v2]#blutdruck"])
         #expect(pressure["localizedNames"] == ["de": "Blutdruck", "en": "Blood pressure", "ar-sy": "ضغط الدم", "fi": "Verenpaine"])
@@ -215,7 +215,7 @@ import Testing
     }
 
     @Test func templateAnnotationsLandOnTheNodesTheyName() throws {
-        let templates = try CorpusValidationTests.templatesByID()
+        let templates = CorpusTemplates.byID
         // `items[at0074, 'Overall use']`: an archetype path with a name predicate.
         let tobacco = Self.nodes(WebTemplate.generate(try #require(templates["tobacco_smoking_summary.v0"])))
         let overall = try #require(tobacco.first { $0.key.hasSuffix("#overall_use") }?.value)
