@@ -85,7 +85,9 @@ struct FlatRoutesTests {
             #expect(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition?format=FLAT&templateId=ehrbase.testcase06.v0", body: "[1]").status == .badRequest)
             // Keys that could harm are refused with their reason, not served a 500.
             for key in ["ehrbase.testcase6.v0/_link:-1|meaning", "ehrbase.testcase6.v0/_link:99999999|meaning", "ehrbase.testcase6.v0/blood_pressure:-3/any_event:0/systolic|magnitude",
-                        "_uid", "|code", "", "ehrbase.testcase6.v0/_uid/x", "ehrbase.testcase6.v0/blood_pressure|magnitude"] {
+                        "_uid", "|code", "", "ehrbase.testcase6.v0/_uid/x", "ehrbase.testcase6.v0/blood_pressure|magnitude",
+                        // A key nesting RM attributes without end (more than 64 segments).
+                        "ehrbase.testcase6.v0/_uid" + String(repeating: "/_mapping:0/purpose", count: 2_000) + "|code"] {
                 var bad = try JSONParser.parse(Self.flat).objectValue!
                 bad[key] = "1"
                 let reply = try await server.send(

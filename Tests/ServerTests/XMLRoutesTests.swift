@@ -242,6 +242,14 @@ struct XMLRoutesTests {
             #expect(invalid.status == .badRequest)
             #expect(invalid.problemPaths.contains("/category"), "\(invalid.body)")
 
+            // Nesting no composition has (a section inside itself 10,000 times): refused before anything walks it.
+            let open = #"<content xsi:type="SECTION" archetype_node_id="s"><name><value>s</value></name>"#
+            let deep = good.replacingOccurrences(
+                of: "<territory>", with: String(repeating: open, count: 10_000) + String(repeating: "</content>", count: 10_000) + "\n  <territory>")
+            let tooDeep = try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition", headers: Self.xml, body: deep)
+            #expect(tooDeep.status == .badRequest)
+            #expect(tooDeep.body.contains("nested deeper than 256 levels"), "\(tooDeep.body.prefix(300))")
+
             let json = try await server.send(
                 .post, "/openehr/v1/ehr/\(ehrID)/composition", headers: ["Content-Type": "application/json"], body: good)
             #expect(json.status == .badRequest)
