@@ -21,11 +21,7 @@ public struct CompositionService: Sendable {
     }
 
     /// One version of a composition as stored.
-    public struct CompositionVersion: Sendable {
-        public var uid: ObjectVersionID
-        public var record: VersionRecord
-        public var isDeleted: Bool { record.lifecycleState == VersionLifecycleState.deleted.rawValue }
-    }
+    public typealias CompositionVersion = StoredVersion
 
     /// A composition checked and ready to commit.
     struct Prepared {

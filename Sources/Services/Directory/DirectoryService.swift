@@ -17,11 +17,7 @@ public struct DirectoryService: Sendable {
     }
 
     /// One version of the directory as stored.
-    public struct DirectoryVersion: Sendable {
-        public var uid: ObjectVersionID
-        public var record: VersionRecord
-        public var isDeleted: Bool { record.lifecycleState == VersionLifecycleState.deleted.rawValue }
-    }
+    public typealias DirectoryVersion = StoredVersion
 
     /// A FOLDER checked against the RM (400 with every problem).
     func prepare(_ json: JSON) throws -> JSON {

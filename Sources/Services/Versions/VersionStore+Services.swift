@@ -2,6 +2,13 @@ import JSONCore
 import OpenEHR
 import Storage
 
+/// One version of a versioned object as stored: its uid and record.
+public struct StoredVersion: Sendable {
+    public var uid: ObjectVersionID
+    public var record: VersionRecord
+    public var isDeleted: Bool { record.lifecycleState == VersionLifecycleState.deleted.rawValue }
+}
+
 extension VersionStore {
     /// The EHR with this id; 400 when the id is not a UUID, 404 when unknown.
     func existingEHR(_ ehrID: String) async throws -> EHRRecord {
