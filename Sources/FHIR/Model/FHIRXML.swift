@@ -30,12 +30,20 @@ public enum FHIRXMLReader {
         }
     }
 
+    /// Elements nested deeper than this are refused before the tree is walked
+    /// (no resource comes near; a deeper document would exhaust the stack).
+    static let maximumDepth = 256
+
     public static func json(_ data: Data) throws(Failure) -> JSON {
         let builder = Builder()
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = true
         parser.delegate = builder
-        guard parser.parse(), let root = builder.root else {
+        let parsed = parser.parse()
+        if let line = builder.tooDeepAtLine {
+            throw Failure(message: "line \(line): elements are nested deeper than \(maximumDepth) levels")
+        }
+        guard parsed, let root = builder.root else {
             throw Failure(message: "malformed XML at line \(parser.lineNumber): \(parser.parserError.map { "\($0)" } ?? "")")
         }
         return try resource(root, path: root.name)
@@ -121,11 +129,17 @@ public enum FHIRXMLReader {
         var root: Element?
         /// Depth inside an XHTML narrative, whose markup is kept as text.
         var xhtmlDepth = 0
+        var tooDeepAtLine: Int?
 
         func parser(
             _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
             attributes: [String: String] = [:]
         ) {
+            guard stack.count + xhtmlDepth < FHIRXMLReader.maximumDepth else {
+                tooDeepAtLine = parser.lineNumber
+                parser.abortParsing()
+                return
+            }
             if xhtmlDepth > 0 || namespaceURI == "http://www.w3.org/1999/xhtml" {
                 if xhtmlDepth == 0 {
                     let element = Element(name: elementName, namespace: namespaceURI, attributes: attributes)

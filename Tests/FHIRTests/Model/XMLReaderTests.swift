@@ -36,6 +36,21 @@ import Testing
         #expect(throws: FHIRXMLReader.Failure.self) { try FHIRXMLReader.json(Data(#"<Nothing xmlns="http://hl7.org/fhir"/>"#.utf8)) }
         #expect(throws: FHIRXMLReader.Failure.self) { try FHIRXMLReader.json(Data("<Patient".utf8)) }
     }
+
+    /// Extensions nested 20,000 deep are refused at the bound, not walked; 200 levels read.
+    @Test func deepNestingIsRefused() throws {
+        func patient(_ depth: Int) -> Data {
+            var xml = #"<Patient xmlns="http://hl7.org/fhir"><id value="x"/>"#
+            xml += String(repeating: #"<extension url="http://example.org/e">"#, count: depth)
+            xml += String(repeating: "</extension>", count: depth)
+            xml += "</Patient>"
+            return Data(xml.utf8)
+        }
+        let error = #expect(throws: FHIRXMLReader.Failure.self) { try FHIRXMLReader.json(patient(20_000)) }
+        #expect(error?.message == "line 1: elements are nested deeper than 256 levels")
+        let read = try FHIRXMLReader.json(patient(200))
+        #expect(read["extension"]?.arrayValue?.first?["url"] == "http://example.org/e")
+    }
 }
 
 extension XMLReaderTests {
