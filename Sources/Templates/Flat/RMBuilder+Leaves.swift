@@ -46,7 +46,7 @@ extension RMBuilder {
             var parts = node.durationParts[attribute] ?? [:]
             parts[suffix!] = text
             node.durationParts[attribute] = parts
-            leaf["value"] = .string(Self.duration(parts))
+            leaf["value"] = .string(DurationFields.text(parts))
         case ("DV_QUANTITY", "magnitude"): leaf["magnitude"] = try number()
         case ("DV_QUANTITY", "unit"): leaf["units"] = .string(text)
         case ("DV_QUANTITY", "precision"): leaf["precision"] = try number()
@@ -242,15 +242,6 @@ extension RMBuilder {
                 throw FlatComposition.KeyError(message: "\(type).\(name) is a \(attribute.types.first ?? "value"): name its parts")
             }
         }
-    }
-
-    /// `P1Y2M3W4DT5H6M7S` from its parts, in ISO 8601's order.
-    static func duration(_ parts: [String: String]) -> String {
-        var text = "P"
-        for (key, letter) in [("year", "Y"), ("month", "M"), ("week", "W"), ("day", "D")] { if let value = parts[key] { text += value + letter } }
-        let time = [("hour", "H"), ("minute", "M"), ("second", "S")].compactMap { key, letter in parts[key].map { $0 + letter } }
-        if !time.isEmpty { text += "T" + time.joined() }
-        return text == "P" ? "PT0S" : text
     }
 
     /// An ISM transition sent with its state only: the careflow step the

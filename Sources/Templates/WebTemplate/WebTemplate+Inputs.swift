@@ -57,7 +57,7 @@ extension WebTemplate {
             result["denominator"] = number(parts["denominator"])
         case "DV_DURATION":
             // Each field its amount in the default duration, 0 where it has none.
-            if let duration = parts["value"], case let amounts = Self.durationAmounts(duration), !amounts.isEmpty {
+            if let duration = parts["value"], case let amounts = DurationFields.amounts(duration), !amounts.isEmpty {
                 for field in ["year", "month", "day", "week", "hour", "minute", "second"] { result[field] = JSON(amounts[field] ?? 0) }
             }
         default: break
@@ -227,67 +227,19 @@ extension WebTemplate {
     /// Decimals as EHRbase writes them (`0.0`, `37.5`).
     static func number(_ value: Double) -> String { String(value) }
 
-    /// The DV_DURATION fields a C_DURATION pattern allows (ISO 8601 designators,
-    /// `P[Y][M][W][D][T[H][M][S]]`: an `M` before `T` is months, after it
-    /// minutes), in the web template's order; every field without a pattern.
+    /// The DV_DURATION fields a C_DURATION pattern allows, in the web
+    /// template's order (week after day, as EHRbase lists them); every field
+    /// without a pattern.
     static func durationFields(pattern: String?) -> [String] {
         let all = ["year", "month", "day", "week", "hour", "minute", "second"]
-        guard let pattern, pattern.first == "P" else { return all }
-        var allowed: Set<String> = []
-        var inTime = false
-        for character in pattern.dropFirst() {
-            switch (character, inTime) {
-            case ("T", _): inTime = true
-            case ("Y", false): allowed.insert("year")
-            case ("M", false): allowed.insert("month")
-            case ("W", false): allowed.insert("week")
-            case ("D", false): allowed.insert("day")
-            case ("H", true): allowed.insert("hour")
-            case ("M", true): allowed.insert("minute")
-            case ("S", true): allowed.insert("second")
-            default: break
-            }
-        }
-        return allowed.isEmpty ? all : all.filter(allowed.contains)
+        guard let allowed = DurationFields.allowed(by: pattern) else { return all }
+        return all.filter(allowed.contains)
     }
 
     /// `PT24H` → (hour, 24): a duration written in one field with a whole number.
     static func singleField(_ duration: String) -> (field: String, value: Int)? {
-        let amounts = durationAmounts(duration)
+        let amounts = DurationFields.amounts(duration)
         guard amounts.count == 1, let only = amounts.first else { return nil }
         return (only.key, only.value)
-    }
-
-    /// The whole-number fields of an ISO 8601 duration (`P6Y2D` → year 6, day 2);
-    /// empty when it is not one.
-    static func durationAmounts(_ duration: String) -> [String: Int] {
-        guard duration.first == "P" else { return [:] }
-        var inTime = false
-        var digits = ""
-        var amounts: [String: Int] = [:]
-        for character in duration.dropFirst() {
-            if character == "T" {
-                inTime = true
-            } else if character.isASCII && character.isNumber {
-                digits.append(character)
-            } else {
-                guard let value = Int(digits) else { return [:] }
-                let field: String? =
-                    switch (character, inTime) {
-                    case ("Y", false): "year"
-                    case ("M", false): "month"
-                    case ("W", false): "week"
-                    case ("D", false): "day"
-                    case ("H", true): "hour"
-                    case ("M", true): "minute"
-                    case ("S", true): "second"
-                    default: nil
-                    }
-                guard let field, amounts[field] == nil else { return [:] }
-                amounts[field] = value
-                digits = ""
-            }
-        }
-        return digits.isEmpty ? amounts : [:]
     }
 }

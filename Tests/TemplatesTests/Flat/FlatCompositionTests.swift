@@ -71,6 +71,14 @@ import Testing
         let template = try #require(templates["conformance-ehrbase.de.v0"])
         let reader = FlatComposition(template: template)
 
+        // A duration given field by field is written in ISO 8601's order, `T` before the first time field.
+        var parts = try Self.corpusFlat("ehrbase_conformance_data_types_dv_duration.json")
+        let durationKey = try #require(parts.keys.first { $0.hasSuffix("any_event:0/dv_duration") })
+        parts[durationKey] = nil
+        for (field, value) in [("second", 7), ("day", 2), ("year", 1), ("hour", 5)] { parts[durationKey + "|" + field] = JSON(value) }
+        let duration = Self.eventItems(try reader.composition(parts)).compactMap { $0["value"] }.first { $0["_type"] == "DV_DURATION" }
+        #expect(duration?["value"] == "P1Y2DT5H7S")
+
         let quantity = Self.eventItems(try reader.composition(try Self.corpusFlat("ehrbase_conformance_data_types_dv_quantity.json")))
             .compactMap { $0["value"] }.first { $0["_type"] == "DV_QUANTITY" }
         let value = try #require(quantity)
