@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .target(name: "JSONCore", swiftSettings: strict),
@@ -38,6 +39,7 @@ let package = Package(
                 "JSONCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -63,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "socle",
             dependencies: [
-                "Server", "OpenEHR", "Storage", "JSONCore", "Templates", "FHIR",
+                "Server", "OpenEHR", "Storage", "JSONCore", "Templates", "FHIR", "AQL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,7 +86,7 @@ let package = Package(
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "OpenEHR", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ServicesTests", dependencies: ["Services", "Storage", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "OpenEHR", "SocleTestSupport"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "OpenEHR", "AQL", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ServerTests",
             dependencies: [

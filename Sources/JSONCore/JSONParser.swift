@@ -1,14 +1,40 @@
-/// Where a JSON document is malformed: line and column (both from 1) and why.
+/// Where a JSON document is malformed: line and column (both from 1), the
+/// JSON Pointer (RFC 6901) of the value being read, and why.
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var line: Int
     public var column: Int
+    /// `/content/0/name`: empty at the top of the document.
+    public var path: String = ""
 
-    public var description: String { "invalid JSON at line \(line), column \(column): \(message)" }
+    public var description: String {
+        "invalid JSON at line \(line), column \(column)\(path.isEmpty ? "" : " (\(path))"): \(message)"
+    }
+
+    /// The same error seen from the value that holds it.
+    func inside(_ component: String) -> JSONParseError {
+        var error = self
+        var escaped = ""
+        for character in component {
+            switch character {
+            case "~": escaped += "~0"
+            case "/": escaped += "~1"
+            default: escaped.append(character)
+            }
+        }
+        error.path = "/" + escaped + path
+        return error
+    }
 }
 
 /// RFC 8259 parser over UTF-8 bytes. One pass, no intermediate Foundation
 /// objects; numbers are validated against the RFC grammar and kept as text.
+///
+/// Stricter than RFC 8259 where it leaves a choice open, as I-JSON (RFC
+/// 7493) and FHIR (JSON representation §2.6.2) are: an object may not name
+/// a member twice (the RFC leaves the outcome to the reader, so two readers
+/// of one document could disagree), and a string may not hold a NUL
+/// character (no store keeps it as text).
 public struct JSONParser {
     /// Deeper documents are refused rather than risking the stack.
     public static let maximumDepth = 512
@@ -96,6 +122,8 @@ public struct JSONParser {
             if depth > JSONParser.maximumDepth { throw error("document nested deeper than \(JSONParser.maximumDepth) levels") }
             index += 1
             var members: [(String, JSON)] = []
+            // Past a few members, names are looked up in a set rather than in the list.
+            var names: Set<String> = []
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
@@ -107,14 +135,25 @@ public struct JSONParser {
                 guard bytes[index] == UInt8(ascii: "\"") else {
                     throw error("unexpected '\(describe(bytes[index]))', a member name in double quotes was expected")
                 }
+                let keyStart = index
                 let key = try parseString()
+                let repeated = members.count < 16 ? members.contains { $0.0 == key } : !names.insert(key).inserted
+                if repeated {
+                    throw error("the member name \"\(key)\" appears twice in this object", at: keyStart).inside(key)
+                }
+                if members.count == 15 { names = Set(members.map(\.0) + [key]) }
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
                     throw error("':' expected after member name \"\(key)\"")
                 }
                 index += 1
                 skipWhitespace()
-                let value = try parseValue(depth: depth)
+                let value: JSON
+                do {
+                    value = try parseValue(depth: depth)
+                } catch {
+                    throw error.inside(key)
+                }
                 members.append((key, value))
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unexpected end of document inside an object") }
@@ -141,7 +180,11 @@ public struct JSONParser {
             }
             while true {
                 skipWhitespace()
-                elements.append(try parseValue(depth: depth))
+                do {
+                    elements.append(try parseValue(depth: depth))
+                } catch {
+                    throw error.inside(String(elements.count))
+                }
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unexpected end of document inside an array") }
                 if bytes[index] == UInt8(ascii: ",") {
@@ -235,6 +278,7 @@ public struct JSONParser {
                             throw error("unpaired UTF-16 surrogate in \\u escape")
                         }
                         guard let scalar = Unicode.Scalar(code) else { throw error("invalid \\u escape") }
+                        if code == 0 { throw error("a NUL character (\\u0000) is not allowed in a string", at: index - 6) }
                         scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
                     default:
                         throw error("invalid escape '\\\(describe(escape))'", at: index - 2)

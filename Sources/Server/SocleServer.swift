@@ -4,55 +4,52 @@ import Logging
 import Services
 import Storage
 
-/// Assembles Socle: opens and migrates the database, builds the services
-/// and the router, and serves until SIGINT or SIGTERM.
+/// Assembles Socle: opens and prepares the store, builds the services and
+/// the router, and serves until SIGINT or SIGTERM.
 public enum SocleServer {
     public static let version = "0.1.0"
 
     /// Everything the routes need, opened and ready.
     public struct Components: Sendable {
-        public let database: any SQLDatabase
-        public let store: VersionStore
+        public let store: Store
         public let schemaVersion: Int
         public let configuration: ServerConfiguration
 
-        public var ehrService: EHRService { EHRService(store: store, systemID: configuration.systemID) }
+        public var ehrService: EHRService { EHRService(store: store.versions, systemID: configuration.systemID) }
         public var adminService: AdminService { AdminService(store: store) }
         public let templateService: TemplateService
         public var compositionService: CompositionService {
-            CompositionService(store: store, templates: templateService, systemID: configuration.systemID)
+            CompositionService(store: store.versions, templates: templateService, systemID: configuration.systemID)
         }
         public var queryService: QueryService { QueryService(store: store, systemID: configuration.systemID) }
-        public var directoryService: DirectoryService { DirectoryService(store: store, systemID: configuration.systemID) }
+        public var directoryService: DirectoryService { DirectoryService(store: store.versions, systemID: configuration.systemID) }
         public var contributionService: ContributionService {
             ContributionService(
-                store: store, compositions: compositionService, ehrs: ehrService, directories: directoryService, systemID: configuration.systemID)
+                store: store.versions, compositions: compositionService, ehrs: ehrService, directories: directoryService,
+                systemID: configuration.systemID)
         }
     }
 
     /// Opens the database named in the configuration and brings its schema
-    /// up to date (refusing one newer than this binary).
-    public static func open(_ configuration: ServerConfiguration, logger: Logger) async throws -> Components {
+    /// and projections up to date (refusing ones newer than this binary).
+    public static func open(_ configuration: ServerConfiguration, logger: Logger, projections: [any Projection] = Store.standardProjections)
+        async throws -> Components
+    {
         try configuration.validate()
-        let database: any SQLDatabase
-        switch try DatabaseLocation(configuration.databaseURL) {
-        case .sqlite(let path): database = try SQLiteDatabase(path: path)
-        case .postgresql(let url): database = PostgreSQLDatabase(url: url, logger: logger)
-        }
+        let store = try Store.open(try configuration.location(), settings: configuration.database, logger: logger, projections: projections)
         do {
-            return try await open(configuration, database: database)
+            return try await open(configuration, store: store)
         } catch {
-            try? await database.close()
+            try? await store.close()
             throw error
         }
     }
 
-    /// Migrates an already opened database and builds the components on it.
-    public static func open(_ configuration: ServerConfiguration, database: any SQLDatabase) async throws -> Components {
-        let schemaVersion = try await Migrations.migrate(database)
+    /// Prepares an already opened store and builds the components on it.
+    public static func open(_ configuration: ServerConfiguration, store: Store) async throws -> Components {
+        let (schemaVersion, _) = try await store.prepare()
         return Components(
-            database: database, store: VersionStore(database: database), schemaVersion: schemaVersion, configuration: configuration,
-            templateService: TemplateService(store: TemplateStore(database: database)))
+            store: store, schemaVersion: schemaVersion, configuration: configuration, templateService: TemplateService(store: store.templates))
     }
 
     public static func router(_ components: Components, logger: Logger) -> Router<SocleRequestContext> {
@@ -60,9 +57,10 @@ public enum SocleServer {
         let router = Router(context: SocleRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: NULRefusalMiddleware())
         let status = JSONSerializer.bytes([
             "socle_version": .string(version),
-            "database": .string(components.database.kind.rawValue),
+            "database": .string(components.store.kind.rawValue),
             "schema_version": JSON(components.schemaVersion),
             "system_id": .string(configuration.systemID),
         ])
@@ -74,23 +72,27 @@ public enum SocleServer {
         case .none: authenticated.add(middleware: AnonymousUserMiddleware())
         }
         let openEHR = authenticated.group("openehr/v1")
-        EHRRoutes(service: components.ehrService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
-        DefinitionRoutes(service: components.templateService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
-        CompositionRoutes(service: components.compositionService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
-        ContributionRoutes(service: components.contributionService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
-        DirectoryRoutes(service: components.directoryService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
-        QueryRoutes(service: components.queryService, bodyLimit: configuration.maximumBodySize).register(on: openEHR)
-        AdminRoutes(
-            service: components.adminService, templates: components.templateService, queries: components.queryService,
-            bodyLimit: configuration.maximumBodySize)
+        let limit = configuration.maximumBodySize
+        EHRRoutes(service: components.ehrService, bodyLimit: limit).register(on: openEHR)
+        DefinitionRoutes(service: components.templateService, bodyLimit: limit).register(on: openEHR)
+        CompositionRoutes(service: components.compositionService, bodyLimit: limit).register(on: openEHR)
+        ContributionRoutes(service: components.contributionService, bodyLimit: limit).register(on: openEHR)
+        DirectoryRoutes(service: components.directoryService, bodyLimit: limit).register(on: openEHR)
+        QueryRoutes(service: components.queryService, bodyLimit: limit).register(on: openEHR)
+        AdminRoutes(service: components.adminService, templates: components.templateService, queries: components.queryService, bodyLimit: limit)
             .register(on: authenticated.group("admin"))
         return router
     }
 
+    /// The HTTP server with the store's own services: the projection
+    /// maintenance, and the database, which closes only after the server
+    /// has drained its requests (a service group stops its services in
+    /// reverse order).
     public static func application(_ components: Components, logger: Logger) -> some ApplicationProtocol {
         Application(
             router: router(components, logger: logger),
             configuration: .init(address: .hostname(components.configuration.host, port: components.configuration.port), serverName: "Socle"),
+            services: [DatabaseLifecycle(store: components.store), ProjectionMaintenance(projections: components.store.projections, logger: logger)],
             logger: logger)
     }
 
@@ -101,16 +103,15 @@ public enum SocleServer {
         logger.info(
             "Socle \(version) serving",
             metadata: [
-                "socle.address": "\(configuration.host):\(configuration.port)", "socle.database": "\(components.database.kind.rawValue)",
+                "socle.address": "\(configuration.host):\(configuration.port)", "socle.database": "\(components.store.kind.rawValue)",
                 "socle.schema_version": "\(components.schemaVersion)",
             ])
         do {
             try await application(components, logger: logger).runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {
-            try? await components.database.close()
+            try? await components.store.close()
             throw error
         }
-        try await components.database.close()
         logger.info("Socle stopped")
     }
 }

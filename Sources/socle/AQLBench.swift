@@ -17,7 +17,7 @@ struct AQLBench: AsyncParsableCommand {
     @Option(help: "EHRs in the data set.") var ehrs = 1000
     @Option(name: .customLong("compositions-per-ehr"), help: "Compositions per EHR.") var compositionsPerEHR = 100
     @Option(help: "Database URL; an existing database that already holds the data set is reused. Default: a fresh SQLite file.") var database: String?
-    @Option(help: "The test corpus (for seeding).") var corpus = "../shared/corpus"
+    @Option(help: "Seed from this corpus folder instead of the files built into Socle.") var corpus: String?
     @Option(help: "Runs per query.") var runs = 30
     @Option(help: "Concurrent writers while seeding.") var concurrency = 4
 
@@ -52,30 +52,29 @@ struct AQLBench: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let url = database ?? "sqlite:\(folder.path)/aql.sqlite"
         let components = try await SocleServer.open(ServerConfiguration(databaseURL: url, systemID: "bench.socle"), logger: logger)
-        let db = components.database
+        let store = components.store
         let wanted = ehrs * compositionsPerEHR
-        let present = Int(try await db.query("SELECT COUNT(*) FROM aql_composition").first?.int(0) ?? 0)
-        print("Socle \(SocleServer.version) — bench aql, database \(db.kind.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        let present = try await store.aql.size().compositions
+        print("Socle \(SocleServer.version) — bench aql, database \(store.kind.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         if present < wanted {
             print("seeding \(ehrs) EHRs × \(compositionsPerEHR) compositions through the composition service …")
             let started = Date()
-            let written = try await DataSet(corpus: URL(fileURLWithPath: corpus)).seed(
+            let written = try await DataSet(corpus: corpus.map { URL(fileURLWithPath: $0) }).seed(
                 components, ehrs: ehrs, compositionsPerEHR: compositionsPerEHR, concurrency: concurrency, seed: 1
             ) { _ in }
             let seconds = Date().timeIntervalSince(started)
             print("  \(written) compositions in \(String(format: "%.0f", seconds)) s (\(Int(Double(written) / seconds))/s)")
             // Fresh statistics for the planner, once after seeding (minutes at a million compositions).
-            try await db.migrate(["ANALYZE"])
+            try await store.analyze()
         }
-        let compositions = try await db.query("SELECT COUNT(*) FROM aql_composition").first?.int(0) ?? 0
-        let nodes = try await db.query("SELECT COUNT(*) FROM aql_node").first?.int(0) ?? 0
-        let ehrIDs = try await db.query("SELECT ehr_id FROM ehr").compactMap { $0.string(0) }
+        let (compositions, nodes) = try await store.aql.size()
+        let ehrIDs = try await store.versions.ehrIDs()
         print("data set: \(ehrIDs.count) EHRs, \(compositions) compositions, \(nodes) index rows\n")
         let service = components.queryService
         print("query".padding(toLength: 62, withPad: " ", startingAt: 0) + "rows".leftPadded(6) + "p50 ms".leftPadded(10) + "p99 ms".leftPadded(10)
             + "SQL p50".leftPadded(10) + "SQL p99".leftPadded(10))
         var random = SplitMix(seed: 7)
-        let trivial = try await Self.measure(runs: runs) { _ = try await db.query("SELECT 1") }
+        let trivial = try await Self.measure(runs: runs) { try await store.ping() }
         for (name, q) in Self.queries {
             var rows = 0
             let socle = try await Self.measure(runs: runs) {
@@ -88,16 +87,16 @@ struct AQLBench: AsyncParsableCommand {
                 // The statement the service runs first (for a page of the highest values, the values-only one).
                 let request = QueryService.Request(q: q, parameters: ["ehr_id": .string(ehrID)])
                 let valuesFirst = QueryService.ordersByValuesDescending(try service.check(q).query)
-                let compiled = try service.compile(request, orderedValuesOnly: valuesFirst)
-                _ = try await db.query(compiled.sql, [])
+                let plan = try service.plan(request, orderedValuesOnly: valuesFirst)
+                _ = try await store.aql.runStatement(try store.aql.render(plan))
             }
             print(
                 name.padding(toLength: 62, withPad: " ", startingAt: 0) + "\(rows)".leftPadded(6) + Self.ms(socle.p50).leftPadded(10)
                     + Self.ms(socle.p99).leftPadded(10) + Self.ms(sql.p50).leftPadded(10) + Self.ms(sql.p99).leftPadded(10))
         }
         print("\nbaseline: SELECT 1 on the same database p50 \(Self.ms(trivial.p50)) ms, p99 \(Self.ms(trivial.p99)) ms")
-        print("(\"SQL\": the compiled statement alone, run directly; the query column is the whole service: parse, check, compile, run, read results)")
-        try await db.close()
+        print("(\"SQL\": the planned statement alone, rendered and run directly; the query column is the whole service: parse, check, plan, run, read results)")
+        try await store.close()
         if database == nil { try? FileManager.default.removeItem(at: folder) }
     }
 

@@ -29,7 +29,7 @@ struct EHRBench: AsyncParsableCommand {
     func run() async throws {
         let server = try await BenchServer(database: database, port: port)
         let components = server.components
-        print("Socle \(SocleServer.version) — bench ehr: \(requests) requests per level, database \(components.database.kind.rawValue)")
+        print("Socle \(SocleServer.version) — bench ehr: \(requests) requests per level, database \(components.store.kind.rawValue)")
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores\n")
         print(BenchHarness.Row.header)
         for clients in concurrency {
@@ -41,27 +41,28 @@ struct EHRBench: AsyncParsableCommand {
                 try await server.send(.POST, "/openehr/v1/ehr", expected: 201)
             }
             print(BenchHarness.Row(name: "POST /openehr/v1/ehr", clients: clients, result: creations).text)
-            let raw = try await BenchHarness.measure(requests: requests, clients: clients) { _ in try await insertRawEHR(components.database) }
-            print(BenchHarness.Row(name: "raw prepared SQL, same rows (ceiling)", clients: clients, result: raw).text)
+            let raw = try await BenchHarness.measure(requests: requests, clients: clients) { _ in try await commitEHR(components.store.versions) }
+            print(BenchHarness.Row(name: "the store's commit, same rows (ceiling)", clients: clients, result: raw).text)
         }
         try await server.stop()
     }
 
-    /// The rows one EHR creation writes (EHR, contribution, versioned object,
-    /// version with a default EHR_STATUS document), in one transaction.
-    func insertRawEHR(_ database: any SQLDatabase) async throws {
+    /// What one EHR creation writes (EHR, contribution, versioned object,
+    /// version with a default EHR_STATUS document, its change), committed
+    /// by the store itself: no HTTP, no JSON reading, no service.
+    func commitEHR(_ store: VersionStore) async throws {
         let ehrID = UUIDText.random()
         let objectID = UUIDText.random()
         let data = Array(
             #"{"_type":"EHR_STATUS","name":{"_type":"DV_TEXT","value":"EHR Status"},"archetype_node_id":"openEHR-EHR-EHR_STATUS.generic.v1","uid":{"_type":"OBJECT_VERSION_ID","value":"\#(objectID)::bench.socle::1"},"subject":{"_type":"PARTY_SELF"},"is_queryable":true,"is_modifiable":true}"#
                 .utf8)
-        let ehr = SQLStatement(
-            "INSERT INTO ehr (ehr_id, system_id, time_created, status_object_id, subject_id, subject_namespace, is_queryable, is_modifiable) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [.text(ehrID), "bench.socle", .integer(ISODateTime.now().microsecondsSinceEpoch), .text(objectID), .null, .null, 1, 1])
-        try await database.transaction(
-            [ehr] + BenchHarness.versionRows(ehrID: ehrID, objectID: objectID, rmType: "EHR_STATUS", templateID: nil, data: data))
+        let now = ISODateTime.now().microsecondsSinceEpoch
+        let ehr = EHRRecord(
+            ehrID: ehrID, systemID: "bench.socle", timeCreated: now, statusObjectID: objectID, subjectID: nil, subjectNamespace: nil, isQueryable: true,
+            isModifiable: true)
+        let (contribution, version) = BenchHarness.version(ehrID: ehrID, objectID: objectID, data: data)
+        try await store.commit(contribution, versions: [.create(version, rmType: "EHR_STATUS")], ehrChange: .create(ehr))
     }
-
 }
 
 struct BenchError: Error, CustomStringConvertible {

@@ -58,22 +58,14 @@ enum BenchHarness {
         }
     }
 
-    /// The rows of a first version written by raw prepared SQL, the ceiling
-    /// the API is compared with: contribution, versioned object, version.
-    static func versionRows(ehrID: String, objectID: String, rmType: String, templateID: String?, data: [UInt8]) -> [SQLStatement] {
-        let contributionID = UUIDText.random()
-        let now = ISODateTime.now().microsecondsSinceEpoch
-        let committer = #"{"_type":"PARTY_IDENTIFIED","name":"bench"}"#
-        return [
-            SQLStatement(
-                "INSERT INTO contribution (contribution_id, ehr_id, system_id, committer, time_committed, change_type, description) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [.text(contributionID), .text(ehrID), "bench.socle", .text(committer), .integer(now), "249", .null]),
-            SQLStatement(
-                "INSERT INTO versioned_object (object_id, ehr_id, rm_type, time_created, latest_version, template_id) VALUES (?, ?, ?, ?, ?, ?)",
-                [.text(objectID), .text(ehrID), .text(rmType), .integer(now), 1, SQLValue(templateID)]),
-            SQLStatement(
-                "INSERT INTO object_version (object_id, version_number, ehr_id, contribution_id, system_id, committer, time_committed, change_type, description, lifecycle_state, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [.text(objectID), 1, .text(ehrID), .text(contributionID), "bench.socle", .text(committer), .integer(now), "249", .null, "532", .blob(data)]),
-        ]
+    /// A first version and its contribution, as the ceilings commit them.
+    static func version(ehrID: String, objectID: String, data: [UInt8]) -> (ContributionRecord, VersionRecord) {
+        let audit = AuditRecord(
+            systemID: "bench.socle", committer: #"{"_type":"PARTY_IDENTIFIED","name":"bench"}"#, timeCommitted: ISODateTime.now().microsecondsSinceEpoch,
+            changeType: "249", description: nil)
+        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehrID, audit: audit)
+        let version = VersionRecord(
+            objectID: objectID, versionNumber: 1, ehrID: ehrID, contributionID: contribution.contributionID, audit: audit, lifecycleState: "532", data: data)
+        return (contribution, version)
     }
 }

@@ -55,8 +55,8 @@ final class BenchServer: Sendable {
     func stop() async throws {
         try await client.shutdown()
         await group.triggerGracefulShutdown()
+        // The service group closed the database after the server drained.
         try await task.value
-        try await components.database.close()
         try? FileManager.default.removeItem(at: folder)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import JSONCore
+import AQL
 import OpenEHR
 import Server
 import Storage
@@ -43,19 +44,19 @@ struct CompositionBench: AsyncParsableCommand {
         let small = try Self.withoutUID(root.appendingPathComponent("compositions/canonical_json/aql_data_load/ehrbase_blood_pressure_simple.de.v0.json"))
         let large = try Self.withoutUID(root.appendingPathComponent("compositions/canonical_json/openEHR_SDK/ips_canonical.json"))
 
-        print("Socle \(SocleServer.version) — bench composition, database \(components.database.kind.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("Socle \(SocleServer.version) — bench composition, database \(components.store.kind.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("compositions: blood pressure \(small.count) bytes, International Patient Summary \(large.count) bytes; \(ehrIDs.count) EHRs\n")
         try await Self.printStages(server.components, [("blood pressure", small), ("IPS", large)])
-        // The ceiling writes the composition's AQL index rows too, as a commit does.
+        // The ceiling commits the decoded composition through the store: its AQL index rows too, as a commit does.
         let decoder = CanonicalDecoder()
-        let smallIndex = CompositionIndex(composition: try decoder.decode(try JSONParser.parse(small), as: "COMPOSITION"), templateID: "ehrbase_blood_pressure_simple.de.v0")
-        let largeIndex = CompositionIndex(composition: try decoder.decode(try JSONParser.parse(large), as: "COMPOSITION"), templateID: "International Patient Summary")
-        print("index rows: blood pressure \(smallIndex.nodes.count), International Patient Summary \(largeIndex.nodes.count)\n")
+        let smallTree = try decoder.decode(try JSONParser.parse(small), as: "COMPOSITION")
+        let largeTree = try decoder.decode(try JSONParser.parse(large), as: "COMPOSITION")
+        print("index rows: blood pressure \(NodeProjection.rows(of: smallTree).count), International Patient Summary \(NodeProjection.rows(of: largeTree).count)\n")
         // The blood pressure composition in FLAT, as a form would send it (the same composition read back through the web template).
         let pressureTemplate = try OPTParser().parse(Data(contentsOf: root.appendingPathComponent("templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt")))
         let smallFlat = JSONSerializer.bytes(.object(FlatComposition(template: pressureTemplate).flat(try decoder.decode(try JSONParser.parse(small), as: "COMPOSITION"))))
         print(BenchHarness.Row.header)
-        for (name, body, count, index) in [("blood pressure", small, requests, smallIndex), ("IPS", large, largeRequests, largeIndex)] {
+        for (name, body, count, tree) in [("blood pressure", small, requests, smallTree), ("IPS", large, largeRequests, largeTree)] {
             for clients in concurrency {
                 let api = try await BenchHarness.measure(requests: count, clients: clients) { index in
                     try await server.send(.POST, "/openehr/v1/ehr/\(ehrIDs[index % ehrIDs.count])/composition", body: body, expected: 201)
@@ -70,18 +71,17 @@ struct CompositionBench: AsyncParsableCommand {
                     print(BenchHarness.Row(name: "POST composition in FLAT, \(name)", clients: clients, result: flat).text)
                 }
                 let raw = try await BenchHarness.measure(requests: count, clients: clients) { number in
-                    try await Self.insertRaw(components.store, ehrID: ehrIDs[number % ehrIDs.count], data: body, index: index)
+                    try await Self.commit(components.store.versions, ehrID: ehrIDs[number % ehrIDs.count], data: body, tree: tree)
                 }
-                print(BenchHarness.Row(name: "raw prepared SQL, same rows (ceiling)", clients: clients, result: raw).text)
+                print(BenchHarness.Row(name: "the store's commit, same rows (ceiling)", clients: clients, result: raw).text)
             }
         }
 
-        let present = Int(try await components.database.query("SELECT COUNT(*) FROM versioned_object WHERE rm_type = 'COMPOSITION'").first?.int(0) ?? 0)
-        let ids = try await Self.seed(components.database, count: max(0, stored - present), ehrIDs: ehrIDs, data: small)
-        let total = Int(try await components.database.query("SELECT COUNT(*) FROM versioned_object WHERE rm_type = 'COMPOSITION'").first?.int(0) ?? 0)
-        print("\nreads with \(total) compositions stored")
+        let store = components.store.versions
+        let present = try await store.count(rmType: "COMPOSITION")
+        let ids = try await Self.seed(store, count: max(0, stored - present), ehrIDs: ehrIDs, data: small, tree: smallTree)
+        print("\nreads with \(ids.count) compositions stored")
         print(BenchHarness.Row.header)
-        let store = components.store
         for clients in concurrency where clients <= 8 {
             let read = try await BenchHarness.measure(requests: reads, clients: clients) { index in
                 let (ehr, object) = ids[(index * 7919) % ids.count]
@@ -131,39 +131,36 @@ struct CompositionBench: AsyncParsableCommand {
         return JSONSerializer.bytes(.object(object))
     }
 
-    /// The rows one composition commit writes: the EHR guard, contribution,
-    /// versioned object, version with the same bytes and its AQL index rows, in one transaction.
-    static func insertRaw(_ store: VersionStore, ehrID: String, data: [UInt8], index: CompositionIndex) async throws {
-        let objectID = UUIDText.random()
-        let record = VersionRecord(
-            objectID: objectID, versionNumber: 1, ehrID: ehrID, contributionID: UUIDText.random(),
-            audit: AuditRecord(systemID: "bench.socle", committer: "{}", timeCommitted: ISODateTime.now().microsecondsSinceEpoch, changeType: "249", description: nil),
-            lifecycleState: "532", data: data)
-        try await store.database.transaction(rows(ehrID: ehrID, objectID: objectID, data: data, guardEHR: true) + store.insertIndex(index, record))
+    /// What one composition commit writes (the EHR guard, contribution and
+    /// its change, versioned object, version with the same bytes, its AQL
+    /// index rows), committed by the store with the decoded tree at hand: no
+    /// HTTP, no parsing or validation.
+    static func commit(_ store: VersionStore, ehrID: String, data: [UInt8], tree: JSON) async throws {
+        let (contribution, write) = contribution(ehrID: ehrID, data: data, tree: tree)
+        try await store.commit(contribution, versions: [write], ehrChange: .requireModifiable)
     }
 
-    static func rows(ehrID: String, objectID: String, data: [UInt8], guardEHR: Bool) -> [SQLStatement] {
-        let guardStatement = SQLStatement(
-            "UPDATE ehr SET is_modifiable = is_modifiable WHERE ehr_id = ? AND is_modifiable = 1", [.text(ehrID)], mustChangeOneRow: StoreError(.conflict, "EHR"))
-        return (guardEHR ? [guardStatement] : [])
-            + BenchHarness.versionRows(ehrID: ehrID, objectID: objectID, rmType: "COMPOSITION", templateID: "ehrbase_blood_pressure_simple.de.v0", data: data)
+    static func contribution(ehrID: String, data: [UInt8], tree: JSON) -> (ContributionRecord, VersionWrite) {
+        let (contribution, version) = BenchHarness.version(ehrID: ehrID, objectID: UUIDText.random(), data: data)
+        return (contribution, .create(version, rmType: "COMPOSITION", templateID: "ehrbase_blood_pressure_simple.de.v0", document: tree))
     }
 
-    /// Stores `count` more compositions by raw SQL, 1,000 per transaction;
+    /// Stores `count` more compositions, 1,000 contributions per transaction;
     /// returns (EHR id, object id) of every stored composition.
-    static func seed(_ database: any SQLDatabase, count: Int, ehrIDs: [String], data: [UInt8]) async throws -> [(String, String)] {
+    static func seed(_ store: VersionStore, count: Int, ehrIDs: [String], data: [UInt8], tree: JSON) async throws -> [(String, String)] {
         var remaining = count
         var index = 0
         while remaining > 0 {
             let batch = min(1000, remaining)
-            var statements: [SQLStatement] = []
+            var contributions: [(contribution: ContributionRecord, versions: [VersionWrite], ehrChanges: [EHRChange])] = []
             for _ in 0..<batch {
-                statements += rows(ehrID: ehrIDs[index % ehrIDs.count], objectID: UUIDText.random(), data: data, guardEHR: false)
+                let (contribution, write) = Self.contribution(ehrID: ehrIDs[index % ehrIDs.count], data: data, tree: tree)
+                contributions.append((contribution, [write], []))
                 index += 1
             }
-            try await database.transaction(statements)
+            try await store.commit(batch: contributions)
             remaining -= batch
         }
-        return try await database.query("SELECT ehr_id, object_id FROM versioned_object WHERE rm_type = 'COMPOSITION'").map { ($0.string(0) ?? "", $0.string(1) ?? "") }
+        return try await store.objects(rmType: "COMPOSITION").map { ($0.ehrID ?? "", $0.objectID) }
     }
 }

@@ -17,7 +17,7 @@ struct Seed: AsyncParsableCommand {
     @Option(help: "Number of EHRs.") var ehrs = 100
     @Option(name: .customLong("compositions-per-ehr"), help: "Compositions per EHR.") var compositionsPerEHR = 10
     @Option(help: "sqlite:PATH or postgres://… (SOCLE_DATABASE_URL).") var database: String?
-    @Option(help: "The test corpus, where the templates and compositions are read.") var corpus = "../shared/corpus"
+    @Option(help: "Read the templates and compositions from this corpus folder instead of those built into Socle.") var corpus: String?
     @Option(help: "Concurrent writers.") var concurrency = 4
     @Option(help: "Random seed: the same seed gives the same values.") var seed: UInt64 = 1
 
@@ -26,15 +26,15 @@ struct Seed: AsyncParsableCommand {
         logger.logLevel = .warning
         let url = database ?? ProcessInfo.processInfo.environment["SOCLE_DATABASE_URL"] ?? ServerConfiguration.defaultDatabaseURL
         let components = try await SocleServer.open(ServerConfiguration(databaseURL: url), logger: logger)
-        let dataSet = try DataSet(corpus: URL(fileURLWithPath: corpus))
+        let dataSet = try DataSet(corpus: corpus.map { URL(fileURLWithPath: $0) })
         let started = Date()
         let written = try await dataSet.seed(components, ehrs: ehrs, compositionsPerEHR: compositionsPerEHR, concurrency: concurrency, seed: seed) {
             done in
             FileHandle.standardError.write(Data("  \(done) EHRs written\r".utf8))
         }
         let seconds = Date().timeIntervalSince(started)
-        print("seeded \(ehrs) EHRs and \(written) compositions into \(components.database.kind.rawValue) in \(String(format: "%.1f", seconds)) s (\(Int(Double(written) / seconds)) compositions/s)")
-        try await components.database.close()
+        print("seeded \(ehrs) EHRs and \(written) compositions into \(components.store.kind.rawValue) in \(String(format: "%.1f", seconds)) s (\(Int(Double(written) / seconds)) compositions/s)")
+        try await components.store.close()
     }
 }
 
@@ -65,28 +65,35 @@ struct DataSet: Sendable {
     let lab: Kind
     let problemList: Kind
 
-    init(corpus: URL) throws {
-        func kind(_ name: String, _ template: String, _ composition: String, edits: [(String, String)] = []) throws -> Kind {
-            let templateURL = corpus.appendingPathComponent("openehr/templates/valid/" + template)
-            let compositionURL = corpus.appendingPathComponent("openehr/compositions/canonical_json/" + composition)
-            guard FileManager.default.fileExists(atPath: templateURL.path), FileManager.default.fileExists(atPath: compositionURL.path) else {
-                throw ValidationError("the corpus files of the data set are not under \(corpus.path) (use --corpus)")
+    /// The data set from the files built into Socle (`DataSetFiles`), or
+    /// from a corpus folder with the same files.
+    init(corpus: URL? = nil) throws {
+        func file(_ path: String, _ builtIn: String) throws -> String {
+            guard let corpus else { return builtIn }
+            let url = corpus.appendingPathComponent("openehr/" + path)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw ValidationError("the corpus file \(path) of the data set is not under \(corpus.path)/openehr")
             }
-            var text = String(decoding: try Data(contentsOf: compositionURL), as: UTF8.self)
-            for (from, to) in edits { text = text.replacingOccurrences(of: from, with: to) }
-            var json = try JSONParser.parse(text)
-            json = json.settingMember("uid", to: nil)
-            return Kind(name: name, template: Array(try Data(contentsOf: templateURL)), composition: json)
+            return String(decoding: try Data(contentsOf: url), as: UTF8.self)
         }
-        vitals = try kind("vital signs", "aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt", "aql_data_load/ehrbase_blood_pressure_simple.de.v0.json")
-        lab = try kind("laboratory results", "openEHR_SDK/Befund_der_Blutgasanalyse.opt", "openEHR_SDK/dvquantity_choice.json")
+        func kind(_ name: String, _ template: (String, String), _ composition: (String, String), edits: [(String, String)] = []) throws -> Kind {
+            var text = try file("compositions/canonical_json/" + composition.0, composition.1)
+            for (from, to) in edits { text = text.replacingOccurrences(of: from, with: to) }
+            let json = try JSONParser.parse(text).settingMember("uid", to: nil)
+            return Kind(name: name, template: Array(try file("templates/valid/" + template.0, template.1).utf8), composition: json)
+        }
+        vitals = try kind(
+            "vital signs", ("aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt", DataSetFiles.bloodPressureTemplate),
+            ("aql_data_load/ehrbase_blood_pressure_simple.de.v0.json", DataSetFiles.bloodPressureComposition))
+        lab = try kind(
+            "laboratory results", ("openEHR_SDK/Befund_der_Blutgasanalyse.opt", DataSetFiles.bloodGasTemplate),
+            ("openEHR_SDK/dvquantity_choice.json", DataSetFiles.bloodGasComposition))
         // The corpus composition files its diagnosis under a section and a name
         // that its template does not have (CorpusExpectations): the template's own are used.
         problemList = try kind(
-            "problem list", "all_types/Corona_Anamnese.opt", "openEHR_SDK/compo_with_nested_party_self.json",
-            edits: [
-                ("openEHR-EHR-SECTION.allgemeine_angaben.v1", "openEHR-EHR-SECTION.adhoc.v1")
-            ])
+            "problem list", ("all_types/Corona_Anamnese.opt", DataSetFiles.problemListTemplate),
+            ("openEHR_SDK/compo_with_nested_party_self.json", DataSetFiles.problemListComposition),
+            edits: [("openEHR-EHR-SECTION.allgemeine_angaben.v1", "openEHR-EHR-SECTION.adhoc.v1")])
     }
 
     /// Writes the EHRs and their compositions; returns how many compositions.

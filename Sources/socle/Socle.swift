@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Server
+import Storage
 
 @main
 struct Socle: AsyncParsableCommand {
@@ -9,7 +10,7 @@ struct Socle: AsyncParsableCommand {
         commandName: "socle",
         abstract: "Socle: one governed clinical data repository (openEHR, FHIR R4, OMOP).",
         version: SocleServer.version,
-        subcommands: [Serve.self, Seed.self, Bench.self])
+        subcommands: [Serve.self, Seed.self, Reindex.self, Bench.self])
 }
 
 /// Reads a setting from its flag, else its `SOCLE_*` variable, else the default.
@@ -32,7 +33,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Address to listen on (SOCLE_HOST, default 127.0.0.1).") var host: String?
     @Option(help: "Port to listen on (SOCLE_PORT, default 8080).") var port: Int?
-    @Option(help: "sqlite:PATH or postgres://user:password@host:port/db (SOCLE_DATABASE_URL).") var database: String?
+    @OptionGroup var database: DatabaseOptions
     @Option(name: .customLong("system-id"), help: "System id used in version uids (SOCLE_SYSTEM_ID, default socle.local).")
     var systemID: String?
     @Flag(name: .customLong("no-auth"), help: "Turn authentication off (SOCLE_AUTH=none); loopback addresses only.")
@@ -45,8 +46,7 @@ struct Serve: AsyncParsableCommand {
         guard let port = Int(portText) else { throw ValidationError("SOCLE_PORT '\(portText)' is not a number") }
         var configuration = ServerConfiguration(
             host: setting(host, "SOCLE_HOST", "127.0.0.1"), port: port,
-            databaseURL: setting(database, "SOCLE_DATABASE_URL", ServerConfiguration.defaultDatabaseURL),
-            systemID: setting(systemID, "SOCLE_SYSTEM_ID", "socle.local"))
+            databaseURL: database.url, systemID: setting(systemID, "SOCLE_SYSTEM_ID", "socle.local"), database: try database.settings())
         let authMode = environment["SOCLE_AUTH"] ?? "basic"
         guard ["basic", "none"].contains(authMode) else { throw ValidationError("SOCLE_AUTH must be basic or none, not '\(authMode)'") }
         if noAuth || authMode == "none" {
@@ -73,5 +73,34 @@ struct Serve: AsyncParsableCommand {
         let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
         var generator = SystemRandomNumberGenerator()
         return String((0..<20).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+}
+
+/// The database settings every command that opens one takes.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database"), help: "sqlite:PATH or postgres://user:password@host:port/db[?sslmode=…] (SOCLE_DATABASE_URL).")
+    var databaseURL: String?
+    @Option(name: .customLong("pool-size"), help: "Database connections (PostgreSQL) or read connections (SQLite) (SOCLE_DATABASE_POOL_SIZE; 16, 5).")
+    var poolSize: Int?
+    @Option(name: .customLong("statement-timeout"), help: "Seconds a statement may run, 0 for no limit (SOCLE_DATABASE_STATEMENT_TIMEOUT, default 60).")
+    var statementTimeout: Double?
+
+    var url: String { setting(databaseURL, "SOCLE_DATABASE_URL", ServerConfiguration.defaultDatabaseURL) }
+
+    func settings() throws -> DatabaseSettings {
+        let environment = ProcessInfo.processInfo.environment
+        var size = poolSize
+        if size == nil, let text = environment["SOCLE_DATABASE_POOL_SIZE"] {
+            guard let value = Int(text) else { throw ValidationError("SOCLE_DATABASE_POOL_SIZE '\(text)' is not a number") }
+            size = value
+        }
+        var timeout = statementTimeout
+        if timeout == nil, let text = environment["SOCLE_DATABASE_STATEMENT_TIMEOUT"] {
+            guard let value = Double(text) else { throw ValidationError("SOCLE_DATABASE_STATEMENT_TIMEOUT '\(text)' is not a number of seconds") }
+            timeout = value
+        }
+        let seconds = timeout ?? 60
+        guard seconds >= 0 else { throw ValidationError("the statement timeout must not be negative") }
+        return DatabaseSettings(poolSize: size, statementTimeout: seconds == 0 ? nil : .milliseconds(Int64(seconds * 1000)))
     }
 }

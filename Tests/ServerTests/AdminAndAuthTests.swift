@@ -27,7 +27,7 @@ struct AdminRoutesTests {
             for table in Migrations.ehrTables { #expect(rows[table] == 0, "\(table) still has rows") }
             #expect(rows["erasure_log"] == 1)
             #expect(try await server.database.rowCounts(ehrID: kept) == keptRows)
-            let log = try await VersionStore(database: server.database.database).erasures(ehrID: erased)
+            let log = try await server.database.store.versions.erasures(ehrID: erased)
             #expect(log.first?.erasedBy == "alice")
             #expect(log.first?.versionsErased == 2)
 

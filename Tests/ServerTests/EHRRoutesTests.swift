@@ -137,14 +137,18 @@ struct EHRRoutesTests {
         }
     }
 
-    /// A NUL character cannot be stored in PostgreSQL text: a 400, not a 500.
+    /// A NUL character cannot be stored as text (PostgreSQL refuses it): a
+    /// 400 on both engines, naming where it is, and nothing written.
     @Test(arguments: TestEngine.available)
     func aSubjectWithANulCharacter(engine: TestEngine) async throws {
         try await TestServer.with(engine) { server in
+            let before = try await server.database.rowCounts()
             let reply = try await server.send(.post, "/openehr/v1/ehr", body: statusJSON(subject: "a\\u0000b"))
-            #expect(reply.status == (engine == .postgresql ? .badRequest : .created), "\(reply.body)")
+            #expect(reply.status == .badRequest, "\(reply.body)")
+            #expect(reply.problemPaths == ["/subject/external_ref/id/value"], "\(reply.body)")
             let lookup = try await server.send(.get, "/openehr/v1/ehr?subject_id=a%00b&subject_namespace=patients")
-            #expect(lookup.status != .internalServerError)
+            #expect(lookup.status == .badRequest, "\(lookup.body)")
+            #expect(try await server.database.rowCounts() == before)
         }
     }
 

@@ -23,7 +23,7 @@ struct TestServer {
     ) async throws {
         try await TestDatabase.with(engine) { database in
             let configuration = ServerConfiguration(systemID: systemID, authentication: .basic(users))
-            let components = try await SocleServer.open(configuration, database: database.database)
+            let components = try await SocleServer.open(configuration, store: database.store)
             let logger = Logger(label: "socle.test")
             let app = Application(router: SocleServer.router(components, logger: logger), logger: logger)
             try await app.test(.router) { client in

@@ -25,7 +25,7 @@ struct QueryServiceTests {
 
         init(_ database: TestDatabase) async throws {
             services = ServicesTests.Fixture(database)
-            query = QueryService(store: services.store, systemID: "services.test")
+            query = QueryService(store: services.all, systemID: "services.test")
             _ = try await services.templates.upload(ServicesTests.bloodPressureOPT)
             ehrA = try await services.ehrs.createEHR(status: nil, committal: services.committal).0.record.ehrID
             ehrB = try await services.ehrs.createEHR(status: nil, committal: services.committal).0.record.ehrID
@@ -342,7 +342,7 @@ struct QueryServiceTests {
             let f = try await Fixture(database)
             #expect(try await database.rowCounts(ehrID: f.ehrA)["aql_composition"] == 3)
             #expect((try await database.rowCounts(ehrID: f.ehrA)["aql_node"] ?? 0) > 30)
-            try await AdminService(store: f.services.store).eraseEHR(f.ehrA, by: "test")
+            try await AdminService(store: f.services.all).eraseEHR(f.ehrA, by: "test")
             let counts = try await database.rowCounts(ehrID: f.ehrA)
             #expect(counts["aql_composition"] == 0 && counts["aql_node"] == 0)
             #expect(try await f.numbers("SELECT \(Self.systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)") == [135])

@@ -16,12 +16,14 @@ struct ServicesTests {
         let contributions: ContributionService
         let directories: DirectoryService
         let store: VersionStore
+        let all: Store
         let committal = Committal(committer: .identified(name: "service-test"))
 
         init(_ database: TestDatabase) {
-            store = VersionStore(database: database.database)
+            all = database.store
+            store = database.store.versions
             ehrs = EHRService(store: store, systemID: "services.test")
-            templates = TemplateService(store: TemplateStore(database: database.database))
+            templates = TemplateService(store: database.store.templates)
             compositions = CompositionService(store: store, templates: templates, systemID: "services.test")
             directories = DirectoryService(store: store, systemID: "services.test")
             contributions = ContributionService(store: store, compositions: compositions, ehrs: ehrs, directories: directories, systemID: "services.test")
@@ -88,7 +90,7 @@ struct ServicesTests {
             let template = try await services.templates.upload(Self.bloodPressureOPT)
             #expect(try await services.templates.template(template.templateID)?.concept == template.concept)
             // A second service on the same database reads it from the store.
-            let other = TemplateService(store: TemplateStore(database: database.database))
+            let other = TemplateService(store: database.store.templates)
             #expect(try await other.template(template.templateID)?.rootArchetypeID == "openEHR-EHR-COMPOSITION.sample_encounter.v1")
             try await services.templates.delete(templateID: template.templateID)
             #expect(try await services.templates.template(template.templateID) == nil)

@@ -19,12 +19,20 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
 /// on the PostgreSQL test server. Dropped by `remove()`.
 public struct TestDatabase: Sendable {
     public let engine: TestEngine
+    /// The database itself: tests count rows with SQL.
     public let database: any SQLDatabase
+    /// The store over it, with the standard projections (or the test's).
+    public let store: Store
     /// The URL a server would be configured with to reach the same data.
     public let url: String
+    /// The PostgreSQL schema of the test (its `search_path`).
+    public let schema: String?
     let cleanup: @Sendable () async throws -> Void
 
-    public static func make(_ engine: TestEngine, migrate: Bool = true) async throws -> TestDatabase {
+    /// - Parameter migrate: bring the schema up to date and prepare the projections.
+    public static func make(_ engine: TestEngine, migrate: Bool = true, projections: [any Projection] = Store.standardProjections) async throws
+        -> TestDatabase
+    {
         let logger = Logger(label: "socle.test")
         let name = "t" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
         let result: TestDatabase
@@ -33,24 +41,28 @@ public struct TestDatabase: Sendable {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("socle-test-\(name)")
             let path = folder.appendingPathComponent("socle.sqlite").path
             let database = try SQLiteDatabase(path: path)
-            result = TestDatabase(engine: engine, database: database, url: "sqlite:\(path)") {
+            result = TestDatabase(
+                engine: engine, database: database, store: Store(database: database, projections: projections), url: "sqlite:\(path)", schema: nil
+            ) {
                 try? await database.close()
                 try? FileManager.default.removeItem(at: folder)
             }
         case .postgresql:
-            guard let text = ProcessInfo.processInfo.environment["SOCLE_TEST_POSTGRES_URL"], let url = PostgresURL(text) else {
+            guard let text = ProcessInfo.processInfo.environment["SOCLE_TEST_POSTGRES_URL"], let url = try PostgresURL(text) else {
                 throw TestDatabaseError("SOCLE_TEST_POSTGRES_URL is not a postgres:// URL")
             }
-            let admin = PostgreSQLDatabase(url: url, logger: logger)
+            let admin = try PostgreSQLDatabase(url: url, logger: logger)
             try await admin.migrate(["CREATE SCHEMA \(name)"])
-            let database = PostgreSQLDatabase(url: url, searchPath: name, logger: logger)
-            result = TestDatabase(engine: engine, database: database, url: text) {
+            let database = try PostgreSQLDatabase(url: url, searchPath: name, logger: logger)
+            result = TestDatabase(
+                engine: engine, database: database, store: Store(database: database, projections: projections), url: text, schema: String(name)
+            ) {
                 try? await database.close()
                 try? await admin.migrate(["DROP SCHEMA \(name) CASCADE"])
                 try? await admin.close()
             }
         }
-        if migrate { try await Migrations.migrate(result.database) }
+        if migrate { try await result.store.prepare() }
         return result
     }
 
@@ -59,8 +71,10 @@ public struct TestDatabase: Sendable {
     }
 
     /// Runs `body` with a fresh database, removing it afterwards.
-    public static func with<T>(_ engine: TestEngine, migrate: Bool = true, _ body: (TestDatabase) async throws -> T) async throws -> T {
-        let database = try await make(engine, migrate: migrate)
+    public static func with<T>(
+        _ engine: TestEngine, migrate: Bool = true, projections: [any Projection] = Store.standardProjections, _ body: (TestDatabase) async throws -> T
+    ) async throws -> T {
+        let database = try await make(engine, migrate: migrate, projections: projections)
         do {
             let value = try await body(database)
             await database.remove()
@@ -74,7 +88,7 @@ public struct TestDatabase: Sendable {
     /// Row counts of every table of the schema, by name.
     public func rowCounts(ehrID: String? = nil) async throws -> [String: Int] {
         var counts: [String: Int] = [:]
-        for table in Migrations.ehrTables + ["aql_composition", "aql_node", "erasure_log", "schema_migration"] {
+        for table in Migrations.ehrTables + ["aql_composition", "aql_node", "erasure_log", "change_log", "schema_migration"] {
             let rows: [SQLRow]
             if let ehrID, table == "aql_node" {
                 rows = try await database.query(

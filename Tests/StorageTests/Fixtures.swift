@@ -39,7 +39,7 @@ struct EHRFixture {
     {
         let contribution = contribution(audit(time, change: "251"))
         try await store.commit(
-            contribution, versions: [.update(version(number, contribution: contribution, data: data), precedingVersion: number - 1)],
+            contribution, versions: [.update(version(number, contribution: contribution, data: data), rmType: "EHR_STATUS", precedingVersion: number - 1)],
             ehrChange: .status(subjectID: subjectID, subjectNamespace: subjectID == nil ? nil : "patients", isQueryable: true, isModifiable: false))
     }
 }

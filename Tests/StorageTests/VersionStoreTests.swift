@@ -8,7 +8,7 @@ struct VersionStoreTests {
     @Test(arguments: TestEngine.available)
     func commitsAndReadsBackEveryVersion(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { test in
-            let store = VersionStore(database: test.database)
+            let store = test.store.versions
             let ehr = EHRFixture()
             try await ehr.create(in: store, at: 1_000)
             try await ehr.update(in: store, to: 2, at: 2_000, data: #"{"v":2}"#)
@@ -32,7 +32,7 @@ struct VersionStoreTests {
     @Test(arguments: TestEngine.available)
     func refusesAStaleUpdateAndWritesNothing(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { test in
-            let store = VersionStore(database: test.database)
+            let store = test.store.versions
             let ehr = EHRFixture()
             try await ehr.create(in: store)
             try await ehr.update(in: store, to: 2)
@@ -47,7 +47,7 @@ struct VersionStoreTests {
     @Test(arguments: TestEngine.available)
     func twoConcurrentUpdatesOfTheSameVersionExactlyOneWins(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { test in
-            let store = VersionStore(database: test.database)
+            let store = test.store.versions
             let ehr = EHRFixture()
             try await ehr.create(in: store)
             for round in 2...6 {
@@ -67,7 +67,7 @@ struct VersionStoreTests {
     @Test(arguments: TestEngine.available)
     func aFailureInTheMiddleOfAContributionLeavesNothingBehind(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { test in
-            let store = VersionStore(database: test.database)
+            let store = test.store.versions
             let existing = EHRFixture()
             try await existing.create(in: store)
             let before = try await test.rowCounts()
@@ -100,7 +100,7 @@ struct VersionStoreTests {
     @Test(arguments: TestEngine.available)
     func aSubjectBelongsToOneEHR(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { test in
-            let store = VersionStore(database: test.database)
+            let store = test.store.versions
             var first = EHRFixture()
             first.subjectID = "ins-1"
             try await first.create(in: store)
@@ -117,7 +117,7 @@ struct VersionStoreTests {
     @Test(arguments: TestEngine.available)
     func erasureRemovesEveryRowOfTheEHRAndIsLogged(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { test in
-            let store = VersionStore(database: test.database)
+            let store = test.store.versions
             let kept = EHRFixture()
             try await kept.create(in: store)
             let erased = EHRFixture()

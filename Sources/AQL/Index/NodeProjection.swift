@@ -199,15 +199,15 @@ public enum LeafColumn: Sendable, Equatable {
         }
     }
 
-    /// The column's name in `aql_node`.
-    public var sqlName: String {
+    /// The node column that holds it.
+    public var planColumn: PlanColumn {
         switch self {
-        case .name: "name"
-        case .number, .integer, .boolean: "num_value"
-        case .string: "str_value"
-        case .code: "code"
-        case .terminology: "terminology"
-        case .units: "units"
+        case .name: .name
+        case .number, .integer, .boolean: .numValue
+        case .string: .strValue
+        case .code: .code
+        case .terminology: .terminology
+        case .units: .units
         }
     }
 }

@@ -16,6 +16,12 @@ struct AdminRoutes {
             try await service.eraseEHR(try context.parameters.require("ehr_id"), by: context.user?.name ?? "anonymous")
             return Response(status: .noContent)
         }
+        group.get("changes") { request, context in
+            try Self.requireAdmin(context)
+            let after = try Self.number(request, "after", default: 0)
+            let limit = try Self.number(request, "limit", default: 100)
+            return Response.json(.ok, try await service.changes(after: after, limit: Int(limit)))
+        }
         group.delete("query/:qualified_name/:version") { _, context in
             try Self.requireAdmin(context)
             try await queries.deleteDefinition(qualifiedName: try context.decodedParameter("qualified_name"), version: try context.parameters.require("version"))
@@ -36,6 +42,12 @@ struct AdminRoutes {
             try await templates.delete(templateID: try context.decodedParameter("template_id"))
             return Response.json(.ok, ["deleted": 1])
         }
+    }
+
+    static func number(_ request: Request, _ name: String, default fallback: Int64) throws -> Int64 {
+        guard let text = request.uri.queryParameters.get(name) else { return fallback }
+        guard let value = Int64(text) else { throw ServiceError(.badRequest, "\(name) must be a whole number, not '\(text)'") }
+        return value
     }
 
     static func requireAdmin(_ context: SocleRequestContext) throws {

@@ -12,6 +12,8 @@ public struct ServerConfiguration: Sendable {
     public var authentication: Authentication
     /// Largest request body accepted, in bytes.
     public var maximumBodySize: Int
+    /// Pool size and statement timeout.
+    public var database: DatabaseSettings
 
     public enum Authentication: Sendable {
         case basic([User])
@@ -23,7 +25,8 @@ public struct ServerConfiguration: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, databaseURL: String = ServerConfiguration.defaultDatabaseURL,
-        systemID: String = "socle.local", authentication: Authentication = .basic([]), maximumBodySize: Int = 16 << 20
+        systemID: String = "socle.local", authentication: Authentication = .basic([]), maximumBodySize: Int = 16 << 20,
+        database: DatabaseSettings = DatabaseSettings(statementTimeout: .seconds(60))
     ) {
         self.host = host
         self.port = port
@@ -31,6 +34,7 @@ public struct ServerConfiguration: Sendable {
         self.systemID = systemID
         self.authentication = authentication
         self.maximumBodySize = maximumBodySize
+        self.database = database
     }
 
     /// Refuses settings that would be unsafe or cannot work.
@@ -43,7 +47,18 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("the system id '\(systemID)' must be non-empty and must not contain '::'")
         }
         if !(1...65535).contains(port) && port != 0 { throw ConfigurationError("port \(port) is out of range") }
-        _ = try DatabaseLocation(databaseURL)
+        _ = try location()
+        if let size = database.poolSize, !(1...1000).contains(size) { throw ConfigurationError("the database pool size \(size) is out of range (1 to 1000)") }
+        if let timeout = database.statementTimeout, timeout <= .zero { throw ConfigurationError("the statement timeout must be positive") }
+    }
+
+    /// Where the data lives (`DatabaseLocation`), or why the URL is refused.
+    public func location() throws(ConfigurationError) -> DatabaseLocation {
+        do {
+            return try DatabaseLocation(databaseURL)
+        } catch {
+            throw ConfigurationError(error.description)
+        }
     }
 
     public static func isLoopback(_ host: String) -> Bool {
@@ -54,23 +69,4 @@ public struct ServerConfiguration: Sendable {
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// Where the data lives, parsed from `SOCLE_DATABASE_URL`.
-public enum DatabaseLocation: Sendable, Equatable {
-    case sqlite(path: String)
-    case postgresql(PostgresURL)
-
-    public init(_ url: String) throws(ConfigurationError) {
-        if url.hasPrefix("sqlite:") {
-            var path = String(url.dropFirst("sqlite:".count))
-            if path.hasPrefix("//") { path.removeFirst(2) }
-            guard !path.isEmpty else { throw ConfigurationError("the SQLite database URL '\(url)' names no file") }
-            self = .sqlite(path: path)
-        } else if let postgres = PostgresURL(url) {
-            self = .postgresql(postgres)
-        } else {
-            throw ConfigurationError("unsupported database URL '\(url)': use sqlite:PATH or postgres://user:password@host:port/database")
-        }
-    }
 }

@@ -28,12 +28,9 @@ struct ErrorMiddleware: RouterMiddleware {
         var problems: [DecodingProblem] = []
         switch error {
         case let error as ServiceError:
-            status = Self.status(error.kind)
-            message = error.message
-            problems = error.problems
-            if let latest = error.latestVersion {
-                headers[.eTag] = "\"\(latest)\""
-            }
+            (status, message, problems) = Self.render(error, into: &headers)
+        case let error as StoreError:
+            (status, message, problems) = Self.render(ServiceError(error), into: &headers)
         case let error as RMDecodingError:
             status = .badRequest
             message = "the request body is not a valid \(error.rmType)"
@@ -41,19 +38,11 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as JSONParseError:
             status = .badRequest
             message = "the request body is not valid JSON: \(error.message) at line \(error.line), column \(error.column)"
+            problems = [DecodingProblem(path: error.path.isEmpty ? "/" : error.path, message: "\(error.message) (line \(error.line), column \(error.column))")]
         case let error as HTTPRequestError:
             status = error.status
             message = error.message
             headers.append(contentsOf: error.headers)
-        case let error as StoreError:
-            switch error.code {
-            case .notFound: status = .notFound
-            case .conflict: status = .conflict
-            case .preconditionFailed: status = .preconditionFailed
-            case .invalidValue: status = .badRequest
-            case .unavailable, .schemaTooNew: status = .serviceUnavailable
-            }
-            message = error.message
         case let error as any HTTPResponseError:
             status = error.status
             message = status == .notFound ? "no resource at \(request.uri.path)" : status.reasonPhrase
@@ -71,6 +60,12 @@ struct ErrorMiddleware: RouterMiddleware {
         if let id = context.logger[metadataKey: "socle.request_id"] { body["request_id"] = .string("\(id)") }
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(.object(body)))))
+    }
+
+    static func render(_ error: ServiceError, into headers: inout HTTPFields) -> (HTTPResponse.Status, String, [DecodingProblem]) {
+        if let latest = error.latestVersion { headers[.eTag] = "\"\(latest)\"" }
+        if let seconds = error.retryAfter { headers[.retryAfter] = String(seconds) }
+        return (Self.status(error.kind), error.message, error.problems)
     }
 
     static func status(_ kind: ServiceError.Kind) -> HTTPResponse.Status {

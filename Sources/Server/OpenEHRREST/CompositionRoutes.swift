@@ -13,8 +13,8 @@ struct CompositionRoutes {
         group.post("ehr/:ehr_id/composition") { request, context in
             let representation = try request.rmRepresentation()
             let ehrID = try context.parameters.require("ehr_id")
-            let json = try await canonicalBody(request, context)
-            let version = try await service.create(ehrID: ehrID, json: json, committal: try AuditHeaders.committal(request, user: context.user))
+            let input = try await compositionBody(request, context)
+            let version = try await service.create(ehrID: ehrID, input: input, committal: try AuditHeaders.committal(request, user: context.user))
             return try response(version, request: request, status: .created, body: request.prefersRepresentation ? representation : nil)
         }
         group.get("ehr/:ehr_id/composition/:uid") { request, context in
@@ -36,7 +36,7 @@ struct CompositionRoutes {
             if simplified {
                 var body = try await service.flat(version)
                 if structured { body = CompositionService.structured(fromFlat: body) }
-                var headers = self.headers(version, location: request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/composition/\(version.uid)")
+                var headers = self.headers(version, location: request.baseURL + "/openehr/v1/ehr/\(version.ehrID)/composition/\(version.uid)")
                 headers[.contentType] = structured ? "application/openehr.wt.structured.schema+json" : "application/openehr.wt.flat.schema+json"
                 return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(body))))
             }
@@ -45,10 +45,10 @@ struct CompositionRoutes {
         group.put("ehr/:ehr_id/composition/:uid") { request, context in
             let representation = try request.rmRepresentation()
             let preceding = try request.ifMatch()
-            let json = try await canonicalBody(request, context)
+            let input = try await compositionBody(request, context)
             let version = try await service.update(
                 ehrID: try context.parameters.require("ehr_id"), versionedObjectID: try context.parameters.require("uid"), precedingVersionUID: preceding,
-                json: json, committal: try AuditHeaders.committal(request, user: context.user))
+                input: input, committal: try AuditHeaders.committal(request, user: context.user))
             let body = request.prefersRepresentation
             return try response(version, request: request, status: body ? .ok : .noContent, body: body ? representation : nil)
         }
@@ -83,10 +83,10 @@ struct CompositionRoutes {
         }
     }
 
-    /// The body as canonical JSON: read from canonical XML when sent as
-    /// `application/xml`, from FLAT (`format=FLAT` or the FLAT media type,
-    /// with `templateId` or `ctx/template_id`) or STRUCTURED when sent so.
-    func canonicalBody(_ request: Request, _ context: SocleRequestContext) async throws -> JSON {
+    /// The body: canonical JSON, read from canonical XML when sent as
+    /// `application/xml`, or FLAT keys (`format=FLAT` or the FLAT media type,
+    /// with `templateId` or `ctx/template_id`) or STRUCTURED read as FLAT.
+    func compositionBody(_ request: Request, _ context: SocleRequestContext) async throws -> CompositionInput {
         let format = request.uri.queryParameters.get("format")?.uppercased()
         let type = request.headers[.contentType].map { Request.essence($0) }
         let structured = format == "STRUCTURED" || type == "application/openehr.wt.structured.schema+json"
@@ -94,7 +94,7 @@ struct CompositionRoutes {
             guard let json = try await request.rmBody(context: context, limit: bodyLimit, rmType: "COMPOSITION") else {
                 throw HTTPRequestError(status: .badRequest, message: "the request body must be a COMPOSITION in canonical JSON or XML")
             }
-            return json
+            return .canonical(json)
         }
         let json = try await requiredBody(request, context)
         guard case .object(let object) = json else {
@@ -105,7 +105,7 @@ struct CompositionRoutes {
         guard let templateID = request.uri.queryParameters.get("templateId") ?? flat["ctx/template_id"]?.stringValue else {
             throw HTTPRequestError(status: .badRequest, message: "a FLAT composition needs its template: add templateId= or ctx/template_id")
         }
-        return try await service.canonical(fromFlat: flat, templateID: templateID)
+        return .flat(flat, templateID: templateID)
     }
 
     func requiredBody(_ request: Request, _ context: SocleRequestContext) async throws -> JSON {
@@ -126,7 +126,7 @@ struct CompositionRoutes {
     func response(
         _ version: CompositionService.CompositionVersion, request: Request, status: HTTPResponse.Status, body representation: RMRepresentation?
     ) throws -> Response {
-        let headers = headers(version, location: request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/composition/\(version.uid)")
+        let headers = headers(version, location: request.baseURL + "/openehr/v1/ehr/\(version.ehrID)/composition/\(version.uid)")
         guard let representation else { return Response(status: status, headers: headers) }
         return try Response.rm(status, bytes: version.record.data, rmType: "COMPOSITION", as: representation, headers: headers)
     }
@@ -134,7 +134,7 @@ struct CompositionRoutes {
     func originalVersionResponse(
         _ version: CompositionService.CompositionVersion, bytes: [UInt8], request: Request, as representation: RMRepresentation
     ) throws -> Response {
-        let location = request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/versioned_composition/\(version.uid.objectID)/version/\(version.uid)"
+        let location = request.baseURL + "/openehr/v1/ehr/\(version.ehrID)/versioned_composition/\(version.uid.objectID)/version/\(version.uid)"
         return try Response.rm(.ok, bytes: bytes, rmType: "ORIGINAL_VERSION", as: representation, headers: headers(version, location: location))
     }
 }

@@ -67,7 +67,7 @@ struct DirectoryRoutes {
         _ version: DirectoryService.DirectoryVersion, request: Request, status: HTTPResponse.Status, body: [UInt8]?, as representation: RMRepresentation
     ) throws -> Response {
         var headers = HTTPFields()
-        headers[.location] = request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/directory/\(version.uid)"
+        headers[.location] = request.baseURL + "/openehr/v1/ehr/\(version.ehrID)/directory/\(version.uid)"
         headers[.eTag] = "\"\(version.uid)\""
         headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
         if let body { return try Response.rm(status, bytes: body, rmType: "FOLDER", as: representation, headers: headers) }

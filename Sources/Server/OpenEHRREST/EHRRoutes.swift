@@ -108,7 +108,7 @@ struct EHRRoutes {
         _ version: EHRService.StatusVersion, request: Request, status: HTTPResponse.Status, body: RMRepresentation?
     ) throws -> Response {
         var headers = HTTPFields()
-        headers[.location] = request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/ehr_status/\(version.uid)"
+        headers[.location] = request.baseURL + "/openehr/v1/ehr/\(version.ehrID)/ehr_status/\(version.uid)"
         headers[.eTag] = "\"\(version.uid)\""
         headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
         guard let body else { return Response(status: status, headers: headers) }
@@ -119,7 +119,7 @@ struct EHRRoutes {
         _ version: EHRService.StatusVersion, bytes: [UInt8], ehrID: String, request: Request, as representation: RMRepresentation
     ) throws -> Response {
         var headers = HTTPFields()
-        headers[.location] = request.baseURL + "/openehr/v1/ehr/\(version.record.ehrID)/versioned_ehr_status/version/\(version.uid)"
+        headers[.location] = request.baseURL + "/openehr/v1/ehr/\(version.ehrID)/versioned_ehr_status/version/\(version.uid)"
         headers[.eTag] = "\"\(version.uid)\""
         headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
         return try Response.rm(.ok, bytes: bytes, rmType: "ORIGINAL_VERSION", as: representation, headers: headers)

@@ -27,10 +27,16 @@ public struct CompositionService: Sendable {
     struct Prepared {
         var tree: JSON
         var templateID: String
+        /// The template's revision it was validated against: a condition of its commit.
+        var revision: String
+
+        var conditions: [CommitCondition] { [.templateRevision(templateID: templateID, revision: revision)] }
     }
 
     /// The one validation path: RM decoding (400 with every problem), then
     /// the template (422 naming an unknown template, or every violation).
+    /// A violation found with a kept template that another node has replaced
+    /// meanwhile is judged again against the current one.
     func prepare(_ json: JSON) async throws -> Prepared {
         let tree: JSON
         do {
@@ -43,28 +49,36 @@ public struct CompositionService: Sendable {
                 .unprocessable, "the composition names no template (archetype_details/template_id/value)",
                 problems: [DecodingProblem(path: "/archetype_details/template_id", message: "is mandatory: compositions are validated against their template")])
         }
-        guard let template = try await templates.template(templateID) else {
-            throw ServiceError(
-                .unprocessable, "unknown template '\(templateID)': upload it first",
-                problems: [DecodingProblem(path: "/archetype_details/template_id/value", message: "template '\(templateID)' is not known")])
-        }
-        let problems = validator.validate(tree, against: template)
-        guard problems.isEmpty else {
+        while true {
+            guard let entry = try await templates.entry(templateID) else {
+                throw ServiceError(
+                    .unprocessable, "unknown template '\(templateID)': upload it first",
+                    problems: [DecodingProblem(path: "/archetype_details/template_id/value", message: "template '\(templateID)' is not known")])
+            }
+            let problems = validator.validate(tree, against: entry.template)
+            if problems.isEmpty { return Prepared(tree: tree, templateID: templateID, revision: entry.revision) }
+            if try await templates.isStale(templateID, revision: entry.revision) { continue }
             throw ServiceError(.unprocessable, "the composition does not conform to template '\(templateID)'", problems: problems)
         }
-        return Prepared(tree: tree, templateID: templateID)
     }
 
-    /// A FLAT composition (`format=FLAT`) as canonical JSON, read through the
-    /// web template of its template; 422 naming every key it cannot place.
-    public func canonical(fromFlat flat: JSONObject, templateID: String) async throws -> JSON {
-        guard let reader = try await templates.flatReader(templateID) else {
-            throw ServiceError(.unprocessable, "unknown template '\(templateID)': upload it first")
+    /// The body as canonical JSON: as sent, or read from FLAT through the
+    /// web template of its template (422 naming every key it cannot place).
+    func canonical(_ input: CompositionInput) async throws -> JSON {
+        guard case .flat(let flat, let templateID) = input else {
+            if case .canonical(let json) = input { return json }
+            return .null
         }
-        do {
-            return try reader.composition(flat)
-        } catch {
-            throw ServiceError(.unprocessable, "the FLAT composition does not fit the web template of '\(templateID)'", problems: error.problems)
+        while true {
+            guard let entry = try await templates.readerEntry(templateID, current: false), let reader = entry.reader else {
+                throw ServiceError(.unprocessable, "unknown template '\(templateID)': upload it first")
+            }
+            do {
+                return try reader.composition(flat)
+            } catch {
+                if try await templates.isStale(templateID, revision: entry.revision) { continue }
+                throw ServiceError(.unprocessable, "the FLAT composition does not fit the web template of '\(templateID)'", problems: error.problems)
+            }
         }
     }
 
@@ -81,26 +95,35 @@ public struct CompositionService: Sendable {
     public func flat(_ version: CompositionVersion) async throws -> JSON {
         let json = try JSONParser.parse(version.record.data)
         guard let templateID = json["archetype_details"]?["template_id"]?["value"]?.stringValue,
-            let reader = try await templates.flatReader(templateID)
+            let reader = try await templates.flatReader(templateID, current: true)
         else { throw ServiceError(.unprocessable, "the composition's template is not known: FLAT cannot be written") }
         return .object(reader.flat(json))
     }
 
     /// POST /ehr/{ehr_id}/composition: the first version of a new composition.
     public func create(ehrID: String, json: JSON, committal: Committal) async throws -> CompositionVersion {
+        try await create(ehrID: ehrID, input: .canonical(json), committal: committal)
+    }
+
+    /// POST /ehr/{ehr_id}/composition in canonical JSON or FLAT.
+    public func create(ehrID: String, input: CompositionInput, committal: Committal) async throws -> CompositionVersion {
         let ehr = try await store.existingEHR(ehrID)
-        let contribution = ContributionRecord.new(ehr, committal, .creation, systemID: systemID)
-        let (write, version) = creation(ehr: ehr, prepared: try await prepare(json), audit: contribution.audit, contributionID: contribution.contributionID)
-        try await store.commit(contribution, [write], objectID: version.uid.objectID, systemID: systemID)
-        return version
+        return try await templates.retryingOnChange {
+            let contribution = ContributionRecord.new(ehr, committal, .creation, systemID: systemID)
+            let prepared = try await prepare(try await canonical(input))
+            let (write, version) = creation(ehr: ehr, prepared: prepared, audit: contribution.audit, contributionID: contribution.contributionID)
+            try await store.commit(contribution, [write], objectID: version.uid.objectID, systemID: systemID)
+            return version
+        }
     }
 
     /// The write that creates a composition, inside a contribution.
     func creation(ehr: EHRRecord, prepared: Prepared, audit: AuditRecord, contributionID: String) -> (VersionWrite, CompositionVersion) {
         let uid = ObjectVersionID(objectID: Self.clientObjectID(prepared.tree) ?? UUIDText.random(), creatingSystemID: systemID, versionNumber: 1)
-        let record = VersionRecord.complete(ehr: ehr, uid: uid, data: Self.storedBytes(prepared.tree, uid), audit: audit, contributionID: contributionID)
+        let stored = Self.withUID(prepared.tree, uid)
+        let record = VersionRecord.complete(ehr: ehr, uid: uid, data: JSONSerializer.bytes(stored), audit: audit, contributionID: contributionID)
         return (
-            .create(record, rmType: "COMPOSITION", templateID: prepared.templateID, index: CompositionIndex(composition: prepared.tree, templateID: prepared.templateID)),
+            .create(record, rmType: "COMPOSITION", templateID: prepared.templateID, document: stored, conditions: prepared.conditions),
             CompositionVersion(uid: uid, record: record)
         )
     }
@@ -133,14 +156,23 @@ public struct CompositionService: Sendable {
     public func update(ehrID: String, versionedObjectID: String, precedingVersionUID: String, json: JSON, committal: Committal) async throws
         -> CompositionVersion
     {
+        try await update(ehrID: ehrID, versionedObjectID: versionedObjectID, precedingVersionUID: precedingVersionUID, input: .canonical(json), committal: committal)
+    }
+
+    /// PUT in canonical JSON or FLAT.
+    public func update(ehrID: String, versionedObjectID: String, precedingVersionUID: String, input: CompositionInput, committal: Committal)
+        async throws -> CompositionVersion
+    {
         let ehr = try await store.existingEHR(ehrID)
         let objectID = try Self.objectID(versionedObjectID)
-        let contribution = ContributionRecord.new(ehr, committal, .modification, systemID: systemID)
-        let (write, version) = try await modification(
-            ehr: ehr, objectID: objectID, precedingVersionUID: precedingVersionUID, json: json, audit: contribution.audit,
-            contributionID: contribution.contributionID, stale: .preconditionFailed)
-        try await store.commit(contribution, [write], objectID: objectID, systemID: systemID)
-        return version
+        return try await templates.retryingOnChange {
+            let contribution = ContributionRecord.new(ehr, committal, .modification, systemID: systemID)
+            let (write, version) = try await modification(
+                ehr: ehr, objectID: objectID, precedingVersionUID: precedingVersionUID, json: try await canonical(input), audit: contribution.audit,
+                contributionID: contribution.contributionID, stale: .preconditionFailed)
+            try await store.commit(contribution, [write], objectID: objectID, systemID: systemID)
+            return version
+        }
     }
 
     /// The write that makes a new version of a composition.
@@ -154,9 +186,12 @@ public struct CompositionService: Sendable {
             throw ServiceError(.badRequest, "the composition's uid \(sent) does not match the versioned object \(objectID)")
         }
         let uid = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
-        let record = VersionRecord.complete(ehr: ehr, uid: uid, data: Self.storedBytes(prepared.tree, uid), audit: audit, contributionID: contributionID)
-        let index = CompositionIndex(composition: prepared.tree, templateID: prepared.templateID)
-        return (.update(record, precedingVersion: preceding.versionNumber, index: index), CompositionVersion(uid: uid, record: record))
+        let stored = Self.withUID(prepared.tree, uid)
+        let record = VersionRecord.complete(ehr: ehr, uid: uid, data: JSONSerializer.bytes(stored), audit: audit, contributionID: contributionID)
+        let write = VersionWrite.update(
+            record, rmType: "COMPOSITION", precedingVersion: preceding.versionNumber, templateID: prepared.templateID, document: stored,
+            conditions: prepared.conditions)
+        return (write, CompositionVersion(uid: uid, record: record))
     }
 
     /// DELETE /ehr/{ehr_id}/composition/{preceding_version_uid}: a logical
@@ -182,7 +217,7 @@ public struct CompositionService: Sendable {
         let (uid, record) = try await store.deletionRecord(
             ehr: ehr, preceding: preceding, what: "composition", alreadyDeleted: ServiceError(.badRequest, "composition \(sent.objectID) is already deleted"),
             audit: audit, contributionID: contributionID, systemID: systemID)
-        return (.update(record, precedingVersion: preceding.versionNumber), CompositionVersion(uid: uid, record: record))
+        return (.update(record, rmType: "COMPOSITION", precedingVersion: preceding.versionNumber), CompositionVersion(uid: uid, record: record))
     }
 
     /// VERSIONED_COMPOSITION.
@@ -259,4 +294,12 @@ public struct CompositionService: Sendable {
     static func storedBytes(_ tree: JSON, _ uid: ObjectVersionID) -> [UInt8] {
         JSONSerializer.bytes(withUID(tree, uid))
     }
+}
+
+/// A composition as a client sends it.
+public enum CompositionInput: Sendable {
+    /// Canonical JSON (or canonical XML read into it).
+    case canonical(JSON)
+    /// FLAT keys (STRUCTURED is read as its FLAT keys) and the template they follow.
+    case flat(JSONObject, templateID: String)
 }

@@ -25,6 +25,10 @@ public struct ContributionService: Sendable {
     /// POST /ehr/{ehr_id}/contribution. Returns the contribution id.
     public func commit(ehrID: String, json: JSON, committal: Committal) async throws -> String {
         let ehr = try await store.existingEHR(ehrID)
+        return try await compositions.templates.retryingOnChange { try await commit(ehr, json: json, committal: committal) }
+    }
+
+    func commit(_ ehr: EHRRecord, json: JSON, committal: Committal) async throws -> String {
         guard case .object(let body) = json else { throw ServiceError(.badRequest, "a CONTRIBUTION must be a JSON object, found \(json.kindName)") }
         guard let versions = body["versions"]?.arrayValue, !versions.isEmpty else {
             throw ServiceError(
@@ -58,12 +62,10 @@ public struct ContributionService: Sendable {
         if addsClinicalContent { changes.insert(.requireModifiable, at: 0) }
         do {
             try await store.commit(contribution, versions: writes, ehrChanges: changes)
-        } catch let error as StoreError {
+        } catch let error as StoreError where error.code != .changed {
             switch error.code {
             case .preconditionFailed, .conflict: throw ServiceError(.conflict, "the contribution was not committed: \(error.message)")
-            case .notFound: throw ServiceError(.notFound, error.message)
-            case .unavailable, .schemaTooNew: throw ServiceError(.unavailable, error.message)
-            case .invalidValue: throw ServiceError(.badRequest, error.message)
+            default: throw ServiceError(error)
             }
         }
         return contribution.contributionID

@@ -69,7 +69,7 @@ public struct DirectoryService: Sendable {
         }
         let uid = ObjectVersionID(objectID: object.objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
         let record = VersionRecord.complete(ehr: ehr, uid: uid, data: CompositionService.storedBytes(tree, uid), audit: audit, contributionID: contributionID)
-        return (.update(record, precedingVersion: preceding.versionNumber), DirectoryVersion(uid: uid, record: record))
+        return (.update(record, rmType: "FOLDER", precedingVersion: preceding.versionNumber), DirectoryVersion(uid: uid, record: record))
     }
 
     /// DELETE /ehr/{ehr_id}/directory with If-Match: a version whose
@@ -92,7 +92,7 @@ public struct DirectoryService: Sendable {
         let (uid, record) = try await store.deletionRecord(
             ehr: ehr, preceding: preceding, what: "directory", alreadyDeleted: ServiceError(.conflict, "the directory of EHR \(ehr.ehrID) is already deleted"),
             audit: audit, contributionID: contributionID, systemID: systemID)
-        return (.update(record, precedingVersion: preceding.versionNumber), DirectoryVersion(uid: uid, record: record))
+        return (.update(record, rmType: "FOLDER", precedingVersion: preceding.versionNumber), DirectoryVersion(uid: uid, record: record))
     }
 
     /// GET /ehr/{ehr_id}/directory[/{version_uid}]: the latest version, the

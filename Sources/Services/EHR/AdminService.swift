@@ -1,16 +1,21 @@
+import JSONCore
 import OpenEHR
 import Storage
 
-/// Administration (EHRbase-compatible admin paths): physical erasure.
+/// Administration (EHRbase-compatible admin paths): physical erasure, and
+/// the change sequence.
 public struct AdminService: Sendable {
     public let store: VersionStore
+    public let changes: ChangeFeed
 
-    public init(store: VersionStore) {
-        self.store = store
+    public init(store: Store) {
+        self.store = store.versions
+        self.changes = store.changes
     }
 
-    /// Erases an EHR and everything in it; the erasure log keeps who, when
-    /// and which EHR id, and outlives the data.
+    /// Erases an EHR and everything in it, and every record about its
+    /// patient; the erasure log keeps who, when and which EHR id, and
+    /// outlives the data.
     public func eraseEHR(_ ehrID: String, by user: String) async throws {
         guard UUIDText.isValid(ehrID) else { throw ServiceError(.badRequest, "'\(ehrID)' is not a valid EHR id: a UUID is expected") }
         do {
@@ -19,5 +24,44 @@ public struct AdminService: Sendable {
         } catch let error as StoreError where error.code == .notFound {
             throw ServiceError(.notFound, "EHR \(ehrID) does not exist")
         }
+    }
+
+    /// GET /admin/changes?after=N&limit=M: the positions of the change
+    /// sequence after N (contributions with their versions, erasures),
+    /// oldest first, and the position to ask after next.
+    public func changes(after: Int64, limit: Int) async throws -> JSON {
+        guard after >= 0 else { throw ServiceError(.badRequest, "after must be a position, 0 or more") }
+        guard (1...1000).contains(limit) else { throw ServiceError(.badRequest, "limit must be between 1 and 1000") }
+        let page: [Change]
+        do {
+            page = try await changes.changes(after: after, limit: limit)
+        } catch let error as StoreError {
+            throw ServiceError(error)
+        }
+        return [
+            "changes": .array(page.map(Self.json)),
+            "next": .number(String(page.last?.position ?? after)),
+            "more": .bool(page.count == limit),
+        ]
+    }
+
+    static func json(_ change: Change) -> JSON {
+        var object = JSONObject([
+            ("position", .number(String(change.position))), ("type", .string(change.kind.rawValue)),
+            ("time", .string(ISODateTime(microsecondsSinceEpoch: change.time).description)),
+        ])
+        if let id = change.contributionID { object["contribution"] = .string(id) }
+        if let id = change.ehrID { object["ehr_id"] = .string(id) }
+        if let id = change.patientID { object["patient_id"] = .string(id) }
+        if change.kind == .contribution {
+            object["versions"] = .array(
+                change.versions.map { version in
+                    [
+                        "object_id": .string(version.objectID), "version": JSON(version.versionNumber), "type": .string(version.rmType),
+                        "change_type": .string(version.changeType), "lifecycle_state": .string(version.lifecycleState),
+                    ]
+                })
+        }
+        return .object(object)
     }
 }

@@ -43,6 +43,7 @@ public struct EHRService: Sendable {
         public var uid: ObjectVersionID
         public var json: [UInt8]
         public var record: VersionRecord
+        public var ehrID: String { record.ehrID ?? "" }
     }
 
     /// Creates an EHR, with the client's EHR_STATUS or the default one, as a
@@ -157,7 +158,7 @@ public struct EHRService: Sendable {
         let subject = status.subject.externalRef
         let change = EHRChange.status(
             subjectID: subject?.id.value, subjectNamespace: subject?.namespace, isQueryable: status.isQueryable, isModifiable: status.isModifiable)
-        return (.update(version, precedingVersion: preceding.versionNumber), change, StatusVersion(uid: uid, json: version.data, record: version))
+        return (.update(version, rmType: "EHR_STATUS", precedingVersion: preceding.versionNumber), change, StatusVersion(uid: uid, json: version.data, record: version))
     }
 
     /// VERSIONED_EHR_STATUS (RM 1.1.0 ehr package).

@@ -1,4 +1,5 @@
 import OpenEHR
+import Storage
 
 /// Why a use case refused a request, in words a surface maps to its own
 /// status codes and error format (one place per surface).
@@ -14,7 +15,8 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
         /// A stale If-Match. 412.
         case preconditionFailed
         case forbidden
-        /// The database cannot be reached. 503.
+        /// The database cannot be reached, a statement ran too long, an index
+        /// is being rebuilt. 503.
         case unavailable
     }
 
@@ -23,12 +25,28 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
     public var problems: [DecodingProblem]
     /// For 412: the version that is the latest now, so a client can retry.
     public var latestVersion: ObjectVersionID?
+    /// For 503: when to try again, in seconds (`Retry-After`).
+    public var retryAfter: Int?
 
-    public init(_ kind: Kind, _ message: String, problems: [DecodingProblem] = [], latestVersion: ObjectVersionID? = nil) {
+    public init(_ kind: Kind, _ message: String, problems: [DecodingProblem] = [], latestVersion: ObjectVersionID? = nil, retryAfter: Int? = nil) {
         self.kind = kind
         self.message = message
         self.problems = problems
         self.latestVersion = latestVersion
+        self.retryAfter = retryAfter
+    }
+
+    /// A store refusal in service terms.
+    public init(_ error: StoreError) {
+        switch error.code {
+        case .notFound: self.init(.notFound, error.message)
+        case .conflict, .changed: self.init(.conflict, error.message)
+        case .preconditionFailed: self.init(.preconditionFailed, error.message)
+        case .invalidValue: self.init(.badRequest, error.message)
+        case .unavailable, .schemaTooNew: self.init(.unavailable, error.message)
+        case .timeout: self.init(.unavailable, error.message + " (SOCLE_DATABASE_STATEMENT_TIMEOUT)")
+        case .rebuilding: self.init(.unavailable, error.message, retryAfter: 10)
+        }
     }
 
     public var description: String { message }

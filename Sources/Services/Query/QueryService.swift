@@ -3,19 +3,20 @@ import JSONCore
 import OpenEHR
 import Storage
 
-/// AQL (ITS-REST 1.0.3 §Query, AQL 1.1): parse, check, compile to one SQL
-/// statement over the node index, run it, and read the RM objects a result
-/// column selects from the versions the rows point at.
+/// AQL (ITS-REST 1.0.3 §Query, AQL 1.1): parse, check, plan, hand the plan
+/// to Storage (which renders it for its engine, with every value bound, and
+/// runs it over the node index), and read the RM objects a result column
+/// selects from the versions the rows point at.
 public struct QueryService: Sendable {
-    public let store: VersionStore
-    public let queries: QueryStore
+    public let store: Store
     public let systemID: String
 
-    public init(store: VersionStore, systemID: String) {
+    public init(store: Store, systemID: String) {
         self.store = store
-        self.queries = QueryStore(database: store.database)
         self.systemID = systemID
     }
+
+    var queries: QueryStore { store.queries }
 
     /// What a client asks: the query, its parameters, paging, and whether to explain.
     public struct Request: Sendable {
@@ -37,7 +38,7 @@ public struct QueryService: Sendable {
         }
     }
 
-    /// Parse and check: a query that cannot be answered is refused before any SQL.
+    /// Parse and check: a query that cannot be answered is refused before it is planned.
     public func check(_ q: String) throws -> Checker.CheckedQuery {
         let query: Query
         do {
@@ -75,14 +76,15 @@ public struct QueryService: Sendable {
         return checked
     }
 
-    public func compile(_ request: Request, orderedValuesOnly: Bool = false) throws -> CompiledQuery {
-        try compile(try checked(request), parameters: request.parameters, orderedValuesOnly: orderedValuesOnly)
+    /// The plan of a request (the statement the service runs first when
+    /// `orderedValuesOnly`: see `Planner.plan`).
+    public func plan(_ request: Request, orderedValuesOnly: Bool = false) throws -> QueryPlan {
+        try plan(try checked(request), parameters: request.parameters, orderedValuesOnly: orderedValuesOnly)
     }
 
-    func compile(_ checked: Checker.CheckedQuery, parameters: [String: JSON], orderedValuesOnly: Bool) throws -> CompiledQuery {
-        let dialect: SQLDialect = store.database.kind == .postgresql ? .postgresql : .sqlite
+    func plan(_ checked: Checker.CheckedQuery, parameters: [String: JSON], orderedValuesOnly: Bool) throws -> QueryPlan {
         do {
-            return try Compiler(dialect: dialect, systemID: systemID).compile(checked, parameters: parameters, orderedValuesOnly: orderedValuesOnly)
+            return try Planner(systemID: systemID).plan(checked, parameters: parameters, orderedValuesOnly: orderedValuesOnly)
         } catch {
             throw Self.semanticError(error)
         }
@@ -90,31 +92,35 @@ public struct QueryService: Sendable {
 
     /// Runs the query; the result set of ITS-REST 1.0.3 (RESULT_SET).
     public func execute(_ request: Request) async throws -> JSON {
-        // Parsed and checked once; compiled once, or twice for a page of the highest values.
+        // Parsed and checked once; planned once, or twice for a page of the highest values.
         let checked = try checked(request)
-        var compiled = try compile(checked, parameters: request.parameters, orderedValuesOnly: false)
-        var rows: [SQLRow]
-        // A page of the highest values: try the rows that have them first (see
-        // `Compiler.compile`); when they fill the page, that is the page.
-        if let limit = compiled.limit, !compiled.distinctAfterRead, Self.ordersByValuesDescending(checked.query) {
-            let valuesFirst = try compile(checked, parameters: request.parameters, orderedValuesOnly: true)
-            rows = try await store.database.query(valuesFirst.sql, [])
-            if rows.count == limit || valuesFirst.sql == compiled.sql {
-                compiled = valuesFirst
+        var plan = try plan(checked, parameters: request.parameters, orderedValuesOnly: false)
+        var rows: [[ResultValue]]
+        do {
+            // A page of the highest values: try the rows that have them first (see
+            // `Planner.plan`); when they fill the page, that is the page.
+            if let limit = plan.limit, !plan.distinctAfterRead, Self.ordersByValuesDescending(checked.query) {
+                let valuesFirst = try self.plan(checked, parameters: request.parameters, orderedValuesOnly: true)
+                rows = try await store.aql.run(valuesFirst)
+                if rows.count == limit || valuesFirst == plan {
+                    plan = valuesFirst
+                } else {
+                    rows = try await store.aql.run(plan)
+                }
             } else {
-                rows = try await store.database.query(compiled.sql, [])
+                rows = try await store.aql.run(plan)
             }
-        } else {
-            rows = try await store.database.query(compiled.sql, [])
+        } catch let error as StoreError {
+            throw ServiceError(error)
         }
-        var reader = ResultReader(store: store, systemID: systemID)
-        try await reader.loadDocuments(for: rows, columns: compiled.columns)
-        var output: [JSON] = rows.map { row in .array(compiled.columns.map { reader.value($0.value, row) }) }
-        if compiled.distinctAfterRead {
+        var reader = ResultReader(store: store.versions, systemID: systemID)
+        try await reader.loadDocuments(for: rows, columns: plan.columns)
+        var output: [JSON] = rows.map { row in .array(plan.columns.map { reader.value($0.value, row) }) }
+        if plan.distinctAfterRead {
             var seen: Set<[UInt8]> = []
             output = output.filter { seen.insert(JSONSerializer.bytes($0)).inserted }
-            output = Array(output.dropFirst(compiled.offset))
-            if let limit = compiled.limit { output = Array(output.prefix(limit)) }
+            output = Array(output.dropFirst(plan.offset))
+            if let limit = plan.limit { output = Array(output.prefix(limit)) }
         }
         var meta = JSONObject([
             ("_type", "RESULTSET"), ("_schema_version", "1.0.3"), ("_created", .string(ISODateTime.now().description)), ("_generator", "Socle"),
@@ -122,20 +128,27 @@ public struct QueryService: Sendable {
         ])
         if let offset = request.offset { meta["offset"] = .number(String(offset)) }
         if let fetch = request.fetch { meta["fetch"] = .number(String(fetch)) }
-        if request.explain {
-            meta["_explain"] = [
-                "dialect": .string(store.database.kind.rawValue),
-                "sql": .string(compiled.sql),
-                "bindings": .array(compiled.plan.map(JSON.string)),
-                "plan": .array(try await databasePlan(compiled.sql).map(JSON.string)),
-            ]
-        }
+        if request.explain { meta["_explain"] = try await explanation(plan) }
         var result = JSONObject([("meta", .object(meta))])
         if let name = request.name { result["name"] = .string(name) }
         result["q"] = .string(request.q)
-        result["columns"] = .array(compiled.columns.map { ["name": .string($0.name), "path": .string($0.path)] })
+        result["columns"] = .array(plan.columns.map { ["name": .string($0.name), "path": .string($0.path)] })
         result["rows"] = .array(output)
         return .object(result)
+    }
+
+    /// `explain=true`: the plan, the SQL it renders to with its bound values,
+    /// and the database's own plan of that SQL.
+    func explanation(_ plan: QueryPlan) async throws -> JSON {
+        let explained = try await store.aql.explain(plan)
+        return [
+            "dialect": .string(store.kind.rawValue),
+            "plan": .array(plan.description.split(separator: "\n").map { .string(String($0)) }),
+            "bindings": .array(plan.bindings.map(JSON.string)),
+            "sql": .string(explained.sql),
+            "parameters": .array(explained.parameters.map(ResultReader.json)),
+            "database_plan": .array(explained.databasePlan.map(JSON.string)),
+        ]
     }
 
     /// Every ORDER BY key descending, and no aggregate: absent values come last.
@@ -143,27 +156,15 @@ public struct QueryService: Sendable {
         !query.orderBy.isEmpty && query.orderBy.allSatisfy(\.descending)
             && !query.select.columns.contains { if case .aggregate = $0.expression { true } else { false } }
     }
-
-    /// The database's own plan for the statement.
-    func databasePlan(_ sql: String) async throws -> [String] {
-        switch store.database.kind {
-        case .sqlite:
-            return try await store.database.query("EXPLAIN QUERY PLAN " + sql, []).map { row in
-                row.values.compactMap { if case .text(let text) = $0 { text } else { nil } }.joined(separator: " ")
-            }
-        case .postgresql:
-            return try await store.database.query("EXPLAIN " + sql, []).compactMap { $0.string(0) }
-        }
-    }
 }
 
-/// Turns SQL result rows into AQL values: scalars as they are, index
-/// leaves from their columns, whole RM objects from the stored versions.
+/// Turns result rows into AQL values: scalars as they are, index leaves
+/// from the index's values, whole RM objects from the stored versions.
 struct ResultReader {
     let store: VersionStore
     let systemID: String
-    /// Decoded versions by `object id::version`, with their nodes numbered as the index numbers them.
-    var documents: [String: [JSON]] = [:]
+    /// Decoded versions, with their nodes numbered as the index numbers them.
+    var documents: [VersionKey: [JSON]] = [:]
 
     init(store: VersionStore, systemID: String) {
         self.store = store
@@ -171,62 +172,45 @@ struct ResultReader {
     }
 
     /// Reads, in one query per batch, the versions whose objects the result needs.
-    mutating func loadDocuments(for rows: [SQLRow], columns: [OutputColumn]) async throws {
-        var wanted: Set<String> = []
-        var objectIDs: Set<String> = []
+    mutating func loadDocuments(for rows: [[ResultValue]], columns: [OutputColumn]) async throws {
+        var wanted: Set<VersionKey> = []
         for row in rows {
             for column in columns {
-                guard case .node(let start, let steps) = column.value, Self.needsDocument(row, start: start, steps: steps),
-                    let objectID = row.string(start), let version = row.int(start + 1)
+                guard case .node(let selection, let steps) = column.value, case .node(let node?) = row[selection],
+                    steps.isEmpty || Self.leaf(node, steps: steps) == nil
                 else { continue }
-                wanted.insert("\(objectID)::\(version)")
-                objectIDs.insert(objectID)
+                wanted.insert(VersionKey(objectID: node.objectID, versionNumber: node.versionNumber))
             }
         }
-        let ids = Array(objectIDs)
-        var start = 0
-        while start < ids.count {
-            let batch = Array(ids[start..<min(start + 500, ids.count)])
-            let placeholders = Array(repeating: "?", count: batch.count).joined(separator: ", ")
-            let found = try await store.database.query(
-                "SELECT object_id, version_number, data FROM object_version WHERE object_id IN (\(placeholders))", batch.map(SQLValue.text))
-            for row in found {
-                guard let objectID = row.string(0), let version = row.int(1), wanted.contains("\(objectID)::\(version)"), let bytes = row.bytes(2),
-                    let json = try? JSONParser.parse(bytes)
-                else { continue }
-                documents["\(objectID)::\(version)"] = NodeProjection.nodes(of: json).map(\.value)
-            }
-            start += 500
+        guard !wanted.isEmpty else { return }
+        for (key, bytes) in try await store.documents(wanted) {
+            guard let json = try? JSONParser.parse(bytes) else { continue }
+            documents[key] = NodeProjection.nodes(of: json).map(\.value)
         }
     }
 
-    static func needsDocument(_ row: SQLRow, start: Int, steps: [String]) -> Bool {
-        guard row.values[start] != .null else { return false }
-        if steps.isEmpty { return true }
-        return leaf(row, start: start, steps: steps) == nil
-    }
-
-    func value(_ output: OutputValue, _ row: SQLRow) -> JSON {
+    func value(_ output: OutputValue, _ row: [ResultValue]) -> JSON {
         switch output {
         case .constant(let value):
             return value
-        case .scalar(let index, let type):
-            return Self.scalar(row.values[index], type)
-        case .node(let start, let steps):
-            guard row.values[start] != .null else { return .null }
-            if !steps.isEmpty, let leaf = Self.leaf(row, start: start, steps: steps) { return leaf }
-            guard let objectID = row.string(start), let version = row.int(start + 1), let num = row.int(start + 2),
-                let nodes = documents["\(objectID)::\(version)"], Int(num) < nodes.count
-            else { return .null }
-            return Self.follow(nodes[Int(num)], steps)
-        case .version(let start, let steps):
-            guard let objectID = row.string(start), let version = row.int(start + 1) else { return .null }
+        case .scalar(let selection, let type):
+            guard case .scalar(let value) = row[selection] else { return .null }
+            return Self.scalar(value, type)
+        case .node(let selection, let steps):
+            guard case .node(let node?) = row[selection] else { return .null }
+            if !steps.isEmpty, let leaf = Self.leaf(node, steps: steps) { return leaf }
+            guard let nodes = documents[VersionKey(objectID: node.objectID, versionNumber: node.versionNumber)], node.num < nodes.count else {
+                return .null
+            }
+            return Self.follow(nodes[node.num], steps)
+        case .version(let selection, let steps):
+            guard case .version(let version?) = row[selection] else { return .null }
             let record = VersionRecord(
-                objectID: objectID, versionNumber: Int(version), ehrID: "", contributionID: row.string(start + 2) ?? "",
+                objectID: version.objectID, versionNumber: version.versionNumber, ehrID: nil, contributionID: version.contributionID,
                 audit: AuditRecord(
-                    systemID: row.string(start + 3) ?? "", committer: row.string(start + 4) ?? "{}", timeCommitted: row.int(start + 5) ?? 0,
-                    changeType: row.string(start + 6) ?? "", description: row.string(start + 7)),
-                lifecycleState: row.string(start + 8) ?? "", data: [])
+                    systemID: version.systemID, committer: version.committer, timeCommitted: version.timeCommitted, changeType: version.changeType,
+                    description: version.description),
+                lifecycleState: version.lifecycleState, data: [])
             guard let envelope = try? JSONParser.parse(OriginalVersionJSON.bytes(record, systemID: systemID)) else { return .null }
             var object = envelope.objectValue ?? JSONObject()
             object["data"] = nil
@@ -247,7 +231,7 @@ struct ResultReader {
         return current
     }
 
-    static func scalar(_ value: SQLValue, _ type: ScalarType) -> JSON {
+    static func scalar(_ value: AQLValue, _ type: ScalarType) -> JSON {
         switch (value, type) {
         case (.null, _): return .null
         case (.integer(let number), .timestamp): return .string(Self.time(number))
@@ -258,7 +242,16 @@ struct ResultReader {
         case (.real(let number), _): return number.isFinite ? .number(Self.number(number)) : .null
         case (.text(let text), .number), (.text(let text), .integer): return Double(text) != nil ? .number(text) : .string(text)
         case (.text(let text), _): return .string(text)
-        case (.blob, _): return .null
+        }
+    }
+
+    /// A bound value as `explain` shows it.
+    static func json(_ value: AQLValue) -> JSON {
+        switch value {
+        case .null: .null
+        case .integer(let number): .number(String(number))
+        case .real(let number): number.isFinite ? .number(Self.number(number)) : .null
+        case .text(let text): .string(text)
         }
     }
 
@@ -273,31 +266,19 @@ struct ResultReader {
         return "\(value)"
     }
 
-    /// A leaf read from the index columns (rm_type, num_value, str_value,
-    /// code, terminology, units, name after object id, version and number),
-    /// or nil when the value must come from the version itself.
-    static func leaf(_ row: SQLRow, start: Int, steps: [String]) -> JSON? {
-        let base = start + 3
-        guard case .text(let rmType) = row.values[base] else { return nil }
-        func text(_ offset: Int) -> JSON { row.string(base + offset).map(JSON.string) ?? .null }
-        func number() -> JSON {
-            switch row.values[base + 1] {
-            case .real(let value): return .number(Self.number(value))
-            case .integer(let value): return .number(String(value))
-            default: return .null
-            }
-        }
-        guard let column = LeafColumn.column(rmType: rmType, steps: steps) else { return nil }
+    /// A leaf read from the values the index keeps of the node, or nil when
+    /// the value must come from the version itself.
+    static func leaf(_ node: NodeReference, steps: [String]) -> JSON? {
+        guard let leaf = node.leaf, let column = LeafColumn.column(rmType: leaf.rmType, steps: steps) else { return nil }
+        func text(_ value: String?) -> JSON { value.map(JSON.string) ?? .null }
         switch column {
-        case .name: return text(6)
-        case .number, .integer: return number()
-        case .boolean:
-            if case .null = row.values[base + 1] { return .null }
-            return .bool(row.int(base + 1) == 1)
-        case .string: return text(2)
-        case .code: return text(3)
-        case .terminology: return text(4)
-        case .units: return text(5)
+        case .name: return text(leaf.name)
+        case .number, .integer: return leaf.number.map { .number(Self.number($0)) } ?? .null
+        case .boolean: return leaf.number.map { .bool($0 == 1) } ?? .null
+        case .string: return text(leaf.string)
+        case .code: return text(leaf.code)
+        case .terminology: return text(leaf.terminology)
+        case .units: return text(leaf.units)
         }
     }
 }

@@ -6,16 +6,30 @@ import Synchronization
 import Templates
 
 /// Operational templates (ITS-REST 1.0.3 §Definitions, ADL 1.4): upload,
-/// list, retrieve, and the admin replace and delete. Parsed templates are
-/// kept in memory, since every composition commit validates against one.
+/// list, retrieve, and the admin replace and delete.
+///
+/// Every commit validates against a template, so each node keeps the parsed
+/// templates (and each one's FLAT reader) in memory, with the revision it
+/// read. Several nodes may share one database, and another node may replace
+/// or remove a template (docs/architecture.md §Several nodes): a commit
+/// carries the revision it was validated against as a condition of its
+/// transaction (no extra round trip), and a refusal made with a kept copy
+/// (a validation or FLAT error) is checked against the current revision
+/// before it is answered. Reads that serve a template's derived forms (web
+/// template, example, FLAT output) check the revision first (one indexed read).
 public final class TemplateService: Sendable {
     public let store: TemplateStore
     let parser = OPTParser()
-    let cache = Mutex<[String: OperationalTemplate]>([:])
-    /// FLAT readers (each holding its template's web template, indexed) by
-    /// template id; `generation` changes whenever a template is replaced or
-    /// removed, so that a reader built from the old template is not kept.
-    let readers = Mutex<(generation: Int, byID: [String: FlatComposition])>((0, [:]))
+    let entries = Mutex<[String: Entry]>([:])
+
+    /// A template as this node keeps it.
+    struct Entry: Sendable {
+        var template: OperationalTemplate
+        var revision: String
+        /// Built on first use (generating and indexing the web template costs
+        /// about as much as reading a FLAT composition: BENCHMARKS.md).
+        var reader: FlatComposition?
+    }
 
     public init(store: TemplateStore) {
         self.store = store
@@ -26,12 +40,13 @@ public final class TemplateService: Sendable {
     @discardableResult
     public func upload(_ opt: [UInt8]) async throws -> OperationalTemplate {
         let template = try parse(opt)
+        let record = record(template, opt: opt)
         do {
-            try await store.insert(record(template, opt: opt))
+            try await store.insert(record)
         } catch let error as StoreError where error.code == .conflict {
             throw ServiceError(.conflict, "template \(template.templateID) already exists; replace it through the admin API")
         }
-        cache.withLock { $0[template.templateID] = template }
+        entries.withLock { $0[template.templateID] = Entry(template: template, revision: record.revision) }
         return template
     }
 
@@ -42,24 +57,22 @@ public final class TemplateService: Sendable {
         guard template.templateID == templateID else {
             throw ServiceError(.badRequest, "the OPT's template_id is '\(template.templateID)', not '\(templateID)'")
         }
-        try await mapped { try await store.replace(record(template, opt: opt)) }
-        cache.withLock { $0[templateID] = template }
-        forgetReaders(templateID)
+        let record = record(template, opt: opt)
+        try await mapped { try await store.replace(record) }
+        entries.withLock { $0[templateID] = Entry(template: template, revision: record.revision) }
         return template
     }
 
     /// Admin: removes a template that no composition uses.
     public func delete(templateID: String) async throws {
         try await mapped { try await store.delete(templateID) }
-        cache.withLock { _ = $0.removeValue(forKey: templateID) }
-        forgetReaders(templateID)
+        forget(templateID)
     }
 
     /// Admin: removes every template, or none when any is in use.
     public func deleteAll() async throws -> Int {
         let count = try await mapped { try await store.deleteAll() }
-        cache.withLock { $0.removeAll() }
-        forgetReaders(nil)
+        entries.withLock { $0.removeAll() }
         return count
     }
 
@@ -69,50 +82,97 @@ public final class TemplateService: Sendable {
         return record.opt
     }
 
-    /// The parsed template, from memory or the store; nil when unknown.
+    // MARK: Kept templates
+
+    /// The parsed template as this node keeps it (read and parsed on first
+    /// use); nil when unknown.
     public func template(_ templateID: String) async throws -> OperationalTemplate? {
-        if let cached = cache.withLock({ $0[templateID] }) { return cached }
+        try await entry(templateID)?.template
+    }
+
+    /// The kept entry, or the stored template read and parsed.
+    func entry(_ templateID: String) async throws -> Entry? {
+        if let kept = entries.withLock({ $0[templateID] }) { return kept }
+        return try await load(templateID)
+    }
+
+    /// The entry at the stored revision: the kept one when it is still
+    /// current (one indexed read), else read again.
+    func currentEntry(_ templateID: String) async throws -> Entry? {
+        guard let kept = entries.withLock({ $0[templateID] }) else { return try await load(templateID) }
+        if try await store.revision(templateID) == kept.revision { return kept }
+        forget(templateID)
+        return try await load(templateID)
+    }
+
+    func load(_ templateID: String) async throws -> Entry? {
         guard let record = try await store.template(templateID) else { return nil }
-        let template = try parse(record.opt)
-        cache.withLock { $0[templateID] = template }
-        return template
+        let entry = Entry(template: try parse(record.opt), revision: record.revision)
+        entries.withLock { $0[templateID] = entry }
+        return entry
     }
 
-    /// The FLAT reader and writer of a template, built once (generating and
-    /// indexing the web template costs about as much as reading a FLAT
-    /// composition: BENCHMARKS.md); nil when the template is unknown.
-    public func flatReader(_ templateID: String) async throws -> FlatComposition? {
-        let generation = readers.withLock { $0.generation }
-        if let reader = readers.withLock({ $0.byID[templateID] }) { return reader }
-        guard let template = try await template(templateID) else { return nil }
-        let reader = FlatComposition(template: template)
-        readers.withLock { state in
-            if state.generation == generation { state.byID[templateID] = reader }
-        }
-        return reader
+    /// Whether a kept revision is out of date (then it is forgotten): asked
+    /// before a refusal made with it is answered.
+    func isStale(_ templateID: String, revision: String) async throws -> Bool {
+        guard try await store.revision(templateID) != revision else { return false }
+        forget(templateID)
+        return true
     }
 
-    func forgetReaders(_ templateID: String?) {
-        readers.withLock { state in
-            state.generation += 1
-            if let templateID { state.byID[templateID] = nil } else { state.byID.removeAll() }
+    func forget(_ templateID: String) {
+        entries.withLock { _ = $0.removeValue(forKey: templateID) }
+    }
+
+    /// Runs a commit, and once more when a template it was validated
+    /// against changed before it committed (`CommitCondition`), after
+    /// forgetting the kept templates that are no longer current.
+    func retryingOnChange<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StoreError where error.code == .changed {
+            let kept = entries.withLock { $0.mapValues(\.revision) }
+            for (templateID, revision) in kept { _ = try await isStale(templateID, revision: revision) }
+            do {
+                return try await body()
+            } catch let error as StoreError where error.code == .changed {
+                throw ServiceError(error)
+            }
         }
+    }
+
+    /// The FLAT reader and writer of a template, built once per revision;
+    /// nil when the template is unknown. `current`: check the revision first.
+    public func flatReader(_ templateID: String, current: Bool = false) async throws -> FlatComposition? {
+        try await readerEntry(templateID, current: current)?.reader
+    }
+
+    /// The entry with its FLAT reader built.
+    func readerEntry(_ templateID: String, current: Bool) async throws -> Entry? {
+        guard var entry = try await current ? currentEntry(templateID) : entry(templateID) else { return nil }
+        if entry.reader != nil { return entry }
+        entry.reader = FlatComposition(template: entry.template)
+        let built = entry
+        entries.withLock { entries in
+            if entries[templateID]?.revision == built.revision { entries[templateID] = built }
+        }
+        return built
     }
 
     /// The web template of a template (`WebTemplate`).
     public func webTemplate(templateID: String) async throws -> JSON {
-        guard let reader = try await flatReader(templateID) else { throw ServiceError(.notFound, "template '\(templateID)' does not exist") }
+        guard let reader = try await flatReader(templateID, current: true) else { throw ServiceError(.notFound, "template '\(templateID)' does not exist") }
         return reader.webTemplate
     }
 
     /// An example composition of a template, in canonical JSON or FLAT
     /// (`ExampleComposition`: every mandatory node, values the template admits).
     public func example(templateID: String, flat: Bool = false) async throws -> JSON {
-        guard let template = try await template(templateID) else { throw ServiceError(.notFound, "template '\(templateID)' does not exist") }
-        let example = ExampleComposition.generate(template)
-        guard flat else { return example }
-        guard let reader = try await flatReader(templateID) else { throw ServiceError(.notFound, "template '\(templateID)' does not exist") }
-        return .object(reader.flat(example))
+        guard let entry = try await readerEntry(templateID, current: true), let reader = entry.reader else {
+            throw ServiceError(.notFound, "template '\(templateID)' does not exist")
+        }
+        let example = ExampleComposition.generate(entry.template)
+        return flat ? .object(reader.flat(example)) : example
     }
 
     /// The list served by GET /definition/template/adl1.4.
@@ -139,18 +199,14 @@ public final class TemplateService: Sendable {
     func record(_ template: OperationalTemplate, opt: [UInt8]) -> TemplateRecord {
         TemplateRecord(
             templateID: template.templateID, concept: template.concept, archetypeID: template.rootArchetypeID,
-            createdAt: ISODateTime.now().microsecondsSinceEpoch, opt: opt)
+            createdAt: ISODateTime.now().microsecondsSinceEpoch, opt: opt, revision: UUIDText.random())
     }
 
     func mapped<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as StoreError {
-            switch error.code {
-            case .notFound: throw ServiceError(.notFound, error.message)
-            case .conflict: throw ServiceError(.conflict, error.message)
-            default: throw error
-            }
+            throw ServiceError(error)
         }
     }
 }

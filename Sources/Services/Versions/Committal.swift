@@ -54,7 +54,7 @@ enum OriginalVersionJSON {
         [
             "_type": .string(type),
             "uid": ["_type": "HIER_OBJECT_ID", "value": .string(object.objectID)],
-            "owner_id": ["id": ["_type": "HIER_OBJECT_ID", "value": .string(object.ehrID)], "namespace": "local", "type": "EHR"],
+            "owner_id": ["id": ["_type": "HIER_OBJECT_ID", "value": .string(object.ehrID ?? "")], "namespace": "local", "type": "EHR"],
             "time_created": ["_type": "DV_DATE_TIME", "value": .string(ISODateTime(microsecondsSinceEpoch: object.timeCreated).description)],
         ]
     }

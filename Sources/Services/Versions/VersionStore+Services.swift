@@ -7,6 +7,8 @@ public struct StoredVersion: Sendable {
     public var uid: ObjectVersionID
     public var record: VersionRecord
     public var isDeleted: Bool { record.lifecycleState == VersionLifecycleState.deleted.rawValue }
+    /// The EHR of an openEHR object (composition, EHR_STATUS, directory).
+    public var ehrID: String { record.ehrID ?? "" }
 }
 
 extension VersionStore {
@@ -19,28 +21,25 @@ extension VersionStore {
 
     /// A store refusal in service terms; a stale version also names the latest.
     func serviceError(_ error: StoreError, objectID: String, systemID: String) async throws -> ServiceError {
-        switch error.code {
-        case .preconditionFailed:
-            let latest = try await versionedObject(objectID).map {
-                ObjectVersionID(objectID: $0.objectID, creatingSystemID: systemID, versionNumber: $0.latestVersion)
-            }
-            return ServiceError(.preconditionFailed, error.message, latestVersion: latest)
-        case .conflict: return ServiceError(.conflict, error.message)
-        case .notFound: return ServiceError(.notFound, error.message)
-        case .unavailable, .schemaTooNew: return ServiceError(.unavailable, error.message)
-        case .invalidValue: return ServiceError(.badRequest, error.message)
+        guard error.code == .preconditionFailed else { return ServiceError(error) }
+        let latest = try await versionedObject(objectID).map {
+            ObjectVersionID(objectID: $0.objectID, creatingSystemID: systemID, versionNumber: $0.latestVersion)
         }
+        return ServiceError(.preconditionFailed, error.message, latestVersion: latest)
     }
 }
 
 extension VersionStore {
     /// Commits one contribution of an EHR that must be modifiable, with store
     /// refusals in service terms (`stale` for a version that is not the latest).
+    /// A template the versions were validated against that changed meanwhile
+    /// (`StoreError.changed`) is passed on as it is, for the caller to
+    /// prepare the versions again (`TemplateService.retryingOnChange`).
     func commit(_ contribution: ContributionRecord, _ writes: [VersionWrite], objectID: String, systemID: String,
                 stale: ServiceError.Kind = .preconditionFailed) async throws {
         do {
             try await commit(contribution, versions: writes, ehrChange: .requireModifiable)
-        } catch let error as StoreError {
+        } catch let error as StoreError where error.code != .changed {
             var mapped = try await serviceError(error, objectID: objectID, systemID: systemID)
             if mapped.kind == .preconditionFailed { mapped.kind = stale }
             throw mapped

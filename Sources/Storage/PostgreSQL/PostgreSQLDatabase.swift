@@ -1,38 +1,53 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import PostgresNIO
 
 /// PostgreSQL through PostgresNIO's connection pool. The pool runs in a
-/// task owned by this object and stops at `close()`.
+/// task owned by this object from its creation to `close()`; the server
+/// closes it from its service group after the HTTP server has drained
+/// (`DatabaseLifecycle`), so in-flight requests finish on open connections.
 public final class PostgreSQLDatabase: SQLDatabase {
     public let kind = DatabaseKind.postgresql
     let client: PostgresClient
     let runTask: Task<Void, Never>
     let logger: Logger
 
-    /// - Parameter searchPath: a schema to use instead of `public` (tests use
-    ///   one schema each, so that they run side by side on one database).
-    public init(url: PostgresURL, searchPath: String? = nil, logger: Logger) {
+    /// - Parameters:
+    ///   - searchPath: a schema to use instead of `public` (tests use one
+    ///     schema each, so that they run side by side on one database).
+    ///   - settings: pool size and statement timeout.
+    public init(url: PostgresURL, searchPath: String? = nil, settings: DatabaseSettings = DatabaseSettings(), logger: Logger) throws {
         var configuration = PostgresClient.Configuration(
-            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: .disable)
-        if let searchPath { configuration.options.additionalStartupParameters = [("search_path", searchPath)] }
-        configuration.options.maximumConnections = 16
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: try url.tls())
+        var parameters: [(String, String)] = []
+        if let searchPath { parameters.append(("search_path", searchPath)) }
+        if let timeout = settings.statementTimeout { parameters.append(("statement_timeout", "\(Self.milliseconds(timeout))")) }
+        configuration.options.additionalStartupParameters = parameters
+        configuration.options.maximumConnections = max(1, settings.poolSize ?? 16)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
         runTask = Task { await client.run() }
     }
 
-    public func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    public func query(_ sql: String, _ binds: [SQLValue], options: ReadOptions) async throws -> [SQLRow] {
         do {
-            let rows = try await client.query(Self.query(sql, binds), logger: logger)
-            var result: [SQLRow] = []
-            for try await row in rows { result.append(Self.row(row)) }
-            return result
+            return try await collect(client.query(Self.query(sql, binds), logger: logger))
         } catch let error as PSQLError {
             throw Self.storeError(error)
         }
+    }
+
+    func collect(_ rows: PostgresRowSequence) async throws -> [SQLRow] {
+        var result: [SQLRow] = []
+        for try await row in rows { result.append(Self.row(row)) }
+        return result
     }
 
     public func transaction(_ statements: [SQLStatement]) async throws {
@@ -66,6 +81,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
             var count = 0
             for try await _ in rows { count += 1 }
             if let error = statement.mustChangeOneRow, count != 1 { throw error }
+            if let error = statement.mustReturnRow, count == 0 { throw error }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw statement.onUniqueViolation ?? StoreError(.conflict, "the record already exists")
         } catch let error as PSQLError {
@@ -74,19 +90,25 @@ public final class PostgreSQLDatabase: SQLDatabase {
     }
 
     public func migrate(_ statements: [String]) async throws {
-        try await client.withConnection { connection in
-            try await connection.query("BEGIN", logger: self.logger)
-            do {
-                // One migrator at a time across every node sharing the database.
-                try await connection.query("SELECT pg_advisory_xact_lock(7340237)", logger: self.logger)
-                for sql in statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: sql), logger: self.logger)
+        do {
+            try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: self.logger)
+                do {
+                    // One migrator at a time across every node sharing the database.
+                    try await connection.query("SELECT pg_advisory_xact_lock(7340237)", logger: self.logger)
+                    // Building an index on a large table may take longer than requests may.
+                    try await connection.query("SET LOCAL statement_timeout = 0", logger: self.logger)
+                    for sql in statements {
+                        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: self.logger)
+                    }
+                    try await connection.query("COMMIT", logger: self.logger)
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                    throw error
                 }
-                try await connection.query("COMMIT", logger: self.logger)
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: self.logger)
-                throw error
             }
+        } catch let error as PSQLError {
+            throw Self.storeError(error)
         }
     }
 
@@ -147,55 +169,40 @@ public final class PostgreSQLDatabase: SQLDatabase {
     }
 
     static func storeError(_ error: PSQLError) -> any Error {
+        let state = error.serverInfo?[.sqlState]
+        // 57014 query_canceled: the statement timeout fired.
+        if state == "57014" {
+            return StoreError(.timeout, "the statement ran longer than the statement timeout and was cancelled")
+        }
         // Class 22, data exception: a value PostgreSQL cannot store as given.
-        if let state = error.serverInfo?[.sqlState], state.hasPrefix("22") {
+        if let state, state.hasPrefix("22") {
             return StoreError(.invalidValue, "a value cannot be stored: \(error.serverInfo?[.message] ?? "invalid data") (SQLSTATE \(state))")
         }
-        if error.code == .connectionError || error.code == .serverClosedConnection || error.code == .clientClosedConnection {
-            return StoreError(.unavailable, "the PostgreSQL server cannot be reached")
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .sslUnsupported, .failedToAddSSLHandler:
+            return StoreError(.unavailable, "the PostgreSQL server cannot be reached: \(Self.reason(error))")
+        default:
+            return error
         }
-        return error
+    }
+
+    /// Why a connection failed, without the statement or its values.
+    static func reason(_ error: PSQLError) -> String {
+        if let underlying = error.underlying { return String(describing: underlying) }
+        return "\(error.code)"
     }
 }
 
-/// `postgres://user:password@host:port/database`, as `SOCLE_DATABASE_URL` takes it.
-public struct PostgresURL: Sendable, Equatable {
-    public var user: String
-    public var password: String?
-    public var host: String
-    public var port: Int
-    public var database: String
+/// Pool size and statement timeout (`SOCLE_DATABASE_POOL_SIZE`,
+/// `SOCLE_DATABASE_STATEMENT_TIMEOUT`).
+public struct DatabaseSettings: Sendable, Equatable {
+    /// Connections (PostgreSQL) or read connections (SQLite); nil: the default (16, 5).
+    public var poolSize: Int?
+    /// Longest a statement may run; nil: no limit.
+    public var statementTimeout: Duration?
 
-    public init?(_ text: String) {
-        let scheme: Substring
-        if text.hasPrefix("postgres://") { scheme = "postgres://" } else if text.hasPrefix("postgresql://") { scheme = "postgresql://" } else { return nil }
-        var rest = text.dropFirst(scheme.count)
-        if let query = rest.firstIndex(of: "?") { rest = rest[..<query] }
-        guard let at = rest.lastIndex(of: "@"), let slash = rest[at...].firstIndex(of: "/") else { return nil }
-        let credentials = rest[..<at]
-        let hostPort = rest[rest.index(after: at)..<slash]
-        let database = rest[rest.index(after: slash)...]
-        guard !database.isEmpty, !hostPort.isEmpty else { return nil }
-        if let colon = credentials.firstIndex(of: ":") {
-            user = Self.decode(credentials[..<colon])
-            password = Self.decode(credentials[credentials.index(after: colon)...])
-        } else {
-            user = Self.decode(credentials)
-            password = nil
-        }
-        if let colon = hostPort.lastIndex(of: ":") {
-            guard let port = Int(hostPort[hostPort.index(after: colon)...]) else { return nil }
-            host = String(hostPort[..<colon])
-            self.port = port
-        } else {
-            host = String(hostPort)
-            port = 5432
-        }
-        self.database = Self.decode(database)
-        guard !user.isEmpty else { return nil }
-    }
-
-    static func decode(_ text: Substring) -> String {
-        String(text).removingPercentEncoding ?? String(text)
+    public init(poolSize: Int? = nil, statementTimeout: Duration? = nil) {
+        self.poolSize = poolSize
+        self.statementTimeout = statementTimeout
     }
 }

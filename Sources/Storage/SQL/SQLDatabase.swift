@@ -8,7 +8,7 @@ public enum DatabaseKind: String, Sendable {
 /// A value bound to or read from a statement. Timestamps are stored as
 /// microseconds since the epoch and flags as 0/1, so one set of SQL serves
 /// both engines.
-public enum SQLValue: Sendable, Equatable {
+public enum SQLValue: Sendable, Equatable, Hashable {
     case null
     case integer(Int64)
     case real(Double)
@@ -23,10 +23,13 @@ extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
 
     public init(_ value: String?) { self = value.map(SQLValue.text) ?? .null }
     public init(_ value: Int) { self = .integer(Int64(value)) }
+    public init(_ value: Int64?) { self = value.map(SQLValue.integer) ?? .null }
+    public init(_ value: Double?) { self = value.map { $0.isFinite ? SQLValue.real($0) : .null } ?? .null }
     public init(_ value: Bool) { self = .integer(value ? 1 : 0) }
 }
 
-/// A result row, read by column position.
+/// A result row, read by column position. Only Storage reads rows: what it
+/// hands to the layers above are typed records.
 public struct SQLRow: Sendable, Equatable {
     public var values: [SQLValue]
 
@@ -41,6 +44,14 @@ public struct SQLRow: Sendable, Equatable {
         switch values[index] {
         case .integer(let value): return value
         case .real(let value): return Int64(value)
+        default: return nil
+        }
+    }
+
+    public func double(_ index: Int) -> Double? {
+        switch values[index] {
+        case .integer(let value): return Double(value)
+        case .real(let value): return value
         default: return nil
         }
     }
@@ -65,15 +76,37 @@ public struct SQLStatement: Sendable {
     /// transaction is rolled back with this error. This is how optimistic
     /// concurrency is enforced: `UPDATE … WHERE latest_version = ?`.
     public var mustChangeOneRow: StoreError?
+    /// When set, the statement is a `SELECT` that must return a row, or the
+    /// whole transaction is rolled back with this error: a condition the
+    /// commit depends on, checked inside its transaction.
+    public var mustReturnRow: StoreError?
     /// The error to report when the statement breaks a unique constraint.
     public var onUniqueViolation: StoreError?
 
-    public init(_ sql: String, _ binds: [SQLValue] = [], mustChangeOneRow: StoreError? = nil, onUniqueViolation: StoreError? = nil) {
+    public init(
+        _ sql: String, _ binds: [SQLValue] = [], mustChangeOneRow: StoreError? = nil, mustReturnRow: StoreError? = nil,
+        onUniqueViolation: StoreError? = nil
+    ) {
         self.sql = sql
         self.binds = binds
         self.mustChangeOneRow = mustChangeOneRow
+        self.mustReturnRow = mustReturnRow
         self.onUniqueViolation = onUniqueViolation
     }
+}
+
+/// How a read is run.
+public struct ReadOptions: Sendable {
+    /// Keep the prepared statement for the next read of the same text. The
+    /// store's own statements are few and always kept; generated ones (AQL)
+    /// are kept in a bounded set (`SQLiteDatabase`).
+    public var generated: Bool
+
+    public init(generated: Bool = false) {
+        self.generated = generated
+    }
+
+    public static let store = ReadOptions()
 }
 
 /// The storage engine underneath the version store: reads, and atomic
@@ -82,7 +115,7 @@ public protocol SQLDatabase: Sendable {
     var kind: DatabaseKind { get }
 
     /// Runs a read-only statement.
-    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+    func query(_ sql: String, _ binds: [SQLValue], options: ReadOptions) async throws -> [SQLRow]
 
     /// Runs the statements in one transaction: all of them or none.
     func transaction(_ statements: [SQLStatement]) async throws
@@ -95,5 +128,7 @@ public protocol SQLDatabase: Sendable {
 }
 
 extension SQLDatabase {
-    public func query(_ sql: String) async throws -> [SQLRow] { try await query(sql, []) }
+    public func query(_ sql: String, _ binds: [SQLValue] = []) async throws -> [SQLRow] {
+        try await query(sql, binds, options: .store)
+    }
 }

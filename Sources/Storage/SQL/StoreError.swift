@@ -9,6 +9,13 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case schemaTooNew
         /// A value the database cannot store (a NUL character in text on PostgreSQL).
         case invalidValue
+        /// A statement ran longer than the statement timeout.
+        case timeout
+        /// Something a commit was prepared against changed before it
+        /// committed (a template replaced by another node): prepare it again.
+        case changed
+        /// A derived index (projection) is being rebuilt and cannot answer yet.
+        case rebuilding
     }
 
     public var code: Code

@@ -1,45 +1,85 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// SQLite through GRDB: a WAL-mode pool (one writer, concurrent readers),
 /// `synchronous=NORMAL`, cached prepared statements, one transaction per batch.
 public final class SQLiteDatabase: SQLDatabase {
     public let kind = DatabaseKind.sqlite
     let pool: DatabasePool
+    let statementTimeout: Duration?
+    /// The texts of generated statements (AQL) kept prepared. Past
+    /// `maximumGeneratedStatements` distinct texts every connection's cache
+    /// is emptied, so that a stream of distinct queries cannot grow memory.
+    let generatedStatements = Mutex<Set<String>>([])
+    static let maximumGeneratedStatements = 256
 
     /// Opens (creating if needed) the database file and its folder.
-    public init(path: String) throws {
+    /// - Parameters:
+    ///   - readers: concurrent read connections.
+    ///   - statementTimeout: reads running longer are interrupted.
+    public init(path: String, readers: Int = 5, statementTimeout: Duration? = nil) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        configuration.maximumReaderCount = max(1, readers)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        self.statementTimeout = statementTimeout
     }
 
-    public func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+    public func query(_ sql: String, _ binds: [SQLValue], options: ReadOptions) async throws -> [SQLRow] {
+        if options.generated { rememberGenerated(sql) }
+        guard let timeout = statementTimeout else { return try await read(sql, binds) }
+        // GRDB interrupts the running statement when its task is cancelled.
+        return try await withThrowingTaskGroup(of: [SQLRow]?.self) { group in
+            group.addTask { try await self.read(sql, binds) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let rows = first else {
+                throw StoreError(.timeout, "the statement ran longer than the statement timeout (\(timeout))")
+            }
+            return rows
+        }
+    }
+
+    func read(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         try await pool.read { db in
-            // Statements with bound values are the store's own, few and repeated:
-            // cached. A statement without any is typically an AQL query with its
-            // values written in: prepared once, so that the cache does not grow
-            // with every distinct query.
-            let statement = binds.isEmpty ? try db.makeStatement(sql: sql) : try db.cachedStatement(sql: sql)
+            let statement = try db.cachedStatement(sql: sql)
             let rows = try Row.fetchAll(statement, arguments: Self.arguments(binds))
             return rows.map { row in SQLRow((0..<row.count).map { Self.value(row[$0] as DatabaseValue) }) }
         }
+    }
+
+    func rememberGenerated(_ sql: String) {
+        let overflow = generatedStatements.withLock { texts -> Bool in
+            guard texts.insert(sql).inserted, texts.count > Self.maximumGeneratedStatements else { return false }
+            texts.removeAll()
+            return true
+        }
+        if overflow { pool.releaseMemory() }
     }
 
     public func transaction(_ statements: [SQLStatement]) async throws {
         try await pool.write { db in
             for statement in statements {
                 let prepared = try db.cachedStatement(sql: statement.sql)
+                let arguments = Self.arguments(statement.binds)
+                if let error = statement.mustReturnRow {
+                    if try Row.fetchOne(prepared, arguments: arguments) == nil { throw error }
+                    continue
+                }
                 do {
-                    try prepared.execute(arguments: Self.arguments(statement.binds))
+                    try prepared.execute(arguments: arguments)
                 } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT
                     && (error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY)
                 {

@@ -97,56 +97,9 @@ public enum Migrations {
                 "CREATE INDEX versioned_object_template_idx ON versioned_object (template_id)",
             ]
         },
-        Migration(version: 3, description: "AQL node index, stored queries") { kind in
-            let key = kind == .postgresql ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY"
-            let real = kind == .postgresql ? "DOUBLE PRECISION" : "REAL"
-            let clustered = kind == .postgresql ? "" : " WITHOUT ROWID"
-            return [
-                // One row per indexed (latest, not deleted) composition; `cid` keys its nodes.
-                // The nodes are clustered by (cid, apath, num): a path below a
-                // known node is one seek, and so is an archetype root (apath '').
-                """
-                CREATE TABLE aql_composition (
-                    cid \(key),
-                    object_id TEXT NOT NULL UNIQUE,
-                    version_number INTEGER NOT NULL,
-                    ehr_id TEXT NOT NULL,
-                    template_id TEXT,
-                    archetype_id TEXT NOT NULL,
-                    composer TEXT,
-                    start_time BIGINT,
-                    time_committed BIGINT NOT NULL
-                )
-                """,
-                "CREATE INDEX aql_composition_ehr_idx ON aql_composition (ehr_id)",
-                // context/start_time: the time population queries most often filter on.
-                "CREATE INDEX aql_composition_start_idx ON aql_composition (start_time)",
-                "CREATE INDEX aql_composition_archetype_idx ON aql_composition (archetype_id)",
-                """
-                CREATE TABLE aql_node (
-                    cid BIGINT NOT NULL,
-                    num INTEGER NOT NULL,
-                    num_cap INTEGER NOT NULL,
-                    root_num INTEGER NOT NULL,
-                    rm_type TEXT NOT NULL,
-                    node_id TEXT,
-                    archetype_id TEXT NOT NULL,
-                    apath TEXT NOT NULL,
-                    name TEXT,
-                    num_value \(real),
-                    str_value TEXT,
-                    code TEXT,
-                    terminology TEXT,
-                    units TEXT,
-                    PRIMARY KEY (cid, apath, num)
-                )\(clustered)
-                """,
-                // Partial: only rows a query can start from (a number or a date-time,
-                // an archetype root; a code). Container rows are reached from their
-                // composition by the clustered key, and leaving them out halves the
-                // pages a commit dirties (IPS-sized commits 2.2× faster, measured).
-                "CREATE INDEX aql_node_value_idx ON aql_node (archetype_id, apath, num_value) WHERE num_value IS NOT NULL OR apath = ''",
-                "CREATE INDEX aql_node_code_idx ON aql_node (archetype_id, apath, code) WHERE code IS NOT NULL",
+        // The AQL node index created here until version 5 is now a projection's own (Projections).
+        Migration(version: 3, description: "stored queries") { _ in
+            [
                 """
                 CREATE TABLE stored_query (
                     qualified_name TEXT NOT NULL,
@@ -156,7 +109,7 @@ public enum Migrations {
                     saved_at BIGINT NOT NULL,
                     PRIMARY KEY (qualified_name, version)
                 )
-                """,
+                """
             ]
         },
         Migration(version: 4, description: "one directory per EHR") { _ in
@@ -164,21 +117,23 @@ public enum Migrations {
             // creations cannot both pass a check, so the database refuses the second.
             ["CREATE UNIQUE INDEX versioned_object_directory_idx ON versioned_object (ehr_id) WHERE rm_type = 'FOLDER'"]
         },
+        Migration(version: 5, description: "records without an EHR, change sequence, projections, template revisions") { kind in
+            RecordsWithoutEHR.statements(kind) + ChangeLog.createStatements(kind) + ProjectionCatalog.createStatements
+                + [
+                    // The AQL index is rebuilt by its projection from the versions (Projections).
+                    "DROP TABLE IF EXISTS aql_node",
+                    "DROP TABLE IF EXISTS aql_composition",
+                    "ALTER TABLE template ADD COLUMN revision TEXT",
+                    "UPDATE template SET revision = template_id || ':' || created_at",
+                ]
+        },
     ]
 
     /// The schema version this binary writes.
     public static var latestVersion: Int { all.last?.version ?? 0 }
 
-    /// Tables that hold one EHR's data, each with an `ehr_id` column. An
-    /// erasure empties all of them for that EHR.
+    /// Tables that hold one EHR's data, each with an `ehr_id` column.
     public static let ehrTables = ["object_version", "versioned_object", "contribution", "ehr"]
-
-    /// Derived tables (rebuildable from the versions): emptied for an EHR
-    /// before its versions are erased.
-    public static let derivedEHRStatements = [
-        "DELETE FROM aql_node WHERE cid IN (SELECT cid FROM aql_composition WHERE ehr_id = ?)",
-        "DELETE FROM aql_composition WHERE ehr_id = ?",
-    ]
 
     /// Brings the schema up to date; returns the version it is at.
     @discardableResult

@@ -17,9 +17,9 @@ public struct StoredQueryRecord: Sendable, Equatable {
 }
 
 public struct QueryStore: Sendable {
-    public let database: any SQLDatabase
+    let database: any SQLDatabase
 
-    public init(database: any SQLDatabase) {
+    init(database: any SQLDatabase) {
         self.database = database
     }
 

@@ -1,6 +1,5 @@
-import AQL
 import JSONCore
-import OpenEHR
+
 /// An EHR as the store holds it: identity, creation time, the id of its
 /// EHR_STATUS versioned object and the status flags that writes consult.
 public struct EHRRecord: Sendable, Equatable {
@@ -12,10 +11,12 @@ public struct EHRRecord: Sendable, Equatable {
     public var subjectNamespace: String?
     public var isQueryable: Bool
     public var isModifiable: Bool
+    /// The patient record the EHR belongs to (FHIR `Patient/{id}`), when one is linked.
+    public var patientID: String?
 
     public init(
         ehrID: String, systemID: String, timeCreated: Int64, statusObjectID: String, subjectID: String?, subjectNamespace: String?,
-        isQueryable: Bool, isModifiable: Bool
+        isQueryable: Bool, isModifiable: Bool, patientID: String? = nil
     ) {
         self.ehrID = ehrID
         self.systemID = systemID
@@ -25,18 +26,23 @@ public struct EHRRecord: Sendable, Equatable {
         self.subjectNamespace = subjectNamespace
         self.isQueryable = isQueryable
         self.isModifiable = isModifiable
+        self.patientID = patientID
     }
 }
 
 /// A CONTRIBUTION's row: its id and the audit of the commit as a whole.
 public struct ContributionRecord: Sendable, Equatable {
     public var contributionID: String
-    public var ehrID: String
+    /// The EHR it changes; nil for records that belong to no EHR.
+    public var ehrID: String?
+    /// The patient record it concerns, when all its versions concern one.
+    public var patientID: String?
     public var audit: AuditRecord
 
-    public init(contributionID: String, ehrID: String, audit: AuditRecord) {
+    public init(contributionID: String, ehrID: String?, patientID: String? = nil, audit: AuditRecord) {
         self.contributionID = contributionID
         self.ehrID = ehrID
+        self.patientID = patientID
         self.audit = audit
     }
 }
@@ -63,20 +69,25 @@ public struct AuditRecord: Sendable, Equatable {
 public struct VersionRecord: Sendable, Equatable {
     public var objectID: String
     public var versionNumber: Int
-    public var ehrID: String
+    /// The EHR the object belongs to; nil for records without an EHR.
+    public var ehrID: String?
+    /// The patient record this version concerns (FHIR `Patient/{id}`), so
+    /// that erasing the patient finds it.
+    public var patientID: String?
     public var contributionID: String
     public var audit: AuditRecord
     public var lifecycleState: String
-    /// The canonical JSON exactly as committed; empty in history listings.
+    /// The canonical document exactly as committed; empty in history listings.
     public var data: [UInt8]
 
     public init(
-        objectID: String, versionNumber: Int, ehrID: String, contributionID: String, audit: AuditRecord, lifecycleState: String,
-        data: [UInt8]
+        objectID: String, versionNumber: Int, ehrID: String?, patientID: String? = nil, contributionID: String, audit: AuditRecord,
+        lifecycleState: String, data: [UInt8]
     ) {
         self.objectID = objectID
         self.versionNumber = versionNumber
         self.ehrID = ehrID
+        self.patientID = patientID
         self.contributionID = contributionID
         self.audit = audit
         self.lifecycleState = lifecycleState
@@ -84,66 +95,60 @@ public struct VersionRecord: Sendable, Equatable {
     }
 }
 
-/// A VERSIONED_OBJECT: which EHR, which RM type, when, and its latest version.
+/// A VERSIONED_OBJECT: which EHR (or patient), which RM type, when, and its latest version.
 public struct VersionedObjectRecord: Sendable, Equatable {
     public var objectID: String
-    public var ehrID: String
+    public var ehrID: String?
+    public var patientID: String?
     public var rmType: String
     public var timeCreated: Int64
     public var latestVersion: Int
 }
 
 /// One version to write in a contribution.
-public enum VersionWrite: Sendable {
-    /// The first version of a new versioned object of this RM type
-    /// (a composition also names the template it follows).
-    /// A composition carries its AQL index rows.
-    case create(VersionRecord, rmType: String, templateID: String? = nil, index: CompositionIndex? = nil)
-    /// A new version of an existing object; refused with 412 semantics
-    /// unless `precedingVersion` is still the latest. The object's index rows
-    /// are replaced by `index` (none for a deleted composition).
-    case update(VersionRecord, precedingVersion: Int, index: CompositionIndex? = nil)
-
-    /// The version written.
-    public var record: VersionRecord {
-        switch self {
-        case .create(let record, _, _, _), .update(let record, _, _): record
-        }
+public struct VersionWrite: Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// The first version of a new versioned object.
+        case create
+        /// A new version, refused with 412 semantics unless
+        /// `precedingVersion` is still the latest.
+        case update(precedingVersion: Int)
     }
 
-    public var index: CompositionIndex? {
-        switch self {
-        case .create(_, _, _, let index), .update(_, _, let index): index
-        }
+    public var record: VersionRecord
+    public var kind: Kind
+    /// The RM type (or FHIR resource type) of the versioned object.
+    public var rmType: String
+    /// The template a composition follows (so that a template in use cannot be removed).
+    public var templateID: String?
+    /// The canonical document already parsed, for the projections; nil:
+    /// parsed from `record.data` when a projection needs it.
+    public var document: JSON?
+    /// What must still hold when the version commits.
+    public var conditions: [CommitCondition]
+
+    public static func create(
+        _ record: VersionRecord, rmType: String, templateID: String? = nil, document: JSON? = nil, conditions: [CommitCondition] = []
+    ) -> VersionWrite {
+        VersionWrite(record: record, kind: .create, rmType: rmType, templateID: templateID, document: document, conditions: conditions)
+    }
+
+    public static func update(
+        _ record: VersionRecord, rmType: String, precedingVersion: Int, templateID: String? = nil, document: JSON? = nil,
+        conditions: [CommitCondition] = []
+    ) -> VersionWrite {
+        VersionWrite(
+            record: record, kind: .update(precedingVersion: precedingVersion), rmType: rmType, templateID: templateID, document: document,
+            conditions: conditions)
     }
 }
 
-/// What the AQL index keeps of one composition version: the composition's
-/// row and its nodes (AQL `NodeProjection`).
-public struct CompositionIndex: Sendable {
-    public var archetypeID: String
-    public var templateID: String?
-    public var composer: String?
-    /// `context/start_time`, microseconds since the epoch.
-    public var startTime: Int64?
-    public var nodes: [IndexedNode]
-
-    public init(archetypeID: String, templateID: String?, composer: String?, startTime: Int64?, nodes: [IndexedNode]) {
-        self.archetypeID = archetypeID
-        self.templateID = templateID
-        self.composer = composer
-        self.startTime = startTime
-        self.nodes = nodes
-    }
-
-    /// The index of a decoded composition.
-    public init(composition: JSON, templateID: String?) {
-        self.init(
-            archetypeID: composition["archetype_node_id"]?.stringValue ?? "", templateID: templateID,
-            composer: composition["composer"]?["name"]?.stringValue,
-            startTime: composition["context"]?["start_time"]?["value"]?.stringValue.flatMap(ISODateTime.init)?.microsecondsSinceEpoch,
-            nodes: NodeProjection.rows(of: composition))
-    }
+/// A condition checked inside the commit's transaction.
+public enum CommitCondition: Sendable, Equatable {
+    /// The template is still at the revision the version was validated
+    /// against (another node may have replaced or removed it): otherwise
+    /// the commit fails with `StoreError.changed`.
+    case templateRevision(templateID: String, revision: String)
 }
 
 /// What a contribution changes on the EHR row itself.
@@ -155,10 +160,11 @@ public enum EHRChange: Sendable {
     case requireModifiable
 }
 
-/// A row of the erasure log: which EHR was erased, when, by whom, how much.
+/// A row of the erasure log: which EHR or patient was erased, when, by whom, how much.
 public struct ErasureRecord: Sendable, Equatable {
     public var erasureID: String
-    public var ehrID: String
+    public var ehrID: String?
+    public var patientID: String?
     public var erasedAt: Int64
     public var erasedBy: String
     public var versionsErased: Int

@@ -6,32 +6,45 @@ public struct TemplateRecord: Sendable, Equatable {
     public var archetypeID: String
     public var createdAt: Int64
     public var opt: [UInt8]
+    /// Changes whenever the template is replaced: what a node that keeps
+    /// the parsed template checks it against (`CommitCondition`).
+    public var revision: String
 
-    public init(templateID: String, concept: String, archetypeID: String, createdAt: Int64, opt: [UInt8]) {
+    public init(templateID: String, concept: String, archetypeID: String, createdAt: Int64, opt: [UInt8], revision: String) {
         self.templateID = templateID
         self.concept = concept
         self.archetypeID = archetypeID
         self.createdAt = createdAt
         self.opt = opt
+        self.revision = revision
     }
 }
 
 /// Operational templates, keyed by template id. A template that versioned
 /// compositions follow cannot be replaced or removed.
 public struct TemplateStore: Sendable {
-    public let database: any SQLDatabase
+    let database: any SQLDatabase
 
-    public init(database: any SQLDatabase) {
+    init(database: any SQLDatabase) {
         self.database = database
     }
 
     public func insert(_ template: TemplateRecord) async throws {
         try await database.transaction([
             SQLStatement(
-                "INSERT INTO template (template_id, concept, archetype_id, created_at, opt) VALUES (?, ?, ?, ?, ?)",
-                [.text(template.templateID), .text(template.concept), .text(template.archetypeID), .integer(template.createdAt), .blob(template.opt)],
+                "INSERT INTO template (template_id, concept, archetype_id, created_at, opt, revision) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    .text(template.templateID), .text(template.concept), .text(template.archetypeID), .integer(template.createdAt), .blob(template.opt),
+                    .text(template.revision),
+                ],
                 onUniqueViolation: StoreError(.conflict, "template \(template.templateID) already exists"))
         ])
+    }
+
+    /// The template's revision, nil when there is no such template: one
+    /// indexed read, to tell whether a kept copy is still the current one.
+    public func revision(_ templateID: String) async throws -> String? {
+        try await database.query("SELECT revision FROM template WHERE template_id = ?", [.text(templateID)]).first?.string(0)
     }
 
     static let notInUse = "NOT EXISTS (SELECT 1 FROM versioned_object WHERE versioned_object.template_id = ?)"
@@ -41,10 +54,10 @@ public struct TemplateStore: Sendable {
         try await requireUnused(template.templateID)
         try await database.transaction([
             SQLStatement(
-                "UPDATE template SET concept = ?, archetype_id = ?, created_at = ?, opt = ? WHERE template_id = ? AND \(Self.notInUse)",
+                "UPDATE template SET concept = ?, archetype_id = ?, created_at = ?, opt = ?, revision = ? WHERE template_id = ? AND \(Self.notInUse)",
                 [
-                    .text(template.concept), .text(template.archetypeID), .integer(template.createdAt), .blob(template.opt), .text(template.templateID),
-                    .text(template.templateID),
+                    .text(template.concept), .text(template.archetypeID), .integer(template.createdAt), .blob(template.opt), .text(template.revision),
+                    .text(template.templateID), .text(template.templateID),
                 ],
                 mustChangeOneRow: StoreError(.conflict, "template \(template.templateID) is used by compositions"))
         ])
@@ -84,19 +97,21 @@ public struct TemplateStore: Sendable {
     }
 
     public func template(_ templateID: String) async throws -> TemplateRecord? {
-        try await database.query("SELECT template_id, concept, archetype_id, created_at, opt FROM template WHERE template_id = ?", [.text(templateID)])
-            .first.map { row in
-                TemplateRecord(
-                    templateID: row.string(0) ?? "", concept: row.string(1) ?? "", archetypeID: row.string(2) ?? "", createdAt: row.int(3) ?? 0,
-                    opt: row.bytes(4) ?? [])
-            }
+        try await database.query(
+            "SELECT template_id, concept, archetype_id, created_at, opt, revision FROM template WHERE template_id = ?", [.text(templateID)]
+        ).first.map { row in
+            TemplateRecord(
+                templateID: row.string(0) ?? "", concept: row.string(1) ?? "", archetypeID: row.string(2) ?? "", createdAt: row.int(3) ?? 0,
+                opt: row.bytes(4) ?? [], revision: row.string(5) ?? "")
+        }
     }
 
     /// Every template without its OPT, by id.
     public func list() async throws -> [TemplateRecord] {
-        try await database.query("SELECT template_id, concept, archetype_id, created_at FROM template ORDER BY template_id").map { row in
+        try await database.query("SELECT template_id, concept, archetype_id, created_at, revision FROM template ORDER BY template_id").map { row in
             TemplateRecord(
-                templateID: row.string(0) ?? "", concept: row.string(1) ?? "", archetypeID: row.string(2) ?? "", createdAt: row.int(3) ?? 0, opt: [])
+                templateID: row.string(0) ?? "", concept: row.string(1) ?? "", archetypeID: row.string(2) ?? "", createdAt: row.int(3) ?? 0, opt: [],
+                revision: row.string(4) ?? "")
         }
     }
 }

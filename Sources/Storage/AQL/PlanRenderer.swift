@@ -1,0 +1,284 @@
+import AQL
+
+/// A query plan written as one SQL statement for an engine: the text, with
+/// `?` placeholders, and the values bound to them.
+public struct RenderedQuery: Sendable, Equatable {
+    public var sql: String
+    public var binds: [SQLValue]
+}
+
+/// Renders a `QueryPlan` (module AQL) into SQL for SQLite or PostgreSQL.
+/// Every value of the query is bound; only the index layout's constants
+/// (an archetype root's empty path, the composition root's number) are
+/// written into the text, where the engines' planners need to see them to
+/// use the partial indexes.
+struct PlanRenderer {
+    let kind: DatabaseKind
+    /// The table of each alias of the plan, sub-queries included.
+    let tables: [PlanAlias: PlanTable]
+    var binds: [SQLValue] = []
+
+    init(kind: DatabaseKind, plan: QueryPlan) {
+        self.kind = kind
+        var tables: [PlanAlias: PlanTable] = [:]
+        func collect(_ sources: [PlanSource]) {
+            for source in sources {
+                tables[source.alias] = source.table
+                source.on.forEach(collect)
+            }
+        }
+        func collect(_ condition: PlanCondition) {
+            switch condition {
+            case .exists(let sub), .notExists(let sub):
+                collect(sub.sources)
+                sub.conditions.forEach(collect)
+            case .and(let items), .or(let items): items.forEach(collect)
+            case .not(let inner): collect(inner)
+            default: break
+            }
+        }
+        collect(plan.sources)
+        plan.conditions.forEach(collect)
+        self.tables = tables
+    }
+
+    static func render(_ plan: QueryPlan, for kind: DatabaseKind) throws -> RenderedQuery {
+        var renderer = PlanRenderer(kind: kind, plan: plan)
+        let sql = try renderer.statement(plan)
+        return RenderedQuery(sql: sql, binds: renderer.binds)
+    }
+
+    // MARK: The statement
+
+    mutating func statement(_ plan: QueryPlan) throws -> String {
+        var columns: [String] = []
+        var positions: [Int] = []
+        for selection in plan.selections {
+            positions.append(columns.count + 1)
+            columns += try selected(selection)
+        }
+        if columns.isEmpty { columns = ["1"] }
+        var sql = "SELECT " + (plan.distinct ? "DISTINCT " : "") + columns.joined(separator: ", ")
+        sql += " FROM " + (try from(plan.sources))
+        if !plan.conditions.isEmpty { sql += " WHERE " + (try conjunction(plan.conditions)) }
+        let keys = plan.groupingSelections
+        if !keys.isEmpty { sql += " GROUP BY " + keys.map { String(positions[$0]) }.joined(separator: ", ") }
+        if !plan.orderBy.isEmpty {
+            sql += " ORDER BY " + (try plan.orderBy.map { order in
+                let key: String
+                switch order.key {
+                case .expression(let expression): key = try self.expression(expression)
+                case .selection(let index): key = String(positions[index])
+                }
+                return key + direction(order.descending)
+            }.joined(separator: ", "))
+        }
+        if !plan.distinctAfterRead {
+            if let limit = plan.limit {
+                sql += " LIMIT " + bind(.integer(Int64(limit)))
+            } else if plan.offset > 0, kind == .sqlite {
+                sql += " LIMIT -1"
+            }
+            if plan.offset > 0 { sql += " OFFSET " + bind(.integer(Int64(plan.offset))) }
+        }
+        return sql
+    }
+
+    /// Absent values sort as the smallest on both engines: SQLite's own
+    /// order (so that an index can serve it), made explicit for PostgreSQL.
+    func direction(_ descending: Bool) -> String {
+        switch kind {
+        case .sqlite: descending ? " DESC" : " ASC"
+        case .postgresql: descending ? " DESC NULLS LAST" : " ASC NULLS FIRST"
+        }
+    }
+
+    /// The SQL columns of one selection (`AQLStore.decode` reads them in this order).
+    mutating func selected(_ selection: PlanSelection) throws -> [String] {
+        switch selection {
+        case .scalar(let expression):
+            return [try self.expression(expression)]
+        case .node(let composition, let version, let num, let node):
+            let head = [try column(composition, .objectID), try expression(version), try expression(num)]
+            guard let node else { return head + Array(repeating: "NULL", count: IndexSchema.leafColumns.count) }
+            return head + (try IndexSchema.leafColumns.map { try column(node, $0) })
+        case .version(let alias):
+            return try AQLStore.versionColumns.map { try column(alias, $0) }
+        }
+    }
+
+    mutating func from(_ sources: [PlanSource]) throws -> String {
+        var parts: [String] = []
+        for source in sources {
+            let table = "\(IndexSchema.tableNames[source.table] ?? source.table.rawValue) \(source.alias)"
+            if parts.isEmpty {
+                parts.append(table)
+            } else {
+                let on = source.on.isEmpty ? "1 = 1" : try conjunction(source.on)
+                parts.append("\(source.join == .left ? "LEFT JOIN" : "JOIN") \(table) ON \(on)")
+            }
+        }
+        return parts.joined(separator: " ")
+    }
+
+    // MARK: Conditions
+
+    mutating func conjunction(_ conditions: [PlanCondition]) throws -> String {
+        try conditions.map { try condition($0) }.joined(separator: " AND ")
+    }
+
+    mutating func condition(_ condition: PlanCondition) throws -> String {
+        switch condition {
+        case .always(let value): return value ? "1 = 1" : "1 = 0"
+        case .compare(let a, let op, let b): return "\(try expression(a)) \(op == .notEqual ? "<>" : op.rawValue) \(try expression(b))"
+        case .isNull(let a): return "\(try expression(a)) IS NULL"
+        case .isNotNull(let a): return "\(try expression(a)) IS NOT NULL"
+        case .anyOf(let a, let values):
+            let left = try expression(a)
+            return "\(left) IN (\(try values.map { try expression($0) }.joined(separator: ", ")))"
+        case .like(let a, let pattern):
+            let left = try expression(a)
+            return kind == .sqlite ? "\(left) GLOB \(bind(.text(Self.glob(aql: pattern))))" : "\(left) LIKE \(bind(.text(Self.like(aql: pattern))))"
+        case .pathMatches(let a, let pattern):
+            let left = try expression(a)
+            return kind == .sqlite ? "\(left) GLOB \(bind(.text(Self.glob(path: pattern))))" : "\(left) LIKE \(bind(.text(Self.like(path: pattern))))"
+        case .pathBelow(let a, let base, let relative):
+            let left = try expression(a)
+            return "\(left) LIKE \(try expression(base)) || \(bind(.text(relative)))"
+        case .and(let items): return "(" + (try items.map { try self.condition($0) }.joined(separator: " AND ")) + ")"
+        case .or(let items): return "(" + (try items.map { try self.condition($0) }.joined(separator: " OR ")) + ")"
+        case .not(let inner): return "NOT (\(try self.condition(inner)))"
+        case .exists(let sub): return "EXISTS (\(try subquery(sub)))"
+        case .notExists(let sub): return "NOT EXISTS (\(try subquery(sub)))"
+        case .matched(let alias, let table): return "\(try column(alias, IndexSchema.keyColumn(table))) IS NOT NULL"
+        }
+    }
+
+    mutating func subquery(_ sub: PlanSubquery) throws -> String {
+        "SELECT 1 FROM " + (try from(sub.sources)) + (sub.conditions.isEmpty ? "" : " WHERE " + (try conjunction(sub.conditions)))
+    }
+
+    /// AQL LIKE as a SQLite GLOB (case-sensitive, as AQL's LIKE is).
+    static func glob(aql pattern: String) -> String {
+        var rendered = ""
+        for character in pattern {
+            switch character {
+            case "%", "*": rendered += "*"
+            case "_", "?": rendered += "?"
+            case "[": rendered += "[[]"
+            default: rendered.append(character)
+            }
+        }
+        return rendered
+    }
+
+    /// AQL LIKE as a PostgreSQL LIKE (backslash escapes).
+    static func like(aql pattern: String) -> String {
+        var rendered = ""
+        for character in pattern {
+            switch character {
+            case "%", "*": rendered += "%"
+            case "_", "?": rendered += "_"
+            case "\\": rendered += "\\\\"
+            default: rendered.append(character)
+            }
+        }
+        return rendered
+    }
+
+    /// An index path where only `[%]` is a wildcard (any node id), as a GLOB.
+    static func glob(path: String) -> String {
+        pathPattern(path, wildcard: "[[]*]") { character in
+            character == "*" || character == "?" || character == "[" ? "[\(character)]" : String(character)
+        }
+    }
+
+    /// The same as a PostgreSQL LIKE.
+    static func like(path: String) -> String {
+        pathPattern(path, wildcard: "[%]") { character in
+            character == "%" || character == "_" || character == "\\" ? "\\\(character)" : String(character)
+        }
+    }
+
+    static func pathPattern(_ path: String, wildcard: String, escape: (Character) -> String) -> String {
+        var pattern = ""
+        var index = path.startIndex
+        while index < path.endIndex {
+            if path[index...].hasPrefix("[%]") {
+                pattern += wildcard
+                index = path.index(index, offsetBy: 3)
+                continue
+            }
+            pattern += escape(path[index])
+            index = path.index(after: index)
+        }
+        return pattern
+    }
+
+    // MARK: Expressions
+
+    mutating func bind(_ value: SQLValue) -> String {
+        binds.append(value)
+        return "?"
+    }
+
+    func column(_ alias: PlanAlias, _ column: PlanColumn) throws -> String {
+        guard let table = tables[alias] else { throw PlanRenderingError("alias \(alias) is not in the plan's FROM") }
+        return "\(alias).\(try IndexSchema.name(column, in: table))"
+    }
+
+    static func sqlValue(_ value: AQLValue) -> SQLValue {
+        switch value {
+        case .null: .null
+        case .integer(let number): .integer(number)
+        case .real(let number): number.isFinite ? .real(number) : .null
+        case .text(let text): .text(text)
+        }
+    }
+
+    static func literal(_ value: AQLValue) -> String {
+        switch value {
+        case .null: "NULL"
+        case .integer(let number): String(number)
+        case .real(let number): number.isFinite ? "\(number)" : "NULL"
+        case .text(let text): "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+        }
+    }
+
+    mutating func expression(_ expression: PlanExpression) throws -> String {
+        switch expression {
+        case .column(let alias, let name): return try column(alias, name)
+        case .value(let value): return bind(Self.sqlValue(value))
+        case .constant(let value): return Self.literal(value)
+        case .concat(let parts): return "(" + (try parts.map { try self.expression($0) }.joined(separator: " || ")) + ")"
+        case .function(let function, let arguments):
+            var rendered: [String] = []
+            for argument in arguments { rendered.append(try self.expression(argument)) }
+            return self.function(function, rendered)
+        case .aggregate(let function, let distinct, let argument):
+            guard let argument else { return "\(function.rawValue)(*)" }
+            return "\(function.rawValue)(\(distinct ? "DISTINCT " : "")\(try self.expression(argument)))"
+        case .notDriving(let inner):
+            return (kind == .sqlite ? "+" : "") + (try self.expression(inner))
+        }
+    }
+
+    /// AQL 1.1 §4.9 functions in each engine's words.
+    func function(_ function: PlanFunction, _ a: [String]) -> String {
+        let sqlite = kind == .sqlite
+        switch function {
+        case .length: return "\(sqlite ? "length" : "char_length")(\(a[0]))"
+        case .contains: return sqlite ? "(instr(\(a[0]), \(a[1])) > 0)" : "(strpos(\(a[0]), \(a[1])) > 0)"
+        // POSITION(needle, haystack).
+        case .position: return sqlite ? "instr(\(a[1]), \(a[0]))" : "strpos(\(a[1]), \(a[0]))"
+        case .substring: return "substr(\(a.joined(separator: ", ")))"
+        case .abs, .ceil, .floor: return "\(function.rawValue)(\(a[0]))"
+        case .mod:
+            return sqlite ? "mod(\(a[0]), \(a[1]))" : "CAST(mod(CAST(\(a[0]) AS NUMERIC), CAST(\(a[1]) AS NUMERIC)) AS DOUBLE PRECISION)"
+        case .round:
+            return sqlite ? "round(\(a[0]), \(a[1]))" : "CAST(round(CAST(\(a[0]) AS NUMERIC), CAST(\(a[1]) AS INTEGER)) AS DOUBLE PRECISION)"
+        case .orEmpty: return "COALESCE(\(a[0]), '')"
+        case .integer: return "CAST(\(a[0]) AS INTEGER)"
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Logging
+
+/// Everything Storage offers the layers above, on one database: the
+/// version store (with its projections), templates, stored queries, AQL
+/// plans, the change sequence. The only way in; no SQL and no database type
+/// is seen outside this module.
+public struct Store: Sendable {
+    public let versions: VersionStore
+    public let templates: TemplateStore
+    public let queries: QueryStore
+    public let aql: AQLStore
+    public let changes: ChangeFeed
+    public let projections: Projections
+    let database: any SQLDatabase
+
+    /// The projections every Socle database keeps.
+    public static let standardProjections: [any Projection] = [AQLIndexProjection()]
+
+    /// A store over an opened database, maintaining `projections`.
+    public init(database: any SQLDatabase, projections: [any Projection] = Store.standardProjections) {
+        self.database = database
+        self.projections = Projections(projections, database: database)
+        versions = VersionStore(database: database, projections: self.projections)
+        templates = TemplateStore(database: database)
+        queries = QueryStore(database: database)
+        aql = AQLStore(database: database, projections: self.projections)
+        changes = ChangeFeed(database: database)
+    }
+
+    /// Opens the database a location names (`sqlite:PATH`, `postgres://…`).
+    public static func open(
+        _ location: DatabaseLocation, settings: DatabaseSettings = DatabaseSettings(), logger: Logger,
+        projections: [any Projection] = Store.standardProjections
+    ) throws -> Store {
+        let database: any SQLDatabase
+        switch location {
+        case .sqlite(let path):
+            database = try SQLiteDatabase(path: path, readers: settings.poolSize ?? 5, statementTimeout: settings.statementTimeout)
+        case .postgresql(let url):
+            database = try PostgreSQLDatabase(url: url, settings: settings, logger: logger)
+        }
+        return Store(database: database, projections: projections)
+    }
+
+    public var kind: DatabaseKind { database.kind }
+
+    /// Brings the schema up to date (refusing one newer than this binary)
+    /// and checks the projections (`Projections.prepare`).
+    @discardableResult
+    public func prepare() async throws -> (schemaVersion: Int, projections: [ProjectionState]) {
+        let schemaVersion = try await Migrations.migrate(database)
+        return (schemaVersion, try await projections.prepare())
+    }
+
+    /// Fresh statistics for the database's planner (after a bulk load).
+    public func analyze() async throws {
+        try await database.migrate(["ANALYZE"])
+    }
+
+    /// Answers when the database does (`SELECT 1`).
+    public func ping() async throws {
+        _ = try await database.query("SELECT 1")
+    }
+
+    public func close() async throws {
+        try await database.close()
+    }
+}
+
+/// Where the data lives, parsed from `SOCLE_DATABASE_URL`.
+public enum DatabaseLocation: Sendable, Equatable {
+    case sqlite(path: String)
+    case postgresql(PostgresURL)
+
+    public struct Problem: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(_ url: String) throws(Problem) {
+        if url.hasPrefix("sqlite:") {
+            var path = String(url.dropFirst("sqlite:".count))
+            if path.hasPrefix("//") { path.removeFirst(2) }
+            guard !path.isEmpty else { throw Problem(description: "the SQLite database URL '\(url)' names no file") }
+            self = .sqlite(path: path)
+            return
+        }
+        let parsed: PostgresURL?
+        do {
+            parsed = try PostgresURL(url)
+        } catch {
+            throw Problem(description: "the database URL is refused: \(error.description)")
+        }
+        guard let parsed else {
+            // The URL may hold a password: only its scheme is repeated.
+            let scheme = url.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+            throw Problem(description: "unsupported database URL (scheme '\(scheme)'): use sqlite:PATH or postgres://user:password@host:port/database")
+        }
+        self = .postgresql(parsed)
+    }
+}
