@@ -62,10 +62,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "SocleDataSet", dependencies: ["Server", "Services", "OpenEHR", "JSONCore"], swiftSettings: strict),
         .executableTarget(
             name: "socle",
             dependencies: [
-                "Server", "OpenEHR", "Storage", "JSONCore", "Templates", "FHIR", "AQL",
+                "Server", "OpenEHR", "Storage", "JSONCore", "Templates", "FHIR", "AQL", "SocleDataSet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -80,6 +81,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "JSONCoreTests", dependencies: ["JSONCore"], swiftSettings: strict),
+        .testTarget(name: "SocleDataSetTests", dependencies: ["SocleDataSet", "Server", "Storage", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "OpenEHRTests", dependencies: ["OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "AQLTests", dependencies: ["AQL", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR", "JSONCore", "Templates", "SocleTestSupport"], swiftSettings: strict),
@@ -92,6 +94,7 @@ let package = Package(
             dependencies: [
                 "Server", "Services", "Storage", "OpenEHR", "JSONCore", "Templates", "SocleTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
             swiftSettings: strict

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates Sources/socle/DataSet/DataSetFiles.swift: the three operational
+"""Generates Sources/SocleDataSet/DataSetFiles.swift: the three operational
 templates and three canonical compositions that `socle seed` and
 `socle bench aql` build their data set from, carried in the binary so that
 the commands run from any folder on a fresh install (`--corpus` still reads
@@ -13,7 +13,7 @@ Run from the repository root: python3 scripts/generate_seed_data.py
 import os
 
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'corpus', 'openehr')
-OUT = os.path.join(os.path.dirname(__file__), '..', 'Sources', 'socle', 'DataSet', 'DataSetFiles.swift')
+OUT = os.path.join(os.path.dirname(__file__), '..', 'Sources', 'SocleDataSet', 'DataSetFiles.swift')
 
 FILES = [
     ('bloodPressureTemplate', 'templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt'),

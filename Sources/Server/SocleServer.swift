@@ -1,6 +1,7 @@
 import Hummingbird
 import JSONCore
 import Logging
+import ServiceLifecycle
 import Services
 import Storage
 
@@ -84,16 +85,20 @@ public enum SocleServer {
         return router
     }
 
-    /// The HTTP server with the store's own services: the projection
-    /// maintenance, and the database, which closes only after the server
-    /// has drained its requests (a service group stops its services in
-    /// reverse order).
+    /// The services that run beside the HTTP server, in the order a service
+    /// group starts them (it stops them in the reverse order, after the
+    /// server, which comes last): the database, which closes only once the
+    /// server has drained its requests, then the projection maintenance.
+    public static func services(_ components: Components, logger: Logger) -> [any Service] {
+        [DatabaseLifecycle(store: components.store), ProjectionMaintenance(projections: components.store.projections, logger: logger)]
+    }
+
+    /// The HTTP server with the store's own services (`services`).
     public static func application(_ components: Components, logger: Logger) -> some ApplicationProtocol {
         Application(
             router: router(components, logger: logger),
             configuration: .init(address: .hostname(components.configuration.host, port: components.configuration.port), serverName: "Socle"),
-            services: [DatabaseLifecycle(store: components.store), ProjectionMaintenance(projections: components.store.projections, logger: logger)],
-            logger: logger)
+            services: services(components, logger: logger), logger: logger)
     }
 
     /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and

@@ -48,13 +48,15 @@ public struct Store: Sendable {
     /// and checks the projections (`Projections.prepare`).
     @discardableResult
     public func prepare() async throws -> (schemaVersion: Int, projections: [ProjectionState]) {
+        if let postgres = database as? PostgreSQLDatabase { try await postgres.checkConnection() }
         let schemaVersion = try await Migrations.migrate(database)
         return (schemaVersion, try await projections.prepare())
     }
 
-    /// Fresh statistics for the database's planner (after a bulk load).
+    /// Fresh statistics for the database's planner (after a bulk load),
+    /// sampled on SQLite as on PostgreSQL.
     public func analyze() async throws {
-        try await database.migrate(["ANALYZE"])
+        try await database.migrate(database.kind == .sqlite ? ["PRAGMA analysis_limit = 1000", "ANALYZE"] : ["ANALYZE"])
     }
 
     /// Answers when the database does (`SELECT 1`).

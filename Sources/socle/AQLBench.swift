@@ -4,6 +4,7 @@ import JSONCore
 import Logging
 import OpenEHR
 import Server
+import SocleDataSet
 import Services
 import Storage
 
@@ -53,6 +54,13 @@ struct AQLBench: AsyncParsableCommand {
         let url = database ?? "sqlite:\(folder.path)/aql.sqlite"
         let components = try await SocleServer.open(ServerConfiguration(databaseURL: url, systemID: "bench.socle"), logger: logger)
         let store = components.store
+        // A database built by an older Socle: its index is rebuilt first (as socle reindex would).
+        for state in try await store.projections.states() where state.phase != .current {
+            let started = ContinuousClock.now
+            try await store.projections.rebuild(state.name, owner: "bench", force: false)
+            let seconds = Self.seconds(ContinuousClock.now - started)
+            print("rebuilt projection \(state.name) from the stored versions in \(String(format: "%.1f", seconds)) s")
+        }
         let wanted = ehrs * compositionsPerEHR
         let present = try await store.aql.size().compositions
         print("Socle \(SocleServer.version) — bench aql, database \(store.kind.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
@@ -98,6 +106,10 @@ struct AQLBench: AsyncParsableCommand {
         print("(\"SQL\": the planned statement alone, rendered and run directly; the query column is the whole service: parse, check, plan, run, read results)")
         try await store.close()
         if database == nil { try? FileManager.default.removeItem(at: folder) }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     static func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }

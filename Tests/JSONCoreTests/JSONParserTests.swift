@@ -69,4 +69,49 @@ struct JSONParserTests {
         #expect(object.keys == ["b", "c", "d"])
         #expect(object["b"] == .string("x"))
     }
+
+    /// RFC 8259 §4 leaves a repeated member name to the reader; Socle refuses
+    /// it, as I-JSON (RFC 7493 §2.3) and FHIR do, naming where it is.
+    @Test func refusesAMemberNamedTwiceWithItsPath() {
+        func error(_ text: String) -> JSONParseError? {
+            do {
+                _ = try JSONParser.parse(text)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let top = error(#"{"a": 1, "b": 2, "a": 3}"#)
+        #expect(top?.path == "/a" && top?.message == #"the member name "a" appears twice in this object"# && top?.column == 18)
+        let deep = error(#"{"content": [{"x": 1}, {"name": {"value": "a", "value": "b"}}]}"#)
+        #expect(deep?.path == "/content/1/name/value")
+        // Past sixteen members, names are checked in a set: the same answer.
+        let many = "{" + (0..<40).map { #""k\#($0)": \#($0)"# }.joined(separator: ", ") + #", "k7": 0}"#
+        #expect(error(many)?.path == "/k7")
+        // Pointer escapes (RFC 6901): `/` as `~1`, `~` as `~0`.
+        #expect(error(#"{"a/b": {"~": 1, "~": 2}}"#)?.path == "/a~1b/~0")
+        #expect((try? JSONParser.parse(#"{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}]}"#)) != nil, "the same name in different objects is no repetition")
+    }
+
+    /// Errors below the top say where: the JSON Pointer of the value being read.
+    @Test func errorsNameThePathOfTheValue() throws {
+        do {
+            _ = try JSONParser.parse(#"{"items": [1, 2, {"x": tru}]}"#)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.path == "/items/2/x")
+            #expect(error.description.contains("(/items/2/x)"))
+        }
+    }
+
+    /// No store keeps a NUL character as text: `\u0000` is refused where it is.
+    @Test func refusesANulCharacterInAString() {
+        do {
+            _ = try JSONParser.parse(#"{"id": "a\u0000b"}"#)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.path == "/id" && error.message.contains("NUL") && error.column == 10)
+        }
+        #expect((try? JSONParser.parse(#""\u0001""#)) == .string("\u{1}"))
+    }
 }

@@ -109,3 +109,44 @@ struct StatusRouteTests {
         }
     }
 }
+
+@Suite("Admin API: the change sequence")
+struct ChangesRoutesTests {
+    /// GET /admin/changes?after=N&limit=M: positions in order, each
+    /// contribution with its versions, erasures included; admin only.
+    @Test(arguments: TestEngine.available)
+    func changesArePagedInOrder(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let first = try await server.createEHR()
+            let etag = try #require(try await server.send(.get, "/openehr/v1/ehr/\(first)/ehr_status").eTag)
+            try await server.send(.put, "/openehr/v1/ehr/\(first)/ehr_status", headers: ["If-Match": etag], body: statusJSON())
+            let second = try await server.createEHR()
+            #expect(try await server.send(.get, "/admin/changes", as: TestServer.clinician).status == .forbidden)
+
+            let page = try await server.send(.get, "/admin/changes?after=0&limit=2")
+            #expect(page.status == .ok, "\(page.body)")
+            let changes = try #require(page.json["changes"]?.arrayValue)
+            #expect(changes.map { $0["position"] } == [1, 2])
+            #expect(changes.map { $0["ehr_id"]?.stringValue } == [first, first])
+            #expect(changes[1]["versions"]?.arrayValue?.first?["type"] == "EHR_STATUS")
+            #expect(changes[1]["versions"]?.arrayValue?.first?["version"] == 2)
+            #expect(changes[1]["versions"]?.arrayValue?.first?["change_type"] == "251")
+            #expect(page.json["next"] == 2 && page.json["more"] == true)
+
+            #expect(try await server.send(.delete, "/admin/ehr/\(first)").status == .noContent)
+            let rest = try await server.send(.get, "/admin/changes?after=2")
+            let later = try #require(rest.json["changes"]?.arrayValue)
+            #expect(later.map { $0["position"] } == [3, 4])
+            #expect(later.map { $0["ehr_id"]?.stringValue } == [second, first])
+            #expect(later.last?["type"] == "erasure" && later.last?["versions"] == nil)
+            #expect(rest.json["more"] == false)
+            // The erased EHR's contributions are no longer in the sequence.
+            #expect(try await server.send(.get, "/admin/changes?after=0").json["changes"]?.arrayValue?.map { $0["position"] } == [3, 4])
+
+            for bad in ["after=-1", "after=x", "limit=0", "limit=1001"] {
+                let reply = try await server.send(.get, "/admin/changes?\(bad)")
+                #expect(reply.status == .badRequest, "\(bad): \(reply.body)")
+            }
+        }
+    }
+}

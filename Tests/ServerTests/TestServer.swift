@@ -32,6 +32,32 @@ struct TestServer {
         }
     }
 
+    /// Two Socle nodes on one database: each its own connections, its own
+    /// services and kept templates, as two `socle serve` processes would.
+    static func pair(
+        _ engine: TestEngine, users: [User] = [admin, clinician], _ body: @Sendable (TestServer, TestServer) async throws -> Void
+    ) async throws {
+        try await TestDatabase.with(engine) { database in
+            let logger = Logger(label: "socle.test")
+            let second: any SQLDatabase
+            switch engine {
+            case .sqlite: second = try SQLiteDatabase(path: String(database.url.dropFirst("sqlite:".count)))
+            case .postgresql:
+                guard let url = try PostgresURL(database.url) else { throw TestDatabaseError("not a PostgreSQL URL") }
+                second = try PostgreSQLDatabase(url: url, searchPath: database.schema, logger: logger)
+            }
+            defer { Task { try? await second.close() } }
+            let configuration = ServerConfiguration(systemID: "socle.test", authentication: .basic(users))
+            let a = try await SocleServer.open(configuration, store: database.store)
+            let b = try await SocleServer.open(configuration, store: Store(database: second))
+            try await Application(router: SocleServer.router(a, logger: logger), logger: logger).test(.router) { clientA in
+                try await Application(router: SocleServer.router(b, logger: logger), logger: logger).test(.router) { clientB in
+                    try await body(TestServer(client: clientA, database: database), TestServer(client: clientB, database: database))
+                }
+            }
+        }
+    }
+
     static func authorization(_ user: User) -> String {
         "Basic " + Data("\(user.name):\(user.password)".utf8).base64EncodedString()
     }

@@ -9,6 +9,13 @@ import Testing
 /// AQL 1.1 (specifications-QUERY, AQL) answered over the node index, on
 /// SQLite and PostgreSQL with the same data and the same expected results.
 /// Sections cited are those of the AQL 1.1 specification.
+/// The node index as the commits maintain it, or dropped and rebuilt from the versions.
+enum NodeIndex: String, CaseIterable, Sendable, CustomStringConvertible {
+    case maintained
+    case rebuilt
+    var description: String { rawValue }
+}
+
 @Suite("AQL queries")
 struct QueryServiceTests {
     static let systolic = "o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude"
@@ -23,7 +30,10 @@ struct QueryServiceTests {
         var ehrB = ""
         var compositions: [String: String] = [:]
 
-        init(_ database: TestDatabase) async throws {
+        /// - Parameter index: `.rebuilt`: the node index is dropped and rebuilt
+        ///   from the versions once the fixture is written (`socle reindex`),
+        ///   so that every query of this suite also checks that a rebuild gives the same answers.
+        init(_ database: TestDatabase, _ index: NodeIndex = .maintained) async throws {
             services = ServicesTests.Fixture(database)
             query = QueryService(store: services.all, systemID: "services.test")
             _ = try await services.templates.upload(ServicesTests.bloodPressureOPT)
@@ -35,6 +45,11 @@ struct QueryServiceTests {
             }
             let other = try await services.compositions.create(ehrID: ehrB, json: Self.withoutObservation(time: "2025-04-01T09:00:00Z"), committal: services.committal)
             compositions["none"] = other.uid.objectID
+            if index == .rebuilt {
+                let before = try await database.rowCounts()
+                #expect(try await database.store.projections.rebuild(AQLIndexProjection.name, owner: "test", force: true))
+                #expect(try await database.rowCounts() == before, "the rebuilt index has the rows the commits wrote")
+            }
         }
 
         /// The corpus blood pressure with its systolic and its context time changed.
@@ -77,20 +92,20 @@ struct QueryServiceTests {
         try await fixture.numbers("SELECT \(systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(bloodPressure) WHERE \(condition)").sorted()
     }
 
-    @Test(arguments: TestEngine.available)
-    func theFixtureHasTheValuesItSays(engine: TestEngine) async throws {
+    @Test(arguments: TestEngine.available, NodeIndex.allCases)
+    func theFixtureHasTheValuesItSays(engine: TestEngine, index: NodeIndex) async throws {
         try await TestDatabase.with(engine) { database in
-            let fixture = try await Fixture(database)
+            let fixture = try await Fixture(database, index)
             let values = try await fixture.numbers("SELECT \(Self.systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)")
             #expect(values.sorted() == [120, 135, 150, 170])
         }
     }
 
     /// §FROM and CONTAINS: EHR, COMPOSITION, archetyped classes; EHR predicate; NOT CONTAINS; OR.
-    @Test(arguments: TestEngine.available)
-    func fromAndContains(engine: TestEngine) async throws {
+    @Test(arguments: TestEngine.available, NodeIndex.allCases)
+    func fromAndContains(engine: TestEngine, index: NodeIndex) async throws {
         try await TestDatabase.with(engine) { database in
-            let f = try await Fixture(database)
+            let f = try await Fixture(database, index)
             let perEHR = try await f.run("SELECT c/uid/value FROM EHR e[ehr_id/value=$ehr] CONTAINS COMPOSITION c", ["ehr": .string(f.ehrB)])
             #expect(perEHR.count == 2)
             #expect(perEHR.allSatisfy { $0.first?.stringValue?.hasSuffix("::services.test::1") == true })
@@ -108,10 +123,10 @@ struct QueryServiceTests {
 
     /// §Identified paths and predicates: node predicates with names, name/value
     /// predicates, steps without predicates, classes contained in classes, EHR attributes.
-    @Test(arguments: TestEngine.available)
-    func pathsAndPredicates(engine: TestEngine) async throws {
+    @Test(arguments: TestEngine.available, NodeIndex.allCases)
+    func pathsAndPredicates(engine: TestEngine, index: NodeIndex) async throws {
         try await TestDatabase.with(engine) { database in
-            let f = try await Fixture(database)
+            let f = try await Fixture(database, index)
             let from = "FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)"
             let named = try await f.numbers("SELECT o/data[at0001]/events[at0002]/data[at0003]/items[at0004, 'Systolic']/value/magnitude \(from)")
             #expect(named.sorted() == [120, 135, 150, 170])
@@ -135,10 +150,10 @@ struct QueryServiceTests {
     }
 
     /// §WHERE: comparison operators, AND, OR, NOT, date-times, parameters.
-    @Test(arguments: TestEngine.available)
-    func whereComparisons(engine: TestEngine) async throws {
+    @Test(arguments: TestEngine.available, NodeIndex.allCases)
+    func whereComparisons(engine: TestEngine, index: NodeIndex) async throws {
         try await TestDatabase.with(engine) { database in
-            let f = try await Fixture(database)
+            let f = try await Fixture(database, index)
             #expect(try await Self.systolicValues(f, where: "\(Self.systolic) > 140") == [150, 170])
             #expect(try await Self.systolicValues(f, where: "\(Self.systolic) >= 150 AND \(Self.systolic) <= 150") == [150])
             #expect(try await Self.systolicValues(f, where: "\(Self.systolic) < 125 OR \(Self.systolic) > 160") == [120, 170])
@@ -154,10 +169,10 @@ struct QueryServiceTests {
     }
 
     /// §WHERE: EXISTS and NOT EXISTS; LIKE; MATCHES with values and TERMINOLOGY().
-    @Test(arguments: TestEngine.available)
-    func existsLikeAndMatches(engine: TestEngine) async throws {
+    @Test(arguments: TestEngine.available, NodeIndex.allCases)
+    func existsLikeAndMatches(engine: TestEngine, index: NodeIndex) async throws {
         try await TestDatabase.with(engine) { database in
-            let f = try await Fixture(database)
+            let f = try await Fixture(database, index)
             let bp = "c/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]"
             #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE EXISTS \(bp)").count == 4)
             #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE NOT EXISTS \(bp)").count == 1)
@@ -174,10 +189,10 @@ struct QueryServiceTests {
     }
 
     /// §ORDER BY (on paths selected or not), LIMIT, OFFSET; ITS-REST offset and fetch.
-    @Test(arguments: TestEngine.available)
-    func orderLimitAndOffset(engine: TestEngine) async throws {
+    @Test(arguments: TestEngine.available, NodeIndex.allCases)
+    func orderLimitAndOffset(engine: TestEngine, index: NodeIndex) async throws {
         try await TestDatabase.with(engine) { database in
-            let f = try await Fixture(database)
+            let f = try await Fixture(database, index)
             let from = "FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)"
             #expect(try await f.numbers("SELECT \(Self.systolic) \(from) ORDER BY \(Self.systolic) DESC") == [170, 150, 135, 120])
             #expect(try await f.numbers("SELECT \(Self.systolic) \(from) ORDER BY \(Self.systolic) DESC LIMIT 2 OFFSET 1") == [150, 135])
@@ -199,10 +214,10 @@ struct QueryServiceTests {
     }
 
     /// §SELECT: aggregate functions, COUNT(DISTINCT), grouping by the other columns; DISTINCT.
-    @Test(arguments: TestEngine.available)
-    func aggregatesAndDistinct(engine: TestEngine) async throws {
+    @Test(arguments: TestEngine.available, NodeIndex.allCases)
+    func aggregatesAndDistinct(engine: TestEngine, index: NodeIndex) async throws {
         try await TestDatabase.with(engine) { database in
-            let f = try await Fixture(database)
+            let f = try await Fixture(database, index)
             let from = "FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)"
             let row = try await f.run("SELECT COUNT(*), COUNT(DISTINCT e/ehr_id/value), MIN(\(Self.systolic)), MAX(\(Self.systolic)), AVG(\(Self.systolic)), SUM(\(Self.systolic)) \(from)")
             #expect(row.count == 1)
@@ -225,10 +240,10 @@ struct QueryServiceTests {
 
     /// §SELECT: whole RM objects (a COMPOSITION, an OBSERVATION, a DV_QUANTITY),
     /// attributes below the index (composer, language), aliases, literals and functions.
-    @Test(arguments: TestEngine.available)
-    func selectObjectsAndFunctions(engine: TestEngine) async throws {
+    @Test(arguments: TestEngine.available, NodeIndex.allCases)
+    func selectObjectsAndFunctions(engine: TestEngine, index: NodeIndex) async throws {
         try await TestDatabase.with(engine) { database in
-            let f = try await Fixture(database)
+            let f = try await Fixture(database, index)
             let query = try await f.query.execute(QueryService.Request(
                 q: "SELECT c, o, o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value AS systolic, c/composer/name AS composer, c/language/code_string, 'x' AS literal, LENGTH(c/name/value) AS length, MOD(\(Self.systolic), 7) AS ratio FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure) WHERE \(Self.systolic) = 170"))
             let columns = query["columns"]?.arrayValue?.map { $0["name"]?.stringValue ?? "" }
@@ -250,10 +265,10 @@ struct QueryServiceTests {
     }
 
     /// §FROM VERSION: LATEST_VERSION and ALL_VERSIONS; the index follows updates and deletions.
-    @Test(arguments: TestEngine.available)
-    func versionsUpdatesAndDeletions(engine: TestEngine) async throws {
+    @Test(arguments: TestEngine.available, NodeIndex.allCases)
+    func versionsUpdatesAndDeletions(engine: TestEngine, index: NodeIndex) async throws {
         try await TestDatabase.with(engine) { database in
-            let f = try await Fixture(database)
+            let f = try await Fixture(database, index)
             let objectID = try #require(f.compositions["120"])
             let updated = try await f.services.compositions.update(
                 ehrID: f.ehrA, versionedObjectID: objectID, precedingVersionUID: "\(objectID)::services.test::1",
@@ -288,10 +303,10 @@ struct QueryServiceTests {
     /// Errors: syntax (line, column, found, expected), unknown variables and
     /// impossible paths (with their position), missing parameters, paths that
     /// are not indexed values in WHERE.
-    @Test(arguments: TestEngine.available)
-    func refusedQueriesSayWhy(engine: TestEngine) async throws {
+    @Test(arguments: TestEngine.available, NodeIndex.allCases)
+    func refusedQueriesSayWhy(engine: TestEngine, index: NodeIndex) async throws {
         try await TestDatabase.with(engine) { database in
-            let f = try await Fixture(database)
+            let f = try await Fixture(database, index)
             func refusal(_ q: String, _ parameters: [String: JSON] = [:]) async -> ServiceError? {
                 do {
                     _ = try await f.query.execute(QueryService.Request(q: q, parameters: parameters))
@@ -336,10 +351,10 @@ struct QueryServiceTests {
     }
 
     /// Erasing an EHR removes its index rows with its versions.
-    @Test(arguments: TestEngine.available)
-    func erasureEmptiesTheIndex(engine: TestEngine) async throws {
+    @Test(arguments: TestEngine.available, NodeIndex.allCases)
+    func erasureEmptiesTheIndex(engine: TestEngine, index: NodeIndex) async throws {
         try await TestDatabase.with(engine) { database in
-            let f = try await Fixture(database)
+            let f = try await Fixture(database, index)
             #expect(try await database.rowCounts(ehrID: f.ehrA)["aql_composition"] == 3)
             #expect((try await database.rowCounts(ehrID: f.ehrA)["aql_node"] ?? 0) > 30)
             try await AdminService(store: f.services.all).eraseEHR(f.ehrA, by: "test")

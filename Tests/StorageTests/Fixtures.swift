@@ -6,6 +6,8 @@ struct EHRFixture {
     let ehrID = UUIDText.random()
     let statusID = UUIDText.random()
     var subjectID: String? = nil
+    /// The patient record the EHR is linked to.
+    var patientID: String? = nil
 
     func audit(_ time: Int64 = ISODateTime.now().microsecondsSinceEpoch, change: String = "249") -> AuditRecord {
         AuditRecord(systemID: "socle.test", committer: #"{"_type":"PARTY_IDENTIFIED","name":"tester"}"#, timeCommitted: time, changeType: change, description: nil)
@@ -21,10 +23,17 @@ struct EHRFixture {
             lifecycleState: "532", data: Array(data.utf8))
     }
 
+    /// A version of another object of this EHR (a directory, a composition).
+    func object(_ objectID: String, _ number: Int, contribution: ContributionRecord, data: String = #"{"_type":"FOLDER"}"#) -> VersionRecord {
+        VersionRecord(
+            objectID: objectID, versionNumber: number, ehrID: ehrID, contributionID: contribution.contributionID, audit: contribution.audit,
+            lifecycleState: "532", data: Array(data.utf8))
+    }
+
     var record: EHRRecord {
         EHRRecord(
             ehrID: ehrID, systemID: "socle.test", timeCreated: 1, statusObjectID: statusID, subjectID: subjectID,
-            subjectNamespace: subjectID == nil ? nil : "patients", isQueryable: true, isModifiable: true)
+            subjectNamespace: subjectID == nil ? nil : "patients", isQueryable: true, isModifiable: true, patientID: patientID)
     }
 
     /// Creates the EHR with version 1 of its status.

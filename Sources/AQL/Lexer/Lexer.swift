@@ -12,6 +12,11 @@ public struct Lexer {
 
     public static func tokens(_ text: String) throws(AQLSyntaxError) -> [Token] {
         var lexer = Lexer(text)
+        // No store keeps a NUL as text, and no query needs one (not even in a comment).
+        if let nul = lexer.characters.firstIndex(of: "\u{0}") {
+            while lexer.index < nul { lexer.advance() }
+            throw AQLSyntaxError(line: lexer.line, column: lexer.column, found: "a NUL character (U+0000)", expected: "text without NUL characters")
+        }
         var tokens: [Token] = []
         while true {
             let token = try lexer.next()

@@ -5,6 +5,16 @@ import AQL
 public struct RenderedQuery: Sendable, Equatable {
     public var sql: String
     public var binds: [SQLValue]
+
+    /// The plan in the SQL of an engine (`AQLStore.render` for the store's own).
+    public init(rendering plan: QueryPlan, for kind: DatabaseKind) throws {
+        self = try PlanRenderer.render(plan, for: kind)
+    }
+
+    init(sql: String, binds: [SQLValue]) {
+        self.sql = sql
+        self.binds = binds
+    }
 }
 
 /// Renders a `QueryPlan` (module AQL) into SQL for SQLite or PostgreSQL.

@@ -82,6 +82,14 @@ public struct ChangedVersion: Sendable, Equatable {
     /// AUDIT_DETAILS.change_type (openEHR terminology code).
     public var changeType: String
     public var lifecycleState: String
+
+    public init(objectID: String, versionNumber: Int, rmType: String, changeType: String, lifecycleState: String) {
+        self.objectID = objectID
+        self.versionNumber = versionNumber
+        self.rmType = rmType
+        self.changeType = changeType
+        self.lifecycleState = lifecycleState
+    }
 }
 
 /// Reads the change sequence.

@@ -13,6 +13,11 @@ public final class PostgreSQLDatabase: SQLDatabase {
     let client: PostgresClient
     let runTask: Task<Void, Never>
     let logger: Logger
+    let url: PostgresURL
+    let parameters: [(String, String)]
+    /// How long a statement may wait for a connection and run, on this side
+    /// of the wire: the pool retries a server it cannot reach for ever.
+    let deadline: Duration
 
     /// - Parameters:
     ///   - searchPath: a schema to use instead of `public` (tests use one
@@ -20,7 +25,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
     ///   - settings: pool size and statement timeout.
     public init(url: PostgresURL, searchPath: String? = nil, settings: DatabaseSettings = DatabaseSettings(), logger: Logger) throws {
         var configuration = PostgresClient.Configuration(
-            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: try url.tls())
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: url.tls())
         var parameters: [(String, String)] = []
         if let searchPath { parameters.append(("search_path", searchPath)) }
         if let timeout = settings.statementTimeout { parameters.append(("statement_timeout", "\(Self.milliseconds(timeout))")) }
@@ -29,7 +34,42 @@ public final class PostgreSQLDatabase: SQLDatabase {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
+        self.url = url
+        self.parameters = parameters
+        deadline = (settings.statementTimeout ?? .seconds(60)) + .seconds(15)
         runTask = Task { await client.run() }
+    }
+
+    /// Opens one connection outside the pool, and closes it: a server that
+    /// cannot be reached, refuses the credentials or the certificate is a
+    /// clear error at start, where the pool would only retry and log.
+    public func checkConnection() async throws {
+        var configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: try url.connectionTLS())
+        configuration.options.additionalStartupParameters = parameters
+        configuration.options.connectTimeout = .seconds(10)
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try await connection.close()
+        } catch let error as PSQLError {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// Runs `body`, or gives up with `StoreError.unavailable` past the deadline.
+    func withinDeadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: self.deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw StoreError(.unavailable, "the PostgreSQL server did not answer within \(self.deadline)")
+            }
+            return value
+        }
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 {
@@ -38,7 +78,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
 
     public func query(_ sql: String, _ binds: [SQLValue], options: ReadOptions) async throws -> [SQLRow] {
         do {
-            return try await collect(client.query(Self.query(sql, binds), logger: logger))
+            return try await withinDeadline { try await self.collect(self.client.query(Self.query(sql, binds), logger: self.logger)) }
         } catch let error as PSQLError {
             throw Self.storeError(error)
         }
@@ -52,7 +92,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
 
     public func transaction(_ statements: [SQLStatement]) async throws {
         do {
-            try await runTransaction(statements)
+            try await withinDeadline { try await self.runTransaction(statements) }
         } catch let error as PSQLError {
             throw Self.storeError(error)
         }
@@ -181,6 +221,8 @@ public final class PostgreSQLDatabase: SQLDatabase {
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .sslUnsupported, .failedToAddSSLHandler:
             return StoreError(.unavailable, "the PostgreSQL server cannot be reached: \(Self.reason(error))")
+        case .server where state == "28P01" || state == "28000":
+            return StoreError(.unavailable, "the PostgreSQL server refused the credentials: \(error.serverInfo?[.message] ?? "")")
         default:
             return error
         }

@@ -90,25 +90,35 @@ public struct PostgresURL: Sendable, Equatable {
         String(text).removingPercentEncoding ?? String(text)
     }
 
-    /// The TLS setting of the connection pool for `sslMode`.
-    func tls() throws -> PostgresClient.Configuration.TLS {
+    /// The TLS configuration `sslMode` asks for; nil for `disable`.
+    func tlsConfiguration() -> TLSConfiguration? {
         var configuration = TLSConfiguration.makeClientConfiguration()
         if let sslRootCertificate { configuration.trustRoots = .file(sslRootCertificate) }
         switch sslMode {
-        case .disable:
-            return .disable
-        case .prefer:
-            configuration.certificateVerification = .none
-            return .prefer(configuration)
-        case .require:
-            configuration.certificateVerification = sslRootCertificate == nil ? .none : .noHostnameVerification
-            return .require(configuration)
-        case .verifyCA:
-            configuration.certificateVerification = .noHostnameVerification
-            return .require(configuration)
-        case .verifyFull:
-            configuration.certificateVerification = .fullVerification
-            return .require(configuration)
+        case .disable: return nil
+        case .prefer: configuration.certificateVerification = .none
+        case .require: configuration.certificateVerification = sslRootCertificate == nil ? .none : .noHostnameVerification
+        case .verifyCA: configuration.certificateVerification = .noHostnameVerification
+        case .verifyFull: configuration.certificateVerification = .fullVerification
         }
+        return configuration
+    }
+
+    /// The TLS setting of the connection pool.
+    func tls() -> PostgresClient.Configuration.TLS {
+        guard let configuration = tlsConfiguration() else { return .disable }
+        return sslMode == .prefer ? .prefer(configuration) : .require(configuration)
+    }
+
+    /// The TLS setting of a single connection (`PostgreSQLDatabase.checkConnection`).
+    func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+        guard let configuration = tlsConfiguration() else { return .disable }
+        let context: NIOSSLContext
+        do {
+            context = try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw StoreError(.unavailable, "the TLS settings of the database URL cannot be used: \(error)")
+        }
+        return sslMode == .prefer ? .prefer(context) : .require(context)
     }
 }

@@ -12,6 +12,7 @@ public struct AQLIndexProjection: Projection {
     /// partial value and code indexes).
     public var version: Int { 1 }
     public var rmTypes: Set<String>? { ["COMPOSITION"] }
+    public var tables: [String] { [IndexSchema.compositionTable, IndexSchema.nodeTable] }
 
     public init() {}
 

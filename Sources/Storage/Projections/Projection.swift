@@ -19,6 +19,9 @@ public protocol Projection: Sendable {
     /// The RM types (or FHIR resource types) whose versions it projects;
     /// nil for every versioned object.
     var rmTypes: Set<String>? { get }
+    /// Its tables, whose planner statistics are refreshed after a rebuild
+    /// and as they grow (`Projections.refreshStatistics`).
+    var tables: [String] { get }
     /// Its tables and indexes, in creation order.
     func createStatements(_ kind: DatabaseKind) -> [String]
     /// Drops them (`IF EXISTS`).

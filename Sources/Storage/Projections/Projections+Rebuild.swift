@@ -38,10 +38,16 @@ extension Projections {
             state.done += page.count
             progress(state)
         }
+        // Fresh tables have no planner statistics: without them SQLite drives
+        // a patient's query from a value index (150 ms instead of 2 ms, measured).
+        let position = try await analyze(projection)
         try await database.transaction([
             SQLStatement(
-                "UPDATE projection SET state = 'current', cursor = NULL, owner = NULL, heartbeat = NULL, updated_at = ? WHERE name = ? AND owner = ?",
-                [.integer(ISODateTime.now().microsecondsSinceEpoch), .text(name), .text(owner)],
+                """
+                UPDATE projection SET state = 'current', cursor = NULL, owner = NULL, heartbeat = NULL, analyzed_position = ?, updated_at = ?
+                WHERE name = ? AND owner = ?
+                """,
+                [.integer(position), .integer(ISODateTime.now().microsecondsSinceEpoch), .text(name), .text(owner)],
                 mustChangeOneRow: StoreError(.conflict, "the rebuild of \(name) was taken over by another process"))
         ])
         state.phase = .current
@@ -129,6 +135,33 @@ extension Projections {
         }
     }
 
+    /// Refreshes the planner statistics of a projection's tables (sampled:
+    /// `analysis_limit` on SQLite, PostgreSQL's own sampling); returns the
+    /// change position they were taken at.
+    func analyze(_ projection: any Projection) async throws -> Int64 {
+        let position = try await database.query("SELECT COALESCE(MAX(position), 0) FROM change_log").first?.int(0) ?? 0
+        let analyze = projection.tables.map { "ANALYZE \($0)" }
+        try await database.migrate(database.kind == .sqlite ? ["PRAGMA analysis_limit = 1000"] + analyze : analyze)
+        return position
+    }
+
+    /// Refreshes the statistics of the projections whose data has about
+    /// doubled since they were last taken (by the change sequence), so that
+    /// a database that grew from empty does not keep the plans of an empty one.
+    public func refreshStatistics() async throws {
+        let last = try await database.query("SELECT COALESCE(MAX(position), 0) FROM change_log").first?.int(0) ?? 0
+        let rows = try await database.query("SELECT name, analyzed_position FROM projection WHERE state = 'current'")
+        for row in rows {
+            guard let name = row.string(0), let projection = all.first(where: { $0.name == name }) else { continue }
+            let analyzed = row.int(1) ?? 0
+            guard last >= 2 * analyzed + 1000 else { continue }
+            let position = try await analyze(projection)
+            try await database.transaction([
+                SQLStatement("UPDATE projection SET analyzed_position = ? WHERE name = ?", [.integer(position), .text(name)])
+            ])
+        }
+    }
+
     /// Keeps the projections current for as long as the task runs (the
     /// server's background service): every `interval`, a projection that is
     /// stale, or whose rebuild was abandoned, is rebuilt by this process.
@@ -147,6 +180,7 @@ extension Projections {
                         failure(state.name, error)
                     }
                 }
+                try await refreshStatistics()
             } catch {
                 failure("projection", error)
             }

@@ -16,6 +16,7 @@ enum ProjectionCatalog {
             total BIGINT,
             owner TEXT,
             heartbeat BIGINT,
+            analyzed_position BIGINT,
             updated_at BIGINT NOT NULL
         )
         """
@@ -54,7 +55,7 @@ public struct Projections: Sendable {
     /// A rebuild whose owner has not reported for this long is taken over.
     public static let abandonedAfter: Int64 = 120_000_000
     /// Versioned objects per rebuild transaction.
-    static let pageSize = 200
+    public static let pageSize = 200
 
     init(_ all: [any Projection], database: any SQLDatabase) {
         self.all = all

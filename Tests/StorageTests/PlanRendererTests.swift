@@ -1,0 +1,85 @@
+import AQL
+import JSONCore
+import OpenEHR
+import Storage
+import Testing
+
+/// The render stage: what representative plans (PlannerTests' queries)
+/// become in each dialect (golden SQL), with every value of the query bound
+/// and only the index layout's constants in the text.
+@Suite("AQL plans rendered as SQL")
+struct PlanRendererTests {
+    static let ehrID = "7D44B88C-4199-4BAD-97DC-D78268E01398"
+
+    static func render(_ q: String, _ kind: DatabaseKind) throws -> RenderedQuery {
+        let checked = try Checker().check(try Parser.parse(q))
+        let plan = try Planner(systemID: "test.socle").plan(checked, parameters: ["ehr_id": .string(ehrID)], now: ISODateTime("2026-11-29T10:00:00Z")!)
+        return try RenderedQuery(rendering: plan, for: kind)
+    }
+
+    static let patient =
+        "SELECT e/ehr_id/value, o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude AS systolic FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] WHERE o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude > 140 ORDER BY c/context/start_time/value DESC LIMIT 10"
+
+    @Test func patientQuery() throws {
+        let sqlite = try Self.render(Self.patient, .sqlite)
+        #expect(
+            sqlite.sql
+                == "SELECT c1.ehr_id, c1.object_id, c1.version_number, t3.num, t3.rm_type, t3.num_value, t3.str_value, t3.code, t3.terminology, t3.units, t3.name FROM aql_composition c1 JOIN aql_node t3 ON t3.archetype_id = ? AND t3.cid = c1.cid AND t3.apath = ? WHERE c1.ehr_id = ? AND t3.num_value > ? ORDER BY c1.start_time DESC LIMIT ?")
+        #expect(
+            sqlite.binds == [
+                .text("openEHR-EHR-OBSERVATION.sample_blood_pressure.v1"), .text("/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value"),
+                .text("7d44b88c-4199-4bad-97dc-d78268e01398"), .integer(140), .integer(10),
+            ])
+        let postgresql = try Self.render(Self.patient, .postgresql)
+        #expect(postgresql.sql == sqlite.sql.replacingOccurrences(of: " DESC LIMIT", with: " DESC NULLS LAST LIMIT"))
+        #expect(postgresql.binds == sqlite.binds)
+    }
+
+    @Test func populationQuery() throws {
+        let q = "SELECT COUNT(DISTINCT e/ehr_id/value) FROM EHR e CONTAINS COMPOSITION c WHERE NOT EXISTS c/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] OR c/name/value LIKE 'Enc%'"
+        let sqlite = try Self.render(q, .sqlite)
+        #expect(
+            sqlite.sql
+                == "SELECT COUNT(DISTINCT c1.ehr_id) FROM aql_composition c1 WHERE (NOT (EXISTS (SELECT 1 FROM aql_node t2 WHERE t2.cid = c1.cid AND t2.archetype_id = ? AND t2.apath = '')) OR EXISTS (SELECT 1 FROM aql_node t3 WHERE t3.cid = c1.cid AND t3.apath = '' AND t3.num = 0 AND t3.name GLOB ?))")
+        #expect(sqlite.binds == [.text("openEHR-EHR-OBSERVATION.sample_blood_pressure.v1"), .text("Enc*")])
+        let postgresql = try Self.render(q, .postgresql)
+        #expect(postgresql.sql == sqlite.sql.replacingOccurrences(of: "GLOB", with: "LIKE"))
+        #expect(postgresql.binds == [.text("openEHR-EHR-OBSERVATION.sample_blood_pressure.v1"), .text("Enc%")])
+    }
+
+    @Test func versionsQuery() throws {
+        let q = "SELECT v/uid/value, v/commit_audit/time_committed/value, c FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c[openEHR-EHR-COMPOSITION.encounter.v1] WHERE v/commit_audit/time_committed/value > '2026-01-01'"
+        for kind in [DatabaseKind.sqlite, .postgresql] {
+            let rendered = try Self.render(q, kind)
+            #expect(
+                rendered.sql
+                    == "SELECT (v2.object_id || ? || v2.version_number), v2.time_committed, c1.object_id, v2.version_number, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM aql_composition c1 JOIN object_version v2 ON v2.object_id = c1.object_id WHERE c1.archetype_id = ? AND v2.time_committed > ?")
+            #expect(rendered.binds == [.text("::test.socle::"), .text("openEHR-EHR-COMPOSITION.encounter.v1"), .integer(1_767_225_600_000_000)])
+        }
+    }
+
+    /// Functions in each engine's words; a grouped plan groups and orders by selection.
+    @Test func functionsAndGrouping() throws {
+        let q = "SELECT ROUND(o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude, 1) AS r, COUNT(*) AS n FROM EHR e CONTAINS COMPOSITION c CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] ORDER BY n DESC"
+        let sqlite = try Self.render(q, .sqlite)
+        #expect(sqlite.sql.hasPrefix("SELECT round(t3.num_value, ?), COUNT(*) FROM aql_composition c1"), "\(sqlite.sql)")
+        #expect(sqlite.sql.hasSuffix("GROUP BY 1 ORDER BY 2 DESC"), "\(sqlite.sql)")
+        let postgresql = try Self.render(q, .postgresql)
+        #expect(postgresql.sql.hasPrefix("SELECT CAST(round(CAST(t3.num_value AS NUMERIC), CAST(? AS INTEGER)) AS DOUBLE PRECISION), COUNT(*)"), "\(postgresql.sql)")
+        #expect(postgresql.sql.hasSuffix("GROUP BY 1 ORDER BY 2 DESC NULLS LAST"), "\(postgresql.sql)")
+    }
+
+    /// A value that would end a string literal or a statement is only ever bound.
+    @Test func valuesNeverReachTheText() throws {
+        let hostile = "x' OR '1'='1'; DROP TABLE ehr; --"
+        let q = "SELECT c FROM EHR e CONTAINS COMPOSITION c WHERE c/name/value = $name AND c/archetype_details/template_id/value = 'a''b?'"
+        let checked = try Checker().check(try Parser.parse(q))
+        let plan = try Planner(systemID: "s").plan(checked, parameters: ["name": .string(hostile + "\u{0}")])
+        for kind in [DatabaseKind.sqlite, .postgresql] {
+            let rendered = try RenderedQuery(rendering: plan, for: kind)
+            #expect(!rendered.sql.contains("DROP") && !rendered.sql.contains("a'b") && !rendered.sql.contains("'x'"), "\(rendered.sql)")
+            #expect(rendered.binds.contains(.text(hostile + "\u{0}")) && rendered.binds.contains(.text("a'b?")))
+            #expect(rendered.sql.filter { $0 == "?" }.count == rendered.binds.count)
+        }
+    }
+}
