@@ -17,7 +17,7 @@ struct Seed: AsyncParsableCommand {
 
     @Option(help: "Number of EHRs.") var ehrs = 100
     @Option(name: .customLong("compositions-per-ehr"), help: "Compositions per EHR.") var compositionsPerEHR = 10
-    @Option(help: "sqlite:PATH or postgres://… (SOCLE_DATABASE_URL).") var database: String?
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "Read the templates and compositions from this corpus folder instead of those built into Socle.") var corpus: String?
     @Option(help: "Concurrent writers.") var concurrency = 4
     @Option(help: "Random seed: the same seed gives the same values.") var seed: UInt64 = 1
@@ -25,8 +25,7 @@ struct Seed: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "socle.seed")
         logger.logLevel = .warning
-        let url = database ?? ProcessInfo.processInfo.environment["SOCLE_DATABASE_URL"] ?? ServerConfiguration.defaultDatabaseURL
-        let components = try await SocleServer.open(ServerConfiguration(databaseURL: url), logger: logger)
+        let components = try await SocleServer.open(ServerConfiguration(databaseURL: database.url, database: try database.settings()), logger: logger)
         let dataSet = try DataSet(corpus: corpus.map { URL(fileURLWithPath: $0) })
         let started = Date()
         let written = try await dataSet.seed(components, ehrs: ehrs, compositionsPerEHR: compositionsPerEHR, concurrency: concurrency, seed: seed) {

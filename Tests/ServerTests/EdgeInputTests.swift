@@ -10,15 +10,8 @@ import Testing
 /// text) are refused with a 400 that says where, and leave nothing written.
 @Suite("Bad input at the edges: duplicate JSON members, NUL characters")
 struct EdgeInputTests {
-    static let composition: String = {
-        let json = try! JSONParser.parse(
-            Array(try! Data(contentsOf: Corpus.root.appendingPathComponent("openehr/compositions/canonical_json/aql_data_load/ehrbase_blood_pressure_simple.de.v0.json"))))
-        guard case .object(var object) = json else { return "" }
-        object["uid"] = nil
-        return JSONSerializer.string(.object(object))
-    }()
-    static let opt = try! String(
-        contentsOf: Corpus.root.appendingPathComponent("openehr/templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt"), encoding: .utf8)
+    static let composition = Corpus.bloodPressure
+    static let opt = Corpus.bloodPressureOPT
     static let flatOPT = try! String(
         contentsOf: Corpus.root.appendingPathComponent("openehr/templates/valid/aql_data_load/external/ehrbase.testcase06.v0.opt"), encoding: .utf8)
     static let flat = try! String(

@@ -10,17 +10,10 @@ import Testing
 /// another node changes.
 @Suite("Several nodes on one database")
 struct SeveralNodesTests {
-    static let opt = try! String(
-        contentsOf: Corpus.root.appendingPathComponent("openehr/templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt"), encoding: .utf8)
+    static let opt = Corpus.bloodPressureOPT
     /// The same template allowing pressures under 10 mm[Hg] only (the corpus composition has 22).
     static let narrowOPT = opt.replacingOccurrences(of: "<upper>1000</upper>", with: "<upper>10</upper>")
-    static let composition: String = {
-        let json = try! JSONParser.parse(
-            Array(try! Data(contentsOf: Corpus.root.appendingPathComponent("openehr/compositions/canonical_json/aql_data_load/ehrbase_blood_pressure_simple.de.v0.json"))))
-        guard case .object(var object) = json else { return "" }
-        object["uid"] = nil
-        return JSONSerializer.string(.object(object))
-    }()
+    static let composition = Corpus.bloodPressure
     static let templateID = "ehrbase_blood_pressure_simple.de.v0"
 
     /// A template replaced through node A is the one node B validates

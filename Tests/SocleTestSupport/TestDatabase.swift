@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import JSONCore
 import Storage
 
 /// The engines storage behaviour is tested on: SQLite always, PostgreSQL
@@ -136,4 +137,23 @@ public enum Corpus {
         return try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix("." + ext) }.sorted()
             .map { URL(fileURLWithPath: directory + "/" + $0) }
     }
+}
+
+extension Corpus {
+    /// A corpus file as text (`openehr/templates/valid/…`).
+    public static func text(_ path: String) -> String {
+        (try? String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)) ?? ""
+    }
+
+    /// A canonical JSON composition of the corpus without its `uid`, so that
+    /// it can be committed again and again.
+    public static func compositionWithoutUID(_ path: String) -> String {
+        guard case .object(var object)? = try? JSONParser.parse(text(path)) else { return "" }
+        object["uid"] = nil
+        return JSONSerializer.string(.object(object))
+    }
+
+    /// The blood pressure of EHRbase's AQL data (magnitudes 22 mm[Hg]) and its template.
+    public static let bloodPressure = compositionWithoutUID("openehr/compositions/canonical_json/aql_data_load/ehrbase_blood_pressure_simple.de.v0.json")
+    public static let bloodPressureOPT = text("openehr/templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt")
 }

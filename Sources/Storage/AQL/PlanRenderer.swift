@@ -170,27 +170,23 @@ struct PlanRenderer {
 
     /// AQL LIKE as a SQLite GLOB (case-sensitive, as AQL's LIKE is).
     static func glob(aql pattern: String) -> String {
-        var rendered = ""
-        for character in pattern {
-            switch character {
-            case "%", "*": rendered += "*"
-            case "_", "?": rendered += "?"
-            case "[": rendered += "[[]"
-            default: rendered.append(character)
-            }
-        }
-        return rendered
+        translate(aql: pattern, anyRun: "*", one: "?") { $0 == "[" ? "[[]" : nil }
     }
 
     /// AQL LIKE as a PostgreSQL LIKE (backslash escapes).
     static func like(aql pattern: String) -> String {
+        translate(aql: pattern, anyRun: "%", one: "_") { $0 == "\\" ? "\\\\" : nil }
+    }
+
+    /// AQL's wildcards (`*` or `%` any run, `?` or `_` one character) in an
+    /// engine's words, its own special characters escaped by `escape`.
+    static func translate(aql pattern: String, anyRun: String, one: String, escape: (Character) -> String?) -> String {
         var rendered = ""
         for character in pattern {
             switch character {
-            case "%", "*": rendered += "%"
-            case "_", "?": rendered += "_"
-            case "\\": rendered += "\\\\"
-            default: rendered.append(character)
+            case "%", "*": rendered += anyRun
+            case "_", "?": rendered += one
+            default: rendered += escape(character) ?? String(character)
             }
         }
         return rendered
