@@ -3,6 +3,7 @@ import HTTPTypes
 import JSONCore
 import OpenEHR
 import SocleTestSupport
+import Storage
 import Testing
 
 /// ITS-REST 1.0.3 §Query (ad-hoc AQL, GET and POST; stored queries) and
@@ -124,6 +125,23 @@ struct QueryRoutesTests {
             #expect(try await server.send(.delete, "/admin/query/\(name)/1.0.0").status == .noContent)
             #expect(try await server.send(.delete, "/admin/query/\(name)/1.0.0").status == .notFound)
             #expect(try await server.send(.get, "/openehr/v1/definition/query/\(name)/1.0.0").status == .notFound)
+        }
+    }
+
+    /// While the AQL index is rebuilt (`socle reindex`, or a server that found
+    /// it stale at start), queries answer 503 with Retry-After and the progress.
+    @Test(arguments: TestEngine.available)
+    func queriesWaitForARebuiltIndex(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            try await server.database.database.transaction([
+                SQLStatement("UPDATE projection SET state = 'building', done = 3, total = 10 WHERE name = 'aql_index'")
+            ])
+            let reply = try await server.send(.get, "/openehr/v1/query/aql?q=\(Self.encoded("SELECT e/ehr_id/value FROM EHR e"))")
+            #expect(reply.status == .serviceUnavailable, "\(reply.body)")
+            #expect(reply.headers[.retryAfter] == "10")
+            #expect(reply.body.contains("being rebuilt") && reply.body.contains("3 of 10"), "\(reply.body)")
+            try await server.database.store.projections.rebuild("aql_index", owner: "test", force: true)
+            #expect(try await server.send(.get, "/openehr/v1/query/aql?q=\(Self.encoded("SELECT e/ehr_id/value FROM EHR e"))").status == .ok)
         }
     }
 }

@@ -177,4 +177,27 @@ struct ProjectionTests {
             #expect(try await test.ledger().count == 5)
         }
     }
+
+    /// What the server runs in the background (`ProjectionMaintenance`): a
+    /// stale projection is rebuilt while the store serves.
+    @Test(arguments: TestEngine.available)
+    func theMaintenanceLoopRebuildsAStaleProjection(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { test in
+            for _ in 0..<3 { try await EHRFixture().create(in: test.store.versions) }
+            let withLedger = Store(database: test.database, projections: Self.withLedger)
+            #expect(try await withLedger.projections.prepare().first { $0.name == "test_ledger" }?.phase == .stale)
+            let maintenance = Task {
+                await withLedger.projections.maintain(owner: "server", every: .milliseconds(20), progress: { _ in }, failure: { _, _ in })
+            }
+            var phase = try await withLedger.projections.state("test_ledger")?.phase
+            for _ in 0..<500 where phase != .current {
+                try await Task.sleep(for: .milliseconds(20))
+                phase = try await withLedger.projections.state("test_ledger")?.phase
+            }
+            maintenance.cancel()
+            await maintenance.value
+            #expect(phase == .current)
+            #expect(try await test.ledger().count == 3)
+        }
+    }
 }
