@@ -53,10 +53,9 @@ public struct Store: Sendable {
         return (schemaVersion, try await projections.prepare())
     }
 
-    /// Fresh statistics for the database's planner (after a bulk load),
-    /// sampled on SQLite as on PostgreSQL.
+    /// Fresh statistics for the database's planner (after a bulk load).
     public func analyze() async throws {
-        try await database.migrate(database.kind == .sqlite ? ["PRAGMA analysis_limit = 1000", "ANALYZE"] : ["ANALYZE"])
+        try await database.migrate(["ANALYZE"])
     }
 
     /// Answers when the database does (`SELECT 1`).

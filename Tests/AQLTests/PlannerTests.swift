@@ -24,14 +24,16 @@ struct PlannerTests {
             orderedValuesOnly: orderedValuesOnly)
     }
 
+    /// One patient's query: their compositions drive (the join order is
+    /// kept, the ordering key is sorted rather than read from an index).
     @Test func patientQuery() throws {
         #expect(
             try Self.plan(Self.patient).description == """
-                FROM composition c1
+                FROM composition c1 (joined in this order)
                 JOIN node t3 ON t3.archetypeID = 'openEHR-EHR-OBSERVATION.sample_blood_pressure.v1' AND t3.cid = c1.cid AND t3.apath = '/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value'
                 WHERE c1.ehrID = '7d44b88c-4199-4bad-97dc-d78268e01398' AND t3.numValue > 140
                 SELECT c1.ehrID; node(c1, version c1.versionNumber, number t3.num, t3)
-                ORDER BY c1.startTime DESC
+                ORDER BY c1.startTime (not driving) DESC
                 LIMIT 10
                 """)
     }

@@ -112,13 +112,13 @@ struct DatabaseSettingsTests {
     /// `StoreError.timeout`, on either engine.
     @Test(arguments: TestEngine.available)
     func aStatementPastTheTimeoutIsStopped(engine: TestEngine) async throws {
-        let settings = DatabaseSettings(statementTimeout: .milliseconds(200))
+        let settings = DatabaseSettings(statementTimeout: .seconds(1))
         switch engine {
         case .sqlite:
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("socle-timeout-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: folder) }
             let database = try SQLiteDatabase(path: folder.appendingPathComponent("t.sqlite").path, statementTimeout: settings.statementTimeout)
-            await #expect(throws: StoreError(.timeout, "the statement ran longer than the statement timeout (0.2 seconds)")) {
+            await #expect(throws: StoreError(.timeout, "the statement ran longer than the statement timeout (1.0 seconds)")) {
                 _ = try await database.query("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT COUNT(*) FROM n")
             }
             // The connection serves the next statement.

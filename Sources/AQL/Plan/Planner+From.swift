@@ -275,6 +275,7 @@ extension PlanBuilder {
         guard let predicate = ehr.predicate, let ehrID = ehr.ehrID else { return }
         if case .comparison(let path, let op, let value) = predicate, path.parts.map(\.attribute) == ["ehr_id", "value"] {
             if let operand = predicateValue(value, ehr.position, lowercase: true) { scope.conditions.append(.compare(ehrID, op, operand)) }
+            if op == .equal, scope === main { onePatient = true }
         } else {
             fail(ehr.position, "only [ehr_id/value = …] is supported as an EHR predicate")
         }

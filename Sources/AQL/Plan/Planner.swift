@@ -179,6 +179,8 @@ final class PlanBuilder {
     var orderedValuesOnly = false
     /// Whether a time window on the composition may drive the query (`decideTimeWindow`).
     var timeWindowDrives = true
+    /// The query is about one EHR (`EHR e[ehr_id/value = …]`): its compositions drive.
+    var onePatient = false
     /// Archetype roots not joined yet, by alias (see `bindNode`).
     var lazyRoots: [PlanAlias: LazyRoot] = [:]
 
@@ -235,11 +237,18 @@ final class PlanBuilder {
         let distinctAfterRead = !select.hasAggregate && select.readsObjects && query.select.distinct
         var order: [PlanOrder] = []
         for item in query.orderBy {
-            for key in orderKeys(item, select) { order.append(PlanOrder(key: key, descending: item.descending)) }
+            for key in orderKeys(item, select) {
+                // One patient's rows are few: sorting them beats reading an index in order.
+                if onePatient, case .expression(let expression) = key {
+                    order.append(PlanOrder(key: .expression(.notDriving(expression)), descending: item.descending))
+                } else {
+                    order.append(PlanOrder(key: key, descending: item.descending))
+                }
+            }
         }
         return QueryPlan(
             selections: select.selections, distinct: query.select.distinct && !distinctAfterRead && !select.hasAggregate, sources: main.sources,
-            conditions: main.conditions, grouped: select.hasAggregate, orderBy: order, limit: query.limit ?? query.select.top,
+            fixedOrder: onePatient, conditions: main.conditions, grouped: select.hasAggregate, orderBy: order, limit: query.limit ?? query.select.top,
             offset: query.offset ?? 0, distinctAfterRead: distinctAfterRead, columns: select.columns, bindings: bindings)
     }
 

@@ -3,7 +3,7 @@
 extension QueryPlan: CustomStringConvertible {
     public var description: String {
         var lines: [String] = []
-        if let first = sources.first { lines.append("FROM \(first.table.rawValue) \(first.alias)") }
+        if let first = sources.first { lines.append("FROM \(first.table.rawValue) \(first.alias)\(fixedOrder ? " (joined in this order)" : "")") }
         for source in sources.dropFirst() {
             let join = source.join == .left ? "LEFT JOIN" : "JOIN"
             lines.append("\(join) \(source.table.rawValue) \(source.alias) ON \(Self.text(source.on))")

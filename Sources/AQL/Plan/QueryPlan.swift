@@ -13,6 +13,10 @@ public struct QueryPlan: Sendable, Equatable {
     public var distinct: Bool
     /// The first source is the query's FROM table; the others are joined to it.
     public var sources: [PlanSource]
+    /// The sources are in the order to read them: one patient's query starts
+    /// from that patient's compositions, whatever the statistics say (SQLite
+    /// keeps the order with CROSS JOIN; PostgreSQL chooses by itself).
+    public var fixedOrder: Bool
     public var conditions: [PlanCondition]
     /// Aggregates are selected: the rows are grouped by every other selection.
     public var grouped: Bool

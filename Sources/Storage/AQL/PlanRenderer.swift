@@ -69,7 +69,7 @@ struct PlanRenderer {
         }
         if columns.isEmpty { columns = ["1"] }
         var sql = "SELECT " + (plan.distinct ? "DISTINCT " : "") + columns.joined(separator: ", ")
-        sql += " FROM " + (try from(plan.sources))
+        sql += " FROM " + (try from(plan.sources, fixedOrder: plan.fixedOrder))
         if !plan.conditions.isEmpty { sql += " WHERE " + (try conjunction(plan.conditions)) }
         let keys = plan.groupingSelections
         if !keys.isEmpty { sql += " GROUP BY " + keys.map { String(positions[$0]) }.joined(separator: ", ") }
@@ -117,7 +117,10 @@ struct PlanRenderer {
         }
     }
 
-    mutating func from(_ sources: [PlanSource]) throws -> String {
+    /// `fixedOrder`: on SQLite, inner joins as CROSS JOIN, which its planner
+    /// never reorders (PostgreSQL reorders joins as it sees fit).
+    mutating func from(_ sources: [PlanSource], fixedOrder: Bool = false) throws -> String {
+        let inner = fixedOrder && kind == .sqlite ? "CROSS JOIN" : "JOIN"
         var parts: [String] = []
         for source in sources {
             let table = "\(IndexSchema.tableNames[source.table] ?? source.table.rawValue) \(source.alias)"
@@ -125,7 +128,7 @@ struct PlanRenderer {
                 parts.append(table)
             } else {
                 let on = source.on.isEmpty ? "1 = 1" : try conjunction(source.on)
-                parts.append("\(source.join == .left ? "LEFT JOIN" : "JOIN") \(table) ON \(on)")
+                parts.append("\(source.join == .left ? "LEFT JOIN" : inner) \(table) ON \(on)")
             }
         }
         return parts.joined(separator: " ")

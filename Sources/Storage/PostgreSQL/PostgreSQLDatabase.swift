@@ -36,7 +36,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
         self.logger = logger
         self.url = url
         self.parameters = parameters
-        deadline = (settings.statementTimeout ?? .seconds(60)) + .seconds(15)
+        deadline = (settings.statementTimeout ?? .seconds(60)) + .seconds(60)
         runTask = Task { await client.run() }
     }
 

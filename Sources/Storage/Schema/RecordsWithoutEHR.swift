@@ -73,7 +73,8 @@ enum RecordsWithoutEHR {
         return statements + [
             "CREATE INDEX contribution_patient_idx ON contribution (patient_id) WHERE patient_id IS NOT NULL",
             "CREATE INDEX versioned_object_patient_idx ON versioned_object (patient_id) WHERE patient_id IS NOT NULL",
-            "CREATE INDEX versioned_object_rm_type_idx ON versioned_object (rm_type, object_id)",
+            // A projection's rebuild reads its types' objects in creation order.
+            "CREATE INDEX versioned_object_rm_type_idx ON versioned_object (rm_type, time_created, object_id)",
             "CREATE INDEX object_version_patient_idx ON object_version (patient_id) WHERE patient_id IS NOT NULL",
             // The patient record an EHR belongs to: one EHR per patient.
             "ALTER TABLE ehr ADD COLUMN patient_id TEXT",
