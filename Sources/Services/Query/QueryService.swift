@@ -204,13 +204,7 @@ struct ResultReader {
             }
             return Self.follow(nodes[node.num], steps)
         case .version(let selection, let steps):
-            guard case .version(let version?) = row[selection] else { return .null }
-            let record = VersionRecord(
-                objectID: version.objectID, versionNumber: version.versionNumber, ehrID: nil, contributionID: version.contributionID,
-                audit: AuditRecord(
-                    systemID: version.systemID, committer: version.committer, timeCommitted: version.timeCommitted, changeType: version.changeType,
-                    description: version.description),
-                lifecycleState: version.lifecycleState, data: [])
+            guard case .version(let record?) = row[selection] else { return .null }
             guard let envelope = try? JSONParser.parse(OriginalVersionJSON.bytes(record, systemID: systemID)) else { return .null }
             var object = envelope.objectValue ?? JSONObject()
             object["data"] = nil

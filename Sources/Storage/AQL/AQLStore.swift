@@ -62,7 +62,7 @@ public struct AQLStore: Sendable {
         return (Int(compositions), Int(nodes))
     }
 
-    /// The columns of a selected version, in `VersionReference`'s order.
+    /// The columns of a selected version, as `versionRecord` reads them.
     static let versionColumns: [PlanColumn] = [
         .objectID, .versionNumber, .contributionID, .systemID, .committer, .timeCommitted, .changeType, .description, .lifecycleState,
     ]
@@ -82,7 +82,7 @@ public struct AQLStore: Sendable {
                 values.append(.node(nodeReference(row, at: position, hasLeaf: node != nil)))
                 position += 3 + IndexSchema.leafColumns.count
             case .version:
-                values.append(.version(versionReference(row, at: position)))
+                values.append(.version(versionRecord(row, at: position)))
                 position += versionColumns.count
             }
         }
@@ -110,12 +110,14 @@ public struct AQLStore: Sendable {
         return NodeReference(objectID: objectID, versionNumber: Int(version), num: Int(num), leaf: leaf)
     }
 
-    static func versionReference(_ row: SQLRow, at start: Int) -> VersionReference? {
+    static func versionRecord(_ row: SQLRow, at start: Int) -> VersionRecord? {
         guard let objectID = row.string(start), let version = row.int(start + 1) else { return nil }
-        return VersionReference(
-            objectID: objectID, versionNumber: Int(version), contributionID: row.string(start + 2) ?? "", systemID: row.string(start + 3) ?? "",
-            committer: row.string(start + 4) ?? "{}", timeCommitted: row.int(start + 5) ?? 0, changeType: row.string(start + 6) ?? "",
-            description: row.string(start + 7), lifecycleState: row.string(start + 8) ?? "")
+        return VersionRecord(
+            objectID: objectID, versionNumber: Int(version), ehrID: nil, contributionID: row.string(start + 2) ?? "",
+            audit: AuditRecord(
+                systemID: row.string(start + 3) ?? "", committer: row.string(start + 4) ?? "{}", timeCommitted: row.int(start + 5) ?? 0,
+                changeType: row.string(start + 6) ?? "", description: row.string(start + 7)),
+            lifecycleState: row.string(start + 8) ?? "", data: [])
     }
 }
 

@@ -1,9 +1,13 @@
-/// One value of a result row, for one `PlanSelection`, as Storage reads it.
+import AQL
+
+/// One value of a result row, for one `PlanSelection` of the plan, as
+/// `AQLStore.run` reads it.
 public enum ResultValue: Sendable, Equatable {
     case scalar(AQLValue)
     /// Nil when the node is absent (a path that matched nothing).
     case node(NodeReference?)
-    case version(VersionReference?)
+    /// A version's envelope, without its data.
+    case version(VersionRecord?)
 }
 
 /// A node of a stored composition version: where to find its RM object,
@@ -42,34 +46,5 @@ public struct IndexedLeaf: Sendable, Equatable {
         self.terminology = terminology
         self.units = units
         self.name = name
-    }
-}
-
-/// A version's envelope without its data.
-public struct VersionReference: Sendable, Equatable {
-    public var objectID: String
-    public var versionNumber: Int
-    public var contributionID: String
-    public var systemID: String
-    /// The committer's PARTY_PROXY as canonical JSON.
-    public var committer: String
-    public var timeCommitted: Int64
-    public var changeType: String
-    public var description: String?
-    public var lifecycleState: String
-
-    public init(
-        objectID: String, versionNumber: Int, contributionID: String, systemID: String, committer: String, timeCommitted: Int64, changeType: String,
-        description: String?, lifecycleState: String
-    ) {
-        self.objectID = objectID
-        self.versionNumber = versionNumber
-        self.contributionID = contributionID
-        self.systemID = systemID
-        self.committer = committer
-        self.timeCommitted = timeCommitted
-        self.changeType = changeType
-        self.description = description
-        self.lifecycleState = lifecycleState
     }
 }
