@@ -54,20 +54,30 @@ public enum SocleServer {
     }
 
     public static func router(_ components: Components, logger: Logger) -> Router<SocleRequestContext> {
-        let configuration = components.configuration
         let router = Router(context: SocleRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: NULRefusalMiddleware())
+        router.add(middleware: PublicURLMiddleware(trusted: components.configuration.trustedProxies))
+        // One route table, at the root and under /rest: the paths the
+        // clients written for EHRbase call (`/rest/openehr/v1`, `/rest/admin`, `/rest/status`).
+        routes(components, on: router.group())
+        routes(components, on: router.group("rest"))
+        return router
+    }
+
+    /// The status, the openEHR API and the admin API, on a group.
+    static func routes(_ components: Components, on root: RouterGroup<SocleRequestContext>) {
+        let configuration = components.configuration
         let status = JSONSerializer.bytes([
             "socle_version": .string(version),
             "database": .string(components.store.kind.rawValue),
             "schema_version": JSON(components.schemaVersion),
             "system_id": .string(configuration.systemID),
         ])
-        router.get("status") { _, _ in Response.json(bytes: status) }
+        root.get("status") { _, _ in Response.json(bytes: status) }
 
-        let authenticated = router.group()
+        let authenticated = root.group()
         switch configuration.authentication {
         case .basic(let users): authenticated.add(middleware: BasicAuthMiddleware(directory: UserDirectory(users)))
         case .none: authenticated.add(middleware: AnonymousUserMiddleware())
@@ -82,7 +92,6 @@ public enum SocleServer {
         QueryRoutes(service: components.queryService, bodyLimit: limit).register(on: openEHR)
         AdminRoutes(service: components.adminService, templates: components.templateService, queries: components.queryService, bodyLimit: limit)
             .register(on: authenticated.group("admin"))
-        return router
     }
 
     /// The services that run beside the HTTP server, in the order a service

@@ -38,6 +38,8 @@ struct Serve: AsyncParsableCommand {
     var systemID: String?
     @Flag(name: .customLong("no-auth"), help: "Turn authentication off (SOCLE_AUTH=none); loopback addresses only.")
     var noAuth = false
+    @Option(name: .customLong("trusted-proxies"), help: "Proxies whose Forwarded / X-Forwarded-* headers are believed: IPs or CIDR networks, comma-separated (SOCLE_TRUSTED_PROXIES).")
+    var trustedProxies: String?
 
     func run() async throws {
         let logger = bootstrapLogging()
@@ -47,6 +49,11 @@ struct Serve: AsyncParsableCommand {
         var configuration = ServerConfiguration(
             host: setting(host, "SOCLE_HOST", "127.0.0.1"), port: port,
             databaseURL: database.url, systemID: setting(systemID, "SOCLE_SYSTEM_ID", "socle.local"), database: try database.settings())
+        do {
+            configuration.trustedProxies = try TrustedProxies(setting(trustedProxies, "SOCLE_TRUSTED_PROXIES", ""))
+        } catch {
+            throw ValidationError(error.description)
+        }
         let authMode = environment["SOCLE_AUTH"] ?? "basic"
         guard ["basic", "none"].contains(authMode) else { throw ValidationError("SOCLE_AUTH must be basic or none, not '\(authMode)'") }
         if noAuth || authMode == "none" {

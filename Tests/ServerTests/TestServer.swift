@@ -17,16 +17,18 @@ struct TestServer {
     let client: any TestClientProtocol
     let database: TestDatabase
 
+    /// - Parameter live: over a real socket on 127.0.0.1 (the peer address
+    ///   matters: trusted proxies), rather than straight into the router.
     static func with(
-        _ engine: TestEngine, users: [User] = [admin, clinician], systemID: String = "socle.test",
-        _ body: @Sendable (TestServer) async throws -> Void
+        _ engine: TestEngine, users: [User] = [admin, clinician], systemID: String = "socle.test", trustedProxies: TrustedProxies = .none,
+        live: Bool = false, _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
         try await TestDatabase.with(engine) { database in
-            let configuration = ServerConfiguration(systemID: systemID, authentication: .basic(users))
+            let configuration = ServerConfiguration(systemID: systemID, authentication: .basic(users), trustedProxies: trustedProxies)
             let components = try await SocleServer.open(configuration, store: database.store)
             let logger = Logger(label: "socle.test")
             let app = Application(router: SocleServer.router(components, logger: logger), logger: logger)
-            try await app.test(.router) { client in
+            try await app.test(live ? .live : .router) { client in
                 try await body(TestServer(client: client, database: database))
             }
         }

@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     public var maximumBodySize: Int
     /// Pool size and statement timeout.
     public var database: DatabaseSettings
+    /// The proxies whose forwarding headers make the URLs Socle writes.
+    public var trustedProxies: TrustedProxies
 
     public enum Authentication: Sendable {
         case basic([User])
@@ -26,7 +28,7 @@ public struct ServerConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1", port: Int = 8080, databaseURL: String = ServerConfiguration.defaultDatabaseURL,
         systemID: String = "socle.local", authentication: Authentication = .basic([]), maximumBodySize: Int = 16 << 20,
-        database: DatabaseSettings = DatabaseSettings(statementTimeout: .seconds(60))
+        database: DatabaseSettings = DatabaseSettings(statementTimeout: .seconds(60)), trustedProxies: TrustedProxies = .none
     ) {
         self.host = host
         self.port = port
@@ -35,6 +37,7 @@ public struct ServerConfiguration: Sendable {
         self.authentication = authentication
         self.maximumBodySize = maximumBodySize
         self.database = database
+        self.trustedProxies = trustedProxies
     }
 
     /// Refuses settings that would be unsafe or cannot work.

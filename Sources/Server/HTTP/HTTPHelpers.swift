@@ -75,12 +75,6 @@ extension Request {
         }
         return time
     }
-
-    /// Base URL for `Location` headers, from the request's Host.
-    var baseURL: String {
-        guard let host = head.authority else { return "" }
-        return "http://\(host)"
-    }
 }
 
 extension Response {

@@ -1,13 +1,21 @@
 import Hummingbird
+import NIOCore
 
 /// The per-request context: Hummingbird's core storage plus the signed-in user.
 public struct SocleRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by the authentication middleware; `nil` on public routes.
     public var user: User?
+    /// The peer of the connection (a proxy, when there is one).
+    public var remoteAddress: SocketAddress?
+    /// `scheme://host[:port]` as the client addressed Socle (`PublicURLMiddleware`).
+    public var origin = ""
+    /// `/rest` when the client called the paths under `/rest`, else empty.
+    public var apiPrefix = ""
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         user = nil
+        remoteAddress = source.channel.remoteAddress
     }
 }

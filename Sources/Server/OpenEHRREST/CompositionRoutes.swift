@@ -15,7 +15,7 @@ struct CompositionRoutes {
             let ehrID = try context.parameters.require("ehr_id")
             let input = try await compositionBody(request, context)
             let version = try await service.create(ehrID: ehrID, input: input, committal: try AuditHeaders.committal(request, user: context.user))
-            return try response(version, request: request, status: .created, body: request.prefersRepresentation ? representation : nil)
+            return try response(version, request: request, context: context, status: .created, body: request.prefersRepresentation ? representation : nil)
         }
         group.get("ehr/:ehr_id/composition/:uid") { request, context in
             let format = request.uri.queryParameters.get("format")?.uppercased()
@@ -32,15 +32,15 @@ struct CompositionRoutes {
             let version = try await service.composition(
                 ehrID: try context.parameters.require("ehr_id"), uid: try context.parameters.require("uid"), at: try request.versionAtTime())
             // ITS-REST 1.0.3: a composition deleted (at that time) answers 204.
-            if version.isDeleted { return try response(version, request: request, status: .noContent, body: nil) }
+            if version.isDeleted { return try response(version, request: request, context: context, status: .noContent, body: nil) }
             if simplified {
                 var body = try await service.flat(version)
                 if structured { body = CompositionService.structured(fromFlat: body) }
-                var headers = self.headers(version, location: request.baseURL + "/openehr/v1/ehr/\(version.ehrID)/composition/\(version.uid)")
+                var headers = self.headers(version, location: context.openEHRBase + "/ehr/\(version.ehrID)/composition/\(version.uid)")
                 headers[.contentType] = structured ? "application/openehr.wt.structured.schema+json" : "application/openehr.wt.flat.schema+json"
                 return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(body))))
             }
-            return try response(version, request: request, status: .ok, body: representation)
+            return try response(version, request: request, context: context, status: .ok, body: representation)
         }
         group.put("ehr/:ehr_id/composition/:uid") { request, context in
             let representation = try request.rmRepresentation()
@@ -50,13 +50,13 @@ struct CompositionRoutes {
                 ehrID: try context.parameters.require("ehr_id"), versionedObjectID: try context.parameters.require("uid"), precedingVersionUID: preceding,
                 input: input, committal: try AuditHeaders.committal(request, user: context.user))
             let body = request.prefersRepresentation
-            return try response(version, request: request, status: body ? .ok : .noContent, body: body ? representation : nil)
+            return try response(version, request: request, context: context, status: body ? .ok : .noContent, body: body ? representation : nil)
         }
         group.delete("ehr/:ehr_id/composition/:uid") { request, context in
             let version = try await service.delete(
                 ehrID: try context.parameters.require("ehr_id"), precedingVersionUID: try context.parameters.require("uid"),
                 committal: try AuditHeaders.committal(request, user: context.user))
-            return try response(version, request: request, status: .noContent, body: nil)
+            return try response(version, request: request, context: context, status: .noContent, body: nil)
         }
         group.get("ehr/:ehr_id/versioned_composition/:object_id") { request, context in
             try request.requireAcceptsJSON()
@@ -72,14 +72,14 @@ struct CompositionRoutes {
             let representation = try request.rmRepresentation()
             let (version, bytes) = try await service.originalVersion(
                 ehrID: try context.parameters.require("ehr_id"), objectID: try context.parameters.require("object_id"), at: try request.versionAtTime())
-            return try originalVersionResponse(version, bytes: bytes, request: request, as: representation)
+            return try originalVersionResponse(version, bytes: bytes, request: request, context: context, as: representation)
         }
         group.get("ehr/:ehr_id/versioned_composition/:object_id/version/:version_uid") { request, context in
             let representation = try request.rmRepresentation()
             let (version, bytes) = try await service.originalVersion(
                 ehrID: try context.parameters.require("ehr_id"), objectID: try context.parameters.require("object_id"),
                 versionUID: try context.parameters.require("version_uid"))
-            return try originalVersionResponse(version, bytes: bytes, request: request, as: representation)
+            return try originalVersionResponse(version, bytes: bytes, request: request, context: context, as: representation)
         }
     }
 
@@ -124,17 +124,17 @@ struct CompositionRoutes {
     }
 
     func response(
-        _ version: CompositionService.CompositionVersion, request: Request, status: HTTPResponse.Status, body representation: RMRepresentation?
+        _ version: CompositionService.CompositionVersion, request: Request, context: SocleRequestContext, status: HTTPResponse.Status, body representation: RMRepresentation?
     ) throws -> Response {
-        let headers = headers(version, location: request.baseURL + "/openehr/v1/ehr/\(version.ehrID)/composition/\(version.uid)")
+        let headers = headers(version, location: context.openEHRBase + "/ehr/\(version.ehrID)/composition/\(version.uid)")
         guard let representation else { return Response(status: status, headers: headers) }
         return try Response.rm(status, bytes: version.record.data, rmType: "COMPOSITION", as: representation, headers: headers)
     }
 
     func originalVersionResponse(
-        _ version: CompositionService.CompositionVersion, bytes: [UInt8], request: Request, as representation: RMRepresentation
+        _ version: CompositionService.CompositionVersion, bytes: [UInt8], request: Request, context: SocleRequestContext, as representation: RMRepresentation
     ) throws -> Response {
-        let location = request.baseURL + "/openehr/v1/ehr/\(version.ehrID)/versioned_composition/\(version.uid.objectID)/version/\(version.uid)"
+        let location = context.openEHRBase + "/ehr/\(version.ehrID)/versioned_composition/\(version.uid.objectID)/version/\(version.uid)"
         return try Response.rm(.ok, bytes: bytes, rmType: "ORIGINAL_VERSION", as: representation, headers: headers(version, location: location))
     }
 }

@@ -16,7 +16,7 @@ struct ContributionRoutes {
             }
             let id = try await service.commit(ehrID: ehrID, json: json, committal: try AuditHeaders.committal(request, user: context.user))
             var headers = HTTPFields()
-            headers[.location] = request.baseURL + "/openehr/v1/ehr/\(ehrID.lowercased())/contribution/\(id)"
+            headers[.location] = context.openEHRBase + "/ehr/\(ehrID.lowercased())/contribution/\(id)"
             headers[.eTag] = "\"\(id)\""
             guard request.prefersRepresentation else { return Response(status: .created, headers: headers) }
             return Response.rm(

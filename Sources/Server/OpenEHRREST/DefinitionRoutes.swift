@@ -13,7 +13,7 @@ struct DefinitionRoutes {
             let opt = try await request.xmlBody(limit: bodyLimit)
             let template = try await service.upload(opt)
             var headers = HTTPFields()
-            headers[.location] = request.baseURL + "/openehr/v1/definition/template/adl1.4/" + Self.pathSegment(template.templateID)
+            headers[.location] = context.openEHRBase + "/definition/template/adl1.4/" + Self.pathSegment(template.templateID)
             headers[.eTag] = "\"\(template.templateID)\""
             guard request.prefersRepresentation else { return Response(status: .created, headers: headers) }
             headers[.contentType] = "application/xml"

@@ -18,7 +18,7 @@ struct DirectoryRoutes {
                 ehrID: try context.parameters.require("ehr_id"), json: try await requiredBody(request, context),
                 committal: try AuditHeaders.committal(request, user: context.user))
             return try response(
-                version, request: request, status: .created, body: request.prefersRepresentation ? version.record.data : nil, as: representation)
+                version, request: request, context: context, status: .created, body: request.prefersRepresentation ? version.record.data : nil, as: representation)
         }
         group.put("ehr/:ehr_id/directory") { request, context in
             let representation = try request.rmRepresentation()
@@ -27,33 +27,33 @@ struct DirectoryRoutes {
                 ehrID: try context.parameters.require("ehr_id"), precedingVersionUID: preceding, json: try await requiredBody(request, context),
                 committal: try AuditHeaders.committal(request, user: context.user))
             let body = request.prefersRepresentation
-            return try response(version, request: request, status: body ? .ok : .noContent, body: body ? version.record.data : nil, as: representation)
+            return try response(version, request: request, context: context, status: body ? .ok : .noContent, body: body ? version.record.data : nil, as: representation)
         }
         group.delete("ehr/:ehr_id/directory") { request, context in
             let preceding = try request.ifMatch()
             let version = try await service.delete(
                 ehrID: try context.parameters.require("ehr_id"), precedingVersionUID: preceding,
                 committal: try AuditHeaders.committal(request, user: context.user))
-            return try response(version, request: request, status: .noContent, body: nil, as: .json)
+            return try response(version, request: request, context: context, status: .noContent, body: nil, as: .json)
         }
         group.get("ehr/:ehr_id/directory") { request, context in
             let representation = try request.rmRepresentation()
             let version = try await service.directory(ehrID: try context.parameters.require("ehr_id"), at: try request.versionAtTime())
-            return try read(version, request: request, as: representation)
+            return try read(version, request: request, context: context, as: representation)
         }
         group.get("ehr/:ehr_id/directory/:version_uid") { request, context in
             let representation = try request.rmRepresentation()
             let version = try await service.directory(
                 ehrID: try context.parameters.require("ehr_id"), versionUID: try context.parameters.require("version_uid"))
-            return try read(version, request: request, as: representation)
+            return try read(version, request: request, context: context, as: representation)
         }
     }
 
     /// A directory deleted (at that time) answers 204, as a deleted composition does.
-    func read(_ version: DirectoryService.DirectoryVersion, request: Request, as representation: RMRepresentation) throws -> Response {
-        if version.isDeleted { return try response(version, request: request, status: .noContent, body: nil, as: representation) }
+    func read(_ version: DirectoryService.DirectoryVersion, request: Request, context: SocleRequestContext, as representation: RMRepresentation) throws -> Response {
+        if version.isDeleted { return try response(version, request: request, context: context, status: .noContent, body: nil, as: representation) }
         let folder = try DirectoryService.folder(at: request.uri.queryParameters.get("path"), in: version)
-        return try response(version, request: request, status: .ok, body: JSONSerializer.bytes(folder), as: representation)
+        return try response(version, request: request, context: context, status: .ok, body: JSONSerializer.bytes(folder), as: representation)
     }
 
     func requiredBody(_ request: Request, _ context: SocleRequestContext) async throws -> JSON {
@@ -64,10 +64,10 @@ struct DirectoryRoutes {
     }
 
     func response(
-        _ version: DirectoryService.DirectoryVersion, request: Request, status: HTTPResponse.Status, body: [UInt8]?, as representation: RMRepresentation
+        _ version: DirectoryService.DirectoryVersion, request: Request, context: SocleRequestContext, status: HTTPResponse.Status, body: [UInt8]?, as representation: RMRepresentation
     ) throws -> Response {
         var headers = HTTPFields()
-        headers[.location] = request.baseURL + "/openehr/v1/ehr/\(version.ehrID)/directory/\(version.uid)"
+        headers[.location] = context.openEHRBase + "/ehr/\(version.ehrID)/directory/\(version.uid)"
         headers[.eTag] = "\"\(version.uid)\""
         headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
         if let body { return try Response.rm(status, bytes: body, rmType: "FOLDER", as: representation, headers: headers) }

@@ -15,18 +15,18 @@ struct EHRRoutes {
         group.get("ehr") { request, context in try await findEHR(request, context) }
         group.get("ehr/:ehr_id") { request, context in
             let representation = try request.rmRepresentation()
-            return ehrResponse(try await service.ehr(try context.parameters.require("ehr_id")), request: request, status: .ok, body: representation)
+            return ehrResponse(try await service.ehr(try context.parameters.require("ehr_id")), request: request, context: context, status: .ok, body: representation)
         }
         group.get("ehr/:ehr_id/ehr_status") { request, context in
             let representation = try request.rmRepresentation()
             let version = try await service.status(ehrID: try context.parameters.require("ehr_id"), at: try request.versionAtTime())
-            return try statusResponse(version, request: request, status: .ok, body: representation)
+            return try statusResponse(version, request: request, context: context, status: .ok, body: representation)
         }
         group.get("ehr/:ehr_id/ehr_status/:version_uid") { request, context in
             let representation = try request.rmRepresentation()
             let version = try await service.status(
                 ehrID: try context.parameters.require("ehr_id"), versionUID: try context.parameters.require("version_uid"))
-            return try statusResponse(version, request: request, status: .ok, body: representation)
+            return try statusResponse(version, request: request, context: context, status: .ok, body: representation)
         }
         group.put("ehr/:ehr_id/ehr_status") { request, context in try await updateStatus(request, context) }
         group.get("ehr/:ehr_id/versioned_ehr_status") { request, context in
@@ -41,14 +41,14 @@ struct EHRRoutes {
             let representation = try request.rmRepresentation()
             let ehrID = try context.parameters.require("ehr_id")
             let (version, bytes) = try await service.statusOriginalVersion(ehrID: ehrID, at: try request.versionAtTime())
-            return try originalVersionResponse(version, bytes: bytes, ehrID: ehrID, request: request, as: representation)
+            return try originalVersionResponse(version, bytes: bytes, ehrID: ehrID, request: request, context: context, as: representation)
         }
         group.get("ehr/:ehr_id/versioned_ehr_status/version/:version_uid") { request, context in
             let representation = try request.rmRepresentation()
             let ehrID = try context.parameters.require("ehr_id")
             let (version, bytes) = try await service.statusOriginalVersion(
                 ehrID: ehrID, versionUID: try context.parameters.require("version_uid"))
-            return try originalVersionResponse(version, bytes: bytes, ehrID: ehrID, request: request, as: representation)
+            return try originalVersionResponse(version, bytes: bytes, ehrID: ehrID, request: request, context: context, as: representation)
         }
     }
 
@@ -60,7 +60,7 @@ struct EHRRoutes {
         let status = try body.map { json throws(RMDecodingError) in try EHRStatus(json: json) }
         let committal = try AuditHeaders.committal(request, user: context.user)
         let (summary, _) = try await service.createEHR(id: id, status: status, committal: committal)
-        return ehrResponse(summary, request: request, status: .created, body: request.prefersRepresentation ? representation : nil)
+        return ehrResponse(summary, request: request, context: context, status: .created, body: request.prefersRepresentation ? representation : nil)
     }
 
     func findEHR(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
@@ -71,7 +71,7 @@ struct EHRRoutes {
         else {
             throw HTTPRequestError(status: .badRequest, message: "both subject_id and subject_namespace query parameters are required")
         }
-        return ehrResponse(try await service.ehr(subjectID: subjectID, subjectNamespace: namespace), request: request, status: .ok, body: representation)
+        return ehrResponse(try await service.ehr(subjectID: subjectID, subjectNamespace: namespace), request: request, context: context, status: .ok, body: representation)
     }
 
     /// PUT /ehr/{ehr_id}/ehr_status with `If-Match`: 200 with the new
@@ -88,16 +88,16 @@ struct EHRRoutes {
         do {
             let version = try await service.updateStatus(ehrID: ehrID, precedingVersionUID: preceding, status: status, committal: committal)
             let body = request.prefersRepresentation
-            return try statusResponse(version, request: request, status: body ? .ok : .noContent, body: body ? representation : nil)
+            return try statusResponse(version, request: request, context: context, status: body ? .ok : .noContent, body: body ? representation : nil)
         } catch var error as ServiceError where error.kind == .preconditionFailed {
             if let latest = error.latestVersion { error.message += "; the latest version is \(latest)" }
             throw error
         }
     }
 
-    func ehrResponse(_ summary: EHRService.Summary, request: Request, status: HTTPResponse.Status, body: RMRepresentation?) -> Response {
+    func ehrResponse(_ summary: EHRService.Summary, request: Request, context: SocleRequestContext, status: HTTPResponse.Status, body: RMRepresentation?) -> Response {
         var headers = HTTPFields()
-        headers[.location] = request.baseURL + "/openehr/v1/ehr/" + summary.record.ehrID
+        headers[.location] = context.openEHRBase + "/ehr/" + summary.record.ehrID
         headers[.eTag] = "\"\(summary.record.ehrID)\""
         headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: summary.record.timeCreated))
         guard let body else { return Response(status: status, headers: headers) }
@@ -105,10 +105,10 @@ struct EHRRoutes {
     }
 
     func statusResponse(
-        _ version: EHRService.StatusVersion, request: Request, status: HTTPResponse.Status, body: RMRepresentation?
+        _ version: EHRService.StatusVersion, request: Request, context: SocleRequestContext, status: HTTPResponse.Status, body: RMRepresentation?
     ) throws -> Response {
         var headers = HTTPFields()
-        headers[.location] = request.baseURL + "/openehr/v1/ehr/\(version.ehrID)/ehr_status/\(version.uid)"
+        headers[.location] = context.openEHRBase + "/ehr/\(version.ehrID)/ehr_status/\(version.uid)"
         headers[.eTag] = "\"\(version.uid)\""
         headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
         guard let body else { return Response(status: status, headers: headers) }
@@ -116,10 +116,10 @@ struct EHRRoutes {
     }
 
     func originalVersionResponse(
-        _ version: EHRService.StatusVersion, bytes: [UInt8], ehrID: String, request: Request, as representation: RMRepresentation
+        _ version: EHRService.StatusVersion, bytes: [UInt8], ehrID: String, request: Request, context: SocleRequestContext, as representation: RMRepresentation
     ) throws -> Response {
         var headers = HTTPFields()
-        headers[.location] = request.baseURL + "/openehr/v1/ehr/\(version.ehrID)/versioned_ehr_status/version/\(version.uid)"
+        headers[.location] = context.openEHRBase + "/ehr/\(version.ehrID)/versioned_ehr_status/version/\(version.uid)"
         headers[.eTag] = "\"\(version.uid)\""
         headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
         return try Response.rm(.ok, bytes: bytes, rmType: "ORIGINAL_VERSION", as: representation, headers: headers)

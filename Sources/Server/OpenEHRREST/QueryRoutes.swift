@@ -54,7 +54,7 @@ struct QueryRoutes {
                 let record = try await service.store(
                     qualifiedName: try context.decodedParameter("qualified_name"), version: context.parameters.get("version"), q: text)
                 var headers = HTTPFields()
-                headers[.location] = request.baseURL + "/openehr/v1/definition/query/" + record.qualifiedName + "/" + record.version
+                headers[.location] = context.openEHRBase + "/definition/query/" + record.qualifiedName + "/" + record.version
                 return Response.json(.created, QueryService.json(record), headers: headers)
             }
         }
