@@ -54,9 +54,15 @@ struct ContributionRoutesTests {
             let before = try await server.database.rowCounts()
             let body = Self.contribution([Self.version(CompositionRoutesTests.compositionText), Self.version(CompositionRoutesTests.systolic("1200.0"))])
             let reply = try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/contribution", body: body)
-            #expect(reply.status == .unprocessableContent)
+            // ITS-REST 1.0.3 §CONTRIBUTION, POST: 400 for invalid content (no 422 is listed).
+            #expect(reply.status == .badRequest)
             #expect(reply.json["message"]?.stringValue?.hasPrefix("version 1 (/versions[1]) was refused") == true)
             #expect(reply.problemPaths.contains { $0.hasPrefix("/versions[1]/data/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]") && $0.hasSuffix("/value/magnitude") })
+            #expect(try await server.database.rowCounts() == before)
+            // A composition naming a template Socle does not have: 400 as well.
+            let unknown = CompositionRoutesTests.compositionText.replacingOccurrences(of: "ehrbase_blood_pressure_simple.de.v0", with: "no.such.template")
+            let refused = try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/contribution", body: Self.contribution([Self.version(unknown)]))
+            #expect(refused.status == .badRequest && refused.body.contains("unknown template"), "\(refused.body)")
             #expect(try await server.database.rowCounts() == before)
         }
     }

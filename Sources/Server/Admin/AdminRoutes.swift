@@ -45,7 +45,7 @@ struct AdminRoutes {
     }
 
     static func number(_ request: Request, _ name: String, default fallback: Int64) throws -> Int64 {
-        guard let text = request.uri.queryParameters.get(name) else { return fallback }
+        guard let text = request.queryParameter(name) else { return fallback }
         guard let value = Int64(text) else { throw ServiceError(.badRequest, "\(name) must be a whole number, not '\(text)'") }
         return value
     }

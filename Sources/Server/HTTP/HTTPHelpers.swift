@@ -27,6 +27,25 @@ extension Request {
         return try JSONParser.parse(bytes)
     }
 
+    /// The query string's items in order, decoded as HTML forms encode
+    /// them (`+` is a space, as `%20` is: `templateId=SSIAD+PRIeSM`).
+    var rawQueryItems: [(String, String)] {
+        guard let query = uri.query else { return [] }
+        return query.split(separator: "&").map { item in
+            let parts = item.split(separator: "=", maxSplits: 1)
+            func decode(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+
+    /// One query parameter, decoded as `rawQueryItems` decodes them.
+    func queryParameter(_ name: String) -> String? {
+        rawQueryItems.first { $0.0 == name }?.1
+    }
+
     /// A media type without its parameters, in lower case (`application/json`).
     static func essence(_ mediaType: some StringProtocol) -> String {
         mediaType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
@@ -53,6 +72,11 @@ extension Request {
         headers[values: .prefer].contains { $0.replacingOccurrences(of: " ", with: "").lowercased().contains("return=representation") }
     }
 
+    /// `If-Match` when sent (`ifMatch` for its rules).
+    func optionalIfMatch() throws -> String? {
+        headers[.ifMatch] == nil ? nil : try ifMatch()
+    }
+
     /// The version uid in `If-Match`, without quotes or a weak prefix.
     func ifMatch() throws -> String {
         guard var value = headers[.ifMatch]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
@@ -68,8 +92,9 @@ extension Request {
 
     /// `version_at_time` as ISO 8601; 400 when it is not one.
     func versionAtTime() throws -> ISODateTime? {
-        guard let text = uri.queryParameters.get("version_at_time") else { return nil }
-        guard let time = ISODateTime(text) else {
+        guard let text = queryParameter("version_at_time") else { return nil }
+        // A `+` of the time zone sent unencoded reads as a space: it can only be the zone's sign.
+        guard let time = ISODateTime(text) ?? ISODateTime(text.replacingOccurrences(of: " ", with: "+")) else {
             throw HTTPRequestError(
                 status: .badRequest, message: "version_at_time '\(text)' is not an ISO 8601 date-time such as 2015-01-20T19:30:22.765+01:00")
         }
@@ -98,5 +123,21 @@ enum HTTPDate {
         let f = time.utcFields
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(days[f.weekday]), \(two(f.day)) \(months[f.month - 1]) \(f.year) \(two(f.hour)):\(two(f.minute)):\(two(f.second)) GMT"
+    }
+}
+
+extension RouterGroup where Context == SocleRequestContext {
+    /// 405 Method Not Allowed, with `Allow`, for the methods a resource does
+    /// not have (RFC 9110 §15.5.6): the router alone would answer 404, as if
+    /// the resource did not exist.
+    func methodNotAllowed(_ path: RouterPath, allow: [HTTPRequest.Method]) {
+        let allowed = allow.map(\.rawValue).joined(separator: ", ")
+        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !allow.contains(method) {
+            on(path, method: method) { request, _ -> Response in
+                throw HTTPRequestError(
+                    status: .methodNotAllowed, message: "\(request.method) is not allowed on this resource: use \(allowed)",
+                    headers: [.allow: allowed])
+            }
+        }
     }
 }

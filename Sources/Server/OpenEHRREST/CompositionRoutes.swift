@@ -18,7 +18,7 @@ struct CompositionRoutes {
             return try response(version, request: request, context: context, status: .created, body: request.prefersRepresentation ? representation : nil)
         }
         group.get("ehr/:ehr_id/composition/:uid") { request, context in
-            let format = request.uri.queryParameters.get("format")?.uppercased()
+            let format = request.queryParameter("format")?.uppercased()
             let accept = request.headers[.accept] ?? ""
             let structured = format == "STRUCTURED" || accept.contains("application/openehr.wt.structured.schema+json")
             let simplified = structured || format == "FLAT" || accept.contains("application/openehr.wt.flat.schema+json")
@@ -54,7 +54,7 @@ struct CompositionRoutes {
         }
         group.delete("ehr/:ehr_id/composition/:uid") { request, context in
             let version = try await service.delete(
-                ehrID: try context.parameters.require("ehr_id"), precedingVersionUID: try context.parameters.require("uid"),
+                ehrID: try context.parameters.require("ehr_id"), uid: try context.parameters.require("uid"), ifMatch: try request.optionalIfMatch(),
                 committal: try AuditHeaders.committal(request, user: context.user))
             return try response(version, request: request, context: context, status: .noContent, body: nil)
         }
@@ -87,7 +87,7 @@ struct CompositionRoutes {
     /// `application/xml`, or FLAT keys (`format=FLAT` or the FLAT media type,
     /// with `templateId` or `ctx/template_id`) or STRUCTURED read as FLAT.
     func compositionBody(_ request: Request, _ context: SocleRequestContext) async throws -> CompositionInput {
-        let format = request.uri.queryParameters.get("format")?.uppercased()
+        let format = request.queryParameter("format")?.uppercased()
         let type = request.headers[.contentType].map { Request.essence($0) }
         let structured = format == "STRUCTURED" || type == "application/openehr.wt.structured.schema+json"
         guard structured || format == "FLAT" || type == "application/openehr.wt.flat.schema+json" else {
@@ -102,7 +102,7 @@ struct CompositionRoutes {
         }
         // STRUCTURED is FLAT nested: it is read as its FLAT keys.
         let flat = structured ? CompositionService.flat(fromStructured: object) : object
-        guard let templateID = request.uri.queryParameters.get("templateId") ?? flat["ctx/template_id"]?.stringValue else {
+        guard let templateID = request.queryParameter("templateId") ?? flat["ctx/template_id"]?.stringValue else {
             throw HTTPRequestError(status: .badRequest, message: "a FLAT composition needs its template: add templateId= or ctx/template_id")
         }
         return .flat(flat, templateID: templateID)

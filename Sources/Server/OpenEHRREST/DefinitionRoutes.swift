@@ -25,7 +25,7 @@ struct DefinitionRoutes {
         }
         group.get("definition/template/adl1.4/:template_id/example") { request, context in
             // ITS-REST 1.0.3 §Template example: canonical JSON or XML, FLAT or STRUCTURED.
-            let format = request.uri.queryParameters.get("format")?.uppercased()
+            let format = request.queryParameter("format")?.uppercased()
             guard ["JSON", "XML", "FLAT", "STRUCTURED", nil].contains(format) else {
                 throw HTTPRequestError(status: .notAcceptable, message: "format=\(format!) is not an example format: ask JSON, XML, FLAT or STRUCTURED")
             }
@@ -51,6 +51,10 @@ struct DefinitionRoutes {
             let opt = try await service.opt(templateID: try context.decodedParameter("template_id"))
             return Response(status: .ok, headers: [.contentType: "application/xml"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: opt)))
         }
+        // Templates are replaced and removed through the admin API.
+        group.methodNotAllowed("definition/template/adl1.4", allow: [.get, .post])
+        group.methodNotAllowed("definition/template/adl1.4/:template_id", allow: [.get])
+        group.methodNotAllowed("definition/template/adl1.4/:template_id/example", allow: [.get])
     }
 
     /// Percent-encodes a template id for a URL path segment.

@@ -52,7 +52,7 @@ struct DirectoryRoutes {
     /// A directory deleted (at that time) answers 204, as a deleted composition does.
     func read(_ version: DirectoryService.DirectoryVersion, request: Request, context: SocleRequestContext, as representation: RMRepresentation) throws -> Response {
         if version.isDeleted { return try response(version, request: request, context: context, status: .noContent, body: nil, as: representation) }
-        let folder = try DirectoryService.folder(at: request.uri.queryParameters.get("path"), in: version)
+        let folder = try DirectoryService.folder(at: request.queryParameter("path"), in: version)
         return try response(version, request: request, context: context, status: .ok, body: JSONSerializer.bytes(folder), as: representation)
     }
 

@@ -65,8 +65,7 @@ struct EHRRoutes {
 
     func findEHR(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
         let representation = try request.rmRepresentation()
-        let parameters = request.uri.queryParameters
-        guard let subjectID = parameters.get("subject_id"), let namespace = parameters.get("subject_namespace"),
+        guard let subjectID = request.queryParameter("subject_id"), let namespace = request.queryParameter("subject_namespace"),
             !subjectID.isEmpty, !namespace.isEmpty
         else {
             throw HTTPRequestError(status: .badRequest, message: "both subject_id and subject_namespace query parameters are required")

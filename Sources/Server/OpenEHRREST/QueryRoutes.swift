@@ -55,8 +55,14 @@ struct QueryRoutes {
                     qualifiedName: try context.decodedParameter("qualified_name"), version: context.parameters.get("version"), q: text)
                 var headers = HTTPFields()
                 headers[.location] = context.openEHRBase + "/definition/query/" + record.qualifiedName + "/" + record.version
-                return Response.json(.created, QueryService.json(record), headers: headers)
+                // ITS-REST 1.0.3 §Definitions, stored query: PUT answers 200 OK.
+                return Response.json(.ok, QueryService.json(record), headers: headers)
             }
+        }
+        group.methodNotAllowed("definition/query", allow: [.get])
+        for path in ["definition/query/:qualified_name", "definition/query/:qualified_name/:version"] {
+            // Stored queries are removed through the admin API.
+            group.methodNotAllowed(RouterPath(path), allow: [.get, .put])
         }
         group.get("definition/query") { request, _ in
             try request.requireAcceptsJSON()
@@ -122,18 +128,6 @@ struct QueryRoutes {
 
 extension Request {
     /// Query items decoded as HTML forms encode them (`+` is a space).
-    var rawQueryItems: [(String, String)] {
-        guard let query = uri.query else { return [] }
-        return query.split(separator: "&").map { item in
-            let parts = item.split(separator: "=", maxSplits: 1)
-            func decode(_ text: Substring) -> String {
-                let spaced = text.replacingOccurrences(of: "+", with: " ")
-                return spaced.removingPercentEncoding ?? spaced
-            }
-            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
-        }
-    }
-
     /// A stored query's text: the body as text/plain, or `{"q": …}` as JSON.
     func queryText(limit: Int) async throws -> String {
         let buffer = try await body.collect(upTo: limit)

@@ -197,11 +197,30 @@ public struct CompositionService: Sendable {
     /// DELETE /ehr/{ehr_id}/composition/{preceding_version_uid}: a logical
     /// delete, committed as a new version whose lifecycle state is deleted.
     public func delete(ehrID: String, precedingVersionUID: String, committal: Committal) async throws -> CompositionVersion {
+        try await delete(ehrID: ehrID, uid: precedingVersionUID, ifMatch: nil, committal: committal)
+    }
+
+    /// DELETE /ehr/{ehr_id}/composition/{uid}: `uid` is the version to delete
+    /// (ITS-REST 1.0.3: the preceding version uid, 409 when it is not the
+    /// latest), or the versioned object id, `uuid` or `uuid::system` (ITS-REST
+    /// 1.1: the latest version is deleted; `If-Match`, when sent, must name it, 412 otherwise).
+    public func delete(ehrID: String, uid: String, ifMatch: String?, committal: Committal) async throws -> CompositionVersion {
         let ehr = try await store.existingEHR(ehrID)
+        var precedingVersionUID = uid
+        var stale = ServiceError.Kind.conflict
+        if ObjectVersionID(uid) == nil {
+            let objectID = try Self.objectID(versionedObjectUID: uid, systemID: systemID)
+            let latest = try await requireComposition(objectID, in: ehr)
+            let latestUID = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: latest.latestVersion)
+            precedingVersionUID = ifMatch ?? latestUID.description
+            stale = .preconditionFailed
+        } else if let ifMatch, ifMatch != uid {
+            throw ServiceError(.preconditionFailed, "If-Match \(ifMatch) does not name the version to delete, \(uid)")
+        }
         let contribution = ContributionRecord.new(ehr, committal, .deleted, systemID: systemID)
         let (write, version) = try await deletion(
-            ehr: ehr, precedingVersionUID: precedingVersionUID, audit: contribution.audit, contributionID: contribution.contributionID, stale: .conflict)
-        try await store.commit(contribution, [write], objectID: version.uid.objectID, systemID: systemID, stale: .conflict)
+            ehr: ehr, precedingVersionUID: precedingVersionUID, audit: contribution.audit, contributionID: contribution.contributionID, stale: stale)
+        try await store.commit(contribution, [write], objectID: version.uid.objectID, systemID: systemID, stale: stale)
         return version
     }
 
@@ -220,35 +239,44 @@ public struct CompositionService: Sendable {
         return (.update(record, rmType: "COMPOSITION", precedingVersion: preceding.versionNumber), CompositionVersion(uid: uid, record: record))
     }
 
-    /// VERSIONED_COMPOSITION.
+    /// VERSIONED_COMPOSITION. On the `versioned_composition` resources ITS-REST
+    /// 1.0.3 lists 200 and 404 only: an id that cannot name one is a 404.
     public func versionedComposition(ehrID: String, objectID: String) async throws -> JSON {
-        let ehr = try await store.existingEHR(ehrID)
-        let object = try await requireComposition(try Self.objectID(objectID), in: ehr)
+        let object = try await versionedObject(ehrID: ehrID, objectID: objectID)
         return OriginalVersionJSON.versionedObject(object, type: "VERSIONED_COMPOSITION")
     }
 
     /// REVISION_HISTORY of a composition.
     public func revisionHistory(ehrID: String, objectID: String) async throws -> JSON {
-        let ehr = try await store.existingEHR(ehrID)
-        let object = try await requireComposition(try Self.objectID(objectID), in: ehr)
+        let object = try await versionedObject(ehrID: ehrID, objectID: objectID)
         return OriginalVersionJSON.revisionHistory(try await store.versionHistory(objectID: object.objectID), systemID: systemID)
     }
 
     /// ORIGINAL_VERSION, latest or at a time.
     public func originalVersion(ehrID: String, objectID: String, at time: ISODateTime?) async throws -> (CompositionVersion, [UInt8]) {
+        let object = try await versionedObject(ehrID: ehrID, objectID: objectID)
         let ehr = try await store.existingEHR(ehrID)
-        let version = try await version(of: try Self.objectID(objectID), in: ehr, at: time)
+        let version = try await version(of: object.objectID, in: ehr, at: time)
         return (version, OriginalVersionJSON.bytes(version.record, systemID: systemID))
     }
 
     /// ORIGINAL_VERSION by version uid, which must belong to the object.
     public func originalVersion(ehrID: String, objectID: String, versionUID: String) async throws -> (CompositionVersion, [UInt8]) {
-        let id = try Self.objectID(objectID)
-        guard let uid = ObjectVersionID(versionUID), uid.objectID == id else {
-            throw ServiceError(.notFound, "\(versionUID) is not a version of composition \(id)")
+        let object = try await versionedObject(ehrID: ehrID, objectID: objectID)
+        guard let uid = ObjectVersionID(versionUID), uid.objectID == object.objectID else {
+            throw ServiceError(.notFound, "\(versionUID) is not a version of composition \(object.objectID)")
         }
         let version = try await composition(ehrID: ehrID, uid: versionUID)
         return (version, OriginalVersionJSON.bytes(version.record, systemID: systemID))
+    }
+
+    /// The versioned composition the path names; 404 for an EHR id or an
+    /// object id that cannot name one as for one that names none.
+    func versionedObject(ehrID: String, objectID: String) async throws -> VersionedObjectRecord {
+        guard UUIDText.isValid(ehrID), let objectID = try? Self.objectID(versionedObjectUID: objectID, systemID: systemID) else {
+            throw ServiceError(.notFound, "EHR \(ehrID) has no versioned composition \(objectID)")
+        }
+        return try await requireComposition(objectID, in: try await store.existingEHR(ehrID))
     }
 
     // MARK: Helpers
@@ -270,6 +298,17 @@ public struct CompositionService: Sendable {
             throw ServiceError(.notFound, "EHR \(ehr.ehrID) has no composition \(objectID)")
         }
         return object
+    }
+
+    /// A versioned object id as clients send it: `uuid`, or `uuid::system`
+    /// (an OBJECT_VERSION_ID without its version), which must be this system's.
+    static func objectID(versionedObjectUID text: String, systemID: String) throws -> String {
+        let parts = text.components(separatedBy: "::")
+        guard parts.count <= 2, UUIDText.isValid(parts[0]) else {
+            throw ServiceError(.badRequest, "'\(text)' is neither a version uid (uuid::system_id::version) nor a versioned object id (uuid or uuid::system_id)")
+        }
+        if parts.count == 2, parts[1] != systemID { throw ServiceError(.notFound, "\(text) was not created by this system (\(systemID))") }
+        return parts[0].lowercased()
     }
 
     static func objectID(_ text: String) throws -> String {

@@ -54,6 +54,9 @@ public struct ContributionService: Sendable {
                 if let change { changes.append(change) } else { addsClinicalContent = true }
             } catch var error as ServiceError {
                 error.message = "version \(index) (\(path)) was refused: \(error.message)"
+                // ITS-REST 1.0.3 §CONTRIBUTION lists 400 for invalid content, validation
+                // against a template included (the composition endpoints' 422 is not listed).
+                if error.kind == .unprocessable { error.kind = .badRequest }
                 error.problems = error.problems.map { DecodingProblem(path: path + ($0.path == "/" ? "" : $0.path), message: $0.message) }
                 throw error
             }

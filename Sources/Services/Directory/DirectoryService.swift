@@ -62,7 +62,7 @@ public struct DirectoryService: Sendable {
     func modification(ehr: EHRRecord, precedingVersionUID: String, tree: JSON, audit: AuditRecord, contributionID: String, stale: ServiceError.Kind)
         async throws -> (VersionWrite, DirectoryVersion)
     {
-        let object = try await requireDirectory(ehr)
+        let object = try await requireDirectory(ehr, missing: stale)
         let preceding = try object.precedingVersion(precedingVersionUID, systemID: systemID, what: "the directory", stale: stale)
         if let sent = CompositionService.clientObjectID(tree), sent != object.objectID {
             throw ServiceError(.badRequest, "the folder's uid \(sent) is not the directory \(object.objectID)")
@@ -87,7 +87,7 @@ public struct DirectoryService: Sendable {
     func deletion(ehr: EHRRecord, precedingVersionUID: String, audit: AuditRecord, contributionID: String, stale: ServiceError.Kind) async throws
         -> (VersionWrite, DirectoryVersion)
     {
-        let object = try await requireDirectory(ehr)
+        let object = try await requireDirectory(ehr, missing: stale)
         let preceding = try object.precedingVersion(precedingVersionUID, systemID: systemID, what: "the directory", stale: stale)
         let (uid, record) = try await store.deletionRecord(
             ehr: ehr, preceding: preceding, what: "directory", alreadyDeleted: ServiceError(.conflict, "the directory of EHR \(ehr.ehrID) is already deleted"),
@@ -139,9 +139,12 @@ public struct DirectoryService: Sendable {
 
     // MARK: Helpers
 
-    func requireDirectory(_ ehr: EHRRecord) async throws -> VersionedObjectRecord {
+    /// The EHR's directory. `missing`: how to refuse when it has none — a
+    /// 404 for a read; for PUT and DELETE, whose precondition (ITS-REST 1.0.3
+    /// §Directory: If-Match names the latest version) cannot hold, a 412.
+    func requireDirectory(_ ehr: EHRRecord, missing: ServiceError.Kind = .notFound) async throws -> VersionedObjectRecord {
         guard let object = try await store.directory(ehrID: ehr.ehrID) else {
-            throw ServiceError(.notFound, "EHR \(ehr.ehrID) has no directory")
+            throw ServiceError(missing, "EHR \(ehr.ehrID) has no directory\(missing == .notFound ? "" : ": no If-Match can name its latest version")")
         }
         return object
     }

@@ -163,7 +163,7 @@ public struct EHRService: Sendable {
 
     /// VERSIONED_EHR_STATUS (RM 1.1.0 ehr package).
     public func versionedStatus(ehrID: String) async throws -> JSON {
-        let ehr = try await existingEHR(ehrID)
+        let ehr = try await existingEHR(versioned: ehrID)
         guard let object = try await store.versionedObject(ehr.statusObjectID) else {
             throw ServiceError(.notFound, "EHR \(ehr.ehrID) has no EHR_STATUS")
         }
@@ -172,18 +172,21 @@ public struct EHRService: Sendable {
 
     /// REVISION_HISTORY of the EHR_STATUS.
     public func statusRevisionHistory(ehrID: String) async throws -> JSON {
-        let ehr = try await existingEHR(ehrID)
+        let ehr = try await existingEHR(versioned: ehrID)
         return OriginalVersionJSON.revisionHistory(try await store.versionHistory(objectID: ehr.statusObjectID), systemID: systemID)
     }
 
     /// ORIGINAL_VERSION of the EHR_STATUS, latest or at a time.
     public func statusOriginalVersion(ehrID: String, at time: ISODateTime?) async throws -> (StatusVersion, [UInt8]) {
+        _ = try await existingEHR(versioned: ehrID)
         let version = try await status(ehrID: ehrID, at: time)
         return (version, OriginalVersionJSON.bytes(version.record, systemID: systemID))
     }
 
     /// ORIGINAL_VERSION of the EHR_STATUS by version uid.
     public func statusOriginalVersion(ehrID: String, versionUID: String) async throws -> (StatusVersion, [UInt8]) {
+        _ = try await existingEHR(versioned: ehrID)
+        guard ObjectVersionID(versionUID) != nil else { throw ServiceError(.notFound, "there is no EHR_STATUS version \(versionUID)") }
         let version = try await status(ehrID: ehrID, versionUID: versionUID)
         return (version, OriginalVersionJSON.bytes(version.record, systemID: systemID))
     }
@@ -192,6 +195,13 @@ public struct EHRService: Sendable {
 
     func existingEHR(_ ehrID: String) async throws -> EHRRecord {
         try await store.existingEHR(ehrID)
+    }
+
+    /// For the `versioned_ehr_status` resources, where ITS-REST 1.0.3 lists
+    /// 200 and 404 only: an id that cannot name an EHR is a 404.
+    func existingEHR(versioned ehrID: String) async throws -> EHRRecord {
+        guard UUIDText.isValid(ehrID) else { throw ServiceError(.notFound, "there is no EHR \(ehrID)") }
+        return try await store.existingEHR(ehrID)
     }
 
     static func normalisedEHRID(_ ehrID: String) throws -> String {

@@ -1,0 +1,106 @@
+import Foundation
+import HTTPTypes
+import JSONCore
+import OpenEHR
+import SocleTestSupport
+import Testing
+
+/// What existing openEHR clients expect where ITS-REST speaks (1.0.3, or
+/// the development version where 1.0.3 is silent), each with its section.
+@Suite("openEHR REST conformance")
+struct ConformanceRoutesTests {
+    /// ITS-REST 1.1 (development) §COMPOSITION, DELETE: the versioned object
+    /// id (`uuid` or `uuid::system`) deletes the latest version; `If-Match`,
+    /// when sent, must name it (412). 1.0.3's form, the version uid, stays.
+    @Test(arguments: TestEngine.available)
+    func aCompositionIsDeletedByItsVersionedObjectID(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let ehrID = try await CompositionRoutesTests.prepared(server)
+            func create() async throws -> String {
+                let reply = try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition", body: CompositionRoutesTests.compositionText)
+                return try #require(reply.eTag)
+            }
+            let first = try await create()
+            let objectID = try #require(ObjectVersionID(first)).objectID
+            let deleted = try await server.send(.delete, "/openehr/v1/ehr/\(ehrID)/composition/\(objectID)")
+            #expect(deleted.status == .noContent, "\(deleted.body)")
+            #expect(deleted.eTag == "\(objectID)::socle.test::2")
+            #expect(try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/composition/\(objectID)").status == .noContent)
+
+            let second = try #require(ObjectVersionID(try await create()))
+            let stale = try await server.send(
+                .delete, "/openehr/v1/ehr/\(ehrID)/composition/\(second.objectID)::socle.test", headers: ["If-Match": "\(second.objectID)::socle.test::7"])
+            #expect(stale.status == .preconditionFailed, "\(stale.body)")
+            let matching = try await server.send(
+                .delete, "/openehr/v1/ehr/\(ehrID)/composition/\(second.objectID)::socle.test", headers: ["If-Match": "\"\(second)\""])
+            #expect(matching.status == .noContent, "\(matching.body)")
+            #expect(try await server.send(.delete, "/openehr/v1/ehr/\(ehrID)/composition/\(UUIDText.random())::other.system").status == .notFound)
+        }
+    }
+
+    /// ITS-REST 1.0.3 §VERSIONED_COMPOSITION and §VERSIONED_EHR_STATUS list
+    /// 200 and 404 only: an id that cannot name the resource is a 404.
+    @Test(arguments: TestEngine.available)
+    func malformedIDsOnVersionedResourcesAreNotFound(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let ehrID = try await server.createEHR()
+            for path in [
+                "ehr/\(ehrID)/versioned_composition/not-a-uuid", "ehr/\(ehrID)/versioned_composition/not-a-uuid/revision_history",
+                "ehr/\(ehrID)/versioned_composition/not-a-uuid/version", "ehr/not-an-ehr/versioned_composition/\(UUIDText.random())",
+                "ehr/not-an-ehr/versioned_ehr_status", "ehr/not-an-ehr/versioned_ehr_status/revision_history",
+                "ehr/not-an-ehr/versioned_ehr_status/version", "ehr/\(ehrID)/versioned_ehr_status/version/not-a-version",
+            ] {
+                let reply = try await server.send(.get, "/openehr/v1/" + path)
+                #expect(reply.status == .notFound, "\(path): \(reply.status) \(reply.body)")
+            }
+        }
+    }
+
+    /// ITS-REST 1.0.3 §DIRECTORY, PUT and DELETE: If-Match must name the
+    /// latest version; an EHR without a directory has none, so the
+    /// precondition fails (412), while the EHR exists (not 404).
+    @Test(arguments: TestEngine.available)
+    func changingADirectoryThatDoesNotExistIsAFailedPrecondition(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let ehrID = try await server.createEHR()
+            let ifMatch = ["If-Match": "\(UUIDText.random())::socle.test::1"]
+            let folder = #"{"_type":"FOLDER","name":{"_type":"DV_TEXT","value":"root"},"archetype_node_id":"openEHR-EHR-FOLDER.generic.v1"}"#
+            #expect(try await server.send(.put, "/openehr/v1/ehr/\(ehrID)/directory", headers: ifMatch, body: folder).status == .preconditionFailed)
+            #expect(try await server.send(.delete, "/openehr/v1/ehr/\(ehrID)/directory", headers: ifMatch).status == .preconditionFailed)
+            #expect(try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/directory").status == .notFound)
+            #expect(try await server.send(.delete, "/openehr/v1/ehr/\(UUIDText.random())/directory", headers: ifMatch).status == .notFound)
+        }
+    }
+
+    /// A method a resource does not have is 405 with `Allow` (RFC 9110
+    /// §15.5.6), not 404: templates and stored queries are removed through
+    /// the admin API.
+    @Test(arguments: [TestEngine.sqlite])
+    func methodsADefinitionDoesNotHaveAreNotAllowed(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            for (method, path, allow) in [
+                (HTTPRequest.Method.delete, "definition/template/adl1.4/some.template", "GET"),
+                (.put, "definition/template/adl1.4", "GET, POST"),
+                (.delete, "definition/query/org.example::q/1.0.0", "GET, PUT"),
+                (.post, "definition/query/org.example::q", "GET, PUT"),
+            ] {
+                let reply = try await server.send(method, "/openehr/v1/" + path)
+                #expect(reply.status == .methodNotAllowed, "\(method) \(path): \(reply.status)")
+                #expect(reply.headers[.allow] == allow)
+            }
+        }
+    }
+
+    /// A query string as forms encode it: `+` is a space (`%2B` a plus),
+    /// and an unencoded `+` of a time zone still reads as one.
+    @Test(arguments: [TestEngine.sqlite])
+    func plusInAQueryStringIsASpace(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let ehrID = try await server.createEHR(statusJSON(subject: "patient 7", namespace: "hospital"))
+            let found = try await server.send(.get, "/openehr/v1/ehr?subject_id=patient+7&subject_namespace=hospital")
+            #expect(found.status == .ok && found.json["ehr_id"]?["value"]?.stringValue == ehrID, "\(found.body)")
+            let status = try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/ehr_status?version_at_time=2999-01-20T19:30:22.765+01:00")
+            #expect(status.status == .ok, "\(status.body)")
+        }
+    }
+}
