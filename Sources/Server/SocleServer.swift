@@ -46,11 +46,14 @@ public enum SocleServer {
         }
     }
 
-    /// Prepares an already opened store and builds the components on it.
+    /// Prepares an already opened store and builds the components on it;
+    /// EHRs made before each EHR had an EHR_ACCESS are given theirs.
     public static func open(_ configuration: ServerConfiguration, store: Store) async throws -> Components {
         let (schemaVersion, _) = try await store.prepare()
-        return Components(
+        let components = Components(
             store: store, schemaVersion: schemaVersion, configuration: configuration, templateService: TemplateService(store: store.templates))
+        try await components.ehrService.createMissingAccess()
+        return components
     }
 
     public static func router(_ components: Components, logger: Logger) -> Router<SocleRequestContext> {

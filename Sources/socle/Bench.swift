@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import JSONCore
 import Logging
 import NIOCore
 import OpenEHR
@@ -47,8 +48,8 @@ struct EHRBench: AsyncParsableCommand {
         try await server.stop()
     }
 
-    /// What one EHR creation writes (EHR, contribution, versioned object,
-    /// version with a default EHR_STATUS document, its change), committed
+    /// What one EHR creation writes (EHR, contribution, versioned objects and
+    /// versions of a default EHR_STATUS and an EHR_ACCESS, their changes), committed
     /// by the store itself: no HTTP, no JSON reading, no service.
     func commitEHR(_ store: VersionStore) async throws {
         let ehrID = UUIDText.random()
@@ -61,7 +62,12 @@ struct EHRBench: AsyncParsableCommand {
             ehrID: ehrID, systemID: "bench.socle", timeCreated: now, statusObjectID: objectID, subjectID: nil, subjectNamespace: nil, isQueryable: true,
             isModifiable: true)
         let (contribution, version) = BenchHarness.version(ehrID: ehrID, objectID: objectID, data: data)
-        try await store.commit(contribution, versions: [.create(version, rmType: "EHR_STATUS")], ehrChange: .create(ehr))
+        let accessID = UUIDText.random()
+        var access = version
+        access.objectID = accessID
+        access.data = JSONSerializer.bytes(EHRAccess(uid: ObjectVersionID(objectID: accessID, creatingSystemID: "bench.socle", versionNumber: 1)).json)
+        try await store.commit(
+            contribution, versions: [.create(version, rmType: "EHR_STATUS"), .create(access, rmType: "EHR_ACCESS")], ehrChange: .create(ehr))
     }
 }
 

@@ -17,7 +17,8 @@ struct AdminRoutesTests {
             let v1 = try #require(try await server.send(.get, "/openehr/v1/ehr/\(erased)/ehr_status").eTag)
             try await server.send(.put, "/openehr/v1/ehr/\(erased)/ehr_status", headers: ["If-Match": v1], body: statusJSON())
             let keptRows = try await server.database.rowCounts(ehrID: kept)
-            #expect(try await server.database.rowCounts(ehrID: erased)["object_version"] == 2)
+            // Two EHR_STATUS versions and the EHR_ACCESS.
+            #expect(try await server.database.rowCounts(ehrID: erased)["object_version"] == 3)
 
             #expect(try await server.send(.delete, "/admin/ehr/\(erased)", as: TestServer.clinician).status == .forbidden)
             let reply = try await server.send(.delete, "/admin/ehr/\(erased)")
@@ -29,7 +30,7 @@ struct AdminRoutesTests {
             #expect(try await server.database.rowCounts(ehrID: kept) == keptRows)
             let log = try await server.database.store.versions.erasures(ehrID: erased)
             #expect(log.first?.erasedBy == "alice")
-            #expect(log.first?.versionsErased == 2)
+            #expect(log.first?.versionsErased == 3)
 
             #expect(try await server.send(.get, "/openehr/v1/ehr/\(erased)").status == .notFound)
             #expect(try await server.send(.delete, "/admin/ehr/\(erased)").status == .notFound)

@@ -103,4 +103,30 @@ struct ConformanceRoutesTests {
             #expect(status.status == .ok, "\(status.body)")
         }
     }
+
+    /// ITS-REST 1.0.3 §EHR, its example: `ehr_status.id` and `ehr_access.id`
+    /// are the OBJECT_VERSION_IDs of the current versions, so a client may
+    /// take `ehr_status.id` as the `If-Match` of its next `PUT ehr_status`.
+    @Test(arguments: TestEngine.available)
+    func theEHRNamesTheCurrentStatusAndAccessVersions(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let ehrID = try await server.createEHR(statusJSON())
+            let ehr = try await server.send(.get, "/openehr/v1/ehr/\(ehrID)")
+            #expect(ehr.json["ehr_status"]?["id"]?["_type"]?.stringValue == "OBJECT_VERSION_ID")
+            #expect(ehr.json["ehr_status"]?["type"]?.stringValue == "EHR_STATUS")
+            let current = try #require(ehr.json["ehr_status"]?["id"]?["value"]?.stringValue)
+            #expect(try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/ehr_status").eTag == current)
+            let accessText = try #require(ehr.json["ehr_access"]?["id"]?["value"]?.stringValue)
+            let access = try #require(ObjectVersionID(accessText))
+            #expect(access.versionNumber == 1 && access.creatingSystemID == "socle.test")
+            #expect(ehr.json["ehr_access"]?["type"]?.stringValue == "EHR_ACCESS")
+
+            let updated = try await server.send(.put, "/openehr/v1/ehr/\(ehrID)/ehr_status", headers: ["If-Match": current], body: statusJSON())
+            #expect(updated.status == .noContent, "\(updated.body)")
+            let after = try await server.send(.get, "/openehr/v1/ehr/\(ehrID)")
+            let next = try #require(after.json["ehr_status"]?["id"]?["value"]?.stringValue)
+            #expect(ObjectVersionID(next)?.versionNumber == 2 && next == updated.eTag)
+            #expect(after.json["ehr_access"] == ehr.json["ehr_access"])
+        }
+    }
 }

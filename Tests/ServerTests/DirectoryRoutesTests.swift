@@ -153,7 +153,8 @@ struct DirectoryRoutesTests {
             }
             #expect(statuses.filter { $0 == .created }.count == 1)
             #expect(statuses.filter { $0 == .conflict }.count == 3)
-            #expect(try await server.database.rowCounts(ehrID: ehrID)["versioned_object"] == 2)
+            // EHR_STATUS, EHR_ACCESS and the one directory.
+            #expect(try await server.database.rowCounts(ehrID: ehrID)["versioned_object"] == 3)
         }
     }
 

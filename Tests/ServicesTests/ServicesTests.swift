@@ -118,3 +118,44 @@ struct ServicesTests {
         }
     }
 }
+
+@Suite("Services: EHR_ACCESS")
+struct EHRAccessTests {
+    /// RM 1.1.0 ehr package §EHR creation semantics: an EHR is created with
+    /// its EHR_STATUS and its EHR_ACCESS. EHRs made before Socle kept one
+    /// (schema 5) get theirs at start, each as an audited contribution.
+    @Test(arguments: TestEngine.available)
+    func everyEHRGetsItsAccessObjectOnce(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let services = ServicesTests.Fixture(database)
+            let (made, _) = try await services.ehrs.createEHR(status: nil, committal: services.committal)
+            let access = try #require(made.access)
+            #expect(access.versionNumber == 1)
+            #expect(try await services.store.versionedObject(access.objectID)?.rmType == "EHR_ACCESS")
+            #expect(try await services.ehrs.createMissingAccess() == 0)
+
+            // An EHR as schema 5 made them: its row and its EHR_STATUS only.
+            let old = UUIDText.random()
+            let statusID = UUIDText.random()
+            let audit = AuditRecord(systemID: "services.test", committer: "{}", timeCommitted: 1, changeType: "creation", description: nil)
+            let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: old, audit: audit)
+            let status = VersionRecord(
+                objectID: statusID, versionNumber: 1, ehrID: old, contributionID: contribution.contributionID, audit: audit,
+                lifecycleState: "532", data: JSONSerializer.bytes(EHRStatus().json))
+            try await services.store.commit(
+                contribution, versions: [.create(status, rmType: "EHR_STATUS")],
+                ehrChange: .create(
+                    EHRRecord(
+                        ehrID: old, systemID: "services.test", timeCreated: 1, statusObjectID: statusID, subjectID: nil, subjectNamespace: nil,
+                        isQueryable: true, isModifiable: false)))
+            #expect(try await services.ehrs.ehr(old).access == nil)
+            #expect(try await services.ehrs.createMissingAccess(batch: 1) == 1)
+            let given = try #require(try await services.ehrs.ehr(old).access)
+            let version = try #require(try await services.store.latestVersion(objectID: given.objectID))
+            #expect(version.audit.committer.contains("Socle"))
+            #expect(version.audit.changeType == AuditChangeType.creation.rawValue)
+            #expect(try JSONParser.parse(version.data)["_type"]?.stringValue == "EHR_ACCESS")
+            #expect(try await services.ehrs.createMissingAccess() == 0)
+        }
+    }
+}

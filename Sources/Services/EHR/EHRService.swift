@@ -13,28 +13,32 @@ public struct EHRService: Sendable {
         self.systemID = systemID
     }
 
-    /// An EHR as served: its row plus its status' latest version.
+    /// An EHR as served (ITS-REST 1.0.3 §EHR, its example): its row and
+    /// the latest versions of the objects it refers to.
     public struct Summary: Sendable {
         public var record: EHRRecord
+        /// The latest EHR_STATUS version: the `If-Match` of the next status update.
+        public var status: ObjectVersionID
+        /// The EHR_ACCESS version (nil only for an EHR made before Socle kept one, until `createMissingAccess` runs).
+        public var access: ObjectVersionID?
         /// The versioned object id of the EHR's directory, when it has one.
         public var directoryID: String?
 
         public var json: JSON {
-            var json: JSON = [
-                "system_id": ["_type": "HIER_OBJECT_ID", "value": .string(record.systemID)],
-                "ehr_id": ["_type": "HIER_OBJECT_ID", "value": .string(record.ehrID)],
-                "ehr_status": [
-                    "id": ["_type": "HIER_OBJECT_ID", "value": .string(record.statusObjectID)], "namespace": "local", "type": "EHR_STATUS",
-                ],
-                "time_created": [
-                    "_type": "DV_DATE_TIME", "value": .string(ISODateTime(microsecondsSinceEpoch: record.timeCreated).description),
-                ],
-            ]
-            if let directoryID, case .object(var object) = json {
-                object["directory"] = ["id": ["_type": "HIER_OBJECT_ID", "value": .string(directoryID)], "namespace": "local", "type": "VERSIONED_FOLDER"]
-                json = .object(object)
+            func reference(_ uid: ObjectVersionID, type: String) -> JSON {
+                ["id": ["_type": "OBJECT_VERSION_ID", "value": .string(uid.description)], "namespace": "local", "type": .string(type)]
             }
-            return json
+            var object = JSONObject([
+                ("system_id", ["_type": "HIER_OBJECT_ID", "value": .string(record.systemID)]),
+                ("ehr_id", ["_type": "HIER_OBJECT_ID", "value": .string(record.ehrID)]),
+                ("ehr_status", reference(status, type: "EHR_STATUS")),
+            ])
+            if let access { object["ehr_access"] = reference(access, type: "EHR_ACCESS") }
+            if let directoryID {
+                object["directory"] = ["id": ["_type": "HIER_OBJECT_ID", "value": .string(directoryID)], "namespace": "local", "type": "VERSIONED_FOLDER"]
+            }
+            object["time_created"] = ["_type": "DV_DATE_TIME", "value": .string(ISODateTime(microsecondsSinceEpoch: record.timeCreated).description)]
+            return .object(object)
         }
     }
 
@@ -63,13 +67,60 @@ public struct EHRService: Sendable {
         let version = VersionRecord(
             objectID: statusUID.objectID, versionNumber: 1, ehrID: ehrID, contributionID: contribution.contributionID, audit: audit,
             lifecycleState: VersionLifecycleState.complete.rawValue, data: JSONSerializer.bytes(status.json))
+        let access = accessVersion(ehrID: ehrID, contributionID: contribution.contributionID, audit: audit)
         do {
-            try await store.commit(contribution, versions: [.create(version, rmType: "EHR_STATUS")], ehrChange: .create(record))
+            try await store.commit(
+                contribution, versions: [.create(version, rmType: "EHR_STATUS"), .create(access, rmType: "EHR_ACCESS")], ehrChange: .create(record))
         } catch let error as StoreError where error.code == .conflict {
             if try await store.ehr(ehrID) != nil { throw ServiceError(.conflict, "EHR \(ehrID) already exists") }
             throw ServiceError(.conflict, "an EHR already exists for subject \(subject?.id.value ?? "") in namespace \(subject?.namespace ?? "")")
         }
-        return (Summary(record: record), StatusVersion(uid: statusUID, json: version.data, record: version))
+        let summary = Summary(record: record, status: statusUID, access: uid(access))
+        return (summary, StatusVersion(uid: statusUID, json: version.data, record: version))
+    }
+
+    /// The first version of an EHR's EHR_ACCESS (RM ehr package §EHR creation semantics).
+    func accessVersion(ehrID: String, contributionID: String, audit: AuditRecord) -> VersionRecord {
+        let access = EHRAccess(uid: ObjectVersionID(objectID: UUIDText.random(), creatingSystemID: systemID, versionNumber: 1))
+        return VersionRecord(
+            objectID: access.uid.objectID, versionNumber: 1, ehrID: ehrID, contributionID: contributionID, audit: audit,
+            lifecycleState: VersionLifecycleState.complete.rawValue, data: JSONSerializer.bytes(access.json))
+    }
+
+    /// Gives an EHR_ACCESS to every EHR made before Socle created one with
+    /// each EHR (schema version 6): one audited contribution per EHR,
+    /// committed `batch` at a time; run at start. An EHR that another node
+    /// served at the same moment, or that was erased meanwhile, is skipped
+    /// (the database keeps one EHR_ACCESS per EHR). Returns how many were created.
+    @discardableResult
+    public func createMissingAccess(batch: Int = 500) async throws -> Int {
+        let committal = Committal(committer: .identified(name: "Socle"), description: "EHR_ACCESS of an EHR created before Socle kept one")
+        var created = 0
+        var skipped: Set<String> = []
+        while true {
+            let ehrs = try await store.ehrsWithoutAccess(limit: batch + skipped.count).filter { !skipped.contains($0.ehrID) }
+            if ehrs.isEmpty { return created }
+            let commits = ehrs.map { ehr in
+                let audit = committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: .creation)
+                let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: audit)
+                let access = accessVersion(ehrID: ehr.ehrID, contributionID: contribution.contributionID, audit: audit)
+                return (contribution: contribution, versions: [VersionWrite.create(access, rmType: "EHR_ACCESS")], ehrChanges: [EHRChange.requireExisting])
+            }
+            do {
+                try await store.commit(batch: commits)
+                created += commits.count
+            } catch is StoreError {
+                // One of them raced: each alone, keeping those that still can.
+                for commit in commits {
+                    do {
+                        try await store.commit(commit.contribution, versions: commit.versions, ehrChanges: commit.ehrChanges)
+                        created += 1
+                    } catch is StoreError {
+                        skipped.insert(commit.contribution.ehrID ?? "")
+                    }
+                }
+            }
+        }
     }
 
     public func ehr(_ ehrID: String) async throws -> Summary {
@@ -78,7 +129,17 @@ public struct EHRService: Sendable {
 
     /// The EHR with its directory reference (RM ehr package: EHR.directory).
     func summary(_ record: EHRRecord) async throws -> Summary {
-        Summary(record: record, directoryID: try await store.directory(ehrID: record.ehrID)?.objectID)
+        let parts = try await store.ehrParts(ehrID: record.ehrID)
+        func latest(_ rmType: String) -> ObjectVersionID? {
+            parts.first { $0.rmType == rmType }.map { ObjectVersionID(objectID: $0.objectID, creatingSystemID: systemID, versionNumber: $0.latestVersion) }
+        }
+        return Summary(
+            record: record, status: latest("EHR_STATUS") ?? ObjectVersionID(objectID: record.statusObjectID, creatingSystemID: systemID, versionNumber: 1),
+            access: latest("EHR_ACCESS"), directoryID: parts.first { $0.rmType == "FOLDER" }?.objectID)
+    }
+
+    func uid(_ version: VersionRecord) -> ObjectVersionID {
+        ObjectVersionID(objectID: version.objectID, creatingSystemID: systemID, versionNumber: version.versionNumber)
     }
 
     public func ehr(subjectID: String, subjectNamespace: String) async throws -> Summary {

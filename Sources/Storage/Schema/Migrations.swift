@@ -127,6 +127,11 @@ public enum Migrations {
                     "UPDATE template SET revision = template_id || ':' || created_at",
                 ]
         },
+        Migration(version: 6, description: "one EHR_ACCESS per EHR") { _ in
+            // RM ehr package §EHR: EHR.ehr_access is one VERSIONED_EHR_ACCESS. The EHRs
+            // made before it get theirs from the services, as audited contributions.
+            ["CREATE UNIQUE INDEX versioned_object_access_idx ON versioned_object (ehr_id) WHERE rm_type = 'EHR_ACCESS'"]
+        },
     ]
 
     /// The schema version this binary writes.

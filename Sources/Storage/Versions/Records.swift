@@ -158,6 +158,9 @@ public enum EHRChange: Sendable {
     /// New clinical content: the EHR must exist and be modifiable when the
     /// contribution commits (its row is locked on PostgreSQL meanwhile).
     case requireModifiable
+    /// The EHR must still exist when the contribution commits (its row is
+    /// locked on PostgreSQL meanwhile), whether or not it is modifiable.
+    case requireExisting
 }
 
 /// A row of the erasure log: which EHR or patient was erased, when, by whom, how much.

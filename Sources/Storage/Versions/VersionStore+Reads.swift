@@ -51,6 +51,24 @@ extension VersionStore {
         ).first.map(Self.versionedObject)
     }
 
+    /// The objects the EHR resource refers to (RM ehr package §EHR): its
+    /// EHR_STATUS, its EHR_ACCESS and its directory, in one read.
+    public func ehrParts(ehrID: String) async throws -> [VersionedObjectRecord] {
+        try await database.query(
+            "SELECT \(Self.objectColumns) FROM versioned_object WHERE ehr_id = ? AND rm_type IN ('EHR_STATUS', 'EHR_ACCESS', 'FOLDER')", [.text(ehrID)]
+        ).map(Self.versionedObject)
+    }
+
+    /// Up to `limit` EHRs that have no EHR_ACCESS (made before Socle created one with each EHR).
+    public func ehrsWithoutAccess(limit: Int) async throws -> [EHRRecord] {
+        try await database.query(
+            """
+            SELECT \(Self.ehrColumns) FROM ehr WHERE NOT EXISTS
+            (SELECT 1 FROM versioned_object v WHERE v.ehr_id = ehr.ehr_id AND v.rm_type = 'EHR_ACCESS') ORDER BY ehr_id LIMIT ?
+            """, [.integer(Int64(limit))]
+        ).map(Self.ehr)
+    }
+
     /// How many versioned objects of an RM type the store holds.
     public func count(rmType: String) async throws -> Int {
         Int(try await database.query("SELECT COUNT(*) FROM versioned_object WHERE rm_type = ?", [.text(rmType)]).first?.int(0) ?? 0)

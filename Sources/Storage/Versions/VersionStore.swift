@@ -105,6 +105,10 @@ public struct VersionStore: Sendable {
             SQLStatement(
                 "UPDATE ehr SET is_modifiable = is_modifiable WHERE ehr_id = ? AND is_modifiable = 1", [.text(ehrID)],
                 mustChangeOneRow: StoreError(.conflict, "EHR \(ehrID) is not modifiable (EHR_STATUS.is_modifiable is false) or no longer exists"))
+        case .requireExisting:
+            SQLStatement(
+                "UPDATE ehr SET is_modifiable = is_modifiable WHERE ehr_id = ?", [.text(ehrID)],
+                mustChangeOneRow: StoreError(.notFound, "EHR \(ehrID) no longer exists"))
         }
     }
 
