@@ -80,6 +80,14 @@ struct TestServer {
         }
     }
 
+    /// Sends a request with exactly these header fields (a name may repeat).
+    @discardableResult
+    func send(_ method: HTTPRequest.Method, _ uri: String, fields: HTTPFields, body: String? = nil) async throws -> Reply {
+        try await client.execute(uri: uri, method: method, headers: fields, body: body.map { ByteBuffer(string: $0) }) { response in
+            Reply(status: response.status, headers: response.headers, body: String(buffer: response.body))
+        }
+    }
+
     /// Creates an EHR and returns its id.
     func createEHR(_ body: String? = nil) async throws -> String {
         let reply = try await send(.post, "/openehr/v1/ehr", body: body)

@@ -7,41 +7,74 @@ import Services
 /// `openEHR-AUDIT_DETAILS.committer: name="…", external_ref.id="…", …`,
 /// `openEHR-AUDIT_DETAILS.change_type: code_string="251"`,
 /// `openEHR-AUDIT_DETAILS.description: value="…"`, and the single header
-/// `openEHR-AUDIT_DETAILS: committer.name="…", change_type.code_string="…"`.
+/// `openEHR-AUDIT_DETAILS: committer.name="…", change_type.code_string="…"`;
+/// and their ITS-REST 1.1 names (§openehr-version and openehr-audit-details):
+/// `openehr-audit-details`, sent once or several times, which may also name
+/// `system_id`, and `openehr-version: lifecycle_state.code_string="553"`.
 /// What they name is merged with the defaults: the signed-in user commits.
 enum AuditHeaders {
     static func committal(_ request: Request, user: User?) throws -> Committal {
-        var attributes: [String: String] = [:]
-        for (name, prefix) in [(HTTPField.Name.auditCommitter, "committer."), (.auditChangeType, "change_type."), (.auditDescription, "description.")] {
-            if let value = request.headers[name] {
-                for (key, value) in try pairs(value, header: name.rawName) { attributes[prefix + key] = value }
-            }
-        }
-        if let value = request.headers[.auditDetails] {
-            for (key, value) in try pairs(value, header: HTTPField.Name.auditDetails.rawName) { attributes[key] = value }
-        }
-        var committer = PartyProxy.identified(name: user?.name ?? "anonymous")
+        let attributes = try self.attributes(request)
+        var committal = Committal(committer: .identified(name: user?.name ?? "anonymous"), description: attributes["description.value"])
         if let name = attributes["committer.name"] {
-            committer.name = name
+            committal.committer.name = name
             if let id = attributes["committer.external_ref.id"] {
                 let namespace = attributes["committer.external_ref.namespace"] ?? "local"
                 let objectID =
                     UUIDText.isValid(id)
                     ? ObjectID(rmType: "HIER_OBJECT_ID", value: id)
                     : ObjectID(rmType: "GENERIC_ID", value: id, scheme: attributes["committer.external_ref.id.scheme"] ?? "local")
-                committer.externalRef = PartyReference(id: objectID, namespace: namespace, type: attributes["committer.external_ref.type"] ?? "PERSON")
+                committal.committer.externalRef = PartyReference(
+                    id: objectID, namespace: namespace, type: attributes["committer.external_ref.type"] ?? "PERSON")
             }
         }
-        var changeType: AuditChangeType?
         if let code = attributes["change_type.code_string"] {
             guard let type = AuditChangeType(rawValue: code) else {
                 throw HTTPRequestError(
                     status: .badRequest,
                     message: "change_type code_string '\(code)' is not in the openEHR 'audit change type' group (249, 250, 251, 252, 253, 523, 666, 816, 817)")
             }
-            changeType = type
+            committal.changeType = type
         }
-        return Committal(committer: committer, description: attributes["description.value"], changeType: changeType)
+        committal.systemID = attributes["system_id"]
+        committal.lifecycleState = try lifecycleState(request)
+        return committal
+    }
+
+    /// Every attribute the audit headers name, by its path (`committer.name`).
+    static func attributes(_ request: Request) throws -> [String: String] {
+        var attributes: [String: String] = [:]
+        for (name, prefix) in [(HTTPField.Name.auditCommitter, "committer."), (.auditChangeType, "change_type."), (.auditDescription, "description.")] {
+            if let value = request.headers[name] {
+                for (key, value) in try pairs(value, header: name.rawName) { attributes[prefix + key] = value }
+            }
+        }
+        for name in [HTTPField.Name.auditDetails, .auditDetails11] {
+            for value in request.headers[values: name] {
+                for (key, value) in try pairs(value, header: name.rawName) { attributes[key] = value }
+            }
+        }
+        return attributes
+    }
+
+    /// `openehr-version: lifecycle_state.code_string="…"`: complete by
+    /// default; deleted only through DELETE.
+    static func lifecycleState(_ request: Request) throws -> VersionLifecycleState {
+        var code: String?
+        for name in [HTTPField.Name.version11, .legacyVersion] {
+            for value in request.headers[values: name] {
+                for (key, value) in try pairs(value, header: name.rawName) where key == "lifecycle_state.code_string" { code = value }
+            }
+        }
+        guard let code else { return .complete }
+        guard let state = VersionLifecycleState(rawValue: code) else {
+            throw HTTPRequestError(
+                status: .badRequest, message: "lifecycle_state code_string '\(code)' is not in the openEHR 'version lifecycle state' group (532, 553, 523, 800, 801)")
+        }
+        if state == .deleted, request.method != .delete {
+            throw HTTPRequestError(status: .badRequest, message: "lifecycle_state 523 (deleted) is committed by DELETE, not \(request.method)")
+        }
+        return state
     }
 
     /// Parses `key="value", key2="value2"`; quotes may be escaped with `\`.

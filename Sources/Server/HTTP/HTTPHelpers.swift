@@ -10,13 +10,28 @@ extension HTTPField.Name {
     static let auditCommitter = HTTPField.Name("openEHR-AUDIT_DETAILS.committer")!
     static let auditChangeType = HTTPField.Name("openEHR-AUDIT_DETAILS.change_type")!
     static let auditDescription = HTTPField.Name("openEHR-AUDIT_DETAILS.description")!
+    // ITS-REST 1.1 §HTTP headers: the names above, without the characters HTTP forbids.
+    static let auditDetails11 = HTTPField.Name("openehr-audit-details")!
+    static let version11 = HTTPField.Name("openehr-version")!
+    static let legacyVersion = HTTPField.Name("openEHR-VERSION")!
+    static let templateID = HTTPField.Name("openehr-template-id")!
+    static let legacyTemplateID = HTTPField.Name("openEHR-TEMPLATE_ID")!
+    static let itemTag = HTTPField.Name("openehr-item-tag")!
+    static let versionItemTag = HTTPField.Name("openehr-version-item-tag")!
+    static let preferenceApplied = HTTPField.Name("Preference-Applied")!
+}
+
+/// What a write answers with (`Prefer: return=…`, RFC 7240 §4.2; ITS-REST
+/// 1.1 adds `identifier`: a body holding only the resource's id).
+enum ReturnPreference: String, Sendable {
+    case minimal, representation, identifier
 }
 
 extension Request {
     /// The body parsed as JSON, after checking its media type (415 for
-    /// anything but JSON). An empty body gives `nil`.
-    func jsonBody(context: SocleRequestContext, limit: Int) async throws -> JSON? {
-        if let type = headers[.contentType], !Self.isJSON(Self.essence(type)) {
+    /// anything but JSON, or but what `accepting` admits). An empty body gives `nil`.
+    func jsonBody(context: SocleRequestContext, limit: Int, accepting: (String) -> Bool = Request.isJSON) async throws -> JSON? {
+        if let type = headers[.contentType], !accepting(Self.essence(type)) {
             throw HTTPRequestError(
                 status: .unsupportedMediaType, message: "Content-Type '\(type)' is not supported here: send application/json")
         }
@@ -67,9 +82,37 @@ extension Request {
         throw HTTPRequestError(status: .notAcceptable, message: "this resource is served as \(mediaType), which Accept '\(accept)' excludes")
     }
 
-    /// `Prefer: return=representation` (RFC 7240); `return=minimal` is the default.
-    var prefersRepresentation: Bool {
-        headers[values: .prefer].contains { $0.replacingOccurrences(of: " ", with: "").lowercased().contains("return=representation") }
+    /// `Prefer: return=…` (RFC 7240); `return=minimal` is the default.
+    var returnPreference: ReturnPreference {
+        for value in headers[values: .prefer] {
+            for token in value.replacingOccurrences(of: " ", with: "").lowercased().split(separator: ",") where token.hasPrefix("return=") {
+                if let preference = ReturnPreference(rawValue: String(token.dropFirst("return=".count))) { return preference }
+            }
+        }
+        return .minimal
+    }
+
+    /// `Prefer: return=representation`.
+    var prefersRepresentation: Bool { returnPreference == .representation }
+
+    /// The answer to a write (ITS-REST 1.1 §Representation details
+    /// negotiation): `representation()` with `return=representation`,
+    /// `{"uid": identifier}` with `return=identifier` (never 204), no body
+    /// otherwise, with `minimal` as its status (204 for an update).
+    /// `Preference-Applied` says which, when the client stated one.
+    func answer(
+        _ status: HTTPResponse.Status, minimal: HTTPResponse.Status, headers: HTTPFields, identifier: String,
+        representation: () async throws -> Response
+    ) async throws -> Response {
+        let preference = returnPreference
+        var response: Response
+        switch preference {
+        case .representation: response = try await representation()
+        case .identifier: response = Response.json(status, ["uid": .string(identifier)], headers: headers)
+        case .minimal: response = Response(status: minimal, headers: headers)
+        }
+        if self.headers[.prefer] != nil { response.headers[.preferenceApplied] = "return=\(preference.rawValue)" }
+        return response
     }
 
     /// `If-Match` when sent (`ifMatch` for its rules).
@@ -111,6 +154,19 @@ extension Response {
 
     static func json(_ status: HTTPResponse.Status = .ok, _ value: JSON, headers: HTTPFields = HTTPFields()) -> Response {
         json(status, bytes: JSONSerializer.bytes(value), headers: headers)
+    }
+}
+
+extension HTTPFields {
+    /// The headers that name a resource's state (ITS-REST 1.0.3 §HTTP
+    /// headers): `Location`, `ETag` (quoted, as 1.0.3 and its clients
+    /// expect) and `Last-Modified` (the commit's time).
+    static func resource(location: String, eTag: String, modified: Int64) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.location] = location
+        headers[.eTag] = "\"\(eTag)\""
+        headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: modified))
+        return headers
     }
 }
 

@@ -11,46 +11,30 @@ struct CompositionRoutes {
 
     func register(on group: RouterGroup<SocleRequestContext>) {
         group.post("ehr/:ehr_id/composition") { request, context in
-            let representation = try request.rmRepresentation()
+            let format = try CompositionFormat.ofBody(request)
+            let answer = try CompositionFormat.accepted(request, fallback: format)
             let ehrID = try context.parameters.require("ehr_id")
-            let input = try await compositionBody(request, context)
+            let input = try await compositionBody(request, context, format: format)
             let version = try await service.create(ehrID: ehrID, input: input, committal: try AuditHeaders.committal(request, user: context.user))
-            return try response(version, request: request, context: context, status: .created, body: request.prefersRepresentation ? representation : nil)
+            return try await writeResponse(version, request: request, context: context, status: .created, format: answer)
         }
         group.get("ehr/:ehr_id/composition/:uid") { request, context in
-            let format = request.queryParameter("format")?.uppercased()
-            let accept = request.headers[.accept] ?? ""
-            let structured = format == "STRUCTURED" || accept.contains("application/openehr.wt.structured.schema+json")
-            let simplified = structured || format == "FLAT" || accept.contains("application/openehr.wt.flat.schema+json")
-            let representation: RMRepresentation
-            switch format {
-            case "XML"?: representation = .xml
-            case "JSON"?: representation = .json
-            case nil, "FLAT"?, "STRUCTURED"?: representation = simplified ? .json : try request.rmRepresentation()
-            case let other?: throw HTTPRequestError(status: .notAcceptable, message: "format=\(other) is not a composition format: ask JSON, XML, FLAT or STRUCTURED")
-            }
+            let format = try CompositionFormat.accepted(request, fallback: .canonical(try request.rmRepresentation()))
             let version = try await service.composition(
                 ehrID: try context.parameters.require("ehr_id"), uid: try context.parameters.require("uid"), at: try request.versionAtTime())
             // ITS-REST 1.0.3: a composition deleted (at that time) answers 204.
             if version.isDeleted { return try response(version, request: request, context: context, status: .noContent, body: nil) }
-            if simplified {
-                var body = try await service.flat(version)
-                if structured { body = CompositionService.structured(fromFlat: body) }
-                var headers = self.headers(version, location: context.openEHRBase + "/ehr/\(version.ehrID)/composition/\(version.uid)")
-                headers[.contentType] = structured ? "application/openehr.wt.structured.schema+json" : "application/openehr.wt.flat.schema+json"
-                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(body))))
-            }
-            return try response(version, request: request, context: context, status: .ok, body: representation)
+            return try await response(version, context: context, status: .ok, format: format)
         }
         group.put("ehr/:ehr_id/composition/:uid") { request, context in
-            let representation = try request.rmRepresentation()
+            let format = try CompositionFormat.ofBody(request)
+            let answer = try CompositionFormat.accepted(request, fallback: format)
             let preceding = try request.ifMatch()
-            let input = try await compositionBody(request, context)
+            let input = try await compositionBody(request, context, format: format)
             let version = try await service.update(
                 ehrID: try context.parameters.require("ehr_id"), versionedObjectID: try context.parameters.require("uid"), precedingVersionUID: preceding,
                 input: input, committal: try AuditHeaders.committal(request, user: context.user))
-            let body = request.prefersRepresentation
-            return try response(version, request: request, context: context, status: body ? .ok : .noContent, body: body ? representation : nil)
+            return try await writeResponse(version, request: request, context: context, status: .ok, format: answer)
         }
         group.delete("ehr/:ehr_id/composition/:uid") { request, context in
             let version = try await service.delete(
@@ -84,43 +68,33 @@ struct CompositionRoutes {
     }
 
     /// The body: canonical JSON, read from canonical XML when sent as
-    /// `application/xml`, or FLAT keys (`format=FLAT` or the FLAT media type,
-    /// with `templateId` or `ctx/template_id`) or STRUCTURED read as FLAT.
-    func compositionBody(_ request: Request, _ context: SocleRequestContext) async throws -> CompositionInput {
-        let format = request.queryParameter("format")?.uppercased()
-        let type = request.headers[.contentType].map { Request.essence($0) }
-        let structured = format == "STRUCTURED" || type == "application/openehr.wt.structured.schema+json"
-        guard structured || format == "FLAT" || type == "application/openehr.wt.flat.schema+json" else {
+    /// `application/xml`, or FLAT keys (STRUCTURED read as FLAT) with the
+    /// template from `openehr-template-id`, `templateId` or `ctx/template_id`.
+    func compositionBody(_ request: Request, _ context: SocleRequestContext, format: CompositionFormat) async throws -> CompositionInput {
+        guard format.isSimplified else {
             guard let json = try await request.rmBody(context: context, limit: bodyLimit, rmType: "COMPOSITION") else {
                 throw HTTPRequestError(status: .badRequest, message: "the request body must be a COMPOSITION in canonical JSON or XML")
             }
             return .canonical(json)
         }
-        let json = try await requiredBody(request, context)
+        guard let json = try await request.jsonBody(context: context, limit: bodyLimit)
+        else {
+            throw HTTPRequestError(status: .badRequest, message: "the request body must be a COMPOSITION in the \(format.isStructured ? "STRUCTURED" : "FLAT") format")
+        }
         guard case .object(let object) = json else {
-            throw HTTPRequestError(status: .badRequest, message: "a \(structured ? "STRUCTURED" : "FLAT") composition is a JSON object")
+            throw HTTPRequestError(status: .badRequest, message: "a \(format.isStructured ? "STRUCTURED" : "FLAT") composition is a JSON object")
         }
         // STRUCTURED is FLAT nested: it is read as its FLAT keys.
-        let flat = structured ? CompositionService.flat(fromStructured: object) : object
-        guard let templateID = request.queryParameter("templateId") ?? flat["ctx/template_id"]?.stringValue else {
-            throw HTTPRequestError(status: .badRequest, message: "a FLAT composition needs its template: add templateId= or ctx/template_id")
+        let flat = format.isStructured ? CompositionService.flat(fromStructured: object) : object
+        guard let templateID = request.templateIDHeader ?? flat["ctx/template_id"]?.stringValue else {
+            throw HTTPRequestError(
+                status: .badRequest, message: "a FLAT or STRUCTURED composition needs its template: send the openehr-template-id header (or templateId=, or ctx/template_id)")
         }
         return .flat(flat, templateID: templateID)
     }
 
-    func requiredBody(_ request: Request, _ context: SocleRequestContext) async throws -> JSON {
-        guard let json = try await request.jsonBody(context: context, limit: bodyLimit) else {
-            throw HTTPRequestError(status: .badRequest, message: "the request body must be a COMPOSITION in canonical JSON")
-        }
-        return json
-    }
-
     func headers(_ version: CompositionService.CompositionVersion, location: String) -> HTTPFields {
-        var headers = HTTPFields()
-        headers[.location] = location
-        headers[.eTag] = "\"\(version.uid)\""
-        headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
-        return headers
+        .resource(location: location, eTag: version.uid.description, modified: version.record.audit.timeCommitted)
     }
 
     func response(
@@ -129,6 +103,34 @@ struct CompositionRoutes {
         let headers = headers(version, location: context.openEHRBase + "/ehr/\(version.ehrID)/composition/\(version.uid)")
         guard let representation else { return Response(status: status, headers: headers) }
         return try Response.rm(status, bytes: version.record.data, rmType: "COMPOSITION", as: representation, headers: headers)
+    }
+
+    /// A version in the format asked for: canonical, or FLAT / STRUCTURED
+    /// through the web template of its template.
+    func response(_ version: CompositionService.CompositionVersion, context: SocleRequestContext, status: HTTPResponse.Status, format: CompositionFormat)
+        async throws -> Response
+    {
+        var headers = headers(version, location: context.openEHRBase + "/ehr/\(version.ehrID)/composition/\(version.uid)")
+        switch format {
+        case .canonical(let representation):
+            return try Response.rm(status, bytes: version.record.data, rmType: "COMPOSITION", as: representation, headers: headers)
+        case .flat(let mediaType), .structured(let mediaType):
+            var body = try await service.flat(version)
+            if format.isStructured { body = CompositionService.structured(fromFlat: body) }
+            headers[.contentType] = mediaType
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(body))))
+        }
+    }
+
+    /// The answer to a commit, in the format asked for (`Request.answer`).
+    func writeResponse(
+        _ version: CompositionService.CompositionVersion, request: Request, context: SocleRequestContext, status: HTTPResponse.Status,
+        format: CompositionFormat
+    ) async throws -> Response {
+        let headers = headers(version, location: context.openEHRBase + "/ehr/\(version.ehrID)/composition/\(version.uid)")
+        return try await request.answer(status, minimal: status == .ok ? .noContent : status, headers: headers, identifier: version.uid.description) {
+            try await response(version, context: context, status: status, format: format)
+        }
     }
 
     func originalVersionResponse(

@@ -18,9 +18,10 @@ struct ContributionRoutes {
             var headers = HTTPFields()
             headers[.location] = context.openEHRBase + "/ehr/\(ehrID.lowercased())/contribution/\(id)"
             headers[.eTag] = "\"\(id)\""
-            guard request.prefersRepresentation else { return Response(status: .created, headers: headers) }
-            return Response.rm(
-                .created, try await service.contribution(ehrID: ehrID, contributionID: id), rmType: "CONTRIBUTION", as: representation, headers: headers)
+            return try await request.answer(.created, minimal: .created, headers: headers, identifier: id) {
+                Response.rm(
+                    .created, try await service.contribution(ehrID: ehrID, contributionID: id), rmType: "CONTRIBUTION", as: representation, headers: headers)
+            }
         }
         group.get("ehr/:ehr_id/contribution/:contribution_uid") { request, context in
             let representation = try request.rmRepresentation()

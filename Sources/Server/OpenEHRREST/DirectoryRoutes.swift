@@ -17,8 +17,9 @@ struct DirectoryRoutes {
             let version = try await service.create(
                 ehrID: try context.parameters.require("ehr_id"), json: try await requiredBody(request, context),
                 committal: try AuditHeaders.committal(request, user: context.user))
-            return try response(
-                version, request: request, context: context, status: .created, body: request.prefersRepresentation ? version.record.data : nil, as: representation)
+            return try await request.answer(.created, minimal: .created, headers: headers(version, context: context), identifier: version.uid.description) {
+                try response(version, request: request, context: context, status: .created, body: version.record.data, as: representation)
+            }
         }
         group.put("ehr/:ehr_id/directory") { request, context in
             let representation = try request.rmRepresentation()
@@ -26,8 +27,9 @@ struct DirectoryRoutes {
             let version = try await service.update(
                 ehrID: try context.parameters.require("ehr_id"), precedingVersionUID: preceding, json: try await requiredBody(request, context),
                 committal: try AuditHeaders.committal(request, user: context.user))
-            let body = request.prefersRepresentation
-            return try response(version, request: request, context: context, status: body ? .ok : .noContent, body: body ? version.record.data : nil, as: representation)
+            return try await request.answer(.ok, minimal: .noContent, headers: headers(version, context: context), identifier: version.uid.description) {
+                try response(version, request: request, context: context, status: .ok, body: version.record.data, as: representation)
+            }
         }
         group.delete("ehr/:ehr_id/directory") { request, context in
             let preceding = try request.ifMatch()
@@ -63,13 +65,16 @@ struct DirectoryRoutes {
         return json
     }
 
+    func headers(_ version: DirectoryService.DirectoryVersion, context: SocleRequestContext) -> HTTPFields {
+        .resource(
+            location: context.openEHRBase + "/ehr/\(version.ehrID)/directory/\(version.uid)", eTag: version.uid.description,
+            modified: version.record.audit.timeCommitted)
+    }
+
     func response(
         _ version: DirectoryService.DirectoryVersion, request: Request, context: SocleRequestContext, status: HTTPResponse.Status, body: [UInt8]?, as representation: RMRepresentation
     ) throws -> Response {
-        var headers = HTTPFields()
-        headers[.location] = context.openEHRBase + "/ehr/\(version.ehrID)/directory/\(version.uid)"
-        headers[.eTag] = "\"\(version.uid)\""
-        headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
+        let headers = headers(version, context: context)
         if let body { return try Response.rm(status, bytes: body, rmType: "FOLDER", as: representation, headers: headers) }
         return Response(status: status, headers: headers)
     }

@@ -60,7 +60,9 @@ struct EHRRoutes {
         let status = try body.map { json throws(RMDecodingError) in try EHRStatus(json: json) }
         let committal = try AuditHeaders.committal(request, user: context.user)
         let (summary, _) = try await service.createEHR(id: id, status: status, committal: committal)
-        return ehrResponse(summary, request: request, context: context, status: .created, body: request.prefersRepresentation ? representation : nil)
+        return try await request.answer(.created, minimal: .created, headers: ehrHeaders(summary, context: context), identifier: summary.record.ehrID) {
+            ehrResponse(summary, request: request, context: context, status: .created, body: representation)
+        }
     }
 
     func findEHR(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
@@ -86,19 +88,27 @@ struct EHRRoutes {
         let committal = try AuditHeaders.committal(request, user: context.user)
         do {
             let version = try await service.updateStatus(ehrID: ehrID, precedingVersionUID: preceding, status: status, committal: committal)
-            let body = request.prefersRepresentation
-            return try statusResponse(version, request: request, context: context, status: body ? .ok : .noContent, body: body ? representation : nil)
+            return try await request.answer(.ok, minimal: .noContent, headers: statusHeaders(version, context: context), identifier: version.uid.description) {
+                try statusResponse(version, request: request, context: context, status: .ok, body: representation)
+            }
         } catch var error as ServiceError where error.kind == .preconditionFailed {
             if let latest = error.latestVersion { error.message += "; the latest version is \(latest)" }
             throw error
         }
     }
 
+    func ehrHeaders(_ summary: EHRService.Summary, context: SocleRequestContext) -> HTTPFields {
+        .resource(location: context.openEHRBase + "/ehr/" + summary.record.ehrID, eTag: summary.record.ehrID, modified: summary.record.timeCreated)
+    }
+
+    func statusHeaders(_ version: EHRService.StatusVersion, context: SocleRequestContext) -> HTTPFields {
+        .resource(
+            location: context.openEHRBase + "/ehr/\(version.ehrID)/ehr_status/\(version.uid)", eTag: version.uid.description,
+            modified: version.record.audit.timeCommitted)
+    }
+
     func ehrResponse(_ summary: EHRService.Summary, request: Request, context: SocleRequestContext, status: HTTPResponse.Status, body: RMRepresentation?) -> Response {
-        var headers = HTTPFields()
-        headers[.location] = context.openEHRBase + "/ehr/" + summary.record.ehrID
-        headers[.eTag] = "\"\(summary.record.ehrID)\""
-        headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: summary.record.timeCreated))
+        let headers = ehrHeaders(summary, context: context)
         guard let body else { return Response(status: status, headers: headers) }
         return Response.rm(status, summary.json, rmType: "EHR", as: body, headers: headers)
     }
@@ -106,10 +116,7 @@ struct EHRRoutes {
     func statusResponse(
         _ version: EHRService.StatusVersion, request: Request, context: SocleRequestContext, status: HTTPResponse.Status, body: RMRepresentation?
     ) throws -> Response {
-        var headers = HTTPFields()
-        headers[.location] = context.openEHRBase + "/ehr/\(version.ehrID)/ehr_status/\(version.uid)"
-        headers[.eTag] = "\"\(version.uid)\""
-        headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
+        let headers = statusHeaders(version, context: context)
         guard let body else { return Response(status: status, headers: headers) }
         return try Response.rm(status, bytes: version.json, rmType: "EHR_STATUS", as: body, headers: headers)
     }
@@ -117,10 +124,9 @@ struct EHRRoutes {
     func originalVersionResponse(
         _ version: EHRService.StatusVersion, bytes: [UInt8], ehrID: String, request: Request, context: SocleRequestContext, as representation: RMRepresentation
     ) throws -> Response {
-        var headers = HTTPFields()
-        headers[.location] = context.openEHRBase + "/ehr/\(version.ehrID)/versioned_ehr_status/version/\(version.uid)"
-        headers[.eTag] = "\"\(version.uid)\""
-        headers[.lastModified] = HTTPDate.string(ISODateTime(microsecondsSinceEpoch: version.record.audit.timeCommitted))
+        let headers = HTTPFields.resource(
+            location: context.openEHRBase + "/ehr/\(version.ehrID)/versioned_ehr_status/version/\(version.uid)", eTag: version.uid.description,
+            modified: version.record.audit.timeCommitted)
         return try Response.rm(.ok, bytes: bytes, rmType: "ORIGINAL_VERSION", as: representation, headers: headers)
     }
 }

@@ -109,19 +109,23 @@ public struct CompositionService: Sendable {
     public func create(ehrID: String, input: CompositionInput, committal: Committal) async throws -> CompositionVersion {
         let ehr = try await store.existingEHR(ehrID)
         return try await templates.retryingOnChange {
-            let contribution = ContributionRecord.new(ehr, committal, .creation, systemID: systemID)
+            let contribution = try ContributionRecord.new(ehr, committal, .creation, systemID: systemID)
             let prepared = try await prepare(try await canonical(input))
-            let (write, version) = creation(ehr: ehr, prepared: prepared, audit: contribution.audit, contributionID: contribution.contributionID)
+            let (write, version) = creation(
+                ehr: ehr, prepared: prepared, audit: contribution.audit, contributionID: contribution.contributionID, lifecycle: committal.lifecycleState)
             try await store.commit(contribution, [write], objectID: version.uid.objectID, systemID: systemID)
             return version
         }
     }
 
     /// The write that creates a composition, inside a contribution.
-    func creation(ehr: EHRRecord, prepared: Prepared, audit: AuditRecord, contributionID: String) -> (VersionWrite, CompositionVersion) {
+    func creation(ehr: EHRRecord, prepared: Prepared, audit: AuditRecord, contributionID: String, lifecycle: VersionLifecycleState)
+        -> (VersionWrite, CompositionVersion)
+    {
         let uid = ObjectVersionID(objectID: Self.clientObjectID(prepared.tree) ?? UUIDText.random(), creatingSystemID: systemID, versionNumber: 1)
         let stored = Self.withUID(prepared.tree, uid)
-        let record = VersionRecord.complete(ehr: ehr, uid: uid, data: JSONSerializer.bytes(stored), audit: audit, contributionID: contributionID)
+        let record = VersionRecord.committed(
+            ehr: ehr, uid: uid, data: JSONSerializer.bytes(stored), audit: audit, contributionID: contributionID, lifecycle: lifecycle)
         return (
             .create(record, rmType: "COMPOSITION", templateID: prepared.templateID, document: stored, conditions: prepared.conditions),
             CompositionVersion(uid: uid, record: record)
@@ -166,10 +170,10 @@ public struct CompositionService: Sendable {
         let ehr = try await store.existingEHR(ehrID)
         let objectID = try Self.objectID(versionedObjectID)
         return try await templates.retryingOnChange {
-            let contribution = ContributionRecord.new(ehr, committal, .modification, systemID: systemID)
+            let contribution = try ContributionRecord.new(ehr, committal, .modification, systemID: systemID)
             let (write, version) = try await modification(
                 ehr: ehr, objectID: objectID, precedingVersionUID: precedingVersionUID, json: try await canonical(input), audit: contribution.audit,
-                contributionID: contribution.contributionID, stale: .preconditionFailed)
+                contributionID: contribution.contributionID, lifecycle: committal.lifecycleState, stale: .preconditionFailed)
             try await store.commit(contribution, [write], objectID: objectID, systemID: systemID)
             return version
         }
@@ -177,7 +181,8 @@ public struct CompositionService: Sendable {
 
     /// The write that makes a new version of a composition.
     func modification(
-        ehr: EHRRecord, objectID: String, precedingVersionUID: String, json: JSON, audit: AuditRecord, contributionID: String, stale: ServiceError.Kind
+        ehr: EHRRecord, objectID: String, precedingVersionUID: String, json: JSON, audit: AuditRecord, contributionID: String,
+        lifecycle: VersionLifecycleState, stale: ServiceError.Kind
     ) async throws -> (VersionWrite, CompositionVersion) {
         let latest = try await requireComposition(objectID, in: ehr)
         let preceding = try latest.precedingVersion(precedingVersionUID, systemID: systemID, what: "composition \(objectID)", stale: stale)
@@ -187,7 +192,8 @@ public struct CompositionService: Sendable {
         }
         let uid = ObjectVersionID(objectID: objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
         let stored = Self.withUID(prepared.tree, uid)
-        let record = VersionRecord.complete(ehr: ehr, uid: uid, data: JSONSerializer.bytes(stored), audit: audit, contributionID: contributionID)
+        let record = VersionRecord.committed(
+            ehr: ehr, uid: uid, data: JSONSerializer.bytes(stored), audit: audit, contributionID: contributionID, lifecycle: lifecycle)
         let write = VersionWrite.update(
             record, rmType: "COMPOSITION", precedingVersion: preceding.versionNumber, templateID: prepared.templateID, document: stored,
             conditions: prepared.conditions)
@@ -217,7 +223,7 @@ public struct CompositionService: Sendable {
         } else if let ifMatch, ifMatch != uid {
             throw ServiceError(.preconditionFailed, "If-Match \(ifMatch) does not name the version to delete, \(uid)")
         }
-        let contribution = ContributionRecord.new(ehr, committal, .deleted, systemID: systemID)
+        let contribution = try ContributionRecord.new(ehr, committal, .deleted, systemID: systemID)
         let (write, version) = try await deletion(
             ehr: ehr, precedingVersionUID: precedingVersionUID, audit: contribution.audit, contributionID: contribution.contributionID, stale: stale)
         try await store.commit(contribution, [write], objectID: version.uid.objectID, systemID: systemID, stale: stale)

@@ -84,7 +84,7 @@ public struct ContributionService: Sendable {
         }
         let preceding = object["preceding_version_uid"]?["value"]?.stringValue
         let lifecycle = object["lifecycle_state"]?["defining_code"]?["code_string"]?.stringValue ?? VersionLifecycleState.complete.rawValue
-        guard VersionLifecycleState(rawValue: lifecycle) != nil else {
+        guard let lifecycleState = VersionLifecycleState(rawValue: lifecycle) else {
             throw ServiceError(.badRequest, "lifecycle_state \(lifecycle) is not in the openEHR 'version lifecycle state' group")
         }
         let defaultChange: AuditChangeType = lifecycle == VersionLifecycleState.deleted.rawValue ? .deleted : (preceding == nil ? .creation : .modification)
@@ -115,10 +115,10 @@ public struct ContributionService: Sendable {
                     guard let objectID = ObjectVersionID(preceding)?.objectID else {
                         throw ServiceError(.badRequest, "'\(preceding)' is not a version uid (uuid::system_id::version)")
                     }
-                    return (try await compositions.modification(ehr: ehr, objectID: objectID, precedingVersionUID: preceding, json: data, audit: audit, contributionID: contribution.contributionID, stale: .conflict).0, nil)
+                    return (try await compositions.modification(ehr: ehr, objectID: objectID, precedingVersionUID: preceding, json: data, audit: audit, contributionID: contribution.contributionID, lifecycle: lifecycleState, stale: .conflict).0, nil)
                 }
                 let prepared = try await compositions.prepare(data)
-                return (compositions.creation(ehr: ehr, prepared: prepared, audit: audit, contributionID: contribution.contributionID).0, nil)
+                return (compositions.creation(ehr: ehr, prepared: prepared, audit: audit, contributionID: contribution.contributionID, lifecycle: lifecycleState).0, nil)
             } catch var error as ServiceError {
                 error.problems = error.problems.map { DecodingProblem(path: "/data" + ($0.path == "/" ? "" : $0.path), message: $0.message) }
                 throw error
@@ -176,8 +176,10 @@ public struct ContributionService: Sendable {
                 committal.changeType = change
             }
             if let description = json["description"]?["value"]?.stringValue { committal.description = description }
+            // audit.system_id is not the client's to set: the change is committed here and recorded with this
+            // system's id (the EHRbase corpus files a contribution naming another system as valid).
         }
-        return committal.audit(systemID: systemID, at: time, defaultChange: defaultChange)
+        return try committal.audit(systemID: systemID, at: time, defaultChange: defaultChange)
     }
 
     /// GET /ehr/{ehr_id}/contribution/{contribution_uid}.

@@ -31,7 +31,7 @@ public struct DirectoryService: Sendable {
     /// POST /ehr/{ehr_id}/directory: the first version; 409 when the EHR has one.
     public func create(ehrID: String, json: JSON, committal: Committal) async throws -> DirectoryVersion {
         let ehr = try await store.existingEHR(ehrID)
-        let contribution = ContributionRecord.new(ehr, committal, .creation, systemID: systemID)
+        let contribution = try ContributionRecord.new(ehr, committal, .creation, systemID: systemID)
         let (write, version) = try await creation(ehr: ehr, tree: try prepare(json), audit: contribution.audit, contributionID: contribution.contributionID)
         try await store.commit(contribution, [write], objectID: version.uid.objectID, systemID: systemID)
         return version
@@ -44,14 +44,14 @@ public struct DirectoryService: Sendable {
                 latestVersion: ObjectVersionID(objectID: existing.objectID, creatingSystemID: systemID, versionNumber: existing.latestVersion))
         }
         let uid = ObjectVersionID(objectID: CompositionService.clientObjectID(tree) ?? UUIDText.random(), creatingSystemID: systemID, versionNumber: 1)
-        let record = VersionRecord.complete(ehr: ehr, uid: uid, data: CompositionService.storedBytes(tree, uid), audit: audit, contributionID: contributionID)
+        let record = VersionRecord.committed(ehr: ehr, uid: uid, data: CompositionService.storedBytes(tree, uid), audit: audit, contributionID: contributionID)
         return (.create(record, rmType: "FOLDER"), DirectoryVersion(uid: uid, record: record))
     }
 
     /// PUT /ehr/{ehr_id}/directory with If-Match: a new version replacing the tree.
     public func update(ehrID: String, precedingVersionUID: String, json: JSON, committal: Committal) async throws -> DirectoryVersion {
         let ehr = try await store.existingEHR(ehrID)
-        let contribution = ContributionRecord.new(ehr, committal, .modification, systemID: systemID)
+        let contribution = try ContributionRecord.new(ehr, committal, .modification, systemID: systemID)
         let (write, version) = try await modification(
             ehr: ehr, precedingVersionUID: precedingVersionUID, tree: try prepare(json), audit: contribution.audit,
             contributionID: contribution.contributionID, stale: .preconditionFailed)
@@ -68,7 +68,7 @@ public struct DirectoryService: Sendable {
             throw ServiceError(.badRequest, "the folder's uid \(sent) is not the directory \(object.objectID)")
         }
         let uid = ObjectVersionID(objectID: object.objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
-        let record = VersionRecord.complete(ehr: ehr, uid: uid, data: CompositionService.storedBytes(tree, uid), audit: audit, contributionID: contributionID)
+        let record = VersionRecord.committed(ehr: ehr, uid: uid, data: CompositionService.storedBytes(tree, uid), audit: audit, contributionID: contributionID)
         return (.update(record, rmType: "FOLDER", precedingVersion: preceding.versionNumber), DirectoryVersion(uid: uid, record: record))
     }
 
@@ -76,7 +76,7 @@ public struct DirectoryService: Sendable {
     /// lifecycle state is deleted (the tree stays readable in earlier versions).
     public func delete(ehrID: String, precedingVersionUID: String, committal: Committal) async throws -> DirectoryVersion {
         let ehr = try await store.existingEHR(ehrID)
-        let contribution = ContributionRecord.new(ehr, committal, .deleted, systemID: systemID)
+        let contribution = try ContributionRecord.new(ehr, committal, .deleted, systemID: systemID)
         let (write, version) = try await deletion(
             ehr: ehr, precedingVersionUID: precedingVersionUID, audit: contribution.audit, contributionID: contribution.contributionID,
             stale: .preconditionFailed)

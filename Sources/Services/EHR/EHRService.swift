@@ -62,7 +62,7 @@ public struct EHRService: Sendable {
         let record = EHRRecord(
             ehrID: ehrID, systemID: systemID, timeCreated: now.microsecondsSinceEpoch, statusObjectID: statusUID.objectID,
             subjectID: subject?.id.value, subjectNamespace: subject?.namespace, isQueryable: status.isQueryable, isModifiable: status.isModifiable)
-        let audit = committal.audit(systemID: systemID, at: now, defaultChange: .creation)
+        let audit = try committal.audit(systemID: systemID, at: now, defaultChange: .creation)
         let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehrID, audit: audit)
         let version = VersionRecord(
             objectID: statusUID.objectID, versionNumber: 1, ehrID: ehrID, contributionID: contribution.contributionID, audit: audit,
@@ -100,8 +100,8 @@ public struct EHRService: Sendable {
         while true {
             let ehrs = try await store.ehrsWithoutAccess(limit: batch + skipped.count).filter { !skipped.contains($0.ehrID) }
             if ehrs.isEmpty { return created }
-            let commits = ehrs.map { ehr in
-                let audit = committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: .creation)
+            let commits = try ehrs.map { ehr in
+                let audit = try committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: .creation)
                 let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: audit)
                 let access = accessVersion(ehrID: ehr.ehrID, contributionID: contribution.contributionID, audit: audit)
                 return (contribution: contribution, versions: [VersionWrite.create(access, rmType: "EHR_ACCESS")], ehrChanges: [EHRChange.requireExisting])
@@ -185,7 +185,7 @@ public struct EHRService: Sendable {
         -> StatusVersion
     {
         let ehr = try await existingEHR(ehrID)
-        let audit = committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: .modification)
+        let audit = try committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: .modification)
         let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: audit)
         let (write, change, version) = try await statusModification(
             ehr: ehr, precedingVersionUID: precedingVersionUID, status: newStatus, audit: audit, contributionID: contribution.contributionID)

@@ -3,21 +3,39 @@ import OpenEHR
 import Storage
 
 /// Who commits and why: the audit a client asks for (ITS-REST 1.0.3
-/// §openEHR-AUDIT_DETAILS headers), merged with the server's defaults.
+/// §openEHR-AUDIT_DETAILS headers, 1.1 `openehr-audit-details` and
+/// `openehr-version`), merged with the server's defaults.
 public struct Committal: Sendable, Equatable {
     public var committer: PartyProxy
     public var description: String?
     /// A change type the client names; otherwise the operation's own.
     public var changeType: AuditChangeType?
+    /// The system the client says commits (ITS-REST 1.1: `system_id`); it
+    /// must be this server's, which records the change.
+    public var systemID: String?
+    /// The lifecycle state of the version written (`openehr-version`):
+    /// complete unless the client says incomplete.
+    public var lifecycleState: VersionLifecycleState
 
-    public init(committer: PartyProxy, description: String? = nil, changeType: AuditChangeType? = nil) {
+    public init(
+        committer: PartyProxy, description: String? = nil, changeType: AuditChangeType? = nil, systemID: String? = nil,
+        lifecycleState: VersionLifecycleState = .complete
+    ) {
         self.committer = committer
         self.description = description
         self.changeType = changeType
+        self.systemID = systemID
+        self.lifecycleState = lifecycleState
     }
 
-    func audit(systemID: String, at time: ISODateTime, defaultChange: AuditChangeType) -> AuditRecord {
-        AuditRecord(
+    /// The AUDIT_DETAILS recorded; 400 when the client names another system.
+    func audit(systemID: String, at time: ISODateTime, defaultChange: AuditChangeType) throws -> AuditRecord {
+        if let claimed = self.systemID, claimed != systemID {
+            throw ServiceError(
+                .badRequest, "system_id '\(claimed)' is not this system: changes committed here are recorded with system_id '\(systemID)'",
+                problems: [DecodingProblem(path: "/system_id", message: "must be '\(systemID)' or left out")])
+        }
+        return AuditRecord(
             systemID: systemID, committer: JSONSerializer.string(committer.json), timeCommitted: time.microsecondsSinceEpoch,
             changeType: (changeType ?? defaultChange).rawValue, description: description)
     }

@@ -62,7 +62,7 @@ extension VersionStore {
         if previous.lifecycleState == VersionLifecycleState.deleted.rawValue { throw alreadyDeleted }
         let uid = ObjectVersionID(objectID: preceding.objectID, creatingSystemID: systemID, versionNumber: preceding.versionNumber + 1)
         let data = (try? JSONParser.parse(previous.data)).map { CompositionService.storedBytes($0, uid) } ?? previous.data
-        var record = VersionRecord.complete(ehr: ehr, uid: uid, data: data, audit: audit, contributionID: contributionID)
+        var record = VersionRecord.committed(ehr: ehr, uid: uid, data: data, audit: audit, contributionID: contributionID)
         record.lifecycleState = VersionLifecycleState.deleted.rawValue
         return (uid, record)
     }
@@ -70,18 +70,20 @@ extension VersionStore {
 
 extension ContributionRecord {
     /// A new contribution to an EHR, audited from the request's committal.
-    static func new(_ ehr: EHRRecord, _ committal: Committal, _ change: AuditChangeType, systemID: String) -> ContributionRecord {
+    static func new(_ ehr: EHRRecord, _ committal: Committal, _ change: AuditChangeType, systemID: String) throws -> ContributionRecord {
         ContributionRecord(
-            contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: change))
+            contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: try committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: change))
     }
 }
 
 extension VersionRecord {
-    /// A complete version of an object of an EHR.
-    static func complete(ehr: EHRRecord, uid: ObjectVersionID, data: [UInt8], audit: AuditRecord, contributionID: String) -> VersionRecord {
+    /// A version of an object of an EHR, complete unless said otherwise.
+    static func committed(
+        ehr: EHRRecord, uid: ObjectVersionID, data: [UInt8], audit: AuditRecord, contributionID: String, lifecycle: VersionLifecycleState = .complete
+    ) -> VersionRecord {
         VersionRecord(
             objectID: uid.objectID, versionNumber: uid.versionNumber, ehrID: ehr.ehrID, contributionID: contributionID, audit: audit,
-            lifecycleState: VersionLifecycleState.complete.rawValue, data: data)
+            lifecycleState: lifecycle.rawValue, data: data)
     }
 }
 
