@@ -2,8 +2,9 @@
 """Generates Sources/OpenEHR/Terminology/OpenEHRTerminologySource.swift from the openEHR
 terminology (openEHR/specifications-TERM, computable/XML/en/openehr_terminology.xml and
 openehr_external_terminologies.xml, CC-BY-SA-3.0, (c) openEHR Foundation): every group with
-its codes and English rubrics, and the external code sets (ISO 639-1 languages, ISO 3166-1
-countries, IANA character sets and media types) with their codes.
+its codes and English rubrics, and the code sets (ISO 639-1 languages, ISO 3166-1 countries,
+IANA character sets and media types; openEHR's compression and integrity check algorithms and
+normal statuses) with their codes.
 Run from the repository root:
 
     python3 scripts/generate_openehr_terminology.py
@@ -23,7 +24,9 @@ for group in root.iter("group"):
     key = group.get("openehr_id") or group.get("name")
     groups[key] = {concept.get("id"): concept.get("rubric") for concept in group.iter("concept")}
 codesets = {}
-for codeset in ET.parse(EXTERNAL).getroot().iter("codeset"):
+# The code sets openEHR issues itself (compression and integrity check algorithms, normal statuses)
+# are in the terminology file; the others in the external one.
+for codeset in list(root.iter("codeset")) + list(ET.parse(EXTERNAL).getroot().iter("codeset")):
     codesets[codeset.get("external_id")] = sorted(code.get("value") for code in codeset.iter("code"))
 text = json.dumps({"groups": groups, "codesets": codesets}, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 write_json_literal(

@@ -88,7 +88,7 @@ public enum SocleServer {
         let openEHR = authenticated.group("openehr/v1")
         let limit = configuration.maximumBodySize
         EHRRoutes(service: components.ehrService, bodyLimit: limit).register(on: openEHR)
-        DefinitionRoutes(service: components.templateService, bodyLimit: limit).register(on: openEHR)
+        DefinitionRoutes(service: components.templateService, bodyLimit: limit, systemID: configuration.systemID).register(on: openEHR)
         CompositionRoutes(service: components.compositionService, bodyLimit: limit).register(on: openEHR)
         ContributionRoutes(service: components.contributionService, bodyLimit: limit).register(on: openEHR)
         DirectoryRoutes(service: components.directoryService, bodyLimit: limit).register(on: openEHR)

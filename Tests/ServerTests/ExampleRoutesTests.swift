@@ -24,6 +24,7 @@ struct ExampleRoutesTests {
             var failures: [String] = []
             var flatCommitted = 0
             var structuredCommitted = 0
+            var mediumCommitted = 0
             var flatFailures: [String] = []
             for file in files {
                 let upload = try await server.send(
@@ -55,12 +56,52 @@ struct ExampleRoutesTests {
                 let fromStructured = try await server.send(
                     .post, "/openehr/v1/ehr/\(ehrID)/composition?format=STRUCTURED&templateId=\(query)", body: structured.body)
                 if fromStructured.status == .created { structuredCommitted += 1 } else { flatFailures.append("\(id) in STRUCTURED: \(fromStructured.status)") }
+                // ITS-REST 1.1: the medium example, asked for and committed by the 1.1 FLAT media type.
+                let medium = try await server.send(
+                    .get, "/openehr/v1/definition/template/adl1.4/\(path)/example?detail_level=medium", headers: ["Accept": "application/openehr.wt.flat+json"])
+                let fromMedium = try await server.send(
+                    .post, "/openehr/v1/ehr/\(ehrID)/composition", headers: ["Content-Type": "application/openehr.wt.flat+json", "openehr-template-id": id],
+                    body: medium.body)
+                if fromMedium.status == .created { mediumCommitted += 1 } else { flatFailures.append("\(id) medium: \(fromMedium.status) \(fromMedium.body.prefix(600))") }
             }
             #expect(ids.count == 118)
             #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
             try? flatFailures.joined(separator: "\n").write(toFile: NSTemporaryDirectory() + "example-flat-failures.txt", atomically: true, encoding: .utf8)
             #expect(flatCommitted == Self.flatExamplesCommitted, "\(flatCommitted): \(flatFailures.prefix(5).joined(separator: "\n"))")
             #expect(structuredCommitted == flatCommitted)
+            #expect(mediumCommitted == flatCommitted)
+        }
+    }
+
+    /// ITS-REST 1.1 §Template example: `detail_level` (required, medium,
+    /// complete) and `type` (input, or output: as read back, with a uid).
+    @Test(arguments: [TestEngine.sqlite])
+    func detailLevelAndType(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let upload = try await server.send(.post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"], body: FlatRoutesTests.opt)
+            let base = "/openehr/v1/definition/template/adl1.4/\(try #require(upload.eTag))/example"
+            let flat = ["Accept": "application/openehr.wt.flat+json"]
+            var keys: [Int] = []
+            for level in ["required", "medium", "COMPLETE"] {
+                let reply = try await server.send(.get, base + "?detail_level=\(level)", headers: flat)
+                #expect(reply.status == .ok && reply.headers[.contentType] == "application/openehr.wt.flat+json")
+                keys.append(reply.json.objectValue?.count ?? 0)
+            }
+            #expect(keys[0] < keys[1] && keys[1] < keys[2], "\(keys)")
+            #expect(try await server.send(.get, base, headers: flat).json.objectValue?.count == keys[0])
+            let input = try await server.send(.get, base + "?type=input")
+            #expect(input.json["uid"] == nil)
+            let output = try await server.send(.get, base + "?type=output")
+            let uid = try #require(ObjectVersionID(output.json["uid"]?["value"]?.stringValue ?? ""))
+            #expect(uid.creatingSystemID == "socle.test" && uid.versionNumber == 1)
+            let outputFlat = try await server.send(.get, base + "?type=output", headers: flat)
+            #expect(ObjectVersionID(outputFlat.json["ehrbase.testcase6.v0/_uid"]?.stringValue ?? "")?.creatingSystemID == "socle.test")
+            #expect(try await server.send(.get, base, headers: flat).json["ehrbase.testcase6.v0/_uid"] == nil)
+            for bad in ["detail_level=most", "type=both"] {
+                let refused = try await server.send(.get, base + "?" + bad)
+                #expect(refused.status == .badRequest)
+                #expect(refused.json["message"]?.stringValue?.contains(String(bad.split(separator: "=")[0])) == true)
+            }
         }
     }
 

@@ -82,3 +82,22 @@ struct ValidationRuleTests {
         #expect(observation.attribute("data")?.existence.lower == 1)
     }
 }
+
+/// Alternatives of one node told apart by name (AM 1.4 §C_ATTRIBUTE
+/// children with one node id): an item whose name one alternative lists is
+/// that alternative's, before one that leaves the name open.
+@Suite("Template validation: alternatives by name")
+struct AlternativesByNameTests {
+    @Test func anItemNamedByAnAlternativeIsCountedThere() throws {
+        let template = try #require(CorpusTemplates.byID["RIPPLE - Conformance Test template"])
+        // The template's request-procedure INSTRUCTION: ACTIVITY at0001 with any name (1..*), and with the name "Request #3" (1..1).
+        var example = ExampleComposition.generate(template, detail: .medium)
+        let problems = TemplateValidator().validate(try CanonicalDecoder().decode(example, as: "COMPOSITION"), against: template)
+        #expect(problems.isEmpty, "\(problems.prefix(3))")
+        // Renamed, the second activity is no longer the "Request #3" one: that alternative is then missing.
+        let text = JSONSerializer.string(example).replacingOccurrences(of: #""value":"Request #3""#, with: #""value":"Request #4""#)
+        example = try JSONParser.parse(text)
+        let renamed = TemplateValidator().validate(try CanonicalDecoder().decode(example, as: "COMPOSITION"), against: template)
+        #expect(renamed.contains { $0.path.hasSuffix("activities[at0001]") && $0.message.contains("occurs 0 time(s), the template requires 1..1") })
+    }
+}

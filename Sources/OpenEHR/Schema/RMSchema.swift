@@ -47,6 +47,10 @@ public struct RMSchema: Sendable {
     /// (a `name` without `_type` is a DV_TEXT).
     static let concreteSupertypes: Set<String> = ["DV_TEXT", "OBJECT_REF", "PARTY_IDENTIFIED", "DV_URI"]
 
+    /// Attributes the RM 1.1.0 class definitions make mandatory that the
+    /// ITS-JSON schema leaves optional: DV_URI.value is `String [1]`.
+    static let alsoRequired: [String: Set<String>] = ["DV_URI": ["value"], "DV_EHR_URI": ["value"]]
+
     init(source: String) {
         guard case .object(let table) = try? JSONParser.parse(source) else {
             preconditionFailure("the generated RM schema is not valid JSON")
@@ -62,7 +66,7 @@ public struct RMSchema: Sendable {
                     typeRequired: spec["typeRequired"]?.boolValue ?? false,
                     primitive: spec["primitive"]?.stringValue.flatMap(Primitive.init(rawValue:)))
             }
-            let required = Set(definition["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            let required = Set(definition["required"]?.arrayValue?.compactMap(\.stringValue) ?? []).union(Self.alsoRequired[name] ?? [])
             classes[name] = RMClass(name: name, required: required, requiredInOrder: required.sorted(), attributes: attributes)
         }
         self.classes = classes

@@ -1,12 +1,16 @@
 import HTTPTypes
 import Hummingbird
 import JSONCore
+import OpenEHR
 import Services
+import Templates
 
 /// ITS-REST 1.0.3 §Definitions: ADL 1.4 operational templates.
 struct DefinitionRoutes {
     let service: TemplateService
     let bodyLimit: Int
+    /// This system's id, for the uid of an `output` example.
+    let systemID: String
 
     func register(on group: RouterGroup<SocleRequestContext>) {
         group.post("definition/template/adl1.4") { request, context in
@@ -24,20 +28,7 @@ struct DefinitionRoutes {
             return Response.json(.ok, try await service.list())
         }
         group.get("definition/template/adl1.4/:template_id/example") { request, context in
-            // ITS-REST 1.0.3 §Template example: canonical JSON or XML, FLAT or STRUCTURED.
-            let format = request.queryParameter("format")?.uppercased()
-            guard ["JSON", "XML", "FLAT", "STRUCTURED", nil].contains(format) else {
-                throw HTTPRequestError(status: .notAcceptable, message: "format=\(format!) is not an example format: ask JSON, XML, FLAT or STRUCTURED")
-            }
-            let templateID = try context.decodedParameter("template_id")
-            if format == "FLAT" || format == "STRUCTURED" {
-                try request.requireAcceptsJSON()
-                var example = try await service.example(templateID: templateID, flat: true)
-                if format == "STRUCTURED" { example = CompositionService.structured(fromFlat: example) }
-                return Response.json(.ok, example)
-            }
-            let representation: RMRepresentation = format == "XML" ? .xml : format == "JSON" ? .json : try request.rmRepresentation()
-            return Response.rm(.ok, try await service.example(templateID: templateID, flat: false), rmType: "COMPOSITION", as: representation)
+            try await example(request, context)
         }
         group.get("definition/template/adl1.4/:template_id") { request, context in
             // The web template (EHRbase's and Better's JSON form of a template) when asked for by media type.
@@ -55,6 +46,41 @@ struct DefinitionRoutes {
         group.methodNotAllowed("definition/template/adl1.4", allow: [.get, .post])
         group.methodNotAllowed("definition/template/adl1.4/:template_id", allow: [.get])
         group.methodNotAllowed("definition/template/adl1.4/:template_id/example", allow: [.get])
+    }
+
+    /// GET …/{template_id}/example (ITS-REST 1.0.3 §Template example; 1.1
+    /// adds `detail_level` — required, the default, medium or complete — and
+    /// `type`: `input`, ready to commit, or `output`, as a stored composition
+    /// is read back, with its uid): canonical JSON or XML, FLAT or STRUCTURED,
+    /// by Accept or EHRbase's `format=`.
+    func example(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
+        let detail = try Self.enumParameter(request, "detail_level", default: ExampleComposition.DetailLevel.required)
+        let kind = try Self.enumParameter(request, "type", default: ExampleKind.input)
+        let format = try CompositionFormat.accepted(request, fallback: .canonical(try request.rmRepresentation()))
+        let templateID = try context.decodedParameter("template_id")
+        let uid = kind == .output ? ObjectVersionID(objectID: UUIDText.random(), creatingSystemID: systemID, versionNumber: 1) : nil
+        switch format {
+        case .canonical(let representation):
+            return Response.rm(.ok, try await service.example(templateID: templateID, detail: detail, uid: uid), rmType: "COMPOSITION", as: representation)
+        case .flat(let mediaType), .structured(let mediaType):
+            var example = try await service.example(templateID: templateID, detail: detail, uid: uid, flat: true)
+            if format.isStructured { example = CompositionService.structured(fromFlat: example) }
+            return Response(status: .ok, headers: [.contentType: mediaType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(example))))
+        }
+    }
+
+    /// `type` of an example: to commit, or as read back.
+    enum ExampleKind: String, CaseIterable { case input, output }
+
+    /// A query parameter naming one case of `T` (case-insensitive); 400 naming the cases otherwise.
+    static func enumParameter<T: RawRepresentable & CaseIterable>(_ request: Request, _ name: String, default value: T) throws -> T
+    where T.RawValue == String {
+        guard let text = request.queryParameter(name) else { return value }
+        guard let found = T(rawValue: text.lowercased()) else {
+            throw HTTPRequestError(
+                status: .badRequest, message: "\(name)=\(text) is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return found
     }
 
     /// Percent-encodes a template id for a URL path segment.

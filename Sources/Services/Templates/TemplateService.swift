@@ -167,11 +167,14 @@ public final class TemplateService: Sendable {
 
     /// An example composition of a template, in canonical JSON or FLAT
     /// (`ExampleComposition`: every mandatory node, values the template admits).
-    public func example(templateID: String, flat: Bool = false) async throws -> JSON {
+    public func example(
+        templateID: String, detail: ExampleComposition.DetailLevel = .required, uid: ObjectVersionID? = nil, flat: Bool = false
+    ) async throws -> JSON {
         guard let entry = try await readerEntry(templateID, current: true), let reader = entry.reader else {
             throw ServiceError(.notFound, "template '\(templateID)' does not exist")
         }
-        let example = ExampleComposition.generate(entry.template)
+        var example = ExampleComposition.generate(entry.template, detail: detail)
+        if let uid { example = CompositionService.withUID(example, uid) }
         return flat ? .object(reader.flat(example)) : example
     }
 

@@ -7,7 +7,9 @@ extension ExampleComposition {
     func fillRequired(_ object: inout JSONObject, type: String, generic: String?, depth: Int) {
         guard let rmClass = schema[type] else { return }
         for name in rmClass.requiredInOrder where object[name] == nil {
-            if let value = known(type, name, generic: generic, depth: depth) ?? rmClass.attributes[name].flatMap({ defaultValue($0, depth: depth) }) {
+            if let value = known(type, name, generic: generic, depth: depth)
+                ?? rmClass.attributes[name].flatMap({ defaultValue($0, owner: type, depth: depth) })
+            {
                 object[name] = value
             }
         }
@@ -29,14 +31,22 @@ extension ExampleComposition {
         case ("ACTIVITY", "timing"): return ["_type": "DV_PARSABLE", "value": "R1/P1D", "formalism": "timing"]
         case ("DV_INTERVAL", "lower"), ("DV_INTERVAL", "upper"):
             return generic.map { rmDefault($0, depth: depth + 1) } ?? rmDefault("DV_COUNT", depth: depth + 1)
+        case ("DV_MULTIMEDIA", "media_type"): return codePhrase("IANA_media-types", ["text/plain"])
+        case ("DV_PARSABLE", "formalism"): return "text/plain"
         case ("DV_INTERVAL", "lower_unbounded"), ("DV_INTERVAL", "upper_unbounded"): return false
         case ("DV_INTERVAL", "lower_included"), ("DV_INTERVAL", "upper_included"): return true
         case (_, "time"), (_, "origin"), (_, "start_time"): return ["_type": "DV_DATE_TIME", "value": .string(time)]
+        // A data value the template names without constraining its value.
+        case ("DV_DATE_TIME", "value"), ("DV_DATE", "value"), ("DV_TIME", "value"), ("DV_DURATION", "value"), ("DV_URI", "value"),
+            ("DV_EHR_URI", "value"):
+            return rmDefault(type, depth: depth + 1)?["value"]
         default: return nil
         }
     }
 
-    func defaultValue(_ attribute: RMSchema.Attribute, depth: Int) -> JSON? {
+    /// A value for an RM attribute: of its first type that is not its
+    /// owner's (CLUSTER.items is CLUSTER or ELEMENT: an ELEMENT ends the tree).
+    func defaultValue(_ attribute: RMSchema.Attribute, owner: String, depth: Int) -> JSON? {
         if let primitive = attribute.primitive {
             switch primitive {
             case .string: return "example"
@@ -46,7 +56,7 @@ extension ExampleComposition {
             case .object: return nil
             }
         }
-        guard let first = attribute.types.first else { return nil }
+        guard let first = attribute.types.first(where: { concrete($0) != owner }) ?? attribute.types.first else { return nil }
         let value = rmDefault(first, depth: depth + 1)
         return attribute.isList ? value.map { .array([$0]) } : value
     }
@@ -68,7 +78,8 @@ extension ExampleComposition {
         case "DV_BOOLEAN": return ["_type": "DV_BOOLEAN", "value": true]
         case "DV_PROPORTION": return ["_type": "DV_PROPORTION", "numerator": 1, "denominator": 100, "type": 2]
         case "DV_IDENTIFIER": return ["_type": "DV_IDENTIFIER", "id": "example"]
-        case "DV_URI", "DV_EHR_URI": return ["_type": .string(type), "value": "https://example.org/socle"]
+        case "DV_URI": return ["_type": "DV_URI", "value": "https://example.org/socle"]
+        case "DV_EHR_URI": return ["_type": "DV_EHR_URI", "value": "ehr://socle.example/compositions"]
         case "DV_PARSABLE": return ["_type": "DV_PARSABLE", "value": "example", "formalism": "text/plain"]
         case "DV_MULTIMEDIA":
             return ["_type": "DV_MULTIMEDIA", "media_type": codePhrase("IANA_media-types", ["text/plain"]), "size": 7, "uri": ["_type": "DV_URI", "value": "https://example.org/socle"]]

@@ -3,22 +3,34 @@ import JSONCore
 import OpenEHR
 
 /// An example composition of a template (ITS-REST 1.0.3 §Template:
-/// `GET …/example`): the smallest canonical composition the template allows,
-/// every mandatory node present (occurrences, existence, cardinality, and the
-/// RM's own mandatory attributes), each leaf given a value its constraint
-/// admits (the first code of a list, a magnitude inside the range at the
-/// allowed precision, the first ordinal, …). It passes Socle's validation.
+/// `GET …/example`; 1.1 adds its `detail_level`): every mandatory node
+/// present (occurrences, existence, cardinality, and the RM's own mandatory
+/// attributes), each leaf given a value its constraint admits (the first
+/// code of a list, a magnitude inside the range at the allowed precision,
+/// the first ordinal, …). It passes Socle's validation at every level.
 public struct ExampleComposition {
+    /// How much of the template an example shows (ITS-REST 1.1 `detail_level`).
+    public enum DetailLevel: String, Sendable, CaseIterable {
+        /// The mandatory nodes only: the smallest composition the template allows.
+        case required
+        /// Every node the template defines, the optional ones once each.
+        case medium
+        /// Every node, and the repeatable ones twice, so that the example
+        /// shows their repetition (FLAT indexes `:0` and `:1`).
+        case complete
+    }
+
     let template: OperationalTemplate
     let time: String
+    var detail: DetailLevel = .required
     let terminology = OpenEHRTerminology.shared
     let schema = RMSchema.rm110
 
     /// Generates the example; `time` stamps every date-time in it.
-    public static func generate(_ template: OperationalTemplate, time: Date = Date()) -> JSON {
+    public static func generate(_ template: OperationalTemplate, detail: DetailLevel = .required, time: Date = Date()) -> JSON {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
-        let generator = ExampleComposition(template: template, time: formatter.string(from: time))
+        let generator = ExampleComposition(template: template, time: formatter.string(from: time), detail: detail)
         var root = generator.object(template.definition, terms: template.definition.terms, depth: 0) ?? .object(JSONObject())
         if case .object(var object) = root {
             var details = object["archetype_details"]?.objectValue ?? JSONObject()
@@ -86,14 +98,21 @@ public struct ExampleComposition {
         // An ELEMENT carries a value (the RM wants a value or a null flavour; a form shows the value).
         let needed = (attribute.existence.lower ?? 0) >= 1 || requiredByRM || (attribute.cardinality?.lower ?? 0) >= 1
             || attribute.children.contains { ($0.occurrences.lower ?? 0) >= 1 } || (owner == "ELEMENT" && attribute.name == "value")
-        guard needed else { return nil }
+        guard needed || (detail != .required && depth < Self.optionalDepth) else { return nil }
         let fillable = attribute.children.filter { if case .slot = $0.kind { return false } else { return true } }
         if attribute.isMultiple || rmAttribute?.isList == true {
             var items: [JSON] = []
+            var shown: Set<String> = []
             for child in fillable {
-                for _ in 0..<max(child.occurrences.lower ?? 0, 0) {
+                // An optional alternative of a node already shown (same node id, another name) is left out:
+                // its instance could be taken for the other's.
+                let key = child.archetypeID ?? child.nodeID
+                let minimum = max(child.occurrences.lower ?? 0, 0)
+                let instances = shown.contains(key) ? minimum : count(of: child, in: attribute, depth: depth)
+                for _ in 0..<instances {
                     if let item = object(child, terms: terms, depth: depth + 1) { items.append(item) }
                 }
+                if instances > 0 { shown.insert(key) }
             }
             let minimum = max(attribute.cardinality?.lower ?? 0, (attribute.existence.lower ?? 0) >= 1 || requiredByRM ? 1 : 0, rmAttribute?.minimumItems ?? 0)
             var index = 0
@@ -109,6 +128,53 @@ public struct ExampleComposition {
             if let value = object(child, terms: terms, depth: depth + 1) { return value }
         }
         return nil
+    }
+
+    /// Optional nodes are shown down to this depth (recursive templates,
+    /// through internal references, would otherwise never end).
+    static let optionalDepth = 40
+
+    /// How many instances of a child of a multiple attribute the example
+    /// holds: its minimum occurrences; at least one beyond `required` when
+    /// the template gives it content (`isFillable`); two of a repeatable
+    /// node at `complete`.
+    func count(of child: CObject, in attribute: CAttribute, depth: Int) -> Int {
+        let minimum = max(child.occurrences.lower ?? 0, 0)
+        if detail == .required || !isFillable(child, depth: depth) { return minimum }
+        let upper = child.occurrences.upper ?? Int.max
+        let wanted = detail == .complete && upper > 1 ? 2 : 1
+        return max(minimum, min(wanted, upper))
+    }
+
+    /// Whether an optional node can be shown with content of the template's
+    /// own: not a slot nor an internal reference (a structure shown where it
+    /// is defined); each list the RM requires non-empty (CLUSTER.items) has
+    /// a child that can be shown; its mandatory children fit their
+    /// attribute's cardinality and can be shown themselves (some templates
+    /// constrain an optional node in a way no data satisfies).
+    func isFillable(_ constraint: CObject, depth: Int) -> Bool {
+        guard depth < Self.optionalDepth else { return false }
+        switch constraint.kind {
+        case .slot, .internalReference: return false
+        case .complex, .archetypeRoot:
+            let type = concrete(RMTypeName.split(constraint.rmTypeName).0)
+            for attribute in constraint.attributes {
+                let mandatory = attribute.children.filter { ($0.occurrences.lower ?? 0) >= 1 }
+                if let upper = attribute.cardinality?.upper, mandatory.reduce(0, { $0 + ($1.occurrences.lower ?? 0) }) > upper { return false }
+                if mandatory.contains(where: { child in
+                    if case .internalReference = child.kind { return false }
+                    return !isFillable(child, depth: depth + 1)
+                }) { return false }
+            }
+            guard let rmClass = schema[type] else { return true }
+            for name in rmClass.required where rmClass.attributes[name]?.minimumItems ?? 0 > 0 {
+                guard let attribute = constraint.attribute(name) else { continue }
+                let fillable = attribute.children.contains { ($0.occurrences.lower ?? 0) >= 1 || isFillable($0, depth: depth + 1) }
+                if !fillable { return false }
+            }
+            return true
+        default: return true
+        }
     }
 
     /// The name: as the template constrains it (a fixed text or code), else
@@ -197,6 +263,12 @@ public struct ExampleComposition {
     static func text(matching pattern: String) -> String {
         if let first = pattern.split(separator: "|").first, first.allSatisfy({ $0.isLetter || $0.isNumber || $0 == " " || $0 == "-" }) {
             return String(first)
+        }
+        // A literal prefix and anything after it (`XYZ.*`).
+        if pattern.hasSuffix(".*"), case let prefix = pattern.dropLast(2), !prefix.isEmpty,
+            prefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == " " || $0 == "-" })
+        {
+            return prefix + "1"
         }
         for candidate in ["example", "A", "a", "1", "x"] where TemplateValidator.Walker.matches(candidate, pattern: pattern) { return candidate }
         return "example"

@@ -134,7 +134,9 @@ public struct TemplateValidator: Sendable {
                     report(path + nodeSuffix(item), notAllowedMessage(item, attribute))
                     continue
                 }
-                let named = alternatives.filter { nameMatches(item, $0) }
+                // An alternative that names the item's name is the one it is, before those that leave the name open.
+                let specific = alternatives.filter { namesExactly(item, $0) }
+                let named = specific.isEmpty ? alternatives.filter { nameMatches(item, $0) } : specific
                 let chosen = bestAlternative(item, named.isEmpty ? alternatives : named, path: path + nodeSuffix(item))
                 if let index = indexed.first(where: { Self.same($0.element, chosen) })?.offset { counts[index] += 1 }
             }
@@ -182,11 +184,22 @@ public struct TemplateValidator: Sendable {
 
         /// Whether the item's name satisfies the name constraint of `child` (if any).
         func nameMatches(_ item: JSON, _ child: CObject) -> Bool {
+            guard let list = Self.nameList(child) else { return true }
+            return list.contains(item["name"]?["value"]?.stringValue ?? "")
+        }
+
+        /// Whether `child` constrains the name to a list that holds the item's.
+        func namesExactly(_ item: JSON, _ child: CObject) -> Bool {
+            Self.nameList(child)?.contains(item["name"]?["value"]?.stringValue ?? "") ?? false
+        }
+
+        /// The names a node's constraint allows, when it lists them.
+        static func nameList(_ child: CObject) -> [String]? {
             guard let nameConstraint = child.attribute("name")?.children.first,
                 let valueConstraint = nameConstraint.attribute("value")?.children.first,
                 case .primitive(.string(_, let list)) = valueConstraint.kind, !list.isEmpty
-            else { return true }
-            return list.contains(item["name"]?["value"]?.stringValue ?? "")
+            else { return nil }
+            return list
         }
 
         func nodeSuffix(_ item: JSON) -> String {
