@@ -198,7 +198,7 @@ struct CorpusCompositionTests {
                     committed += 1
                 }
             }
-            #expect(committed == 114)
+            #expect(committed == 109)
         }
     }
 }

@@ -129,4 +129,34 @@ struct ConformanceRoutesTests {
             #expect(after.json["ehr_access"] == ehr.json["ehr_access"])
         }
     }
+
+    /// RM 1.1.0 class invariants, enforced where the RM is decoded (400 with
+    /// the path and the invariant, nothing stored): in a composition, in an
+    /// EHR_STATUS's other_details, in a directory.
+    @Test(arguments: TestEngine.available)
+    func dataBreakingAnRMInvariantIsRefused(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let ehrID = try await CompositionRoutesTests.prepared(server)
+            let before = try await server.database.rowCounts(ehrID: ehrID)
+            let hour48 = CompositionRoutesTests.compositionText.replacingOccurrences(of: #""2019-04-03T22:00:00Z""#, with: #""2019-04-03T48:00:00Z""#)
+            let composition = try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition", body: hour48)
+            #expect(composition.status == .badRequest)
+            #expect(composition.json["problems"]?.arrayValue?.contains {
+                $0["path"] == "/context/start_time/value" && $0["message"]?.stringValue?.contains("(RM invariant DV_DATE_TIME.Value_valid)") == true
+            } == true, "\(composition.body)")
+
+            let status = statusJSON().replacingOccurrences(
+                of: #""is_modifiable""#,
+                with: #""other_details":{"_type":"ITEM_TREE","name":{"value":"d"},"archetype_node_id":"at0001","items":[{"_type":"ELEMENT","name":{"value":"u"},"archetype_node_id":"at0002","value":{"_type":"DV_EHR_URI","value":"http://example.org/x"}}]},"is_modifiable""#)
+            let ehr = try await server.send(.post, "/openehr/v1/ehr", body: status)
+            #expect(ehr.status == .badRequest)
+            #expect(ehr.body.contains("(RM invariant DV_EHR_URI.Scheme_valid)"), "\(ehr.body)")
+
+            let folder = #"{"_type":"FOLDER","archetype_node_id":"openEHR-EHR-FOLDER.generic.v1","name":{"_type":"DV_TEXT","value":"root"},"folders":[]}"#
+            let directory = try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/directory", body: folder)
+            #expect(directory.status == .badRequest)
+            #expect(directory.body.contains("(RM invariant FOLDER.Folders_valid)"), "\(directory.body)")
+            #expect(try await server.database.rowCounts(ehrID: ehrID) == before)
+        }
+    }
 }

@@ -8,11 +8,11 @@ import Testing
 /// ITS-REST 1.0.3 §Template: `GET /definition/template/adl1.4/{id}/example`.
 @Suite("openEHR REST: example compositions")
 struct ExampleRoutesTests {
-    /// Examples that commit again when sent in FLAT and in STRUCTURED (of 117): all.
-    static let flatExamplesCommitted = 117
+    /// Examples that commit again when sent in FLAT and in STRUCTURED (of 116): all.
+    static let flatExamplesCommitted = 116
 
-    /// For every valid corpus OPT (but the one no composition can satisfy,
-    /// see ExampleCompositionTests), the example commits as a composition,
+    /// For every valid corpus OPT (but the two no composition can satisfy,
+    /// see CorpusTemplates.unsatisfiable), the example commits as a composition,
     /// in canonical JSON, canonical XML, FLAT and STRUCTURED.
     @Test(arguments: TestEngine.available)
     func everyTemplatesExampleCommits(engine: TestEngine) async throws {
@@ -30,7 +30,9 @@ struct ExampleRoutesTests {
                 let upload = try await server.send(
                     .post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"],
                     body: try String(contentsOf: file, encoding: .utf8))
-                guard upload.status == .created, let id = upload.eTag, ids.insert(id).inserted, id != "cardinality_of_section" else { continue }
+                guard upload.status == .created, let id = upload.eTag, ids.insert(id).inserted,
+                    !CorpusTemplates.unsatisfiable.contains(id)
+                else { continue }
                 let path = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"]))!
                 let example = try await server.send(.get, "/openehr/v1/definition/template/adl1.4/\(path)/example")
                 guard example.status == .ok else {

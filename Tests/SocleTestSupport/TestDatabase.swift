@@ -122,6 +122,13 @@ public enum Corpus {
     /// A URL made afresh on each use: URLs are not shared between tests running at once.
     public static var root: URL { URL(fileURLWithPath: rootPath, isDirectory: true) }
 
+    /// The checkout these tests belong to (its docs are read by some tests).
+    public static var repositoryRoot: URL {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)  // TestDatabase.swift, SocleTestSupport, Tests
+        return URL(fileURLWithPath: parts.joined(separator: "/"), isDirectory: true)
+    }
+
     /// Every file below `directory` whose name ends in `.ext`, in path order.
     /// Listed as path strings and each URL made on its own: Foundation's
     /// directory enumerator hands out URLs relative to one base, and tests

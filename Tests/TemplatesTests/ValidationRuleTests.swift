@@ -51,11 +51,7 @@ struct ValidationRuleTests {
         // Terminology of a code phrase.
         (#""value":"local"},"code_string":"at0015""#, #""value":"SNOMED-CT"},"code_string":"at0015""#, "/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]/protocol[at0011]/items[at0013]/value/defining_code/terminology_id/value", "the template requires terminology local"),
         // COMPOSITION.category code list.
-        (#""code_string":"433""#, #""code_string":"431""#, "/category/defining_code/code_string", "'431' is not in the template's code list (433)"),
-        // openEHR terminology group of EVENT_CONTEXT.setting.
-        (#""code_string":"237""#, #""code_string":"999""#, "/context/setting", "code 999 is not in the openEHR terminology group 'setting'"),
-        // External code sets: ISO 639-1 languages.
-        (#""value":"ISO_639-1"},"code_string":"de""#, #""value":"ISO_639-1"},"code_string":"xx""#, "/language/code_string", "'xx' is not a code of ISO_639-1"),
+        (#""code_string":"433""#, #""code_string":"451""#, "/category/defining_code/code_string", "'451' is not in the template's code list (433)"),
         // Template id the composition names.
         (#""template_id":{"value":"ehrbase_blood_pressure_simple.de.v0"},"rm_version":"1.0.4"},"language""#, #""template_id":{"value":"another.v1"},"rm_version":"1.0.4"},"language""#, "/archetype_details/template_id/value", "is 'another.v1'"),
     ])
@@ -66,8 +62,8 @@ struct ValidationRuleTests {
 
     @Test func reportsEveryViolationNotOnlyTheFirst() throws {
         let text = try changed(#""units":"mm[Hg]","magnitude":22.0"#, #""units":"kPa","magnitude":22.0"#)
-            .replacingOccurrences(of: #""code_string":"237""#, with: #""code_string":"999""#)
-            .replacingOccurrences(of: #""code_string":"433""#, with: #""code_string":"431""#)
+            .replacingOccurrences(of: #""code_string":"at0015""#, with: #""code_string":"at0999""#)
+            .replacingOccurrences(of: #""code_string":"433""#, with: #""code_string":"451""#)
         #expect(try problems(text).count >= 3)
     }
 
@@ -99,5 +95,40 @@ struct AlternativesByNameTests {
         example = try JSONParser.parse(text)
         let renamed = TemplateValidator().validate(try CanonicalDecoder().decode(example, as: "COMPOSITION"), against: template)
         #expect(renamed.contains { $0.path.hasSuffix("activities[at0001]") && $0.message.contains("occurs 0 time(s), the template requires 1..1") })
+    }
+}
+
+/// Rules the template implies beyond its leaf constraints.
+@Suite("Template validation: ordinals and durations")
+struct OrdinalAndDurationRuleTests {
+    func problems(_ composition: JSON, _ templateID: String) throws -> [DecodingProblem] {
+        let template = try #require(CorpusTemplates.byID[templateID])
+        return TemplateValidator().validate(try CanonicalDecoder().decode(composition, as: "COMPOSITION"), against: template)
+    }
+
+    /// A DV_ORDINAL's symbol is the archetype's term for its code (AM 1.4
+    /// C_DV_ORDINAL: the symbol codes a term of the archetype; RM DV_ORDINAL
+    /// `symbol`: its rubric is the text): `ord1` for at0003, whose term is
+    /// "option 1", is refused.
+    @Test func anOrdinalsSymbolIsItsCodesTerm() throws {
+        let url = Corpus.root.appendingPathComponent("openehr/compositions/canonical_json/openEHR_SDK/obs_admin.json")
+        let sent = try String(contentsOf: url, encoding: .utf8)
+        let refused = try problems(try JSONParser.parse(sent), "obs_admin.en.v1")
+        #expect(refused.contains { $0.path.hasSuffix("items[at0002]/value/symbol/value") && $0.message == "'ord1' is not the term of at0003 ('option 1')" }, "\(refused)")
+        let kept = try problems(try JSONParser.parse(sent.replacingOccurrences(of: #""ord1""#, with: #""option 1""#)), "obs_admin.en.v1")
+        #expect(kept.isEmpty, "\(kept)")
+    }
+
+    /// A duration the template bounds (C_DURATION range): an INTERVAL_EVENT
+    /// whose width the template fixes to PT24H (a 24-hour average) has no
+    /// other width.
+    @Test func aDurationOutsideItsRangeIsRefused() throws {
+        let template = try #require(CorpusTemplates.byID["a1"])
+        let example = ExampleComposition.generate(template, detail: .medium)
+        #expect(JSONSerializer.string(example).contains(#""value":"PT24H""#))
+        #expect(try problems(example, "a1").isEmpty)
+        let other = try JSONParser.parse(JSONSerializer.string(example).replacingOccurrences(of: #""value":"PT24H""#, with: #""value":"PT12H""#))
+        let refused = try problems(other, "a1")
+        #expect(refused.contains { $0.path.hasSuffix("/width/value") && $0.message == "PT12H is outside the range PT24H..PT24H the template allows" }, "\(refused)")
     }
 }

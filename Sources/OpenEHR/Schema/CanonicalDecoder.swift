@@ -63,17 +63,17 @@ public struct CanonicalDecoder: Sendable {
                 if rmClass.required.contains(key) { reader.report(path + "/" + key, "is mandatory in \(type) but null") }
                 continue
             }
-            if let decoded = decodeAttribute(member, attribute, named: key, at: path, reader: &reader) {
+            if let decoded = decodeAttribute(member, attribute, named: key, of: type, at: path, reader: &reader) {
                 members.append((key, decoded))
                 present.insert(key)
             }
         }
         var output = JSONObject(members)
-        Self.checkTemporalValue(type, output, at: path, reader: &reader)
         if type == "DV_INTERVAL" {
             Self.completeIntervalFlags(&output)
             present.formUnion(["lower_included", "upper_included", "lower_unbounded", "upper_unbounded"])
         }
+        InvariantCheck.run(type, output, at: path, reader: &reader)
         for key in rmClass.requiredInOrder where !present.contains(key) {
             switch object[key] {
             case nil, .null?: reader.report(path + "/" + key, "is mandatory in \(type) but missing")
@@ -84,14 +84,21 @@ public struct CanonicalDecoder: Sendable {
         return .object(output)
     }
 
-    func decodeAttribute(_ value: JSON, _ attribute: RMSchema.Attribute, named key: String, at path: LazyPath, reader: inout RMReader) -> JSON? {
+    func decodeAttribute(_ value: JSON, _ attribute: RMSchema.Attribute, named key: String, of owner: String, at path: LazyPath, reader: inout RMReader)
+        -> JSON?
+    {
         guard attribute.isList else { return decodeValue(value, attribute, at: segment(path, key, value, index: nil), reader: &reader) }
         guard case .array(let elements) = value else {
             reader.report(path + "/" + key, "must be an array, found \(value.kindName)")
             return nil
         }
+        if elements.isEmpty, let invariant = RMInvariant.nonEmptyList(owner: owner, attribute: key) {
+            // RM: the list is absent or not empty; `[]` is present and empty.
+            reader.report(path + "/" + key, "must be left out rather than empty (RM invariant \(invariant))")
+            return nil
+        }
         if elements.isEmpty && attribute.minimumItems > 0 {
-            // RM: an optional list is absent or non-empty; `[]` is read as absent.
+            // Another optional list that is absent or non-empty: `[]` is read as absent.
             return nil
         }
         if elements.count < attribute.minimumItems {
@@ -140,21 +147,6 @@ public struct CanonicalDecoder: Sendable {
             if interval[side + "_unbounded"] == nil { interval[side + "_unbounded"] = .bool(!present) }
             if interval[side + "_included"] == nil { interval[side + "_included"] = .bool(present) }
         }
-    }
-
-    /// DV_DATE_TIME, DV_DATE, DV_TIME and DV_DURATION values are ISO 8601
-    /// (RM 1.1.0 data_types.quantity.date_time), whatever the template says.
-    static func checkTemporalValue(_ type: String, _ object: JSONObject, at path: LazyPath, reader: inout RMReader) {
-        guard case .string(let value)? = object["value"] else { return }
-        let valid: Bool
-        switch type {
-        case "DV_DATE_TIME": valid = ISO8601Text.isDateTime(value)
-        case "DV_DATE": valid = ISO8601Text.isDate(value)
-        case "DV_TIME": valid = ISO8601Text.isTime(value)
-        case "DV_DURATION": valid = ISO8601Text.isDuration(value)
-        default: return
-        }
-        if !valid { reader.report(path + "/value", "'\(value)' is not an ISO 8601 \(type.dropFirst(3).lowercased().replacingOccurrences(of: "_", with: "-"))") }
     }
 
     func mismatch(_ value: JSON, _ expected: String, at path: LazyPath, reader: inout RMReader) -> JSON? {

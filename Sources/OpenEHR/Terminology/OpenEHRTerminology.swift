@@ -33,27 +33,6 @@ public struct OpenEHRTerminology: Sendable {
         allCodes = Set(groups.values.flatMap(\.keys))
     }
 
-    /// The group an RM attribute's coded value comes from (RM 1.1.0 class
-    /// definitions, "coded by the openEHR terminology group …").
-    public static let groupOfAttribute: [String: String] = [
-        "COMPOSITION.category": "composition_category",
-        "EVENT_CONTEXT.setting": "setting",
-        "INTERVAL_EVENT.math_function": "event_math_function",
-        "ELEMENT.null_flavour": "null_flavours",
-        "ISM_TRANSITION.current_state": "instruction_states",
-        "ISM_TRANSITION.transition": "instruction_transitions",
-        "PARTICIPATION.function": "participation_function",
-        "PARTICIPATION.mode": "participation_mode",
-        "AUDIT_DETAILS.change_type": "audit_change_type",
-        "ORIGINAL_VERSION.lifecycle_state": "version_lifecycle_state",
-        "ATTESTATION.reason": "attestation_reason",
-        "DV_QUANTITY.property": "property",
-        "TERM_MAPPING.purpose": "term_mapping_purpose",
-        "DV_MULTIMEDIA.compression_algorithm": "compression_algorithms",
-        "DV_MULTIMEDIA.integrity_check_algorithm": "integrity_check_algorithms",
-        "FEEDER_AUDIT_DETAILS.subject": "subject_relationship",
-    ]
-
     public func contains(_ code: String, inGroup group: String) -> Bool {
         groups[group]?[code] != nil
     }

@@ -27,6 +27,8 @@ extension ExampleComposition {
         case (_, "subject"): return ["_type": "PARTY_SELF"]
         case ("EVENT_CONTEXT", "setting"): return codedText("238", terminologyID: "openehr", terms: [:])
         case ("ISM_TRANSITION", "current_state"): return codedText("532", terminologyID: "openehr", terms: [:])
+        // RM INTERVAL_EVENT.Math_function_validity: a code of the openEHR group; 146 is "mean".
+        case ("INTERVAL_EVENT", "math_function"): return codedText("146", terminologyID: "openehr", terms: [:])
         case ("ACTIVITY", "action_archetype_id"): return "openEHR-EHR-ACTION\\..*\\.v1"
         case ("ACTIVITY", "timing"): return ["_type": "DV_PARSABLE", "value": "R1/P1D", "formalism": "timing"]
         case ("DV_INTERVAL", "lower"), ("DV_INTERVAL", "upper"):
@@ -92,6 +94,33 @@ extension ExampleComposition {
         var object = JSONObject()
         object["_type"] = .string(type)
         fillRequired(&object, type: type, generic: nil, depth: depth)
+        satisfyInvariants(&object, type: type)
         return .object(object)
+    }
+
+    /// Makes the object keep the RM invariants where the template leaves
+    /// them to the data (RMInvariant): an ELEMENT without a value says why
+    /// (null flavour 253, unknown), a DV_MULTIMEDIA refers to its data, a
+    /// DV_PROPORTION's denominator is what its kind requires.
+    func satisfyInvariants(_ object: inout JSONObject, type: String) {
+        switch type {
+        case "ELEMENT" where object["value"] == nil && object["null_flavour"] == nil:
+            object["null_flavour"] = codedText("253", terminologyID: "openehr", terms: [:])
+        case "DV_MULTIMEDIA" where object["data"] == nil && object["uri"] == nil:
+            object["uri"] = ["_type": "DV_URI", "value": "https://example.org/socle"]
+        case "DV_PROPORTION":
+            guard case .number(let kind)? = object["type"] else { return }
+            switch kind {
+            case "1": object["denominator"] = .number("1")
+            case "2": object["denominator"] = .number("100")
+            case "3", "4":
+                for side in ["numerator", "denominator"] {
+                    guard case .number(let text)? = object[side], let value = Double(text) else { continue }
+                    object[side] = .number(String(Int(max(1, value.rounded(.up)))))
+                }
+            default: break
+            }
+        default: break
+        }
     }
 }

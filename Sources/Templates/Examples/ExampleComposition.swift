@@ -63,7 +63,13 @@ public struct ExampleComposition {
                 "symbol": codedText(item.code, terminologyID: item.terminology, terms: terms),
             ]
         case .constraintReference(let reference):
-            return ["_type": "CODE_PHRASE", "terminology_id": ["_type": "TERMINOLOGY_ID", "value": "local"], "code_string": .string(reference)]
+            // A value set the template names by terminology (`terminology:SNOMED-CT`) gets a code of that terminology.
+            let uri = constraint.referenceSetURI ?? ""
+            let terminologyID = uri.hasPrefix("terminology:") ? String(uri.dropFirst("terminology:".count).prefix { $0 != "?" }) : "local"
+            return [
+                "_type": "CODE_PHRASE", "terminology_id": ["_type": "TERMINOLOGY_ID", "value": .string(terminologyID)],
+                "code_string": .string(reference.isEmpty ? "example" : reference),
+            ]
         case .complex, .archetypeRoot:
             return complex(constraint, terms: terms, depth: depth)
         }
@@ -88,6 +94,7 @@ public struct ExampleComposition {
             if let value = self.attribute(attribute, owner: concreteType, terms: terms, depth: depth) { object[attribute.name] = value }
         }
         fillRequired(&object, type: concreteType, generic: generic, depth: depth)
+        satisfyInvariants(&object, type: concreteType)
         return .object(object)
     }
 
@@ -192,7 +199,7 @@ public struct ExampleComposition {
 
     func codePhrase(_ terminologyID: String?, _ codes: [String]) -> JSON {
         let terminologyID = terminologyID ?? "local"
-        var code = codes.first ?? "example"
+        var code = codes.first { !$0.isEmpty } ?? "example"
         if codes.isEmpty, let set = terminology.codeSets[terminologyID], let first = set.sorted().first { code = first }
         if codes.isEmpty, terminologyID == "openehr", let any = terminology.groups["setting"]?.keys.sorted().first { code = any }
         return ["_type": "CODE_PHRASE", "terminology_id": ["_type": "TERMINOLOGY_ID", "value": .string(terminologyID)], "code_string": .string(code)]
@@ -253,8 +260,12 @@ public struct ExampleComposition {
         case .time(let pattern): return .string(Self.temporal(time, pattern: pattern, kind: "time"))
         case .dateTime(let pattern): return .string(Self.temporal(time, pattern: pattern, kind: "dateTime"))
         case .duration(_, let range):
-            if let lower = range?.lower { return .string(lower) }
-            return "PT1H"
+            guard let range, let lower = range.lower else { return .string(range?.upper ?? "PT1H") }
+            // An excluded lower bound: one more of its last unit (`P0D` gives `P1D`).
+            guard !range.lowerIncluded, let digits = lower.range(of: #"\d+(?=[^\d]*$)"#, options: .regularExpression), let n = Int(lower[digits]) else {
+                return .string(lower)
+            }
+            return .string(lower.replacingCharacters(in: digits, with: String(n + 1)))
         }
     }
 

@@ -33,6 +33,8 @@ public struct TemplateValidator: Sendable {
         let terminology: OpenEHRTerminology
         let root: CObject
         var problems: [DecodingProblem] = []
+        /// The terms of the archetype the walk is in (its nearest archetype root).
+        var terms: [String: ArchetypeTerm] = [:]
 
         mutating func report(_ path: String, _ message: String) {
             problems.append(DecodingProblem(path: path.isEmpty ? "/" : path, message: message))
@@ -49,6 +51,9 @@ public struct TemplateValidator: Sendable {
                 report(path, "is a \(type), the template requires \(constraint.rmTypeName)")
                 return
             }
+            let outer = terms
+            if !constraint.terms.isEmpty { terms = constraint.terms }
+            defer { terms = outer }
             switch constraint.kind {
             case .codePhrase(let terminologyID, let codes): codePhrase(object, terminologyID: terminologyID, codes: codes, path: path)
             case .quantity(_, let items): quantity(object, items, path: path)
@@ -88,7 +93,6 @@ public struct TemplateValidator: Sendable {
                     single(value, attribute, path: here)
                 }
             }
-            codedTextFromTerminology(object, of: type, path: path)
         }
 
         mutating func single(_ value: JSON, _ attribute: CAttribute, path: String) {
@@ -112,7 +116,7 @@ public struct TemplateValidator: Sendable {
             }
             var best: (CObject, [DecodingProblem])?
             for alternative in alternatives {
-                var trial = Walker(terminology: terminology, root: root)
+                var trial = Walker(terminology: terminology, root: root, terms: terms)
                 trial.object(value, alternative, path: path)
                 if trial.problems.isEmpty { return alternative }
                 if best == nil || trial.problems.count < best!.1.count { best = (alternative, trial.problems) }
@@ -243,11 +247,23 @@ public struct TemplateValidator: Sendable {
                 if !ISO8601Text.isDate(text) { report(path, "'\(text)' is not an ISO 8601 date") }
             case (.time, .string(let text)):
                 if !ISO8601Text.isTime(text) { report(path, "'\(text)' is not an ISO 8601 time") }
-            case (.duration, .string(let text)):
-                if !ISO8601Text.isDuration(text) { report(path, "'\(text)' is not an ISO 8601 duration") }
+            case (.duration(_, let range), .string(let text)):
+                if !ISO8601Text.isDuration(text) { return report(path, "'\(text)' is not an ISO 8601 duration") }
+                if let range, !Self.duration(text, isIn: range) { report(path, "\(text) is outside the range \(range.text) the template allows") }
             default:
                 report(path, "\(value.kindName) does not fit the template's constraint")
             }
+        }
+
+        /// A duration inside a C_DURATION range, comparing lengths (a year
+        /// and a month at their average length, as BASE ISO8601_DURATION does).
+        static func duration(_ text: String, isIn range: ConstraintInterval<String>) -> Bool {
+            guard let value = ISO8601Text.seconds(ofDuration: text, nominal: true) else { return true }
+            let seconds = ConstraintInterval(
+                lower: range.lower.flatMap { ISO8601Text.seconds(ofDuration: $0, nominal: true) },
+                upper: range.upper.flatMap { ISO8601Text.seconds(ofDuration: $0, nominal: true) },
+                lowerIncluded: range.lowerIncluded, upperIncluded: range.upperIncluded)
+            return seconds.contains(value)
         }
 
         mutating func codePhrase(_ object: JSONObject, terminologyID: String?, codes: [String], path: String) {
@@ -287,28 +303,15 @@ public struct TemplateValidator: Sendable {
             if !items.contains(where: { $0.value == value && $0.code == code }) {
                 report(path, "ordinal \(value) with symbol \(code) is not one the template allows (\(items.map { "\($0.value)|\($0.code)" }.joined(separator: ", ")))")
             }
-        }
-
-        /// Coded attributes that the RM binds to an openEHR terminology
-        /// group must carry a code of that group.
-        mutating func codedTextFromTerminology(_ object: JSONObject, of type: String, path: String) {
-            for (key, value) in object.members {
-                // A CODE_PHRASE of an external code set that the terminology ships (languages, countries, character sets, media types).
-                if value["_type"]?.stringValue == "CODE_PHRASE", let set = value["terminology_id"]?["value"]?.stringValue,
-                    let codes = terminology.codeSets[set], let code = value["code_string"]?.stringValue, !codes.contains(code)
-                {
-                    report(path + "/" + key + "/code_string", "'\(code)' is not a code of \(set)")
-                }
-                guard let group = OpenEHRTerminology.groupOfAttribute["\(type).\(key)"],
-                    terminology.groups[group] != nil,
-                    let code = value["defining_code"]?["code_string"]?.stringValue ?? value["code_string"]?.stringValue,
-                    (value["defining_code"]?["terminology_id"]?["value"]?.stringValue ?? value["terminology_id"]?["value"]?.stringValue) == "openehr"
-                else { continue }
-                if !terminology.contains(code, inGroup: group) {
-                    report(path + "/" + key, "code \(code) is not in the openEHR terminology group '\(group)'")
-                }
+            // The symbol is the archetype's term for its code, in the template's language or one of its translations.
+            if let term = terms[code], let text = object["symbol"]?["value"]?.stringValue,
+                object["symbol"]?["defining_code"]?["terminology_id"]?["value"]?.stringValue == "local",
+                text != term.text, !term.translations.contains(where: { $0.text == text })
+            {
+                report(path + "/symbol/value", "'\(text)' is not the term of \(code) ('\(term.text)')")
             }
         }
+
     }
 }
 
