@@ -68,6 +68,8 @@ public struct WebTemplate {
         if type == "ELEMENT" { return [element(constraint, path: here, name: name, terms: terms)] }
         var children: [JSON] = []
         var trailing: [JSON] = []
+        // The attributes whose cardinality the template narrows, with the range of their nodes in `children`.
+        var narrowed: [(attribute: CAttribute, nodes: Range<Int>)] = []
         for attribute in constraint.attributes where attribute.name != "name" && !(type == "COMPOSITION" && attribute.name == "category") {
             let fillable = attribute.children.filter {
                 switch $0.kind {
@@ -80,20 +82,36 @@ public struct WebTemplate {
                 trailing.append(ismTransition(fillable, path: here, terms: terms))
                 continue
             }
+            let start = children.count
             children += fillable.flatMap { nodes($0, path: here, terms: terms, attribute: attribute.name, siblings: fillable.count).map { JSON.object($0) } }
+            if let cardinality = attribute.cardinality, (cardinality.lower ?? 0) > 1 || cardinality.upper != nil {
+                narrowed.append((attribute, start..<children.count))
+            }
         }
+        // The RM attributes the context supplies, unless the template constrains them (an INTERVAL_EVENT's width).
+        let constrained = Set(children.compactMap { $0["aqlPath"]?.stringValue })
+        let context = contextNodes(type, path: here).filter { !constrained.contains($0["aqlPath"]?.stringValue ?? "") }
         // A structure, or the one event of a history that cannot repeat: its nodes belong to the node above.
         if Self.transparent.contains(type) || (type.hasSuffix("EVENT") && constraint.occurrences.upper == 1 && siblings == 1) {
-            return (children + contextNodes(type, path: here)).compactMap(\.objectValue)
+            return (children + context).compactMap(\.objectValue)
+        }
+        children = Self.uniqueIDs(children)
+        let cardinalities = narrowed.map { entry -> JSON in
+            [
+                "min": JSON(entry.attribute.cardinality?.lower ?? 0), "max": JSON(entry.attribute.cardinality?.upper ?? -1),
+                "ids": .array(children[entry.nodes].compactMap { $0["id"] }),
+            ]
         }
         if type == "ACTION" && trailing.isEmpty { trailing.append(ismTransition([], path: here, terms: terms)) }
-        children += contextNodes(type, path: here) + trailing
+        children += context + trailing
         if type == "COMPOSITION" { children.insert(.object(categoryNode()), at: 0) }
         var object = header(id: Self.identifier(name), name: name, type: type, constraint: constraint, terms: terms)
         object["aqlPath"] = .string(here)
         annotate(&object, path: here)
         if !children.isEmpty { object["children"] = .array(Self.uniqueIDs(children)) }
         Self.bind(Self.term(of: constraint, in: terms), into: &object)
+        // A cardinality the template narrows: how many of the attribute's nodes an instance holds, as EHRbase gives it.
+        if !cardinalities.isEmpty { object["cardinalities"] = .array(cardinalities) }
         return [object]
     }
 
@@ -182,6 +200,7 @@ public struct WebTemplate {
             if !inputs.isEmpty { object["inputs"] = .array(inputs) }
             if let limits = intervalLimits(value, path: path + "/value", terms: terms) { object["children"] = .array(limits) }
             Self.bind(Self.term(of: constraint, in: terms), into: &object)
+            if let kinds = Self.proportionTypes(value) { object["proportionTypes"] = kinds }
             return object
         }
         var object = header(id: Self.identifier(name), name: name, type: "ELEMENT", constraint: constraint, terms: terms)
@@ -217,6 +236,7 @@ public struct WebTemplate {
             // EHRbase marks the value types of an open ELEMENT as given by context.
             if values.isEmpty { child["inContext"] = true }
             if let limits = intervalLimits(value, path: path + "/value", terms: terms) { child["children"] = .array(limits) }
+            if let kinds = Self.proportionTypes(value) { child["proportionTypes"] = kinds }
             children.append(.object(child))
         }
         object["children"] = .array(children)
@@ -244,6 +264,18 @@ public struct WebTemplate {
             if !inputs.isEmpty { node["inputs"] = .array(inputs) }
             return .object(node)
         }
+    }
+
+    /// A DV_PROPORTION's kinds (RM PROPORTION_KIND) by name: those the
+    /// template allows for `type`, or all five.
+    static func proportionTypes(_ value: CObject) -> JSON? {
+        guard RMTypeName.split(value.rmTypeName).base == "DV_PROPORTION" else { return nil }
+        let names = ["ratio", "unitary", "percent", "fraction", "integer_fraction"]
+        var allowed = Array(0..<names.count)
+        if case .primitive(.integer(let list, let range))? = value.attribute("type")?.children.first?.kind {
+            if !list.isEmpty { allowed = list.filter { names.indices.contains($0) } } else if let range { allowed = allowed.filter { range.contains($0) } }
+        }
+        return .array(allowed.map { .string(names[$0]) })
     }
 
     /// The value types of an ELEMENT whose value the template leaves open, in the order EHRbase lists them.
@@ -291,7 +323,7 @@ public struct WebTemplate {
     /// `Kategorie (LOINC)` → `kategorie_loinc`: lower case, letters, ASCII digits,
     /// hyphens and dots kept, every other run of characters one underscore,
     /// none at either end.
-    static func identifier(_ name: String) -> String {
+    public static func identifier(_ name: String) -> String {
         var result = ""
         var pendingUnderscore = false
         for character in name.lowercased() {
@@ -304,7 +336,9 @@ public struct WebTemplate {
                 pendingUnderscore = true
             }
         }
-        return result.isEmpty ? "node" : result
+        if result.isEmpty { return "node" }
+        // The simplified formats' id rule: an id does not start with a digit (`24 hour average` is `a24_hour_average`).
+        return result.first!.isNumber ? "a" + result : result
     }
 
     /// Siblings with the same id get `2`, `3`, … (as EHRbase numbers them).

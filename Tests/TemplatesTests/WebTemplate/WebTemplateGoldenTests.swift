@@ -226,3 +226,58 @@ import Testing
         #expect(annotated.count == 3)
     }
 }
+
+/// Web template rules beyond the golden files' counts.
+@Suite struct WebTemplateRuleTests {
+    static func nodes(_ json: JSON) -> [JSONObject] {
+        var result: [JSONObject] = []
+        func walk(_ json: JSON) {
+            guard case .object(let object) = json else { return }
+            result.append(object)
+            for child in object["children"]?.arrayValue ?? [] { walk(child) }
+        }
+        walk(json["tree"] ?? .null)
+        return result
+    }
+
+    /// Simplified formats §Web template identifiers: an id does not start
+    /// with a digit; an RM attribute the template constrains is one node,
+    /// not the template's and the context's (`width` and `width2`).
+    @Test func idsAndConstrainedContextAttributes() throws {
+        let template = try #require(CorpusTemplates.byID["a1"])
+        let nodes = Self.nodes(WebTemplate.generate(template))
+        let ids = nodes.compactMap { $0["id"]?.stringValue }
+        #expect(ids.contains("a24_hour_average"), "\(ids)")
+        #expect(!ids.contains { $0.first?.isNumber == true })
+        #expect(!ids.contains("width2") && !ids.contains("math_function2"), "\(ids)")
+        let width = try #require(nodes.first { $0["id"] == "width" })
+        #expect(width["aqlPath"]?.stringValue?.hasSuffix("/width") == true)
+        #expect(WebTemplate.identifier("24 hour average") == "a24_hour_average")
+        #expect(WebTemplate.identifier("SpO₂") == "spo")
+    }
+
+    /// `proportionTypes` (the kinds a DV_PROPORTION may be) and
+    /// `cardinalities` (a narrowed multiple attribute's bounds and the ids of
+    /// its nodes), as EHRbase gives them, against its IPS web template.
+    @Test func proportionTypesAndCardinalities() throws {
+        let template = try #require(CorpusTemplates.byID["International Patient Summary"])
+        let golden = try JSONParser.parse(Array(Data(contentsOf: Corpus.root.appendingPathComponent("openehr/templates/web_templates/International_Patient_Summary_wt.json"))))
+        func keyed(_ json: JSON) -> [String: JSONObject] {
+            Dictionary(Self.nodes(json).map { (($0["aqlPath"]?.stringValue ?? "") + "#" + ($0["id"]?.stringValue ?? ""), $0) }, uniquingKeysWith: { a, _ in a })
+        }
+        let mine = keyed(WebTemplate.generate(template))
+        var compared = 0
+        for (key, node) in keyed(golden) {
+            for field in ["proportionTypes", "cardinalities"] {
+                guard let theirs = node[field] else { continue }
+                compared += 1
+                #expect(mine[key]?[field] == theirs, "\(key) \(field): \(String(describing: mine[key]?[field])) vs \(theirs)")
+            }
+        }
+        #expect(compared == 3)
+        // A template that fixes the kind: only that one.
+        let percent = try #require(CorpusTemplates.byID["constrain_test"])
+        let kinds = Self.nodes(WebTemplate.generate(percent)).compactMap { $0["proportionTypes"] }
+        #expect(!kinds.isEmpty && kinds.allSatisfy { $0 == ["percent"] }, "\(kinds)")
+    }
+}
