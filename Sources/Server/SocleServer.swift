@@ -23,6 +23,7 @@ public enum SocleServer {
             CompositionService(store: store.versions, templates: templateService, systemID: configuration.systemID)
         }
         public var queryService: QueryService { QueryService(store: store, systemID: configuration.systemID) }
+        public var tagService: TagService { TagService(store: store, systemID: configuration.systemID) }
         public var directoryService: DirectoryService { DirectoryService(store: store.versions, systemID: configuration.systemID) }
         public var contributionService: ContributionService {
             ContributionService(
@@ -92,6 +93,7 @@ public enum SocleServer {
         CompositionRoutes(service: components.compositionService, bodyLimit: limit).register(on: openEHR)
         ContributionRoutes(service: components.contributionService, bodyLimit: limit).register(on: openEHR)
         DirectoryRoutes(service: components.directoryService, bodyLimit: limit).register(on: openEHR)
+        TagRoutes(service: components.tagService, bodyLimit: limit).register(on: openEHR)
         QueryRoutes(service: components.queryService, bodyLimit: limit).register(on: openEHR)
         AdminRoutes(service: components.adminService, templates: components.templateService, queries: components.queryService, bodyLimit: limit)
             .register(on: authenticated.group("admin"))

@@ -8,6 +8,7 @@ public struct Store: Sendable {
     public let versions: VersionStore
     public let templates: TemplateStore
     public let queries: QueryStore
+    public let tags: TagStore
     public let aql: AQLStore
     public let changes: ChangeFeed
     public let projections: Projections
@@ -23,6 +24,7 @@ public struct Store: Sendable {
         versions = VersionStore(database: database, projections: self.projections)
         templates = TemplateStore(database: database)
         queries = QueryStore(database: database)
+        tags = TagStore(database: database)
         aql = AQLStore(database: database, projections: self.projections)
         changes = ChangeFeed(database: database)
     }

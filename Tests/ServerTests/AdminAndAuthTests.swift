@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdBcrypt
 import JSONCore
+import OpenEHR
 import Server
 import SocleTestSupport
 import Storage
@@ -16,6 +17,14 @@ struct AdminRoutesTests {
             let erased = try await server.createEHR(statusJSON())
             let v1 = try #require(try await server.send(.get, "/openehr/v1/ehr/\(erased)/ehr_status").eTag)
             try await server.send(.put, "/openehr/v1/ehr/\(erased)/ehr_status", headers: ["If-Match": v1], body: statusJSON())
+            // Tags go with what they tag, their log too.
+            for ehr in [kept, erased] {
+                let status = try ItemTagRoutesTests.uid(try await server.send(.get, "/openehr/v1/ehr/\(ehr)/ehr_status"))
+                let tagged = try await server.send(.put, "/openehr/v1/ehr/\(ehr)/ehr_status/\(status.objectID)/tags", body: #"[{"key": "flag"}]"#)
+                #expect(tagged.status == .noContent)
+            }
+            #expect(try await server.database.rowCounts(ehrID: erased)["item_tag"] == 1)
+            #expect(try await server.database.rowCounts(ehrID: erased)["item_tag_log"] == 1)
             let keptRows = try await server.database.rowCounts(ehrID: kept)
             // Two EHR_STATUS versions and the EHR_ACCESS.
             #expect(try await server.database.rowCounts(ehrID: erased)["object_version"] == 3)

@@ -16,6 +16,7 @@ extension PlanBuilder {
     }
 
     func planFunction(_ call: FunctionCall, scope: Scope, joinPaths: Bool, left: Bool) -> (PlanExpression, ScalarType)? {
+        if call.name == "TAG" || call.name == "TAGGED" { return planTag(call, scope: scope, joinPaths: joinPaths, left: left) }
         var arguments: [Operand] = []
         for argument in call.arguments {
             guard let operand = operand(argument, scope: scope, joinPaths: joinPaths, left: left) else { return nil }
@@ -62,6 +63,44 @@ extension PlanBuilder {
             fail(call.position, "unknown function \(call.name)")
             return nil
         }
+    }
+}
+
+extension PlanBuilder {
+    /// `TAG(c, key [, target_path])` and `TAGGED(c, key [, target_path])`:
+    /// the ITEM_TAG `key` of composition `c` (its versioned object's, or its
+    /// version's), for the whole composition or at `target_path`. AQL 1.1
+    /// defines no syntax for tags (RM 1.1.0 §Tags asks for one); these are
+    /// Socle's, as functions so that the AQL grammar reads them unchanged.
+    func planTag(_ call: FunctionCall, scope: Scope, joinPaths: Bool, left: Bool) -> (PlanExpression, ScalarType)? {
+        guard (2...3).contains(call.arguments.count) else {
+            fail(call.position, "\(call.name) takes 2 or 3 arguments (a COMPOSITION or VERSION variable, a key, a target path), not \(call.arguments.count)")
+            return nil
+        }
+        let variable: String? = if case .path(let path) = call.arguments[0], path.path == nil, path.predicate == nil { path.variable } else { nil }
+        let anchor: Anchor?
+        switch variable.flatMap({ variables[$0] }) {
+        case .composition(let composition)?: anchor = composition
+        case .version(_, let composition)?: anchor = composition
+        default: anchor = nil
+        }
+        guard let anchor, anchor.node == nil else {
+            fail(call.position, "\(call.name) tags a COMPOSITION or VERSION variable of the FROM clause: its first argument is that variable alone")
+            return nil
+        }
+        var texts: [PlanExpression] = []
+        for argument in call.arguments.dropFirst() {
+            guard let operand = operand(argument, scope: scope, joinPaths: joinPaths, left: left) else { return nil }
+            guard case .string(let text)? = operand.constant else {
+                fail(call.position, "\(call.name) needs a string literal or parameter as key and target path, not \(argument.text)")
+                return nil
+            }
+            texts.append(.value(.text(text == "/" ? "" : text)))
+        }
+        let tag = PlanTag(
+            objectID: .column(anchor.composition, .objectID), versionNumber: anchor.versionNumber, key: texts[0],
+            targetPath: texts.count > 1 ? texts[1] : .constant(.text("")), presence: call.name == "TAGGED")
+        return (.tag(tag), tag.presence ? .boolean : .text)
     }
 }
 

@@ -79,6 +79,8 @@ extension QueryPlan: CustomStringConvertible {
         case .function(let function, let arguments): "\(function.rawValue)(\(arguments.map(text).joined(separator: ", ")))"
         case .aggregate(let function, let distinct, let argument): "\(function.rawValue)(\(distinct ? "DISTINCT " : "")\(argument.map(text) ?? "*"))"
         case .notDriving(let inner): "\(text(inner)) (not driving)"
+        case .tag(let tag):
+            "\(tag.presence ? "TAGGED" : "TAG")(\(text(tag.objectID)) v\(text(tag.versionNumber)), \(text(tag.key)), \(text(tag.targetPath)))"
         }
     }
 }

@@ -110,6 +110,29 @@ public indirect enum PlanExpression: Sendable, Equatable {
     /// Compares as the expression does, but must not drive the join order
     /// (SQLite's unary `+`; PostgreSQL plans with statistics of its own).
     case notDriving(PlanExpression)
+    /// An ITEM_TAG of a composition's versioned object or of its version
+    /// (Socle's AQL `TAG` and `TAGGED`, docs/architecture.md §Tags).
+    case tag(PlanTag)
+}
+
+/// The tag with `key` at `targetPath` of the object `objectID`, on the
+/// object itself or on version `versionNumber` (the version's wins):
+/// whether there is one (`presence`), or its value (`''` for a tag without
+/// one, null when there is none).
+public struct PlanTag: Sendable, Equatable {
+    public var objectID: PlanExpression
+    public var versionNumber: PlanExpression
+    public var key: PlanExpression
+    public var targetPath: PlanExpression
+    public var presence: Bool
+
+    public init(objectID: PlanExpression, versionNumber: PlanExpression, key: PlanExpression, targetPath: PlanExpression, presence: Bool) {
+        self.objectID = objectID
+        self.versionNumber = versionNumber
+        self.key = key
+        self.targetPath = targetPath
+        self.presence = presence
+    }
 }
 
 extension PlanExpression {
@@ -119,7 +142,7 @@ extension PlanExpression {
         case .aggregate: true
         case .concat(let parts), .function(_, let parts): parts.contains { $0.containsAggregate }
         case .notDriving(let inner): inner.containsAggregate
-        case .column, .value, .constant: false
+        case .column, .value, .constant, .tag: false
         }
     }
 }

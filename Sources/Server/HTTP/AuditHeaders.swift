@@ -38,6 +38,7 @@ enum AuditHeaders {
         }
         committal.systemID = attributes["system_id"]
         committal.lifecycleState = try lifecycleState(request)
+        (committal.objectTags, committal.versionTags) = try ItemTagHeaders.read(request)
         return committal
     }
 

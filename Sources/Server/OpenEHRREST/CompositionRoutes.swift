@@ -15,8 +15,11 @@ struct CompositionRoutes {
             let answer = try CompositionFormat.accepted(request, fallback: format)
             let ehrID = try context.parameters.require("ehr_id")
             let input = try await compositionBody(request, context, format: format)
-            let version = try await service.create(ehrID: ehrID, input: input, committal: try AuditHeaders.committal(request, user: context.user))
-            return try await writeResponse(version, request: request, context: context, status: .created, format: answer)
+            let committal = try AuditHeaders.committal(request, user: context.user)
+            let version = try await service.create(ehrID: ehrID, input: input, committal: committal)
+            var response = try await writeResponse(version, request: request, context: context, status: .created, format: answer)
+            response.headers.append(contentsOf: ItemTagHeaders.fields(committal))
+            return response
         }
         group.get("ehr/:ehr_id/composition/:uid") { request, context in
             let format = try CompositionFormat.accepted(request, fallback: .canonical(try request.rmRepresentation()))
@@ -31,10 +34,13 @@ struct CompositionRoutes {
             let answer = try CompositionFormat.accepted(request, fallback: format)
             let preceding = try request.ifMatch()
             let input = try await compositionBody(request, context, format: format)
+            let committal = try AuditHeaders.committal(request, user: context.user)
             let version = try await service.update(
                 ehrID: try context.parameters.require("ehr_id"), versionedObjectID: try context.parameters.require("uid"), precedingVersionUID: preceding,
-                input: input, committal: try AuditHeaders.committal(request, user: context.user))
-            return try await writeResponse(version, request: request, context: context, status: .ok, format: answer)
+                input: input, committal: committal)
+            var response = try await writeResponse(version, request: request, context: context, status: .ok, format: answer)
+            response.headers.append(contentsOf: ItemTagHeaders.fields(committal))
+            return response
         }
         group.delete("ehr/:ehr_id/composition/:uid") { request, context in
             let version = try await service.delete(

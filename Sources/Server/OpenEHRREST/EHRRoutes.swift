@@ -88,9 +88,13 @@ struct EHRRoutes {
         let committal = try AuditHeaders.committal(request, user: context.user)
         do {
             let version = try await service.updateStatus(ehrID: ehrID, precedingVersionUID: preceding, status: status, committal: committal)
-            return try await request.answer(.ok, minimal: .noContent, headers: statusHeaders(version, context: context), identifier: version.uid.description) {
+            var response = try await request.answer(
+                .ok, minimal: .noContent, headers: statusHeaders(version, context: context), identifier: version.uid.description
+            ) {
                 try statusResponse(version, request: request, context: context, status: .ok, body: representation)
             }
+            response.headers.append(contentsOf: ItemTagHeaders.fields(committal))
+            return response
         } catch var error as ServiceError where error.kind == .preconditionFailed {
             if let latest = error.latestVersion { error.message += "; the latest version is \(latest)" }
             throw error

@@ -111,8 +111,9 @@ public struct CompositionService: Sendable {
         return try await templates.retryingOnChange {
             let contribution = try ContributionRecord.new(ehr, committal, .creation, systemID: systemID)
             let prepared = try await prepare(try await canonical(input))
-            let (write, version) = creation(
+            var (write, version) = creation(
                 ehr: ehr, prepared: prepared, audit: contribution.audit, contributionID: contribution.contributionID, lifecycle: committal.lifecycleState)
+            write.tags = committal.tagReplacements(ehrID: ehr.ehrID, uid: version.uid, audit: contribution.audit)
             try await store.commit(contribution, [write], objectID: version.uid.objectID, systemID: systemID)
             return version
         }
@@ -171,9 +172,10 @@ public struct CompositionService: Sendable {
         let objectID = try Self.objectID(versionedObjectID)
         return try await templates.retryingOnChange {
             let contribution = try ContributionRecord.new(ehr, committal, .modification, systemID: systemID)
-            let (write, version) = try await modification(
+            var (write, version) = try await modification(
                 ehr: ehr, objectID: objectID, precedingVersionUID: precedingVersionUID, json: try await canonical(input), audit: contribution.audit,
                 contributionID: contribution.contributionID, lifecycle: committal.lifecycleState, stale: .preconditionFailed)
+            write.tags = committal.tagReplacements(ehrID: ehr.ehrID, uid: version.uid, audit: contribution.audit)
             try await store.commit(contribution, [write], objectID: objectID, systemID: systemID)
             return version
         }

@@ -187,8 +187,9 @@ public struct EHRService: Sendable {
         let ehr = try await existingEHR(ehrID)
         let audit = try committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: .modification)
         let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: audit)
-        let (write, change, version) = try await statusModification(
+        var (write, change, version) = try await statusModification(
             ehr: ehr, precedingVersionUID: precedingVersionUID, status: newStatus, audit: audit, contributionID: contribution.contributionID)
+        write.tags = committal.tagReplacements(ehrID: ehr.ehrID, uid: version.uid, audit: audit)
         do {
             try await store.commit(contribution, versions: [write], ehrChange: change)
         } catch let error as StoreError {

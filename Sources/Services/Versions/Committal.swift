@@ -16,6 +16,11 @@ public struct Committal: Sendable, Equatable {
     /// The lifecycle state of the version written (`openehr-version`):
     /// complete unless the client says incomplete.
     public var lifecycleState: VersionLifecycleState
+    /// Tags sent with the version (ITS-REST development `openehr-item-tag`
+    /// for its versioned object, `openehr-version-item-tag` for the version
+    /// written): nil leaves them as they are, an empty list removes them.
+    public var objectTags: [ItemTagRecord]?
+    public var versionTags: [ItemTagRecord]?
 
     public init(
         committer: PartyProxy, description: String? = nil, changeType: AuditChangeType? = nil, systemID: String? = nil,
@@ -38,6 +43,25 @@ public struct Committal: Sendable, Equatable {
         return AuditRecord(
             systemID: systemID, committer: JSONSerializer.string(committer.json), timeCommitted: time.microsecondsSinceEpoch,
             changeType: (changeType ?? defaultChange).rawValue, description: description)
+    }
+}
+
+extension Committal {
+    /// The tag changes sent with a version of `ehrID`'s object, for its commit.
+    func tagReplacements(ehrID: String, uid: ObjectVersionID, audit: AuditRecord) -> [TagReplacement] {
+        var replacements: [TagReplacement] = []
+        if let objectTags {
+            replacements.append(
+                TagReplacement(
+                    target: TagTarget(ehrID: ehrID, objectID: uid.objectID), tags: objectTags, changedBy: changedBy, changedAt: audit.timeCommitted))
+        }
+        if let versionTags {
+            replacements.append(
+                TagReplacement(
+                    target: TagTarget(ehrID: ehrID, objectID: uid.objectID, versionNumber: uid.versionNumber), tags: versionTags, changedBy: changedBy,
+                    changedAt: audit.timeCommitted))
+        }
+        return replacements
     }
 }
 

@@ -269,7 +269,21 @@ struct PlanRenderer {
             return "\(function.rawValue)(\(distinct ? "DISTINCT " : "")\(try self.expression(argument)))"
         case .notDriving(let inner):
             return (kind == .sqlite ? "+" : "") + (try self.expression(inner))
+        case .tag(let tag):
+            return try self.tag(tag)
         }
+    }
+
+    /// A tag looked up in `item_tag` (`TagStore`) by its primary key: the
+    /// object, the versioned object (0) or the version, the key, the path.
+    mutating func tag(_ tag: PlanTag) throws -> String {
+        let objectID = try expression(tag.objectID)
+        let version = try expression(tag.versionNumber)
+        let key = try expression(tag.key)
+        let path = try expression(tag.targetPath)
+        let match = "FROM item_tag g WHERE g.object_id = \(objectID) AND g.version_number IN (0, \(version)) AND g.tag_key = \(key) AND g.target_path = \(path)"
+        if tag.presence { return kind == .sqlite ? "(EXISTS (SELECT 1 \(match)))" : "CAST(EXISTS (SELECT 1 \(match)) AS INTEGER)" }
+        return "(SELECT COALESCE(g.tag_value, '') \(match) ORDER BY g.version_number DESC LIMIT 1)"
     }
 
     /// AQL 1.1 §4.9 functions in each engine's words.
@@ -277,7 +291,8 @@ struct PlanRenderer {
         let sqlite = kind == .sqlite
         switch function {
         case .length: return "\(sqlite ? "length" : "char_length")(\(a[0]))"
-        case .contains: return sqlite ? "(instr(\(a[0]), \(a[1])) > 0)" : "(strpos(\(a[0]), \(a[1])) > 0)"
+        // Booleans are 0 and 1 on both engines, as the planner compares them.
+        case .contains: return sqlite ? "(instr(\(a[0]), \(a[1])) > 0)" : "CAST(strpos(\(a[0]), \(a[1])) > 0 AS INTEGER)"
         // POSITION(needle, haystack).
         case .position: return sqlite ? "instr(\(a[1]), \(a[0]))" : "strpos(\(a[1]), \(a[0]))"
         case .substring: return "substr(\(a.joined(separator: ", ")))"

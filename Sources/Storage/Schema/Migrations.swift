@@ -132,13 +132,14 @@ public enum Migrations {
             // made before it get theirs from the services, as audited contributions.
             ["CREATE UNIQUE INDEX versioned_object_access_idx ON versioned_object (ehr_id) WHERE rm_type = 'EHR_ACCESS'"]
         },
+        Migration(version: 7, description: "item tags and their log") { _ in TagStore.createStatements },
     ]
 
     /// The schema version this binary writes.
     public static var latestVersion: Int { all.last?.version ?? 0 }
 
     /// Tables that hold one EHR's data, each with an `ehr_id` column.
-    public static let ehrTables = ["object_version", "versioned_object", "contribution", "ehr"]
+    public static let ehrTables = ["object_version", "versioned_object", "contribution", "ehr", "item_tag", "item_tag_log"]
 
     /// Brings the schema up to date; returns the version it is at.
     @discardableResult

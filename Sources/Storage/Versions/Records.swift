@@ -126,6 +126,9 @@ public struct VersionWrite: Sendable {
     public var document: JSON?
     /// What must still hold when the version commits.
     public var conditions: [CommitCondition]
+    /// Tags set with the version (ITS-REST `openehr-item-tag`,
+    /// `openehr-version-item-tag`), in the commit's transaction.
+    public var tags: [TagReplacement] = []
 
     public static func create(
         _ record: VersionRecord, rmType: String, templateID: String? = nil, document: JSON? = nil, conditions: [CommitCondition] = []

@@ -62,6 +62,8 @@ extension VersionStore {
                 INSERT INTO change_log (position, kind, ehr_id, patient_id, time)
                 SELECT \(ChangeLog.positionSQL(kind)), 'erasure', ehr_id, patient_id, erased_at FROM erasure_log WHERE erasure_id = ?
                 """, [.text(erasureID)]),
+            SQLStatement("DELETE FROM item_tag WHERE object_id IN (SELECT object_id FROM erased_object)"),
+            SQLStatement("DELETE FROM item_tag_log WHERE object_id IN (SELECT object_id FROM erased_object)"),
             SQLStatement("DELETE FROM object_version WHERE object_id IN (SELECT object_id FROM erased_object)"),
             SQLStatement("DELETE FROM versioned_object WHERE object_id IN (SELECT object_id FROM erased_object)"),
             SQLStatement("DELETE FROM contribution WHERE contribution_id IN (SELECT contribution_id FROM erased_contribution)"),

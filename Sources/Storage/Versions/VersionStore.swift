@@ -44,6 +44,7 @@ public struct VersionStore: Sendable {
             statements.append(Self.versionedObjectStatement(write))
             statements.append(Self.insertVersion(write.record))
             statements += projectionStatements(write)
+            statements += write.tags.flatMap(TagStore.statements)
         }
         return statements
     }
