@@ -88,6 +88,9 @@ struct TestServer {
         }
     }
 
+    /// The port of a live server (`live: true`).
+    var port: Int? { client.port }
+
     /// Creates an EHR and returns its id.
     func createEHR(_ body: String? = nil) async throws -> String {
         let reply = try await send(.post, "/openehr/v1/ehr", body: body)

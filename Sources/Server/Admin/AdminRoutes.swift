@@ -11,6 +11,18 @@ struct AdminRoutes {
     let bodyLimit: Int
 
     func register(on group: RouterGroup<SocleRequestContext>) {
+        // All EHRs at once is refused (the specification lets production
+        // servers answer 405); the EHRs named by ehr_id are erased.
+        group.delete("ehr/all") { request, context in
+            try Self.requireAdmin(context)
+            let ids = request.queryValues("ehr_id").flatMap { $0.split(separator: ",").map(String.init) }
+            guard !ids.isEmpty else {
+                throw HTTPRequestError(
+                    status: .methodNotAllowed, message: "erasing every EHR at once is not offered: name the EHRs to erase with ehr_id=…&ehr_id=…")
+            }
+            _ = try await service.eraseEHRs(ids, by: context.user?.name ?? "anonymous")
+            return Response(status: .noContent)
+        }
         group.delete("ehr/:ehr_id") { request, context in
             try Self.requireAdmin(context)
             try await service.eraseEHR(try context.parameters.require("ehr_id"), by: context.user?.name ?? "anonymous")

@@ -26,6 +26,22 @@ public struct AdminService: Sendable {
         }
     }
 
+    /// DELETE /admin/ehr/all?ehr_id=…&ehr_id=… (ITS-REST development
+    /// §admin_ehr_delete_all): erases the EHRs named, each as `eraseEHR`
+    /// does, once all are known to exist (404 naming those that do not,
+    /// nothing erased). Returns how many were erased.
+    public func eraseEHRs(_ ehrIDs: [String], by user: String) async throws -> Int {
+        let ids = Array(Set(ehrIDs.map { $0.lowercased() })).sorted()
+        if let bad = ehrIDs.first(where: { !UUIDText.isValid($0) }) {
+            throw ServiceError(.badRequest, "'\(bad)' is not a valid EHR id: a UUID is expected")
+        }
+        var missing: [String] = []
+        for id in ids where try await store.ehr(id) == nil { missing.append(id) }
+        guard missing.isEmpty else { throw ServiceError(.notFound, "no EHR was erased: \(missing.joined(separator: ", ")) do not exist") }
+        for id in ids { try await eraseEHR(id, by: user) }
+        return ids.count
+    }
+
     /// GET /admin/changes?after=N&limit=M: the positions of the change
     /// sequence after N (contributions with their versions, erasures),
     /// oldest first, and the position to ask after next.

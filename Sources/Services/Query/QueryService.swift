@@ -348,5 +348,9 @@ extension QueryService {
             throw ServiceError(
                 .badRequest, "'\(name)' is not a qualified query name: write namespace::name (letters, digits, '.', '_', '-', '/'), as org.example::blood_pressure")
         }
+        // ITS-REST development §Qualified query name (SPECITS-46): `aql` is reserved, whatever its case.
+        if parts[1].lowercased() == "aql" {
+            throw ServiceError(.badRequest, "'\(name)': the query name 'aql' is reserved (it names the ad-hoc query endpoint)")
+        }
     }
 }

@@ -8,10 +8,12 @@ extension FlatComposition {
     public func flat(_ composition: JSON) -> JSONObject {
         var result = FlatKeys()
         guard let tree = webTemplate["tree"], let rootID = tree["id"]?.stringValue else { return result.object }
+        // The composition's own uid first: clients written for EHRbase take
+        // the first `…/_uid` key of a FLAT answer as the composition's.
+        Self.writeRMAttributes(composition, key: rootID, into: &result)
         for child in tree["children"]?.arrayValue ?? [] {
             emit(child, parentPath: "", objects: [composition], root: composition, key: rootID, into: &result)
         }
-        Self.writeRMAttributes(composition, key: rootID, into: &result)
         writeExtras(composition, node: tree, aql: "", key: rootID, into: &result)
         // The composition's name where it is not the template's.
         let templateName = ExampleComposition(template: template, time: "").name(template.definition, terms: template.definition.terms, depth: 0)
