@@ -83,6 +83,8 @@ struct ConformanceRoutesTests {
                 (.put, "definition/template/adl1.4", "GET, POST"),
                 (.delete, "definition/query/org.example::q/1.0.0", "GET, PUT"),
                 (.post, "definition/query/org.example::q", "GET, PUT"),
+                // ITS-REST has no DELETE of an EHR (the admin API erases).
+                (.delete, "ehr/\(UUIDText.random())", "GET, PUT"),
             ] {
                 let reply = try await server.send(method, "/openehr/v1/" + path)
                 #expect(reply.status == .methodNotAllowed, "\(method) \(path): \(reply.status)")
@@ -157,6 +159,41 @@ struct ConformanceRoutesTests {
             #expect(directory.status == .badRequest)
             #expect(directory.body.contains("(RM invariant FOLDER.Folders_valid)"), "\(directory.body)")
             #expect(try await server.database.rowCounts(ehrID: ehrID) == before)
+        }
+    }
+
+    /// ITS-REST development §Qualified query name (SPECITS-46): the query
+    /// name `aql` is reserved, whatever its case.
+    @Test(arguments: [TestEngine.sqlite])
+    func theQueryNameAQLIsReserved(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            for name in ["org.example::aql", "org.example::AQL"] {
+                let reply = try await server.send(.put, "/openehr/v1/definition/query/\(name)", headers: ["Content-Type": "text/plain"], body: "SELECT e/ehr_id/value FROM EHR e")
+                #expect(reply.status == .badRequest, "\(name): \(reply.status)")
+                #expect(reply.body.contains("reserved"))
+            }
+            let allowed = try await server.send(
+                .put, "/openehr/v1/definition/query/org.example::aql_like", headers: ["Content-Type": "text/plain"], body: "SELECT e/ehr_id/value FROM EHR e")
+            #expect(allowed.status == .ok, "\(allowed.body)")
+        }
+    }
+
+    /// ITS-REST development §admin_ehr_delete_all: the EHRs named by
+    /// `ehr_id` are erased, none when one is unknown; all at once is 405.
+    @Test(arguments: TestEngine.available)
+    func adminErasesTheEHRsNamed(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (a, b, kept) = (try await server.createEHR(), try await server.createEHR(), try await server.createEHR())
+            #expect(try await server.send(.delete, "/rest/admin/ehr/all").status == .methodNotAllowed)
+            #expect(try await server.send(.delete, "/admin/ehr/all?ehr_id=\(a)", as: TestServer.clinician).status == .forbidden)
+            let unknown = try await server.send(.delete, "/admin/ehr/all?ehr_id=\(a)&ehr_id=\(UUIDText.random())")
+            #expect(unknown.status == .notFound)
+            #expect(try await server.send(.get, "/openehr/v1/ehr/\(a)").status == .ok)
+            #expect(try await server.send(.delete, "/admin/ehr/all?ehr_id=\(a)&ehr_id=not-a-uuid").status == .badRequest)
+            #expect(try await server.send(.delete, "/admin/ehr/all?ehr_id=\(a)&ehr_id=\(b)").status == .noContent)
+            for erased in [a, b] { #expect(try await server.send(.get, "/openehr/v1/ehr/\(erased)").status == .notFound) }
+            #expect(try await server.send(.get, "/openehr/v1/ehr/\(kept)").status == .ok)
+            #expect(try await server.database.store.versions.erasures(ehrID: a).count == 1)
         }
     }
 }

@@ -13,6 +13,8 @@ struct EHRRoutes {
         group.post("ehr") { request, context in try await createEHR(request, context, id: nil) }
         group.put("ehr/:ehr_id") { request, context in try await createEHR(request, context, id: try context.parameters.require("ehr_id")) }
         group.get("ehr") { request, context in try await findEHR(request, context) }
+        // ITS-REST has no DELETE of an EHR: erasure is the admin API's (`DELETE /admin/ehr/{ehr_id}`).
+        group.methodNotAllowed("ehr/:ehr_id", allow: [.get, .put])
         group.get("ehr/:ehr_id") { request, context in
             let representation = try request.rmRepresentation()
             return ehrResponse(try await service.ehr(try context.parameters.require("ehr_id")), request: request, context: context, status: .ok, body: representation)
