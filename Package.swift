@@ -46,7 +46,7 @@ let package = Package(
         ),
         .target(
             name: "Services",
-            dependencies: ["OpenEHR", "Templates", "AQL", "Storage", "JSONCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OpenEHR", "Templates", "AQL", "FHIR", "Storage", "JSONCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "Services",
                 "Templates",
+                "FHIR",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -75,6 +75,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .notFound: .notFound
         case .conflict: .conflict
         case .preconditionFailed: .preconditionFailed
+        case .gone: .gone
         case .forbidden: .forbidden
         case .unavailable: .serviceUnavailable
         }

@@ -14,6 +14,8 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
         case conflict
         /// A stale If-Match. 412.
         case preconditionFailed
+        /// A resource that was deleted (FHIR read of a deleted resource). 410.
+        case gone
         case forbidden
         /// The database cannot be reached, a statement ran too long, an index
         /// is being rebuilt. 503.

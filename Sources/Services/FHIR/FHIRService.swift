@@ -1,0 +1,255 @@
+import FHIR
+import JSONCore
+import OpenEHR
+import Storage
+
+/// FHIR R4 resources on the version store (R4 §http): each resource a
+/// versioned object `Type/id` without an EHR, each write a contribution
+/// with its audit, every version kept (erasure aside). Transport-free: the
+/// FHIR routes turn requests into these calls and errors into OperationOutcomes.
+public struct FHIRService: Sendable {
+    public let store: VersionStore
+    public let systemID: String
+
+    public init(store: VersionStore, systemID: String) {
+        self.store = store
+        self.systemID = systemID
+    }
+
+    /// One version of a resource as stored.
+    public struct ResourceVersion: Sendable {
+        public var type: String
+        public var id: String
+        public var versionID: Int
+        public var lastUpdated: ISODateTime
+        public var isDeleted: Bool
+        /// How the version came (R4 history `request.method`): POST, PUT or DELETE.
+        public var method: String
+        /// The resource's JSON as stored (with its `meta`); empty for a deletion.
+        public var bytes: [UInt8]
+
+        public var reference: String { type + "/" + id }
+        public var json: JSON? { bytes.isEmpty ? nil : try? JSONParser.parse(bytes) }
+
+        init(_ record: VersionRecord) {
+            let parts = record.objectID.split(separator: "/", maxSplits: 1)
+            type = parts.first.map(String.init) ?? ""
+            id = parts.count > 1 ? String(parts[1]) : ""
+            versionID = record.versionNumber
+            lastUpdated = ISODateTime(microsecondsSinceEpoch: record.audit.timeCommitted)
+            isDeleted = record.lifecycleState == VersionLifecycleState.deleted.rawValue
+            method = isDeleted ? "DELETE" : record.versionNumber == 1 && record.audit.changeType == AuditChangeType.creation.rawValue ? "POST" : "PUT"
+            bytes = record.data
+        }
+    }
+
+    /// A patch document (R4 §patch): JSON Patch (RFC 6902) or FHIRPath Patch (a Parameters resource).
+    public enum Patch: Sendable {
+        case json(JSON)
+        case fhirPath(JSON)
+    }
+
+    // MARK: Types and ids
+
+    /// The resource types this server stores: every concrete R4 resource
+    /// type but Parameters, which R4 says is never persisted.
+    public static let resourceTypes: [String] = FHIRSchema.r4.types.values
+        .filter { $0.kind == .resource && !$0.isAbstract && $0.name != "Parameters" }.map(\.name).sorted()
+    static let knownTypes = Set(resourceTypes)
+
+    static func requireType(_ type: String) throws {
+        guard knownTypes.contains(type) else { throw ServiceError(.notFound, "'\(type)' is not a resource type this server stores (FHIR R4)") }
+    }
+
+    /// R4 §Resource.id: 1 to 64 of `A-Z a-z 0-9 - .`.
+    static func requireID(_ id: String) throws {
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
+        guard (1...64).contains(id.count), id.allSatisfy(allowed.contains) else {
+            throw ServiceError(.badRequest, "'\(id)' is not a valid resource id: 1 to 64 letters, digits, '-' or '.'", problems: [DecodingProblem(path: "id", message: "invalid id")])
+        }
+    }
+
+    // MARK: Interactions
+
+    /// create (R4 §create): a new resource with a server-assigned id; an
+    /// id in the body is ignored, as R4 says.
+    public func create(type: String, resource: JSON, committal: Committal) async throws -> ResourceVersion {
+        try Self.requireType(type)
+        let id = UUIDText.random()
+        let prepared = try Self.prepared(resource, type: type, id: id)
+        return try await write(prepared, type: type, id: id, preceding: nil, committal: committal, change: .creation)
+    }
+
+    /// read (R4 §read): the latest version; 410 when it is deleted.
+    public func read(type: String, id: String) async throws -> ResourceVersion {
+        try Self.requireType(type)
+        guard let record = try await store.latestVersion(objectID: type + "/" + id), record.ehrID == nil else {
+            throw ServiceError(.notFound, "\(type)/\(id) does not exist")
+        }
+        let version = ResourceVersion(record)
+        if version.isDeleted { throw ServiceError(.gone, "\(type)/\(id) was deleted (version \(version.versionID))", latestVersion: nil) }
+        return version
+    }
+
+    /// vread (R4 §vread): one version; 410 for the version that deleted it.
+    public func vread(type: String, id: String, versionID: String) async throws -> ResourceVersion {
+        try Self.requireType(type)
+        guard let number = Int(versionID), number > 0, let record = try await store.version(objectID: type + "/" + id, number: number), record.ehrID == nil
+        else { throw ServiceError(.notFound, "\(type)/\(id) has no version \(versionID)") }
+        let version = ResourceVersion(record)
+        if version.isDeleted { throw ServiceError(.gone, "version \(versionID) of \(type)/\(id) is its deletion") }
+        return version
+    }
+
+    /// update (R4 §update): a new version, or the resource created with the
+    /// client's id when there is none (update as create). `ifMatch` (the
+    /// version the client read) must be the latest (412).
+    public func update(type: String, id: String, resource: JSON, ifMatch: Int?, committal: Committal) async throws -> (ResourceVersion, created: Bool) {
+        try Self.requireType(type)
+        try Self.requireID(id)
+        guard resource["id"]?.stringValue == id else {
+            throw ServiceError(
+                .badRequest, "the resource's id must be '\(id)', the id of the URL (R4 §update)",
+                problems: [DecodingProblem(path: "\(type).id", message: resource["id"] == nil ? "missing" : "does not match the URL")])
+        }
+        let prepared = try Self.prepared(resource, type: type, id: id)
+        return try await retrying(ifMatch == nil) {
+            let latest = try await store.versionedObject(type + "/" + id)
+            if let latest, latest.ehrID != nil { throw ServiceError(.conflict, "\(type)/\(id) is not a FHIR resource of this server") }
+            if let ifMatch, ifMatch != latest?.latestVersion {
+                throw ServiceError(.preconditionFailed, "If-Match names version \(ifMatch), the latest of \(type)/\(id) is \(latest.map { String($0.latestVersion) } ?? "none")")
+            }
+            let version = try await write(prepared, type: type, id: id, preceding: latest?.latestVersion, committal: committal, change: latest == nil ? .creation : .modification)
+            return (version, latest == nil)
+        }
+    }
+
+    /// patch (R4 §patch): the latest version (or the one `ifMatch` names,
+    /// which must be the latest) patched, checked as an update is.
+    public func patch(type: String, id: String, patch: Patch, ifMatch: Int?, committal: Committal) async throws -> ResourceVersion {
+        try await retrying(ifMatch == nil) {
+            let current = try await read(type: type, id: id)
+            if let ifMatch, ifMatch != current.versionID {
+                throw ServiceError(.preconditionFailed, "If-Match names version \(ifMatch), the latest of \(type)/\(id) is \(current.versionID)")
+            }
+            guard let json = current.json else { throw ServiceError(.gone, "\(type)/\(id) was deleted") }
+            let patched: JSON
+            do throws(PatchError) {
+                switch patch {
+                case .json(let document): patched = try JSONPatch.apply(document, to: json)
+                case .fhirPath(let parameters): patched = try FHIRPathPatch.apply(parameters, to: json)
+                }
+            } catch {
+                throw ServiceError(.unprocessable, "the patch cannot be applied: \(error)",
+                    problems: [DecodingProblem(path: "operation[\(error.operation)]", message: error.message)])
+            }
+            guard patched["resourceType"]?.stringValue == type, patched["id"]?.stringValue == id else {
+                throw ServiceError(.unprocessable, "a patch may not change the resource's type or id")
+            }
+            let prepared = try Self.prepared(patched, type: type, id: id, unprocessable: true)
+            return try await write(prepared, type: type, id: id, preceding: current.versionID, committal: committal, change: .modification)
+        }
+    }
+
+    /// delete (R4 §delete): a new version that marks the resource deleted;
+    /// nil when there is nothing to delete (R4: deleting a deleted or an
+    /// unknown resource succeeds all the same).
+    public func delete(type: String, id: String, committal: Committal) async throws -> ResourceVersion? {
+        try Self.requireType(type)
+        return try await retrying(true) {
+            guard let latest = try await store.latestVersion(objectID: type + "/" + id), latest.ehrID == nil,
+                latest.lifecycleState != VersionLifecycleState.deleted.rawValue
+            else { return nil }
+            return try await write(nil, type: type, id: id, preceding: latest.versionNumber, committal: committal, change: .deleted, patientID: latest.patientID)
+        }
+    }
+
+    /// history (R4 §history), newest first, and how many versions it has in all.
+    public func history(_ query: HistoryQuery) async throws -> (versions: [ResourceVersion], total: Int) {
+        if let type = query.rmType { try Self.requireType(type) }
+        if let objectID = query.objectID, try await store.versionedObject(objectID) == nil {
+            throw ServiceError(.notFound, "\(objectID) does not exist")
+        }
+        let (records, total) = try await store.history(query)
+        return (records.map(ResourceVersion.init), total)
+    }
+
+    // MARK: Writing
+
+    /// The resource checked before anything is stored (R4 §validation):
+    /// its structure (400: unknown elements, wrong JSON kinds, lexical forms),
+    /// then cardinalities, required bindings and invariants (422), every
+    /// issue with its FHIRPath location.
+    static func prepared(_ resource: JSON, type: String, id: String, unprocessable: Bool = false) throws -> JSON {
+        guard case .object(var object) = resource else { throw ServiceError(.badRequest, "a resource is a JSON object") }
+        guard let sent = object["resourceType"]?.stringValue, sent == type else {
+            throw ServiceError(
+                .badRequest, "the body is a \(object["resourceType"]?.stringValue ?? "resource without resourceType"), not a \(type)",
+                problems: [DecodingProblem(path: "resourceType", message: "must be \(type)")])
+        }
+        object["id"] = .string(id)
+        let json = JSON.object(object)
+        let structure = FHIRValidator.validate(json, level: .structure).filter { $0.severity == .error || $0.severity == .fatal }
+        if !structure.isEmpty {
+            throw ServiceError(unprocessable ? .unprocessable : .badRequest, "the \(type) is not valid FHIR R4", problems: structure.map(\.problem))
+        }
+        let rules = FHIRValidator.validate(json).filter { $0.severity == .error || $0.severity == .fatal }
+        if !rules.isEmpty { throw ServiceError(.unprocessable, "the \(type) breaks FHIR R4 rules", problems: rules.map(\.problem)) }
+        return json
+    }
+
+    /// Commits one version (nil: a deletion) as a contribution of its own.
+    func write(
+        _ resource: JSON?, type: String, id: String, preceding: Int?, committal: Committal, change: AuditChangeType, patientID: String? = nil
+    ) async throws -> ResourceVersion {
+        let now = ISODateTime.now()
+        let audit = try committal.audit(systemID: systemID, at: now, defaultChange: change)
+        let number = (preceding ?? 0) + 1
+        var bytes: [UInt8] = []
+        var patient = patientID
+        if case .object(var object)? = resource {
+            var meta = object["meta"]?.objectValue ?? JSONObject()
+            meta["versionId"] = .string(String(number))
+            meta["lastUpdated"] = .string(now.description)
+            object["meta"] = .object(meta)
+            let json = JSON.object(object)
+            bytes = JSONSerializer.bytes(json)
+            patient = Self.patient(of: json)
+        }
+        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: nil, patientID: patient, audit: audit)
+        let record = VersionRecord(
+            objectID: type + "/" + id, versionNumber: number, ehrID: nil, patientID: patient, contributionID: contribution.contributionID,
+            audit: audit, lifecycleState: (resource == nil ? VersionLifecycleState.deleted : .complete).rawValue, data: bytes)
+        let write: VersionWrite = preceding.map { .update(record, rmType: type, precedingVersion: $0) } ?? .create(record, rmType: type)
+        do {
+            try await store.commit(contribution, versions: [write])
+        } catch let error as StoreError {
+            throw ServiceError(error)
+        }
+        return ResourceVersion(record)
+    }
+
+    /// The patient a resource concerns (R4 Patient compartment): itself for
+    /// a Patient, else the first Patient it is in; erasing that patient removes it.
+    static func patient(of resource: JSON) -> String? {
+        SearchIndexer.r4.compartments(of: resource).first { $0.compartment == "Patient" }.map { "Patient/" + $0.id }
+    }
+
+    /// Runs `body` again when another writer got in first and the client
+    /// did not pin a version (no If-Match): a few times, then the conflict stands.
+    func retrying<T>(_ retry: Bool, _ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as ServiceError where retry && attempt < 4 && (error.kind == .preconditionFailed || error.kind == .conflict) {
+                attempt += 1
+            }
+        }
+    }
+}
+
+extension FHIRIssue {
+    /// The issue as the services report problems: its FHIRPath location and message.
+    var problem: DecodingProblem { DecodingProblem(path: location, message: message) }
+}
