@@ -36,6 +36,45 @@ public enum JSONSerializer {
         }
     }
 
+    /// Indented by two spaces per level, one member or item per line (FHIR `_pretty`).
+    public static func prettyBytes(_ value: JSON) -> [UInt8] {
+        var output: [UInt8] = []
+        writePretty(value, depth: 0, into: &output)
+        output.append(0x0A)
+        return output
+    }
+
+    static func writePretty(_ value: JSON, depth: Int, into output: inout [UInt8]) {
+        func newline(_ level: Int) {
+            output.append(0x0A)
+            output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: level * 2))
+        }
+        switch value {
+        case .array(let elements) where !elements.isEmpty:
+            output.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                newline(depth + 1)
+                writePretty(element, depth: depth + 1, into: &output)
+            }
+            newline(depth)
+            output.append(UInt8(ascii: "]"))
+        case .object(let object) where !object.members.isEmpty:
+            output.append(UInt8(ascii: "{"))
+            for (index, member) in object.members.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                newline(depth + 1)
+                writeString(member.key, into: &output)
+                output.append(contentsOf: ": ".utf8)
+                writePretty(member.value, depth: depth + 1, into: &output)
+            }
+            newline(depth)
+            output.append(UInt8(ascii: "}"))
+        default:
+            write(value, into: &output)
+        }
+    }
+
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     public static func writeString(_ string: String, into output: inout [UInt8]) {

@@ -23,6 +23,7 @@ public enum SocleServer {
             CompositionService(store: store.versions, templates: templateService, systemID: configuration.systemID)
         }
         public var queryService: QueryService { QueryService(store: store, systemID: configuration.systemID) }
+        public var fhirService: FHIRService { FHIRService(store: store.versions, systemID: configuration.systemID) }
         public var tagService: TagService { TagService(store: store, systemID: configuration.systemID) }
         public var directoryService: DirectoryService { DirectoryService(store: store.versions, systemID: configuration.systemID) }
         public var contributionService: ContributionService {
@@ -67,6 +68,7 @@ public enum SocleServer {
         // clients written for EHRbase call (`/rest/openehr/v1`, `/rest/admin`, `/rest/status`).
         routes(components, on: router.group())
         routes(components, on: router.group("rest"))
+        fhirRoutes(components, on: router.group())
         return router
     }
 
@@ -82,10 +84,7 @@ public enum SocleServer {
         root.get("status") { _, _ in Response.json(bytes: status) }
 
         let authenticated = root.group()
-        switch configuration.authentication {
-        case .basic(let users): authenticated.add(middleware: BasicAuthMiddleware(directory: UserDirectory(users)))
-        case .none: authenticated.add(middleware: AnonymousUserMiddleware())
-        }
+        authenticate(authenticated, configuration)
         let openEHR = authenticated.group("openehr/v1")
         let limit = configuration.maximumBodySize
         EHRRoutes(service: components.ehrService, bodyLimit: limit).register(on: openEHR)
@@ -97,6 +96,28 @@ public enum SocleServer {
         QueryRoutes(service: components.queryService, bodyLimit: limit).register(on: openEHR)
         AdminRoutes(service: components.adminService, templates: components.templateService, queries: components.queryService, bodyLimit: limit)
             .register(on: authenticated.group("admin"))
+    }
+
+    /// The FHIR face, at `/fhir` only (FHIR clients know no `/rest` prefix):
+    /// its errors are OperationOutcomes, authentication's too; the
+    /// CapabilityStatement is public, as SMART clients expect.
+    static func fhirRoutes(_ components: Components, on root: RouterGroup<SocleRequestContext>) {
+        let fhir = root.group("fhir")
+        fhir.add(middleware: FHIROutcomeMiddleware())
+        fhir.get("metadata") { request, context in
+            let format = try FHIRFormat.requested(request)
+            return Response.fhir(.ok, FHIRCapabilities.statement(version: version, base: context.fhirBase), format: format, pretty: request.fhirPretty)
+        }
+        let authenticated = fhir.group()
+        authenticate(authenticated, components.configuration)
+        FHIRRoutes(service: components.fhirService, bodyLimit: components.configuration.maximumBodySize).register(on: authenticated)
+    }
+
+    static func authenticate(_ group: RouterGroup<SocleRequestContext>, _ configuration: ServerConfiguration) {
+        switch configuration.authentication {
+        case .basic(let users): group.add(middleware: BasicAuthMiddleware(directory: UserDirectory(users)))
+        case .none: group.add(middleware: AnonymousUserMiddleware())
+        }
     }
 
     /// The services that run beside the HTTP server, in the order a service

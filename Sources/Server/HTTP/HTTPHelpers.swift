@@ -180,6 +180,16 @@ enum HTTPDate {
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(days[f.weekday]), \(two(f.day)) \(months[f.month - 1]) \(f.year) \(two(f.hour)):\(two(f.minute)):\(two(f.second)) GMT"
     }
+
+    /// Reads an IMF-fixdate (`If-Modified-Since`); nil for anything else.
+    static func parse(_ text: String) -> ISODateTime? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])),
+            let year = Int(parts[3]), parts[4].count == 8
+        else { return nil }
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return ISODateTime("\(year)-\(two(month + 1))-\(two(day))T\(parts[4])Z")
+    }
 }
 
 extension RouterGroup where Context == SocleRequestContext {

@@ -1,0 +1,56 @@
+import JSONCore
+import OpenEHR
+import Services
+
+/// What the FHIR face does, as one table the routes and the
+/// CapabilityStatement (R4 §CapabilityStatement) are both read from: a
+/// capability is declared here when its route exists, and the tests
+/// exercise every one declared (FHIRCapabilityTests).
+enum FHIRCapabilities {
+    /// R4 TypeRestfulInteraction codes served for every resource type.
+    static let typeInteractions = ["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create"]
+    /// R4 SystemRestfulInteraction codes.
+    static let systemInteractions = ["history-system"]
+    static let formats = ["application/fhir+json", "application/fhir+xml", "json", "xml"]
+    static let patchFormats = ["application/json-patch+json", "application/fhir+json", "application/fhir+xml"]
+
+    static func statement(version: String, base: String) -> JSON {
+        let resources: [JSON] = FHIRService.resourceTypes.map { type in
+            .object(JSONObject([
+                ("type", .string(type)),
+                ("interaction", .array(typeInteractions.map { ["code": .string($0)] })),
+                ("versioning", "versioned"),
+                ("readHistory", true),
+                ("updateCreate", true),
+                ("conditionalCreate", false),
+                ("conditionalRead", "modified-since"),
+                ("conditionalUpdate", false),
+                ("conditionalDelete", "not-supported"),
+                ("referencePolicy", ["literal", "local"]),
+            ]))
+        }
+        let rest = JSON.object(JSONObject([
+            ("mode", "server"),
+            ("documentation", "FHIR R4 on Socle's version store: every write is an audited contribution, every version kept."),
+            ("resource", .array(resources)),
+            ("interaction", .array(systemInteractions.map { ["code": .string($0)] })),
+        ]))
+        return .object(JSONObject([
+            ("resourceType", "CapabilityStatement"),
+            ("status", "active"),
+            ("date", .string(generated)),
+            ("kind", "instance"),
+            ("software", ["name": "Socle", "version": .string(version)]),
+            ("implementation", ["description": "Socle FHIR R4 server", "url": .string(base)]),
+            ("fhirVersion", "4.0.1"),
+            ("format", .array(formats.map { .string($0) })),
+            ("patchFormat", .array(patchFormats.map { .string($0) })),
+            ("rest", [rest]),
+        ]))
+    }
+}
+
+extension FHIRCapabilities {
+    /// When this server made its statement (the first time it was asked).
+    static let generated = ISODateTime.now().description
+}

@@ -1,0 +1,247 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JSONCore
+import OpenEHR
+import Services
+import Storage
+
+/// FHIR R4 RESTful interactions (R4 §http) under `/fhir`: create, read,
+/// vread, update (also as create), patch, delete, history at instance, type
+/// and system level. What is served is declared in `FHIRCapabilities`, from
+/// which `/fhir/metadata` is written.
+struct FHIRRoutes {
+    let service: FHIRService
+    let bodyLimit: Int
+
+    func register(on group: RouterGroup<SocleRequestContext>) {
+        group.post(":type") { request, context in try await create(request, context) }
+        group.get(":type/:id") { request, context in try await read(request, context) }
+        group.put(":type/:id") { request, context in try await update(request, context) }
+        group.patch(":type/:id") { request, context in try await patch(request, context) }
+        group.delete(":type/:id") { request, context in try await delete(request, context) }
+        group.get(":type/:id/_history/:vid") { request, context in try await vread(request, context) }
+        group.get(":type/:id/_history") { request, context in
+            let (type, id) = (try context.parameters.require("type"), try context.parameters.require("id"))
+            return try await history(request, context, HistoryLevel.instance(type: type, id: id))
+        }
+        group.get(":type/_history") { request, context in try await history(request, context, .type(try context.parameters.require("type"))) }
+        group.get("_history") { request, context in try await history(request, context, .system) }
+    }
+
+    // MARK: Interactions
+
+    func create(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
+        let format = try FHIRFormat.requested(request)
+        let type = try context.parameters.require("type")
+        let resource = try await Self.requiredBody(request, limit: bodyLimit)
+        let version = try await service.create(type: type, resource: resource, committal: Self.committal(context))
+        return Self.written(version, status: .created, request: request, context: context, format: format)
+    }
+
+    func read(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
+        let format = try FHIRFormat.requested(request)
+        let version = try await service.read(type: try context.parameters.require("type"), id: try context.parameters.require("id"))
+        if Self.notModified(version, request) { return Response(status: .notModified, headers: Self.versionHeaders(version, context: context, location: false)) }
+        return .fhir(.ok, stored: version.bytes, format: format, pretty: request.fhirPretty, headers: Self.versionHeaders(version, context: context, location: false))
+    }
+
+    func vread(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
+        let format = try FHIRFormat.requested(request)
+        let version = try await service.vread(
+            type: try context.parameters.require("type"), id: try context.parameters.require("id"), versionID: try context.parameters.require("vid"))
+        return .fhir(.ok, stored: version.bytes, format: format, pretty: request.fhirPretty, headers: Self.versionHeaders(version, context: context, location: false))
+    }
+
+    func update(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
+        let format = try FHIRFormat.requested(request)
+        let (type, id) = (try context.parameters.require("type"), try context.parameters.require("id"))
+        let resource = try await Self.requiredBody(request, limit: bodyLimit)
+        let (version, created) = try await service.update(
+            type: type, id: id, resource: resource, ifMatch: try Self.ifMatch(request), committal: Self.committal(context))
+        return Self.written(version, status: created ? .created : .ok, request: request, context: context, format: format)
+    }
+
+    func patch(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
+        let format = try FHIRFormat.requested(request)
+        let (type, id) = (try context.parameters.require("type"), try context.parameters.require("id"))
+        let kind = request.headers[.contentType].map { Request.essence($0) } ?? ""
+        let document: FHIRService.Patch
+        switch kind {
+        case "application/json-patch+json":
+            let buffer = try await request.body.collect(upTo: bodyLimit)
+            document = .json(try JSONParser.parse(buffer.readableBytesView))
+        case _ where FHIRFormat.named(kind) != nil:
+            let parameters = try await Self.requiredBody(request, limit: bodyLimit)
+            guard parameters["resourceType"]?.stringValue == "Parameters" else {
+                throw ServiceError(.badRequest, "a FHIRPath Patch is a Parameters resource (R4 §FHIRPath Patch)")
+            }
+            document = .fhirPath(parameters)
+        default:
+            throw HTTPRequestError(
+                status: .unsupportedMediaType,
+                message: "a patch is application/json-patch+json (JSON Patch) or a FHIR Parameters resource (FHIRPath Patch), not '\(kind)'")
+        }
+        let version = try await service.patch(type: type, id: id, patch: document, ifMatch: try Self.ifMatch(request), committal: Self.committal(context))
+        return Self.written(version, status: .ok, request: request, context: context, format: format)
+    }
+
+    func delete(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
+        let format = try FHIRFormat.requested(request)
+        let deleted = try await service.delete(type: try context.parameters.require("type"), id: try context.parameters.require("id"), committal: Self.committal(context))
+        var headers = HTTPFields()
+        if let deleted { headers[.eTag] = "W/\"\(deleted.versionID)\"" }
+        let message = deleted.map { "\($0.reference) deleted (version \($0.versionID))" } ?? "there was nothing to delete"
+        return .fhir(.ok, Self.information(message), format: format, pretty: request.fhirPretty, headers: headers)
+    }
+
+    // MARK: History
+
+    enum HistoryLevel {
+        case instance(type: String, id: String)
+        case type(String)
+        case system
+    }
+
+    func history(_ request: Request, _ context: SocleRequestContext, _ level: HistoryLevel) async throws -> Response {
+        let format = try FHIRFormat.requested(request)
+        let count = try Self.integer(request, "_count", default: 50, range: 0...1000)
+        let offset = try Self.integer(request, "_offset", default: 0, range: 0...Int.max)
+        var query = HistoryQuery(since: try Self.instant(request, "_since"), at: try Self.instant(request, "_at"), limit: count, offset: offset)
+        let path: String
+        switch level {
+        case .instance(let type, let id):
+            query.objectID = type + "/" + id
+            query.rmType = type
+            path = "/\(type)/\(id)/_history"
+        case .type(let type):
+            query.rmType = type
+            path = "/\(type)/_history"
+        case .system:
+            path = "/_history"
+        }
+        let (versions, total) = try await service.history(query)
+        let base = context.fhirBase
+        let entries: [JSON] = versions.map { version in
+            var entry = JSONObject([("fullUrl", .string(base + "/" + version.reference))])
+            if let json = version.json { entry["resource"] = json }
+            entry["request"] = [
+                "method": .string(version.method), "url": .string(version.method == "POST" ? version.type : version.reference),
+            ]
+            entry["response"] = [
+                "status": .string(version.isDeleted ? "204" : version.method == "POST" ? "201" : "200"), "etag": .string("W/\"\(version.versionID)\""),
+                "lastModified": .string(version.lastUpdated.description),
+            ]
+            return .object(entry)
+        }
+        var links: [JSON] = [Self.link("self", base + path, request, offset: offset)]
+        if offset + count < total { links.append(Self.link("next", base + path, request, offset: offset + count)) }
+        if offset > 0 { links.append(Self.link("previous", base + path, request, offset: max(0, offset - count))) }
+        let bundle = JSON.object(JSONObject([
+            ("resourceType", "Bundle"), ("id", .string(UUIDText.random())), ("type", "history"), ("total", JSON(total)), ("link", .array(links)),
+            ("entry", .array(entries)),
+        ]))
+        return .fhir(.ok, bundle, format: format, pretty: request.fhirPretty)
+    }
+
+    /// A paging link: the request's own parameters with `_offset` set.
+    static func link(_ relation: String, _ url: String, _ request: Request, offset: Int) -> JSON {
+        var items = request.rawQueryItems.filter { $0.0 != "_offset" }
+        items.append(("_offset", String(offset)))
+        let query = items.map { "\(Self.encoded($0.0))=\(Self.encoded($0.1))" }.joined(separator: "&")
+        return ["relation": .string(relation), "url": .string(url + "?" + query)]
+    }
+
+    static func encoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? text
+    }
+
+    // MARK: Helpers
+
+    static func committal(_ context: SocleRequestContext) -> Committal {
+        Committal(committer: .identified(name: context.user?.name ?? "anonymous"))
+    }
+
+    static func requiredBody(_ request: Request, limit: Int) async throws -> JSON {
+        guard let body = try await FHIRFormat.body(request, limit: limit) else {
+            throw ServiceError(.badRequest, "the request body must be a FHIR resource")
+        }
+        return body
+    }
+
+    /// `If-Match: W/"3"` (or `"3"`, `3`): the version the client read.
+    static func ifMatch(_ request: Request) throws -> Int? {
+        guard var value = request.headers[.ifMatch]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if value.hasPrefix("W/") { value.removeFirst(2) }
+        value = value.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        guard let number = Int(value), number > 0 else {
+            throw HTTPRequestError(status: .badRequest, message: "If-Match '\(value)' is not a version id: send W/\"n\" as the ETag gave it")
+        }
+        return number
+    }
+
+    /// `If-None-Match` naming the current version, or `If-Modified-Since` not before its last update: 304.
+    static func notModified(_ version: FHIRService.ResourceVersion, _ request: Request) -> Bool {
+        if let tags = request.headers[.ifNoneMatch] {
+            return tags.split(separator: ",").contains { tag in
+                var text = tag.trimmingCharacters(in: .whitespaces)
+                if text.hasPrefix("W/") { text.removeFirst(2) }
+                return text == "*" || text.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == String(version.versionID)
+            }
+        }
+        if let since = request.headers[.ifModifiedSince].flatMap(HTTPDate.parse) {
+            return version.lastUpdated.microsecondsSinceEpoch / 1_000_000 <= since.microsecondsSinceEpoch / 1_000_000
+        }
+        return false
+    }
+
+    static func versionHeaders(_ version: FHIRService.ResourceVersion, context: SocleRequestContext, location: Bool) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.eTag] = "W/\"\(version.versionID)\""
+        headers[.lastModified] = HTTPDate.string(version.lastUpdated)
+        if location { headers[.location] = context.fhirBase + "/\(version.reference)/_history/\(version.versionID)" }
+        return headers
+    }
+
+    /// A write's answer (R4 §http Prefer): the resource (default), nothing, or an OperationOutcome.
+    static func written(
+        _ version: FHIRService.ResourceVersion, status: HTTPResponse.Status, request: Request, context: SocleRequestContext, format: FHIRFormat
+    ) -> Response {
+        let headers = versionHeaders(version, context: context, location: true)
+        let preference = request.headers[.prefer].flatMap { value in
+            value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("return=") }.map { String($0.dropFirst(7)) }
+        }
+        switch preference {
+        case "minimal": return Response(status: status, headers: headers)
+        case "OperationOutcome":
+            return .fhir(status, information("\(version.reference) version \(version.versionID) stored"), format: format, pretty: request.fhirPretty, headers: headers)
+        default: return .fhir(status, stored: version.bytes, format: format, pretty: request.fhirPretty, headers: headers)
+        }
+    }
+
+    static func information(_ message: String) -> JSON {
+        .object(JSONObject([
+            ("resourceType", "OperationOutcome"),
+            ("issue", [["severity": "information", "code": "informational", "diagnostics": .string(message)]]),
+        ]))
+    }
+
+    static func integer(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = request.queryParameter(name) else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw ServiceError(.badRequest, "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
+        return number
+    }
+
+    static func instant(_ request: Request, _ name: String) throws -> Int64? {
+        guard let text = request.queryParameter(name) else { return nil }
+        guard let time = ISODateTime(text) else { throw ServiceError(.badRequest, "\(name) must be an instant (2025-01-31T12:00:00Z), not '\(text)'") }
+        return time.microsecondsSinceEpoch
+    }
+}
+
+extension SocleRequestContext {
+    /// The FHIR base URL as the client addressed Socle.
+    var fhirBase: String { origin + "/fhir" }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import HTTPTypes
+import JSONCore
+import SocleTestSupport
+import Testing
+
+/// R4 §CapabilityStatement: `/fhir/metadata` says what the server does, and
+/// every interaction it declares is exercised here against the server.
+@Suite("FHIR REST: capability statement")
+struct FHIRCapabilityTests {
+    @Test(arguments: TestEngine.available)
+    func everyDeclaredInteractionWorks(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let metadata = try await server.send(.get, "/fhir/metadata", as: nil)
+            #expect(metadata.status == .ok)
+            let statement = metadata.json
+            #expect(statement["resourceType"]?.stringValue == "CapabilityStatement" && statement["fhirVersion"]?.stringValue == "4.0.1")
+            #expect(statement["kind"]?.stringValue == "instance")
+            let rest = try #require(statement["rest"]?.arrayValue?.first)
+            let resources = rest["resource"]?.arrayValue ?? []
+            #expect(resources.count > 140, "every stored resource type: \(resources.count)")
+            #expect(!resources.contains { $0["type"]?.stringValue == "Parameters" })
+            let patient = try #require(resources.first { $0["type"]?.stringValue == "Patient" })
+            #expect(patient["versioning"]?.stringValue == "versioned" && patient["updateCreate"] == .bool(true))
+            let declared = (patient["interaction"]?.arrayValue ?? []).compactMap { $0["code"]?.stringValue }
+            let system = (rest["interaction"]?.arrayValue ?? []).compactMap { $0["code"]?.stringValue }
+            let formats = Set(statement["format"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            #expect(formats.isSuperset(of: ["application/fhir+json", "application/fhir+xml"]))
+
+            let json = ["Content-Type": "application/fhir+json"]
+            let id = try await FHIRRoutesTests.create(server, "Patient", FHIRRoutesTests.patient)
+            let body = FHIRRoutesTests.patient.replacingOccurrences(of: #""Patient","#, with: #""Patient", "id": "\#(id)","#)
+            var exercised: [String] = []
+            for code in declared + system {
+                let reply: Reply
+                switch code {
+                case "create": reply = try await server.send(.post, "/fhir/Patient", headers: json, body: FHIRRoutesTests.patient)
+                case "read": reply = try await server.send(.get, "/fhir/Patient/\(id)")
+                case "vread": reply = try await server.send(.get, "/fhir/Patient/\(id)/_history/1")
+                case "update": reply = try await server.send(.put, "/fhir/Patient/\(id)", headers: json, body: body)
+                case "patch":
+                    reply = try await server.send(
+                        .patch, "/fhir/Patient/\(id)", headers: ["Content-Type": "application/json-patch+json"], body: #"[{"op": "add", "path": "/active", "value": true}]"#)
+                case "history-instance": reply = try await server.send(.get, "/fhir/Patient/\(id)/_history")
+                case "history-type": reply = try await server.send(.get, "/fhir/Patient/_history")
+                case "history-system": reply = try await server.send(.get, "/fhir/_history")
+                case "delete": continue
+                default:
+                    Issue.record("the statement declares '\(code)', which this test does not exercise")
+                    continue
+                }
+                #expect((200..<300).contains(reply.status.code), "\(code): \(reply.status) \(reply.body)")
+                exercised.append(code)
+            }
+            if declared.contains("delete") {
+                #expect(try await server.send(.delete, "/fhir/Patient/\(id)").status == .ok)
+                exercised.append("delete")
+            }
+            #expect(Set(exercised) == Set(declared + system))
+        }
+    }
+}
