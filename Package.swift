@@ -36,6 +36,7 @@ let package = Package(
             dependencies: [
                 "OpenEHR",
                 "AQL",
+                "FHIR",
                 "JSONCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

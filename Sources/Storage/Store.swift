@@ -9,13 +9,14 @@ public struct Store: Sendable {
     public let templates: TemplateStore
     public let queries: QueryStore
     public let tags: TagStore
+    public let fhirSearch: FHIRSearchStore
     public let aql: AQLStore
     public let changes: ChangeFeed
     public let projections: Projections
     let database: any SQLDatabase
 
     /// The projections every Socle database keeps.
-    public static let standardProjections: [any Projection] = [AQLIndexProjection()]
+    public static let standardProjections: [any Projection] = [AQLIndexProjection(), FHIRSearchProjection()]
 
     /// A store over an opened database, maintaining `projections`.
     public init(database: any SQLDatabase, projections: [any Projection] = Store.standardProjections) {
@@ -25,6 +26,7 @@ public struct Store: Sendable {
         templates = TemplateStore(database: database)
         queries = QueryStore(database: database)
         tags = TagStore(database: database)
+        fhirSearch = FHIRSearchStore(database: database)
         aql = AQLStore(database: database, projections: self.projections)
         changes = ChangeFeed(database: database)
     }

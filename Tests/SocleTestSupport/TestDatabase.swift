@@ -52,9 +52,10 @@ public struct TestDatabase: Sendable {
             guard let text = ProcessInfo.processInfo.environment["SOCLE_TEST_POSTGRES_URL"], let url = try PostgresURL(text) else {
                 throw TestDatabaseError("SOCLE_TEST_POSTGRES_URL is not a postgres:// URL")
             }
-            let admin = try PostgreSQLDatabase(url: url, logger: logger)
+            // Small pools: every test runs at once, and the server's connections are few (300 in CI).
+            let admin = try PostgreSQLDatabase(url: url, settings: DatabaseSettings(poolSize: 1), logger: logger)
             try await admin.migrate(["CREATE SCHEMA \(name)"])
-            let database = try PostgreSQLDatabase(url: url, searchPath: name, logger: logger)
+            let database = try PostgreSQLDatabase(url: url, searchPath: name, settings: DatabaseSettings(poolSize: 6), logger: logger)
             result = TestDatabase(
                 engine: engine, database: database, store: Store(database: database, projections: projections), url: text, schema: String(name)
             ) {

@@ -22,10 +22,10 @@ enum FHIRCapabilities {
                 ("versioning", "versioned"),
                 ("readHistory", true),
                 ("updateCreate", true),
-                ("conditionalCreate", false),
-                ("conditionalRead", "modified-since"),
-                ("conditionalUpdate", false),
-                ("conditionalDelete", "not-supported"),
+                ("conditionalCreate", true),
+                ("conditionalRead", "full-support"),
+                ("conditionalUpdate", true),
+                ("conditionalDelete", "single"),
                 ("referencePolicy", ["literal", "local"]),
             ]))
         }

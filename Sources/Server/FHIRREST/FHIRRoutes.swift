@@ -16,6 +16,8 @@ struct FHIRRoutes {
 
     func register(on group: RouterGroup<SocleRequestContext>) {
         group.post(":type") { request, context in try await create(request, context) }
+        group.put(":type") { request, context in try await conditionalUpdate(request, context) }
+        group.delete(":type") { request, context in try await conditionalDelete(request, context) }
         group.get(":type/:id") { request, context in try await read(request, context) }
         group.put(":type/:id") { request, context in try await update(request, context) }
         group.patch(":type/:id") { request, context in try await patch(request, context) }
@@ -35,8 +37,33 @@ struct FHIRRoutes {
         let format = try FHIRFormat.requested(request)
         let type = try context.parameters.require("type")
         let resource = try await Self.requiredBody(request, limit: bodyLimit)
+        if let criteria = request.headers[.ifNoneExist], !criteria.isEmpty {
+            let (version, created) = try await service.create(type: type, resource: resource, ifNoneExist: criteria, committal: Self.committal(context))
+            return Self.written(version, status: created ? .created : .ok, request: request, context: context, format: format)
+        }
         let version = try await service.create(type: type, resource: resource, committal: Self.committal(context))
         return Self.written(version, status: .created, request: request, context: context, format: format)
+    }
+
+    /// `PUT Type?criteria` (R4 §update, conditional update).
+    func conditionalUpdate(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
+        let format = try FHIRFormat.requested(request)
+        let type = try context.parameters.require("type")
+        let resource = try await Self.requiredBody(request, limit: bodyLimit)
+        let (version, created) = try await service.update(type: type, criteria: Self.criteria(request), resource: resource, committal: Self.committal(context))
+        return Self.written(version, status: created ? .created : .ok, request: request, context: context, format: format)
+    }
+
+    /// `DELETE Type?criteria` (R4 §delete, conditional delete).
+    func conditionalDelete(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
+        let format = try FHIRFormat.requested(request)
+        let deleted = try await service.delete(type: try context.parameters.require("type"), criteria: Self.criteria(request), committal: Self.committal(context))
+        return Self.deletion(deleted, request: request, format: format)
+    }
+
+    /// The criteria of a conditional interaction: the query string without the format parameters.
+    static func criteria(_ request: Request) -> String {
+        (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("_format=") && !$0.hasPrefix("_pretty=") }.joined(separator: "&")
     }
 
     func read(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
@@ -89,10 +116,14 @@ struct FHIRRoutes {
     func delete(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
         let format = try FHIRFormat.requested(request)
         let deleted = try await service.delete(type: try context.parameters.require("type"), id: try context.parameters.require("id"), committal: Self.committal(context))
+        return Self.deletion(deleted, request: request, format: format)
+    }
+
+    static func deletion(_ deleted: FHIRService.ResourceVersion?, request: Request, format: FHIRFormat) -> Response {
         var headers = HTTPFields()
         if let deleted { headers[.eTag] = "W/\"\(deleted.versionID)\"" }
         let message = deleted.map { "\($0.reference) deleted (version \($0.versionID))" } ?? "there was nothing to delete"
-        return .fhir(.ok, Self.information(message), format: format, pretty: request.fhirPretty, headers: headers)
+        return .fhir(.ok, information(message), format: format, pretty: request.fhirPretty, headers: headers)
     }
 
     // MARK: History

@@ -19,6 +19,7 @@ extension HTTPField.Name {
     static let itemTag = HTTPField.Name("openehr-item-tag")!
     static let versionItemTag = HTTPField.Name("openehr-version-item-tag")!
     static let preferenceApplied = HTTPField.Name("Preference-Applied")!
+    static let ifNoneExist = HTTPField.Name("If-None-Exist")!
 }
 
 /// What a write answers with (`Prefer: return=…`, RFC 7240 §4.2; ITS-REST

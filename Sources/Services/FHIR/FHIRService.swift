@@ -9,10 +9,12 @@ import Storage
 /// FHIR routes turn requests into these calls and errors into OperationOutcomes.
 public struct FHIRService: Sendable {
     public let store: VersionStore
+    public let search: FHIRSearchStore
     public let systemID: String
 
-    public init(store: VersionStore, systemID: String) {
-        self.store = store
+    public init(store: Store, systemID: String) {
+        self.store = store.versions
+        self.search = store.fhirSearch
         self.systemID = systemID
     }
 
@@ -78,6 +80,83 @@ public struct FHIRService: Sendable {
         let id = UUIDText.random()
         let prepared = try Self.prepared(resource, type: type, id: id)
         return try await write(prepared, type: type, id: id, preceding: nil, committal: committal, change: .creation)
+    }
+
+    // MARK: Conditional interactions
+
+    /// conditional create (R4 §create, `If-None-Exist`): no match creates,
+    /// one match is answered as it is (created false), several are 412. Two
+    /// such creates at once make one resource: the commit re-checks the
+    /// criteria under a lock (`CommitCondition.noFHIRMatch`), and the one
+    /// that finds the other's resource answers with it.
+    public func create(type: String, resource: JSON, ifNoneExist: String, committal: Committal) async throws -> (ResourceVersion, created: Bool) {
+        try Self.requireType(type)
+        let criteria = try FHIRCriteriaParser.parse(type: type, query: ifNoneExist)
+        let prepared = try Self.prepared(resource, type: type, id: "pending")
+        return try await retrying(true) {
+            let found = try await search.matches(criteria, limit: 2)
+            switch found.count {
+            case 0:
+                let id = UUIDText.random()
+                let version = try await write(
+                    Self.withID(prepared, id), type: type, id: id, preceding: nil, committal: committal, change: .creation, conditions: [.noFHIRMatch(criteria)])
+                return (version, true)
+            case 1: return (try await read(reference: found[0]), false)
+            default: throw ServiceError(.preconditionFailed, "If-None-Exist '\(ifNoneExist)' matches more than one \(type)")
+            }
+        }
+    }
+
+    /// conditional update (R4 §update, `PUT Type?criteria`): no match
+    /// creates (with the body's id, or one of the server's), one match is
+    /// updated (the body's id, when given, must be its), several are 412.
+    public func update(type: String, criteria query: String, resource: JSON, committal: Committal) async throws -> (ResourceVersion, created: Bool) {
+        try Self.requireType(type)
+        let criteria = try FHIRCriteriaParser.parse(type: type, query: query)
+        let found = try await search.matches(criteria, limit: 2)
+        switch found.count {
+        case 0:
+            let id = resource["id"]?.stringValue ?? UUIDText.random()
+            return try await update(type: type, id: id, resource: Self.withID(resource, id), ifMatch: nil, committal: committal)
+        case 1:
+            let id = String(found[0].dropFirst(type.count + 1))
+            if let sent = resource["id"]?.stringValue, sent != id {
+                throw ServiceError(.badRequest, "the criteria match \(found[0]), but the body's id is '\(sent)'")
+            }
+            return try await update(type: type, id: id, resource: Self.withID(resource, id), ifMatch: nil, committal: committal)
+        default:
+            throw ServiceError(.preconditionFailed, "the criteria '\(query)' match more than one \(type)")
+        }
+    }
+
+    /// conditional delete (R4 §delete, `DELETE Type?criteria`): the one
+    /// match deleted, nothing when none, 412 when several.
+    public func delete(type: String, criteria query: String, committal: Committal) async throws -> ResourceVersion? {
+        try Self.requireType(type)
+        let criteria = try FHIRCriteriaParser.parse(type: type, query: query)
+        let found = try await search.matches(criteria, limit: 2)
+        guard found.count <= 1 else { throw ServiceError(.preconditionFailed, "the criteria '\(query)' match more than one \(type)") }
+        guard let match = found.first else { return nil }
+        return try await delete(type: type, id: String(match.dropFirst(type.count + 1)), committal: committal)
+    }
+
+    /// The resources a conditional reference names (`Type?criteria`), at most `limit`.
+    public func resolve(_ conditional: String, limit: Int = 2) async throws -> [String] {
+        guard let mark = conditional.firstIndex(of: "?") else { throw ServiceError(.badRequest, "'\(conditional)' is not Type?criteria") }
+        let type = String(conditional[..<mark])
+        try Self.requireType(type)
+        return try await search.matches(FHIRCriteriaParser.parse(type: type, query: String(conditional[conditional.index(after: mark)...])), limit: limit)
+    }
+
+    func read(reference: String) async throws -> ResourceVersion {
+        let parts = reference.split(separator: "/", maxSplits: 1).map(String.init)
+        return try await read(type: parts[0], id: parts.count > 1 ? parts[1] : "")
+    }
+
+    static func withID(_ resource: JSON, _ id: String) -> JSON {
+        guard case .object(var object) = resource else { return resource }
+        object["id"] = .string(id)
+        return .object(object)
     }
 
     /// read (R4 §read): the latest version; 410 when it is deleted.
@@ -200,12 +279,14 @@ public struct FHIRService: Sendable {
 
     /// Commits one version (nil: a deletion) as a contribution of its own.
     func write(
-        _ resource: JSON?, type: String, id: String, preceding: Int?, committal: Committal, change: AuditChangeType, patientID: String? = nil
+        _ resource: JSON?, type: String, id: String, preceding: Int?, committal: Committal, change: AuditChangeType, patientID: String? = nil,
+        conditions: [CommitCondition] = []
     ) async throws -> ResourceVersion {
         let now = ISODateTime.now()
         let audit = try committal.audit(systemID: systemID, at: now, defaultChange: change)
         let number = (preceding ?? 0) + 1
         var bytes: [UInt8] = []
+        var document: JSON?
         var patient = patientID
         if case .object(var object)? = resource {
             var meta = object["meta"]?.objectValue ?? JSONObject()
@@ -214,13 +295,16 @@ public struct FHIRService: Sendable {
             object["meta"] = .object(meta)
             let json = JSON.object(object)
             bytes = JSONSerializer.bytes(json)
+            document = json
             patient = Self.patient(of: json)
         }
         let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: nil, patientID: patient, audit: audit)
         let record = VersionRecord(
             objectID: type + "/" + id, versionNumber: number, ehrID: nil, patientID: patient, contributionID: contribution.contributionID,
             audit: audit, lifecycleState: (resource == nil ? VersionLifecycleState.deleted : .complete).rawValue, data: bytes)
-        let write: VersionWrite = preceding.map { .update(record, rmType: type, precedingVersion: $0) } ?? .create(record, rmType: type)
+        let write: VersionWrite =
+            preceding.map { .update(record, rmType: type, precedingVersion: $0, document: document, conditions: conditions) }
+            ?? .create(record, rmType: type, document: document, conditions: conditions)
         do {
             try await store.commit(contribution, versions: [write])
         } catch let error as StoreError {

@@ -152,6 +152,9 @@ public enum CommitCondition: Sendable, Equatable {
     /// against (another node may have replaced or removed it): otherwise
     /// the commit fails with `StoreError.changed`.
     case templateRevision(templateID: String, revision: String)
+    /// No FHIR resource meets the criteria (a conditional create's
+    /// `If-None-Exist`): otherwise the commit fails with `conflict`.
+    case noFHIRMatch(FHIRCriteria)
 }
 
 /// What a contribution changes on the EHR row itself.

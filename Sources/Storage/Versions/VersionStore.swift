@@ -40,7 +40,7 @@ public struct VersionStore: Sendable {
                 database.kind, change: .contribution, contributionID: contribution.contributionID, ehrID: contribution.ehrID,
                 patientID: contribution.patientID, time: contribution.audit.timeCommitted))
         for write in versions {
-            statements += write.conditions.map { Self.statement(for: $0, database.kind) }
+            statements += write.conditions.flatMap { Self.statements(for: $0, database.kind) }
             statements.append(Self.versionedObjectStatement(write))
             statements.append(Self.insertVersion(write.record))
             statements += projectionStatements(write)
@@ -83,12 +83,16 @@ public struct VersionStore: Sendable {
         }
     }
 
-    static func statement(for condition: CommitCondition, _ kind: DatabaseKind) -> SQLStatement {
+    static func statements(for condition: CommitCondition, _ kind: DatabaseKind) -> [SQLStatement] {
         switch condition {
         case .templateRevision(let templateID, let revision):
-            SQLStatement(
-                "SELECT 1 FROM template WHERE template_id = ? AND revision = ?", [.text(templateID), .text(revision)],
-                mustReturnRow: StoreError(.changed, "template \(templateID) was replaced or removed since it was read"))
+            [
+                SQLStatement(
+                    "SELECT 1 FROM template WHERE template_id = ? AND revision = ?", [.text(templateID), .text(revision)],
+                    mustReturnRow: StoreError(.changed, "template \(templateID) was replaced or removed since it was read"))
+            ]
+        case .noFHIRMatch(let criteria):
+            FHIRSearchStore.noMatchStatements(criteria, kind)
         }
     }
 

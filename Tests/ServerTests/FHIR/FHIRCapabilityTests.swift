@@ -57,6 +57,26 @@ struct FHIRCapabilityTests {
                 exercised.append("delete")
             }
             #expect(Set(exercised) == Set(declared + system))
+
+            // The conditional interactions it declares.
+            let practitioner = FHIRConditionalTests.practitioner("cap-1")
+            if patient["conditionalCreate"] == .bool(true) {
+                let headers = json.merging(["If-None-Exist": "identifier=cap-1"]) { $1 }
+                #expect(try await server.send(.post, "/fhir/Practitioner", headers: headers, body: practitioner).status == .created)
+                #expect(try await server.send(.post, "/fhir/Practitioner", headers: headers, body: practitioner).status == .ok)
+            }
+            if patient["conditionalUpdate"] == .bool(true) {
+                #expect(try await server.send(.put, "/fhir/Practitioner?identifier=cap-1", headers: json, body: practitioner).status == .ok)
+            }
+            if patient["conditionalDelete"]?.stringValue == "single" {
+                #expect(try await server.send(.delete, "/fhir/Practitioner?identifier=cap-1").headers[.eTag] == #"W/"3""#)
+            }
+            if patient["conditionalRead"]?.stringValue == "full-support" {
+                let created = try await server.send(.post, "/fhir/Patient", headers: json, body: FHIRRoutesTests.patient)
+                let path = "/fhir/Patient/\(created.json["id"]?.stringValue ?? "")"
+                #expect(try await server.send(.get, path, headers: ["If-None-Match": #"W/"1""#]).status == .notModified)
+                #expect(try await server.send(.get, path, headers: ["If-Modified-Since": created.headers[.lastModified] ?? ""]).status == .notModified)
+            }
         }
     }
 }

@@ -1,0 +1,86 @@
+import FHIR
+import Foundation
+import Storage
+
+/// Reads the criteria of a conditional interaction or a conditional
+/// reference (R4 §http conditional create, update, delete; §Bundle
+/// conditional references): `Type?name=value&…`, each parameter one of the
+/// resource type's search parameters, all of them to be met.
+///
+/// Matched here: token (`system|code`, `|code`, `code`, `system|`), string
+/// (prefix, folded; `:exact`), reference (`Type/id`, `id`, an absolute URL),
+/// uri, and `_id`. Other parameter types, modifiers and comma-separated
+/// alternatives are refused with 400 naming them: criteria that cannot be
+/// matched exactly must not decide what is created or deleted.
+enum FHIRCriteriaParser {
+    /// `query` without the leading `?`; `type` the resource type it is about.
+    static func parse(type: String, query: String) throws -> FHIRCriteria {
+        var conditions: [FHIRCriterion] = []
+        let parameters = FHIRSchema.r4.searchParameters(for: type)
+        for item in query.split(separator: "&") where !item.isEmpty {
+            let parts = item.split(separator: "=", maxSplits: 1).map { decode($0) }
+            guard parts.count == 2, !parts[1].isEmpty else { throw refusal("'\(item)' is not name=value") }
+            let nameParts = parts[0].split(separator: ":", maxSplits: 1).map(String.init)
+            let (code, modifier) = (nameParts[0], nameParts.count > 1 ? nameParts[1] : nil)
+            guard let definition = parameters.first(where: { $0.code == code }) else {
+                throw refusal("'\(code)' is not a search parameter of \(type)")
+            }
+            let value = parts[1]
+            if value.contains(",") { throw refusal("\(code): alternatives (a,b) are not matched in criteria; give one value") }
+            conditions.append(try criterion(definition, code: code, modifier: modifier, value: value))
+        }
+        guard !conditions.isEmpty else { throw refusal("criteria are needed: \(type)?name=value") }
+        return FHIRCriteria(type: type, conditions: conditions)
+    }
+
+    static func criterion(_ definition: SearchParameterDefinition, code: String, modifier: String?, value: String) throws -> FHIRCriterion {
+        switch (definition.type, modifier) {
+        case (.token, nil):
+            guard let bar = value.firstIndex(of: "|") else { return .token(code: code, system: nil, noSystem: false, value: unescape(value)) }
+            let system = String(value[..<bar])
+            let tokenCode = String(value[value.index(after: bar)...])
+            return .token(
+                code: code, system: system.isEmpty ? nil : unescape(system), noSystem: system.isEmpty, value: tokenCode.isEmpty ? nil : unescape(tokenCode))
+        case (.string, nil):
+            return .string(code: code, text: SearchIndexer.normalise(unescape(value)), exact: false)
+        case (.string, "exact"):
+            return .string(code: code, text: unescape(value), exact: true)
+        case (.reference, nil):
+            if value.contains("://") { return .reference(code: code, type: nil, id: nil, url: value) }
+            let parts = value.split(separator: "/").map(String.init)
+            if parts.count == 2 { return .reference(code: code, type: parts[0], id: parts[1], url: nil) }
+            return .reference(code: code, type: nil, id: value, url: nil)
+        case (.uri, nil):
+            return .uri(code: code, value: value)
+        case (_, let modifier?):
+            throw refusal("\(code): the modifier :\(modifier) is not matched in criteria")
+        default:
+            throw refusal("\(code): criteria on \(definition.type.rawValue) parameters are not matched yet; use a token, string, reference or uri parameter")
+        }
+    }
+
+    /// R4 §Search escaping: `\|`, `\,`, `\$`, `\\`.
+    static func unescape(_ text: String) -> String {
+        guard text.contains("\\") else { return text }
+        var result = ""
+        var escaped = false
+        for character in text {
+            if escaped || character != "\\" {
+                result.append(character)
+                escaped = false
+            } else {
+                escaped = true
+            }
+        }
+        return result
+    }
+
+    static func decode(_ text: Substring) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+
+    static func refusal(_ message: String) -> ServiceError {
+        ServiceError(.badRequest, "invalid criteria: " + message)
+    }
+}

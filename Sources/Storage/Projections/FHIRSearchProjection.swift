@@ -1,0 +1,90 @@
+import FHIR
+import Foundation
+import JSONCore
+
+/// The FHIR search index as a projection: for the latest, not deleted
+/// version of each FHIR resource, one row per value a search parameter of
+/// its type finds in it (`SearchIndexer`, R4 §Search), in `fhir_search`.
+/// Conditional interactions and conditional references match against it
+/// (`FHIRCriteria`); FHIR search reads it.
+public struct FHIRSearchProjection: Projection {
+    public static let name = "fhir_search"
+    public static let table = "fhir_search"
+    public var name: String { Self.name }
+    public var version: Int { 1 }
+    public var rmTypes: Set<String>? { Self.resourceTypes }
+    public var tables: [String] { [Self.table] }
+
+    /// Every concrete FHIR R4 resource type.
+    public static let resourceTypes = Set(FHIRSchema.r4.types.values.filter { $0.kind == .resource && !$0.isAbstract }.map(\.name))
+
+    public init() {}
+
+    /// The columns, by what each kind of value keeps in them:
+    /// string: `val` normalised, `txt` exact; token: `sys` system, `val` code,
+    /// `txt` display or text; reference: `sys` type, `val` id, `txt` URL;
+    /// uri: `val`; date: `lo`/`hi` in µs; number: `num`, `num_lo`/`num_hi`;
+    /// quantity: `num`, `sys` system, `val` code, `txt` unit.
+    static let columns = ["object_id", "resource_type", "code", "sys", "val", "txt", "lo", "hi", "num", "num_lo", "num_hi"]
+
+    public func createStatements(_ kind: DatabaseKind) -> [String] {
+        let real = kind == .postgresql ? "DOUBLE PRECISION" : "REAL"
+        return [
+            """
+            CREATE TABLE \(Self.table) (object_id TEXT NOT NULL, resource_type TEXT NOT NULL, code TEXT NOT NULL,
+                sys TEXT, val TEXT, txt TEXT, lo BIGINT, hi BIGINT, num \(real), num_lo \(real), num_hi \(real))
+            """,
+            "CREATE INDEX \(Self.table)_object_idx ON \(Self.table) (object_id)",
+            "CREATE INDEX \(Self.table)_value_idx ON \(Self.table) (resource_type, code, val)",
+            "CREATE INDEX \(Self.table)_date_idx ON \(Self.table) (resource_type, code, lo) WHERE lo IS NOT NULL",
+        ]
+    }
+
+    public func dropStatements(_ kind: DatabaseKind) -> [String] {
+        ["DROP TABLE IF EXISTS \(Self.table)"]
+    }
+
+    public func statements(for version: ProjectedVersion, _ kind: DatabaseKind) -> [SQLStatement] {
+        guard version.record.ehrID == nil else { return [] }
+        var statements = version.isCreation ? [] : [SQLStatement("DELETE FROM \(Self.table) WHERE object_id = ?", [.text(version.record.objectID)])]
+        guard !version.isDeleted, let document = version.document else { return statements }
+        let rows = SearchIndexer.r4.entries(for: document).compactMap { Self.row($0, objectID: version.record.objectID, type: version.rmType) }
+        let head = "INSERT INTO \(Self.table) (\(Self.columns.joined(separator: ", "))) VALUES "
+        let placeholders = "(" + Array(repeating: "?", count: Self.columns.count).joined(separator: ", ") + ")"
+        for start in stride(from: 0, to: rows.count, by: Self.rowsPerStatement) {
+            let chunk = rows[start..<min(start + Self.rowsPerStatement, rows.count)]
+            statements.append(SQLStatement(head + Array(repeating: placeholders, count: chunk.count).joined(separator: ", "), chunk.flatMap { $0 }))
+        }
+        return statements
+    }
+
+    /// 11 columns a row: well under both engines' bind limits.
+    static let rowsPerStatement = 500
+
+    public func erasureStatements(_ kind: DatabaseKind) -> [SQLStatement] {
+        [SQLStatement("DELETE FROM \(Self.table) WHERE object_id IN (SELECT object_id FROM erased_object)")]
+    }
+
+    /// The row of one entry; nil for composite values (searched through their components' own parameters).
+    static func row(_ entry: SearchIndexEntry, objectID: String, type: String) -> [SQLValue]? {
+        var (sys, val, txt): (String?, String?, String?) = (nil, nil, nil)
+        var (lo, hi): (Int64?, Int64?) = (nil, nil)
+        var (num, numLow, numHigh): (Double?, Double?, Double?) = (nil, nil, nil)
+        switch entry.value {
+        case .string(let normalized, let exact): (val, txt) = (normalized, exact)
+        case .token(let system, let code, let text): (sys, val, txt) = (system, code, text)
+        case .reference(let target, let id, let url, _): (sys, val, txt) = (target, id, url)
+        case .uri(let uri): val = uri
+        case .date(let low, let high): (lo, hi) = (low, high)
+        case .number(let value, let low, let high): (num, numLow, numHigh) = (double(value), double(low), double(high))
+        case .quantity(let value, let system, let code, let unit, _, _): (num, sys, val, txt) = (double(value), system, code, unit)
+        case .composite: return nil
+        }
+        return [
+            .text(objectID), .text(type), .text(entry.code), SQLValue(sys), SQLValue(val), SQLValue(txt), SQLValue(lo), SQLValue(hi),
+            SQLValue(num), SQLValue(numLow), SQLValue(numHigh),
+        ]
+    }
+
+    static func double(_ value: Decimal) -> Double { NSDecimalNumber(decimal: value).doubleValue }
+}

@@ -1,0 +1,99 @@
+/// One condition of a FHIR search (R4 §Search), typed by its parameter's
+/// type, as conditional interactions and conditional references use them.
+public enum FHIRCriterion: Sendable, Hashable {
+    /// `code=[system]|[code]`: `system` nil for any system; `noSystem` for `|code`.
+    case token(code: String, system: String?, noSystem: Bool, value: String?)
+    /// `code=text`: a value starting with `text` (both normalised: case and
+    /// accents folded), or equal to it with `:exact`.
+    case string(code: String, text: String, exact: Bool)
+    /// `code=[Type/]id` or an absolute URL.
+    case reference(code: String, type: String?, id: String?, url: String?)
+    case uri(code: String, value: String)
+}
+
+/// The criteria of a conditional interaction: a resource type and every
+/// condition it must meet (all of them).
+public struct FHIRCriteria: Sendable, Hashable {
+    public var type: String
+    public var conditions: [FHIRCriterion]
+
+    public init(type: String, conditions: [FHIRCriterion]) {
+        self.type = type
+        self.conditions = conditions
+    }
+
+    /// A stable text of the criteria (the lock of concurrent conditional creates).
+    var key: String { type + "?" + conditions.map { "\($0)" }.sorted().joined(separator: "&") }
+}
+
+/// Matching FHIR criteria against the search index (`FHIRSearchProjection`),
+/// which holds the latest, not deleted version of every resource.
+public struct FHIRSearchStore: Sendable {
+    let database: any SQLDatabase
+
+    init(database: any SQLDatabase) {
+        self.database = database
+    }
+
+    /// Up to `limit` ids (`Type/id`) of the resources meeting the criteria, in id order.
+    public func matches(_ criteria: FHIRCriteria, limit: Int) async throws -> [String] {
+        let (sql, binds) = Self.query(criteria)
+        return try await database.query(sql + " ORDER BY o.object_id LIMIT ?", binds + [.integer(Int64(limit))]).compactMap { $0.string(0) }
+    }
+
+    /// `SELECT object_id` of the matches: one EXISTS per condition on the resource's index rows.
+    static func query(_ criteria: FHIRCriteria) -> (String, [SQLValue]) {
+        let table = FHIRSearchProjection.table
+        var sql = "SELECT o.object_id FROM \(table) o WHERE o.resource_type = ? AND o.code = '_id'"
+        var binds: [SQLValue] = [.text(criteria.type)]
+        for condition in criteria.conditions {
+            let (match, values) = Self.condition(condition)
+            sql += " AND EXISTS (SELECT 1 FROM \(table) s WHERE s.object_id = o.object_id AND \(match))"
+            binds += values
+        }
+        return (sql, binds)
+    }
+
+    static func condition(_ criterion: FHIRCriterion) -> (String, [SQLValue]) {
+        switch criterion {
+        case .token(let code, let system, let noSystem, let value):
+            var sql = "s.code = ?"
+            var binds: [SQLValue] = [.text(code)]
+            if let value {
+                sql += " AND s.val = ?"
+                binds.append(.text(value))
+            }
+            if noSystem {
+                sql += " AND s.sys IS NULL"
+            } else if let system {
+                sql += " AND s.sys = ?"
+                binds.append(.text(system))
+            }
+            return (sql, binds)
+        case .string(let code, let text, let exact):
+            if exact { return ("s.code = ? AND s.txt = ?", [.text(code), .text(text)]) }
+            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            return ("s.code = ? AND s.val LIKE ? ESCAPE '\\'", [.text(code), .text(escaped + "%")])
+        case .reference(let code, let type, let id, let url):
+            if let url { return ("s.code = ? AND s.txt = ?", [.text(code), .text(url)]) }
+            guard let type else { return ("s.code = ? AND s.val = ?", [.text(code), SQLValue(id)]) }
+            return ("s.code = ? AND s.val = ? AND (s.sys = ? OR s.sys IS NULL)", [.text(code), SQLValue(id), .text(type)])
+        case .uri(let code, let value):
+            return ("s.code = ? AND s.val = ?", [.text(code), .text(value)])
+        }
+    }
+
+    /// The statements that make a commit fail (`conflict`) when a resource
+    /// meeting the criteria exists by then; on PostgreSQL the criteria's
+    /// advisory lock first, so that two such commits run one after the other.
+    static func noMatchStatements(_ criteria: FHIRCriteria, _ kind: DatabaseKind) -> [SQLStatement] {
+        let (sql, binds) = query(criteria)
+        var statements: [SQLStatement] = []
+        if kind == .postgresql { statements.append(SQLStatement("SELECT pg_advisory_xact_lock(hashtext(?))", [.text(criteria.key)])) }
+        statements.append(
+            SQLStatement(
+                "SELECT 1 WHERE NOT EXISTS (\(sql))", binds,
+                mustReturnRow: StoreError(.conflict, "a \(criteria.type) matching the criteria was created meanwhile")))
+        return statements
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import HTTPTypes
+import JSONCore
+import SocleTestSupport
+import Services
+import Storage
+import Testing
+
+/// R4 §http conditional create (`If-None-Exist`), conditional update
+/// (`PUT Type?criteria`), conditional delete (`DELETE Type?criteria`),
+/// matched against the FHIR search index, on both engines.
+@Suite("FHIR REST: conditional interactions")
+struct FHIRConditionalTests {
+    static let json = ["Content-Type": "application/fhir+json"]
+
+    static func practitioner(_ value: String, family: String = "Martin") -> String {
+        #"{"resourceType": "Practitioner", "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.1", "value": "\#(value)"}], "name": [{"family": "\#(family)"}]}"#
+    }
+
+    @Test(arguments: TestEngine.available)
+    func conditionalCreate(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let criteria = ["If-None-Exist": "identifier=urn:oid:1.2.250.1.71.4.2.1|10001"]
+            let first = try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(criteria) { $1 }, body: Self.practitioner("10001"))
+            #expect(first.status == .created, "\(first.body)")
+            let again = try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(criteria) { $1 }, body: Self.practitioner("10001"))
+            #expect(again.status == .ok && again.json["id"] == first.json["id"] && again.headers[.eTag] == #"W/"1""#)
+            // Other criteria forms: a code without system, a string prefix folded, _id.
+            for other in ["identifier=10001", "name=mart", "name:exact=Martin", "_id=\(first.json["id"]?.stringValue ?? "")"] {
+                let reply = try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": other]) { $1 }, body: Self.practitioner("x"))
+                #expect(reply.status == .ok && reply.json["id"] == first.json["id"], "\(other): \(reply.status)")
+            }
+            #expect(try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": "name:exact=martin"]) { $1 }, body: Self.practitioner("10002")).status == .created)
+            // Two now match "name=mart": 412.
+            #expect(try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": "name=mart"]) { $1 }, body: Self.practitioner("3")).status == .preconditionFailed)
+            // Criteria that cannot be matched exactly are refused.
+            for bad in ["colour=blue", "birthdate=1970", "name:contains=ar", "identifier=a,b", "", "identifier"] {
+                let reply = try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": bad]) { $1 }, body: Self.practitioner("4"))
+                #expect(reply.status == (bad.isEmpty ? .created : .badRequest), "\(bad): \(reply.status) \(reply.body)")
+            }
+            // A deleted resource no longer matches.
+            let id = try #require(first.json["id"]?.stringValue)
+            #expect(try await server.send(.delete, "/fhir/Practitioner/\(id)").status == .ok)
+            #expect(try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(criteria) { $1 }, body: Self.practitioner("10001")).status == .created)
+        }
+    }
+
+    /// Two conditional creates with the same criteria at once make one
+    /// resource: eight at once through the service (the HTTP test client
+    /// sends one request at a time on its connection, so it cannot race).
+    @Test(arguments: TestEngine.available)
+    func concurrentConditionalCreatesThroughTheServiceMakeOne(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let service = FHIRService(store: database.store, systemID: "socle.test")
+            let resource = try JSONParser.parse(Self.practitioner("race"))
+            let created = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await service.create(
+                            type: "Practitioner", resource: resource, ifNoneExist: "identifier=race", committal: Committal(committer: .identified(name: "t"))
+                        ).created
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(created.filter { $0 }.count == 1, "\(created)")
+            #expect(try await database.store.versions.count(rmType: "Practitioner") == 1)
+        }
+    }
+
+    @Test(arguments: TestEngine.available)
+    func conditionalUpdateAndDelete(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let query = "identifier=urn:oid:1.2.250.1.71.4.2.1%7C20001"
+            let created = try await server.send(.put, "/fhir/Practitioner?\(query)", headers: Self.json, body: Self.practitioner("20001"))
+            #expect(created.status == .created, "\(created.body)")
+            let id = try #require(created.json["id"]?.stringValue)
+            let updated = try await server.send(.put, "/fhir/Practitioner?\(query)", headers: Self.json, body: Self.practitioner("20001", family: "Bernard"))
+            #expect(updated.status == .ok && updated.json["id"]?.stringValue == id && updated.headers[.eTag] == #"W/"2""#)
+            let wrongID = Self.practitioner("20001").replacingOccurrences(of: #""Practitioner","#, with: #""Practitioner", "id": "other","#)
+            #expect(try await server.send(.put, "/fhir/Practitioner?\(query)", headers: Self.json, body: wrongID).status == .badRequest)
+            try await server.send(.post, "/fhir/Practitioner", headers: Self.json, body: Self.practitioner("20002", family: "Bernard"))
+            #expect(try await server.send(.put, "/fhir/Practitioner?name=bernard", headers: Self.json, body: Self.practitioner("x")).status == .preconditionFailed)
+            #expect(try await server.send(.delete, "/fhir/Practitioner?name=bernard").status == .preconditionFailed)
+            let deleted = try await server.send(.delete, "/fhir/Practitioner?\(query)")
+            #expect(deleted.status == .ok && deleted.headers[.eTag] == #"W/"3""#)
+            #expect(try await server.send(.get, "/fhir/Practitioner/\(id)").status == .gone)
+            #expect(try await server.send(.delete, "/fhir/Practitioner?\(query)").status == .ok)
+            #expect(try await server.send(.delete, "/fhir/Practitioner?unknown=1").status == .badRequest)
+        }
+    }
+}
