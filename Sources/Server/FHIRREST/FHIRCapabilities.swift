@@ -10,7 +10,7 @@ enum FHIRCapabilities {
     /// R4 TypeRestfulInteraction codes served for every resource type.
     static let typeInteractions = ["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create"]
     /// R4 SystemRestfulInteraction codes.
-    static let systemInteractions = ["history-system"]
+    static let systemInteractions = ["transaction", "batch", "history-system"]
     static let formats = ["application/fhir+json", "application/fhir+xml", "json", "xml"]
     static let patchFormats = ["application/json-patch+json", "application/fhir+json", "application/fhir+xml"]
 

@@ -15,6 +15,12 @@ struct FHIRRoutes {
     let bodyLimit: Int
 
     func register(on group: RouterGroup<SocleRequestContext>) {
+        group.post { request, context -> Response in
+            let format = try FHIRFormat.requested(request)
+            let bundle = try await Self.requiredBody(request, limit: bodyLimit)
+            let response = try await service.process(bundle: bundle, committal: Self.committal(context))
+            return Response.fhir(.ok, response, format: format, pretty: request.fhirPretty)
+        }
         group.post(":type") { request, context in try await create(request, context) }
         group.put(":type") { request, context in try await conditionalUpdate(request, context) }
         group.delete(":type") { request, context in try await conditionalDelete(request, context) }

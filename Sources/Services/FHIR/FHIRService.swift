@@ -284,6 +284,25 @@ public struct FHIRService: Sendable {
     ) async throws -> ResourceVersion {
         let now = ISODateTime.now()
         let audit = try committal.audit(systemID: systemID, at: now, defaultChange: change)
+        let contributionID = UUIDText.random()
+        let (write, version) = Self.versionWrite(
+            resource, type: type, id: id, preceding: preceding, audit: audit, contributionID: contributionID, patientID: patientID, conditions: conditions)
+        let contribution = ContributionRecord(contributionID: contributionID, ehrID: nil, patientID: write.record.patientID, audit: audit)
+        do {
+            try await store.commit(contribution, versions: [write])
+        } catch let error as StoreError {
+            throw ServiceError(error)
+        }
+        return version
+    }
+
+    /// One version of a resource (nil: its deletion) as a write of a
+    /// contribution: `meta.versionId` and `meta.lastUpdated` set, the patient
+    /// it concerns found, the document kept for the projections.
+    static func versionWrite(
+        _ resource: JSON?, type: String, id: String, preceding: Int?, audit: AuditRecord, contributionID: String, patientID: String? = nil,
+        conditions: [CommitCondition] = []
+    ) -> (VersionWrite, ResourceVersion) {
         let number = (preceding ?? 0) + 1
         var bytes: [UInt8] = []
         var document: JSON?
@@ -291,26 +310,20 @@ public struct FHIRService: Sendable {
         if case .object(var object)? = resource {
             var meta = object["meta"]?.objectValue ?? JSONObject()
             meta["versionId"] = .string(String(number))
-            meta["lastUpdated"] = .string(now.description)
+            meta["lastUpdated"] = .string(ISODateTime(microsecondsSinceEpoch: audit.timeCommitted).description)
             object["meta"] = .object(meta)
             let json = JSON.object(object)
             bytes = JSONSerializer.bytes(json)
             document = json
             patient = Self.patient(of: json)
         }
-        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: nil, patientID: patient, audit: audit)
         let record = VersionRecord(
-            objectID: type + "/" + id, versionNumber: number, ehrID: nil, patientID: patient, contributionID: contribution.contributionID,
+            objectID: type + "/" + id, versionNumber: number, ehrID: nil, patientID: patient, contributionID: contributionID,
             audit: audit, lifecycleState: (resource == nil ? VersionLifecycleState.deleted : .complete).rawValue, data: bytes)
         let write: VersionWrite =
             preceding.map { .update(record, rmType: type, precedingVersion: $0, document: document, conditions: conditions) }
             ?? .create(record, rmType: type, document: document, conditions: conditions)
-        do {
-            try await store.commit(contribution, versions: [write])
-        } catch let error as StoreError {
-            throw ServiceError(error)
-        }
-        return ResourceVersion(record)
+        return (write, ResourceVersion(record))
     }
 
     /// The patient a resource concerns (R4 Patient compartment): itself for

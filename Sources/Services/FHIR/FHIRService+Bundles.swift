@@ -1,0 +1,360 @@
+import FHIR
+import Foundation
+import JSONCore
+import OpenEHR
+import Storage
+
+/// Transaction and batch Bundles (R4 §http transaction, batch; §Bundle).
+/// A transaction is one contribution, committed in one database
+/// transaction: all its writes or none. A batch runs each entry on its own.
+extension FHIRService {
+    /// What one entry came to: its status (`201 Created`), the version it
+    /// wrote or read, an OperationOutcome when it failed (batch).
+    struct EntryOutcome: Sendable {
+        var status: Int
+        var version: ResourceVersion?
+        var outcome: JSON?
+        var resource: JSON?
+    }
+
+    /// POST to the base (R4 §transaction, §batch): the response Bundle.
+    public func process(bundle: JSON, committal: Committal) async throws -> JSON {
+        guard bundle["resourceType"]?.stringValue == "Bundle" else {
+            throw ServiceError(.badRequest, "a request to the base is a Bundle", problems: [DecodingProblem(path: "resourceType", message: "must be Bundle")])
+        }
+        let type = bundle["type"]?.stringValue ?? ""
+        guard type == "transaction" || type == "batch" else {
+            throw ServiceError(
+                .badRequest, "a Bundle posted to the base is a transaction or a batch, not '\(type)'",
+                problems: [DecodingProblem(path: "Bundle.type", message: "must be transaction or batch")])
+        }
+        let items = bundle["entry"]?.arrayValue ?? []
+        let entries = try items.enumerated().map { try BundleEntry($0.element, index: $0.offset) }
+        let outcomes = type == "transaction" ? try await transaction(entries, committal: committal) : await batch(entries, committal: committal)
+        return responseBundle(type: type + "-response", entries: entries, outcomes: outcomes)
+    }
+
+    // MARK: Transaction
+
+    func transaction(_ input: [BundleEntry], committal: Committal) async throws -> [Int: EntryOutcome] {
+        var entries = input
+        var outcomes: [Int: EntryOutcome] = [:]
+        var references: [String: String] = [:]
+        for position in entries.indices {
+            try await resolveTarget(&entries[position], outcomes: &outcomes)
+            if let fullUrl = entries[position].fullUrl, entries[position].id != nil {
+                guard references.updateValue(entries[position].reference, forKey: fullUrl) == nil else {
+                    throw Self.entryError(entries[position], .badRequest, "fullUrl \(fullUrl) is given to two entries")
+                }
+            }
+        }
+        try Self.requireDistinctTargets(entries)
+        try await resolveReferences(&entries, references)
+        let now = ISODateTime.now()
+        let contributionID = UUIDText.random()
+        var writes: [VersionWrite] = []
+        for entry in entries.sorted(by: { ($0.method.order, $0.index) < ($1.method.order, $1.index) }) where entry.method != .get && outcomes[entry.index] == nil {
+            let audit = try committal.audit(systemID: systemID, at: now, defaultChange: entry.method == .delete ? .deleted : entry.method == .post ? .creation : .modification)
+            if let (write, outcome) = try await plannedWrite(entry, audit: audit, contributionID: contributionID) {
+                writes.append(write)
+                outcomes[entry.index] = outcome
+            } else {
+                outcomes[entry.index] = EntryOutcome(status: 204)
+            }
+        }
+        try await commitTransaction(writes, contributionID: contributionID, committal: committal, at: now)
+        for entry in entries where entry.method == .get { outcomes[entry.index] = await readOutcome(entry) }
+        return outcomes
+    }
+
+    /// The entry's target: an id for a POST (the server's, or the match of
+    /// `ifNoneExist`, then answered as it is), the match of a conditional
+    /// PUT or DELETE (none: a PUT creates, a DELETE does nothing).
+    func resolveTarget(_ entry: inout BundleEntry, outcomes: inout [Int: EntryOutcome]) async throws {
+        switch entry.method {
+        case .post:
+            if let criteria = entry.ifNoneExist {
+                let found = try await search.matches(FHIRCriteriaParser.parse(type: entry.type, query: criteria), limit: 2)
+                if found.count > 1 { throw Self.entryError(entry, .preconditionFailed, "ifNoneExist '\(criteria)' matches more than one \(entry.type)") }
+                if let match = found.first {
+                    let version = try await read(reference: match)
+                    entry.id = version.id
+                    outcomes[entry.index] = EntryOutcome(status: 200, version: version)
+                    return
+                }
+            }
+            entry.id = UUIDText.random()
+        case .put, .delete:
+            guard let criteria = entry.criteria else {
+                try Self.requireID(entry.id ?? "")
+                return
+            }
+            let found = try await search.matches(FHIRCriteriaParser.parse(type: entry.type, query: criteria), limit: 2)
+            if found.count > 1 { throw Self.entryError(entry, .preconditionFailed, "the criteria '\(criteria)' match more than one \(entry.type)") }
+            entry.id = found.first.map { String($0.dropFirst(entry.type.count + 1)) } ?? (entry.method == .put ? entry.resource?["id"]?.stringValue ?? UUIDText.random() : nil)
+            if entry.method == .delete, entry.id == nil { outcomes[entry.index] = EntryOutcome(status: 204) }
+        case .patch, .get:
+            try Self.requireType(entry.type)
+        }
+    }
+
+    /// R4 §transaction: no two entries may act on one resource.
+    static func requireDistinctTargets(_ entries: [BundleEntry]) throws {
+        var seen: [String: Int] = [:]
+        for entry in entries where entry.method != .get && entry.id != nil {
+            if let other = seen.updateValue(entry.index, forKey: entry.reference) {
+                throw entryError(entry, .badRequest, "entries \(other) and \(entry.index) both act on \(entry.reference)")
+            }
+        }
+    }
+
+    /// Rewrites every reference: to an entry's `fullUrl` (a `urn:uuid:` or
+    /// a URL) as the entry's `Type/id`, and each conditional reference
+    /// (`Type?criteria`) as the one resource it matches (none or several
+    /// fail the transaction, naming the entry).
+    func resolveReferences(_ entries: inout [BundleEntry], _ fullUrls: [String: String]) async throws {
+        var map = fullUrls
+        for position in entries.indices {
+            guard let resource = entries[position].resource else { continue }
+            var found: Set<String> = []
+            BundleReferences.all(resource, into: &found)
+            for reference in found.sorted() where map[reference] == nil {
+                if reference.hasPrefix("urn:uuid:") || reference.hasPrefix("urn:oid:") {
+                    throw Self.entryError(entries[position], .badRequest, "the reference \(reference) names no entry of this Bundle")
+                }
+                guard let mark = reference.firstIndex(of: "?"), !reference.hasPrefix("#"), !reference.contains("://") else { continue }
+                let matches = try await resolve(reference)
+                guard matches.count == 1 else {
+                    throw Self.entryError(
+                        entries[position], .preconditionFailed,
+                        "the conditional reference \(reference) matches \(matches.isEmpty ? "no" : "more than one") \(reference[..<mark])")
+                }
+                map[reference] = matches[0]
+            }
+            entries[position].resource = BundleReferences.rewrite(resource, map)
+        }
+    }
+
+    /// The write of one entry, checked (its problems located in the Bundle); nil when there is nothing to write.
+    func plannedWrite(_ entry: BundleEntry, audit: AuditRecord, contributionID: String) async throws -> (VersionWrite, EntryOutcome)? {
+        let id = entry.id ?? ""
+        let objectID = entry.type + "/" + id
+        let latest = try await store.latestVersion(objectID: objectID)
+        if let latest, latest.ehrID != nil { throw Self.entryError(entry, .conflict, "\(objectID) is not a FHIR resource of this server") }
+        if let ifMatch = entry.ifMatch, ifMatch != latest?.versionNumber {
+            throw Self.entryError(entry, .preconditionFailed, "ifMatch names version \(ifMatch), the latest of \(objectID) is \(latest.map { String($0.versionNumber) } ?? "none")")
+        }
+        let isDeleted = latest?.lifecycleState == VersionLifecycleState.deleted.rawValue
+        var resource: JSON?
+        switch entry.method {
+        case .delete:
+            guard let latest, !isDeleted else { return nil }
+            let (write, version) = Self.versionWrite(
+                nil, type: entry.type, id: id, preceding: latest.versionNumber, audit: audit, contributionID: contributionID, patientID: latest.patientID)
+            return (write, EntryOutcome(status: 204, version: version))
+        case .patch:
+            guard let latest, !isDeleted, let current = try? JSONParser.parse(latest.data) else {
+                throw Self.entryError(entry, .notFound, "\(objectID) does not exist to be patched")
+            }
+            resource = try Self.patched(current, with: entry)
+        case .post, .put: resource = entry.resource
+        case .get: return nil
+        }
+        let prepared = try Self.located(entry) { try Self.prepared(resource ?? .null, type: entry.type, id: id, unprocessable: entry.method == .patch) }
+        let conditions: [CommitCondition] =
+            entry.ifNoneExist.flatMap { try? FHIRCriteriaParser.parse(type: entry.type, query: $0) }.map { [.noFHIRMatch($0)] } ?? []
+        let (write, version) = Self.versionWrite(
+            prepared, type: entry.type, id: id, preceding: latest?.versionNumber, audit: audit, contributionID: contributionID, conditions: conditions)
+        return (write, EntryOutcome(status: latest == nil ? 201 : 200, version: version))
+    }
+
+    /// A PATCH entry's resource: a Parameters (FHIRPath Patch) or a Binary holding a JSON Patch.
+    static func patched(_ current: JSON, with entry: BundleEntry) throws -> JSON {
+        guard let body = entry.resource else { throw entryError(entry, .badRequest, "a PATCH carries its patch") }
+        let document: JSON? = body["resourceType"]?.stringValue == "Parameters" ? Optional<JSON>.none : try jsonPatch(of: entry)
+        do throws(PatchError) {
+            if let document { return try JSONPatch.apply(document, to: current) }
+            return try FHIRPathPatch.apply(body, to: current)
+        } catch {
+            throw entryError(entry, .unprocessable, "the patch cannot be applied: \(error)")
+        }
+    }
+
+    /// Commits the transaction's writes as one contribution; a store refusal names no entry but fails all.
+    func commitTransaction(_ writes: [VersionWrite], contributionID: String, committal: Committal, at now: ISODateTime) async throws {
+        guard !writes.isEmpty else { return }
+        let audit = try committal.audit(systemID: systemID, at: now, defaultChange: .creation)
+        let patients = Set(writes.map { $0.record.patientID })
+        let contribution = ContributionRecord(
+            contributionID: contributionID, ehrID: nil, patientID: patients.count == 1 ? patients.first ?? nil : nil, audit: audit)
+        do {
+            try await store.commit(contribution, versions: writes)
+        } catch let error as StoreError {
+            var mapped = ServiceError(error)
+            mapped.message = "the transaction was not committed: " + mapped.message
+            throw mapped
+        }
+    }
+
+    func readOutcome(_ entry: BundleEntry) async -> EntryOutcome {
+        do {
+            let version =
+                if let versionID = entry.versionID { try await vread(type: entry.type, id: entry.id ?? "", versionID: versionID) } else {
+                    try await read(type: entry.type, id: entry.id ?? "")
+                }
+            return EntryOutcome(status: 200, version: version, resource: version.json)
+        } catch let error as ServiceError {
+            return Self.failure(error)
+        } catch {
+            return EntryOutcome(status: 500, outcome: Self.outcome("\(error)"))
+        }
+    }
+
+    // MARK: Batch
+
+    /// Each entry on its own (R4 §batch), in order; a failure is that entry's response.
+    func batch(_ entries: [BundleEntry], committal: Committal) async -> [Int: EntryOutcome] {
+        var outcomes: [Int: EntryOutcome] = [:]
+        for entry in entries {
+            do {
+                outcomes[entry.index] = try await batchEntry(entry, committal: committal)
+            } catch let error as ServiceError {
+                outcomes[entry.index] = Self.failure(error)
+            } catch {
+                outcomes[entry.index] = EntryOutcome(status: 500, outcome: Self.outcome("\(error)"))
+            }
+        }
+        return outcomes
+    }
+
+    func batchEntry(_ input: BundleEntry, committal: Committal) async throws -> EntryOutcome {
+        var entry = input
+        if let resource = entry.resource {
+            var found: Set<String> = []
+            BundleReferences.all(resource, into: &found)
+            var map: [String: String] = [:]
+            for reference in found where reference.contains("?") && !reference.contains("://") && !reference.hasPrefix("#") {
+                let matches = try await resolve(reference)
+                guard matches.count == 1 else {
+                    throw ServiceError(.preconditionFailed, "the conditional reference \(reference) matches \(matches.isEmpty ? "nothing" : "more than one resource")")
+                }
+                map[reference] = matches[0]
+            }
+            entry.resource = BundleReferences.rewrite(resource, map)
+        }
+        switch entry.method {
+        case .get: return await readOutcome(entry)
+        case .post:
+            if let criteria = entry.ifNoneExist {
+                let (version, created) = try await create(type: entry.type, resource: entry.resource ?? .null, ifNoneExist: criteria, committal: committal)
+                return EntryOutcome(status: created ? 201 : 200, version: version)
+            }
+            return EntryOutcome(status: 201, version: try await create(type: entry.type, resource: entry.resource ?? .null, committal: committal))
+        case .put:
+            let (version, created) =
+                if let criteria = entry.criteria {
+                    try await update(type: entry.type, criteria: criteria, resource: entry.resource ?? .null, committal: committal)
+                } else {
+                    try await update(type: entry.type, id: entry.id ?? "", resource: entry.resource ?? .null, ifMatch: entry.ifMatch, committal: committal)
+                }
+            return EntryOutcome(status: created ? 201 : 200, version: version)
+        case .patch:
+            let body = entry.resource ?? .null
+            let patch: Patch = body["resourceType"]?.stringValue == "Parameters" ? .fhirPath(body) : .json(try Self.jsonPatch(of: entry))
+            return EntryOutcome(status: 200, version: try await self.patch(type: entry.type, id: entry.id ?? "", patch: patch, ifMatch: entry.ifMatch, committal: committal))
+        case .delete:
+            let version =
+                if let criteria = entry.criteria { try await delete(type: entry.type, criteria: criteria, committal: committal) } else {
+                    try await delete(type: entry.type, id: entry.id ?? "", committal: committal)
+                }
+            return EntryOutcome(status: 204, version: version)
+        }
+    }
+
+    /// The JSON Patch a Binary of `application/json-patch+json` holds (R4 §transaction PATCH).
+    static func jsonPatch(of entry: BundleEntry) throws -> JSON {
+        guard entry.resource?["resourceType"]?.stringValue == "Binary", entry.resource?["contentType"]?.stringValue == "application/json-patch+json",
+            let data = entry.resource?["data"]?.stringValue.flatMap({ Data(base64Encoded: $0) }), let patch = try? JSONParser.parse(Array(data)) else {
+            throw entryError(entry, .badRequest, "a PATCH entry is a Parameters resource or a Binary of application/json-patch+json")
+        }
+        return patch
+    }
+
+    // MARK: Response
+
+    func responseBundle(type: String, entries: [BundleEntry], outcomes: [Int: EntryOutcome]) -> JSON {
+        let items: [JSON] = entries.map { entry in
+            let outcome = outcomes[entry.index] ?? EntryOutcome(status: 204)
+            var response = JSONObject([("status", .string("\(outcome.status) \(Self.reason(outcome.status))"))])
+            if let version = outcome.version {
+                if entry.method != .delete && entry.method != .get { response["location"] = .string("\(version.reference)/_history/\(version.versionID)") }
+                response["etag"] = .string("W/\"\(version.versionID)\"")
+                response["lastModified"] = .string(version.lastUpdated.description)
+            }
+            if let outcome = outcome.outcome { response["outcome"] = outcome }
+            var item = JSONObject()
+            if let version = outcome.version { item["fullUrl"] = .string(version.reference) }
+            if let resource = outcome.resource { item["resource"] = resource }
+            item["response"] = .object(response)
+            return .object(item)
+        }
+        return .object(JSONObject([
+            ("resourceType", "Bundle"), ("id", .string(UUIDText.random())), ("type", .string(type)), ("entry", .array(items)),
+        ]))
+    }
+
+    static func failure(_ error: ServiceError) -> EntryOutcome {
+        let status: Int =
+            switch error.kind {
+            case .badRequest: 400
+            case .unprocessable: 422
+            case .notFound: 404
+            case .conflict: 409
+            case .preconditionFailed: 412
+            case .gone: 410
+            case .forbidden: 403
+            case .unavailable: 503
+            }
+        var issues: [JSON] = [["severity": "error", "code": "processing", "diagnostics": .string(error.message)]]
+        issues += error.problems.map { ["severity": "error", "code": "processing", "diagnostics": .string($0.message), "expression": [.string($0.path)]] }
+        return EntryOutcome(status: status, outcome: .object(JSONObject([("resourceType", "OperationOutcome"), ("issue", .array(issues))])))
+    }
+
+    static func outcome(_ message: String) -> JSON {
+        .object(JSONObject([("resourceType", "OperationOutcome"), ("issue", [["severity": "error", "code": "exception", "diagnostics": .string(message)]])]))
+    }
+
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 201: "Created"
+        case 204: "No Content"
+        case 400: "Bad Request"
+        case 404: "Not Found"
+        case 409: "Conflict"
+        case 410: "Gone"
+        case 412: "Precondition Failed"
+        case 422: "Unprocessable Entity"
+        default: "Error"
+        }
+    }
+
+    /// A refusal naming the entry, for a transaction that fails as a whole.
+    static func entryError(_ entry: BundleEntry, _ kind: ServiceError.Kind, _ message: String) -> ServiceError {
+        ServiceError(kind, "\(entry.location) (\(entry.method.rawValue) \(entry.type)): \(message)", problems: [DecodingProblem(path: entry.location, message: message)])
+    }
+
+    /// Runs a check of the entry's resource, its problems located in the Bundle.
+    static func located<T>(_ entry: BundleEntry, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch var error as ServiceError {
+            error.message = "\(entry.location): " + error.message
+            error.problems = error.problems.map { problem in
+                let path = problem.path.hasPrefix(entry.type) ? String(problem.path.dropFirst(entry.type.count)) : "." + problem.path
+                return DecodingProblem(path: "\(entry.location).resource" + path, message: problem.message)
+            }
+            throw error
+        }
+    }
+}
