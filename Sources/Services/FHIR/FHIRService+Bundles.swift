@@ -15,6 +15,16 @@ extension FHIRService {
         var version: ResourceVersion?
         var outcome: JSON?
         var resource: JSON?
+
+        /// A PUT that changed nothing: no version written, the current one answered.
+        static func unchanged(_ version: ResourceVersion) -> EntryOutcome {
+            EntryOutcome(
+                status: 200, version: version,
+                outcome: .object(JSONObject([
+                    ("resourceType", "OperationOutcome"),
+                    ("issue", [["severity": "information", "code": "informational", "diagnostics": "unchanged: the resource is the current version"]]),
+                ])))
+        }
     }
 
     /// POST to the base (R4 §transaction, §batch): the response Bundle.
@@ -56,7 +66,7 @@ extension FHIRService {
         for entry in entries.sorted(by: { ($0.method.order, $0.index) < ($1.method.order, $1.index) }) where entry.method != .get && outcomes[entry.index] == nil {
             let audit = try committal.audit(systemID: systemID, at: now, defaultChange: entry.method == .delete ? .deleted : entry.method == .post ? .creation : .modification)
             if let (write, outcome) = try await plannedWrite(entry, audit: audit, contributionID: contributionID) {
-                writes.append(write)
+                if let write { writes.append(write) }
                 outcomes[entry.index] = outcome
             } else {
                 outcomes[entry.index] = EntryOutcome(status: 204)
@@ -136,7 +146,7 @@ extension FHIRService {
     }
 
     /// The write of one entry, checked (its problems located in the Bundle); nil when there is nothing to write.
-    func plannedWrite(_ entry: BundleEntry, audit: AuditRecord, contributionID: String) async throws -> (VersionWrite, EntryOutcome)? {
+    func plannedWrite(_ entry: BundleEntry, audit: AuditRecord, contributionID: String) async throws -> (VersionWrite?, EntryOutcome)? {
         let id = entry.id ?? ""
         let objectID = entry.type + "/" + id
         let latest = try await store.latestVersion(objectID: objectID)
@@ -161,11 +171,29 @@ extension FHIRService {
         case .get: return nil
         }
         let prepared = try Self.located(entry) { try Self.prepared(resource ?? .null, type: entry.type, id: id, unprocessable: entry.method == .patch) }
+        if entry.method == .put, let latest, !isDeleted, Self.sameContent(latest.data, prepared) {
+            return (nil, .unchanged(ResourceVersion(latest)))
+        }
         let conditions: [CommitCondition] =
             entry.ifNoneExist.flatMap { try? FHIRCriteriaParser.parse(type: entry.type, query: $0) }.map { [.noFHIRMatch($0)] } ?? []
         let (write, version) = Self.versionWrite(
             prepared, type: entry.type, id: id, preceding: latest?.versionNumber, audit: audit, contributionID: contributionID, conditions: conditions)
         return (write, EntryOutcome(status: latest == nil ? 201 : 200, version: version))
+    }
+
+    /// Whether a stored version holds `resource`, `meta.versionId` and `meta.lastUpdated` aside.
+    static func sameContent(_ stored: [UInt8], _ resource: JSON) -> Bool {
+        guard let current = try? JSONParser.parse(stored) else { return false }
+        func content(_ json: JSON) -> JSON {
+            guard case .object(var object) = json else { return json }
+            if case .object(var meta)? = object["meta"] {
+                meta["versionId"] = nil
+                meta["lastUpdated"] = nil
+                if meta.isEmpty { object["meta"] = Optional<JSON>.none } else { object["meta"] = .object(meta) }
+            }
+            return .object(object)
+        }
+        return content(current) == content(resource)
     }
 
     /// A PATCH entry's resource: a Parameters (FHIRPath Patch) or a Binary holding a JSON Patch.

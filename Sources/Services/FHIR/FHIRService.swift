@@ -198,6 +198,12 @@ public struct FHIRService: Sendable {
             if let ifMatch, ifMatch != latest?.latestVersion {
                 throw ServiceError(.preconditionFailed, "If-Match names version \(ifMatch), the latest of \(type)/\(id) is \(latest.map { String($0.latestVersion) } ?? "none")")
             }
+            // A PUT that changes nothing writes no version (as HAPI FHIR does): the current one is the answer.
+            if let latest, let current = try await store.latestVersion(objectID: type + "/" + id), current.versionNumber == latest.latestVersion,
+                current.lifecycleState != VersionLifecycleState.deleted.rawValue, Self.sameContent(current.data, prepared)
+            {
+                return (ResourceVersion(current), false)
+            }
             let version = try await write(prepared, type: type, id: id, preceding: latest?.latestVersion, committal: committal, change: latest == nil ? .creation : .modification)
             return (version, latest == nil)
         }

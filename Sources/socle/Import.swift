@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import JSONCore
+import Logging
+import OpenEHR
+import Server
+import Services
+import Storage
+
+/// `socle import fhir PATH…`: FHIR Bundles and NDJSON into the store,
+/// through the API's transaction path (`FHIRImporter`), with a progress
+/// line, a summary per resource type and every refused entry.
+struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Import data into the store.", subcommands: [FHIRImport.self])
+}
+
+struct FHIRImport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fhir",
+        abstract: "Import FHIR R4 transaction or batch Bundles (.json, .json.gz, .json.bz2) and NDJSON files.",
+        discussion: """
+            Files are read in name order; folders one level deep. Entries whose resource carries an id are stored under \
+            that id, so a second import writes nothing new; entries with ifNoneExist match what is there.
+            """)
+
+    @Argument(help: "Files or folders to import.") var paths: [String]
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Who the import is recorded as (the committer of its contributions).") var user = "socle-import"
+    @Option(name: .customLong("system-id"), help: "System id of the audit (SOCLE_SYSTEM_ID, default socle.local).") var systemID: String?
+
+    func run() async throws {
+        var logger = Logger(label: "socle.import")
+        logger.logLevel = .warning
+        let files = try FHIRImportFiles.list(paths)
+        guard !files.isEmpty else { throw ValidationError("no .json, .json.gz, .json.bz2 or .ndjson file in \(paths.joined(separator: " "))") }
+        let configuration = ServerConfiguration(
+            databaseURL: database.url, systemID: setting(systemID, "SOCLE_SYSTEM_ID", "socle.local"), database: try database.settings())
+        let components = try await SocleServer.open(configuration, logger: logger)
+        let importer = FHIRImporter(service: components.fhirService)
+        let committal = Committal(committer: .identified(name: user), description: "socle import fhir")
+        let started = ContinuousClock.now
+        let totalBytes = max(1, files.reduce(0) { $0 + $1.size })
+        var readBytes = 0
+        var report = FHIRImporter.Report()
+        for file in files {
+            let bytes = try FHIRImportFiles.read(file.path)
+            let name = (file.path as NSString).lastPathComponent
+            switch file.kind {
+            case .bundle:
+                do {
+                    report.add(await importer.importBundle(try JSONParser.parse(bytes), source: name, committal: committal))
+                } catch {
+                    report.refused.append("\(name): not JSON: \(error)")
+                }
+            case .ndjson:
+                report.add(await importer.importNDJSON(String(decoding: bytes, as: UTF8.self), source: name, committal: committal))
+            }
+            readBytes += file.size
+            Self.progress(resources: report.resources, fraction: Double(readBytes) / Double(totalBytes), since: started)
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        print(Self.summary(report, seconds: (ContinuousClock.now - started).seconds))
+        try await components.store.close()
+        if !report.refused.isEmpty { throw ExitCode(1) }
+    }
+
+    static func progress(resources: Int, fraction: Double, since started: ContinuousClock.Instant) {
+        let seconds = max(0.001, (ContinuousClock.now - started).seconds)
+        let left = fraction > 0 ? seconds / fraction - seconds : 0
+        let width = 30
+        let filled = min(width, Int(Double(width) * fraction))
+        let line = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+            + "\(resources) resources, \(Int(Double(resources) / seconds))/s, \(Int(left.rounded())) s left   "
+        FileHandle.standardError.write(Data(("\r" + line).utf8))
+    }
+
+    static func summary(_ report: FHIRImporter.Report, seconds: Double) -> String {
+        let types = Set(report.created.keys).union(report.updated.keys).union(report.unchanged.keys).sorted()
+        var lines = ["\(report.resources) resources in \(String(format: "%.1f", seconds)) s (\(Int(Double(report.resources) / max(seconds, 0.001)))/s)"]
+        lines.append("type".padding(toLength: 28, withPad: " ", startingAt: 0) + "created  updated  unchanged")
+        for type in types {
+            let counts = [report.created[type], report.updated[type], report.unchanged[type]].map { String($0 ?? 0).leftPadded(8) }
+            lines.append(type.padding(toLength: 28, withPad: " ", startingAt: 0) + counts.joined(separator: " "))
+        }
+        if !report.refused.isEmpty {
+            lines.append("refused (\(report.refused.count)):")
+            lines.append(contentsOf: report.refused.map { "  " + $0 })
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
