@@ -71,7 +71,8 @@ struct FHIRCapabilityTests {
                 #expect(try await server.send(.post, "/fhir/Practitioner", headers: headers, body: practitioner).status == .ok)
             }
             if patient["conditionalUpdate"] == .bool(true) {
-                #expect(try await server.send(.put, "/fhir/Practitioner?identifier=cap-1", headers: json, body: practitioner).status == .ok)
+                let changed = FHIRConditionalTests.practitioner("cap-1", family: "Petit")
+                #expect(try await server.send(.put, "/fhir/Practitioner?identifier=cap-1", headers: json, body: changed).headers[.eTag] == #"W/"2""#)
             }
             if patient["conditionalDelete"]?.stringValue == "single" {
                 #expect(try await server.send(.delete, "/fhir/Practitioner?identifier=cap-1").headers[.eTag] == #"W/"3""#)
