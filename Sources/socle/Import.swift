@@ -42,18 +42,16 @@ struct FHIRImport: AsyncParsableCommand {
         let totalBytes = max(1, files.reduce(0) { $0 + $1.size })
         var readBytes = 0
         var report = FHIRImporter.Report()
-        for file in files {
-            let bytes = try FHIRImportFiles.read(file.path)
+        // The next file is read, decompressed and parsed while this one is imported.
+        var next: Task<Loaded, Never>? = files.first.map { file in Task.detached { Self.load(file) } }
+        for (position, file) in files.enumerated() {
+            let loaded = await next?.value ?? .failed("nothing read")
+            next = position + 1 < files.count ? Task.detached { [file = files[position + 1]] in Self.load(file) } : nil
             let name = (file.path as NSString).lastPathComponent
-            switch file.kind {
-            case .bundle:
-                do {
-                    report.add(await importer.importBundle(try JSONParser.parse(bytes), source: name, committal: committal))
-                } catch {
-                    report.refused.append("\(name): not JSON: \(error)")
-                }
-            case .ndjson:
-                report.add(await importer.importNDJSON(String(decoding: bytes, as: UTF8.self), source: name, committal: committal))
+            switch loaded {
+            case .bundle(let bundle): report.add(await importer.importBundle(bundle, source: name, committal: committal))
+            case .ndjson(let text): report.add(await importer.importNDJSON(text, source: name, committal: committal))
+            case .failed(let message): report.refused.append("\(name): \(message)")
             }
             readBytes += file.size
             Self.progress(resources: report.resources, fraction: Double(readBytes) / Double(totalBytes), since: started)
@@ -62,6 +60,26 @@ struct FHIRImport: AsyncParsableCommand {
         print(Self.summary(report, seconds: (ContinuousClock.now - started).seconds))
         try await components.store.close()
         if !report.refused.isEmpty { throw ExitCode(1) }
+    }
+
+    enum Loaded: Sendable {
+        case bundle(JSON)
+        case ndjson(String)
+        case failed(String)
+    }
+
+    static func load(_ file: (path: String, kind: FHIRImportFiles.Kind, size: Int)) -> Loaded {
+        do {
+            let bytes = try FHIRImportFiles.read(file.path)
+            switch file.kind {
+            case .bundle: return .bundle(try JSONParser.parse(bytes))
+            case .ndjson: return .ndjson(String(decoding: bytes, as: UTF8.self))
+            }
+        } catch let error as JSONParseError {
+            return .failed("not JSON: \(error.message) at line \(error.line)")
+        } catch {
+            return .failed("\(error)")
+        }
     }
 
     static func progress(resources: Int, fraction: Double, since started: ContinuousClock.Instant) {

@@ -76,6 +76,9 @@ public struct TestDatabase: Sendable {
     public static func with<T>(
         _ engine: TestEngine, migrate: Bool = true, projections: [any Projection] = Store.standardProjections, _ body: (TestDatabase) async throws -> T
     ) async throws -> T {
+        // PostgreSQL test databases take connections: at most `PostgresSlots.limit` at once.
+        if engine == .postgresql { await PostgresSlots.shared.acquire() }
+        defer { if engine == .postgresql { Task { await PostgresSlots.shared.release() } } }
         let database = try await make(engine, migrate: migrate, projections: projections)
         do {
             let value = try await body(database)
@@ -164,4 +167,30 @@ extension Corpus {
     /// The blood pressure of EHRbase's AQL data (magnitudes 22 mm[Hg]) and its template.
     public static let bloodPressure = compositionWithoutUID("openehr/compositions/canonical_json/aql_data_load/ehrbase_blood_pressure_simple.de.v0.json")
     public static let bloodPressureOPT = text("openehr/templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt")
+}
+
+/// How many PostgreSQL test databases may be open at once: every test runs
+/// at the same time, and each database holds up to 7 connections, where the
+/// server allows 300 (CI's setting).
+actor PostgresSlots {
+    static let shared = PostgresSlots()
+    static let limit = 24
+    var used = 0
+    var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        if used < Self.limit {
+            used += 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty {
+            used -= 1
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
 }

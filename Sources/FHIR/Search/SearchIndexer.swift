@@ -136,13 +136,13 @@ public final class SearchIndexer: Sendable {
 
     /// `followingMemberPaths: false` evaluates every expression with the
     /// general FHIRPath evaluator (tests compare both ways).
-    func entries(for resource: JSON, failures: inout [String], followingMemberPaths: Bool) -> [SearchIndexEntry] {
+    func entries(for resource: JSON, failures: inout [String], followingMemberPaths: Bool, only codes: Set<String>? = nil) -> [SearchIndexEntry] {
         let root = FHIRNode(resource: resource, tracksLocation: false)
         var result: [SearchIndexEntry] = []
         var context = FHIRPathContext(resource: root)
         context.collectionAs = true
         let evaluator = FHIRPathEvaluator(context: context)
-        for compiled in byType[root.type] ?? [] {
+        for compiled in byType[root.type] ?? [] where codes?.contains(compiled.definition.code) ?? true {
             let parameter = compiled.definition
             do {
                 let items =
@@ -195,7 +195,10 @@ public final class SearchIndexer: Sendable {
         let type = resource["resourceType"]?.stringValue ?? ""
         var result: [(String, String)] = []
         if let id = resource["id"]?.stringValue, FHIRSchema.r4.compartments[type] != nil { result.append((type, id)) }
-        let entries = self.entries(for: resource)
+        // Only the parameters that link a compartment to this type are evaluated.
+        let linking = Set(FHIRSchema.r4.compartments.values.flatMap { $0[type] ?? [] })
+        var failures: [String] = []
+        let entries = linking.isEmpty ? [] : self.entries(for: resource, failures: &failures, followingMemberPaths: true, only: linking)
         for (compartment, byType) in FHIRSchema.r4.compartments.sorted(by: { $0.key < $1.key }) {
             guard let parameters = byType[type] else { continue }
             for entry in entries where parameters.contains(entry.code) {

@@ -12,7 +12,7 @@ enum FHIRCapabilities {
     /// R4 SystemRestfulInteraction codes.
     static let systemInteractions = ["transaction", "batch", "history-system"]
     static let formats = ["application/fhir+json", "application/fhir+xml", "json", "xml"]
-    static let patchFormats = ["application/json-patch+json", "application/fhir+json", "application/fhir+xml"]
+    static let patchFormats = ["application/json-patch+json", "application/merge-patch+json", "application/fhir+json", "application/fhir+xml"]
 
     static func statement(version: String, base: String) -> JSON {
         let resources: [JSON] = FHIRService.resourceTypes.map { type in

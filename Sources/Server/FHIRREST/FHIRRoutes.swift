@@ -104,16 +104,18 @@ struct FHIRRoutes {
         case "application/json-patch+json":
             let buffer = try await request.body.collect(upTo: bodyLimit)
             document = .json(try JSONParser.parse(buffer.readableBytesView))
+        case "application/merge-patch+json":
+            let buffer = try await request.body.collect(upTo: bodyLimit)
+            document = .merge(try JSONParser.parse(buffer.readableBytesView))
         case _ where FHIRFormat.named(kind) != nil:
-            let parameters = try await Self.requiredBody(request, limit: bodyLimit)
-            guard parameters["resourceType"]?.stringValue == "Parameters" else {
-                throw ServiceError(.badRequest, "a FHIRPath Patch is a Parameters resource (R4 §FHIRPath Patch)")
-            }
-            document = .fhirPath(parameters)
+            // A Parameters resource is a FHIRPath Patch; any other object a merge patch of the resource (fhirpy, Aidbox).
+            let body = try await Self.requiredBody(request, limit: bodyLimit)
+            guard case .object = body else { throw ServiceError(.badRequest, "a patch is a Parameters resource or an object to merge") }
+            document = body["resourceType"]?.stringValue == "Parameters" ? .fhirPath(body) : .merge(body)
         default:
             throw HTTPRequestError(
                 status: .unsupportedMediaType,
-                message: "a patch is application/json-patch+json (JSON Patch) or a FHIR Parameters resource (FHIRPath Patch), not '\(kind)'")
+                message: "a patch is application/json-patch+json (JSON Patch), application/merge-patch+json or a FHIR Parameters resource (FHIRPath Patch), not '\(kind)'")
         }
         let version = try await service.patch(type: type, id: id, patch: document, ifMatch: try Self.ifMatch(request), committal: Self.committal(context))
         return Self.written(version, status: .ok, request: request, context: context, format: format)

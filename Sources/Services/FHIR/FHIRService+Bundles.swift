@@ -60,21 +60,50 @@ extension FHIRService {
         }
         try Self.requireDistinctTargets(entries)
         try await resolveReferences(&entries, references)
-        let now = ISODateTime.now()
-        let contributionID = UUIDText.random()
-        var writes: [VersionWrite] = []
-        for entry in entries.sorted(by: { ($0.method.order, $0.index) < ($1.method.order, $1.index) }) where entry.method != .get && outcomes[entry.index] == nil {
-            let audit = try committal.audit(systemID: systemID, at: now, defaultChange: entry.method == .delete ? .deleted : entry.method == .post ? .creation : .modification)
-            if let (write, outcome) = try await plannedWrite(entry, audit: audit, contributionID: contributionID) {
-                if let write { writes.append(write) }
-                outcomes[entry.index] = outcome
-            } else {
-                outcomes[entry.index] = EntryOutcome(status: 204)
-            }
-        }
+        let (writes, written, contributionID, now) = try await plannedWrites(entries, skipping: Set(outcomes.keys), committal: committal)
+        outcomes.merge(written) { $1 }
         try await commitTransaction(writes, contributionID: contributionID, committal: committal, at: now)
         for entry in entries where entry.method == .get { outcomes[entry.index] = await readOutcome(entry) }
         return outcomes
+    }
+
+    /// The writes of the transaction, in R4's order (DELETE, POST, PUT and
+    /// PATCH), and each entry's outcome: the current versions of every target
+    /// read at once, the resources checked side by side.
+    func plannedWrites(_ entries: [BundleEntry], skipping done: Set<Int>, committal: Committal) async throws
+        -> ([VersionWrite], [Int: EntryOutcome], String, ISODateTime)
+    {
+        let now = ISODateTime.now()
+        let contributionID = UUIDText.random()
+        let ordered = entries.sorted { ($0.method.order, $0.index) < ($1.method.order, $1.index) }.filter { $0.method != .get && !done.contains($0.index) }
+        let latest = try await store.latestVersions(objectIDs: ordered.compactMap { $0.id == nil ? nil : $0.reference })
+        var outcomes: [Int: EntryOutcome] = [:]
+        var slots: [VersionWrite?] = Array(repeating: nil, count: ordered.count)
+        var jobs: [(position: Int, entry: BundleEntry, resource: JSON, latest: VersionRecord?, audit: AuditRecord)] = []
+        for (position, entry) in ordered.enumerated() {
+            let change: AuditChangeType = entry.method == .delete ? .deleted : entry.method == .post ? .creation : .modification
+            let audit = try committal.audit(systemID: systemID, at: now, defaultChange: change)
+            switch try Self.step(entry, latest: latest[entry.reference]) {
+            case .nothing:
+                outcomes[entry.index] = EntryOutcome(status: 204)
+            case .deletion(let current):
+                let (write, version) = Self.versionWrite(
+                    nil, type: entry.type, id: entry.id ?? "", preceding: current.versionNumber, audit: audit, contributionID: contributionID,
+                    patientID: current.patientID)
+                slots[position] = write
+                outcomes[entry.index] = EntryOutcome(status: 204, version: version)
+            case .resource(let resource, let current):
+                jobs.append((position, entry, resource, current, audit))
+            }
+        }
+        let results = try await Self.inParallel(jobs) { job in
+            try Self.written(job.entry, job.resource, latest: job.latest, audit: job.audit, contributionID: contributionID)
+        }
+        for (job, (write, outcome)) in zip(jobs, results) {
+            slots[job.position] = write
+            outcomes[job.entry.index] = outcome
+        }
+        return (slots.compactMap { $0 }, outcomes, contributionID, now)
     }
 
     /// The entry's target: an id for a POST (the server's, or the match of
@@ -145,40 +174,72 @@ extension FHIRService {
         }
     }
 
-    /// The write of one entry, checked (its problems located in the Bundle); nil when there is nothing to write.
-    func plannedWrite(_ entry: BundleEntry, audit: AuditRecord, contributionID: String) async throws -> (VersionWrite?, EntryOutcome)? {
-        let id = entry.id ?? ""
-        let objectID = entry.type + "/" + id
-        let latest = try await store.latestVersion(objectID: objectID)
-        if let latest, latest.ehrID != nil { throw Self.entryError(entry, .conflict, "\(objectID) is not a FHIR resource of this server") }
+    /// What an entry asks to write, once its current version is known.
+    enum Step: Sendable {
+        case nothing
+        case deletion(VersionRecord)
+        case resource(JSON, latest: VersionRecord?)
+    }
+
+    /// The entry's step, checked against its current version (`ifMatch`, a
+    /// resource of this server, something to delete or patch); no I/O.
+    static func step(_ entry: BundleEntry, latest: VersionRecord?) throws -> Step {
+        let objectID = entry.reference
+        if let latest, latest.ehrID != nil { throw entryError(entry, .conflict, "\(objectID) is not a FHIR resource of this server") }
         if let ifMatch = entry.ifMatch, ifMatch != latest?.versionNumber {
-            throw Self.entryError(entry, .preconditionFailed, "ifMatch names version \(ifMatch), the latest of \(objectID) is \(latest.map { String($0.versionNumber) } ?? "none")")
+            throw entryError(entry, .preconditionFailed, "ifMatch names version \(ifMatch), the latest of \(objectID) is \(latest.map { String($0.versionNumber) } ?? "none")")
         }
         let isDeleted = latest?.lifecycleState == VersionLifecycleState.deleted.rawValue
-        var resource: JSON?
         switch entry.method {
         case .delete:
-            guard let latest, !isDeleted else { return nil }
-            let (write, version) = Self.versionWrite(
-                nil, type: entry.type, id: id, preceding: latest.versionNumber, audit: audit, contributionID: contributionID, patientID: latest.patientID)
-            return (write, EntryOutcome(status: 204, version: version))
+            guard let latest, !isDeleted else { return .nothing }
+            return .deletion(latest)
         case .patch:
             guard let latest, !isDeleted, let current = try? JSONParser.parse(latest.data) else {
-                throw Self.entryError(entry, .notFound, "\(objectID) does not exist to be patched")
+                throw entryError(entry, .notFound, "\(objectID) does not exist to be patched")
             }
-            resource = try Self.patched(current, with: entry)
-        case .post, .put: resource = entry.resource
-        case .get: return nil
+            return .resource(try patched(current, with: entry), latest: latest)
+        case .post, .put: return .resource(entry.resource ?? .null, latest: latest)
+        case .get: return .nothing
         }
-        let prepared = try Self.located(entry) { try Self.prepared(resource ?? .null, type: entry.type, id: id, unprocessable: entry.method == .patch) }
-        if entry.method == .put, let latest, !isDeleted, Self.sameContent(latest.data, prepared) {
+    }
+
+    /// The version an entry writes: its resource checked (problems located in
+    /// the Bundle), nothing when a PUT changes nothing; no I/O, so entries
+    /// are checked side by side (`inParallel`).
+    static func written(_ entry: BundleEntry, _ resource: JSON, latest: VersionRecord?, audit: AuditRecord, contributionID: String) throws
+        -> (VersionWrite?, EntryOutcome)
+    {
+        let id = entry.id ?? ""
+        let checked: JSON = try located(entry) { try Self.prepared(resource, type: entry.type, id: id, unprocessable: entry.method == .patch) }
+        let isDeleted = latest?.lifecycleState == VersionLifecycleState.deleted.rawValue
+        if entry.method == .put, let latest, !isDeleted, sameContent(latest.data, checked) {
             return (nil, .unchanged(ResourceVersion(latest)))
         }
         let conditions: [CommitCondition] =
             entry.ifNoneExist.flatMap { try? FHIRCriteriaParser.parse(type: entry.type, query: $0) }.map { [.noFHIRMatch($0)] } ?? []
-        let (write, version) = Self.versionWrite(
-            prepared, type: entry.type, id: id, preceding: latest?.versionNumber, audit: audit, contributionID: contributionID, conditions: conditions)
+        let (write, version) = versionWrite(
+            checked, type: entry.type, id: id, preceding: latest?.versionNumber, audit: audit, contributionID: contributionID, conditions: conditions)
         return (write, EntryOutcome(status: latest == nil ? 201 : 200, version: version))
+    }
+
+    /// Runs `work` on every item, on as many tasks as there are cores, and
+    /// gives the results in the items' order; the first item's error (in
+    /// that order) is thrown, whichever finished first.
+    static func inParallel<Item: Sendable, Output: Sendable>(_ items: [Item], _ work: @escaping @Sendable (Item) throws -> Output) async throws -> [Output] {
+        let lanes = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count / 16))
+        guard lanes > 1 else { return try items.map(work) }
+        let results = await withTaskGroup(of: [(Int, Result<Output, any Error>)].self) { group in
+            for lane in 0..<lanes {
+                group.addTask {
+                    stride(from: lane, to: items.count, by: lanes).map { index in (index, Result { try work(items[index]) }) }
+                }
+            }
+            var all: [(Int, Result<Output, any Error>)] = []
+            for await part in group { all += part }
+            return all.sorted { $0.0 < $1.0 }
+        }
+        return try results.map { try $0.1.get() }
     }
 
     /// Whether a stored version holds `resource`, `meta.versionId` and `meta.lastUpdated` aside.

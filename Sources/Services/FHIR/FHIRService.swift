@@ -45,10 +45,13 @@ public struct FHIRService: Sendable {
         }
     }
 
-    /// A patch document (R4 §patch): JSON Patch (RFC 6902) or FHIRPath Patch (a Parameters resource).
+    /// A patch document (R4 §patch): JSON Patch (RFC 6902), FHIRPath Patch
+    /// (a Parameters resource), or JSON Merge Patch (RFC 7386), which
+    /// clients written for Aidbox send.
     public enum Patch: Sendable {
         case json(JSON)
         case fhirPath(JSON)
+        case merge(JSON)
     }
 
     // MARK: Types and ids
@@ -223,6 +226,7 @@ public struct FHIRService: Sendable {
                 switch patch {
                 case .json(let document): patched = try JSONPatch.apply(document, to: json)
                 case .fhirPath(let parameters): patched = try FHIRPathPatch.apply(parameters, to: json)
+                case .merge(let document): patched = MergePatch.apply(document, to: json)
                 }
             } catch {
                 throw ServiceError(.unprocessable, "the patch cannot be applied: \(error)",
@@ -274,12 +278,13 @@ public struct FHIRService: Sendable {
         }
         object["id"] = .string(id)
         let json = JSON.object(object)
-        let structure = FHIRValidator.validate(json, level: .structure).filter { $0.severity == .error || $0.severity == .fatal }
+        // One walk: structural issues (unknown elements, JSON kinds, lexical forms) are 400, the others 422.
+        let errors = FHIRValidator.validate(json).filter { $0.severity == .error || $0.severity == .fatal }
+        let structure = errors.filter { $0.code == "structure" || $0.code == "value" }
         if !structure.isEmpty {
             throw ServiceError(unprocessable ? .unprocessable : .badRequest, "the \(type) is not valid FHIR R4", problems: structure.map(\.problem))
         }
-        let rules = FHIRValidator.validate(json).filter { $0.severity == .error || $0.severity == .fatal }
-        if !rules.isEmpty { throw ServiceError(.unprocessable, "the \(type) breaks FHIR R4 rules", problems: rules.map(\.problem)) }
+        if !errors.isEmpty { throw ServiceError(.unprocessable, "the \(type) breaks FHIR R4 rules", problems: errors.map(\.problem)) }
         return json
     }
 

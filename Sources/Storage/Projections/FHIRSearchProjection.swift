@@ -25,13 +25,13 @@ public struct FHIRSearchProjection: Projection {
     /// `txt` display or text; reference: `sys` type, `val` id, `txt` URL;
     /// uri: `val`; date: `lo`/`hi` in µs; number: `num`, `num_lo`/`num_hi`;
     /// quantity: `num`, `sys` system, `val` code, `txt` unit.
-    static let columns = ["object_id", "resource_type", "code", "sys", "val", "txt", "lo", "hi", "num", "num_lo", "num_hi"]
+    static let columns = ["object_id", "resource_type", "code", "kind", "sys", "val", "txt", "lo", "hi", "num", "num_lo", "num_hi"]
 
     public func createStatements(_ kind: DatabaseKind) -> [String] {
         let real = kind == .postgresql ? "DOUBLE PRECISION" : "REAL"
         return [
             """
-            CREATE TABLE \(Self.table) (object_id TEXT NOT NULL, resource_type TEXT NOT NULL, code TEXT NOT NULL,
+            CREATE TABLE \(Self.table) (object_id TEXT NOT NULL, resource_type TEXT NOT NULL, code TEXT NOT NULL, kind TEXT NOT NULL,
                 sys TEXT, val TEXT, txt TEXT, lo BIGINT, hi BIGINT, num \(real), num_lo \(real), num_hi \(real))
             """,
             "CREATE INDEX \(Self.table)_object_idx ON \(Self.table) (object_id)",
@@ -58,7 +58,7 @@ public struct FHIRSearchProjection: Projection {
         return statements
     }
 
-    /// 11 columns a row: well under both engines' bind limits.
+    /// 12 columns a row: well under both engines' bind limits.
     static let rowsPerStatement = 500
 
     public func erasureStatements(_ kind: DatabaseKind) -> [SQLStatement] {
@@ -81,7 +81,7 @@ public struct FHIRSearchProjection: Projection {
         case .composite: return nil
         }
         return [
-            .text(objectID), .text(type), .text(entry.code), SQLValue(sys), SQLValue(val), SQLValue(txt), SQLValue(lo), SQLValue(hi),
+            .text(objectID), .text(type), .text(entry.code), .text(entry.type.rawValue), SQLValue(sys), SQLValue(val), SQLValue(txt), SQLValue(lo), SQLValue(hi),
             SQLValue(num), SQLValue(numLow), SQLValue(numHigh),
         ]
     }

@@ -83,6 +83,23 @@ public struct FHIRSearchStore: Sendable {
         }
     }
 
+    /// References of stored resources that name no stored resource: a
+    /// relative `Type/id` whose target is missing or deleted (a `#id` of a
+    /// contained resource aside), a `urn:` or a
+    /// conditional reference left as written. Up to `limit`, as (resource, reference).
+    public func danglingReferences(limit: Int) async throws -> [(resource: String, reference: String)] {
+        let table = FHIRSearchProjection.table
+        return try await database.query(
+            """
+            SELECT s.object_id, COALESCE(s.sys || '/' || s.val, s.txt) FROM \(table) s WHERE s.kind = 'reference' AND (
+                (s.sys IS NOT NULL AND s.val IS NOT NULL AND (s.txt IS NULL OR s.txt NOT LIKE '#%') AND NOT EXISTS
+                    (SELECT 1 FROM \(table) t WHERE t.object_id = s.sys || '/' || s.val AND t.code = '_id'))
+                OR s.txt LIKE 'urn:%' OR (s.txt LIKE '%?%' AND s.txt NOT LIKE '%://%'))
+            ORDER BY s.object_id LIMIT ?
+            """, [.integer(Int64(limit))]
+        ).map { ($0.string(0) ?? "", $0.string(1) ?? "") }
+    }
+
     /// The statements that make a commit fail (`conflict`) when a resource
     /// meeting the criteria exists by then; on PostgreSQL the criteria's
     /// advisory lock first, so that two such commits run one after the other.

@@ -110,6 +110,27 @@ extension VersionStore {
         ).first.map(Self.version)
     }
 
+    /// The latest versions of several objects, by object id, 500 ids a query; the ids of no object are left out.
+    public func latestVersions(objectIDs: [String]) async throws -> [String: VersionRecord] {
+        var found: [String: VersionRecord] = [:]
+        let ids = Array(Set(objectIDs)).sorted()
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let batch = Array(ids[start..<min(start + 500, ids.count)])
+            let rows = try await database.query(
+                """
+                SELECT v.object_id, v.version_number, v.ehr_id, v.patient_id, v.contribution_id, v.system_id, v.committer, v.time_committed,
+                    v.change_type, v.description, v.lifecycle_state, v.data
+                FROM versioned_object o JOIN object_version v ON v.object_id = o.object_id AND v.version_number = o.latest_version
+                WHERE o.object_id IN (\(Array(repeating: "?", count: batch.count).joined(separator: ", ")))
+                """, batch.map(SQLValue.text))
+            for row in rows {
+                let record = Self.version(row)
+                found[record.objectID] = record
+            }
+        }
+        return found
+    }
+
     /// The version extant at a time: the last one committed at or before it.
     public func version(objectID: String, at time: Int64) async throws -> VersionRecord? {
         try await database.query(

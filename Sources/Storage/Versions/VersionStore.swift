@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import JSONCore
 
 /// The append-only store of versions (ARCHITECTURE.md §Storage): versioned
@@ -39,14 +41,31 @@ public struct VersionStore: Sendable {
             ChangeLog.insert(
                 database.kind, change: .contribution, contributionID: contribution.contributionID, ehrID: contribution.ehrID,
                 patientID: contribution.patientID, time: contribution.audit.timeCommitted))
-        for write in versions {
+        let projected = projectionStatements(versions)
+        for (write, rows) in zip(versions, projected) {
             statements += write.conditions.flatMap { Self.statements(for: $0, database.kind) }
             statements.append(Self.versionedObjectStatement(write))
             statements.append(Self.insertVersion(write.record))
-            statements += projectionStatements(write)
+            statements += rows
             statements += write.tags.flatMap(TagStore.statements)
         }
         return statements
+    }
+
+    /// The projections' statements of each write, in order. A large
+    /// contribution (a FHIR transaction of a whole patient record) computes
+    /// them on every core: the search index's values are FHIRPath work.
+    func projectionStatements(_ versions: [VersionWrite]) -> [[SQLStatement]] {
+        guard versions.count >= 64 else { return versions.map(projectionStatements) }
+        let lanes = ProcessInfo.processInfo.activeProcessorCount
+        let results = Mutex<[[SQLStatement]]>(Array(repeating: [], count: versions.count))
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            for index in stride(from: lane, to: versions.count, by: lanes) {
+                let rows = projectionStatements(versions[index])
+                results.withLock { $0[index] = rows }
+            }
+        }
+        return results.withLock { $0 }
     }
 
     /// What every projection following the version's type makes of it.

@@ -179,6 +179,12 @@ struct FHIRRoutesTests {
             #expect(impossible.status == .unprocessableContent)
             #expect(try await server.send(.patch, "/fhir/Patient/\(id)", headers: ["Content-Type": "text/plain"], body: "x").status == .unsupportedMediaType)
             #expect(try await server.send(.get, "/fhir/Patient/\(id)").headers[.eTag] == #"W/"3""#)
+            // JSON Merge Patch (RFC 7386), as merge-patch+json or as a partial resource (fhirpy, Aidbox).
+            let merged = try await server.send(
+                .patch, "/fhir/Patient/\(id)", headers: ["Content-Type": "application/merge-patch+json"], body: #"{"gender": null, "active": false}"#)
+            #expect(merged.status == .ok && merged.json["gender"] == nil && merged.json["active"] == .bool(false), "\(merged.body)")
+            let partial = try await server.send(.patch, "/fhir/Patient/\(id)", headers: ["Content-Type": "application/json"], body: #"{"birthDate": "1972-01-01"}"#)
+            #expect(partial.json["birthDate"]?.stringValue == "1972-01-01" && partial.json["name"] != nil && partial.headers[.eTag] == #"W/"5""#)
         }
     }
 

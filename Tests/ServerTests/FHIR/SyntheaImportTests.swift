@@ -1,0 +1,36 @@
+import Foundation
+import JSONCore
+import Services
+import SocleTestSupport
+import Storage
+import Testing
+
+/// The 122 Synthea bundles of the corpus through the import path (the
+/// transaction path of the API): the two `0-…` batches of organisations,
+/// locations and practitioners first, then the 120 patients' transactions,
+/// whose conditional references name them. Once per engine.
+@Suite("FHIR: the Synthea import")
+struct SyntheaImportTests {
+    @Test(arguments: TestEngine.available)
+    func theCorpusImportsWholeWithEveryReferenceResolved(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let importer = FHIRImporter(service: FHIRService(store: database.store, systemID: "socle.test"))
+            let committal = Committal(committer: .identified(name: "import"))
+            let files = try FHIRImportFiles.list([Corpus.root.appendingPathComponent("fhir/synthea").path])
+            #expect(files.count == 122)
+            var report = FHIRImporter.Report()
+            for file in files {
+                report.add(await importer.importBundle(try JSONParser.parse(try FHIRImportFiles.read(file.path)), source: file.path, committal: committal))
+            }
+            #expect(report.refused.isEmpty, "\(report.refused.prefix(10).joined(separator: "\n"))")
+            #expect(report.resources == 92_114)
+            let expected = ["Patient": 120, "Observation": 42_929, "Encounter": 4_769, "Condition": 1_597, "DiagnosticReport": 8_229, "MedicationRequest": 5_087]
+            for (type, count) in expected {
+                #expect(report.created[type] == count, "\(type) created")
+                #expect(try await database.store.versions.count(rmType: type) == count, "\(type) stored")
+            }
+            let dangling = try await database.store.fhirSearch.danglingReferences(limit: 10)
+            #expect(dangling.isEmpty, "\(dangling)")
+        }
+    }
+}
