@@ -23,7 +23,7 @@ public enum SocleServer {
             CompositionService(store: store.versions, templates: templateService, systemID: configuration.systemID)
         }
         public var queryService: QueryService { QueryService(store: store, systemID: configuration.systemID) }
-        public var fhirService: FHIRService { FHIRService(store: store, systemID: configuration.systemID) }
+        public var fhirService: FHIRService { FHIRService(store: store, systemID: configuration.systemID, referentialIntegrity: configuration.fhirReferentialIntegrity) }
         public var tagService: TagService { TagService(store: store, systemID: configuration.systemID) }
         public var directoryService: DirectoryService { DirectoryService(store: store.versions, systemID: configuration.systemID) }
         public var contributionService: ContributionService {

@@ -68,6 +68,11 @@ struct Serve: AsyncParsableCommand {
             }
             configuration.authentication = .basic(users)
         }
+        let integrity = environment["SOCLE_FHIR_REFERENTIAL_INTEGRITY"] ?? "true"
+        guard ["true", "false"].contains(integrity) else {
+            throw ValidationError("SOCLE_FHIR_REFERENTIAL_INTEGRITY must be true or false, not '\(integrity)'")
+        }
+        configuration.fhirReferentialIntegrity = integrity == "true"
         do {
             try configuration.validate()
         } catch {

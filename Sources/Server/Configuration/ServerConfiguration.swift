@@ -16,6 +16,9 @@ public struct ServerConfiguration: Sendable {
     public var database: DatabaseSettings
     /// The proxies whose forwarding headers make the URLs Socle writes.
     public var trustedProxies: TrustedProxies
+    /// FHIR references to resources of this server must name existing ones,
+    /// and a referenced resource cannot be deleted (`SOCLE_FHIR_REFERENTIAL_INTEGRITY`).
+    public var fhirReferentialIntegrity = true
 
     public enum Authentication: Sendable {
         case basic([User])

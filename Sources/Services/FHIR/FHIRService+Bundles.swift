@@ -62,9 +62,19 @@ extension FHIRService {
         try await resolveReferences(&entries, references)
         let (writes, written, contributionID, now) = try await plannedWrites(entries, skipping: Set(outcomes.keys), committal: committal)
         outcomes.merge(written) { $1 }
+        try await requireIntegrity(of: writes)
         try await commitTransaction(writes, contributionID: contributionID, committal: committal, at: now)
         for entry in entries where entry.method == .get { outcomes[entry.index] = await readOutcome(entry) }
         return outcomes
+    }
+
+    /// Referential integrity across a transaction: its resources may refer to
+    /// each other; what it deletes may be referred to only by what it deletes too.
+    func requireIntegrity(of writes: [VersionWrite]) async throws {
+        let deleted = Set(writes.filter { $0.record.lifecycleState == VersionLifecycleState.deleted.rawValue }.map(\.record.objectID))
+        let stored = Set(writes.map(\.record.objectID)).subtracting(deleted)
+        try await requireTargets(of: writes.compactMap(\.document), except: stored)
+        try await requireUnreferenced(deleted.sorted(), except: deleted)
     }
 
     /// The writes of the transaction, in R4's order (DELETE, POST, PUT and

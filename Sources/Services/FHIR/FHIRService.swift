@@ -11,11 +11,15 @@ public struct FHIRService: Sendable {
     public let store: VersionStore
     public let search: FHIRSearchStore
     public let systemID: String
+    /// References to this server's resources must name existing ones; a
+    /// referenced resource cannot be deleted (409).
+    public let referentialIntegrity: Bool
 
-    public init(store: Store, systemID: String) {
+    public init(store: Store, systemID: String, referentialIntegrity: Bool = true) {
         self.store = store.versions
         self.search = store.fhirSearch
         self.systemID = systemID
+        self.referentialIntegrity = referentialIntegrity
     }
 
     /// One version of a resource as stored.
@@ -82,6 +86,7 @@ public struct FHIRService: Sendable {
         try Self.requireType(type)
         let id = UUIDText.random()
         let prepared = try Self.prepared(resource, type: type, id: id)
+        try await requireTargets(of: [prepared])
         return try await write(prepared, type: type, id: id, preceding: nil, committal: committal, change: .creation)
     }
 
@@ -195,6 +200,7 @@ public struct FHIRService: Sendable {
                 problems: [DecodingProblem(path: "\(type).id", message: resource["id"] == nil ? "missing" : "does not match the URL")])
         }
         let prepared = try Self.prepared(resource, type: type, id: id)
+        try await requireTargets(of: [prepared], except: [type + "/" + id])
         return try await retrying(ifMatch == nil) {
             let latest = try await store.versionedObject(type + "/" + id)
             if let latest, latest.ehrID != nil { throw ServiceError(.conflict, "\(type)/\(id) is not a FHIR resource of this server") }
@@ -236,6 +242,7 @@ public struct FHIRService: Sendable {
                 throw ServiceError(.unprocessable, "a patch may not change the resource's type or id")
             }
             let prepared = try Self.prepared(patched, type: type, id: id, unprocessable: true)
+            try await requireTargets(of: [prepared], except: [type + "/" + id])
             return try await write(prepared, type: type, id: id, preceding: current.versionID, committal: committal, change: .modification)
         }
     }
@@ -249,6 +256,7 @@ public struct FHIRService: Sendable {
             guard let latest = try await store.latestVersion(objectID: type + "/" + id), latest.ehrID == nil,
                 latest.lifecycleState != VersionLifecycleState.deleted.rawValue
             else { return nil }
+            try await requireUnreferenced([type + "/" + id])
             return try await write(nil, type: type, id: id, preceding: latest.versionNumber, committal: committal, change: .deleted, patientID: latest.patientID)
         }
     }
@@ -261,6 +269,47 @@ public struct FHIRService: Sendable {
         }
         let (records, total) = try await store.history(query)
         return (records.map(ResourceVersion.init), total)
+    }
+
+    // MARK: Referential integrity
+
+    /// The references to this server's resources in `resources`: every
+    /// relative `Type/id` (a contained `#id`, a URL, a `urn:` or a
+    /// version-specific reference aside).
+    static func localReferences(_ resources: [JSON]) -> Set<String> {
+        var found: Set<String> = []
+        for resource in resources { BundleReferences.all(resource, into: &found) }
+        return found.filter { reference in
+            let parts = reference.split(separator: "/", omittingEmptySubsequences: false)
+            return parts.count == 2 && knownTypes.contains(String(parts[0])) && (try? requireID(String(parts[1]))) != nil
+        }
+    }
+
+    /// 409 when a reference names a resource of this server that does not
+    /// exist (or is deleted), but those in `except` (written with it).
+    func requireTargets(of resources: [JSON], except written: Set<String> = []) async throws {
+        guard referentialIntegrity else { return }
+        let wanted = Self.localReferences(resources).subtracting(written)
+        guard !wanted.isEmpty else { return }
+        let found = try await store.latestVersions(objectIDs: Array(wanted))
+        let missing = wanted.filter { found[$0] == nil || found[$0]?.lifecycleState == VersionLifecycleState.deleted.rawValue || found[$0]?.ehrID != nil }
+        guard missing.isEmpty else {
+            throw ServiceError(
+                .conflict, "the resource refers to \(missing.sorted().joined(separator: ", ")), which this server does not have (referential integrity)",
+                problems: missing.sorted().map { DecodingProblem(path: "reference", message: "\($0) does not exist") })
+        }
+    }
+
+    /// 409 when another resource refers to one of `targets` (through a
+    /// reference a search parameter indexes), but those in `except` (deleted with them).
+    func requireUnreferenced(_ targets: [String], except deleted: Set<String> = []) async throws {
+        guard referentialIntegrity else { return }
+        for target in targets {
+            let referrers = try await search.referrers(of: target, limit: 5).filter { !deleted.contains($0) && $0 != target }
+            if !referrers.isEmpty {
+                throw ServiceError(.conflict, "\(target) is referred to by \(referrers.joined(separator: ", ")): it cannot be deleted (referential integrity)")
+            }
+        }
     }
 
     // MARK: Writing

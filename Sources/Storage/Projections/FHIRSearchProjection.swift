@@ -37,6 +37,8 @@ public struct FHIRSearchProjection: Projection {
             "CREATE INDEX \(Self.table)_object_idx ON \(Self.table) (object_id)",
             "CREATE INDEX \(Self.table)_value_idx ON \(Self.table) (resource_type, code, val)",
             "CREATE INDEX \(Self.table)_date_idx ON \(Self.table) (resource_type, code, lo) WHERE lo IS NOT NULL",
+            // Who refers to a resource (referential integrity on delete).
+            "CREATE INDEX \(Self.table)_reference_idx ON \(Self.table) (val, sys) WHERE kind = 'reference'",
         ]
     }
 

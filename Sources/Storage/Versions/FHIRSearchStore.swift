@@ -83,6 +83,18 @@ public struct FHIRSearchStore: Sendable {
         }
     }
 
+    /// The resources whose indexed references name `target` (`Type/id`), up to `limit`.
+    public func referrers(of target: String, limit: Int) async throws -> [String] {
+        let parts = target.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return [] }
+        return try await database.query(
+            """
+            SELECT DISTINCT object_id FROM \(FHIRSearchProjection.table)
+            WHERE kind = 'reference' AND sys = ? AND val = ? AND (txt IS NULL OR txt NOT LIKE '#%') ORDER BY object_id LIMIT ?
+            """, [.text(parts[0]), .text(parts[1]), .integer(Int64(limit))]
+        ).compactMap { $0.string(0) }
+    }
+
     /// References of stored resources that name no stored resource: a
     /// relative `Type/id` whose target is missing or deleted (a `#id` of a
     /// contained resource aside), a `urn:` or a
