@@ -58,6 +58,25 @@ public struct Invariant: Sendable {
     public let severity: String
     public let expression: String
     public let human: String
+    /// The expression parsed once, when the definitions are read (nil with
+    /// `parseError` when it does not parse): validation evaluates it for
+    /// every element, on every core, without a shared cache in between.
+    let parsed: FHIRPathExpression?
+    let parseError: String?
+
+    init(key: String, severity: String, expression: String, human: String) {
+        self.key = key
+        self.severity = severity
+        self.expression = expression
+        self.human = human
+        do {
+            parsed = expression.isEmpty ? nil : try FHIRPathParser.parse(expression)
+            parseError = nil
+        } catch {
+            parsed = nil
+            parseError = "\(error)"
+        }
+    }
 }
 
 /// A FHIR type: resource, complex or primitive data type, or a backbone

@@ -227,11 +227,8 @@ public struct FHIRValidator {
 
     mutating func check(invariants: [Invariant], on node: FHIRNode) {
         for invariant in invariants where !invariant.expression.isEmpty {
-            let expression: FHIRPathExpression
-            do {
-                expression = try FHIRPathCache.shared.parse(invariant.expression)
-            } catch {
-                if collectFailures { failures.append((invariant.key, "\(error)")) }
+            guard let expression = invariant.parsed else {
+                if collectFailures { failures.append((invariant.key, invariant.parseError ?? "unparsed")) }
                 continue
             }
             var context = FHIRPathContext(resource: resource)
