@@ -291,8 +291,7 @@ public struct FHIRService: Sendable {
         guard referentialIntegrity else { return }
         let wanted = Self.localReferences(resources).subtracting(written)
         guard !wanted.isEmpty else { return }
-        let found = try await store.latestVersions(objectIDs: Array(wanted))
-        let missing = wanted.filter { found[$0] == nil || found[$0]?.lifecycleState == VersionLifecycleState.deleted.rawValue || found[$0]?.ehrID != nil }
+        let missing = wanted.subtracting(try await store.liveRecords(objectIDs: Array(wanted)))
         guard missing.isEmpty else {
             throw ServiceError(
                 .conflict, "the resource refers to \(missing.sorted().joined(separator: ", ")), which this server does not have (referential integrity)",

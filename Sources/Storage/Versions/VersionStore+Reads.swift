@@ -1,3 +1,5 @@
+import OpenEHR
+
 extension VersionStore {
     // MARK: EHRs
 
@@ -108,6 +110,23 @@ extension VersionStore {
             WHERE o.object_id = ? AND o.ehr_id = ? AND o.rm_type = ?
             """, [.text(objectID), .text(ehrID), .text(rmType)]
         ).first.map(Self.version)
+    }
+
+    /// Which of `objectIDs` name records without an EHR whose latest version
+    /// is not a deletion (FHIR resources that exist), without their data.
+    public func liveRecords(objectIDs: [String]) async throws -> Set<String> {
+        var found: Set<String> = []
+        let ids = Array(Set(objectIDs)).sorted()
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let batch = Array(ids[start..<min(start + 500, ids.count)])
+            let rows = try await database.query(
+                """
+                SELECT o.object_id FROM versioned_object o JOIN object_version v ON v.object_id = o.object_id AND v.version_number = o.latest_version
+                WHERE o.object_id IN (\(Array(repeating: "?", count: batch.count).joined(separator: ", "))) AND o.ehr_id IS NULL AND v.lifecycle_state <> ?
+                """, batch.map(SQLValue.text) + [.text(VersionLifecycleState.deleted.rawValue)])
+            for row in rows { if let id = row.string(0) { found.insert(id) } }
+        }
+        return found
     }
 
     /// The latest versions of several objects, by object id, 500 ids a query; the ids of no object are left out.
