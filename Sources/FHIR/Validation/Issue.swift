@@ -19,18 +19,25 @@ public struct FHIRIssue: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(location): \(message)" }
+
+    /// An OperationOutcome of one message, then each located problem, all
+    /// of one severity and issue code: what every FHIR answer about a
+    /// request (an error, an entry's outcome, an information) is made of.
+    public static func outcome(_ severity: Severity, code: String, message: String, problems: [(location: String, message: String)] = []) -> JSON {
+        ([FHIRIssue(severity, code: code, location: "", message: message)]
+            + problems.map { FHIRIssue(severity, code: code, location: $0.location, message: $0.message) }).operationOutcome
+    }
 }
 
 extension Array where Element == FHIRIssue {
     /// An OperationOutcome (R4 §OperationOutcome) listing the issues.
     public var operationOutcome: JSON {
         let issues: [JSON] = map { issue in
-            .object(JSONObject([
-                ("severity", .string(issue.severity.rawValue)),
-                ("code", .string(issue.code)),
-                ("diagnostics", .string(issue.message)),
-                ("expression", .array([.string(issue.location)])),
-            ]))
+            var object = JSONObject([
+                ("severity", .string(issue.severity.rawValue)), ("code", .string(issue.code)), ("diagnostics", .string(issue.message)),
+            ])
+            if !issue.location.isEmpty { object["expression"] = [.string(issue.location)] }
+            return .object(object)
         }
         return .object(JSONObject([("resourceType", "OperationOutcome"), ("issue", .array(issues))]))
     }

@@ -1,3 +1,4 @@
+import FHIR
 import HTTPTypes
 import Hummingbird
 import JSONCore
@@ -22,50 +23,15 @@ struct FHIROutcomeMiddleware: RouterMiddleware {
     }
 
     static func response(for error: any Error, request: Request, context: Context) -> Response {
-        var headers = HTTPFields()
-        let status: HTTPResponse.Status
-        var message: String
-        var problems: [DecodingProblem] = []
-        switch error {
-        case let error as ServiceError:
-            (status, message, problems) = ErrorMiddleware.render(error, into: &headers)
-            if let latest = error.latestVersion { headers[.eTag] = "W/\"\(latest.versionNumber)\"" }
-        case let error as StoreError:
-            (status, message, problems) = ErrorMiddleware.render(ServiceError(error), into: &headers)
-        case let error as JSONParseError:
-            status = .badRequest
-            message = "the body is not valid JSON: \(error.message) at line \(error.line), column \(error.column)"
-            problems = [DecodingProblem(path: error.path.isEmpty ? "(body)" : error.path, message: error.message)]
-        case let error as HTTPRequestError:
-            status = error.status
-            message = error.message
-            headers.append(contentsOf: error.headers)
-        case let error as any HTTPResponseError:
-            status = error.status
-            message = status == .notFound ? "no FHIR interaction at \(request.uri.path)" : status.reasonPhrase
-            if status == .contentTooLarge { message = "the request body is larger than this server accepts" }
-        default:
-            status = .internalServerError
-            message = "internal error; the server log has the detail under this request id"
-            context.logger.error("unhandled error", metadata: ["socle.error": "\(String(reflecting: error))"])
-        }
+        let classified = ClassifiedError(error, request: request, context: context)
+        var headers = classified.headers
+        if let latest = classified.latestVersion { headers[.eTag] = "W/\"\(latest.versionNumber)\"" }
+        var message = classified.message
         if let id = context.logger[metadataKey: "socle.request_id"] { message += " (request \(id))" }
-        let outcome = operationOutcome(status: status, message: message, problems: problems)
-        let format = (try? FHIRFormat.requested(request)) ?? .json
-        headers[.eTag] = status == .preconditionFailed ? headers[.eTag] : nil
-        return Response.fhir(status, outcome, format: format, pretty: request.fhirPretty, headers: headers)
-    }
-
-    /// The OperationOutcome: the message as the first issue, then one issue per problem with its location.
-    static func operationOutcome(status: HTTPResponse.Status, message: String, problems: [DecodingProblem]) -> JSON {
-        let code = issueCode(status)
-        var issues: [JSON] = [["severity": status.code >= 500 ? "fatal" : "error", "code": .string(code), "diagnostics": .string(message)]]
-        for problem in problems {
-            issues.append([
-                "severity": "error", "code": .string(code), "diagnostics": .string(problem.message), "expression": [.string(problem.path)],
-            ])
-        }
-        return .object(JSONObject([("resourceType", "OperationOutcome"), ("issue", .array(issues))]))
+        let outcome = FHIRIssue.outcome(
+            classified.status.code >= 500 ? .fatal : .error, code: issueCode(classified.status), message: message,
+            problems: classified.problems.map { ($0.path, $0.message) })
+        return Response.fhir(classified.status, outcome, format: (try? FHIRFormat.requested(request)) ?? .json, pretty: request.fhirPretty, headers: headers)
     }
 
     /// The IssueType (R4 ValueSet issue-type) a status stands for.

@@ -1,3 +1,4 @@
+import FHIR
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -210,10 +211,8 @@ struct FHIRRoutes {
 
     /// `If-Match: W/"3"` (or `"3"`, `3`): the version the client read.
     static func ifMatch(_ request: Request) throws -> Int? {
-        guard var value = request.headers[.ifMatch]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if value.hasPrefix("W/") { value.removeFirst(2) }
-        value = value.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        guard let number = Int(value), number > 0 else {
+        guard let value = request.headers[.ifMatch], !value.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        guard let number = FHIRService.versionID(ofETag: value) else {
             throw HTTPRequestError(status: .badRequest, message: "If-Match '\(value)' is not a version id: send W/\"n\" as the ETag gave it")
         }
         return number
@@ -223,9 +222,7 @@ struct FHIRRoutes {
     static func notModified(_ version: FHIRService.ResourceVersion, _ request: Request) -> Bool {
         if let tags = request.headers[.ifNoneMatch] {
             return tags.split(separator: ",").contains { tag in
-                var text = tag.trimmingCharacters(in: .whitespaces)
-                if text.hasPrefix("W/") { text.removeFirst(2) }
-                return text == "*" || text.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == String(version.versionID)
+                tag.trimmingCharacters(in: .whitespaces) == "*" || FHIRService.versionID(ofETag: String(tag)) == version.versionID
             }
         }
         if let since = request.headers[.ifModifiedSince].flatMap(HTTPDate.parse) {
@@ -258,12 +255,7 @@ struct FHIRRoutes {
         }
     }
 
-    static func information(_ message: String) -> JSON {
-        .object(JSONObject([
-            ("resourceType", "OperationOutcome"),
-            ("issue", [["severity": "information", "code": "informational", "diagnostics": .string(message)]]),
-        ]))
-    }
+    static func information(_ message: String) -> JSON { FHIRIssue.outcome(.information, code: "informational", message: message) }
 
     static func integer(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text = request.queryParameter(name) else { return value }

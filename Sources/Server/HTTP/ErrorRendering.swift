@@ -22,15 +22,43 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     static func response(for error: any Error, context: Context, request: Request) -> Response {
-        var headers = HTTPFields()
-        let status: HTTPResponse.Status
-        var message: String
-        var problems: [DecodingProblem] = []
+        let classified = ClassifiedError(error, request: request, context: context)
+        var headers = classified.headers
+        if let latest = classified.latestVersion { headers[.eTag] = "\"\(latest)\"" }
+        let (status, message, problems) = (classified.status, classified.message, classified.problems)
+        var body = JSONObject([("error", .string(status.reasonPhrase)), ("message", .string(message))])
+        if !problems.isEmpty {
+            body["validationErrors"] = .array(problems.map { .string($0.description) })
+            body["problems"] = .array(problems.map { ["path": .string($0.path), "message": .string($0.message)] })
+        }
+        if let id = context.logger[metadataKey: "socle.request_id"] { body["request_id"] = .string("\(id)") }
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(.object(body)))))
+    }
+
+}
+
+/// What an error means, whatever the surface that renders it (openEHR
+/// error JSON in `ErrorMiddleware`, an OperationOutcome in
+/// `FHIROutcomeMiddleware`): its status, message, located problems and
+/// headers. A 500 means a bug: it is logged with its detail here.
+struct ClassifiedError {
+    var status: HTTPResponse.Status
+    var message: String
+    var problems: [DecodingProblem] = []
+    var headers = HTTPFields()
+    /// For 412: the latest version, which each surface writes as its ETag.
+    var latestVersion: ObjectVersionID?
+
+    init(_ thrown: any Error, request: Request, context: SocleRequestContext) {
+        let error: any Error = (thrown as? StoreError).map { ServiceError($0) } ?? thrown
         switch error {
         case let error as ServiceError:
-            (status, message, problems) = Self.render(error, into: &headers)
-        case let error as StoreError:
-            (status, message, problems) = Self.render(ServiceError(error), into: &headers)
+            status = HTTPResponse.Status(code: error.kind.statusCode, reasonPhrase: error.kind.reasonPhrase)
+            message = error.message
+            problems = error.problems
+            latestVersion = error.latestVersion
+            if let seconds = error.retryAfter { headers[.retryAfter] = String(seconds) }
         case let error as RMDecodingError:
             status = .badRequest
             message = "the request body is not a valid \(error.rmType)"
@@ -51,33 +79,6 @@ struct ErrorMiddleware: RouterMiddleware {
             status = .internalServerError
             message = "internal error; the server log has the detail under this request id"
             context.logger.error("unhandled error", metadata: ["socle.error": "\(String(reflecting: error))"])
-        }
-        var body = JSONObject([("error", .string(status.reasonPhrase)), ("message", .string(message))])
-        if !problems.isEmpty {
-            body["validationErrors"] = .array(problems.map { .string($0.description) })
-            body["problems"] = .array(problems.map { ["path": .string($0.path), "message": .string($0.message)] })
-        }
-        if let id = context.logger[metadataKey: "socle.request_id"] { body["request_id"] = .string("\(id)") }
-        headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(.object(body)))))
-    }
-
-    static func render(_ error: ServiceError, into headers: inout HTTPFields) -> (HTTPResponse.Status, String, [DecodingProblem]) {
-        if let latest = error.latestVersion { headers[.eTag] = "\"\(latest)\"" }
-        if let seconds = error.retryAfter { headers[.retryAfter] = String(seconds) }
-        return (Self.status(error.kind), error.message, error.problems)
-    }
-
-    static func status(_ kind: ServiceError.Kind) -> HTTPResponse.Status {
-        switch kind {
-        case .badRequest: .badRequest
-        case .unprocessable: .unprocessableContent
-        case .notFound: .notFound
-        case .conflict: .conflict
-        case .preconditionFailed: .preconditionFailed
-        case .gone: .gone
-        case .forbidden: .forbidden
-        case .unavailable: .serviceUnavailable
         }
     }
 }

@@ -4,7 +4,7 @@ import Storage
 /// Why a use case refused a request, in words a surface maps to its own
 /// status codes and error format (one place per surface).
 public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
         /// Malformed input: bad JSON, wrong types, unknown RM type, bad id. 400.
         case badRequest
         /// Well-formed but breaking a rule of the target (validation). 422.
@@ -52,4 +52,35 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public var description: String { message }
+}
+
+extension ServiceError.Kind {
+    /// The HTTP status every surface answers this refusal with (and a FHIR
+    /// transaction's entry reports): one table for all.
+    public var statusCode: Int {
+        switch self {
+        case .badRequest: 400
+        case .unprocessable: 422
+        case .notFound: 404
+        case .conflict: 409
+        case .preconditionFailed: 412
+        case .gone: 410
+        case .forbidden: 403
+        case .unavailable: 503
+        }
+    }
+
+    /// The status's reason phrase (RFC 9110 §15).
+    public var reasonPhrase: String {
+        switch self {
+        case .badRequest: "Bad Request"
+        case .unprocessable: "Unprocessable Content"
+        case .notFound: "Not Found"
+        case .conflict: "Conflict"
+        case .preconditionFailed: "Precondition Failed"
+        case .gone: "Gone"
+        case .forbidden: "Forbidden"
+        case .unavailable: "Service Unavailable"
+        }
+    }
 }

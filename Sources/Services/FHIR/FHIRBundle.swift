@@ -56,8 +56,7 @@ struct BundleEntry: Sendable {
         resource = entry["resource"]
         ifNoneExist = request["ifNoneExist"]?.stringValue
         if let tag = request["ifMatch"]?.stringValue {
-            let text = tag.replacingOccurrences(of: "W/", with: "").trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
-            guard let number = Int(text) else { throw refuse("ifMatch '\(tag)' is not a version (W/\"n\")", ".request.ifMatch") }
+            guard let number = FHIRService.versionID(ofETag: tag) else { throw refuse("ifMatch '\(tag)' is not a version (W/\"n\")", ".request.ifMatch") }
             ifMatch = number
         }
         if let mark = url.firstIndex(of: "?") {

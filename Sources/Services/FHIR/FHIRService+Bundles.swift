@@ -20,10 +20,7 @@ extension FHIRService {
         static func unchanged(_ version: ResourceVersion) -> EntryOutcome {
             EntryOutcome(
                 status: 200, version: version,
-                outcome: .object(JSONObject([
-                    ("resourceType", "OperationOutcome"),
-                    ("issue", [["severity": "information", "code": "informational", "diagnostics": "unchanged: the resource is the current version"]]),
-                ])))
+                outcome: FHIRIssue.outcome(.information, code: "informational", message: "unchanged: the resource is the current version"))
         }
     }
 
@@ -195,9 +192,10 @@ extension FHIRService {
     /// resource of this server, something to delete or patch); no I/O.
     static func step(_ entry: BundleEntry, latest: VersionRecord?) throws -> Step {
         let objectID = entry.reference
-        if let latest, latest.ehrID != nil { throw entryError(entry, .conflict, "\(objectID) is not a FHIR resource of this server") }
-        if let ifMatch = entry.ifMatch, ifMatch != latest?.versionNumber {
-            throw entryError(entry, .preconditionFailed, "ifMatch names version \(ifMatch), the latest of \(objectID) is \(latest.map { String($0.versionNumber) } ?? "none")")
+        do {
+            try requireCurrent(objectID, latest: latest, ifMatch: entry.ifMatch)
+        } catch let error as ServiceError {
+            throw entryError(entry, error.kind, error.message)
         }
         let isDeleted = latest?.lifecycleState == VersionLifecycleState.deleted.rawValue
         switch entry.method {
@@ -384,7 +382,7 @@ extension FHIRService {
     func responseBundle(type: String, entries: [BundleEntry], outcomes: [Int: EntryOutcome]) -> JSON {
         let items: [JSON] = entries.map { entry in
             let outcome = outcomes[entry.index] ?? EntryOutcome(status: 204)
-            var response = JSONObject([("status", .string("\(outcome.status) \(Self.reason(outcome.status))"))])
+            var response = JSONObject([("status", .string(Self.statusLine(outcome.status)))])
             if let version = outcome.version {
                 if entry.method != .delete && entry.method != .get { response["location"] = .string("\(version.reference)/_history/\(version.versionID)") }
                 response["etag"] = .string("W/\"\(version.versionID)\"")
@@ -402,40 +400,20 @@ extension FHIRService {
         ]))
     }
 
+    /// A failed entry of a batch (or a GET of a transaction): its status and OperationOutcome.
     static func failure(_ error: ServiceError) -> EntryOutcome {
-        let status: Int =
-            switch error.kind {
-            case .badRequest: 400
-            case .unprocessable: 422
-            case .notFound: 404
-            case .conflict: 409
-            case .preconditionFailed: 412
-            case .gone: 410
-            case .forbidden: 403
-            case .unavailable: 503
-            }
-        var issues: [JSON] = [["severity": "error", "code": "processing", "diagnostics": .string(error.message)]]
-        issues += error.problems.map { ["severity": "error", "code": "processing", "diagnostics": .string($0.message), "expression": [.string($0.path)]] }
-        return EntryOutcome(status: status, outcome: .object(JSONObject([("resourceType", "OperationOutcome"), ("issue", .array(issues))])))
+        EntryOutcome(
+            status: error.kind.statusCode,
+            outcome: FHIRIssue.outcome(.error, code: "processing", message: error.message, problems: error.problems.map { ($0.path, $0.message) }))
     }
 
-    static func outcome(_ message: String) -> JSON {
-        .object(JSONObject([("resourceType", "OperationOutcome"), ("issue", [["severity": "error", "code": "exception", "diagnostics": .string(message)]])]))
-    }
+    static func outcome(_ message: String) -> JSON { FHIRIssue.outcome(.error, code: "exception", message: message) }
 
-    static func reason(_ status: Int) -> String {
-        switch status {
-        case 200: "OK"
-        case 201: "Created"
-        case 204: "No Content"
-        case 400: "Bad Request"
-        case 404: "Not Found"
-        case 409: "Conflict"
-        case 410: "Gone"
-        case 412: "Precondition Failed"
-        case 422: "Unprocessable Entity"
-        default: "Error"
-        }
+    /// `201 Created`: the status line of a response entry (R4 §Bundle.entry.response.status).
+    static func statusLine(_ status: Int) -> String {
+        let phrases = [200: "OK", 201: "Created", 204: "No Content"]
+        let kind = ServiceError.Kind.allCases.first { $0.statusCode == status }
+        return "\(status) \(phrases[status] ?? kind?.reasonPhrase ?? "Internal Server Error")"
     }
 
     /// A refusal naming the entry, for a transaction that fails as a whole.

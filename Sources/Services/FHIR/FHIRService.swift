@@ -1,4 +1,5 @@
 import FHIR
+import Foundation
 import JSONCore
 import OpenEHR
 import Storage
@@ -202,20 +203,33 @@ public struct FHIRService: Sendable {
         let prepared = try Self.prepared(resource, type: type, id: id)
         try await requireTargets(of: [prepared], except: [type + "/" + id])
         return try await retrying(ifMatch == nil) {
-            let latest = try await store.versionedObject(type + "/" + id)
-            if let latest, latest.ehrID != nil { throw ServiceError(.conflict, "\(type)/\(id) is not a FHIR resource of this server") }
-            if let ifMatch, ifMatch != latest?.latestVersion {
-                throw ServiceError(.preconditionFailed, "If-Match names version \(ifMatch), the latest of \(type)/\(id) is \(latest.map { String($0.latestVersion) } ?? "none")")
-            }
+            let latest = try await store.latestVersion(objectID: type + "/" + id)
+            try Self.requireCurrent(type + "/" + id, latest: latest, ifMatch: ifMatch)
             // A PUT that changes nothing writes no version (as HAPI FHIR does): the current one is the answer.
-            if let latest, let current = try await store.latestVersion(objectID: type + "/" + id), current.versionNumber == latest.latestVersion,
-                current.lifecycleState != VersionLifecycleState.deleted.rawValue, Self.sameContent(current.data, prepared)
-            {
-                return (ResourceVersion(current), false)
+            if let latest, latest.lifecycleState != VersionLifecycleState.deleted.rawValue, Self.sameContent(latest.data, prepared) {
+                return (ResourceVersion(latest), false)
             }
-            let version = try await write(prepared, type: type, id: id, preceding: latest?.latestVersion, committal: committal, change: latest == nil ? .creation : .modification)
+            let version = try await write(prepared, type: type, id: id, preceding: latest?.versionNumber, committal: committal, change: latest == nil ? .creation : .modification)
             return (version, latest == nil)
         }
+    }
+
+    /// The checks of a write against the object's current version, for
+    /// single interactions and transactions alike: a FHIR resource of this
+    /// server (409), the version `ifMatch` names still the latest (412).
+    static func requireCurrent(_ objectID: String, latest: VersionRecord?, ifMatch: Int?) throws {
+        if let latest, latest.ehrID != nil { throw ServiceError(.conflict, "\(objectID) is not a FHIR resource of this server") }
+        if let ifMatch, ifMatch != latest?.versionNumber {
+            throw ServiceError(.preconditionFailed, "If-Match names version \(ifMatch), the latest of \(objectID) is \(latest.map { String($0.versionNumber) } ?? "none")")
+        }
+    }
+
+    /// The version an entity tag names (`W/"3"`, `"3"`, `3`); nil for anything else.
+    public static func versionID(ofETag tag: String) -> Int? {
+        var text = tag.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("W/") { text.removeFirst(2) }
+        guard let number = Int(text.trimmingCharacters(in: CharacterSet(charactersIn: "\""))), number > 0 else { return nil }
+        return number
     }
 
     /// patch (R4 §patch): the latest version (or the one `ifMatch` names,
