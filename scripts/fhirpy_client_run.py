@@ -11,34 +11,11 @@ from __future__ import annotations
 
 import base64
 import sys
-import traceback
 import uuid
 
+from client_steps import Run, check
 from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import ResourceNotFound
-
-
-class Run:
-    def __init__(self) -> None:
-        self.failed: list[str] = []
-        self.passed = 0
-
-    def step(self, name, action):
-        try:
-            result = action()
-            print(f"PASS {name}", flush=True)
-            self.passed += 1
-            return result
-        except Exception as error:  # a failed step is reported, the run goes on
-            print(f"FAIL {name}: {type(error).__name__}: {error}", flush=True)
-            traceback.print_exc(limit=2, file=sys.stdout)
-            self.failed.append(name)
-            return None
-
-
-def check(condition: bool, message: str) -> None:
-    if not condition:
-        raise AssertionError(message)
 
 
 def drive(client: SyncFHIRClient, run: Run) -> None:

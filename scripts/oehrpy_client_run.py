@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import traceback
 import uuid
 
+from client_steps import Run, check
 from oehrpy.client import ContributionBuilder
 from oehrpy.client.ehrbase import EHRBaseClient
 from oehrpy.client.openehr import OpenEHRClient
@@ -25,30 +25,6 @@ from oehrpy.client.openehr import OpenEHRClient
 TEMPLATE_ID = "ehrbase.testcase06.v0"
 ROOT = "ehrbase.testcase6.v0"
 SYSTOLIC = f"{ROOT}/blood_pressure/any_event:0/systolic|magnitude"
-
-
-class Run:
-    def __init__(self) -> None:
-        self.failed: list[str] = []
-        self.passed = 0
-
-    async def step(self, name, action):
-        try:
-            result = await action()
-            print(f"PASS {name}", flush=True)
-            self.passed += 1
-            return result
-        except Exception as error:  # a failed step is reported, the run goes on
-            detail = getattr(error, "response_body", None) or ""
-            print(f"FAIL {name}: {type(error).__name__}: {error} {detail}", flush=True)
-            traceback.print_exc(limit=2, file=sys.stdout)
-            self.failed.append(name)
-            return None
-
-
-def check(condition: bool, message: str) -> None:
-    if not condition:
-        raise AssertionError(message)
 
 
 def status_body(subject_id: str) -> dict:
@@ -79,7 +55,7 @@ def folder(name: str) -> dict:
 
 
 async def drive(client, opt: str, flat: dict, run: Run) -> None:
-    step = run.step
+    step = run.async_step
 
     async def server_info():
         info = await client.get_server_info()
