@@ -74,6 +74,9 @@ struct FHIRBundleTests {
                 (Self.bundle("transaction", [good, Self.entry("POST", "Patient/1", resource: FHIRRoutesTests.patient)]), .badRequest, "Bundle.entry[1].request.url"),
                 (Self.bundle("transaction", [good, Self.entry("POST", "Observation", resource: FHIRRoutesTests.patient)]), .badRequest, "Bundle.entry[1].resource.resourceType"),
                 (Self.bundle("collection", [good]), .badRequest, "Bundle.type"),
+                (Self.bundle("transaction", [good, Self.entry("PUT", "Patient/\(existing)", resource: FHIRRoutesTests.patient, extra: #", "ifMatch": "W/\"x\"""#)]), .badRequest, "Bundle.entry[1].request.ifMatch"),
+                (Self.bundle("transaction", [good, #"{"resource": {"resourceType": "Patient"}, "request": {"url": "Patient"}}"#]), .badRequest, "Bundle.entry[1].request.method"),
+                (Self.bundle("transaction", [good, Self.entry("PUT", "Patient/\(String(repeating: "x", count: 70))", resource: FHIRRoutesTests.patient)]), .badRequest, "id"),
                 (#"{"resourceType": "Patient"}"#, .badRequest, "resourceType"),
             ]
             for (body, status, location) in cases {
@@ -124,7 +127,7 @@ struct FHIRBundleTests {
             #expect(reply.status == .ok, "\(reply.body)")
             #expect(reply.json["type"]?.stringValue == "batch-response")
             let entries = reply.json["entry"]?.arrayValue ?? []
-            #expect(entries.map { $0["response"]?["status"]?.stringValue ?? "" } == ["201 Created", "422 Unprocessable Entity", "404 Not Found", "204 No Content"])
+            #expect(entries.map { $0["response"]?["status"]?.stringValue ?? "" } == ["201 Created", "422 Unprocessable Content", "404 Not Found", "204 No Content"])
             #expect(entries[1]["response"]?["outcome"]?["resourceType"]?.stringValue == "OperationOutcome")
             #expect(try await Self.count(server) == 1)
         }

@@ -212,6 +212,10 @@ struct FHIRRoutesTests {
             #expect(future.json["total"] == .number("0"))
             #expect(try await server.send(.get, "/fhir/_history?_since=yesterday").status == .badRequest)
             #expect(try await server.send(.get, "/fhir/_history?_count=-1").status == .badRequest)
+            for bad in ["_at=noon", "_offset=-3", "_count=x", "_count=1001"] {
+                let reply = try await server.send(.get, "/fhir/_history?\(bad)")
+                #expect(reply.status == .badRequest && reply.json["resourceType"]?.stringValue == "OperationOutcome", "\(bad)")
+            }
             // The Observations concern their patient (the Patient compartment).
             let record = try #require(try await server.database.store.versions.latestVersion(objectID: "Observation/\(observations[0])"))
             #expect(record.patientID == "Patient/\(patient)")
