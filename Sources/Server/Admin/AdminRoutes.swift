@@ -28,6 +28,11 @@ struct AdminRoutes {
             try await service.eraseEHR(try context.parameters.require("ehr_id"), by: context.user?.name ?? "anonymous")
             return Response(status: .noContent)
         }
+        group.delete("patient/:patient_id") { _, context in
+            try Self.requireAdmin(context)
+            try await service.erasePatient(try context.parameters.require("patient_id"), by: context.user?.name ?? "anonymous")
+            return Response(status: .noContent)
+        }
         group.get("changes") { request, context in
             try Self.requireAdmin(context)
             let after = try Self.number(request, "after", default: 0)

@@ -26,6 +26,20 @@ public struct AdminService: Sendable {
         }
     }
 
+    /// DELETE /admin/patient/{id}: erases every record of FHIR `Patient/{id}`
+    /// (the Patient's versions, every resource in its compartment) and the
+    /// EHR linked to it with all its content; the erasure log keeps who,
+    /// when and which patient. 404 when nothing concerns that patient.
+    public func erasePatient(_ id: String, by user: String) async throws {
+        try FHIRService.requireID(id)
+        do {
+            try await store.erase(
+                patientID: "Patient/" + id, erasureID: UUIDText.random(), erasedAt: ISODateTime.now().microsecondsSinceEpoch, erasedBy: user)
+        } catch let error as StoreError where error.code == .notFound {
+            throw ServiceError(.notFound, "no record concerns Patient/\(id)")
+        }
+    }
+
     /// DELETE /admin/ehr/all?ehr_id=…&ehr_id=… (ITS-REST development
     /// §admin_ehr_delete_all): erases the EHRs named, each as `eraseEHR`
     /// does, once all are known to exist (404 naming those that do not,

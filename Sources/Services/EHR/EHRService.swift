@@ -54,29 +54,41 @@ public struct EHRService: Sendable {
     /// single contribution. `ehrID` is the client's id for PUT /ehr/{ehr_id}.
     public func createEHR(id ehrID: String? = nil, status: EHRStatus?, committal: Committal) async throws -> (Summary, StatusVersion) {
         let ehrID = try ehrID.map(Self.normalisedEHRID) ?? UUIDText.random()
-        var status = status ?? EHRStatus()
+        let audit = try committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: .creation)
+        let creation = creation(id: ehrID, status: status ?? EHRStatus(), audit: audit)
+        do {
+            try await store.commit(creation.commit.contribution, versions: creation.commit.versions, ehrChanges: creation.commit.ehrChanges)
+        } catch let error as StoreError where error.code == .conflict {
+            if try await store.ehr(ehrID) != nil { throw ServiceError(.conflict, "EHR \(ehrID) already exists") }
+            let subject = creation.record.subjectID.map { "subject \($0) in namespace \(creation.record.subjectNamespace ?? "")" } ?? "this subject"
+            throw ServiceError(.conflict, "an EHR already exists for \(subject)")
+        }
+        let access = creation.commit.versions.first { $0.rmType == "EHR_ACCESS" }.map { uid($0.record) }
+        let status = creation.commit.versions[0].record
+        return (Summary(record: creation.record, status: uid(status), access: access), statusVersion(status))
+    }
+
+    /// One contribution's worth of store writes.
+    public typealias StoreCommit = (contribution: ContributionRecord, versions: [VersionWrite], ehrChanges: [EHRChange])
+
+    /// What creating an EHR writes (RM ehr package §EHR creation semantics):
+    /// the EHR row (linked to `patientID` when given), the first EHR_STATUS
+    /// and EHR_ACCESS versions, in one contribution.
+    func creation(id ehrID: String, status input: EHRStatus, audit: AuditRecord, patientID: String? = nil) -> (commit: StoreCommit, record: EHRRecord) {
+        var status = input
         let statusUID = ObjectVersionID(objectID: UUIDText.random(), creatingSystemID: systemID, versionNumber: 1)
         status.uid = statusUID
-        let now = ISODateTime.now()
         let subject = status.subject.externalRef
         let record = EHRRecord(
-            ehrID: ehrID, systemID: systemID, timeCreated: now.microsecondsSinceEpoch, statusObjectID: statusUID.objectID,
-            subjectID: subject?.id.value, subjectNamespace: subject?.namespace, isQueryable: status.isQueryable, isModifiable: status.isModifiable)
-        let audit = try committal.audit(systemID: systemID, at: now, defaultChange: .creation)
-        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehrID, audit: audit)
+            ehrID: ehrID, systemID: systemID, timeCreated: audit.timeCommitted, statusObjectID: statusUID.objectID,
+            subjectID: subject?.id.value, subjectNamespace: subject?.namespace, isQueryable: status.isQueryable, isModifiable: status.isModifiable,
+            patientID: patientID)
+        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehrID, patientID: patientID, audit: audit)
         let version = VersionRecord(
             objectID: statusUID.objectID, versionNumber: 1, ehrID: ehrID, contributionID: contribution.contributionID, audit: audit,
             lifecycleState: VersionLifecycleState.complete.rawValue, data: JSONSerializer.bytes(status.json))
         let access = accessVersion(ehrID: ehrID, contributionID: contribution.contributionID, audit: audit)
-        do {
-            try await store.commit(
-                contribution, versions: [.create(version, rmType: "EHR_STATUS"), .create(access, rmType: "EHR_ACCESS")], ehrChange: .create(record))
-        } catch let error as StoreError where error.code == .conflict {
-            if try await store.ehr(ehrID) != nil { throw ServiceError(.conflict, "EHR \(ehrID) already exists") }
-            throw ServiceError(.conflict, "an EHR already exists for subject \(subject?.id.value ?? "") in namespace \(subject?.namespace ?? "")")
-        }
-        let summary = Summary(record: record, status: statusUID, access: uid(access))
-        return (summary, StatusVersion(uid: statusUID, json: version.data, record: version))
+        return ((contribution, [.create(version, rmType: "EHR_STATUS"), .create(access, rmType: "EHR_ACCESS")], [.create(record)]), record)
     }
 
     /// The first version of an EHR's EHR_ACCESS (RM ehr package §EHR creation semantics).

@@ -285,7 +285,7 @@ extension FHIRService {
         let contribution = ContributionRecord(
             contributionID: contributionID, ehrID: nil, patientID: patients.count == 1 ? patients.first ?? nil : nil, audit: audit)
         do {
-            try await store.commit(contribution, versions: writes)
+            try await commit(contribution, versions: writes)
         } catch let error as StoreError {
             var mapped = ServiceError(error)
             mapped.message = "the transaction was not committed: " + mapped.message

@@ -362,12 +362,27 @@ public struct FHIRService: Sendable {
             resource, type: type, id: id, preceding: preceding, audit: audit, contributionID: contributionID, patientID: patientID, conditions: conditions)
         let contribution = ContributionRecord(contributionID: contributionID, ehrID: nil, patientID: write.record.patientID, audit: audit)
         do {
-            try await store.commit(contribution, versions: [write])
+            try await commit(contribution, versions: [write])
         } catch let error as StoreError {
             throw ServiceError(error)
         }
         return version
     }
+
+    /// Commits a contribution of FHIR writes, with the EHR link of every
+    /// Patient it writes (`EHRService.patientLinks`), in one database transaction.
+    func commit(_ contribution: ContributionRecord, versions: [VersionWrite]) async throws {
+        let patients = versions.filter { $0.rmType == "Patient" && $0.record.lifecycleState != VersionLifecycleState.deleted.rawValue }
+        let links = patients.isEmpty ? [] : try await ehrs.patientLinks(patients.map(\.record.objectID), audit: contribution.audit)
+        if links.isEmpty {
+            try await store.commit(contribution, versions: versions)
+        } else {
+            try await store.commit(batch: [(contribution, versions, [])] + links)
+        }
+    }
+
+    /// The EHR service, for the EHRs of the Patients written here.
+    var ehrs: EHRService { EHRService(store: store, systemID: systemID) }
 
     /// One version of a resource (nil: its deletion) as a write of a
     /// contribution: `meta.versionId` and `meta.lastUpdated` set, the patient

@@ -167,6 +167,9 @@ public enum EHRChange: Sendable {
     /// The EHR must still exist when the contribution commits (its row is
     /// locked on PostgreSQL meanwhile), whether or not it is modifiable.
     case requireExisting
+    /// Links the EHR to a patient record (`Patient/{id}`); refused when
+    /// it is already linked, or another EHR is linked to that patient.
+    case linkPatient(String)
 }
 
 /// A row of the erasure log: which EHR or patient was erased, when, by whom, how much.

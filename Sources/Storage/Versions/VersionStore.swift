@@ -133,6 +133,11 @@ public struct VersionStore: Sendable {
             SQLStatement(
                 "UPDATE ehr SET is_modifiable = is_modifiable WHERE ehr_id = ?", [.text(ehrID)],
                 mustChangeOneRow: StoreError(.notFound, "EHR \(ehrID) no longer exists"))
+        case .linkPatient(let patientID):
+            SQLStatement(
+                "UPDATE ehr SET patient_id = ? WHERE ehr_id = ? AND patient_id IS NULL", [.text(patientID), .text(ehrID)],
+                mustChangeOneRow: StoreError(.conflict, "EHR \(ehrID) no longer exists or is already linked to a patient"),
+                onUniqueViolation: StoreError(.conflict, "another EHR is already linked to \(patientID)"))
         }
     }
 

@@ -29,6 +29,8 @@ struct SyntheaImportTests {
                 #expect(report.created[type] == count, "\(type) created")
                 #expect(try await database.store.versions.count(rmType: type) == count, "\(type) stored")
             }
+            // Each patient has its EHR, linked to it (FHIRPatientEHRTests).
+            #expect(try await database.store.versions.count(rmType: "EHR_STATUS") == 120)
             let dangling = try await database.store.fhirSearch.danglingReferences(limit: 10)
             #expect(dangling.isEmpty, "\(dangling)")
         }
