@@ -23,7 +23,12 @@ public enum SocleServer {
             CompositionService(store: store.versions, templates: templateService, systemID: configuration.systemID)
         }
         public var queryService: QueryService { QueryService(store: store, systemID: configuration.systemID) }
-        public var fhirService: FHIRService { FHIRService(store: store, systemID: configuration.systemID, referentialIntegrity: configuration.fhirReferentialIntegrity) }
+        /// FR Core and the conformance resources stored here, read at start.
+        public let fhirProfiles: FHIRProfiles
+        public var fhirService: FHIRService {
+            FHIRService(
+                store: store, systemID: configuration.systemID, referentialIntegrity: configuration.fhirReferentialIntegrity, profiles: fhirProfiles)
+        }
         public var tagService: TagService { TagService(store: store, systemID: configuration.systemID) }
         public var directoryService: DirectoryService { DirectoryService(store: store.versions, systemID: configuration.systemID) }
         public var contributionService: ContributionService {
@@ -53,7 +58,8 @@ public enum SocleServer {
     public static func open(_ configuration: ServerConfiguration, store: Store) async throws -> Components {
         let (schemaVersion, _) = try await store.prepare()
         let components = Components(
-            store: store, schemaVersion: schemaVersion, configuration: configuration, templateService: TemplateService(store: store.templates))
+            store: store, schemaVersion: schemaVersion, configuration: configuration, templateService: TemplateService(store: store.templates),
+            fhirProfiles: try await FHIRProfiles.loaded(from: store.versions))
         try await components.ehrService.createMissingAccess()
         return components
     }
@@ -106,7 +112,7 @@ public enum SocleServer {
         fhir.add(middleware: FHIROutcomeMiddleware())
         fhir.get("metadata") { request, context in
             let format = try FHIRFormat.requested(request)
-            return Response.fhir(.ok, FHIRCapabilities.statement(version: version, base: context.fhirBase), format: format, pretty: request.fhirPretty)
+            return Response.fhir(.ok, FHIRCapabilities.statement(version: version, base: context.fhirBase, profiles: components.fhirProfiles.registry), format: format, pretty: request.fhirPretty)
         }
         let authenticated = fhir.group()
         authenticate(authenticated, components.configuration)

@@ -10,7 +10,7 @@ struct Socle: AsyncParsableCommand {
         commandName: "socle",
         abstract: "Socle: one governed clinical data repository (openEHR, FHIR R4, OMOP).",
         version: SocleServer.version,
-        subcommands: [Serve.self, Seed.self, Reindex.self, Import.self, Bench.self])
+        subcommands: [Serve.self, Seed.self, Reindex.self, Import.self, FHIRCommand.self, Bench.self])
 }
 
 /// Reads a setting from its flag, else its `SOCLE_*` variable, else the default.

@@ -5,7 +5,7 @@ import JSONCore
 /// and code systems their bindings name (an implementation guide's package,
 /// such as FR Core). Pure: the caller reads the files.
 public final class ProfileRegistry: @unchecked Sendable {
-    public private(set) var profiles: [String: Profile] = [:]
+    public internal(set) var profiles: [String: Profile] = [:]
     var codeSystems: [String: JSON] = [:]
     var valueSets: [String: JSON] = [:]
 

@@ -20,6 +20,9 @@ public struct FHIRIssue: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(location): \(message)" }
 
+    /// An error or a fatal error: what makes a resource invalid.
+    public var isError: Bool { severity == .error || severity == .fatal }
+
     /// An OperationOutcome of one message, then each located problem, all
     /// of one severity and issue code: what every FHIR answer about a
     /// request (an error, an entry's outcome, an information) is made of.
@@ -42,5 +45,5 @@ extension Array where Element == FHIRIssue {
         return .object(JSONObject([("resourceType", "OperationOutcome"), ("issue", .array(issues))]))
     }
 
-    public var hasErrors: Bool { contains { $0.severity == .error || $0.severity == .fatal } }
+    public var hasErrors: Bool { contains(where: \.isError) }
 }

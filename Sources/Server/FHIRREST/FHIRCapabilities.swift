@@ -1,3 +1,4 @@
+import FHIR
 import JSONCore
 import OpenEHR
 import Services
@@ -13,10 +14,13 @@ enum FHIRCapabilities {
     static let systemInteractions = ["transaction", "batch", "history-system"]
     static let formats = ["application/fhir+json", "application/fhir+xml", "json", "xml"]
     static let patchFormats = ["application/json-patch+json", "application/merge-patch+json", "application/fhir+json", "application/fhir+xml"]
+    /// Operations on every resource type (name, definition), as `FHIRRoutes+Validate` serves them.
+    static let typeOperations = [("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate")]
 
-    static func statement(version: String, base: String) -> JSON {
+    static func statement(version: String, base: String, profiles: ProfileRegistry) -> JSON {
+        let supported = profiles.profilesByType
         let resources: [JSON] = FHIRService.resourceTypes.map { type in
-            .object(JSONObject([
+            var object = JSONObject([
                 ("type", .string(type)),
                 ("interaction", .array(typeInteractions.map { ["code": .string($0)] })),
                 ("versioning", "versioned"),
@@ -27,7 +31,10 @@ enum FHIRCapabilities {
                 ("conditionalUpdate", true),
                 ("conditionalDelete", "single"),
                 ("referencePolicy", ["literal", "local"]),
-            ]))
+                ("operation", .array(typeOperations.map { ["name": .string($0.0), "definition": .string($0.1)] })),
+            ])
+            if let urls = supported[type] { object["supportedProfile"] = .array(urls.map { .string($0) }) }
+            return .object(object)
         }
         let rest = JSON.object(JSONObject([
             ("mode", "server"),

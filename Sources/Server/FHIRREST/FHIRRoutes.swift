@@ -36,6 +36,7 @@ struct FHIRRoutes {
         }
         group.get(":type/_history") { request, context in try await history(request, context, .type(try context.parameters.require("type"))) }
         group.get("_history") { request, context in try await history(request, context, .system) }
+        registerValidate(on: group)
     }
 
     // MARK: Interactions
@@ -250,7 +251,9 @@ struct FHIRRoutes {
         switch preference {
         case "minimal": return Response(status: status, headers: headers)
         case "OperationOutcome":
-            return .fhir(status, information("\(version.reference) version \(version.versionID) stored"), format: format, pretty: request.fhirPretty, headers: headers)
+            let outcome = ([FHIRIssue(.information, code: "informational", location: "", message: "\(version.reference) version \(version.versionID) stored")]
+                + version.issues).operationOutcome
+            return .fhir(status, outcome, format: format, pretty: request.fhirPretty, headers: headers)
         default: return .fhir(status, stored: version.bytes, format: format, pretty: request.fhirPretty, headers: headers)
         }
     }

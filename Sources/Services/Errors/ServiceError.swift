@@ -51,7 +51,8 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
         }
     }
 
-    public var description: String { message }
+    /// The message, then each located problem on a line of its own (what a command prints).
+    public var description: String { ([message] + problems.map { "  \($0.path): \($0.message)" }).joined(separator: "\n") }
 }
 
 extension ServiceError.Kind {

@@ -103,8 +103,9 @@ extension FHIRService {
                 jobs.append((position, entry, resource, current, audit))
             }
         }
+        let checks = writeChecks
         let results = try await Self.inParallel(jobs) { job in
-            try Self.written(job.entry, job.resource, latest: job.latest, audit: job.audit, contributionID: contributionID)
+            try Self.written(job.entry, job.resource, latest: job.latest, audit: job.audit, contributionID: contributionID, checks: checks)
         }
         for (job, (write, outcome)) in zip(jobs, results) {
             slots[job.position] = write
@@ -215,11 +216,15 @@ extension FHIRService {
     /// The version an entry writes: its resource checked (problems located in
     /// the Bundle), nothing when a PUT changes nothing; no I/O, so entries
     /// are checked side by side (`inParallel`).
-    static func written(_ entry: BundleEntry, _ resource: JSON, latest: VersionRecord?, audit: AuditRecord, contributionID: String) throws
+    static func written(
+        _ entry: BundleEntry, _ resource: JSON, latest: VersionRecord?, audit: AuditRecord, contributionID: String, checks: WriteChecks
+    ) throws
         -> (VersionWrite?, EntryOutcome)
     {
         let id = entry.id ?? ""
-        let checked: JSON = try located(entry) { try Self.prepared(resource, type: entry.type, id: id, unprocessable: entry.method == .patch) }
+        let checked: JSON = try located(entry) {
+            try Self.prepared(resource, type: entry.type, id: id, checks: checks, unprocessable: entry.method == .patch).json
+        }
         let isDeleted = latest?.lifecycleState == VersionLifecycleState.deleted.rawValue
         if entry.method == .put, let latest, !isDeleted, sameContent(latest.data, checked) {
             return (nil, .unchanged(ResourceVersion(latest)))

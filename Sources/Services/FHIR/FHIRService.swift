@@ -15,12 +15,18 @@ public struct FHIRService: Sendable {
     /// References to this server's resources must name existing ones; a
     /// referenced resource cannot be deleted (409).
     public let referentialIntegrity: Bool
+    /// The profiles writes are checked against (FR Core and those stored here).
+    public let profiles: FHIRProfiles
+    /// Broken rules are reported, not refused, but structure still is: for
+    /// an implementation guide's package stored as its authors published it.
+    var rulesAsWarnings = false
 
-    public init(store: Store, systemID: String, referentialIntegrity: Bool = true) {
+    public init(store: Store, systemID: String, referentialIntegrity: Bool = true, profiles: FHIRProfiles = FHIRProfiles()) {
         self.store = store.versions
         self.search = store.fhirSearch
         self.systemID = systemID
         self.referentialIntegrity = referentialIntegrity
+        self.profiles = profiles
     }
 
     /// One version of a resource as stored.
@@ -34,6 +40,8 @@ public struct FHIRService: Sendable {
         public var method: String
         /// The resource's JSON as stored (with its `meta`); empty for a deletion.
         public var bytes: [UInt8]
+        /// The warnings of the write that made it (a claimed profile not held).
+        public var issues: [FHIRIssue] = []
 
         public var reference: String { type + "/" + id }
         public var json: JSON? { bytes.isEmpty ? nil : try? JSONParser.parse(bytes) }
@@ -86,9 +94,11 @@ public struct FHIRService: Sendable {
     public func create(type: String, resource: JSON, committal: Committal) async throws -> ResourceVersion {
         try Self.requireType(type)
         let id = UUIDText.random()
-        let prepared = try Self.prepared(resource, type: type, id: id)
-        try await requireTargets(of: [prepared])
-        return try await write(prepared, type: type, id: id, preceding: nil, committal: committal, change: .creation)
+        let checked = try Self.prepared(resource, type: type, id: id, checks: writeChecks)
+        try await requireTargets(of: [checked.json])
+        var version = try await write(checked.json, type: type, id: id, preceding: nil, committal: committal, change: .creation)
+        version.issues = checked.warnings
+        return version
     }
 
     // MARK: Conditional interactions
@@ -101,14 +111,16 @@ public struct FHIRService: Sendable {
     public func create(type: String, resource: JSON, ifNoneExist: String, committal: Committal) async throws -> (ResourceVersion, created: Bool) {
         try Self.requireType(type)
         let criteria = try FHIRCriteriaParser.parse(type: type, query: ifNoneExist)
-        let prepared = try Self.prepared(resource, type: type, id: "pending")
+        let checked = try Self.prepared(resource, type: type, id: "pending", checks: writeChecks)
+        let prepared = checked.json
         return try await retrying(true) {
             let found = try await search.matches(criteria, limit: 2)
             switch found.count {
             case 0:
                 let id = UUIDText.random()
-                let version = try await write(
+                var version = try await write(
                     Self.withID(prepared, id), type: type, id: id, preceding: nil, committal: committal, change: .creation, conditions: [.noFHIRMatch(criteria)])
+                version.issues = checked.warnings
                 return (version, true)
             case 1: return (try await read(reference: found[0]), false)
             default: throw ServiceError(.preconditionFailed, "If-None-Exist '\(ifNoneExist)' matches more than one \(type)")
@@ -200,7 +212,8 @@ public struct FHIRService: Sendable {
                 .badRequest, "the resource's id must be '\(id)', the id of the URL (R4 §update)",
                 problems: [DecodingProblem(path: "\(type).id", message: resource["id"] == nil ? "missing" : "does not match the URL")])
         }
-        let prepared = try Self.prepared(resource, type: type, id: id)
+        let checked = try Self.prepared(resource, type: type, id: id, checks: writeChecks)
+        let prepared = checked.json
         try await requireTargets(of: [prepared], except: [type + "/" + id])
         return try await retrying(ifMatch == nil) {
             let latest = try await store.latestVersion(objectID: type + "/" + id)
@@ -209,7 +222,8 @@ public struct FHIRService: Sendable {
             if let latest, latest.lifecycleState != VersionLifecycleState.deleted.rawValue, Self.sameContent(latest.data, prepared) {
                 return (ResourceVersion(latest), false)
             }
-            let version = try await write(prepared, type: type, id: id, preceding: latest?.versionNumber, committal: committal, change: latest == nil ? .creation : .modification)
+            var version = try await write(prepared, type: type, id: id, preceding: latest?.versionNumber, committal: committal, change: latest == nil ? .creation : .modification)
+            version.issues = checked.warnings
             return (version, latest == nil)
         }
     }
@@ -255,9 +269,11 @@ public struct FHIRService: Sendable {
             guard patched["resourceType"]?.stringValue == type, patched["id"]?.stringValue == id else {
                 throw ServiceError(.unprocessable, "a patch may not change the resource's type or id")
             }
-            let prepared = try Self.prepared(patched, type: type, id: id, unprocessable: true)
-            try await requireTargets(of: [prepared], except: [type + "/" + id])
-            return try await write(prepared, type: type, id: id, preceding: current.versionID, committal: committal, change: .modification)
+            let checked = try Self.prepared(patched, type: type, id: id, checks: writeChecks, unprocessable: true)
+            try await requireTargets(of: [checked.json], except: [type + "/" + id])
+            var version = try await write(checked.json, type: type, id: id, preceding: current.versionID, committal: committal, change: .modification)
+            version.issues = checked.warnings
+            return version
         }
     }
 
@@ -302,15 +318,21 @@ public struct FHIRService: Sendable {
     /// 409 when a reference names a resource of this server that does not
     /// exist (or is deleted), but those in `except` (written with it).
     func requireTargets(of resources: [JSON], except written: Set<String> = []) async throws {
-        guard referentialIntegrity else { return }
-        let wanted = Self.localReferences(resources).subtracting(written)
-        guard !wanted.isEmpty else { return }
-        let missing = wanted.subtracting(try await store.liveRecords(objectIDs: Array(wanted)))
+        let missing = try await missingTargets(of: resources, except: written)
         guard missing.isEmpty else {
             throw ServiceError(
                 .conflict, "the resource refers to \(missing.sorted().joined(separator: ", ")), which this server does not have (referential integrity)",
                 problems: missing.sorted().map { DecodingProblem(path: "reference", message: "\($0) does not exist") })
         }
+    }
+
+    /// The references of `resources` to resources of this server that do
+    /// not exist (or are deleted), but those in `except`; none when the check is off.
+    func missingTargets(of resources: [JSON], except written: Set<String> = []) async throws -> Set<String> {
+        guard referentialIntegrity else { return [] }
+        let wanted = Self.localReferences(resources).subtracting(written)
+        guard !wanted.isEmpty else { return [] }
+        return wanted.subtracting(try await store.liveRecords(objectIDs: Array(wanted)))
     }
 
     /// 409 when another resource refers to one of `targets` (through a
@@ -327,11 +349,29 @@ public struct FHIRService: Sendable {
 
     // MARK: Writing
 
+    /// What a write is checked against: the profiles held, and whether a
+    /// broken rule (cardinality, binding, invariant, profile) refuses it or
+    /// is only reported (conformance resources loaded as published, `load`).
+    struct WriteChecks: Sendable {
+        var registry: ProfileRegistry
+        var rulesRefuse: Bool
+    }
+
+    var writeChecks: WriteChecks { WriteChecks(registry: profiles.registry, rulesRefuse: !rulesAsWarnings) }
+
+    /// A resource checked for writing: with its id, and the warnings of
+    /// its check (a claimed profile this server does not hold).
+    struct Checked {
+        var json: JSON
+        var warnings: [FHIRIssue]
+    }
+
     /// The resource checked before anything is stored (R4 §validation):
     /// its structure (400: unknown elements, wrong JSON kinds, lexical forms),
-    /// then cardinalities, required bindings and invariants (422), every
-    /// issue with its FHIRPath location.
-    static func prepared(_ resource: JSON, type: String, id: String, unprocessable: Bool = false) throws -> JSON {
+    /// then cardinalities, required bindings and invariants, then the
+    /// profiles it claims in meta.profile that `registry` holds (422), every
+    /// issue with its FHIRPath location. A claimed profile not held is a warning.
+    static func prepared(_ resource: JSON, type: String, id: String, checks: WriteChecks, unprocessable: Bool = false) throws -> Checked {
         guard case .object(var object) = resource else { throw ServiceError(.badRequest, "a resource is a JSON object") }
         guard let sent = object["resourceType"]?.stringValue, sent == type else {
             throw ServiceError(
@@ -341,13 +381,20 @@ public struct FHIRService: Sendable {
         object["id"] = .string(id)
         let json = JSON.object(object)
         // One walk: structural issues (unknown elements, JSON kinds, lexical forms) are 400, the others 422.
-        let errors = FHIRValidator.validate(json).filter { $0.severity == .error || $0.severity == .fatal }
+        let errors = FHIRValidator.validate(json).filter(\.isError)
         let structure = errors.filter { $0.code == "structure" || $0.code == "value" }
         if !structure.isEmpty {
             throw ServiceError(unprocessable ? .unprocessable : .badRequest, "the \(type) is not valid FHIR R4", problems: structure.map(\.problem))
         }
+        guard checks.rulesRefuse else { return Checked(json: json, warnings: errors.map { FHIRIssue(.warning, code: $0.code, location: $0.location, message: $0.message) }) }
         if !errors.isEmpty { throw ServiceError(.unprocessable, "the \(type) breaks FHIR R4 rules", problems: errors.map(\.problem)) }
-        return json
+        guard object["meta"]?["profile"] != nil else { return Checked(json: json, warnings: []) }
+        let profileIssues = ProfileValidator.validateClaimedProfiles(json, registry: checks.registry)
+        let profileErrors = profileIssues.filter(\.isError)
+        if !profileErrors.isEmpty {
+            throw ServiceError(.unprocessable, "the \(type) does not conform to the profiles it claims", problems: profileErrors.map(\.problem))
+        }
+        return Checked(json: json, warnings: profileIssues)
     }
 
     /// Commits one version (nil: a deletion) as a contribution of its own.
@@ -379,6 +426,7 @@ public struct FHIRService: Sendable {
         } else {
             try await store.commit(batch: [(contribution, versions, [])] + links)
         }
+        if versions.contains(where: { FHIRProfiles.conformanceTypes.contains($0.rmType) }) { try await profiles.reload(from: store) }
     }
 
     /// The EHR service, for the EHRs of the Patients written here.

@@ -61,6 +61,23 @@ import Testing
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 
+    /// The FR Core Socle carries (`ProfileRegistry.frCore`, what
+    /// scripts/generate_fr_core.py keeps of the package) finds exactly what
+    /// the whole package finds, example by example, and holds every profile.
+    @Test func theBuiltInFRCoreValidatesAsThePackageDoes() throws {
+        #expect(ProfileRegistry.frCore.profiles.keys.sorted() == Self.registry.profiles.keys.sorted())
+        #expect(ProfileRegistry.frCore.profilesByType["Patient"]?.contains("https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient-ins") == true)
+        var compared = 0
+        for file in try Corpus.files(in: "\(Self.folder)/example", withExtension: "json") {
+            let json = try JSONParser.parse(Array(Data(contentsOf: file)))
+            let builtIn = ProfileValidator.validate(json, registry: .frCore).map(\.description)
+            let package = ProfileValidator.validate(json, registry: Self.registry).map(\.description)
+            #expect(builtIn == package, "\(file.lastPathComponent)")
+            compared += 1
+        }
+        #expect(compared > 30)
+    }
+
     static func patient() throws -> JSON { try example("Patient-FRCorePatientExample") }
 
     func errors(_ edit: (inout JSONObject) -> Void) throws -> [FHIRIssue] {

@@ -63,6 +63,19 @@ struct FHIRCapabilityTests {
             }
             #expect(Set(exercised) == Set(declared + system))
 
+            // The operations it declares, and the profiles it holds (FR Core by default).
+            for operation in patient["operation"]?.arrayValue ?? [] {
+                switch operation["name"]?.stringValue {
+                case "validate":
+                    let reply = try await server.send(.post, "/fhir/Patient/$validate", headers: json, body: FHIRRoutesTests.patient)
+                    #expect(reply.status == .ok && reply.json["resourceType"]?.stringValue == "OperationOutcome", "\(reply.body)")
+                default: Issue.record("the statement declares the operation \(operation), which this test does not exercise")
+                }
+            }
+            #expect(patient["operation"]?.arrayValue?.count == 1)
+            let profiles = patient["supportedProfile"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(profiles.contains("https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient-ins"), "\(profiles)")
+
             // The conditional interactions it declares.
             let practitioner = FHIRConditionalTests.practitioner("cap-1")
             if patient["conditionalCreate"] == .bool(true) {
