@@ -26,8 +26,10 @@ public enum SocleServer {
         /// FR Core and the conformance resources stored here, read at start.
         public let fhirProfiles: FHIRProfiles
         public var fhirService: FHIRService {
-            FHIRService(
+            var service = FHIRService(
                 store: store, systemID: configuration.systemID, referentialIntegrity: configuration.fhirReferentialIntegrity, profiles: fhirProfiles)
+            service.conditionalDelete = configuration.fhirConditionalDelete
+            return service
         }
         public var tagService: TagService { TagService(store: store, systemID: configuration.systemID) }
         public var directoryService: DirectoryService { DirectoryService(store: store.versions, systemID: configuration.systemID) }
@@ -112,7 +114,9 @@ public enum SocleServer {
         fhir.add(middleware: FHIROutcomeMiddleware())
         fhir.get("metadata") { request, context in
             let format = try FHIRFormat.requested(request)
-            return Response.fhir(.ok, FHIRCapabilities.statement(version: version, base: context.fhirBase, profiles: components.fhirProfiles.registry), format: format, pretty: request.fhirPretty)
+            return Response.fhir(.ok, FHIRCapabilities.statement(
+                version: version, base: context.fhirBase, profiles: components.fhirProfiles.registry,
+                conditionalDelete: components.configuration.fhirConditionalDelete), format: format, pretty: request.fhirPretty)
         }
         let authenticated = fhir.group()
         authenticate(authenticated, components.configuration)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Server
+import Services
 import Storage
 
 @main
@@ -73,6 +74,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("SOCLE_FHIR_REFERENTIAL_INTEGRITY must be true or false, not '\(integrity)'")
         }
         configuration.fhirReferentialIntegrity = integrity == "true"
+        let conditionalDelete = environment["SOCLE_FHIR_CONDITIONAL_DELETE"] ?? "single"
+        guard let deletion = FHIRService.ConditionalDelete(rawValue: conditionalDelete) else {
+            throw ValidationError("SOCLE_FHIR_CONDITIONAL_DELETE must be single or multiple, not '\(conditionalDelete)'")
+        }
+        configuration.fhirConditionalDelete = deletion
         do {
             try configuration.validate()
         } catch {

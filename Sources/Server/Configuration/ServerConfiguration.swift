@@ -1,3 +1,4 @@
+import Services
 import Storage
 
 /// Everything `socle serve` is configured with. Each setting has a flag
@@ -19,6 +20,8 @@ public struct ServerConfiguration: Sendable {
     /// FHIR references to resources of this server must name existing ones,
     /// and a referenced resource cannot be deleted (`SOCLE_FHIR_REFERENTIAL_INTEGRITY`).
     public var fhirReferentialIntegrity = true
+    /// A conditional delete matching several resources: 412, or all deleted (`SOCLE_FHIR_CONDITIONAL_DELETE`).
+    public var fhirConditionalDelete = FHIRService.ConditionalDelete.single
 
     public enum Authentication: Sendable {
         case basic([User])

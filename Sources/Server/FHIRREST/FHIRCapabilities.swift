@@ -17,7 +17,7 @@ enum FHIRCapabilities {
     /// Operations on every resource type (name, definition), as `FHIRRoutes+Validate` serves them.
     static let typeOperations = [("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate")]
 
-    static func statement(version: String, base: String, profiles: ProfileRegistry) -> JSON {
+    static func statement(version: String, base: String, profiles: ProfileRegistry, conditionalDelete: FHIRService.ConditionalDelete) -> JSON {
         let supported = profiles.profilesByType
         let resources: [JSON] = FHIRService.resourceTypes.map { type in
             var object = JSONObject([
@@ -29,7 +29,7 @@ enum FHIRCapabilities {
                 ("conditionalCreate", true),
                 ("conditionalRead", "full-support"),
                 ("conditionalUpdate", true),
-                ("conditionalDelete", "single"),
+                ("conditionalDelete", .string(conditionalDelete.rawValue)),
                 ("referencePolicy", ["literal", "local"]),
                 ("operation", .array(typeOperations.map { ["name": .string($0.0), "definition": .string($0.1)] })),
             ])

@@ -126,13 +126,15 @@ struct FHIRRoutes {
     func delete(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
         let format = try FHIRFormat.requested(request)
         let deleted = try await service.delete(type: try context.parameters.require("type"), id: try context.parameters.require("id"), committal: Self.committal(context))
-        return Self.deletion(deleted, request: request, format: format)
+        return Self.deletion(deleted.map { [$0] } ?? [], request: request, format: format)
     }
 
-    static func deletion(_ deleted: FHIRService.ResourceVersion?, request: Request, format: FHIRFormat) -> Response {
+    /// A delete's answer: 200 with an OperationOutcome saying what was
+    /// deleted (each resource and its new version), and the ETag when one was.
+    static func deletion(_ deleted: [FHIRService.ResourceVersion], request: Request, format: FHIRFormat) -> Response {
         var headers = HTTPFields()
-        if let deleted { headers[.eTag] = "W/\"\(deleted.versionID)\"" }
-        let message = deleted.map { "\($0.reference) deleted (version \($0.versionID))" } ?? "there was nothing to delete"
+        if deleted.count == 1 { headers[.eTag] = "W/\"\(deleted[0].versionID)\"" }
+        let message = deleted.isEmpty ? "there was nothing to delete" : deleted.map { "\($0.reference) deleted (version \($0.versionID))" }.joined(separator: ", ")
         return .fhir(.ok, information(message), format: format, pretty: request.fhirPretty, headers: headers)
     }
 

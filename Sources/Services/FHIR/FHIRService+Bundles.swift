@@ -365,11 +365,11 @@ extension FHIRService {
             let patch: Patch = body["resourceType"]?.stringValue == "Parameters" ? .fhirPath(body) : .json(try Self.jsonPatch(of: entry))
             return EntryOutcome(status: 200, version: try await self.patch(type: entry.type, id: entry.id ?? "", patch: patch, ifMatch: entry.ifMatch, committal: committal))
         case .delete:
-            let version =
+            let deleted =
                 if let criteria = entry.criteria { try await delete(type: entry.type, criteria: criteria, committal: committal) } else {
-                    try await delete(type: entry.type, id: entry.id ?? "", committal: committal)
+                    try await delete(type: entry.type, id: entry.id ?? "", committal: committal).map { [$0] } ?? []
                 }
-            return EntryOutcome(status: 204, version: version)
+            return EntryOutcome(status: 204, version: deleted.count == 1 ? deleted.first : nil)
         }
     }
 

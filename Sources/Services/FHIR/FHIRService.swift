@@ -17,6 +17,8 @@ public struct FHIRService: Sendable {
     public let referentialIntegrity: Bool
     /// The profiles writes are checked against (FR Core and those stored here).
     public let profiles: FHIRProfiles
+    /// Several matches of a conditional delete: 412, or all deleted (`SOCLE_FHIR_CONDITIONAL_DELETE`).
+    public var conditionalDelete = ConditionalDelete.single
     /// Broken rules are reported, not refused, but structure still is: for
     /// an implementation guide's package stored as its authors published it.
     var rulesAsWarnings = false
@@ -150,15 +152,58 @@ public struct FHIRService: Sendable {
         }
     }
 
-    /// conditional delete (R4 §delete, `DELETE Type?criteria`): the one
-    /// match deleted, nothing when none, 412 when several.
-    public func delete(type: String, criteria query: String, committal: Committal) async throws -> ResourceVersion? {
+    /// What a conditional delete matching several resources does (R4
+    /// CapabilityStatement `conditionalDelete`): refuse with 412 (`single`,
+    /// the default) or delete them all in one contribution (`multiple`, up to
+    /// `conditionalDeleteLimit`).
+    public enum ConditionalDelete: String, Sendable, CaseIterable {
+        case single, multiple
+    }
+
+    /// The most resources one conditional delete removes (`multiple`); more is 412.
+    public static let conditionalDeleteLimit = 1000
+
+    /// conditional delete (R4 §delete, `DELETE Type?criteria`): nothing when
+    /// nothing matches, the match deleted; several are 412 unless the
+    /// server deletes them all (`conditionalDelete` multiple), together,
+    /// as one contribution. Returns the deletions.
+    public func delete(type: String, criteria query: String, committal: Committal) async throws -> [ResourceVersion] {
         try Self.requireType(type)
         let criteria = try FHIRCriteriaParser.parse(type: type, query: query)
-        let found = try await search.matches(criteria, limit: 2)
-        guard found.count <= 1 else { throw ServiceError(.preconditionFailed, "the criteria '\(query)' match more than one \(type)") }
-        guard let match = found.first else { return nil }
-        return try await delete(type: type, id: String(match.dropFirst(type.count + 1)), committal: committal)
+        let limit = conditionalDelete == .single ? 1 : Self.conditionalDeleteLimit
+        let found = try await search.matches(criteria, limit: limit + 1)
+        guard found.count <= limit else {
+            throw ServiceError(
+                .preconditionFailed,
+                conditionalDelete == .single
+                    ? "the criteria '\(query)' match more than one \(type)"
+                    : "the criteria '\(query)' match more than \(limit) \(type) resources: narrow them")
+        }
+        if found.count <= 1 {
+            guard let match = found.first, let deleted = try await delete(type: type, id: String(match.dropFirst(type.count + 1)), committal: committal)
+            else { return [] }
+            return [deleted]
+        }
+        try await requireUnreferenced(found, except: Set(found))
+        let latest = try await store.latestVersions(objectIDs: found)
+        let now = ISODateTime.now()
+        let audit = try committal.audit(systemID: systemID, at: now, defaultChange: .deleted)
+        let contributionID = UUIDText.random()
+        let deletions = found.compactMap { reference -> (VersionWrite, ResourceVersion)? in
+            guard let current = latest[reference], current.ehrID == nil, current.lifecycleState != VersionLifecycleState.deleted.rawValue else { return nil }
+            return Self.versionWrite(
+                nil, type: type, id: String(reference.dropFirst(type.count + 1)), preceding: current.versionNumber, audit: audit,
+                contributionID: contributionID, patientID: current.patientID)
+        }
+        let patients = Set(deletions.map(\.0.record.patientID))
+        let contribution = ContributionRecord(
+            contributionID: contributionID, ehrID: nil, patientID: patients.count == 1 ? patients.first ?? nil : nil, audit: audit)
+        do {
+            try await commit(contribution, versions: deletions.map(\.0))
+        } catch let error as StoreError {
+            throw ServiceError(error)
+        }
+        return deletions.map(\.1)
     }
 
     /// The resources a conditional reference names (`Type?criteria`), at most `limit`.

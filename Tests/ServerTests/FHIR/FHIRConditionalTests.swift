@@ -89,4 +89,36 @@ struct FHIRConditionalTests {
             #expect(try await server.send(.delete, "/fhir/Practitioner?unknown=1").status == .badRequest)
         }
     }
+    /// R4 §delete: a server may delete every match of a conditional delete
+    /// (CapabilityStatement conditionalDelete `multiple`,
+    /// SOCLE_FHIR_CONDITIONAL_DELETE=multiple): all in one contribution, or
+    /// none when one of them is still referred to.
+    @Test(arguments: TestEngine.available)
+    func conditionalDeleteOfSeveralWhenConfigured(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            var service = FHIRService(store: database.store, systemID: "socle.test")
+            let committal = Committal(committer: .identified(name: "t"))
+            var ids: [String] = []
+            for value in ["m-1", "m-2", "m-3"] {
+                ids.append(try await service.create(type: "Practitioner", resource: JSONParser.parse(Self.practitioner(value, family: "Bernard")), committal: committal).id)
+            }
+            let kept = try await service.create(type: "Practitioner", resource: JSONParser.parse(Self.practitioner("m-4")), committal: committal).id
+            await #expect(throws: ServiceError.self) { try await service.delete(type: "Practitioner", criteria: "name=bernard", committal: committal) }
+            service.conditionalDelete = .multiple
+            let role = #"{"resourceType": "PractitionerRole", "practitioner": {"reference": "Practitioner/\#(ids[0])"}}"#
+            let roleID = try await service.create(type: "PractitionerRole", resource: JSONParser.parse(role), committal: committal).id
+            await #expect(throws: ServiceError.self) { try await service.delete(type: "Practitioner", criteria: "name=bernard", committal: committal) }
+            #expect(try await service.read(type: "Practitioner", id: ids[1]).isDeleted == false)
+            _ = try await service.delete(type: "PractitionerRole", id: roleID, committal: committal)
+            let deleted = try await service.delete(type: "Practitioner", criteria: "name=bernard", committal: committal)
+            #expect(Set(deleted.map(\.id)) == Set(ids) && deleted.allSatisfy { $0.isDeleted && $0.versionID == 2 })
+            var contributions: Set<String> = []
+            for id in ids {
+                contributions.insert(try #require(try await database.store.versions.latestVersion(objectID: "Practitioner/\(id)")).contributionID)
+            }
+            #expect(contributions.count == 1)
+            #expect(try await service.read(type: "Practitioner", id: kept).isDeleted == false)
+            #expect(try await service.delete(type: "Practitioner", criteria: "name=bernard", committal: committal).isEmpty)
+        }
+    }
 }
