@@ -41,6 +41,8 @@ struct FHIRBench: AsyncParsableCommand {
         let parsedJSON = resources.map(\.json)
         let check = JSONBench.time(passes) { for json in parsedJSON { _ = FHIRValidator.validate(json, level: .structure) } }
         report("  of which the structure check alone", check)
+        let full = JSONBench.time(passes) { for json in parsedJSON { _ = FHIRValidator.validate(json) } }
+        report("full validation (rules, bindings, invariants)", full)
         let foundationParse = try JSONBench.time(passes) { for data in datas { _ = try JSONSerialization.jsonObject(with: data) } }
         report("JSONSerialization parse (baseline)", foundationParse)
 

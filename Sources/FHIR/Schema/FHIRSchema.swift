@@ -63,12 +63,75 @@ public struct Invariant: Sendable {
     /// every element, on every core, without a shared cache in between.
     let parsed: FHIRPathExpression?
     let parseError: String?
+    /// The rule, or the cases where it is decided at once, written in
+    /// Swift for the invariants checked on nearly every element or resource
+    /// (their FHIRPath built nodes for every child, or for every descendant
+    /// of the resource in dom-3): true or false when decided, nil to
+    /// evaluate the FHIRPath.
+    let native: (@Sendable (JSON) -> Bool?)?
+    /// Every `reference` string under `value`.
+    static func collectReferences(_ value: JSON, into found: inout Set<String>) {
+        switch value {
+        case .object(let object):
+            for member in object.members {
+                if member.key == "reference", let text = member.value.stringValue { found.insert(text) } else { collectReferences(member.value, into: &found) }
+            }
+        case .array(let items): for item in items { collectReferences(item, into: &found) }
+        default: return
+        }
+    }
+
+    /// Whether the rule is (partly) decided in Swift (`native`).
+    public var hasSwiftRule: Bool { native != nil }
+
+    static let nativeRules: [String: @Sendable (JSON) -> Bool?] = {
+        // dom-2..dom-5 are all about contained resources: without any, they hold.
+        let aboutContained: @Sendable (JSON) -> Bool? = { value in value["contained"] == nil ? true : nil }
+        return [
+            // ele-1: a primitive has its value; an object has a child besides id.
+            "hasValue() or (children().count() > id.count())": { value in
+                guard case .object(let object) = value else { return value != .null }
+                return object.members.contains { $0.key != "id" }
+            },
+            // ext-1: extensions or a value[x], not both.
+            "extension.exists() != value.exists()": { value in
+                guard case .object(let object) = value else { return true }
+                let hasExtension = object["extension"].map { $0.arrayValue?.isEmpty == false || $0.arrayValue == nil } ?? false
+                let hasValue = object.members.contains { $0.key.hasPrefix("value") && $0.key.count > 5 && $0.key.dropFirst(5).first?.isUppercase == true }
+                return hasExtension != hasValue
+            },
+            // ref-1: only a local reference (`#id`) must name a contained resource.
+            "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))": { value in
+                value["reference"]?.stringValue?.hasPrefix("#") == true ? nil : true
+            },
+            // per-1: start <= end only matters when both are there; written
+            // alike (same length, same offset) they compare as text.
+            "start.hasValue().not() or end.hasValue().not() or (start <= end)": { value in
+                guard let start = value["start"]?.stringValue, let end = value["end"]?.stringValue else { return true }
+                guard start.utf8.count == end.utf8.count, start.utf8.count >= 20, start.suffix(6) == end.suffix(6) || (start.hasSuffix("Z") && end.hasSuffix("Z"))
+                else { return nil }
+                return start <= end
+            },
+            "contained.contained.empty()": aboutContained,
+            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()": aboutContained,
+            "contained.meta.security.empty()": aboutContained,
+            // dom-3: each contained resource is referred to; when a
+            // `reference` of the resource names it, it is (the FHIRPath decides the rest).
+            "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()": { value in
+                guard let contained = value["contained"]?.arrayValue, !contained.isEmpty else { return true }
+                var references: Set<String> = []
+                collectReferences(value, into: &references)
+                return contained.allSatisfy { item in item["id"]?.stringValue.map { references.contains("#" + $0) } ?? false } ? true : nil
+            },
+        ]
+    }()
 
     init(key: String, severity: String, expression: String, human: String) {
         self.key = key
         self.severity = severity
         self.expression = expression
         self.human = human
+        native = Self.nativeRules[expression]
         do {
             parsed = expression.isEmpty ? nil : try FHIRPathParser.parse(expression)
             parseError = nil

@@ -18,7 +18,15 @@ public struct FHIRValidator {
         validate(json, level: level, collectingFailures: false).issues
     }
 
-    static func validate(_ json: JSON, level: Level, collectingFailures: Bool) -> (issues: [FHIRIssue], failures: [(key: String, error: String)]) {
+    /// The same, every invariant evaluated as FHIRPath, ele-1 and ext-1
+    /// included (which `validate` checks by Swift rules): what those rules are tested against.
+    public static func validateByFHIRPathOnly(_ json: JSON) -> [FHIRIssue] {
+        validate(json, level: .full, collectingFailures: false, swiftRules: false).issues
+    }
+
+    static func validate(_ json: JSON, level: Level, collectingFailures: Bool, swiftRules: Bool = true)
+        -> (issues: [FHIRIssue], failures: [(key: String, error: String)])
+    {
         guard case .object(let object) = json else {
             return ([FHIRIssue(code: "structure", location: "(root)", message: "a resource is a JSON object, found \(json.kindName)")], [])
         }
@@ -30,6 +38,7 @@ public struct FHIRValidator {
         }
         var validator = FHIRValidator(level: level, resource: FHIRNode(resource: json))
         validator.collectFailures = collectingFailures
+        validator.swiftRules = swiftRules
         validator.path = [.name(type)]
         validator.walk(object, type: type, element: nil, isResource: true)
         return (validator.issues, validator.failures)
@@ -168,7 +177,9 @@ public struct FHIRValidator {
             checkBinding(value, type: type, element: element)
             let here = location
             let node = FHIRNode(value: value, type: type, element: element, name: element.name, location: here)
-            check(invariants: element.constraints.filter { $0.key != "ele-1" }, on: node)
+            // The type's own invariants (ext-1 of an Extension) were checked by `walk`: once is enough.
+            let checked = schema.type(type)?.constraints.map(\.key) ?? []
+            check(invariants: element.constraints.filter { $0.key != "ele-1" && !checked.contains($0.key) }, on: node)
         }
     }
 
@@ -223,10 +234,18 @@ public struct FHIRValidator {
     }
 
     var collectFailures = false
+    var swiftRules = true
     var failures: [(key: String, error: String)] = []
 
     mutating func check(invariants: [Invariant], on node: FHIRNode) {
         for invariant in invariants where !invariant.expression.isEmpty {
+            if swiftRules, let decided = invariant.native?(node.value ?? .null) {
+                if !decided {
+                    issues.append(FHIRIssue(invariant.severity == "error" ? .error : .warning, code: "invariant", location: node.location,
+                                            message: "\(invariant.key): \(invariant.human)"))
+                }
+                continue
+            }
             guard let expression = invariant.parsed else {
                 if collectFailures { failures.append((invariant.key, invariant.parseError ?? "unparsed")) }
                 continue

@@ -29,6 +29,11 @@ public final class SQLiteDatabase: SQLDatabase {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // 64 MB of page cache and reads through a memory map: the indexes
+            // a large import or a projection rebuild walks stay in memory
+            // (measured in docs/architecture.md §SQLite settings).
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA mmap_size = 268435456")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         self.statementTimeout = statementTimeout
