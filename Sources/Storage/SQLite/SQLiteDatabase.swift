@@ -34,6 +34,7 @@ public final class SQLiteDatabase: SQLDatabase {
             // (measured in docs/architecture.md §SQLite settings).
             try db.execute(sql: "PRAGMA cache_size = -65536")
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         self.statementTimeout = statementTimeout
