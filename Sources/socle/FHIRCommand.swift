@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import OpenEHR
 import Server
 import Services
@@ -24,17 +23,12 @@ struct LoadPackage: AsyncParsableCommand {
             """)
 
     @Argument(help: "The package file (.tgz, as the FHIR package registry serves it).") var file: String
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var store: StoreOptions
     @Option(help: "Who the load is recorded as (the committer of its contribution).") var user = "socle-admin"
-    @Option(name: .customLong("system-id"), help: "System id of the audit (SOCLE_SYSTEM_ID, default socle.local).") var systemID: String?
 
     func run() async throws {
-        var logger = Logger(label: "socle.fhir")
-        logger.logLevel = .warning
         let package = try FHIRPackage.read(file)
-        let configuration = ServerConfiguration(
-            databaseURL: database.url, systemID: setting(systemID, "SOCLE_SYSTEM_ID", "socle.local"), database: try database.settings())
-        let components = try await SocleServer.open(configuration, logger: logger)
+        let components = try await store.open("socle.fhir")
         do {
             let committal = Committal(committer: .identified(name: user), description: "socle fhir load-package \(package.name)#\(package.version)")
             let (created, kept, broken) = try await components.fhirService.load(package, committal: committal)

@@ -24,18 +24,13 @@ struct FHIRImport: AsyncParsableCommand {
             """)
 
     @Argument(help: "Files or folders to import.") var paths: [String]
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var store: StoreOptions
     @Option(help: "Who the import is recorded as (the committer of its contributions).") var user = "socle-import"
-    @Option(name: .customLong("system-id"), help: "System id of the audit (SOCLE_SYSTEM_ID, default socle.local).") var systemID: String?
 
     func run() async throws {
-        var logger = Logger(label: "socle.import")
-        logger.logLevel = .warning
         let files = try FHIRImportFiles.list(paths)
         guard !files.isEmpty else { throw ValidationError("no .json, .json.gz, .json.bz2 or .ndjson file in \(paths.joined(separator: " "))") }
-        let configuration = ServerConfiguration(
-            databaseURL: database.url, systemID: setting(systemID, "SOCLE_SYSTEM_ID", "socle.local"), database: try database.settings())
-        let components = try await SocleServer.open(configuration, logger: logger)
+        let components = try await store.open("socle.import")
         let importer = FHIRImporter(service: components.fhirService)
         let committal = Committal(committer: .identified(name: user), description: "socle import fhir")
         let started = ContinuousClock.now

@@ -95,6 +95,23 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// The database settings every command that opens one takes.
+/// The options of a command that writes to the store outside the server
+/// (`socle import fhir`, `socle fhir load-package`): the database and the
+/// system id of the audit.
+struct StoreOptions: ParsableArguments {
+    @OptionGroup var database: DatabaseOptions
+    @Option(name: .customLong("system-id"), help: "System id of the audit (SOCLE_SYSTEM_ID, default socle.local).") var systemID: String?
+
+    /// The store opened and prepared as `socle serve` opens it, logging warnings only.
+    func open(_ label: String) async throws -> SocleServer.Components {
+        var logger = Logger(label: label)
+        logger.logLevel = .warning
+        let configuration = ServerConfiguration(
+            databaseURL: database.url, systemID: setting(systemID, "SOCLE_SYSTEM_ID", "socle.local"), database: try database.settings())
+        return try await SocleServer.open(configuration, logger: logger)
+    }
+}
+
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("database"), help: "sqlite:PATH or postgres://user:password@host:port/db[?sslmode=…] (SOCLE_DATABASE_URL).")
     var databaseURL: String?

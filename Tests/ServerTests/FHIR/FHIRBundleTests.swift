@@ -28,6 +28,42 @@ struct FHIRBundleTests {
         try await server.database.store.versions.history(HistoryQuery(limit: 1)).total
     }
 
+    /// A reference loop in a transaction (R4 §transaction: references
+    /// between its entries are resolved together): two new Patients linking
+    /// each other by `urn:uuid` are both created, each naming the other's new
+    /// id; a loop of conditional references to nothing fails as a whole (412).
+    @Test(arguments: TestEngine.available)
+    func aReferenceLoopIsResolvedOrRefusedWhole(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (a, b) = ("urn:uuid:0b8e2c52-0000-4000-8000-00000000000a", "urn:uuid:0b8e2c52-0000-4000-8000-00000000000b")
+            func patient(linkingTo other: String) -> String {
+                #"{"resourceType": "Patient", "link": [{"other": {"reference": "\#(other)"}, "type": "seealso"}]}"#
+            }
+            let loop = Self.bundle("transaction", [
+                Self.entry("POST", "Patient", fullUrl: a, resource: patient(linkingTo: b)),
+                Self.entry("POST", "Patient", fullUrl: b, resource: patient(linkingTo: a)),
+            ])
+            let reply = try await server.send(.post, "/fhir", headers: Self.json, body: loop)
+            #expect(reply.status == .ok, "\(reply.body)")
+            let locations = (reply.json["entry"]?.arrayValue ?? []).compactMap { $0["response"]?["location"]?.stringValue?.components(separatedBy: "/_history").first }
+            #expect(locations.count == 2)
+            if locations.count == 2 {
+                let first = try await server.send(.get, "/fhir/" + locations[0])
+                let second = try await server.send(.get, "/fhir/" + locations[1])
+                #expect(first.json["link"]?.arrayValue?.first?["other"]?["reference"]?.stringValue == locations[1])
+                #expect(second.json["link"]?.arrayValue?.first?["other"]?["reference"]?.stringValue == locations[0])
+            }
+            let before = try await Self.count(server)
+            let conditionalLoop = Self.bundle("transaction", [
+                Self.entry("POST", "Patient", fullUrl: a, resource: patient(linkingTo: "Patient?identifier=nobody-1")),
+                Self.entry("POST", "Patient", fullUrl: b, resource: patient(linkingTo: "Patient?identifier=nobody-2")),
+            ])
+            let refused = try await server.send(.post, "/fhir", headers: Self.json, body: conditionalLoop)
+            #expect(refused.status == .preconditionFailed && refused.json["resourceType"]?.stringValue == "OperationOutcome", "\(refused.body)")
+            #expect(try await Self.count(server) == before)
+        }
+    }
+
     @Test(arguments: TestEngine.available)
     func aTransactionResolvesItsReferencesAndCommitsOnce(engine: TestEngine) async throws {
         try await TestServer.with(engine) { server in
