@@ -69,16 +69,7 @@ struct Serve: AsyncParsableCommand {
             }
             configuration.authentication = .basic(users)
         }
-        let integrity = environment["SOCLE_FHIR_REFERENTIAL_INTEGRITY"] ?? "true"
-        guard ["true", "false"].contains(integrity) else {
-            throw ValidationError("SOCLE_FHIR_REFERENTIAL_INTEGRITY must be true or false, not '\(integrity)'")
-        }
-        configuration.fhirReferentialIntegrity = integrity == "true"
-        let conditionalDelete = environment["SOCLE_FHIR_CONDITIONAL_DELETE"] ?? "single"
-        guard let deletion = FHIRService.ConditionalDelete(rawValue: conditionalDelete) else {
-            throw ValidationError("SOCLE_FHIR_CONDITIONAL_DELETE must be single or multiple, not '\(conditionalDelete)'")
-        }
-        configuration.fhirConditionalDelete = deletion
+        try configuration.readFHIRSettings(environment)
         do {
             try configuration.validate()
         } catch {
@@ -102,13 +93,32 @@ struct StoreOptions: ParsableArguments {
     @OptionGroup var database: DatabaseOptions
     @Option(name: .customLong("system-id"), help: "System id of the audit (SOCLE_SYSTEM_ID, default socle.local).") var systemID: String?
 
-    /// The store opened and prepared as `socle serve` opens it, logging warnings only.
+    /// The store opened and prepared as `socle serve` opens it, with the same
+    /// FHIR settings (`SOCLE_FHIR_*`), logging warnings only.
     func open(_ label: String) async throws -> SocleServer.Components {
         var logger = Logger(label: label)
         logger.logLevel = .warning
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             databaseURL: database.url, systemID: setting(systemID, "SOCLE_SYSTEM_ID", "socle.local"), database: try database.settings())
+        try configuration.readFHIRSettings(ProcessInfo.processInfo.environment)
         return try await SocleServer.open(configuration, logger: logger)
+    }
+}
+
+extension ServerConfiguration {
+    /// `SOCLE_FHIR_REFERENTIAL_INTEGRITY` and `SOCLE_FHIR_CONDITIONAL_DELETE`, for
+    /// every command that writes FHIR resources.
+    mutating func readFHIRSettings(_ environment: [String: String]) throws {
+        let integrity = environment["SOCLE_FHIR_REFERENTIAL_INTEGRITY"] ?? "true"
+        guard ["true", "false"].contains(integrity) else {
+            throw ValidationError("SOCLE_FHIR_REFERENTIAL_INTEGRITY must be true or false, not '\(integrity)'")
+        }
+        fhirReferentialIntegrity = integrity == "true"
+        let conditionalDelete = environment["SOCLE_FHIR_CONDITIONAL_DELETE"] ?? "single"
+        guard let deletion = FHIRService.ConditionalDelete(rawValue: conditionalDelete) else {
+            throw ValidationError("SOCLE_FHIR_CONDITIONAL_DELETE must be single or multiple, not '\(conditionalDelete)'")
+        }
+        fhirConditionalDelete = deletion
     }
 }
 
