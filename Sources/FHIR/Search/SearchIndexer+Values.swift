@@ -160,6 +160,14 @@ extension SearchIndexer {
         }
     }
 
+    /// The interval a date search value covers (R4 search §date: `2020-01`
+    /// is the whole month), in microseconds, both ends inclusive; a value
+    /// without a time zone is taken as UTC. Nil when it is not a FHIR date or dateTime.
+    public static func searchRange(_ text: String) -> (low: Int64, high: Int64)? {
+        guard let value = FHIRPathTemporal(text, kind: .dateTime) ?? FHIRPathTemporal(text, kind: .date) else { return nil }
+        return (microseconds(value, low: true), microseconds(value, low: false))
+    }
+
     static func range(_ value: FHIRPathTemporal) -> SearchValue {
         .date(low: microseconds(value, low: true), high: microseconds(value, low: false))
     }

@@ -9,7 +9,7 @@ import Services
 /// exercise every one declared (FHIRCapabilityTests).
 enum FHIRCapabilities {
     /// R4 TypeRestfulInteraction codes served for every resource type.
-    static let typeInteractions = ["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create"]
+    static let typeInteractions = ["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"]
     /// R4 SystemRestfulInteraction codes.
     static let systemInteractions = ["transaction", "batch", "history-system"]
     static let formats = ["application/fhir+json", "application/fhir+xml", "json", "xml"]
@@ -32,6 +32,9 @@ enum FHIRCapabilities {
                 ("conditionalDelete", .string(conditionalDelete.rawValue)),
                 ("referencePolicy", ["literal", "local"]),
                 ("operation", .array(typeOperations.map { ["name": .string($0.0), "definition": .string($0.1)] })),
+                ("searchParam", .array(FHIRService.supportedSearchParameters(of: type).map { parameter in
+                    ["name": .string(parameter.code), "definition": .string(parameter.url), "type": .string(parameter.type.rawValue)]
+                })),
             ])
             if let urls = supported[type] { object["supportedProfile"] = .array(urls.map { .string($0) }) }
             return .object(object)

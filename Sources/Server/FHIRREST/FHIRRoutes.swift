@@ -37,6 +37,7 @@ struct FHIRRoutes {
         group.get(":type/_history") { request, context in try await history(request, context, .type(try context.parameters.require("type"))) }
         group.get("_history") { request, context in try await history(request, context, .system) }
         registerValidate(on: group)
+        registerSearch(on: group)
     }
 
     // MARK: Interactions

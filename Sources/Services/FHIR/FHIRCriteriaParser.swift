@@ -9,9 +9,11 @@ import Storage
 ///
 /// Matched here: token (`system|code`, `|code`, `code`, `system|`), string
 /// (prefix, folded; `:exact`), reference (`Type/id`, `id`, an absolute URL),
-/// uri, and `_id`. Other parameter types, modifiers and comma-separated
-/// alternatives are refused with 400 naming them: criteria that cannot be
-/// matched exactly must not decide what is created or deleted.
+/// uri, date with its prefixes, and `_id`. Other parameter types, modifiers
+/// and comma-separated alternatives are refused with 400 naming them:
+/// criteria that cannot be matched exactly must not decide what is created
+/// or deleted. A search (`FHIRSearchParser`) reads its parameters with the
+/// same `criterion`, alternatives included.
 enum FHIRCriteriaParser {
     /// `query` without the leading `?`; `type` the resource type it is about.
     static func parse(type: String, query: String) throws -> FHIRCriteria {
@@ -52,11 +54,27 @@ enum FHIRCriteriaParser {
             return .reference(code: code, type: nil, id: value, url: nil)
         case (.uri, nil):
             return .uri(code: code, value: value)
+        case (.date, nil):
+            return try date(code: code, value: value)
         case (_, let modifier?):
             throw refusal("\(code): the modifier :\(modifier) is not matched in criteria")
         default:
             throw refusal("\(code): criteria on \(definition.type.rawValue) parameters are not matched yet; use a token, string, reference or uri parameter")
         }
+    }
+
+    /// `[prefix]date` (R4 search §Prefixes, §date): eq when no prefix is given.
+    static func date(code: String, value: String) throws -> FHIRCriterion {
+        var prefix = FHIRSearchPrefix.eq
+        var text = value
+        if value.count > 2, let given = FHIRSearchPrefix(rawValue: String(value.prefix(2))) {
+            prefix = given
+            text = String(value.dropFirst(2))
+        }
+        guard let (low, high) = SearchIndexer.searchRange(text) else {
+            throw refusal("\(code): '\(value)' is not a date (YYYY, YYYY-MM, YYYY-MM-DD or a dateTime), with an optional prefix eq, ne, gt, lt, ge, le, sa, eb, ap")
+        }
+        return .date(code: code, prefix: prefix, low: low, high: high)
     }
 
     /// R4 §Search escaping: `\|`, `\,`, `\$`, `\\`.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One condition of a FHIR search (R4 §Search), typed by its parameter's
 /// type, as conditional interactions and conditional references use them.
 public enum FHIRCriterion: Sendable, Hashable {
@@ -9,6 +11,16 @@ public enum FHIRCriterion: Sendable, Hashable {
     /// `code=[Type/]id` or an absolute URL.
     case reference(code: String, type: String?, id: String?, url: String?)
     case uri(code: String, value: String)
+    /// `code=[prefix]date`: the search value's interval (µs, both ends
+    /// inclusive) compared with each indexed interval as the prefix says (R4 search §date).
+    case date(code: String, prefix: FHIRSearchPrefix, low: Int64, high: Int64)
+    /// `code=a,b`: any of the alternatives (R4 search §Composite search parameters: OR).
+    case anyOf([FHIRCriterion])
+}
+
+/// The comparison prefixes of ordered parameters (R4 search §Prefixes).
+public enum FHIRSearchPrefix: String, Sendable, Hashable, CaseIterable {
+    case eq, ne, gt, lt, ge, le, sa, eb, ap
 }
 
 /// The criteria of a conditional interaction: a resource type and every
@@ -80,7 +92,55 @@ public struct FHIRSearchStore: Sendable {
             return ("s.code = ? AND s.val = ? AND (s.sys = ? OR s.sys IS NULL)", [.text(code), SQLValue(id), .text(type)])
         case .uri(let code, let value):
             return ("s.code = ? AND s.val = ?", [.text(code), .text(value)])
+        case .date(let code, let prefix, let low, let high):
+            let (sql, binds) = dateCondition(prefix, low: low, high: high)
+            return ("s.code = ? AND s.kind = 'date' AND " + sql, [.text(code)] + binds)
+        case .anyOf(let alternatives):
+            let parts = alternatives.map(condition)
+            return ("((" + parts.map(\.0).joined(separator: ") OR (") + "))", parts.flatMap(\.1))
         }
+    }
+
+    /// R4 search §Prefixes and §date, with the search value's interval [low, high] and the
+    /// indexed one [s.lo, s.hi] (NULL: open): eq, the indexed interval
+    /// within the search value's; ne, not; gt and lt, the indexed interval
+    /// reaches past the search value; ge and le, past it or within it; sa
+    /// and eb, wholly after or before; ap, overlapping the search value
+    /// widened by a tenth of its distance from now (at least a day).
+    static func dateCondition(_ prefix: FHIRSearchPrefix, low: Int64, high: Int64) -> (String, [SQLValue]) {
+        let within = "(s.lo >= ? AND s.hi <= ?)"
+        switch prefix {
+        case .eq: return (within, [.integer(low), .integer(high)])
+        case .ne: return ("NOT COALESCE(\(within), 0 = 1)", [.integer(low), .integer(high)])
+        case .gt: return ("(s.hi IS NULL OR s.hi > ?)", [.integer(high)])
+        case .lt: return ("(s.lo IS NULL OR s.lo < ?)", [.integer(low)])
+        case .ge: return ("(s.hi IS NULL OR s.hi > ? OR \(within))", [.integer(high), .integer(low), .integer(high)])
+        case .le: return ("(s.lo IS NULL OR s.lo < ? OR \(within))", [.integer(low), .integer(low), .integer(high)])
+        case .sa: return ("s.lo > ?", [.integer(high)])
+        case .eb: return ("s.hi < ?", [.integer(low)])
+        case .ap:
+            let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+            let margin = max(86_400_000_000, abs(now - low) / 10)
+            return ("((s.lo IS NULL OR s.lo <= ?) AND (s.hi IS NULL OR s.hi >= ?))", [.integer(high + margin), .integer(low - margin)])
+        }
+    }
+
+    /// The ids (`Type/id`) of the resources meeting the criteria, in id
+    /// order, after `after` (the last id of the previous page: a page stays
+    /// valid while data changes), at most `limit`.
+    public func search(_ criteria: FHIRCriteria, after: String?, limit: Int) async throws -> [String] {
+        var (sql, binds) = Self.query(criteria)
+        if let after {
+            sql += " AND o.object_id > ?"
+            binds.append(.text(after))
+        }
+        return try await database.query(sql + " ORDER BY o.object_id LIMIT ?", binds + [.integer(Int64(limit))]).compactMap { $0.string(0) }
+    }
+
+    /// How many resources meet the criteria.
+    public func count(_ criteria: FHIRCriteria) async throws -> Int {
+        let (sql, binds) = Self.query(criteria)
+        return Int(try await database.query("SELECT COUNT(*) FROM (\(sql)) matched", binds).first?.int(0) ?? 0)
     }
 
     /// The resources whose indexed references name `target` (`Type/id`), up to `limit`.

@@ -49,6 +49,16 @@ struct FHIRCapabilityTests {
                         .post, "/fhir", headers: json,
                         body: FHIRBundleTests.bundle(code, [FHIRBundleTests.entry("POST", "Patient", resource: FHIRRoutesTests.patient)]))
                     #expect(reply.json["entry"]?.arrayValue?.first?["response"]?["status"]?.stringValue == "201 Created", "\(code): \(reply.body)")
+                case "search-type":
+                    reply = try await server.send(.get, "/fhir/Patient?_id=\(id)")
+                    #expect(reply.json["total"] == 1 && reply.json["type"]?.stringValue == "searchset", "\(reply.body)")
+                    let declaredParameters = (patient["searchParam"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+                    #expect(declaredParameters.contains("family") && declaredParameters.contains("birthdate") && declaredParameters.contains("_id"))
+                    for parameter in declaredParameters {
+                        let search = try await server.send(.get, "/fhir/Patient?\(parameter)=x", headers: ["Prefer": "handling=strict"])
+                        #expect([200, 400].contains(search.status.code), "\(parameter): \(search.status)")
+                        #expect(!search.body.contains("not a search parameter of Patient that this server supports"), "\(parameter) is declared but refused")
+                    }
                 case "delete": continue
                 default:
                     Issue.record("the statement declares '\(code)', which this test does not exercise")

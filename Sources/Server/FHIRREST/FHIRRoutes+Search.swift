@@ -1,0 +1,55 @@
+import FHIR
+import Foundation
+import Hummingbird
+import JSONCore
+import OpenEHR
+import Services
+
+/// Search at type level (R4 §3.1.1): `GET /fhir/{type}?…` and `POST
+/// /fhir/{type}/_search` with a form-encoded body (the same parameters, the
+/// same results). The answer is a searchset Bundle: the matches in id
+/// order, `total`, and `self`, `first` and `next` links whose `_page` names
+/// the last id seen, so a page stays valid while data changes.
+extension FHIRRoutes {
+    func registerSearch(on group: RouterGroup<SocleRequestContext>) {
+        group.get(":type") { request, context in try await search(request, context, form: "") }
+        group.post(":type/_search") { request, context in
+            let mediaType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard mediaType == "application/x-www-form-urlencoded" else {
+                throw HTTPRequestError(status: .unsupportedMediaType, message: "POST _search takes application/x-www-form-urlencoded parameters")
+            }
+            let body = try await request.body.collect(upTo: bodyLimit)
+            return try await search(request, context, form: String(buffer: body))
+        }
+    }
+
+    func search(_ request: Request, _ context: SocleRequestContext, form: String) async throws -> Response {
+        let format = try FHIRFormat.requested(request)
+        let type = try context.parameters.require("type")
+        let strict = request.headers[.prefer]?.contains("handling=strict") ?? false
+        let page = try await service.search(type: type, query: request.uri.query ?? "", form: form, strict: strict)
+        let base = context.fhirBase
+        let entries: [JSON] = page.matches.compactMap { version in
+            version.json.map { resource in
+                ["fullUrl": .string(base + "/" + version.reference), "resource": resource, "search": ["mode": "match"]]
+            }
+        }
+        var bundle = JSONObject([("resourceType", "Bundle"), ("id", .string(UUIDText.random())), ("type", "searchset")])
+        if let total = page.total { bundle["total"] = JSON(total) }
+        var links: [JSON] = [Self.searchLink("self", base, type, page.search, after: page.search.after)]
+        links.append(Self.searchLink("first", base, type, page.search, after: nil))
+        if let next = page.next { links.append(Self.searchLink("next", base, type, page.search, after: next)) }
+        bundle["link"] = .array(links)
+        bundle["entry"] = .array(entries)
+        return .fhir(.ok, .object(bundle), format: format, pretty: request.fhirPretty)
+    }
+
+    /// A link of a search: the parameters applied, `_count`, and `_page` when not the first.
+    static func searchLink(_ relation: String, _ base: String, _ type: String, _ search: FHIRSearch, after: String?) -> JSON {
+        var items = search.applied
+        items.append(("_count", String(search.count)))
+        if let after { items.append(("_page", after)) }
+        let query = items.map { "\(Self.encoded($0.name))=\(Self.encoded($0.value))" }.joined(separator: "&")
+        return ["relation": .string(relation), "url": .string("\(base)/\(type)?\(query)")]
+    }
+}

@@ -1,0 +1,147 @@
+import FHIR
+import Foundation
+import Storage
+
+/// A search of one resource type (R4 §3.1.1 Search): the criteria every
+/// match meets, the page asked for, and the parameters applied (for the
+/// `self` link) or left out.
+public struct FHIRSearch: Sendable {
+    public enum Total: String, Sendable { case none, estimate, accurate }
+
+    public var criteria: FHIRCriteria
+    /// `_count`: matches a page holds (0: the total only).
+    public var count: Int
+    /// `_page`: the last id of the previous page.
+    public var after: String?
+    /// `_total` (R4 search §Total number of matching resources); `_summary=count` asks for the total alone.
+    public var total: Total
+    /// The parameters applied, as `name=value` pairs in the order given.
+    public var applied: [(name: String, value: String)]
+    /// The parameters left out (unknown, or not supported yet).
+    public var ignored: [String]
+
+    public static let defaultCount = 20
+    public static let maximumCount = 1000
+}
+
+/// Reads a search's query (R4 §3.1.1): each search parameter of the type
+/// through `FHIRCriteriaParser.criterion` (token, string with `:exact`,
+/// reference, uri, date with prefixes, `_id`), `a,b` as alternatives and
+/// a repeated parameter as one more condition (R4 search: "OR" and "AND"
+/// search parameters); the result parameters `_count`, `_total`, `_summary=count`, `_page`, `_format` and
+/// `_pretty`. A parameter it does not know or support is left out and
+/// reported, or refused with 400 when `strict` (`Prefer: handling=strict`,
+/// R4 search §Handling errors).
+enum FHIRSearchParser {
+    static let formatParameters: Set<String> = ["_format", "_pretty"]
+
+    static func parse(type: String, query: [(name: String, value: String)], strict: Bool) throws -> FHIRSearch {
+        let parameters = FHIRSchema.r4.searchParameters(for: type)
+        var search = FHIRSearch(
+            criteria: FHIRCriteria(type: type, conditions: []), count: FHIRSearch.defaultCount, after: nil, total: .accurate, applied: [], ignored: [])
+        for (name, value) in query where !formatParameters.contains(name) {
+            switch name {
+            case "_count":
+                guard let count = Int(value), (0...FHIRSearch.maximumCount).contains(count) else {
+                    throw FHIRCriteriaParser.refusal("_count must be a whole number from 0 to \(FHIRSearch.maximumCount), not '\(value)'")
+                }
+                search.count = count
+            case "_page":
+                search.after = value
+            case "_total":
+                guard let total = FHIRSearch.Total(rawValue: value) else { throw FHIRCriteriaParser.refusal("_total is none, estimate or accurate, not '\(value)'") }
+                search.total = total
+                search.applied.append((name, value))
+            case "_summary" where value == "count":
+                search.count = 0
+                search.applied.append((name, value))
+            default:
+                guard let condition = try condition(name: name, value: value, parameters: parameters) else {
+                    if strict { throw FHIRCriteriaParser.refusal("'\(name)' is not a search parameter of \(type) that this server supports") }
+                    search.ignored.append(name)
+                    continue
+                }
+                search.criteria.conditions.append(condition)
+                search.applied.append((name, value))
+            }
+        }
+        return search
+    }
+
+    /// The condition of `name=value`; nil when the name is not a supported
+    /// parameter of the type (or its modifier is not supported); 400 when the value is wrong.
+    static func condition(name: String, value: String, parameters: [SearchParameterDefinition]) throws -> FHIRCriterion? {
+        let nameParts = name.split(separator: ":", maxSplits: 1).map(String.init)
+        let (code, modifier) = (nameParts[0], nameParts.count > 1 ? nameParts[1] : nil)
+        guard let definition = parameters.first(where: { $0.code == code }), supports(definition.type, modifier: modifier) else { return nil }
+        guard !value.isEmpty else { throw FHIRCriteriaParser.refusal("\(name) needs a value") }
+        let alternatives = try alternatives(of: value).map { try FHIRCriteriaParser.criterion(definition, code: code, modifier: modifier, value: $0) }
+        return alternatives.count == 1 ? alternatives[0] : .anyOf(alternatives)
+    }
+
+    static func supports(_ type: SearchParameterDefinition.ParameterType, modifier: String?) -> Bool {
+        switch (type, modifier) {
+        case (.token, nil), (.string, nil), (.string, "exact"), (.reference, nil), (.uri, nil), (.date, nil): true
+        default: false
+        }
+    }
+
+    /// `a,b` split where the comma is not escaped (`\,`), each kept escaped for the parameter's own reading.
+    static func alternatives(of value: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var escaped = false
+        for character in value {
+            if character == "," && !escaped {
+                parts.append(current)
+                current = ""
+                continue
+            }
+            escaped = character == "\\" && !escaped
+            current.append(character)
+        }
+        parts.append(current)
+        return parts
+    }
+
+    /// The pairs of a query string or a form-encoded body, decoded.
+    static func pairs(_ text: String) -> [(name: String, value: String)] {
+        text.split(separator: "&").compactMap { item in
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { FHIRCriteriaParser.decode($0) }
+            guard let name = parts.first, !name.isEmpty else { return nil }
+            return (name, parts.count > 1 ? parts[1] : "")
+        }
+    }
+}
+
+extension FHIRService {
+    /// The search parameters of `type` that searches and criteria match (R4
+    /// definitions of the types token, string, reference, uri and date).
+    public static func supportedSearchParameters(of type: String) -> [SearchParameterDefinition] {
+        FHIRSchema.r4.searchParameters(for: type).filter { FHIRSearchParser.supports($0.type, modifier: nil) }
+    }
+
+    /// One page of a search (R4 §3.1.1): the matches' latest versions in id
+    /// order, the total when asked for, and the id to continue after when there are more.
+    public struct SearchPage: Sendable {
+        public var search: FHIRSearch
+        public var matches: [ResourceVersion]
+        public var total: Int?
+        public var next: String?
+    }
+
+    /// Searches `type` with the parameters of a query string (and of a
+    /// form-encoded body, for `POST _search`), in one statement for the
+    /// page and one for the total.
+    public func search(type: String, query: String, form: String = "", strict: Bool = false) async throws -> SearchPage {
+        try Self.requireType(type)
+        let search = try FHIRSearchParser.parse(type: type, query: FHIRSearchParser.pairs(query) + FHIRSearchParser.pairs(form), strict: strict)
+        let total = search.total == .none ? nil : try await self.search.count(search.criteria)
+        guard search.count > 0 else { return SearchPage(search: search, matches: [], total: total, next: nil) }
+        let ids = try await self.search.search(search.criteria, after: search.after, limit: search.count + 1)
+        let page = Array(ids.prefix(search.count))
+        let latest = try await store.latestVersions(objectIDs: page)
+        let matches = page.compactMap { latest[$0].map(ResourceVersion.init) }.filter { !$0.isDeleted }
+        return SearchPage(search: search, matches: matches, total: total, next: ids.count > search.count ? page.last : nil)
+    }
+}

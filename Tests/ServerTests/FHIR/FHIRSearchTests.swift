@@ -1,0 +1,147 @@
+import Foundation
+import HTTPTypes
+import JSONCore
+import SocleTestSupport
+import Testing
+
+/// Search at type level (R4 search, first part: token, string, reference,
+/// uri and date parameters, `_id`, OR and AND, `_count`, `_total`,
+/// `_summary=count`, paging that stays valid while data changes, GET and
+/// POST `_search`, unknown parameters ignored or refused with
+/// `Prefer: handling=strict`), on both engines.
+@Suite("FHIR REST: search")
+struct FHIRSearchTests {
+    static let json = FHIRRoutesTests.json
+
+    static func patient(_ family: String, gender: String, birthDate: String, identifier: String) -> String {
+        #"""
+        {"resourceType": "Patient", "identifier": [{"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "\#(identifier)"}],
+         "name": [{"family": "\#(family)", "given": ["Anne"]}], "gender": "\#(gender)", "birthDate": "\#(birthDate)"}
+        """#
+    }
+
+    static func ids(_ reply: Reply) -> [String] {
+        (reply.json["entry"]?.arrayValue ?? []).compactMap { $0["resource"]?["id"]?.stringValue }
+    }
+
+    /// Three patients and their ids: Élise Dupont (female, 1970-05-02),
+    /// Marc Durand (male, 1985-11-30), Zoé Martin (female, 2001-01-15).
+    static func seed(_ server: TestServer) async throws -> (dupont: String, durand: String, martin: String) {
+        (
+            try await FHIRRoutesTests.create(server, "Patient", patient("Dupont", gender: "female", birthDate: "1970-05-02", identifier: "1")),
+            try await FHIRRoutesTests.create(server, "Patient", patient("Durand", gender: "male", birthDate: "1985-11-30", identifier: "2")),
+            try await FHIRRoutesTests.create(server, "Patient", patient("Martin", gender: "female", birthDate: "2001-01-15", identifier: "3"))
+        )
+    }
+
+    @Test(arguments: TestEngine.available)
+    func parametersOfEachTypeFindTheirMatches(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (dupont, durand, martin) = try await Self.seed(server)
+            let cases: [(String, Set<String>)] = [
+                // token (R4 search §token): code, system|code, |code.
+                ("gender=female", [dupont, martin]),
+                ("identifier=urn:oid:1.2.250.1.213.1.4.8%7C2", [durand]),
+                ("identifier=%7C2", []),
+                ("identifier=2", [durand]),
+                // string (R4 search §string): starts with, case and accents folded; :exact.
+                ("family=du", [dupont, durand]),
+                ("family=DUP", [dupont]),
+                ("family:exact=Dupont", [dupont]),
+                ("family:exact=dupont", []),
+                // date (R4 search §date, §Prefixes): a value written to the year or the day is a range.
+                ("birthdate=1970", [dupont]),
+                ("birthdate=1985-11-30", [durand]),
+                ("birthdate=gt1985-11-30", [martin]),
+                ("birthdate=ge1985-11-30", [durand, martin]),
+                ("birthdate=lt1985", [dupont]),
+                ("birthdate=le1985-11-30", [dupont, durand]),
+                ("birthdate=ne1970", [durand, martin]),
+                ("birthdate=sa2000", [martin]),
+                ("birthdate=eb1971", [dupont]),
+                // _id, OR with commas, AND with repeats (R4 search: "OR" and "AND").
+                ("_id=\(durand)", [durand]),
+                ("_id=\(durand),\(martin)", [durand, martin]),
+                ("gender=female&birthdate=ge2000", [martin]),
+                ("family=du,ma&gender=female", [dupont, martin]),
+                ("", [dupont, durand, martin]),
+            ]
+            for (query, expected) in cases {
+                let reply = try await server.send(.get, "/fhir/Patient?\(query)")
+                #expect(reply.status == .ok && reply.json["type"]?.stringValue == "searchset", "\(query): \(reply.status) \(reply.body)")
+                #expect(Set(Self.ids(reply)) == expected, "\(query)")
+                #expect(reply.json["total"] == JSON(expected.count), "\(query) total")
+            }
+            // reference (R4 search §reference): Type/id and id.
+            let observation = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(durand)"))
+            for query in ["subject=Patient/\(durand)", "subject=\(durand)", "patient=\(durand)", "code=http://loinc.org%7C8480-6"] {
+                #expect(Self.ids(try await server.send(.get, "/fhir/Observation?\(query)")) == [observation], "\(query)")
+            }
+            #expect(Self.ids(try await server.send(.get, "/fhir/Observation?subject=Patient/\(dupont)")).isEmpty)
+            // A deleted resource is no longer found.
+            #expect(try await server.send(.delete, "/fhir/Observation/\(observation)").status == .ok)
+            #expect(Self.ids(try await server.send(.get, "/fhir/Observation?subject=\(durand)")).isEmpty)
+        }
+    }
+
+    /// Paging (R4 search §Paging): `_count` per page, `next` until the end,
+    /// each match exactly once, and a `next` link still right after a
+    /// resource before it was created meanwhile; `_total=none` and `_summary=count`.
+    @Test(arguments: TestEngine.available)
+    func pagesWalkEveryMatchOnce(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            var created: Set<String> = []
+            for index in 0..<23 {
+                created.insert(try await FHIRRoutesTests.create(server, "Patient", Self.patient("Page\(index)", gender: "other", birthDate: "1990-01-01", identifier: "p\(index)")))
+            }
+            var seen: [String] = []
+            var url: String? = "/fhir/Patient?gender=other&_count=5"
+            var pages = 0
+            while let next = url {
+                let reply = try await server.send(.get, next)
+                #expect(reply.status == .ok, "\(reply.body)")
+                seen += Self.ids(reply)
+                pages += 1
+                if pages == 2 {
+                    // Created meanwhile with an id before the page's: the walk goes on unharmed.
+                    let early = #"{"resourceType": "Patient", "id": "000-early", "gender": "other"}"#
+                    #expect(try await server.send(.put, "/fhir/Patient/000-early", headers: Self.json, body: early).status == .created)
+                }
+                let links = reply.json["link"]?.arrayValue ?? []
+                #expect(links.contains { $0["relation"]?.stringValue == "self" } && links.contains { $0["relation"]?.stringValue == "first" })
+                url = links.first { $0["relation"]?.stringValue == "next" }?["url"]?.stringValue.map { String($0.dropFirst("http://localhost".count)) }
+            }
+            #expect(pages == 5)
+            #expect(seen.count == 23 && Set(seen) == created, "\(seen.count)")
+            let none = try await server.send(.get, "/fhir/Patient?gender=other&_total=none&_count=1")
+            #expect(none.json["total"] == nil && Self.ids(none).count == 1)
+            let count = try await server.send(.get, "/fhir/Patient?gender=other&_summary=count")
+            #expect(count.json["total"] == 24 && count.json["entry"]?.arrayValue?.isEmpty == true, "\(count.body)")
+        }
+    }
+
+    /// GET and POST `_search` give the same results (R4 search §Introduction);
+    /// an unknown parameter is ignored and left out of `self`, or refused with
+    /// `Prefer: handling=strict`; a wrong value is 400.
+    @Test(arguments: TestEngine.available)
+    func postSearchUnknownParametersAndBadValues(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (dupont, _, martin) = try await Self.seed(server)
+            let get = try await server.send(.get, "/fhir/Patient?gender=female&colour=blue")
+            #expect(Set(Self.ids(get)) == [dupont, martin])
+            let selfLink = get.json["link"]?.arrayValue?.first { $0["relation"]?.stringValue == "self" }?["url"]?.stringValue ?? ""
+            #expect(selfLink.contains("gender=female") && !selfLink.contains("colour"), "\(selfLink)")
+            let post = try await server.send(
+                .post, "/fhir/Patient/_search", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: "gender=female&colour=blue")
+            #expect(Self.ids(post) == Self.ids(get))
+            #expect(try await server.send(.post, "/fhir/Patient/_search", headers: Self.json, body: "{}").status == .unsupportedMediaType)
+            let strict = try await server.send(.get, "/fhir/Patient?gender=female&colour=blue", headers: ["Prefer": "handling=strict"])
+            #expect(strict.status == .badRequest && strict.body.contains("colour"), "\(strict.body)")
+            for query in ["birthdate=yesterday", "birthdate=gt1970-13", "_count=-1", "_count=x", "_total=some", "gender="] {
+                let reply = try await server.send(.get, "/fhir/Patient?\(query)")
+                #expect(reply.status == .badRequest && reply.json["resourceType"]?.stringValue == "OperationOutcome", "\(query): \(reply.status)")
+            }
+            #expect(try await server.send(.get, "/fhir/Nothing?x=1").status == .notFound)
+        }
+    }
+}
