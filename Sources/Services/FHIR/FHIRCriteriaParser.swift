@@ -44,9 +44,11 @@ enum FHIRCriteriaParser {
             return .token(
                 code: code, system: system.isEmpty ? nil : unescape(system), noSystem: system.isEmpty, value: tokenCode.isEmpty ? nil : unescape(tokenCode))
         case (.string, nil):
-            return .string(code: code, text: SearchIndexer.normalise(unescape(value)), exact: false)
+            return .string(code: code, text: SearchIndexer.normalise(unescape(value)), match: .prefix)
+        case (.string, "contains"):
+            return .string(code: code, text: SearchIndexer.normalise(unescape(value)), match: .contains)
         case (.string, "exact"):
-            return .string(code: code, text: unescape(value), exact: true)
+            return .string(code: code, text: unescape(value), match: .exact)
         case (.reference, nil):
             if value.contains("://") { return .reference(code: code, type: nil, id: nil, url: value) }
             let parts = value.split(separator: "/").map(String.init)
@@ -56,11 +58,57 @@ enum FHIRCriteriaParser {
             return .uri(code: code, value: value)
         case (.date, nil):
             return try date(code: code, value: value)
+        case (.number, nil):
+            let (prefix, number, low, high) = try self.number(code: code, value: value)
+            return .number(code: code, prefix: prefix, value: number, low: low, high: high)
+        case (.quantity, nil):
+            let parts = splitUnescaped(value, "|")
+            let (prefix, number, low, high) = try self.number(code: code, value: parts[0])
+            let system = parts.count > 2 && !parts[1].isEmpty ? unescape(parts[1]) : nil
+            let unit = parts.count > 1 ? parts.last.map(unescape).flatMap { $0.isEmpty ? nil : $0 } : nil
+            return .quantity(code: code, prefix: prefix, value: number, low: low, high: high, system: system, unit: unit)
         case (_, let modifier?):
             throw refusal("\(code): the modifier :\(modifier) is not matched in criteria")
         default:
             throw refusal("\(code): criteria on \(definition.type.rawValue) parameters are not matched yet; use a token, string, reference or uri parameter")
         }
+    }
+
+    /// `[prefix]number` (R4 search §number, §Prefixes): the value and the
+    /// interval its written precision implies (`100` is [99.5, 100.5)).
+    static func number(code: String, value: String) throws -> (FHIRSearchPrefix, Double, Double, Double) {
+        var prefix = FHIRSearchPrefix.eq
+        var text = value
+        if value.count > 2, let given = FHIRSearchPrefix(rawValue: String(value.prefix(2))) {
+            prefix = given
+            text = String(value.dropFirst(2))
+        }
+        guard let number = Double(text), number.isFinite, text.allSatisfy({ "0123456789.-+eE".contains($0) }) else {
+            throw refusal("\(code): '\(value)' is not a number, with an optional prefix eq, ne, gt, lt, ge, le, sa, eb, ap")
+        }
+        let mantissa = text.lowercased().split(separator: "e").first.map(String.init) ?? text
+        let decimals = mantissa.split(separator: ".", maxSplits: 1).dropFirst().first?.count ?? 0
+        let exponent = Int(text.lowercased().split(separator: "e").dropFirst().first ?? "0") ?? 0
+        let half = 0.5 * pow(10, Double(exponent - decimals))
+        return (prefix, number, number - half, number + half)
+    }
+
+    /// `text` split at each `separator` that is not escaped with `\`, kept escaped.
+    static func splitUnescaped(_ text: String, _ separator: Character) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var escaped = false
+        for character in text {
+            if character == separator && !escaped {
+                parts.append(current)
+                current = ""
+                continue
+            }
+            escaped = character == "\\" && !escaped
+            current.append(character)
+        }
+        parts.append(current)
+        return parts
     }
 
     /// `[prefix]date` (R4 search §Prefixes, §date): eq when no prefix is given.

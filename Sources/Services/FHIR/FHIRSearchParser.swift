@@ -25,8 +25,9 @@ public struct FHIRSearch: Sendable {
 }
 
 /// Reads a search's query (R4 §3.1.1): each search parameter of the type
-/// through `FHIRCriteriaParser.criterion` (token, string with `:exact`,
-/// reference, uri, date with prefixes, `_id`), `a,b` as alternatives and
+/// through `FHIRCriteriaParser.criterion` (token, string with `:exact` and
+/// `:contains`, reference, uri, date, number and quantity with prefixes,
+/// `_id`), `:missing` on any of them and `:not` on tokens, `a,b` as alternatives and
 /// a repeated parameter as one more condition (R4 search: "OR" and "AND"
 /// search parameters); the result parameters `_count`, `_total`, `_summary=count`, `_page`, `_format` and
 /// `_pretty`. A parameter it does not know or support is left out and
@@ -75,34 +76,30 @@ enum FHIRSearchParser {
         let (code, modifier) = (nameParts[0], nameParts.count > 1 ? nameParts[1] : nil)
         guard let definition = parameters.first(where: { $0.code == code }), supports(definition.type, modifier: modifier) else { return nil }
         guard !value.isEmpty else { throw FHIRCriteriaParser.refusal("\(name) needs a value") }
-        let alternatives = try alternatives(of: value).map { try FHIRCriteriaParser.criterion(definition, code: code, modifier: modifier, value: $0) }
-        return alternatives.count == 1 ? alternatives[0] : .anyOf(alternatives)
+        if modifier == "missing" {
+            // R4 search §missing: true, no value for the parameter; false, some value.
+            guard let missing = ["true": true, "false": false][value] else { throw FHIRCriteriaParser.refusal("\(name) is true or false, not '\(value)'") }
+            return missing ? .not(.present(code: code)) : .present(code: code)
+        }
+        let negated = modifier == "not"
+        let alternatives = try alternatives(of: value).map {
+            try FHIRCriteriaParser.criterion(definition, code: code, modifier: negated ? nil : modifier, value: $0)
+        }
+        let condition = alternatives.count == 1 ? alternatives[0] : .anyOf(alternatives)
+        // R4 search §token `:not`: no value of the resource matches (a resource without one included).
+        return negated ? .not(condition) : condition
     }
 
     static func supports(_ type: SearchParameterDefinition.ParameterType, modifier: String?) -> Bool {
         switch (type, modifier) {
-        case (.token, nil), (.string, nil), (.string, "exact"), (.reference, nil), (.uri, nil), (.date, nil): true
+        case (.composite, _), (.special, _): false
+        case (_, nil), (_, "missing"), (.string, "exact"), (.string, "contains"), (.token, "not"): true
         default: false
         }
     }
 
     /// `a,b` split where the comma is not escaped (`\,`), each kept escaped for the parameter's own reading.
-    static func alternatives(of value: String) -> [String] {
-        var parts: [String] = []
-        var current = ""
-        var escaped = false
-        for character in value {
-            if character == "," && !escaped {
-                parts.append(current)
-                current = ""
-                continue
-            }
-            escaped = character == "\\" && !escaped
-            current.append(character)
-        }
-        parts.append(current)
-        return parts
-    }
+    static func alternatives(of value: String) -> [String] { FHIRCriteriaParser.splitUnescaped(value, ",") }
 
     /// The pairs of a query string or a form-encoded body, decoded.
     static func pairs(_ text: String) -> [(name: String, value: String)] {
@@ -115,8 +112,8 @@ enum FHIRSearchParser {
 }
 
 extension FHIRService {
-    /// The search parameters of `type` that searches and criteria match (R4
-    /// definitions of the types token, string, reference, uri and date).
+    /// The search parameters of `type` that searches match (R4 definitions
+    /// of every type but composite and special).
     public static func supportedSearchParameters(of type: String) -> [SearchParameterDefinition] {
         FHIRSchema.r4.searchParameters(for: type).filter { FHIRSearchParser.supports($0.type, modifier: nil) }
     }

@@ -6,16 +6,35 @@ public enum FHIRCriterion: Sendable, Hashable {
     /// `code=[system]|[code]`: `system` nil for any system; `noSystem` for `|code`.
     case token(code: String, system: String?, noSystem: Bool, value: String?)
     /// `code=text`: a value starting with `text` (both normalised: case and
-    /// accents folded), or equal to it with `:exact`.
-    case string(code: String, text: String, exact: Bool)
+    /// accents folded), containing it with `:contains`, or equal to it as
+    /// written with `:exact`.
+    case string(code: String, text: String, match: StringMatch)
     /// `code=[Type/]id` or an absolute URL.
     case reference(code: String, type: String?, id: String?, url: String?)
     case uri(code: String, value: String)
     /// `code=[prefix]date`: the search value's interval (µs, both ends
     /// inclusive) compared with each indexed interval as the prefix says (R4 search §date).
     case date(code: String, prefix: FHIRSearchPrefix, low: Int64, high: Int64)
-    /// `code=a,b`: any of the alternatives (R4 search §Composite search parameters: OR).
+    /// `code=[prefix]number` (R4 search §number): the indexed number
+    /// compared with the search value, whose written precision makes `eq`
+    /// an interval [low, high).
+    case number(code: String, prefix: FHIRSearchPrefix, value: Double, low: Double, high: Double)
+    /// `code=[prefix]number|system|code` (R4 search §quantity): the number as
+    /// `number` compares it, and the unit: system and code, or code or unit alone.
+    case quantity(code: String, prefix: FHIRSearchPrefix, value: Double, low: Double, high: Double, system: String?, unit: String?)
+    /// `code:missing=false`: the resource has a value for the parameter (and
+    /// `.not(.present)` for `:missing=true`).
+    case present(code: String)
+    /// `code=a,b`: any of the alternatives (R4 search: "OR" search parameters).
     case anyOf([FHIRCriterion])
+    /// No value of the resource meets the condition, or it has none (R4
+    /// search `:not`, `:missing=true`); at the top of a search's conditions only.
+    indirect case not(FHIRCriterion)
+}
+
+/// How a string search value meets an indexed string (R4 search §string).
+public enum StringMatch: String, Sendable, Hashable {
+    case prefix, contains, exact
 }
 
 /// The comparison prefixes of ordered parameters (R4 search §Prefixes).
@@ -59,8 +78,14 @@ public struct FHIRSearchStore: Sendable {
         var sql = "SELECT o.object_id FROM \(table) o WHERE o.resource_type = ? AND o.code = '_id'"
         var binds: [SQLValue] = [.text(criteria.type)]
         for condition in criteria.conditions {
-            let (match, values) = Self.condition(condition)
-            sql += " AND EXISTS (SELECT 1 FROM \(table) s WHERE s.object_id = o.object_id AND \(match))"
+            var positive = condition
+            var exists = "EXISTS"
+            if case .not(let inner) = condition {
+                positive = inner
+                exists = "NOT EXISTS"
+            }
+            let (match, values) = Self.condition(positive)
+            sql += " AND \(exists) (SELECT 1 FROM \(table) s WHERE s.object_id = o.object_id AND \(match))"
             binds += values
         }
         return (sql, binds)
@@ -82,10 +107,10 @@ public struct FHIRSearchStore: Sendable {
                 binds.append(.text(system))
             }
             return (sql, binds)
-        case .string(let code, let text, let exact):
-            if exact { return ("s.code = ? AND s.txt = ?", [.text(code), .text(text)]) }
+        case .string(let code, let text, let match):
+            if match == .exact { return ("s.code = ? AND s.txt = ?", [.text(code), .text(text)]) }
             let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-            return ("s.code = ? AND s.val LIKE ? ESCAPE '\\'", [.text(code), .text(escaped + "%")])
+            return ("s.code = ? AND s.val LIKE ? ESCAPE '\\'", [.text(code), .text((match == .contains ? "%" : "") + escaped + "%")])
         case .reference(let code, let type, let id, let url):
             if let url { return ("s.code = ? AND s.txt = ?", [.text(code), .text(url)]) }
             guard let type else { return ("s.code = ? AND s.val = ?", [.text(code), SQLValue(id)]) }
@@ -95,9 +120,47 @@ public struct FHIRSearchStore: Sendable {
         case .date(let code, let prefix, let low, let high):
             let (sql, binds) = dateCondition(prefix, low: low, high: high)
             return ("s.code = ? AND s.kind = 'date' AND " + sql, [.text(code)] + binds)
+        case .number(let code, let prefix, let value, let low, let high):
+            let (sql, binds) = numberCondition(prefix, value: value, low: low, high: high)
+            return ("s.code = ? AND s.kind = 'number' AND " + sql, [.text(code)] + binds)
+        case .quantity(let code, let prefix, let value, let low, let high, let system, let unit):
+            var (sql, binds) = numberCondition(prefix, value: value, low: low, high: high)
+            sql = "s.code = ? AND s.kind = 'quantity' AND " + sql
+            binds.insert(.text(code), at: 0)
+            if let system, let unit {
+                sql += " AND s.sys = ? AND s.val = ?"
+                binds += [.text(system), .text(unit)]
+            } else if let unit {
+                sql += " AND (s.val = ? OR s.txt = ?)"
+                binds += [.text(unit), .text(unit)]
+            }
+            return (sql, binds)
+        case .present(let code):
+            return ("s.code = ?", [.text(code)])
         case .anyOf(let alternatives):
             let parts = alternatives.map(condition)
             return ("((" + parts.map(\.0).joined(separator: ") OR (") + "))", parts.flatMap(\.1))
+        case .not(let inner):
+            // Only at the top of a search (rendered there as NOT EXISTS); nested, it is the condition itself negated.
+            let (sql, binds) = condition(inner)
+            return ("NOT (" + sql + ")", binds)
+        }
+    }
+
+    /// R4 search §number and §Prefixes: eq within the interval the search
+    /// value's precision gives ([low, high)), ne outside it, gt, lt, ge, le
+    /// (and sa, eb) against the value itself, ap within 10% of it.
+    static func numberCondition(_ prefix: FHIRSearchPrefix, value: Double, low: Double, high: Double) -> (String, [SQLValue]) {
+        switch prefix {
+        case .eq: return ("s.num >= ? AND s.num < ?", [.real(low), .real(high)])
+        case .ne: return ("NOT (s.num >= ? AND s.num < ?)", [.real(low), .real(high)])
+        case .gt, .sa: return ("s.num > ?", [.real(value)])
+        case .lt, .eb: return ("s.num < ?", [.real(value)])
+        case .ge: return ("s.num >= ?", [.real(value)])
+        case .le: return ("s.num <= ?", [.real(value)])
+        case .ap:
+            let margin = abs(value) / 10
+            return ("s.num >= ? AND s.num <= ?", [.real(value - margin), .real(value + margin)])
         }
     }
 

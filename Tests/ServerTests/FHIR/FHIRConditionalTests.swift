@@ -33,8 +33,11 @@ struct FHIRConditionalTests {
             #expect(try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": "name:exact=martin"]) { $1 }, body: Self.practitioner("10002")).status == .created)
             // Two now match "name=mart": 412.
             #expect(try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": "name=mart"]) { $1 }, body: Self.practitioner("3")).status == .preconditionFailed)
+            // Dates and :contains are matched (none was updated in 1970: created; "ar" is in both names: 412).
+            #expect(try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": "_lastUpdated=1970"]) { $1 }, body: Self.practitioner("5")).status == .created)
+            #expect(try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": "name:contains=ar"]) { $1 }, body: Self.practitioner("6")).status == .preconditionFailed)
             // Criteria that cannot be matched exactly are refused.
-            for bad in ["colour=blue", "birthdate=1970", "name:contains=ar", "identifier=a,b", "", "identifier"] {
+            for bad in ["colour=blue", "identifier=a,b", "", "identifier", "gender:not=male", "birthdate:missing=true"] {
                 let reply = try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": bad]) { $1 }, body: Self.practitioner("4"))
                 #expect(reply.status == (bad.isEmpty ? .created : .badRequest), "\(bad): \(reply.status) \(reply.body)")
             }

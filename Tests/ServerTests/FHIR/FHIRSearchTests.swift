@@ -65,6 +65,9 @@ struct FHIRSearchTests {
                 ("gender=female&birthdate=ge2000", [martin]),
                 ("family=du,ma&gender=female", [dupont, martin]),
                 ("", [dupont, durand, martin]),
+                // _lastUpdated (R4 search §Parameters for all resources), a date.
+                ("_lastUpdated=ge2020", [dupont, durand, martin]),
+                ("_lastUpdated=lt2020", []),
             ]
             for (query, expected) in cases {
                 let reply = try await server.send(.get, "/fhir/Patient?\(query)")
@@ -142,6 +145,51 @@ struct FHIRSearchTests {
                 #expect(reply.status == .badRequest && reply.json["resourceType"]?.stringValue == "OperationOutcome", "\(query): \(reply.status)")
             }
             #expect(try await server.send(.get, "/fhir/Nothing?x=1").status == .notFound)
+        }
+    }
+    /// number (R4 search §number: the search value's precision makes eq an
+    /// interval), quantity (§quantity: `[prefix]value|system|code`, `value||code`),
+    /// and the modifiers `:missing` (every type), `:not` (token, a resource
+    /// without a value included), `:contains` (string).
+    @Test(arguments: TestEngine.available)
+    func numbersQuantitiesAndModifiers(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (dupont, durand, martin) = try await Self.seed(server)
+            let unknown = try await FHIRRoutesTests.create(server, "Patient", #"{"resourceType": "Patient", "name": [{"family": "Sans"}]}"#)
+            func risk(_ probability: String) -> String {
+                #"{"resourceType": "RiskAssessment", "status": "final", "subject": {"reference": "Patient/\#(dupont)"}, "prediction": [{"probabilityDecimal": \#(probability)}]}"#
+            }
+            let low = try await FHIRRoutesTests.create(server, "RiskAssessment", risk("0.25"))
+            let high = try await FHIRRoutesTests.create(server, "RiskAssessment", risk("0.8"))
+            let pressure = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(durand)", value: 120))
+            let other = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(martin)", value: 95))
+            let cases: [(String, Set<String>)] = [
+                ("RiskAssessment?probability=0.8", [high]),
+                ("RiskAssessment?probability=0.83", []),
+                ("RiskAssessment?probability=0.2", []),
+                ("RiskAssessment?probability=gt0.5", [high]),
+                ("RiskAssessment?probability=le0.25", [low]),
+                ("RiskAssessment?probability=ne0.8", [low]),
+                ("Observation?value-quantity=120%7Chttp://unitsofmeasure.org%7Cmm[Hg]", [pressure]),
+                ("Observation?value-quantity=gt100", [pressure]),
+                ("Observation?value-quantity=lt100%7C%7Cmm[Hg]", [other]),
+                ("Observation?value-quantity=120%7Chttp://unitsofmeasure.org%7Ckg", []),
+                ("Observation?value-quantity=ap100", [other]),
+                ("Patient?birthdate:missing=true", [unknown]),
+                ("Patient?birthdate:missing=false", [dupont, durand, martin]),
+                ("Patient?gender:not=male", [dupont, martin, unknown]),
+                ("Patient?gender:not=male,female", [unknown]),
+                ("Patient?family:contains=ran", [durand]),
+                ("Patient?family:contains=RT", [martin]),
+            ]
+            for (query, expected) in cases {
+                let reply = try await server.send(.get, "/fhir/\(query)")
+                #expect(reply.status == .ok, "\(query): \(reply.body)")
+                #expect(Set(Self.ids(reply)) == expected, "\(query)")
+            }
+            for query in ["RiskAssessment?probability=high", "RiskAssessment?probability=gt", "Patient?birthdate:missing=maybe"] {
+                #expect(try await server.send(.get, "/fhir/\(query)").status == .badRequest, "\(query)")
+            }
         }
     }
 }
