@@ -33,6 +33,23 @@ struct SyntheaImportTests {
             #expect(try await database.store.versions.count(rmType: "EHR_STATUS") == 120)
             let dangling = try await database.store.fhirSearch.danglingReferences(limit: 10)
             #expect(dangling.isEmpty, "\(dangling)")
+            try await Self.searchTheImport(FHIRService(store: database.store, systemID: "socle.test"))
         }
+    }
+    /// Searches on the imported set (issue 14): the patients by gender, the
+    /// Observations counted, and every Observation exactly once over the `next` pages.
+    static func searchTheImport(_ service: FHIRService) async throws {
+        #expect(try await service.search(type: "Patient", query: "gender=male&_summary=count").total == 56)
+        #expect(try await service.search(type: "Patient", query: "gender=female&_summary=count").total == 64)
+        var seen: Set<String> = []
+        var pages = 0
+        var after: String? = nil
+        repeat {
+            let page = try await service.search(type: "Observation", query: "_count=1000&_total=none" + (after.map { "&_page=\($0)" } ?? ""))
+            for match in page.matches { #expect(seen.insert(match.id).inserted, "\(match.id) came twice") }
+            after = page.next
+            pages += 1
+        } while after != nil
+        #expect(seen.count == 42_929 && pages == 43)
     }
 }
