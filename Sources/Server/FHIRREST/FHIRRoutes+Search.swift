@@ -13,6 +13,11 @@ import Services
 extension FHIRRoutes {
     func registerSearch(on group: RouterGroup<SocleRequestContext>) {
         group.get(":type") { request, context in try await search(request, context, form: "") }
+        // R4 search §Compartments: `Patient/123/Observation?…`.
+        group.get(":type/:id/:searched") { request, context in
+            let compartment = (try context.parameters.require("type"), try context.parameters.require("id"))
+            return try await search(request, context, form: "", type: try context.parameters.require("searched"), compartment: compartment)
+        }
         group.post(":type/_search") { request, context in
             let mediaType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             guard mediaType == "application/x-www-form-urlencoded" else {
@@ -23,11 +28,15 @@ extension FHIRRoutes {
         }
     }
 
-    func search(_ request: Request, _ context: SocleRequestContext, form: String) async throws -> Response {
+    /// `type`: the searched type when it is not the route's `type` (a compartment's).
+    func search(_ request: Request, _ context: SocleRequestContext, form: String, type searched: String? = nil, compartment: (String, String)? = nil)
+        async throws -> Response
+    {
         let format = try FHIRFormat.requested(request)
-        let type = try context.parameters.require("type")
+        let type = try searched ?? context.parameters.require("type")
         let strict = request.headers[.prefer]?.contains("handling=strict") ?? false
-        let page = try await service.search(type: type, query: request.uri.query ?? "", form: form, strict: strict)
+        let page = try await service.search(type: type, query: request.uri.query ?? "", form: form, strict: strict, compartment: compartment)
+        let path = compartment.map { "\($0.0)/\($0.1)/\(type)" } ?? type
         let base = context.fhirBase
         let entries: [JSON] = page.matches.compactMap { version in
             version.json.map { resource in
@@ -36,20 +45,20 @@ extension FHIRRoutes {
         }
         var bundle = JSONObject([("resourceType", "Bundle"), ("id", .string(UUIDText.random())), ("type", "searchset")])
         if let total = page.total { bundle["total"] = JSON(total) }
-        var links: [JSON] = [Self.searchLink("self", base, type, page.search, after: page.search.after)]
-        links.append(Self.searchLink("first", base, type, page.search, after: nil))
-        if let next = page.next { links.append(Self.searchLink("next", base, type, page.search, after: next)) }
+        var links: [JSON] = [Self.searchLink("self", base, path, page.search, after: page.search.after)]
+        links.append(Self.searchLink("first", base, path, page.search, after: nil))
+        if let next = page.next { links.append(Self.searchLink("next", base, path, page.search, after: next)) }
         bundle["link"] = .array(links)
         bundle["entry"] = .array(entries)
         return .fhir(.ok, .object(bundle), format: format, pretty: request.fhirPretty)
     }
 
     /// A link of a search: the parameters applied, `_count`, and `_page` when not the first.
-    static func searchLink(_ relation: String, _ base: String, _ type: String, _ search: FHIRSearch, after: String?) -> JSON {
+    static func searchLink(_ relation: String, _ base: String, _ path: String, _ search: FHIRSearch, after: String?) -> JSON {
         var items = search.applied
         items.append(("_count", String(search.count)))
         if let after { items.append(("_page", after)) }
         let query = items.map { "\(Self.encoded($0.name))=\(Self.encoded($0.value))" }.joined(separator: "&")
-        return ["relation": .string(relation), "url": .string("\(base)/\(type)?\(query)")]
+        return ["relation": .string(relation), "url": .string("\(base)/\(path)?\(query)")]
     }
 }

@@ -118,6 +118,22 @@ extension FHIRService {
         FHIRSchema.r4.searchParameters(for: type).filter { FHIRSearchParser.supports($0.type, modifier: nil) }
     }
 
+    /// The condition of being in a compartment: the compartment's resource
+    /// itself, or a reference to it through a parameter that links the type
+    /// (R4 CompartmentDefinition); 404 for a compartment or type it does not link.
+    static func membership(of type: String, in compartment: (type: String, id: String)) throws -> FHIRCriterion {
+        try requireID(compartment.id)
+        guard let byType = FHIRSchema.r4.compartments[compartment.type] else {
+            throw ServiceError(.notFound, "\(compartment.type) is not a compartment (R4: Patient, Encounter, RelatedPerson, Practitioner, Device)")
+        }
+        if type == compartment.type { return .token(code: "_id", system: nil, noSystem: false, value: compartment.id) }
+        guard let parameters = byType[type], !parameters.isEmpty else {
+            throw ServiceError(.notFound, "a \(type) is not in the \(compartment.type) compartment")
+        }
+        let links = parameters.map { FHIRCriterion.reference(code: $0, type: compartment.type, id: compartment.id, url: nil) }
+        return links.count == 1 ? links[0] : .anyOf(links)
+    }
+
     /// One page of a search (R4 §3.1.1): the matches' latest versions in id
     /// order, the total when asked for, and the id to continue after when there are more.
     public struct SearchPage: Sendable {
@@ -129,10 +145,15 @@ extension FHIRService {
 
     /// Searches `type` with the parameters of a query string (and of a
     /// form-encoded body, for `POST _search`), in one statement for the
-    /// page and one for the total.
-    public func search(type: String, query: String, form: String = "", strict: Bool = false) async throws -> SearchPage {
+    /// page and one for the total; within a compartment (`Patient/123`) when
+    /// given: the resources the compartment definition links to it (R4
+    /// search §Compartments), a resource of the compartment's own type being itself.
+    public func search(type: String, query: String, form: String = "", strict: Bool = false, compartment: (type: String, id: String)? = nil)
+        async throws -> SearchPage
+    {
         try Self.requireType(type)
-        let search = try FHIRSearchParser.parse(type: type, query: FHIRSearchParser.pairs(query) + FHIRSearchParser.pairs(form), strict: strict)
+        var search = try FHIRSearchParser.parse(type: type, query: FHIRSearchParser.pairs(query) + FHIRSearchParser.pairs(form), strict: strict)
+        if let compartment { search.criteria.conditions.insert(try Self.membership(of: type, in: compartment), at: 0) }
         let total = search.total == .none ? nil : try await self.search.count(search.criteria)
         guard search.count > 0 else { return SearchPage(search: search, matches: [], total: total, next: nil) }
         let ids = try await self.search.search(search.criteria, after: search.after, limit: search.count + 1)

@@ -192,4 +192,28 @@ struct FHIRSearchTests {
             }
         }
     }
+    /// Compartment search (R4 search §Compartments, CompartmentDefinition
+    /// Patient): the resources linked to the patient by the parameters the
+    /// definition names, with the search's own parameters; the patient itself
+    /// for its own type; 404 for a type outside the compartment.
+    @Test(arguments: TestEngine.available)
+    func searchWithinAPatientsCompartment(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (dupont, durand, _) = try await Self.seed(server)
+            let pressure = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(durand)", value: 120))
+            let other = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(durand)", value: 80))
+            _ = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(dupont)"))
+            let all = try await server.send(.get, "/fhir/Patient/\(durand)/Observation")
+            #expect(all.status == .ok && Set(Self.ids(all)) == [pressure, other], "\(all.body)")
+            let selfLink = all.json["link"]?.arrayValue?.first?["url"]?.stringValue ?? ""
+            #expect(selfLink.contains("/fhir/Patient/\(durand)/Observation?"), "\(selfLink)")
+            #expect(Self.ids(try await server.send(.get, "/fhir/Patient/\(durand)/Observation?value-quantity=gt100")) == [pressure])
+            #expect(Self.ids(try await server.send(.get, "/fhir/Patient/\(durand)/Patient")) == [durand])
+            #expect(try await server.send(.get, "/fhir/Patient/\(durand)/Organization").status == .notFound)
+            #expect(try await server.send(.get, "/fhir/Nothing/1/Observation").status == .notFound)
+            // The instance routes beside it are unchanged.
+            #expect(try await server.send(.get, "/fhir/Patient/\(durand)/_history").json["type"]?.stringValue == "history")
+            #expect(try await server.send(.get, "/fhir/Patient/\(durand)/_history/1").status == .ok)
+        }
+    }
 }
