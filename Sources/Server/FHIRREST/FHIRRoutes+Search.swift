@@ -38,11 +38,10 @@ extension FHIRRoutes {
         let page = try await service.search(type: type, query: request.uri.query ?? "", form: form, strict: strict, compartment: compartment)
         let path = compartment.map { "\($0.0)/\($0.1)/\(type)" } ?? type
         let base = context.fhirBase
-        let entries: [JSON] = page.matches.compactMap { version in
-            version.json.map { resource in
-                ["fullUrl": .string(base + "/" + version.reference), "resource": resource, "search": ["mode": "match"]]
-            }
+        func entry(_ version: FHIRService.ResourceVersion, mode: JSON) -> JSON? {
+            version.json.map { resource in ["fullUrl": .string(base + "/" + version.reference), "resource": resource, "search": ["mode": mode]] }
         }
+        let entries = page.matches.compactMap { entry($0, mode: "match") } + page.included.compactMap { entry($0, mode: "include") }
         var bundle = JSONObject([("resourceType", "Bundle"), ("id", .string(UUIDText.random())), ("type", "searchset")])
         if let total = page.total { bundle["total"] = JSON(total) }
         var links: [JSON] = [Self.searchLink("self", base, path, page.search, after: page.search.after)]

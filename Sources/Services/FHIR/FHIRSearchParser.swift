@@ -19,6 +19,17 @@ public struct FHIRSearch: Sendable {
     public var applied: [(name: String, value: String)]
     /// The parameters left out (unknown, or not supported yet).
     public var ignored: [String]
+    /// `_include` and `_revinclude` (R4 search §Including other resources).
+    public var includes: [Include] = []
+    public var reverseIncludes: [Include] = []
+
+    /// `Source:parameter[:Target]`: the references of the source type's
+    /// reference parameters (all of them for `*`), to the target type when named.
+    public struct Include: Sendable {
+        public var sourceType: String
+        public var codes: [String]
+        public var targetType: String?
+    }
 
     public static let defaultCount = 20
     public static let maximumCount = 1000
@@ -53,6 +64,10 @@ enum FHIRSearchParser {
                 guard let total = FHIRSearch.Total(rawValue: value) else { throw FHIRCriteriaParser.refusal("_total is none, estimate or accurate, not '\(value)'") }
                 search.total = total
                 search.applied.append((name, value))
+            case "_include", "_revinclude":
+                let include = try Self.include(value, reverse: name == "_revinclude", searched: type)
+                if name == "_include" { search.includes.append(include) } else { search.reverseIncludes.append(include) }
+                search.applied.append((name, value))
             case "_summary" where value == "count":
                 search.count = 0
                 search.applied.append((name, value))
@@ -67,6 +82,32 @@ enum FHIRSearchParser {
             }
         }
         return search
+    }
+
+    /// `Source:parameter[:Target]` or `*` (every reference parameter of the
+    /// searched type): for `_include` the source is the searched type; 400 for
+    /// a parameter that is not one of the source type's references.
+    static func include(_ value: String, reverse: Bool, searched: String) throws -> FHIRSearch.Include {
+        if value == "*", !reverse {
+            return FHIRSearch.Include(sourceType: searched, codes: referenceCodes(of: searched), targetType: nil)
+        }
+        let parts = value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard (2...3).contains(parts.count), FHIRService.knownTypes.contains(parts[0]) else {
+            throw FHIRCriteriaParser.refusal("\(reverse ? "_revinclude" : "_include") is Type:parameter[:Target], not '\(value)'")
+        }
+        if !reverse, parts[0] != searched {
+            throw FHIRCriteriaParser.refusal("_include names the searched type's references: \(searched):…, not '\(value)'")
+        }
+        let codes = parts[1] == "*" ? referenceCodes(of: parts[0]) : [parts[1]]
+        guard parts[1] == "*" || referenceCodes(of: parts[0]).contains(parts[1]) else {
+            throw FHIRCriteriaParser.refusal("'\(parts[1])' is not a reference parameter of \(parts[0])")
+        }
+        if parts.count == 3, !FHIRService.knownTypes.contains(parts[2]) { throw FHIRCriteriaParser.refusal("'\(parts[2])' is not a resource type") }
+        return FHIRSearch.Include(sourceType: parts[0], codes: codes, targetType: parts.count == 3 ? parts[2] : nil)
+    }
+
+    static func referenceCodes(of type: String) -> [String] {
+        FHIRSchema.r4.searchParameters(for: type).filter { $0.type == .reference }.map(\.code)
     }
 
     /// The condition of `name=value`; nil when the name is not a supported
@@ -139,6 +180,8 @@ extension FHIRService {
     public struct SearchPage: Sendable {
         public var search: FHIRSearch
         public var matches: [ResourceVersion]
+        /// What `_include` and `_revinclude` add (not matches themselves).
+        public var included: [ResourceVersion] = []
         public var total: Int?
         public var next: String?
     }
@@ -160,6 +203,23 @@ extension FHIRService {
         let page = Array(ids.prefix(search.count))
         let latest = try await store.latestVersions(objectIDs: page)
         let matches = page.compactMap { latest[$0].map(ResourceVersion.init) }.filter { !$0.isDeleted }
-        return SearchPage(search: search, matches: matches, total: total, next: ids.count > search.count ? page.last : nil)
+        var result = SearchPage(search: search, matches: matches, total: total, next: ids.count > search.count ? page.last : nil)
+        result.included = try await included(search, page: matches.map(\.reference))
+        return result
+    }
+
+    /// The resources `_include` and `_revinclude` add to a page, each once, the page's own aside.
+    func included(_ search: FHIRSearch, page: [String]) async throws -> [ResourceVersion] {
+        guard !page.isEmpty, !(search.includes.isEmpty && search.reverseIncludes.isEmpty) else { return [] }
+        var wanted: [String] = []
+        for include in search.includes {
+            wanted += try await self.search.referenced(from: page, codes: include.codes, targetType: include.targetType)
+        }
+        for include in search.reverseIncludes {
+            wanted += try await self.search.referring(type: include.sourceType, codes: include.codes, to: page)
+        }
+        let ids = Array(Set(wanted).subtracting(page)).sorted()
+        let latest = try await store.latestVersions(objectIDs: ids)
+        return ids.compactMap { latest[$0].map(ResourceVersion.init) }.filter { !$0.isDeleted }
     }
 }

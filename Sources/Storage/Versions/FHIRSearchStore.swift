@@ -200,6 +200,48 @@ public struct FHIRSearchStore: Sendable {
         return try await database.query(sql + " ORDER BY o.object_id LIMIT ?", binds + [.integer(Int64(limit))]).compactMap { $0.string(0) }
     }
 
+    /// The resources (`Type/id`) that the references of `sources` name
+    /// through the parameters `codes`, of `targetType` when given (R4 search
+    /// `_include`); relative references only, each once, in id order.
+    public func referenced(from sources: [String], codes: [String], targetType: String?) async throws -> [String] {
+        guard !sources.isEmpty, !codes.isEmpty else { return [] }
+        var sql = """
+            SELECT DISTINCT s.sys || '/' || s.val FROM \(FHIRSearchProjection.table) s
+            WHERE s.kind = 'reference' AND s.sys IS NOT NULL AND s.val IS NOT NULL AND (s.txt IS NULL OR s.txt NOT LIKE '#%')
+            AND s.object_id IN (\(Self.placeholders(sources.count))) AND s.code IN (\(Self.placeholders(codes.count)))
+            """
+        var binds = sources.map(SQLValue.text) + codes.map(SQLValue.text)
+        if let targetType {
+            sql += " AND s.sys = ?"
+            binds.append(.text(targetType))
+        }
+        return try await database.query(sql + " ORDER BY 1", binds).compactMap { $0.string(0) }
+    }
+
+    /// The resources of `type` whose references through the parameters
+    /// `codes` name one of `targets` (`Type/id`) (R4 search `_revinclude`), each once, in id order.
+    public func referring(type: String, codes: [String], to targets: [String]) async throws -> [String] {
+        guard !targets.isEmpty, !codes.isEmpty else { return [] }
+        var found: Set<String> = []
+        let byType = Dictionary(grouping: targets.compactMap { target -> (String, String)? in
+            let parts = target.split(separator: "/", maxSplits: 1).map(String.init)
+            return parts.count == 2 ? (parts[0], parts[1]) : nil
+        }, by: \.0)
+        for (targetType, items) in byType {
+            let ids = items.map(\.1)
+            let rows = try await database.query(
+                """
+                SELECT DISTINCT s.object_id FROM \(FHIRSearchProjection.table) s
+                WHERE s.kind = 'reference' AND s.sys = ? AND s.val IN (\(Self.placeholders(ids.count))) AND s.resource_type = ?
+                AND s.code IN (\(Self.placeholders(codes.count))) AND (s.txt IS NULL OR s.txt NOT LIKE '#%')
+                """, [.text(targetType)] + ids.map(SQLValue.text) + [.text(type)] + codes.map(SQLValue.text))
+            found.formUnion(rows.compactMap { $0.string(0) })
+        }
+        return found.sorted()
+    }
+
+    static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+
     /// How many resources meet the criteria.
     public func count(_ criteria: FHIRCriteria) async throws -> Int {
         let (sql, binds) = Self.query(criteria)

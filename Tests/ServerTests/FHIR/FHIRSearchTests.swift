@@ -216,4 +216,38 @@ struct FHIRSearchTests {
             #expect(try await server.send(.get, "/fhir/Patient/\(durand)/_history/1").status == .ok)
         }
     }
+    /// `_include` and `_revinclude` (R4 search §Including other resources):
+    /// the resources the matches refer to, or that refer to them, added once
+    /// with `search.mode` include; the total counts the matches only.
+    @Test(arguments: TestEngine.available)
+    func includesAndReverseIncludes(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (dupont, durand, _) = try await Self.seed(server)
+            let pressure = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(durand)", value: 120))
+            let other = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(durand)", value: 80))
+            func modes(_ query: String) async throws -> (match: Set<String>, include: Set<String>, total: JSON?) {
+                let reply = try await server.send(.get, "/fhir/\(query)")
+                #expect(reply.status == .ok, "\(query): \(reply.body)")
+                var result: (Set<String>, Set<String>) = ([], [])
+                for entry in reply.json["entry"]?.arrayValue ?? [] {
+                    let id = entry["resource"]?["id"]?.stringValue ?? ""
+                    if entry["search"]?["mode"]?.stringValue == "include" { result.1.insert(id) } else { result.0.insert(id) }
+                }
+                return (result.0, result.1, reply.json["total"])
+            }
+            var found = try await modes("Observation?_id=\(pressure)&_include=Observation:subject")
+            #expect(found.match == [pressure] && found.include == [durand] && found.total == 1)
+            found = try await modes("Observation?_id=\(pressure),\(other)&_include=Observation:subject:Patient")
+            #expect(found.match == [pressure, other] && found.include == [durand])
+            #expect(try await modes("Observation?_include=Observation:subject:Practitioner").include.isEmpty)
+            #expect(try await modes("Observation?_id=\(pressure)&_include=*").include == [durand])
+            found = try await modes("Patient?_id=\(durand)&_revinclude=Observation:subject")
+            #expect(found.match == [durand] && found.include == [pressure, other])
+            #expect(try await modes("Patient?_id=\(dupont)&_revinclude=Observation:patient").include.isEmpty)
+            for bad in ["Observation?_include=Patient:general-practitioner", "Observation?_include=Observation:code", "Observation?_include=nonsense",
+                "Patient?_revinclude=Observation:unknown"] {
+                #expect(try await server.send(.get, "/fhir/\(bad)").status == .badRequest, "\(bad)")
+            }
+        }
+    }
 }
