@@ -48,7 +48,6 @@ enum FHIRSearchParser {
     static let formatParameters: Set<String> = ["_format", "_pretty"]
 
     static func parse(type: String, query: [(name: String, value: String)], strict: Bool) throws -> FHIRSearch {
-        let parameters = FHIRSchema.r4.searchParameters(for: type)
         var search = FHIRSearch(
             criteria: FHIRCriteria(type: type, conditions: []), count: FHIRSearch.defaultCount, after: nil, total: .accurate, applied: [], ignored: [])
         for (name, value) in query where !formatParameters.contains(name) {
@@ -72,7 +71,7 @@ enum FHIRSearchParser {
                 search.count = 0
                 search.applied.append((name, value))
             default:
-                guard let condition = try condition(name: name, value: value, parameters: parameters) else {
+                guard let condition = try condition(name: name, value: value, type: type) else {
                     if strict { throw FHIRCriteriaParser.refusal("'\(name)' is not a search parameter of \(type) that this server supports") }
                     search.ignored.append(name)
                     continue
@@ -110,9 +109,14 @@ enum FHIRSearchParser {
         FHIRSchema.r4.searchParameters(for: type).filter { $0.type == .reference }.map(\.code)
     }
 
-    /// The condition of `name=value`; nil when the name is not a supported
-    /// parameter of the type (or its modifier is not supported); 400 when the value is wrong.
-    static func condition(name: String, value: String, parameters: [SearchParameterDefinition]) throws -> FHIRCriterion? {
+    /// The condition of `name=value` on resources of `type`; nil when the
+    /// name is not a supported parameter of the type (or its modifier is not
+    /// supported); 400 when the value is wrong. Chained names and `_has` go
+    /// through the types they name, one level each.
+    static func condition(name: String, value: String, type: String) throws -> FHIRCriterion? {
+        if name.hasPrefix("_has:") { return try reverseChain(name: name, value: value, type: type) }
+        if let dot = name.firstIndex(of: "."), !name.hasPrefix("_") { return try chain(name: name, at: dot, value: value, type: type) }
+        let parameters = FHIRSchema.r4.searchParameters(for: type)
         let nameParts = name.split(separator: ":", maxSplits: 1).map(String.init)
         let (code, modifier) = (nameParts[0], nameParts.count > 1 ? nameParts[1] : nil)
         guard let definition = parameters.first(where: { $0.code == code }), supports(definition.type, modifier: modifier) else { return nil }
@@ -129,6 +133,39 @@ enum FHIRSearchParser {
         let condition = alternatives.count == 1 ? alternatives[0] : .anyOf(alternatives)
         // R4 search §token `:not`: no value of the resource matches (a resource without one included).
         return negated ? .not(condition) : condition
+    }
+
+    /// `code[:Target].rest=value` (R4 search §Chained parameters): the
+    /// target is the one named, else the only one of the reference's targets
+    /// that has the next parameter (400 when several have it).
+    static func chain(name: String, at dot: String.Index, value: String, type: String) throws -> FHIRCriterion? {
+        let head = name[..<dot].split(separator: ":", maxSplits: 1).map(String.init)
+        let rest = String(name[name.index(after: dot)...])
+        guard let definition = FHIRSchema.r4.searchParameters(for: type).first(where: { $0.code == head[0] }), definition.type == .reference else {
+            return nil
+        }
+        let next = String(rest.prefix { $0 != ":" && $0 != "." })
+        let candidates = head.count > 1 ? [head[1]] : definition.targets.filter { target in
+            FHIRSchema.r4.searchParameters(for: target).contains { $0.code == next }
+        }
+        guard candidates.count == 1, let target = candidates.first, FHIRService.knownTypes.contains(target) else {
+            throw FHIRCriteriaParser.refusal("\(name): name the type the chain goes through (\(head[0]):Type.\(rest)); it may be \(candidates.joined(separator: ", "))")
+        }
+        return try condition(name: rest, value: value, type: target).map { .chain(code: head[0], target: target, $0) }
+    }
+
+    /// `_has:Type:reference:rest=value` (R4 search §Reverse chaining): a
+    /// resource of Type whose `reference` names the resource meets `rest=value`
+    /// (itself maybe a `_has`).
+    static func reverseChain(name: String, value: String, type: String) throws -> FHIRCriterion? {
+        let parts = name.dropFirst("_has:".count).split(separator: ":", maxSplits: 2).map(String.init)
+        guard parts.count == 3, FHIRService.knownTypes.contains(parts[0]) else {
+            throw FHIRCriteriaParser.refusal("\(name): _has is _has:Type:reference:parameter")
+        }
+        guard let link = FHIRSchema.r4.searchParameters(for: parts[0]).first(where: { $0.code == parts[1] }), link.type == .reference,
+            link.targets.isEmpty || link.targets.contains(type)
+        else { throw FHIRCriteriaParser.refusal("\(name): '\(parts[1])' is not a reference of \(parts[0]) to \(type)") }
+        return try condition(name: parts[2], value: value, type: parts[0]).map { .has(type: parts[0], code: parts[1], target: type, $0) }
     }
 
     static func supports(_ type: SearchParameterDefinition.ParameterType, modifier: String?) -> Bool {

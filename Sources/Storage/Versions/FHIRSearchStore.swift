@@ -30,6 +30,13 @@ public enum FHIRCriterion: Sendable, Hashable {
     /// No value of the resource meets the condition, or it has none (R4
     /// search `:not`, `:missing=true`); at the top of a search's conditions only.
     indirect case not(FHIRCriterion)
+    /// `code:Target.parameter=value` (R4 search §Chained parameters): a
+    /// resource the reference parameter `code` names, of `target`, meets the condition.
+    indirect case chain(code: String, target: String, FHIRCriterion)
+    /// `_has:Type:code:parameter=value` (R4 search §Reverse chaining): a
+    /// resource of `type` whose reference parameter `code` names this one
+    /// (of type `target`) meets the condition.
+    indirect case has(type: String, code: String, target: String, FHIRCriterion)
 }
 
 /// How a string search value meets an indexed string (R4 search §string).
@@ -91,100 +98,128 @@ public struct FHIRSearchStore: Sendable {
         return (sql, binds)
     }
 
-    static func condition(_ criterion: FHIRCriterion) -> (String, [SQLValue]) {
+    static func condition(_ criterion: FHIRCriterion, _ a: String = "s") -> (String, [SQLValue]) {
         switch criterion {
         case .token(let code, let system, let noSystem, let value):
-            var sql = "s.code = ?"
+            var sql = "\(a).code = ?"
             var binds: [SQLValue] = [.text(code)]
             if let value {
-                sql += " AND s.val = ?"
+                sql += " AND \(a).val = ?"
                 binds.append(.text(value))
             }
             if noSystem {
-                sql += " AND s.sys IS NULL"
+                sql += " AND \(a).sys IS NULL"
             } else if let system {
-                sql += " AND s.sys = ?"
+                sql += " AND \(a).sys = ?"
                 binds.append(.text(system))
             }
             return (sql, binds)
         case .string(let code, let text, let match):
-            if match == .exact { return ("s.code = ? AND s.txt = ?", [.text(code), .text(text)]) }
+            if match == .exact { return ("\(a).code = ? AND \(a).txt = ?", [.text(code), .text(text)]) }
             let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-            return ("s.code = ? AND s.val LIKE ? ESCAPE '\\'", [.text(code), .text((match == .contains ? "%" : "") + escaped + "%")])
+            return ("\(a).code = ? AND \(a).val LIKE ? ESCAPE '\\'", [.text(code), .text((match == .contains ? "%" : "") + escaped + "%")])
         case .reference(let code, let type, let id, let url):
-            if let url { return ("s.code = ? AND s.txt = ?", [.text(code), .text(url)]) }
-            guard let type else { return ("s.code = ? AND s.val = ?", [.text(code), SQLValue(id)]) }
-            return ("s.code = ? AND s.val = ? AND (s.sys = ? OR s.sys IS NULL)", [.text(code), SQLValue(id), .text(type)])
+            if let url { return ("\(a).code = ? AND \(a).txt = ?", [.text(code), .text(url)]) }
+            guard let type else { return ("\(a).code = ? AND \(a).val = ?", [.text(code), SQLValue(id)]) }
+            return ("\(a).code = ? AND \(a).val = ? AND (\(a).sys = ? OR \(a).sys IS NULL)", [.text(code), SQLValue(id), .text(type)])
         case .uri(let code, let value):
-            return ("s.code = ? AND s.val = ?", [.text(code), .text(value)])
+            return ("\(a).code = ? AND \(a).val = ?", [.text(code), .text(value)])
         case .date(let code, let prefix, let low, let high):
-            let (sql, binds) = dateCondition(prefix, low: low, high: high)
-            return ("s.code = ? AND s.kind = 'date' AND " + sql, [.text(code)] + binds)
+            let (sql, binds) = dateCondition(prefix, low: low, high: high, a)
+            return ("\(a).code = ? AND \(a).kind = 'date' AND " + sql, [.text(code)] + binds)
         case .number(let code, let prefix, let value, let low, let high):
-            let (sql, binds) = numberCondition(prefix, value: value, low: low, high: high)
-            return ("s.code = ? AND s.kind = 'number' AND " + sql, [.text(code)] + binds)
+            let (sql, binds) = numberCondition(prefix, value: value, low: low, high: high, a)
+            return ("\(a).code = ? AND \(a).kind = 'number' AND " + sql, [.text(code)] + binds)
         case .quantity(let code, let prefix, let value, let low, let high, let system, let unit):
-            var (sql, binds) = numberCondition(prefix, value: value, low: low, high: high)
-            sql = "s.code = ? AND s.kind = 'quantity' AND " + sql
+            var (sql, binds) = numberCondition(prefix, value: value, low: low, high: high, a)
+            sql = "\(a).code = ? AND \(a).kind = 'quantity' AND " + sql
             binds.insert(.text(code), at: 0)
             if let system, let unit {
-                sql += " AND s.sys = ? AND s.val = ?"
+                sql += " AND \(a).sys = ? AND \(a).val = ?"
                 binds += [.text(system), .text(unit)]
             } else if let unit {
-                sql += " AND (s.val = ? OR s.txt = ?)"
+                sql += " AND (\(a).val = ? OR \(a).txt = ?)"
                 binds += [.text(unit), .text(unit)]
             }
             return (sql, binds)
         case .present(let code):
-            return ("s.code = ?", [.text(code)])
+            return ("\(a).code = ?", [.text(code)])
         case .anyOf(let alternatives):
-            let parts = alternatives.map(condition)
+            let parts = alternatives.map { condition($0, a) }
             return ("((" + parts.map(\.0).joined(separator: ") OR (") + "))", parts.flatMap(\.1))
         case .not(let inner):
             // Only at the top of a search (rendered there as NOT EXISTS); nested, it is the condition itself negated.
-            let (sql, binds) = condition(inner)
+            let (sql, binds) = condition(inner, a)
             return ("NOT (" + sql + ")", binds)
+        case .chain, .has:
+            return linkCondition(criterion, a)
+        }
+    }
+
+    /// Chained and reverse-chained conditions, on the index row `a` of the
+    /// resource at this level: a chain follows `a`'s reference to the target's
+    /// rows; `_has` finds the rows of resources that refer to `a`'s resource
+    /// (its id being what follows `Type/` in `a.object_id`), each level one alias deeper.
+    static func linkCondition(_ criterion: FHIRCriterion, _ a: String) -> (String, [SQLValue]) {
+        let table = FHIRSearchProjection.table
+        let (b, r) = (a + "c", a + "h")
+        switch criterion {
+        case .chain(let code, let target, let inner):
+            let (match, binds) = condition(inner, b)
+            return (
+                "\(a).code = ? AND \(a).kind = 'reference' AND \(a).sys = ? AND EXISTS (SELECT 1 FROM \(table) \(b) WHERE \(b).object_id = \(a).sys || '/' || \(a).val AND \(match))",
+                [.text(code), .text(target)] + binds)
+        case .has(let type, let code, let target, let inner):
+            let (match, binds) = condition(inner, b)
+            return (
+                """
+                \(a).code = '_id' AND EXISTS (SELECT 1 FROM \(table) \(r) WHERE \(r).resource_type = ? AND \(r).code = ? AND \(r).kind = 'reference' \
+                AND \(r).sys = ? AND \(r).val = \(a).val AND (\(r).txt IS NULL OR \(r).txt NOT LIKE '#%') \
+                AND EXISTS (SELECT 1 FROM \(table) \(b) WHERE \(b).object_id = \(r).object_id AND \(match)))
+                """, [.text(type), .text(code), .text(target)] + binds)
+        default:
+            return condition(criterion, a)
         }
     }
 
     /// R4 search §number and §Prefixes: eq within the interval the search
     /// value's precision gives ([low, high)), ne outside it, gt, lt, ge, le
     /// (and sa, eb) against the value itself, ap within 10% of it.
-    static func numberCondition(_ prefix: FHIRSearchPrefix, value: Double, low: Double, high: Double) -> (String, [SQLValue]) {
+    static func numberCondition(_ prefix: FHIRSearchPrefix, value: Double, low: Double, high: Double, _ a: String) -> (String, [SQLValue]) {
         switch prefix {
-        case .eq: return ("s.num >= ? AND s.num < ?", [.real(low), .real(high)])
-        case .ne: return ("NOT (s.num >= ? AND s.num < ?)", [.real(low), .real(high)])
-        case .gt, .sa: return ("s.num > ?", [.real(value)])
-        case .lt, .eb: return ("s.num < ?", [.real(value)])
-        case .ge: return ("s.num >= ?", [.real(value)])
-        case .le: return ("s.num <= ?", [.real(value)])
+        case .eq: return ("\(a).num >= ? AND \(a).num < ?", [.real(low), .real(high)])
+        case .ne: return ("NOT (\(a).num >= ? AND \(a).num < ?)", [.real(low), .real(high)])
+        case .gt, .sa: return ("\(a).num > ?", [.real(value)])
+        case .lt, .eb: return ("\(a).num < ?", [.real(value)])
+        case .ge: return ("\(a).num >= ?", [.real(value)])
+        case .le: return ("\(a).num <= ?", [.real(value)])
         case .ap:
             let margin = abs(value) / 10
-            return ("s.num >= ? AND s.num <= ?", [.real(value - margin), .real(value + margin)])
+            return ("\(a).num >= ? AND \(a).num <= ?", [.real(value - margin), .real(value + margin)])
         }
     }
 
     /// R4 search §Prefixes and §date, with the search value's interval [low, high] and the
-    /// indexed one [s.lo, s.hi] (NULL: open): eq, the indexed interval
+    /// indexed one [\(a).lo, \(a).hi] (NULL: open): eq, the indexed interval
     /// within the search value's; ne, not; gt and lt, the indexed interval
     /// reaches past the search value; ge and le, past it or within it; sa
     /// and eb, wholly after or before; ap, overlapping the search value
     /// widened by a tenth of its distance from now (at least a day).
-    static func dateCondition(_ prefix: FHIRSearchPrefix, low: Int64, high: Int64) -> (String, [SQLValue]) {
-        let within = "(s.lo >= ? AND s.hi <= ?)"
+    static func dateCondition(_ prefix: FHIRSearchPrefix, low: Int64, high: Int64, _ a: String) -> (String, [SQLValue]) {
+        let within = "(\(a).lo >= ? AND \(a).hi <= ?)"
         switch prefix {
         case .eq: return (within, [.integer(low), .integer(high)])
         case .ne: return ("NOT COALESCE(\(within), 0 = 1)", [.integer(low), .integer(high)])
-        case .gt: return ("(s.hi IS NULL OR s.hi > ?)", [.integer(high)])
-        case .lt: return ("(s.lo IS NULL OR s.lo < ?)", [.integer(low)])
-        case .ge: return ("(s.hi IS NULL OR s.hi > ? OR \(within))", [.integer(high), .integer(low), .integer(high)])
-        case .le: return ("(s.lo IS NULL OR s.lo < ? OR \(within))", [.integer(low), .integer(low), .integer(high)])
-        case .sa: return ("s.lo > ?", [.integer(high)])
-        case .eb: return ("s.hi < ?", [.integer(low)])
+        case .gt: return ("(\(a).hi IS NULL OR \(a).hi > ?)", [.integer(high)])
+        case .lt: return ("(\(a).lo IS NULL OR \(a).lo < ?)", [.integer(low)])
+        case .ge: return ("(\(a).hi IS NULL OR \(a).hi > ? OR \(within))", [.integer(high), .integer(low), .integer(high)])
+        case .le: return ("(\(a).lo IS NULL OR \(a).lo < ? OR \(within))", [.integer(low), .integer(low), .integer(high)])
+        case .sa: return ("\(a).lo > ?", [.integer(high)])
+        case .eb: return ("\(a).hi < ?", [.integer(low)])
         case .ap:
             let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
             let margin = max(86_400_000_000, abs(now - low) / 10)
-            return ("((s.lo IS NULL OR s.lo <= ?) AND (s.hi IS NULL OR s.hi >= ?))", [.integer(high + margin), .integer(low - margin)])
+            return ("((\(a).lo IS NULL OR \(a).lo <= ?) AND (\(a).hi IS NULL OR \(a).hi >= ?))", [.integer(high + margin), .integer(low - margin)])
         }
     }
 

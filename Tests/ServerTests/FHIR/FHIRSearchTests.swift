@@ -250,4 +250,38 @@ struct FHIRSearchTests {
             }
         }
     }
+    /// Chaining (R4 search §Chained parameters: `subject:Patient.name`, the
+    /// type implied when only one target has the parameter, two levels) and
+    /// reverse chaining (§Reverse chaining: `_has`, nested).
+    @Test(arguments: TestEngine.available)
+    func chainsAndReverseChains(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (dupont, durand, martin) = try await Self.seed(server)
+            let organization = try await FHIRRoutesTests.create(server, "Organization", #"{"resourceType": "Organization", "name": "Hôpital Nord"}"#)
+            let linked = #"{"resourceType": "Patient", "gender": "male", "managingOrganization": {"reference": "Organization/\#(organization)"}}"#
+            let managed = try await FHIRRoutesTests.create(server, "Patient", linked)
+            let pressure = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(durand)", value: 120))
+            let managedObservation = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(managed)", value: 90))
+            let cases: [(String, Set<String>)] = [
+                ("Observation?subject:Patient.family=durand", [pressure]),
+                ("Observation?subject:Patient.gender=male", [pressure, managedObservation]),
+                ("Observation?patient.family=dur", [pressure]),
+                ("Observation?subject:Patient.organization.name=hopital", [managedObservation]),
+                ("Observation?subject:Patient.birthdate=lt1980", []),
+                ("Patient?_has:Observation:patient:code=http://loinc.org%7C8480-6", [durand, managed]),
+                ("Patient?_has:Observation:subject:value-quantity=gt100", [durand]),
+                ("Organization?_has:Patient:organization:_has:Observation:patient:value-quantity=lt100", [organization]),
+                ("Patient?gender=female&_has:Observation:patient:code=http://loinc.org%7C8480-6", []),
+            ]
+            for (query, expected) in cases {
+                let reply = try await server.send(.get, "/fhir/\(query)")
+                #expect(reply.status == .ok, "\(query): \(reply.body)")
+                #expect(Set(Self.ids(reply)) == expected, "\(query)")
+            }
+            _ = (dupont, martin)
+            for bad in ["Observation?subject.name=x", "Patient?_has:Observation:code:code=x", "Patient?_has:Nothing:patient:code=x", "Patient?_has:Observation"] {
+                #expect(try await server.send(.get, "/fhir/\(bad)").status == .badRequest, "\(bad)")
+            }
+        }
+    }
 }
