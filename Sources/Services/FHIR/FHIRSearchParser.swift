@@ -19,6 +19,8 @@ public struct FHIRSearch: Sendable {
     public var applied: [(name: String, value: String)]
     /// The parameters left out (unknown, or not supported yet).
     public var ignored: [String]
+    /// `_sort` (R4 search §Sorting), in order.
+    public var sort: [FHIRSortKey] = []
     /// `_include` and `_revinclude` (R4 search §Including other resources).
     public var includes: [Include] = []
     public var reverseIncludes: [Include] = []
@@ -63,6 +65,9 @@ enum FHIRSearchParser {
                 guard let total = FHIRSearch.Total(rawValue: value) else { throw FHIRCriteriaParser.refusal("_total is none, estimate or accurate, not '\(value)'") }
                 search.total = total
                 search.applied.append((name, value))
+            case "_sort":
+                search.sort = try Self.sort(value, type: type)
+                search.applied.append((name, value))
             case "_include", "_revinclude":
                 let include = try Self.include(value, reverse: name == "_revinclude", searched: type)
                 if name == "_include" { search.includes.append(include) } else { search.reverseIncludes.append(include) }
@@ -103,6 +108,29 @@ enum FHIRSearchParser {
         }
         if parts.count == 3, !FHIRService.knownTypes.contains(parts[2]) { throw FHIRCriteriaParser.refusal("'\(parts[2])' is not a resource type") }
         return FHIRSearch.Include(sourceType: parts[0], codes: codes, targetType: parts.count == 3 ? parts[2] : nil)
+    }
+
+    /// `_sort=a,-b` (R4 search §Sorting): each a search parameter of the type
+    /// that has one value to order by (not composite or special), `-` for
+    /// descending; 400 otherwise.
+    static func sort(_ value: String, type: String) throws -> [FHIRSortKey] {
+        let parameters = FHIRSchema.r4.searchParameters(for: type)
+        return try value.split(separator: ",").map { item in
+            let descending = item.hasPrefix("-")
+            let code = String(descending ? item.dropFirst() : item)
+            if code == "_id" { return FHIRSortKey(code: code, kind: .id, descending: descending) }
+            guard let definition = parameters.first(where: { $0.code == code }) else {
+                throw FHIRCriteriaParser.refusal("_sort: '\(code)' is not a search parameter of \(type)")
+            }
+            let kind: FHIRSortKey.Kind
+            switch definition.type {
+            case .date: kind = .date
+            case .number, .quantity: kind = .number
+            case .string, .token, .uri, .reference: kind = .text
+            case .composite, .special: throw FHIRCriteriaParser.refusal("_sort: \(code) is a \(definition.type.rawValue) parameter, which has no order")
+            }
+            return FHIRSortKey(code: code, kind: kind, descending: descending)
+        }
     }
 
     static func referenceCodes(of type: String) -> [String] {
@@ -236,11 +264,17 @@ extension FHIRService {
         if let compartment { search.criteria.conditions.insert(try Self.membership(of: type, in: compartment), at: 0) }
         let total = search.total == .none ? nil : try await self.search.count(search.criteria)
         guard search.count > 0 else { return SearchPage(search: search, matches: [], total: total, next: nil) }
-        let ids = try await self.search.search(search.criteria, after: search.after, limit: search.count + 1)
-        let page = Array(ids.prefix(search.count))
+        let rows: [(id: String, cursor: String)]
+        do {
+            rows = try await self.search.search(search.criteria, sort: search.sort, after: search.after, limit: search.count + 1)
+        } catch let error as StoreError {
+            throw ServiceError(error)
+        }
+        let page = rows.prefix(search.count).map(\.id)
         let latest = try await store.latestVersions(objectIDs: page)
         let matches = page.compactMap { latest[$0].map(ResourceVersion.init) }.filter { !$0.isDeleted }
-        var result = SearchPage(search: search, matches: matches, total: total, next: ids.count > search.count ? page.last : nil)
+        let next = rows.count > search.count ? rows[search.count - 1].cursor : nil
+        var result = SearchPage(search: search, matches: matches, total: total, next: next)
         result.included = try await included(search, page: matches.map(\.reference))
         return result
     }

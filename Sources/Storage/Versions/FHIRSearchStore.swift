@@ -223,16 +223,27 @@ public struct FHIRSearchStore: Sendable {
         }
     }
 
-    /// The ids (`Type/id`) of the resources meeting the criteria, in id
-    /// order, after `after` (the last id of the previous page: a page stays
-    /// valid while data changes), at most `limit`.
-    public func search(_ criteria: FHIRCriteria, after: String?, limit: Int) async throws -> [String] {
-        var (sql, binds) = Self.query(criteria)
-        if let after {
-            sql += " AND o.object_id > ?"
-            binds.append(.text(after))
+    /// The ids (`Type/id`) of the resources meeting the criteria, in the
+    /// order of `sort` then id, after the row `after` names (a cursor of a
+    /// previous page: a page stays valid while data changes), at most
+    /// `limit`, each with the cursor of its own row.
+    public func search(_ criteria: FHIRCriteria, sort: [FHIRSortKey] = [], after: String?, limit: Int) async throws -> [(id: String, cursor: String)] {
+        let (matches, matchBinds) = Self.query(criteria)
+        guard !sort.isEmpty else {
+            var (sql, binds) = (matches, matchBinds)
+            if let after {
+                sql += " AND o.object_id > ?"
+                binds.append(.text(after))
+            }
+            return try await database.query(sql + " ORDER BY o.object_id LIMIT ?", binds + [.integer(Int64(limit))]).compactMap { row in
+                row.string(0).map { ($0, $0) }
+            }
         }
-        return try await database.query(sql + " ORDER BY o.object_id LIMIT ?", binds + [.integer(Int64(limit))]).compactMap { $0.string(0) }
+        let (sql, binds) = try FHIRSortPlan(sort).query(matches: matches, binds: matchBinds, after: after, limit: limit)
+        return try await database.query(sql, binds).compactMap { row in
+            guard let id = row.string(0) else { return nil }
+            return (id, FHIRSortPlan.cursor(row, keys: sort.count))
+        }
     }
 
     /// The resources (`Type/id`) that the references of `sources` name

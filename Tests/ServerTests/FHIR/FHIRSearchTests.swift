@@ -284,4 +284,40 @@ struct FHIRSearchTests {
             }
         }
     }
+    /// `_sort` (R4 search §Sorting): several keys, `-` for descending, on
+    /// dates, strings, tokens, `_id`; resources without a value last; pages
+    /// of one walked by `next` give the same order, each match once.
+    @Test(arguments: TestEngine.available)
+    func sortedSearchesAndTheirPages(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (dupont, durand, martin) = try await Self.seed(server)
+            let unknown = try await FHIRRoutesTests.create(server, "Patient", #"{"resourceType": "Patient", "gender": "female", "name": [{"family": "Sans"}]}"#)
+            let cases: [(String, [String])] = [
+                ("_sort=birthdate", [dupont, durand, martin, unknown]),
+                ("_sort=-birthdate", [martin, durand, dupont, unknown]),
+                ("_sort=family", [dupont, durand, martin, unknown]),
+                ("_sort=-family", [unknown, martin, durand, dupont]),
+                ("_sort=gender,-birthdate", [martin, dupont, unknown, durand]),
+                ("_sort=_id", [dupont, durand, martin, unknown].sorted()),
+                ("_sort=-_id", [dupont, durand, martin, unknown].sorted().reversed()),
+            ]
+            for (query, expected) in cases {
+                #expect(Self.ids(try await server.send(.get, "/fhir/Patient?\(query)")) == expected, "\(query)")
+                var walked: [String] = []
+                var url: String? = "/fhir/Patient?\(query)&_count=1"
+                while let next = url, walked.count <= expected.count {
+                    let reply = try await server.send(.get, next)
+                    #expect(reply.status == .ok, "\(next): \(reply.body)")
+                    walked += Self.ids(reply)
+                    url = reply.json["link"]?.arrayValue?.first { $0["relation"]?.stringValue == "next" }?["url"]?.stringValue
+                        .map { String($0.dropFirst("http://localhost".count)) }
+                }
+                #expect(walked == expected, "\(query), one by one")
+            }
+            for bad in ["_sort=colour", "_sort=-", "_page=not-a-cursor&_sort=family"] {
+                let reply = try await server.send(.get, "/fhir/Patient?\(bad)")
+                #expect(reply.status == .badRequest, "\(bad): \(reply.status) \(reply.body)")
+            }
+        }
+    }
 }

@@ -1,0 +1,132 @@
+import Foundation
+import JSONCore
+
+/// One key of a search's `_sort` (R4 search §Sorting): the parameter, what
+/// its values compare as, and the direction.
+public struct FHIRSortKey: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// The resource's id.
+        case id
+        /// Strings (normalised), tokens, uris, references: the indexed value.
+        case text
+        /// Dates: the start of the interval ascending, its end descending.
+        case date
+        /// Numbers and quantities.
+        case number
+    }
+
+    public var code: String
+    public var kind: Kind
+    public var descending: Bool
+
+    public init(code: String, kind: Kind, descending: Bool) {
+        self.code = code
+        self.kind = kind
+        self.descending = descending
+    }
+}
+
+/// A sorted search as SQL: each key a resource's smallest value ascending
+/// (largest descending) among its index rows, missing values last, the id
+/// last of all; a page starts after the row its cursor holds (keyset
+/// paging: the cursor carries that row's sort values and id, not an offset).
+struct FHIRSortPlan {
+    let keys: [FHIRSortKey]
+
+    init(_ keys: [FHIRSortKey]) {
+        self.keys = keys
+    }
+
+    /// `SELECT id, n1, v1, …` of the matches, ordered, after the cursor, limited.
+    func query(matches: String, binds matchBinds: [SQLValue], after: String?, limit: Int) throws -> (String, [SQLValue]) {
+        let table = FHIRSearchProjection.table
+        var binds: [SQLValue] = []
+        var inner: [String] = ["o.object_id AS id"]
+        var middle: [String] = ["id"]
+        var order: [String] = []
+        for (index, key) in keys.enumerated() {
+            let direction = key.descending ? "DESC" : "ASC"
+            switch key.kind {
+            case .id:
+                inner.append("o.object_id AS e\(index)")
+            case .text, .date, .number:
+                let column = key.kind == .text ? "val" : key.kind == .number ? "num" : key.descending ? "hi" : "lo"
+                inner.append("(SELECT \(key.descending ? "MAX" : "MIN")(s.\(column)) FROM \(table) s WHERE s.object_id = o.object_id AND s.code = ?) AS e\(index)")
+                binds.append(.text(key.code))
+            }
+            middle.append("CASE WHEN e\(index) IS NULL THEN 1 ELSE 0 END AS n\(index)")
+            middle.append("COALESCE(e\(index), \(key.kind == .text || key.kind == .id ? "''" : "0")) AS v\(index)")
+            order += ["n\(index) ASC", "v\(index) \(direction)"]
+        }
+        order.append("id ASC")
+        var sql = "SELECT * FROM (SELECT \(middle.joined(separator: ", ")) FROM (SELECT \(inner.joined(separator: ", ")) "
+            + String(matches.dropFirst("SELECT o.object_id ".count)) + ") matched) sorted"
+        binds += matchBinds
+        if let after {
+            let (predicate, values) = try keyset(after)
+            sql += " WHERE " + predicate
+            binds += values
+        }
+        return (sql + " ORDER BY " + order.joined(separator: ", ") + " LIMIT ?", binds + [.integer(Int64(limit))])
+    }
+
+    /// Rows strictly after the cursor's, in the order (n0, v0, n1, v1, …, id).
+    func keyset(_ cursor: String) throws -> (String, [SQLValue]) {
+        guard let data = Data(base64Encoded: cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/") + padding(cursor)),
+            case .array(let items)? = try? JSONParser.parse(Array(data)), items.count == keys.count * 2 + 1
+        else { throw StoreError(.invalidValue, "_page '\(cursor)' is not a page of this search") }
+        var columns: [(name: String, descending: Bool, value: SQLValue)] = []
+        for (index, key) in keys.enumerated() {
+            columns.append(("n\(index)", false, .integer(Int64(Self.number(items[index * 2]) ?? 0))))
+            let value = items[index * 2 + 1]
+            let typed: SQLValue =
+                switch key.kind {
+                case .id, .text: .text(value.stringValue ?? "")
+                case .date: .integer(Int64(Self.number(value) ?? 0))
+                case .number: .real(Self.number(value) ?? 0)
+                }
+            columns.append(("v\(index)", key.descending, typed))
+        }
+        columns.append(("id", false, .text(items.last?.stringValue ?? "")))
+        var alternatives: [String] = []
+        var binds: [SQLValue] = []
+        for position in columns.indices {
+            var terms: [String] = []
+            for earlier in columns[..<position] {
+                terms.append("\(earlier.name) = ?")
+                binds.append(earlier.value)
+            }
+            terms.append("\(columns[position].name) \(columns[position].descending ? "<" : ">") ?")
+            binds.append(columns[position].value)
+            alternatives.append("(" + terms.joined(separator: " AND ") + ")")
+        }
+        return ("(" + alternatives.joined(separator: " OR ") + ")", binds)
+    }
+
+    static func number(_ value: JSON) -> Double? {
+        guard case .number(let text) = value else { return nil }
+        return Double(text)
+    }
+
+    func padding(_ text: String) -> String { String(repeating: "=", count: (4 - text.count % 4) % 4) }
+
+    /// The cursor of a result row: its sort values and id, as URL-safe base64 of a JSON array.
+    static func cursor(_ row: SQLRow, keys: Int) -> String {
+        var items: [JSON] = []
+        for index in 1...(keys * 2) {
+            switch row.values[safe: index] ?? .null {
+            case .integer(let number): items.append(JSON(Int(number)))
+            case .real(let number): items.append(.number(String(number)))
+            case .text(let text): items.append(.string(text))
+            default: items.append(.null)
+            }
+        }
+        items.append(.string(row.string(0) ?? ""))
+        return Data(JSONSerializer.bytes(.array(items))).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
+
+extension Array {
+    fileprivate subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
