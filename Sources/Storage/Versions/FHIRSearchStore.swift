@@ -79,12 +79,31 @@ public struct FHIRSearchStore: Sendable {
         return try await database.query(sql + " ORDER BY o.object_id LIMIT ?", binds + [.integer(Int64(limit))]).compactMap { $0.string(0) }
     }
 
-    /// `SELECT object_id` of the matches: one EXISTS per condition on the resource's index rows.
+    /// `SELECT DISTINCT o.object_id` of the matches.
     static func query(_ criteria: FHIRCriteria) -> (String, [SQLValue]) {
+        let (body, binds) = body(criteria)
+        return ("SELECT DISTINCT o.object_id " + body, binds)
+    }
+
+    /// `FROM … WHERE …` of the matches, `o` one index row of each: the rows
+    /// of the most selective condition (`driving`) through the index on
+    /// (type, parameter, value) or (type, parameter, date), else each
+    /// resource's `_id` row; then one EXISTS per other condition on the
+    /// resource's rows. A patient's observations of one code thus start from
+    /// that patient's references, not from every Observation.
+    static func body(_ criteria: FHIRCriteria) -> (String, [SQLValue]) {
         let table = FHIRSearchProjection.table
-        var sql = "SELECT o.object_id FROM \(table) o WHERE o.resource_type = ? AND o.code = '_id'"
+        var conditions = criteria.conditions
+        var sql = "FROM \(table) o WHERE o.resource_type = ? AND "
         var binds: [SQLValue] = [.text(criteria.type)]
-        for condition in criteria.conditions {
+        if let index = driving(conditions) {
+            let (match, values) = condition(conditions.remove(at: index), "o")
+            sql += match
+            binds += values
+        } else {
+            sql += "o.code = '_id'"
+        }
+        for condition in conditions {
             var positive = condition
             var exists = "EXISTS"
             if case .not(let inner) = condition {
@@ -96,6 +115,27 @@ public struct FHIRSearchStore: Sendable {
             binds += values
         }
         return (sql, binds)
+    }
+
+    /// The condition the search starts from: the one the index finds the
+    /// fewest rows for, by kind (an id or a code before a date range, before
+    /// a text prefix); nil when none can lead (only negations or presence).
+    static func driving(_ conditions: [FHIRCriterion]) -> Int? {
+        func rank(_ criterion: FHIRCriterion) -> Int? {
+            switch criterion {
+            case .reference(_, _, let id, let url): id != nil || url != nil ? 0 : nil
+            case .token(_, _, _, let value): value != nil ? 1 : nil
+            case .uri: 1
+            case .string(_, _, let match): match == .exact ? 1 : match == .prefix ? 4 : nil
+            case .has, .chain: 2
+            case .date: 3
+            case .number, .quantity: 4
+            // Alternatives lead as well as the weakest of them (each through the index, OR-ed).
+            case .anyOf(let alternatives): alternatives.map(rank).reduce(Optional(0)) { worst, next in next.flatMap { n in worst.map { max($0, n) } } }
+            case .present, .not: nil
+            }
+        }
+        return conditions.indices.compactMap { index in rank(conditions[index]).map { (index, $0) } }.min { $0.1 < $1.1 }?.0
     }
 
     static func condition(_ criterion: FHIRCriterion, _ a: String = "s") -> (String, [SQLValue]) {
@@ -228,9 +268,8 @@ public struct FHIRSearchStore: Sendable {
     /// previous page: a page stays valid while data changes), at most
     /// `limit`, each with the cursor of its own row.
     public func search(_ criteria: FHIRCriteria, sort: [FHIRSortKey] = [], after: String?, limit: Int) async throws -> [(id: String, cursor: String)] {
-        let (matches, matchBinds) = Self.query(criteria)
         guard !sort.isEmpty else {
-            var (sql, binds) = (matches, matchBinds)
+            var (sql, binds) = Self.query(criteria)
             if let after {
                 sql += " AND o.object_id > ?"
                 binds.append(.text(after))
@@ -239,6 +278,7 @@ public struct FHIRSearchStore: Sendable {
                 row.string(0).map { ($0, $0) }
             }
         }
+        let (matches, matchBinds) = Self.body(criteria)
         let (sql, binds) = try FHIRSortPlan(sort).query(matches: matches, binds: matchBinds, after: after, limit: limit)
         return try await database.query(sql, binds).compactMap { row in
             guard let id = row.string(0) else { return nil }

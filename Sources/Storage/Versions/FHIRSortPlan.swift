@@ -38,6 +38,7 @@ struct FHIRSortPlan {
     }
 
     /// `SELECT id, n1, v1, …` of the matches, ordered, after the cursor, limited.
+    /// `matches`: the `FROM … WHERE …` of the matches (`FHIRSearchStore.body`).
     func query(matches: String, binds matchBinds: [SQLValue], after: String?, limit: Int) throws -> (String, [SQLValue]) {
         let table = FHIRSearchProjection.table
         var binds: [SQLValue] = []
@@ -59,8 +60,8 @@ struct FHIRSortPlan {
             order += ["n\(index) ASC", "v\(index) \(direction)"]
         }
         order.append("id ASC")
-        var sql = "SELECT * FROM (SELECT \(middle.joined(separator: ", ")) FROM (SELECT \(inner.joined(separator: ", ")) "
-            + String(matches.dropFirst("SELECT o.object_id ".count)) + ") matched) sorted"
+        var sql = "SELECT * FROM (SELECT \(middle.joined(separator: ", ")) FROM (SELECT DISTINCT \(inner.joined(separator: ", ")) "
+            + matches + ") matched) sorted"
         binds += matchBinds
         if let after {
             let (predicate, values) = try keyset(after)
