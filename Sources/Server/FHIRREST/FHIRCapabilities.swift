@@ -16,6 +16,8 @@ enum FHIRCapabilities {
     static let patchFormats = ["application/json-patch+json", "application/merge-patch+json", "application/fhir+json", "application/fhir+xml"]
     /// Operations on every resource type (name, definition), as `FHIRRoutes+Validate` serves them.
     static let typeOperations = [("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate")]
+    /// Operations of one resource type (`FHIRRoutes+Search`).
+    static let operationsOfType = ["Patient": [("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything")]]
 
     static func statement(version: String, base: String, profiles: ProfileRegistry, conditionalDelete: FHIRService.ConditionalDelete) -> JSON {
         let supported = profiles.profilesByType
@@ -31,7 +33,7 @@ enum FHIRCapabilities {
                 ("conditionalUpdate", true),
                 ("conditionalDelete", .string(conditionalDelete.rawValue)),
                 ("referencePolicy", ["literal", "local"]),
-                ("operation", .array(typeOperations.map { ["name": .string($0.0), "definition": .string($0.1)] })),
+                ("operation", .array((typeOperations + (operationsOfType[type] ?? [])).map { ["name": .string($0.0), "definition": .string($0.1)] })),
                 ("searchParam", .array(FHIRService.supportedSearchParameters(of: type).map { parameter in
                     ["name": .string(parameter.code), "definition": .string(parameter.url), "type": .string(parameter.type.rawValue)]
                 })),

@@ -13,6 +13,7 @@ import Services
 extension FHIRRoutes {
     func registerSearch(on group: RouterGroup<SocleRequestContext>) {
         group.get(":type") { request, context in try await search(request, context, form: "") }
+        group.get(":type/:id/$everything") { request, context in try await everything(request, context) }
         // R4 search §Compartments: `Patient/123/Observation?…`.
         group.get(":type/:id/:searched") { request, context in
             let compartment = (try context.parameters.require("type"), try context.parameters.require("id"))
@@ -50,6 +51,29 @@ extension FHIRRoutes {
         bundle["link"] = .array(links)
         bundle["entry"] = .array(entries)
         return .fhir(.ok, .object(bundle), format: format, pretty: request.fhirPretty)
+    }
+
+    /// `Patient/{id}/$everything`: a searchset of the patient's record, paged by id.
+    func everything(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
+        let format = try FHIRFormat.requested(request)
+        guard try context.parameters.require("type") == "Patient" else {
+            throw ServiceError(.notFound, "$everything is an operation on a Patient: /fhir/Patient/{id}/$everything")
+        }
+        let id = try context.parameters.require("id")
+        let result = try await service.everything(patient: id, query: request.uri.query ?? "")
+        let base = context.fhirBase
+        func entry(_ version: FHIRService.ResourceVersion, mode: JSON) -> JSON? {
+            version.json.map { resource in ["fullUrl": .string(base + "/" + version.reference), "resource": resource, "search": ["mode": mode]] }
+        }
+        let path = "\(base)/Patient/\(id)/$everything?"
+        let kept = request.rawQueryItems.filter { $0.0 != "_page" }.map { "\(Self.encoded($0.0))=\(Self.encoded($0.1))" }
+        var links: [JSON] = [["relation": "self", "url": .string(path + kept.joined(separator: "&"))]]
+        if let next = result.next { links.append(["relation": "next", "url": .string(path + (kept + ["_page=\(Self.encoded(next))"]).joined(separator: "&"))]) }
+        let bundle = JSON.object(JSONObject([
+            ("resourceType", "Bundle"), ("id", .string(UUIDText.random())), ("type", "searchset"), ("total", JSON(result.total)), ("link", .array(links)),
+            ("entry", .array(result.matches.compactMap { entry($0, mode: "match") } + result.included.compactMap { entry($0, mode: "include") })),
+        ]))
+        return .fhir(.ok, bundle, format: format, pretty: request.fhirPretty)
     }
 
     /// A link of a search: the parameters applied, `_count`, and `_page` when not the first.

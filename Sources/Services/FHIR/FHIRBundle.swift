@@ -104,6 +104,15 @@ enum BundleReferences {
         }
     }
 
+    /// The resource type of a conditional reference (`Type?criteria`, R4
+    /// §Bundle conditional references: what precedes the `?` is a resource
+    /// type, whatever the criteria hold, URLs included); nil for any other reference.
+    static func conditionalType(of reference: String) -> String? {
+        guard let mark = reference.firstIndex(of: "?") else { return nil }
+        let type = String(reference[..<mark])
+        return FHIRService.knownTypes.contains(type) ? type : nil
+    }
+
     /// Every `reference` string in `json`.
     static func all(_ json: JSON, into found: inout Set<String>) {
         switch json {

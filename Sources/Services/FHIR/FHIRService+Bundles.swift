@@ -169,12 +169,12 @@ extension FHIRService {
                 if reference.hasPrefix("urn:uuid:") || reference.hasPrefix("urn:oid:") {
                     throw Self.entryError(entries[position], .badRequest, "the reference \(reference) names no entry of this Bundle")
                 }
-                guard let mark = reference.firstIndex(of: "?"), !reference.hasPrefix("#"), !reference.contains("://") else { continue }
+                guard let type = BundleReferences.conditionalType(of: reference) else { continue }
                 let matches = try await resolve(reference)
                 guard matches.count == 1 else {
                     throw Self.entryError(
                         entries[position], .preconditionFailed,
-                        "the conditional reference \(reference) matches \(matches.isEmpty ? "no" : "more than one") \(reference[..<mark])")
+                        "the conditional reference \(reference) matches \(matches.isEmpty ? "no" : "more than one") \(type)")
                 }
                 map[reference] = matches[0]
             }
@@ -335,7 +335,7 @@ extension FHIRService {
             var found: Set<String> = []
             BundleReferences.all(resource, into: &found)
             var map: [String: String] = [:]
-            for reference in found where reference.contains("?") && !reference.contains("://") && !reference.hasPrefix("#") {
+            for reference in found where BundleReferences.conditionalType(of: reference) != nil {
                 let matches = try await resolve(reference)
                 guard matches.count == 1 else {
                     throw ServiceError(.preconditionFailed, "the conditional reference \(reference) matches \(matches.isEmpty ? "nothing" : "more than one resource")")

@@ -287,16 +287,20 @@ public struct FHIRSearchStore: Sendable {
     }
 
     /// The resources (`Type/id`) that the references of `sources` name
-    /// through the parameters `codes`, of `targetType` when given (R4 search
-    /// `_include`); relative references only, each once, in id order.
-    public func referenced(from sources: [String], codes: [String], targetType: String?) async throws -> [String] {
-        guard !sources.isEmpty, !codes.isEmpty else { return [] }
+    /// through the parameters `codes` (all of them when nil), of `targetType`
+    /// when given (R4 search `_include`); relative references only, each once, in id order.
+    public func referenced(from sources: [String], codes: [String]?, targetType: String?) async throws -> [String] {
+        guard !sources.isEmpty, codes?.isEmpty != true else { return [] }
         var sql = """
             SELECT DISTINCT s.sys || '/' || s.val FROM \(FHIRSearchProjection.table) s
             WHERE s.kind = 'reference' AND s.sys IS NOT NULL AND s.val IS NOT NULL AND (s.txt IS NULL OR s.txt NOT LIKE '#%')
-            AND s.object_id IN (\(Self.placeholders(sources.count))) AND s.code IN (\(Self.placeholders(codes.count)))
+            AND s.object_id IN (\(Self.placeholders(sources.count)))
             """
-        var binds = sources.map(SQLValue.text) + codes.map(SQLValue.text)
+        var binds = sources.map(SQLValue.text)
+        if let codes {
+            sql += " AND s.code IN (\(Self.placeholders(codes.count)))"
+            binds += codes.map(SQLValue.text)
+        }
         if let targetType {
             sql += " AND s.sys = ?"
             binds.append(.text(targetType))
@@ -326,6 +330,20 @@ public struct FHIRSearchStore: Sendable {
         return found.sorted()
     }
 
+    /// Every reference to `target` (`Type/id`) in the index: which resource,
+    /// of which type, through which parameter (a compartment's members are
+    /// among them, R4 CompartmentDefinition).
+    public func references(to target: String) async throws -> [(objectID: String, type: String, code: String)] {
+        let parts = target.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return [] }
+        return try await database.query(
+            """
+            SELECT DISTINCT object_id, resource_type, code FROM \(FHIRSearchProjection.table)
+            WHERE kind = 'reference' AND sys = ? AND val = ? AND (txt IS NULL OR txt NOT LIKE '#%')
+            """, [.text(parts[0]), .text(parts[1])]
+        ).map { ($0.string(0) ?? "", $0.string(1) ?? "", $0.string(2) ?? "") }
+    }
+
     static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
 
     /// How many resources meet the criteria.
@@ -348,8 +366,9 @@ public struct FHIRSearchStore: Sendable {
 
     /// References of stored resources that name no stored resource: a
     /// relative `Type/id` whose target is missing or deleted (a `#id` of a
-    /// contained resource aside), a `urn:` or a
-    /// conditional reference left as written. Up to `limit`, as (resource, reference).
+    /// contained resource aside), a `urn:` or a conditional reference left
+    /// as written (`Type?criteria`: no `/` or `:` before the `?`, whatever
+    /// the criteria hold, URLs included). Up to `limit`, as (resource, reference).
     public func danglingReferences(limit: Int) async throws -> [(resource: String, reference: String)] {
         let table = FHIRSearchProjection.table
         return try await database.query(
@@ -357,7 +376,7 @@ public struct FHIRSearchStore: Sendable {
             SELECT s.object_id, COALESCE(s.sys || '/' || s.val, s.txt) FROM \(table) s WHERE s.kind = 'reference' AND (
                 (s.sys IS NOT NULL AND s.val IS NOT NULL AND (s.txt IS NULL OR s.txt NOT LIKE '#%') AND NOT EXISTS
                     (SELECT 1 FROM \(table) t WHERE t.object_id = s.sys || '/' || s.val AND t.code = '_id'))
-                OR s.txt LIKE 'urn:%' OR (s.txt LIKE '%?%' AND s.txt NOT LIKE '%://%'))
+                OR s.txt LIKE 'urn:%' OR (s.txt LIKE '%?%' AND s.txt NOT LIKE '%/%?%' AND s.txt NOT LIKE '%:%?%'))
             ORDER BY s.object_id LIMIT ?
             """, [.integer(Int64(limit))]
         ).map { ($0.string(0) ?? "", $0.string(1) ?? "") }

@@ -64,6 +64,27 @@ struct FHIRBundleTests {
         }
     }
 
+    /// Criteria holding a URL (`identifier=http://hl7.org/fhir/sid/us-npi|…`,
+    /// as Synthea writes them) are criteria all the same: the reference is
+    /// resolved, in a transaction and in a batch; no match fails it (412).
+    @Test(arguments: TestEngine.available)
+    func conditionalReferencesWithURLsInTheirCriteria(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let npi = #"{"resourceType": "Practitioner", "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "9999999659"}]}"#
+            let practitioner = try await FHIRRoutesTests.create(server, "Practitioner", npi)
+            let condition = "Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9999999659"
+            let encounter = #"{"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"}, "participant": [{"individual": {"reference": "\#(condition)"}}]}"#
+            for type in ["transaction", "batch"] {
+                let reply = try await server.send(.post, "/fhir", headers: Self.json, body: Self.bundle(type, [Self.entry("POST", "Encounter", resource: encounter)]))
+                let location = reply.json["entry"]?.arrayValue?.first?["response"]?["location"]?.stringValue?.components(separatedBy: "/_history").first ?? ""
+                let stored = try await server.send(.get, "/fhir/" + location)
+                #expect(stored.json["participant"]?.arrayValue?.first?["individual"]?["reference"]?.stringValue == "Practitioner/\(practitioner)", "\(type): \(stored.body)")
+            }
+            let missing = encounter.replacingOccurrences(of: "9999999659", with: "0000000000")
+            #expect(try await server.send(.post, "/fhir", headers: Self.json, body: Self.bundle("transaction", [Self.entry("POST", "Encounter", resource: missing)])).status == .preconditionFailed)
+        }
+    }
+
     @Test(arguments: TestEngine.available)
     func aTransactionResolvesItsReferencesAndCommitsOnce(engine: TestEngine) async throws {
         try await TestServer.with(engine) { server in

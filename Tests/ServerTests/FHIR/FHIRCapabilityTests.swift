@@ -79,10 +79,14 @@ struct FHIRCapabilityTests {
                 case "validate":
                     let reply = try await server.send(.post, "/fhir/Patient/$validate", headers: json, body: FHIRRoutesTests.patient)
                     #expect(reply.status == .ok && reply.json["resourceType"]?.stringValue == "OperationOutcome", "\(reply.body)")
+                case "everything":
+                    let living = try await FHIRRoutesTests.create(server, "Patient", FHIRRoutesTests.patient)
+                    let reply = try await server.send(.get, "/fhir/Patient/\(living)/$everything")
+                    #expect(reply.status == .ok && reply.json["type"]?.stringValue == "searchset", "\(reply.body)")
                 default: Issue.record("the statement declares the operation \(operation), which this test does not exercise")
                 }
             }
-            #expect(patient["operation"]?.arrayValue?.count == 1)
+            #expect(patient["operation"]?.arrayValue?.count == 2)
             let profiles = patient["supportedProfile"]?.arrayValue?.compactMap(\.stringValue) ?? []
             #expect(profiles.contains("https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient-ins"), "\(profiles)")
 

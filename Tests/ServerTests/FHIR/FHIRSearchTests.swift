@@ -320,4 +320,37 @@ struct FHIRSearchTests {
             }
         }
     }
+    /// `Patient/{id}/$everything` (R4 Patient-everything): the patient, the
+    /// resources of their compartment, the practitioners and organisations
+    /// those refer to; `_type`, `_since`, paging; another patient's data left out.
+    @Test(arguments: TestEngine.available)
+    func everythingOfAPatient(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (dupont, durand, _) = try await Self.seed(server)
+            let practitioner = try await FHIRRoutesTests.create(server, "Practitioner", FHIRConditionalTests.practitioner("e-1"))
+            let observation = FHIRRoutesTests.observation(patient: "Patient/\(durand)").replacingOccurrences(
+                of: #""status": "final","#, with: #""status": "final", "performer": [{"reference": "Practitioner/\#(practitioner)"}],"#)
+            let first = try await FHIRRoutesTests.create(server, "Observation", observation)
+            let second = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(durand)", value: 80))
+            _ = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(dupont)"))
+            let all = try await server.send(.get, "/fhir/Patient/\(durand)/$everything")
+            #expect(all.status == .ok && all.json["total"] == 4, "\(all.body)")
+            let entries = all.json["entry"]?.arrayValue ?? []
+            #expect(Set(entries.filter { $0["search"]?["mode"]?.stringValue == "match" }.compactMap { $0["resource"]?["id"]?.stringValue }) == [durand, first, second])
+            #expect(entries.filter { $0["search"]?["mode"]?.stringValue == "include" }.compactMap { $0["resource"]?["id"]?.stringValue } == [practitioner])
+            #expect(Self.ids(try await server.send(.get, "/fhir/Patient/\(durand)/$everything?_type=Observation")).sorted() == [first, second].sorted())
+            #expect(Self.ids(try await server.send(.get, "/fhir/Patient/\(durand)/$everything?_since=2999-01-01T00:00:00Z")).isEmpty)
+            var walked: [String] = []
+            var url: String? = "/fhir/Patient/\(durand)/$everything?_count=1"
+            while let next = url, walked.count < 10 {
+                let reply = try await server.send(.get, next)
+                walked += Self.ids(reply)
+                url = reply.json["link"]?.arrayValue?.first { $0["relation"]?.stringValue == "next" }?["url"]?.stringValue.map { String($0.dropFirst("http://localhost".count)) }
+            }
+            #expect(Set(walked) == [durand, first, second, practitioner] && walked.count == 4, "\(walked)")
+            #expect(try await server.send(.get, "/fhir/Patient/nobody/$everything").status == .notFound)
+            #expect(try await server.send(.get, "/fhir/Observation/\(first)/$everything").status == .notFound)
+            #expect(try await server.send(.get, "/fhir/Patient/\(durand)/$everything?start=2020").status == .badRequest)
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import FHIR
 import Foundation
 import JSONCore
 import Services
@@ -34,6 +35,9 @@ struct SyntheaImportTests {
             let dangling = try await database.store.fhirSearch.danglingReferences(limit: 10)
             #expect(dangling.isEmpty, "\(dangling)")
             try await Self.searchTheImport(FHIRService(store: database.store, systemID: "socle.test"))
+            let patientFile = try #require(files.first { !($0.path as NSString).lastPathComponent.hasPrefix("0-") })
+            try await Self.everythingMatchesTheBundle(
+                JSONParser.parse(try FHIRImportFiles.read(patientFile.path)), FHIRService(store: database.store, systemID: "socle.test"))
         }
     }
     /// Searches on the imported set (issue 14): the patients by gender, the
@@ -51,5 +55,34 @@ struct SyntheaImportTests {
             pages += 1
         } while after != nil
         #expect(seen.count == 42_929 && pages == 43)
+    }
+    /// `Patient/{id}/$everything` of one imported patient holds exactly the
+    /// resources of that patient's bundle, and the practitioners,
+    /// organisations and locations they name, counted from the bundle itself.
+    static func everythingMatchesTheBundle(_ bundle: JSON, _ service: FHIRService) async throws {
+        let resources = (bundle["entry"]?.arrayValue ?? []).compactMap { $0["resource"] }
+        let patient = try #require(resources.first { $0["resourceType"]?.stringValue == "Patient" }?["id"]?.stringValue)
+        var members: Set<String> = []
+        var included: Set<String> = []
+        var after: String? = nil
+        repeat {
+            let page = try await service.everything(patient: patient, query: "_count=500" + (after.map { "&_page=\($0)" } ?? ""))
+            members.formUnion(page.matches.map(\.reference))
+            included.formUnion(page.included.map(\.reference))
+            after = page.next
+        } while after != nil
+        // The bundle's resources of the types the Patient compartment holds
+        // (R4 CompartmentDefinition: not Medication, not Device), the patient too.
+        let compartment = FHIRSchema.r4.compartments["Patient"] ?? [:]
+        func reference(_ resource: JSON) -> String { "\(resource["resourceType"]?.stringValue ?? "")/\(resource["id"]?.stringValue ?? "")" }
+        let expected = Set(resources.filter { resource in
+            let type = resource["resourceType"]?.stringValue ?? ""
+            return type == "Patient" || !(compartment[type] ?? []).isEmpty
+        }.map(reference))
+        #expect(expected.count > 1_000 && members == expected, "\(members.symmetricDifference(expected).sorted().prefix(10))")
+        let medications = Set(resources.filter { $0["resourceType"]?.stringValue == "Medication" }.map(reference))
+        let named = Set(included.map { String($0.prefix { $0 != "/" }) })
+        #expect(!medications.isEmpty && medications.isSubset(of: included))
+        #expect(named.isSubset(of: ["Practitioner", "PractitionerRole", "Organization", "Location", "Medication"]) && named.contains("Practitioner"), "\(named)")
     }
 }

@@ -1,0 +1,64 @@
+import FHIR
+import Foundation
+import OpenEHR
+import Storage
+
+/// `Patient/{id}/$everything` (R4 Patient-everything operation): the
+/// patient, every resource of their compartment (R4 CompartmentDefinition
+/// Patient: the resources whose compartment parameters name them), and the
+/// practitioners, organisations, locations and medications those refer to.
+extension FHIRService {
+    /// The types `$everything` adds when the patient's resources refer to them.
+    static let everythingReferences: Set<String> = ["Practitioner", "PractitionerRole", "Organization", "Location", "Medication"]
+
+    public struct Everything: Sendable {
+        public var matches: [ResourceVersion]
+        public var included: [ResourceVersion]
+        public var total: Int
+        /// The id to continue after when there are more (`_page`).
+        public var next: String?
+        public var count: Int
+    }
+
+    /// `_type` (the types wanted), `_since` (changed since), `_count` and
+    /// `_page` (keyset over the resources' ids) as the operation's
+    /// parameters; others are refused (400), `start` and `end` included: the
+    /// care dates they filter on are not indexed apart.
+    public func everything(patient id: String, query: String) async throws -> Everything {
+        _ = try await read(type: "Patient", id: id)
+        var (types, since, count, after): (Set<String>?, Int64?, Int, String?) = (nil, nil, 1000, nil)
+        for (name, value) in FHIRSearchParser.pairs(query) where !FHIRSearchParser.formatParameters.contains(name) {
+            switch name {
+            case "_type": types = Set(value.split(separator: ",").map(String.init))
+            case "_since":
+                guard let time = ISODateTime(value) else { throw FHIRCriteriaParser.refusal("_since is an instant, not '\(value)'") }
+                since = time.microsecondsSinceEpoch
+            case "_count":
+                guard let number = Int(value), (1...FHIRSearch.maximumCount).contains(number) else {
+                    throw FHIRCriteriaParser.refusal("_count must be from 1 to \(FHIRSearch.maximumCount), not '\(value)'")
+                }
+                count = number
+            case "_page": after = value
+            default: throw FHIRCriteriaParser.refusal("'\(name)' is not a parameter of $everything here (_type, _since, _count)")
+            }
+        }
+        let links = FHIRSchema.r4.compartments["Patient"] ?? [:]
+        let members = Set(try await search.references(to: "Patient/" + id).filter { links[$0.type]?.contains($0.code) ?? false }.map(\.objectID))
+            .union(["Patient/" + id])
+        let referenced = Set(try await search.referenced(from: members.sorted(), codes: nil, targetType: nil).filter { reference in
+            Self.everythingReferences.contains(String(reference.prefix { $0 != "/" }))
+        }).subtracting(members)
+        func wanted(_ reference: String) -> Bool { types.map { $0.contains(String(reference.prefix { $0 != "/" })) } ?? true }
+        let all = members.union(referenced).filter(wanted).sorted()
+        let latest = try await store.latestVersions(objectIDs: all)
+        let live = all.filter { reference in
+            guard let record = latest[reference], record.lifecycleState != VersionLifecycleState.deleted.rawValue else { return false }
+            return since.map { record.audit.timeCommitted >= $0 } ?? true
+        }
+        let page = Array(live.drop { reference in after.map { reference <= $0 } ?? false }.prefix(count))
+        let versions = page.compactMap { latest[$0].map(ResourceVersion.init) }
+        return Everything(
+            matches: versions.filter { members.contains($0.reference) }, included: versions.filter { !members.contains($0.reference) },
+            total: live.count, next: page.count == count && page.last != live.last ? page.last : nil, count: count)
+    }
+}
