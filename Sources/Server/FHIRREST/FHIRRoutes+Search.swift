@@ -39,10 +39,7 @@ extension FHIRRoutes {
         let page = try await service.search(type: type, query: request.uri.query ?? "", form: form, strict: strict, compartment: compartment)
         let path = compartment.map { "\($0.0)/\($0.1)/\(type)" } ?? type
         let base = context.fhirBase
-        func entry(_ version: FHIRService.ResourceVersion, mode: JSON) -> JSON? {
-            version.json.map { resource in ["fullUrl": .string(base + "/" + version.reference), "resource": resource, "search": ["mode": mode]] }
-        }
-        let entries = page.matches.compactMap { entry($0, mode: "match") } + page.included.compactMap { entry($0, mode: "include") }
+        let entries = Self.searchEntries(page.matches, page.included, base: base)
         var bundle = JSONObject([("resourceType", "Bundle"), ("id", .string(UUIDText.random())), ("type", "searchset")])
         if let total = page.total { bundle["total"] = JSON(total) }
         var links: [JSON] = [Self.searchLink("self", base, path, page.search, after: page.search.after)]
@@ -62,18 +59,23 @@ extension FHIRRoutes {
         let id = try context.parameters.require("id")
         let result = try await service.everything(patient: id, query: request.uri.query ?? "")
         let base = context.fhirBase
-        func entry(_ version: FHIRService.ResourceVersion, mode: JSON) -> JSON? {
-            version.json.map { resource in ["fullUrl": .string(base + "/" + version.reference), "resource": resource, "search": ["mode": mode]] }
-        }
         let path = "\(base)/Patient/\(id)/$everything?"
         let kept = request.rawQueryItems.filter { $0.0 != "_page" }.map { "\(Self.encoded($0.0))=\(Self.encoded($0.1))" }
         var links: [JSON] = [["relation": "self", "url": .string(path + kept.joined(separator: "&"))]]
         if let next = result.next { links.append(["relation": "next", "url": .string(path + (kept + ["_page=\(Self.encoded(next))"]).joined(separator: "&"))]) }
         let bundle = JSON.object(JSONObject([
             ("resourceType", "Bundle"), ("id", .string(UUIDText.random())), ("type", "searchset"), ("total", JSON(result.total)), ("link", .array(links)),
-            ("entry", .array(result.matches.compactMap { entry($0, mode: "match") } + result.included.compactMap { entry($0, mode: "include") })),
+            ("entry", .array(Self.searchEntries(result.matches, result.included, base: base))),
         ]))
         return .fhir(.ok, bundle, format: format, pretty: request.fhirPretty)
+    }
+
+    /// A searchset's entries: the matches, then what was included, each with its `search.mode`.
+    static func searchEntries(_ matches: [FHIRService.ResourceVersion], _ included: [FHIRService.ResourceVersion], base: String) -> [JSON] {
+        func entry(_ version: FHIRService.ResourceVersion, mode: JSON) -> JSON? {
+            version.json.map { resource in ["fullUrl": .string(base + "/" + version.reference), "resource": resource, "search": ["mode": mode]] }
+        }
+        return matches.compactMap { entry($0, mode: "match") } + included.compactMap { entry($0, mode: "include") }
     }
 
     /// A link of a search: the parameters applied, `_count`, and `_page` when not the first.
