@@ -353,4 +353,22 @@ struct FHIRSearchTests {
             #expect(try await server.send(.get, "/fhir/Patient/\(durand)/$everything?start=2020").status == .badRequest)
         }
     }
+    /// The parameters of every resource (R4 search §Parameters for all
+    /// resources): `_profile` (uri), `_tag` and `_security` (tokens), `_source` (uri).
+    @Test(arguments: TestEngine.available)
+    func parametersForAllResources(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let tagged = #"""
+                {"resourceType": "Patient", "meta": {"profile": ["http://example.org/StructureDefinition/p"], "source": "http://example.org/ehr",
+                 "tag": [{"system": "http://example.org/tags", "code": "vip"}], "security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]}}
+                """#
+            let id = try await FHIRRoutesTests.create(server, "Patient", tagged)
+            _ = try await FHIRRoutesTests.create(server, "Patient", FHIRRoutesTests.patient)
+            for query in ["_profile=http://example.org/StructureDefinition/p", "_tag=http://example.org/tags%7Cvip", "_tag=vip", "_security=R",
+                "_source=http://example.org/ehr"] {
+                #expect(Self.ids(try await server.send(.get, "/fhir/Patient?\(query)")) == [id], "\(query)")
+            }
+            #expect(Self.ids(try await server.send(.get, "/fhir/Patient?_tag=other")).isEmpty)
+        }
+    }
 }
