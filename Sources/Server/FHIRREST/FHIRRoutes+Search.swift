@@ -39,7 +39,7 @@ extension FHIRRoutes {
         let page = try await service.search(type: type, query: request.uri.query ?? "", form: form, strict: strict, compartment: compartment)
         let path = compartment.map { "\($0.0)/\($0.1)/\(type)" } ?? type
         let base = context.fhirBase
-        let entries = Self.searchEntries(page.matches, page.included, base: base)
+        let entries = Self.searchEntries(page.matches, page.included, base: base, shaping: page.search.shaped)
         var bundle = JSONObject([("resourceType", "Bundle"), ("id", .string(UUIDText.random())), ("type", "searchset")])
         if let total = page.total { bundle["total"] = JSON(total) }
         var links: [JSON] = [Self.searchLink("self", base, path, page.search, after: page.search.after)]
@@ -71,9 +71,11 @@ extension FHIRRoutes {
     }
 
     /// A searchset's entries: the matches, then what was included, each with its `search.mode`.
-    static func searchEntries(_ matches: [FHIRService.ResourceVersion], _ included: [FHIRService.ResourceVersion], base: String) -> [JSON] {
+    static func searchEntries(
+        _ matches: [FHIRService.ResourceVersion], _ included: [FHIRService.ResourceVersion], base: String, shaping: (JSON) -> JSON = { $0 }
+    ) -> [JSON] {
         func entry(_ version: FHIRService.ResourceVersion, mode: JSON) -> JSON? {
-            version.json.map { resource in ["fullUrl": .string(base + "/" + version.reference), "resource": resource, "search": ["mode": mode]] }
+            version.json.map { resource in ["fullUrl": .string(base + "/" + version.reference), "resource": shaping(resource), "search": ["mode": mode]] }
         }
         return matches.compactMap { entry($0, mode: "match") } + included.compactMap { entry($0, mode: "include") }
     }

@@ -1,5 +1,6 @@
 import FHIR
 import Foundation
+import JSONCore
 import Storage
 
 /// A search of one resource type (R4 §3.1.1 Search): the criteria every
@@ -21,6 +22,41 @@ public struct FHIRSearch: Sendable {
     public var ignored: [String]
     /// `_sort` (R4 search §Sorting), in order.
     public var sort: [FHIRSortKey] = []
+    /// `_elements` (R4 search §Summary and elements): the top-level elements wanted.
+    public var elements: Set<String>?
+    /// `_summary=text` or `data` (R4 search §Summary): what each resource keeps.
+    public var summary: Summary?
+
+    public enum Summary: String, Sendable { case text, data }
+
+    /// A resource as the search asks to see it: with `_elements`, those
+    /// elements and the mandatory ones; with `_summary=text`, its text and
+    /// mandatory elements; with `_summary=data`, all but its text. A
+    /// resource cut down is tagged SUBSETTED (R4 §Tags: v3-ObservationValue).
+    public func shaped(_ resource: JSON) -> JSON {
+        guard elements != nil || summary != nil, case .object(let object) = resource else { return resource }
+        let type = object["resourceType"]?.stringValue ?? ""
+        let mandatory = Set(FHIRSchema.r4.type(type)?.elements.filter { $0.min > 0 }.map(\.name) ?? [])
+        let always: Set<String> = ["resourceType", "id", "meta"]
+        var kept = JSONObject()
+        for member in object.members {
+            let name = member.key.hasPrefix("_") ? String(member.key.dropFirst()) : member.key
+            let keep: Bool =
+                switch summary {
+                case .text: always.contains(name) || mandatory.contains(name) || name == "text"
+                case .data: name != "text"
+                case nil: always.contains(name) || mandatory.contains(name) || elements?.contains(name) == true
+                }
+            if keep { kept[member.key] = member.value }
+        }
+        guard kept.members.count < object.members.count else { return resource }
+        var meta = kept["meta"]?.objectValue ?? JSONObject()
+        var tags = meta["tag"]?.arrayValue ?? []
+        tags.append(["system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"])
+        meta["tag"] = .array(tags)
+        kept["meta"] = .object(meta)
+        return .object(kept)
+    }
     /// `_include` and `_revinclude` (R4 search §Including other resources).
     public var includes: [Include] = []
     public var reverseIncludes: [Include] = []
@@ -74,6 +110,12 @@ enum FHIRSearchParser {
                 search.applied.append((name, value))
             case "_summary" where value == "count":
                 search.count = 0
+                search.applied.append((name, value))
+            case "_summary" where ["text", "data", "false"].contains(value):
+                search.summary = FHIRSearch.Summary(rawValue: value)
+                search.applied.append((name, value))
+            case "_elements":
+                search.elements = Set(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
                 search.applied.append((name, value))
             default:
                 guard let condition = try condition(name: name, value: value, type: type) else {

@@ -371,4 +371,34 @@ struct FHIRSearchTests {
             #expect(Self.ids(try await server.send(.get, "/fhir/Patient?_tag=other")).isEmpty)
         }
     }
+    /// `_elements` and `_summary=text|data|false` (R4 search §Summary and
+    /// elements): what each resource keeps, tagged SUBSETTED when cut down;
+    /// `_summary=true` is not supported yet: ignored, or 400 when strict.
+    @Test(arguments: TestEngine.available)
+    func elementsAndSummaries(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let narrated = #"""
+                {"resourceType": "Patient", "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Anne</div>"},
+                 "gender": "female", "birthDate": "1970-01-01", "name": [{"family": "Dupont"}]}
+                """#
+            let id = try await FHIRRoutesTests.create(server, "Patient", narrated)
+            func resource(_ query: String) async throws -> JSON {
+                let reply = try await server.send(.get, "/fhir/Patient?_id=\(id)&\(query)")
+                #expect(reply.status == .ok, "\(query): \(reply.body)")
+                return reply.json["entry"]?.arrayValue?.first?["resource"] ?? .null
+            }
+            func keys(_ json: JSON) -> Set<String> { Set(json.objectValue?.members.map(\.key) ?? []) }
+            func subsetted(_ json: JSON) -> Bool { json["meta"]?["tag"]?.arrayValue?.contains { $0["code"]?.stringValue == "SUBSETTED" } == true }
+            let elements = try await resource("_elements=gender,birthDate")
+            #expect(keys(elements) == ["resourceType", "id", "meta", "gender", "birthDate"] && subsetted(elements), "\(elements)")
+            let text = try await resource("_summary=text")
+            #expect(keys(text) == ["resourceType", "id", "meta", "text"] && subsetted(text))
+            let data = try await resource("_summary=data")
+            #expect(!keys(data).contains("text") && keys(data).contains("name") && subsetted(data))
+            let whole = try await resource("_summary=false")
+            #expect(keys(whole).contains("text") && !subsetted(whole))
+            #expect(keys(try await resource("_summary=true")).contains("text"))
+            #expect(try await server.send(.get, "/fhir/Patient?_summary=true", headers: ["Prefer": "handling=strict"]).status == .badRequest)
+        }
+    }
 }
