@@ -77,12 +77,7 @@ enum FHIRCriteriaParser {
     /// `[prefix]number` (R4 search §number, §Prefixes): the value and the
     /// interval its written precision implies (`100` is [99.5, 100.5)).
     static func number(code: String, value: String) throws -> (FHIRSearchPrefix, Double, Double, Double) {
-        var prefix = FHIRSearchPrefix.eq
-        var text = value
-        if value.count > 2, let given = FHIRSearchPrefix(rawValue: String(value.prefix(2))) {
-            prefix = given
-            text = String(value.dropFirst(2))
-        }
+        let (prefix, text) = prefixed(value)
         guard let number = Double(text), number.isFinite, text.allSatisfy({ "0123456789.-+eE".contains($0) }) else {
             throw refusal("\(code): '\(value)' is not a number, with an optional prefix eq, ne, gt, lt, ge, le, sa, eb, ap")
         }
@@ -91,6 +86,12 @@ enum FHIRCriteriaParser {
         let exponent = Int(text.lowercased().split(separator: "e").dropFirst().first ?? "0") ?? 0
         let half = 0.5 * pow(10, Double(exponent - decimals))
         return (prefix, number, number - half, number + half)
+    }
+
+    /// A value of an ordered parameter and its prefix (R4 search §Prefixes), eq when none is written.
+    static func prefixed(_ value: String) -> (FHIRSearchPrefix, String) {
+        guard value.count > 2, let given = FHIRSearchPrefix(rawValue: String(value.prefix(2))) else { return (.eq, value) }
+        return (given, String(value.dropFirst(2)))
     }
 
     /// `text` split at each `separator` that is not escaped with `\`, kept escaped.
@@ -113,12 +114,7 @@ enum FHIRCriteriaParser {
 
     /// `[prefix]date` (R4 search §Prefixes, §date): eq when no prefix is given.
     static func date(code: String, value: String) throws -> FHIRCriterion {
-        var prefix = FHIRSearchPrefix.eq
-        var text = value
-        if value.count > 2, let given = FHIRSearchPrefix(rawValue: String(value.prefix(2))) {
-            prefix = given
-            text = String(value.dropFirst(2))
-        }
+        let (prefix, text) = prefixed(value)
         guard let (low, high) = SearchIndexer.searchRange(text) else {
             throw refusal("\(code): '\(value)' is not a date (YYYY, YYYY-MM, YYYY-MM-DD or a dateTime), with an optional prefix eq, ne, gt, lt, ge, le, sa, eb, ap")
         }

@@ -63,8 +63,7 @@ extension FHIRService {
         guard try await store.liveRecords(objectIDs: [reference]).contains(reference) else {
             return [FHIRIssue(code: "not-found", location: "", message: "\(reference) does not exist or is deleted")]
         }
-        guard referentialIntegrity else { return [] }
-        return try await search.referrers(of: reference, limit: 5).filter { $0 != reference }.map { referrer in
+        return try await referrers(of: reference).map { referrer in
             FHIRIssue(code: "conflict", location: "", message: "\(referrer) refers to \(reference): it cannot be deleted (referential integrity)")
         }
     }

@@ -383,13 +383,19 @@ public struct FHIRService: Sendable {
     /// 409 when another resource refers to one of `targets` (through a
     /// reference a search parameter indexes), but those in `except` (deleted with them).
     func requireUnreferenced(_ targets: [String], except deleted: Set<String> = []) async throws {
-        guard referentialIntegrity else { return }
         for target in targets {
-            let referrers = try await search.referrers(of: target, limit: 5).filter { !deleted.contains($0) && $0 != target }
+            let referrers = try await referrers(of: target, except: deleted)
             if !referrers.isEmpty {
                 throw ServiceError(.conflict, "\(target) is referred to by \(referrers.joined(separator: ", ")): it cannot be deleted (referential integrity)")
             }
         }
+    }
+
+    /// What keeps `target` from being deleted: up to five resources that
+    /// refer to it, but itself and those in `except`; none when the check is off.
+    func referrers(of target: String, except deleted: Set<String> = []) async throws -> [String] {
+        guard referentialIntegrity else { return [] }
+        return try await search.referrers(of: target, limit: 5).filter { !deleted.contains($0) && $0 != target }
     }
 
     // MARK: Writing

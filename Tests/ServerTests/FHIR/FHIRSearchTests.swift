@@ -350,7 +350,13 @@ struct FHIRSearchTests {
             #expect(Set(walked) == [durand, first, second, practitioner] && walked.count == 4, "\(walked)")
             #expect(try await server.send(.get, "/fhir/Patient/nobody/$everything").status == .notFound)
             #expect(try await server.send(.get, "/fhir/Observation/\(first)/$everything").status == .notFound)
-            #expect(try await server.send(.get, "/fhir/Patient/\(durand)/$everything?start=2020").status == .badRequest)
+            for bad in ["start=2020", "_since=yesterday", "_count=0", "_count=many"] {
+                let reply = try await server.send(.get, "/fhir/Patient/\(durand)/$everything?\(bad)")
+                #expect(reply.status == .badRequest && reply.json["resourceType"]?.stringValue == "OperationOutcome", "\(bad): \(reply.status)")
+            }
+            for bad in ["_revinclude=*", "_include=Observation", "_sort=-", "_elements="] {
+                #expect(try await server.send(.get, "/fhir/Observation?\(bad)").status == (bad == "_elements=" ? .ok : .badRequest), "\(bad)")
+            }
         }
     }
     /// The parameters of every resource (R4 search §Parameters for all
