@@ -50,15 +50,19 @@ extension FHIRService {
         }).subtracting(members)
         func wanted(_ reference: String) -> Bool { types.map { $0.contains(String(reference.prefix { $0 != "/" })) } ?? true }
         let all = members.union(referenced).filter(wanted).sorted()
-        let latest = try await store.latestVersions(objectIDs: all)
-        let live = all.filter { reference in
-            guard let record = latest[reference], record.lifecycleState != VersionLifecycleState.deleted.rawValue else { return false }
-            return since.map { record.audit.timeCommitted >= $0 } ?? true
+        // Which are live is read without the documents; only the page's are loaded.
+        // With `_since`, the commit times come with the versions of all of them.
+        var live = try await store.liveRecords(objectIDs: all)
+        if let since {
+            let versions = try await store.latestVersions(objectIDs: Array(live))
+            live = live.filter { (versions[$0]?.audit.timeCommitted ?? 0) >= since }
         }
-        let page = Array(live.drop { reference in after.map { reference <= $0 } ?? false }.prefix(count))
+        let kept = all.filter(live.contains)
+        let page = Array(kept.drop { reference in after.map { reference <= $0 } ?? false }.prefix(count))
+        let latest = try await store.latestVersions(objectIDs: page)
         let versions = page.compactMap { latest[$0].map(ResourceVersion.init) }
         return Everything(
             matches: versions.filter { members.contains($0.reference) }, included: versions.filter { !members.contains($0.reference) },
-            total: live.count, next: page.count == count && page.last != live.last ? page.last : nil, count: count)
+            total: kept.count, next: page.count == count && page.last != kept.last ? page.last : nil, count: count)
     }
 }
