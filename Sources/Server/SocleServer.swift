@@ -102,7 +102,10 @@ public enum SocleServer {
         DirectoryRoutes(service: components.directoryService, bodyLimit: limit).register(on: openEHR)
         TagRoutes(service: components.tagService, bodyLimit: limit).register(on: openEHR)
         QueryRoutes(service: components.queryService, bodyLimit: limit).register(on: openEHR)
-        AdminRoutes(service: components.adminService, templates: components.templateService, queries: components.queryService, bodyLimit: limit)
+        AdminRoutes(
+            service: components.adminService, templates: components.templateService, queries: components.queryService, fhir: components.fhirService,
+            bodyLimit: limit
+        )
             .register(on: authenticated.group("admin"))
     }
 

@@ -322,6 +322,14 @@ public final class FHIRSchema: Sendable {
         FHIRSchema.indexCache[resourceType] ?? []
     }
 
+    /// The search parameter with this canonical URL (a composite's components name theirs).
+    public func searchParameter(url: String) -> SearchParameterDefinition? {
+        FHIRSchema.byURL[url]
+    }
+
+    private static let byURL: [String: SearchParameterDefinition] = Dictionary(
+        FHIRSchema.r4.searchParameters.map { ($0.url, $0) }, uniquingKeysWith: { first, _ in first })
+
     private static let indexCache: [String: [SearchParameterDefinition]] = {
         var index: [String: [SearchParameterDefinition]] = [:]
         let schema = FHIRSchema.r4

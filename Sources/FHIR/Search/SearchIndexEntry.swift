@@ -37,3 +37,19 @@ public struct SearchIndexEntry: Sendable, Equatable {
         self.value = value
     }
 }
+
+extension SearchValue {
+    /// The parameter type this value is of (`token`, `date`, …).
+    public var kind: String {
+        switch self {
+        case .string: SearchParameterDefinition.ParameterType.string.rawValue
+        case .token: SearchParameterDefinition.ParameterType.token.rawValue
+        case .reference: SearchParameterDefinition.ParameterType.reference.rawValue
+        case .date: SearchParameterDefinition.ParameterType.date.rawValue
+        case .number: SearchParameterDefinition.ParameterType.number.rawValue
+        case .quantity: SearchParameterDefinition.ParameterType.quantity.rawValue
+        case .uri: SearchParameterDefinition.ParameterType.uri.rawValue
+        case .composite: SearchParameterDefinition.ParameterType.composite.rawValue
+        }
+    }
+}

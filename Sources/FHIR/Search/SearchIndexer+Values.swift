@@ -209,6 +209,14 @@ extension SearchIndexer {
         return .number(value: value.value, low: value.value - half, high: value.value + half)
     }
 
+    public static let ucum = "http://unitsofmeasure.org"
+
+    /// A UCUM unit code's factor to its canonical unit, and that unit's code
+    /// (`mg` → 0.001, `g`), as quantities are indexed; nil when not UCUM Socle knows.
+    public static func canonicalUnit(_ code: String) -> (factor: Decimal, code: String)? {
+        UCUMUnit.parse(code).map { ($0.factor, FHIRPathEvaluator.canonicalCode($0)) }
+    }
+
     static func quantities(_ node: FHIRNode) -> [SearchValue] {
         guard let json = node.value else { return [] }
         switch node.type {
@@ -228,9 +236,9 @@ extension SearchIndexer {
             else { return [] }
             let system = json["system"]?.stringValue, code = json["code"]?.stringValue
             var canonicalValue: Decimal?, canonicalCode: String?
-            if system == "http://unitsofmeasure.org", let code, let unit = UCUMUnit.parse(code) {
+            if system == ucum, let code, let unit = canonicalUnit(code) {
                 canonicalValue = value * unit.factor
-                canonicalCode = FHIRPathEvaluator.canonicalCode(unit)
+                canonicalCode = unit.code
             }
             return [.quantity(value: value, system: system, code: code, unit: json["unit"]?.stringValue,
                               canonicalValue: canonicalValue, canonicalCode: canonicalCode)]

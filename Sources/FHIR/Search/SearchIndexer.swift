@@ -160,12 +160,33 @@ public final class SearchIndexer: Sendable {
                     for value in Self.values(of: item, as: parameter.type, in: root) {
                         result.append(SearchIndexEntry(code: parameter.code, type: parameter.type, value: value))
                     }
+                    result += Self.modifierEntries(of: item, parameter)
                 }
             } catch {
                 failures.append("\(parameter.url): \(error)")
             }
         }
         return result
+    }
+
+    /// What the `:identifier` modifier of a reference parameter and the
+    /// `:of-type` modifier of an identifier token match (R4 search §reference,
+    /// §token), as entries of their own under `code:identifier` and
+    /// `code:of-type`: a Reference's logical identifier (system, value); an
+    /// Identifier's type coding (system, and code `|` value).
+    static func modifierEntries(of item: FHIRPathValue, _ parameter: SearchParameterDefinition) -> [SearchIndexEntry] {
+        guard case .node(let node) = item, let json = node.value else { return [] }
+        if parameter.type == .reference, node.type == "Reference", let identifier = json["identifier"], let value = identifier["value"]?.stringValue {
+            return [SearchIndexEntry(code: parameter.code + ":identifier", type: .token, value: .token(system: identifier["system"]?.stringValue, code: value, text: nil))]
+        }
+        if parameter.type == .token, node.type == "Identifier", let value = json["value"]?.stringValue {
+            return (json["type"]?["coding"]?.arrayValue ?? []).compactMap { coding in
+                coding["code"]?.stringValue.map { code in
+                    SearchIndexEntry(code: parameter.code + ":of-type", type: .token, value: .token(system: coding["system"]?.stringValue, code: code + "|" + value, text: nil))
+                }
+            }
+        }
+        return []
     }
 
     public func entries(for resource: JSON) -> [SearchIndexEntry] {

@@ -8,6 +8,7 @@ struct AdminRoutes {
     let service: AdminService
     let templates: TemplateService
     let queries: QueryService
+    let fhir: FHIRService
     let bodyLimit: Int
 
     func register(on group: RouterGroup<SocleRequestContext>) {
@@ -43,6 +44,11 @@ struct AdminRoutes {
             try Self.requireAdmin(context)
             try await queries.deleteDefinition(qualifiedName: try context.decodedParameter("qualified_name"), version: try context.parameters.require("version"))
             return Response(status: .noContent)
+        }
+        // The statements of a FHIR search, their bound values and the database's plans.
+        group.get("fhir/explain/:type") { request, context in
+            try Self.requireAdmin(context)
+            return Response.json(.ok, try await fhir.explain(type: try context.parameters.require("type"), query: request.uri.query ?? ""))
         }
         group.put("template/:template_id") { request, context in
             try Self.requireAdmin(context)

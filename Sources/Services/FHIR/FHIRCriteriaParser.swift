@@ -38,11 +38,7 @@ enum FHIRCriteriaParser {
     static func criterion(_ definition: SearchParameterDefinition, code: String, modifier: String?, value: String) throws -> FHIRCriterion {
         switch (definition.type, modifier) {
         case (.token, nil):
-            guard let bar = value.firstIndex(of: "|") else { return .token(code: code, system: nil, noSystem: false, value: unescape(value)) }
-            let system = String(value[..<bar])
-            let tokenCode = String(value[value.index(after: bar)...])
-            return .token(
-                code: code, system: system.isEmpty ? nil : unescape(system), noSystem: system.isEmpty, value: tokenCode.isEmpty ? nil : unescape(tokenCode))
+            return token(code: code, value: value)
         case (.string, nil):
             return .string(code: code, text: SearchIndexer.normalise(unescape(value)), match: .prefix)
         case (.string, "contains"):
@@ -54,8 +50,25 @@ enum FHIRCriteriaParser {
             let parts = value.split(separator: "/").map(String.init)
             if parts.count == 2 { return .reference(code: code, type: parts[0], id: parts[1], url: nil) }
             return .reference(code: code, type: nil, id: value, url: nil)
-        case (.uri, nil):
-            return .uri(code: code, value: value)
+        case (.uri, nil), (.uri, "below"), (.uri, "above"):
+            return .uri(code: code, value: unescape(value), match: URIMatch(rawValue: modifier ?? "exact") ?? .exact)
+        case (.token, "text"):
+            return .text(code: code, text: SearchIndexer.normalise(unescape(value)))
+        case (.token, "of-type"):
+            // R4 search §token :of-type: type system|type code|value, all three given.
+            let parts = splitUnescaped(value, "|").map(unescape)
+            guard parts.count == 3, !parts[1].isEmpty, !parts[2].isEmpty else {
+                throw refusal("\(code):of-type is [type system]|[type code]|[value], not '\(value)'")
+            }
+            return .token(code: code + ":of-type", system: parts[0].isEmpty ? nil : parts[0], noSystem: false, value: parts[1] + "|" + parts[2])
+        case (.reference, "identifier"):
+            // R4 search §reference :identifier: the Reference's own identifier, as a token.
+            guard case .token(_, _, _, _?) = token(code: code, value: value) else { throw refusal("\(code):identifier is [system]|value, not '\(value)'") }
+            return token(code: code + ":identifier", value: value)
+        case (.reference, let type?) where FHIRSchema.r4.isResourceType(type):
+            // R4 search §reference `:[type]`: the id of a resource of that type.
+            guard !value.contains("/") else { throw refusal("\(code):\(type) takes an id, not '\(value)'") }
+            return .reference(code: code, type: type, id: value, url: nil)
         case (.date, nil):
             return try date(code: code, value: value)
         case (.number, nil):
@@ -66,12 +79,46 @@ enum FHIRCriteriaParser {
             let (prefix, number, low, high) = try self.number(code: code, value: parts[0])
             let system = parts.count > 2 && !parts[1].isEmpty ? unescape(parts[1]) : nil
             let unit = parts.count > 1 ? parts.last.map(unescape).flatMap { $0.isEmpty ? nil : $0 } : nil
-            return .quantity(code: code, prefix: prefix, value: number, low: low, high: high, system: system, unit: unit)
+            // R4 search §quantity: a UCUM value is compared in canonical units (`5 mg` finds `0.005 g`).
+            if system == SearchIndexer.ucum, let unit, let canonical = SearchIndexer.canonicalUnit(unit) {
+                let factor = NSDecimalNumber(decimal: canonical.factor).doubleValue
+                return .quantity(
+                    code: code, prefix: prefix, value: number * factor, low: low * factor, high: high * factor, system: system, unit: unit,
+                    canonicalUnit: canonical.code)
+            }
+            return .quantity(code: code, prefix: prefix, value: number, low: low, high: high, system: system, unit: unit, canonicalUnit: nil)
+        case (.composite, nil):
+            return try composite(definition, code: code, value: value)
         case (_, let modifier?):
             throw refusal("\(code): the modifier :\(modifier) is not matched in criteria")
         default:
             throw refusal("\(code): criteria on \(definition.type.rawValue) parameters are not matched yet; use a token, string, reference or uri parameter")
         }
+    }
+
+    /// `[system]|[code]`, `|code` (no system), `system|` (any code), `code` (any system) (R4 search §token).
+    static func token(code: String, value: String) -> FHIRCriterion {
+        let parts = splitUnescaped(value, "|")
+        guard parts.count > 1 else { return .token(code: code, system: nil, noSystem: false, value: unescape(value)) }
+        let (system, tokenCode) = (parts[0], parts.dropFirst().joined(separator: "|"))
+        return .token(
+            code: code, system: system.isEmpty ? nil : unescape(system), noSystem: system.isEmpty, value: tokenCode.isEmpty ? nil : unescape(tokenCode))
+    }
+
+    /// `a$b` (R4 search §composite): each part read as its component
+    /// parameter reads it, under `code$i`.
+    static func composite(_ definition: SearchParameterDefinition, code: String, value: String) throws -> FHIRCriterion {
+        let parts = splitUnescaped(value, "$")
+        guard parts.count == definition.components.count else {
+            throw refusal("\(code) takes \(definition.components.count) values joined by $, not '\(value)'")
+        }
+        let components = try zip(parts, definition.components).enumerated().map { index, pair in
+            guard let component = FHIRSchema.r4.searchParameter(url: pair.1.definition) else {
+                throw refusal("\(code): component \(pair.1.definition) is not an R4 search parameter")
+            }
+            return try criterion(component, code: "\(code)$\(index)", modifier: nil, value: pair.0)
+        }
+        return .composite(code: code, components)
     }
 
     /// `[prefix]number` (R4 search §number, §Prefixes): the value and the

@@ -194,7 +194,9 @@ enum FHIRSearchParser {
         if modifier == "missing" {
             // R4 search §missing: true, no value for the parameter; false, some value.
             guard let missing = ["true": true, "false": false][value] else { throw FHIRCriteriaParser.refusal("\(name) is true or false, not '\(value)'") }
-            return missing ? .not(.present(code: code)) : .present(code: code)
+            // A composite's values are its components' rows.
+            let present = FHIRCriterion.present(code: definition.type == .composite ? code + "$0" : code)
+            return missing ? .not(present) : present
         }
         let negated = modifier == "not"
         let alternatives = try alternatives(of: value).map {
@@ -238,10 +240,16 @@ enum FHIRSearchParser {
         return try condition(name: parts[2], value: value, type: parts[0]).map { .has(type: parts[0], code: parts[1], target: type, $0) }
     }
 
+    /// R4 search §Modifiers, by parameter type: `:missing` on all; `:exact`
+    /// and `:contains` (string); `:not`, `:text`, `:of-type` (token);
+    /// `:below`, `:above` (uri); `:identifier` and `:[type]` (reference).
     static func supports(_ type: SearchParameterDefinition.ParameterType, modifier: String?) -> Bool {
         switch (type, modifier) {
-        case (.composite, _), (.special, _): false
-        case (_, nil), (_, "missing"), (.string, "exact"), (.string, "contains"), (.token, "not"): true
+        case (.special, _): false
+        case (_, nil), (_, "missing"), (.string, "exact"), (.string, "contains"), (.token, "not"), (.token, "text"), (.token, "of-type"),
+            (.uri, "below"), (.uri, "above"), (.reference, "identifier"):
+            true
+        case (.reference, let type?): FHIRSchema.r4.isResourceType(type)
         default: false
         }
     }
@@ -301,11 +309,10 @@ extension FHIRService {
     public func search(type: String, query: String, form: String = "", strict: Bool = false, compartment: (type: String, id: String)? = nil)
         async throws -> SearchPage
     {
-        try Self.requireType(type)
-        var search = try FHIRSearchParser.parse(type: type, query: FHIRSearchParser.pairs(query) + FHIRSearchParser.pairs(form), strict: strict)
-        if let compartment { search.criteria.conditions.insert(try Self.membership(of: type, in: compartment), at: 0) }
-        let total = search.total == .none ? nil : try await self.search.count(search.criteria)
-        guard search.count > 0 else { return SearchPage(search: search, matches: [], total: total, next: nil) }
+        let search = try prepared(type: type, query: query, form: form, strict: strict, compartment: compartment)
+        guard search.count > 0 else {
+            return SearchPage(search: search, matches: [], total: search.total == .none ? nil : try await self.search.count(search.criteria), next: nil)
+        }
         let rows: [(id: String, cursor: String)]
         do {
             rows = try await self.search.search(search.criteria, sort: search.sort, after: search.after, limit: search.count + 1)
@@ -316,9 +323,52 @@ extension FHIRService {
         let latest = try await store.latestVersions(objectIDs: page)
         let matches = page.compactMap { latest[$0].map(ResourceVersion.init) }.filter { !$0.isDeleted }
         let next = rows.count > search.count ? rows[search.count - 1].cursor : nil
+        // A first page that holds every match is its own total (no second statement).
+        let total: Int? =
+            switch search.total {
+            case .none: nil
+            case _ where search.after == nil && next == nil: rows.count
+            default: try await self.search.count(search.criteria)
+            }
         var result = SearchPage(search: search, matches: matches, total: total, next: next)
         result.included = try await included(search, page: matches.map(\.reference))
         return result
+    }
+
+    /// The search a query asks for, within a compartment when given.
+    func prepared(type: String, query: String, form: String = "", strict: Bool = false, compartment: (type: String, id: String)? = nil) throws -> FHIRSearch {
+        try Self.requireType(type)
+        var search = try FHIRSearchParser.parse(type: type, query: FHIRSearchParser.pairs(query) + FHIRSearchParser.pairs(form), strict: strict)
+        if let compartment { search.criteria.conditions.insert(try Self.membership(of: type, in: compartment), at: 0) }
+        return search
+    }
+
+    /// The statements a search runs: its page (none for `_count=0`) and its
+    /// count (none for `_total=none`), as `socle bench fhir-search` runs them alone.
+    public func statements(type: String, query: String, compartment: (type: String, id: String)? = nil) throws -> (page: RenderedQuery?, count: RenderedQuery?) {
+        let search = try prepared(type: type, query: query, compartment: compartment)
+        let page = search.count > 0 ? try FHIRSearchStore.statement(search.criteria, sort: search.sort, after: search.after, limit: search.count + 1) : nil
+        return (page, search.total == .none ? nil : FHIRSearchStore.countStatement(search.criteria))
+    }
+
+    /// An administrator's explain of a search: the parameters applied and
+    /// left out, and for each statement its SQL, the values bound to it and
+    /// the database's plan.
+    public func explain(type: String, query: String) async throws -> JSON {
+        let search = try prepared(type: type, query: query)
+        let (page, count) = try statements(type: type, query: query)
+        func described(_ statement: RenderedQuery?) async throws -> JSON {
+            guard let statement else { return nil }
+            return [
+                "sql": .string(statement.sql), "parameters": .array(statement.boundValues),
+                "database_plan": .array(try await self.search.plan(of: statement).map(JSON.string)),
+            ]
+        }
+        return [
+            "resourceType": .string(type), "dialect": .string(store.kind.rawValue),
+            "applied": .array(search.applied.map { .string($0.name + "=" + $0.value) }), "ignored": .array(search.ignored.map(JSON.string)),
+            "page": try await described(page), "count": try await described(count),
+        ]
     }
 
     /// The resources `_include` and `_revinclude` add to a page, each once, the page's own aside.

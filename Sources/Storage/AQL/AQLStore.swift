@@ -39,20 +39,7 @@ public struct AQLStore: Sendable {
     public func explain(_ plan: QueryPlan) async throws -> QueryExplanation {
         let rendered = try render(plan)
         return QueryExplanation(
-            sql: rendered.sql, parameters: rendered.binds.map(Self.aqlValue), databasePlan: try await databasePlan(rendered))
-    }
-
-    /// What the database makes of the statement: SQLite's EXPLAIN QUERY
-    /// PLAN, PostgreSQL's EXPLAIN.
-    func databasePlan(_ rendered: RenderedQuery) async throws -> [String] {
-        switch database.kind {
-        case .sqlite:
-            return try await database.query("EXPLAIN QUERY PLAN " + rendered.sql, rendered.binds, options: ReadOptions(generated: true)).map { row in
-                row.values.compactMap { if case .text(let text) = $0 { text } else { nil } }.joined(separator: " ")
-            }
-        case .postgresql:
-            return try await database.query("EXPLAIN " + rendered.sql, rendered.binds, options: ReadOptions(generated: true)).compactMap { $0.string(0) }
-        }
+            sql: rendered.sql, parameters: rendered.binds.map(Self.aqlValue), databasePlan: try await database.plan(of: rendered))
     }
 
     /// How many compositions and node rows the index holds.
@@ -129,4 +116,19 @@ public struct QueryExplanation: Sendable {
     public var parameters: [AQLValue]
     /// The database's own plan of the statement.
     public var databasePlan: [String]
+}
+
+extension SQLDatabase {
+    /// What the database makes of a statement: SQLite's EXPLAIN QUERY
+    /// PLAN, PostgreSQL's EXPLAIN (explanations for administrators).
+    func plan(of rendered: RenderedQuery) async throws -> [String] {
+        switch kind {
+        case .sqlite:
+            return try await query("EXPLAIN QUERY PLAN " + rendered.sql, rendered.binds, options: ReadOptions(generated: true)).map { row in
+                row.values.compactMap { if case .text(let text) = $0 { text } else { nil } }.joined(separator: " ")
+            }
+        case .postgresql:
+            return try await query("EXPLAIN " + rendered.sql, rendered.binds, options: ReadOptions(generated: true)).compactMap { $0.string(0) }
+        }
+    }
 }

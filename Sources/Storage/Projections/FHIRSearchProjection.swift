@@ -11,7 +11,7 @@ public struct FHIRSearchProjection: Projection {
     public static let name = "fhir_search"
     public static let table = "fhir_search"
     public var name: String { Self.name }
-    public var version: Int { 1 }
+    public var version: Int { 2 }
     public var rmTypes: Set<String>? { Self.resourceTypes }
     public var tables: [String] { [Self.table] }
 
@@ -22,22 +22,34 @@ public struct FHIRSearchProjection: Projection {
 
     /// The columns, by what each kind of value keeps in them:
     /// string: `val` normalised, `txt` exact; token: `sys` system, `val` code,
-    /// `txt` display or text; reference: `sys` type, `val` id, `txt` URL;
-    /// uri: `val`; date: `lo`/`hi` in µs; number: `num`, `num_lo`/`num_hi`;
-    /// quantity: `num`, `sys` system, `val` code, `txt` unit.
-    static let columns = ["object_id", "resource_type", "code", "kind", "sys", "val", "txt", "lo", "hi", "num", "num_lo", "num_hi"]
+    /// `txt` display or text normalised (`:text`); reference: `sys` type, `val` id, `txt` URL;
+    /// uri: `val`; date: `lo`/`hi` in µs, an open end as the smallest or
+    /// largest BIGINT (so that every comparison is a range the indexes
+    /// serve); number: `num`, `num_lo`/`num_hi`; quantity: `num`, `sys`
+    /// system, `val` code, `txt` unit, and `cnum`/`cunit` in UCUM canonical
+    /// units when the unit is UCUM. A composite value (R4 search §composite)
+    /// is one row per component, under `code$0`, `code$1`, …, with the same
+    /// `grp` (unique within the resource).
+    static let columns = ["object_id", "resource_type", "code", "kind", "sys", "val", "txt", "lo", "hi", "num", "num_lo", "num_hi", "cnum", "cunit", "grp"]
+
+    /// The open ends of a date interval.
+    public static let openLow = Int64.min, openHigh = Int64.max
 
     public func createStatements(_ kind: DatabaseKind) -> [String] {
         let real = kind == .postgresql ? "DOUBLE PRECISION" : "REAL"
         return [
             """
             CREATE TABLE \(Self.table) (object_id TEXT NOT NULL, resource_type TEXT NOT NULL, code TEXT NOT NULL, kind TEXT NOT NULL,
-                sys TEXT, val TEXT, txt TEXT, lo BIGINT, hi BIGINT, num \(real), num_lo \(real), num_hi \(real))
+                sys TEXT, val TEXT, txt TEXT, lo BIGINT, hi BIGINT, num \(real), num_lo \(real), num_hi \(real), cnum \(real), cunit TEXT, grp INTEGER)
             """,
-            "CREATE INDEX \(Self.table)_object_idx ON \(Self.table) (object_id)",
+            // A resource's rows of one parameter (the EXISTS of every condition but the first, sort keys).
+            "CREATE INDEX \(Self.table)_object_idx ON \(Self.table) (object_id, code)",
             "CREATE INDEX \(Self.table)_value_idx ON \(Self.table) (resource_type, code, val)",
-            "CREATE INDEX \(Self.table)_date_idx ON \(Self.table) (resource_type, code, lo) WHERE lo IS NOT NULL",
-            // Who refers to a resource (referential integrity on delete).
+            // Dates from either end: `ge`/`gt` ranges on the end, `le`/`lt` on the start.
+            "CREATE INDEX \(Self.table)_low_idx ON \(Self.table) (resource_type, code, lo) WHERE kind = 'date'",
+            "CREATE INDEX \(Self.table)_high_idx ON \(Self.table) (resource_type, code, hi) WHERE kind = 'date'",
+            "CREATE INDEX \(Self.table)_number_idx ON \(Self.table) (resource_type, code, num) WHERE num IS NOT NULL",
+            // Who refers to a resource (referential integrity on delete, compartments, _revinclude).
             "CREATE INDEX \(Self.table)_reference_idx ON \(Self.table) (val, sys) WHERE kind = 'reference'",
         ]
     }
@@ -50,7 +62,19 @@ public struct FHIRSearchProjection: Projection {
         guard version.record.ehrID == nil else { return [] }
         var statements = version.isCreation ? [] : [SQLStatement("DELETE FROM \(Self.table) WHERE object_id = ?", [.text(version.record.objectID)])]
         guard !version.isDeleted, let document = version.document else { return statements }
-        let rows = SearchIndexer.r4.entries(for: document).compactMap { Self.row($0, objectID: version.record.objectID, type: version.rmType) }
+        var rows: [[SQLValue]] = []
+        var group = 0
+        for entry in SearchIndexer.r4.entries(for: document) {
+            guard case .composite(let components) = entry.value else {
+                rows.append(Self.row(entry.code, entry.type.rawValue, entry.value, objectID: version.record.objectID, type: version.rmType))
+                continue
+            }
+            group += 1
+            for (index, component) in components.enumerated() {
+                rows.append(
+                    Self.row("\(entry.code)$\(index)", component.kind, component, objectID: version.record.objectID, type: version.rmType, group: group))
+            }
+        }
         let head = "INSERT INTO \(Self.table) (\(Self.columns.joined(separator: ", "))) VALUES "
         let placeholders = "(" + Array(repeating: "?", count: Self.columns.count).joined(separator: ", ") + ")"
         for start in stride(from: 0, to: rows.count, by: Self.rowsPerStatement) {
@@ -60,31 +84,33 @@ public struct FHIRSearchProjection: Projection {
         return statements
     }
 
-    /// 12 columns a row: well under both engines' bind limits.
-    static let rowsPerStatement = 500
+    /// 15 columns a row: well under both engines' bind limits.
+    static let rowsPerStatement = 400
 
     public func erasureStatements(_ kind: DatabaseKind) -> [SQLStatement] {
         [SQLStatement("DELETE FROM \(Self.table) WHERE object_id IN (SELECT object_id FROM erased_object)")]
     }
 
-    /// The row of one entry; nil for composite values (searched through their components' own parameters).
-    static func row(_ entry: SearchIndexEntry, objectID: String, type: String) -> [SQLValue]? {
+    /// The row of one value of a parameter (`code`) of kind `kind`.
+    static func row(_ code: String, _ kind: String, _ value: SearchValue, objectID: String, type: String, group: Int? = nil) -> [SQLValue] {
         var (sys, val, txt): (String?, String?, String?) = (nil, nil, nil)
         var (lo, hi): (Int64?, Int64?) = (nil, nil)
-        var (num, numLow, numHigh): (Double?, Double?, Double?) = (nil, nil, nil)
-        switch entry.value {
+        var (num, numLow, numHigh, canonical, canonicalUnit): (Double?, Double?, Double?, Double?, String?) = (nil, nil, nil, nil, nil)
+        switch value {
         case .string(let normalized, let exact): (val, txt) = (normalized, exact)
-        case .token(let system, let code, let text): (sys, val, txt) = (system, code, text)
+        case .token(let system, let code, let text): (sys, val, txt) = (system, code, text.map(SearchIndexer.normalise))
         case .reference(let target, let id, let url, _): (sys, val, txt) = (target, id, url)
         case .uri(let uri): val = uri
-        case .date(let low, let high): (lo, hi) = (low, high)
+        case .date(let low, let high): (lo, hi) = (low ?? openLow, high ?? openHigh)
         case .number(let value, let low, let high): (num, numLow, numHigh) = (double(value), double(low), double(high))
-        case .quantity(let value, let system, let code, let unit, _, _): (num, sys, val, txt) = (double(value), system, code, unit)
-        case .composite: return nil
+        case .quantity(let value, let system, let code, let unit, let canonicalValue, let canonicalCode):
+            (num, sys, val, txt) = (double(value), system, code, unit)
+            (canonical, canonicalUnit) = (canonicalValue.map(double), canonicalCode)
+        case .composite: break
         }
         return [
-            .text(objectID), .text(type), .text(entry.code), .text(entry.type.rawValue), SQLValue(sys), SQLValue(val), SQLValue(txt), SQLValue(lo), SQLValue(hi),
-            SQLValue(num), SQLValue(numLow), SQLValue(numHigh),
+            .text(objectID), .text(type), .text(code), .text(kind), SQLValue(sys), SQLValue(val), SQLValue(txt), SQLValue(lo), SQLValue(hi),
+            SQLValue(num), SQLValue(numLow), SQLValue(numHigh), SQLValue(canonical), SQLValue(canonicalUnit), SQLValue(group.map(Int64.init)),
         ]
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// One condition of a FHIR search (R4 §Search), typed by its parameter's
 /// type, as conditional interactions and conditional references use them.
@@ -11,7 +12,10 @@ public enum FHIRCriterion: Sendable, Hashable {
     case string(code: String, text: String, match: StringMatch)
     /// `code=[Type/]id` or an absolute URL.
     case reference(code: String, type: String?, id: String?, url: String?)
-    case uri(code: String, value: String)
+    /// `code=uri`, or (R4 search §uri) `:below` a stored uri starting with it, `:above` a stored uri it starts with.
+    case uri(code: String, value: String, match: URIMatch)
+    /// `code:text=text` on a token (R4 search §token): a display or text starting with `text` (both normalised).
+    case text(code: String, text: String)
     /// `code=[prefix]date`: the search value's interval (µs, both ends
     /// inclusive) compared with each indexed interval as the prefix says (R4 search §date).
     case date(code: String, prefix: FHIRSearchPrefix, low: Int64, high: Int64)
@@ -21,7 +25,12 @@ public enum FHIRCriterion: Sendable, Hashable {
     case number(code: String, prefix: FHIRSearchPrefix, value: Double, low: Double, high: Double)
     /// `code=[prefix]number|system|code` (R4 search §quantity): the number as
     /// `number` compares it, and the unit: system and code, or code or unit alone.
-    case quantity(code: String, prefix: FHIRSearchPrefix, value: Double, low: Double, high: Double, system: String?, unit: String?)
+    /// With `canonicalUnit`, the search value is in UCUM canonical units
+    /// and compared with the stored quantities' canonical values in that unit.
+    case quantity(code: String, prefix: FHIRSearchPrefix, value: Double, low: Double, high: Double, system: String?, unit: String?, canonicalUnit: String?)
+    /// `code=a$b` (R4 search §composite): one composite value of the
+    /// resource meets every component condition, component `i` under `code$i`.
+    case composite(code: String, [FHIRCriterion])
     /// `code:missing=false`: the resource has a value for the parameter (and
     /// `.not(.present)` for `:missing=true`).
     case present(code: String)
@@ -37,6 +46,11 @@ public enum FHIRCriterion: Sendable, Hashable {
     /// resource of `type` whose reference parameter `code` names this one
     /// (of type `target`) meets the condition.
     indirect case has(type: String, code: String, target: String, FHIRCriterion)
+}
+
+/// How a uri search value meets an indexed uri (R4 search §uri).
+public enum URIMatch: String, Sendable, Hashable {
+    case exact, below, above
 }
 
 /// How a string search value meets an indexed string (R4 search §string).
@@ -96,10 +110,13 @@ public struct FHIRSearchStore: Sendable {
         var conditions = criteria.conditions
         var sql = "FROM \(table) o WHERE o.resource_type = ? AND "
         var binds: [SQLValue] = [.text(criteria.type)]
+        var leading: String?
         if let index = driving(conditions) {
-            let (match, values) = condition(conditions.remove(at: index), "o")
+            let first = conditions.remove(at: index)
+            let (match, values) = condition(first, "o")
             sql += match
             binds += values
+            leading = orderedCode(first)
         } else {
             sql += "o.code = '_id'"
         }
@@ -111,10 +128,27 @@ public struct FHIRSearchStore: Sendable {
                 exists = "NOT EXISTS"
             }
             let (match, values) = Self.condition(positive)
-            sql += " AND \(exists) (SELECT 1 FROM \(table) s WHERE s.object_id = o.object_id AND \(match))"
-            binds += values
+            let other = " \(exists) (SELECT 1 FROM \(table) s WHERE s.object_id = o.object_id AND \(match))"
+            if exists == "EXISTS", let leading, orderedCode(positive) == leading {
+                // A range on the parameter that leads (date=ge…&date=lt…): the
+                // leading row itself meets it most often, tried before the other rows.
+                let (own, ownValues) = Self.condition(positive, "o")
+                sql += " AND ((\(own)) OR\(other))"
+                binds += ownValues + values
+            } else {
+                sql += " AND" + other
+                binds += values
+            }
         }
         return (sql, binds)
+    }
+
+    /// The parameter of a date, number or quantity condition.
+    static func orderedCode(_ criterion: FHIRCriterion) -> String? {
+        switch criterion {
+        case .date(let code, _, _, _), .number(let code, _, _, _, _), .quantity(let code, _, _, _, _, _, _, _): code
+        default: nil
+        }
     }
 
     /// The condition the search starts from: the one the index finds the
@@ -125,8 +159,10 @@ public struct FHIRSearchStore: Sendable {
             switch criterion {
             case .reference(_, _, let id, let url): id != nil || url != nil ? 0 : nil
             case .token(_, _, _, let value): value != nil ? 1 : nil
-            case .uri: 1
+            case .uri(_, _, let match): match == .exact ? 1 : match == .below ? 4 : nil
             case .string(_, _, let match): match == .exact ? 1 : match == .prefix ? 4 : nil
+            case .text: 4
+            case .composite(_, let components): components.first.flatMap(rank)
             case .has, .chain: 2
             case .date: 3
             case .number, .quantity: 4
@@ -156,25 +192,35 @@ public struct FHIRSearchStore: Sendable {
             return (sql, binds)
         case .string(let code, let text, let match):
             if match == .exact { return ("\(a).code = ? AND \(a).txt = ?", [.text(code), .text(text)]) }
-            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-            return ("\(a).code = ? AND \(a).val LIKE ? ESCAPE '\\'", [.text(code), .text((match == .contains ? "%" : "") + escaped + "%")])
+            return ("\(a).code = ? AND \(a).val LIKE ? ESCAPE '\\'", [.text(code), .text((match == .contains ? "%" : "") + likeEscaped(text) + "%")])
         case .reference(let code, let type, let id, let url):
             if let url { return ("\(a).code = ? AND \(a).txt = ?", [.text(code), .text(url)]) }
             guard let type else { return ("\(a).code = ? AND \(a).val = ?", [.text(code), SQLValue(id)]) }
             return ("\(a).code = ? AND \(a).val = ? AND (\(a).sys = ? OR \(a).sys IS NULL)", [.text(code), SQLValue(id), .text(type)])
-        case .uri(let code, let value):
-            return ("\(a).code = ? AND \(a).val = ?", [.text(code), .text(value)])
+        case .uri(let code, let value, let match):
+            switch match {
+            case .exact: return ("\(a).code = ? AND \(a).val = ?", [.text(code), .text(value)])
+            case .below: return ("\(a).code = ? AND \(a).val LIKE ? ESCAPE '\\'", [.text(code), .text(likeEscaped(value) + "%")])
+            case .above: return ("\(a).code = ? AND substr(?, 1, length(\(a).val)) = \(a).val", [.text(code), .text(value)])
+            }
+        case .text(let code, let text):
+            return ("\(a).code = ? AND \(a).txt LIKE ? ESCAPE '\\'", [.text(code), .text(likeEscaped(text) + "%")])
+        case .composite:
+            return compositeCondition(criterion, a)
         case .date(let code, let prefix, let low, let high):
             let (sql, binds) = dateCondition(prefix, low: low, high: high, a)
             return ("\(a).code = ? AND \(a).kind = 'date' AND " + sql, [.text(code)] + binds)
         case .number(let code, let prefix, let value, let low, let high):
             let (sql, binds) = numberCondition(prefix, value: value, low: low, high: high, a)
             return ("\(a).code = ? AND \(a).kind = 'number' AND " + sql, [.text(code)] + binds)
-        case .quantity(let code, let prefix, let value, let low, let high, let system, let unit):
-            var (sql, binds) = numberCondition(prefix, value: value, low: low, high: high, a)
+        case .quantity(let code, let prefix, let value, let low, let high, let system, let unit, let canonicalUnit):
+            var (sql, binds) = numberCondition(prefix, value: value, low: low, high: high, a, column: canonicalUnit == nil ? "num" : "cnum")
             sql = "\(a).code = ? AND \(a).kind = 'quantity' AND " + sql
             binds.insert(.text(code), at: 0)
-            if let system, let unit {
+            if let canonicalUnit {
+                sql += " AND \(a).cunit = ?"
+                binds.append(.text(canonicalUnit))
+            } else if let system, let unit {
                 sql += " AND \(a).sys = ? AND \(a).val = ?"
                 binds += [.text(system), .text(unit)]
             } else if let unit {
@@ -225,41 +271,66 @@ public struct FHIRSearchStore: Sendable {
     /// R4 search §number and §Prefixes: eq within the interval the search
     /// value's precision gives ([low, high)), ne outside it, gt, lt, ge, le
     /// (and sa, eb) against the value itself, ap within 10% of it.
-    static func numberCondition(_ prefix: FHIRSearchPrefix, value: Double, low: Double, high: Double, _ a: String) -> (String, [SQLValue]) {
+    static func numberCondition(_ prefix: FHIRSearchPrefix, value: Double, low: Double, high: Double, _ a: String, column: String = "num")
+        -> (String, [SQLValue])
+    {
+        let n = "\(a).\(column)"
         switch prefix {
-        case .eq: return ("\(a).num >= ? AND \(a).num < ?", [.real(low), .real(high)])
-        case .ne: return ("NOT (\(a).num >= ? AND \(a).num < ?)", [.real(low), .real(high)])
-        case .gt, .sa: return ("\(a).num > ?", [.real(value)])
-        case .lt, .eb: return ("\(a).num < ?", [.real(value)])
-        case .ge: return ("\(a).num >= ?", [.real(value)])
-        case .le: return ("\(a).num <= ?", [.real(value)])
+        case .eq: return ("\(n) >= ? AND \(n) < ?", [.real(low), .real(high)])
+        case .ne: return ("NOT (\(n) >= ? AND \(n) < ?)", [.real(low), .real(high)])
+        case .gt, .sa: return ("\(n) > ?", [.real(value)])
+        case .lt, .eb: return ("\(n) < ?", [.real(value)])
+        case .ge: return ("\(n) >= ?", [.real(value)])
+        case .le: return ("\(n) <= ?", [.real(value)])
         case .ap:
             let margin = abs(value) / 10
-            return ("\(a).num >= ? AND \(a).num <= ?", [.real(value - margin), .real(value + margin)])
+            return ("\(n) >= ? AND \(n) <= ?", [.real(value - margin), .real(value + margin)])
         }
     }
 
-    /// R4 search §Prefixes and §date, with the search value's interval [low, high] and the
-    /// indexed one [\(a).lo, \(a).hi] (NULL: open): eq, the indexed interval
+    /// `%`, `_` and `\` escaped for a LIKE pattern with `ESCAPE '\'`.
+    static func likeEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+    }
+
+    /// A composite condition on the row `a` of its first component: each
+    /// other component a row of the same resource and the same composite
+    /// value (`grp`) that meets its condition (R4 search §composite).
+    static func compositeCondition(_ criterion: FHIRCriterion, _ a: String) -> (String, [SQLValue]) {
+        guard case .composite(_, let components) = criterion, let first = components.first else { return ("1 = 0", []) }
+        var (sql, binds) = condition(first, a)
+        for (index, component) in components.dropFirst().enumerated() {
+            let c = "\(a)k\(index + 1)"
+            let (match, values) = condition(component, c)
+            sql += " AND EXISTS (SELECT 1 FROM \(FHIRSearchProjection.table) \(c) WHERE \(c).object_id = \(a).object_id AND \(c).grp = \(a).grp AND \(match))"
+            binds += values
+        }
+        return (sql, binds)
+    }
+
+    /// R4 search §Prefixes and §date, with the search value's interval
+    /// [low, high] and the indexed one [\(a).lo, \(a).hi] (an open end
+    /// stored as the smallest or largest BIGINT): eq, the indexed interval
     /// within the search value's; ne, not; gt and lt, the indexed interval
-    /// reaches past the search value; ge and le, past it or within it; sa
-    /// and eb, wholly after or before; ap, overlapping the search value
-    /// widened by a tenth of its distance from now (at least a day).
+    /// reaches past the search value; ge and le, past it or within it (with
+    /// the range that implies first, for the index); sa and eb, wholly after
+    /// or before; ap, overlapping the search value widened by a tenth of its
+    /// distance from now (at least a day).
     static func dateCondition(_ prefix: FHIRSearchPrefix, low: Int64, high: Int64, _ a: String) -> (String, [SQLValue]) {
         let within = "(\(a).lo >= ? AND \(a).hi <= ?)"
         switch prefix {
         case .eq: return (within, [.integer(low), .integer(high)])
-        case .ne: return ("NOT COALESCE(\(within), 0 = 1)", [.integer(low), .integer(high)])
-        case .gt: return ("(\(a).hi IS NULL OR \(a).hi > ?)", [.integer(high)])
-        case .lt: return ("(\(a).lo IS NULL OR \(a).lo < ?)", [.integer(low)])
-        case .ge: return ("(\(a).hi IS NULL OR \(a).hi > ? OR \(within))", [.integer(high), .integer(low), .integer(high)])
-        case .le: return ("(\(a).lo IS NULL OR \(a).lo < ? OR \(within))", [.integer(low), .integer(low), .integer(high)])
+        case .ne: return ("NOT \(within)", [.integer(low), .integer(high)])
+        case .gt: return ("\(a).hi > ?", [.integer(high)])
+        case .lt: return ("\(a).lo < ?", [.integer(low)])
+        case .ge: return ("\(a).hi >= ? AND (\(a).hi > ? OR \(within))", [.integer(low), .integer(high), .integer(low), .integer(high)])
+        case .le: return ("\(a).lo <= ? AND (\(a).lo < ? OR \(within))", [.integer(high), .integer(low), .integer(low), .integer(high)])
         case .sa: return ("\(a).lo > ?", [.integer(high)])
         case .eb: return ("\(a).hi < ?", [.integer(low)])
         case .ap:
             let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
             let margin = max(86_400_000_000, abs(now - low) / 10)
-            return ("((\(a).lo IS NULL OR \(a).lo <= ?) AND (\(a).hi IS NULL OR \(a).hi >= ?))", [.integer(high + margin), .integer(low - margin)])
+            return ("\(a).lo <= ? AND \(a).hi >= ?", [.integer(high + margin), .integer(low - margin)])
         }
     }
 
@@ -268,22 +339,43 @@ public struct FHIRSearchStore: Sendable {
     /// previous page: a page stays valid while data changes), at most
     /// `limit`, each with the cursor of its own row.
     public func search(_ criteria: FHIRCriteria, sort: [FHIRSortKey] = [], after: String?, limit: Int) async throws -> [(id: String, cursor: String)] {
+        let statement = try Self.statement(criteria, sort: sort, after: after, limit: limit)
+        return try await database.query(statement.sql, statement.binds).compactMap { row in
+            guard let id = row.string(0) else { return nil }
+            return (id, sort.isEmpty ? id : FHIRSortPlan.cursor(row, keys: sort.count))
+        }
+    }
+
+    /// The one statement of a search's page: the matches' ids (and sort
+    /// keys), in order, after the cursor, at most `limit`.
+    public static func statement(_ criteria: FHIRCriteria, sort: [FHIRSortKey] = [], after: String?, limit: Int) throws -> RenderedQuery {
         guard !sort.isEmpty else {
             var (sql, binds) = Self.query(criteria)
             if let after {
                 sql += " AND o.object_id > ?"
                 binds.append(.text(after))
             }
-            return try await database.query(sql + " ORDER BY o.object_id LIMIT ?", binds + [.integer(Int64(limit))]).compactMap { row in
-                row.string(0).map { ($0, $0) }
-            }
+            return RenderedQuery(sql: sql + " ORDER BY o.object_id LIMIT ?", binds: binds + [.integer(Int64(limit))])
         }
         let (matches, matchBinds) = Self.body(criteria)
         let (sql, binds) = try FHIRSortPlan(sort).query(matches: matches, binds: matchBinds, after: after, limit: limit)
-        return try await database.query(sql, binds).compactMap { row in
-            guard let id = row.string(0) else { return nil }
-            return (id, FHIRSortPlan.cursor(row, keys: sort.count))
-        }
+        return RenderedQuery(sql: sql, binds: binds)
+    }
+
+    /// The statement that counts a search's matches (`_total`, `_summary=count`).
+    public static func countStatement(_ criteria: FHIRCriteria) -> RenderedQuery {
+        let (sql, binds) = Self.query(criteria)
+        return RenderedQuery(sql: "SELECT COUNT(*) FROM (\(sql)) matched", binds: binds)
+    }
+
+    /// What the database makes of a search statement (an administrator's explain).
+    public func plan(of statement: RenderedQuery) async throws -> [String] {
+        try await database.plan(of: statement)
+    }
+
+    /// A search statement run alone, its rows counted (what `socle bench fhir-search` compares with).
+    public func run(_ statement: RenderedQuery) async throws -> Int {
+        try await database.query(statement.sql, statement.binds).count
     }
 
     /// The resources (`Type/id`) that the references of `sources` name
@@ -334,22 +426,31 @@ public struct FHIRSearchStore: Sendable {
     /// of which type, through which parameter (a compartment's members are
     /// among them, R4 CompartmentDefinition).
     public func references(to target: String) async throws -> [(objectID: String, type: String, code: String)] {
+        let statement = Self.referencesStatement(to: target)
+        return try await database.query(statement.sql, statement.binds).map { ($0.string(0) ?? "", $0.string(1) ?? "", $0.string(2) ?? "") }
+    }
+
+    /// The statement of `references(to:)`.
+    public static func referencesStatement(to target: String) -> RenderedQuery {
         let parts = target.split(separator: "/", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { return [] }
-        return try await database.query(
-            """
-            SELECT DISTINCT object_id, resource_type, code FROM \(FHIRSearchProjection.table)
-            WHERE kind = 'reference' AND sys = ? AND val = ? AND (txt IS NULL OR txt NOT LIKE '#%')
-            """, [.text(parts[0]), .text(parts[1])]
-        ).map { ($0.string(0) ?? "", $0.string(1) ?? "", $0.string(2) ?? "") }
+        return RenderedQuery(
+            sql: """
+                SELECT DISTINCT object_id, resource_type, code FROM \(FHIRSearchProjection.table)
+                WHERE kind = 'reference' AND sys = ? AND val = ? AND (txt IS NULL OR txt NOT LIKE '#%')
+                """, binds: [SQLValue(parts.first), SQLValue(parts.count > 1 ? parts[1] : nil)])
     }
 
     static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
 
     /// How many resources meet the criteria.
     public func count(_ criteria: FHIRCriteria) async throws -> Int {
-        let (sql, binds) = Self.query(criteria)
-        return Int(try await database.query("SELECT COUNT(*) FROM (\(sql)) matched", binds).first?.int(0) ?? 0)
+        let statement = Self.countStatement(criteria)
+        return Int(try await database.query(statement.sql, statement.binds).first?.int(0) ?? 0)
+    }
+
+    /// How many resources the index holds (every live FHIR resource has its `_id` row).
+    public func resourceCount() async throws -> Int {
+        Int(try await database.query("SELECT COUNT(*) FROM \(FHIRSearchProjection.table) WHERE code = '_id'").first?.int(0) ?? 0)
     }
 
     /// The resources whose indexed references name `target` (`Type/id`), up to `limit`.
@@ -394,5 +495,19 @@ public struct FHIRSearchStore: Sendable {
                 "SELECT 1 WHERE NOT EXISTS (\(sql))", binds,
                 mustReturnRow: StoreError(.conflict, "a \(criteria.type) matching the criteria was created meanwhile")))
         return statements
+    }
+}
+
+extension RenderedQuery {
+    /// The values bound to the statement, as JSON (an explain shows them).
+    public var boundValues: [JSON] {
+        binds.map { value in
+            switch value {
+            case .null, .blob: nil
+            case .integer(let number): .number(String(number))
+            case .real(let number): .number(String(number))
+            case .text(let text): .string(text)
+            }
+        }
     }
 }

@@ -78,12 +78,12 @@ struct FHIRSortPlan {
         else { throw StoreError(.invalidValue, "_page '\(cursor)' is not a page of this search") }
         var columns: [(name: String, descending: Bool, value: SQLValue)] = []
         for (index, key) in keys.enumerated() {
-            columns.append(("n\(index)", false, .integer(Int64(Self.number(items[index * 2]) ?? 0))))
+            columns.append(("n\(index)", false, .integer(Self.integer(items[index * 2]) ?? 0)))
             let value = items[index * 2 + 1]
             let typed: SQLValue =
                 switch key.kind {
                 case .id, .text: .text(value.stringValue ?? "")
-                case .date: .integer(Int64(Self.number(value) ?? 0))
+                case .date: .integer(Self.integer(value) ?? 0)
                 case .number: .real(Self.number(value) ?? 0)
                 }
             columns.append(("v\(index)", key.descending, typed))
@@ -102,6 +102,12 @@ struct FHIRSortPlan {
             alternatives.append("(" + terms.joined(separator: " AND ") + ")")
         }
         return ("(" + alternatives.joined(separator: " OR ") + ")", binds)
+    }
+
+    /// A whole number as written (an open date end is the largest or smallest Int64, past a Double's precision).
+    static func integer(_ value: JSON) -> Int64? {
+        guard case .number(let text) = value else { return nil }
+        return Int64(text)
     }
 
     static func number(_ value: JSON) -> Double? {

@@ -1,0 +1,165 @@
+import Foundation
+import HTTPTypes
+import JSONCore
+import SocleTestSupport
+import Testing
+
+/// Composite parameters, quantities in canonical units and the modifiers
+/// of R4 search §Modifiers beyond `:missing`, `:exact`, `:contains` and
+/// `:not`: `:text`, `:of-type`, `:identifier`, `:[type]`, `:below` and
+/// `:above` on uris; open date intervals; on both engines.
+@Suite("FHIR REST: composite parameters and modifiers")
+struct FHIRSearchModifierTests {
+    static func bloodPressure(patient: String, systolic: Int, diastolic: Int) -> String {
+        #"""
+        {"resourceType": "Observation", "status": "final",
+         "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9", "display": "Blood pressure panel"}]},
+         "subject": {"reference": "Patient/\#(patient)"},
+         "component": [
+           {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6", "display": "Systolic blood pressure"}]},
+            "valueQuantity": {"value": \#(systolic), "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}},
+           {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4", "display": "Diastolic blood pressure"}]},
+            "valueQuantity": {"value": \#(diastolic), "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}}]}
+        """#
+    }
+
+    static func search(_ server: TestServer, _ query: String) async throws -> Set<String> {
+        let reply = try await server.send(.get, "/fhir/\(query)")
+        #expect(reply.status == .ok, "\(query): \(reply.status) \(reply.body)")
+        return Set(FHIRSearchTests.ids(reply))
+    }
+
+    /// R4 search §composite: both components of one composite value meet
+    /// their condition (a systolic over 130 is not found by the diastolic's value).
+    @Test(arguments: TestEngine.available)
+    func compositeValuesPairTheirComponents(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let patient = try await FHIRRoutesTests.create(server, "Patient", #"{"resourceType": "Patient"}"#)
+            let high = try await FHIRRoutesTests.create(server, "Observation", Self.bloodPressure(patient: patient, systolic: 150, diastolic: 95))
+            let normal = try await FHIRRoutesTests.create(server, "Observation", Self.bloodPressure(patient: patient, systolic: 118, diastolic: 76))
+            let single = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(patient)", value: 140))
+            let cases: [(String, Set<String>)] = [
+                ("component-code-value-quantity=http://loinc.org%7C8480-6$gt130", [high]),
+                ("component-code-value-quantity=http://loinc.org%7C8480-6$lt100", []),
+                ("component-code-value-quantity=http://loinc.org%7C8462-4$lt100", [high, normal]),
+                ("component-code-value-quantity=8480-6$118%7Chttp://unitsofmeasure.org%7Cmm[Hg]", [normal]),
+                ("component-code-value-quantity=http://loinc.org%7C8480-6$gt130,http://loinc.org%7C8480-6$lt120", [high, normal]),
+                ("code-value-quantity=http://loinc.org%7C8480-6$ge140", [single]),
+                ("code-value-quantity=http://loinc.org%7C85354-9$ge140", []),
+                ("combo-code-value-quantity=http://loinc.org%7C8480-6$gt130", [high, single]),
+                ("component-code-value-quantity:missing=false", [high, normal]),
+                ("component-code-value-quantity:missing=true", [single]),
+            ]
+            for (query, expected) in cases {
+                #expect(try await Self.search(server, "Observation?\(query)") == expected, "\(query)")
+            }
+            // A composite value with the wrong number of parts is a 400 naming it.
+            let wrong = try await server.send(.get, "/fhir/Observation?component-code-value-quantity=8480-6")
+            #expect(wrong.status == .badRequest && wrong.body.contains("component-code-value-quantity"))
+        }
+    }
+
+    /// R4 search §quantity: a UCUM value is compared in canonical units.
+    @Test(arguments: TestEngine.available)
+    func quantitiesCompareInCanonicalUnits(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let patient = try await FHIRRoutesTests.create(server, "Patient", #"{"resourceType": "Patient"}"#)
+            let dose = try await FHIRRoutesTests.create(
+                server, "Observation",
+                #"{"resourceType": "Observation", "status": "final", "code": {"text": "dose"}, "subject": {"reference": "Patient/\#(patient)"}, "valueQuantity": {"value": 5, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}"#)
+            let cases: [(String, Set<String>)] = [
+                ("value-quantity=5%7Chttp://unitsofmeasure.org%7Cmg", [dose]),
+                ("value-quantity=0.005%7Chttp://unitsofmeasure.org%7Cg", [dose]),
+                ("value-quantity=5000%7Chttp://unitsofmeasure.org%7Cug", [dose]),
+                ("value-quantity=gt1%7Chttp://unitsofmeasure.org%7Cmg", [dose]),
+                ("value-quantity=gt1%7Chttp://unitsofmeasure.org%7Cg", []),
+                ("value-quantity=5%7Chttp://unitsofmeasure.org%7CmL", []),
+                ("value-quantity=5%7C%7Cmg", [dose]),
+            ]
+            for (query, expected) in cases {
+                #expect(try await Self.search(server, "Observation?\(query)") == expected, "\(query)")
+            }
+        }
+    }
+
+    @Test(arguments: TestEngine.available)
+    func tokenReferenceAndURIModifiers(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let patient = try await FHIRRoutesTests.create(
+                server, "Patient",
+                #"""
+                {"resourceType": "Patient", "meta": {"profile": ["http://example.org/fhir/StructureDefinition/my-patient"]},
+                 "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+                                 "system": "urn:oid:1.2.250.1.71.4.2.7", "value": "X1"}]}
+                """#)
+            let other = try await FHIRRoutesTests.create(server, "Patient", #"{"resourceType": "Patient", "identifier": [{"value": "X1"}]}"#)
+            let pressure = try await FHIRRoutesTests.create(server, "Observation", Self.bloodPressure(patient: patient, systolic: 120, diastolic: 80))
+            let logical = try await FHIRRoutesTests.create(
+                server, "Observation",
+                #"{"resourceType": "Observation", "status": "final", "code": {"text": "Poids"}, "subject": {"identifier": {"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "1234"}}}"#
+            )
+            let cases: [(String, Set<String>)] = [
+                // R4 search §token :text: the display or text, starting with the value, case and accents folded.
+                ("Observation?code:text=blood", [pressure]),
+                ("Observation?code:text=BLOOD%20PRESS", [pressure]),
+                ("Observation?code:text=poids", [logical]),
+                ("Observation?code:text=pressure", []),
+                // §token :of-type: the identifier's type, and its value.
+                ("Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203%7CMR%7CX1", [patient]),
+                ("Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203%7CMR%7CX2", []),
+                ("Patient?identifier=X1", [patient, other]),
+                // §reference :identifier: the Reference's own identifier; :[type] the target's type.
+                ("Observation?subject:identifier=urn:oid:1.2.250.1.213.1.4.8%7C1234", [logical]),
+                ("Observation?subject:identifier=1234", [logical]),
+                ("Observation?subject:identifier=urn:oid:1.2.250.1.213.1.4.8%7C9999", []),
+                ("Observation?subject:Patient=\(patient)", [pressure]),
+                ("Observation?subject:Group=\(patient)", []),
+                // §uri :below and :above, on _profile.
+                ("Patient?_profile:below=http://example.org/fhir/StructureDefinition/", [patient]),
+                ("Patient?_profile:below=http://example.org/fhir/ValueSet/", []),
+                ("Patient?_profile:above=http://example.org/fhir/StructureDefinition/my-patient/v2", [patient]),
+                ("Patient?_profile=http://example.org/fhir/StructureDefinition/my", []),
+            ]
+            for (query, expected) in cases {
+                #expect(try await Self.search(server, query) == expected, "\(query)")
+            }
+            for query in ["Patient?identifier:of-type=MR%7CX1", "Observation?subject:Patient=Patient/1/x"] {
+                #expect(try await server.send(.get, "/fhir/\(query)").status == .badRequest, "\(query)")
+            }
+        }
+    }
+
+    /// R4 search §date: an ongoing period (no end) reaches past any date; one with no start reaches back before any.
+    @Test(arguments: TestEngine.available)
+    func openPeriodsReachForever(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let patient = try await FHIRRoutesTests.create(server, "Patient", #"{"resourceType": "Patient"}"#)
+            func encounter(_ period: String) -> String {
+                #"{"resourceType": "Encounter", "status": "in-progress", "class": {"code": "IMP"}, "subject": {"reference": "Patient/\#(patient)"}, "period": \#(period)}"#
+            }
+            let ongoing = try await FHIRRoutesTests.create(server, "Encounter", encounter(#"{"start": "2024-03-01T08:00:00Z"}"#))
+            let closed = try await FHIRRoutesTests.create(server, "Encounter", encounter(#"{"start": "2024-03-01T08:00:00Z", "end": "2024-03-05T08:00:00Z"}"#))
+            let unstarted = try await FHIRRoutesTests.create(server, "Encounter", encounter(#"{"end": "2020-01-01"}"#))
+            let cases: [(String, Set<String>)] = [
+                ("date=ge2030", [ongoing]),
+                ("date=gt2024-03-04", [ongoing, closed]),
+                ("date=lt2000", [unstarted]),
+                ("date=le2024-03-01", [unstarted]),
+                ("date=le2024-03-02", [ongoing, closed, unstarted]),
+                ("date=sa2023", [ongoing, closed]),
+                ("date=eb2021", [unstarted]),
+                ("date=ge2024-01-01&date=lt2025-01-01", [ongoing, closed]),
+                ("date=2024-03", [closed]),
+            ]
+            for (query, expected) in cases {
+                #expect(try await Self.search(server, "Encounter?\(query)") == expected, "\(query)")
+            }
+            // Sorted by date, newest first: the ongoing one leads, and pages walk on past it.
+            let first = try await server.send(.get, "/fhir/Encounter?_sort=-date&_count=1")
+            #expect(FHIRSearchTests.ids(first) == [ongoing])
+            let next = try #require(first.json["link"]?.arrayValue?.first { $0["relation"]?.stringValue == "next" }?["url"]?.stringValue)
+            let path = String(next[try #require(next.range(of: "/fhir/"))!.lowerBound...])
+            #expect(FHIRSearchTests.ids(try await server.send(.get, path)) == [closed])
+        }
+    }
+}
