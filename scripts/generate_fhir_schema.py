@@ -79,7 +79,8 @@ for sd in datatypes + resources:
         for t in el.get('type', []):
             for p in t.get('targetProfile', []):
                 targets.append(p.rsplit('/', 1)[-1])
-        owner['elements'].append([field, el['min'], maximum, tcodes, 1 if choice else 0, strength, value_set, refs, targets])
+        owner['elements'].append([field, el['min'], maximum, tcodes, 1 if choice else 0, strength, value_set, refs, targets,
+                                  1 if el.get('isSummary') else 0])
     for key in order:
         types.append(by_type[key])
 

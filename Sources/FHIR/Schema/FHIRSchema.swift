@@ -19,6 +19,8 @@ public final class ElementDefinition: Sendable {
     public let owner: String
 
     public let isArray: Bool
+    /// Part of the resource's summary (`_summary=true`, R4 search §Summary).
+    public let isSummary: Bool
     /// Whether the element holds a primitive (and so may have a `_name` companion).
     public let isPrimitiveValued: Bool
     /// `_name`, the JSON member of a primitive's id and extensions.
@@ -27,11 +29,12 @@ public final class ElementDefinition: Sendable {
     let valueSetURL: String
     /// For a choice: each JSON member name with its `_` form and its type
     /// (`valueQuantity`, `_valueQuantity`, Quantity).
-    let choiceKeys: [(key: String, extensionKey: String, type: String)]
+    public let choiceKeys: [(key: String, extensionKey: String, type: String)]
 
     init(owner: String, name: String, min: Int, max: Int?, types: [String], isChoice: Bool, bindingStrength: String,
-         valueSet: String, constraints: [Invariant], targetTypes: [String]) {
+         valueSet: String, constraints: [Invariant], targetTypes: [String], isSummary: Bool = false) {
         self.owner = owner
+        self.isSummary = isSummary
         self.name = name
         self.min = min
         self.max = max
@@ -255,7 +258,8 @@ public final class FHIRSchema: Sendable {
                     max: (item[2].intValue ?? -1) < 0 ? nil : item[2].intValue,
                     types: item[3].arrayValue?.compactMap(\.stringValue) ?? [], isChoice: item[4].intValue == 1,
                     bindingStrength: item[5].stringValue ?? "", valueSet: item[6].stringValue ?? "",
-                    constraints: references(item[7]), targetTypes: item[8].arrayValue?.compactMap(\.stringValue) ?? []))
+                    constraints: references(item[7]), targetTypes: item[8].arrayValue?.compactMap(\.stringValue) ?? [],
+                    isSummary: item.count > 9 && item[9].intValue == 1))
             }
             let kind = TypeDefinition.Kind(rawValue: type["kind"]?.stringValue ?? "") ?? .complexType
             if kind == .primitiveType { primitives.insert(name) }

@@ -27,22 +27,28 @@ public struct FHIRSearch: Sendable {
     /// `_summary=text` or `data` (R4 search §Summary): what each resource keeps.
     public var summary: Summary?
 
-    public enum Summary: String, Sendable { case text, data }
+    public enum Summary: String, Sendable { case `true`, text, data }
 
     /// A resource as the search asks to see it: with `_elements`, those
     /// elements and the mandatory ones; with `_summary=text`, its text and
-    /// mandatory elements; with `_summary=data`, all but its text. A
+    /// mandatory elements; with `_summary=true`, the elements R4 marks as
+    /// summary and the mandatory ones; with `_summary=data`, all but its text. A
     /// resource cut down is tagged SUBSETTED (R4 §Tags: v3-ObservationValue).
     public func shaped(_ resource: JSON) -> JSON {
         guard elements != nil || summary != nil, case .object(let object) = resource else { return resource }
         let type = object["resourceType"]?.stringValue ?? ""
-        let mandatory = Set(FHIRSchema.r4.type(type)?.elements.filter { $0.min > 0 }.map(\.name) ?? [])
+        let definitions = FHIRSchema.r4.type(type)?.elements ?? []
+        let mandatory = Set(definitions.filter { $0.min > 0 }.map(\.name))
+        let summaryElements = Set(definitions.filter(\.isSummary).map(\.name))
         let always: Set<String> = ["resourceType", "id", "meta"]
         var kept = JSONObject()
         for member in object.members {
-            let name = member.key.hasPrefix("_") ? String(member.key.dropFirst()) : member.key
+            let key = member.key.hasPrefix("_") ? String(member.key.dropFirst()) : member.key
+            // A choice's member (`deceasedBoolean`) is its element's (`deceased`).
+            let name = definitions.first { $0.isChoice && $0.choiceKeys.contains { $0.key == key } }?.name ?? key
             let keep: Bool =
                 switch summary {
+                case .true: always.contains(name) || mandatory.contains(name) || summaryElements.contains(name)
                 case .text: always.contains(name) || mandatory.contains(name) || name == "text"
                 case .data: name != "text"
                 case nil: always.contains(name) || mandatory.contains(name) || elements?.contains(name) == true
@@ -63,11 +69,18 @@ public struct FHIRSearch: Sendable {
 
     /// `Source:parameter[:Target]`: the references of the source type's
     /// reference parameters (all of them for `*`), to the target type when named.
+    /// `:iterate` applies it to what the includes found too (R4 search
+    /// §Including other resources), as far as `maximumIterations` rounds.
     public struct Include: Sendable {
-        public var sourceType: String
-        public var codes: [String]
+        /// Nil for `_revinclude=*` (any type).
+        public var sourceType: String?
+        /// Nil for every reference parameter.
+        public var codes: [String]?
         public var targetType: String?
+        public var iterate = false
     }
+
+    public static let maximumIterations = 4
 
     public static let defaultCount = 20
     public static let maximumCount = 1000
@@ -104,14 +117,16 @@ enum FHIRSearchParser {
             case "_sort":
                 search.sort = try Self.sort(value, type: type)
                 search.applied.append((name, value))
-            case "_include", "_revinclude":
-                let include = try Self.include(value, reverse: name == "_revinclude", searched: type)
-                if name == "_include" { search.includes.append(include) } else { search.reverseIncludes.append(include) }
+            case "_include", "_revinclude", "_include:iterate", "_revinclude:iterate":
+                let reverse = name.hasPrefix("_revinclude")
+                var include = try Self.include(value, reverse: reverse, searched: type, iterate: name.hasSuffix(":iterate"))
+                include.iterate = name.hasSuffix(":iterate")
+                if reverse { search.reverseIncludes.append(include) } else { search.includes.append(include) }
                 search.applied.append((name, value))
             case "_summary" where value == "count":
                 search.count = 0
                 search.applied.append((name, value))
-            case "_summary" where ["text", "data", "false"].contains(value):
+            case "_summary" where ["true", "text", "data", "false"].contains(value):
                 search.summary = FHIRSearch.Summary(rawValue: value)
                 search.applied.append((name, value))
             case "_elements":
@@ -133,15 +148,16 @@ enum FHIRSearchParser {
     /// `Source:parameter[:Target]` or `*` (every reference parameter of the
     /// searched type): for `_include` the source is the searched type; 400 for
     /// a parameter that is not one of the source type's references.
-    static func include(_ value: String, reverse: Bool, searched: String) throws -> FHIRSearch.Include {
-        if value == "*", !reverse {
-            return FHIRSearch.Include(sourceType: searched, codes: referenceCodes(of: searched), targetType: nil)
+    static func include(_ value: String, reverse: Bool, searched: String, iterate: Bool = false) throws -> FHIRSearch.Include {
+        if value == "*" {
+            // Every reference of the searched type; reversed, every reference of any type to a match.
+            return FHIRSearch.Include(sourceType: reverse ? nil : searched, codes: reverse ? nil : referenceCodes(of: searched), targetType: nil)
         }
         let parts = value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard (2...3).contains(parts.count), FHIRService.knownTypes.contains(parts[0]) else {
             throw FHIRCriteriaParser.refusal("\(reverse ? "_revinclude" : "_include") is Type:parameter[:Target], not '\(value)'")
         }
-        if !reverse, parts[0] != searched {
+        if !reverse, !iterate, parts[0] != searched {
             throw FHIRCriteriaParser.refusal("_include names the searched type's references: \(searched):…, not '\(value)'")
         }
         let codes = parts[1] == "*" ? referenceCodes(of: parts[0]) : [parts[1]]
@@ -371,17 +387,29 @@ extension FHIRService {
         ]
     }
 
-    /// The resources `_include` and `_revinclude` add to a page, each once, the page's own aside.
+    /// The resources `_include` and `_revinclude` add to a page, each once,
+    /// the page's own aside: every include applied to the page, then the
+    /// `:iterate` ones to what the previous round added, until a round adds
+    /// nothing or after `FHIRSearch.maximumIterations` rounds.
     func included(_ search: FHIRSearch, page: [String]) async throws -> [ResourceVersion] {
         guard !page.isEmpty, !(search.includes.isEmpty && search.reverseIncludes.isEmpty) else { return [] }
-        var wanted: [String] = []
-        for include in search.includes {
-            wanted += try await self.search.referenced(from: page, codes: include.codes, targetType: include.targetType)
+        var seen = Set(page)
+        var added: [String] = []
+        var frontier = page
+        for round in 0...FHIRSearch.maximumIterations where !frontier.isEmpty {
+            var wanted: [String] = []
+            for include in search.includes where round == 0 || include.iterate {
+                let sources = include.sourceType.map { type in frontier.filter { $0.hasPrefix(type + "/") } } ?? frontier
+                wanted += try await self.search.referenced(from: sources, codes: include.codes, targetType: include.targetType)
+            }
+            for include in search.reverseIncludes where round == 0 || include.iterate {
+                wanted += try await self.search.referring(type: include.sourceType, codes: include.codes, to: frontier)
+            }
+            frontier = Array(Set(wanted).subtracting(seen)).sorted()
+            seen.formUnion(frontier)
+            added += frontier
         }
-        for include in search.reverseIncludes {
-            wanted += try await self.search.referring(type: include.sourceType, codes: include.codes, to: page)
-        }
-        let ids = Array(Set(wanted).subtracting(page)).sorted()
+        let ids = added.sorted()
         let latest = try await store.latestVersions(objectIDs: ids)
         return ids.compactMap { latest[$0].map(ResourceVersion.init) }.filter { !$0.isDeleted }
     }

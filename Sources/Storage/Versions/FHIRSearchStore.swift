@@ -400,10 +400,11 @@ public struct FHIRSearchStore: Sendable {
         return try await database.query(sql + " ORDER BY 1", binds).compactMap { $0.string(0) }
     }
 
-    /// The resources of `type` whose references through the parameters
-    /// `codes` name one of `targets` (`Type/id`) (R4 search `_revinclude`), each once, in id order.
-    public func referring(type: String, codes: [String], to targets: [String]) async throws -> [String] {
-        guard !targets.isEmpty, !codes.isEmpty else { return [] }
+    /// The resources of `type` (any when nil) whose references through the
+    /// parameters `codes` (any when nil) name one of `targets` (`Type/id`)
+    /// (R4 search `_revinclude`), each once, in id order.
+    public func referring(type: String?, codes: [String]?, to targets: [String]) async throws -> [String] {
+        guard !targets.isEmpty, codes?.isEmpty != true else { return [] }
         var found: Set<String> = []
         let byType = Dictionary(grouping: targets.compactMap { target -> (String, String)? in
             let parts = target.split(separator: "/", maxSplits: 1).map(String.init)
@@ -411,13 +412,20 @@ public struct FHIRSearchStore: Sendable {
         }, by: \.0)
         for (targetType, items) in byType {
             let ids = items.map(\.1)
-            let rows = try await database.query(
-                """
+            var sql = """
                 SELECT DISTINCT s.object_id FROM \(FHIRSearchProjection.table) s
-                WHERE s.kind = 'reference' AND s.sys = ? AND s.val IN (\(Self.placeholders(ids.count))) AND s.resource_type = ?
-                AND s.code IN (\(Self.placeholders(codes.count))) AND (s.txt IS NULL OR s.txt NOT LIKE '#%')
-                """, [.text(targetType)] + ids.map(SQLValue.text) + [.text(type)] + codes.map(SQLValue.text))
-            found.formUnion(rows.compactMap { $0.string(0) })
+                WHERE s.kind = 'reference' AND s.sys = ? AND s.val IN (\(Self.placeholders(ids.count))) AND (s.txt IS NULL OR s.txt NOT LIKE '#%')
+                """
+            var binds = [.text(targetType)] + ids.map(SQLValue.text)
+            if let type {
+                sql += " AND s.resource_type = ?"
+                binds.append(.text(type))
+            }
+            if let codes {
+                sql += " AND s.code IN (\(Self.placeholders(codes.count)))"
+                binds += codes.map(SQLValue.text)
+            }
+            found.formUnion(try await database.query(sql, binds).compactMap { $0.string(0) })
         }
         return found.sorted()
     }

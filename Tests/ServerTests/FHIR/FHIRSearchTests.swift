@@ -244,6 +244,20 @@ struct FHIRSearchTests {
             found = try await modes("Patient?_id=\(durand)&_revinclude=Observation:subject")
             #expect(found.match == [durand] && found.include == [pressure, other])
             #expect(try await modes("Patient?_id=\(dupont)&_revinclude=Observation:patient").include.isEmpty)
+            // `_revinclude=*`: whatever refers to a match; `:iterate`: applied to what was included as well.
+            #expect(try await modes("Patient?_id=\(durand)&_revinclude=*").include == [pressure, other])
+            let practitioner = try await FHIRRoutesTests.create(server, "Practitioner", #"{"resourceType": "Practitioner", "name": [{"family": "Moreau"}]}"#)
+            let cared = try await server.send(
+                .put, "/fhir/Patient/\(durand)", headers: Self.json,
+                body: #"{"resourceType": "Patient", "id": "\#(durand)", "generalPractitioner": [{"reference": "Practitioner/\#(practitioner)"}]}"#)
+            #expect(cared.status == .ok)
+            found = try await modes("Observation?_id=\(pressure)&_include=Observation:subject&_include:iterate=Patient:general-practitioner")
+            #expect(found.match == [pressure] && found.include == [durand, practitioner])
+            // Without :iterate, an _include names the searched type's references only.
+            let plain = try await server.send(.get, "/fhir/Observation?_id=\(pressure)&_include=Observation:subject&_include=Patient:general-practitioner")
+            #expect(plain.status == .badRequest)
+            found = try await modes("Practitioner?_id=\(practitioner)&_revinclude=Patient:general-practitioner&_revinclude:iterate=Observation:subject")
+            #expect(found.match == [practitioner] && found.include == [durand, pressure, other])
             for bad in ["Observation?_include=Patient:general-practitioner", "Observation?_include=Observation:code", "Observation?_include=nonsense",
                 "Patient?_revinclude=Observation:unknown"] {
                 #expect(try await server.send(.get, "/fhir/\(bad)").status == .badRequest, "\(bad)")
@@ -385,7 +399,8 @@ struct FHIRSearchTests {
         try await TestServer.with(engine) { server in
             let narrated = #"""
                 {"resourceType": "Patient", "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Anne</div>"},
-                 "gender": "female", "birthDate": "1970-01-01", "name": [{"family": "Dupont"}]}
+                 "gender": "female", "birthDate": "1970-01-01", "name": [{"family": "Dupont"}], "deceasedBoolean": false,
+                 "maritalStatus": {"text": "married"}}
                 """#
             let id = try await FHIRRoutesTests.create(server, "Patient", narrated)
             func resource(_ query: String) async throws -> JSON {
@@ -403,8 +418,10 @@ struct FHIRSearchTests {
             #expect(!keys(data).contains("text") && keys(data).contains("name") && subsetted(data))
             let whole = try await resource("_summary=false")
             #expect(keys(whole).contains("text") && !subsetted(whole))
-            #expect(keys(try await resource("_summary=true")).contains("text"))
-            #expect(try await server.send(.get, "/fhir/Patient?_summary=true", headers: ["Prefer": "handling=strict"]).status == .badRequest)
+            // _summary=true: the elements R4 marks isSummary (a choice by its element's name), not the narrative nor maritalStatus.
+            let summary = try await resource("_summary=true")
+            #expect(keys(summary) == ["resourceType", "id", "meta", "gender", "birthDate", "name", "deceasedBoolean"] && subsetted(summary), "\(summary)")
+            #expect(try await server.send(.get, "/fhir/Patient?_summary=maybe", headers: ["Prefer": "handling=strict"]).status == .badRequest)
         }
     }
 }
