@@ -5,38 +5,50 @@ import JSONCore
 import OpenEHR
 import Services
 
-/// Search at type level (R4 §3.1.1): `GET /fhir/{type}?…` and `POST
+/// Search (R4 §3.1.1) at type level, `GET /fhir/{type}?…` and `POST
 /// /fhir/{type}/_search` with a form-encoded body (the same parameters, the
-/// same results). The answer is a searchset Bundle: the matches in id
+/// same results), at system level (`GET /fhir?_type=…`, `POST /fhir/_search`)
+/// and in a compartment. The answer is a searchset Bundle: the matches in id
 /// order, `total`, and `self`, `first` and `next` links whose `_page` names
 /// the last id seen, so a page stays valid while data changes.
 extension FHIRRoutes {
     func registerSearch(on group: RouterGroup<SocleRequestContext>) {
         group.get(":type") { request, context in try await search(request, context, form: "") }
+        // R4 search at system level: `GET /fhir?_type=A,B&…`, `POST /fhir/_search`.
+        group.get { request, context in try await search(request, context, form: "", system: true) }
+        group.post("_search") { request, context in try await search(request, context, form: try await Self.form(request, limit: bodyLimit), system: true) }
         group.get(":type/:id/$everything") { request, context in try await everything(request, context) }
         // R4 search §Compartments: `Patient/123/Observation?…`.
         group.get(":type/:id/:searched") { request, context in
             let compartment = (try context.parameters.require("type"), try context.parameters.require("id"))
             return try await search(request, context, form: "", type: try context.parameters.require("searched"), compartment: compartment)
         }
-        group.post(":type/_search") { request, context in
-            let mediaType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-            guard mediaType == "application/x-www-form-urlencoded" else {
-                throw HTTPRequestError(status: .unsupportedMediaType, message: "POST _search takes application/x-www-form-urlencoded parameters")
-            }
-            let body = try await request.body.collect(upTo: bodyLimit)
-            return try await search(request, context, form: String(buffer: body))
-        }
+        group.post(":type/_search") { request, context in try await search(request, context, form: try await Self.form(request, limit: bodyLimit)) }
     }
 
-    /// `type`: the searched type when it is not the route's `type` (a compartment's).
-    func search(_ request: Request, _ context: SocleRequestContext, form: String, type searched: String? = nil, compartment: (String, String)? = nil)
-        async throws -> Response
-    {
+    /// The form-encoded body of `POST _search`; 415 for another media type.
+    static func form(_ request: Request, limit: Int) async throws -> String {
+        let mediaType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard mediaType == "application/x-www-form-urlencoded" else {
+            throw HTTPRequestError(status: .unsupportedMediaType, message: "POST _search takes application/x-www-form-urlencoded parameters")
+        }
+        return String(buffer: try await request.body.collect(upTo: limit))
+    }
+
+    /// `type`: the searched type when it is not the route's `type` (a
+    /// compartment's); `system`: a search of several types or all (`_type`).
+    func search(
+        _ request: Request, _ context: SocleRequestContext, form: String, type searched: String? = nil, compartment: (String, String)? = nil,
+        system: Bool = false
+    ) async throws -> Response {
         let format = try FHIRFormat.requested(request)
-        let type = try searched ?? context.parameters.require("type")
         let strict = request.headers[.prefer]?.contains("handling=strict") ?? false
-        let page = try await service.search(type: type, query: request.uri.query ?? "", form: form, strict: strict, compartment: compartment)
+        let query = request.uri.query ?? ""
+        let type = system ? "" : try searched ?? context.parameters.require("type")
+        let page =
+            system
+            ? try await service.searchSystem(query: query, form: form, strict: strict)
+            : try await service.search(type: type, query: query, form: form, strict: strict, compartment: compartment)
         let path = compartment.map { "\($0.0)/\($0.1)/\(type)" } ?? type
         let base = context.fhirBase
         let entries = Self.searchEntries(page.matches, page.included, base: base, shaping: page.search.shaped)
@@ -86,6 +98,6 @@ extension FHIRRoutes {
         items.append(("_count", String(search.count)))
         if let after { items.append(("_page", after)) }
         let query = items.map { "\(Self.encoded($0.name))=\(Self.encoded($0.value))" }.joined(separator: "&")
-        return ["relation": .string(relation), "url": .string("\(base)/\(path)?\(query)")]
+        return ["relation": .string(relation), "url": .string((path.isEmpty ? base : "\(base)/\(path)") + "?" + query)]
     }
 }

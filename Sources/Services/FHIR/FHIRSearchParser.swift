@@ -98,7 +98,13 @@ public struct FHIRSearch: Sendable {
 enum FHIRSearchParser {
     static let formatParameters: Set<String> = ["_format", "_pretty"]
 
-    static func parse(type: String, query: [(name: String, value: String)], strict: Bool) throws -> FHIRSearch {
+    /// The result parameters (R4 search §Modifying search results), read here rather than matched.
+    static let resultParameters: Set<String> = [
+        "_count", "_page", "_total", "_sort", "_include", "_revinclude", "_include:iterate", "_revinclude:iterate", "_summary", "_elements",
+    ]
+
+    /// `system`: a system-level search, whose includes may name any type.
+    static func parse(type: String, query: [(name: String, value: String)], strict: Bool, system: Bool = false) throws -> FHIRSearch {
         var search = FHIRSearch(
             criteria: FHIRCriteria(type: type, conditions: []), count: FHIRSearch.defaultCount, after: nil, total: .accurate, applied: [], ignored: [])
         for (name, value) in query where !formatParameters.contains(name) {
@@ -119,7 +125,7 @@ enum FHIRSearchParser {
                 search.applied.append((name, value))
             case "_include", "_revinclude", "_include:iterate", "_revinclude:iterate":
                 let reverse = name.hasPrefix("_revinclude")
-                var include = try Self.include(value, reverse: reverse, searched: type, iterate: name.hasSuffix(":iterate"))
+                var include = try Self.include(value, reverse: reverse, searched: type, iterate: system || name.hasSuffix(":iterate"))
                 include.iterate = name.hasSuffix(":iterate")
                 if reverse { search.reverseIncludes.append(include) } else { search.includes.append(include) }
                 search.applied.append((name, value))
@@ -325,7 +331,46 @@ extension FHIRService {
     public func search(type: String, query: String, form: String = "", strict: Bool = false, compartment: (type: String, id: String)? = nil)
         async throws -> SearchPage
     {
-        let search = try prepared(type: type, query: query, form: form, strict: strict, compartment: compartment)
+        try await run(try prepared(type: type, query: query, form: form, strict: strict, compartment: compartment))
+    }
+
+    /// A search of several types, or of all (R4 search §system level, `GET
+    /// /fhir?_type=A,B&…`): the parameters every searched type has (the
+    /// `Resource` ones when `_type` is not given), others ignored or, with
+    /// `strict`, refused.
+    public func searchSystem(query: String, form: String = "", strict: Bool = false) async throws -> SearchPage {
+        try await run(try preparedSystem(query: query, form: form, strict: strict))
+    }
+
+    func preparedSystem(query: String, form: String = "", strict: Bool = false) throws -> FHIRSearch {
+        let pairs = FHIRSearchParser.pairs(query) + FHIRSearchParser.pairs(form)
+        let types = pairs.filter { $0.name == "_type" }.flatMap { $0.value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        for type in types where !Self.knownTypes.contains(type) { throw FHIRCriteriaParser.refusal("_type: '\(type)' is not a resource type (FHIR R4)") }
+        // The parameters of all resources are those of any one type: Basic stands for them.
+        let parsing = types.isEmpty ? ["Basic"] : types
+        var kept: [(name: String, value: String)] = []
+        var ignored: [String] = []
+        for pair in pairs where pair.name != "_type" {
+            var everywhere = true
+            if !FHIRSearchParser.resultParameters.contains(pair.name), !FHIRSearchParser.formatParameters.contains(pair.name) {
+                // Without _type, only the parameters of every resource (`_id`, `_lastUpdated`, …).
+                everywhere = !types.isEmpty || pair.name.hasPrefix("_")
+                for type in parsing where everywhere {
+                    everywhere = try FHIRSearchParser.condition(name: pair.name, value: pair.value, type: type) != nil
+                }
+            }
+            if everywhere { kept.append(pair) } else { ignored.append(pair.name) }
+        }
+        if strict, let first = ignored.first { throw FHIRCriteriaParser.refusal("'\(first)' is not a search parameter of every type searched (\(types.isEmpty ? "all" : types.joined(separator: ",")))") }
+        var search = try FHIRSearchParser.parse(type: parsing[0], query: kept, strict: strict, system: true)
+        search.criteria.types = types
+        search.ignored += ignored
+        if !types.isEmpty { search.applied.insert(("_type", types.joined(separator: ",")), at: 0) }
+        return search
+    }
+
+    /// One page of a prepared search, its total and what it includes.
+    func run(_ search: FHIRSearch) async throws -> SearchPage {
         guard search.count > 0 else {
             return SearchPage(search: search, matches: [], total: search.total == .none ? nil : try await self.search.count(search.criteria), next: nil)
         }

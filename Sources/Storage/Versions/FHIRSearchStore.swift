@@ -66,13 +66,22 @@ public enum FHIRSearchPrefix: String, Sendable, Hashable, CaseIterable {
 /// The criteria of a conditional interaction: a resource type and every
 /// condition it must meet (all of them).
 public struct FHIRCriteria: Sendable, Hashable {
-    public var type: String
+    /// The resource types searched: one for a type's search; several, or
+    /// none for every type, at system level (R4 search `_type`).
+    public var types: [String]
     public var conditions: [FHIRCriterion]
 
     public init(type: String, conditions: [FHIRCriterion]) {
-        self.type = type
+        types = [type]
         self.conditions = conditions
     }
+
+    public init(types: [String], conditions: [FHIRCriterion]) {
+        self.types = types
+        self.conditions = conditions
+    }
+
+    public var type: String { types.joined(separator: ",") }
 
     /// A stable text of the criteria (the lock of concurrent conditional creates).
     var key: String { type + "?" + conditions.map { "\($0)" }.sorted().joined(separator: "&") }
@@ -108,8 +117,13 @@ public struct FHIRSearchStore: Sendable {
     static func body(_ criteria: FHIRCriteria) -> (String, [SQLValue]) {
         let table = FHIRSearchProjection.table
         var conditions = criteria.conditions
-        var sql = "FROM \(table) o WHERE o.resource_type = ? AND "
-        var binds: [SQLValue] = [.text(criteria.type)]
+        var sql = "FROM \(table) o WHERE "
+        var binds = criteria.types.map(SQLValue.text)
+        switch criteria.types.count {
+        case 0: break
+        case 1: sql += "o.resource_type = ? AND "
+        default: sql += "o.resource_type IN (\(placeholders(criteria.types.count))) AND "
+        }
         var leading: String?
         if let index = driving(conditions) {
             let first = conditions.remove(at: index)

@@ -424,4 +424,39 @@ struct FHIRSearchTests {
             #expect(try await server.send(.get, "/fhir/Patient?_summary=maybe", headers: ["Prefer": "handling=strict"]).status == .badRequest)
         }
     }
+
+    /// System-level search (R4 search §Search at system level: `_type`, the
+    /// parameters every searched type has; POST /fhir/_search the same).
+    @Test(arguments: TestEngine.available)
+    func searchAcrossTypes(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (dupont, durand, martin) = try await Self.seed(server)
+            let pressure = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(durand)"))
+            let cases: [(String, Set<String>)] = [
+                ("_type=Patient,Observation", [dupont, durand, martin, pressure]),
+                ("_type=Patient,Observation&_id=\(pressure),\(dupont)", [dupont, pressure]),
+                ("_id=\(pressure)", [pressure]),
+                ("_type=Observation,Condition&code=http://loinc.org%7C8480-6", [pressure]),
+                ("_type=Patient&gender=male", [durand]),
+                ("_type=Patient,Observation&_lastUpdated=lt2000", []),
+            ]
+            for (query, expected) in cases {
+                let reply = try await server.send(.get, "/fhir?\(query)")
+                #expect(reply.status == .ok, "\(query): \(reply.body)")
+                #expect(Set(Self.ids(reply)) == expected, "\(query)")
+                #expect(reply.json["total"] == JSON(expected.count), "\(query)")
+            }
+            // A parameter one of the types lacks is left out (and out of the self link), or refused when strict.
+            let mixed = try await server.send(.get, "/fhir?_type=Patient,Observation&gender=male")
+            #expect(Set(Self.ids(mixed)) == [dupont, durand, martin, pressure])
+            let link = mixed.json["link"]?.arrayValue?.first { $0["relation"]?.stringValue == "self" }?["url"]?.stringValue ?? ""
+            #expect(link.contains("/fhir?_type=Patient%2CObservation") && !link.contains("gender"), "\(link)")
+            let strict = try await server.send(.get, "/fhir?_type=Patient,Observation&gender=male", headers: ["Prefer": "handling=strict"])
+            #expect(strict.status == .badRequest && strict.body.contains("gender"))
+            #expect(try await server.send(.get, "/fhir?_type=Nonsense").status == .badRequest)
+            let posted = try await server.send(
+                .post, "/fhir/_search", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: "_type=Patient&gender=male")
+            #expect(posted.status == .ok && Self.ids(posted) == [durand])
+        }
+    }
 }
