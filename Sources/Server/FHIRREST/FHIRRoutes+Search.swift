@@ -54,8 +54,9 @@ extension FHIRRoutes {
         let entries = Self.searchEntries(page.matches, page.included, base: base, shaping: page.search.shaped)
         var bundle = JSONObject([("resourceType", "Bundle"), ("id", .string(UUIDText.random())), ("type", "searchset")])
         if let total = page.total { bundle["total"] = JSON(total) }
-        var links: [JSON] = [Self.searchLink("self", base, path, page.search, after: page.search.after)]
+        var links: [JSON] = [Self.searchLink("self", base, path, page.search, after: page.search.page)]
         links.append(Self.searchLink("first", base, path, page.search, after: nil))
+        if let previous = page.previous { links.append(Self.searchLink("previous", base, path, page.search, after: previous)) }
         if let next = page.next { links.append(Self.searchLink("next", base, path, page.search, after: next)) }
         bundle["link"] = .array(links)
         bundle["entry"] = .array(entries)

@@ -12,8 +12,12 @@ public struct FHIRSearch: Sendable {
     public var criteria: FHIRCriteria
     /// `_count`: matches a page holds (0: the total only).
     public var count: Int
-    /// `_page`: the last id of the previous page.
+    /// `_page`: the cursor of the last match of the previous page, or
+    /// (`<cursor`, `backward`) of the first match of the next one.
     public var after: String?
+    public var backward = false
+    /// `_page` as a link writes it.
+    public var page: String? { after.map { (backward ? "<" : "") + $0 } }
     /// `_total` (R4 search §Total number of matching resources); `_summary=count` asks for the total alone.
     public var total: Total
     /// The parameters applied, as `name=value` pairs in the order given.
@@ -115,7 +119,8 @@ enum FHIRSearchParser {
                 }
                 search.count = count
             case "_page":
-                search.after = value
+                search.backward = value.hasPrefix("<")
+                search.after = search.backward ? String(value.dropFirst()) : value
             case "_total":
                 guard let total = FHIRSearch.Total(rawValue: value) else { throw FHIRCriteriaParser.refusal("_total is none, estimate or accurate, not '\(value)'") }
                 search.total = total
@@ -321,6 +326,8 @@ extension FHIRService {
         public var included: [ResourceVersion] = []
         public var total: Int?
         public var next: String?
+        /// `_page` of the page before this one (with its `<`), when there is one.
+        public var previous: String?
     }
 
     /// Searches `type` with the parameters of a query string (and of a
@@ -376,14 +383,19 @@ extension FHIRService {
         }
         let rows: [(id: String, cursor: String)]
         do {
-            rows = try await self.search.search(search.criteria, sort: search.sort, after: search.after, limit: search.count + 1)
+            rows = try await self.search.search(
+                search.criteria, sort: search.sort, after: search.after, backward: search.backward, limit: search.count + 1)
         } catch let error as StoreError {
             throw ServiceError(error)
         }
-        let page = rows.prefix(search.count).map(\.id)
+        // One row more than the page says there is more that way (before it, going backward).
+        let more = rows.count > search.count
+        let kept = search.backward ? Array(rows.suffix(search.count)) : Array(rows.prefix(search.count))
+        let page = kept.map(\.id)
         let latest = try await store.latestVersions(objectIDs: page)
         let matches = page.compactMap { latest[$0].map(ResourceVersion.init) }.filter { !$0.isDeleted }
-        let next = rows.count > search.count ? rows[search.count - 1].cursor : nil
+        let next = (search.backward || more) ? kept.last?.cursor : nil
+        let previous = (search.backward ? more : search.after != nil) ? kept.first.map { "<" + $0.cursor } : nil
         // A first page that holds every match is its own total (no second statement).
         let total: Int? =
             switch search.total {
@@ -392,6 +404,7 @@ extension FHIRService {
             default: try await self.search.count(search.criteria)
             }
         var result = SearchPage(search: search, matches: matches, total: total, next: next)
+        result.previous = previous
         result.included = try await included(search, page: matches.map(\.reference))
         return result
     }
@@ -408,7 +421,10 @@ extension FHIRService {
     /// count (none for `_total=none`), as `socle bench fhir-search` runs them alone.
     public func statements(type: String, query: String, compartment: (type: String, id: String)? = nil) throws -> (page: RenderedQuery?, count: RenderedQuery?) {
         let search = try prepared(type: type, query: query, compartment: compartment)
-        let page = search.count > 0 ? try FHIRSearchStore.statement(search.criteria, sort: search.sort, after: search.after, limit: search.count + 1) : nil
+        let page =
+            search.count > 0
+            ? try FHIRSearchStore.statement(search.criteria, sort: search.sort, after: search.after, backward: search.backward, limit: search.count + 1)
+            : nil
         return (page, search.total == .none ? nil : FHIRSearchStore.countStatement(search.criteria))
     }
 

@@ -352,27 +352,34 @@ public struct FHIRSearchStore: Sendable {
     /// order of `sort` then id, after the row `after` names (a cursor of a
     /// previous page: a page stays valid while data changes), at most
     /// `limit`, each with the cursor of its own row.
-    public func search(_ criteria: FHIRCriteria, sort: [FHIRSortKey] = [], after: String?, limit: Int) async throws -> [(id: String, cursor: String)] {
-        let statement = try Self.statement(criteria, sort: sort, after: after, limit: limit)
-        return try await database.query(statement.sql, statement.binds).compactMap { row in
+    /// `backward`: the rows before the cursor `after` instead (a previous
+    /// page), at most `limit` of them nearest it, still returned in order.
+    public func search(_ criteria: FHIRCriteria, sort: [FHIRSortKey] = [], after: String?, backward: Bool = false, limit: Int) async throws
+        -> [(id: String, cursor: String)]
+    {
+        let statement = try Self.statement(criteria, sort: sort, after: after, backward: backward, limit: limit)
+        let rows: [(id: String, cursor: String)] = try await database.query(statement.sql, statement.binds).compactMap { row in
             guard let id = row.string(0) else { return nil }
             return (id, sort.isEmpty ? id : FHIRSortPlan.cursor(row, keys: sort.count))
         }
+        return backward ? rows.reversed() : rows
     }
 
     /// The one statement of a search's page: the matches' ids (and sort
-    /// keys), in order, after the cursor, at most `limit`.
-    public static func statement(_ criteria: FHIRCriteria, sort: [FHIRSortKey] = [], after: String?, limit: Int) throws -> RenderedQuery {
+    /// keys), in order, after the cursor (before it, nearest first, `backward`), at most `limit`.
+    public static func statement(_ criteria: FHIRCriteria, sort: [FHIRSortKey] = [], after: String?, backward: Bool = false, limit: Int) throws
+        -> RenderedQuery
+    {
         guard !sort.isEmpty else {
             var (sql, binds) = Self.query(criteria)
             if let after {
-                sql += " AND o.object_id > ?"
+                sql += " AND o.object_id \(backward ? "<" : ">") ?"
                 binds.append(.text(after))
             }
-            return RenderedQuery(sql: sql + " ORDER BY o.object_id LIMIT ?", binds: binds + [.integer(Int64(limit))])
+            return RenderedQuery(sql: sql + " ORDER BY o.object_id \(backward ? "DESC" : "ASC") LIMIT ?", binds: binds + [.integer(Int64(limit))])
         }
         let (matches, matchBinds) = Self.body(criteria)
-        let (sql, binds) = try FHIRSortPlan(sort).query(matches: matches, binds: matchBinds, after: after, limit: limit)
+        let (sql, binds) = try FHIRSortPlan(sort).query(matches: matches, binds: matchBinds, after: after, backward: backward, limit: limit)
         return RenderedQuery(sql: sql, binds: binds)
     }
 

@@ -37,16 +37,17 @@ struct FHIRSortPlan {
         self.keys = keys
     }
 
-    /// `SELECT id, n1, v1, …` of the matches, ordered, after the cursor, limited.
+    /// `SELECT id, n1, v1, …` of the matches, ordered, after the cursor, limited;
+    /// `backward`: the rows before the cursor, in the reverse order (the page before it, nearest first).
     /// `matches`: the `FROM … WHERE …` of the matches (`FHIRSearchStore.body`).
-    func query(matches: String, binds matchBinds: [SQLValue], after: String?, limit: Int) throws -> (String, [SQLValue]) {
+    func query(matches: String, binds matchBinds: [SQLValue], after: String?, backward: Bool = false, limit: Int) throws -> (String, [SQLValue]) {
         let table = FHIRSearchProjection.table
         var binds: [SQLValue] = []
         var inner: [String] = ["o.object_id AS id"]
         var middle: [String] = ["id"]
         var order: [String] = []
         for (index, key) in keys.enumerated() {
-            let direction = key.descending ? "DESC" : "ASC"
+            let direction = key.descending != backward ? "DESC" : "ASC"
             switch key.kind {
             case .id:
                 inner.append("o.object_id AS e\(index)")
@@ -57,22 +58,22 @@ struct FHIRSortPlan {
             }
             middle.append("CASE WHEN e\(index) IS NULL THEN 1 ELSE 0 END AS n\(index)")
             middle.append("COALESCE(e\(index), \(key.kind == .text || key.kind == .id ? "''" : "0")) AS v\(index)")
-            order += ["n\(index) ASC", "v\(index) \(direction)"]
+            order += ["n\(index) \(backward ? "DESC" : "ASC")", "v\(index) \(direction)"]
         }
-        order.append("id ASC")
+        order.append("id \(backward ? "DESC" : "ASC")")
         var sql = "SELECT * FROM (SELECT \(middle.joined(separator: ", ")) FROM (SELECT DISTINCT \(inner.joined(separator: ", ")) "
             + matches + ") matched) sorted"
         binds += matchBinds
         if let after {
-            let (predicate, values) = try keyset(after)
+            let (predicate, values) = try keyset(after, backward: backward)
             sql += " WHERE " + predicate
             binds += values
         }
         return (sql + " ORDER BY " + order.joined(separator: ", ") + " LIMIT ?", binds + [.integer(Int64(limit))])
     }
 
-    /// Rows strictly after the cursor's, in the order (n0, v0, n1, v1, …, id).
-    func keyset(_ cursor: String) throws -> (String, [SQLValue]) {
+    /// Rows strictly after the cursor's (before it, `backward`), in the order (n0, v0, n1, v1, …, id).
+    func keyset(_ cursor: String, backward: Bool = false) throws -> (String, [SQLValue]) {
         guard let data = Data(base64Encoded: cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/") + padding(cursor)),
             case .array(let items)? = try? JSONParser.parse(Array(data)), items.count == keys.count * 2 + 1
         else { throw StoreError(.invalidValue, "_page '\(cursor)' is not a page of this search") }
@@ -97,7 +98,7 @@ struct FHIRSortPlan {
                 terms.append("\(earlier.name) = ?")
                 binds.append(earlier.value)
             }
-            terms.append("\(columns[position].name) \(columns[position].descending ? "<" : ">") ?")
+            terms.append("\(columns[position].name) \(columns[position].descending != backward ? "<" : ">") ?")
             binds.append(columns[position].value)
             alternatives.append("(" + terms.joined(separator: " AND ") + ")")
         }

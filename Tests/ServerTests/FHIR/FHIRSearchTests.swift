@@ -20,8 +20,14 @@ struct FHIRSearchTests {
         """#
     }
 
-    static func ids(_ reply: Reply) -> [String] {
-        (reply.json["entry"]?.arrayValue ?? []).compactMap { $0["resource"]?["id"]?.stringValue }
+    static func ids(_ reply: Reply?) -> [String] {
+        (reply?.json["entry"]?.arrayValue ?? []).compactMap { $0["resource"]?["id"]?.stringValue }
+    }
+
+    /// A link of a searchset, as a path on the test server.
+    static func link(_ relation: String, _ reply: Reply?) -> String? {
+        reply?.json["link"]?.arrayValue?.first { $0["relation"]?.stringValue == relation }?["url"]?.stringValue
+            .map { String($0.dropFirst("http://localhost".count)) }
     }
 
     /// Three patients and their ids: Élise Dupont (female, 1970-05-02),
@@ -116,6 +122,11 @@ struct FHIRSearchTests {
             }
             #expect(pages == 5)
             #expect(seen.count == 23 && Set(seen) == created, "\(seen.count)")
+            // `previous` of the second page is the first page again (in id order, unsorted).
+            let first = try await server.send(.get, "/fhir/Patient?gender=other&_count=5")
+            let second = try await server.send(.get, try #require(Self.link("next", first)))
+            let back = try await server.send(.get, try #require(Self.link("previous", second)))
+            #expect(Self.link("previous", first) == nil && Self.ids(back) == Self.ids(first) && Self.ids(second) != Self.ids(first))
             let none = try await server.send(.get, "/fhir/Patient?gender=other&_total=none&_count=1")
             #expect(none.json["total"] == nil && Self.ids(none).count == 1)
             let count = try await server.send(.get, "/fhir/Patient?gender=other&_summary=count")
@@ -327,7 +338,29 @@ struct FHIRSearchTests {
                         .map { String($0.dropFirst("http://localhost".count)) }
                 }
                 #expect(walked == expected, "\(query), one by one")
+                // And back from the last page by `previous` links (R4 search §Paging), to the first, which has none.
+                var back: [String] = []
+                url = "/fhir/Patient?\(query)&_count=1"
+                var last: Reply?
+                while let next = url {
+                    last = try await server.send(.get, next)
+                    url = Self.link("next", last)
+                }
+                back = Self.ids(last)
+                url = Self.link("previous", last)
+                while let previous = url, back.count <= expected.count {
+                    let reply = try await server.send(.get, previous)
+                    #expect(reply.status == .ok, "\(previous): \(reply.body)")
+                    back = Self.ids(reply) + back
+                    url = Self.link("previous", reply)
+                }
+                #expect(back == expected, "\(query), backward")
             }
+            // Pages of two going back hold the two before, in order.
+            let third = try await server.send(.get, "/fhir/Patient?_sort=birthdate&_count=1&_page=" + (Self.link("next", try await server.send(.get, "/fhir/Patient?_sort=birthdate&_count=2"))?.components(separatedBy: "_page=").last ?? ""))
+            let before = try await server.send(.get, try #require(Self.link("previous", third)).replacingOccurrences(of: "_count=1", with: "_count=2"))
+            #expect(Self.ids(third) == [martin] && Self.ids(before) == [dupont, durand], "\(before.body)")
+            #expect(Self.link("previous", before) == nil && Self.link("next", before) != nil)
             for bad in ["_sort=colour", "_sort=-", "_page=not-a-cursor&_sort=family"] {
                 let reply = try await server.send(.get, "/fhir/Patient?\(bad)")
                 #expect(reply.status == .badRequest, "\(bad): \(reply.status) \(reply.body)")
