@@ -20,15 +20,17 @@ extension FHIRService {
         public var count: Int
     }
 
-    /// `_type` (the types wanted), `_since` (changed since), `_count` and
-    /// `_page` (keyset over the resources' ids) as the operation's
-    /// parameters; others are refused (400), `start` and `end` included: the
-    /// care dates they filter on are not indexed apart.
-    public func everything(patient id: String, query: String) async throws -> Everything {
-        _ = try await read(type: "Patient", id: id)
+    /// The operation's parameters: 400 for a wrong value or another parameter.
+    static func everythingParameters(_ query: String) throws
+        -> (types: Set<String>?, since: Int64?, count: Int, after: String?, start: Int64, end: Int64)
+    {
         var (types, since, count, after): (Set<String>?, Int64?, Int, String?) = (nil, nil, 1000, nil)
+        var (start, end): (Int64, Int64) = (FHIRSearchProjection.openLow, FHIRSearchProjection.openHigh)
         for (name, value) in FHIRSearchParser.pairs(query) where !FHIRSearchParser.formatParameters.contains(name) {
             switch name {
+            case "start", "end":
+                guard let range = SearchIndexer.searchRange(value) else { throw FHIRCriteriaParser.refusal("\(name) is a date, not '\(value)'") }
+                if name == "start" { start = range.low } else { end = range.high }
             case "_type": types = Set(value.split(separator: ",").map(String.init))
             case "_since":
                 guard let time = ISODateTime(value) else { throw FHIRCriteriaParser.refusal("_since is an instant, not '\(value)'") }
@@ -39,12 +41,32 @@ extension FHIRService {
                 }
                 count = number
             case "_page": after = value
-            default: throw FHIRCriteriaParser.refusal("'\(name)' is not a parameter of $everything here (_type, _since, _count)")
+            default: throw FHIRCriteriaParser.refusal("'\(name)' is not a parameter of $everything (start, end, _type, _since, _count)")
             }
         }
+        return (types, since, count, after, start, end)
+    }
+
+    /// The search parameters whose dates are a resource's care dates (what
+    /// `start` and `end` filter on): `date` of most clinical types, and the
+    /// like of those that name it otherwise (Condition's onset, a request's authoring, a claim's creation).
+    static let careDates = ["date", "onset-date", "authoredon", "effective", "effective-time", "created", "recorded-date", "whenhandedover", "period"]
+
+    /// `start` and `end` (care dates: a resource with a care date is kept
+    /// when one overlaps them, one without is kept), `_type` (the types
+    /// wanted), `_since` (changed since), `_count` and `_page` (keyset over
+    /// the resources' ids) as the operation's parameters; others are refused (400).
+    public func everything(patient id: String, query: String) async throws -> Everything {
+        _ = try await read(type: "Patient", id: id)
+        let (types, since, count, after, start, end) = try Self.everythingParameters(query)
         let links = FHIRSchema.r4.compartments["Patient"] ?? [:]
-        let members = Set(try await search.references(to: "Patient/" + id).filter { links[$0.type]?.contains($0.code) ?? false }.map(\.objectID))
+        var members = Set(try await search.references(to: "Patient/" + id).filter { links[$0.type]?.contains($0.code) ?? false }.map(\.objectID))
             .union(["Patient/" + id])
+        if start != FHIRSearchProjection.openLow || end != FHIRSearchProjection.openHigh {
+            // Care dates outside the range leave a resource out, and what only it referred to.
+            let (dated, within) = try await search.dates(of: members.sorted(), codes: Self.careDates, low: start, high: end)
+            members = members.filter { !dated.contains($0) || within.contains($0) }
+        }
         let referenced = Set(try await search.referenced(from: members.sorted(), codes: nil, targetType: nil).filter { reference in
             Self.everythingReferences.contains(String(reference.prefix { $0 != "/" }))
         }).subtracting(members)

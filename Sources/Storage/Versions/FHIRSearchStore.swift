@@ -469,6 +469,28 @@ public struct FHIRSearchStore: Sendable {
                 """, binds: [SQLValue(parts.first), SQLValue(parts.count > 1 ? parts[1] : nil)])
     }
 
+    /// Of `objectIDs`, those with a date under one of `codes` (`dated`),
+    /// and those with one that overlaps [low, high] (`within`); 500 ids a query.
+    public func dates(of objectIDs: [String], codes: [String], low: Int64, high: Int64) async throws -> (dated: Set<String>, within: Set<String>) {
+        var (dated, within): (Set<String>, Set<String>) = ([], [])
+        guard !codes.isEmpty else { return (dated, within) }
+        for start in stride(from: 0, to: objectIDs.count, by: 500) {
+            let batch = Array(objectIDs[start..<min(start + 500, objectIDs.count)])
+            let rows = try await database.query(
+                """
+                SELECT object_id, MAX(CASE WHEN hi >= ? AND lo <= ? THEN 1 ELSE 0 END) FROM \(FHIRSearchProjection.table)
+                WHERE object_id IN (\(Self.placeholders(batch.count))) AND code IN (\(Self.placeholders(codes.count))) AND kind = 'date'
+                GROUP BY object_id
+                """, [.integer(low), .integer(high)] + batch.map(SQLValue.text) + codes.map(SQLValue.text))
+            for row in rows {
+                guard let id = row.string(0) else { continue }
+                dated.insert(id)
+                if row.int(1) == 1 { within.insert(id) }
+            }
+        }
+        return (dated, within)
+    }
+
     static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
 
     /// How many resources meet the criteria.

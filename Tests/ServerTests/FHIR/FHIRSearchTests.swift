@@ -376,9 +376,13 @@ struct FHIRSearchTests {
             let (dupont, durand, _) = try await Self.seed(server)
             let practitioner = try await FHIRRoutesTests.create(server, "Practitioner", FHIRConditionalTests.practitioner("e-1"))
             let observation = FHIRRoutesTests.observation(patient: "Patient/\(durand)").replacingOccurrences(
-                of: #""status": "final","#, with: #""status": "final", "performer": [{"reference": "Practitioner/\#(practitioner)"}],"#)
+                of: #""status": "final","#,
+                with: #""status": "final", "effectiveDateTime": "2020-06-01", "performer": [{"reference": "Practitioner/\#(practitioner)"}],"#)
             let first = try await FHIRRoutesTests.create(server, "Observation", observation)
-            let second = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(durand)", value: 80))
+            let second = try await FHIRRoutesTests.create(
+                server, "Observation",
+                FHIRRoutesTests.observation(patient: "Patient/\(durand)", value: 80).replacingOccurrences(
+                    of: #""status": "final","#, with: #""status": "final", "effectivePeriod": {"start": "2023-03-01", "end": "2023-03-02"},"#))
             _ = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(dupont)"))
             let all = try await server.send(.get, "/fhir/Patient/\(durand)/$everything")
             #expect(all.status == .ok && all.json["total"] == 4, "\(all.body)")
@@ -387,6 +391,18 @@ struct FHIRSearchTests {
             #expect(entries.filter { $0["search"]?["mode"]?.stringValue == "include" }.compactMap { $0["resource"]?["id"]?.stringValue } == [practitioner])
             #expect(Self.ids(try await server.send(.get, "/fhir/Patient/\(durand)/$everything?_type=Observation")).sorted() == [first, second].sorted())
             #expect(Self.ids(try await server.send(.get, "/fhir/Patient/\(durand)/$everything?_since=2999-01-01T00:00:00Z")).isEmpty)
+            // start and end (care dates): a dated resource outside them is left out, with what only it refers to.
+            let everythingCases: [(String, Set<String>)] = [
+                ("start=2021", [durand, second]),
+                ("end=2021", [durand, first, practitioner]),
+                ("start=2020-06&end=2020-06", [durand, first, practitioner]),
+                ("start=2023-03-02&end=2024", [durand, second]),
+                ("start=2024", [durand]),
+            ]
+            for (query, expected) in everythingCases {
+                let reply = try await server.send(.get, "/fhir/Patient/\(durand)/$everything?\(query)")
+                #expect(Set(Self.ids(reply)) == expected && reply.json["total"] == JSON(expected.count), "\(query): \(reply.body)")
+            }
             var walked: [String] = []
             var url: String? = "/fhir/Patient/\(durand)/$everything?_count=1"
             while let next = url, walked.count < 10 {
@@ -397,11 +413,11 @@ struct FHIRSearchTests {
             #expect(Set(walked) == [durand, first, second, practitioner] && walked.count == 4, "\(walked)")
             #expect(try await server.send(.get, "/fhir/Patient/nobody/$everything").status == .notFound)
             #expect(try await server.send(.get, "/fhir/Observation/\(first)/$everything").status == .notFound)
-            for bad in ["start=2020", "_since=yesterday", "_count=0", "_count=many"] {
+            for bad in ["start=2020-13", "end=soon", "_since=yesterday", "_count=0", "_count=many", "_sort=date"] {
                 let reply = try await server.send(.get, "/fhir/Patient/\(durand)/$everything?\(bad)")
                 #expect(reply.status == .badRequest && reply.json["resourceType"]?.stringValue == "OperationOutcome", "\(bad): \(reply.status)")
             }
-            for bad in ["_revinclude=*", "_include=Observation", "_sort=-", "_elements="] {
+            for bad in ["_revinclude=Observation", "_include=Observation", "_sort=-", "_elements="] {
                 #expect(try await server.send(.get, "/fhir/Observation?\(bad)").status == (bad == "_elements=" ? .ok : .badRequest), "\(bad)")
             }
         }
