@@ -105,6 +105,16 @@ enum FHIRCriteriaParser {
             code: code, system: system.isEmpty ? nil : unescape(system), noSystem: system.isEmpty, value: tokenCode.isEmpty ? nil : unescape(tokenCode))
     }
 
+    /// A token among `system|code` pairs (a value set's codes), by system.
+    static func codes(code: String, _ pairs: Set<String>) -> FHIRCriterion {
+        var bySystem: [String: [String]] = [:]
+        for pair in pairs {
+            let parts = pair.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            if parts.count == 2 { bySystem[parts[0], default: []].append(parts[1]) }
+        }
+        return .codes(code: code, bySystem.mapValues { $0.sorted() })
+    }
+
     /// `a$b` (R4 search §composite): each part read as its component
     /// parameter reads it, under `code$i`.
     static func composite(_ definition: SearchParameterDefinition, code: String, value: String) throws -> FHIRCriterion {

@@ -14,6 +14,9 @@ public enum FHIRCriterion: Sendable, Hashable {
     case reference(code: String, type: String?, id: String?, url: String?)
     /// `code=uri`, or (R4 search §uri) `:below` a stored uri starting with it, `:above` a stored uri it starts with.
     case uri(code: String, value: String, match: URIMatch)
+    /// A token whose system and code are among these (codes by system, `""`
+    /// for none): a value set's (R4 search §token `:in`).
+    case codes(code: String, [String: [String]])
     /// `code:text=text` on a token (R4 search §token): a display or text starting with `text` (both normalised).
     case text(code: String, text: String)
     /// `code=[prefix]date`: the search value's interval (µs, both ends
@@ -176,6 +179,7 @@ public struct FHIRSearchStore: Sendable {
             case .uri(_, _, let match): match == .exact ? 1 : match == .below ? 4 : nil
             case .string(_, _, let match): match == .exact ? 1 : match == .prefix ? 4 : nil
             case .text: 4
+            case .codes(_, let bySystem): bySystem.isEmpty ? nil : 1
             case .composite(_, let components): components.first.flatMap(rank)
             case .has, .chain: 2
             case .date: 3
@@ -221,6 +225,15 @@ public struct FHIRSearchStore: Sendable {
             return ("\(a).code = ? AND \(a).txt LIKE ? ESCAPE '\\'", [.text(code), .text(likeEscaped(text) + "%")])
         case .composite:
             return compositeCondition(criterion, a)
+        case .codes(let code, let bySystem):
+            guard !bySystem.isEmpty else { return ("1 = 0", []) }
+            var binds: [SQLValue] = [.text(code)]
+            let systems = bySystem.keys.sorted().map { system -> String in
+                let codes = bySystem[system] ?? []
+                binds += (system.isEmpty ? [] : [.text(system)]) + codes.map(SQLValue.text)
+                return "(\(a).sys \(system.isEmpty ? "IS NULL" : "= ?") AND \(a).val IN (\(placeholders(codes.count))))"
+            }
+            return ("\(a).code = ? AND (" + systems.joined(separator: " OR ") + ")", binds)
         case .date(let code, let prefix, let low, let high):
             let (sql, binds) = dateCondition(prefix, low: low, high: high, a)
             return ("\(a).code = ? AND \(a).kind = 'date' AND " + sql, [.text(code)] + binds)

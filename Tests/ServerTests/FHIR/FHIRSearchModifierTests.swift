@@ -162,4 +162,32 @@ struct FHIRSearchModifierTests {
             #expect(FHIRSearchTests.ids(try await server.send(.get, path)) == [closed])
         }
     }
+
+    /// R4 search §token `:in` and `:not-in`: the codes of a value set Socle
+    /// holds (one stored through the API, or an R4 one it carries); 400 for one it cannot expand.
+    @Test(arguments: TestEngine.available)
+    func valueSetModifiers(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (dupont, durand, martin) = try await FHIRSearchTests.seed(server)
+            let unknown = try await FHIRRoutesTests.create(server, "Patient", #"{"resourceType": "Patient"}"#)
+            _ = try await FHIRRoutesTests.create(
+                server, "ValueSet",
+                #"""
+                {"resourceType": "ValueSet", "url": "http://example.org/fhir/ValueSet/male-only", "status": "active",
+                 "compose": {"include": [{"system": "http://hl7.org/fhir/administrative-gender", "concept": [{"code": "male"}]}]}}
+                """#)
+            let cases: [(String, Set<String>)] = [
+                ("gender:in=http://example.org/fhir/ValueSet/male-only", [durand]),
+                ("gender:not-in=http://example.org/fhir/ValueSet/male-only", [dupont, martin, unknown]),
+                ("gender:in=http://hl7.org/fhir/ValueSet/administrative-gender", [dupont, durand, martin]),
+                ("gender:in=http://hl7.org/fhir/ValueSet/administrative-gender%7C4.0.1", [dupont, durand, martin]),
+                ("gender:not-in=http://hl7.org/fhir/ValueSet/administrative-gender", [unknown]),
+            ]
+            for (query, expected) in cases {
+                #expect(try await Self.search(server, "Patient?\(query)") == expected, "\(query)")
+            }
+            let unheld = try await server.send(.get, "/fhir/Patient?gender:in=http://example.org/fhir/ValueSet/nowhere")
+            #expect(unheld.status == .badRequest && unheld.body.contains("nowhere"))
+        }
+    }
 }
