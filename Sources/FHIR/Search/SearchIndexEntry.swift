@@ -23,6 +23,8 @@ public enum SearchValue: Sendable, Equatable {
     case uri(String)
     /// One value per component, in the order of the definition.
     case composite([SearchValue])
+    /// A place (`near` on Location, R4 search §special): WGS84 degrees.
+    case position(latitude: Double, longitude: Double)
 }
 
 /// One index entry: the parameter's code and a value it matched.
@@ -50,6 +52,7 @@ extension SearchValue {
         case .quantity: SearchParameterDefinition.ParameterType.quantity.rawValue
         case .uri: SearchParameterDefinition.ParameterType.uri.rawValue
         case .composite: SearchParameterDefinition.ParameterType.composite.rawValue
+        case .position: SearchParameterDefinition.ParameterType.special.rawValue
         }
     }
 }

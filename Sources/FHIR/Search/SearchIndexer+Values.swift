@@ -25,7 +25,13 @@ extension SearchIndexer {
             return [number(decimal)]
         case .quantity: return quantities(node)
         case .uri: return json?.stringValue.map { [.uri($0)] } ?? []
-        case .composite, .special: return []
+        case .special:
+            // `near` (Location.position): the latitude and longitude.
+            guard node.type == "Location.position", case .number(let latitude)? = json?["latitude"], case .number(let longitude)? = json?["longitude"],
+                let lat = Double(latitude), let lon = Double(longitude)
+            else { return [] }
+            return [.position(latitude: lat, longitude: lon)]
+        case .composite: return []
         }
     }
 

@@ -29,7 +29,9 @@ public final class SearchIndexer: Sendable {
         var byType: [String: [Compiled]] = [:]
         var unparsed: [String] = []
         for (type, definition) in schema.types where definition.kind == .resource && !definition.isAbstract {
-            for parameter in schema.searchParameters(for: type) where !parameter.expression.isEmpty && parameter.type != .special {
+            // Of the special parameters, `near` (Location.position) is indexed; the others (`_text`, `_content`…) are not.
+            for parameter in schema.searchParameters(for: type)
+            where !parameter.expression.isEmpty && (parameter.type != .special || parameter.code == "near") {
                 do {
                     let expression = Self.prune(try FHIRPathCache.shared.parse(parameter.expression), for: type)
                     var components: [(SearchParameterDefinition.ParameterType, FHIRPathExpression)] = []

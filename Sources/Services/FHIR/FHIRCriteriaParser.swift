@@ -89,6 +89,8 @@ enum FHIRCriteriaParser {
             return .quantity(code: code, prefix: prefix, value: number, low: low, high: high, system: system, unit: unit, canonicalUnit: nil)
         case (.composite, nil):
             return try composite(definition, code: code, value: value)
+        case (.special, nil) where code == "near":
+            return try near(code: code, value: value)
         case (_, let modifier?):
             throw refusal("\(code): the modifier :\(modifier) is not matched in criteria")
         default:
@@ -113,6 +115,28 @@ enum FHIRCriteriaParser {
             if parts.count == 2 { bySystem[parts[0], default: []].append(parts[1]) }
         }
         return .codes(code: code, bySystem.mapValues { $0.sorted() })
+    }
+
+    /// The distance `near` means when none is given, in kilometres.
+    static let defaultNearDistance = 5.0
+
+    /// `latitude|longitude[|distance[|unit]]` (R4 search §Location near):
+    /// within `distance` (in `unit`, UCUM, km by default; 5 km when not given).
+    static func near(code: String, value: String) throws -> FHIRCriterion {
+        let parts = value.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        guard (2...4).contains(parts.count), let latitude = Double(parts[0]), let longitude = Double(parts[1]), (-90...90).contains(latitude),
+            (-180...180).contains(longitude)
+        else { throw refusal("\(code) is latitude|longitude|distance|unit (degrees, then a distance in km or another UCUM length), not '\(value)'") }
+        var kilometres = defaultNearDistance
+        if parts.count > 2, !parts[2].isEmpty {
+            guard let distance = Double(parts[2]), distance >= 0 else { throw refusal("\(code): '\(parts[2])' is not a distance") }
+            let unit = parts.count > 3 && !parts[3].isEmpty ? parts[3] : "km"
+            guard let canonical = SearchIndexer.canonicalUnit(unit), canonical.code == "m" else {
+                throw refusal("\(code): '\(unit)' is not a UCUM unit of length (km, m, [mi_i])")
+            }
+            kilometres = distance * NSDecimalNumber(decimal: canonical.factor).doubleValue / 1000
+        }
+        return .near(code: code, latitude: latitude, longitude: longitude, kilometres: kilometres)
     }
 
     /// `a$b` (R4 search §composite): each part read as its component

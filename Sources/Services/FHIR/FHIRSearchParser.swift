@@ -146,6 +146,13 @@ enum FHIRSearchParser {
             case "_summary" where ["true", "text", "data", "false"].contains(value):
                 search.summary = FHIRSearch.Summary(rawValue: value)
                 search.applied.append((name, value))
+            case "_list":
+                // R4 search §_list: the resources a List names as its items (List?item), by the List's id.
+                let lists = alternatives(of: value).map { id in
+                    FHIRCriterion.has(type: "List", code: "item", target: type, .token(code: "_id", system: nil, noSystem: false, value: id))
+                }
+                search.criteria.conditions.append(lists.count == 1 ? lists[0] : .anyOf(lists))
+                search.applied.append((name, value))
             case "_elements":
                 search.elements = Set(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
                 search.applied.append((name, value))
@@ -222,7 +229,7 @@ enum FHIRSearchParser {
         let parameters = FHIRSchema.r4.searchParameters(for: type)
         let nameParts = name.split(separator: ":", maxSplits: 1).map(String.init)
         let (code, modifier) = (nameParts[0], nameParts.count > 1 ? nameParts[1] : nil)
-        guard let definition = parameters.first(where: { $0.code == code }), supports(definition.type, modifier: modifier) else { return nil }
+        guard let definition = parameters.first(where: { $0.code == code }), supports(definition, modifier: modifier) else { return nil }
         guard !value.isEmpty else { throw FHIRCriteriaParser.refusal("\(name) needs a value") }
         if modifier == "missing" {
             // R4 search §missing: true, no value for the parameter; false, some value.
@@ -286,9 +293,11 @@ enum FHIRSearchParser {
 
     /// R4 search §Modifiers, by parameter type: `:missing` on all; `:exact`
     /// and `:contains` (string); `:not`, `:text`, `:of-type` (token);
-    /// `:below`, `:above` (uri); `:identifier` and `:[type]` (reference).
-    static func supports(_ type: SearchParameterDefinition.ParameterType, modifier: String?) -> Bool {
-        switch (type, modifier) {
+    /// `:below`, `:above` (uri); `:identifier` and `:[type]` (reference); of
+    /// the special parameters, `near`.
+    static func supports(_ definition: SearchParameterDefinition, modifier: String?) -> Bool {
+        switch (definition.type, modifier) {
+        case (.special, nil): definition.code == "near"
         case (.special, _): false
         case (_, nil), (_, "missing"), (.string, "exact"), (.string, "contains"), (.token, "not"), (.token, "text"), (.token, "of-type"),
             (.uri, "below"), (.uri, "above"), (.reference, "identifier"), (.token, "in"), (.token, "not-in"):
@@ -315,7 +324,7 @@ extension FHIRService {
     /// The search parameters of `type` that searches match (R4 definitions
     /// of every type but composite and special).
     public static func supportedSearchParameters(of type: String) -> [SearchParameterDefinition] {
-        FHIRSchema.r4.searchParameters(for: type).filter { FHIRSearchParser.supports($0.type, modifier: nil) }
+        FHIRSchema.r4.searchParameters(for: type).filter { FHIRSearchParser.supports($0, modifier: nil) }
     }
 
     /// The condition of being in a compartment: the compartment's resource

@@ -27,7 +27,8 @@ public struct FHIRSearchProjection: Projection {
     /// largest BIGINT (so that every comparison is a range the indexes
     /// serve); number: `num`, `num_lo`/`num_hi`; quantity: `num`, `sys`
     /// system, `val` code, `txt` unit, and `cnum`/`cunit` in UCUM canonical
-    /// units when the unit is UCUM. A composite value (R4 search §composite)
+    /// units when the unit is UCUM; position (`near`): `num` latitude,
+    /// `num_lo` longitude. A composite value (R4 search §composite)
     /// is one row per component, under `code$0`, `code$1`, …, with the same
     /// `grp` (unique within the resource).
     static let columns = ["object_id", "resource_type", "code", "kind", "sys", "val", "txt", "lo", "hi", "num", "num_lo", "num_hi", "cnum", "cunit", "grp"]
@@ -106,6 +107,7 @@ public struct FHIRSearchProjection: Projection {
         case .quantity(let value, let system, let code, let unit, let canonicalValue, let canonicalCode):
             (num, sys, val, txt) = (double(value), system, code, unit)
             (canonical, canonicalUnit) = (canonicalValue.map(double), canonicalCode)
+        case .position(let latitude, let longitude): (num, numLow) = (latitude, longitude)
         case .composite: break
         }
         return [

@@ -17,6 +17,10 @@ public enum FHIRCriterion: Sendable, Hashable {
     /// A token whose system and code are among these (codes by system, `""`
     /// for none): a value set's (R4 search §token `:in`).
     case codes(code: String, [String: [String]])
+    /// `near=latitude|longitude|distance` (R4 search, Location `near`):
+    /// positions within `kilometres`, by the equirectangular approximation (close
+    /// to the great-circle distance over the few hundred kilometres a search spans).
+    case near(code: String, latitude: Double, longitude: Double, kilometres: Double)
     /// `code:text=text` on a token (R4 search §token): a display or text starting with `text` (both normalised).
     case text(code: String, text: String)
     /// `code=[prefix]date`: the search value's interval (µs, both ends
@@ -178,7 +182,7 @@ public struct FHIRSearchStore: Sendable {
             case .token(_, _, _, let value): value != nil ? 1 : nil
             case .uri(_, _, let match): match == .exact ? 1 : match == .below ? 4 : nil
             case .string(_, _, let match): match == .exact ? 1 : match == .prefix ? 4 : nil
-            case .text: 4
+            case .text, .near: 4
             case .codes(_, let bySystem): bySystem.isEmpty ? nil : 1
             case .composite(_, let components): components.first.flatMap(rank)
             case .has, .chain: 2
@@ -225,6 +229,17 @@ public struct FHIRSearchStore: Sendable {
             return ("\(a).code = ? AND \(a).txt LIKE ? ESCAPE '\\'", [.text(code), .text(likeEscaped(text) + "%")])
         case .composite:
             return compositeCondition(criterion, a)
+        case .near(let code, let latitude, let longitude, let kilometres):
+            // Degrees of latitude per km are constant; of longitude, scaled by the cosine of the latitude.
+            let degrees = kilometres / 111.32
+            let scale = max(0.01, cos(latitude * .pi / 180))
+            return (
+                "\(a).code = ? AND \(a).num BETWEEN ? AND ? AND \(a).num_lo BETWEEN ? AND ? "
+                    + "AND (\(a).num - ?) * (\(a).num - ?) + (\(a).num_lo - ?) * (\(a).num_lo - ?) * ? <= ?",
+                [
+                    .text(code), .real(latitude - degrees), .real(latitude + degrees), .real(longitude - degrees / scale), .real(longitude + degrees / scale),
+                    .real(latitude), .real(latitude), .real(longitude), .real(longitude), .real(scale * scale), .real(degrees * degrees),
+                ])
         case .codes(let code, let bySystem):
             guard !bySystem.isEmpty else { return ("1 = 0", []) }
             var binds: [SQLValue] = [.text(code)]

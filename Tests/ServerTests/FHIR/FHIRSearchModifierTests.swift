@@ -190,4 +190,59 @@ struct FHIRSearchModifierTests {
             #expect(unheld.status == .badRequest && unheld.body.contains("nowhere"))
         }
     }
+
+    /// R4 search §_list: the resources a List names as its items.
+    @Test(arguments: TestEngine.available)
+    func resourcesOfAList(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (dupont, durand, martin) = try await FHIRSearchTests.seed(server)
+            func list(_ members: [String]) -> String {
+                let entries = members.map { #"{"item": {"reference": "Patient/\#($0)"}}"# }.joined(separator: ", ")
+                return #"{"resourceType": "List", "status": "current", "mode": "working", "entry": [\#(entries)]}"#
+            }
+            let ward = try await FHIRRoutesTests.create(server, "List", list([dupont, durand]))
+            let other = try await FHIRRoutesTests.create(server, "List", list([martin]))
+            let cases: [(String, Set<String>)] = [
+                ("Patient?_list=\(ward)", [dupont, durand]),
+                ("Patient?_list=\(ward)&gender=male", [durand]),
+                ("Patient?_list=\(ward),\(other)", [dupont, durand, martin]),
+                ("Patient?_list=nothing", []),
+                ("Observation?_list=\(ward)", []),
+            ]
+            for (query, expected) in cases {
+                #expect(try await Self.search(server, query) == expected, "\(query)")
+            }
+        }
+    }
+
+    /// R4 search, Location `near`: latitude|longitude|distance|unit (UCUM lengths, km by default).
+    @Test(arguments: TestEngine.available)
+    func locationsNearAPlace(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            func location(_ name: String, _ latitude: Double, _ longitude: Double) -> String {
+                #"{"resourceType": "Location", "name": "\#(name)", "position": {"latitude": \#(latitude), "longitude": \#(longitude)}}"#
+            }
+            let hotelDieu = try await FHIRRoutesTests.create(server, "Location", location("Hôtel-Dieu", 48.8540, 2.3488))
+            let pitie = try await FHIRRoutesTests.create(server, "Location", location("Pitié-Salpêtrière", 48.8379, 2.3646))  // 2.1 km away
+            let lyon = try await FHIRRoutesTests.create(server, "Location", location("Édouard-Herriot", 45.7430, 4.8839))  // 392 km away
+            _ = try await FHIRRoutesTests.create(server, "Location", #"{"resourceType": "Location", "name": "Nowhere"}"#)
+            let cases: [(String, Set<String>)] = [
+                ("near=48.8540%7C2.3488%7C1%7Ckm", [hotelDieu]),
+                ("near=48.8540%7C2.3488%7C3", [hotelDieu, pitie]),
+                ("near=48.8540%7C2.3488", [hotelDieu, pitie]),
+                ("near=48.8540%7C2.3488%7C2000%7Cm", [hotelDieu]),
+                ("near=48.8540%7C2.3488%7C2500%7Cm", [hotelDieu, pitie]),
+                ("near=48.8540%7C2.3488%7C1%7C[mi_i]", [hotelDieu]),
+                ("near=48.8540%7C2.3488%7C380%7Ckm", [hotelDieu, pitie]),
+                ("near=48.8540%7C2.3488%7C410%7Ckm", [hotelDieu, pitie, lyon]),
+                ("near=45.75%7C4.85%7C10%7Ckm", [lyon]),
+            ]
+            for (query, expected) in cases {
+                #expect(try await Self.search(server, "Location?\(query)") == expected, "\(query)")
+            }
+            for bad in ["near=north", "near=48.85%7C2.35%7C5%7Ckg", "near=95%7C2%7C5", "near=48.85%7C2.35%7C-1"] {
+                #expect(try await server.send(.get, "/fhir/Location?\(bad)").status == .badRequest, "\(bad)")
+            }
+        }
+    }
 }
