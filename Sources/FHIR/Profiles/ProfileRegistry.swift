@@ -36,6 +36,32 @@ public final class ProfileRegistry: @unchecked Sendable {
         profiles[canonical] ?? profiles[String(canonical.split(separator: "|").first ?? "")]
     }
 
+    /// The codes of a held code system under `code` (`below`) or over it,
+    /// `code` itself included, by the nesting of its concepts; nil when the
+    /// code system is not held or has no such code.
+    public func codes(related code: String, in system: String, below: Bool) -> Set<String>? {
+        guard let concepts = codeSystems[system]?["concept"]?.arrayValue else { return nil }
+        // Each concept with the path of codes from the top to it.
+        var stack: [(JSON, [String])] = concepts.map { ($0, []) }
+        while let (concept, ancestors) = stack.popLast() {
+            guard let current = concept["code"]?.stringValue else { continue }
+            let children = concept["concept"]?.arrayValue ?? []
+            guard current == code else {
+                stack += children.map { ($0, ancestors + [current]) }
+                continue
+            }
+            guard below else { return Set(ancestors + [current]) }
+            var found: Set<String> = [current]
+            var descendants = children
+            while let child = descendants.popLast() {
+                if let childCode = child["code"]?.stringValue { found.insert(childCode) }
+                descendants += child["concept"]?.arrayValue ?? []
+            }
+            return found
+        }
+        return nil
+    }
+
     /// `system|code` of a value set, from the loaded code systems or the
     /// R4 expansions Socle carries; nil when it cannot be expanded here
     /// (external terminologies such as SNOMED CT or the ANS NOS tables).

@@ -108,12 +108,30 @@ enum FHIRSearchParser {
     ]
 
     /// `system`: a system-level search, whose includes may name any type.
-    /// The `system|code` of a value set by its URL, nil when Socle cannot expand it (`:in`, `:not-in`).
-    typealias ValueSetCodes = (String) -> Set<String>?
-    static func baseValueSets(_ url: String) -> Set<String>? { FHIRSchema.r4.valueSets[String(url.split(separator: "|").first ?? "")] }
+    /// What the terminology modifiers read (R4 search §token `:in`,
+    /// `:not-in`, `:below`, `:above`): a value set's `system|code` by its
+    /// URL, the codes below or above one in its code system's hierarchy;
+    /// nil when Socle cannot tell.
+    struct Terminology: Sendable {
+        var valueSet: @Sendable (String) -> Set<String>?
+        var hierarchy: @Sendable (_ system: String, _ code: String, _ below: Bool) -> Set<String>?
+
+        /// R4's own value sets; no hierarchy.
+        static let base = Terminology(valueSet: { FHIRSchema.r4.valueSets[String($0.split(separator: "|").first ?? "")] }, hierarchy: { _, _, _ in nil })
+
+        init(valueSet: @escaping @Sendable (String) -> Set<String>?, hierarchy: @escaping @Sendable (String, String, Bool) -> Set<String>?) {
+            self.valueSet = valueSet
+            self.hierarchy = hierarchy
+        }
+
+        /// The value sets and code systems a registry holds (and R4's).
+        init(_ registry: ProfileRegistry) {
+            self.init(valueSet: { registry.codes(of: $0) }, hierarchy: { registry.codes(related: $1, in: $0, below: $2) })
+        }
+    }
 
     static func parse(
-        type: String, query: [(name: String, value: String)], strict: Bool, system: Bool = false, valueSets: ValueSetCodes = baseValueSets
+        type: String, query: [(name: String, value: String)], strict: Bool, system: Bool = false, terminology: Terminology = .base
     ) throws -> FHIRSearch {
         var search = FHIRSearch(
             criteria: FHIRCriteria(type: type, conditions: []), count: FHIRSearch.defaultCount, after: nil, total: .accurate, applied: [], ignored: [])
@@ -157,7 +175,7 @@ enum FHIRSearchParser {
                 search.elements = Set(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
                 search.applied.append((name, value))
             default:
-                guard let condition = try condition(name: name, value: value, type: type, valueSets: valueSets) else {
+                guard let condition = try condition(name: name, value: value, type: type, terminology: terminology) else {
                     if strict { throw FHIRCriteriaParser.refusal("'\(name)' is not a search parameter of \(type) that this server supports") }
                     search.ignored.append(name)
                     continue
@@ -223,9 +241,9 @@ enum FHIRSearchParser {
     /// name is not a supported parameter of the type (or its modifier is not
     /// supported); 400 when the value is wrong. Chained names and `_has` go
     /// through the types they name, one level each.
-    static func condition(name: String, value: String, type: String, valueSets: ValueSetCodes = baseValueSets) throws -> FHIRCriterion? {
-        if name.hasPrefix("_has:") { return try reverseChain(name: name, value: value, type: type, valueSets: valueSets) }
-        if let dot = name.firstIndex(of: "."), !name.hasPrefix("_") { return try chain(name: name, at: dot, value: value, type: type, valueSets: valueSets) }
+    static func condition(name: String, value: String, type: String, terminology: Terminology = .base) throws -> FHIRCriterion? {
+        if name.hasPrefix("_has:") { return try reverseChain(name: name, value: value, type: type, terminology: terminology) }
+        if let dot = name.firstIndex(of: "."), !name.hasPrefix("_") { return try chain(name: name, at: dot, value: value, type: type, terminology: terminology) }
         let parameters = FHIRSchema.r4.searchParameters(for: type)
         let nameParts = name.split(separator: ":", maxSplits: 1).map(String.init)
         let (code, modifier) = (nameParts[0], nameParts.count > 1 ? nameParts[1] : nil)
@@ -241,11 +259,22 @@ enum FHIRSearchParser {
         if modifier == "in" || modifier == "not-in" {
             // R4 search §token :in, :not-in: a code of the value set (of none of it), for value sets Socle can expand.
             let sets = try alternatives(of: value).map { url -> FHIRCriterion in
-                guard let codes = valueSets(url) else { throw FHIRCriteriaParser.refusal("\(name): the value set \(url) is not one this server holds and can expand") }
+                guard let codes = terminology.valueSet(url) else { throw FHIRCriteriaParser.refusal("\(name): the value set \(url) is not one this server holds and can expand") }
                 return FHIRCriteriaParser.codes(code: code, codes)
             }
             let condition = sets.count == 1 ? sets[0] : .anyOf(sets)
             return modifier == "in" ? condition : .not(condition)
+        }
+        if definition.type == .token, modifier == "below" || modifier == "above" {
+            // R4 search §token :below, :above: the code and those under (over) it, in a code system Socle holds.
+            let codes = try alternatives(of: value).map { item -> FHIRCriterion in
+                let parts = FHIRCriteriaParser.splitUnescaped(item, "|").map(FHIRCriteriaParser.unescape)
+                guard parts.count == 2, !parts[0].isEmpty, let related = terminology.hierarchy(parts[0], parts[1], modifier == "below") else {
+                    throw FHIRCriteriaParser.refusal("\(name): '\(item)' is not system|code of a code system this server holds with its hierarchy")
+                }
+                return FHIRCriteriaParser.codes(code: code, Set(related.map { parts[0] + "|" + $0 }))
+            }
+            return codes.count == 1 ? codes[0] : .anyOf(codes)
         }
         let negated = modifier == "not"
         let alternatives = try alternatives(of: value).map {
@@ -259,7 +288,7 @@ enum FHIRSearchParser {
     /// `code[:Target].rest=value` (R4 search §Chained parameters): the
     /// target is the one named, else the only one of the reference's targets
     /// that has the next parameter (400 when several have it).
-    static func chain(name: String, at dot: String.Index, value: String, type: String, valueSets: ValueSetCodes) throws -> FHIRCriterion? {
+    static func chain(name: String, at dot: String.Index, value: String, type: String, terminology: Terminology) throws -> FHIRCriterion? {
         let head = name[..<dot].split(separator: ":", maxSplits: 1).map(String.init)
         let rest = String(name[name.index(after: dot)...])
         guard let definition = FHIRSchema.r4.searchParameters(for: type).first(where: { $0.code == head[0] }), definition.type == .reference else {
@@ -272,13 +301,13 @@ enum FHIRSearchParser {
         guard candidates.count == 1, let target = candidates.first, FHIRService.knownTypes.contains(target) else {
             throw FHIRCriteriaParser.refusal("\(name): name the type the chain goes through (\(head[0]):Type.\(rest)); it may be \(candidates.joined(separator: ", "))")
         }
-        return try condition(name: rest, value: value, type: target, valueSets: valueSets).map { .chain(code: head[0], target: target, $0) }
+        return try condition(name: rest, value: value, type: target, terminology: terminology).map { .chain(code: head[0], target: target, $0) }
     }
 
     /// `_has:Type:reference:rest=value` (R4 search §Reverse chaining): a
     /// resource of Type whose `reference` names the resource meets `rest=value`
     /// (itself maybe a `_has`).
-    static func reverseChain(name: String, value: String, type: String, valueSets: ValueSetCodes) throws -> FHIRCriterion? {
+    static func reverseChain(name: String, value: String, type: String, terminology: Terminology) throws -> FHIRCriterion? {
         let parts = name.dropFirst("_has:".count).split(separator: ":", maxSplits: 2).map(String.init)
         guard parts.count == 3, FHIRService.knownTypes.contains(parts[0]) else {
             throw FHIRCriteriaParser.refusal("\(name): _has is _has:Type:reference:parameter")
@@ -286,7 +315,7 @@ enum FHIRSearchParser {
         guard let link = FHIRSchema.r4.searchParameters(for: parts[0]).first(where: { $0.code == parts[1] }), link.type == .reference,
             link.targets.isEmpty || link.targets.contains(type)
         else { throw FHIRCriteriaParser.refusal("\(name): '\(parts[1])' is not a reference of \(parts[0]) to \(type)") }
-        return try condition(name: parts[2], value: value, type: parts[0], valueSets: valueSets).map {
+        return try condition(name: parts[2], value: value, type: parts[0], terminology: terminology).map {
             .has(type: parts[0], code: parts[1], target: type, $0)
         }
     }
@@ -300,7 +329,8 @@ enum FHIRSearchParser {
         case (.special, nil): definition.code == "near"
         case (.special, _): false
         case (_, nil), (_, "missing"), (.string, "exact"), (.string, "contains"), (.token, "not"), (.token, "text"), (.token, "of-type"),
-            (.uri, "below"), (.uri, "above"), (.reference, "identifier"), (.token, "in"), (.token, "not-in"):
+            (.uri, "below"), (.uri, "above"), (.reference, "identifier"), (.token, "in"), (.token, "not-in"),
+            (.token, "below"), (.token, "above"):
             true
         case (.reference, let type?): FHIRSchema.r4.isResourceType(type)
         default: false
@@ -389,13 +419,13 @@ extension FHIRService {
                 // Without _type, only the parameters of every resource (`_id`, `_lastUpdated`, …).
                 everywhere = !types.isEmpty || pair.name.hasPrefix("_")
                 for type in parsing where everywhere {
-                    everywhere = try FHIRSearchParser.condition(name: pair.name, value: pair.value, type: type, valueSets: profiles.registry.codes) != nil
+                    everywhere = try FHIRSearchParser.condition(name: pair.name, value: pair.value, type: type, terminology: FHIRSearchParser.Terminology(profiles.registry)) != nil
                 }
             }
             if everywhere { kept.append(pair) } else { ignored.append(pair.name) }
         }
         if strict, let first = ignored.first { throw FHIRCriteriaParser.refusal("'\(first)' is not a search parameter of every type searched (\(types.isEmpty ? "all" : types.joined(separator: ",")))") }
-        var search = try FHIRSearchParser.parse(type: parsing[0], query: kept, strict: strict, system: true, valueSets: profiles.registry.codes)
+        var search = try FHIRSearchParser.parse(type: parsing[0], query: kept, strict: strict, system: true, terminology: FHIRSearchParser.Terminology(profiles.registry))
         search.criteria.types = types
         search.ignored += ignored
         if !types.isEmpty { search.applied.insert(("_type", types.joined(separator: ",")), at: 0) }
@@ -439,7 +469,7 @@ extension FHIRService {
     func prepared(type: String, query: String, form: String = "", strict: Bool = false, compartment: (type: String, id: String)? = nil) throws -> FHIRSearch {
         try Self.requireType(type)
         var search = try FHIRSearchParser.parse(
-            type: type, query: FHIRSearchParser.pairs(query) + FHIRSearchParser.pairs(form), strict: strict, valueSets: profiles.registry.codes)
+            type: type, query: FHIRSearchParser.pairs(query) + FHIRSearchParser.pairs(form), strict: strict, terminology: FHIRSearchParser.Terminology(profiles.registry))
         if let compartment { search.criteria.conditions.insert(try Self.membership(of: type, in: compartment), at: 0) }
         return search
     }

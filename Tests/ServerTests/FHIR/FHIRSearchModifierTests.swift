@@ -245,4 +245,41 @@ struct FHIRSearchModifierTests {
             }
         }
     }
+
+    /// R4 search §token `:below` and `:above`: the code and those under
+    /// (over) it in a code system Socle holds; 400 for one it does not hold.
+    @Test(arguments: TestEngine.available)
+    func codesBelowAndAbove(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let system = "http://example.org/fhir/CodeSystem/services"
+            _ = try await FHIRRoutesTests.create(
+                server, "CodeSystem",
+                #"""
+                {"resourceType": "CodeSystem", "url": "\#(system)", "status": "active", "content": "complete", "hierarchyMeaning": "is-a",
+                 "concept": [{"code": "hospital", "concept": [
+                   {"code": "medicine", "concept": [{"code": "cardiology"}, {"code": "pneumology"}]}, {"code": "surgery"}]}]}
+                """#)
+            let patient = try await FHIRRoutesTests.create(server, "Patient", #"{"resourceType": "Patient"}"#)
+            func observation(_ code: String) async throws -> String {
+                try await FHIRRoutesTests.create(
+                    server, "Observation",
+                    #"{"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "\#(system)", "code": "\#(code)"}]}, "subject": {"reference": "Patient/\#(patient)"}}"#)
+            }
+            let (cardiology, medicine, surgery) = (try await observation("cardiology"), try await observation("medicine"), try await observation("surgery"))
+            let cases: [(String, Set<String>)] = [
+                ("code:below=\(system)%7Cmedicine", [cardiology, medicine]),
+                ("code:below=\(system)%7Chospital", [cardiology, medicine, surgery]),
+                ("code:below=\(system)%7Cpneumology", []),
+                ("code:above=\(system)%7Ccardiology", [cardiology, medicine]),
+                ("code:above=\(system)%7Csurgery", [surgery]),
+                ("code:below=\(system)%7Csurgery,\(system)%7Ccardiology", [cardiology, surgery]),
+            ]
+            for (query, expected) in cases {
+                #expect(try await Self.search(server, "Observation?\(query)") == expected, "\(query)")
+            }
+            for bad in ["code:below=http://loinc.org%7C8480-6", "code:below=medicine", "code:above=\(system)%7Cunknown"] {
+                #expect(try await server.send(.get, "/fhir/Observation?\(bad)").status == .badRequest, "\(bad)")
+            }
+        }
+    }
 }

@@ -508,4 +508,27 @@ struct FHIRSearchTests {
             #expect(posted.status == .ok && Self.ids(posted) == [durand])
         }
     }
+
+    /// An administrator's explain of a search (`GET /admin/fhir/explain/{type}?…`):
+    /// the parameters applied and left out, each statement's SQL with its bound
+    /// values and the database's plan, which uses the index; the statement
+    /// run finds what the search finds. Users without the admin role: 403.
+    @Test(arguments: TestEngine.available)
+    func explainedSearches(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (_, durand, _) = try await Self.seed(server)
+            let reply = try await server.send(.get, "/admin/fhir/explain/Patient?gender=male&birthdate=ge1980&colour=blue&_sort=-birthdate")
+            #expect(reply.status == .ok, "\(reply.body)")
+            #expect(reply.json["applied"] == ["gender=male", "birthdate=ge1980", "_sort=-birthdate"] && reply.json["ignored"] == ["colour"])
+            let page = try #require(reply.json["page"])
+            #expect(page["sql"]?.stringValue?.hasPrefix("SELECT ") == true && page["parameters"]?.arrayValue?.contains("male") == true)
+            let plan = page["database_plan"]?.arrayValue?.compactMap(\.stringValue).joined(separator: "\n") ?? ""
+            #expect(plan.contains("fhir_search_"), "the plan uses one of the search indexes: \(plan)")
+            #expect(reply.json["count"]?["sql"]?.stringValue?.hasPrefix("SELECT COUNT(*)") == true)
+            #expect(Self.ids(try await server.send(.get, "/fhir/Patient?gender=male&birthdate=ge1980")) == [durand])
+            #expect(try await server.send(.get, "/admin/fhir/explain/Patient?gender=male", as: TestServer.clinician).status == .forbidden)
+            #expect(try await server.send(.get, "/admin/fhir/explain/Patient?birthdate=soon").status == .badRequest)
+            #expect(try await server.send(.get, "/admin/fhir/explain/Nothing").status == .notFound)
+        }
+    }
 }
