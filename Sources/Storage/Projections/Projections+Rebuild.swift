@@ -116,7 +116,7 @@ extension Projections {
     /// The latest version of each versioned object the projection follows,
     /// after `cursor` in creation order, one page, and where the page ends.
     func latestVersions(of projection: any Projection, after cursor: RebuildCursor) async throws -> ([ProjectedVersion], RebuildCursor?) {
-        let (condition, binds) = Self.rmTypeCondition(projection, column: "o.rm_type")
+        let (condition, binds) = Self.rmTypeCondition(projection, column: "o.rm_type", creationOrder: true)
         let rows = try await database.query(
             """
             SELECT o.object_id, o.rm_type, o.template_id, v.version_number, v.ehr_id, v.patient_id, v.contribution_id, v.system_id, v.committer,

@@ -150,8 +150,12 @@ public struct Projections: Sendable {
     }
 
     /// `rm_type IN (…)` for a projection that follows some types; empty for all.
-    static func rmTypeCondition(_ projection: any Projection, column: String) -> (String, [SQLValue]) {
+    /// `creationOrder`: the condition written so that no index serves it
+    /// (`column || ''`) when the projection follows several types, for a
+    /// scan in creation order (`versioned_object_created_idx`) to filter with it.
+    static func rmTypeCondition(_ projection: any Projection, column: String, creationOrder: Bool = false) -> (String, [SQLValue]) {
         guard let types = projection.rmTypes?.sorted() else { return ("", []) }
-        return ("\(column) IN (\(Array(repeating: "?", count: types.count).joined(separator: ", ")))", types.map(SQLValue.text))
+        let operand = creationOrder && types.count > 1 ? "(\(column) || '')" : column
+        return ("\(operand) IN (\(Array(repeating: "?", count: types.count).joined(separator: ", ")))", types.map(SQLValue.text))
     }
 }

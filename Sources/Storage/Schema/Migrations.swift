@@ -133,6 +133,13 @@ public enum Migrations {
             ["CREATE UNIQUE INDEX versioned_object_access_idx ON versioned_object (ehr_id) WHERE rm_type = 'EHR_ACCESS'"]
         },
         Migration(version: 7, description: "item tags and their log") { _ in TagStore.createStatements },
+        Migration(version: 8, description: "records in creation order") { _ in
+            // A rebuild of a projection that follows many types (FHIR search: every
+            // resource type) reads the records in creation order through this
+            // index; through the one on (rm_type, …) each page sorted every
+            // record left (914,000 FHIR resources: 100 a second, measured).
+            ["CREATE INDEX versioned_object_created_idx ON versioned_object (time_created, object_id)"]
+        },
     ]
 
     /// The schema version this binary writes.

@@ -134,7 +134,7 @@ public struct FHIRSearchStore: Sendable {
         var leading: String?
         if let index = driving(conditions) {
             let first = conditions.remove(at: index)
-            let (match, values) = condition(first, "o")
+            let (match, values) = leadingCondition(first)
             sql += match
             binds += values
             leading = orderedCode(first)
@@ -164,6 +164,22 @@ public struct FHIRSearchStore: Sendable {
         return (sql, binds)
     }
 
+    /// The condition the search starts from, on its row `o`: a chain the
+    /// other way round (the targets meeting the chained condition first, once,
+    /// then the references to them through the index on value) — from the
+    /// patient found by an identifier to their observations, rather than from
+    /// every observation of a code to each one's patient (189 ms → see
+    /// docs/architecture.md §FHIR search).
+    static func leadingCondition(_ criterion: FHIRCriterion) -> (String, [SQLValue]) {
+        guard case .chain(let code, let target, let inner) = criterion else { return condition(criterion, "o") }
+        let (match, binds) = condition(inner, "t")
+        return (
+            """
+            o.code = ? AND o.kind = 'reference' AND o.sys = ? AND o.val IN (SELECT substr(t.object_id, \(target.utf8.count + 2)) \
+            FROM \(FHIRSearchProjection.table) t WHERE t.resource_type = ? AND \(match))
+            """, [.text(code), .text(target), .text(target)] + binds)
+    }
+
     /// The parameter of a date, number or quantity condition.
     static func orderedCode(_ criterion: FHIRCriterion) -> String? {
         switch criterion {
@@ -179,13 +195,15 @@ public struct FHIRSearchStore: Sendable {
         func rank(_ criterion: FHIRCriterion) -> Int? {
             switch criterion {
             case .reference(_, _, let id, let url): id != nil || url != nil ? 0 : nil
-            case .token(_, _, _, let value): value != nil ? 1 : nil
+            // An identifier names one resource, or few: it leads before any other code.
+            case .token(let code, _, _, let value): value == nil ? nil : code == "_id" || code == "identifier" ? 0 : 1
             case .uri(_, _, let match): match == .exact ? 1 : match == .below ? 4 : nil
             case .string(_, _, let match): match == .exact ? 1 : match == .prefix ? 4 : nil
             case .text, .near: 4
             case .codes(_, let bySystem): bySystem.isEmpty ? nil : 1
             case .composite(_, let components): components.first.flatMap(rank)
-            case .has, .chain: 2
+            case .has: 2
+            case .chain(_, _, let inner): rank(inner)
             case .date: 3
             case .number, .quantity: 4
             // Alternatives lead as well as the weakest of them (each through the index, OR-ed).

@@ -121,10 +121,13 @@ extension VersionStore {
             let batch = Array(ids[start..<min(start + 500, ids.count)])
             let rows = try await database.query(
                 """
-                SELECT o.object_id FROM versioned_object o JOIN object_version v ON v.object_id = o.object_id AND v.version_number = o.latest_version
-                WHERE o.object_id IN (\(Array(repeating: "?", count: batch.count).joined(separator: ", "))) AND o.ehr_id IS NULL AND v.lifecycle_state <> ?
+                SELECT o.object_id, o.ehr_id FROM versioned_object o JOIN object_version v ON v.object_id = o.object_id AND v.version_number = o.latest_version
+                WHERE o.object_id IN (\(Array(repeating: "?", count: batch.count).joined(separator: ", "))) AND v.lifecycle_state <> ?
                 """, batch.map(SQLValue.text) + [.text(VersionLifecycleState.deleted.rawValue)])
-            for row in rows { if let id = row.string(0) { found.insert(id) } }
+            // `ehr_id IS NULL` is checked here: in the statement, with many ids, SQLite
+            // chose the index on ehr_id and read every record without an EHR (1.7 s
+            // for one patient's $everything among 914,000 resources, measured).
+            for row in rows where row.string(1) == nil { if let id = row.string(0) { found.insert(id) } }
         }
         return found
     }
