@@ -153,8 +153,9 @@ public struct FHIRSearchStore: Sendable {
             if exists == "EXISTS", let leading, orderedCode(positive) == leading {
                 // A range on the parameter that leads (date=ge…&date=lt…): the
                 // leading row itself meets it most often, tried before the other rows.
+                // A resource with one value for it: that row or none (the rest is for several values).
                 let (own, ownValues) = Self.condition(positive, "o")
-                sql += " AND ((\(own)) OR\(other))"
+                sql += " AND ((\(own)) OR (o.vals > 1 AND\(other)))"
                 binds += ownValues + values
             } else {
                 sql += " AND" + other

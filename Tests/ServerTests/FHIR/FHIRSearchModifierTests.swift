@@ -154,6 +154,17 @@ struct FHIRSearchModifierTests {
             for (query, expected) in cases {
                 #expect(try await Self.search(server, "Encounter?\(query)") == expected, "\(query)")
             }
+            // A parameter with several values (a Goal's targets): each condition met by one of them (R4 search: "AND").
+            func goal(_ dues: [String]) -> String {
+                let targets = dues.map { #"{"dueDate": "\#($0)"}"# }.joined(separator: ", ")
+                return #"{"resourceType": "Goal", "lifecycleStatus": "active", "description": {"text": "walk"}, "subject": {"reference": "Patient/\#(patient)"}, "target": [\#(targets)]}"#
+            }
+            let twoTargets = try await FHIRRoutesTests.create(server, "Goal", goal(["2020-01-15", "2024-06-01"]))
+            let oneTarget = try await FHIRRoutesTests.create(server, "Goal", goal(["2022-03-01"]))
+            #expect(try await Self.search(server, "Goal?target-date=ge2024-01-01&target-date=lt2020-06-01") == [twoTargets])
+            #expect(try await Self.search(server, "Goal?target-date=ge2021-01-01&target-date=lt2023-01-01") == [twoTargets, oneTarget])
+            #expect(try await Self.search(server, "Goal?target-date=ge2025-01-01&target-date=lt2019-01-01").isEmpty)
+            #expect(try await Self.search(server, "Goal?target-date=ge2021-01-01") == [twoTargets, oneTarget])
             // Sorted by date, newest first: the ongoing one leads, and pages walk on past it.
             let first = try await server.send(.get, "/fhir/Encounter?_sort=-date&_count=1")
             #expect(FHIRSearchTests.ids(first) == [ongoing])
