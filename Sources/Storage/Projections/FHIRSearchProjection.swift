@@ -50,8 +50,9 @@ public struct FHIRSearchProjection: Projection {
             """,
             // A resource's rows of one parameter (the EXISTS of every condition but the first, sort keys).
             "CREATE INDEX \(Self.table)_object_idx ON \(Self.table) (object_id, code)",
-            // Covering (a count by code reads the index alone: the rows lie scattered in a large table).
-            "CREATE INDEX \(Self.table)_value_idx ON \(Self.table) (resource_type, code, val, sys, object_id)",
+            // Not covering: with (…, sys, object_id) a count by code took 3 ms instead of 55
+            // at 914,000 resources, but imports ran at 1,281/s instead of 1,644 (measured).
+            "CREATE INDEX \(Self.table)_value_idx ON \(Self.table) (resource_type, code, val)",
             // Dates from either end, covering: `ge`/`gt` ranges on the end, `le`/`lt` on the start.
             "CREATE INDEX \(Self.table)_low_idx ON \(Self.table) (resource_type, code, lo, hi, vals, object_id) WHERE kind = 'date'",
             "CREATE INDEX \(Self.table)_high_idx ON \(Self.table) (resource_type, code, hi, lo, vals, object_id) WHERE kind = 'date'",
