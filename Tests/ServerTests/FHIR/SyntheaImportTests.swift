@@ -20,8 +20,11 @@ struct SyntheaImportTests {
             let files = try FHIRImportFiles.list([Corpus.root.appendingPathComponent("fhir/synthea").path])
             #expect(files.count == 122)
             var report = FHIRImporter.Report()
+            var facts = BundleFacts()
             for file in files {
-                report.add(await importer.importBundle(try JSONParser.parse(try FHIRImportFiles.read(file.path)), source: file.path, committal: committal))
+                let bundle = try JSONParser.parse(try FHIRImportFiles.read(file.path))
+                facts.add(bundle)
+                report.add(await importer.importBundle(bundle, source: file.path, committal: committal))
             }
             #expect(report.refused.isEmpty, "\(report.refused.prefix(10).joined(separator: "\n"))")
             #expect(report.resources == 92_114)
@@ -35,6 +38,7 @@ struct SyntheaImportTests {
             let dangling = try await database.store.fhirSearch.danglingReferences(limit: 10)
             #expect(dangling.isEmpty, "\(dangling)")
             try await Self.searchTheImport(FHIRService(store: database.store, systemID: "socle.test"))
+            try await Self.chainsMatchTheBundles(facts, FHIRService(store: database.store, systemID: "socle.test"))
             let patientFile = try #require(files.first { !($0.path as NSString).lastPathComponent.hasPrefix("0-") })
             try await Self.everythingMatchesTheBundle(
                 JSONParser.parse(try FHIRImportFiles.read(patientFile.path)), FHIRService(store: database.store, systemID: "socle.test"))
@@ -84,5 +88,49 @@ struct SyntheaImportTests {
         let named = Set(included.map { String($0.prefix { $0 != "/" }) })
         #expect(!medications.isEmpty && medications.isSubset(of: included))
         #expect(named.isSubset(of: ["Practitioner", "PractitionerRole", "Organization", "Location", "Medication"]) && named.contains("Practitioner"), "\(named)")
+    }
+
+    /// A chained search and a `_has` search (R4 search §Chained parameters,
+    /// §Reverse chaining) on the imported set, their counts computed from the bundles.
+    static func chainsMatchTheBundles(_ facts: BundleFacts, _ service: FHIRService) async throws {
+        let heartRate = "http://loinc.org|8867-4"
+        let women = Set(facts.gender.filter { $0.value == "female" }.keys)
+        let expectedChain = facts.observations.filter { $0.codes.contains(heartRate) && women.contains($0.subject) }.count
+        let chained = try await service.search(type: "Observation", query: "subject:Patient.gender=female&code=http://loinc.org%7C8867-4&_summary=count")
+        #expect(expectedChain > 100 && chained.total == expectedChain, "\(chained.total ?? -1) against \(expectedChain)")
+        // The condition code the most patients have, and who has it.
+        var patientsByCode: [String: Set<String>] = [:]
+        for (patient, code) in facts.conditions { patientsByCode[code, default: []].insert(patient) }
+        let (code, patients) = try #require(patientsByCode.max { $0.value.count < $1.value.count || ($0.value.count == $1.value.count && $0.key > $1.key) })
+        let has = try await service.search(type: "Patient", query: "_has:Condition:patient:code=\(code.replacingOccurrences(of: "|", with: "%7C"))&_count=200")
+        #expect(patients.count > 10 && Set(has.matches.map(\.id)) == patients, "\(code): \(has.matches.count) against \(patients.count)")
+        // Both at once: the women among them.
+        let both = try await service.search(
+            type: "Patient", query: "gender=female&_has:Condition:patient:code=\(code.replacingOccurrences(of: "|", with: "%7C"))&_summary=count")
+        #expect(both.total == patients.intersection(women).count)
+    }
+}
+
+/// What the chained searches are checked against, read from the bundles
+/// as they are imported: each patient's gender, each Observation's subject
+/// and codes, each Condition's patient and codes (`system|code`).
+struct BundleFacts {
+    var gender: [String: String] = [:]
+    var observations: [(subject: String, codes: Set<String>)] = []
+    var conditions: [(patient: String, code: String)] = []
+
+    mutating func add(_ bundle: JSON) {
+        for entry in bundle["entry"]?.arrayValue ?? [] {
+            guard let resource = entry["resource"] else { continue }
+            // Synthea's references are the `urn:uuid:` full URLs of the patients, whose ids they carry.
+            let subject = String((resource["subject"]?["reference"]?.stringValue ?? "").split(separator: ":").last ?? "")
+            let codes = Set((resource["code"]?["coding"]?.arrayValue ?? []).map { "\($0["system"]?.stringValue ?? "")|\($0["code"]?.stringValue ?? "")" })
+            switch resource["resourceType"]?.stringValue {
+            case "Patient": gender[resource["id"]?.stringValue ?? ""] = resource["gender"]?.stringValue
+            case "Observation": observations.append((subject, codes))
+            case "Condition": conditions += codes.map { (subject, $0) }
+            default: break
+            }
+        }
     }
 }
