@@ -166,6 +166,7 @@ enum FHIRSearchParser {
                 search.applied.append((name, value))
             case "_list":
                 // R4 search §_list: the resources a List names as its items (List?item), by the List's id.
+                guard !value.isEmpty else { throw FHIRCriteriaParser.refusal("_list needs the id of a List") }
                 let lists = alternatives(of: value).map { id in
                     FHIRCriterion.has(type: "List", code: "item", target: type, .token(code: "_id", system: nil, noSystem: false, value: id))
                 }
@@ -477,7 +478,10 @@ extension FHIRService {
     /// The statements a search runs: its page (none for `_count=0`) and its
     /// count (none for `_total=none`), as `socle bench fhir-search` runs them alone.
     public func statements(type: String, query: String, compartment: (type: String, id: String)? = nil) throws -> (page: RenderedQuery?, count: RenderedQuery?) {
-        let search = try prepared(type: type, query: query, compartment: compartment)
+        try Self.statements(of: try prepared(type: type, query: query, compartment: compartment))
+    }
+
+    static func statements(of search: FHIRSearch) throws -> (page: RenderedQuery?, count: RenderedQuery?) {
         let page =
             search.count > 0
             ? try FHIRSearchStore.statement(search.criteria, sort: search.sort, after: search.after, backward: search.backward, limit: search.count + 1)
@@ -490,7 +494,7 @@ extension FHIRService {
     /// the database's plan.
     public func explain(type: String, query: String) async throws -> JSON {
         let search = try prepared(type: type, query: query)
-        let (page, count) = try statements(type: type, query: query)
+        let (page, count) = try Self.statements(of: search)
         func described(_ statement: RenderedQuery?) async throws -> JSON {
             guard let statement else { return nil }
             return [

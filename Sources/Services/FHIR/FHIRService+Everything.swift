@@ -31,7 +31,9 @@ extension FHIRService {
             case "start", "end":
                 guard let range = SearchIndexer.searchRange(value) else { throw FHIRCriteriaParser.refusal("\(name) is a date, not '\(value)'") }
                 if name == "start" { start = range.low } else { end = range.high }
-            case "_type": types = Set(value.split(separator: ",").map(String.init))
+            case "_type":
+                types = Set(value.split(separator: ",").map(String.init))
+                if let unknown = types?.first(where: { !knownTypes.contains($0) }) { throw FHIRCriteriaParser.refusal("_type: '\(unknown)' is not a resource type") }
             case "_since":
                 guard let time = ISODateTime(value) else { throw FHIRCriteriaParser.refusal("_since is an instant, not '\(value)'") }
                 since = time.microsecondsSinceEpoch
@@ -44,6 +46,7 @@ extension FHIRService {
             default: throw FHIRCriteriaParser.refusal("'\(name)' is not a parameter of $everything (start, end, _type, _since, _count)")
             }
         }
+        guard start <= end else { throw FHIRCriteriaParser.refusal("start must not be after end") }
         return (types, since, count, after, start, end)
     }
 

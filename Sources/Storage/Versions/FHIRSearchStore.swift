@@ -474,12 +474,9 @@ public struct FHIRSearchStore: Sendable {
     public func referring(type: String?, codes: [String]?, to targets: [String]) async throws -> [String] {
         guard !targets.isEmpty, codes?.isEmpty != true else { return [] }
         var found: Set<String> = []
-        let byType = Dictionary(grouping: targets.compactMap { target -> (String, String)? in
-            let parts = target.split(separator: "/", maxSplits: 1).map(String.init)
-            return parts.count == 2 ? (parts[0], parts[1]) : nil
-        }, by: \.0)
+        let byType = Dictionary(grouping: targets.compactMap(Self.typeAndID), by: \.type)
         for (targetType, items) in byType {
-            let ids = items.map(\.1)
+            let ids = items.map(\.id)
             var sql = """
                 SELECT DISTINCT s.object_id FROM \(FHIRSearchProjection.table) s
                 WHERE s.kind = 'reference' AND s.sys = ? AND s.val IN (\(Self.placeholders(ids.count))) AND (s.txt IS NULL OR s.txt NOT LIKE '#%')
@@ -506,14 +503,21 @@ public struct FHIRSearchStore: Sendable {
         return try await database.query(statement.sql, statement.binds).map { ($0.string(0) ?? "", $0.string(1) ?? "", $0.string(2) ?? "") }
     }
 
+    /// `Type/id` read apart; nil for anything else.
+    static func typeAndID(_ reference: String) -> (type: String, id: String)? {
+        let parts = reference.split(separator: "/", maxSplits: 1).map(String.init)
+        return parts.count == 2 ? (parts[0], parts[1]) : nil
+    }
+
+    /// The index rows of references to one `Type/id` (bound in that order), a contained resource's aside.
+    static let referenceRows = "kind = 'reference' AND sys = ? AND val = ? AND (txt IS NULL OR txt NOT LIKE '#%')"
+
     /// The statement of `references(to:)`.
     public static func referencesStatement(to target: String) -> RenderedQuery {
-        let parts = target.split(separator: "/", maxSplits: 1).map(String.init)
+        let (type, id) = typeAndID(target) ?? (target, "")
         return RenderedQuery(
-            sql: """
-                SELECT DISTINCT object_id, resource_type, code FROM \(FHIRSearchProjection.table)
-                WHERE kind = 'reference' AND sys = ? AND val = ? AND (txt IS NULL OR txt NOT LIKE '#%')
-                """, binds: [SQLValue(parts.first), SQLValue(parts.count > 1 ? parts[1] : nil)])
+            sql: "SELECT DISTINCT object_id, resource_type, code FROM \(FHIRSearchProjection.table) WHERE \(referenceRows)",
+            binds: [.text(type), .text(id)])
     }
 
     /// Of `objectIDs`, those with a date under one of `codes` (`dated`),
@@ -553,13 +557,10 @@ public struct FHIRSearchStore: Sendable {
 
     /// The resources whose indexed references name `target` (`Type/id`), up to `limit`.
     public func referrers(of target: String, limit: Int) async throws -> [String] {
-        let parts = target.split(separator: "/", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { return [] }
+        guard let (type, id) = Self.typeAndID(target) else { return [] }
         return try await database.query(
-            """
-            SELECT DISTINCT object_id FROM \(FHIRSearchProjection.table)
-            WHERE kind = 'reference' AND sys = ? AND val = ? AND (txt IS NULL OR txt NOT LIKE '#%') ORDER BY object_id LIMIT ?
-            """, [.text(parts[0]), .text(parts[1]), .integer(Int64(limit))]
+            "SELECT DISTINCT object_id FROM \(FHIRSearchProjection.table) WHERE \(Self.referenceRows) ORDER BY object_id LIMIT ?",
+            [.text(type), .text(id), .integer(Int64(limit))]
         ).compactMap { $0.string(0) }
     }
 

@@ -223,6 +223,8 @@ struct FHIRSearchModifierTests {
             for (query, expected) in cases {
                 #expect(try await Self.search(server, query) == expected, "\(query)")
             }
+            let empty = try await server.send(.get, "/fhir/Patient?_list=")
+            #expect(empty.status == .badRequest && empty.body.contains("_list"))
         }
     }
 

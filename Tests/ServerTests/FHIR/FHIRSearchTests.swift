@@ -413,7 +413,7 @@ struct FHIRSearchTests {
             #expect(Set(walked) == [durand, first, second, practitioner] && walked.count == 4, "\(walked)")
             #expect(try await server.send(.get, "/fhir/Patient/nobody/$everything").status == .notFound)
             #expect(try await server.send(.get, "/fhir/Observation/\(first)/$everything").status == .notFound)
-            for bad in ["start=2020-13", "end=soon", "_since=yesterday", "_count=0", "_count=many", "_sort=date"] {
+            for bad in ["start=2020-13", "end=soon", "start=2025&end=2020", "_type=Nonsense", "_since=yesterday", "_count=0", "_count=many", "_sort=date"] {
                 let reply = try await server.send(.get, "/fhir/Patient/\(durand)/$everything?\(bad)")
                 #expect(reply.status == .badRequest && reply.json["resourceType"]?.stringValue == "OperationOutcome", "\(bad): \(reply.status)")
             }
