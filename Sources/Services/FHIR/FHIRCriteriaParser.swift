@@ -7,13 +7,16 @@ import Storage
 /// conditional references): `Type?name=value&…`, each parameter one of the
 /// resource type's search parameters, all of them to be met.
 ///
-/// Matched here: token (`system|code`, `|code`, `code`, `system|`), string
-/// (prefix, folded; `:exact`), reference (`Type/id`, `id`, an absolute URL),
-/// uri, date with its prefixes, and `_id`. Other parameter types, modifiers
-/// and comma-separated alternatives are refused with 400 naming them:
-/// criteria that cannot be matched exactly must not decide what is created
-/// or deleted. A search (`FHIRSearchParser`) reads its parameters with the
-/// same `criterion`, alternatives included.
+/// Each value is read as a search reads it (`criterion`: token, string with
+/// `:exact` and `:contains`, reference with `:identifier` and `:[type]`, uri
+/// with `:below` and `:above`, date, number and quantity with their prefixes,
+/// composite, `near`, and `:text` and `:of-type` on tokens), since R4 defines a
+/// conditional interaction as a search. Comma-separated alternatives and the
+/// modifiers a search reads apart (`:missing`, `:not`, `:in`, `:not-in`, and
+/// `:below`/`:above` on tokens) are refused with 400 naming them: criteria
+/// that are not one plain condition per parameter must not decide what is
+/// created or deleted. A search (`FHIRSearchParser`) reads its parameters with
+/// the same `criterion`, alternatives included.
 enum FHIRCriteriaParser {
     /// `query` without the leading `?`; `type` the resource type it is about.
     static func parse(type: String, query: String) throws -> FHIRCriteria {

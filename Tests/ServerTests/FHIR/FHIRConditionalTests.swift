@@ -37,7 +37,9 @@ struct FHIRConditionalTests {
             #expect(try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": "_lastUpdated=1970"]) { $1 }, body: Self.practitioner("5")).status == .created)
             #expect(try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": "name:contains=ar"]) { $1 }, body: Self.practitioner("6")).status == .preconditionFailed)
             // Criteria that cannot be matched exactly are refused.
-            for bad in ["colour=blue", "identifier=a,b", "", "identifier", "gender:not=male", "birthdate:missing=true"] {
+            // A modifier a search reads the same way is matched too (nothing has that profile: created).
+            #expect(try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": "_profile:below=http://example.org/"]) { $1 }, body: Self.practitioner("7")).status == .created)
+            for bad in ["colour=blue", "identifier=a,b", "", "identifier", "gender:not=male", "birthdate:missing=true", "gender:in=http://hl7.org/fhir/ValueSet/administrative-gender"] {
                 let reply = try await server.send(.post, "/fhir/Practitioner", headers: Self.json.merging(["If-None-Exist": bad]) { $1 }, body: Self.practitioner("4"))
                 #expect(reply.status == (bad.isEmpty ? .created : .badRequest), "\(bad): \(reply.status) \(reply.body)")
             }
