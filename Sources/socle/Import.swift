@@ -37,11 +37,7 @@ struct FHIRImport: AsyncParsableCommand {
         let totalBytes = max(1, files.reduce(0) { $0 + $1.size })
         var readBytes = 0
         var report = FHIRImporter.Report()
-        // The next file is read, decompressed and parsed while this one is imported.
-        var next: Task<Loaded, Never>? = files.first.map { file in Task.detached { Self.load(file) } }
-        for (position, file) in files.enumerated() {
-            let loaded = await next?.value ?? .failed("nothing read")
-            next = position + 1 < files.count ? Task.detached { [file = files[position + 1]] in Self.load(file) } : nil
+        await Self.eachLoaded(files) { _, file, loaded in
             let name = (file.path as NSString).lastPathComponent
             switch loaded {
             case .bundle(let bundle): report.add(await importer.importBundle(bundle, source: name, committal: committal))
@@ -55,6 +51,20 @@ struct FHIRImport: AsyncParsableCommand {
         print(Self.summary(report, seconds: (ContinuousClock.now - started).seconds))
         try await components.store.close()
         if !report.refused.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Each file read, decompressed and parsed, in order; the next one is
+    /// loaded while `body` handles this one.
+    static func eachLoaded(
+        _ files: [(path: String, kind: FHIRImportFiles.Kind, size: Int)],
+        _ body: (Int, (path: String, kind: FHIRImportFiles.Kind, size: Int), Loaded) async -> Void
+    ) async {
+        var next: Task<Loaded, Never>? = files.first.map { file in Task.detached { load(file) } }
+        for (position, file) in files.enumerated() {
+            let loaded = await next?.value ?? .failed("nothing read")
+            next = position + 1 < files.count ? Task.detached { [file = files[position + 1]] in load(file) } : nil
+            await body(position, file, loaded)
+        }
     }
 
     enum Loaded: Sendable {

@@ -77,14 +77,11 @@ struct SeedFHIR: AsyncParsableCommand {
         let committal = Committal(committer: .identified(name: "socle seed"), description: "socle seed fhir")
         let started = ContinuousClock.now
         var report = FHIRImporter.Report()
-        var next: Task<FHIRImport.Loaded, Never>? = Task.detached { [file = files[0]] in FHIRImport.load(file) }
-        for (position, file) in files.enumerated() {
-            let loaded = await next?.value ?? .failed("nothing read")
-            next = position + 1 < files.count ? Task.detached { [file = files[position + 1]] in FHIRImport.load(file) } : nil
+        await FHIRImport.eachLoaded(files) { position, file, loaded in
             let name = (file.path as NSString).lastPathComponent
             guard case .bundle(let bundle) = loaded else {
                 if case .failed(let message) = loaded { report.refused.append("\(name): \(message)") }
-                continue
+                return
             }
             let times = name.hasPrefix("0-") ? 1 : copies
             for number in 0..<times {
