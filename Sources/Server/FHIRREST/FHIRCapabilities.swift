@@ -11,7 +11,7 @@ enum FHIRCapabilities {
     /// R4 TypeRestfulInteraction codes served for every resource type.
     static let typeInteractions = ["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"]
     /// R4 SystemRestfulInteraction codes.
-    static let systemInteractions = ["transaction", "batch", "history-system"]
+    static let systemInteractions = ["transaction", "batch", "history-system", "search-system"]
     static let formats = ["application/fhir+json", "application/fhir+xml", "json", "xml"]
     static let patchFormats = ["application/json-patch+json", "application/merge-patch+json", "application/fhir+json", "application/fhir+xml"]
     /// Operations on every resource type (name, definition), as `FHIRRoutes+Validate` serves them.

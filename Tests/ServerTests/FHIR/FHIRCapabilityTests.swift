@@ -59,6 +59,9 @@ struct FHIRCapabilityTests {
                         #expect([200, 400].contains(search.status.code), "\(parameter): \(search.status)")
                         #expect(!search.body.contains("not a search parameter of Patient that this server supports"), "\(parameter) is declared but refused")
                     }
+                case "search-system":
+                    reply = try await server.send(.get, "/fhir?_type=Patient&_id=\(id)")
+                    #expect(reply.json["total"] == 1 && reply.json["type"]?.stringValue == "searchset", "\(reply.body)")
                 case "delete": continue
                 default:
                     Issue.record("the statement declares '\(code)', which this test does not exercise")
