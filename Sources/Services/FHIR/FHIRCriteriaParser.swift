@@ -38,6 +38,25 @@ enum FHIRCriteriaParser {
         return FHIRCriteria(type: type, conditions: conditions)
     }
 
+    /// A reference search value (R4 search §reference): `[Type/]id`, a
+    /// URL, a version named by `/_history/v` after a relative one or, on
+    /// a canonical, by `|v`.
+    static func reference(code: String, value: String) -> FHIRCriterion {
+        var (value, version): (String, String?) = (value, nil)
+        if value.contains("://") {
+            // A URL as the index keeps it (an absolute reference with its `/_history/v`); a canonical's version apart.
+            guard let bar = value.lastIndex(of: "|") else { return .reference(code: code, type: nil, id: nil, url: value) }
+            return .reference(code: code, type: nil, id: nil, url: String(value[..<bar]), version: String(value[value.index(after: bar)...]))
+        }
+        if let history = value.range(of: "/_history/") {
+            version = String(value[history.upperBound...])
+            value = String(value[..<history.lowerBound])
+        }
+        let parts = value.split(separator: "/").map(String.init)
+        if parts.count == 2 { return .reference(code: code, type: parts[0], id: parts[1], url: nil, version: version) }
+        return .reference(code: code, type: nil, id: value, url: nil, version: version)
+    }
+
     static func criterion(_ definition: SearchParameterDefinition, code: String, modifier: String?, value: String) throws -> FHIRCriterion {
         switch (definition.type, modifier) {
         case (.token, nil):
@@ -49,10 +68,7 @@ enum FHIRCriteriaParser {
         case (.string, "exact"):
             return .string(code: code, text: unescape(value), match: .exact)
         case (.reference, nil):
-            if value.contains("://") { return .reference(code: code, type: nil, id: nil, url: value) }
-            let parts = value.split(separator: "/").map(String.init)
-            if parts.count == 2 { return .reference(code: code, type: parts[0], id: parts[1], url: nil) }
-            return .reference(code: code, type: nil, id: value, url: nil)
+            return reference(code: code, value: value)
         case (.uri, nil), (.uri, "below"), (.uri, "above"):
             return .uri(code: code, value: unescape(value), match: URIMatch(rawValue: modifier ?? "exact") ?? .exact)
         case (.token, "text"):

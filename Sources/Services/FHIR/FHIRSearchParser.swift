@@ -227,7 +227,8 @@ enum FHIRSearchParser {
             switch definition.type {
             case .date: kind = .date
             case .number, .quantity: kind = .number
-            case .string, .token, .uri, .reference: kind = .text
+            case .string, .token, .uri: kind = .text
+            case .reference: kind = .reference
             case .composite, .special: throw FHIRCriteriaParser.refusal("_sort: \(code) is a \(definition.type.rawValue) parameter, which has no order")
             }
             return FHIRSortKey(code: code, kind: kind, descending: descending)

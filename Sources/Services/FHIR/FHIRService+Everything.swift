@@ -75,9 +75,9 @@ extension FHIRService {
         }).subtracting(members)
         func wanted(_ reference: String) -> Bool { types.map { $0.contains(String(reference.prefix { $0 != "/" })) } ?? true }
         let all = members.union(referenced).filter(wanted).sorted()
-        // Which are live is read without the documents; only the page's are loaded.
+        // Which are live is read from the index, without the documents; only the page's are loaded.
         // With `_since`, the commit times come with the versions of all of them.
-        var live = try await store.liveRecords(objectIDs: all)
+        var live = try await search.live(all)
         if let since {
             let versions = try await store.latestVersions(objectIDs: Array(live))
             live = live.filter { (versions[$0]?.audit.timeCommitted ?? 0) >= since }

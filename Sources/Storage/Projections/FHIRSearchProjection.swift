@@ -2,132 +2,245 @@ import FHIR
 import Foundation
 import JSONCore
 
+/// The tables of the FHIR search index: one row per live resource in
+/// `fhir_resource` (its integer key `rid`, type and id), and the values its
+/// search parameters find in typed tables keyed by `rid`
+/// (docs/architecture.md §FHIR search, for the layout and its measurements).
+enum FHIRSearchTable: String, CaseIterable, Sendable {
+    case resource = "fhir_resource"
+    /// Tokens (`sys` system, `val` code, `txt` display or text normalised,
+    /// for `:text`), strings (`val` normalised, `txt` as written) and uris (`val`).
+    case token = "fhir_token"
+    /// References: `ttype` target type, `tid` target id, `url` as written
+    /// when absolute, canonical or local (`#id`), `ver` the version a
+    /// reference names (`Type/id/_history/v`, a canonical's `|v`).
+    case reference = "fhir_reference"
+    /// Dates as ranges in µs, `lo` and `hi` inclusive, an open end the
+    /// smallest or largest BIGINT (so every comparison is a range an index serves).
+    case date = "fhir_date"
+    /// Numbers (`num`, and `num_lo`/`num_hi` its precision's interval);
+    /// quantities (`num`, `sys` system, `val` code, `txt` unit, and
+    /// `cnum`/`cunit` in UCUM canonical units when the unit is UCUM);
+    /// positions for `near` (`num` latitude, `num_lo` longitude).
+    case number = "fhir_number"
+
+    var name: String { rawValue }
+
+    /// The value columns of a typed table, after `rid, type, code, n` and before `grp, vals`.
+    var valueColumns: [String] {
+        switch self {
+        case .resource: []
+        case .token: ["sys", "val", "txt"]
+        case .reference: ["ttype", "tid", "url", "ver"]
+        case .date: ["lo", "hi"]
+        case .number: ["num", "num_lo", "num_hi", "sys", "val", "txt", "cnum", "cunit"]
+        }
+    }
+
+    /// Every column a row of a typed table binds after `rid`.
+    var rowColumns: [String] { ["type", "code", "n"] + valueColumns + ["grp", "vals"] }
+
+    /// A bound value of each column as PostgreSQL types it in a VALUES list
+    /// (a NULL would be text otherwise); plain on SQLite.
+    func placeholders(_ kind: DatabaseKind) -> [String] {
+        guard kind == .postgresql else { return Array(repeating: "?", count: rowColumns.count) }
+        return rowColumns.map { column in
+            switch column {
+            case "n", "grp", "vals": "?::integer"
+            case "lo", "hi": "?::bigint"
+            case "num", "num_lo", "num_hi", "cnum": "?::double precision"
+            default: "?::text"
+            }
+        }
+    }
+
+    static let typed: [FHIRSearchTable] = [.token, .reference, .date, .number]
+}
+
 /// The FHIR search index as a projection: for the latest, not deleted
 /// version of each FHIR resource, one row per value a search parameter of
-/// its type finds in it (`SearchIndexer`, R4 §Search), in `fhir_search`.
-/// Conditional interactions and conditional references match against it
-/// (`FHIRCriteria`); FHIR search reads it.
+/// its type finds in it (`SearchIndexer`, R4 §Search), in the table of the
+/// value's kind (`FHIRSearchTable`). Conditional interactions and
+/// conditional references match against it (`FHIRCriteria`); FHIR search reads it.
+///
+/// A resource keeps its `rid` across updates (its rows are replaced, not
+/// its resource row), so unsorted searches, ordered by `rid`, keep their
+/// order while resources change; a deleted resource loses it.
 public struct FHIRSearchProjection: Projection {
     public static let name = "fhir_search"
-    public static let table = "fhir_search"
     public var name: String { Self.name }
-    public var version: Int { 3 }
+    public var version: Int { 4 }
     public var rmTypes: Set<String>? { Self.resourceTypes }
-    public var tables: [String] { [Self.table] }
+    public var tables: [String] { FHIRSearchTable.allCases.map(\.name) }
 
     /// Every concrete FHIR R4 resource type.
     public static let resourceTypes = Set(FHIRSchema.r4.types.values.filter { $0.kind == .resource && !$0.isAbstract }.map(\.name))
 
     public init() {}
 
-    /// The columns, by what each kind of value keeps in them:
-    /// string: `val` normalised, `txt` exact; token: `sys` system, `val` code,
-    /// `txt` display or text normalised (`:text`); reference: `sys` type, `val` id, `txt` URL;
-    /// uri: `val`; date: `lo`/`hi` in µs, an open end as the smallest or
-    /// largest BIGINT (so that every comparison is a range the indexes
-    /// serve); number: `num`, `num_lo`/`num_hi`; quantity: `num`, `sys`
-    /// system, `val` code, `txt` unit, and `cnum`/`cunit` in UCUM canonical
-    /// units when the unit is UCUM; position (`near`): `num` latitude,
-    /// `num_lo` longitude. A composite value (R4 search §composite)
-    /// is one row per component, under `code$0`, `code$1`, …, with the same
-    /// `grp` (unique within the resource).
-    /// `vals`: how many values the resource has for the parameter (1: a
-    /// second condition on it is met by this row or not at all).
-    static let columns = [
-        "object_id", "resource_type", "code", "kind", "sys", "val", "txt", "lo", "hi", "num", "num_lo", "num_hi", "cnum", "cunit", "grp", "vals",
-    ]
-
     /// The open ends of a date interval.
     public static let openLow = Int64.min, openHigh = Int64.max
 
     public func createStatements(_ kind: DatabaseKind) -> [String] {
         let real = kind == .postgresql ? "DOUBLE PRECISION" : "REAL"
+        let key = kind == .postgresql ? "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY"
+        // Clustered by (rid, code, n) on SQLite: a resource's rows of one
+        // parameter (every condition but the first, sort keys) are the table's own order.
+        let clustered = kind == .postgresql ? "" : " WITHOUT ROWID"
+        let common = "rid BIGINT NOT NULL, type TEXT NOT NULL, code TEXT NOT NULL, n INTEGER NOT NULL"
+        let tail = "grp INTEGER, vals INTEGER NOT NULL, PRIMARY KEY (rid, code, n)"
+        let (resource, token, reference, date, number) = (
+            FHIRSearchTable.resource.name, FHIRSearchTable.token.name, FHIRSearchTable.reference.name, FHIRSearchTable.date.name,
+            FHIRSearchTable.number.name
+        )
         return [
+            "CREATE TABLE \(resource) (rid \(key), type TEXT NOT NULL, id TEXT NOT NULL)",
+            "CREATE UNIQUE INDEX \(resource)_id_idx ON \(resource) (type, id)",
+            "CREATE TABLE \(token) (\(common), sys TEXT, val TEXT, txt TEXT, \(tail))\(clustered)",
+            // Leads a search (equality on everything but rid: the matches in
+            // rid order, a page without a sort); covers a count by code.
+            "CREATE INDEX \(token)_value_idx ON \(token) (type, code, val, sys, rid)",
+            "CREATE TABLE \(reference) (\(common), ttype TEXT, tid TEXT, url TEXT, ver TEXT, \(tail))\(clustered)",
+            "CREATE INDEX \(reference)_value_idx ON \(reference) (type, code, tid, ttype, rid)",
+            // Who refers to a resource (referential integrity on delete, compartments, _revinclude, _has).
+            "CREATE INDEX \(reference)_target_idx ON \(reference) (tid, ttype)",
+            "CREATE TABLE \(date) (\(common), lo BIGINT NOT NULL, hi BIGINT NOT NULL, \(tail))\(clustered)",
+            // From either end, covering: `ge`/`gt` ranges on the end, `le`/`lt` on the start.
+            "CREATE INDEX \(date)_low_idx ON \(date) (type, code, lo, hi, vals, rid)",
+            "CREATE INDEX \(date)_high_idx ON \(date) (type, code, hi, lo, vals, rid)",
             """
-            CREATE TABLE \(Self.table) (object_id TEXT NOT NULL, resource_type TEXT NOT NULL, code TEXT NOT NULL, kind TEXT NOT NULL,
-                sys TEXT, val TEXT, txt TEXT, lo BIGINT, hi BIGINT, num \(real), num_lo \(real), num_hi \(real), cnum \(real), cunit TEXT, grp INTEGER,
-                vals INTEGER NOT NULL)
+            CREATE TABLE \(number) (\(common), num \(real), num_lo \(real), num_hi \(real), sys TEXT, val TEXT, txt TEXT,
+                cnum \(real), cunit TEXT, \(tail))\(clustered)
             """,
-            // A resource's rows of one parameter (the EXISTS of every condition but the first, sort keys).
-            "CREATE INDEX \(Self.table)_object_idx ON \(Self.table) (object_id, code)",
-            // Not covering: with (…, sys, object_id) a count by code took 3 ms instead of 55
-            // at 914,000 resources, but imports ran at 1,281/s instead of 1,644 (measured).
-            "CREATE INDEX \(Self.table)_value_idx ON \(Self.table) (resource_type, code, val)",
-            // Dates from either end, covering: `ge`/`gt` ranges on the end, `le`/`lt` on the start.
-            "CREATE INDEX \(Self.table)_low_idx ON \(Self.table) (resource_type, code, lo, hi, vals, object_id) WHERE kind = 'date'",
-            "CREATE INDEX \(Self.table)_high_idx ON \(Self.table) (resource_type, code, hi, lo, vals, object_id) WHERE kind = 'date'",
-            "CREATE INDEX \(Self.table)_number_idx ON \(Self.table) (resource_type, code, num) WHERE num IS NOT NULL",
-            // Who refers to a resource (referential integrity on delete, compartments, _revinclude).
-            "CREATE INDEX \(Self.table)_reference_idx ON \(Self.table) (val, sys) WHERE kind = 'reference'",
+            "CREATE INDEX \(number)_value_idx ON \(number) (type, code, num)",
         ]
     }
 
     public func dropStatements(_ kind: DatabaseKind) -> [String] {
-        ["DROP TABLE IF EXISTS \(Self.table)"]
+        // `fhir_search`: the one table of versions 1 to 3.
+        (["fhir_search"] + FHIRSearchTable.allCases.map(\.name)).map { "DROP TABLE IF EXISTS \($0)" }
     }
 
+    /// A resource's rows replaced: its typed rows deleted (unless it is
+    /// new), its resource row kept or made (or removed, for a deletion), its
+    /// new rows inserted, each taking the `rid` of the resource row by (type,
+    /// id). On PostgreSQL, where each statement is a round trip, the deletes
+    /// are one statement and the inserts another (data-modifying `WITH`): one
+    /// statement per table made the rebuild of the ten-copy set run at 360
+    /// resources/s, round trips both processes waited on.
     public func statements(for version: ProjectedVersion, _ kind: DatabaseKind) -> [SQLStatement] {
-        guard version.record.ehrID == nil else { return [] }
-        var statements = version.isCreation ? [] : [SQLStatement("DELETE FROM \(Self.table) WHERE object_id = ?", [.text(version.record.objectID)])]
-        guard !version.isDeleted, let document = version.document else { return statements }
-        var rows: [[SQLValue]] = []
-        var group = 0
-        let entries = SearchIndexer.r4.entries(for: document)
-        var values: [String: Int] = [:]
-        for entry in entries { values[entry.code, default: 0] += 1 }
-        for entry in entries {
-            guard case .composite(let components) = entry.value else {
-                rows.append(
-                    Self.row(entry.code, entry.type.rawValue, entry.value, objectID: version.record.objectID, type: version.rmType, values: values[entry.code] ?? 1))
-                continue
-            }
-            group += 1
-            for (index, component) in components.enumerated() {
-                rows.append(
-                    Self.row(
-                        "\(entry.code)$\(index)", component.kind, component, objectID: version.record.objectID, type: version.rmType, group: group,
-                        values: values[entry.code] ?? 1))
+        guard version.record.ehrID == nil, let id = Self.id(of: version.record.objectID, type: version.rmType) else { return [] }
+        let resource = [SQLValue.text(version.rmType), .text(id)]
+        let resourceTable = FHIRSearchTable.resource.name
+        let rid = "(SELECT rid FROM \(resourceTable) WHERE type = ? AND id = ?)"
+        var statements: [SQLStatement] = []
+        if !version.isCreation {
+            let deletes = FHIRSearchTable.typed.map { "DELETE FROM \($0.name) WHERE rid = \(rid)" }
+            if kind == .postgresql {
+                let head = deletes.dropLast().enumerated().map { "d\($0) AS (\($1))" }.joined(separator: ", ")
+                statements.append(SQLStatement("WITH \(head) \(deletes.last ?? "")", Array(repeating: resource, count: deletes.count).flatMap { $0 }))
+            } else {
+                statements += deletes.map { SQLStatement($0, resource) }
             }
         }
-        let head = "INSERT INTO \(Self.table) (\(Self.columns.joined(separator: ", "))) VALUES "
-        let placeholders = "(" + Array(repeating: "?", count: Self.columns.count).joined(separator: ", ") + ")"
-        for start in stride(from: 0, to: rows.count, by: Self.rowsPerStatement) {
-            let chunk = rows[start..<min(start + Self.rowsPerStatement, rows.count)]
-            statements.append(SQLStatement(head + Array(repeating: placeholders, count: chunk.count).joined(separator: ", "), chunk.flatMap { $0 }))
+        guard !version.isDeleted, let document = version.document else {
+            statements.append(SQLStatement("DELETE FROM \(resourceTable) WHERE type = ? AND id = ?", resource))
+            return statements
         }
+        let insertResource = "INSERT INTO \(resourceTable) (type, id) VALUES (?, ?) ON CONFLICT (type, id) DO NOTHING"
+        let chunks = Self.rows(of: document, type: version.rmType).flatMap { table, rows in
+            stride(from: 0, to: rows.count, by: Self.rowsPerStatement).map { (table, Array(rows[$0..<min($0 + Self.rowsPerStatement, rows.count)])) }
+        }
+        func insert(_ table: FHIRSearchTable, _ rows: [[SQLValue]], rid: String) -> String {
+            let placeholders = "(" + table.placeholders(kind).joined(separator: ", ") + ")"
+            return "INSERT INTO \(table.name) (rid, \(table.rowColumns.joined(separator: ", "))) SELECT \(rid), v.* FROM (VALUES "
+                + Array(repeating: placeholders, count: rows.count).joined(separator: ", ") + ") v"
+        }
+        guard kind == .postgresql else {
+            // The rid looked up once a statement (an uncorrelated subquery), not once a row.
+            statements.append(SQLStatement(insertResource, resource))
+            statements += chunks.map { table, rows in SQLStatement(insert(table, rows, rid: rid), resource + rows.flatMap { $0 }) }
+            return statements
+        }
+        // The resource row made, or found as it was before the statement, as `r`.
+        var sql = "WITH i AS (\(insertResource) RETURNING rid), r AS (SELECT rid FROM i UNION ALL SELECT rid FROM \(resourceTable) WHERE type = ? AND id = ?)"
+        var binds = resource + resource
+        for (index, (table, rows)) in chunks.enumerated() {
+            if binds.count + rows.count * table.rowColumns.count > Self.bindsPerStatement {
+                statements.append(SQLStatement(sql + " SELECT COUNT(*) FROM r", binds))
+                (sql, binds) = ("WITH r AS (SELECT rid FROM \(resourceTable) WHERE type = ? AND id = ?)", resource)
+            }
+            sql += ", c\(index) AS (\(insert(table, rows, rid: "(SELECT rid FROM r)")))"
+            binds += rows.flatMap { $0 }
+        }
+        statements.append(SQLStatement(sql + " SELECT COUNT(*) FROM r", binds))
         return statements
     }
 
-    /// 16 columns a row: well under both engines' bind limits.
+    /// Values bound to one PostgreSQL statement, under its limit of 65,535.
+    static let bindsPerStatement = 30_000
+
+    /// At most 16 values a row: well under both engines' bind limits.
     static let rowsPerStatement = 400
 
-    public func erasureStatements(_ kind: DatabaseKind) -> [SQLStatement] {
-        [SQLStatement("DELETE FROM \(Self.table) WHERE object_id IN (SELECT object_id FROM erased_object)")]
+    /// The id in `Type/id`.
+    static func id(of objectID: String, type: String) -> String? {
+        objectID.hasPrefix(type + "/") ? String(objectID.dropFirst(type.utf8.count + 1)) : nil
     }
 
-    /// The row of one value of a parameter (`code`) of kind `kind`.
-    static func row(_ code: String, _ kind: String, _ value: SearchValue, objectID: String, type: String, group: Int? = nil, values: Int = 1) -> [SQLValue] {
-        var (sys, val, txt): (String?, String?, String?) = (nil, nil, nil)
-        var (lo, hi): (Int64?, Int64?) = (nil, nil)
-        var (num, numLow, numHigh, canonical, canonicalUnit): (Double?, Double?, Double?, Double?, String?) = (nil, nil, nil, nil, nil)
-        switch value {
-        case .string(let normalized, let exact): (val, txt) = (normalized, exact)
-        case .token(let system, let code, let text): (sys, val, txt) = (system, code, text.map(SearchIndexer.normalise))
-        case .reference(let target, let id, let url, _): (sys, val, txt) = (target, id, url)
-        case .uri(let uri): val = uri
-        case .date(let low, let high): (lo, hi) = (low ?? openLow, high ?? openHigh)
-        case .number(let value, let low, let high): (num, numLow, numHigh) = (double(value), double(low), double(high))
-        case .quantity(let value, let system, let code, let unit, let canonicalValue, let canonicalCode):
-            (num, sys, val, txt) = (double(value), system, code, unit)
-            (canonical, canonicalUnit) = (canonicalValue.map(double), canonicalCode)
-        case .position(let latitude, let longitude): (num, numLow) = (latitude, longitude)
-        case .composite: break
+    /// A resource's index rows by table, each row's values in the order of
+    /// its table's `rowColumns`. The `_id` entries are the resource row
+    /// itself. A composite value (R4 search §composite) is one row per
+    /// component, under `code$0`, `code$1`, …, with the same `grp` (unique
+    /// within the resource); `vals` is how many values the resource has for
+    /// the parameter (1: a second condition on it is met by this row or not at all).
+    static func rows(of document: JSON, type: String) -> [(FHIRSearchTable, [[SQLValue]])] {
+        var rows: [FHIRSearchTable: [[SQLValue]]] = [:]
+        var group = 0
+        let entries = SearchIndexer.r4.entries(for: document).filter { $0.code != "_id" }
+        var values: [String: Int] = [:]
+        for entry in entries { values[entry.code, default: 0] += 1 }
+        func add(_ code: String, _ value: SearchValue, group: Int?, values: Int) {
+            let (table, columns) = Self.values(of: value)
+            let n = Int64(rows[table]?.count ?? 0)
+            rows[table, default: []].append([.text(type), .text(code), .integer(n)] + columns + [SQLValue(group.map(Int64.init)), .integer(Int64(values))])
         }
-        return [
-            .text(objectID), .text(type), .text(code), .text(kind), SQLValue(sys), SQLValue(val), SQLValue(txt), SQLValue(lo), SQLValue(hi),
-            SQLValue(num), SQLValue(numLow), SQLValue(numHigh), SQLValue(canonical), SQLValue(canonicalUnit), SQLValue(group.map(Int64.init)),
-            .integer(Int64(values)),
-        ]
+        for entry in entries {
+            let count = values[entry.code] ?? 1
+            guard case .composite(let components) = entry.value else {
+                add(entry.code, entry.value, group: nil, values: count)
+                continue
+            }
+            group += 1
+            for (index, component) in components.enumerated() { add("\(entry.code)$\(index)", component, group: group, values: count) }
+        }
+        return FHIRSearchTable.typed.compactMap { table in rows[table].map { (table, $0) } }
+    }
+
+    /// The table of a value and its value columns (`FHIRSearchTable.valueColumns`).
+    static func values(of value: SearchValue) -> (FHIRSearchTable, [SQLValue]) {
+        switch value {
+        case .string(let normalized, let exact): (.token, [.null, .text(normalized), .text(exact)])
+        case .token(let system, let code, let text): (.token, [SQLValue(system), SQLValue(code), SQLValue(text.map(SearchIndexer.normalise))])
+        case .uri(let uri): (.token, [.null, .text(uri), .null])
+        case .reference(let target, let id, let url, let version): (.reference, [SQLValue(target), SQLValue(id), SQLValue(url), SQLValue(version)])
+        case .date(let low, let high): (.date, [.integer(low ?? openLow), .integer(high ?? openHigh)])
+        case .number(let value, let low, let high):
+            (.number, [.real(double(value)), .real(double(low)), .real(double(high)), .null, .null, .null, .null, .null])
+        case .quantity(let value, let system, let code, let unit, let canonicalValue, let canonicalCode):
+            (.number, [.real(double(value)), .null, .null, SQLValue(system), SQLValue(code), SQLValue(unit), SQLValue(canonicalValue.map(double)), SQLValue(canonicalCode)])
+        case .position(let latitude, let longitude): (.number, [.real(latitude), .real(longitude), .null, .null, .null, .null, .null, .null])
+        case .composite: (.token, [.null, .null, .null])
+        }
+    }
+
+    public func erasureStatements(_ kind: DatabaseKind) -> [SQLStatement] {
+        // The erased objects' resource rows, through their type (the versions are still there).
+        let erased = """
+            SELECT r.rid FROM erased_object e JOIN versioned_object v ON v.object_id = e.object_id
+            JOIN \(FHIRSearchTable.resource.name) r ON r.type = v.rm_type AND r.id = substr(e.object_id, length(v.rm_type) + 2)
+            """
+        return (FHIRSearchTable.typed + [.resource]).map { SQLStatement("DELETE FROM \($0.name) WHERE rid IN (\(erased))") }
     }
 
     static func double(_ value: Decimal) -> Double { NSDecimalNumber(decimal: value).doubleValue }

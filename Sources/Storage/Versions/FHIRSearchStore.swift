@@ -10,8 +10,9 @@ public enum FHIRCriterion: Sendable, Hashable {
     /// accents folded), containing it with `:contains`, or equal to it as
     /// written with `:exact`.
     case string(code: String, text: String, match: StringMatch)
-    /// `code=[Type/]id` or an absolute URL.
-    case reference(code: String, type: String?, id: String?, url: String?)
+    /// `code=[Type/]id` or an absolute URL; with a version
+    /// (`Type/id/_history/v`, a canonical's `url|v`), references to that version only.
+    case reference(code: String, type: String?, id: String?, url: String?, version: String? = nil)
     /// `code=uri`, or (R4 search §uri) `:below` a stored uri starting with it, `:above` a stored uri it starts with.
     case uri(code: String, value: String, match: URIMatch)
     /// A token whose system and code are among these (codes by system, `""`
@@ -103,300 +104,21 @@ public struct FHIRSearchStore: Sendable {
         self.database = database
     }
 
-    /// Up to `limit` ids (`Type/id`) of the resources meeting the criteria, in id order.
+    /// Up to `limit` ids (`Type/id`) of the resources meeting the criteria, in the index's order (`rid`).
     public func matches(_ criteria: FHIRCriteria, limit: Int) async throws -> [String] {
-        let (sql, binds) = Self.query(criteria)
-        return try await database.query(sql + " ORDER BY o.object_id LIMIT ?", binds + [.integer(Int64(limit))]).compactMap { $0.string(0) }
+        let statement = try Self.statement(criteria, after: nil, limit: limit)
+        return try await database.query(statement.sql, statement.binds).compactMap { $0.string(0) }
     }
 
-    /// `SELECT DISTINCT o.object_id` of the matches.
+    /// `SELECT DISTINCT o.rid` of the matches.
     static func query(_ criteria: FHIRCriteria) -> (String, [SQLValue]) {
-        let (body, binds) = body(criteria)
-        return ("SELECT DISTINCT o.object_id " + body, binds)
-    }
-
-    /// `FROM … WHERE …` of the matches, `o` one index row of each: the rows
-    /// of the most selective condition (`driving`) through the index on
-    /// (type, parameter, value) or (type, parameter, date), else each
-    /// resource's `_id` row; then one EXISTS per other condition on the
-    /// resource's rows. A patient's observations of one code thus start from
-    /// that patient's references, not from every Observation.
-    static func body(_ criteria: FHIRCriteria) -> (String, [SQLValue]) {
-        let table = FHIRSearchProjection.table
-        var conditions = criteria.conditions
-        var sql = "FROM \(table) o WHERE "
-        var binds = criteria.types.map(SQLValue.text)
-        switch criteria.types.count {
-        case 0: break
-        case 1: sql += "o.resource_type = ? AND "
-        default: sql += "o.resource_type IN (\(placeholders(criteria.types.count))) AND "
-        }
-        var leading: String?
-        if let index = driving(conditions) {
-            let first = conditions.remove(at: index)
-            let (match, values) = leadingCondition(first)
-            sql += match
-            binds += values
-            leading = orderedCode(first)
-        } else {
-            sql += "o.code = '_id'"
-        }
-        for condition in conditions {
-            var positive = condition
-            var exists = "EXISTS"
-            if case .not(let inner) = condition {
-                positive = inner
-                exists = "NOT EXISTS"
-            }
-            let (match, values) = Self.condition(positive)
-            let other = " \(exists) (SELECT 1 FROM \(table) s WHERE s.object_id = o.object_id AND \(match))"
-            if exists == "EXISTS", let leading, orderedCode(positive) == leading {
-                // A range on the parameter that leads (date=ge…&date=lt…): the
-                // leading row itself meets it most often, tried before the other rows.
-                // A resource with one value for it: that row or none (the rest is for several values).
-                let (own, ownValues) = Self.condition(positive, "o")
-                sql += " AND ((\(own)) OR (o.vals > 1 AND\(other)))"
-                binds += ownValues + values
-            } else {
-                sql += " AND" + other
-                binds += values
-            }
-        }
-        return (sql, binds)
-    }
-
-    /// The condition the search starts from, on its row `o`: a chain the
-    /// other way round (the targets meeting the chained condition first, once,
-    /// then the references to them through the index on value) — from the
-    /// patient found by an identifier to their observations, rather than from
-    /// every observation of a code to each one's patient (189 ms → see
-    /// docs/architecture.md §FHIR search).
-    static func leadingCondition(_ criterion: FHIRCriterion) -> (String, [SQLValue]) {
-        guard case .chain(let code, let target, let inner) = criterion else { return condition(criterion, "o") }
-        let (match, binds) = condition(inner, "t")
-        return (
-            """
-            o.code = ? AND o.kind = 'reference' AND o.sys = ? AND o.val IN (SELECT substr(t.object_id, \(target.utf8.count + 2)) \
-            FROM \(FHIRSearchProjection.table) t WHERE t.resource_type = ? AND \(match))
-            """, [.text(code), .text(target), .text(target)] + binds)
-    }
-
-    /// The parameter of a date, number or quantity condition.
-    static func orderedCode(_ criterion: FHIRCriterion) -> String? {
-        switch criterion {
-        case .date(let code, _, _, _), .number(let code, _, _, _, _), .quantity(let code, _, _, _, _, _, _, _): code
-        default: nil
-        }
-    }
-
-    /// The condition the search starts from: the one the index finds the
-    /// fewest rows for, by kind (an id or a code before a date range, before
-    /// a text prefix); nil when none can lead (only negations or presence).
-    static func driving(_ conditions: [FHIRCriterion]) -> Int? {
-        func rank(_ criterion: FHIRCriterion) -> Int? {
-            switch criterion {
-            case .reference(_, _, let id, let url): id != nil || url != nil ? 0 : nil
-            // An identifier names one resource, or few: it leads before any other code.
-            case .token(let code, _, _, let value): value == nil ? nil : code == "_id" || code == "identifier" ? 0 : 1
-            case .uri(_, _, let match): match == .exact ? 1 : match == .below ? 4 : nil
-            case .string(_, _, let match): match == .exact ? 1 : match == .prefix ? 4 : nil
-            case .text, .near: 4
-            case .codes(_, let bySystem): bySystem.isEmpty ? nil : 1
-            case .composite(_, let components): components.first.flatMap(rank)
-            case .has: 2
-            case .chain(_, _, let inner): rank(inner)
-            case .date: 3
-            case .number, .quantity: 4
-            // Alternatives lead as well as the weakest of them (each through the index, OR-ed).
-            case .anyOf(let alternatives): alternatives.map(rank).reduce(Optional(0)) { worst, next in next.flatMap { n in worst.map { max($0, n) } } }
-            case .present, .not: nil
-            }
-        }
-        return conditions.indices.compactMap { index in rank(conditions[index]).map { (index, $0) } }.min { $0.1 < $1.1 }?.0
-    }
-
-    static func condition(_ criterion: FHIRCriterion, _ a: String = "s") -> (String, [SQLValue]) {
-        switch criterion {
-        case .token(let code, let system, let noSystem, let value):
-            var sql = "\(a).code = ?"
-            var binds: [SQLValue] = [.text(code)]
-            if let value {
-                sql += " AND \(a).val = ?"
-                binds.append(.text(value))
-            }
-            if noSystem {
-                sql += " AND \(a).sys IS NULL"
-            } else if let system {
-                sql += " AND \(a).sys = ?"
-                binds.append(.text(system))
-            }
-            return (sql, binds)
-        case .string(let code, let text, let match):
-            if match == .exact { return ("\(a).code = ? AND \(a).txt = ?", [.text(code), .text(text)]) }
-            return ("\(a).code = ? AND \(a).val LIKE ? ESCAPE '\\'", [.text(code), .text((match == .contains ? "%" : "") + likeEscaped(text) + "%")])
-        case .reference(let code, let type, let id, let url):
-            if let url { return ("\(a).code = ? AND \(a).txt = ?", [.text(code), .text(url)]) }
-            guard let type else { return ("\(a).code = ? AND \(a).val = ?", [.text(code), SQLValue(id)]) }
-            return ("\(a).code = ? AND \(a).val = ? AND (\(a).sys = ? OR \(a).sys IS NULL)", [.text(code), SQLValue(id), .text(type)])
-        case .uri(let code, let value, let match):
-            switch match {
-            case .exact: return ("\(a).code = ? AND \(a).val = ?", [.text(code), .text(value)])
-            case .below: return ("\(a).code = ? AND \(a).val LIKE ? ESCAPE '\\'", [.text(code), .text(likeEscaped(value) + "%")])
-            case .above: return ("\(a).code = ? AND substr(?, 1, length(\(a).val)) = \(a).val", [.text(code), .text(value)])
-            }
-        case .text(let code, let text):
-            return ("\(a).code = ? AND \(a).txt LIKE ? ESCAPE '\\'", [.text(code), .text(likeEscaped(text) + "%")])
-        case .composite:
-            return compositeCondition(criterion, a)
-        case .near(let code, let latitude, let longitude, let kilometres):
-            // Degrees of latitude per km are constant; of longitude, scaled by the cosine of the latitude.
-            let degrees = kilometres / 111.32
-            let scale = max(0.01, cos(latitude * .pi / 180))
-            return (
-                "\(a).code = ? AND \(a).num BETWEEN ? AND ? AND \(a).num_lo BETWEEN ? AND ? "
-                    + "AND (\(a).num - ?) * (\(a).num - ?) + (\(a).num_lo - ?) * (\(a).num_lo - ?) * ? <= ?",
-                [
-                    .text(code), .real(latitude - degrees), .real(latitude + degrees), .real(longitude - degrees / scale), .real(longitude + degrees / scale),
-                    .real(latitude), .real(latitude), .real(longitude), .real(longitude), .real(scale * scale), .real(degrees * degrees),
-                ])
-        case .codes(let code, let bySystem):
-            guard !bySystem.isEmpty else { return ("1 = 0", []) }
-            var binds: [SQLValue] = [.text(code)]
-            let systems = bySystem.keys.sorted().map { system -> String in
-                let codes = bySystem[system] ?? []
-                binds += (system.isEmpty ? [] : [.text(system)]) + codes.map(SQLValue.text)
-                return "(\(a).sys \(system.isEmpty ? "IS NULL" : "= ?") AND \(a).val IN (\(placeholders(codes.count))))"
-            }
-            return ("\(a).code = ? AND (" + systems.joined(separator: " OR ") + ")", binds)
-        case .date(let code, let prefix, let low, let high):
-            let (sql, binds) = dateCondition(prefix, low: low, high: high, a)
-            return ("\(a).code = ? AND \(a).kind = 'date' AND " + sql, [.text(code)] + binds)
-        case .number(let code, let prefix, let value, let low, let high):
-            let (sql, binds) = numberCondition(prefix, value: value, low: low, high: high, a)
-            return ("\(a).code = ? AND \(a).kind = 'number' AND " + sql, [.text(code)] + binds)
-        case .quantity(let code, let prefix, let value, let low, let high, let system, let unit, let canonicalUnit):
-            var (sql, binds) = numberCondition(prefix, value: value, low: low, high: high, a, column: canonicalUnit == nil ? "num" : "cnum")
-            sql = "\(a).code = ? AND \(a).kind = 'quantity' AND " + sql
-            binds.insert(.text(code), at: 0)
-            if let canonicalUnit {
-                sql += " AND \(a).cunit = ?"
-                binds.append(.text(canonicalUnit))
-            } else if let system, let unit {
-                sql += " AND \(a).sys = ? AND \(a).val = ?"
-                binds += [.text(system), .text(unit)]
-            } else if let unit {
-                sql += " AND (\(a).val = ? OR \(a).txt = ?)"
-                binds += [.text(unit), .text(unit)]
-            }
-            return (sql, binds)
-        case .present(let code):
-            return ("\(a).code = ?", [.text(code)])
-        case .anyOf(let alternatives):
-            let parts = alternatives.map { condition($0, a) }
-            return ("((" + parts.map(\.0).joined(separator: ") OR (") + "))", parts.flatMap(\.1))
-        case .not(let inner):
-            // Only at the top of a search (rendered there as NOT EXISTS); nested, it is the condition itself negated.
-            let (sql, binds) = condition(inner, a)
-            return ("NOT (" + sql + ")", binds)
-        case .chain, .has:
-            return linkCondition(criterion, a)
-        }
-    }
-
-    /// Chained and reverse-chained conditions, on the index row `a` of the
-    /// resource at this level: a chain follows `a`'s reference to the target's
-    /// rows; `_has` finds the rows of resources that refer to `a`'s resource
-    /// (its id being what follows `Type/` in `a.object_id`), each level one alias deeper.
-    static func linkCondition(_ criterion: FHIRCriterion, _ a: String) -> (String, [SQLValue]) {
-        let table = FHIRSearchProjection.table
-        let (b, r) = (a + "c", a + "h")
-        switch criterion {
-        case .chain(let code, let target, let inner):
-            let (match, binds) = condition(inner, b)
-            return (
-                "\(a).code = ? AND \(a).kind = 'reference' AND \(a).sys = ? AND EXISTS (SELECT 1 FROM \(table) \(b) WHERE \(b).object_id = \(a).sys || '/' || \(a).val AND \(match))",
-                [.text(code), .text(target)] + binds)
-        case .has(let type, let code, let target, let inner):
-            let (match, binds) = condition(inner, b)
-            return (
-                """
-                \(a).code = '_id' AND EXISTS (SELECT 1 FROM \(table) \(r) WHERE \(r).resource_type = ? AND \(r).code = ? AND \(r).kind = 'reference' \
-                AND \(r).sys = ? AND \(r).val = \(a).val AND (\(r).txt IS NULL OR \(r).txt NOT LIKE '#%') \
-                AND EXISTS (SELECT 1 FROM \(table) \(b) WHERE \(b).object_id = \(r).object_id AND \(match)))
-                """, [.text(type), .text(code), .text(target)] + binds)
-        default:
-            return condition(criterion, a)
-        }
-    }
-
-    /// R4 search §number and §Prefixes: eq within the interval the search
-    /// value's precision gives ([low, high)), ne outside it, gt, lt, ge, le
-    /// (and sa, eb) against the value itself, ap within 10% of it.
-    static func numberCondition(_ prefix: FHIRSearchPrefix, value: Double, low: Double, high: Double, _ a: String, column: String = "num")
-        -> (String, [SQLValue])
-    {
-        let n = "\(a).\(column)"
-        switch prefix {
-        case .eq: return ("\(n) >= ? AND \(n) < ?", [.real(low), .real(high)])
-        case .ne: return ("NOT (\(n) >= ? AND \(n) < ?)", [.real(low), .real(high)])
-        case .gt, .sa: return ("\(n) > ?", [.real(value)])
-        case .lt, .eb: return ("\(n) < ?", [.real(value)])
-        case .ge: return ("\(n) >= ?", [.real(value)])
-        case .le: return ("\(n) <= ?", [.real(value)])
-        case .ap:
-            let margin = abs(value) / 10
-            return ("\(n) >= ? AND \(n) <= ?", [.real(value - margin), .real(value + margin)])
-        }
-    }
-
-    /// `%`, `_` and `\` escaped for a LIKE pattern with `ESCAPE '\'`.
-    static func likeEscaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-    }
-
-    /// A composite condition on the row `a` of its first component: each
-    /// other component a row of the same resource and the same composite
-    /// value (`grp`) that meets its condition (R4 search §composite).
-    static func compositeCondition(_ criterion: FHIRCriterion, _ a: String) -> (String, [SQLValue]) {
-        guard case .composite(_, let components) = criterion, let first = components.first else { return ("1 = 0", []) }
-        var (sql, binds) = condition(first, a)
-        for (index, component) in components.dropFirst().enumerated() {
-            let c = "\(a)k\(index + 1)"
-            let (match, values) = condition(component, c)
-            sql += " AND EXISTS (SELECT 1 FROM \(FHIRSearchProjection.table) \(c) WHERE \(c).object_id = \(a).object_id AND \(c).grp = \(a).grp AND \(match))"
-            binds += values
-        }
-        return (sql, binds)
-    }
-
-    /// R4 search §Prefixes and §date, with the search value's interval
-    /// [low, high] and the indexed one [\(a).lo, \(a).hi] (an open end
-    /// stored as the smallest or largest BIGINT): eq, the indexed interval
-    /// within the search value's; ne, not; gt and lt, the indexed interval
-    /// reaches past the search value; ge and le, past it or within it (with
-    /// the range that implies first, for the index); sa and eb, wholly after
-    /// or before; ap, overlapping the search value widened by a tenth of its
-    /// distance from now (at least a day).
-    static func dateCondition(_ prefix: FHIRSearchPrefix, low: Int64, high: Int64, _ a: String) -> (String, [SQLValue]) {
-        let within = "(\(a).lo >= ? AND \(a).hi <= ?)"
-        switch prefix {
-        case .eq: return (within, [.integer(low), .integer(high)])
-        case .ne: return ("NOT \(within)", [.integer(low), .integer(high)])
-        case .gt: return ("\(a).hi > ?", [.integer(high)])
-        case .lt: return ("\(a).lo < ?", [.integer(low)])
-        case .ge: return ("\(a).hi >= ? AND (\(a).hi > ? OR \(within))", [.integer(low), .integer(high), .integer(low), .integer(high)])
-        case .le: return ("\(a).lo <= ? AND (\(a).lo < ? OR \(within))", [.integer(high), .integer(low), .integer(low), .integer(high)])
-        case .sa: return ("\(a).lo > ?", [.integer(high)])
-        case .eb: return ("\(a).hi < ?", [.integer(low)])
-        case .ap:
-            let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
-            let margin = max(86_400_000_000, abs(now - low) / 10)
-            return ("\(a).lo <= ? AND \(a).hi >= ?", [.integer(high + margin), .integer(low - margin)])
-        }
+        let (body, binds) = FHIRSearchSQL.body(criteria)
+        return ("SELECT DISTINCT o.rid " + body, binds)
     }
 
     /// The ids (`Type/id`) of the resources meeting the criteria, in the
-    /// order of `sort` then id, after the row `after` names (a cursor of a
+    /// order of `sort` then the index's own (`rid`: creation order, kept
+    /// across updates), after the row `after` names (a cursor of a
     /// previous page: a page stays valid while data changes), at most
     /// `limit`, each with the cursor of its own row.
     /// `backward`: the rows before the cursor `after` instead (a previous
@@ -407,7 +129,7 @@ public struct FHIRSearchStore: Sendable {
         let statement = try Self.statement(criteria, sort: sort, after: after, backward: backward, limit: limit)
         let rows: [(id: String, cursor: String)] = try await database.query(statement.sql, statement.binds).compactMap { row in
             guard let id = row.string(0) else { return nil }
-            return (id, sort.isEmpty ? id : FHIRSortPlan.cursor(row, keys: sort.count))
+            return (id, sort.isEmpty ? String(row.int(1) ?? 0) : FHIRSortPlan.cursor(row, keys: sort.count))
         }
         return backward ? rows.reversed() : rows
     }
@@ -417,17 +139,23 @@ public struct FHIRSearchStore: Sendable {
     public static func statement(_ criteria: FHIRCriteria, sort: [FHIRSortKey] = [], after: String?, backward: Bool = false, limit: Int) throws
         -> RenderedQuery
     {
-        guard !sort.isEmpty else {
-            var (sql, binds) = Self.query(criteria)
-            if let after {
-                sql += " AND o.object_id \(backward ? "<" : ">") ?"
-                binds.append(.text(after))
-            }
-            return RenderedQuery(sql: sql + " ORDER BY o.object_id \(backward ? "DESC" : "ASC") LIMIT ?", binds: binds + [.integer(Int64(limit))])
+        guard sort.isEmpty else {
+            let (matches, matchBinds) = FHIRSearchSQL.body(criteria)
+            let (sql, binds) = try FHIRSortPlan(sort).query(matches: matches, binds: matchBinds, after: after, backward: backward, limit: limit)
+            return RenderedQuery(sql: sql, binds: binds)
         }
-        let (matches, matchBinds) = Self.body(criteria)
-        let (sql, binds) = try FHIRSortPlan(sort).query(matches: matches, binds: matchBinds, after: after, backward: backward, limit: limit)
-        return RenderedQuery(sql: sql, binds: binds)
+        var (sql, binds) = Self.query(criteria)
+        if let after {
+            guard let rid = Int64(after) else { throw StoreError(.invalidValue, "_page '\(after)' is not a page of this search") }
+            sql += " AND o.rid \(backward ? "<" : ">") ?"
+            binds.append(.integer(rid))
+        }
+        let resource = FHIRSearchTable.resource.name
+        return RenderedQuery(
+            sql: """
+                SELECT \(FHIRSearchSQL.objectID("r")), m.rid FROM (\(sql) ORDER BY o.rid \(backward ? "DESC" : "ASC") LIMIT ?) m \
+                JOIN \(resource) r ON r.rid = m.rid ORDER BY m.rid \(backward ? "DESC" : "ASC")
+                """, binds: binds + [.integer(Int64(limit))])
     }
 
     /// The statement that counts a search's matches (`_total`, `_summary=count`).
@@ -446,23 +174,25 @@ public struct FHIRSearchStore: Sendable {
         try await database.query(statement.sql, statement.binds).count
     }
 
+    /// `FROM` the index's references `s` with their resource rows `r`.
+    static let referenceRows = "FROM \(FHIRSearchTable.reference.name) s JOIN \(FHIRSearchTable.resource.name) r ON r.rid = s.rid"
+    /// Not a contained resource's `#id`.
+    static let notLocal = FHIRSearchSQL.notLocal("s")
+
     /// The resources (`Type/id`) that the references of `sources` name
     /// through the parameters `codes` (all of them when nil), of `targetType`
     /// when given (R4 search `_include`); relative references only, each once, in id order.
     public func referenced(from sources: [String], codes: [String]?, targetType: String?) async throws -> [String] {
         guard !sources.isEmpty, codes?.isEmpty != true else { return [] }
-        var sql = """
-            SELECT DISTINCT s.sys || '/' || s.val FROM \(FHIRSearchProjection.table) s
-            WHERE s.kind = 'reference' AND s.sys IS NOT NULL AND s.val IS NOT NULL AND (s.txt IS NULL OR s.txt NOT LIKE '#%')
-            AND s.object_id IN (\(Self.placeholders(sources.count)))
-            """
-        var binds = sources.map(SQLValue.text)
+        let (resources, resourceBinds) = FHIRSearchSQL.resources(sources, "r")
+        var sql = "SELECT DISTINCT s.ttype || '/' || s.tid \(Self.referenceRows) WHERE s.ttype IS NOT NULL AND s.tid IS NOT NULL AND \(Self.notLocal) AND \(resources)"
+        var binds = resourceBinds
         if let codes {
-            sql += " AND s.code IN (\(Self.placeholders(codes.count)))"
+            sql += " AND s.code IN (\(FHIRSearchSQL.placeholders(codes.count)))"
             binds += codes.map(SQLValue.text)
         }
         if let targetType {
-            sql += " AND s.sys = ?"
+            sql += " AND s.ttype = ?"
             binds.append(.text(targetType))
         }
         return try await database.query(sql + " ORDER BY 1", binds).compactMap { $0.string(0) }
@@ -478,16 +208,16 @@ public struct FHIRSearchStore: Sendable {
         for (targetType, items) in byType {
             let ids = items.map(\.id)
             var sql = """
-                SELECT DISTINCT s.object_id FROM \(FHIRSearchProjection.table) s
-                WHERE s.kind = 'reference' AND s.sys = ? AND s.val IN (\(Self.placeholders(ids.count))) AND (s.txt IS NULL OR s.txt NOT LIKE '#%')
+                SELECT DISTINCT \(FHIRSearchSQL.objectID("r")) \(Self.referenceRows)
+                WHERE s.tid IN (\(FHIRSearchSQL.placeholders(ids.count))) AND s.ttype = ? AND \(Self.notLocal)
                 """
-            var binds = [.text(targetType)] + ids.map(SQLValue.text)
+            var binds = ids.map(SQLValue.text) + [.text(targetType)]
             if let type {
-                sql += " AND s.resource_type = ?"
+                sql += " AND s.type = ?"
                 binds.append(.text(type))
             }
             if let codes {
-                sql += " AND s.code IN (\(Self.placeholders(codes.count)))"
+                sql += " AND s.code IN (\(FHIRSearchSQL.placeholders(codes.count)))"
                 binds += codes.map(SQLValue.text)
             }
             found.formUnion(try await database.query(sql, binds).compactMap { $0.string(0) })
@@ -509,15 +239,14 @@ public struct FHIRSearchStore: Sendable {
         return parts.count == 2 ? (parts[0], parts[1]) : nil
     }
 
-    /// The index rows of references to one `Type/id` (bound in that order), a contained resource's aside.
-    static let referenceRows = "kind = 'reference' AND sys = ? AND val = ? AND (txt IS NULL OR txt NOT LIKE '#%')"
+    /// The references to one `Type/id` (bound id, then type), a contained resource's aside.
+    static let referencesTo = "s.tid = ? AND s.ttype = ? AND \(FHIRSearchSQL.notLocal("s"))"
 
     /// The statement of `references(to:)`.
     public static func referencesStatement(to target: String) -> RenderedQuery {
         let (type, id) = typeAndID(target) ?? (target, "")
         return RenderedQuery(
-            sql: "SELECT DISTINCT object_id, resource_type, code FROM \(FHIRSearchProjection.table) WHERE \(referenceRows)",
-            binds: [.text(type), .text(id)])
+            sql: "SELECT DISTINCT \(FHIRSearchSQL.objectID("r")), s.type, s.code \(referenceRows) WHERE \(referencesTo)", binds: [.text(id), .text(type)])
     }
 
     /// Of `objectIDs`, those with a date under one of `codes` (`dated`),
@@ -526,23 +255,35 @@ public struct FHIRSearchStore: Sendable {
         var (dated, within): (Set<String>, Set<String>) = ([], [])
         guard !codes.isEmpty else { return (dated, within) }
         for start in stride(from: 0, to: objectIDs.count, by: 500) {
-            let batch = Array(objectIDs[start..<min(start + 500, objectIDs.count)])
+            let (resources, resourceBinds) = FHIRSearchSQL.resources(Array(objectIDs[start..<min(start + 500, objectIDs.count)]), "r")
             let rows = try await database.query(
                 """
-                SELECT object_id, MAX(CASE WHEN hi >= ? AND lo <= ? THEN 1 ELSE 0 END) FROM \(FHIRSearchProjection.table)
-                WHERE object_id IN (\(Self.placeholders(batch.count))) AND code IN (\(Self.placeholders(codes.count))) AND kind = 'date'
-                GROUP BY object_id
-                """, [.integer(low), .integer(high)] + batch.map(SQLValue.text) + codes.map(SQLValue.text))
+                SELECT r.type, r.id, MAX(CASE WHEN d.hi >= ? AND d.lo <= ? THEN 1 ELSE 0 END)
+                FROM \(FHIRSearchTable.date.name) d JOIN \(FHIRSearchTable.resource.name) r ON r.rid = d.rid
+                WHERE \(resources) AND d.code IN (\(FHIRSearchSQL.placeholders(codes.count)))
+                GROUP BY r.type, r.id
+                """, [.integer(low), .integer(high)] + resourceBinds + codes.map(SQLValue.text))
             for row in rows {
-                guard let id = row.string(0) else { continue }
-                dated.insert(id)
-                if row.int(1) == 1 { within.insert(id) }
+                guard let type = row.string(0), let id = row.string(1) else { continue }
+                dated.insert(type + "/" + id)
+                if row.int(2) == 1 { within.insert(type + "/" + id) }
             }
         }
         return (dated, within)
     }
 
-    static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+    /// Of `objectIDs` (`Type/id`), those the index holds: the live, not
+    /// deleted resources (the index changes in the transaction that commits them); 500 ids a query.
+    public func live(_ objectIDs: [String]) async throws -> Set<String> {
+        var found: Set<String> = []
+        let ids = Array(Set(objectIDs)).sorted()
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let (resources, binds) = FHIRSearchSQL.resources(Array(ids[start..<min(start + 500, ids.count)]), "r")
+            let rows = try await database.query("SELECT r.type, r.id FROM \(FHIRSearchTable.resource.name) r WHERE \(resources)", binds)
+            for row in rows { if let type = row.string(0), let id = row.string(1) { found.insert(type + "/" + id) } }
+        }
+        return found
+    }
 
     /// How many resources meet the criteria.
     public func count(_ criteria: FHIRCriteria) async throws -> Int {
@@ -550,17 +291,17 @@ public struct FHIRSearchStore: Sendable {
         return Int(try await database.query(statement.sql, statement.binds).first?.int(0) ?? 0)
     }
 
-    /// How many resources the index holds (every live FHIR resource has its `_id` row).
+    /// How many resources the index holds (every live FHIR resource).
     public func resourceCount() async throws -> Int {
-        Int(try await database.query("SELECT COUNT(*) FROM \(FHIRSearchProjection.table) WHERE code = '_id'").first?.int(0) ?? 0)
+        Int(try await database.query("SELECT COUNT(*) FROM \(FHIRSearchTable.resource.name)").first?.int(0) ?? 0)
     }
 
     /// The resources whose indexed references name `target` (`Type/id`), up to `limit`.
     public func referrers(of target: String, limit: Int) async throws -> [String] {
         guard let (type, id) = Self.typeAndID(target) else { return [] }
         return try await database.query(
-            "SELECT DISTINCT object_id FROM \(FHIRSearchProjection.table) WHERE \(Self.referenceRows) ORDER BY object_id LIMIT ?",
-            [.text(type), .text(id), .integer(Int64(limit))]
+            "SELECT DISTINCT \(FHIRSearchSQL.objectID("r")) \(Self.referenceRows) WHERE \(Self.referencesTo) ORDER BY 1 LIMIT ?",
+            [.text(id), .text(type), .integer(Int64(limit))]
         ).compactMap { $0.string(0) }
     }
 
@@ -570,14 +311,13 @@ public struct FHIRSearchStore: Sendable {
     /// as written (`Type?criteria`: no `/` or `:` before the `?`, whatever
     /// the criteria hold, URLs included). Up to `limit`, as (resource, reference).
     public func danglingReferences(limit: Int) async throws -> [(resource: String, reference: String)] {
-        let table = FHIRSearchProjection.table
-        return try await database.query(
+        try await database.query(
             """
-            SELECT s.object_id, COALESCE(s.sys || '/' || s.val, s.txt) FROM \(table) s WHERE s.kind = 'reference' AND (
-                (s.sys IS NOT NULL AND s.val IS NOT NULL AND (s.txt IS NULL OR s.txt NOT LIKE '#%') AND NOT EXISTS
-                    (SELECT 1 FROM \(table) t WHERE t.object_id = s.sys || '/' || s.val AND t.code = '_id'))
-                OR s.txt LIKE 'urn:%' OR (s.txt LIKE '%?%' AND s.txt NOT LIKE '%/%?%' AND s.txt NOT LIKE '%:%?%'))
-            ORDER BY s.object_id LIMIT ?
+            SELECT \(FHIRSearchSQL.objectID("r")), COALESCE(s.ttype || '/' || s.tid, s.url) \(Self.referenceRows) WHERE
+                (s.ttype IS NOT NULL AND s.tid IS NOT NULL AND \(Self.notLocal) AND NOT EXISTS
+                    (SELECT 1 FROM \(FHIRSearchTable.resource.name) t WHERE t.type = s.ttype AND t.id = s.tid))
+                OR s.url LIKE 'urn:%' OR (s.url LIKE '%?%' AND s.url NOT LIKE '%/%?%' AND s.url NOT LIKE '%:%?%')
+            ORDER BY 1 LIMIT ?
             """, [.integer(Int64(limit))]
         ).map { ($0.string(0) ?? "", $0.string(1) ?? "") }
     }
