@@ -164,6 +164,44 @@ struct FHIRSearchTests {
             #expect(try await server.send(.get, "/fhir/Nothing?x=1").status == .notFound)
         }
     }
+    /// Edge cases of R4 search §date, §token and §missing: instants with a
+    /// time zone compared in UTC with search values that carry their own
+    /// (a day written without one is the server's, UTC); an identifier without
+    /// a system found by `|value` and by `value`, not under a system;
+    /// `:missing` on a name that is there but has no family.
+    @Test(arguments: TestEngine.available)
+    func timeZonesSystemlessIdentifiersAndEmptyElements(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let patient = try await FHIRRoutesTests.create(server, "Patient", #"{"resourceType": "Patient", "identifier": [{"value": "nosys"}], "name": [{"use": "official"}]}"#)
+            let named = try await FHIRRoutesTests.create(server, "Patient", #"{"resourceType": "Patient", "name": [{"family": "Nom"}]}"#)
+            // 01:30 at +02:00 on 1 March is 23:30 UTC on 29 February.
+            let late = try await FHIRRoutesTests.create(
+                server, "Observation",
+                #"{"resourceType": "Observation", "status": "final", "code": {"text": "t"}, "effectiveDateTime": "2020-03-01T01:30:00+02:00"}"#)
+            let cases: [(String, Set<String>)] = [
+                ("Observation?date=2020-02-29", [late]),
+                ("Observation?date=2020-03-01", []),
+                ("Observation?date=ge2020-02-29T23:00:00Z", [late]),
+                ("Observation?date=gt2020-02-29T23:30:00Z", []),
+                ("Observation?date=lt2020-02-29T23:00:00-01:00", [late]),
+                ("Observation?date=lt2020-02-29T23:00:00%2B01:00", []),
+                ("Observation?date=2020-03-01T01:30:00%2B02:00", [late]),
+                ("Observation?date=2020-02", [late]),
+                ("Patient?identifier=%7Cnosys", [patient]),
+                ("Patient?identifier=nosys", [patient]),
+                ("Patient?identifier=http://example.org%7Cnosys", []),
+                ("Patient?family:missing=true", [patient]),
+                ("Patient?family:missing=false", [named]),
+                ("Patient?name:missing=false", [named]),
+            ]
+            for (query, expected) in cases {
+                let reply = try await server.send(.get, "/fhir/\(query)")
+                #expect(reply.status == .ok, "\(query): \(reply.body)")
+                #expect(Set(Self.ids(reply)) == expected, "\(query)")
+            }
+        }
+    }
+
     /// number (R4 search §number: the search value's precision makes eq an
     /// interval), quantity (§quantity: `[prefix]value|system|code`, `value||code`),
     /// and the modifiers `:missing` (every type), `:not` (token, a resource
@@ -446,9 +484,9 @@ struct FHIRSearchTests {
             #expect(Self.ids(try await server.send(.get, "/fhir/Patient?_tag=other")).isEmpty)
         }
     }
-    /// `_elements` and `_summary=text|data|false` (R4 search §Summary and
+    /// `_elements` and `_summary=text|data|false|true` (R4 search §Summary and
     /// elements): what each resource keeps, tagged SUBSETTED when cut down;
-    /// `_summary=true` is not supported yet: ignored, or 400 when strict.
+    /// a wrong `_summary` is 400 when strict.
     @Test(arguments: TestEngine.available)
     func elementsAndSummaries(engine: TestEngine) async throws {
         try await TestServer.with(engine) { server in
