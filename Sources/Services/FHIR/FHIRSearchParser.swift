@@ -168,7 +168,8 @@ enum FHIRSearchParser {
                 // R4 search §_list: the resources a List names as its items (List?item), by the List's id.
                 guard !value.isEmpty else { throw FHIRCriteriaParser.refusal("_list needs the id of a List") }
                 let lists = alternatives(of: value).map { id in
-                    FHIRCriterion.has(type: "List", code: "item", target: type, .token(code: "_id", system: nil, noSystem: false, value: id))
+                    // At system level, an item of any type.
+                    FHIRCriterion.has(type: "List", code: "item", target: system ? nil : type, .token(code: "_id", system: nil, noSystem: false, value: id))
                 }
                 search.criteria.conditions.append(lists.count == 1 ? lists[0] : .anyOf(lists))
                 search.applied.append((name, value))
@@ -420,7 +421,8 @@ extension FHIRService {
             if !FHIRSearchParser.resultParameters.contains(pair.name), !FHIRSearchParser.formatParameters.contains(pair.name) {
                 // Without _type, only the parameters of every resource (`_id`, `_lastUpdated`, …).
                 everywhere = !types.isEmpty || pair.name.hasPrefix("_")
-                for type in parsing where everywhere {
+                // `_list` is read with the result parameters, for any type.
+                for type in parsing where everywhere && pair.name != "_list" {
                     everywhere = try FHIRSearchParser.condition(name: pair.name, value: pair.value, type: type, terminology: FHIRSearchParser.Terminology(profiles.registry)) != nil
                 }
             }

@@ -104,11 +104,15 @@ enum FHIRSearchSQL {
             return ("o.code = ? AND o.ttype = ? AND o.tid IN (\(targets)) AND \(notLocal("o"))", [.text(code), .text(target)] + binds)
         case .has(let type, let code, let target, let inner):
             let (match, binds) = condition(inner, "x")
-            return (
+            let referring = """
+                FROM \(table(of: inner).name) x JOIN \(FHIRSearchTable.reference.name) h ON h.rid = x.rid \
+                WHERE x.type = ? AND \(match) AND h.code = ? AND \(notLocal("h"))
                 """
-                o.type = ? AND o.id IN (SELECT h.tid FROM \(table(of: inner).name) x JOIN \(FHIRSearchTable.reference.name) h ON h.rid = x.rid \
-                WHERE x.type = ? AND \(match) AND h.code = ? AND h.ttype = ? AND \(notLocal("h")))
-                """, [.text(target), .text(type)] + binds + [.text(code), .text(target)])
+            guard let target else {
+                // Any type (a system-level `_list`): the resource's type and id among the references'.
+                return ("(o.type, o.id) IN (SELECT h.ttype, h.tid \(referring))", [.text(type)] + binds + [.text(code)])
+            }
+            return ("o.type = ? AND o.id IN (SELECT h.tid \(referring) AND h.ttype = ?)", [.text(target), .text(type)] + binds + [.text(code), .text(target)])
         default:
             return condition(criterion, "o")
         }
@@ -252,11 +256,12 @@ enum FHIRSearchSQL {
                 [.text(code), .text(target)] + binds)
         case .has(let type, let code, let target, let inner):
             let (match, binds) = exists(inner, rid: "\(r).rid", alias: b)
-            return (
-                """
-                \(a).type = ? AND EXISTS (SELECT 1 FROM \(FHIRSearchTable.reference.name) \(r) WHERE \(r).tid = \(a).id AND \(r).ttype = \(a).type \
+            let references = """
+                EXISTS (SELECT 1 FROM \(FHIRSearchTable.reference.name) \(r) WHERE \(r).tid = \(a).id AND \(r).ttype = \(a).type \
                 AND \(r).type = ? AND \(r).code = ? AND \(notLocal(r)) AND \(match))
-                """, [.text(target), .text(type), .text(code)] + binds)
+                """
+            guard let target else { return (references, [.text(type), .text(code)] + binds) }
+            return ("\(a).type = ? AND " + references, [.text(target), .text(type), .text(code)] + binds)
         default:
             return condition(criterion, a)
         }

@@ -52,8 +52,8 @@ public enum FHIRCriterion: Sendable, Hashable {
     indirect case chain(code: String, target: String, FHIRCriterion)
     /// `_has:Type:code:parameter=value` (R4 search §Reverse chaining): a
     /// resource of `type` whose reference parameter `code` names this one
-    /// (of type `target`) meets the condition.
-    indirect case has(type: String, code: String, target: String, FHIRCriterion)
+    /// (of type `target`, of any type when nil) meets the condition.
+    indirect case has(type: String, code: String, target: String?, FHIRCriterion)
 }
 
 /// How a uri search value meets an indexed uri (R4 search §uri).

@@ -202,7 +202,8 @@ struct FHIRSearchModifierTests {
         }
     }
 
-    /// R4 search §_list: the resources a List names as its items.
+    /// R4 search §_list: the resources a List names as its items, of the
+    /// type searched, or of any type at system level.
     @Test(arguments: TestEngine.available)
     func resourcesOfAList(engine: TestEngine) async throws {
         try await TestServer.with(engine) { server in
@@ -221,6 +222,21 @@ struct FHIRSearchModifierTests {
                 ("Observation?_list=\(ward)", []),
             ]
             for (query, expected) in cases {
+                #expect(try await Self.search(server, query) == expected, "\(query)")
+            }
+            // At system level (R4 search §system level), the items of any type.
+            let observation = try await FHIRRoutesTests.create(server, "Observation", FHIRRoutesTests.observation(patient: "Patient/\(martin)"))
+            let mixed = try await FHIRRoutesTests.create(
+                server, "List",
+                #"{"resourceType": "List", "status": "current", "mode": "working", "entry": [{"item": {"reference": "Patient/\#(dupont)"}}, {"item": {"reference": "Observation/\#(observation)"}}]}"#)
+            let system: [(String, Set<String>)] = [
+                ("?_list=\(mixed)", [dupont, observation]),
+                ("?_type=Patient&_list=\(mixed)", [dupont]),
+                ("?_type=Observation,Patient&_list=\(mixed),\(other)", [dupont, martin, observation]),
+                ("?_id=\(observation)&_list=\(mixed)", [observation]),
+                ("?_id=\(durand)&_list=\(mixed)", []),
+            ]
+            for (query, expected) in system {
                 #expect(try await Self.search(server, query) == expected, "\(query)")
             }
             let empty = try await server.send(.get, "/fhir/Patient?_list=")
