@@ -90,6 +90,7 @@ public enum SocleServer {
             "system_id": .string(configuration.systemID),
         ])
         root.get("status") { _, _ in Response.json(bytes: status) }
+        HealthRoutes(store: components.store).register(on: root)
 
         let authenticated = root.group()
         authenticate(authenticated, configuration)

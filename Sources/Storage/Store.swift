@@ -62,6 +62,11 @@ public struct Store: Sendable {
         try await database.migrate(["ANALYZE"])
     }
 
+    /// The schema version the database is at, and the one this binary brings it to.
+    public func schemaVersions() async throws -> (current: Int, expected: Int) {
+        (try await Migrations.currentVersion(database), Migrations.latestVersion)
+    }
+
     /// Answers when the database does (`SELECT 1`).
     public func ping() async throws {
         _ = try await database.query("SELECT 1")
