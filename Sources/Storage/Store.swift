@@ -72,6 +72,15 @@ public struct Store: Sendable {
         _ = try await database.query("SELECT 1")
     }
 
+    /// A consistent copy of a SQLite database into a new file, while it is
+    /// in use (SQLite's online backup API); PostgreSQL has its own tools.
+    public func backup(to path: String) throws -> SQLiteFiles.Summary {
+        guard let sqlite = database as? SQLiteDatabase else {
+            throw StoreError(.invalidValue, "a PostgreSQL database is backed up with its own tools: pg_dump, or pg_basebackup for the whole cluster")
+        }
+        return try sqlite.backup(to: path)
+    }
+
     public func close() async throws {
         try await database.close()
     }

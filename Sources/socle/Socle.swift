@@ -11,7 +11,7 @@ struct Socle: AsyncParsableCommand {
         commandName: "socle",
         abstract: "Socle: one governed clinical data repository (openEHR, FHIR R4, OMOP).",
         version: SocleServer.version,
-        subcommands: [Serve.self, Seed.self, Reindex.self, Import.self, FHIRCommand.self, Bench.self])
+        subcommands: [Serve.self, Seed.self, Reindex.self, Import.self, FHIRCommand.self, Backup.self, Restore.self, Verify.self, Bench.self])
 }
 
 /// Reads a setting from its flag, else its `SOCLE_*` variable, else the default.

@@ -48,6 +48,12 @@ public struct AQLIndexProjection: Projection {
         ["DROP TABLE IF EXISTS \(IndexSchema.nodeTable)", "DROP TABLE IF EXISTS \(IndexSchema.compositionTable)"]
     }
 
+    /// Compositions live in EHRs.
+    public var records: ProjectedRecords { .ofEHRs }
+
+    /// One composition row per live composition.
+    public func objectCountStatement(_ kind: DatabaseKind) -> String? { "SELECT COUNT(*) FROM \(IndexSchema.compositionTable)" }
+
     public func statements(for version: ProjectedVersion, _ kind: DatabaseKind) -> [SQLStatement] {
         var statements = version.isCreation ? [] : removal(objectID: version.record.objectID)
         guard !version.isDeleted, let document = version.document else { return statements }

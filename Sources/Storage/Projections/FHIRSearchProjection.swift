@@ -244,4 +244,10 @@ public struct FHIRSearchProjection: Projection {
     }
 
     static func double(_ value: Decimal) -> Double { NSDecimalNumber(decimal: value).doubleValue }
+
+    /// FHIR resources are records without an EHR (`statements(for:)` skips the others).
+    public var records: ProjectedRecords { .withoutEHR }
+
+    /// One resource row per live resource.
+    public func objectCountStatement(_ kind: DatabaseKind) -> String? { "SELECT COUNT(*) FROM \(FHIRSearchTable.resource.name)" }
 }

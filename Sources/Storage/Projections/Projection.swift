@@ -34,6 +34,43 @@ public protocol Projection: Sendable {
     /// temporary table `erased_object (object_id)`; runs in the erasure's
     /// transaction, before the versions go.
     func erasureStatements(_ kind: DatabaseKind) -> [SQLStatement]
+    /// How many objects it holds (`SELECT COUNT(*) …` on its tables), to
+    /// compare with how many it should (`liveObjects`); nil when it keeps no
+    /// row per object (`socle verify`).
+    func objectCountStatement(_ kind: DatabaseKind) -> String?
+    /// Whose objects it projects, of those of its RM types.
+    var records: ProjectedRecords { get }
+}
+
+/// The versioned objects a projection follows: those of an EHR (openEHR
+/// content), those without one (FHIR resources), or both.
+public enum ProjectedRecords: Sendable {
+    case ofEHRs, withoutEHR, all
+}
+
+extension Projection {
+    public func objectCountStatement(_ kind: DatabaseKind) -> String? { nil }
+    public var records: ProjectedRecords { .all }
+
+    /// How many objects it should hold: the live (latest version not
+    /// deleted) versioned objects of its RM types and `records`.
+    func liveObjectsStatement() -> SQLStatement {
+        var sql = """
+            SELECT COUNT(*) FROM versioned_object o JOIN object_version v ON v.object_id = o.object_id AND v.version_number = o.latest_version
+            WHERE v.lifecycle_state <> ?
+            """
+        var binds: [SQLValue] = [.text(VersionLifecycleState.deleted.rawValue)]
+        switch records {
+        case .ofEHRs: sql += " AND o.ehr_id IS NOT NULL"
+        case .withoutEHR: sql += " AND o.ehr_id IS NULL"
+        case .all: break
+        }
+        if let types = rmTypes?.sorted() {
+            sql += " AND o.rm_type IN (\(Array(repeating: "?", count: types.count).joined(separator: ", ")))"
+            binds += types.map(SQLValue.text)
+        }
+        return SQLStatement(sql, binds)
+    }
 }
 
 /// A committed version as a projection sees it.

@@ -8,6 +8,8 @@ public final class SQLiteDatabase: SQLDatabase {
     public let kind = DatabaseKind.sqlite
     let pool: DatabasePool
     let statementTimeout: Duration?
+    /// Held while the database is open (`SQLiteFileLock`): a restore waits for no one.
+    let fileLock: SQLiteFileLock?
     /// The texts of generated statements (AQL) kept prepared. Past
     /// `maximumGeneratedStatements` distinct texts every connection's cache
     /// is emptied, so that a stream of distinct queries cannot grow memory.
@@ -36,6 +38,7 @@ public final class SQLiteDatabase: SQLDatabase {
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
         }
+        fileLock = try SQLiteFileLock(path: path, exclusive: false)
         pool = try DatabasePool(path: path, configuration: configuration)
         self.statementTimeout = statementTimeout
     }
