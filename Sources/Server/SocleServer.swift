@@ -68,6 +68,10 @@ public enum SocleServer {
 
     public static func router(_ components: Components, logger: Logger) -> Router<SocleRequestContext> {
         let router = Router(context: SocleRequestContext.self)
+        if components.configuration.metrics != .off {
+            _ = SocleMetrics.registry
+            router.add(middleware: MetricsMiddleware())
+        }
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: NULRefusalMiddleware())
@@ -94,6 +98,7 @@ public enum SocleServer {
 
         let authenticated = root.group()
         authenticate(authenticated, configuration)
+        SocleMetrics.register(on: root, authenticated: authenticated, access: configuration.metrics)
         let openEHR = authenticated.group("openehr/v1")
         let limit = configuration.maximumBodySize
         EHRRoutes(service: components.ehrService, bodyLimit: limit).register(on: openEHR)

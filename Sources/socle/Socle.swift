@@ -70,6 +70,9 @@ struct Serve: AsyncParsableCommand {
             configuration.authentication = .basic(users)
         }
         try configuration.readFHIRSettings(environment)
+        let metrics = environment["SOCLE_METRICS"] ?? "admin"
+        guard let access = MetricsAccess(rawValue: metrics) else { throw ValidationError("SOCLE_METRICS must be admin, public or off, not '\(metrics)'") }
+        configuration.metrics = access
         do {
             try configuration.validate()
         } catch {

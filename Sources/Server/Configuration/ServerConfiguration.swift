@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var fhirReferentialIntegrity = true
     /// A conditional delete matching several resources: 412, or all deleted (`SOCLE_FHIR_CONDITIONAL_DELETE`).
     public var fhirConditionalDelete = FHIRService.ConditionalDelete.single
+    /// Who may read `/metrics`, or metrics off (`SOCLE_METRICS`).
+    public var metrics = MetricsAccess.admin
 
     public enum Authentication: Sendable {
         case basic([User])

@@ -24,7 +24,7 @@ public struct AQLStore: Sendable {
     public func run(_ plan: QueryPlan) async throws -> [[ResultValue]] {
         try await projections.requireCurrent(AQLIndexProjection.name)
         let rendered = try render(plan)
-        let rows = try await database.query(rendered.sql, rendered.binds, options: ReadOptions(generated: true))
+        let rows = try await StoreMetrics.aqlQuery { try await database.query(rendered.sql, rendered.binds, options: ReadOptions(generated: true)) }
         return rows.map { Self.decode($0, plan.selections) }
     }
 

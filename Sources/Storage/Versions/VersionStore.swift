@@ -30,7 +30,9 @@ public struct VersionStore: Sendable {
 
     /// The same, with several changes to the EHR row, applied in order.
     public func commit(_ contribution: ContributionRecord, versions: [VersionWrite], ehrChanges: [EHRChange]) async throws {
-        try await database.transaction(statements(contribution, versions: versions, ehrChanges: ehrChanges))
+        try await StoreMetrics.commit(versions: versions.count) {
+            try await database.transaction(statements(contribution, versions: versions, ehrChanges: ehrChanges))
+        }
     }
 
     /// The statements of one commit, in order.
@@ -189,6 +191,8 @@ public struct VersionStore: Sendable {
     /// Several contributions in one transaction, each written as `commit`
     /// writes it (bulk loads: all of them or none).
     public func commit(batch: [(contribution: ContributionRecord, versions: [VersionWrite], ehrChanges: [EHRChange])]) async throws {
-        try await database.transaction(batch.flatMap { statements($0.contribution, versions: $0.versions, ehrChanges: $0.ehrChanges) })
+        try await StoreMetrics.commit(versions: batch.reduce(0) { $0 + $1.versions.count }) {
+            try await database.transaction(batch.flatMap { statements($0.contribution, versions: $0.versions, ehrChanges: $0.ehrChanges) })
+        }
     }
 }
