@@ -70,7 +70,7 @@ public enum SocleServer {
         let router = Router(context: SocleRequestContext.self)
         if components.configuration.metrics != .off {
             _ = SocleMetrics.registry
-            router.add(middleware: MetricsMiddleware())
+            router.add(middleware: RequestMetricsMiddleware())
         }
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())

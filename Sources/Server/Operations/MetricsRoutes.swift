@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Metrics
 import Prometheus
+import Synchronization
 
 /// Who may read `/metrics` (`SOCLE_METRICS`): users with the admin role,
 /// as the admin API (the default), anyone (a Prometheus on a private
@@ -11,10 +12,8 @@ public enum MetricsAccess: String, Sendable, CaseIterable {
 }
 
 /// The process's metrics in the Prometheus text format (swift-metrics
-/// through swift-prometheus): Hummingbird's request metrics by route
-/// template, method and status (`http_server_requests_total`,
-/// `http_server_request_duration_seconds`, `http_server_active_requests`)
-/// and Socle's own (`socle_*`). Labels carry route templates, never a path's ids.
+/// through swift-prometheus): request durations by route template,
+/// method and status (`RequestMetricsMiddleware`) and Socle's own (`socle_*`). Labels carry route templates, never a path's ids.
 enum SocleMetrics {
     /// One registry per process, bootstrapped into swift-metrics the first
     /// time a server with metrics on is built (swift-metrics takes one
@@ -29,11 +28,7 @@ enum SocleMetrics {
 
     /// Names as Prometheus' conventions have them: counters ending in
     /// `_total`, durations in `_seconds` (swift-metrics timers are recorded in seconds here).
-    static let renamed = [
-        "hb.requests": "http_server_requests_total", "hb.request.errors": "http_server_request_errors_total",
-        "http.server.request.duration": "http_server_request_duration_seconds", "socle_commit_duration": "socle_commit_duration_seconds",
-        "socle_aql_query_duration": "socle_aql_query_duration_seconds",
-    ]
+    static let renamed = ["socle_commit_duration": "socle_commit_duration_seconds", "socle_aql_query_duration": "socle_aql_query_duration_seconds"]
 
     /// `http.server.active_requests` → `http_server_active_requests`: the
     /// characters Prometheus names allow (`[a-zA-Z0-9_:]`), others as `_`.
@@ -61,6 +56,9 @@ enum SocleMetrics {
         }
     }
 
+    /// Request and statement durations: 1 ms to 10 s.
+    static let durationBuckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000].map { .microseconds(Int64($0 * 1000)) }
+
     static func register(on root: RouterGroup<SocleRequestContext>, authenticated: RouterGroup<SocleRequestContext>, access: MetricsAccess) {
         let handler: @Sendable (Request, SocleRequestContext) async throws -> Response = { _, context in
             if access == .admin { try AdminRoutes.requireAdmin(context) }
@@ -73,6 +71,54 @@ enum SocleMetrics {
         case .off: return
         case .public: root.get("metrics", use: handler)
         case .admin: authenticated.get("metrics", use: handler)
+        }
+    }
+}
+
+/// Times each request into a histogram by route template, method and
+/// status (`http_server_request_duration_seconds`; its `_count` is the
+/// number of requests): one cached histogram per key, straight into the
+/// registry. Hummingbird's `MetricsMiddleware` (a counter, a timer and an
+/// active-request gauge through swift-metrics, recorded after the body is
+/// written) cost 6% of the throughput of an EHR read and 17% of `/status`
+/// at 8 connections (BENCHMARKS.md §Metrics).
+struct RequestMetricsMiddleware: RouterMiddleware {
+    typealias Context = SocleRequestContext
+
+    struct Key: Hashable {
+        var route: String
+        var method: HTTPRequest.Method
+        var status: Int
+    }
+
+    final class Histograms: Sendable {
+        let cache = Mutex<[Key: DurationHistogram]>([:])
+
+        func histogram(_ key: Key) -> DurationHistogram {
+            if let found = cache.withLock({ $0[key] }) { return found }
+            let made = SocleMetrics.registry.makeDurationHistogram(
+                name: "http_server_request_duration_seconds",
+                labels: [("http_route", key.route), ("http_request_method", key.method.rawValue), ("http_response_status_code", String(key.status))],
+                buckets: SocleMetrics.durationBuckets)
+            cache.withLock { $0[key] = made }
+            return made
+        }
+    }
+
+    let histograms = Histograms()
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        let status: Int
+        do {
+            let response = try await next(request, context)
+            status = response.status.code
+            histograms.histogram(Key(route: context.endpointPath ?? "unknown", method: request.method, status: status)).record(ContinuousClock.now - started)
+            return response
+        } catch {
+            status = (error as? any HTTPResponseError)?.status.code ?? 500
+            histograms.histogram(Key(route: context.endpointPath ?? "unknown", method: request.method, status: status)).record(ContinuousClock.now - started)
+            throw error
         }
     }
 }
