@@ -98,7 +98,7 @@ public enum SocleServer {
 
         let authenticated = root.group()
         authenticate(authenticated, configuration)
-        SocleMetrics.register(on: root, authenticated: authenticated, access: configuration.metrics)
+        SocleMetrics.register(on: root, authenticated: authenticated, access: configuration.metrics, store: components.store)
         let openEHR = authenticated.group("openehr/v1")
         let limit = configuration.maximumBodySize
         EHRRoutes(service: components.ehrService, bodyLimit: limit).register(on: openEHR)

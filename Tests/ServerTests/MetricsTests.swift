@@ -23,7 +23,8 @@ struct MetricsTests {
             #expect(text.contains(#"http_route="/openehr/v1/ehr/{ehr_id}""#), "\(text.prefix(3000))")
             #expect(text.contains(#"http_server_request_duration_seconds_bucket{http_route="/openehr/v1/query/aql",http_request_method="POST",http_response_status_code="200",le="0.001"}"#))
             for name in ["socle_commits_total", "socle_versions_committed_total", "socle_commit_duration_seconds_bucket", "socle_aql_queries_total", "socle_aql_query_duration_seconds_count",
-                "process_resident_memory_bytes", "process_cpu_seconds_total"]
+                "process_resident_memory_bytes", "process_cpu_seconds_total", #"socle_projection_current{projection="fhir_search"} 1"#,
+                #"socle_projection_objects_left{projection="aql_index"} 0"#]
             {
                 #expect(text.contains(name), "\(name)")
             }

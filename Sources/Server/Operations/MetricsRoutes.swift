@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Metrics
 import Prometheus
+import Storage
 import Synchronization
 
 /// Who may read `/metrics` (`SOCLE_METRICS`): users with the admin role,
@@ -59,10 +60,25 @@ enum SocleMetrics {
     /// Request and statement durations: 1 ms to 10 s.
     static let durationBuckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000].map { .microseconds(Int64($0 * 1000)) }
 
-    static func register(on root: RouterGroup<SocleRequestContext>, authenticated: RouterGroup<SocleRequestContext>, access: MetricsAccess) {
+    /// Each projection's state at the scrape: 1 when current, and how many
+    /// objects a rebuild has left (0 when current).
+    static func sampleProjections(_ store: Store) async {
+        guard let states = try? await store.projections.states() else { return }
+        for state in states {
+            let labels = [("projection", state.name)]
+            registry.makeGauge(name: "socle_projection_current", labels: labels).set(Double(state.phase == .current ? 1 : 0))
+            let left = state.phase == .current ? 0 : max(0, (state.total ?? state.done) - state.done)
+            registry.makeGauge(name: "socle_projection_objects_left", labels: labels).set(Double(left))
+        }
+    }
+
+    static func register(
+        on root: RouterGroup<SocleRequestContext>, authenticated: RouterGroup<SocleRequestContext>, access: MetricsAccess, store: Store
+    ) {
         let handler: @Sendable (Request, SocleRequestContext) async throws -> Response = { _, context in
             if access == .admin { try AdminRoutes.requireAdmin(context) }
             sampleProcess()
+            await sampleProjections(store)
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
