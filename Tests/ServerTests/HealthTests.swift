@@ -53,3 +53,18 @@ struct HealthTests {
         try await HealthRoutes.within(.seconds(1)) {}
     }
 }
+
+/// `GET /`: the API roots, as JSON for a client and as a page for a browser; public.
+@Suite("Root")
+struct RootTests {
+    @Test
+    func theRootNamesTheAPIs() async throws {
+        try await TestServer.with(.sqlite) { server in
+            let json = try await server.send(.get, "/", as: nil)
+            #expect(json.status == .ok && json.json["apis"]?["/fhir"] != nil && json.json["apis"]?["/openehr/v1"] != nil, "\(json.body)")
+            let page = try await server.send(.get, "/", as: nil, headers: ["Accept": "text/html,application/xhtml+xml"])
+            #expect(page.status == .ok && page.headers[.contentType]?.hasPrefix("text/html") == true)
+            #expect(page.body.contains(#"<a href="/fhir">"#) && page.body.contains(#"<a href="/openehr/v1">"#))
+        }
+    }
+}
