@@ -42,15 +42,14 @@ struct HealthTests {
         }
     }
 
-    /// The check gives up after its timeout even while the work goes on.
+    /// The check gives up after its timeout even while the work goes on
+    /// (work that would take an hour: waiting for it would hang the test).
     @Test
     func aCheckThatDoesNotAnswerTimesOut() async throws {
-        let started = ContinuousClock.now
         await #expect(throws: HealthRoutes.TimedOut.self) {
-            try await HealthRoutes.within(.milliseconds(50)) { try await Task.sleep(for: .seconds(2)) }
+            try await HealthRoutes.within(.milliseconds(50)) { try await Task.sleep(for: .seconds(3600)) }
         }
-        #expect(ContinuousClock.now - started < .seconds(1))
-        try await HealthRoutes.within(.seconds(1)) {}
+        try await HealthRoutes.within(.seconds(60)) {}
     }
 }
 
