@@ -74,6 +74,12 @@ public enum SocleServer {
         }
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
+        let configuration = components.configuration
+        if configuration.maximumConcurrentRequests > 0 {
+            router.add(
+                middleware: RequestLimitMiddleware(
+                    limiter: RequestLimiter(limit: configuration.maximumConcurrentRequests, wait: configuration.requestQueueTimeout)))
+        }
         router.add(middleware: NULRefusalMiddleware())
         router.add(middleware: PublicURLMiddleware(trusted: components.configuration.trustedProxies))
         // One route table, at the root and under /rest: the paths the

@@ -73,6 +73,12 @@ struct Serve: AsyncParsableCommand {
         let metrics = environment["SOCLE_METRICS"] ?? "admin"
         guard let access = MetricsAccess(rawValue: metrics) else { throw ValidationError("SOCLE_METRICS must be admin, public or off, not '\(metrics)'") }
         configuration.metrics = access
+        let concurrent = environment["SOCLE_MAX_CONCURRENT_REQUESTS"] ?? "0"
+        guard let bound = Int(concurrent), bound >= 0 else { throw ValidationError("SOCLE_MAX_CONCURRENT_REQUESTS must be a whole number, 0 for no bound, not '\(concurrent)'") }
+        configuration.maximumConcurrentRequests = bound
+        let queue = environment["SOCLE_REQUEST_QUEUE_TIMEOUT"] ?? "30"
+        guard let seconds = Double(queue), seconds >= 0 else { throw ValidationError("SOCLE_REQUEST_QUEUE_TIMEOUT must be a number of seconds, not '\(queue)'") }
+        configuration.requestQueueTimeout = .milliseconds(Int64(seconds * 1000))
         do {
             try configuration.validate()
         } catch {
