@@ -26,7 +26,7 @@ public struct Store: Sendable {
         templates = TemplateStore(database: database)
         queries = QueryStore(database: database)
         tags = TagStore(database: database)
-        fhirSearch = FHIRSearchStore(database: database)
+        fhirSearch = FHIRSearchStore(database: database, projections: self.projections)
         aql = AQLStore(database: database, projections: self.projections)
         changes = ChangeFeed(database: database)
     }

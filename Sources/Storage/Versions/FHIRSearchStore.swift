@@ -99,13 +99,24 @@ public struct FHIRCriteria: Sendable, Hashable {
 /// which holds the latest, not deleted version of every resource.
 public struct FHIRSearchStore: Sendable {
     let database: any SQLDatabase
+    let projections: Projections
 
-    init(database: any SQLDatabase) {
+    init(database: any SQLDatabase, projections: Projections) {
         self.database = database
+        self.projections = projections
+    }
+
+    /// Refuses (`StoreError.rebuilding`, 503) while the index is rebuilt: a
+    /// search, a conditional interaction or a referential check would see
+    /// only the resources indexed so far. Checked where a request starts
+    /// using the index, not at each of its later reads.
+    func requireCurrent() async throws {
+        try await projections.requireCurrent(FHIRSearchProjection.name)
     }
 
     /// Up to `limit` ids (`Type/id`) of the resources meeting the criteria, in the index's order (`rid`).
     public func matches(_ criteria: FHIRCriteria, limit: Int) async throws -> [String] {
+        try await requireCurrent()
         let statement = try Self.statement(criteria, after: nil, limit: limit)
         return try await database.query(statement.sql, statement.binds).compactMap { $0.string(0) }
     }
@@ -126,6 +137,7 @@ public struct FHIRSearchStore: Sendable {
     public func search(_ criteria: FHIRCriteria, sort: [FHIRSortKey] = [], after: String?, backward: Bool = false, limit: Int) async throws
         -> [(id: String, cursor: String)]
     {
+        try await requireCurrent()
         let statement = try Self.statement(criteria, sort: sort, after: after, backward: backward, limit: limit)
         let rows: [(id: String, cursor: String)] = try await database.query(statement.sql, statement.binds).compactMap { row in
             guard let id = row.string(0) else { return nil }
@@ -229,6 +241,7 @@ public struct FHIRSearchStore: Sendable {
     /// of which type, through which parameter (a compartment's members are
     /// among them, R4 CompartmentDefinition).
     public func references(to target: String) async throws -> [(objectID: String, type: String, code: String)] {
+        try await requireCurrent()
         let statement = Self.referencesStatement(to: target)
         return try await database.query(statement.sql, statement.binds).map { ($0.string(0) ?? "", $0.string(1) ?? "", $0.string(2) ?? "") }
     }
@@ -287,6 +300,7 @@ public struct FHIRSearchStore: Sendable {
 
     /// How many resources meet the criteria.
     public func count(_ criteria: FHIRCriteria) async throws -> Int {
+        try await requireCurrent()
         let statement = Self.countStatement(criteria)
         return Int(try await database.query(statement.sql, statement.binds).first?.int(0) ?? 0)
     }
@@ -299,6 +313,7 @@ public struct FHIRSearchStore: Sendable {
     /// The resources whose indexed references name `target` (`Type/id`), up to `limit`.
     public func referrers(of target: String, limit: Int) async throws -> [String] {
         guard let (type, id) = Self.typeAndID(target) else { return [] }
+        try await requireCurrent()
         return try await database.query(
             "SELECT DISTINCT \(FHIRSearchSQL.objectID("r")) \(Self.referenceRows) WHERE \(Self.referencesTo) ORDER BY 1 LIMIT ?",
             [.text(id), .text(type), .integer(Int64(limit))]
@@ -311,7 +326,8 @@ public struct FHIRSearchStore: Sendable {
     /// as written (`Type?criteria`: no `/` or `:` before the `?`, whatever
     /// the criteria hold, URLs included). Up to `limit`, as (resource, reference).
     public func danglingReferences(limit: Int) async throws -> [(resource: String, reference: String)] {
-        try await database.query(
+        try await requireCurrent()
+        return try await database.query(
             """
             SELECT \(FHIRSearchSQL.objectID("r")), COALESCE(s.ttype || '/' || s.tid, s.url) \(Self.referenceRows) WHERE
                 (s.ttype IS NOT NULL AND s.tid IS NOT NULL AND \(Self.notLocal) AND NOT EXISTS

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import JSONCore
 import SocleTestSupport
+import Storage
 import Testing
 
 /// Search at type level (R4 search, first part: token, string, reference,
@@ -573,6 +574,28 @@ struct FHIRSearchTests {
             #expect(try await server.send(.get, "/admin/fhir/explain/Patient?gender=male", as: TestServer.clinician).status == .forbidden)
             #expect(try await server.send(.get, "/admin/fhir/explain/Patient?birthdate=soon").status == .badRequest)
             #expect(try await server.send(.get, "/admin/fhir/explain/Nothing").status == .notFound)
+        }
+    }
+
+    /// While the search index is rebuilt (after an upgrade, `socle reindex`),
+    /// a search, a conditional create and `$everything` answer 503 with
+    /// `Retry-After` and an OperationOutcome rather than what was indexed so
+    /// far; a read by id does not need the index and answers.
+    @Test(arguments: TestEngine.available)
+    func searchesWaitForTheIndex(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let (dupont, _, _) = try await Self.seed(server)
+            try await server.database.database.transaction([SQLStatement("UPDATE projection SET state = 'stale' WHERE name = 'fhir_search'")])
+            let search = try await server.send(.get, "/fhir/Patient?gender=female")
+            #expect(search.status == .serviceUnavailable && search.headers[.retryAfter] != nil, "\(search.body)")
+            #expect(search.json["resourceType"] == "OperationOutcome" && search.body.contains("rebuilt"))
+            let conditional = try await server.send(
+                .post, "/fhir/Patient", headers: Self.json.merging(["If-None-Exist": "identifier=1"]) { $1 }, body: Self.patient("Dup", gender: "female", birthDate: "1970-05-02", identifier: "1"))
+            #expect(conditional.status == .serviceUnavailable, "\(conditional.body)")
+            #expect(try await server.send(.get, "/fhir/Patient/\(dupont)/$everything").status == .serviceUnavailable)
+            #expect(try await server.send(.get, "/fhir/Patient/\(dupont)").status == .ok)
+            try await server.database.database.transaction([SQLStatement("UPDATE projection SET state = 'current' WHERE name = 'fhir_search'")])
+            #expect(Set(Self.ids(try await server.send(.get, "/fhir/Patient?gender=female"))).contains(dupont))
         }
     }
 }
