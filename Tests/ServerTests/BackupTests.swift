@@ -39,7 +39,8 @@ struct BackupTests {
             try await Task.sleep(for: .milliseconds(30))
             let summary = try database.store.backup(to: copy)
             let written = try await writers.value
-            #expect(summary.versions >= 50 && summary.versions <= 50 + written, "\(summary.versions)")
+            // Each FHIR Patient is several versions (its own, its EHR's); the patients are counted below.
+            #expect(summary.versions >= 50, "\(summary.versions)")
             #expect(throws: StoreError.self) { try database.store.backup(to: copy) }
 
             // The copy is a consistent database: its projections agree with its versions.
@@ -48,7 +49,9 @@ struct BackupTests {
             let restored = Store(database: try SQLiteDatabase(path: restoredPath))
             let report = try await restored.verify()
             #expect(report.isClean && report.versionsRead == summary.versions, "\(report)")
-            #expect((report.projections.first { $0.name == "fhir_search" }?.projected ?? 0) >= 50)
+            // A snapshot: the 50 patients made before, and some of the writers', none half-written (the projection agrees, above).
+            let patients = report.projections.first { $0.name == "fhir_search" }?.projected ?? 0
+            #expect(patients >= 50 && patients <= 50 + written, "\(patients) of \(50 + written)")
             // Refused while the target is open (here by `restored`), and for a backup that is not a Socle database.
             #expect(throws: StoreError.self) { try SQLiteFiles.restore(from: copy, to: restoredPath) }
             try await restored.close()

@@ -376,10 +376,7 @@ enum FHIRSearchSQL {
     /// `(r.type = ? AND r.id IN (…)) OR …` for object ids (`Type/id`), by type.
     static func resources(_ objectIDs: [String], _ r: String) -> (String, [SQLValue]) {
         var byType: [String: [String]] = [:]
-        for objectID in objectIDs {
-            guard let slash = objectID.firstIndex(of: "/") else { continue }
-            byType[String(objectID[..<slash]), default: []].append(String(objectID[objectID.index(after: slash)...]))
-        }
+        for (type, id) in objectIDs.compactMap(FHIRSearchStore.typeAndID) { byType[type, default: []].append(id) }
         guard !byType.isEmpty else { return ("1 = 0", []) }
         var binds: [SQLValue] = []
         let parts = byType.keys.sorted().map { type -> String in
