@@ -85,6 +85,7 @@ public enum SocleServer {
         // One route table, at the root and under /rest: the paths the
         // clients written for EHRbase call (`/rest/openehr/v1`, `/rest/admin`, `/rest/status`).
         RootRoute.register(on: router, version: version)
+        APIDescriptionRoutes.register(on: router, version: version)
         routes(components, on: router.group())
         routes(components, on: router.group("rest"))
         fhirRoutes(components, on: router.group())

@@ -6,6 +6,8 @@ import JSONCore
 /// endpoints, and the server's version. Public: it says nothing of the data.
 enum RootRoute {
     static let roots: [(path: String, what: String)] = [
+        ("/docs", "the API, to read and try in a browser"),
+        ("/openapi.json", "the API described in OpenAPI 3.0 (also /openapi.yaml)"),
         ("/openehr/v1", "openEHR REST API (ITS-REST 1.0.3 and 1.1), with AQL at /openehr/v1/query"),
         ("/fhir", "HL7 FHIR R4 API; its CapabilityStatement at /fhir/metadata"),
         ("/admin", "administration (admin role)"),
