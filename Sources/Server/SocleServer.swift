@@ -1,9 +1,11 @@
 import Hummingbird
 import JSONCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Services
 import Storage
+import UnixSignals
 
 /// Assembles Socle: opens and prepares the store, builds the services and
 /// the router, and serves until SIGINT or SIGTERM.
@@ -80,6 +82,7 @@ public enum SocleServer {
                 middleware: RequestLimitMiddleware(
                     limiter: RequestLimiter(limit: configuration.maximumConcurrentRequests, wait: configuration.requestQueueTimeout)))
         }
+        if let timeout = configuration.requestTimeout { router.add(middleware: RequestTimeoutMiddleware(timeout: timeout)) }
         router.add(middleware: NULRefusalMiddleware())
         router.add(middleware: PublicURLMiddleware(trusted: components.configuration.trustedProxies))
         // One route table, at the root and under /rest: the paths the
@@ -156,11 +159,27 @@ public enum SocleServer {
     }
 
     /// The HTTP server with the store's own services (`services`).
-    public static func application(_ components: Components, logger: Logger) -> some ApplicationProtocol {
+    /// `onServerRunning` is given the listening channel (its port, when 0 was asked for).
+    public static func application(
+        _ components: Components, logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         Application(
             router: router(components, logger: logger),
             configuration: .init(address: .hostname(components.configuration.host, port: components.configuration.port), serverName: "Socle"),
-            services: services(components, logger: logger), logger: logger)
+            services: services(components, logger: logger), onServerRunning: onServerRunning, logger: logger)
+    }
+
+    /// The application in a service group that stops on `signals`: the
+    /// server stops accepting connections and drains its in-flight requests
+    /// for up to `SOCLE_SHUTDOWN_GRACE_PERIOD`, after which what is left is
+    /// cancelled; the database closes last.
+    public static func serviceGroup(_ application: some ApplicationProtocol, _ configuration: ServerConfiguration, signals: [UnixSignal], logger: Logger)
+        -> ServiceGroup
+    {
+        var group = ServiceGroupConfiguration(services: [application], gracefulShutdownSignals: signals, logger: logger)
+        group.maximumGracefulShutdownDuration = configuration.shutdownGracePeriod
+        group.maximumCancellationDuration = .seconds(10)
+        return ServiceGroup(configuration: group)
     }
 
     /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and
@@ -174,7 +193,7 @@ public enum SocleServer {
                 "socle.schema_version": "\(components.schemaVersion)",
             ])
         do {
-            try await application(components, logger: logger).runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            try await serviceGroup(application(components, logger: logger), configuration, signals: [.sigterm, .sigint], logger: logger).run()
         } catch {
             try? await components.store.close()
             throw error

@@ -21,12 +21,14 @@ struct TestServer {
     ///   matters: trusted proxies), rather than straight into the router.
     static func with(
         _ engine: TestEngine, users: [User] = [admin, clinician], systemID: String = "socle.test", trustedProxies: TrustedProxies = .none,
-        live: Bool = false, metrics: MetricsAccess = .admin, maximumConcurrentRequests: Int = 0, _ body: @Sendable (TestServer) async throws -> Void
+        live: Bool = false, metrics: MetricsAccess = .admin, maximumConcurrentRequests: Int = 0,
+        configure: @Sendable (inout ServerConfiguration) -> Void = { _ in }, _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
         try await TestDatabase.with(engine) { database in
             var configuration = ServerConfiguration(systemID: systemID, authentication: .basic(users), trustedProxies: trustedProxies)
             configuration.metrics = metrics
             configuration.maximumConcurrentRequests = maximumConcurrentRequests
+            configure(&configuration)
             let components = try await SocleServer.open(configuration, store: database.store)
             let logger = Logger(label: "socle.test")
             let app = Application(router: SocleServer.router(components, logger: logger), logger: logger)

@@ -1,8 +1,9 @@
+import Logging
 import Services
 import Storage
 
-/// Everything `socle serve` is configured with. Each setting has a flag
-/// and a `SOCLE_*` environment variable (README §Configuration).
+/// Everything `socle serve` is configured with, read from the settings
+/// (`Settings`: flags, `SOCLE_*` variables, a configuration file; README §Configuration).
 public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -30,6 +31,11 @@ public struct ServerConfiguration: Sendable {
     /// PostgreSQL connections gave no 5xx without it, and 64 cost 5 to 17% of the throughput (BENCHMARKS.md).
     public var maximumConcurrentRequests = 0
     public var requestQueueTimeout: Duration = .seconds(30)
+    /// How long a request may take before it is cancelled and answered 503; nil: no limit (`SOCLE_REQUEST_TIMEOUT`).
+    public var requestTimeout: Duration? = .seconds(120)
+    /// How long SIGTERM waits for in-flight requests before cancelling them (`SOCLE_SHUTDOWN_GRACE_PERIOD`).
+    public var shutdownGracePeriod: Duration = .seconds(30)
+    public var logLevel = Logger.Level.info
 
     public enum Authentication: Sendable {
         case basic([User])

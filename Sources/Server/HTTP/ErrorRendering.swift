@@ -22,6 +22,10 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     static func response(for error: any Error, context: Context, request: Request) -> Response {
+        // A refusal before the FHIR routes (a request bound, a timeout) is still a FHIR answer.
+        if request.uri.path == "/fhir" || request.uri.path.hasPrefix("/fhir/") {
+            return FHIROutcomeMiddleware.response(for: error, request: request, context: context)
+        }
         let classified = ClassifiedError(error, request: request, context: context)
         var headers = classified.headers
         if let latest = classified.latestVersion { headers[.eTag] = "\"\(latest)\"" }
@@ -74,7 +78,7 @@ struct ClassifiedError {
         case let error as any HTTPResponseError:
             status = error.status
             message = status == .notFound ? "no resource at \(request.uri.path)" : status.reasonPhrase
-            if status == .contentTooLarge { message = "the request body is larger than this server accepts" }
+            if status == .contentTooLarge { message = "the request body is larger than this server accepts (SOCLE_MAX_BODY_SIZE)" }
         default:
             status = .internalServerError
             message = "internal error; the server log has the detail under this request id"

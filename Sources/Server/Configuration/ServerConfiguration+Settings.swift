@@ -1,0 +1,58 @@
+import Logging
+import Services
+import Storage
+
+extension ServerConfiguration {
+    /// The configuration the settings give (flags over environment over
+    /// file over defaults), each value read and checked here, in one place.
+    /// No users with basic authentication is left to the caller (`socle
+    /// serve` makes an admin with a random password for the run).
+    public init(settings: SettingValues) throws(ConfigurationError) {
+        self.init()
+        host = try settings.read(Settings.host, "an address") { $0.isEmpty ? nil : $0 } ?? host
+        port = try settings.read(Settings.port, "a port number (0 to 65535)") { Int($0).flatMap { (0...65535).contains($0) ? $0 : nil } } ?? port
+        databaseURL = settings.value(Settings.databaseURL)?.value ?? databaseURL
+        systemID = settings.value(Settings.systemID)?.value ?? systemID
+        database = try Self.databaseSettings(settings)
+        if let (text, _) = settings.value(Settings.trustedProxies) { trustedProxies = try TrustedProxies(text) }
+        authentication = try Self.authentication(settings)
+        metrics = try settings.read(Settings.metrics, "admin, public or off") { MetricsAccess(rawValue: $0) } ?? metrics
+        maximumBodySize = try settings.read(Settings.maximumBodySize, "a number of bytes (at least 1024)") { Int($0).flatMap { $0 >= 1024 ? $0 : nil } }
+            ?? maximumBodySize
+        requestTimeout = try Self.seconds(settings, Settings.requestTimeout).flatMap { $0 == .zero ? nil : $0 }
+        maximumConcurrentRequests = try settings.read(Settings.maximumConcurrentRequests, "a whole number, 0 for no bound") {
+            Int($0).flatMap { $0 >= 0 ? $0 : nil }
+        } ?? 0
+        requestQueueTimeout = try Self.seconds(settings, Settings.requestQueueTimeout) ?? requestQueueTimeout
+        shutdownGracePeriod = try Self.seconds(settings, Settings.shutdownGracePeriod) ?? shutdownGracePeriod
+        try readFHIRSettings(settings)
+        logLevel = try settings.read(Settings.logLevel, "trace, debug, info, notice, warning, error or critical") { Logger.Level(rawValue: $0) } ?? .info
+    }
+
+    /// `SOCLE_FHIR_REFERENTIAL_INTEGRITY` and `SOCLE_FHIR_CONDITIONAL_DELETE`,
+    /// which every command that writes FHIR resources reads.
+    public mutating func readFHIRSettings(_ settings: SettingValues) throws(ConfigurationError) {
+        fhirReferentialIntegrity = try settings.read(Settings.fhirReferentialIntegrity, "true or false") { ["true": true, "false": false][$0] } ?? true
+        fhirConditionalDelete = try settings.read(Settings.fhirConditionalDelete, "single or multiple") { FHIRService.ConditionalDelete(rawValue: $0) }
+            ?? .single
+    }
+
+    /// The database settings alone, for the commands that open the store without serving.
+    public static func databaseSettings(_ settings: SettingValues) throws(ConfigurationError) -> DatabaseSettings {
+        let size = try settings.read(Settings.poolSize, "a number of connections (1 to 1000)") { Int($0).flatMap { (1...1000).contains($0) ? $0 : nil } }
+        let timeout = try seconds(settings, Settings.statementTimeout) ?? .seconds(60)
+        return DatabaseSettings(poolSize: size, statementTimeout: timeout == .zero ? nil : timeout)
+    }
+
+    static func seconds(_ settings: SettingValues, _ setting: Setting) throws(ConfigurationError) -> Duration? {
+        try settings.read(setting, "a number of seconds (0 or more)") { text in
+            Double(text).flatMap { $0 >= 0 && $0.isFinite ? Duration.milliseconds(Int64($0 * 1000)) : nil }
+        }
+    }
+
+    static func authentication(_ settings: SettingValues) throws(ConfigurationError) -> Authentication {
+        let mode = try settings.read(Settings.auth, "basic or none") { ["basic", "none"].contains($0) ? $0 : nil } ?? "basic"
+        guard mode == "basic" else { return .none }
+        return .basic(try User.parseList(settings.value(Settings.users)?.value ?? ""))
+    }
+}
