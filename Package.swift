@@ -51,7 +51,10 @@ let package = Package(
         ),
         .target(
             name: "Services",
-            dependencies: ["OpenEHR", "Templates", "AQL", "FHIR", "Storage", "JSONCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "OpenEHR", "Templates", "AQL", "FHIR", "Storage", "JSONCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: strict
         ),
         .target(

@@ -28,10 +28,42 @@ struct MetricsTests {
             {
                 #expect(text.contains(name), "\(name)")
             }
+            let pool = engine == .sqlite ? "write" : "connections"
+            for name in [#"socle_database_pool_wait_seconds_count{pool="\#(pool)"}"#, #"socle_database_pool_size{pool="\#(pool)"}"#,
+                #"socle_database_pool_in_use{pool="\#(pool)"}"#, #"socle_database_pool_waiting{pool="\#(pool)"}"#]
+            {
+                #expect(text.contains(name), "\(name)")
+            }
             #expect(!text.contains(ehrID), "an EHR id in a label")
             #expect(try await server.send(.get, "/metrics", as: TestServer.clinician).status == .forbidden)
             #expect(try await server.send(.get, "/metrics", as: nil).status == .unauthorized)
         }
+    }
+
+    /// Compositions validated and refused (by status: 400 from the RM, 422 from the template), counted as they happen.
+    @Test(arguments: TestEngine.available)
+    func compositionsValidatedAndRefusedAreCounted(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let ehrID = try await server.createEHR()
+            #expect(try await server.send(.post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"], body: Corpus.bloodPressureOPT).status == .created)
+            let before = try await Self.values(server)
+            #expect(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition", body: Corpus.bloodPressure).status == .created)
+            let broken = Corpus.bloodPressure.replacingOccurrences(of: "\"ehrbase_blood_pressure_simple.de.v0\"", with: "\"no.such.template\"")
+            #expect(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition", body: broken).status == .unprocessableContent)
+            #expect(try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition", body: #"{"_type":"COMPOSITION"}"#).status == .badRequest)
+            let after = try await Self.values(server)
+            // Other tests of the process may count too: at least ours.
+            #expect(after.validated >= before.validated + 1 && after.refused422 >= before.refused422 + 1 && after.refused400 >= before.refused400 + 1, "\(before) \(after)")
+        }
+    }
+
+    static func values(_ server: TestServer) async throws -> (validated: Double, refused422: Double, refused400: Double) {
+        let text = try await server.send(.get, "/metrics").body
+        func value(_ series: String) -> Double {
+            text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        return (value("socle_compositions_validated_total"), value(#"socle_compositions_refused_total{status="422"}"#),
+                value(#"socle_compositions_refused_total{status="400"}"#))
     }
 
     @Test

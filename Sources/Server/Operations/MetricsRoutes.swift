@@ -29,7 +29,10 @@ enum SocleMetrics {
 
     /// Names as Prometheus' conventions have them: counters ending in
     /// `_total`, durations in `_seconds` (swift-metrics timers are recorded in seconds here).
-    static let renamed = ["socle_commit_duration": "socle_commit_duration_seconds", "socle_aql_query_duration": "socle_aql_query_duration_seconds"]
+    static let renamed = [
+        "socle_commit_duration": "socle_commit_duration_seconds", "socle_aql_query_duration": "socle_aql_query_duration_seconds",
+        "socle_database_pool_wait": "socle_database_pool_wait_seconds",
+    ]
 
     /// `http.server.active_requests` → `http_server_active_requests`: the
     /// characters Prometheus names allow (`[a-zA-Z0-9_:]`), others as `_`.

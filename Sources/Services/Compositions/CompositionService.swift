@@ -1,4 +1,5 @@
 import JSONCore
+import Metrics
 import OpenEHR
 import Storage
 import Templates
@@ -38,6 +39,18 @@ public struct CompositionService: Sendable {
     /// A violation found with a kept template that another node has replaced
     /// meanwhile is judged again against the current one.
     func prepare(_ json: JSON) async throws -> Prepared {
+        do {
+            let prepared = try await validate(json)
+            Counter(label: "socle_compositions_validated_total").increment()
+            return prepared
+        } catch let error as ServiceError {
+            // Refused by the RM (400) or by its template (422); no label holds an id or a template.
+            Counter(label: "socle_compositions_refused_total", dimensions: [("status", String(error.kind.statusCode))]).increment()
+            throw error
+        }
+    }
+
+    func validate(_ json: JSON) async throws -> Prepared {
         let tree: JSON
         do {
             tree = try decoder.decode(json, as: "COMPOSITION")

@@ -38,6 +38,17 @@ public final class PostgreSQLDatabase: SQLDatabase {
         self.parameters = parameters
         deadline = (settings.statementTimeout ?? .seconds(60)) + .seconds(60)
         runTask = Task { await client.run() }
+        PoolMetrics.size("connections", configuration.options.maximumConnections)
+    }
+
+    /// A connection of the pool for `body`, its wait and use measured (`PoolMetrics`).
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let ticket = PoolMetrics.enter("connections")
+        defer { ticket.leave() }
+        return try await client.withConnection { connection in
+            ticket.acquired()
+            return try await body(connection)
+        }
     }
 
     /// Opens one connection outside the pool, and closes it: a server that
@@ -78,7 +89,9 @@ public final class PostgreSQLDatabase: SQLDatabase {
 
     public func query(_ sql: String, _ binds: [SQLValue], options: ReadOptions) async throws -> [SQLRow] {
         do {
-            return try await withinDeadline { try await self.collect(self.client.query(Self.query(sql, binds), logger: self.logger)) }
+            return try await withinDeadline {
+                try await self.withConnection { connection in try await self.collect(connection.query(Self.query(sql, binds), logger: self.logger)) }
+            }
         } catch let error as PSQLError {
             throw Self.storeError(error)
         }
@@ -99,7 +112,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
     }
 
     func runTransaction(_ statements: [SQLStatement]) async throws {
-        try await client.withConnection { connection in
+        try await withConnection { connection in
             try await connection.query("BEGIN", logger: self.logger)
             do {
                 for statement in statements {

@@ -1,5 +1,6 @@
 import Dispatch
 import Metrics
+import Synchronization
 
 /// What the store reports through swift-metrics (nothing until a server
 /// bootstraps a backend): commits and their versions, refused commits, and
@@ -28,5 +29,69 @@ enum StoreMetrics {
             Timer(label: "socle_aql_query_duration", preferredDisplayUnit: .seconds).recordNanoseconds(DispatchTime.now().uptimeNanoseconds - started)
         }
         return try await work()
+    }
+}
+
+/// The use of a database pool, by pool (`read` and `write` for SQLite's
+/// readers and single writer, `connections` for PostgreSQL): callers
+/// waiting for a connection and holding one (gauges), the wait itself
+/// (`socle_database_pool_wait_seconds`), and the pool's size. A caller takes
+/// a ticket before asking the pool, marks it when the connection is lent,
+/// and leaves it when done, whichever way the call ends.
+enum PoolMetrics {
+    struct Use {
+        var waiting = 0
+        var inUse = 0
+        var size = 0
+    }
+
+    static let uses = Mutex<[String: Use]>([:])
+
+    /// Kept, and reported with each use (a gauge recorded at start, before
+    /// a server bootstraps the metrics backend, would be lost).
+    static func size(_ pool: String, _ size: Int) {
+        uses.withLock { $0[pool, default: Use()].size = size }
+    }
+
+    static func enter(_ pool: String) -> PoolTicket {
+        update(pool) { $0.waiting += 1 }
+        return PoolTicket(pool: pool)
+    }
+
+    static func update(_ pool: String, _ change: (inout Use) -> Void) {
+        let use = uses.withLock { uses in
+            change(&uses[pool, default: Use()])
+            return uses[pool]!
+        }
+        Gauge(label: "socle_database_pool_waiting", dimensions: [("pool", pool)]).record(use.waiting)
+        Gauge(label: "socle_database_pool_in_use", dimensions: [("pool", pool)]).record(use.inUse)
+        Gauge(label: "socle_database_pool_size", dimensions: [("pool", pool)]).record(use.size)
+    }
+}
+
+final class PoolTicket: Sendable {
+    let pool: String
+    let started = DispatchTime.now().uptimeNanoseconds
+    let lent = Atomic<Bool>(false)
+
+    init(pool: String) { self.pool = pool }
+
+    /// The pool lent a connection: the wait is over.
+    func acquired() {
+        guard !lent.exchange(true, ordering: .relaxed) else { return }
+        Timer(label: "socle_database_pool_wait", dimensions: [("pool", pool)], preferredDisplayUnit: .seconds)
+            .recordNanoseconds(DispatchTime.now().uptimeNanoseconds - started)
+        PoolMetrics.update(pool) {
+            $0.waiting -= 1
+            $0.inUse += 1
+        }
+    }
+
+    func leave() {
+        if lent.load(ordering: .relaxed) {
+            PoolMetrics.update(pool) { $0.inUse -= 1 }
+        } else {
+            PoolMetrics.update(pool) { $0.waiting -= 1 }
+        }
     }
 }

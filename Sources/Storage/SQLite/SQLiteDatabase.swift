@@ -41,6 +41,8 @@ public final class SQLiteDatabase: SQLDatabase {
         fileLock = try SQLiteFileLock(path: path, exclusive: false)
         pool = try DatabasePool(path: path, configuration: configuration)
         self.statementTimeout = statementTimeout
+        PoolMetrics.size("read", configuration.maximumReaderCount)
+        PoolMetrics.size("write", 1)
     }
 
     public func query(_ sql: String, _ binds: [SQLValue], options: ReadOptions) async throws -> [SQLRow] {
@@ -62,7 +64,10 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     func read(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-        try await pool.read { db in
+        let ticket = PoolMetrics.enter("read")
+        defer { ticket.leave() }
+        return try await pool.read { db in
+            ticket.acquired()
             let statement = try db.cachedStatement(sql: sql)
             let rows = try Row.fetchAll(statement, arguments: Self.arguments(binds))
             return rows.map { row in SQLRow((0..<row.count).map { Self.value(row[$0] as DatabaseValue) }) }
@@ -79,7 +84,10 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     public func transaction(_ statements: [SQLStatement]) async throws {
+        let ticket = PoolMetrics.enter("write")
+        defer { ticket.leave() }
         try await pool.write { db in
+            ticket.acquired()
             for statement in statements {
                 let prepared = try db.cachedStatement(sql: statement.sql)
                 let arguments = Self.arguments(statement.binds)
