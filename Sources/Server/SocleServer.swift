@@ -75,6 +75,7 @@ public enum SocleServer {
             router.add(middleware: RequestMetricsMiddleware())
         }
         router.add(middleware: RequestIDMiddleware())
+        if components.configuration.tracing != nil { router.add(middleware: RequestTracingMiddleware()) }
         router.add(middleware: ErrorMiddleware())
         let configuration = components.configuration
         if configuration.maximumConcurrentRequests > 0 {
@@ -173,10 +174,10 @@ public enum SocleServer {
     /// server stops accepting connections and drains its in-flight requests
     /// for up to `SOCLE_SHUTDOWN_GRACE_PERIOD`, after which what is left is
     /// cancelled; the database closes last.
-    public static func serviceGroup(_ application: some ApplicationProtocol, _ configuration: ServerConfiguration, signals: [UnixSignal], logger: Logger)
-        -> ServiceGroup
-    {
-        var group = ServiceGroupConfiguration(services: [application], gracefulShutdownSignals: signals, logger: logger)
+    public static func serviceGroup(
+        _ application: some ApplicationProtocol, _ configuration: ServerConfiguration, signals: [UnixSignal], logger: Logger, before: [any Service] = []
+    ) -> ServiceGroup {
+        var group = ServiceGroupConfiguration(services: before + [application], gracefulShutdownSignals: signals, logger: logger)
         group.maximumGracefulShutdownDuration = configuration.shutdownGracePeriod
         group.maximumCancellationDuration = .seconds(10)
         return ServiceGroup(configuration: group)
@@ -193,7 +194,11 @@ public enum SocleServer {
                 "socle.schema_version": "\(components.schemaVersion)",
             ])
         do {
-            try await serviceGroup(application(components, logger: logger), configuration, signals: [.sigterm, .sigint], logger: logger).run()
+            // The exporter stops after the server (a group stops its services in reverse order), sending the last spans.
+            let exporter = try configuration.tracing.map { try SocleTracing.bootstrap($0) }
+            try await serviceGroup(
+                application(components, logger: logger), configuration, signals: [.sigterm, .sigint], logger: logger, before: exporter.map { [$0] } ?? []
+            ).run()
         } catch {
             try? await components.store.close()
             throw error

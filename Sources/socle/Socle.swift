@@ -31,9 +31,11 @@ func configuration(_ settings: SettingValues) throws -> ServerConfiguration {
     }
 }
 
-func bootstrapLogging(level: Logger.Level) -> Logger {
+/// Logs to standard error at `level`; with tracing on, each line also
+/// carries its request's trace and span ids.
+func bootstrapLogging(level: Logger.Level, traced: Bool = false) -> Logger {
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler = StreamLogHandler.standardError(label: label, metadataProvider: traced ? SocleTracing.loggingMetadata : nil)
         handler.logLevel = level
         return handler
     }
@@ -82,7 +84,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var (_, configuration) = try options.configuration()
-        let logger = bootstrapLogging(level: configuration.logLevel)
+        let logger = bootstrapLogging(level: configuration.logLevel, traced: configuration.tracing != nil)
         if case .basic(let users) = configuration.authentication, users.isEmpty {
             let password = Self.randomPassword()
             configuration.authentication = .basic([User(name: "admin", password: password, role: .admin)])

@@ -62,6 +62,9 @@ struct ConfigurationTests {
             fhir_conditional_delete: multiple
             fhir_referential_integrity: false
             log_level: debug
+            otel_endpoint: http://collector.internal:4318
+            otel_protocol: http/json
+            otel_sample_ratio: 0.25
             """)
         let configuration = try ServerConfiguration(settings: try SettingValues.load(flags: ["SOCLE_CONFIG": path], environment: [:]))
         #expect(configuration.port == 8181 && configuration.databaseURL == "sqlite:/tmp/x.sqlite" && configuration.systemID == "hospital.example")
@@ -73,6 +76,7 @@ struct ConfigurationTests {
         #expect(configuration.shutdownGracePeriod == .seconds(3) && configuration.trustedProxies != .none)
         #expect(configuration.fhirConditionalDelete == .multiple && configuration.fhirReferentialIntegrity == false)
         #expect(configuration.logLevel == .debug)
+        #expect(configuration.tracing == SocleTracing.Exporter(endpoint: "http://collector.internal:4318", wireProtocol: "http/json", sampleRatio: 0.25))
         // Each setting of the list but the file's own name has its key in the file above.
         let text = try String(contentsOfFile: path, encoding: .utf8)
         for setting in Settings.all where setting != Settings.config {
@@ -118,6 +122,8 @@ struct ConfigurationTests {
         ("SOCLE_MAX_CONCURRENT_REQUESTS", "-4", "a whole number"), ("SOCLE_REQUEST_QUEUE_TIMEOUT", "inf", "a number of seconds"),
         ("SOCLE_SHUTDOWN_GRACE_PERIOD", "x", "a number of seconds"), ("SOCLE_FHIR_CONDITIONAL_DELETE", "all", "single or multiple"),
         ("SOCLE_FHIR_REFERENTIAL_INTEGRITY", "yes", "true or false"), ("SOCLE_LOG_LEVEL", "verbose", "trace, debug"),
+        ("SOCLE_OTEL_ENDPOINT", "collector:4318", "an http:// or https:// URL"), ("SOCLE_OTEL_PROTOCOL", "grpc", "http/protobuf or http/json"),
+        ("SOCLE_OTEL_SAMPLE_RATIO", "2", "a number from 0 to 1"),
         ("SOCLE_TRUSTED_PROXIES", "proxy.example", "is not an IP address"), ("SOCLE_USERS", "alice", "is not name:password"),
     ])
     func aBadValueIsRefusedNamingItsSource(name: String, value: String, expected: String) throws {

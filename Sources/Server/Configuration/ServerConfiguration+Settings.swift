@@ -27,6 +27,12 @@ extension ServerConfiguration {
         shutdownGracePeriod = try Self.seconds(settings, Settings.shutdownGracePeriod) ?? shutdownGracePeriod
         try readFHIRSettings(settings)
         logLevel = try settings.read(Settings.logLevel, "trace, debug, info, notice, warning, error or critical") { Logger.Level(rawValue: $0) } ?? .info
+        let endpoint = try settings.read(Settings.otelEndpoint, "an http:// or https:// URL") { text in
+            (text.hasPrefix("http://") || text.hasPrefix("https://")) && text.count > 8 ? text : nil
+        }
+        let wireProtocol = try settings.read(Settings.otelProtocol, "http/protobuf or http/json") { ["http/protobuf", "http/json"].contains($0) ? $0 : nil }
+        let ratio = try settings.read(Settings.otelSampleRatio, "a number from 0 to 1") { Double($0).flatMap { (0...1).contains($0) ? $0 : nil } }
+        tracing = endpoint.map { SocleTracing.Exporter(endpoint: $0, wireProtocol: wireProtocol ?? "http/protobuf", sampleRatio: ratio ?? 1) }
     }
 
     /// `SOCLE_FHIR_REFERENTIAL_INTEGRITY` and `SOCLE_FHIR_CONDITIONAL_DELETE`,

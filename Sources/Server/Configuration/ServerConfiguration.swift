@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     /// How long SIGTERM waits for in-flight requests before cancelling them (`SOCLE_SHUTDOWN_GRACE_PERIOD`).
     public var shutdownGracePeriod: Duration = .seconds(30)
     public var logLevel = Logger.Level.info
+    /// Where traces go; nil: no tracing (`SOCLE_OTEL_ENDPOINT`, `SOCLE_OTEL_PROTOCOL`).
+    public var tracing: SocleTracing.Exporter?
 
     public enum Authentication: Sendable {
         case basic([User])

@@ -73,10 +73,13 @@ public enum Settings {
     public static let fhirConditionalDelete = Setting("SOCLE_FHIR_CONDITIONAL_DELETE", default: "single")
     public static let fhirReferentialIntegrity = Setting("SOCLE_FHIR_REFERENTIAL_INTEGRITY", default: "true")
     public static let logLevel = Setting("SOCLE_LOG_LEVEL", default: "info")
+    public static let otelEndpoint = Setting("SOCLE_OTEL_ENDPOINT")
+    public static let otelProtocol = Setting("SOCLE_OTEL_PROTOCOL", default: "http/protobuf")
+    public static let otelSampleRatio = Setting("SOCLE_OTEL_SAMPLE_RATIO", default: "1")
 
     public static let all: [Setting] = [
         config, host, port, databaseURL, poolSize, statementTimeout, systemID, users, auth, metrics, maximumBodySize, requestTimeout,
         maximumConcurrentRequests, requestQueueTimeout, shutdownGracePeriod, trustedProxies, fhirConditionalDelete, fhirReferentialIntegrity,
-        logLevel,
+        logLevel, otelEndpoint, otelProtocol, otelSampleRatio,
     ]
 }

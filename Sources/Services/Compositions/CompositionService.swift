@@ -3,6 +3,7 @@ import Metrics
 import OpenEHR
 import Storage
 import Templates
+import Tracing
 
 /// COMPOSITION use cases (ITS-REST 1.0.3 §COMPOSITION, §VERSIONED_COMPOSITION).
 /// Every composition, whatever its entry point, goes through `prepare`:
@@ -40,7 +41,11 @@ public struct CompositionService: Sendable {
     /// meanwhile is judged again against the current one.
     func prepare(_ json: JSON) async throws -> Prepared {
         do {
-            let prepared = try await validate(json)
+            let prepared = try await withSpan("validate composition") { span in
+                let prepared = try await validate(json)
+                span.attributes["socle.template_id"] = prepared.templateID
+                return prepared
+            }
             Counter(label: "socle_compositions_validated_total").increment()
             return prepared
         } catch let error as ServiceError {

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
+import Tracing
 
 /// PostgreSQL through PostgresNIO's connection pool. The pool runs in a
 /// task owned by this object from its creation to `close()`; the server
@@ -90,7 +91,9 @@ public final class PostgreSQLDatabase: SQLDatabase {
     public func query(_ sql: String, _ binds: [SQLValue], options: ReadOptions) async throws -> [SQLRow] {
         do {
             return try await withinDeadline {
-                try await self.withConnection { connection in try await self.collect(connection.query(Self.query(sql, binds), logger: self.logger)) }
+                try await self.withConnection { connection in
+                    try await SQLTracing.span(sql, .postgresql) { try await self.collect(connection.query(Self.query(sql, binds), logger: self.logger)) }
+                }
             }
         } catch let error as PSQLError {
             throw Self.storeError(error)
@@ -116,7 +119,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
             try await connection.query("BEGIN", logger: self.logger)
             do {
                 for statement in statements {
-                    try await self.run(statement, on: connection)
+                    try await SQLTracing.span(statement.sql, .postgresql) { try await self.run(statement, on: connection) }
                 }
                 try await connection.query("COMMIT", logger: self.logger)
             } catch {

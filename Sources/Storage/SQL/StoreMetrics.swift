@@ -1,17 +1,23 @@
 import Dispatch
 import Metrics
 import Synchronization
+import Tracing
 
 /// What the store reports through swift-metrics (nothing until a server
 /// bootstraps a backend): commits and their versions, refused commits, and
 /// the time each takes; AQL statements and their time. No label holds an id.
+/// Commits and AQL statements are also spans (nothing until a tracer is bootstrapped).
 /// The handles are made at each use, not kept: one made before the backend
 /// was bootstrapped (a commit at start) would stay a no-op for good.
 enum StoreMetrics {
+    /// Also a span (`commit`), with the number of versions, around the transaction's statement spans.
     static func commit<T>(versions: Int, _ work: () async throws -> T) async throws -> T {
         let started = DispatchTime.now().uptimeNanoseconds
         do {
-            let result = try await work()
+            let result = try await withSpan("commit") { span in
+                span.attributes["socle.versions"] = versions
+                return try await work()
+            }
             Timer(label: "socle_commit_duration", preferredDisplayUnit: .seconds).recordNanoseconds(DispatchTime.now().uptimeNanoseconds - started)
             Counter(label: "socle_commits_total").increment()
             Counter(label: "socle_versions_committed_total").increment(by: versions)
@@ -28,7 +34,7 @@ enum StoreMetrics {
             Counter(label: "socle_aql_queries_total").increment()
             Timer(label: "socle_aql_query_duration", preferredDisplayUnit: .seconds).recordNanoseconds(DispatchTime.now().uptimeNanoseconds - started)
         }
-        return try await work()
+        return try await withSpan("aql") { _ in try await work() }
     }
 }
 

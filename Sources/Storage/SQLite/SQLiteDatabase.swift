@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Synchronization
+import Tracing
 
 /// SQLite through GRDB: a WAL-mode pool (one writer, concurrent readers),
 /// `synchronous=NORMAL`, cached prepared statements, one transaction per batch.
@@ -66,11 +67,14 @@ public final class SQLiteDatabase: SQLDatabase {
     func read(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         let ticket = PoolMetrics.enter("read")
         defer { ticket.leave() }
+        let context = InstrumentationContext.current ?? .topLevel
         return try await pool.read { db in
             ticket.acquired()
-            let statement = try db.cachedStatement(sql: sql)
-            let rows = try Row.fetchAll(statement, arguments: Self.arguments(binds))
-            return rows.map { row in SQLRow((0..<row.count).map { Self.value(row[$0] as DatabaseValue) }) }
+            return try SQLTracing.span(sql, .sqlite, context: context) {
+                let statement = try db.cachedStatement(sql: sql)
+                let rows = try Row.fetchAll(statement, arguments: Self.arguments(binds))
+                return rows.map { row in SQLRow((0..<row.count).map { Self.value(row[$0] as DatabaseValue) }) }
+            }
         }
     }
 
@@ -86,25 +90,31 @@ public final class SQLiteDatabase: SQLDatabase {
     public func transaction(_ statements: [SQLStatement]) async throws {
         let ticket = PoolMetrics.enter("write")
         defer { ticket.leave() }
+        let context = InstrumentationContext.current ?? .topLevel
         try await pool.write { db in
             ticket.acquired()
             for statement in statements {
-                let prepared = try db.cachedStatement(sql: statement.sql)
-                let arguments = Self.arguments(statement.binds)
-                if let error = statement.mustReturnRow {
-                    if try Row.fetchOne(prepared, arguments: arguments) == nil { throw error }
-                    continue
-                }
-                do {
-                    try prepared.execute(arguments: arguments)
-                } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT
-                    && (error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY)
-                {
-                    throw statement.onUniqueViolation ?? StoreError(.conflict, "the record already exists")
-                }
-                if let error = statement.mustChangeOneRow, db.changesCount != 1 { throw error }
+                try SQLTracing.span(statement.sql, .sqlite, context: context) { try Self.execute(statement, in: db) }
             }
         }
+    }
+
+    /// One statement of a transaction, with its guards (`SQLStatement`).
+    static func execute(_ statement: SQLStatement, in db: Database) throws {
+        let prepared = try db.cachedStatement(sql: statement.sql)
+        let arguments = Self.arguments(statement.binds)
+        if let error = statement.mustReturnRow {
+            if try Row.fetchOne(prepared, arguments: arguments) == nil { throw error }
+            return
+        }
+        do {
+            try prepared.execute(arguments: arguments)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT
+            && (error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY)
+        {
+            throw statement.onUniqueViolation ?? StoreError(.conflict, "the record already exists")
+        }
+        if let error = statement.mustChangeOneRow, db.changesCount != 1 { throw error }
     }
 
     /// Schema changes and fresh statistics (ANALYZE): afterwards the read
