@@ -11,7 +11,7 @@ struct PlannerTests {
     static let patient =
         "SELECT e/ehr_id/value, o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude AS systolic FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] WHERE o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude > 140 ORDER BY c/context/start_time/value DESC LIMIT 10"
     static let population =
-        "SELECT COUNT(DISTINCT e/ehr_id/value) FROM EHR e CONTAINS COMPOSITION c WHERE NOT EXISTS c/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] OR c/name/value LIKE 'Enc%'"
+        "SELECT COUNT(DISTINCT e/ehr_id/value) FROM EHR e CONTAINS COMPOSITION c WHERE NOT EXISTS c/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] OR c/name/value LIKE 'Enc*'"
     static let versions =
         "SELECT v/uid/value, v/commit_audit/time_committed/value, c FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c[openEHR-EHR-COMPOSITION.encounter.v1] WHERE v/commit_audit/time_committed/value > '2026-01-01'"
     static let matches =
@@ -43,7 +43,7 @@ struct PlannerTests {
         #expect(
             try Self.plan(Self.population).description == """
                 FROM composition c1
-                WHERE (NOT EXISTS (FROM node t2 WHERE t2.cid = c1.cid AND t2.archetypeID = 'openEHR-EHR-OBSERVATION.sample_blood_pressure.v1' AND t2.apath = '') OR EXISTS (FROM node t3 WHERE t3.cid = c1.cid AND t3.apath = '' AND t3.num = 0 AND t3.name LIKE 'Enc%'))
+                WHERE (NOT EXISTS (FROM node t2 WHERE t2.cid = c1.cid AND t2.archetypeID = 'openEHR-EHR-OBSERVATION.sample_blood_pressure.v1' AND t2.apath = '') OR EXISTS (FROM node t3 WHERE t3.cid = c1.cid AND t3.apath = '' AND t3.num = 0 AND t3.name LIKE 'Enc*'))
                 SELECT COUNT(DISTINCT c1.ehrID)
                 """)
     }

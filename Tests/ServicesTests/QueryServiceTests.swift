@@ -177,9 +177,28 @@ struct QueryServiceTests {
             #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE EXISTS \(bp)").count == 4)
             #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE NOT EXISTS \(bp)").count == 1)
             #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE EXISTS \(bp)/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude").count == 4)
-            #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE c/name/value LIKE 'Encounter%'").count == 5)
-            #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE c/name/value LIKE 'encounter%'").isEmpty, "LIKE is case-sensitive")
-            #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE c/name/value LIKE 'Enc_unter*'").count == 5)
+            // LIKE (AQL 1.1, LIKE operator): `*` any run, `?` one character, a backslash quotes; case-sensitive.
+            func like(_ path: String, _ pattern: String) async throws -> Int {
+                try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE \(path) LIKE '\(pattern)'").count
+            }
+            #expect(try await like("c/name/value", "Encounter*") == 5)
+            #expect(try await like("c/name/value", "*count*") == 5)
+            #expect(try await like("c/name/value", "encounter*") == 0, "LIKE is case-sensitive")
+            #expect(try await like("c/name/value", "Enc?unter*") == 5)
+            #expect(try await like("c/name/value", "Enc??unter*") == 0)
+            #expect(try await like("c/name/value", "Encounter%*") == 0, "% is no wildcard in AQL")
+            #expect(try await like("c/name/value", "Enc_unter*") == 0, "_ is no wildcard in AQL")
+            #expect(try await like("c/name/value", "[E]ncounter*") == 0, "brackets are themselves")
+            #expect(try await like("c/name/value", "Encounte?*") == 5)
+            // In an AQL string a backslash is itself escaped: '\\?' is the pattern \?, a question mark.
+            #expect(try await like("c/name/value", "Encounte\\\\?*") == 0, "an escaped ? is a question mark")
+            let template = "c/archetype_details/template_id/value"
+            let bloodPressure = try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE \(template) = 'ehrbase_blood_pressure_simple.de.v0'").count
+            #expect(bloodPressure > 0)
+            #expect(try await like(template, "ehrbase_blood_pressure*") == bloodPressure, "_ matches itself")
+            #expect(try await like(template, "ehrbase\\_blood?pressure*") == bloodPressure, "an escaped _ is an underscore")
+            #expect(try await like(template, "ehrbase%blood*") == 0)
+            #expect(try await like(template, "*.de.v0") == bloodPressure)
             #expect(try await Self.systolicValues(f, where: "\(Self.systolic) MATCHES {120, 170}") == [120, 170])
             let setting = "c/context/setting/defining_code/code_string"
             #expect(try await f.run("SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE \(setting) MATCHES {'237', '238'}").count == 5)
@@ -277,7 +296,7 @@ struct QueryServiceTests {
             let values = try await f.numbers("SELECT \(Self.systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)")
             #expect(values.sorted() == [125, 135, 150, 170])
             let all = try await f.run(
-                "SELECT v/uid/value, v/commit_audit/change_type/value, c/uid/value, c FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c WHERE c/uid/value LIKE '\(objectID)::%' ORDER BY v/uid/value")
+                "SELECT v/uid/value, v/commit_audit/change_type/value, c/uid/value, c FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c WHERE c/uid/value LIKE '\(objectID)::*' ORDER BY v/uid/value")
             #expect(all.map { $0[0].stringValue ?? "" } == ["\(objectID)::services.test::1", "\(objectID)::services.test::2"])
             #expect(all.map { $0[1].stringValue ?? "" } == ["creation", "modification"])
             #expect(all.map { $0[2] } == all.map { $0[0] }, "c/uid/value is the version's own uid")

@@ -22,6 +22,17 @@ struct PlanRendererTests {
 
     /// One patient's query: on SQLite the join order is kept (CROSS JOIN) and the
     /// sort key is not read from an index (`+`), whatever the statistics say.
+    /// LIKE's pattern in each engine's words: AQL's `*` and `?` become the
+    /// engine's wildcards, and everything else, `%`, `_`, brackets and an
+    /// escaped star among them, matches itself.
+    @Test func likePatterns() throws {
+        let q = #"SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE c/name/value LIKE 'a*b?c%d_e\\*f[g\\\\h\\'"#
+        let sqlite = try Self.render(q, .sqlite)
+        let postgresql = try Self.render(q, .postgresql)
+        #expect(sqlite.binds.contains(.text(#"a*b?c%d_e[*]f[[]g\h\"#)), "\(sqlite.binds)")
+        #expect(postgresql.binds.contains(.text(#"a%b_c\%d\_e*f[g\\h\\"#)), "\(postgresql.binds)")
+    }
+
     @Test func patientQuery() throws {
         let sqlite = try Self.render(Self.patient, .sqlite)
         #expect(
@@ -40,7 +51,7 @@ struct PlanRendererTests {
     }
 
     @Test func populationQuery() throws {
-        let q = "SELECT COUNT(DISTINCT e/ehr_id/value) FROM EHR e CONTAINS COMPOSITION c WHERE NOT EXISTS c/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] OR c/name/value LIKE 'Enc%'"
+        let q = "SELECT COUNT(DISTINCT e/ehr_id/value) FROM EHR e CONTAINS COMPOSITION c WHERE NOT EXISTS c/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] OR c/name/value LIKE 'Enc*'"
         let sqlite = try Self.render(q, .sqlite)
         #expect(
             sqlite.sql

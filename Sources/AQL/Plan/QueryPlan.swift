@@ -178,7 +178,8 @@ public indirect enum PlanCondition: Sendable, Equatable {
     case isNull(PlanExpression)
     case isNotNull(PlanExpression)
     case anyOf(PlanExpression, [PlanExpression])
-    /// AQL LIKE (§4.7.3), case-sensitive: `*` or `%` any run of characters, `?` or `_` one.
+    /// AQL LIKE (AQL 1.1 §4.8.3), case-sensitive: `*` any run of characters,
+    /// `?` one, `\` makes the next character itself; `%` and `_` are themselves.
     case like(PlanExpression, pattern: String)
     /// An index path equal to `pattern` where each `[%]` stands for any node id.
     case pathMatches(PlanExpression, pattern: String)

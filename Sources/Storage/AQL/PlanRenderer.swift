@@ -171,27 +171,40 @@ struct PlanRenderer {
         "SELECT 1 FROM " + (try from(sub.sources)) + (sub.conditions.isEmpty ? "" : " WHERE " + (try conjunction(sub.conditions)))
     }
 
-    /// AQL LIKE as a SQLite GLOB (case-sensitive, as AQL's LIKE is).
+    /// AQL LIKE as a SQLite GLOB (case-sensitive, as AQL's LIKE is): GLOB's
+    /// own `*`, `?` and `[` are quoted in brackets.
     static func glob(aql pattern: String) -> String {
-        translate(aql: pattern, anyRun: "*", one: "?") { $0 == "[" ? "[[]" : nil }
+        translate(aql: pattern, anyRun: "*", one: "?") { ["*", "?", "["].contains($0) ? "[\($0)]" : nil }
     }
 
-    /// AQL LIKE as a PostgreSQL LIKE (backslash escapes).
+    /// AQL LIKE as a PostgreSQL LIKE, whose `%`, `_` and `\` are escaped with a backslash.
     static func like(aql pattern: String) -> String {
-        translate(aql: pattern, anyRun: "%", one: "_") { $0 == "\\" ? "\\\\" : nil }
+        translate(aql: pattern, anyRun: "%", one: "_") { ["%", "_", "\\"].contains($0) ? "\\\($0)" : nil }
     }
 
-    /// AQL's wildcards (`*` or `%` any run, `?` or `_` one character) in an
-    /// engine's words, its own special characters escaped by `escape`.
+    /// AQL's wildcards (AQL 1.1 §4.8.3: `*` any run of characters, `?` one;
+    /// a backslash makes the next character itself, so `\*` is a star and
+    /// `\\` a backslash) in an engine's words. Every other character matches
+    /// itself: `%` and `_` too, and the engine's own special characters,
+    /// which `escape` quotes.
     static func translate(aql pattern: String, anyRun: String, one: String, escape: (Character) -> String?) -> String {
         var rendered = ""
+        var escaped = false
         for character in pattern {
+            if escaped {
+                rendered += escape(character) ?? String(character)
+                escaped = false
+                continue
+            }
             switch character {
-            case "%", "*": rendered += anyRun
-            case "_", "?": rendered += one
+            case "\\": escaped = true
+            case "*": rendered += anyRun
+            case "?": rendered += one
             default: rendered += escape(character) ?? String(character)
             }
         }
+        // A backslash at the end stands for itself.
+        if escaped { rendered += escape("\\") ?? "\\" }
         return rendered
     }
 
