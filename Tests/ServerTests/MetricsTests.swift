@@ -29,7 +29,8 @@ struct MetricsTests {
                 #expect(text.contains(name), "\(name)")
             }
             let pool = engine == .sqlite ? "write" : "connections"
-            for name in [#"socle_database_pool_wait_seconds_count{pool="\#(pool)"}"#, #"socle_database_pool_size{pool="\#(pool)"}"#,
+            for name in [#"socle_database_pool_wait_seconds_total{pool="\#(pool)"}"#, #"socle_database_pool_acquisitions_total{pool="\#(pool)"}"#,
+                #"socle_database_pool_size{pool="\#(pool)"}"#,
                 #"socle_database_pool_in_use{pool="\#(pool)"}"#, #"socle_database_pool_waiting{pool="\#(pool)"}"#]
             {
                 #expect(text.contains(name), "\(name)")

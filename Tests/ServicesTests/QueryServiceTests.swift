@@ -265,8 +265,14 @@ struct QueryServiceTests {
             let f = try await Fixture(database, index)
             let query = try await f.query.execute(QueryService.Request(
                 q: "SELECT c, o, o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value AS systolic, c/composer/name AS composer, c/language/code_string, 'x' AS literal, LENGTH(c/name/value) AS length, MOD(\(Self.systolic), 7) AS ratio FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure) WHERE \(Self.systolic) = 170"))
+            // Result columns (issue 19 §7): `path` as written, with its variable; `name` the alias, else the same.
             let columns = query["columns"]?.arrayValue?.map { $0["name"]?.stringValue ?? "" }
-            #expect(columns == ["#0", "#1", "systolic", "composer", "#4", "literal", "length", "ratio"])
+            #expect(columns == ["c", "o", "systolic", "composer", "c/language/code_string", "literal", "length", "ratio"])
+            let paths = query["columns"]?.arrayValue?.map { $0["path"]?.stringValue ?? "" }
+            #expect(paths == [
+                "c", "o", "o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value", "c/composer/name", "c/language/code_string", "'x'",
+                "LENGTH(c/name/value)", "MOD(\(Self.systolic), 7)",
+            ])
             let row = try #require(query["rows"]?.arrayValue?.first?.arrayValue)
             #expect(row[0]["_type"] == .string("COMPOSITION"))
             #expect(row[0]["uid"]?["value"]?.stringValue?.hasPrefix(f.compositions["170"] ?? "?") == true)

@@ -24,7 +24,7 @@ extension PlanBuilder {
             }
         case .path(let path):
             guard let resolved = resolve(path), let value = plan(path, resolved, into: &select) else { return }
-            select.columns.append(OutputColumn(name: name, path: path.text, value: value))
+            select.columns.append(OutputColumn(name: name, path: path.key, value: value))
         }
     }
 

@@ -228,8 +228,8 @@ final class PlanBuilder {
         for alias in lazyRoots.keys.sorted(by: { $0.number < $1.number }) where lazyRoots[alias]?.bound == nil { ensureJoined(alias) }
         var select = SelectPlan()
         select.hasAggregate = query.select.columns.contains { if case .aggregate = $0.expression { true } else { false } }
-        for (index, column) in query.select.columns.enumerated() {
-            plan(column, name: column.alias ?? "#\(index)", into: &select)
+        for column in query.select.columns {
+            plan(column, name: column.alias ?? column.expression.text, into: &select)
         }
         if select.hasAggregate, query.select.distinct {
             fail(SourcePosition(line: 1, column: 1), "DISTINCT with aggregate functions is not supported: use COUNT(DISTINCT …)")

@@ -236,9 +236,10 @@ public struct PlanOrder: Sendable, Equatable {
 
 /// One column of the AQL result set.
 public struct OutputColumn: Sendable, Equatable {
-    /// The alias, or `#n` when the column has none.
+    /// The alias, or the column as written when it has none.
     public var name: String
-    /// The AQL path the column selects, without its variable (`/data[at0001]/…`).
+    /// The column as written in the query, with its variable (`o/data[at0001]/…`),
+    /// as the most used open implementation and the clients built on it give it.
     public var path: String
     public var value: OutputValue
 }

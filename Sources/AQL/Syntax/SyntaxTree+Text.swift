@@ -12,6 +12,20 @@ extension IdentifiedPath {
     var key: String { variable + text }
 }
 
+extension ColumnExpression {
+    /// The column as written in the query, with its variable
+    /// (`c/context/start_time/value`, `COUNT(e/ehr_id/value)`): a result
+    /// column's `path`, and its `name` when it has no alias.
+    var text: String {
+        switch self {
+        case .path(let path): path.key
+        case .literal(let literal): literal.text
+        case .aggregate(let aggregate): aggregate.text
+        case .function(let call): call.text
+        }
+    }
+}
+
 extension PathPart {
     var text: String { attribute + (predicate.map { "[\($0.text)]" } ?? "") }
 }

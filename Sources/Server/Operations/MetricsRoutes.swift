@@ -31,7 +31,6 @@ enum SocleMetrics {
     /// `_total`, durations in `_seconds` (swift-metrics timers are recorded in seconds here).
     static let renamed = [
         "socle_commit_duration": "socle_commit_duration_seconds", "socle_aql_query_duration": "socle_aql_query_duration_seconds",
-        "socle_database_pool_wait": "socle_database_pool_wait_seconds",
     ]
 
     /// `http.server.active_requests` → `http_server_active_requests`: the
@@ -75,12 +74,27 @@ enum SocleMetrics {
         }
     }
 
+    /// The database pools at the scrape (`PoolMetrics`): size, callers
+    /// waiting and holding a connection (gauges), connections lent and the
+    /// seconds waited for them (counters: their rates give the mean wait).
+    static func samplePools() {
+        for pool in PoolMetrics.snapshot {
+            let labels = [("pool", pool.pool)]
+            registry.makeGauge(name: "socle_database_pool_size", labels: labels).set(Double(pool.size))
+            registry.makeGauge(name: "socle_database_pool_waiting", labels: labels).set(Double(pool.waiting))
+            registry.makeGauge(name: "socle_database_pool_in_use", labels: labels).set(Double(pool.inUse))
+            registry.makeGauge(name: "socle_database_pool_acquisitions_total", labels: labels).set(Double(pool.acquisitions))
+            registry.makeGauge(name: "socle_database_pool_wait_seconds_total", labels: labels).set(pool.waitedSeconds)
+        }
+    }
+
     static func register(
         on root: RouterGroup<SocleRequestContext>, authenticated: RouterGroup<SocleRequestContext>, access: MetricsAccess, store: Store
     ) {
         let handler: @Sendable (Request, SocleRequestContext) async throws -> Response = { _, context in
             if access == .admin { try AdminRoutes.requireAdmin(context) }
             sampleProcess()
+            samplePools()
             await sampleProjections(store)
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"

@@ -39,12 +39,12 @@ public final class PostgreSQLDatabase: SQLDatabase {
         self.parameters = parameters
         deadline = (settings.statementTimeout ?? .seconds(60)) + .seconds(60)
         runTask = Task { await client.run() }
-        PoolMetrics.size("connections", configuration.options.maximumConnections)
+        PoolMetrics.connections.size(configuration.options.maximumConnections)
     }
 
     /// A connection of the pool for `body`, its wait and use measured (`PoolMetrics`).
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let ticket = PoolMetrics.enter("connections")
+        let ticket = PoolMetrics.connections.enter()
         defer { ticket.leave() }
         return try await client.withConnection { connection in
             ticket.acquired()

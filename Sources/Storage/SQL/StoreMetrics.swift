@@ -38,66 +38,76 @@ enum StoreMetrics {
     }
 }
 
-/// The use of a database pool, by pool (`read` and `write` for SQLite's
-/// readers and single writer, `connections` for PostgreSQL): callers
-/// waiting for a connection and holding one (gauges), the wait itself
-/// (`socle_database_pool_wait_seconds`), and the pool's size. A caller takes
-/// a ticket before asking the pool, marks it when the connection is lent,
-/// and leaves it when done, whichever way the call ends.
-enum PoolMetrics {
-    struct Use {
-        var waiting = 0
-        var inUse = 0
-        var size = 0
+/// The use of a database pool: callers waiting for a connection and
+/// holding one, connections lent and the total time waited for them, and
+/// the pool's size. Kept in atomics and read when metrics are scraped
+/// (`PoolMetrics.snapshot`): recording through swift-metrics at every
+/// statement cost a quarter of an EHR read's throughput (BENCHMARKS.md
+/// §Metrics on the read path). A caller takes a ticket before asking the
+/// pool, marks it when the connection is lent, and leaves it when done,
+/// whichever way the call ends.
+public final class PoolMetrics: Sendable {
+    /// SQLite's readers and its single writer; PostgreSQL's connections.
+    public static let read = PoolMetrics(name: "read")
+    public static let write = PoolMetrics(name: "write")
+    public static let connections = PoolMetrics(name: "connections")
+    public static let all = [read, write, connections]
+
+    public let name: String
+    let waitingCount = Atomic<Int>(0)
+    let inUseCount = Atomic<Int>(0)
+    let sizeValue = Atomic<Int>(0)
+    let lent = Atomic<Int>(0)
+    let waitedNanoseconds = Atomic<Int>(0)
+
+    init(name: String) { self.name = name }
+
+    public struct Snapshot: Sendable {
+        public let pool: String
+        public let size, waiting, inUse, acquisitions: Int
+        public let waitedSeconds: Double
     }
 
-    static let uses = Mutex<[String: Use]>([:])
-
-    /// Kept, and reported with each use (a gauge recorded at start, before
-    /// a server bootstraps the metrics backend, would be lost).
-    static func size(_ pool: String, _ size: Int) {
-        uses.withLock { $0[pool, default: Use()].size = size }
-    }
-
-    static func enter(_ pool: String) -> PoolTicket {
-        update(pool) { $0.waiting += 1 }
-        return PoolTicket(pool: pool)
-    }
-
-    static func update(_ pool: String, _ change: (inout Use) -> Void) {
-        let use = uses.withLock { uses in
-            change(&uses[pool, default: Use()])
-            return uses[pool]!
+    /// The pools opened in this process, as they are now.
+    public static var snapshot: [Snapshot] {
+        all.filter { $0.sizeValue.load(ordering: .relaxed) > 0 }.map { pool in
+            Snapshot(
+                pool: pool.name, size: pool.sizeValue.load(ordering: .relaxed), waiting: pool.waitingCount.load(ordering: .relaxed),
+                inUse: pool.inUseCount.load(ordering: .relaxed), acquisitions: pool.lent.load(ordering: .relaxed),
+                waitedSeconds: Double(pool.waitedNanoseconds.load(ordering: .relaxed)) / 1e9)
         }
-        Gauge(label: "socle_database_pool_waiting", dimensions: [("pool", pool)]).record(use.waiting)
-        Gauge(label: "socle_database_pool_in_use", dimensions: [("pool", pool)]).record(use.inUse)
-        Gauge(label: "socle_database_pool_size", dimensions: [("pool", pool)]).record(use.size)
+    }
+
+    func size(_ size: Int) { sizeValue.store(size, ordering: .relaxed) }
+
+    func enter() -> PoolTicket {
+        waitingCount.add(1, ordering: .relaxed)
+        return PoolTicket(pool: self)
     }
 }
 
+/// One call's use of a pool (`PoolMetrics`).
 final class PoolTicket: Sendable {
-    let pool: String
+    let pool: PoolMetrics
     let started = DispatchTime.now().uptimeNanoseconds
     let lent = Atomic<Bool>(false)
 
-    init(pool: String) { self.pool = pool }
+    init(pool: PoolMetrics) { self.pool = pool }
 
     /// The pool lent a connection: the wait is over.
     func acquired() {
         guard !lent.exchange(true, ordering: .relaxed) else { return }
-        Timer(label: "socle_database_pool_wait", dimensions: [("pool", pool)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(DispatchTime.now().uptimeNanoseconds - started)
-        PoolMetrics.update(pool) {
-            $0.waiting -= 1
-            $0.inUse += 1
-        }
+        pool.waitedNanoseconds.add(Int(DispatchTime.now().uptimeNanoseconds - started), ordering: .relaxed)
+        pool.lent.add(1, ordering: .relaxed)
+        pool.waitingCount.subtract(1, ordering: .relaxed)
+        pool.inUseCount.add(1, ordering: .relaxed)
     }
 
     func leave() {
         if lent.load(ordering: .relaxed) {
-            PoolMetrics.update(pool) { $0.inUse -= 1 }
+            pool.inUseCount.subtract(1, ordering: .relaxed)
         } else {
-            PoolMetrics.update(pool) { $0.waiting -= 1 }
+            pool.waitingCount.subtract(1, ordering: .relaxed)
         }
     }
 }

@@ -42,8 +42,8 @@ public final class SQLiteDatabase: SQLDatabase {
         fileLock = try SQLiteFileLock(path: path, exclusive: false)
         pool = try DatabasePool(path: path, configuration: configuration)
         self.statementTimeout = statementTimeout
-        PoolMetrics.size("read", configuration.maximumReaderCount)
-        PoolMetrics.size("write", 1)
+        PoolMetrics.read.size(configuration.maximumReaderCount)
+        PoolMetrics.write.size(1)
     }
 
     public func query(_ sql: String, _ binds: [SQLValue], options: ReadOptions) async throws -> [SQLRow] {
@@ -65,7 +65,7 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     func read(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-        let ticket = PoolMetrics.enter("read")
+        let ticket = PoolMetrics.read.enter()
         defer { ticket.leave() }
         let context = InstrumentationContext.current ?? .topLevel
         return try await pool.read { db in
@@ -88,7 +88,7 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     public func transaction(_ statements: [SQLStatement]) async throws {
-        let ticket = PoolMetrics.enter("write")
+        let ticket = PoolMetrics.write.enter()
         defer { ticket.leave() }
         let context = InstrumentationContext.current ?? .topLevel
         try await pool.write { db in
