@@ -32,7 +32,9 @@ public struct ServerConfiguration: Sendable {
     public var maximumConcurrentRequests = 0
     public var requestQueueTimeout: Duration = .seconds(30)
     /// How long a request may take before it is cancelled and answered 503; nil: no limit (`SOCLE_REQUEST_TIMEOUT`).
-    public var requestTimeout: Duration? = .seconds(120)
+    /// None by default: the statement timeout bounds the database work, and
+    /// the timeout's child tasks cost 10 to 30% of the throughput (BENCHMARKS.md).
+    public var requestTimeout: Duration?
     /// How long SIGTERM waits for in-flight requests before cancelling them (`SOCLE_SHUTDOWN_GRACE_PERIOD`).
     public var shutdownGracePeriod: Duration = .seconds(30)
     public var logLevel = Logger.Level.info

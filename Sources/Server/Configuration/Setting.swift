@@ -65,7 +65,7 @@ public enum Settings {
     public static let auth = Setting("SOCLE_AUTH", flag: "--no-auth", default: "basic")
     public static let metrics = Setting("SOCLE_METRICS", default: "admin")
     public static let maximumBodySize = Setting("SOCLE_MAX_BODY_SIZE", default: "16777216")
-    public static let requestTimeout = Setting("SOCLE_REQUEST_TIMEOUT", default: "120")
+    public static let requestTimeout = Setting("SOCLE_REQUEST_TIMEOUT", default: "0")
     public static let maximumConcurrentRequests = Setting("SOCLE_MAX_CONCURRENT_REQUESTS", default: "0")
     public static let requestQueueTimeout = Setting("SOCLE_REQUEST_QUEUE_TIMEOUT", default: "30")
     public static let shutdownGracePeriod = Setting("SOCLE_SHUTDOWN_GRACE_PERIOD", default: "30")
