@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "FHIRTests", dependencies: ["FHIR", "JSONCore", "Templates", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "OpenEHR", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "ServicesTests", dependencies: ["Services", "Storage", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
+            name: "ServicesTests", dependencies: ["Services", "Storage", "AQL", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OpenEHR", "AQL", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ServerTests",

@@ -1,3 +1,4 @@
+import AQL
 import Foundation
 import JSONCore
 import OpenEHR
@@ -386,6 +387,50 @@ struct QueryServiceTests {
             let counts = try await database.rowCounts(ehrID: f.ehrA)
             #expect(counts["aql_composition"] == 0 && counts["aql_node"] == 0)
             #expect(try await f.numbers("SELECT \(Self.systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)") == [135])
+        }
+    }
+
+    // MARK: Limits (issue 19 §6)
+
+    /// The largest queries of each shape that `AQLLimits` lets through run on
+    /// both engines (the shapes that overflowed SQLite's parser first: nested
+    /// NOTs, nested parentheses, alternating AND/OR, a long run of
+    /// conditions, a long MATCHES list); one step past a limit is a 400
+    /// naming it, whatever the engine, and a query nested 5,000 deep (a 500
+    /// once) is refused before it is parsed deep.
+    @Test(arguments: TestEngine.available)
+    func queriesAtTheLimitsRunAndPastThemAreRefused(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            let condition = "c/name/value = 'x'"
+            let depth = AQLLimits.maximumDepth
+            func query(_ condition: String) -> String { "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE " + condition }
+            func alternating(_ levels: Int) -> String {
+                (0..<levels).reduce(condition) { inner, level in "NOT \(condition) \(level % 2 == 0 ? "AND" : "OR") (\(inner))" }
+            }
+            let accepted = [
+                String(repeating: "NOT ", count: depth) + condition,
+                String(repeating: "(", count: depth) + condition + String(repeating: ")", count: depth),
+                String(repeating: "NOT (", count: depth / 2) + condition + String(repeating: ")", count: depth / 2),
+                alternating(depth - 1),
+                (0..<AQLLimits.maximumConditions).map { "c/name/value != 'x\($0)'" }.joined(separator: " AND "),
+                "c/name/value MATCHES {" + (0..<(AQLLimits.maximumValues - 1)).map { "'x\($0)'" }.joined(separator: ", ") + "}",
+            ]
+            for condition in accepted {
+                await #expect(throws: Never.self, "\(condition.prefix(80))…") { _ = try await f.run(query(condition)) }
+            }
+            let refused: [(String, String)] = [
+                (String(repeating: "NOT ", count: depth + 1) + condition, "nested more than \(depth) levels deep"),
+                (String(repeating: "(", count: 5_000) + condition + String(repeating: ")", count: 5_000), "nested more than \(depth) levels deep"),
+                ((0...AQLLimits.maximumConditions).map { "c/name/value != 'x\($0)'" }.joined(separator: " AND "), "more than \(AQLLimits.maximumConditions) conditions"),
+                ("c/name/value MATCHES {" + (0...AQLLimits.maximumValues).map { "'\($0)'" }.joined(separator: ",") + "}", "more than \(AQLLimits.maximumValues) values"),
+                (condition + String(repeating: " ", count: AQLLimits.maximumLength), "over the limit of \(AQLLimits.maximumLength)"),
+            ]
+            for (condition, reason) in refused {
+                let error = await #expect(throws: ServiceError.self) { _ = try await f.run(query(condition)) }
+                #expect(error?.kind == .badRequest && error?.message.contains("refused for its size") == true, "\(String(describing: error))")
+                #expect(error?.message.contains(reason) == true, "\(String(describing: error?.message))")
+            }
         }
     }
 }

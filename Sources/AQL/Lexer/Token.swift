@@ -77,6 +77,37 @@ public struct AQLSyntaxError: Error, Sendable, Equatable, CustomStringConvertibl
     public var column: Int
     public var found: String
     public var expected: String
+    /// Set when the query is refused for its size, not its syntax: which
+    /// limit (`AQLLimits`) and by how much.
+    public var limit: String?
 
-    public var description: String { "line \(line), column \(column): found \(found), expected \(expected)" }
+    public init(line: Int, column: Int, found: String, expected: String, limit: String? = nil) {
+        self.line = line
+        self.column = column
+        self.found = found
+        self.expected = expected
+        self.limit = limit
+    }
+
+    public var description: String {
+        limit.map { "line \(line), column \(column): \($0)" } ?? "line \(line), column \(column): found \(found), expected \(expected)"
+    }
+}
+
+/// What a query may be, at most: past these the compiled SQL would exceed
+/// what SQLite's parser takes (its stack of 100 entries overflowed at 45
+/// nested NOTs and at 30 alternating AND/OR levels; a flat run of ORs at
+/// 1,000 reaches its expression depth of 1,000), PostgreSQL's stack, or the
+/// 32,766 bound values SQLite accepts; and the parser itself, which
+/// recurses, would run out of stack on a query nested thousands deep.
+/// Measured on both engines (QueryServiceTests §Limits, docs/architecture.md §AQL).
+public enum AQLLimits {
+    /// Characters of query text.
+    public static let maximumLength = 100_000
+    /// Levels of nesting: parentheses, NOT, CONTAINS, function calls.
+    public static let maximumDepth = 20
+    /// Conditions (comparisons, LIKE, MATCHES, EXISTS) in WHERE.
+    public static let maximumConditions = 500
+    /// Values (literals and parameters) in the whole query.
+    public static let maximumValues = 10_000
 }

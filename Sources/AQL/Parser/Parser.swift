@@ -4,10 +4,57 @@
 public struct Parser {
     var tokens: [Token]
     var position = 0
+    /// Nesting levels open now, and conditions read so far (`AQLLimits`).
+    var depth = 0
+    var conditions = 0
 
     public static func parse(_ text: String) throws(AQLSyntaxError) -> Query {
+        let length = text.count
+        guard length <= AQLLimits.maximumLength else {
+            throw AQLSyntaxError(
+                line: 1, column: 1, found: "", expected: "",
+                limit: "the query is \(length) characters long, over the limit of \(AQLLimits.maximumLength)")
+        }
         var parser = Parser(tokens: try Lexer.tokens(text))
+        try parser.checkValueCount()
         return try parser.query()
+    }
+
+    /// At most `AQLLimits.maximumValues` literals and parameters, each a bound value of the SQL.
+    func checkValueCount() throws(AQLSyntaxError) {
+        var count = 0
+        for token in tokens {
+            switch token.kind {
+            case .string, .integer, .real, .parameter: count += 1
+            default: continue
+            }
+            if count > AQLLimits.maximumValues {
+                throw AQLSyntaxError(
+                    line: token.line, column: token.column, found: "", expected: "",
+                    limit: "the query has more than \(AQLLimits.maximumValues) values (literals and parameters), the limit")
+            }
+        }
+    }
+
+    /// Opens a nesting level; past `AQLLimits.maximumDepth` the query is refused
+    /// here, before the parser's own recursion or the SQL's nesting can overflow.
+    mutating func enter() throws(AQLSyntaxError) {
+        depth += 1
+        if depth > AQLLimits.maximumDepth {
+            throw AQLSyntaxError(
+                line: current.line, column: current.column, found: "", expected: "",
+                limit: "the query is nested more than \(AQLLimits.maximumDepth) levels deep (parentheses, NOT, CONTAINS, functions), the limit")
+        }
+    }
+
+    /// Counts a condition; past `AQLLimits.maximumConditions` the query is refused.
+    mutating func countCondition() throws(AQLSyntaxError) {
+        conditions += 1
+        if conditions > AQLLimits.maximumConditions {
+            throw AQLSyntaxError(
+                line: current.line, column: current.column, found: "", expected: "",
+                limit: "the query has more than \(AQLLimits.maximumConditions) conditions, the limit")
+        }
     }
 
     var current: Token { tokens[position] }
@@ -137,6 +184,8 @@ public struct Parser {
     }
 
     mutating func containsPrimary() throws(AQLSyntaxError) -> ContainsExpression {
+        try enter()
+        defer { depth -= 1 }
         if accept("(") {
             let inner = try containsOr()
             try expect(")")
@@ -283,12 +332,16 @@ public struct Parser {
     }
 
     mutating func conditionPrimary() throws(AQLSyntaxError) -> Condition {
-        if accept(.not) { return .not(try conditionPrimary()) }
-        if accept("(") {
+        if isKeyword(.not) || isSymbol("(") {
+            try enter()
+            defer { depth -= 1 }
+            if accept(.not) { return .not(try conditionPrimary()) }
+            advance()
             let inner = try conditionOr()
             try expect(")")
             return inner
         }
+        try countCondition()
         if accept(.exists) { return .exists(try identifiedPath()) }
         let left = try terminal(expected: "a condition: a path, a function, EXISTS, NOT or '('")
         switch current.kind {
@@ -345,6 +398,8 @@ public struct Parser {
     }
 
     mutating func functionCall(name: String) throws(AQLSyntaxError) -> FunctionCall {
+        try enter()
+        defer { depth -= 1 }
         let start = current
         advance()
         try expect("(")

@@ -15,6 +15,14 @@ struct Operand {
 extension PlanBuilder {
     // MARK: WHERE (AQL 1.1 §4.7)
 
+    /// The operands of a run of ANDs (or ORs), in order, however the parser grouped them.
+    func operands(of condition: Condition, and: Bool) -> [Condition] {
+        switch condition {
+        case .and(let a, let b) where and, .or(let a, let b) where !and: operands(of: a, and: and) + operands(of: b, and: and)
+        default: [condition]
+        }
+    }
+
     func conjuncts(_ condition: Condition) -> [Condition] {
         if case .and(let a, let b) = condition { return conjuncts(a) + conjuncts(b) }
         return [condition]
@@ -26,12 +34,16 @@ extension PlanBuilder {
     /// index rows is an EXISTS sub-query.
     func plan(_ condition: Condition, scope: Scope, joinPaths: Bool) -> PlanCondition? {
         switch condition {
-        case .and(let a, let b):
-            guard let left = plan(a, scope: scope, joinPaths: false), let right = plan(b, scope: scope, joinPaths: false) else { return nil }
-            return .and([left, right])
-        case .or(let a, let b):
-            guard let left = plan(a, scope: scope, joinPaths: false), let right = plan(b, scope: scope, joinPaths: false) else { return nil }
-            return .or([left, right])
+        case .and:
+            // `a AND b AND c` is one flat conjunction, not nested pairs: SQLite's
+            // parser overflowed on a hundred nested ones.
+            let planned = operands(of: condition, and: true).map { plan($0, scope: scope, joinPaths: false) }
+            guard planned.allSatisfy({ $0 != nil }) else { return nil }
+            return .and(planned.compactMap { $0 })
+        case .or:
+            let planned = operands(of: condition, and: false).map { plan($0, scope: scope, joinPaths: false) }
+            guard planned.allSatisfy({ $0 != nil }) else { return nil }
+            return .or(planned.compactMap { $0 })
         case .not(let inner):
             return plan(inner, scope: scope, joinPaths: false).map(PlanCondition.not)
         case .exists(let path):

@@ -44,6 +44,11 @@ public struct QueryService: Sendable {
         do {
             query = try Parser.parse(q)
         } catch {
+            if let limit = error.limit {
+                throw ServiceError(
+                    .badRequest, "the AQL query is refused for its size: \(limit)",
+                    problems: [DecodingProblem(path: "line \(error.line), column \(error.column)", message: limit)])
+            }
             throw ServiceError(
                 .badRequest, "the AQL query has a syntax error at line \(error.line), column \(error.column): found \(error.found), expected \(error.expected)",
                 problems: [DecodingProblem(path: "line \(error.line), column \(error.column)", message: "found \(error.found), expected \(error.expected)")])
