@@ -96,7 +96,7 @@ public struct AQLSyntaxError: Error, Sendable, Equatable, CustomStringConvertibl
 
 /// What a query may be, at most: past these the compiled SQL would exceed
 /// what SQLite's parser takes (its stack of 100 entries overflowed at 45
-/// nested NOTs and at 30 alternating AND/OR levels; a flat run of ORs at
+/// nested `NOT (…)` and at 30 alternating AND/OR levels; a flat run of ORs at
 /// 1,000 reaches its expression depth of 1,000), PostgreSQL's stack, or the
 /// 32,766 bound values SQLite accepts; and the parser itself, which
 /// recurses, would run out of stack on a query nested thousands deep.
