@@ -22,6 +22,9 @@ struct DatabaseSettingsTests {
         #expect(rooted.sslMode == .verifyFull && rooted.sslRootCertificate == "/etc/socle/ca.pem")
         #expect(throws: PostgresURL.Problem.self) { try PostgresURL("postgres://u@h/d?sslmode=sometimes") }
         #expect(throws: PostgresURL.Problem.self) { try PostgresURL("postgres://u@h/d?application_name=x") }
+        // A parameter with no name is refused, not a crash.
+        #expect(throws: PostgresURL.Problem.self) { try PostgresURL("postgres://u@h/d?=") }
+        #expect(throws: PostgresURL.Problem.self) { try PostgresURL("postgres://u@h/d?sslmode=require&=x") }
         #expect(try PostgresURL("mysql://u@h/d") == nil)
         // The configuration error names the parameter, never the password.
         do {

@@ -48,7 +48,8 @@ extension Request {
     var rawQueryItems: [(String, String)] {
         guard let query = uri.query else { return [] }
         return query.split(separator: "&").map { item in
-            let parts = item.split(separator: "=", maxSplits: 1)
+            // Empty pieces kept: an item `=` or `=x` has an empty name (a fuzzer's `?=` once crashed the server here).
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ text: Substring) -> String {
                 let spaced = text.replacingOccurrences(of: "+", with: " ")
                 return spaced.removingPercentEncoding ?? spaced

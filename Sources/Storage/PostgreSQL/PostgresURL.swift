@@ -69,7 +69,7 @@ public struct PostgresURL: Sendable, Equatable {
         sslMode = .prefer
         sslRootCertificate = nil
         for parameter in query.split(separator: "&") where !parameter.isEmpty {
-            let parts = parameter.split(separator: "=", maxSplits: 1)
+            let parts = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = Self.decode(parts[0])
             let value = parts.count > 1 ? Self.decode(parts[1]) : ""
             switch name {
