@@ -306,6 +306,12 @@ struct QueryServiceTests {
                 "SELECT v/uid/value, v/commit_audit/change_type/value, c/uid/value, c FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c WHERE c/uid/value LIKE '\(objectID)::*' ORDER BY v/uid/value")
             #expect(all.map { $0[0].stringValue ?? "" } == ["\(objectID)::services.test::1", "\(objectID)::services.test::2"])
             #expect(all.map { $0[1].stringValue ?? "" } == ["creation", "modification"])
+            // VERSION attributes in WHERE and ORDER BY (issue 19 §5): the change type's and the lifecycle state's codes.
+            let changes = "SELECT v/uid/value, v/commit_audit/change_type/defining_code/code_string, v/lifecycle_state/defining_code/code_string FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c"
+            let modified = try await f.run(changes + " WHERE v/commit_audit/change_type/defining_code/code_string = '251'")
+            #expect(modified.map { $0[0].stringValue ?? "" } == ["\(objectID)::services.test::2"] && modified.first?[2] == "532")
+            let ordered = try await f.run(changes + " WHERE c/uid/value LIKE '\(objectID)::*' ORDER BY v/commit_audit/change_type/defining_code/code_string DESC")
+            #expect(ordered.map { $0[1].stringValue ?? "" } == ["251", "249"])
             #expect(all.map { $0[2] } == all.map { $0[0] }, "c/uid/value is the version's own uid")
             // Each version's own composition: 120 in the first, 125 in the second.
             let magnitudes = all.map { row in

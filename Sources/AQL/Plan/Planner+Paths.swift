@@ -56,6 +56,10 @@ extension PlanBuilder {
         case ["commit_audit", "time_committed", "value"]: return .scalar(.column(alias, .timeCommitted), .timestamp)
         case ["contribution", "id", "value"]: return .scalar(.column(alias, .contributionID), .text)
         case ["commit_audit", "system_id"]: return .scalar(.column(alias, .systemID), .text)
+        // Codes of the openEHR terminology, as the version store keeps them (issue 19 §5).
+        case ["commit_audit", "change_type", "defining_code", "code_string"]: return .scalar(.column(alias, .changeType), .text)
+        case ["lifecycle_state", "defining_code", "code_string"]: return .scalar(.column(alias, .lifecycleState), .text)
+        case ["commit_audit", "description", "value"]: return .scalar(.column(alias, .description), .text)
         default:
             if steps.first == "data" {
                 fail(path.position, "select the data of a version through its COMPOSITION variable (VERSION v CONTAINS COMPOSITION c)")
