@@ -29,9 +29,7 @@ public struct Parser {
             default: continue
             }
             if count > AQLLimits.maximumValues {
-                throw AQLSyntaxError(
-                    line: token.line, column: token.column, found: "", expected: "",
-                    limit: "the query has more than \(AQLLimits.maximumValues) values (literals and parameters), the limit")
+                throw Self.limit("the query has more than \(AQLLimits.maximumValues) values (literals and parameters), the limit", at: token)
             }
         }
     }
@@ -41,9 +39,7 @@ public struct Parser {
     mutating func enter() throws(AQLSyntaxError) {
         depth += 1
         if depth > AQLLimits.maximumDepth {
-            throw AQLSyntaxError(
-                line: current.line, column: current.column, found: "", expected: "",
-                limit: "the query is nested more than \(AQLLimits.maximumDepth) levels deep (parentheses, NOT, CONTAINS, functions), the limit")
+            throw Self.limit("the query is nested more than \(AQLLimits.maximumDepth) levels deep (parentheses, NOT, CONTAINS, functions), the limit", at: current)
         }
     }
 
@@ -51,10 +47,13 @@ public struct Parser {
     mutating func countCondition() throws(AQLSyntaxError) {
         conditions += 1
         if conditions > AQLLimits.maximumConditions {
-            throw AQLSyntaxError(
-                line: current.line, column: current.column, found: "", expected: "",
-                limit: "the query has more than \(AQLLimits.maximumConditions) conditions, the limit")
+            throw Self.limit("the query has more than \(AQLLimits.maximumConditions) conditions, the limit", at: current)
         }
+    }
+
+    /// A refusal for size (`AQLSyntaxError.limit`) at a token.
+    static func limit(_ message: String, at token: Token) -> AQLSyntaxError {
+        AQLSyntaxError(line: token.line, column: token.column, found: "", expected: "", limit: message)
     }
 
     var current: Token { tokens[position] }
