@@ -44,7 +44,8 @@ extension FHIRService {
     // MARK: Transaction
 
     func transaction(_ input: [BundleEntry], committal: Committal) async throws -> [Int: EntryOutcome] {
-        var entries = input
+        var entries: [BundleEntry] = []
+        for entry in input { entries += try await expandedDelete(entry) }
         var outcomes: [Int: EntryOutcome] = [:]
         var references: [String: String] = [:]
         for position in entries.indices {
@@ -63,6 +64,27 @@ extension FHIRService {
         try await commitTransaction(writes, contributionID: contributionID, committal: committal, at: now)
         for entry in entries where entry.method == .get { outcomes[entry.index] = await readOutcome(entry) }
         return outcomes
+    }
+
+    /// A conditional DELETE entry whose criteria match several resources,
+    /// when the server deletes them all (`conditionalDelete` multiple, R4
+    /// §delete): one entry per match, each by id, all in the transaction's
+    /// one contribution; the response still has one entry for it. More than
+    /// `conditionalDeleteLimit` is 412. Any other entry is itself.
+    func expandedDelete(_ entry: BundleEntry) async throws -> [BundleEntry] {
+        guard entry.method == .delete, let criteria = entry.criteria, conditionalDelete == .multiple else { return [entry] }
+        let found = try await search.matches(FHIRCriteriaParser.parse(type: entry.type, query: criteria), limit: Self.conditionalDeleteLimit + 1)
+        guard found.count <= Self.conditionalDeleteLimit else {
+            throw Self.entryError(entry, .preconditionFailed, "the criteria '\(criteria)' match more than \(Self.conditionalDeleteLimit) \(entry.type) resources: narrow them")
+        }
+        guard found.count > 1 else { return [entry] }
+        return found.map { reference in
+            var match = entry
+            match.criteria = nil
+            match.fullUrl = nil
+            match.id = String(reference.dropFirst(entry.type.count + 1))
+            return match
+        }
     }
 
     /// Referential integrity across a transaction: its resources may refer to

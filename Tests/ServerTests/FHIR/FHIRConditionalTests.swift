@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import JSONCore
+import OpenEHR
 import SocleTestSupport
 import Services
 import Storage
@@ -124,6 +125,46 @@ struct FHIRConditionalTests {
             #expect(contributions.count == 1)
             #expect(try await service.read(type: "Practitioner", id: kept).isDeleted == false)
             #expect(try await service.delete(type: "Practitioner", criteria: "name=bernard", committal: committal).isEmpty)
+        }
+    }
+
+    /// The same in a transaction (R4 §transaction, §delete): an entry
+    /// `DELETE Practitioner?name=…` deletes every match with the rest of the
+    /// transaction, in its one contribution, when the server deletes several;
+    /// with `single` it is 412 and nothing of the transaction is written.
+    @Test(arguments: TestEngine.available)
+    func aTransactionsConditionalDeleteOfSeveral(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            var service = FHIRService(store: database.store, systemID: "socle.test")
+            let committal = Committal(committer: .identified(name: "t"))
+            var ids: [String] = []
+            for value in ["t-1", "t-2"] {
+                ids.append(try await service.create(type: "Practitioner", resource: JSONParser.parse(Self.practitioner(value, family: "Martin")), committal: committal).id)
+            }
+            let bundle = try JSONParser.parse(
+                """
+                {"resourceType": "Bundle", "type": "transaction", "entry": [
+                  {"request": {"method": "DELETE", "url": "Practitioner?name=martin"}},
+                  {"fullUrl": "urn:uuid:1e2a3b4c-0000-4000-8000-000000000001", "resource": \(Self.practitioner("t-3")),
+                   "request": {"method": "POST", "url": "Practitioner"}}
+                ]}
+                """)
+            await #expect(throws: ServiceError.self) { _ = try await service.process(bundle: bundle, committal: committal) }
+            #expect(try await service.read(type: "Practitioner", id: ids[0]).isDeleted == false)
+            service.conditionalDelete = .multiple
+            let response = try await service.process(bundle: bundle, committal: committal)
+            let statuses = response["entry"]?.arrayValue?.compactMap { $0["response"]?["status"]?.stringValue }
+            #expect(statuses?.count == 2 && statuses?.first?.hasPrefix("204") == true && statuses?.last?.hasPrefix("201") == true, "\(response)")
+            var contributions: Set<String> = []
+            for id in ids {
+                let latest = try #require(try await database.store.versions.latestVersion(objectID: "Practitioner/\(id)"))
+                #expect(latest.lifecycleState == VersionLifecycleState.deleted.rawValue && latest.versionNumber == 2)
+                contributions.insert(latest.contributionID)
+            }
+            let created = try #require(response["entry"]?.arrayValue?.last?["response"]?["location"]?.stringValue)
+            let createdID = try #require(created.split(separator: "/").dropFirst().first.map(String.init))
+            contributions.insert(try #require(try await database.store.versions.latestVersion(objectID: "Practitioner/\(createdID)")).contributionID)
+            #expect(contributions.count == 1, "the deletions and the creation are one contribution")
         }
     }
 }
