@@ -40,8 +40,11 @@ enum SocleMetrics {
         return String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ":") ? $0 : "_" })
     }
 
-    static let residentMemory = registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory of the process, in bytes.")
-    static let cpuSeconds = registry.makeGauge(name: "process_cpu_seconds_total", help: "User and system CPU time of the process, in seconds.")
+    static let residentMemory = registry.makeGauge(
+        descriptor: MetricNameDescriptor(namespace: "process", metricName: "resident_memory", unitName: "bytes", helpText: "Resident memory of the process, in bytes."))
+    static let cpuSeconds = registry.makeGauge(
+        descriptor: MetricNameDescriptor(
+            namespace: "process", metricName: "cpu_seconds", unitName: "total", helpText: "User and system CPU time of the process, in seconds."))
 
     /// The process's resident memory and CPU time, read from `/proc/self` at each scrape (Linux).
     static func sampleProcess() {
@@ -68,10 +71,15 @@ enum SocleMetrics {
         guard let states = try? await store.projections.states() else { return }
         for state in states {
             let labels = [("projection", state.name)]
-            registry.makeGauge(name: "socle_projection_current", labels: labels).set(Double(state.phase == .current ? 1 : 0))
+            gauge("socle_projection_current", labels).set(Double(state.phase == .current ? 1 : 0))
             let left = state.phase == .current ? 0 : max(0, (state.total ?? state.done) - state.done)
-            registry.makeGauge(name: "socle_projection_objects_left", labels: labels).set(Double(left))
+            gauge("socle_projection_objects_left", labels).set(Double(left))
         }
+    }
+
+    /// A gauge of the registry by its full name and labels.
+    static func gauge(_ name: String, _ labels: [(String, String)]) -> Prometheus.Gauge {
+        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: ""), labels: labels)
     }
 
     /// The database pools at the scrape (`PoolMetrics`): size, callers
@@ -80,11 +88,11 @@ enum SocleMetrics {
     static func samplePools() {
         for pool in PoolMetrics.snapshot {
             let labels = [("pool", pool.pool)]
-            registry.makeGauge(name: "socle_database_pool_size", labels: labels).set(Double(pool.size))
-            registry.makeGauge(name: "socle_database_pool_waiting", labels: labels).set(Double(pool.waiting))
-            registry.makeGauge(name: "socle_database_pool_in_use", labels: labels).set(Double(pool.inUse))
-            registry.makeGauge(name: "socle_database_pool_acquisitions_total", labels: labels).set(Double(pool.acquisitions))
-            registry.makeGauge(name: "socle_database_pool_wait_seconds_total", labels: labels).set(pool.waitedSeconds)
+            gauge("socle_database_pool_size", labels).set(Double(pool.size))
+            gauge("socle_database_pool_waiting", labels).set(Double(pool.waiting))
+            gauge("socle_database_pool_in_use", labels).set(Double(pool.inUse))
+            gauge("socle_database_pool_acquisitions_total", labels).set(Double(pool.acquisitions))
+            gauge("socle_database_pool_wait_seconds_total", labels).set(pool.waitedSeconds)
         }
     }
 
@@ -130,7 +138,8 @@ struct RequestMetricsMiddleware: RouterMiddleware {
         func histogram(_ key: Key) -> DurationHistogram {
             if let found = cache.withLock({ $0[key] }) { return found }
             let made = SocleMetrics.registry.makeDurationHistogram(
-                name: "http_server_request_duration_seconds",
+                descriptor: MetricNameDescriptor(
+                    namespace: "http_server", metricName: "request_duration", unitName: "seconds", helpText: "Time to answer a request, by route template."),
                 labels: [("http_route", key.route), ("http_request_method", key.method.rawValue), ("http_response_status_code", String(key.status))],
                 buckets: SocleMetrics.durationBuckets)
             cache.withLock { $0[key] = made }
