@@ -15,7 +15,8 @@ struct Backup: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let store = try Store.open(try DatabaseLocation(try database.url()), settings: try database.settings(), logger: Logger(label: "socle.backup"))
+        let (url, settings) = try database.resolved()
+        let store = try Store.open(try DatabaseLocation(url), settings: settings, logger: Logger(label: "socle.backup"))
         do {
             let summary = try store.backup(to: to)
             try await store.close()
@@ -39,7 +40,7 @@ struct Restore: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        guard case .sqlite(let path) = try DatabaseLocation(try database.url()) else {
+        guard case .sqlite(let path) = try DatabaseLocation(try database.resolved().url) else {
             throw ValidationError("socle restore restores SQLite databases; restore PostgreSQL with pg_restore (or psql for a plain pg_dump)")
         }
         do {
@@ -60,7 +61,8 @@ struct Verify: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let store = try Store.open(try DatabaseLocation(try database.url()), settings: try database.settings(), logger: Logger(label: "socle.verify"))
+        let (url, settings) = try database.resolved()
+        let store = try Store.open(try DatabaseLocation(url), settings: settings, logger: Logger(label: "socle.verify"))
         let report: VerificationReport
         do {
             report = try await store.verify { read in FileHandle.standardError.write(Data("\r\(read) versions read".utf8)) }

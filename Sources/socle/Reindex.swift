@@ -20,7 +20,8 @@ struct Reindex: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "socle.reindex")
         logger.logLevel = .warning
-        let components = try await SocleServer.open(ServerConfiguration(databaseURL: try database.url(), database: try database.settings()), logger: logger)
+        let (url, settings) = try database.resolved()
+        let components = try await SocleServer.open(ServerConfiguration(databaseURL: url, database: settings), logger: logger)
         let store = components.store
         let names = projection.map { [$0] } ?? store.projections.all.map { $0.name }
         let owner = "reindex-\(ProcessInfo.processInfo.processIdentifier)"

@@ -31,7 +31,8 @@ struct SeedCompositions: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "socle.seed")
         logger.logLevel = .warning
-        let components = try await SocleServer.open(ServerConfiguration(databaseURL: try database.url(), database: try database.settings()), logger: logger)
+        let (url, settings) = try database.resolved()
+        let components = try await SocleServer.open(ServerConfiguration(databaseURL: url, database: settings), logger: logger)
         let dataSet = try DataSet(corpus: corpus.map { URL(fileURLWithPath: $0) })
         let started = Date()
         let written = try await dataSet.seed(components, ehrs: ehrs, compositionsPerEHR: compositionsPerEHR, concurrency: concurrency, seed: seed) {

@@ -134,8 +134,9 @@ struct StoreOptions: ParsableArguments {
         var flags = database.flags
         flags[Settings.systemID.name] = systemID
         let settings = try settingValues(flags: flags)
+        let (url, databaseSettings) = try DatabaseOptions.resolved(settings)
         var configuration = ServerConfiguration(
-            databaseURL: try database.url(), systemID: settings.value(Settings.systemID)?.value ?? "socle.local", database: try database.settings())
+            databaseURL: url, systemID: settings.value(Settings.systemID)?.value ?? "socle.local", database: databaseSettings)
         do {
             try configuration.readFHIRSettings(settings)
         } catch {
@@ -165,14 +166,15 @@ struct DatabaseOptions: ParsableArguments {
         return flags
     }
 
-    func url() throws -> String {
-        try settingValues(flags: flags).value(Settings.databaseURL)?.value ?? ServerConfiguration.defaultDatabaseURL
+    /// The database URL and its settings, from one reading of the flags, the environment and the file.
+    func resolved() throws -> (url: String, settings: DatabaseSettings) {
+        try Self.resolved(try settingValues(flags: flags))
     }
 
-    func settings() throws -> DatabaseSettings {
+    static func resolved(_ values: SettingValues) throws -> (url: String, settings: DatabaseSettings) {
         do {
-            return try ServerConfiguration.databaseSettings(try settingValues(flags: flags))
-        } catch let error as ConfigurationError {
+            return (values.value(Settings.databaseURL)?.value ?? ServerConfiguration.defaultDatabaseURL, try ServerConfiguration.databaseSettings(values))
+        } catch {
             throw ValidationError(error.description)
         }
     }
