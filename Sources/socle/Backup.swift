@@ -62,7 +62,12 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         let (url, settings) = try database.resolved()
-        let store = try Store.open(try DatabaseLocation(url), settings: settings, logger: Logger(label: "socle.verify"))
+        let location = try DatabaseLocation(url)
+        // Opening a SQLite path creates the file: verifying one that is not there would leave an empty database behind.
+        if case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("there is no database at \(path)")
+        }
+        let store = try Store.open(location, settings: settings, logger: Logger(label: "socle.verify"))
         let report: VerificationReport
         do {
             report = try await store.verify { read in FileHandle.standardError.write(Data("\r\(read) versions read".utf8)) }

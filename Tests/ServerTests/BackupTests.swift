@@ -81,6 +81,15 @@ struct BackupTests {
         }
     }
 
+    /// A database without Socle's schema is refused with the reason, not a SQL error.
+    @Test(arguments: TestEngine.available)
+    func verifyRefusesADatabaseWithoutTheSchema(engine: TestEngine) async throws {
+        let database = try await TestDatabase.make(engine, migrate: false)
+        defer { Task { await database.remove() } }
+        let error = await #expect(throws: StoreError.self) { _ = try await database.store.verify() }
+        #expect(error?.message.contains("holds no Socle schema") == true, "\(String(describing: error))")
+    }
+
     @Test(arguments: TestEngine.available)
     func verifyReportsDamageAndDisagreement(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { database in

@@ -35,7 +35,17 @@ extension Store {
     /// and checks that its bytes still parse as the JSON they were
     /// committed as (a deletion without content aside); then counts each projection's objects against the live
     /// objects it follows. `progress` is told how many versions were read.
+    /// A database without Socle's schema, or at another version, is refused
+    /// with the reason before anything is read.
     public func verify(pageSize: Int = 1000, progress: @Sendable (Int) -> Void = { _ in }) async throws -> VerificationReport {
+        let current = (try? await Migrations.currentVersion(database)) ?? 0
+        guard current == Migrations.latestVersion else {
+            throw StoreError(
+                .invalidValue,
+                current == 0
+                    ? "the database holds no Socle schema: nothing to verify"
+                    : "the schema is at version \(current) and this binary's at \(Migrations.latestVersion): start socle serve on it (which migrates it) or use the matching binary")
+        }
         var report = VerificationReport()
         var after: (String, Int64) = ("", -1)
         while true {
