@@ -67,7 +67,7 @@ enum OpenAPIDocument {
         let parameters = operation.pathParameters.map { name in
             parameter(APIPathParameters.all[name] ?? APIParameter(name, name), in: "path", required: true)
         }
-        + operation.query.filter { !$0.name.hasPrefix("(") }.map { parameter($0, in: "query", required: $0.required) }
+        + operation.query.map { parameter($0, in: "query", required: $0.required) }
         + operation.headers.map { parameter($0, in: "header", required: $0.required) }
         if !parameters.isEmpty { object["parameters"] = .array(parameters) }
         if !operation.accepts.isEmpty {
