@@ -84,6 +84,25 @@ struct ConfigurationTests {
         }
     }
 
+    /// The defaults of the list (what `socle serve` starts with) are those
+    /// of `ServerConfiguration` (what tests and embedders start with): one
+    /// set of defaults, whichever way Socle is started.
+    @Test
+    func theListsDefaultsAreTheConfigurationsDefaults() throws {
+        let fromSettings = try ServerConfiguration(settings: SettingValues())
+        let plain = ServerConfiguration()
+        #expect(fromSettings.host == plain.host && fromSettings.port == plain.port && fromSettings.databaseURL == plain.databaseURL)
+        #expect(fromSettings.systemID == plain.systemID && fromSettings.maximumBodySize == plain.maximumBodySize)
+        #expect(fromSettings.database.poolSize == plain.database.poolSize && fromSettings.database.statementTimeout == plain.database.statementTimeout)
+        #expect(fromSettings.metrics == plain.metrics && fromSettings.requestTimeout == plain.requestTimeout)
+        #expect(fromSettings.maximumConcurrentRequests == plain.maximumConcurrentRequests && fromSettings.requestQueueTimeout == plain.requestQueueTimeout)
+        #expect(fromSettings.shutdownGracePeriod == plain.shutdownGracePeriod && fromSettings.trustedProxies == plain.trustedProxies)
+        #expect(fromSettings.fhirConditionalDelete == plain.fhirConditionalDelete && fromSettings.fhirReferentialIntegrity == plain.fhirReferentialIntegrity)
+        #expect(fromSettings.logLevel == plain.logLevel && fromSettings.tracing == nil && plain.tracing == nil)
+        guard case .basic(let users) = fromSettings.authentication else { Issue.record("not basic by default"); return }
+        #expect(users.isEmpty)
+    }
+
     @Test
     func unknownKeysAreNamedWithTheirLines() throws {
         let path = try Self.file("port: 8080\nprot: 8081\ndatabse_url: sqlite:x\n")
@@ -98,6 +117,7 @@ struct ConfigurationTests {
         ("- port\n", "must be a mapping of settings"),
         ("port: 8080\n  host: x: y\n", "is not valid YAML"),
         ("SOCLE_PORT: 8080\n", "unknown settings 'SOCLE_PORT'"),
+        ("port: 8080\nport: 8081\n", "duplicated key(s): 'port'"),
     ])
     func aFileThatIsNotSettingsIsRefused(text: String, reason: String) throws {
         let path = try Self.file(text)

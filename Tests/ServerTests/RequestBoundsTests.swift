@@ -172,9 +172,26 @@ struct RequestBoundsTests {
         try connection.send("POST /openehr/v1/ehr HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
         try await Task.sleep(for: .milliseconds(200))
         await group.triggerGracefulShutdown()
-        // The group ends although the request never completes (a hang here would fail the test run's time bound).
-        _ = try? await running.value
-        _ = try? await connection.receiveAll()
+        // The group ends although the request never completes: past the grace
+        // period the request is cancelled. A minute is the bound that says it did not.
+        let ended = await withTaskGroup(of: Bool.self) { race in
+            race.addTask {
+                _ = try? await running.value
+                return true
+            }
+            race.addTask {
+                try? await Task.sleep(for: .seconds(60))
+                return false
+            }
+            let first = await race.next() ?? false
+            if !first { running.cancel() }
+            race.cancelAll()
+            return first
+        }
+        #expect(ended, "the shutdown waited past its grace period for a request that never completes")
+        // The unfinished request got no answer: its connection was closed.
+        let answer = try await connection.receiveAll()
+        #expect(!answer.hasPrefix("HTTP/1.1 2"), "\(answer.prefix(200))")
     }
 }
 
