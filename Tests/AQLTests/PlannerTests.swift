@@ -102,6 +102,7 @@ struct PlannerTests {
             case .aggregate(_, _, let argument): argument.map(collect)
             case .notDriving(let inner): collect(inner)
             case .tag(let tag): [tag.objectID, tag.versionNumber, tag.key, tag.targetPath].forEach(collect)
+            case .stored(let stored): collect(stored.jsonPath)
             case .column, .value: break
             }
         }

@@ -21,6 +21,10 @@ public struct IndexedNode: Sendable, Equatable {
     public var path: String
     /// Path from the archetype root: empty for the root itself, `/data[at0001]/events[at0006]` below it.
     public var archetypePath: String
+    /// Where the node is in the composition's canonical JSON, in the JSON
+    /// path syntax both engines read (`$.content[0].data.events[1]`): a
+    /// query reads an attribute the index has no column for from there.
+    public var jsonPath: String
     public var rmType: String
     public var archetypeNodeID: String?
     /// The archetype the node belongs to (the nearest archetype root at or above it).
@@ -43,7 +47,7 @@ public struct IndexedNode: Sendable, Equatable {
 public enum NodeProjection {
     public static func rows(of composition: JSON) -> [IndexedNode] {
         var walker = Walker(keepValues: false)
-        walker.visit(composition, attribute: "", path: "", archetypePath: "", parent: nil, root: 0, archetype: nil)
+        walker.visit(composition, at: Place(attribute: "", path: "", archetypePath: "", jsonPath: "$", parent: nil, root: 0, archetype: nil))
         return walker.rows
     }
 
@@ -51,13 +55,18 @@ public enum NodeProjection {
     /// query result needs to give back the RM object a row stands for.
     public static func nodes(of composition: JSON) -> [(row: IndexedNode, value: JSON)] {
         var walker = Walker(keepValues: true)
-        walker.visit(composition, attribute: "", path: "", archetypePath: "", parent: nil, root: 0, archetype: nil)
+        walker.visit(composition, at: Place(attribute: "", path: "", archetypePath: "", jsonPath: "$", parent: nil, root: 0, archetype: nil))
         return Array(zip(walker.rows, walker.values))
     }
 
+    /// The classes that are neither LOCATABLE nor data values but can be
+    /// contained in a query (AQL 1.1 §4.2.3): each has a row, so that
+    /// `CONTAINS EVENT_CONTEXT` is the same range test as any other class.
+    public static let containableParts: Set<String> = ["EVENT_CONTEXT", "FEEDER_AUDIT", "ISM_TRANSITION"]
+
     static func isIndexed(_ object: JSONObject, type: String, attribute: String) -> Bool {
         if attribute == "name" && type.hasPrefix("DV_") { return false }
-        return object["archetype_node_id"] != nil || type.hasPrefix("DV_")
+        return object["archetype_node_id"] != nil || type.hasPrefix("DV_") || containableParts.contains(type)
     }
 
     static func isArchetypeRoot(_ nodeID: String?) -> Bool {
@@ -65,57 +74,74 @@ public enum NodeProjection {
         return !nodeID.hasPrefix("at") && !nodeID.hasPrefix("id")
     }
 
+    /// Where the walk is: the attribute holding the value, its paths, and
+    /// the rows above it.
+    struct Place {
+        var attribute: String
+        var path: String
+        var archetypePath: String
+        var jsonPath: String
+        var parent: Int?
+        var root: Int
+        var archetype: String?
+    }
+
     struct Walker {
         let keepValues: Bool
         var rows: [IndexedNode] = []
         var values: [JSON] = []
 
-        mutating func visit(
-            _ value: JSON, attribute: String, path: String, archetypePath: String, parent: Int?, root: Int, archetype: String?
-        ) {
+        mutating func visit(_ value: JSON, at place: Place) {
             switch value {
             case .array(let items):
-                for item in items {
-                    visit(item, attribute: attribute, path: path, archetypePath: archetypePath, parent: parent, root: root, archetype: archetype)
+                for (position, item) in items.enumerated() {
+                    var inside = place
+                    inside.jsonPath += "[\(position)]"
+                    visit(item, at: inside)
                 }
             case .object(let object):
-                let type = object["_type"]?.stringValue ?? ""
-                let nodeID = object["archetype_node_id"]?.stringValue
-                // The composition itself is the empty path; below it, `attribute[node id]`.
-                let step = attribute.isEmpty ? "" : "/" + attribute + (nodeID.map { "[\($0)]" } ?? "")
-                let here = path + step
-                var relative = archetypePath + step
-                var ownParent = parent
-                var ownRoot = root
-                var ownArchetype = archetype
-                var index: Int?
-                if isIndexed(object, type: type, attribute: attribute) {
-                    if NodeProjection.isArchetypeRoot(nodeID) {
-                        ownArchetype = nodeID
-                        ownRoot = rows.count
-                        relative = ""
-                    }
-                    var row = IndexedNode(
-                        num: rows.count, numCap: rows.count, parent: parent, rootNum: ownRoot, attribute: attribute, path: here,
-                        archetypePath: relative, rmType: type, archetypeNodeID: nodeID, archetypeID: ownArchetype)
-                    row.name = object["name"]?["value"]?.stringValue
-                    NodeProjection.fillValue(&row, object, type: type)
-                    index = rows.count
-                    rows.append(row)
-                    if keepValues { values.append(value) }
-                    ownParent = index
-                }
-                for (key, member) in object.members where key != "_type" && key != "archetype_node_id" {
-                    switch member {
-                    case .object, .array:
-                        visit(member, attribute: key, path: here, archetypePath: relative, parent: ownParent, root: ownRoot, archetype: ownArchetype)
-                    default: break
-                    }
-                }
-                if let index { rows[index].numCap = rows.count - 1 }
+                visitObject(value, object, at: place)
             default:
                 break
             }
+        }
+
+        mutating func visitObject(_ value: JSON, _ object: JSONObject, at place: Place) {
+            let type = object["_type"]?.stringValue ?? ""
+            let nodeID = object["archetype_node_id"]?.stringValue
+            // The composition itself is the empty path; below it, `attribute[node id]`.
+            let step = place.attribute.isEmpty ? "" : "/" + place.attribute + (nodeID.map { "[\($0)]" } ?? "")
+            var below = place
+            below.path += step
+            below.archetypePath += step
+            var index: Int?
+            if isIndexed(object, type: type, attribute: place.attribute) {
+                if NodeProjection.isArchetypeRoot(nodeID) {
+                    below.archetype = nodeID
+                    below.root = rows.count
+                    below.archetypePath = ""
+                }
+                var row = IndexedNode(
+                    num: rows.count, numCap: rows.count, parent: place.parent, rootNum: below.root, attribute: place.attribute, path: below.path,
+                    archetypePath: below.archetypePath, jsonPath: place.jsonPath, rmType: type, archetypeNodeID: nodeID, archetypeID: below.archetype)
+                row.name = object["name"]?["value"]?.stringValue
+                NodeProjection.fillValue(&row, object, type: type)
+                index = rows.count
+                rows.append(row)
+                if keepValues { values.append(value) }
+                below.parent = index
+            }
+            for (key, member) in object.members where key != "_type" && key != "archetype_node_id" {
+                switch member {
+                case .object, .array:
+                    var inside = below
+                    inside.attribute = key
+                    inside.jsonPath = place.jsonPath + "." + key
+                    visit(member, at: inside)
+                default: break
+                }
+            }
+            if let index { rows[index].numCap = rows.count - 1 }
         }
     }
 

@@ -119,14 +119,12 @@ extension PlanBuilder {
         case .node(let base, let hops, let steps, let types):
             let sub = Scope()
             let target = hops.isEmpty ? base : materialize(base, hops, key: nil, scope: sub, left: false)
-            var conditions = sub.conditions
+            var present: [PlanCondition] = []
             if !steps.isEmpty {
-                guard let (column, _) = leaf(target.node, steps: steps, types: types) else {
-                    fail(path.position, "EXISTS on '\(path.text)' is not supported: it is not an indexed value")
-                    return nil
-                }
-                conditions.append(.isNotNull(column))
+                guard let (column, _) = value(target, steps: steps, types: types, path, scope: sub) else { return nil }
+                present.append(.isNotNull(column))
             }
+            let conditions = sub.conditions + present
             if sub.isEmpty { return conditions.isEmpty ? .always(true) : .and(conditions) }
             return .exists(PlanSubquery(sources: sub.sources, conditions: conditions))
         }
@@ -162,10 +160,7 @@ extension PlanBuilder {
             return nil
         case .node(let base, let hops, let steps, let types):
             let target = hops.isEmpty ? base : materialize(base, hops, key: joinPaths || left ? path.key : nil, scope: scope, left: left)
-            guard let (column, kind) = leaf(target.node, steps: steps, types: types) else {
-                fail(path.position, "'\(path.variable)\(path.text)' cannot be used here: it is not an indexed value")
-                return nil
-            }
+            guard let (column, kind) = value(target, steps: steps, types: types, path, scope: scope) else { return nil }
             return Operand(expression: column, kind: kind, node: target.node)
         }
     }

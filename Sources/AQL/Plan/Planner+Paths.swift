@@ -253,10 +253,78 @@ extension PlanBuilder {
         return [.compare(.column(alias, .rootNum), .equal, anchor.rootNum)]
     }
 
+    /// The value at `steps` below a path's last index row: the index
+    /// column that keeps it, or else the stored canonical JSON of the
+    /// version (issue 19 §1). `report` says why neither can (the attribute
+    /// is repeated, or an RM object), as a problem of the query.
+    func value(
+        _ target: Anchor, steps: [String], types: Set<String>, _ path: IdentifiedPath, scope: Scope, report: Bool = true
+    ) -> (PlanExpression, LeafKind)? {
+        if let found = leaf(target.node, steps: steps, types: types) { return found }
+        guard let node = target.node else { return nil }
+        let base = PlanExpression.column(node, .jsonPath)
+        return stored(target, base: base, steps: steps, types: types, path, scope: scope, report: report)
+    }
+
+    /// The stored version of the anchor's composition, joined once per scope
+    /// (a LEFT JOIN: the composition itself may be a row that is absent).
+    func document(_ target: Anchor, scope: Scope) -> PlanAlias {
+        let key = DocumentKey(scope: ObjectIdentifier(scope), composition: target.composition, version: QueryPlan.text(target.versionNumber))
+        if let found = documents[key] { return found }
+        let alias = alias("d")
+        scope.add(
+            .version, alias,
+            on: [.compare(.column(alias, .objectID), .equal, .column(target.composition, .objectID)), .compare(.column(alias, .versionNumber), .equal, target.versionNumber)],
+            left: true)
+        documents[key] = alias
+        return alias
+    }
+
+    /// `steps` read from the stored JSON below `base` (a JSON path), typed by
+    /// the RM: a String as text, an Integer or Real as a number, a Boolean as 0/1.
+    func stored(
+        _ target: Anchor, base: PlanExpression, steps: [String], types: Set<String>, _ path: IdentifiedPath, scope: Scope, report: Bool = true
+    ) -> (PlanExpression, LeafKind)? {
+        var current = types
+        var primitive: RMSchema.Primitive?
+        for (index, step) in steps.enumerated() {
+            let definitions = current.compactMap { RMSchema.rm110[$0]?.attributes[step] }
+            guard !definitions.isEmpty else {
+                if report { fail(path.position, "'\(path.variable)\(path.text)': \(current.sorted().joined(separator: ", ")) has no attribute '\(step)'") }
+                return nil
+            }
+            if definitions.contains(where: \.isList) {
+                if report {
+                    fail(path.position, "'\(path.variable)\(path.text)' crosses '\(step)', which holds a list and is not indexed: name one item of it with a FROM variable")
+                }
+                return nil
+            }
+            primitive = definitions.lazy.compactMap(\.primitive).first { $0 != .object }
+            guard primitive == nil || index == steps.count - 1 else {
+                if report { fail(path.position, "'\(path.variable)\(path.text)': '\(step)' is a primitive value, with no attribute '\(steps[index + 1])'") }
+                return nil
+            }
+            current = Set(definitions.flatMap { $0.types.flatMap(RMTypeHierarchy.concreteTypes(of:)) })
+        }
+        let kind: (PlanStoredValue.ValueType, LeafKind)
+        switch primitive {
+        case .string?: kind = (.text, .text)
+        case .integer?, .number?: kind = (.number, .number)
+        case .boolean?: kind = (.boolean, .boolean)
+        case .object?, nil:
+            if report { fail(path.position, "'\(path.variable)\(path.text)' is an RM object (\(current.sorted().joined(separator: ", "))): compare one of its values") }
+            return nil
+        }
+        let jsonPath = PlanExpression.concat([base, .value(.text(steps.map { "." + $0 }.joined()))])
+        let value = PlanStoredValue(document: document(target, scope: scope), jsonPath: jsonPath, type: kind.0)
+        return (.stored(value), kind.1)
+    }
+
     /// The column a leaf reads, and how it compares.
     func leaf(_ node: PlanAlias?, steps: [String], types: Set<String>) -> (PlanExpression, LeafKind)? {
         guard let node else { return nil }
         if steps.isEmpty { return (.column(node, .numValue), .polymorphic) }
+        if steps == ["archetype_node_id"] { return (.column(node, .nodeID), .text) }
         // The column each possible type keeps the value in (`LeafColumn`); the
         // path is comparable when they agree, and `…/value` of any DATA_VALUE
         // compares on numbers or texts as the other operand asks.

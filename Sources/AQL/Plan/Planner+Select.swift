@@ -48,7 +48,7 @@ extension PlanBuilder {
                 return .node(selection: select.add(selection), steps: steps)
             }
             // Grouped by the value, not by the node that holds it.
-            guard let (column, kind) = leaf(target.node, steps: steps, types: types), kind != .polymorphic, let node = target.node else {
+            guard let (column, kind) = value(target, steps: steps, types: types, path, scope: main, report: false), kind != .polymorphic, let node = target.node else {
                 fail(path.position, "'\(path.variable)\(path.text)' cannot be grouped by: select one of its values beside an aggregate")
                 return nil
             }
@@ -84,10 +84,7 @@ extension PlanBuilder {
             type = .integer
         case .node(let base, let hops, let steps, let types):
             let target = materialize(base, hops, key: path.key, scope: main, left: true)
-            guard let (leafColumn, kind) = leaf(target.node, steps: steps, types: types) else {
-                fail(path.position, "'\(path.text)' cannot be aggregated: it is not an indexed value")
-                return nil
-            }
+            guard let (leafColumn, kind) = value(target, steps: steps, types: types, path, scope: main) else { return nil }
             column = leafColumn
             type = kind == .date ? .timestamp : kind == .text ? .text : .number
         case .version(let alias, _):
@@ -119,10 +116,7 @@ extension PlanBuilder {
             return [.column(node, .numValue), .column(node, .strValue)]
         case .node(let base, let hops, let steps, let types):
             let target = materialize(base, hops, key: path.key, scope: main, left: true)
-            guard let (column, kind) = leaf(target.node, steps: steps, types: types) else {
-                fail(path.position, "'\(path.text)' cannot be ordered by: it is not an indexed value")
-                return []
-            }
+            guard let (column, kind) = value(target, steps: steps, types: types, path, scope: main) else { return [] }
             if kind == .polymorphic, let node = target.node { return [.column(node, .numValue), .column(node, .strValue)] }
             return [column]
         case .version:

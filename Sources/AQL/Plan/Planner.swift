@@ -183,6 +183,15 @@ final class PlanBuilder {
     var onePatient = false
     /// Archetype roots not joined yet, by alias (see `bindNode`).
     var lazyRoots: [PlanAlias: LazyRoot] = [:]
+    /// The stored versions joined to read values the index has no column
+    /// for, one per composition (and version) and scope.
+    var documents: [DocumentKey: PlanAlias] = [:]
+
+    struct DocumentKey: Hashable {
+        var scope: ObjectIdentifier
+        var composition: PlanAlias
+        var version: String
+    }
 
     /// An archetyped FROM class directly in a composition, with no class
     /// inside it, is only joined when its own row is needed: a path below it
@@ -260,7 +269,7 @@ final class PlanBuilder {
             if compositionStartTime(path) != nil { continue }
             guard case .node(let base, let hops, let steps, let types)? = resolve(path), !hops.isEmpty else { continue }
             let target = materialize(base, hops, key: path.key, scope: main, left: false)
-            if let (column, _) = leaf(target.node, steps: steps, types: types) { main.conditions.append(.isNotNull(column)) }
+            if let (column, _) = value(target, steps: steps, types: types, path, scope: main, report: false) { main.conditions.append(.isNotNull(column)) }
         }
     }
 
@@ -273,13 +282,21 @@ final class PlanBuilder {
     /// ORDER BY keys of one item: a SELECT alias orders by what it selects
     /// (its path's keys, or the selection itself); a path by its keys.
     func orderKeys(_ item: OrderItem, _ select: SelectPlan) -> [PlanOrder.Key] {
-        guard let column = selectColumn(aliasedBy: item) else { return orderKeys(item.path).map(PlanOrder.Key.expression) }
+        guard let column = selectColumn(aliasedBy: item) else { return orderKeys(item.path).map { key(ordering: $0, select) } }
         switch column.expression {
-        case .path(let path): return orderKeys(path).map(PlanOrder.Key.expression)
+        case .path(let path): return orderKeys(path).map { key(ordering: $0, select) }
         case .aggregate, .function:
             return select.scalarSelection(named: item.path.variable).map { [.selection($0)] } ?? []
         case .literal: return []
         }
+    }
+
+    /// A grouped plan orders by a selected value by its position: the same
+    /// expression written twice binds its values twice, and PostgreSQL then
+    /// cannot tell it is the one grouped by (a stored JSON path, issue 19 §1).
+    func key(ordering expression: PlanExpression, _ select: SelectPlan) -> PlanOrder.Key {
+        guard select.hasAggregate, let index = select.selections.firstIndex(of: .scalar(expression)) else { return .expression(expression) }
+        return .selection(index)
     }
 }
 

@@ -81,6 +81,8 @@ extension QueryPlan: CustomStringConvertible {
         case .notDriving(let inner): "\(text(inner)) (not driving)"
         case .tag(let tag):
             "\(tag.presence ? "TAGGED" : "TAG")(\(text(tag.objectID)) v\(text(tag.versionNumber)), \(text(tag.key)), \(text(tag.targetPath)))"
+        // The plan says where a value is not read from the index.
+        case .stored(let stored): "stored JSON(\(stored.document), \(text(stored.jsonPath)))"
         }
     }
 }

@@ -49,10 +49,12 @@ public enum PlanColumn: String, Sendable, Hashable, CaseIterable {
     // The composition row.
     case cid, objectID, versionNumber, ehrID, templateID, archetypeID, composer, startTime, timeCommitted
     // A node row (and `cid`, `archetypeID`).
-    case num, numCap, rootNum, rmType, nodeID, apath, name, numValue, strValue, code, terminology, units
+    case num, numCap, rootNum, rmType, nodeID, apath, name, numValue, strValue, code, terminology, units, jsonPath
     // A version, a versioned object, an EHR.
     case contributionID, systemID, committer, changeType, description, lifecycleState, timeCreated
     case subjectID, subjectNamespace, isQueryable, isModifiable
+    /// A version's canonical JSON.
+    case document
 }
 
 /// A table alias: its letter says what it is (`c` composition, `n` FROM
@@ -113,6 +115,33 @@ public indirect enum PlanExpression: Sendable, Equatable {
     /// An ITEM_TAG of a composition's versioned object or of its version
     /// (Socle's AQL `TAG` and `TAGGED`, docs/architecture.md §Tags).
     case tag(PlanTag)
+    /// An attribute the index has no column for, read from the stored
+    /// canonical JSON of the version (issue 19 §1).
+    case stored(PlanStoredValue)
+}
+
+/// The value at `jsonPath` (`$.context.location`, or a node's `jpath`
+/// followed by the attributes below it) in the canonical JSON of the
+/// version joined as `document` (a `version` table alias), read as `type`;
+/// null when it is absent. A join rather than a sub-query, so that a
+/// grouped plan can group by it (PostgreSQL refuses a sub-query that reads
+/// an ungrouped column).
+public struct PlanStoredValue: Sendable, Equatable {
+    public enum ValueType: Sendable, Equatable {
+        case text, number
+        /// 0 or 1, as the index keeps booleans.
+        case boolean
+    }
+
+    public var document: PlanAlias
+    public var jsonPath: PlanExpression
+    public var type: ValueType
+
+    public init(document: PlanAlias, jsonPath: PlanExpression, type: ValueType) {
+        self.document = document
+        self.jsonPath = jsonPath
+        self.type = type
+    }
 }
 
 /// The tag with `key` at `targetPath` of the object `objectID`, on the
@@ -142,7 +171,7 @@ extension PlanExpression {
         case .aggregate: true
         case .concat(let parts), .function(_, let parts): parts.contains { $0.containsAggregate }
         case .notDriving(let inner): inner.containsAggregate
-        case .column, .value, .constant, .tag: false
+        case .column, .value, .constant, .tag, .stored: false
         }
     }
 }

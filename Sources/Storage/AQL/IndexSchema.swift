@@ -66,6 +66,7 @@ enum IndexSchema {
         Column(.code, "code", "TEXT") { SQLValue($0.node.code) },
         Column(.terminology, "terminology", "TEXT") { SQLValue($0.node.terminology) },
         Column(.units, "units", "TEXT") { SQLValue($0.node.units) },
+        Column(.jsonPath, "jpath", "TEXT NOT NULL") { .text($0.node.jsonPath) },
     ]
 
     /// The node columns a selected node is read from, in `IndexedLeaf`'s order.
@@ -76,7 +77,7 @@ enum IndexSchema {
         .version: [
             .objectID: "object_id", .versionNumber: "version_number", .ehrID: "ehr_id", .contributionID: "contribution_id", .systemID: "system_id",
             .committer: "committer", .timeCommitted: "time_committed", .changeType: "change_type", .description: "description",
-            .lifecycleState: "lifecycle_state",
+            .lifecycleState: "lifecycle_state", .document: "data",
         ],
         .versionedObject: [.objectID: "object_id", .ehrID: "ehr_id", .timeCreated: "time_created"],
         .ehr: [

@@ -284,6 +284,24 @@ struct PlanRenderer {
             return (kind == .sqlite ? "+" : "") + (try self.expression(inner))
         case .tag(let tag):
             return try self.tag(tag)
+        case .stored(let stored):
+            return try self.stored(stored)
+        }
+    }
+
+    /// A value of a version's canonical JSON (`object_version.data`, UTF-8
+    /// bytes), by a JSON path both engines read: SQLite's `json_extract`
+    /// gives strings, numbers and booleans (as 1 and 0) typed already;
+    /// PostgreSQL's `jsonb_path_query_first` gives JSON, read as text and cast.
+    mutating func stored(_ stored: PlanStoredValue) throws -> String {
+        let document = try column(stored.document, .document)
+        let path = try expression(stored.jsonPath)
+        guard kind == .postgresql else { return "json_extract(CAST(\(document) AS TEXT), \(path))" }
+        let text = "(jsonb_path_query_first(convert_from(\(document), 'UTF8')::jsonb, CAST(\(path) AS jsonpath)) #>> '{}')"
+        switch stored.type {
+        case .text: return text
+        case .number: return "CAST(\(text) AS DOUBLE PRECISION)"
+        case .boolean: return "(CASE \(text) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
         }
     }
 

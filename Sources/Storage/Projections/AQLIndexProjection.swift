@@ -9,8 +9,10 @@ public struct AQLIndexProjection: Projection {
     public static let name = "aql_index"
     public var name: String { Self.name }
     /// 1: the index of migration 3 (rows clustered by `(cid, apath, num)`,
-    /// partial value and code indexes).
-    public var version: Int { 1 }
+    /// partial value and code indexes). 2: each node's place in the
+    /// canonical JSON (`jpath`), and rows for EVENT_CONTEXT, FEEDER_AUDIT
+    /// and ISM_TRANSITION (issue 19 §1, §2).
+    public var version: Int { 2 }
     public var rmTypes: Set<String>? { ["COMPOSITION"] }
     public var tables: [String] { [IndexSchema.compositionTable, IndexSchema.nodeTable] }
 
@@ -81,7 +83,7 @@ public struct AQLIndexProjection: Projection {
         ]
     }
 
-    /// Rows per node insert: 14 columns each, well under both engines' bind limits.
+    /// Rows per node insert: 15 columns each, well under both engines' bind limits.
     static let nodesPerStatement = 400
 
     /// The composition row, then its nodes in multi-row inserts that take
