@@ -43,7 +43,7 @@ struct PlannerTests {
         #expect(
             try Self.plan(Self.population).description == """
                 FROM composition c1
-                WHERE (NOT EXISTS (FROM node t2 WHERE t2.cid = c1.cid AND t2.archetypeID = 'openEHR-EHR-OBSERVATION.sample_blood_pressure.v1' AND t2.apath = '') OR EXISTS (FROM node t3 WHERE t3.cid = c1.cid AND t3.apath = '' AND t3.num = 0 AND t3.name LIKE 'Enc*'))
+                WHERE (NOT EXISTS (FROM node t2 WHERE t2.cid = c1.cid AND t2.archetypeID = 'openEHR-EHR-OBSERVATION.sample_blood_pressure.v1' AND t2.apath = '') OR EXISTS (FROM node t3 WHERE t3.cid = c1.cid AND t3.apath = '' AND t3.num = 0 AND t3.name LIKE 'Enc*')) AND queryable EHR (c1.ehrID)
                 SELECT COUNT(DISTINCT c1.ehrID)
                 """)
     }
@@ -53,7 +53,7 @@ struct PlannerTests {
             try Self.plan(Self.versions).description == """
                 FROM composition c1
                 JOIN version v2 ON v2.objectID = c1.objectID
-                WHERE c1.archetypeID = 'openEHR-EHR-COMPOSITION.encounter.v1' AND v2.timeCommitted > 1767225600000000
+                WHERE c1.archetypeID = 'openEHR-EHR-COMPOSITION.encounter.v1' AND v2.timeCommitted > 1767225600000000 AND queryable EHR (c1.ehrID)
                 SELECT v2.objectID || '::test.socle::' || v2.versionNumber; v2.timeCommitted; node(c1, version v2.versionNumber, number 0)
                 """)
     }
@@ -65,7 +65,7 @@ struct PlannerTests {
                 JOIN composition c2 ON c2.ehrID = e1.ehrID
                 JOIN node t4 ON t4.archetypeID = c2.archetypeID AND t4.cid = c2.cid AND t4.apath = '/context/setting' AND t4.rootNum = 0
                 JOIN node t5 ON t5.archetypeID = 'openEHR-EHR-CLUSTER.laboratory_test_analyte.v1' AND t5.cid = c2.cid AND t5.apath = '/items[at0024]/value'
-                WHERE t4.code IN ('431', '433', '451', '815') AND t5.strValue LIKE 'Oxygen*'
+                WHERE t4.code IN ('431', '433', '451', '815') AND t5.strValue LIKE 'Oxygen*' AND queryable EHR (e1.ehrID)
                 SELECT e1.timeCreated; node(c2, version c2.versionNumber, number t4.num, t4)
                 ORDER BY t4.code ASC
                 """)
@@ -84,6 +84,7 @@ struct PlannerTests {
             plan.description == """
                 FROM composition c1
                 LEFT JOIN node t2 ON t2.cid = c1.cid AND t2.apath = '' AND t2.num = 0
+                WHERE queryable EHR (c1.ehrID)
                 SELECT orEmpty(t2.name) || orEmpty('!'); COUNT(*)
                 GROUP BY selection 1
                 ORDER BY selection 2 DESC

@@ -63,4 +63,40 @@ extension QueryServiceTests {
             #expect(whole.first?.first?["_type"] == "ISM_TRANSITION" && whole.first?.first?["reason"]?.arrayValue?.first?["value"] == "reason 1")
         }
     }
+
+    /// EHR_STATUS contained in an EHR or alone in FROM: the latest version of
+    /// each EHR's status, its attributes read from its stored JSON.
+    @Test(arguments: TestEngine.available)
+    func ehrStatusIsContained(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            let subject = PartyReference(id: ObjectID(rmType: "GENERIC_ID", value: "ins-42", scheme: "INS"), namespace: "patients", type: "PERSON")
+            let (summary, first) = try await f.services.ehrs.createEHR(
+                status: EHRStatus(subject: PartyProxy(kind: .self, externalRef: subject), isModifiable: false), committal: f.services.committal)
+            let ehrC = summary.record.ehrID
+            let found = try await f.run(
+                "SELECT e/ehr_id/value, s/subject/external_ref/id/value, s/is_modifiable, s/uid/value FROM EHR e CONTAINS EHR_STATUS s WHERE s/subject/external_ref/id/value = 'ins-42'")
+            #expect(found.count == 1 && found.first?[0] == .string(ehrC) && found.first?[1] == "ins-42" && found.first?[2] == false, "\(found)")
+            #expect(found.first?[3].stringValue?.hasSuffix("::1") == true)
+            #expect(try await f.run("SELECT COUNT(*) FROM EHR e CONTAINS EHR_STATUS s") == [[.number("3")]])
+            #expect(try await f.run("SELECT COUNT(*) FROM EHR_STATUS s WHERE s/is_modifiable = true") == [[.number("2")]])
+            let unmodifiable = try await f.run(
+                "SELECT e/ehr_id/value FROM EHR e CONTAINS EHR_STATUS s[openEHR-EHR-EHR_STATUS.generic.v1] WHERE s/is_modifiable = false")
+            #expect(unmodifiable == [[.string(ehrC)]])
+            #expect(try await f.run("SELECT COUNT(*) FROM EHR e CONTAINS EHR_STATUS s[openEHR-EHR-EHR_STATUS.other.v1]") == [[.number("0")]])
+            // Beside the compositions of the same EHR.
+            let beside = try await f.run(
+                "SELECT c/uid/value FROM EHR e CONTAINS (EHR_STATUS s AND COMPOSITION c) WHERE s/is_modifiable = true AND e/ehr_id/value = '\(f.ehrB)'")
+            #expect(beside.count == 2)
+            // The whole object, and the latest version once the status changes.
+            let whole = try await f.run("SELECT s FROM EHR e[ehr_id/value = '\(ehrC)'] CONTAINS EHR_STATUS s")
+            #expect(whole.first?.first?["_type"] == "EHR_STATUS" && whole.first?.first?["subject"]?["external_ref"]?["id"]?["value"] == "ins-42")
+            _ = try await f.services.ehrs.updateStatus(
+                ehrID: ehrC, precedingVersionUID: first.uid.description,
+                status: EHRStatus(subject: PartyProxy(kind: .self, externalRef: subject), isModifiable: true), committal: f.services.committal)
+            #expect(try await f.run("SELECT COUNT(*) FROM EHR_STATUS s WHERE s/is_modifiable = true") == [[.number("3")]])
+            let latest = try await f.run("SELECT s/uid/value FROM EHR e[ehr_id/value = '\(ehrC)'] CONTAINS EHR_STATUS s")
+            #expect(latest.count == 1 && latest.first?.first?.stringValue?.hasSuffix("::2") == true, "\(latest)")
+        }
+    }
 }

@@ -309,7 +309,7 @@ struct QueryServiceTests {
             let objectID = try #require(f.compositions["120"])
             let updated = try await f.services.compositions.update(
                 ehrID: f.ehrA, versionedObjectID: objectID, precedingVersionUID: "\(objectID)::services.test::1",
-                json: Fixture.bloodPressure(systolic: 125, time: "2025-01-10T09:00:00Z"), committal: f.services.committal)
+                json: Fixture.bloodPressure(systolic: 125, time: "2025-01-11T09:00:00Z"), committal: f.services.committal)
             #expect(updated.uid.versionNumber == 2)
             let values = try await f.numbers("SELECT \(Self.systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)")
             #expect(values.sorted() == [125, 135, 150, 170])
@@ -329,8 +329,14 @@ struct QueryServiceTests {
                 row[3]["content"]?.arrayValue?.first?["data"]?["events"]?.arrayValue?.first?["data"]?["items"]?.arrayValue?.first?["value"]?["magnitude"]
             }
             #expect(magnitudes == [.number("120"), .number("125")])
-            let refused = try? await f.run("SELECT c/name/value FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c")
-            #expect(refused == nil, "paths into older versions are not indexed")
+            // Attributes of every version's composition, read from its stored JSON (issue 19 §5).
+            let versions = "SELECT v/uid/value, c/context/start_time/value, c/name/value FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c WHERE c/uid/value LIKE '\(objectID)::*'"
+            let both = try await f.run(versions + " ORDER BY c/context/start_time/value DESC")
+            #expect(both.map { $0[1] } == ["2025-01-11T09:00:00Z", "2025-01-10T09:00:00Z"] && both.allSatisfy { $0[2] == "Encounter (training sample)" }, "\(both)")
+            let later = try await f.run(versions + " AND c/context/start_time/value > '2025-01-10T12:00:00Z'")
+            #expect(later.map { $0[0] } == [.string("\(objectID)::services.test::2")])
+            let refused = try? await f.run("SELECT c/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c")
+            #expect(refused == nil, "nodes of older versions are not indexed")
             let created = try await f.run("SELECT vo/uid/value, vo/time_created/value, vo/owner_id/id/value FROM EHR e CONTAINS VERSIONED_OBJECT vo CONTAINS COMPOSITION c WHERE vo/uid/value = '\(objectID)'")
             #expect(created.count == 1 && created.first?[2] == .string(f.ehrA))
             #expect(created.first?[1].stringValue.flatMap(ISODateTime.init) != nil)

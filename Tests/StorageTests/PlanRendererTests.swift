@@ -55,7 +55,7 @@ struct PlanRendererTests {
         let sqlite = try Self.render(q, .sqlite)
         #expect(
             sqlite.sql
-                == "SELECT COUNT(DISTINCT c1.ehr_id) FROM aql_composition c1 WHERE (NOT (EXISTS (SELECT 1 FROM aql_node t2 WHERE t2.cid = c1.cid AND t2.archetype_id = ? AND t2.apath = '')) OR EXISTS (SELECT 1 FROM aql_node t3 WHERE t3.cid = c1.cid AND t3.apath = '' AND t3.num = 0 AND t3.name GLOB ?))")
+                == "SELECT COUNT(DISTINCT c1.ehr_id) FROM aql_composition c1 WHERE (NOT (EXISTS (SELECT 1 FROM aql_node t2 WHERE t2.cid = c1.cid AND t2.archetype_id = ? AND t2.apath = '')) OR EXISTS (SELECT 1 FROM aql_node t3 WHERE t3.cid = c1.cid AND t3.apath = '' AND t3.num = 0 AND t3.name GLOB ?)) AND c1.ehr_id NOT IN (SELECT u.ehr_id FROM ehr u WHERE u.is_queryable = 0)")
         #expect(sqlite.binds == [.text("openEHR-EHR-OBSERVATION.sample_blood_pressure.v1"), .text("Enc*")])
         let postgresql = try Self.render(q, .postgresql)
         #expect(postgresql.sql == sqlite.sql.replacingOccurrences(of: "GLOB", with: "LIKE"))
@@ -68,7 +68,7 @@ struct PlanRendererTests {
             let rendered = try Self.render(q, kind)
             #expect(
                 rendered.sql
-                    == "SELECT (v2.object_id || ? || v2.version_number), v2.time_committed, c1.object_id, v2.version_number, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM aql_composition c1 JOIN object_version v2 ON v2.object_id = c1.object_id WHERE c1.archetype_id = ? AND v2.time_committed > ?")
+                    == "SELECT (v2.object_id || ? || v2.version_number), v2.time_committed, c1.object_id, v2.version_number, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM aql_composition c1 JOIN object_version v2 ON v2.object_id = c1.object_id WHERE c1.archetype_id = ? AND v2.time_committed > ? AND c1.ehr_id NOT IN (SELECT u.ehr_id FROM ehr u WHERE u.is_queryable = 0)")
             #expect(rendered.binds == [.text("::test.socle::"), .text("openEHR-EHR-COMPOSITION.encounter.v1"), .integer(1_767_225_600_000_000)])
         }
     }

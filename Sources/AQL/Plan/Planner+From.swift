@@ -87,6 +87,10 @@ extension PlanBuilder {
     ) -> Binding? {
         let name = expression.variable
         let binding: Binding
+        if case .ehrStatus? = parent {
+            fail(expression.position, "\(expression.rmType) inside EHR_STATUS is not supported: query its attributes by path (s/other_details/…)")
+            return nil
+        }
         switch expression.rmType {
         case "EHR":
             binding = bindEHR(expression, parent: parent, scope: scope, left: left, needsTable: needsTable)
@@ -108,6 +112,9 @@ extension PlanBuilder {
             bindings.append("\(name ?? "COMPOSITION"): composition \(anchor.composition)")
         case "VERSION":
             binding = bindVersion(expression, parent: parent, scope: scope, left: left)
+        case "EHR_STATUS":
+            guard let status = bindEHRStatus(expression, parent: parent, scope: scope, left: left) else { return nil }
+            binding = status
         case "VERSIONED_OBJECT", "VERSIONED_COMPOSITION":
             let composition = implicitComposition(parent: parent, scope: scope, left: left, position: expression.position)
             let alias = alias("vo")
@@ -166,6 +173,52 @@ extension PlanBuilder {
         return .version(alias: alias, composition: versioned)
     }
 
+    /// EHR_STATUS (issue 19 §2): the latest version of the EHR's status
+    /// (`ehr.status_object_id`, `versioned_object.latest_version`), contained
+    /// in an EHR or alone in FROM; its paths are read from its stored JSON.
+    func bindEHRStatus(_ expression: ClassExpression, parent: Binding?, scope: Scope, left: Bool) -> Binding? {
+        let ehr: EHRBinding
+        switch parent {
+        case .ehr(let found)?: ehr = found
+        case nil: ehr = EHRBinding(needsTable: true, predicate: nil, position: expression.position)
+        default:
+            fail(expression.position, "EHR_STATUS can only be contained in an EHR")
+            return nil
+        }
+        let table: PlanAlias
+        if let existing = ehr.table {
+            table = existing
+        } else {
+            table = alias("e")
+            scope.add(.ehr, table, on: ehr.ehrID.map { [.compare(.column(table, .ehrID), .equal, $0)] } ?? [], left: left)
+            ehr.table = table
+            if ehr.ehrID == nil { ehr.ehrID = .column(table, .ehrID) }
+        }
+        let versioned = alias("vo")
+        scope.add(.versionedObject, versioned, on: [.compare(.column(versioned, .objectID), .equal, .column(table, .statusObjectID))], left: left)
+        let version = alias("v")
+        scope.add(
+            .version, version,
+            on: [
+                .compare(.column(version, .objectID), .equal, .column(table, .statusObjectID)),
+                .compare(.column(version, .versionNumber), .equal, .column(versioned, .latestVersion)),
+            ], left: left)
+        let anchor = Anchor(
+            composition: version, cid: .constant(.null), num: .constant(.integer(0)), numCap: nil, rootNum: .constant(.integer(0)), apath: "",
+            apathColumn: .constant(.text("")), archetypeID: .constant(.null), types: ["EHR_STATUS"], node: nil, version: .column(version, .versionNumber),
+            document: version)
+        switch expression.predicate {
+        case nil: break
+        case .archetype(let id)?, .node(let id, nil)?:
+            let nodeID = PlanExpression.stored(PlanStoredValue(document: version, jsonPath: .value(.text("$.archetype_node_id")), type: .text))
+            scope.conditions.append(.compare(nodeID, .equal, .value(.text(id))))
+        case let other?:
+            fail(expression.position, "unsupported predicate on EHR_STATUS: \(other)")
+        }
+        bindings.append("\(expression.variable ?? "EHR_STATUS"): EHR_STATUS version \(version)")
+        return .ehrStatus(anchor)
+    }
+
     /// The composition a class below an EHR (or a VERSION) belongs to: the
     /// parent's own when it is one, a new alias otherwise.
     func implicitComposition(parent: Binding?, scope: Scope, left: Bool, position: SourcePosition) -> Anchor {
@@ -189,7 +242,7 @@ extension PlanBuilder {
             } else {
                 ehr.ehrID = .column(alias, .ehrID)
             }
-        case .composition?, .node?:
+        case .composition?, .node?, .ehrStatus?:
             fail(expression.position, "a COMPOSITION cannot be contained in another COMPOSITION or in one of its nodes")
         case .version?, .versionedObject?, .negated?, nil:
             break

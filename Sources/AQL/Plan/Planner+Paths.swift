@@ -32,6 +32,15 @@ extension PlanBuilder {
             }
         case .composition(let anchor):
             return resolveComposition(anchor, parts, path)
+        case .ehrStatus(let anchor):
+            if parts.isEmpty { return .anchor(anchor) }
+            if parts.contains(where: { $0.predicate != nil }) {
+                fail(path.position, "a predicate inside EHR_STATUS is not supported: EHR_STATUS is read from its stored JSON")
+                return nil
+            }
+            let steps = parts.map(\.attribute)
+            if steps == ["uid", "value"] { return .scalar(versionUID(.column(anchor.composition, .objectID), anchor.versionNumber), .text) }
+            return .node(base: anchor, hops: [], steps: steps, types: anchor.types)
         case .node(let anchor):
             if parts.isEmpty {
                 ensureJoined(anchor.node)
@@ -73,8 +82,13 @@ extension PlanBuilder {
         let steps = parts.map(\.attribute)
         if parts.isEmpty { return .anchor(anchor) }
         if anchor.allVersions, !(steps == ["uid", "value"]) {
-            fail(path.position, "under VERSION[ALL_VERSIONS] select the whole composition or its uid: older versions are not in the node index")
-            return nil
+            // Older versions are not in the node index: their attributes are
+            // read from each version's stored JSON (issue 19 §5).
+            if parts.contains(where: { $0.predicate != nil }) {
+                fail(path.position, "under VERSION[ALL_VERSIONS] a path with node predicates is not supported (older versions are not in the node index): use attributes of the composition (c/context/start_time/value, c/name/value) or select c")
+                return nil
+            }
+            return .node(base: anchor, hops: [], steps: steps, types: anchor.types)
         }
         let composition = anchor.composition
         switch steps {
@@ -261,8 +275,9 @@ extension PlanBuilder {
         _ target: Anchor, steps: [String], types: Set<String>, _ path: IdentifiedPath, scope: Scope, report: Bool = true
     ) -> (PlanExpression, LeafKind)? {
         if let found = leaf(target.node, steps: steps, types: types) { return found }
-        guard let node = target.node else { return nil }
-        let base = PlanExpression.column(node, .jsonPath)
+        // Without a node row, the anchor is a document's root (a composition
+        // under ALL_VERSIONS, an EHR_STATUS).
+        let base = target.node.map { PlanExpression.column($0, .jsonPath) }
         return stored(target, base: base, steps: steps, types: types, path, scope: scope, report: report)
     }
 
@@ -280,10 +295,11 @@ extension PlanBuilder {
         return alias
     }
 
-    /// `steps` read from the stored JSON below `base` (a JSON path), typed by
-    /// the RM: a String as text, an Integer or Real as a number, a Boolean as 0/1.
+    /// `steps` read from the stored JSON below `base` (a JSON path; the
+    /// document's root when nil), typed by the RM: a String as text, an
+    /// Integer or Real as a number, a Boolean as 0/1.
     func stored(
-        _ target: Anchor, base: PlanExpression, steps: [String], types: Set<String>, _ path: IdentifiedPath, scope: Scope, report: Bool = true
+        _ target: Anchor, base: PlanExpression?, steps: [String], types: Set<String>, _ path: IdentifiedPath, scope: Scope, report: Bool = true
     ) -> (PlanExpression, LeafKind)? {
         var current = types
         var primitive: RMSchema.Primitive?
@@ -315,8 +331,9 @@ extension PlanBuilder {
             if report { fail(path.position, "'\(path.variable)\(path.text)' is an RM object (\(current.sorted().joined(separator: ", "))): compare one of its values") }
             return nil
         }
-        let jsonPath = PlanExpression.concat([base, .value(.text(steps.map { "." + $0 }.joined()))])
-        let value = PlanStoredValue(document: document(target, scope: scope), jsonPath: jsonPath, type: kind.0)
+        let below = steps.map { "." + $0 }.joined()
+        let jsonPath = base.map { PlanExpression.concat([$0, .value(.text(below))]) } ?? .value(.text("$" + below))
+        let value = PlanStoredValue(document: target.document ?? document(target, scope: scope), jsonPath: jsonPath, type: kind.0)
         return (.stored(value), kind.1)
     }
 

@@ -65,6 +65,9 @@ struct Anchor {
     /// Under VERSION[ALL_VERSIONS], only the latest version is indexed:
     /// paths into the composition cannot be answered from the index.
     var allVersions = false
+    /// A stored version that is itself the anchor (an EHR_STATUS): its
+    /// attributes are read from its JSON, with no index row.
+    var document: PlanAlias? = nil
 
     var versionNumber: PlanExpression { version ?? .column(composition, .versionNumber) }
 }
@@ -89,6 +92,9 @@ enum Binding {
     case node(Anchor)
     case version(alias: PlanAlias, composition: Anchor)
     case versionedObject(alias: PlanAlias, composition: Anchor)
+    /// The latest version of an EHR's EHR_STATUS, read from its stored JSON
+    /// (`Anchor.document`).
+    case ehrStatus(Anchor)
     /// Declared under NOT CONTAINS: it exists only inside the sub-query.
     case negated
 }
@@ -234,6 +240,7 @@ final class PlanBuilder {
             }
         }
         if orderedValuesOnly { requireOrderedValues() }
+        if let ehrID = populationEHR() { main.conditions.append(.queryable(ehrID)) }
         for alias in lazyRoots.keys.sorted(by: { $0.number < $1.number }) where lazyRoots[alias]?.bound == nil { ensureJoined(alias) }
         var select = SelectPlan()
         select.hasAggregate = query.select.columns.contains { if case .aggregate = $0.expression { true } else { false } }
@@ -259,6 +266,29 @@ final class PlanBuilder {
             selections: select.selections, distinct: query.select.distinct && !distinctAfterRead && !select.hasAggregate, sources: main.sources,
             fixedOrder: onePatient, conditions: main.conditions, grouped: select.hasAggregate, orderBy: order, limit: query.limit ?? query.select.top,
             offset: query.offset ?? 0, distinctAfterRead: distinctAfterRead, columns: select.columns, bindings: bindings)
+    }
+
+    /// The EHR id of a population query's rows: the outermost class's, when
+    /// the query names no EHR (a FROM predicate, or a WHERE conjunct `e/ehr_id/value
+    /// = …` or MATCHES). Those rows leave out EHRs whose EHR_STATUS says
+    /// `is_queryable = false`; a query naming the EHR reads it whatever its
+    /// status says (RM ehr package §EHR_STATUS; issue 19 §5).
+    func populationEHR() -> PlanExpression? {
+        guard !onePatient, let first = main.sources.first else { return nil }
+        let conjuncts = query.condition.map(conjuncts) ?? []
+        for conjunct in conjuncts {
+            let named: IdentifiedPath?
+            switch conjunct {
+            case .comparison(.path(let path), .equal, _), .comparison(_, .equal, .path(let path)), .matches(let path, _): named = path
+            default: named = nil
+            }
+            guard let path = named, case .ehr? = variables[path.variable] else { continue }
+            if path.path?.parts.map(\.attribute) == ["ehr_id", "value"] { return nil }
+        }
+        switch first.table {
+        case .composition, .ehr, .versionedObject, .version: return .column(first.alias, .ehrID)
+        case .node: return nil
+        }
     }
 
     /// ORDER BY paths inner-joined, with a value (see `orderedValuesOnly`).

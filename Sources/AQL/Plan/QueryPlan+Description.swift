@@ -54,6 +54,7 @@ extension QueryPlan: CustomStringConvertible {
         case .not(let inner): "NOT \(text(inner))"
         case .exists(let sub): "EXISTS (\(text(sub)))"
         case .notExists(let sub): "NOT EXISTS (\(text(sub)))"
+        case .queryable(let ehrID): "queryable EHR (\(text(ehrID)))"
         case .matched(let alias, _): "\(alias) MATCHED"
         }
     }

@@ -52,7 +52,7 @@ public enum PlanColumn: String, Sendable, Hashable, CaseIterable {
     case num, numCap, rootNum, rmType, nodeID, apath, name, numValue, strValue, code, terminology, units, jsonPath
     // A version, a versioned object, an EHR.
     case contributionID, systemID, committer, changeType, description, lifecycleState, timeCreated
-    case subjectID, subjectNamespace, isQueryable, isModifiable
+    case subjectID, subjectNamespace, isQueryable, isModifiable, statusObjectID, latestVersion
     /// A version's canonical JSON.
     case document
 }
@@ -222,6 +222,9 @@ public indirect enum PlanCondition: Sendable, Equatable {
     case notExists(PlanSubquery)
     /// Whether a LEFT JOINed table matched.
     case matched(PlanAlias, PlanTable)
+    /// The EHR with this id may be queried: its EHR_STATUS.is_queryable is
+    /// true (RM ehr package §EHR_STATUS; issue 19 §5).
+    case queryable(PlanExpression)
 }
 
 /// `EXISTS (SELECT 1 FROM … WHERE …)`.

@@ -79,10 +79,10 @@ enum IndexSchema {
             .committer: "committer", .timeCommitted: "time_committed", .changeType: "change_type", .description: "description",
             .lifecycleState: "lifecycle_state", .document: "data",
         ],
-        .versionedObject: [.objectID: "object_id", .ehrID: "ehr_id", .timeCreated: "time_created"],
+        .versionedObject: [.objectID: "object_id", .ehrID: "ehr_id", .timeCreated: "time_created", .latestVersion: "latest_version"],
         .ehr: [
             .ehrID: "ehr_id", .systemID: "system_id", .timeCreated: "time_created", .subjectID: "subject_id", .subjectNamespace: "subject_namespace",
-            .isQueryable: "is_queryable", .isModifiable: "is_modifiable",
+            .isQueryable: "is_queryable", .isModifiable: "is_modifiable", .statusObjectID: "status_object_id",
         ],
     ]
 

@@ -164,6 +164,9 @@ struct PlanRenderer {
         case .exists(let sub): return "EXISTS (\(try subquery(sub)))"
         case .notExists(let sub): return "NOT EXISTS (\(try subquery(sub)))"
         case .matched(let alias, let table): return "\(try column(alias, IndexSchema.keyColumn(table))) IS NOT NULL"
+        // The few EHRs that are not queryable, read once through their partial
+        // index (migration 9) rather than an EHR row per composition.
+        case .queryable(let ehrID): return "\(try expression(ehrID)) NOT IN (SELECT u.ehr_id FROM ehr u WHERE u.is_queryable = 0)"
         }
     }
 
