@@ -16,7 +16,7 @@ public struct Store: Sendable {
     let database: any SQLDatabase
 
     /// The projections every Socle database keeps.
-    public static let standardProjections: [any Projection] = [AQLIndexProjection(), FHIRSearchProjection()]
+    public static let standardProjections: [any Projection] = [AQLIndexProjection(), AQLFolderProjection(), FHIRSearchProjection()]
 
     /// A store over an opened database, maintaining `projections`.
     public init(database: any SQLDatabase, projections: [any Projection] = Store.standardProjections) {

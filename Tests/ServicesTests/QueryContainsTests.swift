@@ -99,4 +99,60 @@ extension QueryServiceTests {
             #expect(latest.count == 1 && latest.first?.first?.stringValue?.hasSuffix("::2") == true, "\(latest)")
         }
     }
+
+    /// FOLDER (AQL 1.1 §4.2.3): the folders of each EHR's directory, at any
+    /// depth, and the compositions their items (and their subfolders' items) name.
+    @Test(arguments: TestEngine.available)
+    func foldersContainTheirSubfoldersAndCompositions(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            func reference(_ systolic: String, version: Bool = false) -> JSON {
+                let id = (f.compositions[systolic] ?? "") + (version ? "::services.test::1" : "")
+                return ["_type": "OBJECT_REF", "namespace": "local", "type": "VERSIONED_COMPOSITION", "id": ["_type": version ? "OBJECT_VERSION_ID" : "HIER_OBJECT_ID", "value": .string(id)]]
+            }
+            func folder(_ nodeID: String, _ name: String, items: [JSON], folders: [JSON] = []) -> JSON {
+                let folder: JSON = ["_type": "FOLDER", "archetype_node_id": .string(nodeID), "name": ["_type": "DV_TEXT", "value": .string(name)], "items": .array(items)]
+                guard !folders.isEmpty, case .object(var object) = folder else { return folder }
+                object["folders"] = .array(folders)
+                return .object(object)
+            }
+            let visit = folder("at0001", "Visit", items: [reference("170")])
+            let episode = folder("openEHR-EHR-FOLDER.episode_of_care.v1", "Episode 1", items: [reference("150"), reference("170", version: true)], folders: [visit])
+            let root = folder("openEHR-EHR-FOLDER.generic.v1", "root", items: [reference("120")], folders: [episode])
+            let created = try await f.services.directories.create(ehrID: f.ehrA, json: root, committal: f.services.committal)
+            func systolics(_ from: String) async throws -> [Double] {
+                try await f.numbers("SELECT \(Self.systolic) FROM EHR e CONTAINS \(from) CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)").sorted()
+            }
+            #expect(try await f.run("SELECT f/name/value FROM EHR e CONTAINS FOLDER f ORDER BY f/name/value") == [["Episode 1"], ["Visit"], ["root"]])
+            #expect(try await systolics("FOLDER f[openEHR-EHR-FOLDER.generic.v1]") == [120, 150, 170])
+            // 170 is named twice under the episode (in it and in its subfolder): one row.
+            #expect(try await systolics("FOLDER f[openEHR-EHR-FOLDER.episode_of_care.v1]") == [150, 170])
+            #expect(try await systolics("FOLDER f[name/value = 'Visit']") == [170])
+            #expect(try await systolics("FOLDER f[openEHR-EHR-FOLDER.generic.v1] CONTAINS FOLDER g[at0001]") == [170])
+            #expect(try await f.run("SELECT COUNT(*) FROM EHR e CONTAINS FOLDER f CONTAINS FOLDER g") == [[.number("3")]])
+            #expect(try await f.run("SELECT g/name/value FROM EHR e CONTAINS FOLDER f CONTAINS FOLDER g WHERE f/archetype_node_id = 'openEHR-EHR-FOLDER.episode_of_care.v1'") == [["Visit"]])
+            #expect(try await f.run("SELECT COUNT(*) FROM EHR e CONTAINS FOLDER f WHERE e/ehr_id/value = '\(f.ehrB)'") == [[.number("0")]])
+            let whole = try await f.run("SELECT f FROM EHR e CONTAINS FOLDER f[at0001]")
+            #expect(whole.first?.first?["_type"] == "FOLDER" && whole.first?.first?["items"]?.arrayValue?.count == 1)
+            // From the stored JSON: the root folder's uid, which the directory service gives it.
+            let uid = try await f.run("SELECT f/uid/value FROM EHR e CONTAINS FOLDER f WHERE f/name/value = 'root'")
+            #expect(uid.first?.first?.stringValue?.isEmpty == false, "\(uid)")
+            // The latest version only: the episode closed, its subfolder gone.
+            _ = try await f.services.directories.update(
+                ehrID: f.ehrA, precedingVersionUID: created.uid.description,
+                json: folder("openEHR-EHR-FOLDER.generic.v1", "root", items: [reference("120")], folders: [folder("openEHR-EHR-FOLDER.episode_of_care.v1", "Episode 1", items: [reference("150")])]),
+                committal: f.services.committal)
+            #expect(try await systolics("FOLDER f[openEHR-EHR-FOLDER.generic.v1]") == [120, 150])
+            #expect(try await f.run("SELECT COUNT(*) FROM EHR e CONTAINS FOLDER f") == [[.number("2")]])
+            // A projection: rebuilt from the versions to the same rows; erased with its EHR.
+            let before = try await database.rowCounts()
+            #expect(before["aql_folder"] == 2 && before["aql_folder_item"] == 2)
+            #expect(try await database.store.projections.rebuild(AQLFolderProjection.name, owner: "test", force: true))
+            #expect(try await database.rowCounts() == before)
+            #expect(try await systolics("FOLDER f[openEHR-EHR-FOLDER.generic.v1]") == [120, 150])
+            try await AdminService(store: f.services.all).eraseEHR(f.ehrA, by: "test")
+            let after = try await database.rowCounts()
+            #expect(after["aql_folder"] == 0 && after["aql_folder_item"] == 0)
+        }
+    }
 }

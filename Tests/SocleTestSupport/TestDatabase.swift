@@ -93,11 +93,14 @@ public struct TestDatabase: Sendable {
     /// Row counts of every table of the schema, by name.
     public func rowCounts(ehrID: String? = nil) async throws -> [String: Int] {
         var counts: [String: Int] = [:]
-        for table in Migrations.ehrTables + ["aql_composition", "aql_node", "erasure_log", "change_log", "schema_migration"] {
+        for table in Migrations.ehrTables + ["aql_composition", "aql_node", "aql_folder", "aql_folder_item", "erasure_log", "change_log", "schema_migration"] {
             let rows: [SQLRow]
             if let ehrID, table == "aql_node" {
                 rows = try await database.query(
                     "SELECT COUNT(*) FROM aql_node WHERE cid IN (SELECT cid FROM aql_composition WHERE ehr_id = ?)", [.text(ehrID)])
+            } else if let ehrID, table == "aql_folder_item" {
+                rows = try await database.query(
+                    "SELECT COUNT(*) FROM aql_folder_item WHERE object_id IN (SELECT object_id FROM aql_folder WHERE ehr_id = ?)", [.text(ehrID)])
             } else if let ehrID, table != "schema_migration" {
                 rows = try await database.query("SELECT COUNT(*) FROM \(table) WHERE ehr_id = ?", [.text(ehrID)])
             } else {

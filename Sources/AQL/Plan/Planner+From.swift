@@ -115,6 +115,9 @@ extension PlanBuilder {
         case "EHR_STATUS":
             guard let status = bindEHRStatus(expression, parent: parent, scope: scope, left: left) else { return nil }
             binding = status
+        case "FOLDER":
+            guard let folder = bindFolder(expression, parent: parent, scope: scope, left: left) else { return nil }
+            binding = folder
         case "VERSIONED_OBJECT", "VERSIONED_COMPOSITION":
             let composition = implicitComposition(parent: parent, scope: scope, left: left, position: expression.position)
             let alias = alias("vo")
@@ -204,7 +207,7 @@ extension PlanBuilder {
                 .compare(.column(version, .versionNumber), .equal, .column(versioned, .latestVersion)),
             ], left: left)
         let anchor = Anchor(
-            composition: version, cid: .constant(.null), num: .constant(.integer(0)), numCap: nil, rootNum: .constant(.integer(0)), apath: "",
+            composition: version, cid: .column(version, .objectID), num: .constant(.integer(0)), numCap: nil, rootNum: .constant(.integer(0)), apath: "",
             apathColumn: .constant(.text("")), archetypeID: .constant(.null), types: ["EHR_STATUS"], node: nil, version: .column(version, .versionNumber),
             document: version)
         switch expression.predicate {
@@ -217,6 +220,48 @@ extension PlanBuilder {
         }
         bindings.append("\(expression.variable ?? "EHR_STATUS"): EHR_STATUS version \(version)")
         return .ehrStatus(anchor)
+    }
+
+    /// FOLDER (issue 19 §2): a folder of an EHR's directory, latest version
+    /// (`AQLFolderProjection`), in an EHR, in a folder (at any depth) or alone.
+    func bindFolder(_ expression: ClassExpression, parent: Binding?, scope: Scope, left: Bool) -> Binding? {
+        let folder = alias("f")
+        var conditions: [PlanCondition] = []
+        switch parent {
+        case .ehr(let ehr)?:
+            if let ehrID = ehr.ehrID {
+                conditions.append(.compare(.column(folder, .ehrID), .equal, ehrID))
+            } else {
+                ehr.ehrID = .column(folder, .ehrID)
+            }
+        case .folder(let outer)?:
+            conditions += [
+                .compare(.column(folder, .objectID), .equal, .column(outer.composition, .objectID)),
+                .compare(.column(folder, .num), .greater, outer.num), .compare(.column(folder, .num), .lessOrEqual, outer.numCap ?? outer.num),
+            ]
+        case nil: break
+        default:
+            fail(expression.position, "FOLDER can only be contained in an EHR or in a FOLDER")
+            return nil
+        }
+        switch expression.predicate {
+        case nil: break
+        case .archetype(let id)?: conditions.append(.compare(.column(folder, .nodeID), .equal, .value(.text(id))))
+        case .node(let id, let name)?:
+            conditions.append(.compare(.column(folder, .nodeID), .equal, .value(.text(id))))
+            if let name, let value = predicateValue(name, expression.position) { conditions.append(.compare(.column(folder, .name), .equal, value)) }
+        case .comparison(let namePath, .equal, let value)? where namePath.parts.map(\.attribute) == ["name", "value"]:
+            if let name = predicateValue(value, expression.position) { conditions.append(.compare(.column(folder, .name), .equal, name)) }
+        case let other?:
+            fail(expression.position, "unsupported predicate on FOLDER: \(other)")
+        }
+        scope.add(.folder, folder, on: conditions, left: left)
+        bindings.append("\(expression.variable ?? "FOLDER"): folder \(folder)")
+        return .folder(
+            Anchor(
+                composition: folder, cid: .concat([.column(folder, .objectID), .constant(.text(":")), .column(folder, .num)]), num: .column(folder, .num),
+                numCap: .column(folder, .numCap), rootNum: .constant(.integer(0)), apath: "", apathColumn: .constant(.text("")),
+                archetypeID: .column(folder, .nodeID), types: ["FOLDER"], node: nil, jsonPath: .column(folder, .jsonPath)))
     }
 
     /// The composition a class below an EHR (or a VERSION) belongs to: the
@@ -244,6 +289,20 @@ extension PlanBuilder {
             }
         case .composition?, .node?, .ehrStatus?:
             fail(expression.position, "a COMPOSITION cannot be contained in another COMPOSITION or in one of its nodes")
+        case .folder(let folder)?:
+            // A folder contains the compositions its items, and its subfolders' items, name.
+            let item = self.alias("i")
+            conditions += [
+                .compare(.column(alias, .ehrID), .equal, .column(folder.composition, .ehrID)),
+                .exists(
+                    PlanSubquery(
+                        sources: [PlanSource(table: .folderItem, alias: item, join: .inner, on: [])],
+                        conditions: [
+                            .compare(.column(item, .objectID), .equal, .column(folder.composition, .objectID)),
+                            .compare(.column(item, .num), .greaterOrEqual, folder.num), .compare(.column(item, .num), .lessOrEqual, folder.numCap ?? folder.num),
+                            .compare(.column(item, .itemID), .equal, .column(alias, .objectID)),
+                        ])),
+            ]
         case .version?, .versionedObject?, .negated?, nil:
             break
         }

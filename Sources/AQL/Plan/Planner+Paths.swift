@@ -34,13 +34,17 @@ extension PlanBuilder {
             return resolveComposition(anchor, parts, path)
         case .ehrStatus(let anchor):
             if parts.isEmpty { return .anchor(anchor) }
-            if parts.contains(where: { $0.predicate != nil }) {
-                fail(path.position, "a predicate inside EHR_STATUS is not supported: EHR_STATUS is read from its stored JSON")
-                return nil
-            }
-            let steps = parts.map(\.attribute)
+            guard let steps = unindexedSteps(parts, of: "EHR_STATUS", path) else { return nil }
             if steps == ["uid", "value"] { return .scalar(versionUID(.column(anchor.composition, .objectID), anchor.versionNumber), .text) }
             return .node(base: anchor, hops: [], steps: steps, types: anchor.types)
+        case .folder(let anchor):
+            if parts.isEmpty { return .anchor(anchor) }
+            guard let steps = unindexedSteps(parts, of: "FOLDER", path) else { return nil }
+            switch steps {
+            case ["name", "value"]: return .scalar(.column(anchor.composition, .name), .text)
+            case ["archetype_node_id"]: return .scalar(.column(anchor.composition, .nodeID), .text)
+            default: return .node(base: anchor, hops: [], steps: steps, types: anchor.types)
+            }
         case .node(let anchor):
             if parts.isEmpty {
                 ensureJoined(anchor.node)
@@ -52,6 +56,16 @@ extension PlanBuilder {
             if case .anchor? = resolved { ensureJoined(anchor.node) }
             return resolved
         }
+    }
+
+    /// The attributes of a path into an object read from its stored JSON only
+    /// (an EHR_STATUS, a FOLDER), which has no index rows for a predicate to match.
+    func unindexedSteps(_ parts: [PathPart], of type: String, _ path: IdentifiedPath) -> [String]? {
+        guard !parts.contains(where: { $0.predicate != nil }) else {
+            fail(path.position, "a predicate inside \(type) is not supported: \(type) is read from its stored JSON")
+            return nil
+        }
+        return parts.map(\.attribute)
     }
 
     /// `uuid::system::n`.
@@ -277,7 +291,7 @@ extension PlanBuilder {
         if let found = leaf(target.node, steps: steps, types: types) { return found }
         // Without a node row, the anchor is a document's root (a composition
         // under ALL_VERSIONS, an EHR_STATUS).
-        let base = target.node.map { PlanExpression.column($0, .jsonPath) }
+        let base = target.node.map { PlanExpression.column($0, .jsonPath) } ?? target.jsonPath
         return stored(target, base: base, steps: steps, types: types, path, scope: scope, report: report)
     }
 

@@ -68,6 +68,8 @@ struct Anchor {
     /// A stored version that is itself the anchor (an EHR_STATUS): its
     /// attributes are read from its JSON, with no index row.
     var document: PlanAlias? = nil
+    /// Where the anchor is in its document, when it has no node row (a folder).
+    var jsonPath: PlanExpression? = nil
 
     var versionNumber: PlanExpression { version ?? .column(composition, .versionNumber) }
 }
@@ -95,6 +97,8 @@ enum Binding {
     /// The latest version of an EHR's EHR_STATUS, read from its stored JSON
     /// (`Anchor.document`).
     case ehrStatus(Anchor)
+    /// A FOLDER of an EHR's directory (`aql_folder`).
+    case folder(Anchor)
     /// Declared under NOT CONTAINS: it exists only inside the sub-query.
     case negated
 }
@@ -286,8 +290,8 @@ final class PlanBuilder {
             if path.path?.parts.map(\.attribute) == ["ehr_id", "value"] { return nil }
         }
         switch first.table {
-        case .composition, .ehr, .versionedObject, .version: return .column(first.alias, .ehrID)
-        case .node: return nil
+        case .composition, .ehr, .versionedObject, .version, .folder: return .column(first.alias, .ehrID)
+        case .node, .folderItem: return nil
         }
     }
 

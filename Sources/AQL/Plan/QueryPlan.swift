@@ -41,6 +41,9 @@ public enum PlanTable: String, Sendable, Hashable {
     case version
     case versionedObject
     case ehr
+    /// The folders of each EHR's directory, and the objects their items name.
+    case folder
+    case folderItem
 }
 
 /// The columns a plan reads, by meaning. Storage maps each to its table's
@@ -55,6 +58,8 @@ public enum PlanColumn: String, Sendable, Hashable, CaseIterable {
     case subjectID, subjectNamespace, isQueryable, isModifiable, statusObjectID, latestVersion
     /// A version's canonical JSON.
     case document
+    /// The object a folder's item refers to.
+    case itemID
 }
 
 /// A table alias: its letter says what it is (`c` composition, `n` FROM

@@ -22,8 +22,8 @@ public struct AQLStore: Sendable {
     /// Runs the plan; each row holds one value per selection. Refused
     /// (`StoreError.rebuilding`) while the node index is being rebuilt.
     public func run(_ plan: QueryPlan) async throws -> [[ResultValue]] {
-        try await projections.requireCurrent(AQLIndexProjection.name)
         let rendered = try render(plan)
+        for projection in rendered.projections.sorted() { try await projections.requireCurrent(projection) }
         let rows = try await StoreMetrics.aqlQuery { try await database.query(rendered.sql, rendered.binds, options: ReadOptions(generated: true)) }
         return rows.map { Self.decode($0, plan.selections) }
     }

@@ -88,7 +88,20 @@ enum IndexSchema {
 
     static let tableNames: [PlanTable: String] = [
         .composition: compositionTable, .node: nodeTable, .version: "object_version", .versionedObject: "versioned_object", .ehr: "ehr",
+        .folder: folderTable, .folderItem: folderItemTable,
     ]
+
+    static let folderTable = "aql_folder"
+    static let folderItemTable = "aql_folder_item"
+
+    /// One row per FOLDER of the latest version of each directory, numbered
+    /// as `NodeProjection` numbers the directory (a folder's subfolders are
+    /// within its `num`…`num_cap`), then one row per item of a folder.
+    static let folderColumns: [PlanColumn: String] = [
+        .objectID: "object_id", .versionNumber: "version_number", .ehrID: "ehr_id", .num: "num", .numCap: "num_cap", .nodeID: "node_id",
+        .name: "name", .jsonPath: "jpath",
+    ]
+    static let folderItemColumns: [PlanColumn: String] = [.objectID: "object_id", .num: "num", .itemID: "item_id"]
 
     /// The SQL name of a plan column in a plan table. Every pair the planner
     /// makes is defined above; another is a planner bug, reported as such.
@@ -98,6 +111,8 @@ enum IndexSchema {
         case .composition: found = column == .cid ? key : compositionColumns.first { $0.plan == column }?.name
         case .node: found = column == .cid ? key : nodeColumns.first { $0.plan == column }?.name
         case .version, .versionedObject, .ehr: found = canonicalColumns[table]?[column]
+        case .folder: found = folderColumns[column]
+        case .folderItem: found = folderItemColumns[column]
         }
         guard let found else { throw PlanRenderingError("the \(table.rawValue) table has no column \(column.rawValue)") }
         return found
@@ -112,7 +127,7 @@ enum IndexSchema {
     static func keyColumn(_ table: PlanTable) -> PlanColumn {
         switch table {
         case .composition, .node: .cid
-        case .version, .versionedObject: .objectID
+        case .version, .versionedObject, .folder, .folderItem: .objectID
         case .ehr: .ehrID
         }
     }

@@ -5,6 +5,8 @@ import AQL
 public struct RenderedQuery: Sendable, Equatable {
     public var sql: String
     public var binds: [SQLValue]
+    /// The projections whose tables it reads, which must be current.
+    var projections: Set<String> = []
 
     /// The plan in the SQL of an engine (`AQLStore.render` for the store's own).
     public init(rendering plan: QueryPlan, for kind: DatabaseKind) throws {
@@ -55,7 +57,11 @@ struct PlanRenderer {
     static func render(_ plan: QueryPlan, for kind: DatabaseKind) throws -> RenderedQuery {
         var renderer = PlanRenderer(kind: kind, plan: plan)
         let sql = try renderer.statement(plan)
-        return RenderedQuery(sql: sql, binds: renderer.binds)
+        var rendered = RenderedQuery(sql: sql, binds: renderer.binds)
+        let read = Set(renderer.tables.values)
+        if !read.isDisjoint(with: [.composition, .node]) { rendered.projections.insert(AQLIndexProjection.name) }
+        if !read.isDisjoint(with: [.folder, .folderItem]) { rendered.projections.insert(AQLFolderProjection.name) }
+        return rendered
     }
 
     // MARK: The statement
