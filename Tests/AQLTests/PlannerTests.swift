@@ -101,6 +101,7 @@ struct PlannerTests {
             case .constant(let value): constants.append(value)
             case .concat(let parts), .function(_, let parts): parts.forEach(collect)
             case .aggregate(_, _, let argument): argument.map(collect)
+            case .inOneUnit(let units, let inner): collect(units); collect(inner)
             case .notDriving(let inner): collect(inner)
             case .tag(let tag): [tag.objectID, tag.versionNumber, tag.key, tag.targetPath].forEach(collect)
             case .stored(let stored): collect(stored.jsonPath)

@@ -17,10 +17,16 @@ extension PlanBuilder {
                 select.columns.append(OutputColumn(name: name, path: call.text, value: .scalar(selection: index, type: type)))
             }
         case .aggregate(let aggregate):
-            if let (expression, type) = planAggregate(aggregate) {
+            switch planAggregate(aggregate) {
+            case .scalar(let expression, let type)?:
                 let index = select.add(.scalar(expression))
                 if let alias = column.alias { select.scalarsByAlias[alias] = index }
                 select.columns.append(OutputColumn(name: name, path: aggregate.text, value: .scalar(selection: index, type: type)))
+            case .object(let extreme)?:
+                select.readsObjects = true
+                let index = select.add(.extreme(extreme))
+                select.columns.append(OutputColumn(name: name, path: aggregate.text, value: .node(selection: index, steps: [])))
+            case nil: break
             }
         case .path(let path):
             guard let resolved = resolve(path), let value = plan(path, resolved, into: &select) else { return }
@@ -67,9 +73,16 @@ extension PlanBuilder {
 
     // MARK: Aggregates
 
-    func planAggregate(_ aggregate: Aggregate) -> (PlanExpression, ScalarType)? {
+    /// What an aggregate gives: a scalar, or the data value object that has
+    /// the extreme (MIN and MAX of a data value, issue 19 §3).
+    enum AggregatePlan {
+        case scalar(PlanExpression, ScalarType)
+        case object(PlanExtreme)
+    }
+
+    func planAggregate(_ aggregate: Aggregate) -> AggregatePlan? {
         let function = PlanAggregate(rawValue: aggregate.function.rawValue) ?? .count
-        guard let path = aggregate.path else { return (.aggregate(.count, distinct: false, nil), .integer) }
+        guard let path = aggregate.path else { return .scalar(.aggregate(.count, distinct: false, nil), .integer) }
         guard let resolved = resolve(path) else { return nil }
         var column: PlanExpression
         var type: ScalarType
@@ -80,10 +93,13 @@ extension PlanBuilder {
         case .anchor(let anchor):
             // A node is identified by its composition and its number.
             let cid = PlanExpression.column(anchor.composition, .cid)
-            column = anchor.node.map { .concat([cid, .constant(.text(":")), .column($0, .num)]) } ?? cid
+            column = anchor.node.map { .concat([cid, .constant(.text(":")), .column($0, .num)]) } ?? anchor.cid
             type = .integer
         case .node(let base, let hops, let steps, let types):
             let target = materialize(base, hops, key: path.key, scope: main, left: true)
+            if steps.isEmpty, let node = target.node, !types.isEmpty, types.allSatisfy({ $0.hasPrefix("DV_") }) {
+                return dataValueAggregate(function, aggregate.distinct, target, node, types, path)
+            }
             guard let (leafColumn, kind) = value(target, steps: steps, types: types, path, scope: main) else { return nil }
             column = leafColumn
             type = kind == .date ? .timestamp : kind == .text ? .text : .number
@@ -92,14 +108,41 @@ extension PlanBuilder {
             type = .integer
         }
         switch function {
-        case .count: return (.aggregate(.count, distinct: aggregate.distinct, column), .integer)
-        case .min, .max: return (.aggregate(function, distinct: aggregate.distinct, column), type)
+        case .count: return .scalar(.aggregate(.count, distinct: aggregate.distinct, column), .integer)
+        case .min, .max: return .scalar(.aggregate(function, distinct: aggregate.distinct, column), type)
         case .sum, .avg:
             if type == .text || type == .timestamp {
                 fail(path.position, "\(function.rawValue) needs numbers: '\(path.text)' is not numeric")
                 return nil
             }
-            return (.aggregate(function, distinct: aggregate.distinct, column), .number)
+            return .scalar(.aggregate(function, distinct: aggregate.distinct, column), .number)
+        }
+    }
+
+    /// An aggregate of a data value object (AQL 1.1 §4.5.2): COUNT counts the
+    /// objects there are; MIN and MAX give the object whose ordering value
+    /// (magnitude, date-time, ordinal value …, then text) is the extreme; SUM
+    /// and AVG add magnitudes of DV_QUANTITY in one unit (null when they mix
+    /// units) and of the other ordered numbers (DV_COUNT, DV_PROPORTION …).
+    func dataValueAggregate(
+        _ function: PlanAggregate, _ distinct: Bool, _ target: Anchor, _ node: PlanAlias, _ types: Set<String>, _ path: IdentifiedPath
+    ) -> AggregatePlan? {
+        switch function {
+        case .count:
+            let identity = PlanExpression.concat([.column(target.composition, .objectID), .constant(.text(":")), .column(node, .num)])
+            return .scalar(.aggregate(.count, distinct: distinct, distinct ? identity : .column(node, .num)), .integer)
+        case .min, .max:
+            return .object(
+                PlanExtreme(
+                    maximum: function == .max, keys: [.column(node, .numValue), .column(node, .strValue)], objectID: .column(target.composition, .objectID),
+                    versionNumber: target.versionNumber, num: .column(node, .num)))
+        case .sum, .avg:
+            guard !types.isSubset(of: LeafColumn.texts.union(LeafColumn.dates)) else {
+                fail(path.position, "\(function.rawValue) needs numbers: '\(path.text)' is \(types.sorted().joined(separator: " or "))")
+                return nil
+            }
+            let total = PlanExpression.aggregate(function, distinct: distinct, .column(node, .numValue))
+            return .scalar(types.contains("DV_QUANTITY") ? .inOneUnit(units: .column(node, .units), total) : total, .number)
         }
     }
 

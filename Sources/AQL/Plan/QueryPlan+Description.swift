@@ -32,6 +32,8 @@ extension QueryPlan: CustomStringConvertible {
         case .node(let composition, let version, let num, let node):
             "node(\(composition), version \(text(version)), number \(text(num))\(node.map { ", \($0)" } ?? ""))"
         case .version(let alias): "version(\(alias))"
+        case .extreme(let extreme):
+            "\(extreme.maximum ? "MAX" : "MIN") node(\(text(extreme.objectID)), version \(text(extreme.versionNumber)), number \(text(extreme.num))) by \(extreme.keys.map(text).joined(separator: ", "))"
         }
     }
 
@@ -79,6 +81,7 @@ extension QueryPlan: CustomStringConvertible {
         case .concat(let parts): parts.map(text).joined(separator: " || ")
         case .function(let function, let arguments): "\(function.rawValue)(\(arguments.map(text).joined(separator: ", ")))"
         case .aggregate(let function, let distinct, let argument): "\(function.rawValue)(\(distinct ? "DISTINCT " : "")\(argument.map(text) ?? "*"))"
+        case .inOneUnit(let units, let inner): "\(text(inner)) if one unit (\(text(units)))"
         case .notDriving(let inner): "\(text(inner)) (not driving)"
         case .tag(let tag):
             "\(tag.presence ? "TAGGED" : "TAG")(\(text(tag.objectID)) v\(text(tag.versionNumber)), \(text(tag.key)), \(text(tag.targetPath)))"

@@ -114,6 +114,9 @@ public indirect enum PlanExpression: Sendable, Equatable {
     case function(PlanFunction, [PlanExpression])
     /// COUNT, MIN, MAX, SUM, AVG; COUNT(*) has no argument.
     case aggregate(PlanAggregate, distinct: Bool, PlanExpression?)
+    /// An aggregate of quantities, null unless they are all in one unit
+    /// (`units`, as the index keeps them): SUM and AVG of DV_QUANTITY.
+    case inOneUnit(units: PlanExpression, PlanExpression)
     /// Compares as the expression does, but must not drive the join order
     /// (SQLite's unary `+`; PostgreSQL plans with statistics of its own).
     case notDriving(PlanExpression)
@@ -173,7 +176,7 @@ extension PlanExpression {
     /// Whether an aggregate is in it: what a grouped plan groups by has none.
     public var containsAggregate: Bool {
         switch self {
-        case .aggregate: true
+        case .aggregate, .inOneUnit: true
         case .concat(let parts), .function(_, let parts): parts.contains { $0.containsAggregate }
         case .notDriving(let inner): inner.containsAggregate
         case .column, .value, .constant, .tag, .stored: false
@@ -252,6 +255,27 @@ public enum PlanSelection: Sendable, Equatable {
     case node(composition: PlanAlias, version: PlanExpression, num: PlanExpression, node: PlanAlias?)
     /// A version's envelope (id, number, contribution, audit, lifecycle state).
     case version(PlanAlias)
+    /// MIN or MAX of a data value object: the node whose ordering value is the
+    /// extreme among the rows grouped (an aggregate).
+    case extreme(PlanExtreme)
+}
+
+/// The node with the largest (or smallest) ordering value, `keys` compared in
+/// turn, absent values last: AQL MIN and MAX of an RM object (issue 19 §3).
+public struct PlanExtreme: Sendable, Equatable {
+    public var maximum: Bool
+    public var keys: [PlanExpression]
+    public var objectID: PlanExpression
+    public var versionNumber: PlanExpression
+    public var num: PlanExpression
+
+    public init(maximum: Bool, keys: [PlanExpression], objectID: PlanExpression, versionNumber: PlanExpression, num: PlanExpression) {
+        self.maximum = maximum
+        self.keys = keys
+        self.objectID = objectID
+        self.versionNumber = versionNumber
+        self.num = num
+    }
 }
 
 /// One ORDER BY key. Absent values sort as the smallest on both engines.

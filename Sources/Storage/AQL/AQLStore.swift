@@ -71,6 +71,9 @@ public struct AQLStore: Sendable {
             case .version:
                 values.append(.version(versionRecord(row, at: position)))
                 position += versionColumns.count
+            case .extreme:
+                values.append(.node(extremeReference(row.string(position))))
+                position += 1
             }
         }
         return values
@@ -95,6 +98,17 @@ public struct AQLStore: Sendable {
                 terminology: row.string(base + 4), units: row.string(base + 5), name: row.string(base + 6))
         }
         return NodeReference(objectID: objectID, versionNumber: Int(version), num: Int(num), leaf: leaf)
+    }
+
+    /// Between the parts of an extreme's reference: in no object id.
+    static let referenceSeparator = "|"
+
+    /// `object id|version|number`, as `PlanRenderer.extreme` writes it.
+    static func extremeReference(_ text: String?) -> NodeReference? {
+        guard let parts = text?.split(separator: Character(referenceSeparator), omittingEmptySubsequences: false), parts.count >= 3,
+            let num = Int(parts[parts.count - 1]), let version = Int(parts[parts.count - 2])
+        else { return nil }
+        return NodeReference(objectID: parts.dropLast(2).joined(separator: referenceSeparator), versionNumber: version, num: num, leaf: nil)
     }
 
     static func versionRecord(_ row: SQLRow, at start: Int) -> VersionRecord? {

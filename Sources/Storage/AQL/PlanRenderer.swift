@@ -120,7 +120,28 @@ struct PlanRenderer {
             return head + (try IndexSchema.leafColumns.map { try column(node, $0) })
         case .version(let alias):
             return try AQLStore.versionColumns.map { try column(alias, $0) }
+        case .extreme(let extreme):
+            return [try self.extreme(extreme)]
         }
+    }
+
+    /// The reference (`object id|version|number`) of the node with the
+    /// extreme ordering value: SQLite's `socle_extreme` aggregate
+    /// (`SQLiteExtreme`), PostgreSQL's ordered `array_agg`.
+    mutating func extreme(_ extreme: PlanExtreme) throws -> String {
+        let objectID = try expression(extreme.objectID)
+        let first = bind(.text(AQLStore.referenceSeparator))
+        let version = try expression(extreme.versionNumber)
+        let second = bind(.text(AQLStore.referenceSeparator))
+        let reference = "(\(objectID) || \(first) || \(version) || \(second) || \(try expression(extreme.num)))"
+        let keys = try extreme.keys.map { try expression($0) }
+        if kind == .sqlite {
+            let text = keys.count > 1 ? keys[1] : "NULL"
+            return "socle_extreme(\(extreme.maximum ? 1 : 0), \(keys.first ?? "NULL"), \(text), \(reference))"
+        }
+        let direction = extreme.maximum ? "DESC" : "ASC"
+        let order = keys.map { "\($0) \(direction) NULLS LAST" }.joined(separator: ", ")
+        return "(array_agg(\(reference) ORDER BY \(order)) FILTER (WHERE \(try expression(extreme.num)) IS NOT NULL))[1]"
     }
 
     /// `fixedOrder`: on SQLite, inner joins as CROSS JOIN, which its planner
@@ -289,6 +310,8 @@ struct PlanRenderer {
         case .aggregate(let function, let distinct, let argument):
             guard let argument else { return "\(function.rawValue)(*)" }
             return "\(function.rawValue)(\(distinct ? "DISTINCT " : "")\(try self.expression(argument)))"
+        case .inOneUnit(let units, let inner):
+            return "(CASE WHEN COUNT(DISTINCT \(try self.expression(units))) <= 1 THEN \(try self.expression(inner)) END)"
         case .notDriving(let inner):
             return (kind == .sqlite ? "+" : "") + (try self.expression(inner))
         case .tag(let tag):

@@ -38,6 +38,7 @@ public final class SQLiteDatabase: SQLDatabase {
             try db.execute(sql: "PRAGMA cache_size = -65536")
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+            db.add(function: SQLiteExtreme.function)
         }
         fileLock = try SQLiteFileLock(path: path, exclusive: false)
         pool = try DatabasePool(path: path, configuration: configuration)
