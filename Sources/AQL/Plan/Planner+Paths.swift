@@ -298,14 +298,14 @@ extension PlanBuilder {
     /// The stored version of the anchor's composition, joined once per scope
     /// (a LEFT JOIN: the composition itself may be a row that is absent).
     func document(_ target: Anchor, scope: Scope) -> PlanAlias {
-        let key = DocumentKey(scope: ObjectIdentifier(scope), composition: target.composition, version: QueryPlan.text(target.versionNumber))
-        if let found = documents[key] { return found }
+        let key = Scope.DocumentKey(composition: target.composition, version: QueryPlan.text(target.versionNumber))
+        if let found = scope.documents[key] { return found }
         let alias = alias("d")
         scope.add(
             .version, alias,
             on: [.compare(.column(alias, .objectID), .equal, .column(target.composition, .objectID)), .compare(.column(alias, .versionNumber), .equal, target.versionNumber)],
             left: true)
-        documents[key] = alias
+        scope.documents[key] = alias
         return alias
     }
 
@@ -355,6 +355,7 @@ extension PlanBuilder {
     func leaf(_ node: PlanAlias?, steps: [String], types: Set<String>) -> (PlanExpression, LeafKind)? {
         guard let node else { return nil }
         if steps.isEmpty { return (.column(node, .numValue), .polymorphic) }
+        if planner.values == .stored { return nil }
         if steps == ["archetype_node_id"] { return (.column(node, .nodeID), .text) }
         // The column each possible type keeps the value in (`LeafColumn`); the
         // path is comparable when they agree, and `…/value` of any DATA_VALUE

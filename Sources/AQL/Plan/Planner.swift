@@ -17,9 +17,20 @@ import OpenEHR
 public struct Planner: Sendable {
     /// The system id in version uids (`uuid::system::n`).
     public let systemID: String
+    /// Where values are read from: the node index's columns, or (`.stored`)
+    /// every attribute below a node from the stored JSON, the index giving
+    /// only the nodes. The answers are the same (every AQL test query runs
+    /// both ways); the index is faster.
+    public let values: ValueSource
 
-    public init(systemID: String) {
+    public enum ValueSource: Sendable {
+        case index
+        case stored
+    }
+
+    public init(systemID: String, values: ValueSource = .index) {
         self.systemID = systemID
+        self.values = values
     }
 
     /// Plans with the query parameters (`$name`) given; a parameter that is
@@ -117,6 +128,14 @@ extension ContainsExpression {
 final class Scope {
     var sources: [PlanSource] = []
     var conditions: [PlanCondition] = []
+    /// The stored versions joined to read values the index has no column
+    /// for, one per composition and version (`PlanBuilder.document`).
+    var documents: [DocumentKey: PlanAlias] = [:]
+
+    struct DocumentKey: Hashable {
+        var composition: PlanAlias
+        var version: String
+    }
     /// Whether each source matched (a LEFT JOIN), source by source.
     var matched: [PlanCondition] = []
 
@@ -193,15 +212,6 @@ final class PlanBuilder {
     var onePatient = false
     /// Archetype roots not joined yet, by alias (see `bindNode`).
     var lazyRoots: [PlanAlias: LazyRoot] = [:]
-    /// The stored versions joined to read values the index has no column
-    /// for, one per composition (and version) and scope.
-    var documents: [DocumentKey: PlanAlias] = [:]
-
-    struct DocumentKey: Hashable {
-        var scope: ObjectIdentifier
-        var composition: PlanAlias
-        var version: String
-    }
 
     /// An archetyped FROM class directly in a composition, with no class
     /// inside it, is only joined when its own row is needed: a path below it

@@ -10,10 +10,13 @@ import Storage
 public struct QueryService: Sendable {
     public let store: Store
     public let systemID: String
+    /// The node index's value columns, or the stored JSON (`Planner.ValueSource`).
+    public let values: Planner.ValueSource
 
-    public init(store: Store, systemID: String) {
+    public init(store: Store, systemID: String, values: Planner.ValueSource = .index) {
         self.store = store
         self.systemID = systemID
+        self.values = values
     }
 
     var queries: QueryStore { store.queries }
@@ -89,7 +92,7 @@ public struct QueryService: Sendable {
 
     func plan(_ checked: Checker.CheckedQuery, parameters: [String: JSON], orderedValuesOnly: Bool) throws -> QueryPlan {
         do {
-            return try Planner(systemID: systemID).plan(checked, parameters: parameters, orderedValuesOnly: orderedValuesOnly)
+            return try Planner(systemID: systemID, values: values).plan(checked, parameters: parameters, orderedValuesOnly: orderedValuesOnly)
         } catch {
             throw Self.semanticError(error)
         }
