@@ -68,6 +68,19 @@ public struct Store: Sendable {
     }
 
     /// Answers when the database does (`SELECT 1`).
+    /// The database's size on disk: SQLite's pages (its WAL's committed pages
+    /// included), PostgreSQL's `pg_database_size`.
+    public func databaseBytes() async throws -> Int {
+        switch database.kind {
+        case .sqlite:
+            let pages = try await database.query("PRAGMA page_count").first?.int(0) ?? 0
+            let size = try await database.query("PRAGMA page_size").first?.int(0) ?? 0
+            return Int(pages * size)
+        case .postgresql:
+            return Int(try await database.query("SELECT pg_database_size(current_database())").first?.int(0) ?? 0)
+        }
+    }
+
     public func ping() async throws {
         _ = try await database.query("SELECT 1")
     }

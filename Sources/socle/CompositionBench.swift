@@ -56,7 +56,9 @@ struct CompositionBench: AsyncParsableCommand {
         let pressureTemplate = try OPTParser().parse(Data(contentsOf: root.appendingPathComponent("templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt")))
         let smallFlat = JSONSerializer.bytes(.object(FlatComposition(template: pressureTemplate).flat(try decoder.decode(try JSONParser.parse(small), as: "COMPOSITION"))))
         print(BenchHarness.Row.header)
+        var growth: [String] = []
         for (name, body, count, tree) in [("blood pressure", small, requests, smallTree), ("IPS", large, largeRequests, largeTree)] {
+            let (bytesBefore, storedBefore) = (try await components.store.databaseBytes(), try await components.store.versions.count(rmType: "COMPOSITION"))
             for clients in concurrency {
                 let api = try await BenchHarness.measure(requests: count, clients: clients) { index in
                     try await server.send(.POST, "/openehr/v1/ehr/\(ehrIDs[index % ehrIDs.count])/composition", body: body, expected: 201)
@@ -75,7 +77,11 @@ struct CompositionBench: AsyncParsableCommand {
                 }
                 print(BenchHarness.Row(name: "the store's commit, same rows (ceiling)", clients: clients, result: raw).text)
             }
+            let stored = try await components.store.versions.count(rmType: "COMPOSITION") - storedBefore
+            let bytes = try await components.store.databaseBytes() - bytesBefore
+            growth.append("\(name): \(bytes / max(1, stored)) bytes per composition (\(stored) committed, \(body.count) bytes of canonical JSON each)")
         }
+        print("\ndatabase growth\n" + growth.joined(separator: "\n"))
 
         let store = components.store.versions
         let present = try await store.count(rmType: "COMPOSITION")

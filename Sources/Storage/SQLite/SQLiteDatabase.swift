@@ -15,6 +15,13 @@ public final class SQLiteDatabase: SQLDatabase {
     /// `maximumGeneratedStatements` distinct texts every connection's cache
     /// is emptied, so that a stream of distinct queries cannot grow memory.
     let generatedStatements = Mutex<Set<String>>([])
+    /// Transactions that arrive together are written together (`SQLiteGroupCommit`).
+    let groupCommit = SQLiteGroupCommit()
+
+    /// Groups of several transactions written in one, and the transactions in them, since the database was opened.
+    public var groupCommits: (groups: Int, transactions: Int) {
+        (groupCommit.groups.load(ordering: .relaxed), groupCommit.grouped.load(ordering: .relaxed))
+    }
     static let maximumGeneratedStatements = 256
 
     /// Opens (creating if needed) the database file and its folder.
@@ -92,12 +99,7 @@ public final class SQLiteDatabase: SQLDatabase {
         let ticket = PoolMetrics.write.enter()
         defer { ticket.leave() }
         let context = InstrumentationContext.current ?? .topLevel
-        try await pool.write { db in
-            ticket.acquired()
-            for statement in statements {
-                try SQLTracing.span(statement.sql, .sqlite, context: context) { try Self.execute(statement, in: db) }
-            }
-        }
+        try await groupCommit.transaction(statements, context: context, ticket: ticket, pool: pool)
     }
 
     /// One statement of a transaction, with its guards (`SQLStatement`).
