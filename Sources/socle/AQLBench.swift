@@ -44,6 +44,15 @@ struct AQLBench: AsyncParsableCommand {
             "population ORDER BY: the 20 highest systolic pressures",
             "SELECT e/ehr_id/value, \(systolic) AS systolic FROM EHR e CONTAINS COMPOSITION c CONTAINS \(bloodPressure) ORDER BY \(systolic) DESC LIMIT 20"
         ),
+        (
+            // Issue 19 §1: the same population, one condition on a value the index has no column for.
+            "population, + o/language (stored JSON, not indexed)",
+            "SELECT COUNT(DISTINCT e/ehr_id/value) AS patients FROM EHR e CONTAINS COMPOSITION c CONTAINS \(bloodPressure) WHERE \(systolic) > 140 AND o/language/code_string = 'de' AND c/context/start_time/value >= '2025-01-01T00:00:00Z' AND c/context/start_time/value < '2025-07-01T00:00:00Z'"
+        ),
+        (
+            "patient, last 10 with o/language (stored JSON)",
+            "SELECT c/context/start_time/value, \(systolic) FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c CONTAINS \(bloodPressure) WHERE o/language/code_string = 'de' ORDER BY c/context/start_time/value DESC LIMIT 10"
+        ),
     ]
 
     func run() async throws {
