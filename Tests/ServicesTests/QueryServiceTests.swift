@@ -332,6 +332,12 @@ struct QueryServiceTests {
             #expect(modified.map { $0[0].stringValue ?? "" } == ["\(objectID)::services.test::2"] && modified.first?[2] == "532")
             let ordered = try await f.run(changes + " WHERE c/uid/value LIKE '\(objectID)::*' ORDER BY v/commit_audit/change_type/defining_code/code_string DESC")
             #expect(ordered.map { $0[1].stringValue ?? "" } == ["251", "249"])
+            // The preceding version's uid (RM common §VERSION.preceding_version_uid): null for the first.
+            let preceding = try await f.run(
+                "SELECT v/uid/value, v/preceding_version_uid/value FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c WHERE c/uid/value LIKE '\(objectID)::*' ORDER BY v/preceding_version_uid/value")
+            #expect(preceding == [[.string("\(objectID)::services.test::1"), .null], [.string("\(objectID)::services.test::2"), .string("\(objectID)::services.test::1")]])
+            let following = try await f.run("SELECT v/uid/value FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c WHERE v/preceding_version_uid/value = '\(objectID)::services.test::1'")
+            #expect(following == [[.string("\(objectID)::services.test::2")]])
             #expect(all.map { $0[2] } == all.map { $0[0] }, "c/uid/value is the version's own uid")
             // Each version's own composition: 120 in the first, 125 in the second.
             let magnitudes = all.map { row in

@@ -83,6 +83,9 @@ extension PlanBuilder {
         case ["commit_audit", "change_type", "defining_code", "code_string"]: return .scalar(.column(alias, .changeType), .text)
         case ["lifecycle_state", "defining_code", "code_string"]: return .scalar(.column(alias, .lifecycleState), .text)
         case ["commit_audit", "description", "value"]: return .scalar(.column(alias, .description), .text)
+        case ["preceding_version_uid", "value"]:
+            let separator = PlanExpression.value(.text("::" + planner.systemID + "::"))
+            return .scalar(.function(.precedingVersion, [.column(alias, .objectID), separator, .column(alias, .versionNumber)]), .text)
         default:
             if steps.first == "data" {
                 fail(path.position, "select the data of a version through its COMPOSITION variable (VERSION v CONTAINS COMPOSITION c)")

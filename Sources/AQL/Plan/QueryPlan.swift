@@ -202,6 +202,9 @@ public enum PlanFunction: String, Sendable, Equatable {
     case orEmpty
     /// CAST(x AS INTEGER)
     case integer
+    /// The uid of the version before: `object id || '::system::' || (n - 1)`,
+    /// null for a first version (arguments: object id, the `::system::` text, n).
+    case precedingVersion
 }
 
 public enum PlanAggregate: String, Sendable, Equatable {

@@ -366,6 +366,7 @@ struct PlanRenderer {
             return sqlite ? "round(\(a[0]), \(a[1]))" : "CAST(round(CAST(\(a[0]) AS NUMERIC), CAST(\(a[1]) AS INTEGER)) AS DOUBLE PRECISION)"
         case .orEmpty: return "COALESCE(\(a[0]), '')"
         case .integer: return "CAST(\(a[0]) AS INTEGER)"
+        case .precedingVersion: return "(CASE WHEN \(a[2]) > 1 THEN \(a[0]) || \(a[1]) || (\(a[2]) - 1) END)"
         }
     }
 }
