@@ -193,9 +193,8 @@ extension PlanBuilder {
             table = existing
         } else {
             table = alias("e")
-            scope.add(.ehr, table, on: ehr.ehrID.map { [.compare(.column(table, .ehrID), .equal, $0)] } ?? [], left: left)
+            scope.add(.ehr, table, on: ehr.join(table), left: left)
             ehr.table = table
-            if ehr.ehrID == nil { ehr.ehrID = .column(table, .ehrID) }
         }
         let versioned = alias("vo")
         scope.add(.versionedObject, versioned, on: [.compare(.column(versioned, .objectID), .equal, .column(table, .statusObjectID))], left: left)
@@ -229,11 +228,7 @@ extension PlanBuilder {
         var conditions: [PlanCondition] = []
         switch parent {
         case .ehr(let ehr)?:
-            if let ehrID = ehr.ehrID {
-                conditions.append(.compare(.column(folder, .ehrID), .equal, ehrID))
-            } else {
-                ehr.ehrID = .column(folder, .ehrID)
-            }
+            conditions += ehr.join(folder)
         case .folder(let outer)?:
             conditions += [
                 .compare(.column(folder, .objectID), .equal, .column(outer.composition, .objectID)),
@@ -282,11 +277,7 @@ extension PlanBuilder {
         var archetype = PlanExpression.column(alias, .archetypeID)
         switch parent {
         case .ehr(let ehr)?:
-            if let ehrID = ehr.ehrID {
-                conditions.append(.compare(.column(alias, .ehrID), .equal, ehrID))
-            } else {
-                ehr.ehrID = .column(alias, .ehrID)
-            }
+            conditions += ehr.join(alias)
         case .composition?, .node?, .ehrStatus?:
             fail(expression.position, "a COMPOSITION cannot be contained in another COMPOSITION or in one of its nodes")
         case .folder(let folder)?:

@@ -97,6 +97,14 @@ final class EHRBinding {
         self.predicate = predicate
         self.position = position
     }
+
+    /// A table with an `ehr_id` joined below this EHR: the first gives the
+    /// EHR its id, each next one must have the same.
+    func join(_ alias: PlanAlias) -> [PlanCondition] {
+        if let ehrID { return [.compare(.column(alias, .ehrID), .equal, ehrID)] }
+        ehrID = .column(alias, .ehrID)
+        return []
+    }
 }
 
 enum Binding {
