@@ -53,6 +53,14 @@ extension QueryServiceTests {
             } catch let error as ServiceError {
                 #expect(error.kind == .badRequest && error.message.contains("AVG needs numbers"), "\(error.message)")
             }
+            // An RM object that is not a data value is counted, not compared.
+            #expect(try await f.run("SELECT COUNT(o) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)") == [[.number("4")]])
+            do {
+                _ = try await f.run("SELECT MAX(o) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure)")
+                Issue.record("MAX of an OBSERVATION was accepted")
+            } catch let error as ServiceError {
+                #expect(error.kind == .badRequest && error.message.contains("MAX of 'o', an RM object that is not a data value"), "\(error.message)")
+            }
         }
     }
 

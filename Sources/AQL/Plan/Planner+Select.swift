@@ -91,6 +91,10 @@ extension PlanBuilder {
             column = expression
             type = scalarType
         case .anchor(let anchor):
+            guard function == .count else {
+                fail(path.position, "\(function.rawValue) of '\(path.variable)', an RM object that is not a data value, is not defined: aggregate one of its values")
+                return nil
+            }
             // A node is identified by its composition and its number.
             let cid = PlanExpression.column(anchor.composition, .cid)
             column = anchor.node.map { .concat([cid, .constant(.text(":")), .column($0, .num)]) } ?? anchor.cid
