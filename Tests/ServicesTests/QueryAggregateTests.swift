@@ -76,4 +76,29 @@ extension QueryServiceTests {
             #expect(try await f.numbers("SELECT \(Self.systolic) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(Self.bloodPressure) ORDER BY \(Self.quantity)") == [120, 135, 150, 170])
         }
     }
+
+    /// In a query with aggregates, ORDER BY names what is selected (AQL 1.1
+    /// §4.6): a value that is neither grouped nor aggregated is refused, on
+    /// both engines alike (SQLite would pick any row's; PostgreSQL refuses it).
+    @Test(arguments: TestEngine.available)
+    func groupedQueriesOrderBySelectedValues(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            let grouped = try await f.run("SELECT c/context/location AS location, COUNT(*) AS n FROM EHR e CONTAINS COMPOSITION c ORDER BY c/context/location DESC")
+            #expect(grouped == [["ICU", .number("2")], [.null, .number("3")]])
+            let byAlias = try await f.run("SELECT c/context/location AS location, COUNT(*) AS n FROM EHR e CONTAINS COMPOSITION c ORDER BY n DESC, location")
+            #expect(byAlias == [[.null, .number("3")], ["ICU", .number("2")]])
+            let byTime = try await f.run(
+                "SELECT c/context/start_time/value, COUNT(*) AS n FROM EHR e CONTAINS COMPOSITION c WHERE e/ehr_id/value = '\(f.ehrA)' ORDER BY c/context/start_time/value DESC")
+            #expect(byTime.map { $0[0] } == ["2025-06-10T09:00:00Z", "2025-03-10T09:00:00Z", "2025-01-10T09:00:00Z"])
+            for order in ["c/territory/code_string", "c/composer/name", "c/context/start_time/value"] {
+                do {
+                    _ = try await f.run("SELECT c/context/location AS location, COUNT(*) AS n FROM EHR e CONTAINS COMPOSITION c ORDER BY \(order)")
+                    Issue.record("ORDER BY \(order), not selected, was accepted in a grouped query")
+                } catch let error as ServiceError {
+                    #expect(error.kind == .badRequest && error.message.contains("ORDER BY"), "\(error.message)")
+                }
+            }
+        }
+    }
 }

@@ -334,21 +334,30 @@ final class PlanBuilder {
     /// ORDER BY keys of one item: a SELECT alias orders by what it selects
     /// (its path's keys, or the selection itself); a path by its keys.
     func orderKeys(_ item: OrderItem, _ select: SelectPlan) -> [PlanOrder.Key] {
-        guard let column = selectColumn(aliasedBy: item) else { return orderKeys(item.path).map { key(ordering: $0, select) } }
+        if select.hasAggregate { return groupedOrderKeys(item, select) }
+        guard let column = selectColumn(aliasedBy: item) else { return orderKeys(item.path).map(PlanOrder.Key.expression) }
         switch column.expression {
-        case .path(let path): return orderKeys(path).map { key(ordering: $0, select) }
+        case .path(let path): return orderKeys(path).map(PlanOrder.Key.expression)
         case .aggregate, .function:
             return select.scalarSelection(named: item.path.variable).map { [.selection($0)] } ?? []
         case .literal: return []
         }
     }
 
-    /// A grouped plan orders by a selected value by its position: the same
-    /// expression written twice binds its values twice, and PostgreSQL then
-    /// cannot tell it is the one grouped by (a stored JSON path, issue 19 §1).
-    func key(ordering expression: PlanExpression, _ select: SelectPlan) -> PlanOrder.Key {
-        guard select.hasAggregate, let index = select.selections.firstIndex(of: .scalar(expression)) else { return .expression(expression) }
-        return .selection(index)
+    /// In a query with aggregates, ORDER BY names a selected column, by its
+    /// alias or as written (AQL 1.1 §4.6), and orders by its position: every
+    /// other value is neither grouped nor aggregated (SQLite would take any
+    /// row's, PostgreSQL refuses it), and the same expression written twice
+    /// would bind its values twice, which PostgreSQL cannot match to the one
+    /// grouped by.
+    func groupedOrderKeys(_ item: OrderItem, _ select: SelectPlan) -> [PlanOrder.Key] {
+        let named = selectColumn(aliasedBy: item).map { column in select.columns.first { $0.name == column.alias } } ?? nil
+        let written = named ?? select.columns.first { $0.path == item.path.key }
+        if case .scalar(let selection, _)? = written?.value { return [.selection(selection)] }
+        fail(
+            item.path.position,
+            "in a query with aggregates, ORDER BY names a selected value or an aggregate's alias: '\(item.path.key)' is neither selected nor aggregated here")
+        return []
     }
 }
 
