@@ -35,6 +35,12 @@ struct MetricsTests {
             {
                 #expect(text.contains(name), "\(name)")
             }
+            // SQLite's group commit: groups written, and the transactions in them
+            // (the pools are the process's: a PostgreSQL run may have seen SQLite's too).
+            if engine == .sqlite {
+                #expect(text.contains(#"socle_database_write_groups_total{pool="write"}"#))
+                #expect(text.contains(#"socle_database_write_grouped_transactions_total{pool="write"}"#))
+            }
             #expect(!text.contains(ehrID), "an EHR id in a label")
             #expect(try await server.send(.get, "/metrics", as: TestServer.clinician).status == .forbidden)
             #expect(try await server.send(.get, "/metrics", as: nil).status == .unauthorized)

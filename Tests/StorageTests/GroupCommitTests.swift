@@ -60,6 +60,9 @@ struct GroupCommitTests {
             #expect(try await database.query("SELECT v FROM group_commit_test WHERE k IN (20, 1000) ORDER BY k").compactMap { $0.string(0) } == ["a", "fresh"])
             if let sqlite = database as? SQLiteDatabase {
                 #expect(sqlite.groupCommits.groups >= 1 && sqlite.groupCommits.transactions >= 2, "\(sqlite.groupCommits)")
+                // And in the process's write pool metrics (`/metrics`).
+                let write = PoolMetrics.snapshot.first { $0.pool == "write" }
+                #expect((write?.groups ?? 0) >= 1 && (write?.groupedTransactions ?? 0) >= 2)
             }
         }
     }

@@ -93,6 +93,10 @@ enum SocleMetrics {
             gauge("socle_database_pool_in_use", labels).set(Double(pool.inUse))
             gauge("socle_database_pool_acquisitions_total", labels).set(Double(pool.acquisitions))
             gauge("socle_database_pool_wait_seconds_total", labels).set(pool.waitedSeconds)
+            if pool.pool == PoolMetrics.write.name {
+                gauge("socle_database_write_groups_total", labels).set(Double(pool.groups))
+                gauge("socle_database_write_grouped_transactions_total", labels).set(Double(pool.groupedTransactions))
+            }
         }
     }
 

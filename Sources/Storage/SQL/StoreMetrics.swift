@@ -59,6 +59,10 @@ public final class PoolMetrics: Sendable {
     let sizeValue = Atomic<Int>(0)
     let lent = Atomic<Int>(0)
     let waitedNanoseconds = Atomic<Int>(0)
+    /// SQLite's writer: groups of several transactions written as one, and
+    /// the transactions in them (`SQLiteGroupCommit`).
+    let groups = Atomic<Int>(0)
+    let grouped = Atomic<Int>(0)
 
     init(name: String) { self.name = name }
 
@@ -66,6 +70,7 @@ public final class PoolMetrics: Sendable {
         public let pool: String
         public let size, waiting, inUse, acquisitions: Int
         public let waitedSeconds: Double
+        public let groups, groupedTransactions: Int
     }
 
     /// The pools opened in this process, as they are now.
@@ -74,11 +79,18 @@ public final class PoolMetrics: Sendable {
             Snapshot(
                 pool: pool.name, size: pool.sizeValue.load(ordering: .relaxed), waiting: pool.waitingCount.load(ordering: .relaxed),
                 inUse: pool.inUseCount.load(ordering: .relaxed), acquisitions: pool.lent.load(ordering: .relaxed),
-                waitedSeconds: Double(pool.waitedNanoseconds.load(ordering: .relaxed)) / 1e9)
+                waitedSeconds: Double(pool.waitedNanoseconds.load(ordering: .relaxed)) / 1e9, groups: pool.groups.load(ordering: .relaxed),
+                groupedTransactions: pool.grouped.load(ordering: .relaxed))
         }
     }
 
     func size(_ size: Int) { sizeValue.store(size, ordering: .relaxed) }
+
+    /// A group of `count` transactions written as one.
+    func wroteGroup(of count: Int) {
+        groups.add(1, ordering: .relaxed)
+        grouped.add(count, ordering: .relaxed)
+    }
 
     func enter() -> PoolTicket {
         waitingCount.add(1, ordering: .relaxed)

@@ -54,6 +54,7 @@ final class SQLiteGroupCommit: Sendable {
             if group.count > 1 {
                 groups.add(1, ordering: .relaxed)
                 grouped.add(group.count, ordering: .relaxed)
+                PoolMetrics.write.wroteGroup(of: group.count)
             }
             do {
                 let outcomes = try await pool.write { db in try Self.write(group, in: db) }
