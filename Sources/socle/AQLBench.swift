@@ -50,6 +50,11 @@ struct AQLBench: AsyncParsableCommand {
             "SELECT COUNT(DISTINCT e/ehr_id/value) AS patients FROM EHR e CONTAINS COMPOSITION c CONTAINS \(bloodPressure) WHERE \(systolic) > 140 AND o/language/code_string = 'de' AND c/context/start_time/value >= '2025-01-01T00:00:00Z' AND c/context/start_time/value < '2025-07-01T00:00:00Z'"
         ),
         (
+            // Two values of one document: parsed once per row (PostgreSQL's LATERAL; SQLite's own cache).
+            "population, + o/language and o/encoding (stored JSON)",
+            "SELECT COUNT(DISTINCT e/ehr_id/value) AS patients FROM EHR e CONTAINS COMPOSITION c CONTAINS \(bloodPressure) WHERE \(systolic) > 140 AND o/language/code_string = 'de' AND o/encoding/code_string = 'UTF-8' AND c/context/start_time/value >= '2025-01-01T00:00:00Z' AND c/context/start_time/value < '2025-07-01T00:00:00Z'"
+        ),
+        (
             "patient, last 10 with o/language (stored JSON)",
             "SELECT c/context/start_time/value, \(systolic) FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c CONTAINS \(bloodPressure) WHERE o/language/code_string = 'de' ORDER BY c/context/start_time/value DESC LIMIT 10"
         ),

@@ -79,6 +79,8 @@ extension QueryServiceTests {
             #expect(found.count == 1 && found.first?[0] == .string(ehrC) && found.first?[1] == "ins-42" && found.first?[2] == false, "\(found)")
             #expect(found.first?[3].stringValue?.hasSuffix("::1") == true)
             #expect(try await f.run("SELECT COUNT(*) FROM EHR e CONTAINS EHR_STATUS s") == [[.number("3")]])
+            // Grouped by a value read from the stored JSON.
+            #expect(try await f.run("SELECT s/is_modifiable AS modifiable, COUNT(*) AS n FROM EHR_STATUS s ORDER BY modifiable") == [[false, .number("1")], [true, .number("2")]])
             #expect(try await f.run("SELECT COUNT(*) FROM EHR_STATUS s WHERE s/is_modifiable = true") == [[.number("2")]])
             let unmodifiable = try await f.run(
                 "SELECT e/ehr_id/value FROM EHR e CONTAINS EHR_STATUS s[openEHR-EHR-EHR_STATUS.generic.v1] WHERE s/is_modifiable = false")
@@ -130,6 +132,9 @@ extension QueryServiceTests {
             #expect(try await systolics("FOLDER f[name/value = 'Visit']") == [170])
             #expect(try await systolics("FOLDER f[openEHR-EHR-FOLDER.generic.v1] CONTAINS FOLDER g[at0001]") == [170])
             #expect(try await f.run("SELECT COUNT(*) FROM EHR e CONTAINS FOLDER f CONTAINS FOLDER g") == [[.number("3")]])
+            #expect(try await f.run("SELECT f/name/value AS folder, COUNT(c) AS n FROM EHR e CONTAINS FOLDER f CONTAINS COMPOSITION c ORDER BY folder") == [
+                ["Episode 1", .number("2")], ["Visit", .number("1")], ["root", .number("3")],
+            ])
             #expect(try await f.run("SELECT g/name/value FROM EHR e CONTAINS FOLDER f CONTAINS FOLDER g WHERE f/archetype_node_id = 'openEHR-EHR-FOLDER.episode_of_care.v1'") == [["Visit"]])
             #expect(try await f.run("SELECT COUNT(*) FROM EHR e CONTAINS FOLDER f WHERE e/ehr_id/value = '\(f.ehrB)'") == [[.number("0")]])
             let whole = try await f.run("SELECT f FROM EHR e CONTAINS FOLDER f[at0001]")
@@ -153,6 +158,34 @@ extension QueryServiceTests {
             try await AdminService(store: f.services.all).eraseEHR(f.ehrA, by: "test")
             let after = try await database.rowCounts()
             #expect(after["aql_folder"] == 0 && after["aql_folder_item"] == 0)
+        }
+    }
+
+    /// EHR_STATUS and FOLDER where they cannot stand, and what cannot be read
+    /// from them: each a 400 that says why, on both engines.
+    @Test(arguments: TestEngine.available)
+    func statusesAndFoldersMisusedAreRefused(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            let refusals = [
+                ("SELECT s FROM EHR e CONTAINS COMPOSITION c CONTAINS EHR_STATUS s", "EHR_STATUS can only be contained in an EHR"),
+                ("SELECT c FROM EHR e CONTAINS EHR_STATUS s CONTAINS COMPOSITION c", "COMPOSITION inside EHR_STATUS is not supported"),
+                ("SELECT f FROM EHR e CONTAINS COMPOSITION c CONTAINS FOLDER f", "FOLDER can only be contained in an EHR or in a FOLDER"),
+                ("SELECT s/other_details/items[at0001]/value FROM EHR_STATUS s", "a predicate inside EHR_STATUS is not supported"),
+                ("SELECT f/details/items[at0001]/value FROM EHR e CONTAINS FOLDER f", "a predicate inside FOLDER is not supported"),
+                ("SELECT f FROM EHR e CONTAINS FOLDER f[name/value > 'a']", "unsupported predicate on FOLDER"),
+                ("SELECT s FROM EHR e CONTAINS EHR_STATUS s[name/value = 'x']", "unsupported predicate on EHR_STATUS"),
+                ("SELECT f FROM EHR e CONTAINS FOLDER f WHERE f/items/id/value = 'x'", "crosses 'items', which holds a list"),
+                ("SELECT MAX(s) FROM EHR_STATUS s", "MAX of 's', an RM object that is not a data value"),
+            ]
+            for (q, reason) in refusals {
+                do {
+                    _ = try await f.run(q)
+                    Issue.record("accepted: \(q)")
+                } catch let error as ServiceError {
+                    #expect(error.kind == .badRequest && error.message.contains(reason), "\(q): \(error.message)")
+                }
+            }
         }
     }
 }

@@ -97,4 +97,26 @@ struct PlanRendererTests {
             #expect(rendered.sql.filter { $0 == "?" }.count == rendered.binds.count)
         }
     }
+
+    /// Values outside the index (issue 19 §1): SQLite reads each with
+    /// `json_extract` (it keeps the documents it parsed within a statement);
+    /// PostgreSQL parses the document once per row, in a LATERAL join that
+    /// every value then reads from.
+    @Test func storedValues() throws {
+        let q = "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE c/language/code_string = 'de' AND c/territory/code_string = 'DE'"
+        // One join of the composition's root row and one of its stored version, for both values.
+        let from = "FROM aql_composition c1 JOIN aql_node t2 ON t2.cid = c1.cid AND t2.apath = '' AND t2.num = 0 LEFT JOIN object_version d3 ON d3.object_id = c1.object_id AND d3.version_number = c1.version_number"
+        let sqlite = try Self.render(q, .sqlite)
+        #expect(
+            sqlite.sql
+                == "SELECT (c1.object_id || ? || c1.version_number) \(from) WHERE json_extract(CAST(d3.data AS TEXT), (t2.jpath || ?)) = ? AND json_extract(CAST(d3.data AS TEXT), (t2.jpath || ?)) = ? AND c1.ehr_id NOT IN (SELECT u.ehr_id FROM ehr u WHERE u.is_queryable = 0)",
+            "\(sqlite.sql)")
+        #expect(sqlite.binds == [.text("::test.socle::"), .text(".language.code_string"), .text("de"), .text(".territory.code_string"), .text("DE")])
+        let postgresql = try Self.render(q, .postgresql)
+        let value = "(jsonb_path_query_first(d3j.json, CAST((t2.jpath || ?) AS jsonpath)) #>> '{}')"
+        #expect(
+            postgresql.sql
+                == "SELECT (c1.object_id || ? || c1.version_number) \(from) LEFT JOIN LATERAL (SELECT convert_from(d3.data, 'UTF8')::jsonb AS json OFFSET 0) d3j ON TRUE WHERE \(value) = ? AND \(value) = ? AND c1.ehr_id NOT IN (SELECT u.ehr_id FROM ehr u WHERE u.is_queryable = 0)",
+            "\(postgresql.sql)")
+    }
 }

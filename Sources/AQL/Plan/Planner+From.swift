@@ -200,7 +200,7 @@ extension PlanBuilder {
         scope.add(.versionedObject, versioned, on: [.compare(.column(versioned, .objectID), .equal, .column(table, .statusObjectID))], left: left)
         let version = alias("v")
         scope.add(
-            .version, version,
+            .document, version,
             on: [
                 .compare(.column(version, .objectID), .equal, .column(table, .statusObjectID)),
                 .compare(.column(version, .versionNumber), .equal, .column(versioned, .latestVersion)),

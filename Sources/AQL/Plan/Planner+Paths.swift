@@ -34,12 +34,16 @@ extension PlanBuilder {
             return resolveComposition(anchor, parts, path)
         case .ehrStatus(let anchor):
             if parts.isEmpty { return .anchor(anchor) }
-            guard let steps = unindexedSteps(parts, of: "EHR_STATUS", path) else { return nil }
+            guard let steps = unindexedSteps(parts, path, reason: "a predicate inside EHR_STATUS is not supported: EHR_STATUS is read from its stored JSON") else {
+                return nil
+            }
             if steps == ["uid", "value"] { return .scalar(versionUID(.column(anchor.composition, .objectID), anchor.versionNumber), .text) }
             return .node(base: anchor, hops: [], steps: steps, types: anchor.types)
         case .folder(let anchor):
             if parts.isEmpty { return .anchor(anchor) }
-            guard let steps = unindexedSteps(parts, of: "FOLDER", path) else { return nil }
+            guard let steps = unindexedSteps(parts, path, reason: "a predicate inside FOLDER is not supported: a folder's attributes are read from its stored JSON") else {
+                return nil
+            }
             switch steps {
             case ["name", "value"]: return .scalar(.column(anchor.composition, .name), .text)
             case ["archetype_node_id"]: return .scalar(.column(anchor.composition, .nodeID), .text)
@@ -59,10 +63,11 @@ extension PlanBuilder {
     }
 
     /// The attributes of a path into an object read from its stored JSON only
-    /// (an EHR_STATUS, a FOLDER), which has no index rows for a predicate to match.
-    func unindexedSteps(_ parts: [PathPart], of type: String, _ path: IdentifiedPath) -> [String]? {
+    /// (an EHR_STATUS, a FOLDER, an older version's composition), which has
+    /// no index rows for a predicate to match; `reason` refuses one.
+    func unindexedSteps(_ parts: [PathPart], _ path: IdentifiedPath, reason: String) -> [String]? {
         guard !parts.contains(where: { $0.predicate != nil }) else {
-            fail(path.position, "a predicate inside \(type) is not supported: \(type) is read from its stored JSON")
+            fail(path.position, reason)
             return nil
         }
         return parts.map(\.attribute)
@@ -70,8 +75,11 @@ extension PlanBuilder {
 
     /// `uuid::system::n`.
     func versionUID(_ objectID: PlanExpression, _ version: PlanExpression) -> PlanExpression {
-        .concat([objectID, .value(.text("::" + planner.systemID + "::")), version])
+        .concat([objectID, versionSeparator, version])
     }
+
+    /// `::system::`, between a version uid's object id and its number.
+    var versionSeparator: PlanExpression { .value(.text("::" + planner.systemID + "::")) }
 
     func resolveVersion(_ alias: PlanAlias, _ steps: [String], _ path: IdentifiedPath) -> Resolved? {
         switch steps {
@@ -84,8 +92,7 @@ extension PlanBuilder {
         case ["lifecycle_state", "defining_code", "code_string"]: return .scalar(.column(alias, .lifecycleState), .text)
         case ["commit_audit", "description", "value"]: return .scalar(.column(alias, .description), .text)
         case ["preceding_version_uid", "value"]:
-            let separator = PlanExpression.value(.text("::" + planner.systemID + "::"))
-            return .scalar(.function(.precedingVersion, [.column(alias, .objectID), separator, .column(alias, .versionNumber)]), .text)
+            return .scalar(.function(.precedingVersion, [.column(alias, .objectID), versionSeparator, .column(alias, .versionNumber)]), .text)
         default:
             if steps.first == "data" {
                 fail(path.position, "select the data of a version through its COMPOSITION variable (VERSION v CONTAINS COMPOSITION c)")
@@ -101,10 +108,8 @@ extension PlanBuilder {
         if anchor.allVersions, !(steps == ["uid", "value"]) {
             // Older versions are not in the node index: their attributes are
             // read from each version's stored JSON (issue 19 §5).
-            if parts.contains(where: { $0.predicate != nil }) {
-                fail(path.position, "under VERSION[ALL_VERSIONS] a path with node predicates is not supported (older versions are not in the node index): use attributes of the composition (c/context/start_time/value, c/name/value) or select c")
-                return nil
-            }
+            let reason = "under VERSION[ALL_VERSIONS] a path with node predicates is not supported (older versions are not in the node index): use attributes of the composition (c/context/start_time/value, c/name/value) or select c"
+            guard unindexedSteps(parts, path, reason: reason) != nil else { return nil }
             return .node(base: anchor, hops: [], steps: steps, types: anchor.types)
         }
         let composition = anchor.composition
@@ -223,7 +228,11 @@ extension PlanBuilder {
 
     /// Joins the index rows of a path's hops, from its anchor, into `scope`;
     /// returns the last. In the main query a path joined once is reused.
-    func materialize(_ base: Anchor, _ hops: [Hop], key: String?, scope: Scope, left: Bool) -> Anchor {
+    func materialize(_ base: Anchor, _ hops: [Hop], key pathKey: String?, scope: Scope, left: Bool) -> Anchor {
+        // A composition has one root row: every path that needs it (its name,
+        // an attribute read from the stored JSON) shares one join.
+        var key = pathKey
+        if key != nil, hops.count == 1, case .compositionRoot = hops[0] { key = "root of \(base.composition)" }
         if scope === main, let key, let found = joined[key] { return found }
         var anchor = base
         for hop in hops {
@@ -305,7 +314,7 @@ extension PlanBuilder {
         if let found = scope.documents[key] { return found }
         let alias = alias("d")
         scope.add(
-            .version, alias,
+            .document, alias,
             on: [.compare(.column(alias, .objectID), .equal, .column(target.composition, .objectID)), .compare(.column(alias, .versionNumber), .equal, target.versionNumber)],
             left: true)
         scope.documents[key] = alias

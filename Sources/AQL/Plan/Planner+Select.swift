@@ -54,11 +54,13 @@ extension PlanBuilder {
                 return .node(selection: select.add(selection), steps: steps)
             }
             // Grouped by the value, not by the node that holds it.
-            guard let (column, kind) = value(target, steps: steps, types: types, path, scope: main, report: false), kind != .polymorphic, let node = target.node else {
+            guard let (column, kind) = value(target, steps: steps, types: types, path, scope: main) else { return nil }
+            guard kind != .polymorphic else {
                 fail(path.position, "'\(path.variable)\(path.text)' cannot be grouped by: select one of its values beside an aggregate")
                 return nil
             }
-            let expression = kind == .date ? PlanExpression.column(node, .strValue) : column
+            // A date-time is grouped by as written (its index row's text).
+            let expression = kind == .date ? target.node.map { PlanExpression.column($0, .strValue) } ?? column : column
             let type: ScalarType = kind == .number ? .number : kind == .boolean ? .boolean : .text
             return .scalar(selection: select.add(.scalar(expression)), type: type)
         case .version(let alias, let steps):

@@ -308,7 +308,7 @@ final class PlanBuilder {
             if path.path?.parts.map(\.attribute) == ["ehr_id", "value"] { return nil }
         }
         switch first.table {
-        case .composition, .ehr, .versionedObject, .version, .folder: return .column(first.alias, .ehrID)
+        case .composition, .ehr, .versionedObject, .version, .document, .folder: return .column(first.alias, .ehrID)
         case .node, .folderItem: return nil
         }
     }

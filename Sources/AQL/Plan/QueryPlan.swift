@@ -41,6 +41,9 @@ public enum PlanTable: String, Sendable, Hashable {
     case version
     case versionedObject
     case ehr
+    /// A version read for its canonical JSON (`PlanStoredValue`): the same
+    /// table as `version`, which Storage may also parse once per row.
+    case document
     /// The folders of each EHR's directory, and the objects their items name.
     case folder
     case folderItem
@@ -130,7 +133,7 @@ public indirect enum PlanExpression: Sendable, Equatable {
 
 /// The value at `jsonPath` (`$.context.location`, or a node's `jpath`
 /// followed by the attributes below it) in the canonical JSON of the
-/// version joined as `document` (a `version` table alias), read as `type`;
+/// version joined as `document` (a `document` table alias), read as `type`;
 /// null when it is absent. A join rather than a sub-query, so that a
 /// grouped plan can group by it (PostgreSQL refuses a sub-query that reads
 /// an ungrouped column).

@@ -21,6 +21,18 @@ enum IndexSchema {
         }
     }
 
+    /// `name TYPE, …` of a table's columns, for its CREATE TABLE.
+    static func definitions<Row>(_ columns: [Column<Row>], _ kind: DatabaseKind) -> String {
+        columns.map { "\($0.name) \($0.type(kind))" }.joined(separator: ", ")
+    }
+
+    /// One row into `table`, each column from the row.
+    static func insert<Row>(into table: String, _ columns: [Column<Row>], _ row: Row) -> SQLStatement {
+        SQLStatement(
+            "INSERT INTO \(table) (\(columns.map(\.name).joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))",
+            columns.map { $0.value(row) })
+    }
+
     /// What the composition row is made from.
     struct CompositionRow {
         var record: VersionRecord
@@ -87,21 +99,48 @@ enum IndexSchema {
     ]
 
     static let tableNames: [PlanTable: String] = [
-        .composition: compositionTable, .node: nodeTable, .version: "object_version", .versionedObject: "versioned_object", .ehr: "ehr",
+        .composition: compositionTable, .node: nodeTable, .version: "object_version", .document: "object_version", .versionedObject: "versioned_object",
+        .ehr: "ehr",
         .folder: folderTable, .folderItem: folderItemTable,
     ]
 
     static let folderTable = "aql_folder"
     static let folderItemTable = "aql_folder_item"
 
+    /// What a folder row is made from: the directory's version and the folder's node.
+    struct FolderRow {
+        var record: VersionRecord
+        var ehrID: String
+        var node: IndexedNode
+    }
+
+    /// What an item row is made from: the directory, the folder's number, the object named.
+    struct FolderItemRow {
+        var objectID: String
+        var num: Int
+        var itemID: String
+    }
+
     /// One row per FOLDER of the latest version of each directory, numbered
     /// as `NodeProjection` numbers the directory (a folder's subfolders are
-    /// within its `num`…`num_cap`), then one row per item of a folder.
-    static let folderColumns: [PlanColumn: String] = [
-        .objectID: "object_id", .versionNumber: "version_number", .ehrID: "ehr_id", .num: "num", .numCap: "num_cap", .nodeID: "node_id",
-        .name: "name", .jsonPath: "jpath",
+    /// within its `num`…`num_cap`); its key is `(object_id, num)`.
+    static let folderColumns: [Column<FolderRow>] = [
+        Column(.objectID, "object_id", "TEXT NOT NULL") { .text($0.record.objectID) },
+        Column(.versionNumber, "version_number", "INTEGER NOT NULL") { SQLValue($0.record.versionNumber) },
+        Column(.ehrID, "ehr_id", "TEXT NOT NULL") { .text($0.ehrID) },
+        Column(.num, "num", "INTEGER NOT NULL") { SQLValue($0.node.num) },
+        Column(.numCap, "num_cap", "INTEGER NOT NULL") { SQLValue($0.node.numCap) },
+        Column(.nodeID, "node_id", "TEXT") { SQLValue($0.node.archetypeNodeID) },
+        Column(.name, "name", "TEXT") { SQLValue($0.node.name) },
+        Column(.jsonPath, "jpath", "TEXT NOT NULL") { .text($0.node.jsonPath) },
     ]
-    static let folderItemColumns: [PlanColumn: String] = [.objectID: "object_id", .num: "num", .itemID: "item_id"]
+
+    /// One row per item of a folder; its key is every column.
+    static let folderItemColumns: [Column<FolderItemRow>] = [
+        Column(.objectID, "object_id", "TEXT NOT NULL") { .text($0.objectID) },
+        Column(.num, "num", "INTEGER NOT NULL") { SQLValue($0.num) },
+        Column(.itemID, "item_id", "TEXT NOT NULL") { .text($0.itemID) },
+    ]
 
     /// The SQL name of a plan column in a plan table. Every pair the planner
     /// makes is defined above; another is a planner bug, reported as such.
@@ -111,8 +150,9 @@ enum IndexSchema {
         case .composition: found = column == .cid ? key : compositionColumns.first { $0.plan == column }?.name
         case .node: found = column == .cid ? key : nodeColumns.first { $0.plan == column }?.name
         case .version, .versionedObject, .ehr: found = canonicalColumns[table]?[column]
-        case .folder: found = folderColumns[column]
-        case .folderItem: found = folderItemColumns[column]
+        case .document: found = canonicalColumns[.version]?[column]
+        case .folder: found = folderColumns.first { $0.plan == column }?.name
+        case .folderItem: found = folderItemColumns.first { $0.plan == column }?.name
         }
         guard let found else { throw PlanRenderingError("the \(table.rawValue) table has no column \(column.rawValue)") }
         return found
@@ -127,7 +167,7 @@ enum IndexSchema {
     static func keyColumn(_ table: PlanTable) -> PlanColumn {
         switch table {
         case .composition, .node: .cid
-        case .version, .versionedObject, .folder, .folderItem: .objectID
+        case .version, .document, .versionedObject, .folder, .folderItem: .objectID
         case .ehr: .ehrID
         }
     }

@@ -157,9 +157,20 @@ struct PlanRenderer {
                 let on = source.on.isEmpty ? "1 = 1" : try conjunction(source.on)
                 parts.append("\(source.join == .left ? "LEFT JOIN" : inner) \(table) ON \(on)")
             }
+            if source.table == .document, kind == .postgresql {
+                // The document parsed once per row, whatever number of values
+                // are read from it (OFFSET 0 keeps PostgreSQL from inlining the
+                // conversion into each). Measured: one value over 22,000
+                // compositions 1.98 s inline, 0.92 s so; two values 3.78 s and 0.91 s.
+                let document = try column(source.alias, .document)
+                parts.append("LEFT JOIN LATERAL (SELECT convert_from(\(document), 'UTF8')::jsonb AS json OFFSET 0) \(Self.parsed(source.alias)) ON TRUE")
+            }
         }
         return parts.joined(separator: " ")
     }
+
+    /// The alias of a document's JSON parsed once (PostgreSQL).
+    static func parsed(_ document: PlanAlias) -> String { "\(document)j" }
 
     // MARK: Conditions
 
@@ -324,12 +335,14 @@ struct PlanRenderer {
     /// A value of a version's canonical JSON (`object_version.data`, UTF-8
     /// bytes), by a JSON path both engines read: SQLite's `json_extract`
     /// gives strings, numbers and booleans (as 1 and 0) typed already;
-    /// PostgreSQL's `jsonb_path_query_first` gives JSON, read as text and cast.
+    /// PostgreSQL's `jsonb_path_query_first` on the document parsed once
+    /// (`from`) gives JSON, read as text and cast.
     mutating func stored(_ stored: PlanStoredValue) throws -> String {
-        let document = try column(stored.document, .document)
+        guard tables[stored.document] == .document else { throw PlanRenderingError("\(stored.document) is not a document the plan joins") }
         let path = try expression(stored.jsonPath)
-        guard kind == .postgresql else { return "json_extract(CAST(\(document) AS TEXT), \(path))" }
-        let text = "(jsonb_path_query_first(convert_from(\(document), 'UTF8')::jsonb, CAST(\(path) AS jsonpath)) #>> '{}')"
+        // SQLite keeps the last documents it parsed within a statement: a second value read from one costs no second parse (measured).
+        guard kind == .postgresql else { return "json_extract(CAST(\(try column(stored.document, .document)) AS TEXT), \(path))" }
+        let text = "(jsonb_path_query_first(\(Self.parsed(stored.document)).json, CAST(\(path) AS jsonpath)) #>> '{}')"
         switch stored.type {
         case .text: return text
         case .number: return "CAST(\(text) AS DOUBLE PRECISION)"

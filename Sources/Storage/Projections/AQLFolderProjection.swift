@@ -19,19 +19,16 @@ public struct AQLFolderProjection: Projection {
 
     public init() {}
 
-    static func column(_ column: PlanColumn) -> String { IndexSchema.sqlName(column, .folder) }
-
     public func createStatements(_ kind: DatabaseKind) -> [String] {
         let (folders, items) = (IndexSchema.folderTable, IndexSchema.folderItemTable)
+        func name(_ column: PlanColumn, _ table: PlanTable) -> String { IndexSchema.sqlName(column, table) }
+        let itemKey = IndexSchema.folderItemColumns.map(\.name).joined(separator: ", ")
         return [
-            """
-            CREATE TABLE \(folders) (object_id TEXT NOT NULL, version_number INTEGER NOT NULL, ehr_id TEXT NOT NULL, num INTEGER NOT NULL,
-            num_cap INTEGER NOT NULL, node_id TEXT, name TEXT, jpath TEXT NOT NULL, PRIMARY KEY (object_id, num))
-            """,
-            "CREATE INDEX \(folders)_ehr_idx ON \(folders) (ehr_id)",
-            "CREATE TABLE \(items) (object_id TEXT NOT NULL, num INTEGER NOT NULL, item_id TEXT NOT NULL, PRIMARY KEY (object_id, num, item_id))",
+            "CREATE TABLE \(folders) (\(IndexSchema.definitions(IndexSchema.folderColumns, kind)), PRIMARY KEY (\(name(.objectID, .folder)), \(name(.num, .folder))))",
+            "CREATE INDEX \(folders)_ehr_idx ON \(folders) (\(name(.ehrID, .folder)))",
+            "CREATE TABLE \(items) (\(IndexSchema.definitions(IndexSchema.folderItemColumns, kind)), PRIMARY KEY (\(itemKey)))",
             // From a composition to the folders that hold it.
-            "CREATE INDEX \(items)_item_idx ON \(items) (item_id)",
+            "CREATE INDEX \(items)_item_idx ON \(items) (\(name(.itemID, .folderItem)))",
         ]
     }
 
@@ -40,37 +37,32 @@ public struct AQLFolderProjection: Projection {
     }
 
     /// One root folder per live directory.
-    public func objectCountStatement(_ kind: DatabaseKind) -> String? { "SELECT COUNT(*) FROM \(IndexSchema.folderTable) WHERE num = 0" }
+    public func objectCountStatement(_ kind: DatabaseKind) -> String? {
+        "SELECT COUNT(*) FROM \(IndexSchema.folderTable) WHERE \(IndexSchema.sqlName(.num, .folder)) = 0"
+    }
 
     public func statements(for version: ProjectedVersion, _ kind: DatabaseKind) -> [SQLStatement] {
-        let objectID = version.record.objectID
-        var statements =
-            version.isCreation
-            ? []
-            : [IndexSchema.folderItemTable, IndexSchema.folderTable].map { SQLStatement("DELETE FROM \($0) WHERE object_id = ?", [.text(objectID)]) }
+        var statements = version.isCreation ? [] : removal(objectID: version.record.objectID)
         guard !version.isDeleted, let document = version.document, let ehrID = version.record.ehrID else { return statements }
-        let folders = Self.folders(of: document)
-        for folder in folders {
-            statements.append(
-                SQLStatement(
-                    "INSERT INTO \(IndexSchema.folderTable) (object_id, version_number, ehr_id, num, num_cap, node_id, name, jpath) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        .text(objectID), SQLValue(version.record.versionNumber), .text(ehrID), SQLValue(folder.row.num), SQLValue(folder.row.numCap),
-                        SQLValue(folder.row.archetypeNodeID), SQLValue(folder.row.name), .text(folder.row.jsonPath),
-                    ]))
+        for folder in Self.folders(of: document) {
+            let row = IndexSchema.FolderRow(record: version.record, ehrID: ehrID, node: folder.row)
+            statements.append(IndexSchema.insert(into: IndexSchema.folderTable, IndexSchema.folderColumns, row))
             for item in folder.items {
-                statements.append(
-                    SQLStatement(
-                        "INSERT INTO \(IndexSchema.folderItemTable) (object_id, num, item_id) VALUES (?, ?, ?)",
-                        [.text(objectID), SQLValue(folder.row.num), .text(item)]))
+                let row = IndexSchema.FolderItemRow(objectID: version.record.objectID, num: folder.row.num, itemID: item)
+                statements.append(IndexSchema.insert(into: IndexSchema.folderItemTable, IndexSchema.folderItemColumns, row))
             }
         }
         return statements
     }
 
+    func removal(objectID: String) -> [SQLStatement] {
+        let object = IndexSchema.sqlName(.objectID, .folder)
+        return [IndexSchema.folderItemTable, IndexSchema.folderTable].map { SQLStatement("DELETE FROM \($0) WHERE \(object) = ?", [.text(objectID)]) }
+    }
+
     public func erasureStatements(_ kind: DatabaseKind) -> [SQLStatement] {
         [IndexSchema.folderItemTable, IndexSchema.folderTable].map {
-            SQLStatement("DELETE FROM \($0) WHERE object_id IN (SELECT object_id FROM erased_object)")
+            SQLStatement("DELETE FROM \($0) WHERE \(IndexSchema.sqlName(.objectID, .folder)) IN (SELECT object_id FROM erased_object)")
         }
     }
 

@@ -20,22 +20,22 @@ public struct AQLIndexProjection: Projection {
 
     public func createStatements(_ kind: DatabaseKind) -> [String] {
         let key = kind == .postgresql ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY"
-        let composition = IndexSchema.compositionColumns.map { "\($0.name) \($0.type(kind))" }
-        let node = IndexSchema.nodeColumns.map { "\($0.name) \($0.type(kind))" }
+        let composition = IndexSchema.definitions(IndexSchema.compositionColumns, kind)
+        let node = IndexSchema.definitions(IndexSchema.nodeColumns, kind)
         func name(_ column: PlanColumn) -> String { IndexSchema.sqlName(column, .node) }
         func own(_ column: PlanColumn) -> String { IndexSchema.sqlName(column, .composition) }
         let (archetype, apath, num, value, code) = (name(.archetypeID), name(.apath), name(.num), name(.numValue), name(.code))
         let table = IndexSchema.compositionTable
         let nodes = IndexSchema.nodeTable
         return [
-            "CREATE TABLE \(table) (\(IndexSchema.key) \(key), \(composition.joined(separator: ", ")))",
+            "CREATE TABLE \(table) (\(IndexSchema.key) \(key), \(composition))",
             "CREATE INDEX \(table)_ehr_idx ON \(table) (\(own(.ehrID)))",
             // context/start_time: the time population queries most often filter on.
             "CREATE INDEX \(table)_start_idx ON \(table) (\(own(.startTime)))",
             "CREATE INDEX \(table)_archetype_idx ON \(table) (\(own(.archetypeID)))",
             // Clustered by (cid, apath, num): a path below a known node is one
             // seek, and so is an archetype root (apath '').
-            "CREATE TABLE \(nodes) (\(IndexSchema.key) BIGINT NOT NULL, \(node.joined(separator: ", ")), PRIMARY KEY (\(IndexSchema.key), \(apath), \(num)))"
+            "CREATE TABLE \(nodes) (\(IndexSchema.key) BIGINT NOT NULL, \(node), PRIMARY KEY (\(IndexSchema.key), \(apath), \(num)))"
                 + (kind == .postgresql ? "" : " WITHOUT ROWID"),
             // Partial: only rows a query can start from (a number or a date-time,
             // an archetype root; a code). Container rows are reached from their
@@ -92,12 +92,7 @@ public struct AQLIndexProjection: Projection {
     /// the commit's transaction).
     func insertion(_ index: CompositionIndex, _ record: VersionRecord, _ kind: DatabaseKind) -> [SQLStatement] {
         let compositionRow = IndexSchema.CompositionRow(record: record, index: index)
-        let columns = IndexSchema.compositionColumns
-        var statements = [
-            SQLStatement(
-                "INSERT INTO \(IndexSchema.compositionTable) (\(columns.map(\.name).joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))",
-                columns.map { $0.value(compositionRow) })
-        ]
+        var statements = [IndexSchema.insert(into: IndexSchema.compositionTable, IndexSchema.compositionColumns, compositionRow)]
         let key = kind == .postgresql ? "lastval()" : "last_insert_rowid()"
         let nodeColumns = IndexSchema.nodeColumns
         let head = "INSERT INTO \(IndexSchema.nodeTable) (\(IndexSchema.key), \(nodeColumns.map(\.name).joined(separator: ", "))) VALUES "
