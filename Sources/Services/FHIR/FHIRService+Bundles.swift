@@ -82,9 +82,14 @@ extension FHIRService {
             var match = entry
             match.criteria = nil
             match.fullUrl = nil
-            match.id = String(reference.dropFirst(entry.type.count + 1))
+            match.id = Self.id(of: reference, type: entry.type)
             return match
         }
+    }
+
+    /// The id of a search match (`Type/id`, as `search.matches` gives it) of `type`.
+    static func id(of reference: String, type: String) -> String {
+        String(reference.dropFirst(type.count + 1))
     }
 
     /// Referential integrity across a transaction: its resources may refer to
@@ -160,7 +165,7 @@ extension FHIRService {
             }
             let found = try await search.matches(FHIRCriteriaParser.parse(type: entry.type, query: criteria), limit: 2)
             if found.count > 1 { throw Self.entryError(entry, .preconditionFailed, "the criteria '\(criteria)' match more than one \(entry.type)") }
-            entry.id = found.first.map { String($0.dropFirst(entry.type.count + 1)) } ?? (entry.method == .put ? entry.resource?["id"]?.stringValue ?? UUIDText.random() : nil)
+            entry.id = found.first.map { Self.id(of: $0, type: entry.type) } ?? (entry.method == .put ? entry.resource?["id"]?.stringValue ?? UUIDText.random() : nil)
             if entry.method == .delete, entry.id == nil { outcomes[entry.index] = EntryOutcome(status: 204) }
         case .patch, .get:
             try Self.requireType(entry.type)

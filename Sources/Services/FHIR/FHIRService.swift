@@ -142,7 +142,7 @@ public struct FHIRService: Sendable {
             let id = resource["id"]?.stringValue ?? UUIDText.random()
             return try await update(type: type, id: id, resource: Self.withID(resource, id), ifMatch: nil, committal: committal)
         case 1:
-            let id = String(found[0].dropFirst(type.count + 1))
+            let id = Self.id(of: found[0], type: type)
             if let sent = resource["id"]?.stringValue, sent != id {
                 throw ServiceError(.badRequest, "the criteria match \(found[0]), but the body's id is '\(sent)'")
             }
@@ -180,7 +180,7 @@ public struct FHIRService: Sendable {
                     : "the criteria '\(query)' match more than \(limit) \(type) resources: narrow them")
         }
         if found.count <= 1 {
-            guard let match = found.first, let deleted = try await delete(type: type, id: String(match.dropFirst(type.count + 1)), committal: committal)
+            guard let match = found.first, let deleted = try await delete(type: type, id: Self.id(of: match, type: type), committal: committal)
             else { return [] }
             return [deleted]
         }
@@ -192,7 +192,7 @@ public struct FHIRService: Sendable {
         let deletions = found.compactMap { reference -> (VersionWrite, ResourceVersion)? in
             guard let current = latest[reference], current.ehrID == nil, current.lifecycleState != VersionLifecycleState.deleted.rawValue else { return nil }
             return Self.versionWrite(
-                nil, type: type, id: String(reference.dropFirst(type.count + 1)), preceding: current.versionNumber, audit: audit,
+                nil, type: type, id: Self.id(of: reference, type: type), preceding: current.versionNumber, audit: audit,
                 contributionID: contributionID, patientID: current.patientID)
         }
         let patients = Set(deletions.map(\.0.record.patientID))
