@@ -57,6 +57,7 @@ let package = Package(
             name: "Services",
             dependencies: [
                 "OpenEHR", "Templates", "AQL", "FHIR", "Storage", "JSONCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],

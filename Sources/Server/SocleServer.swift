@@ -27,6 +27,8 @@ public enum SocleServer {
         public var queryService: QueryService { QueryService(store: store, systemID: configuration.systemID) }
         /// FR Core and the conformance resources stored here, read at start.
         public let fhirProfiles: FHIRProfiles
+        /// Every access to patient data, chained and signed; nil when `SOCLE_ACCESS_TRACE=off`.
+        public let accessTrace: AccessTrace?
         public var fhirService: FHIRService {
             var service = FHIRService(
                 store: store, systemID: configuration.systemID, referentialIntegrity: configuration.fhirReferentialIntegrity, profiles: fhirProfiles)
@@ -63,9 +65,18 @@ public enum SocleServer {
         let (schemaVersion, _) = try await store.prepare()
         let components = Components(
             store: store, schemaVersion: schemaVersion, configuration: configuration, templateService: TemplateService(store: store.templates),
-            fhirProfiles: try await FHIRProfiles.loaded(from: store.versions))
+            fhirProfiles: try await FHIRProfiles.loaded(from: store.versions), accessTrace: try await openAccessTrace(configuration, store: store))
         try await components.ehrService.createMissingAccess()
         return components
+    }
+
+    /// The access trace beside the store, its tables made, its key read (or made).
+    static func openAccessTrace(_ configuration: ServerConfiguration, store: Store) async throws -> AccessTrace? {
+        guard configuration.accessTrace.enabled else { return nil }
+        let traceStore = try AccessTraceStore.beside(store)
+        try await traceStore.prepare()
+        let key = try AccessTraceKey.load(path: configuration.accessTrace.keyPath ?? traceStore.defaultKeyPath)
+        return AccessTrace(store: traceStore, key: key)
     }
 
     public static func router(_ components: Components, logger: Logger) -> Router<SocleRequestContext> {
@@ -110,6 +121,7 @@ public enum SocleServer {
 
         let authenticated = root.group()
         authenticate(authenticated, configuration)
+        if let trace = components.accessTrace { authenticated.add(middleware: AccessTraceMiddleware(trace: trace)) }
         SocleMetrics.register(on: root, authenticated: authenticated, access: configuration.metrics, store: components.store)
         let openEHR = authenticated.group("openehr/v1")
         let limit = configuration.maximumBodySize
@@ -122,7 +134,7 @@ public enum SocleServer {
         QueryRoutes(service: components.queryService, bodyLimit: limit).register(on: openEHR)
         AdminRoutes(
             service: components.adminService, templates: components.templateService, queries: components.queryService, fhir: components.fhirService,
-            bodyLimit: limit
+            bodyLimit: limit, accessTrace: components.accessTrace
         )
             .register(on: authenticated.group("admin"))
     }
@@ -141,6 +153,7 @@ public enum SocleServer {
         }
         let authenticated = fhir.group()
         authenticate(authenticated, components.configuration)
+        if let trace = components.accessTrace { authenticated.add(middleware: AccessTraceMiddleware(trace: trace)) }
         FHIRRoutes(service: components.fhirService, bodyLimit: components.configuration.maximumBodySize).register(on: authenticated)
     }
 
@@ -154,9 +167,14 @@ public enum SocleServer {
     /// The services that run beside the HTTP server, in the order a service
     /// group starts them (it stops them in the reverse order, after the
     /// server, which comes last): the database, which closes only once the
-    /// server has drained its requests, then the projection maintenance.
+    /// server has drained its requests, then the access trace (signed and
+    /// closed before the database), then the projection maintenance.
     public static func services(_ components: Components, logger: Logger) -> [any Service] {
-        [DatabaseLifecycle(store: components.store), ProjectionMaintenance(projections: components.store.projections, logger: logger)]
+        var services: [any Service] = [DatabaseLifecycle(store: components.store)]
+        if let trace = components.accessTrace {
+            services.append(AccessTraceLifecycle(trace: trace, retentionDays: components.configuration.accessTrace.retentionDays, logger: logger))
+        }
+        return services + [ProjectionMaintenance(projections: components.store.projections, logger: logger)]
     }
 
     /// The HTTP server with the store's own services (`services`).

@@ -19,8 +19,16 @@ struct Backup: AsyncParsableCommand {
         let store = try Store.open(try DatabaseLocation(url), settings: settings, logger: Logger(label: "socle.backup"))
         do {
             let summary = try store.backup(to: to)
-            try await store.close()
             print("backed up to \(to): schema version \(summary.schemaVersion), \(summary.versions) versions, \(summary.bytes) bytes")
+            // The access trace, kept in its own file, is copied beside the copy.
+            if case .sqlite(let path) = try DatabaseLocation(url), FileManager.default.fileExists(atPath: AccessTraceStore.path(beside: path)) {
+                let trace = try AccessTraceStore.beside(store)
+                let copy = AccessTraceStore.path(beside: to)
+                try trace.backup(to: copy)
+                try await trace.close()
+                print("access trace backed up to \(copy)")
+            }
+            try await store.close()
         } catch let error as StoreError {
             try? await store.close()
             throw ValidationError(error.message)

@@ -11,7 +11,7 @@ struct Socle: AsyncParsableCommand {
         commandName: "socle",
         abstract: "Socle: one governed clinical data repository (openEHR, FHIR R4, OMOP).",
         version: SocleServer.version,
-        subcommands: [Serve.self, ConfigCommand.self, Seed.self, Reindex.self, Import.self, FHIRCommand.self, Backup.self, Restore.self, Verify.self, Bench.self])
+        subcommands: [Serve.self, ConfigCommand.self, Seed.self, Reindex.self, Import.self, FHIRCommand.self, Backup.self, Restore.self, Verify.self, Audit.self, Bench.self])
 }
 
 /// The settings, a `ConfigurationError` (a bad value, an unknown file key) becoming the command's usage error.

@@ -65,6 +65,9 @@ struct ConfigurationTests {
             otel_endpoint: http://collector.internal:4318
             otel_protocol: http/json
             otel_sample_ratio: 0.25
+            access_trace: off
+            access_trace_key: /var/lib/socle/trace.key
+            access_trace_retention_days: 3650
             """)
         let configuration = try ServerConfiguration(settings: try SettingValues.load(flags: ["SOCLE_CONFIG": path], environment: [:]))
         #expect(configuration.port == 8181 && configuration.databaseURL == "sqlite:/tmp/x.sqlite" && configuration.systemID == "hospital.example")
@@ -76,6 +79,8 @@ struct ConfigurationTests {
         #expect(configuration.shutdownGracePeriod == .seconds(3) && configuration.trustedProxies != .none)
         #expect(configuration.fhirConditionalDelete == .multiple && configuration.fhirReferentialIntegrity == false)
         #expect(configuration.logLevel == .debug)
+        #expect(!configuration.accessTrace.enabled && configuration.accessTrace.keyPath == "/var/lib/socle/trace.key")
+        #expect(configuration.accessTrace.retentionDays == 3650)
         #expect(configuration.tracing == SocleTracing.Exporter(endpoint: "http://collector.internal:4318", wireProtocol: "http/json", sampleRatio: 0.25))
         // Each setting of the list but the file's own name has its key in the file above.
         let text = try String(contentsOfFile: path, encoding: .utf8)

@@ -6,6 +6,7 @@ import JSONCore
 import Logging
 import NIOCore
 import Server
+import Services
 import SocleTestSupport
 import Storage
 
@@ -16,6 +17,8 @@ struct TestServer {
 
     let client: any TestClientProtocol
     let database: TestDatabase
+    /// The access trace the server writes.
+    var accessTrace: AccessTrace? = nil
 
     /// - Parameter live: over a real socket on 127.0.0.1 (the peer address
     ///   matters: trusted proxies), rather than straight into the router.
@@ -26,6 +29,7 @@ struct TestServer {
     ) async throws {
         try await TestDatabase.with(engine) { database in
             var configuration = ServerConfiguration(systemID: systemID, authentication: .basic(users), trustedProxies: trustedProxies)
+            configuration.accessTrace.keyPath = Self.keyPath()
             configuration.metrics = metrics
             configuration.maximumConcurrentRequests = maximumConcurrentRequests
             configure(&configuration)
@@ -33,7 +37,7 @@ struct TestServer {
             let logger = Logger(label: "socle.test")
             let app = Application(router: SocleServer.router(components, logger: logger), logger: logger)
             try await app.test(live ? .live : .router) { client in
-                try await body(TestServer(client: client, database: database))
+                try await body(TestServer(client: client, database: database, accessTrace: components.accessTrace))
             }
         }
     }
@@ -53,7 +57,8 @@ struct TestServer {
                 second = try PostgreSQLDatabase(url: url, searchPath: database.schema, logger: logger)
             }
             defer { Task { try? await second.close() } }
-            let configuration = ServerConfiguration(systemID: "socle.test", authentication: .basic(users))
+            var configuration = ServerConfiguration(systemID: "socle.test", authentication: .basic(users))
+            configuration.accessTrace.keyPath = Self.keyPath()
             let a = try await SocleServer.open(configuration, store: database.store)
             let b = try await SocleServer.open(configuration, store: Store(database: second))
             try await Application(router: SocleServer.router(a, logger: logger), logger: logger).test(.router) { clientA in
@@ -62,6 +67,11 @@ struct TestServer {
                 }
             }
         }
+    }
+
+    /// A key file of the test's own for the access trace.
+    static func keyPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("socle-test-key-\(UUID().uuidString)").appendingPathComponent("trace.key").path
     }
 
     static func authorization(_ user: User) -> String {

@@ -1,5 +1,6 @@
 import Hummingbird
 import JSONCore
+import OpenEHR
 import Services
 
 /// `/admin`, with EHRbase's admin paths so that existing tooling works.
@@ -10,6 +11,7 @@ struct AdminRoutes {
     let queries: QueryService
     let fhir: FHIRService
     let bodyLimit: Int
+    let accessTrace: AccessTrace?
 
     func register(on group: RouterGroup<SocleRequestContext>) {
         // All EHRs at once is refused (the specification lets production
@@ -21,9 +23,11 @@ struct AdminRoutes {
                 throw HTTPRequestError(
                     status: .methodNotAllowed, message: "erasing every EHR at once is not offered: name the EHRs to erase with ehr_id=…&ehr_id=…")
             }
+            context.access.patients(ids.map { "EHR/" + $0 })
             _ = try await service.eraseEHRs(ids, by: context.user?.name ?? "anonymous")
             return Response(status: .noContent)
         }
+        group.get("access-log") { request, context in try await accessLog(request, context) }
         group.delete("ehr/:ehr_id") { request, context in
             try Self.requireAdmin(context)
             try await service.eraseEHR(try context.parameters.require("ehr_id"), by: context.user?.name ?? "anonymous")
@@ -65,6 +69,30 @@ struct AdminRoutes {
             try await templates.delete(templateID: try context.decodedParameter("template_id"))
             return Response.json(.ok, ["deleted": 1])
         }
+    }
+
+    /// `GET /admin/access-log?patient=…&from=…&to=…&limit=…`: the access
+    /// trace's entries, newest first. `patient` is `EHR/<id>`, `Patient/<id>`
+    /// or a bare id (either); `from` and `to` are ISO 8601 date-times.
+    func accessLog(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
+        try Self.requireAdmin(context)
+        guard let accessTrace else { throw ServiceError(.notFound, "the access trace is off (SOCLE_ACCESS_TRACE=off)") }
+        let patients = request.queryParameter("patient").map { $0.contains("/") ? [$0] : ["EHR/" + $0, "Patient/" + $0] }
+        func instant(_ name: String) throws -> Int64? {
+            guard let text = request.queryParameter(name) else { return nil }
+            guard let time = ISODateTime(text) else { throw ServiceError(.badRequest, "\(name) must be an ISO 8601 date-time (2026-01-31T12:00:00Z), not '\(text)'") }
+            return time.microsecondsSinceEpoch
+        }
+        let limit = try Self.number(request, "limit", default: 100)
+        guard (1...10_000).contains(limit) else { throw ServiceError(.badRequest, "limit must be from 1 to 10000, not \(limit)") }
+        let rows = try await accessTrace.store.rows(patients: patients, from: try instant("from"), to: try instant("to"), limit: Int(limit))
+        let entries: [JSON] = rows.map { row in
+            guard case .object(var entry)? = try? JSONParser.parse(row.entry) else { return .object(JSONObject([("seq", JSON(Int(row.seq)))])) }
+            entry["time"] = .string(ISODateTime(microsecondsSinceEpoch: row.time).description)
+            entry["hash"] = .string(row.hash)
+            return .object(entry)
+        }
+        return Response.json(.ok, ["entries": .array(entries)])
     }
 
     static func number(_ request: Request, _ name: String, default fallback: Int64) throws -> Int64 {

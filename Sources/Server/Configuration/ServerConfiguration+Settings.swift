@@ -26,6 +26,11 @@ extension ServerConfiguration {
         requestQueueTimeout = try Self.seconds(settings, Settings.requestQueueTimeout) ?? requestQueueTimeout
         shutdownGracePeriod = try Self.seconds(settings, Settings.shutdownGracePeriod) ?? shutdownGracePeriod
         try readFHIRSettings(settings)
+        accessTrace.enabled = try settings.read(Settings.accessTrace, "on or off") { ["on": true, "off": false][$0] } ?? true
+        accessTrace.keyPath = try settings.read(Settings.accessTraceKey, "a file path") { $0.isEmpty ? nil : $0 }
+        accessTrace.retentionDays = try settings.read(Settings.accessTraceRetentionDays, "a whole number of days, 0 to keep every entry") {
+            Int($0).flatMap { $0 >= 0 ? $0 : nil }
+        } ?? 0
         logLevel = try settings.read(Settings.logLevel, "trace, debug, info, notice, warning, error or critical") { Logger.Level(rawValue: $0) } ?? .info
         let endpoint = try settings.read(Settings.otelEndpoint, "an http:// or https:// URL") { text in
             (text.hasPrefix("http://") || text.hasPrefix("https://")) && text.count > 8 ? text : nil

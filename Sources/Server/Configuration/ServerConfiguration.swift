@@ -40,6 +40,24 @@ public struct ServerConfiguration: Sendable {
     public var logLevel = Logger.Level.info
     /// Where traces go; nil: no tracing (`SOCLE_OTEL_ENDPOINT`, `SOCLE_OTEL_PROTOCOL`).
     public var tracing: SocleTracing.Exporter?
+    /// The access trace (`SOCLE_ACCESS_TRACE`, `SOCLE_ACCESS_TRACE_KEY`, `SOCLE_ACCESS_TRACE_RETENTION_DAYS`).
+    public var accessTrace = AccessTraceSettings()
+
+    /// Whether every access to patient data is traced, the key that signs
+    /// the trace's checkpoints, and how long entries are kept.
+    public struct AccessTraceSettings: Sendable {
+        public var enabled = true
+        /// The Ed25519 key file; nil: beside the SQLite database, or `./socle-data/access-trace.key` on PostgreSQL.
+        public var keyPath: String?
+        /// Entries older than this many days are removed; 0 keeps them all.
+        public var retentionDays = 0
+
+        public init(enabled: Bool = true, keyPath: String? = nil, retentionDays: Int = 0) {
+            self.enabled = enabled
+            self.keyPath = keyPath
+            self.retentionDays = retentionDays
+        }
+    }
 
     public enum Authentication: Sendable {
         case basic([User])

@@ -49,6 +49,7 @@ extension FHIRRoutes {
             system
             ? try await service.searchSystem(query: query, form: form, strict: strict)
             : try await service.search(type: type, query: query, form: form, strict: strict, compartment: compartment)
+        context.access.touched(page.matches + page.included)
         let path = compartment.map { "\($0.0)/\($0.1)/\(type)" } ?? type
         let base = context.fhirBase
         let entries = Self.searchEntries(page.matches, page.included, base: base, shaping: page.search.shaped)
@@ -71,6 +72,7 @@ extension FHIRRoutes {
         }
         let id = try context.parameters.require("id")
         let result = try await service.everything(patient: id, query: request.uri.query ?? "")
+        context.access.touched(result.matches + result.included)
         let base = context.fhirBase
         let path = "\(base)/Patient/\(id)/$everything?"
         let kept = request.rawQueryItems.filter { $0.0 != "_page" }.map { "\(Self.encoded($0.0))=\(Self.encoded($0.1))" }

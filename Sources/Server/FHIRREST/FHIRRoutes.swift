@@ -19,6 +19,7 @@ struct FHIRRoutes {
         group.post { request, context -> Response in
             let format = try FHIRFormat.requested(request)
             let bundle = try await Self.requiredBody(request, limit: bodyLimit)
+            context.access.patients(FHIRService.patients(inBundle: bundle))
             let response = try await service.process(bundle: bundle, committal: Self.committal(context))
             return Response.fhir(.ok, response, format: format, pretty: request.fhirPretty)
         }
@@ -67,6 +68,7 @@ struct FHIRRoutes {
     func conditionalDelete(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
         let format = try FHIRFormat.requested(request)
         let deleted = try await service.delete(type: try context.parameters.require("type"), criteria: Self.criteria(request), committal: Self.committal(context))
+        context.access.touched(deleted)
         return Self.deletion(deleted, request: request, format: format)
     }
 
@@ -78,6 +80,7 @@ struct FHIRRoutes {
     func read(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
         let format = try FHIRFormat.requested(request)
         let version = try await service.read(type: try context.parameters.require("type"), id: try context.parameters.require("id"))
+        context.access.touched([version])
         if Self.notModified(version, request) { return Response(status: .notModified, headers: Self.versionHeaders(version, context: context, location: false)) }
         return .fhir(.ok, stored: version.bytes, format: format, pretty: request.fhirPretty, headers: Self.versionHeaders(version, context: context, location: false))
     }
@@ -86,6 +89,7 @@ struct FHIRRoutes {
         let format = try FHIRFormat.requested(request)
         let version = try await service.vread(
             type: try context.parameters.require("type"), id: try context.parameters.require("id"), versionID: try context.parameters.require("vid"))
+        context.access.touched([version])
         return .fhir(.ok, stored: version.bytes, format: format, pretty: request.fhirPretty, headers: Self.versionHeaders(version, context: context, location: false))
     }
 
@@ -127,6 +131,7 @@ struct FHIRRoutes {
     func delete(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
         let format = try FHIRFormat.requested(request)
         let deleted = try await service.delete(type: try context.parameters.require("type"), id: try context.parameters.require("id"), committal: Self.committal(context))
+        context.access.touched(deleted.map { [$0] } ?? [])
         return Self.deletion(deleted.map { [$0] } ?? [], request: request, format: format)
     }
 
@@ -165,6 +170,7 @@ struct FHIRRoutes {
             path = "/_history"
         }
         let (versions, total) = try await service.history(query)
+        context.access.touched(versions)
         let base = context.fhirBase
         let entries: [JSON] = versions.map { version in
             var entry = JSONObject([("fullUrl", .string(base + "/" + version.reference))])
@@ -247,6 +253,7 @@ struct FHIRRoutes {
     static func written(
         _ version: FHIRService.ResourceVersion, status: HTTPResponse.Status, request: Request, context: SocleRequestContext, format: FHIRFormat
     ) -> Response {
+        context.access.touched([version])
         let headers = versionHeaders(version, context: context, location: true)
         let preference = request.headers[.prefer].flatMap { value in
             value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("return=") }.map { String($0.dropFirst(7)) }
@@ -281,4 +288,12 @@ struct FHIRRoutes {
 extension SocleRequestContext {
     /// The FHIR base URL as the client addressed Socle.
     var fhirBase: String { origin + "/fhir" }
+}
+
+extension AccessNote {
+    /// The resources a FHIR interaction read or wrote, and their patients.
+    func touched(_ versions: [FHIRService.ResourceVersion]) {
+        patients(versions.compactMap(\.patient))
+        resources(versions.map(\.reference))
+    }
 }

@@ -15,6 +15,7 @@ struct RequestIDMiddleware: RouterMiddleware {
         var context = context
         let id = request.headers[Self.header].flatMap { $0.count <= 64 ? $0 : nil } ?? UUIDText.random()
         context.logger[metadataKey: "socle.request_id"] = "\(id)"
+        context.requestID = id
         let start = ContinuousClock.now
         var response = try await next(request, context)
         response.headers[Self.header] = id

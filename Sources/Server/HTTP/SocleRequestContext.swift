@@ -12,6 +12,10 @@ public struct SocleRequestContext: RequestContext {
     public var origin = ""
     /// `/rest` when the client called the paths under `/rest`, else empty.
     public var apiPrefix = ""
+    /// The request's id (`RequestIDMiddleware`).
+    public var requestID: String?
+    /// What the handler touched, for the access trace.
+    let access = AccessNote()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -43,6 +43,12 @@ enum APICatalogue {
               query: [APIParameter("after", "Sequence number", example: "0"), APIParameter("limit", "Entries at most", example: "100")],
               produces: ["application/json"], [200, 400]),
         admin(.delete, "/query/{qualified_name}/{version}", "Delete a stored query version", [204, 400, 404]),
+        admin(.get, "/access-log", "The access trace, newest first: who accessed which patient's data, when, how, from where, with what outcome",
+              query: [
+                APIParameter("patient", "EHR/{ehr_id}, Patient/{id}, or a bare id (either)"),
+                APIParameter("from", "Entries at or after this ISO 8601 date-time", example: "2026-01-01T00:00:00Z"),
+                APIParameter("to", "Entries before this ISO 8601 date-time"), APIParameter("limit", "Entries at most (1 to 10000)", example: "100"),
+              ], produces: ["application/json"], [200, 400, 404]),
         admin(.get, "/fhir/explain/{type}", "The SQL of a FHIR search (its parameters in the query string, as for GET /fhir/{type}), its bound values and the database's plan",
               produces: ["application/json"], [200, 400, 404]),
         admin(.put, "/template/{template_id}", "Replace a template (refused when stored compositions would not validate)",

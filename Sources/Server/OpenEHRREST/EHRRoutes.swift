@@ -62,6 +62,7 @@ struct EHRRoutes {
         let status = try body.map { json throws(RMDecodingError) in try EHRStatus(json: json) }
         let committal = try AuditHeaders.committal(request, user: context.user)
         let (summary, _) = try await service.createEHR(id: id, status: status, committal: committal)
+        context.access.patients(["EHR/" + summary.record.ehrID])
         return try await request.answer(.created, minimal: .created, headers: ehrHeaders(summary, context: context), identifier: summary.record.ehrID) {
             ehrResponse(summary, request: request, context: context, status: .created, body: representation)
         }
@@ -74,7 +75,9 @@ struct EHRRoutes {
         else {
             throw HTTPRequestError(status: .badRequest, message: "both subject_id and subject_namespace query parameters are required")
         }
-        return ehrResponse(try await service.ehr(subjectID: subjectID, subjectNamespace: namespace), request: request, context: context, status: .ok, body: representation)
+        let summary = try await service.ehr(subjectID: subjectID, subjectNamespace: namespace)
+        context.access.patients(["EHR/" + summary.record.ehrID])
+        return ehrResponse(summary, request: request, context: context, status: .ok, body: representation)
     }
 
     /// PUT /ehr/{ehr_id}/ehr_status with `If-Match`: 200 with the new

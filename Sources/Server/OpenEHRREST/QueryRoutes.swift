@@ -10,13 +10,13 @@ struct QueryRoutes {
     let bodyLimit: Int
 
     func register(on group: RouterGroup<SocleRequestContext>) {
-        group.get("query/aql") { request, _ in
+        group.get("query/aql") { request, context in
             try request.requireAcceptsJSON()
             let items = request.rawQueryItems
             guard let q = items.first(where: { $0.0 == "q" })?.1, !q.isEmpty else {
                 throw ServiceError(.badRequest, "the query parameter q (the AQL query) is missing")
             }
-            return Response.json(.ok, try await service.execute(try Self.request(q: q, items: items)))
+            return try await execute(try Self.request(q: q, items: items), context)
         }
         group.post("query/aql") { request, context in
             try request.requireAcceptsJSON()
@@ -24,7 +24,7 @@ struct QueryRoutes {
                 throw ServiceError(.badRequest, "send a JSON object: {\"q\": \"SELECT …\", \"query_parameters\": {…}, \"offset\": 0, \"fetch\": 10}")
             }
             guard let q = object["q"]?.stringValue, !q.isEmpty else { throw ServiceError(.badRequest, "the body has no q (the AQL query)") }
-            return Response.json(.ok, try await service.execute(try Self.request(q: q, body: object, items: request.rawQueryItems)))
+            return try await execute(try Self.request(q: q, body: object, items: request.rawQueryItems), context)
         }
         for path in ["query/:qualified_name", "query/:qualified_name/:version"] {
             group.get(RouterPath(path)) { request, context in
@@ -33,7 +33,7 @@ struct QueryRoutes {
                     qualifiedName: try context.decodedParameter("qualified_name"), version: context.parameters.get("version"))
                 var run = try Self.request(q: stored.q, items: request.rawQueryItems)
                 run.name = stored.qualifiedName
-                return Response.json(.ok, try await service.execute(run))
+                return try await execute(run, context)
             }
             group.post(RouterPath(path)) { request, context in
                 try request.requireAcceptsJSON()
@@ -45,7 +45,7 @@ struct QueryRoutes {
                 }
                 var run = try Self.request(q: stored.q, body: body?.objectValue ?? JSONObject(), items: request.rawQueryItems)
                 run.name = stored.qualifiedName
-                return Response.json(.ok, try await service.execute(run))
+                return try await execute(run, context)
             }
         }
         for path in ["definition/query/:qualified_name", "definition/query/:qualified_name/:version"] {
@@ -85,6 +85,13 @@ struct QueryRoutes {
 
     /// GET: `offset`, `fetch`, `explain`, `query_parameters` (each `name=value`),
     /// and any other parameter taken as a query parameter (`ehr_id=…`).
+    /// Runs a query; the access trace is given its text and the EHR it names by parameter.
+    func execute(_ run: QueryService.Request, _ context: SocleRequestContext) async throws -> Response {
+        context.access.query(run.q)
+        if let ehrID = run.parameters["ehr_id"]?.stringValue { context.access.patients(["EHR/" + ehrID]) }
+        return Response.json(.ok, try await service.execute(run))
+    }
+
     static func request(q: String, items: [(String, String)]) throws -> QueryService.Request {
         var parameters: [String: JSON] = [:]
         for (key, value) in items {

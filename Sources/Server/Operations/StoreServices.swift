@@ -1,5 +1,7 @@
+import Foundation
 import Logging
 import ServiceLifecycle
+import Services
 import Storage
 import Synchronization
 
@@ -88,5 +90,40 @@ public final class ProjectionProgress: Sendable {
 
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// The access trace as a member of the service group: applies retention
+/// (at start, then hourly) while the server runs; at shutdown, once the
+/// server has drained its requests, signs the chain's head and closes the trace.
+struct AccessTraceLifecycle: Service {
+    let trace: AccessTrace
+    let retentionDays: Int
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await applyRetention()
+                try? await Task.sleep(for: .seconds(3600))
+            }
+        }
+        do {
+            try await trace.checkpoint()
+        } catch {
+            logger.error("the access trace's last checkpoint could not be written", metadata: ["socle.error": "\(error)"])
+        }
+        try await trace.store.close()
+    }
+
+    func applyRetention() async {
+        guard retentionDays > 0 else { return }
+        let cutoff = Int64((Date().timeIntervalSince1970 - Double(retentionDays) * 86_400) * 1_000_000)
+        do {
+            let removed = try await trace.store.removeEntries(before: cutoff)
+            if removed > 0 { logger.notice("access trace retention removed entries", metadata: ["socle.entries": "\(removed)"]) }
+        } catch {
+            logger.error("access trace retention failed; it is tried again in an hour", metadata: ["socle.error": "\(error)"])
+        }
     }
 }

@@ -44,6 +44,8 @@ public struct FHIRService: Sendable {
         public var bytes: [UInt8]
         /// The warnings of the write that made it (a claimed profile not held).
         public var issues: [FHIRIssue] = []
+        /// The patient whose compartment it is in (`Patient/…`), when it is in one.
+        public var patient: String?
 
         public var reference: String { type + "/" + id }
         public var json: JSON? { bytes.isEmpty ? nil : try? JSONParser.parse(bytes) }
@@ -57,6 +59,7 @@ public struct FHIRService: Sendable {
             isDeleted = record.lifecycleState == VersionLifecycleState.deleted.rawValue
             method = isDeleted ? "DELETE" : record.versionNumber == 1 && record.audit.changeType == AuditChangeType.creation.rawValue ? "POST" : "PUT"
             bytes = record.data
+            patient = record.patientID
         }
     }
 
@@ -515,6 +518,15 @@ public struct FHIRService: Sendable {
 
     /// The patient a resource concerns (R4 Patient compartment): itself for
     /// a Patient, else the first Patient it is in; erasing that patient removes it.
+    /// The patients whose compartments the resources of a batch or transaction are in.
+    public static func patients(inBundle bundle: JSON) -> [String] {
+        var patients: [String] = []
+        for entry in bundle["entry"]?.arrayValue ?? [] {
+            if let resource = entry["resource"], let patient = patient(of: resource), !patients.contains(patient) { patients.append(patient) }
+        }
+        return patients
+    }
+
     static func patient(of resource: JSON) -> String? {
         SearchIndexer.r4.compartments(of: resource).first { $0.compartment == "Patient" }.map { "Patient/" + $0.id }
     }

@@ -24,6 +24,9 @@ public final class SQLiteDatabase: SQLDatabase {
     }
     static let maximumGeneratedStatements = 256
 
+    /// The database file.
+    public var path: String { pool.path }
+
     /// Opens (creating if needed) the database file and its folder.
     /// - Parameters:
     ///   - readers: concurrent read connections.

@@ -93,6 +93,12 @@ public enum SQLiteFiles {
 extension SQLiteDatabase {
     /// A consistent copy of the database, while it is in use, into a new file at `path`.
     public func backup(to path: String) throws -> SQLiteFiles.Summary {
+        try copy(to: path)
+        return try SQLiteFiles.inspect(path)
+    }
+
+    /// The online backup alone, into a new file, whatever the database holds.
+    func copy(to path: String) throws {
         guard !FileManager.default.fileExists(atPath: path) else { throw StoreError(.conflict, "\(path) exists: a backup goes to a new file") }
         let destination = try DatabaseQueue(path: path)
         do {
@@ -103,6 +109,5 @@ extension SQLiteDatabase {
             try? FileManager.default.removeItem(atPath: path)
             throw error
         }
-        return try SQLiteFiles.inspect(path)
     }
 }
