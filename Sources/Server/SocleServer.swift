@@ -29,6 +29,8 @@ public enum SocleServer {
         public let fhirProfiles: FHIRProfiles
         /// Every access to patient data, chained and signed; nil when `SOCLE_ACCESS_TRACE=off`.
         public let accessTrace: AccessTrace?
+        /// The bearer token check, with its cache of the issuer's keys; nil without `SOCLE_OIDC_ISSUER`.
+        public let bearerTokens: BearerTokenVerifier?
         public var fhirService: FHIRService {
             var service = FHIRService(
                 store: store, systemID: configuration.systemID, referentialIntegrity: configuration.fhirReferentialIntegrity, profiles: fhirProfiles)
@@ -65,7 +67,8 @@ public enum SocleServer {
         let (schemaVersion, _) = try await store.prepare()
         let components = Components(
             store: store, schemaVersion: schemaVersion, configuration: configuration, templateService: TemplateService(store: store.templates),
-            fhirProfiles: try await FHIRProfiles.loaded(from: store.versions), accessTrace: try await openAccessTrace(configuration, store: store))
+            fhirProfiles: try await FHIRProfiles.loaded(from: store.versions), accessTrace: try await openAccessTrace(configuration, store: store),
+            bearerTokens: configuration.oidc.map { BearerTokenVerifier(settings: $0) })
         try await components.ehrService.createMissingAccess()
         return components
     }
@@ -120,7 +123,7 @@ public enum SocleServer {
         HealthRoutes(store: components.store).register(on: root)
 
         let authenticated = root.group()
-        authenticate(authenticated, configuration)
+        authenticate(authenticated, components)
         if let trace = components.accessTrace { authenticated.add(middleware: AccessTraceMiddleware(trace: trace)) }
         SocleMetrics.register(on: root, authenticated: authenticated, access: configuration.metrics, store: components.store)
         let openEHR = authenticated.group("openehr/v1")
@@ -152,14 +155,18 @@ public enum SocleServer {
                 conditionalDelete: components.configuration.fhirConditionalDelete), format: format, pretty: request.fhirPretty)
         }
         let authenticated = fhir.group()
-        authenticate(authenticated, components.configuration)
+        authenticate(authenticated, components)
         if let trace = components.accessTrace { authenticated.add(middleware: AccessTraceMiddleware(trace: trace)) }
         FHIRRoutes(service: components.fhirService, bodyLimit: components.configuration.maximumBodySize).register(on: authenticated)
     }
 
-    static func authenticate(_ group: RouterGroup<SocleRequestContext>, _ configuration: ServerConfiguration) {
+    static func authenticate(_ group: RouterGroup<SocleRequestContext>, _ components: Components) {
+        let configuration = components.configuration
         switch configuration.authentication {
-        case .basic(let users): group.add(middleware: BasicAuthMiddleware(directory: UserDirectory(users)))
+        case .basic(let users):
+            // With an issuer and no users, bearer tokens alone.
+            let directory = users.isEmpty && configuration.oidc != nil ? nil : UserDirectory(users)
+            group.add(middleware: AuthenticationMiddleware(directory: directory, bearer: components.bearerTokens))
         case .none: group.add(middleware: AnonymousUserMiddleware())
         }
     }

@@ -85,7 +85,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var (_, configuration) = try options.configuration()
         let logger = bootstrapLogging(level: configuration.logLevel, traced: configuration.tracing != nil)
-        if case .basic(let users) = configuration.authentication, users.isEmpty {
+        if case .basic(let users) = configuration.authentication, users.isEmpty, configuration.oidc == nil {
             let password = Self.randomPassword()
             configuration.authentication = .basic([User(name: "admin", password: password, role: .admin)])
             FileHandle.standardError.write(Data("No SOCLE_USERS set: for this run, sign in as user 'admin' with password '\(password)'.\n".utf8))

@@ -101,6 +101,14 @@ struct AuthenticationTests {
         try ServerConfiguration(host: "0.0.0.0", authentication: .basic([])).validate()
         #expect(throws: ConfigurationError.self) { try ServerConfiguration(databaseURL: "mysql://x").validate() }
         #expect(throws: ConfigurationError.self) { try ServerConfiguration(systemID: "a::b").validate() }
+        // An OpenID Connect issuer: https (http on loopback only), and an audience.
+        var configuration = ServerConfiguration()
+        configuration.oidc = OIDCSettings(issuer: "http://auth.example", audience: "socle")
+        #expect(throws: ConfigurationError.self) { try configuration.validate() }
+        configuration.oidc = OIDCSettings(issuer: "https://auth.example", audience: "")
+        #expect(throws: ConfigurationError.self) { try configuration.validate() }
+        configuration.oidc = OIDCSettings(issuer: "http://127.0.0.1:8081/realms/test", audience: "socle")
+        try configuration.validate()
     }
 }
 

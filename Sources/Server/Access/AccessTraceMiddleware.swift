@@ -36,8 +36,8 @@ struct AccessTraceMiddleware: RouterMiddleware {
         let entry = AccessEntry(
             operation: note.operation ?? access.operation, surface: access.surface, request: "\(request.method) \(request.uri.path)",
             actor: AccessEntry.Actor(
-                name: user?.name ?? "anonymous", role: user?.role.rawValue ?? "none",
-                authentication: user == AnonymousUserMiddleware.user ? "none" : "basic"),
+                name: user?.name ?? "anonymous", role: user?.role.rawValue ?? "none", clientID: user?.token?.clientID,
+                authentication: user == AnonymousUserMiddleware.user ? "none" : user?.token != nil ? "bearer" : "basic"),
             patients: patients, resources: resources, query: note.query ?? access.query(request.uri.query), address: Self.address(context),
             outcome: outcome, requestID: context.requestID)
         do {

@@ -16,11 +16,14 @@ public struct User: Sendable, Equatable {
     /// A bcrypt hash (`$2a$`, `$2b$`, `$2y$`) or the password itself.
     public var password: String
     public var role: Role
+    /// Set when the user came with a bearer token: what else it said.
+    public var token: TokenIdentity?
 
-    public init(name: String, password: String, role: Role) {
+    public init(name: String, password: String, role: Role, token: TokenIdentity? = nil) {
         self.name = name
         self.password = password
         self.role = role
+        self.token = token
     }
 
     var isHashed: Bool { password.hasPrefix("$2a$") || password.hasPrefix("$2b$") || password.hasPrefix("$2y$") }
@@ -79,5 +82,21 @@ public final class UserDirectory: Sendable {
             difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
         }
         return difference == 0
+    }
+}
+
+/// What a bearer token tells of its user beyond the name (its `sub`) and role.
+public struct TokenIdentity: Sendable, Equatable {
+    /// The OAuth client the token was issued to (`azp`, or `client_id`).
+    public var clientID: String?
+    /// The scopes granted (`scope`, space-separated, or `scp`).
+    public var scopes: [String]
+    /// The patient the token is limited to (SMART `patient` claim).
+    public var patient: String?
+
+    public init(clientID: String? = nil, scopes: [String] = [], patient: String? = nil) {
+        self.clientID = clientID
+        self.scopes = scopes
+        self.patient = patient
     }
 }

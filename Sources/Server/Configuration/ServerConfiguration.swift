@@ -40,6 +40,8 @@ public struct ServerConfiguration: Sendable {
     public var logLevel = Logger.Level.info
     /// Where traces go; nil: no tracing (`SOCLE_OTEL_ENDPOINT`, `SOCLE_OTEL_PROTOCOL`).
     public var tracing: SocleTracing.Exporter?
+    /// OpenID Connect bearer tokens, beside Basic (`SOCLE_OIDC_ISSUER`, `SOCLE_OIDC_AUDIENCE`, `SOCLE_OIDC_ROLES_CLAIM`); nil: Basic only.
+    public var oidc: OIDCSettings?
     /// The access trace (`SOCLE_ACCESS_TRACE`, `SOCLE_ACCESS_TRACE_KEY`, `SOCLE_ACCESS_TRACE_RETENTION_DAYS`).
     public var accessTrace = AccessTraceSettings()
 
@@ -92,6 +94,14 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("the system id '\(systemID)' must be non-empty and must not contain '::'")
         }
         if !(1...65535).contains(port) && port != 0 { throw ConfigurationError("port \(port) is out of range") }
+        if let oidc {
+            let plain = oidc.issuer.hasPrefix("http://")
+            let host = plain ? oidc.issuer.dropFirst(7).split(separator: "/").first.map { String($0.split(separator: ":").first ?? "") } ?? "" : ""
+            guard oidc.issuer.hasPrefix("https://") || (plain && Self.isLoopback(host)) else {
+                throw ConfigurationError("the OpenID Connect issuer \(oidc.issuer) must be an https:// URL (http:// only on a loopback address)")
+            }
+            guard !oidc.audience.isEmpty else { throw ConfigurationError("SOCLE_OIDC_ISSUER needs SOCLE_OIDC_AUDIENCE: the audience tokens must name") }
+        }
         _ = try location()
         if let size = database.poolSize, !(1...1000).contains(size) { throw ConfigurationError("the database pool size \(size) is out of range (1 to 1000)") }
         if let timeout = database.statementTimeout, timeout <= .zero { throw ConfigurationError("the statement timeout must be positive") }

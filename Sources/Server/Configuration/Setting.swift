@@ -76,6 +76,9 @@ public enum Settings {
     public static let otelEndpoint = Setting("SOCLE_OTEL_ENDPOINT")
     public static let otelProtocol = Setting("SOCLE_OTEL_PROTOCOL", default: "http/protobuf")
     public static let otelSampleRatio = Setting("SOCLE_OTEL_SAMPLE_RATIO", default: "1")
+    public static let oidcIssuer = Setting("SOCLE_OIDC_ISSUER")
+    public static let oidcAudience = Setting("SOCLE_OIDC_AUDIENCE")
+    public static let oidcRolesClaim = Setting("SOCLE_OIDC_ROLES_CLAIM", default: "roles")
     public static let accessTrace = Setting("SOCLE_ACCESS_TRACE", default: "on")
     public static let accessTraceKey = Setting("SOCLE_ACCESS_TRACE_KEY")
     public static let accessTraceRetentionDays = Setting("SOCLE_ACCESS_TRACE_RETENTION_DAYS", default: "0")
@@ -84,5 +87,6 @@ public enum Settings {
         config, host, port, databaseURL, poolSize, statementTimeout, systemID, users, auth, metrics, maximumBodySize, requestTimeout,
         maximumConcurrentRequests, requestQueueTimeout, shutdownGracePeriod, trustedProxies, fhirConditionalDelete, fhirReferentialIntegrity,
         logLevel, otelEndpoint, otelProtocol, otelSampleRatio, accessTrace, accessTraceKey, accessTraceRetentionDays,
+        oidcIssuer, oidcAudience, oidcRolesClaim,
     ]
 }

@@ -24,7 +24,7 @@ enum OpenAPIDocument {
             ],
             "servers": [["url": "/"]],
             "tags": .array(APITag.allCases.map { ["name": .string($0.rawValue), "description": .string($0.description)] }),
-            "security": [["basic": []]],
+            "security": [["basic": []], ["bearer": []]],
             "paths": .object(JSONObject(paths.map { ($0.0, .object($0.1)) })),
             "components": components,
         ]
@@ -33,11 +33,15 @@ enum OpenAPIDocument {
     static let description = """
         Socle, an openEHR repository with a FHIR R4 face. The openEHR API, the admin API, status, health and metrics \
         are also served under /rest (/rest/openehr/v1/…), as clients written for EHRbase call them. \
-        Authentication: HTTP Basic (SOCLE_USERS); the operations marked with no security are public.
+        Authentication: HTTP Basic (SOCLE_USERS), or an OpenID Connect bearer token when SOCLE_OIDC_ISSUER is set; \
+        the operations marked with no security are public.
         """
 
     static let components: JSON = [
-        "securitySchemes": ["basic": ["type": "http", "scheme": "basic"]],
+        "securitySchemes": [
+            "basic": ["type": "http", "scheme": "basic"],
+            "bearer": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An access token of the issuer SOCLE_OIDC_ISSUER names"],
+        ],
         "schemas": [
             "Error": [
                 "type": "object",

@@ -1,0 +1,221 @@
+import AsyncHTTPClient
+import Foundation
+import JSONCore
+import JWTKit
+import NIOCore
+import Synchronization
+
+/// What a bearer token must satisfy: its issuer (whose discovery document
+/// and keys are fetched), its audience, and where its claims are read.
+public struct OIDCSettings: Sendable, Hashable {
+    /// The issuer URL, exactly as tokens name it in `iss`.
+    public var issuer: String
+    /// The audience tokens must name in `aud` (Socle's client id or resource URL).
+    public var audience: String
+    /// The claim holding the user's roles, a dotted path (`realm_access.roles`).
+    public var rolesClaim: String
+    /// Clock skew allowed on `exp` and `nbf`.
+    public var leeway: Duration
+    /// The keys are fetched again for an unknown key id at most this often.
+    public var refetchInterval: Duration
+
+    public init(issuer: String, audience: String, rolesClaim: String = "roles", leeway: Duration = .seconds(60), refetchInterval: Duration = .seconds(10)) {
+        self.issuer = issuer
+        self.audience = audience
+        self.rolesClaim = rolesClaim
+        self.leeway = leeway
+        self.refetchInterval = refetchInterval
+    }
+}
+
+/// A token refused, with the reason RFC 6750 §3.1 asks to give: `invalid_token` (401).
+struct BearerTokenError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The issuer could not be asked for its keys: the server's problem (503), not the client's.
+struct IssuerUnavailableError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Checks OpenID Connect access tokens (RFC 9068 JWTs) against the
+/// issuer's keys (RFC 7517 JWKS, found through OpenID Connect Discovery
+/// 1.0 §4): the signature with JWTKit, by a key and an algorithm the issuer
+/// published (RS256, PS256 or ES256; `none` and HMAC are refused, so a
+/// token signed with the public key as an HMAC secret is too), then `iss`,
+/// `aud`, `exp` and `nbf`. Keys are cached for an hour; a token naming a
+/// key id not in the cache makes one new fetch (key rotation), at most every
+/// `refetchInterval`.
+public final class BearerTokenVerifier: Sendable {
+    public let settings: OIDCSettings
+    let client: HTTPClient
+    let keys = Mutex<KeySet?>(nil)
+    let refreshing = Mutex<ContinuousClock.Instant?>(nil)
+    /// The last failed fetch: for `refetchInterval` after it, requests are
+    /// answered at once rather than each waiting on an issuer that is down.
+    let failed = Mutex<(at: ContinuousClock.Instant, error: IssuerUnavailableError)?>(nil)
+    static let accepted: Set<String> = ["RS256", "PS256", "ES256"]
+
+    /// The keys of one JWKS: for each key id, a collection per algorithm
+    /// the key may sign with, so the token's header picks among those only.
+    struct KeySet: Sendable {
+        var byID: [String: [String: JWTKeyCollection]]
+        var fetched: ContinuousClock.Instant
+    }
+
+    public init(settings: OIDCSettings, client: HTTPClient = .shared) {
+        self.settings = settings
+        self.client = client
+    }
+
+    /// The claims of a valid token, or why it is not one.
+    func verify(_ token: String) async throws -> JSON {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let header = Self.decodedSegment(parts[0]), let claims = Self.decodedSegment(parts[1]) else {
+            throw BearerTokenError("the token is not a JWS compact serialization (three base64url parts)")
+        }
+        guard let algorithm = header["alg"]?.stringValue, Self.accepted.contains(algorithm) else {
+            throw BearerTokenError("the token's algorithm '\(header["alg"]?.stringValue ?? "")' is not accepted: RS256, PS256 or ES256")
+        }
+        let collection = try await keyCollection(id: header["kid"]?.stringValue, algorithm: algorithm)
+        do {
+            _ = try await collection.verify(token, as: SignatureOnly.self)
+        } catch {
+            throw BearerTokenError("the token's signature does not verify with the issuer's key")
+        }
+        try check(claims)
+        return claims
+    }
+
+    /// `iss`, `aud`, `exp` (required) and `nbf`, with the leeway.
+    func check(_ claims: JSON) throws {
+        guard claims["iss"]?.stringValue == settings.issuer else {
+            throw BearerTokenError("the token's issuer '\(claims["iss"]?.stringValue ?? "")' is not \(settings.issuer)")
+        }
+        let audiences = claims["aud"]?.stringValue.map { [$0] } ?? claims["aud"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        guard audiences.contains(settings.audience) else { throw BearerTokenError("the token is not meant for this server (aud must name \(settings.audience))") }
+        let now = Date().timeIntervalSince1970
+        let leeway = Double(settings.leeway.components.seconds)
+        guard let expiry = claims["exp"].flatMap(Self.seconds) else { throw BearerTokenError("the token has no expiry (exp)") }
+        guard now <= expiry + leeway else { throw BearerTokenError("the token has expired") }
+        if let notBefore = claims["nbf"].flatMap(Self.seconds), now < notBefore - leeway {
+            throw BearerTokenError("the token is not valid yet (nbf)")
+        }
+    }
+
+    /// The collection for a key id and algorithm, fetching the keys when
+    /// they are not cached or do not hold that key id.
+    func keyCollection(id: String?, algorithm: String) async throws -> JWTKeyCollection {
+        var set = try await keySet(refetch: false)
+        if Self.find(id, algorithm, in: set) == nil, id.map({ set.byID[$0] == nil }) ?? false, canRefetch() {
+            set = try await keySet(refetch: true)
+        }
+        guard let collection = Self.find(id, algorithm, in: set) else {
+            if let id, set.byID[id] != nil { throw BearerTokenError("the issuer's key '\(id)' does not sign with \(algorithm)") }
+            throw BearerTokenError(id.map { "the token's key id '\($0)' is not among the issuer's keys" } ?? "the token names no key id (kid)")
+        }
+        return collection
+    }
+
+    static func find(_ id: String?, _ algorithm: String, in set: KeySet) -> JWTKeyCollection? {
+        if let id { return set.byID[id]?[algorithm] }
+        // Without a key id, only an issuer with one key is unambiguous.
+        return set.byID.count == 1 ? set.byID.first?.value[algorithm] : nil
+    }
+
+    func canRefetch() -> Bool {
+        refreshing.withLock { last in
+            let now = ContinuousClock.now
+            if let last, now - last < settings.refetchInterval { return false }
+            last = now
+            return true
+        }
+    }
+
+    func keySet(refetch: Bool) async throws -> KeySet {
+        let cached = keys.withLock { $0 }
+        if !refetch, let cached, ContinuousClock.now - cached.fetched < .seconds(3600) { return cached }
+        // While the issuer cannot be reached, the keys last fetched still serve.
+        if let failure = failed.withLock({ $0 }), ContinuousClock.now - failure.at < settings.refetchInterval {
+            if let cached { return cached }
+            throw failure.error
+        }
+        do {
+            let fetched = try await fetchKeys()
+            keys.withLock { $0 = fetched }
+            return fetched
+        } catch let error as IssuerUnavailableError {
+            failed.withLock { $0 = (.now, error) }
+            if let cached { return cached }
+            throw error
+        }
+    }
+
+    /// The discovery document, then its `jwks_uri`.
+    func fetchKeys() async throws -> KeySet {
+        let base = settings.issuer.hasSuffix("/") ? String(settings.issuer.dropLast()) : settings.issuer
+        let discovery = try await fetchJSON(base + "/.well-known/openid-configuration")
+        guard discovery["issuer"]?.stringValue == settings.issuer else {
+            throw IssuerUnavailableError(description: "the discovery document of \(settings.issuer) names another issuer")
+        }
+        guard let uri = discovery["jwks_uri"]?.stringValue else {
+            throw IssuerUnavailableError(description: "the discovery document of \(settings.issuer) has no jwks_uri")
+        }
+        let jwks = try await fetchJSON(uri)
+        var byID: [String: [String: JWTKeyCollection]] = [:]
+        for key in jwks["keys"]?.arrayValue ?? [] {
+            guard let id = key["kid"]?.stringValue, key["use"]?.stringValue ?? "sig" == "sig" else { continue }
+            for algorithm in Self.algorithms(of: key) {
+                var pinned = key.objectValue ?? JSONObject()
+                pinned["alg"] = .string(algorithm)
+                guard let collection = try? await JWTKeyCollection().add(jwksJSON: JSONSerializer.string(["keys": [.object(pinned)]])) else { continue }
+                byID[id, default: [:]][algorithm] = collection
+            }
+        }
+        return KeySet(byID: byID, fetched: .now)
+    }
+
+    /// The accepted algorithms a JWK may sign with: its own `alg`, or those its key type allows.
+    static func algorithms(of key: JSON) -> [String] {
+        if let declared = key["alg"]?.stringValue { return accepted.contains(declared) ? [declared] : [] }
+        switch (key["kty"]?.stringValue, key["crv"]?.stringValue) {
+        case ("RSA", _): return ["RS256", "PS256"]
+        case ("EC", "P-256"): return ["ES256"]
+        default: return []
+        }
+    }
+
+    func fetchJSON(_ url: String) async throws -> JSON {
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+            guard response.status == .ok else { throw IssuerUnavailableError(description: "\(url) answered \(response.status.code)") }
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return try JSONParser.parse(body.readableBytesView)
+        } catch let error as IssuerUnavailableError {
+            throw error
+        } catch {
+            throw IssuerUnavailableError(description: "\(url) cannot be read: \(error)")
+        }
+    }
+
+    static func decodedSegment(_ segment: Substring) -> JSON? {
+        var text = segment.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        guard let data = Data(base64Encoded: text), let json = try? JSONParser.parse(Array(data)), case .object = json else { return nil }
+        return json
+    }
+
+    static func seconds(_ value: JSON) -> Double? {
+        if case .number(let text) = value { return Double(text) }
+        return nil
+    }
+}
+
+/// The payload as JWTKit sees it: the signature alone is its concern; the
+/// claims are read and checked by `BearerTokenVerifier.check`.
+struct SignatureOnly: JWTPayload {
+    init(from decoder: any Decoder) throws {}
+    func encode(to encoder: any Encoder) throws {}
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
+}

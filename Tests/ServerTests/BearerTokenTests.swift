@@ -1,0 +1,233 @@
+import Crypto
+import CryptoExtras
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import JSONCore
+import JWTKit
+import Logging
+import Server
+import SocleTestSupport
+import Synchronization
+import Testing
+
+/// OpenID Connect bearer tokens (issue 16 §1; RFC 6750, RFC 9068, OpenID
+/// Connect Discovery 1.0 §4, RFC 7517): an issuer on 127.0.0.1 publishes
+/// its discovery document and keys; tokens it signs are accepted on every
+/// surface, and every other token is refused with 401 and
+/// `WWW-Authenticate: Bearer error="invalid_token"`.
+@Suite("Bearer tokens")
+struct BearerTokenTests {
+    /// A test identity provider: its keys, what it publishes, and how often it was asked.
+    final class Issuer: Sendable {
+        let rsa: JWTKit.Insecure.RSA.PrivateKey
+        let ec = ES256PrivateKey()
+        let rotated: JWTKit.Insecure.RSA.PrivateKey
+        let stranger: JWTKit.Insecure.RSA.PrivateKey
+        let published = Mutex<[String]>(["rsa", "ec"])
+        let fetches = Mutex<Int>(0)
+        let signers = JWTKeyCollection()
+
+        init() async throws {
+            rsa = try JWTKit.Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
+            rotated = try JWTKit.Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
+            stranger = try JWTKit.Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
+            await signers.add(rsa: rsa, digestAlgorithm: .sha256, kid: "rsa")
+            await signers.add(ecdsa: ec, kid: "ec")
+            await signers.add(rsa: rotated, digestAlgorithm: .sha256, kid: "rotated")
+            await signers.add(rsa: stranger, digestAlgorithm: .sha256, kid: "stranger")
+        }
+
+        /// A token signed by `key` (PSS or PKCS #1 v1.5) whose header names `kid`, whatever key that is.
+        func sign(_ claims: Claims, rsa key: JWTKit.Insecure.RSA.PrivateKey, pss: Bool = false, kid: String) async throws -> String {
+            let keys = JWTKeyCollection()
+            if pss { await keys.add(pss: key, digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid)) }
+            else { await keys.add(rsa: key, digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid)) }
+            return try await keys.sign(claims, kid: JWKIdentifier(string: kid))
+        }
+
+        func jwks() throws -> JSON {
+            var keys: [JSON] = []
+            for kid in published.withLock({ $0 }) {
+                switch kid {
+                case "ec":
+                    let (x, y) = try #require(ec.publicKey.parameters)
+                    keys.append(["kty": "EC", "crv": "P-256", "kid": "ec", "use": "sig", "x": .string(x), "y": .string(y)])
+                default:
+                    // No `alg`: the key signs RS256 and PS256 alike.
+                    let key = kid == "rotated" ? rotated : rsa
+                    let (n, e) = try key.publicKey.getKeyPrimitives()
+                    keys.append(["kty": "RSA", "kid": .string(kid), "use": "sig", "n": .string(Self.base64URL(n)), "e": .string(Self.base64URL(e))])
+                }
+            }
+            return ["keys": .array(keys)]
+        }
+
+        static func base64URL(_ data: some DataProtocol) -> String {
+            Data(data).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+
+        /// Serves discovery and keys on a live port while `body` runs.
+        func serve(_ body: @Sendable (String) async throws -> Void) async throws {
+            let router = Router()
+            let issuer = Mutex<String>("")
+            router.get(".well-known/openid-configuration") { _, _ in
+                let url = issuer.withLock { $0 }
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: JSONSerializer.string(["issuer": .string(url), "jwks_uri": .string(url + "/jwks")]))))
+            }
+            router.get("jwks") { _, _ in
+                self.fetches.withLock { $0 += 1 }
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: JSONSerializer.string(try self.jwks()))))
+            }
+            try await Application(router: router, logger: Logger(label: "issuer")).test(.live) { client in
+                let url = "http://127.0.0.1:\(client.port!)"
+                issuer.withLock { $0 = url }
+                try await body(url)
+            }
+        }
+    }
+
+    struct Claims: JWTPayload {
+        var iss: String
+        var sub = "dr.house"
+        var aud: [String] = ["socle"]
+        var exp = Int(Date().timeIntervalSince1970) + 300
+        var nbf: Int?
+        var roles: [String]? = ["admin"]
+        var azp: String? = "ward-app"
+        var scope: String? = "user/*.rs"
+
+        func verify(using algorithm: some JWTAlgorithm) async throws {}
+    }
+
+    static func unsigned(header: JSON, claims: Claims, signature: (String) -> String = { _ in "" }) throws -> String {
+        let payload = try JSONEncoder().encode(claims)
+        let input = Issuer.base64URL(Data(JSONSerializer.string(header).utf8)) + "." + Issuer.base64URL(payload)
+        return input + "." + signature(input)
+    }
+
+    static func get(_ server: TestServer, _ path: String, token: String) async throws -> Reply {
+        try await server.send(.get, path, as: nil, headers: ["Authorization": "Bearer " + token])
+    }
+
+    static let surfaces = ["/openehr/v1/ehr/7d44b88c-4199-4bad-97dc-d78268e01398", "/fhir/Patient?name=x", "/admin/access-log"]
+
+    @Test(arguments: TestEngine.available)
+    func tokensOfTheIssuerAreAcceptedAndOthersRefused(engine: TestEngine) async throws {
+        let issuer = try await Issuer()
+        try await issuer.serve { url in
+            try await TestServer.with(engine, configure: { $0.oidc = OIDCSettings(issuer: url, audience: "socle", refetchInterval: .zero) }) { server in
+                let good = Claims(iss: url)
+                let tokens = [
+                    ("RS256", try await issuer.signers.sign(good, kid: "rsa")), ("PS256", try await issuer.sign(good, rsa: issuer.rsa, pss: true, kid: "rsa")),
+                    ("ES256", try await issuer.signers.sign(good, kid: "ec")),
+                ]
+                for (algorithm, token) in tokens {
+                    for path in Self.surfaces {
+                        let reply = try await Self.get(server, path, token: token)
+                        #expect([200, 404].contains(reply.status.code), "\(algorithm) \(path): \(reply.status) \(reply.body)")
+                    }
+                }
+                // Basic stays on beside bearer tokens.
+                #expect(try await server.send(.get, "/admin/access-log").status == .ok)
+                // The trace names the token's subject, client and scheme.
+                let log = try await server.send(.get, "/admin/access-log?limit=1000").json["entries"]?.arrayValue ?? []
+                let bearer = try #require(log.first { $0["actor"]?["authentication"]?.stringValue == "bearer" })
+                #expect(bearer["actor"]?["name"]?.stringValue == "dr.house")
+                #expect(bearer["actor"]?["client_id"]?.stringValue == "ward-app")
+
+                let hour = 3600
+                var expired = good
+                expired.exp = Int(Date().timeIntervalSince1970) - hour
+                var early = good
+                early.nbf = Int(Date().timeIntervalSince1970) + hour
+                var elsewhere = good
+                elsewhere.aud = ["another-api"]
+                var foreign = good
+                foreign.iss = "https://evil.example"
+                let (n, e) = try issuer.rsa.publicKey.getKeyPrimitives()
+                let publicJWK = JSONSerializer.string(["kty": "RSA", "n": .string(Issuer.base64URL(n)), "e": .string(Issuer.base64URL(e))])
+                let refused: [(String, String, String)] = [
+                    ("expired", try await issuer.signers.sign(expired, kid: "rsa"), "expired"),
+                    ("not yet valid", try await issuer.signers.sign(early, kid: "rsa"), "not valid yet"),
+                    ("wrong audience", try await issuer.signers.sign(elsewhere, kid: "rsa"), "not meant for this server"),
+                    ("wrong issuer", try await issuer.signers.sign(foreign, kid: "rsa"), "issuer"),
+                    ("bad signature", String(try await issuer.signers.sign(good, kid: "rsa").dropLast(4)) + "AAAA", "signature"),
+                    ("another key", try await issuer.sign(good, rsa: issuer.stranger, kid: "rsa"), "signature"),
+                    ("alg none", try Self.unsigned(header: ["alg": "none", "kid": "rsa"], claims: good), "algorithm 'none'"),
+                    (
+                        "HMAC with the public key",
+                        try Self.unsigned(header: ["alg": "HS256", "kid": "rsa"], claims: good) { input in
+                            let mac = HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: SymmetricKey(data: Data(publicJWK.utf8)))
+                            return Issuer.base64URL(Data(mac))
+                        }, "algorithm 'HS256'"
+                    ),
+                    ("no key id", try Self.unsigned(header: ["alg": "RS256"], claims: good) { _ in "AAAA" }, "no key id"),
+                    ("not a JWT", "abc.def", "three base64url parts"),
+                ]
+                for (name, token, reason) in refused {
+                    for path in Self.surfaces {
+                        let reply = try await Self.get(server, path, token: token)
+                        let challenge = reply.headers[values: .wwwAuthenticate].first { $0.hasPrefix("Bearer") } ?? ""
+                        #expect(reply.status == .unauthorized, "\(name) on \(path): \(reply.status)")
+                        #expect(challenge.contains("error=\"invalid_token\"") && challenge.contains(reason), "\(name) on \(path): \(challenge)")
+                    }
+                }
+                let outcome = try await Self.get(server, "/fhir/Patient", token: refused[0].1)
+                #expect(outcome.json["resourceType"]?.stringValue == "OperationOutcome")
+                // No credentials: both challenges, no error code (RFC 6750 §3.1).
+                let bare = try await server.send(.get, Self.surfaces[0], as: nil)
+                #expect(bare.status == .unauthorized)
+                #expect(Set(bare.headers[values: .wwwAuthenticate]) == ["Bearer realm=\"Socle\"", "Basic realm=\"Socle\", charset=\"UTF-8\""])
+            }
+        }
+    }
+
+    /// A key id the cache does not hold makes one fetch of the keys: a new
+    /// key is accepted at once (rotation), an unknown one refused after it.
+    @Test(arguments: TestEngine.available)
+    func anUnknownKeyIDFetchesTheKeysAgain(engine: TestEngine) async throws {
+        let issuer = try await Issuer()
+        try await issuer.serve { url in
+            try await TestServer.with(engine, configure: { $0.oidc = OIDCSettings(issuer: url, audience: "socle", refetchInterval: .zero) }) { server in
+                let claims = Claims(iss: url)
+                let first = try await Self.get(server, Self.surfaces[2], token: try await issuer.signers.sign(claims, kid: "rsa"))
+                #expect(first.status == .ok)
+                #expect(issuer.fetches.withLock { $0 } == 1)
+                // Known keys are not fetched again.
+                _ = try await Self.get(server, Self.surfaces[2], token: try await issuer.signers.sign(claims, kid: "ec"))
+                #expect(issuer.fetches.withLock { $0 } == 1)
+
+                issuer.published.withLock { $0.append("rotated") }
+                let rotated = try await Self.get(server, Self.surfaces[2], token: try await issuer.signers.sign(claims, kid: "rotated"))
+                #expect(rotated.status == .ok, "\(rotated.body)")
+                #expect(issuer.fetches.withLock { $0 } == 2)
+
+                let unknown = try await Self.get(server, Self.surfaces[2], token: try await issuer.signers.sign(claims, kid: "stranger"))
+                #expect(unknown.status == .unauthorized)
+                #expect(unknown.headers[values: .wwwAuthenticate].contains { $0.contains("'stranger' is not among the issuer's keys") })
+                #expect(issuer.fetches.withLock { $0 } == 3)
+            }
+        }
+    }
+
+    /// An issuer that cannot be reached is the server's problem: 503, not 401.
+    @Test
+    func anUnreachableIssuerIsUnavailableNotUnauthorized() async throws {
+        let issuer = try await Issuer()
+        try await issuer.serve { url in
+            // An issuer URL where no discovery document is found.
+            let nowhere = url + "/nowhere"
+            try await TestServer.with(.sqlite, configure: { $0.oidc = OIDCSettings(issuer: nowhere, audience: "socle") }) { server in
+                let token = try await issuer.signers.sign(Claims(iss: nowhere), kid: "rsa")
+                let reply = try await Self.get(server, Self.surfaces[0], token: token)
+                #expect(reply.status == .serviceUnavailable, "\(reply.body)")
+                #expect(reply.json["message"]?.stringValue?.contains("answered 404") == true, "\(reply.body)")
+            }
+        }
+    }
+}
