@@ -100,6 +100,16 @@ struct BearerTokenTests {
         var roles: [String]? = ["admin"]
         var azp: String? = "ward-app"
         var scope: String? = "user/*.rs"
+        var acr: String?
+        var given_name: String?
+        var family_name: String?
+        var SubjectNameID: String?
+        var SubjectRefPro: RefPro?
+
+        struct RefPro: Codable, Sendable {
+            struct Exercice: Codable, Sendable { var codeProfession: String }
+            var exercices: [Exercice]
+        }
 
         func verify(using algorithm: some JWTAlgorithm) async throws {}
     }
@@ -227,6 +237,73 @@ struct BearerTokenTests {
                 let reply = try await Self.get(server, Self.surfaces[0], token: token)
                 #expect(reply.status == .serviceUnavailable, "\(reply.body)")
                 #expect(reply.json["message"]?.stringValue?.contains("answered 404") == true, "\(reply.body)")
+            }
+        }
+    }
+
+    /// Pro Santé Connect (issue 16 §2): a token of PSC's shape commits with
+    /// the professional's national identifier and its issuer in the audit;
+    /// with `SOCLE_OIDC_REQUIRED_ACR=eidas1`, a token of a weaker level reads
+    /// but does not write (RFC 9470 §3).
+    @Test(arguments: TestEngine.available)
+    func aProSanteConnectTokenCommitsAsTheProfessional(engine: TestEngine) async throws {
+        let issuer = try await Issuer()
+        try await issuer.serve { url in
+            let settings = OIDCSettings(issuer: url, audience: "socle", requiredACR: "eidas1")
+            try await TestServer.with(engine, configure: { $0.oidc = settings }) { server in
+                let ehrID = try await CompositionRoutesTests.prepared(server)
+                var psc = Claims(iss: url)
+                psc.sub = "f:550dc1c8-d97b-4b1e-ac8c-8eb4471cf9dd:899700218896"
+                psc.roles = nil
+                psc.acr = "eidas1"
+                psc.given_name = "Amélie"
+                psc.family_name = "Lefèvre"
+                psc.SubjectNameID = "899700218896"
+                psc.SubjectRefPro = .init(exercices: [.init(codeProfession: "10")])
+                let token = try await issuer.signers.sign(psc, kid: "rsa")
+                let created = try await server.send(
+                    .post, "/openehr/v1/ehr/\(ehrID)/composition",
+                    as: nil, headers: ["Authorization": "Bearer " + token, "openEHR-AUDIT_DETAILS.committer": #"name="Someone Else""#],
+                    body: CompositionRoutesTests.compositionText)
+                #expect(created.status == .created, "\(created.body)")
+                let uid = try #require(created.eTag)
+                let version = try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/versioned_composition/\(uid.split(separator: ":")[0])/version/\(uid)")
+                let committer = try #require(version.json["commit_audit"]?["committer"])
+                #expect(committer["_type"]?.stringValue == "PARTY_IDENTIFIED")
+                #expect(committer["name"]?.stringValue == "Amélie Lefèvre")
+                let identifier = committer["identifiers"]?.arrayValue?.first
+                #expect(identifier?["id"]?.stringValue == "899700218896")
+                #expect(identifier?["issuer"]?.stringValue == "1.2.250.1.71.4.2.1")
+                #expect(identifier?["type"]?.stringValue == "RPPS")
+                #expect(committer["external_ref"]?["id"]?["value"]?.stringValue == "899700218896")
+                #expect(committer["external_ref"]?["id"]?["scheme"]?.stringValue == "1.2.250.1.71.4.2.1")
+
+                // The trace names the professional by national identifier.
+                let log = try await server.send(.get, "/admin/access-log?patient=EHR/\(ehrID)").json["entries"]?.arrayValue ?? []
+                let write = try #require(log.first { $0["operation"]?.stringValue == "create" && $0["request"]?.stringValue?.hasSuffix("/composition") == true })
+                #expect(write["actor"]?["national_id"]?.stringValue == "899700218896")
+                #expect(write["actor"]?["national_id_issuer"]?.stringValue == "1.2.250.1.71.4.2.1")
+
+                // A weaker authentication reads, and is asked to step up to write.
+                psc.acr = "eidas2"
+                let weaker = try await issuer.signers.sign(psc, kid: "rsa")
+                let read = try await Self.get(server, "/openehr/v1/ehr/\(ehrID)", token: weaker)
+                #expect(read.status == .ok)
+                let refused = try await server.send(
+                    .post, "/openehr/v1/ehr/\(ehrID)/composition", as: nil, headers: ["Authorization": "Bearer " + weaker],
+                    body: CompositionRoutesTests.compositionText)
+                #expect(refused.status == .unauthorized)
+                let challenge = refused.headers[values: .wwwAuthenticate].first { $0.hasPrefix("Bearer") } ?? ""
+                #expect(challenge.contains("error=\"insufficient_user_authentication\"") && challenge.contains("acr_values=\"eidas1\""), "\(challenge)")
+                let fhirWrite = try await server.send(
+                    .post, "/fhir/Patient", as: nil, headers: ["Authorization": "Bearer " + weaker], body: AccessTraceTests.patient("Durand"))
+                #expect(fhirWrite.status == .unauthorized)
+                #expect(fhirWrite.json["resourceType"]?.stringValue == "OperationOutcome")
+                // A search by POST is a read.
+                let search = try await server.send(
+                    .post, "/fhir/Patient/_search", as: nil,
+                    headers: ["Authorization": "Bearer " + weaker, "Content-Type": "application/x-www-form-urlencoded"], body: "name=Durand")
+                #expect(search.status == .ok, "\(search.body)")
             }
         }
     }

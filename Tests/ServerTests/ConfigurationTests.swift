@@ -69,6 +69,7 @@ struct ConfigurationTests {
             oidc_issuer: https://auth.example/realms/hospital
             oidc_audience: socle
             oidc_roles_claim: realm_access.roles
+            oidc_required_acr: eidas1
             access_trace_key: /var/lib/socle/trace.key
             access_trace_retention_days: 3650
             """)
@@ -84,7 +85,7 @@ struct ConfigurationTests {
         #expect(configuration.logLevel == .debug)
         #expect(!configuration.accessTrace.enabled && configuration.accessTrace.keyPath == "/var/lib/socle/trace.key")
         #expect(configuration.accessTrace.retentionDays == 3650)
-        #expect(configuration.oidc == OIDCSettings(issuer: "https://auth.example/realms/hospital", audience: "socle", rolesClaim: "realm_access.roles"))
+        #expect(configuration.oidc == OIDCSettings(issuer: "https://auth.example/realms/hospital", audience: "socle", rolesClaim: "realm_access.roles", requiredACR: "eidas1"))
         #expect(configuration.tracing == SocleTracing.Exporter(endpoint: "http://collector.internal:4318", wireProtocol: "http/json", sampleRatio: 0.25))
         // Each setting of the list but the file's own name has its key in the file above.
         let text = try String(contentsOfFile: path, encoding: .utf8)

@@ -13,22 +13,48 @@ public struct PartyProxy: Sendable, Equatable {
     public var externalRef: PartyReference?
     /// PARTY_IDENTIFIED and PARTY_RELATED only.
     public var name: String?
+    /// PARTY_IDENTIFIED.identifiers: the party's identifiers, such as a
+    /// professional's national identifier, each a DV_IDENTIFIER.
+    public var identifiers: [Identifier] = []
 
-    public init(kind: Kind, externalRef: PartyReference? = nil, name: String? = nil) {
+    /// DV_IDENTIFIER (RM 1.1.0 data_types.basic).
+    public struct Identifier: Sendable, Equatable {
+        public var issuer: String
+        public var assigner: String
+        public var id: String
+        public var type: String
+
+        public init(issuer: String, assigner: String, id: String, type: String) {
+            self.issuer = issuer
+            self.assigner = assigner
+            self.id = id
+            self.type = type
+        }
+
+        public var json: JSON {
+            .object(JSONObject([
+                ("_type", "DV_IDENTIFIER"), ("issuer", .string(issuer)), ("assigner", .string(assigner)), ("id", .string(id)), ("type", .string(type)),
+            ]))
+        }
+    }
+
+    public init(kind: Kind, externalRef: PartyReference? = nil, name: String? = nil, identifiers: [Identifier] = []) {
         self.kind = kind
         self.externalRef = externalRef
         self.name = name
+        self.identifiers = identifiers
     }
 
     /// A committer known by name only, as the authenticated user is.
-    public static func identified(name: String, externalRef: PartyReference? = nil) -> PartyProxy {
-        PartyProxy(kind: .identified, externalRef: externalRef, name: name)
+    public static func identified(name: String, externalRef: PartyReference? = nil, identifiers: [Identifier] = []) -> PartyProxy {
+        PartyProxy(kind: .identified, externalRef: externalRef, name: name, identifiers: identifiers)
     }
 
     public var json: JSON {
         var object = JSONObject([("_type", .string(kind.rawValue))])
         if let externalRef { object["external_ref"] = externalRef.json }
         if let name, kind != .self { object["name"] = .string(name) }
+        if kind == .identified, !identifiers.isEmpty { object["identifiers"] = .array(identifiers.map(\.json)) }
         return .object(object)
     }
 

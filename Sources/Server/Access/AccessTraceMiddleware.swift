@@ -36,7 +36,8 @@ struct AccessTraceMiddleware: RouterMiddleware {
         let entry = AccessEntry(
             operation: note.operation ?? access.operation, surface: access.surface, request: "\(request.method) \(request.uri.path)",
             actor: AccessEntry.Actor(
-                name: user?.name ?? "anonymous", role: user?.role.rawValue ?? "none", clientID: user?.token?.clientID,
+                name: user?.name ?? "anonymous", role: user?.role.rawValue ?? "none", nationalID: user?.token?.nationalID,
+                nationalIDIssuer: user?.token?.nationalID.map { _ in TokenIdentity.nationalIDIssuer }, clientID: user?.token?.clientID,
                 authentication: user == AnonymousUserMiddleware.user ? "none" : user?.token != nil ? "bearer" : "basic"),
             patients: patients, resources: resources, query: note.query ?? access.query(request.uri.query), address: Self.address(context),
             outcome: outcome, requestID: context.requestID)
@@ -131,6 +132,9 @@ struct AccessKind {
         default: return nil
         }
     }
+
+    /// The operations that write clinical content.
+    static let writes: Set<String> = ["create", "update", "delete", "transaction", "erase"]
 
     static func operation(_ method: HTTPRequest.Method) -> String {
         switch method {

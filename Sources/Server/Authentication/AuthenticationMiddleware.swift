@@ -22,7 +22,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
         if lower.hasPrefix("basic "), let directory {
             context.user = try Self.basicUser(String(header.dropFirst(6)), directory: directory, refusal: unauthorized)
         } else if lower.hasPrefix("bearer "), let bearer {
-            context.user = try await bearerUser(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), bearer)
+            let user = try await bearerUser(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), bearer)
+            try requireACR(of: user, for: request, bearer.settings)
+            context.user = user
         } else {
             throw unauthorized("the Authorization scheme is not accepted: \(offered)")
         }
@@ -56,10 +58,22 @@ struct AuthenticationMiddleware: RouterMiddleware {
             throw unauthorized("the token has no subject (sub)", tokenError: "invalid_token")
         }
         let roles = Self.strings(at: bearer.settings.rolesClaim, in: claims)
-        let scopes = claims["scope"]?.stringValue.map { $0.split(separator: " ").map(String.init) } ?? claims["scp"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        let identity = TokenIdentity(
-            clientID: claims["azp"]?.stringValue ?? claims["client_id"]?.stringValue, scopes: scopes, patient: claims["patient"]?.stringValue)
-        return User(name: subject, password: "", role: roles.contains(User.Role.admin.rawValue) ? .admin : .user, token: identity)
+        return User(name: subject, password: "", role: roles.contains(User.Role.admin.rawValue) ? .admin : .user, token: TokenIdentity(claims: claims))
+    }
+
+    /// A write of clinical content with a token of a weaker `acr` than the one
+    /// required: 401 asking for a stronger authentication (RFC 9470 §3).
+    func requireACR(of user: User, for request: Request, _ settings: OIDCSettings) throws {
+        guard let required = settings.requiredACR, user.token?.acr != required,
+            let access = AccessKind(method: request.method, path: request.uri.path), AccessKind.writes.contains(access.operation)
+        else { return }
+        var error = unauthorized(
+            "writing clinical content needs an authentication of level \(required) (acr), this token has \(user.token?.acr ?? "none")",
+            tokenError: "insufficient_user_authentication")
+        error.headers[values: .wwwAuthenticate] = error.headers[values: .wwwAuthenticate].map { challenge in
+            challenge.hasPrefix("Bearer") ? challenge + ", acr_values=\"\(required)\"" : challenge
+        }
+        throw error
     }
 
     /// The strings at a dotted claim path: one string, or an array of them.

@@ -18,13 +18,19 @@ public struct OIDCSettings: Sendable, Hashable {
     public var leeway: Duration
     /// The keys are fetched again for an unknown key id at most this often.
     public var refetchInterval: Duration
+    /// The `acr` a token must carry to write clinical content (`eidas1`); nil: any.
+    public var requiredACR: String?
 
-    public init(issuer: String, audience: String, rolesClaim: String = "roles", leeway: Duration = .seconds(60), refetchInterval: Duration = .seconds(10)) {
+    public init(
+        issuer: String, audience: String, rolesClaim: String = "roles", leeway: Duration = .seconds(60), refetchInterval: Duration = .seconds(10),
+        requiredACR: String? = nil
+    ) {
         self.issuer = issuer
         self.audience = audience
         self.rolesClaim = rolesClaim
         self.leeway = leeway
         self.refetchInterval = refetchInterval
+        self.requiredACR = requiredACR
     }
 }
 

@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import JSONCore
+import OpenEHR
 import HummingbirdBcrypt
 import Synchronization
 
@@ -93,10 +95,50 @@ public struct TokenIdentity: Sendable, Equatable {
     public var scopes: [String]
     /// The patient the token is limited to (SMART `patient` claim).
     public var patient: String?
+    /// The professional's name for the record (`given_name family_name`).
+    public var displayName: String?
+    /// The professional's national identifier (Pro Santé Connect `SubjectNameID`).
+    public var nationalID: String?
+    /// The professions (Pro Santé Connect `SubjectRefPro.exercices[].codeProfession`, TRE_G15).
+    public var professions: [String] = []
+    /// How strongly the user authenticated (`acr`: `eidas1` for a CPS card or e-CPS at Pro Santé Connect).
+    public var acr: String?
+
+    /// The issuer of French health professionals' national identifiers
+    /// (identifiant national PS, which `SubjectNameID` carries).
+    public static let nationalIDIssuer = "1.2.250.1.71.4.2.1"
 
     public init(clientID: String? = nil, scopes: [String] = [], patient: String? = nil) {
         self.clientID = clientID
         self.scopes = scopes
         self.patient = patient
+    }
+
+    /// What the token's claims say, Pro Santé Connect's among them.
+    init(claims: JSON) {
+        clientID = claims["azp"]?.stringValue ?? claims["client_id"]?.stringValue
+        scopes = claims["scope"]?.stringValue.map { $0.split(separator: " ").map(String.init) } ?? claims["scp"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        patient = claims["patient"]?.stringValue
+        let names = [claims["given_name"]?.stringValue, claims["family_name"]?.stringValue].compactMap { $0 }.filter { !$0.isEmpty }
+        displayName = names.isEmpty ? claims["name"]?.stringValue : names.joined(separator: " ")
+        nationalID = claims["SubjectNameID"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        professions = claims["SubjectRefPro"]?["exercices"]?.arrayValue?.compactMap { $0["codeProfession"]?.stringValue } ?? []
+        acr = claims["acr"]?.stringValue
+    }
+}
+
+extension User {
+    /// Who commits what this user writes: a PARTY_IDENTIFIED by name, and
+    /// for a professional with a national identifier, that identifier with
+    /// its issuer (as a DV_IDENTIFIER and as the external reference).
+    public var committer: PartyProxy {
+        guard let token, let nationalID = token.nationalID else { return .identified(name: name) }
+        let issuer = TokenIdentity.nationalIDIssuer
+        // An identifier starting with 8 is an RPPS number with its prefix; 0, an ADELI one.
+        let type = nationalID.hasPrefix("8") ? "RPPS" : nationalID.hasPrefix("0") ? "ADELI" : "IDNPS"
+        return .identified(
+            name: token.displayName ?? name,
+            externalRef: PartyReference(id: ObjectID(rmType: "GENERIC_ID", value: nationalID, scheme: issuer), namespace: "professionals", type: "PERSON"),
+            identifiers: [PartyProxy.Identifier(issuer: issuer, assigner: issuer, id: nationalID, type: type)])
     }
 }

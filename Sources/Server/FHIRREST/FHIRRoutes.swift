@@ -209,7 +209,7 @@ struct FHIRRoutes {
     // MARK: Helpers
 
     static func committal(_ context: SocleRequestContext) -> Committal {
-        Committal(committer: .identified(name: context.user?.name ?? "anonymous"))
+        Committal(committer: context.user?.committer ?? .identified(name: "anonymous"))
     }
 
     static func requiredBody(_ request: Request, limit: Int) async throws -> JSON {

@@ -15,8 +15,9 @@ import Services
 enum AuditHeaders {
     static func committal(_ request: Request, user: User?) throws -> Committal {
         let attributes = try self.attributes(request)
-        var committal = Committal(committer: .identified(name: user?.name ?? "anonymous"), description: attributes["description.value"])
-        if let name = attributes["committer.name"] {
+        var committal = Committal(committer: user?.committer ?? .identified(name: "anonymous"), description: attributes["description.value"])
+        // A professional identified by their national identifier commits as themselves.
+        if let name = attributes["committer.name"], user?.token?.nationalID == nil {
             committal.committer.name = name
             if let id = attributes["committer.external_ref.id"] {
                 let namespace = attributes["committer.external_ref.namespace"] ?? "local"
