@@ -125,6 +125,7 @@ public enum SocleServer {
         let authenticated = root.group()
         authenticate(authenticated, components)
         if let trace = components.accessTrace { authenticated.add(middleware: AccessTraceMiddleware(trace: trace)) }
+        authenticated.add(middleware: AuthorizationMiddleware(versions: components.store.versions))
         SocleMetrics.register(on: root, authenticated: authenticated, access: configuration.metrics, store: components.store)
         let openEHR = authenticated.group("openehr/v1")
         let limit = configuration.maximumBodySize
@@ -157,6 +158,7 @@ public enum SocleServer {
         let authenticated = fhir.group()
         authenticate(authenticated, components)
         if let trace = components.accessTrace { authenticated.add(middleware: AccessTraceMiddleware(trace: trace)) }
+        authenticated.add(middleware: AuthorizationMiddleware(versions: components.store.versions))
         FHIRRoutes(service: components.fhirService, bodyLimit: components.configuration.maximumBodySize).register(on: authenticated)
     }
 

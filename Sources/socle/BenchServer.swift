@@ -24,7 +24,7 @@ final class BenchServer: Sendable {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("socle-bench-\(UUIDText.random())")
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: port, databaseURL: database ?? "sqlite:\(folder.path)/bench.sqlite", systemID: "bench.socle",
-            authentication: .basic([User(name: "bench", password: "bench-password", role: .admin)]))
+            authentication: .basic([User(name: "bench", password: "bench-password", roles: [.admin, .clinician])]))
         components = try await SocleServer.open(configuration, logger: logger)
         let app = SocleServer.application(components, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))

@@ -87,7 +87,7 @@ struct Serve: AsyncParsableCommand {
         let logger = bootstrapLogging(level: configuration.logLevel, traced: configuration.tracing != nil)
         if case .basic(let users) = configuration.authentication, users.isEmpty, configuration.oidc == nil {
             let password = Self.randomPassword()
-            configuration.authentication = .basic([User(name: "admin", password: password, role: .admin)])
+            configuration.authentication = .basic([User(name: "admin", password: password, roles: [.admin, .clinician])])
             FileHandle.standardError.write(Data("No SOCLE_USERS set: for this run, sign in as user 'admin' with password '\(password)'.\n".utf8))
         }
         try await SocleServer.serve(configuration, logger: logger)

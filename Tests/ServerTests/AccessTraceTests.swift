@@ -78,7 +78,7 @@ struct AccessTraceTests {
             #expect(ehr["request"]?.stringValue == "POST /openehr/v1/ehr")
             #expect(ehr["patients"] == .array([.string("EHR/\(ehrID)")]))
             #expect(ehr["actor"]?["name"]?.stringValue == "alice")
-            #expect(ehr["actor"]?["role"]?.stringValue == "admin")
+            #expect(ehr["actor"]?["role"]?.stringValue == "admin+clinician")
 
             let read = entries[2]
             #expect(read["operation"]?.stringValue == "read")

@@ -53,22 +53,22 @@ struct AdminRoutesTests {
 struct AuthenticationTests {
     @Test(arguments: TestEngine.available)
     func credentialsAreRequiredAndChecked(engine: TestEngine) async throws {
-        let hashed = User(name: "carol", password: Bcrypt.hash("carol-secret", cost: 4), role: .user)
+        let hashed = User(name: "carol", password: Bcrypt.hash("carol-secret", cost: 4), role: .clinician)
         try await TestServer.with(engine, users: [TestServer.admin, hashed]) { server in
             let none = try await server.send(.post, "/openehr/v1/ehr", as: nil)
             #expect(none.status == .unauthorized)
             #expect(none.headers[.wwwAuthenticate]?.hasPrefix("Basic realm=") == true)
-            let wrong = try await server.send(.post, "/openehr/v1/ehr", as: User(name: "alice", password: "guess", role: .user))
+            let wrong = try await server.send(.post, "/openehr/v1/ehr", as: User(name: "alice", password: "guess", role: .clinician))
             #expect(wrong.status == .unauthorized)
-            let unknown = try await server.send(.post, "/openehr/v1/ehr", as: User(name: "mallory", password: "x", role: .user))
+            let unknown = try await server.send(.post, "/openehr/v1/ehr", as: User(name: "mallory", password: "x", role: .clinician))
             #expect(unknown.status == .unauthorized)
             let garbage = try await server.send(.get, "/openehr/v1/ehr/\(UUID().uuidString)", as: nil, headers: ["Authorization": "Basic !!!"])
             #expect(garbage.status == .unauthorized)
-            #expect(try await server.send(.post, "/openehr/v1/ehr", as: User(name: "carol", password: "carol-secret", role: .user)).status == .created)
+            #expect(try await server.send(.post, "/openehr/v1/ehr", as: User(name: "carol", password: "carol-secret", role: .clinician)).status == .created)
             // Cached after the first bcrypt check; a wrong password still fails.
-            #expect(try await server.send(.post, "/openehr/v1/ehr", as: User(name: "carol", password: "carol-secret", role: .user)).status == .created)
-            #expect(try await server.send(.post, "/openehr/v1/ehr", as: User(name: "carol", password: "carol-secreT", role: .user)).status == .unauthorized)
-            #expect(try await server.send(.delete, "/admin/ehr/\(UUID().uuidString)", as: User(name: "carol", password: "carol-secret", role: .user)).status == .forbidden)
+            #expect(try await server.send(.post, "/openehr/v1/ehr", as: User(name: "carol", password: "carol-secret", role: .clinician)).status == .created)
+            #expect(try await server.send(.post, "/openehr/v1/ehr", as: User(name: "carol", password: "carol-secreT", role: .clinician)).status == .unauthorized)
+            #expect(try await server.send(.delete, "/admin/ehr/\(UUID().uuidString)", as: User(name: "carol", password: "carol-secret", role: .clinician)).status == .forbidden)
             #expect(try await server.send(.get, "/status", as: nil).status == .ok)
         }
     }
@@ -84,9 +84,9 @@ struct AuthenticationTests {
     }
 
     @Test func parsesTheUserList() throws {
-        let users = try User.parseList("alice:pw:admin, bob:p:a:ss ,carol:$2b$12$abcdefghijklmnopqrstuv:user")
-        #expect(users.map(\.name) == ["alice", "bob", "carol"])
-        #expect(users.map(\.role) == [.admin, .user, .user])
+        let users = try User.parseList("alice:pw:admin, bob:p:a:ss ,carol:$2b$12$abcdefghijklmnopqrstuv:user,dan:x:admin+researcher")
+        #expect(users.map(\.name) == ["alice", "bob", "carol", "dan"])
+        #expect(users.map(\.roles) == [[.admin], [.clinician], [.clinician], [.admin, .researcher]])
         #expect(users[1].password == "p:a:ss")
         #expect(throws: ConfigurationError.self) { try User.parseList("nopassword") }
         #expect(throws: ConfigurationError.self) { try User.parseList("a:x,a:y") }

@@ -97,14 +97,16 @@ struct BearerTokenTests {
         var aud: [String] = ["socle"]
         var exp = Int(Date().timeIntervalSince1970) + 300
         var nbf: Int?
-        var roles: [String]? = ["admin"]
+        var roles: [String]? = ["admin", "clinician"]
         var azp: String? = "ward-app"
-        var scope: String? = "user/*.rs"
+        var scope: String? = "openid"
         var acr: String?
         var given_name: String?
         var family_name: String?
         var SubjectNameID: String?
         var SubjectRefPro: RefPro?
+        var patient: String?
+        var ehrId: String?
 
         struct RefPro: Codable, Sendable {
             struct Exercice: Codable, Sendable { var codeProfession: String }

@@ -77,7 +77,7 @@ struct ConfigurationTests {
         #expect(configuration.port == 8181 && configuration.databaseURL == "sqlite:/tmp/x.sqlite" && configuration.systemID == "hospital.example")
         #expect(configuration.database.poolSize == 7 && configuration.database.statementTimeout == .milliseconds(12_500))
         guard case .basic(let users) = configuration.authentication else { Issue.record("not basic"); return }
-        #expect(users.map(\.name) == ["alice", "bob"] && users.map(\.role) == [.admin, .user])
+        #expect(users.map(\.name) == ["alice", "bob"] && users.map(\.roles) == [[.admin], [.clinician]])
         #expect(configuration.metrics == .off && configuration.maximumBodySize == 2048 && configuration.requestTimeout == nil)
         #expect(configuration.maximumConcurrentRequests == 64 && configuration.requestQueueTimeout == .seconds(5))
         #expect(configuration.shutdownGracePeriod == .seconds(3) && configuration.trustedProxies != .none)

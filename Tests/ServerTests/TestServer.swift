@@ -12,8 +12,8 @@ import Storage
 
 /// Socle's router over a fresh test database, driven without sockets.
 struct TestServer {
-    static let admin = User(name: "alice", password: "alice-secret", role: .admin)
-    static let clinician = User(name: "bob", password: "bob-secret", role: .user)
+    static let admin = User(name: "alice", password: "alice-secret", roles: [.admin, .clinician])
+    static let clinician = User(name: "bob", password: "bob-secret", role: .clinician)
 
     let client: any TestClientProtocol
     let database: TestDatabase

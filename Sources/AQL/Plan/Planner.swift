@@ -42,10 +42,12 @@ public struct Planner: Sendable {
     /// fills the page it is the page; it lets the database read the value
     /// index in order instead of sorting every row (`QueryService`).
     public func plan(
-        _ checked: Checker.CheckedQuery, parameters: [String: JSON] = [:], now: ISODateTime = .now(), orderedValuesOnly: Bool = false
+        _ checked: Checker.CheckedQuery, parameters: [String: JSON] = [:], now: ISODateTime = .now(), orderedValuesOnly: Bool = false,
+        restrictedTo ehrIDs: [String]? = nil
     ) throws(AQLSemanticError) -> QueryPlan {
         let builder = PlanBuilder(planner: self, checked: checked, parameters: parameters, now: now)
         builder.orderedValuesOnly = orderedValuesOnly
+        builder.restriction = ehrIDs
         let plan = builder.run()
         if !builder.problems.isEmpty { throw AQLSemanticError(problems: builder.problems) }
         return plan
@@ -214,6 +216,8 @@ final class PlanBuilder {
     var joined: [String: Anchor] = [:]
     /// See `Planner.plan(_:parameters:now:orderedValuesOnly:)`.
     var orderedValuesOnly = false
+    /// The EHRs a user may read (a token's patient context); nil: all.
+    var restriction: [String]?
     /// Whether a time window on the composition may drive the query (`decideTimeWindow`).
     var timeWindowDrives = true
     /// The query is about one EHR (`EHR e[ehr_id/value = …]`): its compositions drive.
@@ -263,6 +267,7 @@ final class PlanBuilder {
         }
         if orderedValuesOnly { requireOrderedValues() }
         if let ehrID = populationEHR() { main.conditions.append(.queryable(ehrID)) }
+        if let restriction { restrict(main, to: restriction) }
         for alias in lazyRoots.keys.sorted(by: { $0.number < $1.number }) where lazyRoots[alias]?.bound == nil { ensureJoined(alias) }
         var select = SelectPlan()
         select.hasAggregate = query.select.columns.contains { if case .aggregate = $0.expression { true } else { false } }

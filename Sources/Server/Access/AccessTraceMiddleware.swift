@@ -36,7 +36,7 @@ struct AccessTraceMiddleware: RouterMiddleware {
         let entry = AccessEntry(
             operation: note.operation ?? access.operation, surface: access.surface, request: "\(request.method) \(request.uri.path)",
             actor: AccessEntry.Actor(
-                name: user?.name ?? "anonymous", role: user?.role.rawValue ?? "none", nationalID: user?.token?.nationalID,
+                name: user?.name ?? "anonymous", role: user?.roleNames ?? "none", nationalID: user?.token?.nationalID,
                 nationalIDIssuer: user?.token?.nationalID.map { _ in TokenIdentity.nationalIDIssuer }, clientID: user?.token?.clientID,
                 authentication: user == AnonymousUserMiddleware.user ? "none" : user?.token != nil ? "bearer" : "basic"),
             patients: patients, resources: resources, query: note.query ?? access.query(request.uri.query), address: Self.address(context),
@@ -63,6 +63,8 @@ struct AccessKind {
     var operation: String
     var patients: [String] = []
     var resources: [String] = []
+    /// The FHIR type the request reads or writes (the searched one of a compartment search).
+    var fhirType: String?
     /// Whether the query string is what was asked (a search's parameters).
     var queryIsAsked = false
 
@@ -114,6 +116,7 @@ struct AccessKind {
         default:
             operation = rest.last == "_history" && rest.count == 2 ? "read" : Self.operation(method)
         }
+        if let first = rest.first, first.first?.isUppercase == true { fhirType = rest.count == 3 && operation == "search" ? rest[2] : first }
         if rest.count > 1, !rest[1].hasPrefix("_"), !rest[1].hasPrefix("$") {
             resources = [rest[0] + "/" + rest[1]]
             if rest[0] == "Patient" { patients = ["Patient/" + rest[1]] }

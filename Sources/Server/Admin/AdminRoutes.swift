@@ -102,7 +102,7 @@ struct AdminRoutes {
     }
 
     static func requireAdmin(_ context: SocleRequestContext) throws {
-        guard context.user?.role == .admin else {
+        guard context.user?.roles.contains(.admin) == true else {
             throw ServiceError(.forbidden, "the admin API needs a user with the admin role")
         }
     }

@@ -57,8 +57,11 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard let subject = claims["sub"]?.stringValue, !subject.isEmpty else {
             throw unauthorized("the token has no subject (sub)", tokenError: "invalid_token")
         }
-        let roles = Self.strings(at: bearer.settings.rolesClaim, in: claims)
-        return User(name: subject, password: "", role: roles.contains(User.Role.admin.rawValue) ? .admin : .user, token: TokenIdentity(claims: claims))
+        let identity = TokenIdentity(claims: claims)
+        var roles = Set(Self.strings(at: bearer.settings.rolesClaim, in: claims).compactMap(User.Role.init(named:)))
+        // A health professional (Pro Santé Connect) without roles of Socle's is a clinician.
+        if roles.isEmpty, !identity.professions.isEmpty { roles = [.clinician] }
+        return User(name: subject, password: "", roles: roles, token: identity)
     }
 
     /// A write of clinical content with a token of a weaker `acr` than the one
@@ -104,7 +107,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
 /// With authentication off (loopback only), every request acts as this user.
 struct AnonymousUserMiddleware: RouterMiddleware {
     typealias Context = SocleRequestContext
-    static let user = User(name: "anonymous", password: "", role: .admin)
+    static let user = User(name: "anonymous", password: "", roles: Set(User.Role.allCases).subtracting([.patient]))
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context

@@ -5,33 +5,66 @@ import OpenEHR
 import HummingbirdBcrypt
 import Synchronization
 
-/// A user allowed to sign in with HTTP Basic, from `SOCLE_USERS`.
+/// A user: one of `SOCLE_USERS` (HTTP Basic), or the subject of a bearer token.
 public struct User: Sendable, Equatable {
-    public enum Role: String, Sendable {
-        /// The clinical APIs.
-        case user
-        /// The clinical APIs and /admin.
+    /// What a user may do is the union of their roles' permissions (`AccessPolicy`).
+    public enum Role: String, Sendable, CaseIterable, Comparable {
+        /// `/admin`: erasure, templates, the change sequence, the access trace. No clinical content.
         case admin
+        /// Reads and writes clinical content, runs queries.
+        case clinician
+        /// Reads and queries clinical content; writes nothing.
+        case researcher
+        /// A system feeding or reading the record (an interface engine): reads and writes clinical content.
+        case integration
+        /// A patient: reads their own record only (a token with a patient context).
+        case patient
+
+        /// A role by its name in `SOCLE_USERS` or a token's roles claim (`user` and `administrator` are accepted too).
+        public init?(named name: String) {
+            switch name.lowercased() {
+            case "administrator": self = .admin
+            case "user": self = .clinician
+            default: self.init(rawValue: name.lowercased())
+            }
+        }
+
+        public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
+
+        /// `admin+clinician`: the roles named, or nil when one is not a role.
+        public static func list(_ text: String) -> Set<Role>? {
+            let named = text.split(separator: "+").map { Role(named: String($0)) }
+            guard !named.isEmpty, named.allSatisfy({ $0 != nil }) else { return nil }
+            return Set(named.compactMap { $0 })
+        }
     }
 
     public var name: String
     /// A bcrypt hash (`$2a$`, `$2b$`, `$2y$`) or the password itself.
     public var password: String
-    public var role: Role
+    public var roles: Set<Role>
     /// Set when the user came with a bearer token: what else it said.
     public var token: TokenIdentity?
 
-    public init(name: String, password: String, role: Role, token: TokenIdentity? = nil) {
+    public init(name: String, password: String, roles: Set<Role>, token: TokenIdentity? = nil) {
         self.name = name
         self.password = password
-        self.role = role
+        self.roles = roles
         self.token = token
     }
 
+    public init(name: String, password: String, role: Role, token: TokenIdentity? = nil) {
+        self.init(name: name, password: password, roles: [role], token: token)
+    }
+
+    /// The roles as the trace writes them: `admin+clinician`.
+    public var roleNames: String { roles.isEmpty ? "none" : roles.sorted().map(\.rawValue).joined(separator: "+") }
+
     var isHashed: Bool { password.hasPrefix("$2a$") || password.hasPrefix("$2b$") || password.hasPrefix("$2y$") }
 
-    /// Parses `name:password[:role],…`. A password may itself contain `:`;
-    /// the last part is taken as the role only when it names one.
+    /// Parses `name:password[:role[+role…]],…`. A password may itself contain
+    /// `:`; the last part is taken as the roles only when each names one. No
+    /// roles: clinician.
     public static func parseList(_ text: String) throws(ConfigurationError) -> [User] {
         var users: [User] = []
         for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
@@ -39,9 +72,9 @@ public struct User: Sendable, Equatable {
             guard parts.count >= 2, !parts[0].isEmpty else {
                 throw ConfigurationError("SOCLE_USERS entry '\(parts.first ?? "")…' is not name:password[:role]")
             }
-            var role = Role.user
-            if parts.count >= 3, let named = Role(rawValue: parts[parts.count - 1]) {
-                role = named
+            var roles: Set<Role> = [.clinician]
+            if parts.count >= 3, let named = Role.list(parts[parts.count - 1]) {
+                roles = named
                 parts.removeLast()
             }
             let password = parts[1...].joined(separator: ":")
@@ -49,7 +82,7 @@ public struct User: Sendable, Equatable {
             guard !users.contains(where: { $0.name == parts[0] }) else {
                 throw ConfigurationError("SOCLE_USERS names '\(parts[0])' twice")
             }
-            users.append(User(name: parts[0], password: password, role: role))
+            users.append(User(name: parts[0], password: password, roles: roles))
         }
         return users
     }
@@ -93,8 +126,10 @@ public struct TokenIdentity: Sendable, Equatable {
     public var clientID: String?
     /// The scopes granted (`scope`, space-separated, or `scp`).
     public var scopes: [String]
-    /// The patient the token is limited to (SMART `patient` claim).
+    /// The patient the token is limited to (SMART `patient` claim: a FHIR Patient id).
     public var patient: String?
+    /// The EHR the token is limited to (SMART on openEHR `ehrId` claim).
+    public var ehrID: String?
     /// The professional's name for the record (`given_name family_name`).
     public var displayName: String?
     /// The professional's national identifier (Pro Santé Connect `SubjectNameID`).
@@ -108,17 +143,22 @@ public struct TokenIdentity: Sendable, Equatable {
     /// (identifiant national PS, which `SubjectNameID` carries).
     public static let nationalIDIssuer = "1.2.250.1.71.4.2.1"
 
-    public init(clientID: String? = nil, scopes: [String] = [], patient: String? = nil) {
+    public init(clientID: String? = nil, scopes: [String] = [], patient: String? = nil, ehrID: String? = nil) {
         self.clientID = clientID
         self.scopes = scopes
         self.patient = patient
+        self.ehrID = ehrID
     }
+
+    /// Whether the token is limited to one patient's record.
+    public var hasPatientContext: Bool { patient != nil || ehrID != nil }
 
     /// What the token's claims say, Pro Santé Connect's among them.
     init(claims: JSON) {
         clientID = claims["azp"]?.stringValue ?? claims["client_id"]?.stringValue
         scopes = claims["scope"]?.stringValue.map { $0.split(separator: " ").map(String.init) } ?? claims["scp"]?.arrayValue?.compactMap(\.stringValue) ?? []
         patient = claims["patient"]?.stringValue
+        ehrID = claims["ehrId"]?.stringValue
         let names = [claims["given_name"]?.stringValue, claims["family_name"]?.stringValue].compactMap { $0 }.filter { !$0.isEmpty }
         displayName = names.isEmpty ? claims["name"]?.stringValue : names.joined(separator: " ")
         nationalID = claims["SubjectNameID"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }

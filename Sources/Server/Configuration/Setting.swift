@@ -37,7 +37,7 @@ public struct Setting: Sendable, Hashable {
             return value.split(separator: ",", omittingEmptySubsequences: false).map { entry in
                 var parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
                 guard parts.count >= 2 else { return String(entry) }
-                let role = parts.count >= 3 && User.Role(rawValue: parts[parts.count - 1]) != nil ? parts.removeLast() : nil
+                let role = parts.count >= 3 && User.Role.list(parts[parts.count - 1]) != nil ? parts.removeLast() : nil
                 return ([parts[0], "****"] + (role.map { [$0] } ?? [])).joined(separator: ":")
             }.joined(separator: ",")
         case .urlPassword:

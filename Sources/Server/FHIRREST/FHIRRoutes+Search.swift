@@ -45,6 +45,13 @@ extension FHIRRoutes {
         let strict = request.headers[.prefer]?.contains("handling=strict") ?? false
         let query = request.uri.query ?? ""
         let type = system ? "" : try searched ?? context.parameters.require("type")
+        var compartment = compartment
+        // A token limited to one patient searches that patient's compartment.
+        if compartment == nil, !system, let patient = context.patientScope?.patientID, type != "Patient",
+            FHIRSchema.r4.compartments["Patient"]?[type] != nil
+        {
+            compartment = ("Patient", patient)
+        }
         let page =
             system
             ? try await service.searchSystem(query: query, form: form, strict: strict)

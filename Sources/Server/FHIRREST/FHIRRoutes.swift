@@ -19,7 +19,9 @@ struct FHIRRoutes {
         group.post { request, context -> Response in
             let format = try FHIRFormat.requested(request)
             let bundle = try await Self.requiredBody(request, limit: bodyLimit)
-            context.access.patients(FHIRService.patients(inBundle: bundle))
+            let patients = FHIRService.patients(inBundle: bundle)
+            try context.patientScope?.require(patients)
+            context.access.patients(patients)
             let response = try await service.process(bundle: bundle, committal: Self.committal(context))
             return Response.fhir(.ok, response, format: format, pretty: request.fhirPretty)
         }
@@ -47,6 +49,7 @@ struct FHIRRoutes {
         let format = try FHIRFormat.requested(request)
         let type = try context.parameters.require("type")
         let resource = try await Self.requiredBody(request, limit: bodyLimit)
+        try Self.requireInScope(resource, context)
         if let criteria = request.headers[.ifNoneExist], !criteria.isEmpty {
             let (version, created) = try await service.create(type: type, resource: resource, ifNoneExist: criteria, committal: Self.committal(context))
             return Self.written(version, status: created ? .created : .ok, request: request, context: context, format: format)
@@ -60,6 +63,7 @@ struct FHIRRoutes {
         let format = try FHIRFormat.requested(request)
         let type = try context.parameters.require("type")
         let resource = try await Self.requiredBody(request, limit: bodyLimit)
+        try Self.requireInScope(resource, context)
         let (version, created) = try await service.update(type: type, criteria: Self.criteria(request), resource: resource, committal: Self.committal(context))
         return Self.written(version, status: created ? .created : .ok, request: request, context: context, format: format)
     }
@@ -97,6 +101,8 @@ struct FHIRRoutes {
         let format = try FHIRFormat.requested(request)
         let (type, id) = (try context.parameters.require("type"), try context.parameters.require("id"))
         let resource = try await Self.requiredBody(request, limit: bodyLimit)
+        try Self.requireInScope(resource, context)
+        try await requireStoredInScope(type: type, id: id, context)
         let (version, created) = try await service.update(
             type: type, id: id, resource: resource, ifMatch: try Self.ifMatch(request), committal: Self.committal(context))
         return Self.written(version, status: created ? .created : .ok, request: request, context: context, format: format)
@@ -105,6 +111,7 @@ struct FHIRRoutes {
     func patch(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
         let format = try FHIRFormat.requested(request)
         let (type, id) = (try context.parameters.require("type"), try context.parameters.require("id"))
+        try await requireStoredInScope(type: type, id: id, context)
         let kind = request.headers[.contentType].map { Request.essence($0) } ?? ""
         let document: FHIRService.Patch
         switch kind {
@@ -130,6 +137,7 @@ struct FHIRRoutes {
 
     func delete(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
         let format = try FHIRFormat.requested(request)
+        try await requireStoredInScope(type: try context.parameters.require("type"), id: try context.parameters.require("id"), context)
         let deleted = try await service.delete(type: try context.parameters.require("type"), id: try context.parameters.require("id"), committal: Self.committal(context))
         context.access.touched(deleted.map { [$0] } ?? [])
         return Self.deletion(deleted.map { [$0] } ?? [], request: request, format: format)
@@ -210,6 +218,24 @@ struct FHIRRoutes {
 
     static func committal(_ context: SocleRequestContext) -> Committal {
         Committal(committer: context.user?.committer ?? .identified(name: "anonymous"))
+    }
+
+    /// A token limited to one patient writes only that patient's resources.
+    static func requireInScope(_ resource: JSON, _ context: SocleRequestContext) throws {
+        guard let scope = context.patientScope else { return }
+        try scope.require(FHIRService.patient(of: resource).map { [$0] } ?? [])
+    }
+
+    /// The same for a stored resource a write changes (its current version's patient).
+    func requireStoredInScope(type: String, id: String, _ context: SocleRequestContext) async throws {
+        guard let scope = context.patientScope else { return }
+        let current: FHIRService.ResourceVersion
+        do {
+            current = try await service.read(type: type, id: id)
+        } catch let error as ServiceError where error.kind == .notFound || error.kind == .gone {
+            return
+        }
+        try scope.require(current.patient.map { [$0] } ?? [])
     }
 
     static func requiredBody(_ request: Request, limit: Int) async throws -> JSON {

@@ -16,6 +16,8 @@ public struct SocleRequestContext: RequestContext {
     public var requestID: String?
     /// What the handler touched, for the access trace.
     let access = AccessNote()
+    /// The patients a token with a patient context may reach (`AuthorizationMiddleware`); nil: no such limit.
+    public var patientScope: PatientScope?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

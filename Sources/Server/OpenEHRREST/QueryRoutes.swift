@@ -87,6 +87,8 @@ struct QueryRoutes {
     /// and any other parameter taken as a query parameter (`ehr_id=…`).
     /// Runs a query; the access trace is given its text and the EHR it names by parameter.
     func execute(_ run: QueryService.Request, _ context: SocleRequestContext) async throws -> Response {
+        var run = run
+        run.ehrRestriction = context.patientScope?.ehrIDs
         context.access.query(run.q)
         if let ehrID = run.parameters["ehr_id"]?.stringValue { context.access.patients(["EHR/" + ehrID]) }
         return Response.json(.ok, try await service.execute(run))

@@ -527,7 +527,8 @@ public struct FHIRService: Sendable {
         return patients
     }
 
-    static func patient(of resource: JSON) -> String? {
+    /// The patient whose compartment a resource is in (`Patient/{id}`), if any.
+    public static func patient(of resource: JSON) -> String? {
         SearchIndexer.r4.compartments(of: resource).first { $0.compartment == "Patient" }.map { "Patient/" + $0.id }
     }
 

@@ -30,6 +30,9 @@ public struct QueryService: Sendable {
         public var explain: Bool
         /// Set when a stored query runs.
         public var name: String?
+        /// The EHRs the caller may read (a token's patient context): the
+        /// query reads those only, whatever it says. nil: every EHR.
+        public var ehrRestriction: [String]?
 
         public init(q: String, parameters: [String: JSON] = [:], offset: Int? = nil, fetch: Int? = nil, explain: Bool = false, name: String? = nil) {
             self.q = q
@@ -87,12 +90,15 @@ public struct QueryService: Sendable {
     /// The plan of a request (the statement the service runs first when
     /// `orderedValuesOnly`: see `Planner.plan`).
     public func plan(_ request: Request, orderedValuesOnly: Bool = false) throws -> QueryPlan {
-        try plan(try checked(request), parameters: request.parameters, orderedValuesOnly: orderedValuesOnly)
+        try plan(try checked(request), parameters: request.parameters, orderedValuesOnly: orderedValuesOnly, restrictedTo: request.ehrRestriction)
     }
 
-    func plan(_ checked: Checker.CheckedQuery, parameters: [String: JSON], orderedValuesOnly: Bool) throws -> QueryPlan {
+    func plan(_ checked: Checker.CheckedQuery, parameters: [String: JSON], orderedValuesOnly: Bool, restrictedTo ehrIDs: [String]? = nil) throws
+        -> QueryPlan
+    {
         do {
-            return try Planner(systemID: systemID, values: values).plan(checked, parameters: parameters, orderedValuesOnly: orderedValuesOnly)
+            return try Planner(systemID: systemID, values: values).plan(
+                checked, parameters: parameters, orderedValuesOnly: orderedValuesOnly, restrictedTo: ehrIDs)
         } catch {
             throw Self.semanticError(error)
         }
@@ -102,13 +108,13 @@ public struct QueryService: Sendable {
     public func execute(_ request: Request) async throws -> JSON {
         // Parsed and checked once; planned once, or twice for a page of the highest values.
         let checked = try checked(request)
-        var plan = try plan(checked, parameters: request.parameters, orderedValuesOnly: false)
+        var plan = try plan(checked, parameters: request.parameters, orderedValuesOnly: false, restrictedTo: request.ehrRestriction)
         var rows: [[ResultValue]]
         do {
             // A page of the highest values: try the rows that have them first (see
             // `Planner.plan`); when they fill the page, that is the page.
             if let limit = plan.limit, !plan.distinctAfterRead, Self.ordersByValuesDescending(checked.query) {
-                let valuesFirst = try self.plan(checked, parameters: request.parameters, orderedValuesOnly: true)
+                let valuesFirst = try self.plan(checked, parameters: request.parameters, orderedValuesOnly: true, restrictedTo: request.ehrRestriction)
                 rows = try await store.aql.run(valuesFirst)
                 if rows.count == limit || valuesFirst == plan {
                     plan = valuesFirst

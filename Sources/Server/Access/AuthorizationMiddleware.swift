@@ -1,0 +1,71 @@
+import Hummingbird
+import Services
+import Storage
+
+/// The patients a token with a patient context may reach: its FHIR Patient
+/// (`patient` claim) and that patient's EHR, or its EHR (`ehrId`) and the
+/// patient linked to it.
+public struct PatientScope: Sendable, Equatable {
+    /// `Patient/{id}` and `EHR/{id}` keys, as the access trace writes them.
+    public var patients: Set<String>
+    /// The EHRs, which an AQL query is held to.
+    public var ehrIDs: [String]
+    /// The FHIR Patient id, which a FHIR search is held to.
+    public var patientID: String?
+
+    /// Refuses a request that reaches other patients, naming them.
+    func require(_ touched: [String]) throws {
+        let others = touched.filter { !patients.contains($0) }
+        guard others.isEmpty else {
+            throw ServiceError(
+                .forbidden,
+                "the token is limited to \(patients.sorted().joined(separator: " and ")); this request reaches \(others.joined(separator: ", "))")
+        }
+    }
+}
+
+/// Applies `AccessPolicy` to every request of a protected group, after
+/// authentication and inside the access trace (so that a refusal is
+/// traced). For a token with a patient context it also checks, before the
+/// handler, the patients the path names and, after it, the patients its
+/// answer holds; the handlers hold searches and queries to the patient
+/// (`SocleRequestContext.patientScope`).
+struct AuthorizationMiddleware: RouterMiddleware {
+    typealias Context = SocleRequestContext
+    let versions: VersionStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let user = context.user else { return try await next(request, context) }
+        let access = AccessKind(method: request.method, path: request.uri.path)
+        if let access {
+            try AccessPolicy.require(user, access)
+        } else if request.method != .get, request.method != .head, request.uri.path.contains("/definition/") {
+            try AccessPolicy.requireDefinitionWrite(user)
+        }
+        guard let token = user.token, token.hasPatientContext else { return try await next(request, context) }
+        let scope = try await patientScope(token)
+        try scope.require(access?.patients ?? [])
+        var context = context
+        context.patientScope = scope
+        let response = try await next(request, context)
+        try scope.require(context.access.recorded.patients)
+        return response
+    }
+
+    func patientScope(_ token: TokenIdentity) async throws -> PatientScope {
+        var scope = PatientScope(patients: [], ehrIDs: [], patientID: token.patient)
+        if let patient = token.patient {
+            scope.patients.insert("Patient/" + patient)
+            if let ehr = try await versions.ehr(patientID: "Patient/" + patient) { scope.ehrIDs.append(ehr.ehrID) }
+        }
+        if let ehrID = token.ehrID {
+            if !scope.ehrIDs.contains(ehrID) { scope.ehrIDs.append(ehrID) }
+            if let linked = try await versions.ehr(ehrID)?.patientID {
+                scope.patients.insert(linked)
+                scope.patientID = scope.patientID ?? String(linked.dropFirst("Patient/".count))
+            }
+        }
+        scope.patients.formUnion(scope.ehrIDs.map { "EHR/" + $0 })
+        return scope
+    }
+}

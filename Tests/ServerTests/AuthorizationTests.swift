@@ -1,0 +1,188 @@
+import Foundation
+import HTTPTypes
+import JSONCore
+import JWTKit
+import Server
+import SocleTestSupport
+import Testing
+
+/// Who may see what (issue 16 §3): roles for every surface, SMART App
+/// Launch 2.0 scopes (and SMART on openEHR's), and a token's patient
+/// context holding it to one patient's record on FHIR, openEHR and AQL alike.
+@Suite("Authorization")
+struct AuthorizationTests {
+    static let adminOnly = User(name: "ada", password: "ada-secret", role: .admin)
+    static let researcher = User(name: "rosa", password: "rosa-secret", role: .researcher)
+    static let users = [TestServer.admin, TestServer.clinician, adminOnly, researcher]
+
+    /// Administrators are not clinicians; researchers read and query but write nothing.
+    @Test(arguments: TestEngine.available)
+    func rolesDecideWhatEachSurfaceAllows(engine: TestEngine) async throws {
+        try await TestServer.with(engine, users: Self.users) { server in
+            let ehrID = try await server.createEHR()
+            let patient = try await server.send(.post, "/fhir/Patient", body: AccessTraceTests.patient("Roux")).json["id"]?.stringValue ?? ""
+            let aql = #"{"q": "SELECT e/ehr_id/value FROM EHR e"}"#
+            for (path, method, body) in [
+                ("/openehr/v1/ehr/\(ehrID)", HTTPRequest.Method.get, nil), ("/fhir/Patient/\(patient)", .get, nil), ("/openehr/v1/query/aql", .post, aql),
+            ] as [(String, HTTPRequest.Method, String?)] {
+                let refused = try await server.send(method, path, as: Self.adminOnly, body: body)
+                #expect(refused.status == .forbidden, "\(path): \(refused.status)")
+                #expect(refused.body.contains("needs one of the roles"), "\(refused.body)")
+                #expect(try await server.send(method, path, as: Self.researcher, body: body).status == .ok, "\(path)")
+            }
+            #expect(try await server.send(.get, "/admin/access-log", as: Self.adminOnly).status == .ok)
+            #expect(try await server.send(.get, "/admin/access-log", as: Self.researcher).status == .forbidden)
+            #expect(try await server.send(.post, "/openehr/v1/ehr", as: Self.researcher).status == .forbidden)
+            let write = try await server.send(.post, "/fhir/Patient", as: Self.researcher, body: AccessTraceTests.patient("Blanc"))
+            #expect(write.status == .forbidden)
+            #expect(write.json["resourceType"]?.stringValue == "OperationOutcome")
+            #expect(try await server.send(.post, "/openehr/v1/ehr", as: TestServer.clinician).status == .created)
+            #expect(try await server.send(.delete, "/admin/ehr/\(ehrID)", as: TestServer.clinician).status == .forbidden)
+            // Refusals are traced with their outcome.
+            let log = try await server.send(.get, "/admin/access-log?limit=1000").json["entries"]?.arrayValue ?? []
+            #expect(log.contains { $0["actor"]?["name"]?.stringValue == "ada" && $0["outcome"] == JSON(403) })
+        }
+    }
+
+    /// Two patients, each with a FHIR Patient, an Observation and (through
+    /// the EHR linked to the Patient) a composition.
+    struct Record {
+        var patient: String
+        var ehrID: String
+        var observation: String
+        var composition: String
+    }
+
+    static func record(_ server: TestServer, _ name: String) async throws -> Record {
+        let patient = try #require(try await server.send(.post, "/fhir/Patient", body: AccessTraceTests.patient(name)).json["id"]?.stringValue)
+        let observation = try #require(
+            try await server.send(.post, "/fhir/Observation", body: AccessTraceTests.observation(patient)).json["id"]?.stringValue)
+        let ehr = try await server.send(.get, "/openehr/v1/ehr?subject_id=\(patient)&subject_namespace=fhir")
+        let ehrID = try #require(ehr.json["ehr_id"]?["value"]?.stringValue, "\(ehr.body)")
+        let created = try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition", body: CompositionRoutesTests.compositionText)
+        let composition = String(try #require(created.eTag).split(separator: ":")[0])
+        return Record(patient: patient, ehrID: ehrID, observation: observation, composition: composition)
+    }
+
+    @Test(arguments: TestEngine.available)
+    func aPatientContextTokenReachesThatPatientOnly(engine: TestEngine) async throws {
+        let issuer = try await BearerTokenTests.Issuer()
+        try await issuer.serve { url in
+            try await TestServer.with(engine, configure: { $0.oidc = OIDCSettings(issuer: url, audience: "socle") }) { server in
+                _ = try await CompositionRoutesTests.prepared(server)
+                let mine = try await Self.record(server, "Moreau")
+                let theirs = try await Self.record(server, "Garnier")
+                // An Observation of mine whose focus is the other patient: an _include reaches them.
+                let performed = AccessTraceTests.observation(mine.patient).replacingOccurrences(
+                    of: #""valueQuantity""#, with: #""focus":[{"reference":"Patient/\#(theirs.patient)"}],"valueQuantity""#)
+                #expect(try await server.send(.post, "/fhir/Observation", body: performed).status == .created)
+
+                var claims = BearerTokenTests.Claims(iss: url)
+                claims.roles = ["patient"]
+                claims.scope = "launch/patient patient/*.rs patient/composition-*.rs patient/aql-*.rs"
+                claims.patient = mine.patient
+                let token = try await issuer.signers.sign(claims, kid: "rsa")
+                func get(_ path: String) async throws -> Reply { try await BearerTokenTests.get(server, path, token: token) }
+
+                #expect(try await get("/fhir/Observation/\(mine.observation)").status == .ok)
+                #expect(try await get("/fhir/Observation/\(theirs.observation)").status == .forbidden)
+                #expect(try await get("/fhir/Patient/\(theirs.patient)").status == .forbidden)
+                #expect(try await get("/fhir/Patient/\(mine.patient)/$everything").status == .ok)
+                #expect(try await get("/fhir/Patient/\(theirs.patient)/$everything").status == .forbidden)
+                #expect(try await get("/fhir/Patient/\(theirs.patient)/Observation").status == .forbidden)
+                // A search over every Observation finds mine only.
+                let search = try await get("/fhir/Observation")
+                #expect(search.status == .ok)
+                let subjects = Set(search.json["entry"]?.arrayValue?.compactMap { $0["resource"]?["subject"]?["reference"]?.stringValue } ?? [])
+                #expect(subjects == ["Patient/\(mine.patient)"], "\(search.body)")
+                let included = try await get("/fhir/Observation?_include=Observation:focus")
+                #expect(included.status == .forbidden, "\(included.body)")
+                #expect(included.json["resourceType"]?.stringValue == "OperationOutcome")
+
+                #expect(try await get("/openehr/v1/ehr/\(mine.ehrID)").status == .ok)
+                #expect(try await get("/openehr/v1/ehr/\(theirs.ehrID)").status == .forbidden)
+                #expect(try await get("/openehr/v1/ehr/\(mine.ehrID)/composition/\(mine.composition)").status == .ok)
+                #expect(try await get("/openehr/v1/ehr/\(theirs.ehrID)/composition/\(theirs.composition)").status == .forbidden)
+                let lookup = try await get("/openehr/v1/ehr?subject_id=\(theirs.patient)&subject_namespace=fhir")
+                #expect(lookup.status == .forbidden)
+
+                // AQL over every EHR answers with mine only.
+                let query = try await server.send(
+                    .post, "/openehr/v1/query/aql", as: nil, headers: ["Authorization": "Bearer " + token],
+                    body: #"{"q": "SELECT e/ehr_id/value, c/uid/value FROM EHR e CONTAINS COMPOSITION c"}"#)
+                #expect(query.status == .ok, "\(query.body)")
+                let rows = query.json["rows"]?.arrayValue ?? []
+                #expect(rows.count == 1 && rows.first?.arrayValue?.first?.stringValue == mine.ehrID, "\(query.body)")
+                let everyone = try await server.send(.post, "/openehr/v1/query/aql", body: #"{"q": "SELECT e/ehr_id/value FROM EHR e"}"#)
+                #expect((everyone.json["rows"]?.arrayValue?.count ?? 0) >= 2)
+
+                // The patient role reads; it does not write, even their own record.
+                let write = try await server.send(
+                    .post, "/fhir/Observation", as: nil, headers: ["Authorization": "Bearer " + token], body: AccessTraceTests.observation(mine.patient))
+                #expect(write.status == .forbidden)
+
+                // A clinician's app launched for a patient writes that patient's resources only.
+                claims.roles = ["clinician"]
+                claims.scope = "launch/patient user/*.cruds"
+                let app = try await issuer.signers.sign(claims, kid: "rsa")
+                let own = try await server.send(
+                    .post, "/fhir/Observation", as: nil, headers: ["Authorization": "Bearer " + app], body: AccessTraceTests.observation(mine.patient))
+                #expect(own.status == .created, "\(own.body)")
+                let other = try await server.send(
+                    .post, "/fhir/Observation", as: nil, headers: ["Authorization": "Bearer " + app], body: AccessTraceTests.observation(theirs.patient))
+                #expect(other.status == .forbidden)
+                let deletion = try await server.send(
+                    .delete, "/fhir/Observation/\(theirs.observation)", as: nil, headers: ["Authorization": "Bearer " + app])
+                #expect(deletion.status == .forbidden)
+                #expect(try await server.send(.get, "/fhir/Observation/\(theirs.observation)").status == .ok)
+            }
+        }
+    }
+
+    /// SMART App Launch 2.0 §Scopes: a resource scope grants its
+    /// interactions on its type; v1's `read` and `write` are accepted.
+    @Test(arguments: TestEngine.available)
+    func scopesGrantTheirResourcesAndInteractions(engine: TestEngine) async throws {
+        let issuer = try await BearerTokenTests.Issuer()
+        try await issuer.serve { url in
+            try await TestServer.with(engine, configure: { $0.oidc = OIDCSettings(issuer: url, audience: "socle") }) { server in
+                let ehrID = try await server.createEHR()
+                let patient = try #require(try await server.send(.post, "/fhir/Patient", body: AccessTraceTests.patient("Petit")).json["id"]?.stringValue)
+                let observation = try #require(
+                    try await server.send(.post, "/fhir/Observation", body: AccessTraceTests.observation(patient)).json["id"]?.stringValue)
+                func token(_ scope: String) async throws -> String {
+                    var claims = BearerTokenTests.Claims(iss: url)
+                    claims.roles = ["clinician"]
+                    claims.scope = scope
+                    return try await issuer.signers.sign(claims, kid: "rsa")
+                }
+                func status(_ method: HTTPRequest.Method, _ path: String, _ scope: String, body: String? = nil) async throws -> Int {
+                    Int(try await server.send(method, path, as: nil, headers: ["Authorization": "Bearer " + (try await token(scope))], body: body).status.code)
+                }
+                let observationOnly = "user/Observation.rs"
+                #expect(try await status(.get, "/fhir/Observation/\(observation)", observationOnly) == 200)
+                #expect(try await status(.get, "/fhir/Observation?code=8867-4", observationOnly) == 200)
+                #expect(try await status(.get, "/fhir/Patient/\(patient)", observationOnly) == 403)
+                #expect(try await status(.post, "/fhir/Observation", observationOnly, body: AccessTraceTests.observation(patient)) == 403)
+                #expect(try await status(.post, "/fhir/Observation", "user/Observation.c", body: AccessTraceTests.observation(patient)) == 201)
+                #expect(try await status(.get, "/fhir/Patient/\(patient)", "user/*.read") == 200)
+                #expect(try await status(.get, "/fhir/Patient/\(patient)", "system/*.rs") == 200)
+                #expect(try await status(.delete, "/fhir/Observation/\(observation)", "user/*.read") == 403)
+                // A patient/ scope without a patient context grants nothing; a narrowed scope is not honoured.
+                #expect(try await status(.get, "/fhir/Observation/\(observation)", "patient/Observation.rs") == 403)
+                #expect(try await status(.get, "/fhir/Observation/\(observation)", "user/Observation.rs?category=vital-signs") == 403)
+                // SMART on openEHR: compositions and queries.
+                #expect(try await status(.get, "/openehr/v1/ehr/\(ehrID)", "user/composition-*.rs") == 200)
+                #expect(try await status(.get, "/openehr/v1/ehr/\(ehrID)", observationOnly) == 403)
+                #expect(try await status(.post, "/openehr/v1/query/aql", "user/aql-*.rs", body: #"{"q": "SELECT e/ehr_id/value FROM EHR e"}"#) == 200)
+                #expect(try await status(.post, "/openehr/v1/query/aql", "user/composition-*.rs", body: #"{"q": "SELECT e/ehr_id/value FROM EHR e"}"#) == 403)
+                // A token whose roles do not include a clinical one reads nothing, whatever its scopes.
+                var admin = BearerTokenTests.Claims(iss: url)
+                admin.roles = ["admin"]
+                admin.scope = "user/*.cruds"
+                let adminToken = try await issuer.signers.sign(admin, kid: "rsa")
+                #expect(try await BearerTokenTests.get(server, "/fhir/Patient/\(patient)", token: adminToken).status == .forbidden)
+            }
+        }
+    }
+}
