@@ -153,8 +153,10 @@ public enum SocleServer {
             let format = try FHIRFormat.requested(request)
             return Response.fhir(.ok, FHIRCapabilities.statement(
                 version: version, base: context.fhirBase, profiles: components.fhirProfiles.registry,
-                conditionalDelete: components.configuration.fhirConditionalDelete), format: format, pretty: request.fhirPretty)
+                conditionalDelete: components.configuration.fhirConditionalDelete, smart: components.bearerTokens != nil), format: format,
+                pretty: request.fhirPretty)
         }
+        SMARTConfiguration.register(on: fhir, bearer: components.bearerTokens)
         let authenticated = fhir.group()
         authenticate(authenticated, components)
         if let trace = components.accessTrace { authenticated.add(middleware: AccessTraceMiddleware(trace: trace)) }

@@ -77,7 +77,12 @@ struct BearerTokenTests {
                 let url = issuer.withLock { $0 }
                 return Response(
                     status: .ok, headers: [.contentType: "application/json"],
-                    body: .init(byteBuffer: ByteBuffer(string: JSONSerializer.string(["issuer": .string(url), "jwks_uri": .string(url + "/jwks")]))))
+                    body: .init(
+                        byteBuffer: ByteBuffer(
+                            string: JSONSerializer.string([
+                                "issuer": .string(url), "jwks_uri": .string(url + "/jwks"), "authorization_endpoint": .string(url + "/auth"),
+                                "token_endpoint": .string(url + "/token"),
+                            ]))))
             }
             router.get("jwks") { _, _ in
                 self.fetches.withLock { $0 += 1 }
@@ -307,6 +312,31 @@ struct BearerTokenTests {
                     headers: ["Authorization": "Bearer " + weaker, "Content-Type": "application/x-www-form-urlencoded"], body: "name=Durand")
                 #expect(search.status == .ok, "\(search.body)")
             }
+        }
+    }
+
+    /// SMART App Launch 2.0 §Conformance: the well-known configuration names
+    /// the issuer's endpoints, and the CapabilityStatement's security says SMART-on-FHIR.
+    @Test
+    func theSMARTConfigurationNamesTheIssuersEndpoints() async throws {
+        let issuer = try await Issuer()
+        try await issuer.serve { url in
+            try await TestServer.with(.sqlite, configure: { $0.oidc = OIDCSettings(issuer: url, audience: "socle") }) { server in
+                let configuration = try await server.send(.get, "/fhir/.well-known/smart-configuration", as: nil)
+                #expect(configuration.status == .ok, "\(configuration.body)")
+                #expect(configuration.json["issuer"]?.stringValue == url)
+                #expect(configuration.json["token_endpoint"]?.stringValue == url + "/token")
+                #expect(configuration.json["jwks_uri"]?.stringValue == url + "/jwks")
+                #expect(configuration.json["capabilities"]?.arrayValue?.contains("permission-v2") == true)
+                let metadata = try await server.send(.get, "/fhir/metadata", as: nil)
+                let services = metadata.json["rest"]?.arrayValue?.first?["security"]?["service"]?.arrayValue ?? []
+                #expect(services.compactMap { $0["coding"]?.arrayValue?.first?["code"]?.stringValue } == ["SMART-on-FHIR", "Basic"])
+            }
+        }
+        try await TestServer.with(.sqlite) { server in
+            let absent = try await server.send(.get, "/fhir/.well-known/smart-configuration", as: nil)
+            #expect(absent.status == .notFound)
+            #expect(absent.json["resourceType"]?.stringValue == "OperationOutcome")
         }
     }
 }

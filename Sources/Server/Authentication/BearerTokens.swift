@@ -68,6 +68,17 @@ public final class BearerTokenVerifier: Sendable {
     struct KeySet: Sendable {
         var byID: [String: [String: JWTKeyCollection]]
         var fetched: ContinuousClock.Instant
+        /// The issuer's discovery document, as fetched with the keys.
+        var discovery: JSON
+    }
+
+    /// The issuer's OpenID Connect discovery document (its endpoints), fetched with the keys.
+    func discovery() async throws -> JSON {
+        do {
+            return try await keySet(refetch: false).discovery
+        } catch let error as IssuerUnavailableError {
+            throw HTTPRequestError(status: .serviceUnavailable, message: "the OpenID Connect issuer cannot be read: \(error.description)")
+        }
     }
 
     public init(settings: OIDCSettings, client: HTTPClient = .shared) {
@@ -179,7 +190,7 @@ public final class BearerTokenVerifier: Sendable {
                 byID[id, default: [:]][algorithm] = collection
             }
         }
-        return KeySet(byID: byID, fetched: .now)
+        return KeySet(byID: byID, fetched: .now, discovery: discovery)
     }
 
     /// The accepted algorithms a JWK may sign with: its own `alg`, or those its key type allows.

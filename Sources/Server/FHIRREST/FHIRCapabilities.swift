@@ -19,7 +19,22 @@ enum FHIRCapabilities {
     /// Operations of one resource type (`FHIRRoutes+Search`).
     static let operationsOfType = ["Patient": [("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything")]]
 
-    static func statement(version: String, base: String, profiles: ProfileRegistry, conditionalDelete: FHIRService.ConditionalDelete) -> JSON {
+    /// R4 CapabilityStatement.rest.security: HTTP Basic, and SMART on FHIR
+    /// (bearer tokens of the configured issuer, endpoints at `.well-known/smart-configuration`).
+    static func security(smart: Bool) -> JSON {
+        let system = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+        var services: [JSON] = [["coding": [["system": .string(system), "code": "Basic"]]]]
+        if smart { services.insert(["coding": [["system": .string(system), "code": "SMART-on-FHIR"]]], at: 0) }
+        let description =
+            smart
+            ? "OpenID Connect bearer tokens with SMART App Launch 2.0 scopes (v1 accepted) and patient context, or HTTP Basic; see .well-known/smart-configuration."
+            : "HTTP Basic."
+        return ["cors": false, "service": .array(services), "description": .string(description)]
+    }
+
+    static func statement(
+        version: String, base: String, profiles: ProfileRegistry, conditionalDelete: FHIRService.ConditionalDelete, smart: Bool = false
+    ) -> JSON {
         let supported = profiles.profilesByType
         let resources: [JSON] = FHIRService.resourceTypes.map { type in
             var object = JSONObject([
@@ -44,6 +59,7 @@ enum FHIRCapabilities {
         let rest = JSON.object(JSONObject([
             ("mode", "server"),
             ("documentation", "FHIR R4 on Socle's version store: every write is an audited contribution, every version kept."),
+            ("security", security(smart: smart)),
             ("resource", .array(resources)),
             ("interaction", .array(systemInteractions.map { ["code": .string($0)] })),
         ]))
