@@ -183,4 +183,21 @@ struct AccessTraceTests {
             #expect(report.isIntact && report.first == 4 && report.entries == 1, "\(report)")
         }
     }
+
+    /// An AQL query's entry names the EHRs whose rows it returned; a
+    /// grouped one names none (its rows are no one's in particular).
+    @Test(arguments: TestEngine.available)
+    func aQueryNamesTheEHRsOfItsRows(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let ehrs = Set([try await server.createEHR(), try await server.createEHR(), try await server.createEHR()])
+            let every = try await server.send(.post, "/openehr/v1/query/aql", body: #"{"q": "SELECT e/ehr_id/value FROM EHR e"}"#)
+            #expect(every.json["rows"]?.arrayValue?.count == 3)
+            let counted = try await server.send(.post, "/openehr/v1/query/aql", body: #"{"q": "SELECT COUNT(e/ehr_id/value) AS n FROM EHR e"}"#)
+            #expect(counted.json["rows"]?.arrayValue?.first?.arrayValue?.first == JSON(3))
+            let entries = try await Self.entries(server).filter { $0["operation"]?.stringValue == "query" }
+            #expect(entries.count == 2)
+            #expect(Set(entries.first?["patients"]?.arrayValue?.compactMap(\.stringValue) ?? []) == Set(ehrs.map { "EHR/" + $0 }))
+            #expect(entries.last?["patients"] == .array([]))
+        }
+    }
 }

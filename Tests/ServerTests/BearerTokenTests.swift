@@ -339,4 +339,25 @@ struct BearerTokenTests {
             #expect(absent.json["resourceType"]?.stringValue == "OperationOutcome")
         }
     }
+
+    /// A token whose signature was checked once is not checked again, but its
+    /// claims are: once it expires it is refused like any other.
+    @Test
+    func aVerifiedTokenStillExpires() async throws {
+        let issuer = try await Issuer()
+        try await issuer.serve { url in
+            let settings = OIDCSettings(issuer: url, audience: "socle", leeway: .zero)
+            try await TestServer.with(.sqlite, configure: { $0.oidc = settings }) { server in
+                var claims = Claims(iss: url)
+                claims.exp = Int(Date().timeIntervalSince1970) + 2
+                let token = try await issuer.signers.sign(claims, kid: "rsa")
+                #expect(try await Self.get(server, Self.surfaces[2], token: token).status == .ok)
+                #expect(try await Self.get(server, Self.surfaces[2], token: token).status == .ok)
+                try await Task.sleep(for: .seconds(3))
+                let expired = try await Self.get(server, Self.surfaces[2], token: token)
+                #expect(expired.status == .unauthorized)
+                #expect(expired.headers[values: .wwwAuthenticate].contains { $0.contains("expired") })
+            }
+        }
+    }
 }

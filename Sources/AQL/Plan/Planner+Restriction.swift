@@ -20,3 +20,17 @@ extension PlanBuilder {
         if !held { scope.conditions.append(.always(false)) }
     }
 }
+
+extension PlanBuilder {
+    /// Adds the EHR id of each row to the selections, for the access trace:
+    /// the first source of the main query that carries one and is always
+    /// joined. Not for grouped or DISTINCT queries, whose rows it would change.
+    func reportedEHR(_ select: inout SelectPlan) -> Int? {
+        guard !select.hasAggregate, !query.select.distinct else { return nil }
+        let carriers: Set<PlanTable> = [.composition, .ehr, .versionedObject, .version, .folder]
+        guard let source = main.sources.enumerated().first(where: { carriers.contains($0.element.table) && ($0.offset == 0 || $0.element.join == .inner) })
+        else { return nil }
+        select.selections.append(.scalar(.column(source.element.alias, .ehrID)))
+        return select.selections.count - 1
+    }
+}

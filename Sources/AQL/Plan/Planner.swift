@@ -43,11 +43,12 @@ public struct Planner: Sendable {
     /// index in order instead of sorting every row (`QueryService`).
     public func plan(
         _ checked: Checker.CheckedQuery, parameters: [String: JSON] = [:], now: ISODateTime = .now(), orderedValuesOnly: Bool = false,
-        restrictedTo ehrIDs: [String]? = nil
+        restrictedTo ehrIDs: [String]? = nil, reportingEHRs: Bool = false
     ) throws(AQLSemanticError) -> QueryPlan {
         let builder = PlanBuilder(planner: self, checked: checked, parameters: parameters, now: now)
         builder.orderedValuesOnly = orderedValuesOnly
         builder.restriction = ehrIDs
+        builder.reportingEHRs = reportingEHRs
         let plan = builder.run()
         if !builder.problems.isEmpty { throw AQLSemanticError(problems: builder.problems) }
         return plan
@@ -218,6 +219,8 @@ final class PlanBuilder {
     var orderedValuesOnly = false
     /// The EHRs a user may read (a token's patient context); nil: all.
     var restriction: [String]?
+    /// Select each row's EHR id too (`QueryPlan.ehrSelection`).
+    var reportingEHRs = false
     /// Whether a time window on the composition may drive the query (`decideTimeWindow`).
     var timeWindowDrives = true
     /// The query is about one EHR (`EHR e[ehr_id/value = …]`): its compositions drive.
@@ -289,10 +292,11 @@ final class PlanBuilder {
                 }
             }
         }
+        let ehrSelection = reportingEHRs ? reportedEHR(&select) : nil
         return QueryPlan(
             selections: select.selections, distinct: query.select.distinct && !distinctAfterRead && !select.hasAggregate, sources: main.sources,
             fixedOrder: onePatient, conditions: main.conditions, grouped: select.hasAggregate, orderBy: order, limit: query.limit ?? query.select.top,
-            offset: query.offset ?? 0, distinctAfterRead: distinctAfterRead, columns: select.columns, bindings: bindings)
+            offset: query.offset ?? 0, distinctAfterRead: distinctAfterRead, columns: select.columns, bindings: bindings, ehrSelection: ehrSelection)
     }
 
     /// The EHR id of a population query's rows: the outermost class's, when

@@ -31,6 +31,9 @@ public struct QueryPlan: Sendable, Equatable {
     public var columns: [OutputColumn]
     /// How each FROM variable was bound, for `explain`.
     public var bindings: [String]
+    /// The selection holding each row's EHR id, when it was asked for
+    /// (the access trace names the EHRs whose rows a query returned).
+    public var ehrSelection: Int? = nil
 }
 
 /// The tables a plan reads, by role: the node index (one row per indexed

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import JSONCore
 import JWTKit
@@ -61,6 +62,11 @@ public final class BearerTokenVerifier: Sendable {
     /// The last failed fetch: for `refetchInterval` after it, requests are
     /// answered at once rather than each waiting on an issuer that is down.
     let failed = Mutex<(at: ContinuousClock.Instant, error: IssuerUnavailableError)?>(nil)
+    /// Tokens whose signature verified, by their SHA-256, with their claims:
+    /// a client sends the same token with every request, and its signature
+    /// need not be checked each time. The claims (`exp` first) still are.
+    let verified = Mutex<[Data: JSON]>([:])
+    static let verifiedLimit = 10_000
     static let accepted: Set<String> = ["RS256", "PS256", "ES256"]
 
     /// The keys of one JWKS: for each key id, a collection per algorithm
@@ -88,6 +94,21 @@ public final class BearerTokenVerifier: Sendable {
 
     /// The claims of a valid token, or why it is not one.
     func verify(_ token: String) async throws -> JSON {
+        let digest = Data(SHA256.hash(data: Data(token.utf8)))
+        if let claims = verified.withLock({ $0[digest] }) {
+            try check(claims)
+            return claims
+        }
+        let claims = try await verifySignature(token)
+        verified.withLock { cache in
+            if cache.count >= Self.verifiedLimit { cache.removeAll(keepingCapacity: true) }
+            cache[digest] = claims
+        }
+        return claims
+    }
+
+    /// The signature's check, then the claims'.
+    func verifySignature(_ token: String) async throws -> JSON {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let header = Self.decodedSegment(parts[0]), let claims = Self.decodedSegment(parts[1]) else {
             throw BearerTokenError("the token is not a JWS compact serialization (three base64url parts)")

@@ -85,13 +85,17 @@ struct QueryRoutes {
 
     /// GET: `offset`, `fetch`, `explain`, `query_parameters` (each `name=value`),
     /// and any other parameter taken as a query parameter (`ehr_id=…`).
-    /// Runs a query; the access trace is given its text and the EHR it names by parameter.
+    /// Runs a query; the access trace is given its text, the EHR it names by
+    /// parameter and the EHRs whose rows it returned.
     func execute(_ run: QueryService.Request, _ context: SocleRequestContext) async throws -> Response {
         var run = run
         run.ehrRestriction = context.patientScope?.ehrIDs
+        run.reportingEHRs = true
         context.access.query(run.q)
         if let ehrID = run.parameters["ehr_id"]?.stringValue { context.access.patients(["EHR/" + ehrID]) }
-        return Response.json(.ok, try await service.execute(run))
+        let (result, ehrIDs) = try await service.executeReporting(run)
+        context.access.patients((ehrIDs ?? []).map { "EHR/" + $0 })
+        return Response.json(.ok, result)
     }
 
     static func request(q: String, items: [(String, String)]) throws -> QueryService.Request {

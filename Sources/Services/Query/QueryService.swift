@@ -33,6 +33,8 @@ public struct QueryService: Sendable {
         /// The EHRs the caller may read (a token's patient context): the
         /// query reads those only, whatever it says. nil: every EHR.
         public var ehrRestriction: [String]?
+        /// Find the EHRs whose rows the result holds (`executeReporting`).
+        public var reportingEHRs = false
 
         public init(q: String, parameters: [String: JSON] = [:], offset: Int? = nil, fetch: Int? = nil, explain: Bool = false, name: String? = nil) {
             self.q = q
@@ -90,15 +92,14 @@ public struct QueryService: Sendable {
     /// The plan of a request (the statement the service runs first when
     /// `orderedValuesOnly`: see `Planner.plan`).
     public func plan(_ request: Request, orderedValuesOnly: Bool = false) throws -> QueryPlan {
-        try plan(try checked(request), parameters: request.parameters, orderedValuesOnly: orderedValuesOnly, restrictedTo: request.ehrRestriction)
+        try plan(try checked(request), parameters: request.parameters, orderedValuesOnly: orderedValuesOnly, request)
     }
 
-    func plan(_ checked: Checker.CheckedQuery, parameters: [String: JSON], orderedValuesOnly: Bool, restrictedTo ehrIDs: [String]? = nil) throws
-        -> QueryPlan
-    {
+    func plan(_ checked: Checker.CheckedQuery, parameters: [String: JSON], orderedValuesOnly: Bool, _ request: Request? = nil) throws -> QueryPlan {
         do {
             return try Planner(systemID: systemID, values: values).plan(
-                checked, parameters: parameters, orderedValuesOnly: orderedValuesOnly, restrictedTo: ehrIDs)
+                checked, parameters: parameters, orderedValuesOnly: orderedValuesOnly, restrictedTo: request?.ehrRestriction,
+                reportingEHRs: request?.reportingEHRs ?? false)
         } catch {
             throw Self.semanticError(error)
         }
@@ -106,15 +107,22 @@ public struct QueryService: Sendable {
 
     /// Runs the query; the result set of ITS-REST 1.0.3 (RESULT_SET).
     public func execute(_ request: Request) async throws -> JSON {
+        try await executeReporting(request).result
+    }
+
+    /// Runs the query, and with `reportingEHRs`, says which EHRs the rows
+    /// returned came from (nil for a grouped or DISTINCT query, whose rows
+    /// are no one's in particular).
+    public func executeReporting(_ request: Request) async throws -> (result: JSON, ehrIDs: [String]?) {
         // Parsed and checked once; planned once, or twice for a page of the highest values.
         let checked = try checked(request)
-        var plan = try plan(checked, parameters: request.parameters, orderedValuesOnly: false, restrictedTo: request.ehrRestriction)
+        var plan = try plan(checked, parameters: request.parameters, orderedValuesOnly: false, request)
         var rows: [[ResultValue]]
         do {
             // A page of the highest values: try the rows that have them first (see
             // `Planner.plan`); when they fill the page, that is the page.
             if let limit = plan.limit, !plan.distinctAfterRead, Self.ordersByValuesDescending(checked.query) {
-                let valuesFirst = try self.plan(checked, parameters: request.parameters, orderedValuesOnly: true, restrictedTo: request.ehrRestriction)
+                let valuesFirst = try self.plan(checked, parameters: request.parameters, orderedValuesOnly: true, request)
                 rows = try await store.aql.run(valuesFirst)
                 if rows.count == limit || valuesFirst == plan {
                     plan = valuesFirst
@@ -148,7 +156,14 @@ public struct QueryService: Sendable {
         result["q"] = .string(request.q)
         result["columns"] = .array(plan.columns.map { ["name": .string($0.name), "path": .string($0.path)] })
         result["rows"] = .array(output)
-        return .object(result)
+        let ehrIDs = plan.ehrSelection.map { selection in
+            var seen: [String] = []
+            for row in rows {
+                if case .scalar(.text(let id)) = row[selection], !seen.contains(id) { seen.append(id) }
+            }
+            return seen
+        }
+        return (.object(result), ehrIDs)
     }
 
     /// `explain=true`: the plan, the SQL it renders to with its bound values,

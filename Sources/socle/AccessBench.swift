@@ -1,0 +1,120 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import JSONCore
+import JWTKit
+import Logging
+import NIOCore
+import Server
+
+/// `socle bench access`: what the access trace and bearer tokens cost
+/// (issue 16 §6). The same reads — a composition, a FHIR Observation — on
+/// three servers of the same data: the trace off with HTTP Basic, the trace
+/// on with HTTP Basic, the trace on with an OpenID Connect bearer token
+/// (ES256, from an issuer served in this process); beside them, in the
+/// same run, `GET /status`, a trivial endpoint, as the ceiling.
+struct AccessBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "access", abstract: "Read throughput with the access trace on and off, Basic and bearer.")
+
+    @Option(help: "The shared corpus folder.") var corpus = "../shared/corpus"
+    @Option(help: "Requests per measurement.") var requests = 20_000
+    @Option(help: "Concurrent clients.") var clients = 8
+    @Option(help: "First of the ports used on 127.0.0.1 (the issuer and three servers).") var port = 18_100
+
+    struct Target: Sendable {
+        var composition: String
+        var observation: String
+    }
+
+    func run() async throws {
+        let key = ES256PrivateKey()
+        let issuerURL = "http://127.0.0.1:\(port)"
+        let issuer = try await Self.startIssuer(key: key, url: issuerURL, port: port)
+        defer { issuer.cancel() }
+        let signer = JWTKeyCollection()
+        await signer.add(ecdsa: key, kid: "bench")
+        let token = try await signer.sign(BenchClaims(iss: issuerURL), kid: "bench")
+
+        print("Socle \(SocleServer.version) — bench access, SQLite, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(clients) clients, \(requests) requests each\n")
+        print(BenchHarness.Row.header)
+        var rows: [(String, Double)] = []
+        let setups: [(String, Bool, Bool)] = [("trace off, Basic", false, false), ("trace on, Basic", true, false), ("trace on, bearer", true, true)]
+        for (offset, (name, traced, bearer)) in setups.enumerated() {
+            let server = try await BenchServer(
+                database: nil, port: port + 1 + offset, authorization: bearer ? "Bearer " + token : "Basic " + Data("bench:bench-password".utf8).base64EncodedString()
+            ) { configuration in
+                configuration.accessTrace.enabled = traced
+                configuration.oidc = OIDCSettings(issuer: issuerURL, audience: "socle")
+            }
+            let target = try await prepare(server)
+            if offset == 0 {
+                let ceiling = try await measure(server, "/status")
+                print(BenchHarness.Row(name: "GET /status (ceiling)", clients: clients, result: ceiling).text)
+                rows.append(("ceiling", ceiling.perSecond))
+            }
+            for (what, path) in [("composition", target.composition), ("FHIR Observation", target.observation)] {
+                let result = try await measure(server, path)
+                print(BenchHarness.Row(name: "\(what) read, \(name)", clients: clients, result: result).text)
+                rows.append(("\(what)|\(name)", result.perSecond))
+            }
+            try await server.stop()
+        }
+        print("")
+        for what in ["composition", "FHIR Observation"] {
+            guard let base = rows.first(where: { $0.0 == "\(what)|trace off, Basic" })?.1 else { continue }
+            for (name, _, _) in setups.dropFirst() {
+                guard let rate = rows.first(where: { $0.0 == "\(what)|\(name)" })?.1 else { continue }
+                print("\(what), \(name): \(String(format: "%.1f", 100 * (1 - rate / base)))% below trace off, Basic")
+            }
+        }
+    }
+
+    func measure(_ server: BenchServer, _ path: String) async throws -> BenchHarness.Result {
+        _ = try await BenchHarness.measure(requests: min(requests, 2_000), clients: clients) { _ in try await server.send(.GET, path, expected: 200) }
+        return try await BenchHarness.measure(requests: requests, clients: clients) { _ in try await server.send(.GET, path, expected: 200) }
+    }
+
+    /// An EHR with a blood pressure composition, a Patient with an Observation.
+    func prepare(_ server: BenchServer) async throws -> Target {
+        let root = URL(fileURLWithPath: corpus).appendingPathComponent("openehr")
+        let template = root.appendingPathComponent("templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt")
+        try await server.send(.POST, "/openehr/v1/definition/template/adl1.4", body: Array(try Data(contentsOf: template)), contentType: "application/xml", expected: 201)
+        let ehr = try JSONParser.parse(Array(buffer: try await server.send(.POST, "/openehr/v1/ehr", body: nil, expected: 201, prefer: "return=representation")))
+        let ehrID = ehr["ehr_id"]?["value"]?.stringValue ?? ""
+        let composition = try CompositionBench.withoutUID(root.appendingPathComponent("compositions/canonical_json/aql_data_load/ehrbase_blood_pressure_simple.de.v0.json"))
+        let created = try JSONParser.parse(Array(buffer: try await server.send(.POST, "/openehr/v1/ehr/\(ehrID)/composition", body: composition, expected: 201, prefer: "return=representation")))
+        let uid = created["uid"]?["value"]?.stringValue ?? ""
+        let patient = try JSONParser.parse(Array(buffer: try await server.send(.POST, "/fhir/Patient", body: Array(#"{"resourceType":"Patient","name":[{"family":"Bench"}]}"#.utf8), expected: 201)))
+        let patientID = patient["id"]?.stringValue ?? ""
+        let observation = try JSONParser.parse(Array(buffer: try await server.send(.POST, "/fhir/Observation", body: FHIRServerBench.observation(patient: patientID, value: 72), expected: 201)))
+        return Target(composition: "/openehr/v1/ehr/\(ehrID)/composition/\(uid)", observation: "/fhir/Observation/\(observation["id"]?.stringValue ?? "")")
+    }
+
+    /// A discovery document and a JWKS with the one key, on `port`.
+    static func startIssuer(key: ES256PrivateKey, url: String, port: Int) async throws -> Task<Void, any Error> {
+        let (x, y) = key.publicKey.parameters ?? ("", "")
+        let jwks = JSONSerializer.string(["keys": [["kty": "EC", "crv": "P-256", "kid": "bench", "alg": "ES256", "x": .string(x), "y": .string(y)]]])
+        let discovery = JSONSerializer.string(["issuer": .string(url), "jwks_uri": .string(url + "/jwks")])
+        let router = Router()
+        router.get(".well-known/openid-configuration") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: discovery))) }
+        router.get("jwks") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: jwks))) }
+        var logger = Logger(label: "socle.bench.issuer")
+        logger.logLevel = .warning
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+        let task = Task { try await app.runService() }
+        try await Task.sleep(for: .milliseconds(300))
+        return task
+    }
+}
+
+/// The claims of the bench's bearer token: a clinician, for an hour.
+struct BenchClaims: JWTPayload {
+    var iss: String
+    var sub = "bench-clinician"
+    var aud = "socle"
+    var exp = Int(Date().timeIntervalSince1970) + 3600
+    var roles = ["clinician"]
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
