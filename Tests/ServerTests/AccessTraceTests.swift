@@ -14,6 +14,7 @@ struct AccessTraceTests {
     /// The trace's entries, oldest first, as JSON.
     static func entries(_ server: TestServer) async throws -> [JSON] {
         let trace = try #require(server.accessTrace)
+        try await trace.flush()
         return try await trace.store.rows(after: 0, limit: 10_000).map { try JSONParser.parse($0.entry) }
     }
 
@@ -29,6 +30,7 @@ struct AccessTraceTests {
 
     static func verify(_ server: TestServer) async throws -> AccessTraceReport {
         let trace = try #require(server.accessTrace)
+        try await trace.flush()
         return try await AccessTrace.verify(trace.store, publicKey: trace.publicKey)
     }
 
@@ -198,6 +200,32 @@ struct AccessTraceTests {
             #expect(entries.count == 2)
             #expect(Set(entries.first?["patients"]?.arrayValue?.compactMap(\.stringValue) ?? []) == Set(ehrs.map { "EHR/" + $0 }))
             #expect(entries.last?["patients"] == .array([]))
+        }
+    }
+
+    /// A trace that cannot be written refuses accesses (503) until it can
+    /// again; what was queued meanwhile is written then, nothing lost.
+    @Test(arguments: TestEngine.available)
+    func anUnwritableTraceRefusesAccessesUntilItWritesAgain(engine: TestEngine) async throws {
+        try await TestServer.with(engine) { server in
+            let trace = try #require(server.accessTrace)
+            let ehrID = try await server.createEHR()
+            try await trace.flush()
+            let database = try Self.traceDatabase(server)
+            try await database.migrate(["ALTER TABLE access_trace RENAME TO access_trace_away"])
+            #expect(try await server.send(.get, "/openehr/v1/ehr/\(ehrID)").status == .ok)
+            await #expect(throws: (any Error).self) { try await trace.flush() }
+            let refused = try await server.send(.get, "/openehr/v1/ehr/\(ehrID)")
+            #expect(refused.status == .serviceUnavailable, "\(refused.body)")
+            #expect(refused.body.contains("access trace"))
+            try await database.migrate(["ALTER TABLE access_trace_away RENAME TO access_trace"])
+            if engine == .sqlite { try await database.close() }
+            try await Task.sleep(for: .milliseconds(1500))
+            try await trace.flush()
+            #expect(try await server.send(.get, "/openehr/v1/ehr/\(ehrID)").status == .ok)
+            let entries = try await Self.entries(server)
+            #expect(entries.map { $0["operation"]?.stringValue } == ["create", "read", "read"], "\(entries)")
+            #expect(try await Self.verify(server).isIntact)
         }
     }
 }

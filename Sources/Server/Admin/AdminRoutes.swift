@@ -77,6 +77,7 @@ struct AdminRoutes {
     func accessLog(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
         try Self.requireAdmin(context)
         guard let accessTrace else { throw ServiceError(.notFound, "the access trace is off (SOCLE_ACCESS_TRACE=off)") }
+        try await accessTrace.flush()
         let patients = request.queryParameter("patient").map { $0.contains("/") ? [$0] : ["EHR/" + $0, "Patient/" + $0] }
         func instant(_ name: String) throws -> Int64? {
             guard let text = request.queryParameter(name) else { return nil }

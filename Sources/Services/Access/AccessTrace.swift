@@ -7,9 +7,14 @@ import Storage
 /// patient data appended to a hash chain, with periodic checkpoints signed
 /// by a key the database does not hold.
 ///
-/// Entries that arrive while a batch is being written are written together
-/// in the next one (group commit), so the trace costs one transaction per
-/// batch, not per request; `record` returns once its entry is stored.
+/// `record` queues an entry and returns; a writer appends what is queued in
+/// batches, one transaction each, in the order recorded. A request is not
+/// held up by the trace's disk (measured: waiting for each entry to be
+/// stored cost a third of the read throughput, BENCHMARKS.md), and the window
+/// in which a crash can lose entries is the writer's, a few milliseconds.
+/// When a batch cannot be written, `record` refuses from then on (the
+/// caller answers 503) and the writer tries again every second, losing
+/// nothing queued; past `queueLimit` queued entries, `record` waits.
 public actor AccessTrace {
     public nonisolated let store: AccessTraceStore
     let key: Curve25519.Signing.PrivateKey
@@ -22,8 +27,13 @@ public actor AccessTrace {
     /// The chain's last place and hash, read at the first write.
     var head: (seq: Int64, hash: String)?
     var loaded = false
-    var pending: [(entry: AccessEntry, done: CheckedContinuation<Void, any Error>)] = []
+    var pending: [AccessEntry] = []
     var writing = false
+    /// Why the last batch could not be written; nil while the trace writes.
+    var failure: (any Error)?
+    /// Those waiting for the queue to empty (`flush`, or `record` past the limit).
+    var waiting: [CheckedContinuation<Void, Never>] = []
+    let queueLimit = 10_000
     var uncheckpointed = 0
     var lastCheckpoint: ContinuousClock.Instant
 
@@ -42,24 +52,42 @@ public actor AccessTrace {
     /// The public key checkpoints are verified with (raw, base64).
     public nonisolated let publicKey: String
 
-    /// Appends an entry, stamped with the current time; returns once it is stored.
+    /// Queues an entry, stamped with the current time. Throws while the
+    /// trace cannot be written: an access it cannot record is refused.
     public func record(_ entry: AccessEntry) async throws {
+        if let failure { throw failure }
         var entry = entry
         entry.time = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
-        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
-            pending.append((entry, done))
-            if !writing {
-                writing = true
-                Task { await self.drain() }
-            }
+        pending.append(entry)
+        if !writing {
+            writing = true
+            Task { await self.drain() }
         }
+        if pending.count > queueLimit { await drained() }
+    }
+
+    /// Returns once every entry recorded so far is stored (or the trace has failed).
+    public func flush() async throws {
+        if writing || !pending.isEmpty { await drained() }
+        if let failure { throw failure }
+    }
+
+    func drained() async {
+        await withCheckedContinuation { waiting.append($0) }
     }
 
     /// Signs the chain's head now (at shutdown, and in tests), if entries came since the last checkpoint.
     public func checkpoint() async throws {
-        while writing { await Task.yield() }
+        try await flush()
         writing = true
-        defer { writing = false }
+        defer {
+            writing = false
+            // Entries recorded while the checkpoint was written are written now.
+            if !pending.isEmpty {
+                writing = true
+                Task { await self.drain() }
+            }
+        }
         try await loadHead()
         guard uncheckpointed > 0, let head else { return }
         try await store.append([], checkpoint: signed(head))
@@ -67,19 +95,26 @@ public actor AccessTrace {
         lastCheckpoint = clock.now
     }
 
-    /// Writes what is pending, batch after batch, until nothing is.
+    /// Writes what is queued, batch after batch, until nothing is; after a
+    /// failure, tries the same batch again every second.
     func drain() async {
         while !pending.isEmpty {
             let batch = pending
             pending = []
             do {
-                try await write(batch.map(\.entry))
-                for item in batch { item.done.resume() }
+                try await write(batch)
+                failure = nil
             } catch {
-                for item in batch { item.done.resume(throwing: error) }
+                failure = error
+                pending = batch + pending
+                for waiter in waiting { waiter.resume() }
+                waiting = []
+                try? await Task.sleep(for: .seconds(1))
             }
         }
         writing = false
+        for waiter in waiting { waiter.resume() }
+        waiting = []
     }
 
     /// One batch, chained on the head; when another process appended first,

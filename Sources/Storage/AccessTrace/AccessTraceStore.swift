@@ -119,15 +119,20 @@ public struct AccessTraceStore: Sendable {
     public func append(_ rows: [AccessTraceRow], checkpoint: AccessTraceCheckpoint?) async throws {
         let taken = StoreError(.conflict, "another writer appended to the access trace first")
         var statements: [SQLStatement] = []
-        for row in rows {
+        // Multi-row inserts, a few hundred rows each: one statement per batch, not per entry.
+        for chunk in stride(from: 0, to: rows.count, by: 200).map({ rows[$0..<min($0 + 200, rows.count)] }) {
             statements.append(
                 SQLStatement(
-                    "INSERT INTO access_trace (seq, time, actor, entry, hash) VALUES (?, ?, ?, ?, ?)",
-                    [.integer(row.seq), .integer(row.time), .text(row.actor), .text(row.entry), .text(row.hash)], onUniqueViolation: taken))
-            for patient in Set(row.patients).sorted() {
-                statements.append(
-                    SQLStatement("INSERT INTO access_trace_patient (patient, seq) VALUES (?, ?)", [.text(patient), .integer(row.seq)]))
-            }
+                    "INSERT INTO access_trace (seq, time, actor, entry, hash) VALUES "
+                        + Array(repeating: "(?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "),
+                    chunk.flatMap { [.integer($0.seq), .integer($0.time), .text($0.actor), .text($0.entry), .text($0.hash)] }, onUniqueViolation: taken))
+        }
+        let patients = rows.flatMap { row in Set(row.patients).sorted().map { (patient: $0, seq: row.seq) } }
+        for chunk in stride(from: 0, to: patients.count, by: 400).map({ patients[$0..<min($0 + 400, patients.count)] }) {
+            statements.append(
+                SQLStatement(
+                    "INSERT INTO access_trace_patient (patient, seq) VALUES " + Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", "),
+                    chunk.flatMap { [SQLValue.text($0.patient), .integer($0.seq)] }))
         }
         if let checkpoint {
             statements.append(
