@@ -20,6 +20,7 @@ struct AccessBench: AsyncParsableCommand {
     @Option(help: "The shared corpus folder.") var corpus = "../shared/corpus"
     @Option(help: "Requests per measurement.") var requests = 20_000
     @Option(help: "Concurrent clients.") var clients = 8
+    @Option(help: "Rounds of every measurement, taken in turn.") var rounds = 3
     @Option(help: "First of the ports used on 127.0.0.1 (the issuer and three servers).") var port = 18_100
 
     struct Target: Sendable {
@@ -36,10 +37,10 @@ struct AccessBench: AsyncParsableCommand {
         await signer.add(ecdsa: key, kid: "bench")
         let token = try await signer.sign(BenchClaims(iss: issuerURL), kid: "bench")
 
-        print("Socle \(SocleServer.version) — bench access, SQLite, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(clients) clients, \(requests) requests each\n")
-        print(BenchHarness.Row.header)
-        var rows: [(String, Double)] = []
+        print("Socle \(SocleServer.version) — bench access, SQLite, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(clients) clients, \(requests) requests each")
+        print("three servers of the same data, measured in turn over \(rounds) rounds; the median of each is printed\n")
         let setups: [(String, Bool, Bool)] = [("trace off, Basic", false, false), ("trace on, Basic", true, false), ("trace on, bearer", true, true)]
+        var servers: [(name: String, server: BenchServer, target: Target)] = []
         for (offset, (name, traced, bearer)) in setups.enumerated() {
             let server = try await BenchServer(
                 database: nil, port: port + 1 + offset, authorization: bearer ? "Bearer " + token : "Basic " + Data("bench:bench-password".utf8).base64EncodedString()
@@ -47,24 +48,34 @@ struct AccessBench: AsyncParsableCommand {
                 configuration.accessTrace.enabled = traced
                 configuration.oidc = OIDCSettings(issuer: issuerURL, audience: "socle")
             }
-            let target = try await prepare(server)
-            if offset == 0 {
-                let ceiling = try await measure(server, "/status")
-                print(BenchHarness.Row(name: "GET /status (ceiling)", clients: clients, result: ceiling).text)
-                rows.append(("ceiling", ceiling.perSecond))
+            servers.append((name, server, try await prepare(server)))
+        }
+        // Rounds of every measurement in turn, so that a slower stretch of the machine falls on all of them.
+        var results: [String: [BenchHarness.Result]] = [:]
+        for _ in 0..<rounds {
+            results["ceiling", default: []].append(try await measure(servers[0].server, "/status"))
+            for (name, server, target) in servers {
+                results["composition|\(name)", default: []].append(try await measure(server, target.composition))
+                results["FHIR Observation|\(name)", default: []].append(try await measure(server, target.observation))
             }
-            for (what, path) in [("composition", target.composition), ("FHIR Observation", target.observation)] {
-                let result = try await measure(server, path)
-                print(BenchHarness.Row(name: "\(what) read, \(name)", clients: clients, result: result).text)
-                rows.append(("\(what)|\(name)", result.perSecond))
+        }
+        for (_, server, _) in servers { try await server.stop() }
+        func median(_ key: String) -> BenchHarness.Result {
+            let sorted = (results[key] ?? []).sorted { $0.perSecond < $1.perSecond }
+            return sorted[sorted.count / 2]
+        }
+        print(BenchHarness.Row.header)
+        print(BenchHarness.Row(name: "GET /status (ceiling)", clients: clients, result: median("ceiling")).text)
+        for what in ["composition", "FHIR Observation"] {
+            for (name, _, _) in setups {
+                print(BenchHarness.Row(name: "\(what) read, \(name)", clients: clients, result: median("\(what)|\(name)")).text)
             }
-            try await server.stop()
         }
         print("")
         for what in ["composition", "FHIR Observation"] {
-            guard let base = rows.first(where: { $0.0 == "\(what)|trace off, Basic" })?.1 else { continue }
+            let base = median("\(what)|trace off, Basic").perSecond
             for (name, _, _) in setups.dropFirst() {
-                guard let rate = rows.first(where: { $0.0 == "\(what)|\(name)" })?.1 else { continue }
+                let rate = median("\(what)|\(name)").perSecond
                 print("\(what), \(name): \(String(format: "%.1f", 100 * (1 - rate / base)))% below trace off, Basic")
             }
         }

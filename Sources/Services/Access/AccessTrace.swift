@@ -34,6 +34,7 @@ public actor AccessTrace {
     /// Those waiting for the queue to empty (`flush`, or `record` past the limit).
     var waiting: [CheckedContinuation<Void, Never>] = []
     let queueLimit = 10_000
+    static let batchWindow: Duration = .milliseconds(5)
     var uncheckpointed = 0
     var lastCheckpoint: ContinuousClock.Instant
 
@@ -99,6 +100,9 @@ public actor AccessTrace {
     /// failure, tries the same batch again every second.
     func drain() async {
         while !pending.isEmpty {
+            // A few milliseconds more of entries per batch: each transaction
+            // writes whole pages, and fewer, fuller batches write far fewer.
+            if pending.count < 256 { try? await Task.sleep(for: Self.batchWindow) }
             let batch = pending
             pending = []
             do {
@@ -167,6 +171,18 @@ public actor AccessTrace {
         hasher.update(data: Array(previous.utf8))
         hasher.update(data: [0x0A])
         hasher.update(data: Array(entry.utf8))
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hex(hasher.finalize())
+    }
+
+    /// Lower-case hex, written directly (`String(format:)` per byte costs more than the hash).
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
