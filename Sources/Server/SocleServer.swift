@@ -161,6 +161,7 @@ public enum SocleServer {
         authenticate(authenticated, components)
         if let trace = components.accessTrace { authenticated.add(middleware: AccessTraceMiddleware(trace: trace)) }
         authenticated.add(middleware: AuthorizationMiddleware(versions: components.store.versions))
+        FHIRAuditEvents(trace: components.accessTrace, systemID: components.configuration.systemID).register(on: authenticated)
         FHIRRoutes(service: components.fhirService, bodyLimit: components.configuration.maximumBodySize).register(on: authenticated)
     }
 

@@ -185,4 +185,50 @@ struct AuthorizationTests {
             }
         }
     }
+
+    /// Issue 16 §5: the trace as FHIR AuditEvents (IHE BALP's RESTful
+    /// pattern), searched by patient, agent and date; a patient's token sees
+    /// the accesses to their own record only.
+    @Test(arguments: TestEngine.available)
+    func auditEventsAnswerWhoLookedAtMyRecord(engine: TestEngine) async throws {
+        let issuer = try await BearerTokenTests.Issuer()
+        try await issuer.serve { url in
+            try await TestServer.with(engine, users: Self.users, configure: { $0.oidc = OIDCSettings(issuer: url, audience: "socle") }) { server in
+                _ = try await CompositionRoutesTests.prepared(server)
+                let mine = try await Self.record(server, "Lemoine")
+                let theirs = try await Self.record(server, "Faure")
+                #expect(try await server.send(.get, "/fhir/Observation/\(mine.observation)", as: TestServer.clinician).status == .ok)
+                #expect(try await server.send(.get, "/openehr/v1/ehr/\(theirs.ehrID)", as: TestServer.clinician).status == .ok)
+
+                let search = try await server.send(.get, "/fhir/AuditEvent?patient=Patient/\(mine.patient)&agent=bob", as: Self.adminOnly)
+                #expect(search.status == .ok, "\(search.body)")
+                let events = search.json["entry"]?.arrayValue?.compactMap { $0["resource"] } ?? []
+                #expect(events.count == 1, "\(search.body)")
+                let event = try #require(events.first)
+                #expect(event["resourceType"]?.stringValue == "AuditEvent")
+                #expect(event["type"]?["code"]?.stringValue == "rest")
+                #expect(event["subtype"]?.arrayValue?.first?["code"]?.stringValue == "read")
+                #expect(event["action"]?.stringValue == "R" && event["outcome"]?.stringValue == "0")
+                #expect(event["agent"]?.arrayValue?.first?["who"]?["display"]?.stringValue == "bob")
+                let entities = event["entity"]?.arrayValue?.compactMap { $0["what"]?["reference"]?.stringValue } ?? []
+                #expect(entities.contains("Patient/\(mine.patient)") && entities.contains("Observation/\(mine.observation)"), "\(entities)")
+                #expect(try await server.send(.get, "/fhir/AuditEvent?date=ge2000-01-01", as: Self.adminOnly).json["entry"]?.arrayValue?.isEmpty == false)
+                #expect(try await server.send(.get, "/fhir/AuditEvent?date=lt2000-01-01", as: Self.adminOnly).json["entry"]?.arrayValue?.isEmpty == true)
+                #expect(try await server.send(.get, "/fhir/AuditEvent?code=x", as: Self.adminOnly).status == .badRequest)
+                // Clinicians do not read the trace; the patient reads their own.
+                #expect(try await server.send(.get, "/fhir/AuditEvent", as: TestServer.clinician).status == .forbidden)
+                var claims = BearerTokenTests.Claims(iss: url)
+                claims.roles = ["patient"]
+                claims.patient = mine.patient
+                let token = try await issuer.signers.sign(claims, kid: "rsa")
+                let own = try await BearerTokenTests.get(server, "/fhir/AuditEvent", token: token)
+                #expect(own.status == .ok)
+                let reached = Set(own.json["entry"]?.arrayValue?.flatMap { entry in
+                    entry["resource"]?["entity"]?.arrayValue?.compactMap { $0["what"]?["reference"]?.stringValue } ?? []
+                } ?? [])
+                #expect(reached.contains("Patient/\(mine.patient)") && !reached.contains("Patient/\(theirs.patient)") && !reached.contains("EHR/\(theirs.ehrID)"))
+                #expect(try await BearerTokenTests.get(server, "/fhir/AuditEvent?patient=Patient/\(theirs.patient)", token: token).status == .forbidden)
+            }
+        }
+    }
 }

@@ -8,6 +8,8 @@ enum AccessPolicy {
     /// The roles that may perform an operation.
     static func roles(for access: AccessKind) -> Set<User.Role> {
         if access.surface == "admin" { return [.admin] }
+        // The access trace as AuditEvents: its keepers, and patients for their own record.
+        if access.fhirType == "AuditEvent" { return access.operation == "search" ? [.admin, .patient] : [] }
         switch access.operation {
         case "read", "search", "query": return [.clinician, .researcher, .integration, .patient]
         default: return [.clinician, .integration]
@@ -18,6 +20,9 @@ enum AccessPolicy {
     /// token carries SMART scopes none of which grants it.
     static func require(_ user: User, _ access: AccessKind) throws {
         let allowed = roles(for: access)
+        if allowed.isEmpty {
+            throw ServiceError(.forbidden, "AuditEvent is Socle's access trace: it is searched (GET /fhir/AuditEvent?patient=…), not read or written")
+        }
         guard !user.roles.isDisjoint(with: allowed) else {
             let names = allowed.sorted().map(\.rawValue).joined(separator: ", ")
             throw ServiceError(.forbidden, "\(access.operation) on \(access.surface) needs one of the roles \(names); \(user.name) has \(user.roleNames)")

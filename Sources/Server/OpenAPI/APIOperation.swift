@@ -10,7 +10,7 @@ struct APIOperation: Sendable {
     enum Access: Sendable {
         /// No credentials: health, the root, the API description, FHIR metadata.
         case open
-        /// Any signed-in user.
+        /// A signed-in user whose roles allow it (`AccessPolicy`).
         case user
         /// The admin role.
         case admin
@@ -45,8 +45,8 @@ struct APIOperation: Sendable {
         var all = Set(statuses)
         switch access {
         case .open: break
-        case .user: all.insert(401)
-        case .admin: all.formUnion([401, 403])
+        // 403: a role, a scope or a patient context that does not allow it (AccessPolicy).
+        case .user, .admin: all.formUnion([401, 403])
         }
         if !accepts.isEmpty { all.formUnion([400, 413]) }
         all.insert(503)

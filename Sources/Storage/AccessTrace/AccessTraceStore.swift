@@ -158,10 +158,14 @@ public struct AccessTraceStore: Sendable {
         return try await withPatients(found)
     }
 
-    /// Rows of one patient (or of anyone) in a time window, newest first.
-    public func rows(patients: [String]?, from: Int64?, to: Int64?, limit: Int) async throws -> [AccessTraceRow] {
+    /// Rows of some patients (or of anyone), of one actor (or any), in a time window, newest first.
+    public func rows(patients: [String]?, actor: String? = nil, from: Int64?, to: Int64?, limit: Int) async throws -> [AccessTraceRow] {
         var conditions: [String] = []
         var binds: [SQLValue] = []
+        if let actor {
+            conditions.append("actor = ?")
+            binds.append(.text(actor))
+        }
         if let patients {
             conditions.append("seq IN (SELECT seq FROM access_trace_patient WHERE patient IN (\(patients.map { _ in "?" }.joined(separator: ", "))))")
             binds += patients.map(SQLValue.text)
