@@ -31,6 +31,8 @@ public enum SocleServer {
         public let accessTrace: AccessTrace?
         /// The bearer token check, with its cache of the issuer's keys; nil without `SOCLE_OIDC_ISSUER`.
         public let bearerTokens: BearerTokenVerifier?
+        /// Who cares for whom, when clinicians are limited to their patients (`SOCLE_CARE_RELATIONSHIPS`).
+        var careRelationships: CareRelationships?
         public var fhirService: FHIRService {
             var service = FHIRService(
                 store: store, systemID: configuration.systemID, referentialIntegrity: configuration.fhirReferentialIntegrity, profiles: fhirProfiles)
@@ -65,10 +67,13 @@ public enum SocleServer {
     /// EHRs made before each EHR had an EHR_ACCESS are given theirs.
     public static func open(_ configuration: ServerConfiguration, store: Store) async throws -> Components {
         let (schemaVersion, _) = try await store.prepare()
-        let components = Components(
+        var components = Components(
             store: store, schemaVersion: schemaVersion, configuration: configuration, templateService: TemplateService(store: store.templates),
             fhirProfiles: try await FHIRProfiles.loaded(from: store.versions), accessTrace: try await openAccessTrace(configuration, store: store),
-            bearerTokens: configuration.oidc.map { BearerTokenVerifier(settings: $0) })
+            bearerTokens: configuration.oidc.map { BearerTokenVerifier(settings: $0) }, careRelationships: nil)
+        if configuration.careRelationships {
+            components.careRelationships = CareRelationships(fhir: components.fhirService, versions: store.versions)
+        }
         try await components.ehrService.createMissingAccess()
         return components
     }
@@ -125,7 +130,7 @@ public enum SocleServer {
         let authenticated = root.group()
         authenticate(authenticated, components)
         if let trace = components.accessTrace { authenticated.add(middleware: AccessTraceMiddleware(trace: trace)) }
-        authenticated.add(middleware: AuthorizationMiddleware(versions: components.store.versions))
+        authenticated.add(middleware: AuthorizationMiddleware(versions: components.store.versions, care: components.careRelationships))
         SocleMetrics.register(on: root, authenticated: authenticated, access: configuration.metrics, store: components.store)
         let openEHR = authenticated.group("openehr/v1")
         let limit = configuration.maximumBodySize
@@ -160,7 +165,7 @@ public enum SocleServer {
         let authenticated = fhir.group()
         authenticate(authenticated, components)
         if let trace = components.accessTrace { authenticated.add(middleware: AccessTraceMiddleware(trace: trace)) }
-        authenticated.add(middleware: AuthorizationMiddleware(versions: components.store.versions))
+        authenticated.add(middleware: AuthorizationMiddleware(versions: components.store.versions, care: components.careRelationships))
         FHIRAuditEvents(trace: components.accessTrace, systemID: components.configuration.systemID).register(on: authenticated)
         FHIRRoutes(service: components.fhirService, bodyLimit: components.configuration.maximumBodySize).register(on: authenticated)
     }

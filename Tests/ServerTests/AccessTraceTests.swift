@@ -80,7 +80,7 @@ struct AccessTraceTests {
             #expect(ehr["request"]?.stringValue == "POST /openehr/v1/ehr")
             #expect(ehr["patients"] == .array([.string("EHR/\(ehrID)")]))
             #expect(ehr["actor"]?["name"]?.stringValue == "alice")
-            #expect(ehr["actor"]?["role"]?.stringValue == "admin+clinician")
+            #expect(ehr["actor"]?["role"]?.stringValue == "admin+clinician+integration")
 
             let read = entries[2]
             #expect(read["operation"]?.stringValue == "read")

@@ -231,4 +231,45 @@ struct AuthorizationTests {
             }
         }
     }
+
+    /// Issue 16 §3: with `SOCLE_CARE_RELATIONSHIPS=careteam` a clinician
+    /// reaches the patients of their active CareTeams only; breaking the
+    /// glass with a reason reaches the others, with a warning and a trace entry.
+    @Test(arguments: TestEngine.available)
+    func aClinicianReachesTheirPatientsOrBreaksTheGlass(engine: TestEngine) async throws {
+        try await TestServer.with(engine, configure: { $0.careRelationships = true }) { server in
+            _ = try await CompositionRoutesTests.prepared(server)
+            let mine = try await Self.record(server, "Chevalier")
+            let theirs = try await Self.record(server, "Mercier")
+            // Bob is a Practitioner known by his user name, in the care team of the first patient.
+            let practitioner = try #require(
+                try await server.send(.post, "/fhir/Practitioner", body: #"{"resourceType":"Practitioner","identifier":[{"system":"urn:socle:users","value":"bob"}]}"#)
+                    .json["id"]?.stringValue)
+            let team = #"{"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/\#(mine.patient)"},"participant":[{"member":{"reference":"Practitioner/\#(practitioner)"}}]}"#
+            #expect(try await server.send(.post, "/fhir/CareTeam", body: team).status == .created)
+
+            let bob = TestServer.clinician
+            #expect(try await server.send(.get, "/fhir/Observation/\(mine.observation)", as: bob).status == .ok)
+            #expect(try await server.send(.get, "/openehr/v1/ehr/\(mine.ehrID)/composition/\(mine.composition)", as: bob).status == .ok)
+            let refused = try await server.send(.get, "/fhir/Observation/\(theirs.observation)", as: bob)
+            #expect(refused.status == .forbidden)
+            #expect(refused.body.contains("X-Break-The-Glass"), "\(refused.body)")
+            #expect(try await server.send(.get, "/openehr/v1/ehr/\(theirs.ehrID)", as: bob).status == .forbidden)
+            // AQL over every EHR reads the patients in his care only.
+            let query = try await server.send(.post, "/openehr/v1/query/aql", as: bob, body: #"{"q": "SELECT e/ehr_id/value FROM EHR e"}"#)
+            #expect(query.json["rows"]?.arrayValue?.compactMap { $0.arrayValue?.first?.stringValue } == [mine.ehrID], "\(query.body)")
+
+            let glass = try await server.send(
+                .get, "/openehr/v1/ehr/\(theirs.ehrID)/composition/\(theirs.composition)", as: bob, headers: ["X-Break-The-Glass": "emergency: unconscious patient"])
+            #expect(glass.status == .ok)
+            #expect(glass.headers[HTTPField.Name("Warning")!]?.contains("break the glass") == true)
+            let log = try await server.send(.get, "/admin/access-log?patient=EHR/\(theirs.ehrID)").json["entries"]?.arrayValue ?? []
+            let flagged = try #require(log.first { $0["break_the_glass"] != nil })
+            #expect(flagged["break_the_glass"]?.stringValue == "emergency: unconscious patient")
+            #expect(flagged["actor"]?["name"]?.stringValue == "bob")
+            // Writes are not held: a clinician records what they do, and the trace shows it.
+            let write = try await server.send(.post, "/fhir/Observation", as: bob, body: AccessTraceTests.observation(theirs.patient))
+            #expect(write.status == .created)
+        }
+    }
 }

@@ -66,6 +66,7 @@ struct ConfigurationTests {
             otel_protocol: http/json
             otel_sample_ratio: 0.25
             access_trace: off
+            care_relationships: careteam
             oidc_issuer: https://auth.example/realms/hospital
             oidc_audience: socle
             oidc_roles_claim: realm_access.roles
@@ -85,6 +86,7 @@ struct ConfigurationTests {
         #expect(configuration.logLevel == .debug)
         #expect(!configuration.accessTrace.enabled && configuration.accessTrace.keyPath == "/var/lib/socle/trace.key")
         #expect(configuration.accessTrace.retentionDays == 3650)
+        #expect(configuration.careRelationships)
         #expect(configuration.oidc == OIDCSettings(issuer: "https://auth.example/realms/hospital", audience: "socle", rolesClaim: "realm_access.roles", requiredACR: "eidas1"))
         #expect(configuration.tracing == SocleTracing.Exporter(endpoint: "http://collector.internal:4318", wireProtocol: "http/json", sampleRatio: 0.25))
         // Each setting of the list but the file's own name has its key in the file above.

@@ -12,7 +12,8 @@ import Storage
 
 /// Socle's router over a fresh test database, driven without sockets.
 struct TestServer {
-    static let admin = User(name: "alice", password: "alice-secret", roles: [.admin, .clinician])
+    /// Every role but patient: the tests' set-up user, held by no care relationship (integration).
+    static let admin = User(name: "alice", password: "alice-secret", roles: [.admin, .clinician, .integration])
     static let clinician = User(name: "bob", password: "bob-secret", role: .clinician)
 
     let client: any TestClientProtocol

@@ -10,6 +10,7 @@ final class AccessNote: Sendable {
         var resources: [String] = []
         var query: String?
         var operation: String?
+        var breakTheGlass: String?
     }
 
     let state = Mutex(State())
@@ -30,6 +31,9 @@ final class AccessNote: Sendable {
 
     /// When the method and path do not say what kind of access it was.
     func operation(_ name: String) { state.withLock { $0.operation = name } }
+
+    /// The reason given to reach a patient outside one's care.
+    func breakTheGlass(_ reason: String) { state.withLock { $0.breakTheGlass = reason } }
 
     var recorded: State { state.withLock { $0 } }
 }

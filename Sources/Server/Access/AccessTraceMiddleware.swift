@@ -40,6 +40,7 @@ struct AccessTraceMiddleware: RouterMiddleware {
                 nationalIDIssuer: user?.token?.nationalID.map { _ in TokenIdentity.nationalIDIssuer }, clientID: user?.token?.clientID,
                 authentication: user == AnonymousUserMiddleware.user ? "none" : user?.token != nil ? "bearer" : "basic"),
             patients: patients, resources: resources, query: note.query ?? access.query(request.uri.query), address: Self.address(context),
+            breakTheGlass: note.breakTheGlass,
             outcome: outcome, requestID: context.requestID)
         do {
             try await trace.record(entry)

@@ -33,6 +33,8 @@ public struct PatientScope: Sendable, Equatable {
 struct AuthorizationMiddleware: RouterMiddleware {
     typealias Context = SocleRequestContext
     let versions: VersionStore
+    /// Set when clinicians are limited to the patients in their care (`SOCLE_CARE_RELATIONSHIPS`).
+    var care: CareRelationships?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let user = context.user else { return try await next(request, context) }
@@ -42,6 +44,10 @@ struct AuthorizationMiddleware: RouterMiddleware {
         } else if request.method != .get, request.method != .head, request.uri.path.contains("/definition/") {
             try AccessPolicy.requireDefinitionWrite(user)
         }
+        // Care relationships hold what clinicians read; what they write is theirs to record, and traced.
+        if let care, let access, access.surface != "admin", ["read", "search", "query"].contains(access.operation), CareRelationships.applies(to: user) {
+            return try await withinCare(request, context, access, care.scope(of: user), next: next)
+        }
         guard let token = user.token, token.hasPatientContext else { return try await next(request, context) }
         let scope = try await patientScope(token)
         try scope.require(access?.patients ?? [])
@@ -50,6 +56,32 @@ struct AuthorizationMiddleware: RouterMiddleware {
         let response = try await next(request, context)
         try scope.require(context.access.recorded.patients)
         return response
+    }
+
+    /// A clinician limited to the patients in their care: as a patient
+    /// context holds a token, unless the request breaks the glass with a
+    /// reason, which is answered with a warning and kept in the trace.
+    func withinCare(
+        _ request: Request, _ context: Context, _ access: AccessKind, _ scope: PatientScope,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        if let reason = request.headers[.breakTheGlass]?.trimmingCharacters(in: .whitespaces), !reason.isEmpty {
+            context.access.breakTheGlass(reason)
+            var response = try await next(request, context)
+            response.headers[.warning] = "299 socle \"break the glass: access outside a care relationship, recorded with its reason\""
+            return response
+        }
+        let refusal = "outside the care relationships of this user (CareTeam); send X-Break-The-Glass: <reason> to reach them anyway"
+        do {
+            try scope.require(access.patients)
+            var context = context
+            context.patientScope = scope
+            let response = try await next(request, context)
+            try scope.require(context.access.recorded.patients)
+            return response
+        } catch let error as ServiceError where error.kind == .forbidden && error.message.hasPrefix("the token is limited") {
+            throw ServiceError(.forbidden, error.message.replacingOccurrences(of: "the token is limited to", with: "this user cares for") + ": " + refusal)
+        }
     }
 
     func patientScope(_ token: TokenIdentity) async throws -> PatientScope {

@@ -32,6 +32,7 @@ extension ServerConfiguration {
         requestQueueTimeout = try Self.seconds(settings, Settings.requestQueueTimeout) ?? requestQueueTimeout
         shutdownGracePeriod = try Self.seconds(settings, Settings.shutdownGracePeriod) ?? shutdownGracePeriod
         try readFHIRSettings(settings)
+        careRelationships = try settings.read(Settings.careRelationships, "off or careteam") { ["off": false, "careteam": true][$0] } ?? false
         accessTrace.enabled = try settings.read(Settings.accessTrace, "on or off") { ["on": true, "off": false][$0] } ?? true
         accessTrace.keyPath = try settings.read(Settings.accessTraceKey, "a file path") { $0.isEmpty ? nil : $0 }
         accessTrace.retentionDays = try settings.read(Settings.accessTraceRetentionDays, "a whole number of days, 0 to keep every entry") {

@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable {
     public var tracing: SocleTracing.Exporter?
     /// OpenID Connect bearer tokens, beside Basic (`SOCLE_OIDC_ISSUER`, `SOCLE_OIDC_AUDIENCE`, `SOCLE_OIDC_ROLES_CLAIM`); nil: Basic only.
     public var oidc: OIDCSettings?
+    /// Clinicians reach only the patients of their active CareTeams, or break the glass (`SOCLE_CARE_RELATIONSHIPS`).
+    public var careRelationships = false
     /// The access trace (`SOCLE_ACCESS_TRACE`, `SOCLE_ACCESS_TRACE_KEY`, `SOCLE_ACCESS_TRACE_RETENTION_DAYS`).
     public var accessTrace = AccessTraceSettings()
 

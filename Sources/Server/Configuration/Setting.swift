@@ -81,6 +81,7 @@ public enum Settings {
     public static let oidcRolesClaim = Setting("SOCLE_OIDC_ROLES_CLAIM", default: "roles")
     public static let oidcRequiredACR = Setting("SOCLE_OIDC_REQUIRED_ACR")
     public static let accessTrace = Setting("SOCLE_ACCESS_TRACE", default: "on")
+    public static let careRelationships = Setting("SOCLE_CARE_RELATIONSHIPS", default: "off")
     public static let accessTraceKey = Setting("SOCLE_ACCESS_TRACE_KEY")
     public static let accessTraceRetentionDays = Setting("SOCLE_ACCESS_TRACE_RETENTION_DAYS", default: "0")
 
@@ -88,6 +89,6 @@ public enum Settings {
         config, host, port, databaseURL, poolSize, statementTimeout, systemID, users, auth, metrics, maximumBodySize, requestTimeout,
         maximumConcurrentRequests, requestQueueTimeout, shutdownGracePeriod, trustedProxies, fhirConditionalDelete, fhirReferentialIntegrity,
         logLevel, otelEndpoint, otelProtocol, otelSampleRatio, accessTrace, accessTraceKey, accessTraceRetentionDays,
-        oidcIssuer, oidcAudience, oidcRolesClaim, oidcRequiredACR,
+        oidcIssuer, oidcAudience, oidcRolesClaim, oidcRequiredACR, careRelationships,
     ]
 }
