@@ -87,13 +87,17 @@ public final class BearerTokenVerifier: Sendable {
         }
     }
 
-    public init(settings: OIDCSettings, client: HTTPClient = .shared) {
+    /// The time tokens are judged at (a test moves it on).
+    let now: @Sendable () -> Date
+
+    public init(settings: OIDCSettings, client: HTTPClient = .shared, now: @escaping @Sendable () -> Date = { Date() }) {
         self.settings = settings
         self.client = client
+        self.now = now
     }
 
     /// The claims of a valid token, or why it is not one.
-    func verify(_ token: String) async throws -> JSON {
+    public func verify(_ token: String) async throws -> JSON {
         let digest = Data(SHA256.hash(data: Data(token.utf8)))
         if let claims = verified.withLock({ $0[digest] }) {
             try check(claims)
@@ -133,7 +137,7 @@ public final class BearerTokenVerifier: Sendable {
         }
         let audiences = claims["aud"]?.stringValue.map { [$0] } ?? claims["aud"]?.arrayValue?.compactMap(\.stringValue) ?? []
         guard audiences.contains(settings.audience) else { throw BearerTokenError("the token is not meant for this server (aud must name \(settings.audience))") }
-        let now = Date().timeIntervalSince1970
+        let now = self.now().timeIntervalSince1970
         let leeway = Double(settings.leeway.components.seconds)
         guard let expiry = claims["exp"].flatMap(Self.seconds) else { throw BearerTokenError("the token has no expiry (exp)") }
         guard now <= expiry + leeway else { throw BearerTokenError("the token has expired") }
