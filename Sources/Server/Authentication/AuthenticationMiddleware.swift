@@ -17,11 +17,12 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else { throw unauthorized("authentication required: \(offered)") }
-        let lower = header.lowercased()
+        // The scheme alone is lower-cased: a bearer token is a kilobyte.
+        let scheme = header.prefix { $0 != " " }.lowercased()
         var context = context
-        if lower.hasPrefix("basic "), let directory {
+        if scheme == "basic", let directory {
             context.user = try Self.basicUser(String(header.dropFirst(6)), directory: directory, refusal: unauthorized)
-        } else if lower.hasPrefix("bearer "), let bearer {
+        } else if scheme == "bearer", let bearer {
             let user = try await bearerUser(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), bearer)
             try requireACR(of: user, for: request, bearer.settings)
             context.user = user
@@ -46,19 +47,20 @@ struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     func bearerUser(_ token: String, _ bearer: BearerTokenVerifier) async throws -> User {
-        let claims: JSON
         do {
-            claims = try await bearer.verify(token)
+            return try await bearer.user(of: token) { claims in try user(claims, bearer.settings) }.user
         } catch let error as BearerTokenError {
             throw unauthorized(error.description, tokenError: "invalid_token")
         } catch let error as IssuerUnavailableError {
             throw HTTPRequestError(status: .serviceUnavailable, message: "bearer tokens cannot be checked now: \(error.description)")
         }
-        guard let subject = claims["sub"]?.stringValue, !subject.isEmpty else {
-            throw unauthorized("the token has no subject (sub)", tokenError: "invalid_token")
-        }
+    }
+
+    /// The user a valid token's claims make: `sub`, the roles claim, what else they say.
+    func user(_ claims: JSON, _ settings: OIDCSettings) throws -> User {
+        guard let subject = claims["sub"]?.stringValue, !subject.isEmpty else { throw BearerTokenError("the token has no subject (sub)") }
         let identity = TokenIdentity(claims: claims)
-        var roles = Set(Self.strings(at: bearer.settings.rolesClaim, in: claims).compactMap(User.Role.init(named:)))
+        var roles = Set(Self.strings(at: settings.rolesClaim, in: claims).compactMap(User.Role.init(named:)))
         // A health professional (Pro Santé Connect) without roles of Socle's is a clinician.
         if roles.isEmpty, !identity.professions.isEmpty { roles = [.clinician] }
         return User(name: subject, password: "", roles: roles, token: identity)

@@ -65,7 +65,7 @@ public final class BearerTokenVerifier: Sendable {
     /// Tokens whose signature verified, by their SHA-256, with their claims:
     /// a client sends the same token with every request, and its signature
     /// need not be checked each time. The claims (`exp` first) still are.
-    let verified = Mutex<[Data: JSON]>([:])
+    let verified = Mutex<[Data: (claims: JSON, user: User)]>([:])
     static let verifiedLimit = 10_000
     static let accepted: Set<String> = ["RS256", "PS256", "ES256"]
 
@@ -98,17 +98,25 @@ public final class BearerTokenVerifier: Sendable {
 
     /// The claims of a valid token, or why it is not one.
     public func verify(_ token: String) async throws -> JSON {
+        try await user(of: token) { _ in User(name: "", password: "", roles: []) }.claims
+    }
+
+    /// The claims of a valid token and the user `make` builds from them,
+    /// both kept with the token's digest: the next request with the same
+    /// token costs a digest and the claims' check.
+    func user(of token: String, make: (JSON) throws -> User) async throws -> (claims: JSON, user: User) {
         let digest = Data(SHA256.hash(data: Data(token.utf8)))
-        if let claims = verified.withLock({ $0[digest] }) {
-            try check(claims)
-            return claims
+        if let known = verified.withLock({ $0[digest] }) {
+            try check(known.claims)
+            return known
         }
         let claims = try await verifySignature(token)
+        let made = (claims: claims, user: try make(claims))
         verified.withLock { cache in
             if cache.count >= Self.verifiedLimit { cache.removeAll(keepingCapacity: true) }
-            cache[digest] = claims
+            cache[digest] = made
         }
-        return claims
+        return made
     }
 
     /// The signature's check, then the claims'.
