@@ -83,8 +83,12 @@ public actor AccessTrace {
         writing = true
         defer {
             writing = false
-            // Entries recorded while the checkpoint was written are written now.
-            if !pending.isEmpty {
+            if pending.isEmpty {
+                // Those who waited for the writer while the checkpoint was written.
+                for waiter in waiting { waiter.resume() }
+                waiting = []
+            } else {
+                // Entries recorded while the checkpoint was written are written now.
                 writing = true
                 Task { await self.drain() }
             }
