@@ -111,12 +111,14 @@ struct AccessTraceTests {
             #expect(requests == ["GET /fhir/Observation", "POST /fhir/Observation", "POST /fhir/Patient"], "\(requests)")
             #expect(try await server.send(.get, "/admin/access-log?patient=\(ehrID)").json["entries"]?.arrayValue?.count == 4)
             #expect(try await server.send(.get, "/admin/access-log?from=yesterday").status == .badRequest)
+            #expect(try await server.send(.get, "/admin/access-log?limit=0").status == .badRequest)
+            #expect(try await server.send(.get, "/admin/access-log?limit=many").status == .badRequest)
             #expect(try await server.send(.get, "/admin/access-log", as: TestServer.clinician).status == .forbidden)
 
             let report = try await Self.verify(server)
             #expect(report.isIntact, "\(report.problems)")
-            // The trace's own reads are traced too.
-            #expect(report.entries == entries.count + 4)
+            // The trace's own reads are traced too, refused ones with their 400 or 403.
+            #expect(report.entries == entries.count + 6)
         }
     }
 

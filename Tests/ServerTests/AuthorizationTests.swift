@@ -253,7 +253,9 @@ struct AuthorizationTests {
             #expect(try await server.send(.get, "/openehr/v1/ehr/\(mine.ehrID)/composition/\(mine.composition)", as: bob).status == .ok)
             let refused = try await server.send(.get, "/fhir/Observation/\(theirs.observation)", as: bob)
             #expect(refused.status == .forbidden)
-            #expect(refused.body.contains("X-Break-The-Glass"), "\(refused.body)")
+            #expect(refused.body.contains("X-Break-The-Glass") && refused.body.contains("CareTeams"), "\(refused.body)")
+            // An empty reason breaks no glass.
+            #expect(try await server.send(.get, "/fhir/Observation/\(theirs.observation)", as: bob, headers: ["X-Break-The-Glass": " "]).status == .forbidden)
             #expect(try await server.send(.get, "/openehr/v1/ehr/\(theirs.ehrID)", as: bob).status == .forbidden)
             // AQL over every EHR reads the patients in his care only.
             let query = try await server.send(.post, "/openehr/v1/query/aql", as: bob, body: #"{"q": "SELECT e/ehr_id/value FROM EHR e"}"#)

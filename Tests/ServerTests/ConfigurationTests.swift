@@ -157,6 +157,8 @@ struct ConfigurationTests {
         ("SOCLE_OTEL_ENDPOINT", "collector:4318", "an http:// or https:// URL"), ("SOCLE_OTEL_PROTOCOL", "grpc", "http/protobuf or http/json"),
         ("SOCLE_OTEL_SAMPLE_RATIO", "2", "a number from 0 to 1"),
         ("SOCLE_TRUSTED_PROXIES", "proxy.example", "is not an IP address"), ("SOCLE_USERS", "alice", "is not name:password"),
+        ("SOCLE_ACCESS_TRACE", "yes", "on or off"), ("SOCLE_ACCESS_TRACE_RETENTION_DAYS", "-1", "a whole number of days"),
+        ("SOCLE_CARE_RELATIONSHIPS", "encounter", "off or careteam"),
     ])
     func aBadValueIsRefusedNamingItsSource(name: String, value: String, expected: String) throws {
         let error = try #require(throws: ConfigurationError.self) {

@@ -9,7 +9,6 @@ final class AccessNote: Sendable {
         var patients: [String] = []
         var resources: [String] = []
         var query: String?
-        var operation: String?
         var breakTheGlass: String?
     }
 
@@ -28,9 +27,6 @@ final class AccessNote: Sendable {
     }
 
     func query(_ text: String) { state.withLock { $0.query = text } }
-
-    /// When the method and path do not say what kind of access it was.
-    func operation(_ name: String) { state.withLock { $0.operation = name } }
 
     /// The reason given to reach a patient outside one's care.
     func breakTheGlass(_ reason: String) { state.withLock { $0.breakTheGlass = reason } }

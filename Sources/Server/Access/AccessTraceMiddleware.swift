@@ -34,7 +34,7 @@ struct AccessTraceMiddleware: RouterMiddleware {
         for resource in note.resources where !resources.contains(resource) { resources.append(resource) }
         let user = context.user
         let entry = AccessEntry(
-            operation: note.operation ?? access.operation, surface: access.surface, request: "\(request.method) \(request.uri.path)",
+            operation: access.operation, surface: access.surface, request: "\(request.method) \(request.uri.path)",
             actor: AccessEntry.Actor(
                 name: user?.name ?? "anonymous", role: user?.roleNames ?? "none", nationalID: user?.token?.nationalID,
                 nationalIDIssuer: user?.token?.nationalID.map { _ in TokenIdentity.nationalIDIssuer }, clientID: user?.token?.clientID,

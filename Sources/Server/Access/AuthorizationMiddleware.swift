@@ -12,14 +12,17 @@ public struct PatientScope: Sendable, Equatable {
     public var ehrIDs: [String]
     /// The FHIR Patient id, which a FHIR search is held to.
     public var patientID: String?
+    /// What holds the request to these patients, as a refusal says it.
+    var holder = "the token is limited to"
+    /// What a refusal adds: how to go further, when there is a way.
+    var remedy = ""
 
     /// Refuses a request that reaches other patients, naming them.
     func require(_ touched: [String]) throws {
         let others = touched.filter { !patients.contains($0) }
         guard others.isEmpty else {
-            throw ServiceError(
-                .forbidden,
-                "the token is limited to \(patients.sorted().joined(separator: " and ")); this request reaches \(others.joined(separator: ", "))")
+            let held = patients.isEmpty ? "no patient" : patients.sorted().joined(separator: " and ")
+            throw ServiceError(.forbidden, "\(holder) \(held); this request reaches \(others.joined(separator: ", "))\(remedy)")
         }
     }
 }
@@ -71,17 +74,12 @@ struct AuthorizationMiddleware: RouterMiddleware {
             response.headers[.warning] = "299 socle \"break the glass: access outside a care relationship, recorded with its reason\""
             return response
         }
-        let refusal = "outside the care relationships of this user (CareTeam); send X-Break-The-Glass: <reason> to reach them anyway"
-        do {
-            try scope.require(access.patients)
-            var context = context
-            context.patientScope = scope
-            let response = try await next(request, context)
-            try scope.require(context.access.recorded.patients)
-            return response
-        } catch let error as ServiceError where error.kind == .forbidden && error.message.hasPrefix("the token is limited") {
-            throw ServiceError(.forbidden, error.message.replacingOccurrences(of: "the token is limited to", with: "this user cares for") + ": " + refusal)
-        }
+        try scope.require(access.patients)
+        var context = context
+        context.patientScope = scope
+        let response = try await next(request, context)
+        try scope.require(context.access.recorded.patients)
+        return response
     }
 
     func patientScope(_ token: TokenIdentity) async throws -> PatientScope {

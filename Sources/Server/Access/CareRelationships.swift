@@ -35,6 +35,8 @@ final class CareRelationships: Sendable {
         let identifier = user.token?.nationalID.map { "urn:oid:\(TokenIdentity.nationalIDIssuer)|" + $0 } ?? user.name
         let practitioners = try await fhir.search(type: "Practitioner", query: "identifier=" + Self.encoded(identifier) + "&_count=100").matches
         var scope = PatientScope(patients: [], ehrIDs: [], patientID: nil)
+        scope.holder = "the care relationships (active CareTeams) of this user hold it to"
+        scope.remedy = "; send X-Break-The-Glass: <reason> to reach them anyway"
         for practitioner in practitioners {
             let teams = try await fhir.search(type: "CareTeam", query: "participant=Practitioner/\(practitioner.id)&status=active&_count=1000").matches
             for team in teams {
