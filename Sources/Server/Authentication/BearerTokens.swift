@@ -238,7 +238,8 @@ public final class BearerTokenVerifier: Sendable {
 
     func fetchJSON(_ url: String) async throws -> JSON {
         do {
-            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+            // 30 s: a slow issuer answers late rather than not at all (10 s was exceeded under a loaded test run).
+            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
             guard response.status == .ok else { throw IssuerUnavailableError(description: "\(url) answered \(response.status.code)") }
             let body = try await response.body.collect(upTo: 1 << 20)
             return try JSONParser.parse(body.readableBytesView)
