@@ -50,16 +50,28 @@ struct AccessBench: AsyncParsableCommand {
             }
             servers.append((name, server, try await prepare(server)))
         }
-        // Rounds of every measurement in turn, so that a slower stretch of the machine falls on all of them.
+        // Rounds of every measurement in turn, the servers' order turning
+        // from round to round, so that a slower stretch of the machine, or
+        // the place in the round, falls on all of them alike.
         var results: [String: [BenchHarness.Result]] = [:]
-        for _ in 0..<rounds {
+        for round in 0..<rounds {
             results["ceiling", default: []].append(try await measure(servers[0].server, "/status"))
-            for (name, server, target) in servers {
-                results["composition|\(name)", default: []].append(try await measure(server, target.composition))
-                results["FHIR Observation|\(name)", default: []].append(try await measure(server, target.observation))
+            for what in ["composition", "FHIR Observation"] {
+                for index in servers.indices.map({ ($0 + round) % servers.count }) {
+                    let (name, server, target) = servers[index]
+                    results["\(what)|\(name)", default: []].append(try await measure(server, what == "composition" ? target.composition : target.observation))
+                }
             }
         }
         for (_, server, _) in servers { try await server.stop() }
+        printResults(results, setups: setups.map(\.0))
+    }
+
+    /// The median of each measurement, and the cost of each setup as the
+    /// median of its per-round ratios to the trace off (each ratio of two
+    /// measurements taken moments apart).
+    func printResults(_ results: [String: [BenchHarness.Result]], setups: [String]) {
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         func median(_ key: String) -> BenchHarness.Result {
             let sorted = (results[key] ?? []).sorted { $0.perSecond < $1.perSecond }
             return sorted[sorted.count / 2]
@@ -67,16 +79,17 @@ struct AccessBench: AsyncParsableCommand {
         print(BenchHarness.Row.header)
         print(BenchHarness.Row(name: "GET /status (ceiling)", clients: clients, result: median("ceiling")).text)
         for what in ["composition", "FHIR Observation"] {
-            for (name, _, _) in setups {
+            for name in setups {
                 print(BenchHarness.Row(name: "\(what) read, \(name)", clients: clients, result: median("\(what)|\(name)")).text)
             }
         }
         print("")
         for what in ["composition", "FHIR Observation"] {
-            let base = median("\(what)|trace off, Basic").perSecond
-            for (name, _, _) in setups.dropFirst() {
-                let rate = median("\(what)|\(name)").perSecond
-                print("\(what), \(name): \(String(format: "%.1f", 100 * (1 - rate / base)))% below trace off, Basic")
+            let base = results["\(what)|\(setups[0])"] ?? []
+            for name in setups.dropFirst() {
+                let costs = zip(results["\(what)|\(name)"] ?? [], base).map { 100 * (1 - $0.perSecond / $1.perSecond) }
+                let each = costs.map { String(format: "%.1f", $0) }.joined(separator: ", ")
+                print("\(what), \(name): \(String(format: "%.1f", median(costs)))% below \(setups[0]) (median of the rounds: \(each))")
             }
         }
     }

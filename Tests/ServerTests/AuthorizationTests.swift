@@ -228,6 +228,24 @@ struct AuthorizationTests {
                 } ?? [])
                 #expect(reached.contains("Patient/\(mine.patient)") && !reached.contains("Patient/\(theirs.patient)") && !reached.contains("EHR/\(theirs.ehrID)"))
                 #expect(try await BearerTokenTests.get(server, "/fhir/AuditEvent?patient=Patient/\(theirs.patient)", token: token).status == .forbidden)
+
+                // Each entry is read by the id the search gives (R4 §http read); a patient reads those naming their record only.
+                let id = try #require(event["id"]?.stringValue)
+                let read = try await server.send(.get, "/fhir/AuditEvent/\(id)", as: Self.adminOnly)
+                #expect(read.status == .ok && read.json == event, "\(read.body)")
+                #expect(try await BearerTokenTests.get(server, "/fhir/AuditEvent/\(id)", token: token).json["id"]?.stringValue == id)
+                let other = try await server.send(.get, "/fhir/AuditEvent?patient=EHR/\(theirs.ehrID)", as: Self.adminOnly)
+                let otherID = try #require(other.json["entry"]?.arrayValue?.first?["resource"]?["id"]?.stringValue)
+                let hidden = try await BearerTokenTests.get(server, "/fhir/AuditEvent/\(otherID)", token: token)
+                #expect(hidden.status == .notFound && hidden.json["resourceType"]?.stringValue == "OperationOutcome")
+                #expect(try await server.send(.get, "/fhir/AuditEvent/\(otherID)", as: TestServer.clinician).status == .forbidden)
+                for missing in ["999999", "0", "abc"] {
+                    #expect(try await server.send(.get, "/fhir/AuditEvent/\(missing)", as: Self.adminOnly).status == .notFound)
+                }
+                for (method, path) in [(HTTPRequest.Method.put, "/fhir/AuditEvent/\(id)"), (.delete, "/fhir/AuditEvent/\(id)"), (.post, "/fhir/AuditEvent")] {
+                    let write = try await server.send(method, path, as: Self.adminOnly, body: "{}")
+                    #expect(write.status == .methodNotAllowed && write.headers[.allow] == "GET", "\(method) \(write.status)")
+                }
             }
         }
     }

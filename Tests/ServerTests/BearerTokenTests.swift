@@ -28,6 +28,10 @@ struct BearerTokenTests {
         let published = Mutex<[String]>(["rsa", "ec"])
         let fetches = Mutex<Int>(0)
         let signers = JWTKeyCollection()
+        /// What the userinfo endpoint answers: its claims, signed as a JWT or
+        /// plain JSON, or a status other than 200; and the tokens it was asked with.
+        let userinfo = Mutex<(claims: Claims?, signed: Bool, status: HTTPResponse.Status)>((nil, false, .ok))
+        let userinfoAsked = Mutex<[String]>([])
 
         init() async throws {
             rsa = try JWTKit.Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
@@ -81,8 +85,18 @@ struct BearerTokenTests {
                         byteBuffer: ByteBuffer(
                             string: JSONSerializer.string([
                                 "issuer": .string(url), "jwks_uri": .string(url + "/jwks"), "authorization_endpoint": .string(url + "/auth"),
-                                "token_endpoint": .string(url + "/token"),
+                                "token_endpoint": .string(url + "/token"), "userinfo_endpoint": .string(url + "/userinfo"),
                             ]))))
+            }
+            router.get("userinfo") { request, _ in
+                self.userinfoAsked.withLock { $0.append(request.headers[.authorization] ?? "") }
+                let (claims, signed, status) = self.userinfo.withLock { $0 }
+                guard status == .ok, let claims else { return Response(status: status) }
+                if signed {
+                    let jwt = try await self.signers.sign(claims, kid: "ec")
+                    return Response(status: .ok, headers: [.contentType: "application/jwt"], body: .init(byteBuffer: ByteBuffer(string: jwt)))
+                }
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: try JSONEncoder().encode(claims))))
             }
             router.get("jwks") { _, _ in
                 self.fetches.withLock { $0 += 1 }
@@ -311,6 +325,73 @@ struct BearerTokenTests {
                     .post, "/fhir/Patient/_search", as: nil,
                     headers: ["Authorization": "Bearer " + weaker, "Content-Type": "application/x-www-form-urlencoded"], body: "name=Durand")
                 #expect(search.status == .ok, "\(search.body)")
+            }
+        }
+    }
+
+    /// Pro Santé Connect gives the professional's identity at its userinfo
+    /// endpoint (OpenID Connect Core 1.0 §5.3): with `SOCLE_OIDC_USERINFO=on`
+    /// it is asked once per token, with the token, as JSON or as a signed JWT;
+    /// an answer about another subject (§5.3.2) or a refusal refuses the token.
+    @Test(arguments: TestEngine.available)
+    func proSanteConnectClaimsComeFromUserinfo(engine: TestEngine) async throws {
+        let issuer = try await Issuer()
+        try await issuer.serve { url in
+            let settings = OIDCSettings(issuer: url, audience: "socle", requiredACR: "eidas1", userinfo: true)
+            try await TestServer.with(engine, configure: { $0.oidc = settings }) { server in
+                let ehrID = try await CompositionRoutesTests.prepared(server)
+                // The access token: who and how strongly, no roles, no professional identity.
+                var access = Claims(iss: url)
+                access.sub = "f:550dc1c8-d97b-4b1e-ac8c-8eb4471cf9dd:810100000001"
+                access.roles = nil
+                access.acr = "eidas1"
+                var info = Claims(iss: url)
+                info.sub = access.sub
+                info.roles = nil
+                info.given_name = "Jean"
+                info.family_name = "Martin"
+                info.SubjectNameID = "810100000001"
+                info.SubjectRefPro = .init(exercices: [.init(codeProfession: "10")])
+                issuer.userinfo.withLock { $0 = (info, false, .ok) }
+                let token = try await issuer.signers.sign(access, kid: "rsa")
+                for _ in 0..<2 {
+                    let created = try await server.send(
+                        .post, "/openehr/v1/ehr/\(ehrID)/composition", as: nil, headers: ["Authorization": "Bearer " + token],
+                        body: CompositionRoutesTests.compositionText)
+                    #expect(created.status == .created, "\(created.body)")
+                    let uid = try #require(created.eTag)
+                    let version = try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/versioned_composition/\(uid.split(separator: ":")[0])/version/\(uid)")
+                    let committer = try #require(version.json["commit_audit"]?["committer"])
+                    #expect(committer["name"]?.stringValue == "Jean Martin")
+                    #expect(committer["identifiers"]?.arrayValue?.first?["id"]?.stringValue == "810100000001")
+                }
+                // Asked once for the two requests, with the token.
+                #expect(issuer.userinfoAsked.withLock { $0 } == ["Bearer " + token])
+
+                // A signed answer (application/jwt) is verified with the issuer's keys.
+                issuer.userinfo.withLock { $0 = (info, true, .ok) }
+                access.exp += 1
+                let second = try await issuer.signers.sign(access, kid: "rsa")
+                #expect(try await Self.get(server, "/openehr/v1/ehr/\(ehrID)", token: second).status == .ok)
+                let log = try await server.send(.get, "/admin/access-log?patient=EHR/\(ehrID)").json["entries"]?.arrayValue ?? []
+                let read = try #require(log.first { $0["operation"]?.stringValue == "read" && $0["actor"]?["name"]?.stringValue == access.sub })
+                #expect(read["actor"]?["national_id"]?.stringValue == "810100000001")
+
+                // An answer about someone else, or a refusal, refuses the token with the reason.
+                info.sub = "f:someone-else"
+                for (answer, status, reason) in [(info, HTTPResponse.Status.ok, "sub differs"), (info, .unauthorized, "refused the token (401)")] {
+                    issuer.userinfo.withLock { $0 = (answer, false, status) }
+                    access.exp += 1
+                    let refused = try await Self.get(server, "/openehr/v1/ehr/\(ehrID)", token: try await issuer.signers.sign(access, kid: "rsa"))
+                    #expect(refused.status == .unauthorized)
+                    let challenge = refused.headers[values: .wwwAuthenticate].first { $0.hasPrefix("Bearer") } ?? ""
+                    #expect(challenge.contains("invalid_token") && challenge.contains(reason), "\(challenge)")
+                }
+                // An issuer whose userinfo fails is the server's problem: 503.
+                issuer.userinfo.withLock { $0 = (info, false, .internalServerError) }
+                access.exp += 1
+                let unavailable = try await Self.get(server, "/openehr/v1/ehr/\(ehrID)", token: try await issuer.signers.sign(access, kid: "rsa"))
+                #expect(unavailable.status == .serviceUnavailable)
             }
         }
     }

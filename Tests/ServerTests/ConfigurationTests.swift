@@ -71,6 +71,7 @@ struct ConfigurationTests {
             oidc_audience: socle
             oidc_roles_claim: realm_access.roles
             oidc_required_acr: eidas1
+            oidc_userinfo: on
             access_trace_key: /var/lib/socle/trace.key
             access_trace_retention_days: 3650
             """)
@@ -87,7 +88,7 @@ struct ConfigurationTests {
         #expect(!configuration.accessTrace.enabled && configuration.accessTrace.keyPath == "/var/lib/socle/trace.key")
         #expect(configuration.accessTrace.retentionDays == 3650)
         #expect(configuration.careRelationships)
-        #expect(configuration.oidc == OIDCSettings(issuer: "https://auth.example/realms/hospital", audience: "socle", rolesClaim: "realm_access.roles", requiredACR: "eidas1"))
+        #expect(configuration.oidc == OIDCSettings(issuer: "https://auth.example/realms/hospital", audience: "socle", rolesClaim: "realm_access.roles", requiredACR: "eidas1", userinfo: true))
         #expect(configuration.tracing == SocleTracing.Exporter(endpoint: "http://collector.internal:4318", wireProtocol: "http/json", sampleRatio: 0.25))
         // Each setting of the list but the file's own name has its key in the file above.
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -158,7 +159,7 @@ struct ConfigurationTests {
         ("SOCLE_OTEL_SAMPLE_RATIO", "2", "a number from 0 to 1"),
         ("SOCLE_TRUSTED_PROXIES", "proxy.example", "is not an IP address"), ("SOCLE_USERS", "alice", "is not name:password"),
         ("SOCLE_ACCESS_TRACE", "yes", "on or off"), ("SOCLE_ACCESS_TRACE_RETENTION_DAYS", "-1", "a whole number of days"),
-        ("SOCLE_CARE_RELATIONSHIPS", "encounter", "off or careteam"),
+        ("SOCLE_CARE_RELATIONSHIPS", "encounter", "off or careteam"), ("SOCLE_OIDC_USERINFO", "yes", "on or off"),
     ])
     func aBadValueIsRefusedNamingItsSource(name: String, value: String, expected: String) throws {
         let error = try #require(throws: ConfigurationError.self) {

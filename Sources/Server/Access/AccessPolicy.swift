@@ -9,7 +9,7 @@ enum AccessPolicy {
     static func roles(for access: AccessKind) -> Set<User.Role> {
         if access.surface == "admin" { return [.admin] }
         // The access trace as AuditEvents: its keepers, and patients for their own record.
-        if access.fhirType == "AuditEvent" { return access.operation == "search" ? [.admin, .patient] : [] }
+        if access.fhirType == "AuditEvent" { return ["search", "read"].contains(access.operation) ? [.admin, .patient] : [] }
         switch access.operation {
         case "read", "search", "query": return [.clinician, .researcher, .integration, .patient]
         default: return [.clinician, .integration]
@@ -21,7 +21,7 @@ enum AccessPolicy {
     static func require(_ user: User, _ access: AccessKind) throws {
         let allowed = roles(for: access)
         if allowed.isEmpty {
-            throw ServiceError(.forbidden, "AuditEvent is Socle's access trace: it is searched (GET /fhir/AuditEvent?patient=…), not read or written")
+            throw ServiceError(.forbidden, "AuditEvent is Socle's access trace: it is searched (GET /fhir/AuditEvent?patient=…) and read, not written")
         }
         guard !user.roles.isDisjoint(with: allowed) else {
             let names = allowed.sorted().map(\.rawValue).joined(separator: ", ")

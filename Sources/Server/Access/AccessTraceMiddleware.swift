@@ -14,7 +14,10 @@ struct AccessTraceMiddleware: RouterMiddleware {
     let trace: AccessTrace
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let access = AccessKind(method: request.method, path: request.uri.path) else { return try await next(request, context) }
+        var context = context
+        let access = context.accessKind(of: request)
+        context.pathAccess = .init(kind: access)
+        guard let access else { return try await next(request, context) }
         let response: Response
         do {
             response = try await next(request, context)
@@ -104,6 +107,8 @@ struct AccessKind {
         surface = "fhir"
         if let first = rest.first, first == "metadata" || first == ".well-known" { return nil }
         if rest.contains(where: { $0.hasPrefix("$") && $0 != "$everything" }) { return nil }
+        // The trace itself is only read: a write of an AuditEvent reaches no one's data and is answered 405.
+        if rest.first == "AuditEvent", method != .get, method != .head { return nil }
         switch (method, rest.count) {
         case (.post, 0):
             operation = "transaction"

@@ -41,7 +41,7 @@ struct AuthorizationMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let user = context.user else { return try await next(request, context) }
-        let access = AccessKind(method: request.method, path: request.uri.path)
+        let access = context.accessKind(of: request)
         if let access {
             try AccessPolicy.require(user, access)
         } else if request.method != .get, request.method != .head, request.uri.path.contains("/definition/") {

@@ -23,7 +23,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
         if scheme == "basic", let directory {
             context.user = try Self.basicUser(String(header.dropFirst(6)), directory: directory, refusal: unauthorized)
         } else if scheme == "bearer", let bearer {
-            let user = try await bearerUser(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), bearer)
+            var token = header.dropFirst(7).drop { $0 == " " || $0 == "\t" }
+            while token.last == " " || token.last == "\t" { token = token.dropLast() }
+            let user = try await bearerUser(String(token), bearer)
             try requireACR(of: user, for: request, bearer.settings)
             context.user = user
         } else {

@@ -21,10 +21,14 @@ public struct OIDCSettings: Sendable, Hashable {
     public var refetchInterval: Duration
     /// The `acr` a token must carry to write clinical content (`eidas1`); nil: any.
     public var requiredACR: String?
+    /// Whether the issuer's userinfo endpoint is asked for the claims the
+    /// token lacks, once per token (Pro Santé Connect gives the
+    /// professional's `SubjectRefPro` there).
+    public var userinfo: Bool
 
     public init(
         issuer: String, audience: String, rolesClaim: String = "roles", leeway: Duration = .seconds(60), refetchInterval: Duration = .seconds(10),
-        requiredACR: String? = nil
+        requiredACR: String? = nil, userinfo: Bool = false
     ) {
         self.issuer = issuer
         self.audience = audience
@@ -32,6 +36,7 @@ public struct OIDCSettings: Sendable, Hashable {
         self.leeway = leeway
         self.refetchInterval = refetchInterval
         self.requiredACR = requiredACR
+        self.userinfo = userinfo
     }
 }
 
@@ -65,7 +70,7 @@ public final class BearerTokenVerifier: Sendable {
     /// Tokens whose signature verified, by their SHA-256, with their claims:
     /// a client sends the same token with every request, and its signature
     /// need not be checked each time. The claims (`exp` first) still are.
-    let verified = Mutex<[Data: (claims: JSON, user: User)]>([:])
+    let verified = Mutex<[SHA256Digest: (claims: JSON, user: User)]>([:])
     static let verifiedLimit = 10_000
     static let accepted: Set<String> = ["RS256", "PS256", "ES256"]
 
@@ -105,12 +110,14 @@ public final class BearerTokenVerifier: Sendable {
     /// both kept with the token's digest: the next request with the same
     /// token costs a digest and the claims' check.
     func user(of token: String, make: (JSON) throws -> User) async throws -> (claims: JSON, user: User) {
-        let digest = Data(SHA256.hash(data: Data(token.utf8)))
+        var token = token
+        let digest = token.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
         if let known = verified.withLock({ $0[digest] }) {
             try check(known.claims)
             return known
         }
-        let claims = try await verifySignature(token)
+        var claims = try await verifySignature(token)
+        if settings.userinfo { claims = try await withUserinfo(claims, token: token) }
         let made = (claims: claims, user: try make(claims))
         verified.withLock { cache in
             if cache.count >= Self.verifiedLimit { cache.removeAll(keepingCapacity: true) }
@@ -121,21 +128,62 @@ public final class BearerTokenVerifier: Sendable {
 
     /// The signature's check, then the claims'.
     func verifySignature(_ token: String) async throws -> JSON {
+        let claims = try await signedClaims(token, what: "the token")
+        try check(claims)
+        return claims
+    }
+
+    /// The payload of a JWS the issuer signed (RS256, PS256 or ES256, by one of its published keys).
+    func signedClaims(_ token: String, what: String) async throws -> JSON {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let header = Self.decodedSegment(parts[0]), let claims = Self.decodedSegment(parts[1]) else {
-            throw BearerTokenError("the token is not a JWS compact serialization (three base64url parts)")
+            throw BearerTokenError("\(what) is not a JWS compact serialization (three base64url parts)")
         }
         guard let algorithm = header["alg"]?.stringValue, Self.accepted.contains(algorithm) else {
-            throw BearerTokenError("the token's algorithm '\(header["alg"]?.stringValue ?? "")' is not accepted: RS256, PS256 or ES256")
+            throw BearerTokenError("\(what)'s algorithm '\(header["alg"]?.stringValue ?? "")' is not accepted: RS256, PS256 or ES256")
         }
         let collection = try await keyCollection(id: header["kid"]?.stringValue, algorithm: algorithm)
         do {
             _ = try await collection.verify(token, as: SignatureOnly.self)
         } catch {
-            throw BearerTokenError("the token's signature does not verify with the issuer's key")
+            throw BearerTokenError("\(what)'s signature does not verify with the issuer's key")
         }
-        try check(claims)
         return claims
+    }
+
+    /// The token's claims with those the issuer's userinfo endpoint adds
+    /// (OpenID Connect Core 1.0 §5.3), asked with the token itself. The
+    /// answer is JSON, or a JWT the issuer signed (`application/jwt`, as Pro
+    /// Santé Connect answers); its `sub` must be the token's (§5.3.2). The
+    /// token's own claims win: userinfo only adds what it lacks.
+    func withUserinfo(_ claims: JSON, token: String) async throws -> JSON {
+        guard let endpoint = try await keySet(refetch: false).discovery["userinfo_endpoint"]?.stringValue else {
+            throw IssuerUnavailableError(description: "the discovery document of \(settings.issuer) has no userinfo_endpoint")
+        }
+        var request = HTTPClientRequest(url: endpoint)
+        request.headers.add(name: "Authorization", value: "Bearer " + token)
+        request.headers.add(name: "Accept", value: "application/json, application/jwt")
+        let (status, type, body) = try await fetch(request)
+        if status == 401 || status == 403 { throw BearerTokenError("the issuer's userinfo endpoint refused the token (\(status))") }
+        guard status == 200 else { throw IssuerUnavailableError(description: "\(endpoint) answered \(status)") }
+        let info: JSON
+        if type.hasPrefix("application/jwt") {
+            info = try await signedClaims(String(decoding: body.readableBytesView, as: UTF8.self), what: "the userinfo answer")
+            if let issuer = info["iss"]?.stringValue, issuer != settings.issuer {
+                throw BearerTokenError("the userinfo answer's issuer '\(issuer)' is not \(settings.issuer)")
+            }
+        } else {
+            guard let parsed = try? JSONParser.parse(body.readableBytesView), case .object = parsed else {
+                throw IssuerUnavailableError(description: "\(endpoint) did not answer a JSON object")
+            }
+            info = parsed
+        }
+        guard let subject = info["sub"]?.stringValue, subject == claims["sub"]?.stringValue else {
+            throw BearerTokenError("the userinfo answer is not about the token's subject (sub differs)")
+        }
+        guard var merged = claims.objectValue, let added = info.objectValue else { return claims }
+        for (name, value) in added.members where merged[name] == nil { merged[name] = value }
+        return .object(merged)
     }
 
     /// `iss`, `aud`, `exp` (required) and `nbf`, with the leeway.
@@ -237,16 +285,24 @@ public final class BearerTokenVerifier: Sendable {
     }
 
     func fetchJSON(_ url: String) async throws -> JSON {
+        let (status, _, body) = try await fetch(HTTPClientRequest(url: url))
+        guard status == 200 else { throw IssuerUnavailableError(description: "\(url) answered \(status)") }
+        do {
+            return try JSONParser.parse(body.readableBytesView)
+        } catch {
+            throw IssuerUnavailableError(description: "\(url) is not JSON: \(error)")
+        }
+    }
+
+    /// One request to the issuer: its status code, content type and body (at most a megabyte).
+    func fetch(_ request: HTTPClientRequest) async throws -> (UInt, String, ByteBuffer) {
         do {
             // 30 s: a slow issuer answers late rather than not at all (10 s was exceeded under a loaded test run).
-            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
-            guard response.status == .ok else { throw IssuerUnavailableError(description: "\(url) answered \(response.status.code)") }
+            let response = try await client.execute(request, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 1 << 20)
-            return try JSONParser.parse(body.readableBytesView)
-        } catch let error as IssuerUnavailableError {
-            throw error
+            return (response.status.code, response.headers.first(name: "Content-Type")?.lowercased() ?? "", body)
         } catch {
-            throw IssuerUnavailableError(description: "\(url) cannot be read: \(error)")
+            throw IssuerUnavailableError(description: "\(request.url) cannot be read: \(error)")
         }
     }
 

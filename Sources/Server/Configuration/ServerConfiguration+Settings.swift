@@ -16,11 +16,12 @@ extension ServerConfiguration {
         database = try Self.databaseSettings(settings)
         if let (text, _) = settings.value(Settings.trustedProxies) { trustedProxies = try TrustedProxies(text) }
         authentication = try Self.authentication(settings)
+        let userinfo = try settings.read(Settings.oidcUserinfo, "on or off") { ["on": true, "off": false][$0] } ?? false
         if let issuer = try settings.read(Settings.oidcIssuer, "a URL") { $0.isEmpty ? nil : $0 } {
             let audience = settings.value(Settings.oidcAudience)?.value ?? ""
             let roles = try settings.read(Settings.oidcRolesClaim, "a claim name or dotted path") { $0.isEmpty ? nil : $0 } ?? "roles"
             let acr = try settings.read(Settings.oidcRequiredACR, "an acr value (eidas1)") { $0.isEmpty ? nil : $0 }
-            oidc = OIDCSettings(issuer: issuer, audience: audience, rolesClaim: roles, requiredACR: acr)
+            oidc = OIDCSettings(issuer: issuer, audience: audience, rolesClaim: roles, requiredACR: acr, userinfo: userinfo)
         }
         metrics = try settings.read(Settings.metrics, "admin, public or off") { MetricsAccess(rawValue: $0) } ?? metrics
         maximumBodySize = try settings.read(Settings.maximumBodySize, "a number of bytes (at least 1024)") { Int($0).flatMap { $0 >= 1024 ? $0 : nil } }

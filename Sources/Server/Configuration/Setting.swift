@@ -80,6 +80,7 @@ public enum Settings {
     public static let oidcAudience = Setting("SOCLE_OIDC_AUDIENCE")
     public static let oidcRolesClaim = Setting("SOCLE_OIDC_ROLES_CLAIM", default: "roles")
     public static let oidcRequiredACR = Setting("SOCLE_OIDC_REQUIRED_ACR")
+    public static let oidcUserinfo = Setting("SOCLE_OIDC_USERINFO", default: "off")
     public static let accessTrace = Setting("SOCLE_ACCESS_TRACE", default: "on")
     public static let careRelationships = Setting("SOCLE_CARE_RELATIONSHIPS", default: "off")
     public static let accessTraceKey = Setting("SOCLE_ACCESS_TRACE_KEY")
@@ -89,6 +90,6 @@ public enum Settings {
         config, host, port, databaseURL, poolSize, statementTimeout, systemID, users, auth, metrics, maximumBodySize, requestTimeout,
         maximumConcurrentRequests, requestQueueTimeout, shutdownGracePeriod, trustedProxies, fhirConditionalDelete, fhirReferentialIntegrity,
         logLevel, otelEndpoint, otelProtocol, otelSampleRatio, accessTrace, accessTraceKey, accessTraceRetentionDays,
-        oidcIssuer, oidcAudience, oidcRolesClaim, oidcRequiredACR, careRelationships,
+        oidcIssuer, oidcAudience, oidcRolesClaim, oidcRequiredACR, oidcUserinfo, careRelationships,
     ]
 }

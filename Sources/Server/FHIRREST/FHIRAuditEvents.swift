@@ -10,14 +10,50 @@ import Storage
 /// RESTful operation (`type` rest, `subtype` the interaction), the user as
 /// the requesting agent with their address, Socle as the source, the
 /// patients and resources as entities. So a patient's "who looked at my
-/// record" is one search. The trace is not a FHIR resource store: only
-/// this search is offered (a read is a 405), newest first.
+/// record" is one search. The trace is not a FHIR resource store: it is
+/// searched (newest first) and each entry read by its number, the id the
+/// search gives; nothing is written through FHIR.
 struct FHIRAuditEvents {
     let trace: AccessTrace?
     let systemID: String
 
     func register(on group: RouterGroup<SocleRequestContext>) {
         group.get("AuditEvent") { request, context in try await search(request, context) }
+        group.get("AuditEvent/:id") { request, context in try await read(request, context) }
+        // The trace is not written through FHIR: 405 with Allow, not a missing route.
+        group.methodNotAllowed("AuditEvent", allow: [.get])
+        group.methodNotAllowed("AuditEvent/:id", allow: [.get])
+    }
+
+    /// `GET /fhir/AuditEvent/{n}`: the trace's entry number n. A token
+    /// limited to a patient reads only the entries that name that patient
+    /// (another is not found, as if it were not there).
+    func read(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
+        let format = try FHIRFormat.requested(request)
+        guard let trace else { throw ServiceError(.notFound, "the access trace is off (SOCLE_ACCESS_TRACE=off): there are no AuditEvents") }
+        let id = try context.parameters.require("id")
+        let missing = ServiceError(.notFound, "AuditEvent/\(id) is not found")
+        guard let seq = Int64(id), seq > 0 else { throw missing }
+        try await trace.flush()
+        guard let row = try await trace.store.rows(after: seq - 1, limit: 1).first, row.seq == seq,
+            let entry = try? JSONParser.parse(row.entry), let access = AccessEntry(json: entry),
+            let shown = Self.shown(access, to: context.patientScope)
+        else { throw missing }
+        return .fhir(.ok, auditEvent(shown, seq: seq), format: format, pretty: request.fhirPretty)
+    }
+
+    /// An entry as the reader may see it: whole for the trace's keepers; for
+    /// a patient's token, only an entry naming their record, and of it only
+    /// that their record was reached, not whose else was with it. nil: not theirs.
+    static func shown(_ access: AccessEntry, to scope: PatientScope?) -> AccessEntry? {
+        guard let scope else { return access }
+        guard access.patients.contains(where: scope.patients.contains) else { return nil }
+        guard access.patients.contains(where: { !scope.patients.contains($0) }) else { return access }
+        var shown = access
+        shown.patients = access.patients.filter(scope.patients.contains)
+        shown.resources = []
+        shown.query = nil
+        return shown
     }
 
     func search(_ request: Request, _ context: SocleRequestContext) async throws -> Response {
@@ -50,13 +86,9 @@ struct FHIRAuditEvents {
         let base = context.fhirBase
         var entries: [JSON] = []
         for row in rows {
-            guard let entry = try? JSONParser.parse(row.entry), var access = AccessEntry(json: entry) else { continue }
-            // A patient sees that their record was reached, not who else's was with it.
-            if let scope = context.patientScope, access.patients.contains(where: { !scope.patients.contains($0) }) {
-                access.patients = access.patients.filter(scope.patients.contains)
-                access.resources = []
-                access.query = nil
-            }
+            guard let entry = try? JSONParser.parse(row.entry), let found = AccessEntry(json: entry),
+                let access = Self.shown(found, to: context.patientScope)
+            else { continue }
             entries.append(["fullUrl": .string(base + "/AuditEvent/\(row.seq)"), "resource": auditEvent(access, seq: row.seq), "search": ["mode": "match"]])
         }
         let bundle = JSON.object(JSONObject([

@@ -18,6 +18,19 @@ public struct SocleRequestContext: RequestContext {
     let access = AccessNote()
     /// The patients a token with a patient context may reach (`AuthorizationMiddleware`); nil: no such limit.
     public var patientScope: PatientScope?
+    /// What the path says of the access, as the first middleware to ask read it (`accessKind(of:)`).
+    var pathAccess: PathAccess?
+
+    struct PathAccess {
+        /// nil: the request reaches no patient data.
+        var kind: AccessKind?
+    }
+
+    /// What the request's path says of the access: as a middleware before read it, or read now.
+    func accessKind(of request: Request) -> AccessKind? {
+        if let pathAccess { return pathAccess.kind }
+        return AccessKind(method: request.method, path: request.uri.path)
+    }
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -30,6 +30,8 @@ extension APICatalogue {
         fhir(.get, "/metadata", "The CapabilityStatement", access: .open, [200, 406]),
         fhir(.get, "/AuditEvent", "The access trace as AuditEvents (IHE BALP), newest first: by patient, agent, date (ge, gt, le, lt) and _count; admin, or a patient's token for their own record",
              access: .user, [200, 400, 403, 404]),
+        fhir(.get, "/AuditEvent/{id}", "One entry of the access trace as an AuditEvent, by the number the search gives; admin, or a patient's token for an entry naming their record",
+             access: .user, [200, 403, 404]),
         fhir(.get, "/.well-known/smart-configuration", "SMART App Launch configuration: the OpenID Connect issuer's endpoints and the scopes Socle honours (404 without SOCLE_OIDC_ISSUER)",
              access: .open, [200, 404, 503]),
         fhir(.post, "", "A batch or transaction Bundle", headers: [fhirPrefer], accepts: fhirMedia, [200, 404, 406, 409, 412, 415, 422]),
