@@ -53,7 +53,7 @@ struct AccessBench: AsyncParsableCommand {
         // Rounds of every measurement in turn, the servers' order turning
         // from round to round, so that a slower stretch of the machine, or
         // the place in the round, falls on all of them alike.
-        var results: [String: [BenchHarness.Result]] = [:]
+        var results: [String: [Measured]] = [:]
         for round in 0..<rounds {
             results["ceiling", default: []].append(try await measure(servers[0].server, "/status"))
             for what in ["composition", "FHIR Observation"] {
@@ -69,34 +69,52 @@ struct AccessBench: AsyncParsableCommand {
 
     /// The median of each measurement, and the cost of each setup as the
     /// median of its per-round ratios to the trace off (each ratio of two
-    /// measurements taken moments apart).
-    func printResults(_ results: [String: [BenchHarness.Result]], setups: [String]) {
+    /// measurements taken moments apart): in throughput, and in CPU time per
+    /// request, which a noisy machine disturbs less.
+    func printResults(_ results: [String: [Measured]], setups: [String]) {
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         func median(_ key: String) -> BenchHarness.Result {
-            let sorted = (results[key] ?? []).sorted { $0.perSecond < $1.perSecond }
+            let sorted = (results[key] ?? []).map(\.result).sorted { $0.perSecond < $1.perSecond }
             return sorted[sorted.count / 2]
         }
-        print(BenchHarness.Row.header)
-        print(BenchHarness.Row(name: "GET /status (ceiling)", clients: clients, result: median("ceiling")).text)
-        for what in ["composition", "FHIR Observation"] {
-            for name in setups {
-                print(BenchHarness.Row(name: "\(what) read, \(name)", clients: clients, result: median("\(what)|\(name)")).text)
-            }
+        func microseconds(_ duration: Duration) -> Double { Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12 }
+        print(BenchHarness.Row.header + "  CPU µs/request")
+        for (key, name) in [("ceiling", "GET /status (ceiling)")] + ["composition", "FHIR Observation"].flatMap({ what in setups.map { ("\(what)|\($0)", "\(what) read, \($0)") } }) {
+            let cpu = median((results[key] ?? []).map { microseconds($0.cpuPerRequest) })
+            print(BenchHarness.Row(name: name, clients: clients, result: median(key)).text + String(format: "  %14.0f", cpu))
         }
         print("")
         for what in ["composition", "FHIR Observation"] {
             let base = results["\(what)|\(setups[0])"] ?? []
             for name in setups.dropFirst() {
-                let costs = zip(results["\(what)|\(name)"] ?? [], base).map { 100 * (1 - $0.perSecond / $1.perSecond) }
+                let pairs = zip(results["\(what)|\(name)"] ?? [], base)
+                let costs = pairs.map { 100 * (1 - $0.result.perSecond / $1.result.perSecond) }
+                let cpu = pairs.map { 100 * (microseconds($0.cpuPerRequest) / microseconds($1.cpuPerRequest) - 1) }
                 let each = costs.map { String(format: "%.1f", $0) }.joined(separator: ", ")
-                print("\(what), \(name): \(String(format: "%.1f", median(costs)))% below \(setups[0]) (median of the rounds: \(each))")
+                print("\(what), \(name): \(String(format: "%.1f", median(costs)))% below \(setups[0]) (rounds: \(each)); CPU per request \(String(format: "%+.1f", median(cpu)))%")
             }
         }
     }
 
-    func measure(_ server: BenchServer, _ path: String) async throws -> BenchHarness.Result {
+    /// Throughput, and the CPU time the process (server and clients alike) spent per request.
+    struct Measured {
+        var result: BenchHarness.Result
+        var cpuPerRequest: Duration
+    }
+
+    func measure(_ server: BenchServer, _ path: String) async throws -> Measured {
         _ = try await BenchHarness.measure(requests: min(requests, 2_000), clients: clients) { _ in try await server.send(.GET, path, expected: 200) }
-        return try await BenchHarness.measure(requests: requests, clients: clients) { _ in try await server.send(.GET, path, expected: 200) }
+        let before = Self.cpuTime()
+        let result = try await BenchHarness.measure(requests: requests, clients: clients) { _ in try await server.send(.GET, path, expected: 200) }
+        return Measured(result: result, cpuPerRequest: (Self.cpuTime() - before) / requests)
+    }
+
+    /// User and system CPU time of this process so far (getrusage).
+    static func cpuTime() -> Duration {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func duration(_ time: timeval) -> Duration { .seconds(Int64(time.tv_sec)) + .microseconds(Int64(time.tv_usec)) }
+        return duration(usage.ru_utime) + duration(usage.ru_stime)
     }
 
     /// An EHR with a blood pressure composition, a Patient with an Observation.

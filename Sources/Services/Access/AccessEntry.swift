@@ -75,28 +75,72 @@ public struct AccessEntry: Sendable, Equatable {
         self.requestID = requestID
     }
 
-    /// The entry as JSON, members in a fixed order: its serialization is what the chain hashes.
-    public func json(seq: Int64) -> JSON {
-        var actor = JSONObject([("name", .string(self.actor.name)), ("role", .string(self.actor.role))])
-        actor["national_id"] = self.actor.nationalID.map(JSON.string)
-        actor["national_id_issuer"] = self.actor.nationalIDIssuer.map(JSON.string)
-        actor["client_id"] = self.actor.clientID.map(JSON.string)
-        actor["authentication"] = .string(self.actor.authentication)
-        var object = JSONObject([
-            ("seq", JSON(Int(seq))), ("time", JSON(Int(time))), ("surface", .string(surface)), ("operation", .string(operation)),
-            ("request", .string(request)), ("actor", .object(actor)), ("patients", .array(patients.map(JSON.string))),
-            ("resources", .array(resources.map(JSON.string))),
-        ])
-        object["query"] = query.map(JSON.string)
-        object["address"] = address.map(JSON.string)
-        object["purpose"] = purpose.map(JSON.string)
-        object["break_the_glass"] = breakTheGlass.map(JSON.string)
-        object["outcome"] = JSON(outcome)
-        object["request_id"] = requestID.map(JSON.string)
-        return .object(object)
+    /// The entry as compact JSON, members in a fixed order: these bytes are
+    /// what the chain hashes. Written directly, not through a JSON tree: the
+    /// writer runs once per access (`JSONSerializer` writes the strings).
+    public func text(seq: Int64) -> [UInt8] {
+        var writer = ObjectWriter()
+        writer.output.reserveCapacity(512)
+        writer.number("seq", seq)
+        writer.number("time", time)
+        writer.string("surface", surface)
+        writer.string("operation", operation)
+        writer.string("request", request)
+        writer.key("actor")
+        var actor = ObjectWriter()
+        actor.string("name", self.actor.name)
+        actor.string("role", self.actor.role)
+        actor.string("national_id", self.actor.nationalID)
+        actor.string("national_id_issuer", self.actor.nationalIDIssuer)
+        actor.string("client_id", self.actor.clientID)
+        actor.string("authentication", self.actor.authentication)
+        writer.output += actor.closed()
+        writer.strings("patients", patients)
+        writer.strings("resources", resources)
+        writer.string("query", query)
+        writer.string("address", address)
+        writer.string("purpose", purpose)
+        writer.string("break_the_glass", breakTheGlass)
+        writer.number("outcome", Int64(outcome))
+        writer.string("request_id", requestID)
+        return writer.closed()
     }
 
-    /// Reads an entry back from its JSON (`json(seq:)`), with its place.
+    /// One JSON object written member by member; an absent value writes no member.
+    struct ObjectWriter {
+        var output: [UInt8] = [UInt8(ascii: "{")]
+
+        mutating func key(_ name: String) {
+            if output.count > 1 { output.append(UInt8(ascii: ",")) }
+            JSONSerializer.writeString(name, into: &output)
+            output.append(UInt8(ascii: ":"))
+        }
+
+        mutating func string(_ name: String, _ value: String?) {
+            guard let value else { return }
+            key(name)
+            JSONSerializer.writeString(value, into: &output)
+        }
+
+        mutating func number(_ name: String, _ value: Int64) {
+            key(name)
+            output.append(contentsOf: String(value).utf8)
+        }
+
+        mutating func strings(_ name: String, _ values: [String]) {
+            key(name)
+            output.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                JSONSerializer.writeString(value, into: &output)
+            }
+            output.append(UInt8(ascii: "]"))
+        }
+
+        func closed() -> [UInt8] { output + [UInt8(ascii: "}")] }
+    }
+
+    /// Reads an entry back from its JSON (`text(seq:)`), with its place.
     public init?(json: JSON) {
         guard let operation = json["operation"]?.stringValue, let surface = json["surface"]?.stringValue,
             let request = json["request"]?.stringValue, let time = json["time"]?.integer, let actor = json["actor"],

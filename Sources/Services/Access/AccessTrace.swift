@@ -134,10 +134,10 @@ public actor AccessTrace {
             var rows: [AccessTraceRow] = []
             for entry in entries {
                 seq += 1
-                let text = JSONSerializer.string(entry.json(seq: seq))
+                let text = entry.text(seq: seq)
                 hash = Self.hash(previous: hash, entry: text)
                 rows.append(
-                    AccessTraceRow(seq: seq, time: entry.time, actor: entry.actor.name, patients: entry.patients, entry: text, hash: hash))
+                    AccessTraceRow(seq: seq, time: entry.time, actor: entry.actor.name, patients: entry.patients, entry: String(decoding: text, as: UTF8.self), hash: hash))
             }
             let due = uncheckpointed + entries.count >= checkpointEntries || clock.now - lastCheckpoint >= checkpointInterval
             do {
@@ -171,10 +171,14 @@ public actor AccessTrace {
 
     /// Hex SHA-256 of the previous hash, a line feed, and the entry's text.
     public static func hash(previous: String, entry: String) -> String {
+        hash(previous: previous, entry: Array(entry.utf8))
+    }
+
+    static func hash(previous: String, entry: [UInt8]) -> String {
         var hasher = SHA256()
         hasher.update(data: Array(previous.utf8))
         hasher.update(data: [0x0A])
-        hasher.update(data: Array(entry.utf8))
+        hasher.update(data: entry)
         return hex(hasher.finalize())
     }
 
