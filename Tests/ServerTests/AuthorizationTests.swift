@@ -168,6 +168,28 @@ struct AuthorizationTests {
                 #expect(try await status(.get, "/fhir/Patient/\(patient)", "user/*.read") == 200)
                 #expect(try await status(.get, "/fhir/Patient/\(patient)", "system/*.rs") == 200)
                 #expect(try await status(.delete, "/fhir/Observation/\(observation)", "user/*.read") == 403)
+                // A transaction is judged entry by entry: each needs what its own request would.
+                func bundle(_ entries: [(method: String, url: String, resource: String?)]) -> String {
+                    let items = entries.map { entry in
+                        #"{"request": {"method": "\#(entry.method)", "url": "\#(entry.url)"}"# + (entry.resource.map { #", "resource": \#($0)"# } ?? "") + "}"
+                    }
+                    return #"{"resourceType": "Bundle", "type": "transaction", "entry": [\#(items.joined(separator: ", "))]}"#
+                }
+                let create = (method: "POST", url: "Observation", resource: Optional(AccessTraceTests.observation(patient)))
+                #expect(try await status(.post, "/fhir", "user/Observation.c", body: bundle([create])) == 200)
+                let withPatient = bundle([create, ("PUT", "Patient/\(patient)", #"{"resourceType":"Patient","id":"\#(patient)","name":[{"family":"Petit","given":["Léa"]}]}"#)])
+                let refused = try await server.send(
+                    .post, "/fhir", as: nil, headers: ["Authorization": "Bearer " + (try await token("user/Observation.c"))], body: withPatient)
+                #expect(refused.status == .forbidden && refused.body.contains("entry 1"), "\(refused.body)")
+                #expect(try await status(.post, "/fhir", "user/Observation.c user/Patient.u", body: withPatient) == 200)
+                #expect(try await status(.post, "/fhir", "user/Observation.c", body: bundle([("GET", "Patient/\(patient)", nil)])) == 403)
+                let reads = try await server.send(
+                    .post, "/fhir", as: nil, headers: ["Authorization": "Bearer " + (try await token("user/*.rs"))],
+                    body: bundle([("GET", "Patient/\(patient)", nil), ("GET", "Observation/\(observation)", nil)]))
+                #expect(reads.status == .ok, "\(reads.body)")
+                // The access trace is not written through a transaction either, whoever sends it.
+                let audit = bundle([("POST", "AuditEvent", #"{"resourceType": "AuditEvent"}"#)])
+                #expect(try await server.send(.post, "/fhir", body: audit).status == .forbidden)
                 // A patient/ scope without a patient context grants nothing; a narrowed scope is not honoured.
                 #expect(try await status(.get, "/fhir/Observation/\(observation)", "patient/Observation.rs") == 403)
                 #expect(try await status(.get, "/fhir/Observation/\(observation)", "user/Observation.rs?category=vital-signs") == 403)

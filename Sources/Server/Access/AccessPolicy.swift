@@ -1,4 +1,5 @@
 import Hummingbird
+import JSONCore
 import Services
 
 /// Who may do what, decided in one place for every surface (issue 16 §3):
@@ -30,19 +31,46 @@ enum AccessPolicy {
         if user.roles == [.patient], user.token?.hasPatientContext != true {
             throw ServiceError(.forbidden, "the patient role reads a patient's own record: the token names no patient (patient or ehrId claim)")
         }
-        guard let token = user.token else { return }
-        // A token without resource scopes is held by its roles alone (an OpenID Connect login);
-        // one with resource scopes by those it grants (a narrowed one grants nothing).
-        guard token.scopes.contains(where: SMARTScope.isResourceScope), access.surface != "admin" else { return }
-        let scopes = token.scopes.compactMap(SMARTScope.init)
+        // A batch or transaction is judged entry by entry, when its body is read (`requireEntries`).
+        guard let token = user.token, access.surface != "admin", access.operation != "transaction" else { return }
         let needed = SMARTScope.needed(for: access)
-        guard
-            scopes.contains(where: { scope in
-                (scope.compartment != "patient" || token.hasPatientContext) && scope.grants(resource: needed.resource, needed.interactions)
-            })
-        else {
-            throw ServiceError(
-                .forbidden, "the token's scopes do not grant \(needed.interactions.sorted().joined(separator: " or ")) on \(needed.resource)")
+        try requireScopes(token, resource: needed.resource, needed.interactions)
+    }
+
+    /// A token without resource scopes is held by its roles alone (an OpenID
+    /// Connect login); one with resource scopes by those it grants (a
+    /// `patient/` one only with a patient context, a narrowed one never).
+    static func requireScopes(_ token: TokenIdentity, resource: String, _ interactions: Set<String>, entry: Int? = nil) throws {
+        guard token.scopes.contains(where: SMARTScope.isResourceScope) else { return }
+        let granted = token.scopes.compactMap(SMARTScope.init).contains { scope in
+            (scope.compartment != "patient" || token.hasPatientContext) && scope.grants(resource: resource, interactions)
+        }
+        guard !granted else { return }
+        let place = entry.map { "entry \($0): " } ?? ""
+        throw ServiceError(.forbidden, "\(place)the token's scopes do not grant \(interactions.sorted().joined(separator: " or ")) on \(resource)")
+    }
+
+    /// A batch or transaction Bundle, entry by entry: each needs the scope
+    /// its own request would (SMART App Launch 2.0 §Scopes: POST create, PUT
+    /// and PATCH update, DELETE delete, GET read or search), and none may
+    /// write an AuditEvent (the access trace is not written through FHIR).
+    static func requireEntries(_ user: User?, of bundle: JSON) throws {
+        for (index, entry) in (bundle["entry"]?.arrayValue ?? []).enumerated() {
+            let method = entry["request"]?["method"]?.stringValue?.uppercased() ?? ""
+            let url = entry["request"]?["url"]?.stringValue ?? ""
+            let path = url.prefix { $0 != "?" }.split(separator: "/").map(String.init)
+            let type = path.first ?? entry["resource"]?["resourceType"]?.stringValue ?? "*"
+            if type == "AuditEvent", method != "GET" {
+                throw ServiceError(.forbidden, "entry \(index): AuditEvent is Socle's access trace: it is not written through FHIR")
+            }
+            guard let token = user?.token else { continue }
+            let interaction = switch method {
+            case "POST": "c"
+            case "PUT", "PATCH": "u"
+            case "DELETE": "d"
+            default: path.count >= 2 && !url.contains("?") ? "r" : "s"
+            }
+            try requireScopes(token, resource: type, [interaction], entry: index)
         }
     }
 
@@ -89,9 +117,7 @@ struct SMARTScope: Equatable {
     /// type, or `composition` / `aql` for the openEHR API (whose template
     /// or query name globs other than `*` are not matched yet: they grant nothing).
     func grants(resource needed: String, _ wanted: Set<String>) -> Bool {
-        // A transaction may create, update and delete: it needs all three.
-        let granted = wanted == ["transaction"] ? interactions.isSuperset(of: ["c", "u", "d"]) : !interactions.isDisjoint(with: wanted)
-        guard granted else { return false }
+        guard !interactions.isDisjoint(with: wanted) else { return false }
         switch needed {
         case "composition", "aql": return resource == needed + "-*"
         default: return resource == "*" || resource == needed
@@ -106,7 +132,6 @@ struct SMARTScope: Equatable {
         case "search": return (resource, ["s"])
         case "query": return (resource, ["r", "s"])
         case "create": return (resource, ["c"])
-        case "transaction": return (resource, ["transaction"])
         case "update": return (resource, ["u"])
         default: return (resource, ["d"])
         }

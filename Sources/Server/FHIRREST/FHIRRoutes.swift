@@ -19,6 +19,7 @@ struct FHIRRoutes {
         group.post { request, context -> Response in
             let format = try FHIRFormat.requested(request)
             let bundle = try await Self.requiredBody(request, limit: bodyLimit)
+            try AccessPolicy.requireEntries(context.user, of: bundle)
             let patients = FHIRService.patients(inBundle: bundle)
             try context.patientScope?.require(patients)
             context.access.patients(patients)
