@@ -188,8 +188,14 @@ struct AuthorizationTests {
                     body: bundle([("GET", "Patient/\(patient)", nil), ("GET", "Observation/\(observation)", nil)]))
                 #expect(reads.status == .ok, "\(reads.body)")
                 // The access trace is not written through a transaction either, whoever sends it.
-                let audit = bundle([("POST", "AuditEvent", #"{"resourceType": "AuditEvent"}"#)])
-                #expect(try await server.send(.post, "/fhir", body: audit).status == .forbidden)
+                for url in ["AuditEvent", "http://socle.example/fhir/AuditEvent"] {
+                    let audit = bundle([("POST", url, #"{"resourceType": "AuditEvent"}"#)])
+                    #expect(try await server.send(.post, "/fhir", body: audit).status == .forbidden, "\(url)")
+                }
+                // An absolute url is read as the bundle processing reads it: the scope is the resource's.
+                let absolute = (method: "POST", url: "http://socle.example/fhir/Observation", resource: Optional(AccessTraceTests.observation(patient)))
+                #expect(try await status(.post, "/fhir", "user/Observation.c", body: bundle([absolute])) == 200)
+                #expect(try await status(.post, "/fhir", "user/Patient.c", body: bundle([absolute])) == 403)
                 // A patient/ scope without a patient context grants nothing; a narrowed scope is not honoured.
                 #expect(try await status(.get, "/fhir/Observation/\(observation)", "patient/Observation.rs") == 403)
                 #expect(try await status(.get, "/fhir/Observation/\(observation)", "user/Observation.rs?category=vital-signs") == 403)

@@ -6,8 +6,8 @@ import Storage
 
 /// One entry of a transaction or batch Bundle (R4 §Bundle.entry.request),
 /// read and checked, then resolved: its target id, its outcome.
-struct BundleEntry: Sendable {
-    enum Method: String, Sendable {
+public struct BundleEntry: Sendable {
+    public enum Method: String, Sendable {
         case get = "GET", post = "POST", put = "PUT", patch = "PATCH", delete = "DELETE"
 
         /// R4 §transaction: DELETE, then POST, then PUT and PATCH, then GET.
@@ -22,12 +22,12 @@ struct BundleEntry: Sendable {
     }
 
     var index: Int
-    var method: Method
-    var type: String
-    var id: String?
+    public var method: Method
+    public var type: String
+    public var id: String?
     var versionID: String?
     /// `Type?criteria` of a conditional PUT or DELETE.
-    var criteria: String?
+    public var criteria: String?
     var ifMatch: Int?
     var ifNoneExist: String?
     var fullUrl: String?
@@ -39,7 +39,7 @@ struct BundleEntry: Sendable {
 
     /// Reads `entry` (R4 §Bundle: request.method and request.url, the
     /// resource a POST, PUT or PATCH carries).
-    init(_ entry: JSON, index: Int) throws {
+    public init(_ entry: JSON, index: Int) throws {
         self.index = index
         let location = "Bundle.entry[\(index)]"
         func refuse(_ message: String, _ path: String = "") -> ServiceError {
