@@ -428,13 +428,27 @@ struct BearerTokenTests {
         let issuer = try await Issuer()
         try await issuer.serve { url in
             let later = Mutex<TimeInterval>(0)
-            let verifier = BearerTokenVerifier(settings: OIDCSettings(issuer: url, audience: "socle")) { Date().addingTimeInterval(later.withLock { $0 }) }
             let token = try await issuer.signers.sign(Claims(iss: url), kid: "rsa")
-            _ = try await verifier.verify(token)
-            _ = try await verifier.verify(token)
-            // Two hours on, past `exp` and the leeway: the remembered token is refused.
+            // What is tested follows the first check; under a loaded run the issuer can answer
+            // that first fetch past the deadline (seen on CI), so it is tried again with a new verifier.
+            var verifier: BearerTokenVerifier?
+            for attempt in 1...4 where verifier == nil {
+                let candidate = BearerTokenVerifier(settings: OIDCSettings(issuer: url, audience: "socle")) { Date().addingTimeInterval(later.withLock { $0 }) }
+                do {
+                    _ = try await candidate.verify(token)
+                    verifier = candidate
+                } catch where attempt < 4 && "\(error)".contains("cannot be read") {}
+            }
+            let remembered = try #require(verifier)
+            _ = try await remembered.verify(token)
+            // Two hours on, past `exp` and the leeway: the remembered token is refused, as expired.
             later.withLock { $0 = 7200 }
-            await #expect(throws: (any Error).self) { try await verifier.verify(token) }
+            do {
+                _ = try await remembered.verify(token)
+                Issue.record("an expired token was accepted")
+            } catch {
+                #expect("\(error)".contains("has expired"), "\(error)")
+            }
         }
     }
 }
