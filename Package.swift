@@ -39,6 +39,9 @@ let package = Package(
         .target(name: "Templates", dependencies: ["OpenEHR", "JSONCore"], swiftSettings: strict),
         .target(name: "FHIR", dependencies: ["JSONCore"], swiftSettings: strict),
         .target(
+            name: "Mappings", dependencies: ["OpenEHR", "Templates", "FHIR", "JSONCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        .target(
             name: "Storage",
             dependencies: [
                 "OpenEHR",
@@ -112,6 +115,7 @@ let package = Package(
         .testTarget(name: "OpenEHRTests", dependencies: ["OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "AQLTests", dependencies: ["AQL", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR", "JSONCore", "Templates", "SocleTestSupport"], swiftSettings: strict),
+        .testTarget(name: "MappingsTests", dependencies: ["Mappings", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "OpenEHR", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ServicesTests", dependencies: ["Services", "Storage", "AQL", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),

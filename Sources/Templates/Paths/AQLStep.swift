@@ -1,14 +1,14 @@
 /// One step of an AQL or archetype path: an attribute, optionally a node id
 /// and a name.
-struct AQLStep: Equatable {
-    var attribute: String
-    let nodeID: String?
-    let name: String?
+public struct AQLStep: Equatable, Sendable {
+    public var attribute: String
+    public let nodeID: String?
+    public let name: String?
     /// `nodeID|name`: what tells apart the objects of one attribute (kept, not
     /// rebuilt for every FLAT key that walks the step).
     let key: String
 
-    init(attribute: String, nodeID: String? = nil, name: String? = nil) {
+    public init(attribute: String, nodeID: String? = nil, name: String? = nil) {
         self.attribute = attribute
         self.nodeID = nodeID
         self.name = name
@@ -23,10 +23,20 @@ struct AQLStep: Equatable {
     /// space; its name is its quoted literal, `\'` standing for a quote and `\\`
     /// for a backslash; `/` and `]` inside quotes belong to the name. Scanned
     /// byte by byte: every separator is ASCII.
-    static func parse(_ path: String) -> [AQLStep] {
+    static func parse(_ path: String) -> [AQLStep] { scan(path).steps }
+
+    /// The steps of `path`, or nil when a predicate is not closed (`parse`
+    /// stops there silently).
+    public static func parseComplete(_ path: String) -> [AQLStep]? {
+        let scanned = scan(path)
+        return scanned.complete ? scanned.steps : nil
+    }
+
+    private static func scan(_ path: String) -> (steps: [AQLStep], complete: Bool) {
         var steps: [AQLStep] = []
+        var complete = true
         var utf8 = Array(path.utf8)
-        return utf8.withUnsafeMutableBufferPointer { bytes -> [AQLStep] in
+        return utf8.withUnsafeMutableBufferPointer { bytes -> (steps: [AQLStep], complete: Bool) in
             let slash = UInt8(ascii: "/"), open = UInt8(ascii: "["), close = UInt8(ascii: "]"), quote = UInt8(ascii: "'")
             let backslash = UInt8(ascii: "\\"), comma = UInt8(ascii: ","), space = UInt8(ascii: " ")
             func text(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self) }
@@ -67,7 +77,10 @@ struct AQLStep: Equatable {
                         }
                         i += 1
                     }
-                    guard closed else { break }
+                    guard closed else {
+                        complete = false
+                        break
+                    }
                     nodeID = text(predicateStart, nodeEnd ?? i)
                     stepName = name.map { String(decoding: $0, as: UTF8.self) }
                     hasPredicate = true
@@ -75,7 +88,7 @@ struct AQLStep: Equatable {
                 }
                 if !attribute.isEmpty || hasPredicate { steps.append(AQLStep(attribute: attribute, nodeID: nodeID, name: stepName)) }
             }
-            return steps
+            return (steps, complete)
         }
     }
 }
