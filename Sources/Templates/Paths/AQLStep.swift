@@ -23,7 +23,7 @@ public struct AQLStep: Equatable, Sendable {
     /// space; its name is its quoted literal, `\'` standing for a quote and `\\`
     /// for a backslash; `/` and `]` inside quotes belong to the name. Scanned
     /// byte by byte: every separator is ASCII.
-    static func parse(_ path: String) -> [AQLStep] { scan(path).steps }
+    public static func parse(_ path: String) -> [AQLStep] { scan(path).steps }
 
     /// The steps of `path`, or nil when a predicate is not closed (`parse`
     /// stops there silently).

@@ -1,0 +1,143 @@
+import FHIR
+import JSONCore
+
+/// An element of the FHIR input and the elements above it, so that `^` can
+/// climb back (FHIRconnect §Path operators).
+struct FHIRCursor {
+    let node: FHIRNode
+    /// Root first; the last is the element's parent.
+    let ancestors: [FHIRNode]
+
+    init(resource: JSON) {
+        node = FHIRNode(resource: resource, tracksLocation: false)
+        ancestors = []
+    }
+
+    init(node: FHIRNode, ancestors: [FHIRNode]) {
+        self.node = node
+        self.ancestors = ancestors
+    }
+
+    /// The elements a step reaches: children by name (a choice element by its
+    /// FHIRPath name, `value` for `valueQuantity`), or those of a type.
+    func apply(_ step: FHIRMappingPath.Step) -> [FHIRCursor] {
+        switch step {
+        case .element(let name):
+            return (node.children(named: name) ?? []).map { FHIRCursor(node: $0, ancestors: ancestors + [node]) }
+        case .cast(let type):
+            return node.type.lowercased() == type.lowercased() ? [self] : []
+        case .resolve:
+            return []
+        }
+    }
+
+    func up(_ levels: Int) -> FHIRCursor? {
+        guard levels > 0 else { return self }
+        guard levels <= ancestors.count else { return nil }
+        let index = ancestors.count - levels
+        return FHIRCursor(node: ancestors[index], ancestors: Array(ancestors[..<index]))
+    }
+
+    /// The primitive values below, for a condition: the element's own if it
+    /// is a primitive, else nothing.
+    var primitiveText: String? {
+        switch node.value {
+        case .string(let text)?: text
+        case .number(let text)?: text
+        case .bool(let flag)?: flag ? "true" : "false"
+        default: nil
+        }
+    }
+}
+
+/// Where a method's FHIR paths start: the resource, the parent method's elements.
+struct FHIRScope {
+    let resource: FHIRCursor
+    let parent: FHIRCursor
+
+    func start(_ start: FHIRMappingPath.Start) -> FHIRCursor? {
+        switch start {
+        case .resource: resource
+        case .parent, .relative: parent
+        case .ancestor(let levels): parent.up(levels)
+        }
+    }
+
+    func evaluate(_ path: FHIRMappingPath) -> [FHIRCursor] {
+        guard let start = start(path.start) else { return [] }
+        return Self.follow(path.steps[...], from: [start])
+    }
+
+    static func follow(_ steps: ArraySlice<FHIRMappingPath.Step>, from cursors: [FHIRCursor]) -> [FHIRCursor] {
+        steps.reduce(cursors) { current, step in current.flatMap { $0.apply(step) } }
+    }
+
+    /// The elements of `path` that every condition lets through (§Conditions):
+    /// a condition whose target root is the path or begins it filters the
+    /// elements at its root one by one; any other condition is true or false
+    /// for the whole method.
+    func elements(_ path: FHIRMappingPath, conditions: [FHIRCondition]) -> [FHIRCursor] {
+        guard let start = start(path.start) else { return [] }
+        var filters: [(depth: Int, condition: FHIRCondition)] = []
+        for condition in conditions {
+            let root = condition.targetRoot
+            if Self.sameStart(root.start, path.start), root.steps.count <= path.steps.count, Array(path.steps.prefix(root.steps.count)) == root.steps {
+                filters.append((root.steps.count, condition))
+            } else if !holds(condition) {
+                return []
+            }
+        }
+        var cursors = [start]
+        for depth in 0...path.steps.count {
+            for filter in filters where filter.depth == depth {
+                cursors = cursors.filter { Self.test(filter.condition, on: $0) }
+            }
+            if depth < path.steps.count { cursors = cursors.flatMap { $0.apply(path.steps[depth]) } }
+        }
+        return cursors
+    }
+
+    static func sameStart(_ a: FHIRMappingPath.Start, _ b: FHIRMappingPath.Start) -> Bool {
+        switch (a, b) {
+        case (.parent, .relative), (.relative, .parent): true
+        default: a == b
+        }
+    }
+
+    /// A condition on its own: some element at its root passes (`one of`,
+    /// `not empty`, `type`), or all do (`not of`, `empty`).
+    func holds(_ condition: FHIRCondition) -> Bool {
+        let roots = evaluate(condition.targetRoot)
+        switch condition.operator {
+        case .oneOf, .type: return roots.contains { Self.test(condition, on: $0) }
+        case .notEmpty: return roots.contains { Self.test(condition, on: $0) }
+        case .notOf, .empty: return roots.allSatisfy { Self.test(condition, on: $0) }
+        }
+    }
+
+    /// The condition on one element: the values its target attributes reach.
+    static func test(_ condition: FHIRCondition, on cursor: FHIRCursor) -> Bool {
+        let attributes = condition.targetAttributes.isEmpty ? [""] : condition.targetAttributes
+        var reached: [FHIRCursor] = []
+        for attribute in attributes {
+            if attribute.isEmpty || attribute == "value" && cursor.primitiveText != nil {
+                reached.append(cursor)
+            } else if case .success(let path) = FHIRMappingPath.parse(attribute) {
+                reached += follow(path.steps[...], from: [cursor])
+            }
+        }
+        let values = Set(reached.compactMap(\.primitiveText))
+        switch condition.operator {
+        case .oneOf: return condition.criteria.contains { values.contains(Self.criterion($0)) }
+        case .notOf: return !condition.criteria.contains { values.contains(Self.criterion($0)) }
+        case .empty: return reached.isEmpty
+        case .notEmpty: return !reached.isEmpty
+        case .type: return condition.criteria.contains { $0.lowercased() == cursor.node.type.lowercased() }
+        }
+    }
+
+    /// A criterion as written; `[x]` brackets around one value are the list notation of some files.
+    static func criterion(_ text: String) -> String {
+        text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
+    }
+}

@@ -1,0 +1,137 @@
+import FHIR
+import JSONCore
+
+/// What a mapping made of a FHIR resource: the FLAT composition (to be read
+/// by `FlatComposition` and validated like any other), and what the engine
+/// left out and why.
+public struct MappingOutcome: Sendable {
+    public var flat: JSONObject
+    /// A path the template lacks (FHIRconnect §Model mappings: 0..0 fields
+    /// are not executed), a value that does not convert, a slot or reference
+    /// that cannot be followed.
+    public var notes: [String]
+}
+
+/// FHIR → openEHR by a resolved context (FHIRconnect §Basics, §Conditions,
+/// §FollowedBy, §Manual mappings, §Hierarchy mappings, §Recurrence): each
+/// method maps the elements its FHIR path reaches to the node its openEHR
+/// path names; a repeating node not fixed by an enclosing method gets a new
+/// occurrence for each element (lists append), a single one is overwritten
+/// by the later method.
+public struct FHIRToOpenEHR: Sendable {
+    public let context: ResolvedContext
+    public let template: MappingTemplate
+
+    public init(context: ResolvedContext, template: MappingTemplate) {
+        self.context = context
+        self.template = template
+    }
+
+    /// The FLAT composition of `resource`; nil when the start mapping's
+    /// preprocessor conditions do not hold for it (the context does not apply).
+    /// `references` are the resources references may name (a bundle's
+    /// entries by `fullUrl` and by `Type/id`).
+    public func map(_ resource: JSON, references: [String: JSON] = [:]) -> MappingOutcome? {
+        var writer = FlatWriter(template: template, context: context, references: references)
+        let cursor = FHIRCursor(resource: resource)
+        guard writer.apply(context.start, resource: cursor, at: nil, bindings: [:]) else { return nil }
+        return MappingOutcome(flat: writer.flat, notes: writer.notes)
+    }
+}
+
+/// An openEHR position: the archetype root and the parent method's node, as
+/// path segments (`/data[at0001]`), and the occurrences fixed so far.
+struct OpenEHRPosition {
+    var archetype: [String]
+    var parent: [String]
+    var bindings: [Int: Int]
+}
+
+struct FlatWriter {
+    let template: MappingTemplate
+    let context: ResolvedContext
+    let references: [String: JSON]
+    var flat = JSONObject()
+    var notes: [String] = []
+    /// The next occurrence of a repeating node, by its FLAT path without index.
+    var next: [String: Int] = [:]
+    /// Slots within slots are bounded (a model that slots itself).
+    var depth = 0
+
+    init(template: MappingTemplate, context: ResolvedContext, references: [String: JSON]) {
+        self.template = template
+        self.context = context
+        self.references = references
+    }
+
+    /// Runs a model mapping on `resource` with its archetype at `root` (the
+    /// slot's path; nil for the start: the archetype's node in the template,
+    /// or the composition). False when its preprocessor conditions fail.
+    mutating func apply(_ model: ModelMapping, resource: FHIRCursor, at root: [String]?, bindings: [Int: Int]) -> Bool {
+        let scope = FHIRScope(resource: resource, parent: resource)
+        guard model.preprocessor.fhirConditions.allSatisfy(scope.holds) else { return false }
+        guard depth < 16 else {
+            notes.append("\(model.header.name): slots nest deeper than 16 levels")
+            return true
+        }
+        guard let archetype = root ?? archetypeRoot(model) else {
+            notes.append("\(model.header.name): the template has no node of archetype \(model.archetype ?? "?")")
+            return true
+        }
+        var position = OpenEHRPosition(archetype: archetype, parent: archetype, bindings: bindings)
+        if let node = template.target(archetype) { _ = flatPath(node.node, &position.bindings) }
+        // A hierarchy split: one occurrence of its openEHR path for this resource.
+        if let hierarchy = model.preprocessor.hierarchy, let path = hierarchy.openEHR,
+            let segments = self.segments(path, position), let node = template.target(segments)
+        {
+            _ = flatPath(node.node, &position.bindings)
+        }
+        depth += 1
+        run(model.methods, scope: scope, position: position)
+        depth -= 1
+        return true
+    }
+
+    func archetypeRoot(_ model: ModelMapping) -> [String]? {
+        guard let archetype = model.archetype else { return nil }
+        if archetype.contains("-COMPOSITION.") { return [] }
+        return template.archetypeRoot(archetype).map { Self.split(template.nodes[$0].key) }
+    }
+
+    static func split(_ key: String) -> [String] {
+        key.split(separator: "/").map { "/" + $0 }
+    }
+
+    /// The absolute path segments of an openEHR mapping path; nil for a bare `$reference`.
+    func segments(_ path: OpenEHRMappingPath, _ position: OpenEHRPosition) -> [String]? {
+        let steps = Self.split(MappingTemplate.key(path.steps))
+        switch path.start {
+        case .archetype: return position.archetype + steps
+        case .composition: return steps
+        case .parent: return position.parent + steps
+        case .reference: return steps.isEmpty ? nil : position.parent + steps
+        case .relative(let up): return Array(position.parent.dropLast(up)) + steps
+        }
+    }
+
+    /// The FLAT path of a node, each repeating node on the way at its bound
+    /// occurrence or, unbound, at a new one (then bound).
+    mutating func flatPath(_ node: Int, _ bindings: inout [Int: Int]) -> String {
+        var path = ""
+        for index in template.chain(node) {
+            let item = template.nodes[index]
+            path += path.isEmpty ? item.id : "/" + item.id
+            guard item.repeats else { continue }
+            let occurrence: Int
+            if let bound = bindings[index] {
+                occurrence = bound
+            } else {
+                occurrence = next[path, default: 0]
+                next[path] = occurrence + 1
+                bindings[index] = occurrence
+            }
+            path += ":\(occurrence)"
+        }
+        return path
+    }
+}

@@ -1,0 +1,131 @@
+import FHIR
+import JSONCore
+
+/// FHIR values written as FLAT leaves of an openEHR data value
+/// (FHIRconnect §Data mappings: Quantity⇄DV_QUANTITY,
+/// CodeableConcept/Coding⇄DV_CODED_TEXT, dateTime/Period⇄DV_DATE_TIME,
+/// Identifier⇄DV_IDENTIFIER, and the text and primitive types).
+enum FlatValues {
+    /// Writes `node` at `path` as a value of `rmType`; false when the two do not convert.
+    static func write(_ node: FHIRNode, as rmType: String, at path: String, into flat: inout JSONObject) -> Bool {
+        let object = node.value?.objectValue
+        switch rmType {
+        case "DV_QUANTITY":
+            guard let value = object?["value"], case .number = value else { return false }
+            flat[path + "|magnitude"] = value
+            if let unit = object?["code"] ?? object?["unit"] { flat[path + "|unit"] = unit }
+            return true
+        case "DV_COUNT":
+            guard let value = node.value.flatMap({ if case .number = $0 { $0 } else { nil } }) ?? object?["value"] else { return false }
+            flat[path] = value
+            return true
+        case "DV_CODED_TEXT", "DV_ORDINAL", "DV_SCALE":
+            guard let coding = Self.coding(node) else { return false }
+            if let code = coding.code { flat[path + "|code"] = .string(code) }
+            if let system = coding.system { flat[path + "|terminology"] = .string(Self.terminology(system)) }
+            // A coding without a display keeps its code as the text (DV_TEXT.value is required).
+            if let text = coding.display ?? coding.code { flat[path + "|value"] = .string(text) }
+            return coding.code != nil
+        case "DV_TEXT":
+            guard let text = Self.text(node) else { return false }
+            flat[path] = .string(text)
+            return true
+        case "DV_DATE_TIME", "DV_DATE", "DV_TIME":
+            let text = node.type == "Period" ? object?["start"]?.stringValue : node.value?.stringValue
+            guard let text else { return false }
+            flat[path] = .string(text)
+            return true
+        case "DV_BOOLEAN":
+            guard case .bool? = node.value else { return false }
+            flat[path] = node.value
+            return true
+        case "DV_IDENTIFIER":
+            guard let id = object?["value"]?.stringValue ?? node.value?.stringValue else { return false }
+            flat[path + "|id"] = .string(id)
+            if let system = object?["system"]?.stringValue { flat[path + "|issuer"] = .string(system) }
+            if let type = object?["type"]?["text"]?.stringValue ?? object?["type"]?["coding"]?.arrayValue?.first?["code"]?.stringValue {
+                flat[path + "|type"] = .string(type)
+            }
+            return true
+        case "DV_URI", "DV_EHR_URI":
+            guard let text = node.value?.stringValue else { return false }
+            flat[path] = .string(text)
+            return true
+        default:
+            return false
+        }
+    }
+
+    struct Coding {
+        var code: String?
+        var system: String?
+        var display: String?
+    }
+
+    /// A CodeableConcept's first coding (its text when the coding has no
+    /// display), a Coding, or a bare code.
+    static func coding(_ node: FHIRNode) -> Coding? {
+        switch node.type {
+        case "CodeableConcept":
+            let first = node.value?["coding"]?.arrayValue?.first
+            let text = node.value?["text"]?.stringValue
+            guard let first else { return text.map { Coding(display: $0) } }
+            return Coding(
+                code: first["code"]?.stringValue, system: first["system"]?.stringValue,
+                display: first["display"]?.stringValue ?? text)
+        case "Coding":
+            return Coding(code: node.value?["code"]?.stringValue, system: node.value?["system"]?.stringValue, display: node.value?["display"]?.stringValue)
+        case "code", "string":
+            return node.value?.stringValue.map { Coding(code: $0) }
+        default:
+            return nil
+        }
+    }
+
+    /// The text of a string-like value, a concept (its text, else its first display), a coding or an annotation.
+    static func text(_ node: FHIRNode) -> String? {
+        switch node.type {
+        case "CodeableConcept":
+            return node.value?["text"]?.stringValue ?? coding(node)?.display ?? coding(node)?.code
+        case "Coding":
+            return node.value?["display"]?.stringValue ?? node.value?["code"]?.stringValue
+        case "Annotation":
+            return node.value?["text"]?.stringValue
+        default:
+            return node.value?.stringValue
+        }
+    }
+
+    /// The openEHR terminology id of a FHIR code system url.
+    static func terminology(_ system: String) -> String {
+        switch system {
+        case "http://loinc.org": "LOINC"
+        case "http://snomed.info/sct": "SNOMED-CT"
+        case "http://unitsofmeasure.org": "UCUM"
+        case "http://hl7.org/fhir/sid/icd-10": "ICD10"
+        default: system
+        }
+    }
+
+    /// The FLAT suffix a manual mapping's openEHR path names below a data
+    /// value (§Manual mappings: `defining_code/code_string`, `terminology_id`…);
+    /// nil for a path that is not an attribute of one.
+    static func suffix(_ path: String, rmType: String) -> String? {
+        switch path {
+        case "", "$openehrRoot", "$openEHRRoot":
+            return ""
+        case "value":
+            return rmType == "DV_CODED_TEXT" ? "|value" : ""
+        case "defining_code", "code_string", "defining_code/code_string":
+            return "|code"
+        case "terminology_id", "terminology_id/value", "defining_code/terminology_id/value", "defining_code/terminology_id":
+            return "|terminology"
+        case "magnitude": return "|magnitude"
+        case "units", "unit": return "|unit"
+        case "id": return "|id"
+        case "issuer": return "|issuer"
+        case "type": return "|type"
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import FHIR
+import JSONCore
+
+extension FlatWriter {
+    /// Runs methods for the FHIR → openEHR direction.
+    mutating func run(_ methods: [MappingMethod], scope: FHIRScope, position: OpenEHRPosition) {
+        for method in methods where method.direction != .openEHRToFHIR {
+            guard let fhirPath = method.fhir else { continue }
+            let target = method.openEHR.flatMap { segments($0, position) }
+            let node = target.flatMap { template.target($0) }
+            if let target, node == nil {
+                notes.append("\(method.name): the template has no node at \(target.joined())")
+                continue
+            }
+            for element in scope.elements(fhirPath, conditions: method.fhirConditions) {
+                var bindings = position.bindings
+                let path = node.map { flatPath($0.node, &bindings) }
+                if let node, node.exact, let path { write(method, element: element, node: node.node, path: path) }
+                let inner = OpenEHRPosition(archetype: position.archetype, parent: target ?? position.parent, bindings: bindings)
+                let childScope = FHIRScope(resource: scope.resource, parent: element)
+                run(method.followedBy, scope: childScope, position: inner)
+                if let slot = method.slotArchetype { fill(slot, element: element, position: inner, method: method.name) }
+                if let reference = method.reference { follow(reference, element: element, position: inner, method: method.name) }
+            }
+        }
+    }
+
+    /// A method's own value: its manual assignments when it has some, else
+    /// the element converted to the node's data value (a structure, or a
+    /// method whose children do the mapping, writes nothing itself).
+    mutating func write(_ method: MappingMethod, element: FHIRCursor, node: Int, path: String) {
+        let rmType = template.nodes[node].rmType
+        if !method.manual.isEmpty {
+            let scope = FHIRScope(resource: element, parent: element)
+            for manual in method.manual where manual.direction != .openEHRToFHIR && manual.fhirConditions.allSatisfy(scope.holds) {
+                for assignment in manual.openEHR {
+                    guard let suffix = FlatValues.suffix(assignment.path, rmType: rmType) else {
+                        notes.append("\(method.name): manual path \(assignment.path) is not an attribute of \(rmType)")
+                        continue
+                    }
+                    flat[path + suffix] = .string(assignment.value)
+                }
+            }
+            return
+        }
+        guard rmType.hasPrefix("DV_"), method.dataType != DataMappingType.none, method.followedBy.isEmpty,
+            method.slotArchetype == nil, method.reference == nil
+        else { return }
+        if !FlatValues.write(element.node, as: rmType, at: path, into: &flat) {
+            notes.append("\(method.name): a FHIR \(element.node.type) does not convert to \(rmType) (\(path))")
+        }
+    }
+
+    /// A slot: the model mapping of that archetype, run on the element with its archetype at the slot.
+    mutating func fill(_ slot: String, element: FHIRCursor, position: OpenEHRPosition, method: String) {
+        guard let model = context.model(for: slot) else {
+            notes.append("\(method): no model mapping for slot \(slot)")
+            return
+        }
+        _ = apply(model, resource: element, at: position.parent, bindings: position.bindings)
+    }
+
+    /// A reference: its methods run on the resource it names, when the input holds it.
+    /// The element is the resource itself (a bundle entry's) or a Reference to one.
+    mutating func follow(_ reference: ReferenceMapping, element: FHIRCursor, position: OpenEHRPosition, method: String) {
+        let resource: JSON
+        if element.node.value?["resourceType"] != nil, let inline = element.node.value {
+            resource = inline
+        } else {
+            guard let text = element.node.value?["reference"]?.stringValue, let found = references[text] else {
+                notes.append("\(method): the reference is not to a resource in the input")
+                return
+            }
+            resource = found
+        }
+        // The reference maps resources of its type only: others are not its to map.
+        guard resource["resourceType"]?.stringValue == reference.resourceType else { return }
+        let cursor = FHIRCursor(resource: resource)
+        run(reference.methods, scope: FHIRScope(resource: cursor, parent: cursor), position: position)
+    }
+}

@@ -1,0 +1,78 @@
+import JSONCore
+import Templates
+
+/// The nodes of a template as the mapping engine writes them: each by its
+/// archetype path (name predicates dropped, an ELEMENT's `/value` folded into
+/// it), with the FLAT id path that reaches it and which nodes on the way may
+/// repeat. Read once from the web template (`WebTemplate.generate`).
+public struct MappingTemplate: Sendable {
+    /// A node of the web template.
+    public struct Node: Sendable {
+        public let id: String
+        public let rmType: String
+        public let nodeID: String?
+        public let repeats: Bool
+        /// The archetype path, normalised (see `key(_:)`).
+        public let key: String
+        /// Index into `nodes` of the parent; nil for the root.
+        public let parent: Int?
+    }
+
+    public let templateID: String
+    public private(set) var nodes: [Node] = []
+    private var byKey: [String: Int] = [:]
+
+    public init(webTemplate: JSON) {
+        templateID = webTemplate["templateId"]?.stringValue ?? ""
+        if let tree = webTemplate["tree"] { add(tree, parent: nil) }
+    }
+
+    private mutating func add(_ json: JSON, parent: Int?) {
+        guard let id = json["id"]?.stringValue else { return }
+        let aql = json["aqlPath"]?.stringValue ?? ""
+        let max = Int(json["max"].flatMap { if case .number(let text) = $0 { text } else { nil } } ?? "1") ?? 1
+        let rmType = json["rmType"]?.stringValue ?? ""
+        let key = Self.key(AQLStep.parse(aql))
+        let node = Node(id: id, rmType: rmType, nodeID: json["nodeId"]?.stringValue, repeats: max != 1 && parent != nil, key: key, parent: parent)
+        nodes.append(node)
+        let index = nodes.count - 1
+        if byKey[key] == nil { byKey[key] = index }
+        // An ELEMENT with one value type is one node whose path ends in `/value`:
+        // mapping paths name the ELEMENT.
+        if key.hasSuffix("/value"), byKey[String(key.dropLast(6))] == nil { byKey[String(key.dropLast(6))] = index }
+        for child in json["children"]?.arrayValue ?? [] { add(child, parent: index) }
+    }
+
+    /// `/content[openEHR-EHR-OBSERVATION.x.v1]/data[at0001]`: attributes and
+    /// node ids only (a name predicate does not change where data goes).
+    public static func key(_ steps: [AQLStep]) -> String {
+        steps.map { step in step.nodeID.map { "/\(step.attribute)[\($0)]" } ?? "/\(step.attribute)" }.joined()
+    }
+
+    public func node(at key: String) -> Int? { byKey[key] }
+
+    /// The node at `segments`, or, for a structure the web template leaves
+    /// out (an ITEM_TREE, a HISTORY), the nearest node above it when some
+    /// node lies below; nil when the template has nothing there.
+    func target(_ segments: [String]) -> (node: Int, exact: Bool)? {
+        let key = segments.joined()
+        if let node = byKey[key] { return (node, true) }
+        guard byKey.keys.contains(where: { $0.hasPrefix(key + "/") }) else { return nil }
+        for length in stride(from: segments.count - 1, through: 0, by: -1) {
+            if let node = byKey[segments[..<length].joined()] { return (node, false) }
+        }
+        return nil
+    }
+
+    /// The node of an archetype root: the first whose node id is the archetype id.
+    public func archetypeRoot(_ archetypeID: String) -> Int? {
+        nodes.indices.first { nodes[$0].nodeID == archetypeID }
+    }
+
+    /// The nodes from the root to `index`, root first.
+    public func chain(_ index: Int) -> [Int] {
+        var chain = [index]
+        while let parent = nodes[chain[chain.count - 1]].parent { chain.append(parent) }
+        return chain.reversed()
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import JSONCore
+import Mappings
+import SocleTestSupport
+import Templates
+import Testing
+
+/// FHIR → openEHR through openFHIR's test contexts, asserting the values
+/// openFHIR's own tests assert (`BloodPressureToOpenEhrTest` in openFHIR's
+/// public test sources), then reading the FLAT into a canonical composition
+/// and validating it against the template.
+@Suite struct FHIRToOpenEHRTests {
+    struct Fixture {
+        let engine: FHIRToOpenEHR
+        let flat: FlatComposition
+        let template: OperationalTemplate
+    }
+
+    static func fixture(_ folder: String, template file: String) throws -> Fixture {
+        let library = CorpusMappingFilesTests.load(folder)
+        let context = try #require(library.contexts.first)
+        let url = Corpus.root.appendingPathComponent("fhir/mappings/\(folder)/\(file)")
+        let template = try OPTParser().parse(try Data(contentsOf: url))
+        let flat = FlatComposition(template: template)
+        return Fixture(engine: FHIRToOpenEHR(context: context, template: MappingTemplate(webTemplate: flat.webTemplate)), flat: flat, template: template)
+    }
+
+    static func json(_ text: String) throws -> JSON { try JSONParser.parse(Array(text.utf8)) }
+
+    /// openFHIR's test observation: components told apart by their LOINC
+    /// codes, a body site with its coding, a code text, an interpretation.
+    static let bloodPressureBundle = """
+        {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+          "resourceType": "Observation", "status": "final",
+          "code": {"text": "description"},
+          "subject": {"reference": "Patient/123"},
+          "component": [
+            {"valueQuantity": {"value": 123}},
+            {"code": {"coding": [{"system": "loinc", "code": "8480-6"}]}, "valueQuantity": {"value": 456, "unit": "mm[Hg]"}},
+            {"code": {"coding": [{"system": "loinc", "code": "8462-4"}]}, "valueQuantity": {"value": 789, "unit": "mm[Hg2]"}},
+            {"interpretation": [{"text": "interpretation text"}]}
+          ],
+          "bodySite": {"coding": [{"system": "remotey", "code": "at00256"}], "text": "THIS IS LOCATION OF MEASUREMENT"}
+        }}]}
+        """
+
+    @Test func bloodPressureBundleToFlat() throws {
+        let fixture = try Self.fixture("openfhir/blood_pressure", template: "Blood Pressure.opt")
+        let outcome = try #require(fixture.engine.map(try Self.json(Self.bloodPressureBundle)))
+        let flat = outcome.flat
+        #expect(outcome.notes.isEmpty, "\(outcome.notes)")
+        func text(_ key: String) -> String? {
+            switch flat[key] {
+            case .string(let text)?: text
+            case .number(let text)?: text
+            default: nil
+            }
+        }
+        let event = "blood_pressure/blood_pressure/any_event:0/"
+        #expect(text(event + "systolic|magnitude").flatMap(Double.init) == 456)
+        #expect(text(event + "systolic|unit") == "mm[Hg]")
+        #expect(text(event + "diastolic|magnitude").flatMap(Double.init) == 789)
+        #expect(text(event + "diastolic|unit") == "mm[Hg2]")
+        #expect(text(event + "comment") == "description")
+        #expect(text(event + "clinical_interpretation") == "interpretation text")
+        #expect(text("blood_pressure/blood_pressure/location_of_measurement|code") == "at00256")
+        #expect(text("blood_pressure/blood_pressure/location_of_measurement|value") == "at00256")
+        #expect(text("blood_pressure/blood_pressure/location_of_measurement|terminology") == "remotey")
+        // Constants of the mapping (manual), set whatever the input.
+        #expect(text("blood_pressure/blood_pressure/a24_hour_average/position|code") == "at1000")
+        #expect(text("blood_pressure/blood_pressure/a24_hour_average/position|value") == "at1000")
+        #expect(text("blood_pressure/blood_pressure/a24_hour_average/position|terminology") == "openehr")
+        #expect(text("blood_pressure/blood_pressure/a24_hour_average/confounding_factors") == "confounding factor")
+        // The component without a code is no systolic pressure: 123 is nowhere.
+        #expect(!flat.members.contains { $0.value == .number("123") }, "\(flat.keys)")
+    }
+
+    /// The FLAT the mapping writes is a composition of the template: the same
+    /// path as every FLAT write (FlatComposition), then the template's validation.
+    @Test func bloodPressureFlatBuildsTheComposition() throws {
+        let fixture = try Self.fixture("openfhir/blood_pressure", template: "Blood Pressure.opt")
+        var flat = try #require(fixture.engine.map(try Self.json(Self.bloodPressureBundle))).flat
+        flat["ctx/language"] = "en"
+        flat["ctx/territory"] = "DE"
+        flat["ctx/composer_name"] = "Mapping test"
+        let composition = try fixture.flat.composition(flat)
+        let systolic = composition["content"]?.arrayValue?.first?["data"]?["events"]?.arrayValue?.first?["data"]?["items"]?.arrayValue?
+            .first { $0["archetype_node_id"]?.stringValue == "at0004" }
+        #expect(systolic?["value"]?["magnitude"] == .number("456"))
+        #expect(systolic?["value"]?["units"]?.stringValue == "mm[Hg]")
+    }
+
+    /// A resource the start mapping's preprocessor refuses is not the context's to map.
+    @Test func aResourceTheConditionsRefuseIsNotMapped() throws {
+        let fixture = try Self.fixture("openfhir/growth_chart", template: "Growth chart.opt")
+        let weight = """
+            {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+              "resourceType": "Observation", "status": "final",
+              "category": [{"coding": [{"code": "weight"}]}],
+              "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+              "effectiveDateTime": "2024-01-02T10:00:00Z",
+              "valueQuantity": {"value": 72.5, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"},
+              "note": [{"text": "after breakfast"}]
+            }}, {"resource": {
+              "resourceType": "Observation", "status": "final",
+              "category": [{"coding": [{"code": "something else"}]}],
+              "valueQuantity": {"value": 99, "unit": "kg"}
+            }}]}
+            """
+        let flat = try #require(fixture.engine.map(try Self.json(weight))).flat
+        let weights = flat.members.filter { $0.key.hasSuffix("/weight|magnitude") }
+        #expect(weights.map(\.value) == [.number("72.5")], "\(flat.keys)")
+        let key = try #require(weights.first?.key)
+        let event = String(key.dropLast("weight|magnitude".count))
+        #expect(flat[event + "weight|unit"] == .string("kg"))
+        #expect(flat[event + "time"] == .string("2024-01-02T10:00:00Z"))
+        #expect(flat[event + "comment"] == .string("after breakfast"))
+    }
+}
