@@ -33,9 +33,24 @@ public struct FHIRToOpenEHR: Sendable {
     /// entries by `fullUrl` and by `Type/id`).
     public func map(_ resource: JSON, references: [String: JSON] = [:]) -> MappingOutcome? {
         var writer = FlatWriter(template: template, context: context, references: references)
-        let cursor = FHIRCursor(resource: resource)
-        guard writer.apply(context.start, resource: cursor, at: nil, bindings: [:]) else { return nil }
-        return MappingOutcome(flat: writer.flat, notes: writer.notes)
+        var applied = false
+        for item in resources(resource) {
+            applied = writer.apply(context.start, resource: FHIRCursor(resource: item), at: nil, bindings: [:]) || applied
+        }
+        return applied ? MappingOutcome(flat: writer.flat, notes: writer.notes) : nil
+    }
+
+    /// What the start mapping maps: the input itself, or, for a bundle when
+    /// the start mapping is not of bundles, each entry of the resource type
+    /// it maps (carrying the context's profile, when it names one), all into
+    /// one composition.
+    func resources(_ input: JSON) -> [JSON] {
+        let mapped = context.start.structureDefinition.map { String($0.split(separator: "/").last ?? "") }
+        guard input["resourceType"]?.stringValue == "Bundle", let mapped, mapped != "Bundle" else { return [input] }
+        let profile = context.context.profileURL
+        let entries = (input["entry"]?.arrayValue ?? []).compactMap { $0["resource"] }.filter { $0["resourceType"]?.stringValue == mapped }
+        let profiled = entries.filter { entry in entry["meta"]?["profile"]?.arrayValue?.contains { $0.stringValue == profile } == true }
+        return profiled.isEmpty ? entries : profiled
     }
 }
 

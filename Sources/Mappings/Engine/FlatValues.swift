@@ -22,9 +22,18 @@ enum FlatValues {
         case "DV_CODED_TEXT", "DV_ORDINAL", "DV_SCALE":
             guard let coding = Self.coding(node) else { return false }
             if let code = coding.code { flat[path + "|code"] = .string(code) }
-            if let system = coding.system { flat[path + "|terminology"] = .string(Self.terminology(system)) }
+            if let system = coding.system { flat[path + "|terminology"] = .string(system) }
             // A coding without a display keeps its code as the text (DV_TEXT.value is required).
             if let text = coding.display ?? coding.code { flat[path + "|value"] = .string(text) }
+            // A concept's other codings say the same in other code systems: term mappings of unknown match.
+            if node.type == "CodeableConcept", rmType == "DV_CODED_TEXT" {
+                for (index, other) in (node.value?["coding"]?.arrayValue ?? []).dropFirst().enumerated() {
+                    guard let code = other["code"]?.stringValue, let system = Self.system(other) else { continue }
+                    flat[path + "/_mapping:\(index)|match"] = "?"
+                    flat[path + "/_mapping:\(index)/target|code"] = .string(code)
+                    flat[path + "/_mapping:\(index)/target|terminology"] = .string(system)
+                }
+            }
             return coding.code != nil
         case "DV_TEXT":
             guard let text = Self.text(node) else { return false }
@@ -70,11 +79,9 @@ enum FlatValues {
             let first = node.value?["coding"]?.arrayValue?.first
             let text = node.value?["text"]?.stringValue
             guard let first else { return text.map { Coding(display: $0) } }
-            return Coding(
-                code: first["code"]?.stringValue, system: first["system"]?.stringValue,
-                display: first["display"]?.stringValue ?? text)
+            return Coding(code: first["code"]?.stringValue, system: Self.system(first), display: first["display"]?.stringValue ?? text)
         case "Coding":
-            return Coding(code: node.value?["code"]?.stringValue, system: node.value?["system"]?.stringValue, display: node.value?["display"]?.stringValue)
+            return Coding(code: node.value?["code"]?.stringValue, system: node.value.flatMap(Self.system), display: node.value?["display"]?.stringValue)
         case "code", "string":
             return node.value?.stringValue.map { Coding(code: $0) }
         default:
@@ -96,15 +103,12 @@ enum FlatValues {
         }
     }
 
-    /// The openEHR terminology id of a FHIR code system url.
-    static func terminology(_ system: String) -> String {
-        switch system {
-        case "http://loinc.org": "LOINC"
-        case "http://snomed.info/sct": "SNOMED-CT"
-        case "http://unitsofmeasure.org": "UCUM"
-        case "http://hl7.org/fhir/sid/icd-10": "ICD10"
-        default: system
-        }
+    /// The terminology id of a coding: its system url as written, with the
+    /// code system version after it in brackets (`http://fhir.de/CodeSystem/bfarm/ops (2020)`),
+    /// so that the way back to FHIR finds both again.
+    static func system(_ coding: JSON) -> String? {
+        guard let system = coding["system"]?.stringValue else { return nil }
+        return coding["version"]?.stringValue.map { "\(system) (\($0))" } ?? system
     }
 
     /// The FLAT suffix a manual mapping's openEHR path names below a data

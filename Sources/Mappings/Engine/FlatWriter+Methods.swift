@@ -26,25 +26,33 @@ extension FlatWriter {
     }
 
     /// A method's own value: its manual assignments when it has some, else
-    /// the element converted to the node's data value (a structure, or a
-    /// method whose children do the mapping, writes nothing itself).
+    /// the element converted to the node's data value (`type: NONE`, a
+    /// structure, a slot or a reference writes nothing itself; children may
+    /// add to what a method writes).
     mutating func write(_ method: MappingMethod, element: FHIRCursor, node: Int, path: String) {
         let rmType = template.nodes[node].rmType
         if !method.manual.isEmpty {
             let scope = FHIRScope(resource: element, parent: element)
             for manual in method.manual where manual.direction != .openEHRToFHIR && manual.fhirConditions.allSatisfy(scope.holds) {
+                var leaves: [(suffix: String, value: String)] = []
                 for assignment in manual.openEHR {
                     guard let suffix = FlatValues.suffix(assignment.path, rmType: rmType) else {
                         notes.append("\(method.name): manual path \(assignment.path) is not an attribute of \(rmType)")
                         continue
                     }
-                    flat[path + suffix] = .string(assignment.value)
+                    leaves.append((suffix, assignment.value))
                 }
+                // A code of the template's own terms reads as its term in the
+                // composition's language (the FLAT reading gives it): a text
+                // the mapping writes in one language is left out.
+                if leaves.contains(where: { $0.suffix == "|terminology" && $0.value == "local" }) {
+                    leaves.removeAll { $0.suffix == "|value" }
+                }
+                for leaf in leaves { flat[path + leaf.suffix] = .string(leaf.value) }
             }
             return
         }
-        guard rmType.hasPrefix("DV_"), method.dataType != DataMappingType.none, method.followedBy.isEmpty,
-            method.slotArchetype == nil, method.reference == nil
+        guard rmType.hasPrefix("DV_"), method.dataType != DataMappingType.none, method.slotArchetype == nil, method.reference == nil
         else { return }
         if !FlatValues.write(element.node, as: rmType, at: path, into: &flat) {
             notes.append("\(method.name): a FHIR \(element.node.type) does not convert to \(rmType) (\(path))")

@@ -94,6 +94,12 @@ public struct ExampleComposition {
             if let value = self.attribute(attribute, owner: concreteType, terms: terms, depth: depth) { object[attribute.name] = value }
         }
         fillRequired(&object, type: concreteType, generic: generic, depth: depth)
+        // A coded text whose text the template leaves open reads as its code's rubric (`433` is `event`).
+        if concreteType == "DV_CODED_TEXT", constraint.attribute("value") == nil, let code = object["defining_code"]?["code_string"]?.stringValue,
+            let terminologyID = object["defining_code"]?["terminology_id"]?["value"]?.stringValue
+        {
+            object["value"] = .string(rubric(code, terminologyID: terminologyID, terms: terms))
+        }
         satisfyInvariants(&object, type: concreteType)
         return .object(object)
     }
