@@ -73,6 +73,7 @@ let package = Package(
                 "Services",
                 "Templates",
                 "FHIR",
+                "Mappings",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -1,6 +1,7 @@
 import Hummingbird
 import JSONCore
 import Logging
+import Mappings
 import NIOCore
 import ServiceLifecycle
 import Services
@@ -31,6 +32,8 @@ public enum SocleServer {
         public let accessTrace: AccessTrace?
         /// The bearer token check, with its cache of the issuer's keys; nil without `SOCLE_OIDC_ISSUER`.
         public let bearerTokens: BearerTokenVerifier?
+        /// The FHIRconnect mappings of `SOCLE_MAPPINGS`, as loaded at start (empty without it).
+        public let mappings: MappingLibrary
         /// Who cares for whom, when clinicians are limited to their patients (`SOCLE_CARE_RELATIONSHIPS`).
         var careRelationships: CareRelationships?
         public var fhirService: FHIRService {
@@ -70,7 +73,8 @@ public enum SocleServer {
         var components = Components(
             store: store, schemaVersion: schemaVersion, configuration: configuration, templateService: TemplateService(store: store.templates),
             fhirProfiles: try await FHIRProfiles.loaded(from: store.versions), accessTrace: try await openAccessTrace(configuration, store: store),
-            bearerTokens: configuration.oidc.map { BearerTokenVerifier(settings: $0) }, careRelationships: nil)
+            bearerTokens: configuration.oidc.map { BearerTokenVerifier(settings: $0) },
+            mappings: try configuration.mappingsFolder.map(MappingFolder.load) ?? MappingLibrary(files: []), careRelationships: nil)
         if configuration.careRelationships {
             components.careRelationships = CareRelationships(fhir: components.fhirService, versions: store.versions)
         }
@@ -143,7 +147,7 @@ public enum SocleServer {
         QueryRoutes(service: components.queryService, bodyLimit: limit).register(on: openEHR)
         AdminRoutes(
             service: components.adminService, templates: components.templateService, queries: components.queryService, fhir: components.fhirService,
-            bodyLimit: limit, accessTrace: components.accessTrace
+            bodyLimit: limit, accessTrace: components.accessTrace, mappings: components.mappings, mappingsFolder: configuration.mappingsFolder
         )
             .register(on: authenticated.group("admin"))
     }

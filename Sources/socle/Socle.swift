@@ -11,7 +11,7 @@ struct Socle: AsyncParsableCommand {
         commandName: "socle",
         abstract: "Socle: one governed clinical data repository (openEHR, FHIR R4, OMOP).",
         version: SocleServer.version,
-        subcommands: [Serve.self, ConfigCommand.self, Seed.self, Reindex.self, Import.self, FHIRCommand.self, Backup.self, Restore.self, Verify.self, Audit.self, Bench.self])
+        subcommands: [Serve.self, ConfigCommand.self, Seed.self, Reindex.self, Import.self, FHIRCommand.self, Backup.self, Restore.self, Verify.self, Audit.self, MappingsCommand.self, Bench.self])
 }
 
 /// The settings, a `ConfigurationError` (a bad value, an unknown file key) becoming the command's usage error.
@@ -53,6 +53,7 @@ struct ServeOptions: ParsableArguments {
     var noAuth = false
     @Option(name: .customLong("trusted-proxies"), help: "Proxies whose Forwarded / X-Forwarded-* headers are believed: IPs or CIDR networks, comma-separated (SOCLE_TRUSTED_PROXIES).")
     var trustedProxies: String?
+    @Option(help: "A folder of FHIRconnect mapping files to load (SOCLE_MAPPINGS).") var mappings: String?
 
     var flags: [String: String] {
         var flags = database.flags
@@ -60,6 +61,7 @@ struct ServeOptions: ParsableArguments {
         flags[Settings.port.name] = port
         flags[Settings.systemID.name] = systemID
         flags[Settings.trustedProxies.name] = trustedProxies
+        flags[Settings.mappings.name] = mappings
         if noAuth { flags[Settings.auth.name] = "none" }
         return flags
     }

@@ -74,6 +74,7 @@ struct ConfigurationTests {
             oidc_userinfo: on
             access_trace_key: /var/lib/socle/trace.key
             access_trace_retention_days: 3650
+            mappings: /etc/socle/mappings
             """)
         let configuration = try ServerConfiguration(settings: try SettingValues.load(flags: ["SOCLE_CONFIG": path], environment: [:]))
         #expect(configuration.port == 8181 && configuration.databaseURL == "sqlite:/tmp/x.sqlite" && configuration.systemID == "hospital.example")
@@ -88,6 +89,7 @@ struct ConfigurationTests {
         #expect(!configuration.accessTrace.enabled && configuration.accessTrace.keyPath == "/var/lib/socle/trace.key")
         #expect(configuration.accessTrace.retentionDays == 3650)
         #expect(configuration.careRelationships)
+        #expect(configuration.mappingsFolder == "/etc/socle/mappings")
         #expect(configuration.oidc == OIDCSettings(issuer: "https://auth.example/realms/hospital", audience: "socle", rolesClaim: "realm_access.roles", requiredACR: "eidas1", userinfo: true))
         #expect(configuration.tracing == SocleTracing.Exporter(endpoint: "http://collector.internal:4318", wireProtocol: "http/json", sampleRatio: 0.25))
         // Each setting of the list but the file's own name has its key in the file above.
@@ -160,6 +162,7 @@ struct ConfigurationTests {
         ("SOCLE_TRUSTED_PROXIES", "proxy.example", "is not an IP address"), ("SOCLE_USERS", "alice", "is not name:password"),
         ("SOCLE_ACCESS_TRACE", "yes", "on or off"), ("SOCLE_ACCESS_TRACE_RETENTION_DAYS", "-1", "a whole number of days"),
         ("SOCLE_CARE_RELATIONSHIPS", "encounter", "off or careteam"), ("SOCLE_OIDC_USERINFO", "yes", "on or off"),
+        ("SOCLE_MAPPINGS", "", "a folder of FHIRconnect mapping files"),
     ])
     func aBadValueIsRefusedNamingItsSource(name: String, value: String, expected: String) throws {
         let error = try #require(throws: ConfigurationError.self) {

@@ -1,5 +1,6 @@
 import Hummingbird
 import JSONCore
+import Mappings
 import OpenEHR
 import Services
 
@@ -12,6 +13,8 @@ struct AdminRoutes {
     let fhir: FHIRService
     let bodyLimit: Int
     let accessTrace: AccessTrace?
+    let mappings: MappingLibrary
+    let mappingsFolder: String?
 
     func register(on group: RouterGroup<SocleRequestContext>) {
         // All EHRs at once is refused (the specification lets production
@@ -28,6 +31,12 @@ struct AdminRoutes {
             return Response(status: .noContent)
         }
         group.get("access-log") { request, context in try await accessLog(request, context) }
+        // The FHIRconnect mappings loaded at start: files, problems, contexts.
+        group.get("mappings") { _, context in
+            try Self.requireAdmin(context)
+            let loaded = Set(try await templates.list().arrayValue?.compactMap { $0["template_id"]?.stringValue } ?? [])
+            return Response.json(.ok, MappingFolder.report(mappings, folder: mappingsFolder, loadedTemplates: loaded))
+        }
         group.delete("ehr/:ehr_id") { request, context in
             try Self.requireAdmin(context)
             try await service.eraseEHR(try context.parameters.require("ehr_id"), by: context.user?.name ?? "anonymous")

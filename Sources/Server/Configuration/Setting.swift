@@ -85,11 +85,12 @@ public enum Settings {
     public static let careRelationships = Setting("SOCLE_CARE_RELATIONSHIPS", default: "off")
     public static let accessTraceKey = Setting("SOCLE_ACCESS_TRACE_KEY")
     public static let accessTraceRetentionDays = Setting("SOCLE_ACCESS_TRACE_RETENTION_DAYS", default: "0")
+    public static let mappings = Setting("SOCLE_MAPPINGS", flag: "--mappings")
 
     public static let all: [Setting] = [
         config, host, port, databaseURL, poolSize, statementTimeout, systemID, users, auth, metrics, maximumBodySize, requestTimeout,
         maximumConcurrentRequests, requestQueueTimeout, shutdownGracePeriod, trustedProxies, fhirConditionalDelete, fhirReferentialIntegrity,
         logLevel, otelEndpoint, otelProtocol, otelSampleRatio, accessTrace, accessTraceKey, accessTraceRetentionDays,
-        oidcIssuer, oidcAudience, oidcRolesClaim, oidcRequiredACR, oidcUserinfo, careRelationships,
+        oidcIssuer, oidcAudience, oidcRolesClaim, oidcRequiredACR, oidcUserinfo, careRelationships, mappings,
     ]
 }

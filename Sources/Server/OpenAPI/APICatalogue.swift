@@ -49,6 +49,8 @@ enum APICatalogue {
                 APIParameter("from", "Entries at or after this ISO 8601 date-time", example: "2026-01-01T00:00:00Z"),
                 APIParameter("to", "Entries before this ISO 8601 date-time"), APIParameter("limit", "Entries at most (1 to 10000)", example: "100"),
               ], produces: ["application/json"], [200, 400, 404]),
+        admin(.get, "/mappings", "The FHIRconnect mappings loaded at start (SOCLE_MAPPINGS): each file with its status and problems, each context with its template and profile",
+              produces: ["application/json"], [200]),
         admin(.get, "/fhir/explain/{type}", "The SQL of a FHIR search (its parameters in the query string, as for GET /fhir/{type}), its bound values and the database's plan",
               produces: ["application/json"], [200, 400, 404]),
         admin(.put, "/template/{template_id}", "Replace a template (refused when stored compositions would not validate)",

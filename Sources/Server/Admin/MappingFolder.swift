@@ -1,0 +1,85 @@
+import Foundation
+import JSONCore
+import Mappings
+
+/// The FHIRconnect files of a folder and its subfolders (`SOCLE_MAPPINGS`),
+/// read as one set: a file that cannot be used is kept with its problems
+/// and the others still load.
+public enum MappingFolder {
+    public static func load(_ path: String) throws(ConfigurationError) -> MappingLibrary {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ConfigurationError("SOCLE_MAPPINGS '\(path)' is not a folder")
+        }
+        let names = ((try? FileManager.default.subpathsOfDirectory(atPath: path)) ?? [])
+            .filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }.sorted()
+        var files: [(file: String, text: String)] = []
+        for name in names {
+            guard let text = try? String(contentsOfFile: path + "/" + name, encoding: .utf8) else {
+                throw ConfigurationError("SOCLE_MAPPINGS: \(path)/\(name) cannot be read as UTF-8 text")
+            }
+            files.append((name, text))
+        }
+        return MappingLibrary(files: files)
+    }
+
+    /// What `GET /admin/mappings` answers: each file with its load status
+    /// and problems, each context with its template (and whether it is
+    /// loaded), FHIR profile, model mappings and methods by direction.
+    static func report(_ library: MappingLibrary, folder: String?, loadedTemplates: Set<String>) -> JSON {
+        let files: [JSON] = library.files.map { status in
+            var entry = JSONObject([("file", .string(status.file)), ("loaded", .bool(status.loaded))])
+            if let document = status.document {
+                entry["name"] = .string(document.header.name)
+                entry["grammar"] = .string(document.header.grammar.description)
+                switch document {
+                case .context: entry["type"] = "context"
+                case .model(let model): entry["type"] = model.kind == .model ? "model" : "extension"
+                }
+            }
+            if !status.problems.isEmpty {
+                entry["problems"] = .array(status.problems.map { problem in
+                    var item = JSONObject()
+                    if let line = problem.line { item["line"] = JSON(line) }
+                    if let column = problem.column { item["column"] = JSON(column) }
+                    item["reason"] = .string(problem.reason)
+                    return .object(item)
+                })
+            }
+            return .object(entry)
+        }
+        let contexts: [JSON] = library.contexts.map { resolved in
+            let context = resolved.context
+            var directions: [String: Int] = ["both": 0, "fhir->openehr": 0, "openehr->fhir": 0]
+            for model in resolved.models.values { count(model.methods, into: &directions) }
+            var entry = JSONObject([
+                ("name", .string(context.header.name)), ("file", .string(context.header.file)),
+                ("template_id", .string(context.templateID)), ("template_loaded", .bool(loadedTemplates.contains(context.templateID))),
+            ])
+            if let profile = context.profileURL { entry["profile"] = .string(profile) }
+            entry["start"] = .string(resolved.start.header.name)
+            entry["models"] = .array(resolved.models.keys.sorted().map { .string($0) })
+            entry["extensions"] = .array(context.extensions.map { .string($0) })
+            entry["methods"] = .object(JSONObject(directions.sorted { $0.key < $1.key }.map { ($0.key, JSON($0.value)) }))
+            return .object(entry)
+        }
+        var report = JSONObject()
+        report["folder"] = folder.map { .string($0) } ?? .null
+        report["files"] = .array(files)
+        report["contexts"] = .array(contexts)
+        return .object(report)
+    }
+
+    static func count(_ methods: [MappingMethod], into directions: inout [String: Int]) {
+        for method in methods {
+            let key = switch method.direction {
+            case .both: "both"
+            case .fhirToOpenEHR: "fhir->openehr"
+            case .openEHRToFHIR: "openehr->fhir"
+            }
+            directions[key, default: 0] += 1
+            count(method.followedBy, into: &directions)
+            count(method.reference?.methods ?? [], into: &directions)
+        }
+    }
+}
