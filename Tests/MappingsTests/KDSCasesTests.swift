@@ -33,12 +33,12 @@ import Testing
         Module(folder: "diagnose", template: "KDS_Diagnose", cases: 10, composed: 10, valid: 10, passing: 0),
         Module(folder: "fall", template: "KDS_Fall_einfach", cases: 12, composed: 12, valid: 12, passing: 0),
         Module(folder: "laborauftrag", template: "KDS_Laborauftrag", cases: 11, composed: 11, valid: 0, passing: 0),
-        Module(folder: "laborbericht", template: "KDS_Laborbericht", cases: 10, composed: 10, valid: 0, passing: 0),
-        Module(folder: "medikationseintrag", template: "KDS_Medikationseintrag", cases: 28, composed: 28, valid: 28, passing: 0),
+        Module(folder: "laborbericht", template: "KDS_Laborbericht", cases: 10, composed: 10, valid: 9, passing: 0),
+        Module(folder: "medikationseintrag", template: "KDS_Medikationseintrag", cases: 28, composed: 28, valid: 27, passing: 0),
         Module(folder: "medikationsverabreichung", template: "KDS_Medikamentenverabreichungen", cases: 23, composed: 23, valid: 0, passing: 0),
         Module(folder: "studienteilnahme", template: "Studienteilnahme", cases: 11, composed: 11, valid: 0, passing: 0),
         Module(folder: "todesursache", template: "KDS_Todesursache", cases: 3, composed: 3, valid: 3, passing: 3),
-        Module(folder: "vitalstatus", template: "KDS_Vitalstatus", cases: 8, composed: 8, valid: 8, passing: 0),
+        Module(folder: "vitalstatus", template: "KDS_Vitalstatus", cases: 8, composed: 8, valid: 8, passing: 8),
     ]
 
     static func read(_ url: URL) throws -> JSON { try JSONParser.parse(Array(try Data(contentsOf: url))) }
@@ -203,7 +203,10 @@ enum FixtureErrors {
         if let instant = Self.instant(actual), let local = Self.berlin(expected), instant == local {
             return "openFHIR writes a date-time in its machine's zone (Europe/Berlin) without the offset"
         }
-        if difference.path.hasSuffix("/context/start_time/value"), expected.hasPrefix("2026-02-19T") {
+        // The input gives no start time: both sides took the time of their run.
+        if difference.path.hasSuffix("/context/start_time/value"), let ours = Self.instant(actual), abs(ours.timeIntervalSinceNow) < 86_400,
+            Self.instant(expected) != nil
+        {
             return "openFHIR's start time of a composition the input gives none for is the time of its run"
         }
         return nil

@@ -7,7 +7,8 @@ import JSONCore
 /// Identifier⇄DV_IDENTIFIER, and the text and primitive types).
 enum FlatValues {
     /// Writes `node` at `path` as a value of `rmType`; false when the two do not convert.
-    static func write(_ node: FHIRNode, as rmType: String, at path: String, into flat: inout JSONObject) -> Bool {
+    /// `terminology` is the one the template allows for a code, used when the FHIR value names no system (a `code`).
+    static func write(_ node: FHIRNode, as rmType: String, at path: String, terminology: String? = nil, into flat: inout JSONObject) -> Bool {
         let object = node.value?.objectValue
         switch rmType {
         case "DV_QUANTITY":
@@ -22,7 +23,7 @@ enum FlatValues {
         case "DV_CODED_TEXT", "DV_ORDINAL", "DV_SCALE":
             guard let coding = Self.coding(node) else { return false }
             if let code = coding.code { flat[path + "|code"] = .string(code) }
-            if let system = coding.system { flat[path + "|terminology"] = .string(system) }
+            if let system = coding.system ?? terminology { flat[path + "|terminology"] = .string(system) }
             // A coding without a display keeps its code as the text (DV_TEXT.value is required).
             if let text = coding.display ?? coding.code { flat[path + "|value"] = .string(text) }
             // A concept's other codings say the same in other code systems: term mappings of unknown match.
@@ -62,6 +63,22 @@ enum FlatValues {
             return true
         default:
             return false
+        }
+    }
+
+    /// The openEHR data value types a FHIR type converts to, best first.
+    static func preferredTypes(_ fhirType: String) -> [String] {
+        switch fhirType {
+        case "Quantity", "Age", "Duration", "Distance", "Count", "SimpleQuantity": ["DV_QUANTITY", "DV_COUNT"]
+        case "CodeableConcept", "Coding", "code": ["DV_CODED_TEXT", "DV_ORDINAL", "DV_TEXT"]
+        case "string", "markdown", "Annotation": ["DV_TEXT"]
+        case "dateTime", "instant", "date", "Period": ["DV_DATE_TIME", "DV_DATE"]
+        case "time": ["DV_TIME"]
+        case "boolean": ["DV_BOOLEAN"]
+        case "integer", "positiveInt", "unsignedInt": ["DV_COUNT", "DV_QUANTITY"]
+        case "Identifier": ["DV_IDENTIFIER"]
+        case "uri", "url", "canonical": ["DV_URI", "DV_TEXT"]
+        default: []
         }
     }
 

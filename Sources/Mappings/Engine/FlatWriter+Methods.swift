@@ -52,10 +52,23 @@ extension FlatWriter {
             }
             return
         }
-        guard rmType.hasPrefix("DV_"), method.dataType != DataMappingType.none, method.slotArchetype == nil, method.reference == nil
-        else { return }
-        if !FlatValues.write(element.node, as: rmType, at: path, into: &flat) {
-            notes.append("\(method.name): a FHIR \(element.node.type) does not convert to \(rmType) (\(path))")
+        guard method.dataType != DataMappingType.none, method.slotArchetype == nil, method.reference == nil else { return }
+        var target = (node: node, path: path)
+        if rmType == "ELEMENT" {
+            // An element of several value types: the alternative that suits the FHIR value.
+            let nodes = template.nodes
+            let alternatives = template.children(node).filter { nodes[$0].rmType.hasPrefix("DV_") }
+            let preferred = FlatValues.preferredTypes(element.node.type)
+            guard let chosen = preferred.lazy.compactMap({ type in alternatives.first { nodes[$0].rmType == type } }).first else {
+                if !alternatives.isEmpty { notes.append("\(method.name): no value type of \(path) takes a FHIR \(element.node.type)") }
+                return
+            }
+            target = (chosen, path + "/" + template.nodes[chosen].id)
+        }
+        let targetType = template.nodes[target.node].rmType
+        guard targetType.hasPrefix("DV_") else { return }
+        if !FlatValues.write(element.node, as: targetType, at: target.path, terminology: template.nodes[target.node].terminology, into: &flat) {
+            notes.append("\(method.name): a FHIR \(element.node.type) does not convert to \(targetType) (\(target.path))")
         }
     }
 

@@ -16,6 +16,8 @@ public struct MappingTemplate: Sendable {
         public let key: String
         /// Index into `nodes` of the parent; nil for the root.
         public let parent: Int?
+        /// The one terminology the template allows for the node's code, when it names one.
+        public let terminology: String?
     }
 
     public let templateID: String
@@ -33,7 +35,10 @@ public struct MappingTemplate: Sendable {
         let max = Int(json["max"].flatMap { if case .number(let text) = $0 { text } else { nil } } ?? "1") ?? 1
         let rmType = json["rmType"]?.stringValue ?? ""
         let key = Self.key(AQLStep.parse(aql))
-        let node = Node(id: id, rmType: rmType, nodeID: json["nodeId"]?.stringValue, repeats: max != 1 && parent != nil, key: key, parent: parent)
+        let terminology = json["inputs"]?.arrayValue?.first { $0["suffix"]?.stringValue == "code" }?["terminology"]?.stringValue
+        let node = Node(
+            id: id, rmType: rmType, nodeID: json["nodeId"]?.stringValue, repeats: max != 1 && parent != nil, key: key, parent: parent,
+            terminology: terminology == "local" || terminology == "openehr" ? nil : terminology)
         nodes.append(node)
         let index = nodes.count - 1
         if byKey[key] == nil { byKey[key] = index }
@@ -67,6 +72,11 @@ public struct MappingTemplate: Sendable {
     /// The node of an archetype root: the first whose node id is the archetype id.
     public func archetypeRoot(_ archetypeID: String) -> Int? {
         nodes.indices.first { nodes[$0].nodeID == archetypeID }
+    }
+
+    /// The nodes whose parent is `index` (an ELEMENT's value alternatives among them).
+    public func children(_ index: Int) -> [Int] {
+        nodes.indices.filter { nodes[$0].parent == index }
     }
 
     /// The nodes from the root to `index`, root first.
