@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "socle",
             dependencies: [
-                "Server", "OpenEHR", "Storage", "JSONCore", "Templates", "FHIR", "AQL", "SocleDataSet",
+                "Server", "OpenEHR", "Storage", "JSONCore", "Templates", "FHIR", "AQL", "Mappings", "SocleDataSet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
