@@ -39,7 +39,7 @@ struct MappingBench: AsyncParsableCommand {
             var flats: [JSONObject] = []
             let map = JSONBench.time(passes) {
                 flats = item.inputs.map { input in
-                    var flat = item.engine.map(input.json, references: Self.references(input.json))?.flat ?? JSONObject()
+                    var flat = item.engine.map(input.json)?.flat ?? JSONObject()
                     flat["ctx/language"] = "de"
                     flat["ctx/territory"] = "DE"
                     flat["ctx/composer_self"] = true
@@ -83,16 +83,5 @@ struct MappingBench: AsyncParsableCommand {
                 module: module, engine: FHIRToOpenEHR(context: context, template: MappingTemplate(webTemplate: flat.webTemplate)), flat: flat,
                 template: template, inputs: inputs)
         }
-    }
-
-    /// A bundle's entries by fullUrl and by Type/id.
-    static func references(_ input: JSON) -> [String: JSON] {
-        var byReference: [String: JSON] = [:]
-        for entry in input["entry"]?.arrayValue ?? [] {
-            guard let item = entry["resource"] else { continue }
-            if let url = entry["fullUrl"]?.stringValue { byReference[url] = item }
-            if let type = item["resourceType"]?.stringValue, let id = item["id"]?.stringValue { byReference[type + "/" + id] = item }
-        }
-        return byReference
     }
 }

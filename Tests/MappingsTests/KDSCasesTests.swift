@@ -69,7 +69,7 @@ import Testing
             let expected = Self.normalised(try Self.read(expectedURL))
             let resource = try Self.read(input)
             cases += 1
-            guard var flat = engine.map(resource, references: Self.references(resource))?.flat else {
+            guard var flat = engine.map(resource)?.flat else {
                 failures.append("\(input.lastPathComponent): the context does not apply")
                 continue
             }
@@ -99,17 +99,6 @@ import Testing
         #expect(composed >= module.composed, "\(failures.joined(separator: "\n"))")
         #expect(valid >= module.valid, "\(failures.joined(separator: "\n"))")
         #expect(passed + explained >= module.passing, "\(failures.joined(separator: "\n"))")
-    }
-
-    /// A bundle's entries by fullUrl and by Type/id, for references.
-    static func references(_ resource: JSON) -> [String: JSON] {
-        var byReference: [String: JSON] = [:]
-        for entry in resource["entry"]?.arrayValue ?? [] {
-            guard let item = entry["resource"] else { continue }
-            if let url = entry["fullUrl"]?.stringValue { byReference[url] = item }
-            if let type = item["resourceType"]?.stringValue, let id = item["id"]?.stringValue { byReference[type + "/" + id] = item }
-        }
-        return byReference
     }
 
     /// The composition's language, territory and composer, as a client gives them.

@@ -29,15 +29,26 @@ public struct FHIRToOpenEHR: Sendable {
 
     /// The FLAT composition of `resource`; nil when the start mapping's
     /// preprocessor conditions do not hold for it (the context does not apply).
-    /// `references` are the resources references may name (a bundle's
-    /// entries by `fullUrl` and by `Type/id`).
-    public func map(_ resource: JSON, references: [String: JSON] = [:]) -> MappingOutcome? {
-        var writer = FlatWriter(template: template, context: context, references: references)
+    /// `references` are the resources references may name; by default, for a
+    /// bundle, its entries.
+    public func map(_ resource: JSON, references: [String: JSON]? = nil) -> MappingOutcome? {
+        var writer = FlatWriter(template: template, context: context, references: references ?? Self.references(in: resource))
         var applied = false
         for item in resources(resource) {
             applied = writer.apply(context.start, resource: FHIRCursor(resource: item), at: nil, bindings: [:]) || applied
         }
         return applied ? MappingOutcome(flat: writer.flat, notes: writer.notes) : nil
+    }
+
+    /// A bundle's entries by `fullUrl` and by `Type/id`, as references name them.
+    public static func references(in bundle: JSON) -> [String: JSON] {
+        var byReference: [String: JSON] = [:]
+        for entry in bundle["entry"]?.arrayValue ?? [] {
+            guard let item = entry["resource"] else { continue }
+            if let url = entry["fullUrl"]?.stringValue { byReference[url] = item }
+            if let type = item["resourceType"]?.stringValue, let id = item["id"]?.stringValue { byReference[type + "/" + id] = item }
+        }
+        return byReference
     }
 
     /// What the start mapping maps: the input itself, or, for a bundle when
