@@ -117,12 +117,11 @@ struct FHIRScope {
 
     /// The condition on one element: the values its target attributes reach.
     static func test(_ condition: FHIRCondition, on cursor: FHIRCursor) -> Bool {
-        let attributes = condition.targetAttributes.isEmpty ? [""] : condition.targetAttributes
-        var reached: [FHIRCursor] = []
-        for attribute in attributes {
-            if attribute.isEmpty || attribute == "value" && cursor.primitiveText != nil {
+        var reached: [FHIRCursor] = condition.attributePaths.isEmpty ? [cursor] : []
+        for path in condition.attributePaths {
+            if path.steps == [.element("value")] && cursor.primitiveText != nil {
                 reached.append(cursor)
-            } else if case .success(let path) = FHIRMappingPath.parse(attribute) {
+            } else {
                 reached += follow(path.steps[...], from: [cursor])
             }
         }

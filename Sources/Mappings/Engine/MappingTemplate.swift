@@ -23,10 +23,22 @@ public struct MappingTemplate: Sendable {
     public let templateID: String
     public private(set) var nodes: [Node] = []
     private var byKey: [String: Int] = [:]
+    /// Every path some node lies below (a structure the web template leaves out among them).
+    private var above: Set<String> = []
+    private var childIndexes: [[Int]] = []
 
     public init(webTemplate: JSON) {
         templateID = webTemplate["templateId"]?.stringValue ?? ""
         if let tree = webTemplate["tree"] { add(tree, parent: nil) }
+        childIndexes = Array(repeating: [], count: nodes.count)
+        for index in nodes.indices {
+            if let parent = nodes[index].parent { childIndexes[parent].append(index) }
+            var key = Substring(nodes[index].key)
+            while let slash = key.lastIndex(of: "/") {
+                key = key[..<slash]
+                above.insert(String(key))
+            }
+        }
     }
 
     private mutating func add(_ json: JSON, parent: Int?) {
@@ -62,7 +74,7 @@ public struct MappingTemplate: Sendable {
     func target(_ segments: [String]) -> (node: Int, exact: Bool)? {
         let key = segments.joined()
         if let node = byKey[key] { return (node, true) }
-        guard byKey.keys.contains(where: { $0.hasPrefix(key + "/") }) else { return nil }
+        guard above.contains(key) else { return nil }
         for length in stride(from: segments.count - 1, through: 0, by: -1) {
             if let node = byKey[segments[..<length].joined()] { return (node, false) }
         }
@@ -75,9 +87,7 @@ public struct MappingTemplate: Sendable {
     }
 
     /// The nodes whose parent is `index` (an ELEMENT's value alternatives among them).
-    public func children(_ index: Int) -> [Int] {
-        nodes.indices.filter { nodes[$0].parent == index }
-    }
+    public func children(_ index: Int) -> [Int] { childIndexes[index] }
 
     /// The nodes from the root to `index`, root first.
     public func chain(_ index: Int) -> [Int] {

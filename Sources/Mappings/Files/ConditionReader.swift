@@ -25,8 +25,11 @@ extension ModelReader {
         let root = path(object, "targetRoot", parse)
         if object.value("targetRoot") == nil { object.log.add(object.node, "\(object.subject) lacks 'targetRoot'") }
         let attributes = object.strings("targetAttribute") + object.strings("targetAttributes")
+        var attributePaths: [Path] = []
         for attribute in attributes {
-            if case .failure(let error) = parse(attribute) {
+            switch parse(attribute) {
+            case .success(let path): attributePaths.append(path)
+            case .failure(let error):
                 object.log.add(object.value("targetAttribute") ?? object.value("targetAttributes"), "targetAttribute of \(object.subject): \(error.reason)")
             }
         }
@@ -44,7 +47,7 @@ extension ModelReader {
         }
         guard let root else { return nil }
         return MappingCondition(
-            targetRoot: root, targetAttributes: attributes, operator: op, criteria: criteria,
+            targetRoot: root, targetAttributes: attributes, attributePaths: attributePaths, operator: op, criteria: criteria,
             identifying: object.bool("identifying") ?? false, line: object.line)
     }
 

@@ -152,6 +152,8 @@ public struct MappingCondition<Path: Sendable & Equatable>: Sendable {
     public let targetRoot: Path
     /// Paths below the target root; more than one with openFHIR's `targetAttributes`.
     public let targetAttributes: [String]
+    /// The same, parsed (relative to each element at the root).
+    public let attributePaths: [Path]
     public let `operator`: ConditionOperator
     public let criteria: [String]
     public let identifying: Bool
