@@ -116,4 +116,59 @@ import Testing
         #expect(flat[event + "time"] == .string("2024-01-02T10:00:00Z"))
         #expect(flat[event + "comment"] == .string("after breakfast"))
     }
+
+    /// FHIRPath `resolve()` in a mapping path reaches the resource a
+    /// reference names in the bundle; entries of the start mapping's type
+    /// that carry the context's profile are the ones mapped.
+    @Test func resolveFollowsAReferenceInTheBundle() throws {
+        let model = """
+            grammar: FHIRConnect/v1.0.0
+            type: model
+            metadata: {name: OBSERVATION.blood_pressure.v2, version: 1.0.0}
+            spec:
+              system: FHIR
+              version: R4
+              openEhrConfig: {archetype: openEHR-EHR-OBSERVATION.blood_pressure.v2}
+              fhirConfig: {structureDefinition: "http://hl7.org/fhir/StructureDefinition/Observation"}
+            preprocessor:
+              hierarchy:
+                with: {fhir: "$resource", openehr: "$archetype/data[at0001]/events[at0006]"}
+                split: {fhir: {create: "resource"}}
+            mappings:
+              - name: "source"
+                with:
+                  fhir: "$resource.derivedFrom.resolve().as(Observation).code.text"
+                  openehr: "$archetype/data[at0001]/events[at0006]/data[at0003]/items[at0033]"
+            """
+        let context = """
+            grammar: FHIRConnect/v1.0.0
+            type: context
+            metadata: {name: bp, version: 1.0.0}
+            spec: {system: FHIR, version: R4}
+            context:
+              profile: {url: "http://example.org/bp"}
+              template: {id: "Blood Pressure"}
+              archetypes: ["OBSERVATION.blood_pressure.v2"]
+              start: "OBSERVATION.blood_pressure.v2"
+            """
+        let library = MappingLibrary(files: [("model.yml", model), ("context.yml", context)])
+        let resolved = try #require(library.contexts.first, "\(library.files.flatMap(\.problems))")
+        let url = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/blood_pressure/Blood Pressure.opt")
+        let flatFormat = FlatComposition(template: try OPTParser().parse(try Data(contentsOf: url)))
+        let engine = FHIRToOpenEHR(context: resolved, template: MappingTemplate(webTemplate: flatFormat.webTemplate))
+        let bundle = """
+            {"resourceType": "Bundle", "type": "collection", "entry": [
+              {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Observation", "id": "bp", "meta": {"profile": ["http://example.org/bp"]},
+                "status": "final", "code": {"text": "bp"}, "derivedFrom": [{"reference": "Observation/src"}]}},
+              {"fullUrl": "urn:uuid:2", "resource": {"resourceType": "Observation", "id": "src", "status": "final", "code": {"text": "from the source"}}}
+            ]}
+            """
+        let flat = try #require(engine.map(try Self.json(bundle))).flat
+        #expect(flat["blood_pressure/blood_pressure/any_event:0/comment"] == .string("from the source"), "\(flat.keys)")
+        // Only the profiled entry is mapped: one event.
+        #expect(!flat.keys.contains { $0.contains("any_event:1") })
+        // A reference the bundle does not hold reaches nothing.
+        let alone = bundle.replacingOccurrences(of: "Observation/src", with: "Observation/elsewhere")
+        #expect(try #require(engine.map(try Self.json(alone))).flat["blood_pressure/blood_pressure/any_event:0/comment"] == nil)
+    }
 }

@@ -7,15 +7,19 @@ struct FHIRCursor {
     let node: FHIRNode
     /// Root first; the last is the element's parent.
     let ancestors: [FHIRNode]
+    /// The resources a reference may name (`resolve()`): a bundle's entries.
+    let references: [String: JSON]
 
-    init(resource: JSON) {
+    init(resource: JSON, references: [String: JSON]) {
         node = FHIRNode(resource: resource, tracksLocation: false)
         ancestors = []
+        self.references = references
     }
 
-    init(node: FHIRNode, ancestors: [FHIRNode]) {
+    init(node: FHIRNode, ancestors: [FHIRNode], references: [String: JSON]) {
         self.node = node
         self.ancestors = ancestors
+        self.references = references
     }
 
     /// The elements a step reaches: children by name (a choice element by its
@@ -23,11 +27,13 @@ struct FHIRCursor {
     func apply(_ step: FHIRMappingPath.Step) -> [FHIRCursor] {
         switch step {
         case .element(let name):
-            return (node.children(named: name) ?? []).map { FHIRCursor(node: $0, ancestors: ancestors + [node]) }
+            return (node.children(named: name) ?? []).map { FHIRCursor(node: $0, ancestors: ancestors + [node], references: references) }
         case .cast(let type):
             return node.type.lowercased() == type.lowercased() ? [self] : []
         case .resolve:
-            return []
+            // FHIRPath resolve(): the resource a Reference names, when the input holds it.
+            guard let reference = node.value?["reference"]?.stringValue, let resource = references[reference] else { return [] }
+            return [FHIRCursor(resource: resource, references: references)]
         }
     }
 
@@ -35,7 +41,7 @@ struct FHIRCursor {
         guard levels > 0 else { return self }
         guard levels <= ancestors.count else { return nil }
         let index = ancestors.count - levels
-        return FHIRCursor(node: ancestors[index], ancestors: Array(ancestors[..<index]))
+        return FHIRCursor(node: ancestors[index], ancestors: Array(ancestors[..<index]), references: references)
     }
 
     /// The primitive values below, for a condition: the element's own if it

@@ -35,7 +35,7 @@ public struct FHIRToOpenEHR: Sendable {
         var writer = FlatWriter(template: template, context: context, references: references ?? Self.references(in: resource))
         var applied = false
         for item in resources(resource) {
-            applied = writer.apply(context.start, resource: FHIRCursor(resource: item), at: nil, bindings: [:]) || applied
+            applied = writer.apply(context.start, resource: FHIRCursor(resource: item, references: writer.references), at: nil, bindings: [:]) || applied
         }
         return applied ? MappingOutcome(flat: writer.flat, notes: writer.notes) : nil
     }

@@ -96,7 +96,7 @@ extension FlatWriter {
         }
         // The reference maps resources of its type only: others are not its to map.
         guard resource["resourceType"]?.stringValue == reference.resourceType else { return }
-        let cursor = FHIRCursor(resource: resource)
+        let cursor = FHIRCursor(resource: resource, references: references)
         run(reference.methods, scope: FHIRScope(resource: cursor, parent: cursor), position: position)
     }
 }
