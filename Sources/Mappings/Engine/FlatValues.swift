@@ -53,8 +53,19 @@ enum FlatValues {
             guard let id = object?["value"]?.stringValue ?? node.value?.stringValue else { return false }
             flat[path + "|id"] = .string(id)
             if let system = object?["system"]?.stringValue { flat[path + "|issuer"] = .string(system) }
-            if let type = object?["type"]?["text"]?.stringValue ?? object?["type"]?["coding"]?.arrayValue?.first?["code"]?.stringValue {
-                flat[path + "|type"] = .string(type)
+            // The type's coding as `system::code` (both kept), else its text.
+            let typeCoding = object?["type"]?["coding"]?.arrayValue?.first
+            if let code = typeCoding?["code"]?.stringValue {
+                flat[path + "|type"] = .string(typeCoding?["system"]?.stringValue.map { "\($0)::\(code)" } ?? code)
+            } else if let text = object?["type"]?["text"]?.stringValue {
+                flat[path + "|type"] = .string(text)
+            }
+            // The assigner by its name, else by its identifier as `system::value`.
+            let assigner = object?["assigner"]
+            if let name = assigner?["display"]?.stringValue {
+                flat[path + "|assigner"] = .string(name)
+            } else if let value = assigner?["identifier"]?["value"]?.stringValue {
+                flat[path + "|assigner"] = .string(assigner?["identifier"]?["system"]?.stringValue.map { "\($0)::\(value)" } ?? value)
             }
             return true
         case "DV_URI", "DV_EHR_URI":

@@ -9,7 +9,9 @@ extension FlatWriter {
             let target = method.openEHR.flatMap { segments($0, position) }
             let node = target.flatMap { template.target($0) }
             if let target, node == nil {
-                notes.append("\(method.name): the template has no node at \(target.joined())")
+                if !writeAttribute(method, fhirPath, target: target, scope: scope, position: position) {
+                    notes.append("\(method.name): the template has no node at \(target.joined())")
+                }
                 continue
             }
             for element in scope.elements(fhirPath, conditions: method.fhirConditions) {
@@ -70,6 +72,28 @@ extension FlatWriter {
         if !FlatValues.write(element.node, as: targetType, at: target.path, terminology: template.nodes[target.node].terminology, into: &flat) {
             notes.append("\(method.name): a FHIR \(element.node.type) does not convert to \(targetType) (\(target.path))")
         }
+    }
+
+    /// An RM attribute the web template has no node for (`context/end_time`,
+    /// also written `_end_time`): written under its parent node's FLAT path
+    /// as FLAT names such attributes (`_end_time`), as the FHIR value's own
+    /// type. False when the path is no attribute of a node.
+    mutating func writeAttribute(
+        _ method: MappingMethod, _ fhirPath: FHIRMappingPath, target: [String], scope: FHIRScope, position: OpenEHRPosition
+    ) -> Bool {
+        guard let last = target.last, !last.contains("["), let parent = template.node(at: target.dropLast().joined()) else { return false }
+        let attribute = "/_" + last.drop { $0 == "/" || $0 == "_" }
+        for element in scope.elements(fhirPath, conditions: method.fhirConditions) {
+            var bindings = position.bindings
+            let path = flatPath(parent, &bindings) + attribute
+            guard let type = FlatValues.preferredTypes(element.node.type).first,
+                FlatValues.write(element.node, as: type, at: path, into: &flat)
+            else {
+                notes.append("\(method.name): a FHIR \(element.node.type) does not convert to the attribute \(attribute.dropFirst(2))")
+                continue
+            }
+        }
+        return true
     }
 
     /// A slot: the model mapping of that archetype, run on the element with its archetype at the slot.
