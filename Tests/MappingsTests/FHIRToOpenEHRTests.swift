@@ -171,4 +171,59 @@ import Testing
         let alone = bundle.replacingOccurrences(of: "Observation/src", with: "Observation/elsewhere")
         #expect(try #require(engine.map(try Self.json(alone))).flat["blood_pressure/blood_pressure/any_event:0/comment"] == nil)
     }
+
+    /// A manual mapping's condition on `$resource` reads the resource, on
+    /// `$fhirRoot` the method's element (FHIRconnect §Manual mappings, §Variables).
+    @Test func manualConditionsReadTheResourceAndTheElement() throws {
+        let model = """
+            grammar: FHIRConnect/v1.0.0
+            type: model
+            metadata: {name: OBSERVATION.blood_pressure.v2, version: 1.0.0}
+            spec:
+              system: FHIR
+              version: R4
+              openEhrConfig: {archetype: openEHR-EHR-OBSERVATION.blood_pressure.v2}
+              fhirConfig: {structureDefinition: "http://hl7.org/fhir/StructureDefinition/Observation"}
+            mappings:
+              - name: "factors"
+                with:
+                  fhir: "$resource.code"
+                  openehr: "$archetype/data[at0001]/events[at1042]/state[at0007]/items[at1052]"
+                manual:
+                  - name: "whenFinal"
+                    openehr: [{path: "$openehrRoot", value: "final, coded"}]
+                    fhirCondition: {targetRoot: "$resource", targetAttribute: "status", operator: "one of", criteria: "final"}
+                  - name: "whenCoded"
+                    openehr: [{path: "$openehrRoot", value: "coded only"}]
+                    fhirCondition: {targetRoot: "$fhirRoot", targetAttribute: "coding.code", operator: "one of", criteria: "85354-9"}
+            """
+        let context = """
+            grammar: FHIRConnect/v1.0.0
+            type: context
+            metadata: {name: bp, version: 1.0.0}
+            spec: {system: FHIR, version: R4}
+            context:
+              profile: {url: "Observation"}
+              template: {id: "Blood Pressure"}
+              archetypes: ["OBSERVATION.blood_pressure.v2"]
+              start: "OBSERVATION.blood_pressure.v2"
+            """
+        let library = MappingLibrary(files: [("model.yml", model), ("context.yml", context)])
+        let resolved = try #require(library.contexts.first, "\(library.files.flatMap(\.problems))")
+        let url = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/blood_pressure/Blood Pressure.opt")
+        let flatFormat = FlatComposition(template: try OPTParser().parse(try Data(contentsOf: url)))
+        let engine = FHIRToOpenEHR(context: resolved, template: MappingTemplate(webTemplate: flatFormat.webTemplate))
+        let key = "blood_pressure/blood_pressure/a24_hour_average/confounding_factors"
+        func factors(status: String, code: String) throws -> JSON? {
+            let observation = """
+                {"resourceType": "Observation", "status": "\(status)", "code": {"coding": [{"system": "http://loinc.org", "code": "\(code)"}]}}
+                """
+            return try #require(engine.map(try Self.json(observation))).flat[key]
+        }
+        // Both hold: the later manual mapping writes last.
+        #expect(try factors(status: "final", code: "85354-9") == .string("coded only"))
+        #expect(try factors(status: "final", code: "other") == .string("final, coded"))
+        #expect(try factors(status: "preliminary", code: "85354-9") == .string("coded only"))
+        #expect(try factors(status: "preliminary", code: "other") == nil)
+    }
 }

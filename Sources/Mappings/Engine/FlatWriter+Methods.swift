@@ -17,7 +17,7 @@ extension FlatWriter {
             for element in scope.elements(fhirPath, conditions: method.fhirConditions) {
                 var bindings = position.bindings
                 let path = node.map { flatPath($0.node, &bindings) }
-                if let node, node.exact, let path { write(method, element: element, node: node.node, path: path) }
+                if let node, node.exact, let path { write(method, element: element, resource: scope.resource, node: node.node, path: path) }
                 let inner = OpenEHRPosition(archetype: position.archetype, parent: target ?? position.parent, bindings: bindings)
                 let childScope = FHIRScope(resource: scope.resource, parent: element)
                 run(method.followedBy, scope: childScope, position: inner)
@@ -31,10 +31,11 @@ extension FlatWriter {
     /// the element converted to the node's data value (`type: NONE`, a
     /// structure, a slot or a reference writes nothing itself; children may
     /// add to what a method writes).
-    mutating func write(_ method: MappingMethod, element: FHIRCursor, node: Int, path: String) {
+    mutating func write(_ method: MappingMethod, element: FHIRCursor, resource: FHIRCursor, node: Int, path: String) {
         let rmType = template.nodes[node].rmType
         if !method.manual.isEmpty {
-            let scope = FHIRScope(resource: element, parent: element)
+            // A manual mapping's conditions: `$fhirRoot` is the method's element, `$resource` the resource.
+            let scope = FHIRScope(resource: resource, parent: element)
             for manual in method.manual where manual.direction != .openEHRToFHIR && manual.fhirConditions.allSatisfy(scope.holds) {
                 var leaves: [(suffix: String, value: String)] = []
                 for assignment in manual.openEHR {
