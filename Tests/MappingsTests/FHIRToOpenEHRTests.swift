@@ -27,6 +27,15 @@ import Testing
 
     static func json(_ text: String) throws -> JSON { try JSONParser.parse(Array(text.utf8)) }
 
+    /// An engine of a mapping written in the test, on openFHIR's Blood Pressure template.
+    static func bloodPressureEngine(model: String, context: String) throws -> FHIRToOpenEHR {
+        let library = MappingLibrary(files: [("model.yml", model), ("context.yml", context)])
+        let resolved = try #require(library.contexts.first, "\(library.files.flatMap(\.problems))")
+        let url = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/blood_pressure/Blood Pressure.opt")
+        let flatFormat = FlatComposition(template: try OPTParser().parse(try Data(contentsOf: url)))
+        return FHIRToOpenEHR(context: resolved, template: MappingTemplate(webTemplate: flatFormat.webTemplate))
+    }
+
     /// openFHIR's test observation: components told apart by their LOINC
     /// codes, a body site with its coding, a code text, an interpretation.
     static let bloodPressureBundle = """
@@ -151,11 +160,7 @@ import Testing
               archetypes: ["OBSERVATION.blood_pressure.v2"]
               start: "OBSERVATION.blood_pressure.v2"
             """
-        let library = MappingLibrary(files: [("model.yml", model), ("context.yml", context)])
-        let resolved = try #require(library.contexts.first, "\(library.files.flatMap(\.problems))")
-        let url = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/blood_pressure/Blood Pressure.opt")
-        let flatFormat = FlatComposition(template: try OPTParser().parse(try Data(contentsOf: url)))
-        let engine = FHIRToOpenEHR(context: resolved, template: MappingTemplate(webTemplate: flatFormat.webTemplate))
+        let engine = try Self.bloodPressureEngine(model: model, context: context)
         let bundle = """
             {"resourceType": "Bundle", "type": "collection", "entry": [
               {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Observation", "id": "bp", "meta": {"profile": ["http://example.org/bp"]},
@@ -208,11 +213,7 @@ import Testing
               archetypes: ["OBSERVATION.blood_pressure.v2"]
               start: "OBSERVATION.blood_pressure.v2"
             """
-        let library = MappingLibrary(files: [("model.yml", model), ("context.yml", context)])
-        let resolved = try #require(library.contexts.first, "\(library.files.flatMap(\.problems))")
-        let url = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/blood_pressure/Blood Pressure.opt")
-        let flatFormat = FlatComposition(template: try OPTParser().parse(try Data(contentsOf: url)))
-        let engine = FHIRToOpenEHR(context: resolved, template: MappingTemplate(webTemplate: flatFormat.webTemplate))
+        let engine = try Self.bloodPressureEngine(model: model, context: context)
         let key = "blood_pressure/blood_pressure/a24_hour_average/confounding_factors"
         func factors(status: String, code: String) throws -> JSON? {
             let observation = """

@@ -154,6 +154,13 @@ import Testing
         #expect(problems[0].reason.contains("takes no criteria") && problems[1].reason.contains("needs criteria"))
     }
 
+    /// A method that is not a mapping is one problem, reported once.
+    @Test func aMethodThatIsNotAMappingIsReportedOnce() {
+        let problems = Self.problems(Self.header + "mappings:\n  - \"oops\"\n")
+        #expect(problems.count == 1, "\(problems)")
+        #expect(problems.first?.line == 14 && problems.first?.reason.contains("must be a mapping") == true)
+    }
+
     /// Methods nest; a file nesting them without end is refused, not a crash.
     @Test func deepNestingIsBounded() {
         var text = Self.header + "mappings:\n"

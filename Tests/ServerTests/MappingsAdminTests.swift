@@ -31,6 +31,8 @@ struct MappingsAdminTests {
                   criteria: "x"
             """
         try broken.write(to: folder.appendingPathComponent("broken.yml"), atomically: true, encoding: .utf8)
+        // Not UTF-8: listed with its problem; the server still starts.
+        try Data([0x67, 0x72, 0xff, 0xfe, 0x0a]).write(to: folder.appendingPathComponent("latin.yml"))
         return folder.path
     }
 
@@ -49,11 +51,12 @@ struct MappingsAdminTests {
             #expect(reply.json["folder"]?.stringValue == folder)
             let files = try #require(reply.json["files"]?.arrayValue)
             #expect(files.compactMap { $0["file"]?.stringValue } == [
-                "bp/blood-pressure-parent.model.yml", "bp/blood-pressure.model.yml", "bp/simple-blood-pressure.context.yml", "broken.yml",
+                "latin.yml", "bp/blood-pressure-parent.model.yml", "bp/blood-pressure.model.yml", "bp/simple-blood-pressure.context.yml", "broken.yml",
             ])
-            #expect(files.map { $0["loaded"] } == [true, true, true, false])
-            #expect(files[2]["type"] == "context" && files[0]["type"] == "model" && files[0]["grammar"] == "FHIRConnect/v0.0.1")
-            let problem = try #require(files[3]["problems"]?.arrayValue?.first)
+            #expect(files.map { $0["loaded"] } == [false, true, true, true, false])
+            #expect(files[0]["problems"]?.arrayValue?.first?["reason"] == "the file cannot be read as UTF-8 text")
+            #expect(files[3]["type"] == "context" && files[1]["type"] == "model" && files[1]["grammar"] == "FHIRConnect/v0.0.1")
+            let problem = try #require(files[4]["problems"]?.arrayValue?.first)
             #expect(problem["line"] == 9)
             #expect(problem["reason"]?.stringValue?.contains("operator 'equals'") == true)
 

@@ -65,7 +65,8 @@ enum ModelReader {
             log.add(node, "methods nest deeper than \(maximumDepth) levels")
             return nil
         }
-        let name = YAMLObject(node, "a mapping method", log: log)?.string("name")
+        // The name only names the method in messages here; it is read (and checked) below.
+        let name = node["name"]?.scalar?.string
         guard let object = YAMLObject(node, name.map { "mapping '\($0)'" } ?? "a mapping method", log: log) else { return nil }
         object.refuseUnknownKeys(methodKeys)
         guard let name = object.string("name", required: true) else { return nil }

@@ -37,9 +37,6 @@ struct YAMLObject {
         self.values = values
     }
 
-    /// The keys present, for a check of the allowed ones.
-    var keys: [String] { Array(values.keys) }
-
     /// Reports each key that is not in `allowed`, with the allowed ones.
     func refuseUnknownKeys(_ allowed: Set<String>) {
         for (key, entry) in values.sorted(by: { $0.key < $1.key }) where !allowed.contains(key) {

@@ -21,8 +21,12 @@ public struct MappingLibrary: Sendable {
 
     /// Reads every file (name, text); a file that cannot be read or used is
     /// kept with its problems and the rest still load.
-    public init(files sources: [(file: String, text: String)]) {
+    /// `unreadable` are files that could not be read as text (a file name and why): listed with that problem.
+    public init(files sources: [(file: String, text: String)], unreadable: [(file: String, reason: String)] = []) {
         var parsed: [(String, Result<MappingDocument, MappingFileError>)] = []
+        for (file, reason) in unreadable {
+            parsed.append((file, .failure(MappingFileError([MappingProblem(file: file, reason: reason)]))))
+        }
         for (file, text) in sources {
             do throws(MappingFileError) {
                 parsed.append((file, .success(try MappingFileParser.parse(text, file: file))))

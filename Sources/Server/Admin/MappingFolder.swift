@@ -14,13 +14,15 @@ public enum MappingFolder {
         let names = ((try? FileManager.default.subpathsOfDirectory(atPath: path)) ?? [])
             .filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }.sorted()
         var files: [(file: String, text: String)] = []
+        var unreadable: [(file: String, reason: String)] = []
         for name in names {
-            guard let text = try? String(contentsOfFile: path + "/" + name, encoding: .utf8) else {
-                throw ConfigurationError("SOCLE_MAPPINGS: \(path)/\(name) cannot be read as UTF-8 text")
+            if let text = try? String(contentsOfFile: path + "/" + name, encoding: .utf8) {
+                files.append((name, text))
+            } else {
+                unreadable.append((name, "the file cannot be read as UTF-8 text"))
             }
-            files.append((name, text))
         }
-        return MappingLibrary(files: files)
+        return MappingLibrary(files: files, unreadable: unreadable)
     }
 
     /// What `GET /admin/mappings` answers: each file with its load status
