@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "OpenEHRTests", dependencies: ["OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "AQLTests", dependencies: ["AQL", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR", "JSONCore", "Templates", "SocleTestSupport"], swiftSettings: strict),
-        .testTarget(name: "MappingsTests", dependencies: ["Mappings", "Templates", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
+        .testTarget(name: "MappingsTests", dependencies: ["Mappings", "Templates", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "OpenEHR", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ServicesTests", dependencies: ["Services", "Storage", "AQL", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),

@@ -1,6 +1,7 @@
 import Foundation
 import JSONCore
 import Mappings
+import OpenEHR
 import SocleTestSupport
 import Templates
 import Testing
@@ -194,31 +195,25 @@ enum FixtureErrors {
         if expected == actual + "T00:00:00" {
             return "openFHIR widens a FHIR date to midnight of a date-time"
         }
-        if let instant = Self.instant(actual), let local = Self.berlin(expected), instant == local {
+        if let instant = ISODateTime(actual), let local = Self.berlin(expected), instant.microsecondsSinceEpoch == local {
             return "openFHIR writes a date-time in its machine's zone (Europe/Berlin) without the offset"
         }
         // The input gives no start time: both sides took the time of their run.
-        if difference.path.hasSuffix("/context/start_time/value"), let ours = Self.instant(actual), abs(ours.timeIntervalSinceNow) < 86_400,
-            Self.instant(expected) != nil
+        if difference.path.hasSuffix("/context/start_time/value"), let ours = ISODateTime(actual), ISODateTime(expected) != nil,
+            abs(ours.microsecondsSinceEpoch - ISODateTime.now().microsecondsSinceEpoch) < 86_400_000_000
         {
             return "openFHIR's start time of a composition the input gives none for is the time of its run"
         }
         return nil
     }
 
-    static func instant(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
-
-    static func berlin(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "Europe/Berlin")
-        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
-        return formatter.date(from: text)
+    /// A date-time without a zone read as Europe/Berlin local time, in microseconds since the epoch
+    /// (ISODateTime reads it as UTC; the zone's offset at that time is taken off).
+    static func berlin(_ text: String) -> Int64? {
+        guard !text.hasSuffix("Z"), !text.dropFirst(19).contains(where: { $0 == "+" || $0 == "-" }), let utc = ISODateTime(text),
+            let zone = TimeZone(identifier: "Europe/Berlin")
+        else { return nil }
+        let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(utc.microsecondsSinceEpoch) / 1e6))
+        return utc.microsecondsSinceEpoch - Int64(offset) * 1_000_000
     }
 }
