@@ -1,0 +1,77 @@
+import FHIR
+import JSONCore
+
+/// A FHIR element being built by the openEHR → FHIR direction: its FHIR type
+/// (`Observation`, `Observation.component`, `CodeableConcept`, `string`), a
+/// primitive's value, and its members in the order they were written. A
+/// reference type so that methods and their children write into the same
+/// element.
+final class FHIRElement {
+    let type: String
+    var value: JSON?
+    private(set) var members: [(key: String, items: [FHIRElement], isArray: Bool)] = []
+
+    init(type: String, value: JSON? = nil) {
+        self.type = type
+        self.value = value
+    }
+
+    var isPrimitive: Bool { JSONMemberKind.isPrimitive(type) }
+
+    /// The items of a member (by JSON key: `valueQuantity`), empty when unwritten.
+    func items(_ key: String) -> [FHIRElement] {
+        members.first { $0.key == key }?.items ?? []
+    }
+
+    /// Appends an item to a member (a list), or sets it (a single element:
+    /// the later write overwrites, FHIRconnect §Recurrence, Overwriting).
+    func add(_ item: FHIRElement, key: String, isArray: Bool) {
+        if let index = members.firstIndex(where: { $0.key == key }) {
+            if isArray { members[index].items.append(item) } else { members[index].items = [item] }
+        } else {
+            members.append((key, [item], isArray))
+        }
+    }
+
+    /// The element's JSON; nil when nothing was written in it. A list keeps
+    /// one of equal items (a condition and a manual mapping that write the
+    /// same coding make one coding).
+    func json(resourceType: Bool = false) -> JSON? {
+        if isPrimitive { return value }
+        var object = JSONObject()
+        if resourceType { object["resourceType"] = .string(type) }
+        for member in members {
+            let values = member.items.compactMap { $0.json(resourceType: JSONMemberKind.isResource($0.type)) }
+            if member.isArray {
+                var unique: [JSON] = []
+                for value in values where !unique.contains(value) { unique.append(value) }
+                if !unique.isEmpty { object[member.key] = .array(unique) }
+            } else if let value = values.last {
+                object[member.key] = value
+            }
+        }
+        return object.members.count > (resourceType ? 1 : 0) ? .object(object) : nil
+    }
+}
+
+/// What the FHIR schema says of types, for building.
+enum JSONMemberKind {
+    static func isPrimitive(_ type: String) -> Bool { FHIRSchema.r4.primitiveTypes.contains(type) }
+    static func isResource(_ type: String) -> Bool { FHIRSchema.r4.isResourceType(type) }
+
+    /// The element `name` of `type`; nil when the type has none.
+    static func element(_ name: String, of type: String) -> ElementDefinition? {
+        FHIRSchema.r4.type(type)?.elementsByName[name]
+    }
+
+    /// The FHIR type an element holds: the one chosen for a choice, else the
+    /// declared one (a backbone element's own, `Observation.component`).
+    static func contentType(_ element: ElementDefinition, chosen: String? = nil) -> String {
+        chosen ?? element.types.first ?? "Element"
+    }
+
+    /// The JSON key of an element holding `type` (`valueQuantity` for a choice).
+    static func key(_ element: ElementDefinition, type: String) -> String {
+        element.choiceKeys.first { $0.type == type }?.key ?? element.name
+    }
+}

@@ -1,0 +1,175 @@
+import JSONCore
+
+/// An openEHR data value as the FLAT composition holds it: its RM type and
+/// its leaves by suffix (`|code`, `|magnitude`, `""` for the value itself).
+struct OpenEHRValue {
+    let rmType: String
+    let leaves: [String: JSON]
+    /// A coded text's term mappings, each target's leaves.
+    var mappings: [[String: JSON]] = []
+
+    subscript(_ suffix: String) -> JSON? { leaves[suffix] }
+    func text(_ suffix: String) -> String? { leaves[suffix]?.stringValue }
+}
+
+/// openEHR data values written as FHIR elements (FHIRconnect §Data
+/// mappings, the way back of `FlatValues`): DV_QUANTITY → Quantity,
+/// DV_CODED_TEXT → CodeableConcept/Coding/code (its term mappings as
+/// further codings), DV_DATE_TIME → dateTime/Period, DV_IDENTIFIER →
+/// Identifier, and the text and primitive types.
+enum FHIRValues {
+    /// The FHIR types an openEHR data value converts to, best first (the
+    /// choice of a choice element: `value[x]` of a DV_QUANTITY is `valueQuantity`).
+    static func preferredTypes(_ rmType: String) -> [String] {
+        switch rmType {
+        case "DV_QUANTITY": ["Quantity", "decimal", "integer"]
+        case "DV_COUNT": ["integer", "Quantity", "decimal"]
+        case "DV_CODED_TEXT", "DV_ORDINAL", "DV_SCALE", "CODE_PHRASE": ["CodeableConcept", "Coding", "code", "string"]
+        case "DV_TEXT": ["string", "markdown", "CodeableConcept", "Annotation"]
+        case "DV_DATE_TIME": ["dateTime", "instant", "Period", "date"]
+        case "DV_DATE": ["date", "dateTime", "Period"]
+        case "DV_TIME": ["time"]
+        case "DV_BOOLEAN": ["boolean"]
+        case "DV_IDENTIFIER": ["Identifier", "string"]
+        case "DV_URI", "DV_EHR_URI": ["uri", "url", "canonical", "string"]
+        case "DV_DURATION": ["Duration", "Quantity", "string"]
+        case "DV_PROPORTION": ["Ratio", "Quantity", "decimal"]
+        default: []
+        }
+    }
+
+    /// `value` as an element of FHIR type `type`; nil when the two do not convert.
+    static func element(_ value: OpenEHRValue, as type: String) -> FHIRElement? {
+        if JSONMemberKind.isPrimitive(type) {
+            return primitive(value, as: type).map { FHIRElement(type: type, value: $0) }
+        }
+        let element = FHIRElement(type: type)
+        switch (type, value.rmType) {
+        case ("Quantity", "DV_QUANTITY"), ("SimpleQuantity", "DV_QUANTITY"), ("Age", "DV_QUANTITY"), ("Duration", "DV_QUANTITY"):
+            guard let magnitude = value["|magnitude"] else { return nil }
+            element.set("value", decimal: magnitude)
+            if let unit = value.text("|unit") {
+                element.set("unit", unit)
+                element.set("system", "http://unitsofmeasure.org")
+                element.set("code", unit)
+            }
+        case ("Quantity", "DV_COUNT"):
+            guard let count = value[""] else { return nil }
+            element.set("value", decimal: count)
+        case ("CodeableConcept", "DV_TEXT"):
+            guard let text = value.text("") else { return nil }
+            element.set("text", text)
+        case ("CodeableConcept", _):
+            guard let coding = coding(value.leaves) else { return nil }
+            element.add(coding, key: "coding", isArray: true)
+            for mapping in value.mappings { if let other = Self.coding(mapping) { element.add(other, key: "coding", isArray: true) } }
+            if let text = value.text("|value") { element.set("text", text) }
+        case ("Coding", _):
+            return coding(value.leaves)
+        case ("Annotation", "DV_TEXT"):
+            guard let text = value.text("") else { return nil }
+            element.set("text", text, type: "markdown")
+        case ("Period", "DV_DATE_TIME"), ("Period", "DV_DATE"):
+            guard let start = value.text("") else { return nil }
+            element.set("start", start, type: "dateTime")
+        case ("Identifier", "DV_IDENTIFIER"):
+            identifier(value, into: element)
+        case ("Ratio", "DV_PROPORTION"):
+            guard let numerator = value["|numerator"], let denominator = value["|denominator"] else { return nil }
+            let top = FHIRElement(type: "Quantity"), bottom = FHIRElement(type: "Quantity")
+            top.set("value", decimal: numerator)
+            bottom.set("value", decimal: denominator)
+            element.add(top, key: "numerator", isArray: false)
+            element.add(bottom, key: "denominator", isArray: false)
+        default:
+            return nil
+        }
+        return element
+    }
+
+    /// A primitive of FHIR type `type` from a data value: a code's code or text, a quantity's magnitude…
+    static func primitive(_ value: OpenEHRValue, as type: String) -> JSON? {
+        switch (value.rmType, type) {
+        case ("DV_CODED_TEXT", "code"), ("DV_ORDINAL", "code"), ("DV_SCALE", "code"), ("CODE_PHRASE", "code"):
+            return value["|code"]
+        case ("DV_CODED_TEXT", _), ("DV_ORDINAL", _), ("DV_SCALE", _):
+            return value["|value"] ?? value["|code"]
+        case ("DV_QUANTITY", "decimal"), ("DV_QUANTITY", "integer"):
+            return value["|magnitude"]
+        case ("DV_IDENTIFIER", _):
+            return value["|id"]
+        case ("DV_BOOLEAN", "boolean"), ("DV_COUNT", "integer"), ("DV_COUNT", "decimal"), ("DV_COUNT", "positiveInt"), ("DV_COUNT", "unsignedInt"):
+            return value[""]
+        case ("DV_BOOLEAN", _), ("DV_COUNT", _), ("DV_QUANTITY", _):
+            return nil
+        default:
+            // Texts, date-times, URIs: the value as written.
+            guard let text = value.text("") else { return nil }
+            switch type {
+            case "boolean": return text == "true" ? .bool(true) : text == "false" ? .bool(false) : nil
+            case "decimal", "integer", "positiveInt", "unsignedInt": return Double(text) != nil ? .number(text) : nil
+            default: return .string(text)
+            }
+        }
+    }
+
+    /// A coded value's coding: the terminology (`url (version)` split back
+    /// into system and version, as `FlatValues.system` wrote it), the code,
+    /// the text as display.
+    static func coding(_ leaves: [String: JSON]) -> FHIRElement? {
+        guard let code = leaves["|code"]?.stringValue else { return nil }
+        let coding = FHIRElement(type: "Coding")
+        if let terminology = leaves["|terminology"]?.stringValue {
+            let (system, version) = Self.system(terminology)
+            coding.set("system", system, type: "uri")
+            if let version { coding.set("version", version) }
+        }
+        coding.set("code", code, type: "code")
+        if let display = (leaves["|value"] ?? leaves["|preferred_term"])?.stringValue { coding.set("display", display) }
+        return coding
+    }
+
+    /// `http://snomed.info/sct (20230731)` → the system and the version.
+    static func system(_ terminology: String) -> (String, String?) {
+        guard terminology.hasSuffix(")"), let open = terminology.lastIndex(of: "("), open > terminology.startIndex else { return (terminology, nil) }
+        var system = terminology[..<open]
+        while system.last == " " { system = system.dropLast() }
+        return (String(system), String(terminology[terminology.index(after: open)..<terminology.index(before: terminology.endIndex)]))
+    }
+
+    /// DV_IDENTIFIER → Identifier: id, issuer as system, type `system::code` as a coding, assigner as display or identifier.
+    static func identifier(_ value: OpenEHRValue, into element: FHIRElement) {
+        if let system = value.text("|issuer") { element.set("system", system, type: "uri") }
+        if let id = value.text("|id") { element.set("value", id) }
+        if let type = value.text("|type") {
+            let concept = FHIRElement(type: "CodeableConcept")
+            if let range = type.range(of: "::") {
+                let coding = FHIRElement(type: "Coding")
+                coding.set("system", String(type[..<range.lowerBound]), type: "uri")
+                coding.set("code", String(type[range.upperBound...]), type: "code")
+                concept.add(coding, key: "coding", isArray: true)
+            } else {
+                concept.set("text", type)
+            }
+            element.add(concept, key: "type", isArray: false)
+        }
+        if let assigner = value.text("|assigner") {
+            let reference = FHIRElement(type: "Reference")
+            reference.set("display", assigner)
+            element.add(reference, key: "assigner", isArray: false)
+        }
+    }
+}
+
+extension FHIRElement {
+    func set(_ key: String, _ text: String, type: String = "string") {
+        add(FHIRElement(type: type, value: .string(text)), key: key, isArray: false)
+    }
+
+    /// A decimal from a FLAT number (or a number written as text).
+    func set(_ key: String, decimal: JSON) {
+        let number: JSON
+        if case .string(let text) = decimal, Double(text) != nil { number = .number(text) } else { number = decimal }
+        add(FHIRElement(type: "decimal", value: number), key: key, isArray: false)
+    }
+}

@@ -1,0 +1,151 @@
+import FHIR
+import JSONCore
+
+extension FHIRWriter {
+    /// Runs methods for the openEHR → FHIR direction.
+    mutating func run(_ methods: [MappingMethod], scope: BuildScope, position: ReadPosition) {
+        for method in methods where method.direction != .fhirToOpenEHR {
+            guard let occurrences = occurrences(method, position: position) else { continue }
+            let target = method.openEHR.flatMap { segments($0, position) } ?? position.parent
+            for occurrence in occurrences {
+                guard let element = write(method, occurrence: occurrence, scope: scope) else { continue }
+                let inner = position.at(occurrence, parent: target)
+                let below = scope.below(element.element, chain: element.chain)
+                run(method.followedBy, scope: below, position: inner)
+                if let slot = method.slotArchetype { fill(slot, scope: below, position: inner, method: method.name) }
+                if let reference = method.reference { follow(reference, element: element.element, scope: scope, position: inner) }
+                satisfy(method.fhirConditions, of: method, element: element.element)
+            }
+        }
+    }
+
+    /// The occurrences a method maps: those its openEHR path reaches that its
+    /// openEHR conditions let through; the parent's for a method without an
+    /// openEHR path or of a bare `$reference`; nil when there are none to map.
+    mutating func occurrences(_ method: MappingMethod, position: ReadPosition) -> [FlatInstance]? {
+        var found = [position.anchor]
+        if let path = method.openEHR, let segments = segments(path, position) {
+            guard let target = template.target(segments) else {
+                // `links`, RM attributes the template has no node for: nothing to read.
+                return nil
+            }
+            found = reader.instances(of: target.node, from: position.anchor, bound: position.bound)
+        }
+        for condition in method.openEHRConditions {
+            if let root = segments(condition.targetRoot, position), let node = template.target(root)?.node,
+                let target = method.openEHR.flatMap({ segments($0, position) }), target.starts(with: root)
+            {
+                found = found.filter { occurrence in
+                    reader.instances(of: node, from: occurrence, bound: position.bound).contains { test(condition, on: $0) }
+                }
+            } else if !holds(condition, position: position) {
+                return nil
+            }
+        }
+        return found.isEmpty ? nil : found
+    }
+
+    /// Writes the method's element for one occurrence: its manual values,
+    /// else the occurrence's data value converted to the FHIR element, else
+    /// (`type: NONE`, a structure, a slot, a reference) the element alone.
+    /// Nil when the FHIR path cannot be written (noted).
+    mutating func write(_ method: MappingMethod, occurrence: FlatInstance, scope: BuildScope) -> (element: FHIRElement, chain: [FHIRElement])? {
+        guard let path = method.fhir else {
+            return (scope.parent, Array(scope.chain.dropLast()))
+        }
+        let value = method.dataType == DataMappingType.none || method.slotArchetype != nil || method.reference != nil || !method.manual.isEmpty
+            ? nil : self.value(at: occurrence)
+        var preferred = method.fhirConditions.filter { $0.operator == .type && Self.same($0.targetRoot, path) }.flatMap(\.criteria)
+        if let reference = method.reference { preferred.append(reference.resourceType) }
+        if value == nil, method.dataType != DataMappingType.none, method.manual.isEmpty, method.slotArchetype == nil, method.reference == nil,
+            method.followedBy.isEmpty, method.openEHR != nil
+        {
+            return nil
+        }
+        var memo: [String: FHIRElement] = [:]
+        guard let written = locate(path, scope: scope, value: value, preferred: preferred, memo: &memo) else {
+            notes.append("\(method.name): \(path) cannot be written\(value.map { " from a \($0.rmType)" } ?? "")")
+            return nil
+        }
+        for manual in method.manual where manual.direction != .fhirToOpenEHR {
+            guard manual.openEHRConditions.allSatisfy({ holds($0, at: occurrence) }) else { continue }
+            var group: [String: FHIRElement] = [:]
+            for assignment in manual.fhir { assign(assignment, to: written.element, chain: written.chain, memo: &group, method: method.name) }
+        }
+        if let constant = method.value, written.element.isPrimitive { written.element.value = .string(constant) }
+        return written
+    }
+
+    /// A manual mapping's constant at its path below the method's element.
+    mutating func assign(_ assignment: ManualMapping.Assignment, to element: FHIRElement, chain: [FHIRElement], memo: inout [String: FHIRElement], method: String) {
+        let text = assignment.path == "$fhirRoot" || assignment.path.isEmpty ? "$fhirRoot" : assignment.path
+        guard case .success(let path) = FHIRMappingPath.parse(text) else {
+            notes.append("\(method): manual path \(assignment.path) is not a FHIR path")
+            return
+        }
+        let constant = OpenEHRValue(rmType: "DV_TEXT", leaves: ["": .string(assignment.value)])
+        let scope = BuildScope(resource: chain.first ?? element, chain: chain + [element])
+        if locate(path, scope: scope, value: constant, preferred: [], memo: &memo, keepExisting: true) == nil {
+            notes.append("\(method): manual path \(assignment.path) cannot be written")
+        }
+    }
+
+    /// The data value of an occurrence: of its node's type, or for an element
+    /// of several types, of the alternative the composition holds.
+    func value(at occurrence: FlatInstance) -> OpenEHRValue? {
+        var node = occurrence.node
+        var path = occurrence.path
+        if template.nodes[node].rmType == "ELEMENT" {
+            guard let chosen = template.children(node).first(where: { template.nodes[$0].rmType.hasPrefix("DV_") && reader.has(path + "/" + template.nodes[$0].id) })
+            else { return nil }
+            node = chosen
+            path += "/" + template.nodes[chosen].id
+        }
+        let rmType = template.nodes[node].rmType
+        let leaves = reader.leaves(path)
+        guard !leaves.isEmpty, rmType.hasPrefix("DV_") || rmType.hasPrefix("PARTY_") || rmType == "CODE_PHRASE" else { return nil }
+        var value = OpenEHRValue(rmType: rmType, leaves: leaves)
+        if rmType == "DV_CODED_TEXT" { value.mappings = reader.termMappings(path) }
+        return value
+    }
+
+    /// A slot: the model mapping of that archetype, run with its archetype at the slot.
+    mutating func fill(_ slot: String, scope: BuildScope, position: ReadPosition, method: String) {
+        guard let model = context.model(for: slot) else {
+            notes.append("\(method): no model mapping for slot \(slot)")
+            return
+        }
+        guard depth < 16 else {
+            notes.append("\(model.header.name): slots nest deeper than 16 levels")
+            return
+        }
+        var inner = position
+        inner.archetype = position.parent
+        guard model.preprocessor.openEHRConditions.allSatisfy({ holds($0, position: inner) }) else { return }
+        depth += 1
+        for anchor in splitInstances(model, position: inner) {
+            run(model.methods, scope: scope, position: inner.at(anchor, parent: inner.parent))
+        }
+        depth -= 1
+    }
+
+    /// A reference: a resource of its type, contained in the mapped one
+    /// (`#1`, `#2`… in the order made), its methods run on it; the element
+    /// refers to it. A resource its methods leave empty is not made.
+    mutating func follow(_ reference: ReferenceMapping, element: FHIRElement, scope: BuildScope, position: ReadPosition) {
+        // A resource's own place (`Bundle.entry.resource`): the resource is made there.
+        if element.type == reference.resourceType {
+            run(reference.methods, scope: BuildScope(resource: element, chain: [element]), position: position)
+            return
+        }
+        let contained = FHIRElement(type: reference.resourceType)
+        run(reference.methods, scope: BuildScope(resource: contained, chain: [contained]), position: position)
+        guard contained.json() != nil else { return }
+        let id = String(scope.resource.items("contained").count + 1)
+        contained.add(FHIRElement(type: "id", value: .string(id)), key: "id", isArray: false)
+        scope.resource.add(contained, key: "contained", isArray: true)
+        if element.type == "Reference" {
+            element.add(FHIRElement(type: "string", value: .string("#" + id)), key: "reference", isArray: false)
+        }
+    }
+}

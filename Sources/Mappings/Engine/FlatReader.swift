@@ -1,0 +1,91 @@
+import JSONCore
+
+/// An occurrence of a template node in a FLAT composition: the node and its
+/// FLAT path (`bp/blood_pressure/any_event:1`), with those of the nodes
+/// above it, root first, so that a path below a common ancestor keeps its
+/// occurrences.
+struct FlatInstance {
+    /// Root first; the last is this occurrence.
+    let chain: [(node: Int, path: String)]
+
+    var node: Int { chain[chain.count - 1].node }
+    var path: String { chain[chain.count - 1].path }
+}
+
+/// A FLAT composition (`FlatComposition.flat`) read by template node: the
+/// occurrences of a node below another, and the leaves of one occurrence
+/// (`|code`, `|magnitude`, the plain value).
+struct FlatReader {
+    let template: MappingTemplate
+    /// The leaves of each FLAT path, by suffix (`""` for the value itself, `|code`…).
+    private var leaves: [String: [String: JSON]] = [:]
+    /// The occurrences present of each repeating node path (`…/any_event`), ascending.
+    private var occurrences: [String: [Int]] = [:]
+    /// Every FLAT path that has a leaf at or below it.
+    private var present: Set<String> = []
+
+    init(flat: JSONObject, template: MappingTemplate) {
+        self.template = template
+        for member in flat.members {
+            let key = member.key
+            let bar = key.firstIndex(of: "|") ?? key.endIndex
+            let path = String(key[..<bar])
+            leaves[path, default: [:]][String(key[bar...])] = member.value
+            var prefix = ""
+            for segment in path.split(separator: "/") {
+                if let colon = segment.lastIndex(of: ":"), let index = Int(segment[segment.index(after: colon)...]) {
+                    let base = prefix + (prefix.isEmpty ? "" : "/") + segment[..<colon]
+                    if !(occurrences[base]?.contains(index) ?? false) { occurrences[base, default: []].append(index) }
+                }
+                prefix += (prefix.isEmpty ? "" : "/") + segment
+                present.insert(prefix)
+            }
+        }
+        for key in occurrences.keys { occurrences[key]?.sort() }
+    }
+
+    /// The root occurrence (the composition).
+    var root: FlatInstance? {
+        guard let first = template.nodes.first else { return nil }
+        return FlatInstance(chain: [(0, first.id)])
+    }
+
+    /// The occurrences of `node` that share with `anchor` the nodes both lie
+    /// below: the anchor's own occurrence of each common ancestor; below
+    /// them, of a repeating node, the occurrence `bound` fixes (an enclosing
+    /// method's), else every occurrence present.
+    func instances(of node: Int, from anchor: FlatInstance, bound: [Int: String] = [:]) -> [FlatInstance] {
+        let chain = template.chain(node)
+        var shared = 0
+        while shared < chain.count, shared < anchor.chain.count, anchor.chain[shared].node == chain[shared] { shared += 1 }
+        guard shared > 0 else { return [] }
+        var found = [Array(anchor.chain[..<shared])]
+        for index in chain[shared...] {
+            let item = template.nodes[index]
+            found = found.flatMap { partial -> [[(node: Int, path: String)]] in
+                let base = partial[partial.count - 1].path + "/" + item.id
+                var paths = item.repeats ? (occurrences[base] ?? []).map { base + ":\($0)" } : [base]
+                if let fixed = bound[index] { paths = paths.filter { $0 == fixed } }
+                return paths.filter(present.contains).map { partial + [(index, $0)] }
+            }
+            if found.isEmpty { return [] }
+        }
+        return found.map(FlatInstance.init)
+    }
+
+    /// The leaves at exactly `path`, by suffix.
+    func leaves(_ path: String) -> [String: JSON] { leaves[path] ?? [:] }
+
+    func has(_ path: String) -> Bool { present.contains(path) }
+
+    /// The term mappings of a coded text at `path`, in order: as clients
+    /// write them (`…/_mapping:0/target|code`) or as Socle's FLAT output
+    /// names the RM attributes (`…/_mappings:0/_target|code`).
+    func termMappings(_ path: String) -> [[String: JSON]] {
+        for (list, target) in [("/_mapping", "/target"), ("/_mappings", "/_target")] {
+            guard let indexes = occurrences[path + list] else { continue }
+            return indexes.map { leaves[path + list + ":\($0)" + target] ?? [:] }
+        }
+        return []
+    }
+}

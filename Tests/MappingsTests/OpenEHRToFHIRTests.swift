@@ -1,0 +1,104 @@
+import Foundation
+import JSONCore
+import Mappings
+import SocleTestSupport
+import Templates
+import Testing
+
+/// openEHR → FHIR through openFHIR's test contexts, asserting the values
+/// openFHIR's own tests assert (`BloodPressureToFhirTest` in openFHIR's
+/// public test sources): the composition is read from its FLAT form.
+@Suite struct OpenEHRToFHIRTests {
+    struct Fixture {
+        let engine: OpenEHRToFHIR
+        let flat: FlatComposition
+    }
+
+    static func fixture(_ folder: String, template file: String) throws -> Fixture {
+        let library = CorpusMappingFilesTests.load(folder)
+        let context = try #require(library.contexts.first)
+        let url = Corpus.root.appendingPathComponent("fhir/mappings/\(folder)/\(file)")
+        let flat = FlatComposition(template: try OPTParser().parse(try Data(contentsOf: url)))
+        return Fixture(engine: OpenEHRToFHIR(context: context, template: MappingTemplate(webTemplate: flat.webTemplate)), flat: flat)
+    }
+
+    /// The FLAT as a client sends it, read into a composition and written back as FLAT (the form the engine reads).
+    static func roundTripped(_ flat: JSONObject, _ format: FlatComposition) throws -> JSONObject {
+        format.flat(try format.composition(flat))
+    }
+
+    static func number(_ json: JSON?) -> Double? {
+        if case .number(let text)? = json { return Double(text) }
+        return nil
+    }
+
+    /// openFHIR's `bloodPressureToFhir`: three events, three Observations
+    /// told apart by their code text (the event's comment).
+    @Test func bloodPressureToFHIR() throws {
+        let fixture = try Self.fixture("openfhir/blood_pressure", template: "Blood Pressure.opt")
+        let file = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/blood_pressure/blood-pressure_flat.json")
+        let input = try #require(try JSONParser.parse(Array(try Data(contentsOf: file))).objectValue)
+        let outcome = fixture.engine.map(flat: try Self.roundTripped(input, fixture.flat))
+        #expect(outcome.resources.count == 3, "\(outcome.notes)")
+        #expect(outcome.notes.isEmpty, "\(outcome.notes)")
+        func observation(_ text: String) -> JSON? { outcome.resources.first { $0["code"]?["text"]?.stringValue == text } }
+        let first = try #require(observation("First bp"))
+        let second = try #require(observation("Second bp"))
+        let third = try #require(observation("Third bp"))
+        for observation in [first, second, third] {
+            #expect(observation["resourceType"]?.stringValue == "Observation")
+            #expect(observation["bodySite"]?["text"]?.stringValue == "Right arm")
+            #expect(observation["bodySite"]?["coding"]?.arrayValue?.first?["code"]?.stringValue == "at0025")
+            #expect(observation["bodySite"]?["coding"]?.arrayValue?.first?["system"]?.stringValue == "local")
+            #expect(observation["performer"]?.arrayValue?.first?["display"]?.stringValue == "John Doe")
+        }
+        // The first and third events have an interpretation: a component of its own.
+        #expect(first["component"]?.arrayValue?.count == 3)
+        #expect(second["component"]?.arrayValue?.count == 2)
+        #expect(third["component"]?.arrayValue?.count == 3)
+        for component in second["component"]?.arrayValue ?? [] {
+            #expect(component["code"]?["coding"]?.arrayValue?.count == 1)
+            #expect(["8480-6", "8462-4"].contains(component["code"]?["coding"]?.arrayValue?.first?["code"]?.stringValue ?? ""))
+        }
+        #expect(first["component"]?.arrayValue?.contains { $0["interpretation"]?.arrayValue?.first?["text"]?.stringValue == "This is interpreted as 0th clin interpretation" } == true)
+        #expect(third["component"]?.arrayValue?.contains { $0["interpretation"]?.arrayValue?.first?["text"]?.stringValue == "This is interpreted as 2th clin interpretation" } == true)
+        func value(_ observation: JSON, _ code: String) -> Double? {
+            Self.number(observation["component"]?.arrayValue?.first { $0["code"]?["coding"]?.arrayValue?.first?["code"]?.stringValue == code }?["valueQuantity"]?["value"])
+        }
+        #expect(value(first, "8462-4") == 501)
+        #expect(value(first, "8480-6") == 500)
+        #expect(value(second, "8462-4") == 502)
+        #expect(value(second, "8480-6") == 600)
+        #expect(value(third, "8462-4") == 503)
+        #expect(value(third, "8480-6") == 700)
+    }
+
+    /// openFHIR's `testLocationMappingToFhir`: a coded text's term mapping is a second coding.
+    @Test func aTermMappingIsASecondCoding() throws {
+        let fixture = try Self.fixture("openfhir/blood_pressure", template: "Blood Pressure.opt")
+        let flat = try #require(try JSONParser.parse(Array("""
+            {"blood_pressure/blood_pressure/location_of_measurement|code": "at0025",
+             "blood_pressure/blood_pressure/location_of_measurement|value": "Right arm",
+             "blood_pressure/blood_pressure/location_of_measurement|terminology": "local",
+             "blood_pressure/blood_pressure/location_of_measurement/_mapping:0|match": "=",
+             "blood_pressure/blood_pressure/location_of_measurement/_mapping:0/target|preferred_term": "Left arm",
+             "blood_pressure/blood_pressure/location_of_measurement/_mapping:0/target|code": "at0026",
+             "blood_pressure/blood_pressure/location_of_measurement/_mapping:0/target|terminology": "local",
+             "blood_pressure/blood_pressure/any_event:0/systolic|magnitude": 120.0,
+             "blood_pressure/blood_pressure/any_event:0/systolic|unit": "mm[Hg]",
+             "blood_pressure/blood_pressure/any_event:0/diastolic|magnitude": 80.0,
+             "blood_pressure/blood_pressure/any_event:0/diastolic|unit": "mm[Hg]",
+             "ctx/language": "en", "ctx/territory": "DE", "ctx/composer_name": "Test"}
+            """.utf8)).objectValue)
+        let outcome = fixture.engine.map(flat: try Self.roundTripped(flat, fixture.flat))
+        #expect(outcome.resources.count == 1, "\(outcome.notes)")
+        let codings = try #require(outcome.resources.first?["bodySite"]?["coding"]?.arrayValue)
+        #expect(codings.count == 2)
+        #expect(codings.first?["system"]?.stringValue == "local")
+        #expect(codings.first?["code"]?.stringValue == "at0025")
+        #expect(codings.first?["display"]?.stringValue == "Right arm")
+        #expect(codings.last?["system"]?.stringValue == "local")
+        #expect(codings.last?["code"]?.stringValue == "at0026")
+        #expect(codings.last?["display"]?.stringValue == "Left arm")
+    }
+}
