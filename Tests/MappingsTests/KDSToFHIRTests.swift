@@ -26,16 +26,16 @@ import Testing
     }
 
     static let modules: [Module] = [
-        Module(folder: "procedure", template: "KDS_Prozedur", cases: 0, mapped: 0, passing: 0),
-        Module(folder: "diagnose", template: "KDS_Diagnose", cases: 0, mapped: 0, passing: 0),
-        Module(folder: "fall", template: "KDS_Fall_einfach", cases: 0, mapped: 0, passing: 0),
-        Module(folder: "laborauftrag", template: "KDS_Laborauftrag", cases: 0, mapped: 0, passing: 0),
-        Module(folder: "laborbericht", template: "KDS_Laborbericht", cases: 0, mapped: 0, passing: 0),
-        Module(folder: "medikationseintrag", template: "KDS_Medikationseintrag", cases: 0, mapped: 0, passing: 0),
-        Module(folder: "medikationsverabreichung", template: "KDS_Medikamentenverabreichungen", cases: 0, mapped: 0, passing: 0),
-        Module(folder: "studienteilnahme", template: "Studienteilnahme", cases: 0, mapped: 0, passing: 0),
-        Module(folder: "todesursache", template: "KDS_Todesursache", cases: 0, mapped: 0, passing: 0),
-        Module(folder: "vitalstatus", template: "KDS_Vitalstatus", cases: 0, mapped: 0, passing: 0),
+        Module(folder: "procedure", template: "KDS_Prozedur", cases: 24, mapped: 24, passing: 0),
+        Module(folder: "diagnose", template: "KDS_Diagnose", cases: 10, mapped: 10, passing: 0),
+        Module(folder: "fall", template: "KDS_Fall_einfach", cases: 11, mapped: 11, passing: 0),
+        Module(folder: "laborauftrag", template: "KDS_Laborauftrag", cases: 11, mapped: 11, passing: 0),
+        Module(folder: "laborbericht", template: "KDS_Laborbericht", cases: 10, mapped: 10, passing: 0),
+        Module(folder: "medikationseintrag", template: "KDS_Medikationseintrag", cases: 28, mapped: 28, passing: 0),
+        Module(folder: "medikationsverabreichung", template: "KDS_Medikamentenverabreichungen", cases: 23, mapped: 23, passing: 0),
+        Module(folder: "studienteilnahme", template: "Studienteilnahme", cases: 11, mapped: 11, passing: 11),
+        Module(folder: "todesursache", template: "KDS_Todesursache", cases: 3, mapped: 3, passing: 3),
+        Module(folder: "vitalstatus", template: "KDS_Vitalstatus", cases: 8, mapped: 8, passing: 8),
     ]
 
     @Test(arguments: modules)
@@ -47,7 +47,9 @@ import Testing
         }
         let optFile = try #require(Corpus.files(below: base, withExtension: "opt").first { $0.lastPathComponent.hasPrefix(module.template) })
         let flatFormat = FlatComposition(template: try OPTParser().parse(try Data(contentsOf: optFile)))
-        let engine = OpenEHRToFHIR(context: context, template: MappingTemplate(webTemplate: flatFormat.webTemplate))
+        // openFHIR's fixtures were made in Europe/Berlin: date-times the compositions give without a zone are read there.
+        let berlin = try #require(TimeZone(identifier: "Europe/Berlin"))
+        let engine = OpenEHRToFHIR(context: context, template: MappingTemplate(webTemplate: flatFormat.webTemplate), zone: berlin)
         var cases = 0, mapped = 0, passed = 0
         var failures: [String] = []
         var reasons: [String: Int] = [:]
@@ -58,7 +60,7 @@ import Testing
             }
             let input = base.appendingPathComponent("toOpenEHR/output/Composition-" + name)
             guard FileManager.default.fileExists(atPath: input.path) else { continue }
-            let expected = (try KDSCasesTests.read(expectedURL)["entry"]?.arrayValue ?? []).compactMap { $0["resource"] }
+            let expected = (try Self.readCommented(expectedURL)["entry"]?.arrayValue ?? []).compactMap { $0["resource"] }
             cases += 1
             let outcome = engine.map(flat: flatFormat.flat(try KDSCasesTests.read(input)))
             guard outcome.resources.count == expected.count else {
@@ -67,8 +69,9 @@ import Testing
             }
             mapped += 1
             let differences = zip(expected, outcome.resources).flatMap { JSONDifference.all($0, $1) }
-            let unexplained = differences.filter { Self.explain($0) == nil }
-            for reason in differences.compactMap(Self.explain) { reasons[reason, default: 0] += 1 }
+            let profile = context.context.profileURL ?? ""
+            let unexplained = differences.filter { Self.explain($0, profile: profile) == nil }
+            for reason in differences.compactMap({ Self.explain($0, profile: profile) }) { reasons[reason, default: 0] += 1 }
             if unexplained.isEmpty {
                 passed += 1
             } else {
@@ -82,10 +85,48 @@ import Testing
         #expect(passed >= module.passing, "\(failures.joined(separator: "\n"))")
     }
 
+    /// A fixture with `//` and `/* */` comments (openFHIR's reader, Gson, is lenient), read without them.
+    static func readCommented(_ url: URL) throws -> JSON {
+        var kept: [UInt8] = []
+        let bytes = Array(try Data(contentsOf: url))
+        var index = 0, inString = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if inString {
+                kept.append(byte)
+                if byte == UInt8(ascii: "\\"), index + 1 < bytes.count {
+                    kept.append(bytes[index + 1])
+                    index += 1
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if byte == UInt8(ascii: "/"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "/") {
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
+                continue
+            } else if byte == UInt8(ascii: "/"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "*") {
+                index += 2
+                while index + 1 < bytes.count, !(bytes[index] == UInt8(ascii: "*") && bytes[index + 1] == UInt8(ascii: "/")) { index += 1 }
+                index += 2
+                continue
+            } else {
+                if byte == UInt8(ascii: "\"") { inString = true }
+                kept.append(byte)
+            }
+            index += 1
+        }
+        return try JSONParser.parse(kept)
+    }
+
     /// Differences that are not the mapping's: each named.
-    static func explain(_ difference: JSONDifference.Difference) -> String? {
-        // Socle writes the context's profile in meta.profile so that the resource finds its context on the way back.
-        if difference.path.hasPrefix("/meta/profile") { return "Socle adds the context's profile to meta.profile" }
+    static func explain(_ difference: JSONDifference.Difference, profile: String) -> String? {
+        // Socle writes the context's profile in meta.profile (after any the
+        // mapping writes) so that the resource finds its context on the way back.
+        let ours: JSON = .object(JSONObject([("profile", .array([.string(profile)]))]))
+        let added = difference.path == "/meta" && difference.expected == nil && difference.actual == ours
+        let appended = difference.path == "/meta/profile[]" || (difference.path == "/meta/profile" && difference.expected == nil)
+        if added || appended {
+            return "Socle adds the context's profile to meta.profile"
+        }
         return nil
     }
 }

@@ -1,5 +1,6 @@
 import FHIR
 import JSONCore
+import OpenEHR
 
 extension FHIRWriter {
     /// Runs methods for the openEHR → FHIR direction.
@@ -8,8 +9,8 @@ extension FHIRWriter {
             guard let occurrences = occurrences(method, position: position) else { continue }
             let target = method.openEHR.flatMap { segments($0, position) } ?? position.parent
             for occurrence in occurrences {
-                guard let element = write(method, occurrence: occurrence, scope: scope) else { continue }
-                let inner = position.at(occurrence, parent: target)
+                    let inner = position.at(occurrence, parent: target)
+                guard let element = write(method, position: inner, scope: scope) else { continue }
                 let below = scope.below(element.element, chain: element.chain)
                 run(method.followedBy, scope: below, position: inner)
                 if let slot = method.slotArchetype { fill(slot, scope: below, position: inner, method: method.name) }
@@ -25,11 +26,15 @@ extension FHIRWriter {
     mutating func occurrences(_ method: MappingMethod, position: ReadPosition) -> [FlatInstance]? {
         var found = [position.anchor]
         if let path = method.openEHR, let segments = segments(path, position) {
-            guard let target = template.target(segments) else {
-                // `links`, RM attributes the template has no node for: nothing to read.
+            if let target = template.target(segments) {
+                found = reader.instances(of: target.node, from: position.anchor, bound: position.bound)
+            } else if let last = segments.last, !last.contains("["), let owner = template.node(at: segments.dropLast().joined()) {
+                // An RM attribute the template has no node for (`context/end_time`).
+                found = reader.attributes(String(last.dropFirst()), of: owner, from: position.anchor, bound: position.bound)
+            } else {
+                // `links` and the like: nothing the FLAT composition holds.
                 return nil
             }
-            found = reader.instances(of: target.node, from: position.anchor, bound: position.bound)
         }
         for condition in method.openEHRConditions {
             if let root = segments(condition.targetRoot, position), let node = template.target(root)?.node,
@@ -49,7 +54,8 @@ extension FHIRWriter {
     /// else the occurrence's data value converted to the FHIR element, else
     /// (`type: NONE`, a structure, a slot, a reference) the element alone.
     /// Nil when the FHIR path cannot be written (noted).
-    mutating func write(_ method: MappingMethod, occurrence: FlatInstance, scope: BuildScope) -> (element: FHIRElement, chain: [FHIRElement])? {
+    mutating func write(_ method: MappingMethod, position: ReadPosition, scope: BuildScope) -> (element: FHIRElement, chain: [FHIRElement])? {
+        let occurrence = position.anchor
         guard let path = method.fhir else {
             return (scope.parent, Array(scope.chain.dropLast()))
         }
@@ -68,7 +74,8 @@ extension FHIRWriter {
             return nil
         }
         for manual in method.manual where manual.direction != .fhirToOpenEHR {
-            guard manual.openEHRConditions.allSatisfy({ holds($0, at: occurrence) }) else { continue }
+            // A manual mapping's conditions: `$openehrRoot` is the method's occurrence.
+            guard manual.openEHRConditions.allSatisfy({ holds($0, position: position) }) else { continue }
             var group: [String: FHIRElement] = [:]
             for assignment in manual.fhir { assign(assignment, to: written.element, chain: written.chain, memo: &group, method: method.name) }
         }
@@ -93,6 +100,13 @@ extension FHIRWriter {
     /// The data value of an occurrence: of its node's type, or for an element
     /// of several types, of the alternative the composition holds.
     func value(at occurrence: FlatInstance) -> OpenEHRValue? {
+        if occurrence.attribute != nil {
+            // An attribute's value: a date-time when it reads as one, else a text.
+            let leaves = reader.leaves(occurrence.path)
+            guard let text = leaves[""]?.stringValue else { return nil }
+            let zoned = ISODateTime(text) != nil ? LocalTime.zoned(text, in: zone) : nil
+            return OpenEHRValue(rmType: ISODateTime(text) != nil ? "DV_DATE_TIME" : "DV_TEXT", leaves: ["": .string(zoned ?? text)])
+        }
         var node = occurrence.node
         var path = occurrence.path
         if template.nodes[node].rmType == "ELEMENT" {
@@ -106,6 +120,9 @@ extension FHIRWriter {
         guard !leaves.isEmpty, rmType.hasPrefix("DV_") || rmType.hasPrefix("PARTY_") || rmType == "CODE_PHRASE" else { return nil }
         var value = OpenEHRValue(rmType: rmType, leaves: leaves)
         if rmType == "DV_CODED_TEXT" { value.mappings = reader.termMappings(path) }
+        if rmType == "DV_DATE_TIME", let text = value.text(""), let zoned = LocalTime.zoned(text, in: zone) {
+            value = OpenEHRValue(rmType: rmType, leaves: leaves.merging(["": .string(zoned)]) { $1 })
+        }
         return value
     }
 

@@ -130,12 +130,6 @@ extension FHIRWriter {
         }
     }
 
-    /// A manual mapping's condition: `$openehrRoot` is the method's occurrence.
-    func holds(_ condition: OpenEHRCondition, at occurrence: FlatInstance) -> Bool {
-        let segments = FlatWriter.split(template.nodes[occurrence.node].key)
-        return holds(condition, position: ReadPosition(archetype: segments, parent: segments, anchor: occurrence))
-    }
-
     /// The condition on one occurrence: the values its target attributes reach.
     func test(_ condition: OpenEHRCondition, on occurrence: FlatInstance) -> Bool {
         var values: [String] = []
@@ -167,6 +161,10 @@ extension FHIRWriter {
             guard let target = template.target(segments), target.exact || split == 0 else { continue }
             let rest = steps[split...].map(\.attribute).joined(separator: "/")
             let occurrences = split == 0 ? [occurrence] : reader.instances(of: target.node, from: occurrence)
+            if !rest.isEmpty, !rest.contains("/"), FlatValues.suffix(rest, rmType: "") == nil || rest.hasPrefix("_") {
+                // An RM attribute FLAT writes as `_name` (`context/_end_time`): present or not.
+                return occurrences.flatMap { reader.attributes(rest, of: $0.node, from: $0, bound: [:]) }.map { value(at: $0)?.text("") }
+            }
             return occurrences.map { found in
                 guard let value = value(at: found) else { return nil }
                 guard let suffix = FlatValues.suffix(rest, rmType: value.rmType) else { return nil }

@@ -7,6 +7,9 @@ import JSONCore
 struct FlatInstance {
     /// Root first; the last is this occurrence.
     let chain: [(node: Int, path: String)]
+    /// An RM attribute of the node the web template has no node for
+    /// (`context/end_time`, FLAT `…/context/_end_time`): the path is the attribute's.
+    var attribute: String?
 
     var node: Int { chain[chain.count - 1].node }
     var path: String { chain[chain.count - 1].path }
@@ -70,7 +73,18 @@ struct FlatReader {
             }
             if found.isEmpty { return [] }
         }
-        return found.map(FlatInstance.init)
+        return found.map { FlatInstance(chain: $0) }
+    }
+
+    /// The occurrences of an RM attribute below `node` that FLAT writes as
+    /// `_name` (`context/_end_time`), where the composition has it.
+    func attributes(_ name: String, of node: Int, from anchor: FlatInstance, bound: [Int: String]) -> [FlatInstance] {
+        let flatName = "_" + name.drop { $0 == "_" }
+        return instances(of: node, from: anchor, bound: bound).compactMap { owner in
+            let path = owner.path + "/" + flatName
+            guard present.contains(path) else { return nil }
+            return FlatInstance(chain: owner.chain.dropLast() + [(owner.node, path)], attribute: String(flatName.dropFirst()))
+        }
     }
 
     /// The leaves at exactly `path`, by suffix.

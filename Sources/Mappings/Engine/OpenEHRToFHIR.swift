@@ -1,4 +1,6 @@
+import Foundation
 import JSONCore
+import OpenEHR
 
 /// What a mapping made of a composition: the FHIR resources, and what the
 /// engine left out and why.
@@ -18,16 +20,20 @@ public struct FHIRMappingOutcome: Sendable {
 public struct OpenEHRToFHIR: Sendable {
     public let context: ResolvedContext
     public let template: MappingTemplate
+    /// The zone of date-times the composition gives without one (FHIR R4
+    /// §2.24.0.1 dateTime: with a time, a zone SHALL be given).
+    public let zone: TimeZone
 
-    public init(context: ResolvedContext, template: MappingTemplate) {
+    public init(context: ResolvedContext, template: MappingTemplate, zone: TimeZone = .current) {
         self.context = context
         self.template = template
+        self.zone = zone
     }
 
     /// The resources of a FLAT composition, in the order of the occurrences
     /// that made them; a start mapping of bundles gives the bundle's entries.
     public func map(flat: JSONObject) -> FHIRMappingOutcome {
-        var writer = FHIRWriter(context: context, reader: FlatReader(flat: flat, template: template))
+        var writer = FHIRWriter(context: context, reader: FlatReader(flat: flat, template: template), zone: zone)
         var resources: [JSON] = []
         for resource in writer.start() {
             guard let json = resource.json(resourceType: true) else { continue }
@@ -86,13 +92,15 @@ struct BuildScope {
 struct FHIRWriter {
     let context: ResolvedContext
     let reader: FlatReader
+    let zone: TimeZone
     var notes: [String] = []
     /// Slots within slots are bounded (a model that slots itself).
     var depth = 0
 
-    init(context: ResolvedContext, reader: FlatReader) {
+    init(context: ResolvedContext, reader: FlatReader, zone: TimeZone) {
         self.context = context
         self.reader = reader
+        self.zone = zone
     }
 
     var template: MappingTemplate { reader.template }
@@ -157,5 +165,22 @@ struct FHIRWriter {
         case .reference: return steps.isEmpty ? nil : position.parent + steps
         case .relative(let up): return Array(position.parent.dropLast(up)) + steps
         }
+    }
+}
+
+/// A date-time without a zone given the offset `zone` has at that local time.
+enum LocalTime {
+    /// `2024-02-21T16:46:17` in Europe/Berlin → `2024-02-21T16:46:17+01:00`;
+    /// nil for a date, or a date-time that has its zone.
+    static func zoned(_ text: String, in zone: TimeZone) -> String? {
+        guard let tee = text.firstIndex(of: "T") else { return nil }
+        let time = text[text.index(after: tee)...]
+        guard !time.hasSuffix("Z"), !time.contains("+"), !time.contains("-"), let asUTC = ISODateTime(text) else { return nil }
+        let seconds = Double(asUTC.microsecondsSinceEpoch) / 1e6
+        let guess = zone.secondsFromGMT(for: Date(timeIntervalSince1970: seconds))
+        let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: seconds - Double(guess)))
+        let sign = offset < 0 ? "-" : "+"
+        let minutes = abs(offset) / 60
+        return text + sign + String(format: "%02d:%02d", minutes / 60, minutes % 60)
     }
 }
