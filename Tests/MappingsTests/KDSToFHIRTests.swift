@@ -76,7 +76,8 @@ import Testing
                 passed += 1
             } else {
                 let shown = ProcessInfo.processInfo.environment["KDS_ALL"] != nil ? 100 : 3
-                failures.append("\(name): " + unexplained.prefix(shown).map(\.description).joined(separator: "\n   "))
+                failures.append("\(name): " + unexplained.prefix(shown).map(\.description).joined(separator: "\n   ")
+                    + (shown > 3 ? "\n   notes: \(outcome.notes)" : ""))
             }
         }
         print("KDS toFHIR \(module.folder): \(cases) cases, \(mapped) mapped, \(passed) equal \(reasons)\n" + failures.joined(separator: "\n"))

@@ -18,6 +18,14 @@ final class FHIRElement {
 
     var isPrimitive: Bool { JSONMemberKind.isPrimitive(type) }
 
+    /// Takes the members another element of the same type was given (a
+    /// value written at a method's own element, `$fhirRoot`).
+    func merge(_ other: FHIRElement) {
+        for member in other.members {
+            for item in member.items { add(item, key: member.key, isArray: member.isArray) }
+        }
+    }
+
     /// The items of a member (by JSON key: `valueQuantity`), empty when unwritten.
     func items(_ key: String) -> [FHIRElement] {
         members.first { $0.key == key }?.items ?? []
@@ -56,7 +64,8 @@ final class FHIRElement {
 
 /// What the FHIR schema says of types, for building.
 enum JSONMemberKind {
-    static func isPrimitive(_ type: String) -> Bool { FHIRSchema.r4.primitiveTypes.contains(type) }
+    /// A FHIR primitive, or the FHIRPath system type of an `id` or an extension's `url`.
+    static func isPrimitive(_ type: String) -> Bool { FHIRSchema.r4.primitiveTypes.contains(type) || type.hasPrefix("System.") }
     static func isResource(_ type: String) -> Bool { FHIRSchema.r4.isResourceType(type) }
 
     /// The element `name` of `type`; nil when the type has none.

@@ -74,6 +74,20 @@ enum FHIRValues {
             element.set("start", start, type: "dateTime")
         case ("Identifier", "DV_IDENTIFIER"):
             identifier(value, into: element)
+        case ("Identifier", "DV_CODED_TEXT"):
+            // openFHIR's form: the system as the terminology, the value as the code.
+            guard let code = value.text("|code") else { return nil }
+            if let terminology = value.text("|terminology") { element.set("system", terminology, type: "uri") }
+            element.set("value", code)
+        case ("Identifier", "DV_TEXT"):
+            // FHIRconnect §String, Identifier: `system::value`.
+            guard let text = value.text("") else { return nil }
+            if let range = text.range(of: "::") {
+                element.set("system", String(text[..<range.lowerBound]), type: "uri")
+                element.set("value", String(text[range.upperBound...]))
+            } else {
+                element.set("value", text)
+            }
         case ("Ratio", "DV_PROPORTION"):
             guard let numerator = value["|numerator"], let denominator = value["|denominator"] else { return nil }
             let top = FHIRElement(type: "Quantity"), bottom = FHIRElement(type: "Quantity")

@@ -20,8 +20,14 @@ extension FHIRWriter {
         var chain = Array(startChain.dropLast())
         let steps = path.steps
         if steps.isEmpty, let value {
-            guard current.isPrimitive, let primitive = FHIRValues.primitive(value, as: current.type) else { return nil }
-            current.value = primitive
+            // The value at the element itself: a primitive's value, or a complex element's members.
+            if current.isPrimitive {
+                guard let primitive = FHIRValues.primitive(value, as: current.type) else { return nil }
+                if !(keepExisting && current.value != nil) { current.value = primitive }
+            } else {
+                guard let made = FHIRValues.element(value, as: current.type) else { return nil }
+                current.merge(made)
+            }
         }
         var index = 0
         var memoKey = ""

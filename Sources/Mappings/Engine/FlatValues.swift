@@ -20,6 +20,18 @@ enum FlatValues {
             guard let value = node.value.flatMap({ if case .number = $0 { $0 } else { nil } }) ?? object?["value"] else { return false }
             flat[path] = value
             return true
+        case "DV_CODED_TEXT" where node.type == "Identifier":
+            // openFHIR's form: the system as the terminology, the value as the code and text.
+            guard let id = object?["value"]?.stringValue else { return false }
+            flat[path + "|code"] = .string(id)
+            flat[path + "|value"] = .string(id)
+            if let system = object?["system"]?.stringValue { flat[path + "|terminology"] = .string(system) }
+            return true
+        case "DV_TEXT" where node.type == "Identifier":
+            // FHIRconnect §String, Identifier: `system::value`.
+            guard let id = object?["value"]?.stringValue else { return false }
+            flat[path] = .string(object?["system"]?.stringValue.map { "\($0)::\(id)" } ?? id)
+            return true
         case "DV_CODED_TEXT", "DV_ORDINAL", "DV_SCALE":
             guard let coding = Self.coding(node) else { return false }
             if let code = coding.code { flat[path + "|code"] = .string(code) }
@@ -87,7 +99,7 @@ enum FlatValues {
         case "time": ["DV_TIME"]
         case "boolean": ["DV_BOOLEAN"]
         case "integer", "positiveInt", "unsignedInt": ["DV_COUNT", "DV_QUANTITY"]
-        case "Identifier": ["DV_IDENTIFIER"]
+        case "Identifier": ["DV_IDENTIFIER", "DV_CODED_TEXT", "DV_TEXT"]
         case "uri", "url", "canonical": ["DV_URI", "DV_TEXT"]
         default: []
         }
