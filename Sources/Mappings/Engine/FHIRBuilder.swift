@@ -58,6 +58,8 @@ final class FHIRElement {
                 object[member.key] = value
             }
         }
+        // An extension needs a value or extensions (R4 ext-1): a url alone says nothing.
+        if type == "Extension", !object.members.contains(where: { $0.key == "extension" || $0.key.hasPrefix("value") }) { return nil }
         return object.members.count > (resourceType ? 1 : 0) ? .object(object) : nil
     }
 }

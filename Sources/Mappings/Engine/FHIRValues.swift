@@ -24,8 +24,9 @@ enum FHIRValues {
         switch rmType {
         case "DV_QUANTITY": ["Quantity", "decimal", "integer"]
         case "DV_COUNT": ["integer", "Quantity", "decimal"]
-        case "DV_CODED_TEXT", "DV_ORDINAL", "DV_SCALE", "CODE_PHRASE": ["CodeableConcept", "Coding", "code", "string"]
-        case "DV_TEXT": ["string", "markdown", "CodeableConcept", "Annotation"]
+        case "DV_CODED_TEXT": ["CodeableConcept", "Coding", "code", "string", "Identifier"]
+        case "DV_ORDINAL", "DV_SCALE", "CODE_PHRASE": ["CodeableConcept", "Coding", "code", "string"]
+        case "DV_TEXT": ["string", "markdown", "CodeableConcept", "Annotation", "Identifier"]
         case "DV_DATE_TIME": ["dateTime", "instant", "Period", "date"]
         case "DV_DATE": ["date", "dateTime", "Period"]
         case "DV_TIME": ["time"]

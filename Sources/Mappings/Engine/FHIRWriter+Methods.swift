@@ -115,8 +115,9 @@ extension FHIRWriter {
             node = chosen
             path += "/" + template.nodes[chosen].id
         }
-        let rmType = template.nodes[node].rmType
         let leaves = reader.leaves(path)
+        // A coded text where the template says text (DV_CODED_TEXT is a DV_TEXT).
+        let rmType = template.nodes[node].rmType == "DV_TEXT" && leaves["|code"] != nil ? "DV_CODED_TEXT" : template.nodes[node].rmType
         guard !leaves.isEmpty, rmType.hasPrefix("DV_") || rmType.hasPrefix("PARTY_") || rmType == "CODE_PHRASE" else { return nil }
         var value = OpenEHRValue(rmType: rmType, leaves: leaves)
         if rmType == "DV_CODED_TEXT" { value.mappings = reader.termMappings(path) }

@@ -62,7 +62,9 @@ extension FHIRWriter {
                     current.add(child, key: key, isArray: true)
                     memo[memoKey] = child
                 }
-            } else if let existing = current.items(key).first, existing.type == type {
+            } else if let existing = current.items(key).first, existing.type == type, !(last && !keepExisting) {
+                // A single element on the way is shared; a method's own is made
+                // anew (the later method overwrites, FHIRconnect §Recurrence).
                 child = existing
             } else {
                 child = FHIRElement(type: type)
@@ -86,6 +88,13 @@ extension FHIRWriter {
     ) -> FHIRElement? {
         var candidates = cast.map { [$0] } ?? (preferred + FHIRValues.preferredTypes(value.rmType)).filter(definition.types.contains)
         if value.rmType == "DV_TEXT" { candidates += definition.types.filter(JSONMemberKind.isPrimitive) }
+        if candidates.isEmpty, definition.types == ["Extension"], let valueDefinition = JSONMemberKind.element("value", of: "Extension") {
+            // A value written as an extension is the extension's value[x] (its url comes from the mapping).
+            let made = FHIRElement(type: "Extension")
+            guard place(value, in: made, valueDefinition, cast: nil, preferred: preferred, keepExisting: false) != nil else { return nil }
+            parent.add(made, key: definition.name, isArray: definition.isArray)
+            return made
+        }
         for type in candidates {
             let key = JSONMemberKind.key(definition, type: type)
             if keepExisting, !definition.isArray, let existing = parent.items(key).first, existing.json() != nil { return existing }
