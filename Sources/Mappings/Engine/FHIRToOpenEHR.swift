@@ -128,16 +128,8 @@ struct FlatWriter {
         key.split(separator: "/").map { "/" + $0 }
     }
 
-    /// The absolute path segments of an openEHR mapping path; nil for a bare `$reference`.
     func segments(_ path: OpenEHRMappingPath, _ position: OpenEHRPosition) -> [String]? {
-        let steps = Self.split(MappingTemplate.key(path.steps))
-        switch path.start {
-        case .archetype: return position.archetype + steps
-        case .composition: return steps
-        case .parent: return position.parent + steps
-        case .reference: return steps.isEmpty ? nil : position.parent + steps
-        case .relative(let up): return Array(position.parent.dropLast(up)) + steps
-        }
+        path.segments(archetype: position.archetype, parent: position.parent)
     }
 
     /// The FLAT path of a node, each repeating node on the way at its bound
@@ -159,5 +151,20 @@ struct FlatWriter {
             path += ":\(occurrence)"
         }
         return path
+    }
+}
+
+extension OpenEHRMappingPath {
+    /// The absolute path segments (`/data[at0001]`) of the path, from the
+    /// archetype root's and the parent method's; nil for a bare `$reference`.
+    func segments(archetype: [String], parent: [String]) -> [String]? {
+        let steps = FlatWriter.split(MappingTemplate.key(self.steps))
+        switch start {
+        case .archetype: return archetype + steps
+        case .composition: return steps
+        case .parent: return parent + steps
+        case .reference: return steps.isEmpty ? nil : parent + steps
+        case .relative(let up): return Array(parent.dropLast(up)) + steps
+        }
     }
 }

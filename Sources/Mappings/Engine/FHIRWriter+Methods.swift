@@ -140,11 +140,18 @@ extension FHIRWriter {
         var inner = position
         inner.archetype = position.parent
         guard model.preprocessor.openEHRConditions.allSatisfy({ holds($0, position: inner) }) else { return }
+        // A model that slots itself at its own root (`$archetype`) would map the same occurrence again.
+        let entry = model.header.name + " " + position.anchor.path
+        guard !active.contains(entry) else { return }
+        active.insert(entry)
         depth += 1
+        // The slot's model maps the element that fills it: its `$resource`.
+        let slotScope = BuildScope(resource: scope.parent, chain: [scope.parent], container: scope.container)
         for anchor in splitInstances(model, position: inner) {
-            run(model.methods, scope: scope, position: inner.at(anchor, parent: inner.parent))
+            run(model.methods, scope: slotScope, position: inner.at(anchor, parent: inner.parent))
         }
         depth -= 1
+        active.remove(entry)
     }
 
     /// A reference: a resource of its type, contained in the mapped one
@@ -157,11 +164,11 @@ extension FHIRWriter {
             return
         }
         let contained = FHIRElement(type: reference.resourceType)
-        run(reference.methods, scope: BuildScope(resource: contained, chain: [contained]), position: position)
+        run(reference.methods, scope: BuildScope(resource: contained, chain: [contained], container: scope.container), position: position)
         guard contained.json() != nil else { return }
-        let id = String(scope.resource.items("contained").count + 1)
+        let id = String(scope.container.items("contained").count + 1)
         contained.add(FHIRElement(type: "id", value: .string(id)), key: "id", isArray: false)
-        scope.resource.add(contained, key: "contained", isArray: true)
+        scope.container.add(contained, key: "contained", isArray: true)
         if element.type == "Reference" {
             element.add(FHIRElement(type: "string", value: .string("#" + id)), key: "reference", isArray: false)
         }

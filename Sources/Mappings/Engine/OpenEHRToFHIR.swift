@@ -68,9 +68,18 @@ struct ReadPosition {
 /// Where a method's FHIR paths start: the resource, the parent method's
 /// element and the elements above it (for `^`).
 struct BuildScope {
+    /// `$resource`: the mapped resource, or in a slot the element it fills.
     let resource: FHIRElement
     /// Resource first; the last is the parent method's element.
     let chain: [FHIRElement]
+    /// The resource that holds contained resources (R4 §2.3.0.5: they do not nest).
+    let container: FHIRElement
+
+    init(resource: FHIRElement, chain: [FHIRElement], container: FHIRElement? = nil) {
+        self.resource = resource
+        self.chain = chain
+        self.container = container ?? resource
+    }
 
     var parent: FHIRElement { chain[chain.count - 1] }
 
@@ -85,7 +94,7 @@ struct BuildScope {
     }
 
     func below(_ element: FHIRElement, chain: [FHIRElement]) -> BuildScope {
-        BuildScope(resource: resource, chain: chain + [element])
+        BuildScope(resource: resource, chain: chain + [element], container: container)
     }
 }
 
@@ -96,6 +105,8 @@ struct FHIRWriter {
     var notes: [String] = []
     /// Slots within slots are bounded (a model that slots itself).
     var depth = 0
+    /// The slot models being run, each with the occurrence it runs at.
+    var active: Set<String> = []
 
     init(context: ResolvedContext, reader: FlatReader, zone: TimeZone) {
         self.context = context
@@ -155,16 +166,8 @@ struct FHIRWriter {
         meta.add(FHIRElement(type: "canonical", value: .string(profile)), key: "profile", isArray: true)
     }
 
-    /// The absolute path segments of an openEHR mapping path; nil for a bare `$reference`.
     func segments(_ path: OpenEHRMappingPath, _ position: ReadPosition) -> [String]? {
-        let steps = FlatWriter.split(MappingTemplate.key(path.steps))
-        switch path.start {
-        case .archetype: return position.archetype + steps
-        case .composition: return steps
-        case .parent: return position.parent + steps
-        case .reference: return steps.isEmpty ? nil : position.parent + steps
-        case .relative(let up): return Array(position.parent.dropLast(up)) + steps
-        }
+        path.segments(archetype: position.archetype, parent: position.parent)
     }
 }
 
