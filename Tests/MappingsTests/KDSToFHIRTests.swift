@@ -13,33 +13,8 @@ import Testing
 /// order, members in any order). A ratchet: fewer than recorded fails; the
 /// reasons of the rest are listed in the issue note.
 @Suite(.serialized) struct KDSToFHIRTests {
-    struct Module: Sendable, CustomTestStringConvertible {
-        let folder: String
-        let template: String
-        /// Compositions with an expected bundle.
-        let cases: Int
-        /// Mapped to as many resources as openFHIR's bundle has.
-        let mapped: Int
-        /// Equal to openFHIR's bundle, or equal but for named differences.
-        let passing: Int
-        var testDescription: String { folder }
-    }
-
-    static let modules: [Module] = [
-        Module(folder: "procedure", template: "KDS_Prozedur", cases: 24, mapped: 24, passing: 0),
-        Module(folder: "diagnose", template: "KDS_Diagnose", cases: 10, mapped: 10, passing: 0),
-        Module(folder: "fall", template: "KDS_Fall_einfach", cases: 11, mapped: 11, passing: 0),
-        Module(folder: "laborauftrag", template: "KDS_Laborauftrag", cases: 11, mapped: 11, passing: 0),
-        Module(folder: "laborbericht", template: "KDS_Laborbericht", cases: 10, mapped: 10, passing: 0),
-        Module(folder: "medikationseintrag", template: "KDS_Medikationseintrag", cases: 28, mapped: 28, passing: 0),
-        Module(folder: "medikationsverabreichung", template: "KDS_Medikamentenverabreichungen", cases: 23, mapped: 23, passing: 0),
-        Module(folder: "studienteilnahme", template: "Studienteilnahme", cases: 11, mapped: 11, passing: 11),
-        Module(folder: "todesursache", template: "KDS_Todesursache", cases: 3, mapped: 3, passing: 3),
-        Module(folder: "vitalstatus", template: "KDS_Vitalstatus", cases: 8, mapped: 8, passing: 8),
-    ]
-
-    @Test(arguments: modules)
-    func toFHIR(module: Module) throws {
+    @Test(arguments: KDSCasesTests.modules)
+    func toFHIR(module: KDSCasesTests.Module) throws {
         let base = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/kds/\(module.folder)")
         guard let context = KDSCasesTests.library.contexts(template: module.template).first else {
             Issue.record("no context for \(module.template)")
@@ -54,10 +29,7 @@ import Testing
         var failures: [String] = []
         var reasons: [String: Int] = [:]
         for expectedURL in Corpus.files(below: base.appendingPathComponent("toFHIR/output"), withExtension: "json") {
-            var name = expectedURL.lastPathComponent
-            if let dash = name.firstIndex(of: "-"), name[..<dash].allSatisfy(\.isLetter), name.first?.isUppercase == true {
-                name = String(name[name.index(after: dash)...])
-            }
+            let name = KDSCasesTests.caseName(expectedURL)
             let input = base.appendingPathComponent("toOpenEHR/output/Composition-" + name)
             guard FileManager.default.fileExists(atPath: input.path) else { continue }
             let expected = (try Self.readCommented(expectedURL)["entry"]?.arrayValue ?? []).compactMap { $0["resource"] }
@@ -81,9 +53,9 @@ import Testing
             }
         }
         print("KDS toFHIR \(module.folder): \(cases) cases, \(mapped) mapped, \(passed) equal \(reasons)\n" + failures.joined(separator: "\n"))
-        #expect(cases == module.cases)
-        #expect(mapped >= module.mapped, "\(failures.joined(separator: "\n"))")
-        #expect(passed >= module.passing, "\(failures.joined(separator: "\n"))")
+        #expect(cases == module.toFHIR.cases)
+        #expect(mapped >= module.toFHIR.mapped, "\(failures.joined(separator: "\n"))")
+        #expect(passed >= module.toFHIR.passing, "\(failures.joined(separator: "\n"))")
     }
 
     /// A fixture with `//` and `/* */` comments (openFHIR's reader, Gson, is lenient), read without them.

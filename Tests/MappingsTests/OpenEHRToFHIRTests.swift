@@ -14,12 +14,10 @@ import Testing
         let flat: FlatComposition
     }
 
+    /// The same context and template as the other direction's tests.
     static func fixture(_ folder: String, template file: String) throws -> Fixture {
-        let library = CorpusMappingFilesTests.load(folder)
-        let context = try #require(library.contexts.first)
-        let url = Corpus.root.appendingPathComponent("fhir/mappings/\(folder)/\(file)")
-        let flat = FlatComposition(template: try OPTParser().parse(try Data(contentsOf: url)))
-        return Fixture(engine: OpenEHRToFHIR(context: context, template: MappingTemplate(webTemplate: flat.webTemplate)), flat: flat)
+        let base = try FHIRToOpenEHRTests.fixture(folder, template: file)
+        return Fixture(engine: OpenEHRToFHIR(context: base.engine.context, template: base.engine.template), flat: base.flat)
     }
 
     /// The FLAT as a client sends it, read into a composition and written back as FLAT (the form the engine reads).
