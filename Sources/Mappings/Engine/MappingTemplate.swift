@@ -1,3 +1,4 @@
+import Foundation
 import JSONCore
 import Templates
 
@@ -33,7 +34,7 @@ public struct MappingTemplate: Sendable {
         childIndexes = Array(repeating: [], count: nodes.count)
         for index in nodes.indices {
             if let parent = nodes[index].parent { childIndexes[parent].append(index) }
-            var key = Substring(nodes[index].key)
+            var key = Substring(Self.plain(nodes[index].key))
             while let slash = key.lastIndex(of: "/") {
                 key = key[..<slash]
                 above.insert(String(key))
@@ -53,30 +54,53 @@ public struct MappingTemplate: Sendable {
             terminology: terminology == "local" || terminology == "openehr" ? nil : terminology)
         nodes.append(node)
         let index = nodes.count - 1
-        if byKey[key] == nil { byKey[key] = index }
-        // An ELEMENT with one value type is one node whose path ends in `/value`:
-        // mapping paths name the ELEMENT.
-        if key.hasSuffix("/value"), byKey[String(key.dropLast(6))] == nil { byKey[String(key.dropLast(6))] = index }
+        // By its path with the names the template gives, and without them (the first node of each).
+        for form in Set([key, Self.plain(key)]) {
+            if byKey[form] == nil { byKey[form] = index }
+            // An ELEMENT with one value type is one node whose path ends in `/value`:
+            // mapping paths name the ELEMENT.
+            if form.hasSuffix("/value"), byKey[String(form.dropLast(6))] == nil { byKey[String(form.dropLast(6))] = index }
+        }
         for child in json["children"]?.arrayValue ?? [] { add(child, parent: index) }
     }
 
     /// `/content[openEHR-EHR-OBSERVATION.x.v1]/data[at0001]`: attributes and
-    /// node ids only (a name predicate does not change where data goes).
+    /// node ids, and a name predicate as `[at0008|name]` (its `/`, `]` and `%`
+    /// percent-encoded): the name tells apart the nodes of one node id the
+    /// template names (`items[at0008 and name/value='Aufnahmegrund - Dritte Stelle']`).
     public static func key(_ steps: [AQLStep]) -> String {
-        steps.map { step in step.nodeID.map { "/\(step.attribute)[\($0)]" } ?? "/\(step.attribute)" }.joined()
+        steps.map { step in
+            guard let nodeID = step.nodeID else { return "/\(step.attribute)" }
+            guard let name = step.name else { return "/\(step.attribute)[\(nodeID)]" }
+            let encoded = name.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "/", with: "%2F").replacingOccurrences(of: "]", with: "%5D")
+            return "/\(step.attribute)[\(nodeID)|\(encoded)]"
+        }.joined()
     }
 
-    public func node(at key: String) -> Int? { byKey[key] }
+    /// A key without its names (`[at0008|x]` → `[at0008]`).
+    static func plain(_ key: String) -> String {
+        guard key.contains("|") else { return key }
+        var result = ""
+        var skipping = false
+        for character in key {
+            if character == "|" { skipping = true } else if character == "]" { skipping = false }
+            if !skipping { result.append(character) }
+        }
+        return result
+    }
+
+    /// The node at a key: the one of that name, else the first of its node ids.
+    public func node(at key: String) -> Int? { byKey[key] ?? byKey[Self.plain(key)] }
 
     /// The node at `segments`, or, for a structure the web template leaves
     /// out (an ITEM_TREE, a HISTORY), the nearest node above it when some
     /// node lies below; nil when the template has nothing there.
     func target(_ segments: [String]) -> (node: Int, exact: Bool)? {
         let key = segments.joined()
-        if let node = byKey[key] { return (node, true) }
-        guard above.contains(key) else { return nil }
+        if let node = node(at: key) { return (node, true) }
+        guard above.contains(Self.plain(key)) else { return nil }
         for length in stride(from: segments.count - 1, through: 0, by: -1) {
-            if let node = byKey[segments[..<length].joined()] { return (node, false) }
+            if let node = node(at: segments[..<length].joined()) { return (node, false) }
         }
         return nil
     }
