@@ -158,7 +158,7 @@ extension OpenEHRMappingPath {
     /// The absolute path segments (`/data[at0001]`) of the path, from the
     /// archetype root's and the parent method's; nil for a bare `$reference`.
     func segments(archetype: [String], parent: [String]) -> [String]? {
-        let steps = FlatWriter.split(MappingTemplate.key(self.steps))
+        let steps = segments
         switch start {
         case .archetype: return archetype + steps
         case .composition: return steps

@@ -29,19 +29,35 @@ struct FlatReader {
 
     init(flat: JSONObject, template: MappingTemplate) {
         self.template = template
+        let slash = UInt8(ascii: "/"), colon = UInt8(ascii: ":")
         for member in flat.members {
             let key = member.key
-            let bar = key.firstIndex(of: "|") ?? key.endIndex
-            let path = String(key[..<bar])
-            leaves[path, default: [:]][String(key[bar...])] = member.value
-            var prefix = ""
-            for segment in path.split(separator: "/") {
-                if let colon = segment.lastIndex(of: ":"), let index = Int(segment[segment.index(after: colon)...]) {
-                    let base = prefix + (prefix.isEmpty ? "" : "/") + segment[..<colon]
-                    if !(occurrences[base]?.contains(index) ?? false) { occurrences[base, default: []].append(index) }
+            let bar = key.utf8.firstIndex(of: UInt8(ascii: "|")) ?? key.utf8.endIndex
+            let path = Substring(key.utf8[..<bar])
+            leaves[String(path), default: [:]][String(Substring(key.utf8[bar...]))] = member.value
+            // Each prefix ending at a segment, read off the key itself; a
+            // segment's `:n` is an occurrence of the path before it.
+            var lastColon: String.UTF8View.Index?
+            var index = path.utf8.startIndex
+            while true {
+                let end = index == path.utf8.endIndex
+                let byte = end ? slash : path.utf8[index]
+                if byte == colon { lastColon = index }
+                if byte == slash, index > path.utf8.startIndex {
+                    let prefix = Substring(path.utf8[..<index])
+                    guard present.insert(String(prefix)).inserted || end else {
+                        lastColon = nil
+                        index = path.utf8.index(after: index)
+                        continue
+                    }
+                    if let colonIndex = lastColon, let occurrence = Int(Substring(path.utf8[path.utf8.index(after: colonIndex)..<index])) {
+                        let base = String(Substring(path.utf8[..<colonIndex]))
+                        if !(occurrences[base]?.contains(occurrence) ?? false) { occurrences[base, default: []].append(occurrence) }
+                    }
+                    lastColon = nil
                 }
-                prefix += (prefix.isEmpty ? "" : "/") + segment
-                present.insert(prefix)
+                if end { break }
+                index = path.utf8.index(after: index)
             }
         }
         for key in occurrences.keys { occurrences[key]?.sort() }

@@ -79,14 +79,16 @@ public struct MappingTemplate: Sendable {
 
     /// A key without its names (`[at0008|x]` → `[at0008]`).
     static func plain(_ key: String) -> String {
-        guard key.contains("|") else { return key }
-        var result = ""
+        let bar = UInt8(ascii: "|"), close = UInt8(ascii: "]")
+        guard key.utf8.contains(bar) else { return key }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(key.utf8.count)
         var skipping = false
-        for character in key {
-            if character == "|" { skipping = true } else if character == "]" { skipping = false }
-            if !skipping { result.append(character) }
+        for byte in key.utf8 {
+            if byte == bar { skipping = true } else if byte == close { skipping = false }
+            if !skipping { bytes.append(byte) }
         }
-        return result
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The node at a key: the one of that name, else the first of its node ids.

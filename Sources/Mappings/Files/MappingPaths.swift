@@ -112,8 +112,22 @@ public struct OpenEHRMappingPath: Sendable, Equatable, CustomStringConvertible {
     public let start: Start
     public let steps: [AQLStep]
     public let text: String
+    /// The steps as the engines resolve them against the template
+    /// (`MappingTemplate.key`, split into `/attribute[node]` segments), made once.
+    let segments: [String]
 
     public var description: String { text }
+
+    init(start: Start, steps: [AQLStep], text: String) {
+        self.start = start
+        self.steps = steps
+        self.text = text
+        segments = FlatWriter.split(MappingTemplate.key(steps))
+    }
+
+    public static func == (a: OpenEHRMappingPath, b: OpenEHRMappingPath) -> Bool {
+        a.start == b.start && a.steps == b.steps && a.text == b.text
+    }
 
     public static func parse(_ text: String) -> Result<OpenEHRMappingPath, PathError> {
         var rest = Substring(text.trimmingSpaces)
