@@ -99,4 +99,33 @@ import Testing
         #expect(codings.last?["code"]?.stringValue == "at0026")
         #expect(codings.last?["display"]?.stringValue == "Left arm")
     }
+
+    /// One record, two faces, at the engine: openFHIR's blood pressure
+    /// Observation mapped to a composition, the composition mapped back,
+    /// gives its values again (codes, quantities, interpretation, body site).
+    @Test func anObservationComesBackFromItsComposition() throws {
+        let base = try FHIRToOpenEHRTests.fixture("openfhir/blood_pressure", template: "Blood Pressure.opt")
+        let input = try FHIRToOpenEHRTests.json(FHIRToOpenEHRTests.bloodPressureBundle)
+        var flat = try #require(base.engine.map(input)?.flat)
+        for (key, value) in [("ctx/language", "en"), ("ctx/territory", "DE"), ("ctx/composer_name", "Monitor")] { flat[key] = .string(value) }
+        // Not valid against the template (openFHIR's input has a unit `mm[Hg2]`, its mapping
+        // writes the position's code as openehr terminology where the template says local),
+        // which is not what this test is about: the values go there and back.
+        let composition = try base.flat.composition(flat)
+        let back = OpenEHRToFHIR(context: base.engine.context, template: base.engine.template).map(flat: base.flat.flat(composition))
+        let observation = try #require(back.resources.first)
+        #expect(back.resources.count == 1)
+        let components = observation["component"]?.arrayValue ?? []
+        func value(_ code: String) -> JSON? {
+            components.first { $0["code"]?["coding"]?.arrayValue?.first?["code"]?.stringValue == code }?["valueQuantity"]
+        }
+        #expect(Self.number(value("8480-6")?["value"]) == 456)
+        #expect(value("8480-6")?["unit"]?.stringValue == "mm[Hg]")
+        #expect(Self.number(value("8462-4")?["value"]) == 789)
+        #expect(value("8462-4")?["unit"]?.stringValue == "mm[Hg2]")
+        #expect(observation["code"]?["text"]?.stringValue == "description")
+        #expect(components.contains { $0["interpretation"]?.arrayValue?.first?["text"]?.stringValue == "interpretation text" })
+        #expect(observation["bodySite"]?["coding"]?.arrayValue?.first?["code"]?.stringValue == "at00256")
+        #expect(observation["bodySite"]?["coding"]?.arrayValue?.first?["system"]?.stringValue == "remotey")
+    }
 }
