@@ -1,12 +1,15 @@
 import ArgumentParser
+import Foundation
+import JSONCore
 import Mappings
 import Server
+import Templates
 
 /// `socle mappings check <folder>`: reads a folder of FHIRconnect mapping
 /// files as the server loads them and prints every problem with its file,
 /// line and reason, then each context that resolves.
 struct MappingsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "mappings", abstract: "FHIRconnect mappings.", subcommands: [Check.self])
+    static let configuration = CommandConfiguration(commandName: "mappings", abstract: "FHIRconnect mappings.", subcommands: [Check.self, Map.self])
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -35,6 +38,69 @@ struct MappingsCommand: AsyncParsableCommand {
                     + "\(resolved.models.count) model mappings, starts at \(resolved.start.header.name)"
             }
             return lines.joined(separator: "\n")
+        }
+    }
+
+    struct Map: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Map one input through a folder's context for a template, either way.",
+            discussion: """
+                A canonical composition gives its FHIR resources (a collection bundle); a FHIR resource or \
+                bundle gives the composition, validated against the template. What the mapping left out \
+                and what the validation found go to standard error; exits 1 when the composition is not \
+                valid or the context does not apply.
+                """)
+
+        @Argument(help: "The folder of FHIRconnect mapping files.") var folder: String
+        @Option(help: "The operational template (.opt) the context maps.") var template: String
+        @Option(help: "The context's name, when several map the template.") var context: String?
+        @Option(help: "ctx/language of the composition made.") var language = "en"
+        @Option(help: "ctx/territory of the composition made.") var territory = "FR"
+        @Option(help: "ctx/composer_name of the composition made.") var composer = "socle mappings map"
+        @Option(help: "Zone of date-times a composition gives without one (IANA name).") var zone = TimeZone.current.identifier
+        @Argument(help: "The input: a composition (canonical JSON) or a FHIR resource or bundle (JSON).") var input: String
+
+        func run() async throws {
+            let library: MappingLibrary
+            do {
+                library = try MappingFolder.load(folder)
+            } catch {
+                throw ValidationError(error.description)
+            }
+            let optData = try Data(contentsOf: URL(fileURLWithPath: template))
+            let parsed = try OPTParser().parse(optData)
+            let candidates = library.contexts(template: parsed.templateID)
+            guard let resolved = candidates.first(where: { context == nil || $0.context.header.name == context }) else {
+                throw ValidationError("no context of \(folder) maps template \(parsed.templateID)\(context.map { " named \($0)" } ?? "")")
+            }
+            guard let timeZone = TimeZone(identifier: zone) else { throw ValidationError("'\(zone)' is not a time zone") }
+            let json = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: input))))
+            let values: [String: JSON] = ["language": .string(language), "territory": .string(territory), "composer_name": .string(composer)]
+            let outcome: MappingRun.Outcome
+            do {
+                outcome = try MappingRun(context: resolved, template: parsed).run(json, contextValues: values, zone: timeZone)
+            } catch {
+                throw ValidationError("the FLAT the mapping made is refused: " + error.problems.map(\.description).joined(separator: "; "))
+            }
+            try Self.report(outcome)
+        }
+
+        static func report(_ outcome: MappingRun.Outcome) throws {
+            func warn(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            switch outcome {
+            case .resources(let mapped):
+                let entries = mapped.resources.map { JSON.object(JSONObject([("resource", $0)])) }
+                print(JSONSerializer.string(.object(JSONObject([("resourceType", "Bundle"), ("type", "collection"), ("entry", .array(entries))]))))
+                for note in mapped.notes { warn("note: " + note) }
+            case .composition(let composition, let notes, let problems):
+                print(JSONSerializer.string(composition))
+                for note in notes { warn("note: " + note) }
+                for problem in problems { warn("invalid: \(problem)") }
+                if !problems.isEmpty { throw ExitCode(1) }
+            case .notApplicable:
+                warn("the context's preprocessor conditions do not hold for the input")
+                throw ExitCode(1)
+            }
         }
     }
 }
