@@ -11,6 +11,15 @@ import Templates
 struct MappingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mappings", abstract: "FHIRconnect mappings.", subcommands: [Check.self, Map.self])
 
+    /// A folder as `SOCLE_MAPPINGS` loads it; a path that is no folder is the command's error.
+    static func load(_ folder: String) throws -> MappingLibrary {
+        do {
+            return try MappingFolder.load(folder)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a folder of FHIRconnect mapping files (as SOCLE_MAPPINGS loads it).",
@@ -19,12 +28,7 @@ struct MappingsCommand: AsyncParsableCommand {
         @Argument(help: "The folder (its subfolders are read too).") var folder: String
 
         func run() async throws {
-            let library: MappingLibrary
-            do {
-                library = try MappingFolder.load(folder)
-            } catch {
-                throw ValidationError(error.description)
-            }
+            let library = try MappingsCommand.load(folder)
             print(Self.text(library))
             if library.files.contains(where: { !$0.loaded }) { throw ExitCode(1) }
         }
@@ -61,12 +65,7 @@ struct MappingsCommand: AsyncParsableCommand {
         @Argument(help: "The input: a composition (canonical JSON) or a FHIR resource or bundle (JSON).") var input: String
 
         func run() async throws {
-            let library: MappingLibrary
-            do {
-                library = try MappingFolder.load(folder)
-            } catch {
-                throw ValidationError(error.description)
-            }
+            let library = try MappingsCommand.load(folder)
             let optData = try Data(contentsOf: URL(fileURLWithPath: template))
             let parsed = try OPTParser().parse(optData)
             let candidates = library.contexts(template: parsed.templateID)
