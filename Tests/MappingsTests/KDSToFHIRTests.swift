@@ -40,10 +40,18 @@ import Testing
                 continue
             }
             mapped += 1
-            let differences = zip(expected, outcome.resources).flatMap { JSONDifference.all(Self.inlined($0), Self.inlined($1)) }
             let profile = context.context.profileURL ?? ""
-            let unexplained = differences.filter { Self.explain($0, profile: profile) == nil }
-            for reason in differences.compactMap({ Self.explain($0, profile: profile) }) { reasons[reason, default: 0] += 1 }
+            var unexplained: [JSONDifference.Difference] = []
+            for (want, got) in zip(expected, outcome.resources) {
+                let actual = Self.inlined(got)
+                for difference in JSONDifference.all(Self.inlined(want), actual) {
+                    if let reason = Self.explain(difference, profile: profile, actual: actual) {
+                        reasons[reason, default: 0] += 1
+                    } else {
+                        unexplained.append(difference)
+                    }
+                }
+            }
             if unexplained.isEmpty {
                 passed += 1
             } else {
@@ -90,6 +98,22 @@ import Testing
         return try JSONParser.parse(kept)
     }
 
+    /// The value at a difference's path (`/type[0]/coding[1]`).
+    static func value(at path: String, in json: JSON) -> JSON? {
+        var current: JSON? = json
+        for part in path.split(separator: "/") {
+            var name = Substring(part)
+            var indexes: [Int] = []
+            while name.hasSuffix("]"), let open = name.lastIndex(of: "["), let index = Int(name[name.index(after: open)..<name.index(before: name.endIndex)]) {
+                indexes.insert(index, at: 0)
+                name = name[..<open]
+            }
+            current = current?[String(name)]
+            for index in indexes { current = current?.arrayValue.flatMap { index < $0.count ? $0[index] : nil } }
+        }
+        return current
+    }
+
     /// A resource with each reference to a contained resource (`#1`) replaced
     /// by that resource (without its id) and `contained` dropped: the local
     /// ids and the order of contained resources are arbitrary (R4 §2.3.0.5
@@ -119,7 +143,7 @@ import Testing
     }
 
     /// Differences that are not the mapping's: each named.
-    static func explain(_ difference: JSONDifference.Difference, profile: String) -> String? {
+    static func explain(_ difference: JSONDifference.Difference, profile: String, actual: JSON) -> String? {
         // Socle writes the context's profile in meta.profile (after any the
         // mapping writes) so that the resource finds its context on the way back.
         let ours: JSON = .object(JSONObject([("profile", .array([.string(profile)]))]))
@@ -127,6 +151,14 @@ import Testing
         let appended = difference.path == "/meta/profile[]" || (difference.path == "/meta/profile" && difference.expected == nil)
         if added || appended {
             return "Socle adds the context's profile to meta.profile"
+        }
+        // A concept made from a coded text has its text (R4 CodeableConcept.text: the concept as the
+        // user chose it); openFHIR writes it for its blood pressure files and not for these.
+        if difference.path.hasSuffix("/text"), difference.expected == nil, case .string(let text)? = difference.actual,
+            let concept = Self.value(at: String(difference.path.dropLast(5)), in: actual),
+            concept["coding"]?.arrayValue?.first?["display"]?.stringValue == text
+        {
+            return "Socle gives a concept made from a coded text its text"
         }
         if difference.path.hasSuffix("/version"), difference.expected == nil, difference.path.contains("/coding["), !difference.path.contains("/coding[0]") {
             return "openFHIR drops the code system version of a term mapping's coding"

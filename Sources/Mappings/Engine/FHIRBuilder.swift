@@ -9,6 +9,9 @@ import JSONCore
 final class FHIRElement {
     let type: String
     var value: JSON?
+    /// For a CodeableConcept one of whose codings came from a coded text:
+    /// that text, the concept's `text` whatever a constant wrote there.
+    var codedText: String?
     private(set) var members: [(key: String, items: [FHIRElement], isArray: Bool)] = []
 
     init(type: String, value: JSON? = nil) {
@@ -48,6 +51,7 @@ final class FHIRElement {
         if isPrimitive { return value }
         var object = JSONObject()
         if resourceType { object["resourceType"] = .string(type) }
+        if let codedText { set("text", codedText) }
         for member in members {
             let values = member.items.compactMap { $0.json(resourceType: JSONMemberKind.isResource($0.type)) }
             if member.isArray {

@@ -92,7 +92,8 @@ extension FHIRWriter {
         }
         let constant = OpenEHRValue(rmType: "DV_TEXT", leaves: ["": .string(assignment.value)])
         let scope = BuildScope(resource: chain.first ?? element, chain: chain + [element])
-        if locate(path, scope: scope, value: constant, preferred: [], memo: &memo, keepExisting: true) == nil {
+        // A constant is written like any value: the later write overwrites (§Recurrence, Overwriting).
+        if locate(path, scope: scope, value: constant, preferred: [], memo: &memo) == nil {
             notes.append("\(method): manual path \(assignment.path) cannot be written")
         }
     }

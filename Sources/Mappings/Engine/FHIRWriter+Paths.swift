@@ -79,10 +79,10 @@ extension FHIRWriter {
     /// A value in the element `definition` of `parent`, as the first of its
     /// FHIR types the element takes (a constant's text as any primitive).
     /// A coded text made a coding of a concept brings its term mappings as
-    /// further codings and its text as the concept's, when it has none (the
-    /// concept as the user chose it, R4 CodeableConcept.text). With
-    /// `keepExisting` (a manual constant) a single element already written is
-    /// kept: values from the data come before constants.
+    /// further codings and its text as the concept's (the concept as the user
+    /// chose it, R4 CodeableConcept.text; it stands over a constant written
+    /// there). With `keepExisting` (a condition's criterion) a single element
+    /// already written is kept.
     func place(
         _ value: OpenEHRValue, in parent: FHIRElement, _ definition: ElementDefinition, cast: String?, preferred: [String], keepExisting: Bool
     ) -> FHIRElement? {
@@ -102,7 +102,8 @@ extension FHIRWriter {
             parent.add(made, key: key, isArray: definition.isArray)
             if type == "Coding", parent.type == "CodeableConcept", value.rmType == "DV_CODED_TEXT" {
                 for mapping in value.mappings { if let other = FHIRValues.coding(mapping) { parent.add(other, key: key, isArray: true) } }
-                if parent.items("text").isEmpty, let text = value.text("|value") { parent.set("text", text) }
+                // The first coded text placed in the concept gives its text, not a later coding's.
+                parent.codedText = parent.codedText ?? value.text("|value")
             }
             return made
         }
