@@ -9,7 +9,7 @@ extension FHIRWriter {
             guard let occurrences = occurrences(method, position: position) else { continue }
             let target = method.openEHR.flatMap { segments($0, position) } ?? position.parent
             for occurrence in occurrences {
-                    let inner = position.at(occurrence, parent: target)
+                let inner = position.at(occurrence, parent: target)
                 guard let element = write(method, position: inner, scope: scope) else { continue }
                 let below = scope.below(element.element, chain: element.chain)
                 run(method.followedBy, scope: below, position: inner)
