@@ -51,4 +51,26 @@ import Testing
         }
         #expect(error?.problems.contains { $0.description.contains("ctx/no_such_key") } == true, "\(error?.problems ?? [])")
     }
+
+    /// A resource the context's preprocessor excludes (openFHIR's diagnose
+    /// mapping: no Condition entered in error) is not mapped, and says so.
+    @Test func aResourceTheContextExcludesIsNotMapped() throws {
+        let folder = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/kds/diagnose")
+        let template = try OPTParser().parse(try Data(contentsOf: folder.appendingPathComponent("KDS_Diagnose.opt")))
+        let run = MappingRun(context: try #require(KDSCasesTests.library.contexts(template: "KDS_Diagnose").first), template: template)
+        let url = folder.appendingPathComponent("toOpenEHR/input/Condition-mii-exa-test-data-patient-1-diagnose-1.json")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let values: [String: JSON] = ["language": "de", "territory": "DE", "composer_name": "Test"]
+        // The case as given maps; entered in error, it does not.
+        guard case .composition = try run.run(try JSONParser.parse(Array(text.utf8)), contextValues: values) else {
+            Issue.record("the case as given maps to a composition")
+            return
+        }
+        let excluded = text.replacingOccurrences(of: "\"code\": \"confirmed\"", with: "\"code\": \"entered-in-error\"")
+        #expect(excluded != text)
+        guard case .notApplicable = try run.run(try JSONParser.parse(Array(excluded.utf8)), contextValues: values) else {
+            Issue.record("a Condition entered in error is not the context's to map")
+            return
+        }
+    }
 }

@@ -51,7 +51,6 @@ final class FHIRElement {
         if isPrimitive { return value }
         var object = JSONObject()
         if resourceType { object["resourceType"] = .string(type) }
-        if let codedText { set("text", codedText) }
         for member in members {
             let values = member.items.compactMap { $0.json(resourceType: JSONMemberKind.isResource($0.type)) }
             if member.isArray {
@@ -62,6 +61,8 @@ final class FHIRElement {
                 object[member.key] = value
             }
         }
+        // The coded text's over a constant's (written at the end, leaving the element as built).
+        if let codedText { object["text"] = .string(codedText) }
         // An extension needs a value or extensions (R4 ext-1): a url alone says nothing.
         if type == "Extension", !object.members.contains(where: { $0.key == "extension" || $0.key.hasPrefix("value") }) { return nil }
         return object.members.count > (resourceType ? 1 : 0) ? .object(object) : nil
@@ -79,10 +80,10 @@ enum JSONMemberKind {
         FHIRSchema.r4.type(type)?.elementsByName[name]
     }
 
-    /// The FHIR type an element holds: the one chosen for a choice, else the
-    /// declared one (a backbone element's own, `Observation.component`).
-    static func contentType(_ element: ElementDefinition, chosen: String? = nil) -> String {
-        chosen ?? element.types.first ?? "Element"
+    /// The FHIR type an element holds when nothing chooses another: the
+    /// first declared (a backbone element's own, `Observation.component`).
+    static func contentType(_ element: ElementDefinition) -> String {
+        element.types.first ?? "Element"
     }
 
     /// The JSON key of an element holding `type` (`valueQuantity` for a choice).

@@ -46,14 +46,7 @@ struct FHIRCursor {
 
     /// The primitive values below, for a condition: the element's own if it
     /// is a primitive, else nothing.
-    var primitiveText: String? {
-        switch node.value {
-        case .string(let text)?: text
-        case .number(let text)?: text
-        case .bool(let flag)?: flag ? "true" : "false"
-        default: nil
-        }
-    }
+    var primitiveText: String? { node.value?.scalarText }
 }
 
 /// Where a method's FHIR paths start: the resource, the parent method's elements.
@@ -113,12 +106,7 @@ struct FHIRScope {
     /// A condition on its own: some element at its root passes (`one of`,
     /// `not empty`, `type`), or all do (`not of`, `empty`).
     func holds(_ condition: FHIRCondition) -> Bool {
-        let roots = evaluate(condition.targetRoot)
-        switch condition.operator {
-        case .oneOf, .type: return roots.contains { Self.test(condition, on: $0) }
-        case .notEmpty: return roots.contains { Self.test(condition, on: $0) }
-        case .notOf, .empty: return roots.allSatisfy { Self.test(condition, on: $0) }
-        }
+        condition.operator.holds(over: evaluate(condition.targetRoot)) { Self.test(condition, on: $0) }
     }
 
     /// The condition on one element: the values its target attributes reach.
@@ -131,18 +119,7 @@ struct FHIRScope {
                 reached += follow(path.steps[...], from: [cursor])
             }
         }
-        let values = Set(reached.compactMap(\.primitiveText))
-        switch condition.operator {
-        case .oneOf: return condition.criteria.contains { values.contains(Self.criterion($0)) }
-        case .notOf: return !condition.criteria.contains { values.contains(Self.criterion($0)) }
-        case .empty: return reached.isEmpty
-        case .notEmpty: return !reached.isEmpty
-        case .type: return condition.criteria.contains { $0.lowercased() == cursor.node.type.lowercased() }
-        }
-    }
-
-    /// A criterion as written; `[x]` brackets around one value are the list notation of some files.
-    static func criterion(_ text: String) -> String {
-        text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
+        return condition.operator.test(
+            values: Set(reached.compactMap(\.primitiveText)), reached: !reached.isEmpty, type: cursor.node.type, criteria: condition.criteria)
     }
 }

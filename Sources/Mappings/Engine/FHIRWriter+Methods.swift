@@ -101,12 +101,11 @@ extension FHIRWriter {
     /// The data value of an occurrence: of its node's type, or for an element
     /// of several types, of the alternative the composition holds.
     func value(at occurrence: FlatInstance) -> OpenEHRValue? {
-        if occurrence.attribute != nil {
+        if occurrence.isAttribute {
             // An attribute's value: a date-time when it reads as one, else a text.
-            let leaves = reader.leaves(occurrence.path)
-            guard let text = leaves[""]?.stringValue else { return nil }
-            let zoned = ISODateTime(text) != nil ? LocalTime.zoned(text, in: zone) : nil
-            return OpenEHRValue(rmType: ISODateTime(text) != nil ? "DV_DATE_TIME" : "DV_TEXT", leaves: ["": .string(zoned ?? text)])
+            guard let text = reader.leaves(occurrence.path)[""]?.stringValue else { return nil }
+            guard ISODateTime(text) != nil else { return OpenEHRValue(rmType: "DV_TEXT", leaves: ["": .string(text)]) }
+            return OpenEHRValue(rmType: "DV_DATE_TIME", leaves: ["": .string(LocalTime.zoned(text, in: zone) ?? text)])
         }
         var node = occurrence.node
         var path = occurrence.path

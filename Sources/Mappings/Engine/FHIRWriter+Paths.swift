@@ -117,7 +117,7 @@ extension FHIRWriter {
     mutating func satisfy(_ conditions: [FHIRCondition], of method: MappingMethod, element: FHIRElement) {
         guard let path = method.fhir else { return }
         for condition in conditions where condition.operator == .oneOf && Self.same(condition.targetRoot, path) {
-            guard let criterion = condition.criteria.first.map(FHIRScope.criterion), let attribute = condition.attributePaths.first else { continue }
+            guard let criterion = condition.criteria.first.map(ConditionOperator.criterion), let attribute = condition.attributePaths.first else { continue }
             if let json = element.json() {
                 let node = FHIRNode(value: json, type: element.type, element: nil, name: "", location: "", tracksLocation: false)
                 if FHIRScope.test(condition, on: FHIRCursor(node: node, ancestors: [], references: [:])) { continue }
@@ -140,29 +140,20 @@ extension FHIRWriter {
     func holds(_ condition: OpenEHRCondition, position: ReadPosition) -> Bool {
         guard let root = segments(condition.targetRoot, position) else { return false }
         let occurrences = template.target(root).map { reader.instances(of: $0.node, from: position.anchor, bound: position.bound) } ?? []
-        switch condition.operator {
-        case .oneOf, .type, .notEmpty: return occurrences.contains { test(condition, on: $0) }
-        case .notOf, .empty: return occurrences.allSatisfy { test(condition, on: $0) }
-        }
+        return condition.operator.holds(over: occurrences) { test(condition, on: $0) }
     }
 
     /// The condition on one occurrence: the values its target attributes reach.
     func test(_ condition: OpenEHRCondition, on occurrence: FlatInstance) -> Bool {
-        var values: [String] = []
+        var values: Set<String> = []
         var reached = condition.attributePaths.isEmpty
         for attribute in condition.attributePaths {
             for found in attributeValues(attribute.steps, below: occurrence) {
                 reached = true
-                if let text = found { values.append(text) }
+                if let text = found { values.insert(text) }
             }
         }
-        switch condition.operator {
-        case .oneOf: return condition.criteria.contains { values.contains(FHIRScope.criterion($0)) }
-        case .notOf: return !condition.criteria.contains { values.contains(FHIRScope.criterion($0)) }
-        case .empty: return !reached
-        case .notEmpty: return reached
-        case .type: return condition.criteria.contains { $0 == template.nodes[occurrence.node].rmType }
-        }
+        return condition.operator.test(values: values, reached: reached, type: template.nodes[occurrence.node].rmType, criteria: condition.criteria)
     }
 
     /// What an attribute path reaches below an occurrence: the nodes its
@@ -184,18 +175,9 @@ extension FHIRWriter {
             return occurrences.map { found in
                 guard let value = value(at: found) else { return nil }
                 guard let suffix = FlatValues.suffix(rest, rmType: value.rmType) else { return nil }
-                return (value[suffix] ?? (suffix == "" ? value["|code"] : nil)).flatMap(Self.text)
+                return (value[suffix] ?? (suffix == "" ? value["|code"] : nil))?.scalarText
             }
         }
         return []
-    }
-
-    static func text(_ json: JSON) -> String? {
-        switch json {
-        case .string(let text): text
-        case .number(let text): text
-        case .bool(let flag): flag ? "true" : "false"
-        default: nil
-        }
     }
 }

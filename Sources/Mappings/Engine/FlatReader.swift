@@ -9,7 +9,7 @@ struct FlatInstance {
     let chain: [(node: Int, path: String)]
     /// An RM attribute of the node the web template has no node for
     /// (`context/end_time`, FLAT `…/context/_end_time`): the path is the attribute's.
-    var attribute: String?
+    var isAttribute = false
 
     var node: Int { chain[chain.count - 1].node }
     var path: String { chain[chain.count - 1].path }
@@ -99,7 +99,7 @@ struct FlatReader {
         return instances(of: node, from: anchor, bound: bound).compactMap { owner in
             let path = owner.path + "/" + flatName
             guard present.contains(path) else { return nil }
-            return FlatInstance(chain: owner.chain.dropLast() + [(owner.node, path)], attribute: String(flatName.dropFirst()))
+            return FlatInstance(chain: owner.chain.dropLast() + [(owner.node, path)], isAttribute: true)
         }
     }
 

@@ -125,10 +125,6 @@ public struct OpenEHRMappingPath: Sendable, Equatable, CustomStringConvertible {
         segments = FlatWriter.split(MappingTemplate.key(steps))
     }
 
-    public static func == (a: OpenEHRMappingPath, b: OpenEHRMappingPath) -> Bool {
-        a.start == b.start && a.steps == b.steps && a.text == b.text
-    }
-
     public static func parse(_ text: String) -> Result<OpenEHRMappingPath, PathError> {
         var rest = Substring(text.trimmingSpaces)
         var start = Start.relative(up: 0)
