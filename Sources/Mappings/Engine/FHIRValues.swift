@@ -135,21 +135,13 @@ enum FHIRValues {
         guard let code = leaves["|code"]?.stringValue else { return nil }
         let coding = FHIRElement(type: "Coding")
         if let terminology = leaves["|terminology"]?.stringValue {
-            let (system, version) = Self.system(terminology)
+            let (system, version) = FlatValues.systemAndVersion(terminology)
             coding.set("system", system, type: "uri")
             if let version { coding.set("version", version) }
         }
         coding.set("code", code, type: "code")
         if let display = (leaves["|value"] ?? leaves["|preferred_term"])?.stringValue { coding.set("display", display) }
         return coding
-    }
-
-    /// `http://snomed.info/sct (20230731)` → the system and the version.
-    static func system(_ terminology: String) -> (String, String?) {
-        guard terminology.hasSuffix(")"), let open = terminology.lastIndex(of: "("), open > terminology.startIndex else { return (terminology, nil) }
-        var system = terminology[..<open]
-        while system.last == " " { system = system.dropLast() }
-        return (String(system), String(terminology[terminology.index(after: open)..<terminology.index(before: terminology.endIndex)]))
     }
 
     /// DV_IDENTIFIER → Identifier: id, issuer as system, type `system::code` as a coding, assigner as display or identifier.

@@ -151,6 +151,15 @@ enum FlatValues {
         return coding["version"]?.stringValue.map { "\(system) (\($0))" } ?? system
     }
 
+    /// The way back of `system(_:)`: `http://snomed.info/sct (20230731)` →
+    /// the system and the version.
+    static func systemAndVersion(_ terminology: String) -> (String, String?) {
+        guard terminology.hasSuffix(")"), let open = terminology.lastIndex(of: "("), open > terminology.startIndex else { return (terminology, nil) }
+        var system = terminology[..<open]
+        while system.last == " " { system = system.dropLast() }
+        return (String(system), String(terminology[terminology.index(after: open)..<terminology.index(before: terminology.endIndex)]))
+    }
+
     /// The FLAT suffix a manual mapping's openEHR path names below a data
     /// value (§Manual mappings: `defining_code/code_string`, `terminology_id`…);
     /// nil for a path that is not an attribute of one.
