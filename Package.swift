@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "Services",
             dependencies: [
-                "OpenEHR", "Templates", "AQL", "FHIR", "Storage", "JSONCore", .product(name: "Logging", package: "swift-log"),
+                "OpenEHR", "Templates", "AQL", "FHIR", "Mappings", "Storage", "JSONCore", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

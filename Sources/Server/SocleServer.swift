@@ -53,10 +53,13 @@ public enum SocleServer {
 
     /// Opens the database named in the configuration and brings its schema
     /// and projections up to date (refusing ones newer than this binary).
-    public static func open(_ configuration: ServerConfiguration, logger: Logger, projections: [any Projection] = Store.standardProjections)
+    /// With `SOCLE_MAPPINGS`, the FHIR search projection also keeps the
+    /// resources compositions are seen as (`MappedCompositions`).
+    public static func open(_ configuration: ServerConfiguration, logger: Logger, projections: [any Projection]? = nil)
         async throws -> Components
     {
         try configuration.validate()
+        let projections = try projections ?? standardProjections(configuration)
         let store = try Store.open(try configuration.location(), settings: configuration.database, logger: logger, projections: projections)
         do {
             return try await open(configuration, store: store)
@@ -66,15 +69,35 @@ public enum SocleServer {
         }
     }
 
+    /// The standard projections, the FHIR search index seeing compositions
+    /// through the configuration's mappings when they map any template.
+    public static func standardProjections(_ configuration: ServerConfiguration) throws -> [any Projection] {
+        guard let folder = configuration.mappingsFolder else { return Store.standardProjections }
+        let library = try MappingFolder.load(folder)
+        guard !library.contexts.isEmpty else { return Store.standardProjections }
+        let view = MappedCompositions(library: library)
+        return Store.standardProjections.map { $0 is FHIRSearchProjection ? FHIRSearchProjection(view: view) : $0 }
+    }
+
+    /// The view of compositions the store's FHIR search projection keeps, if any.
+    static func mappedCompositions(_ store: Store) -> MappedCompositions? {
+        store.projections.all.lazy.compactMap { ($0 as? FHIRSearchProjection)?.view as? MappedCompositions }.first
+    }
+
     /// Prepares an already opened store and builds the components on it;
-    /// EHRs made before each EHR had an EHR_ACCESS are given theirs.
+    /// EHRs made before each EHR had an EHR_ACCESS are given theirs. The
+    /// mapped templates are made ready for the FHIR view of compositions
+    /// before the projection maintenance may rebuild it.
     public static func open(_ configuration: ServerConfiguration, store: Store) async throws -> Components {
         let (schemaVersion, _) = try await store.prepare()
+        let view = mappedCompositions(store)
+        let templates = TemplateService(store: store.templates, mappedCompositions: view)
+        try await view?.load(from: templates)
         var components = Components(
-            store: store, schemaVersion: schemaVersion, configuration: configuration, templateService: TemplateService(store: store.templates),
+            store: store, schemaVersion: schemaVersion, configuration: configuration, templateService: templates,
             fhirProfiles: try await FHIRProfiles.loaded(from: store.versions), accessTrace: try await openAccessTrace(configuration, store: store),
             bearerTokens: configuration.oidc.map { BearerTokenVerifier(settings: $0) },
-            mappings: try configuration.mappingsFolder.map(MappingFolder.load) ?? MappingLibrary(files: []), careRelationships: nil)
+            mappings: try view?.library ?? configuration.mappingsFolder.map(MappingFolder.load) ?? MappingLibrary(files: []), careRelationships: nil)
         if configuration.careRelationships {
             components.careRelationships = CareRelationships(fhir: components.fhirService, versions: store.versions)
         }

@@ -21,7 +21,10 @@ struct Reindex: AsyncParsableCommand {
         var logger = Logger(label: "socle.reindex")
         logger.logLevel = .warning
         let (url, settings) = try database.resolved()
-        let components = try await SocleServer.open(ServerConfiguration(databaseURL: url, database: settings), logger: logger)
+        var configuration = ServerConfiguration(databaseURL: url, database: settings)
+        // The FHIR view of compositions follows the mappings the servers load.
+        configuration.mappingsFolder = ProcessInfo.processInfo.environment["SOCLE_MAPPINGS"].flatMap { $0.isEmpty ? nil : $0 }
+        let components = try await SocleServer.open(configuration, logger: logger)
         let store = components.store
         let names = projection.map { [$0] } ?? store.projections.all.map { $0.name }
         let owner = "reindex-\(ProcessInfo.processInfo.processIdentifier)"

@@ -28,12 +28,13 @@ struct TestServer {
         live: Bool = false, metrics: MetricsAccess = .admin, maximumConcurrentRequests: Int = 0,
         configure: @Sendable (inout ServerConfiguration) -> Void = { _ in }, _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
-        try await TestDatabase.with(engine) { database in
-            var configuration = ServerConfiguration(systemID: systemID, authentication: .basic(users), trustedProxies: trustedProxies)
-            configuration.accessTrace.keyPath = Self.keyPath()
-            configuration.metrics = metrics
-            configuration.maximumConcurrentRequests = maximumConcurrentRequests
-            configure(&configuration)
+        var configuration = ServerConfiguration(systemID: systemID, authentication: .basic(users), trustedProxies: trustedProxies)
+        configuration.accessTrace.keyPath = Self.keyPath()
+        configuration.metrics = metrics
+        configuration.maximumConcurrentRequests = maximumConcurrentRequests
+        configure(&configuration)
+        // The projections the configuration asks for (the FHIR view of compositions with mappings), as `socle serve` opens them.
+        try await TestDatabase.with(engine, projections: try SocleServer.standardProjections(configuration)) { [configuration] database in
             let components = try await SocleServer.open(configuration, store: database.store)
             let logger = Logger(label: "socle.test")
             let app = Application(router: SocleServer.router(components, logger: logger), logger: logger)

@@ -455,8 +455,8 @@ extension FHIRService {
         // What the page includes is found from the index first, so that the
         // documents of both come in one read (a round trip less on PostgreSQL).
         let includedIDs = try await included(search, page: page)
-        let latest = try await store.latestVersions(objectIDs: page + includedIDs)
-        let matches = page.compactMap { latest[$0].map(ResourceVersion.init) }.filter { !$0.isDeleted }
+        let latest = try await latestResources(page + includedIDs)
+        let matches = page.compactMap { latest[$0] }.filter { !$0.isDeleted }
         let next = (search.backward || more) ? kept.last?.cursor : nil
         let previous = (search.backward ? more : search.after != nil) ? kept.first.map { "<" + $0.cursor } : nil
         // A first page that holds every match is its own total (no second statement).
@@ -468,7 +468,7 @@ extension FHIRService {
             }
         var result = SearchPage(search: search, matches: matches, total: total, next: next)
         result.previous = previous
-        result.included = includedIDs.compactMap { latest[$0].map(ResourceVersion.init) }.filter { !$0.isDeleted }
+        result.included = includedIDs.compactMap { latest[$0] }.filter { !$0.isDeleted }
         return result
     }
 

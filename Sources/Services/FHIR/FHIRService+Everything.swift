@@ -79,13 +79,13 @@ extension FHIRService {
         // With `_since`, the commit times come with the versions of all of them.
         var live = try await search.live(all)
         if let since {
-            let versions = try await store.latestVersions(objectIDs: Array(live))
-            live = live.filter { (versions[$0]?.audit.timeCommitted ?? 0) >= since }
+            let versions = try await latestResources(Array(live))
+            live = live.filter { (versions[$0]?.lastUpdated.microsecondsSinceEpoch ?? 0) >= since }
         }
         let kept = all.filter(live.contains)
         let page = Array(kept.drop { reference in after.map { reference <= $0 } ?? false }.prefix(count))
-        let latest = try await store.latestVersions(objectIDs: page)
-        let versions = page.compactMap { latest[$0].map(ResourceVersion.init) }
+        let latest = try await latestResources(page)
+        let versions = page.compactMap { latest[$0] }
         return Everything(
             matches: versions.filter { members.contains($0.reference) }, included: versions.filter { !members.contains($0.reference) },
             total: kept.count, next: page.count == count && page.last != kept.last ? page.last : nil, count: count)

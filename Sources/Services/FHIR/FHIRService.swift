@@ -46,6 +46,8 @@ public struct FHIRService: Sendable {
         public var issues: [FHIRIssue] = []
         /// The patient whose compartment it is in (`Patient/…`), when it is in one.
         public var patient: String?
+        /// The composition it is seen from (`MappedCompositions`), when it is not a resource of its own.
+        public var composition: String?
 
         public var reference: String { type + "/" + id }
         public var json: JSON? { bytes.isEmpty ? nil : try? JSONParser.parse(bytes) }
@@ -232,7 +234,9 @@ public struct FHIRService: Sendable {
     public func read(type: String, id: String) async throws -> ResourceVersion {
         try Self.requireType(type)
         guard let record = try await store.latestVersion(objectID: type + "/" + id), record.ehrID == nil else {
-            throw ServiceError(.notFound, "\(type)/\(id) does not exist")
+            guard let viewed = try await viewed(type + "/" + id) else { throw ServiceError(.notFound, "\(type)/\(id) does not exist") }
+            if viewed.isDeleted { throw ServiceError(.gone, "\(type)/\(id) was deleted with composition \(viewed.source) (version \(viewed.versionNumber))") }
+            return ResourceVersion(viewed)
         }
         let version = ResourceVersion(record)
         if version.isDeleted { throw ServiceError(.gone, "\(type)/\(id) was deleted (version \(version.versionID))", latestVersion: nil) }
@@ -242,9 +246,16 @@ public struct FHIRService: Sendable {
     /// vread (R4 §vread): one version; 410 for the version that deleted it.
     public func vread(type: String, id: String, versionID: String) async throws -> ResourceVersion {
         try Self.requireType(type)
-        guard let number = Int(versionID), number > 0, let record = try await store.version(objectID: type + "/" + id, number: number), record.ehrID == nil
-        else { throw ServiceError(.notFound, "\(type)/\(id) has no version \(versionID)") }
-        let version = ResourceVersion(record)
+        guard let number = Int(versionID), number > 0 else { throw ServiceError(.notFound, "\(type)/\(id) has no version \(versionID)") }
+        let found: ResourceVersion? =
+            if let record = try await store.version(objectID: type + "/" + id, number: number) {
+                record.ehrID == nil ? ResourceVersion(record) : nil
+            } else if let viewed = try await viewed(type + "/" + id) {
+                try await viewedVersion(viewed, number: number)
+            } else {
+                nil
+            }
+        guard let version = found else { throw ServiceError(.notFound, "\(type)/\(id) has no version \(versionID)") }
         if version.isDeleted { throw ServiceError(.gone, "version \(versionID) of \(type)/\(id) is its deletion") }
         return version
     }
@@ -265,6 +276,7 @@ public struct FHIRService: Sendable {
         try await requireTargets(of: [prepared], except: [type + "/" + id])
         return try await retrying(ifMatch == nil) {
             let latest = try await store.latestVersion(objectID: type + "/" + id)
+            if latest == nil { try await requireNotViewed([type + "/" + id]) }
             try Self.requireCurrent(type + "/" + id, latest: latest, ifMatch: ifMatch)
             // A PUT that changes nothing writes no version (as HAPI FHIR does): the current one is the answer.
             if let latest, latest.lifecycleState != VersionLifecycleState.deleted.rawValue, Self.sameContent(latest.data, prepared) {
@@ -299,6 +311,7 @@ public struct FHIRService: Sendable {
     public func patch(type: String, id: String, patch: Patch, ifMatch: Int?, committal: Committal) async throws -> ResourceVersion {
         try await retrying(ifMatch == nil) {
             let current = try await read(type: type, id: id)
+            if let composition = current.composition { throw Self.viewedRefusal(current.reference, composition: composition) }
             if let ifMatch, ifMatch != current.versionID {
                 throw ServiceError(.preconditionFailed, "If-Match names version \(ifMatch), the latest of \(type)/\(id) is \(current.versionID)")
             }
@@ -331,9 +344,9 @@ public struct FHIRService: Sendable {
     public func delete(type: String, id: String, committal: Committal) async throws -> ResourceVersion? {
         try Self.requireType(type)
         return try await retrying(true) {
-            guard let latest = try await store.latestVersion(objectID: type + "/" + id), latest.ehrID == nil,
-                latest.lifecycleState != VersionLifecycleState.deleted.rawValue
-            else { return nil }
+            let latest = try await store.latestVersion(objectID: type + "/" + id)
+            if latest == nil { try await requireNotViewed([type + "/" + id]) }
+            guard let latest, latest.ehrID == nil, latest.lifecycleState != VersionLifecycleState.deleted.rawValue else { return nil }
             try await requireUnreferenced([type + "/" + id])
             return try await write(nil, type: type, id: id, preceding: latest.versionNumber, committal: committal, change: .deleted, patientID: latest.patientID)
         }
@@ -343,7 +356,8 @@ public struct FHIRService: Sendable {
     public func history(_ query: HistoryQuery) async throws -> (versions: [ResourceVersion], total: Int) {
         if let type = query.rmType { try Self.requireType(type) }
         if let objectID = query.objectID, try await store.versionedObject(objectID) == nil {
-            throw ServiceError(.notFound, "\(objectID) does not exist")
+            guard let viewed = try await viewed(objectID) else { throw ServiceError(.notFound, "\(objectID) does not exist") }
+            return try await viewedHistory(viewed, query)
         }
         let (records, total) = try await store.history(query)
         return (records.map(ResourceVersion.init), total)

@@ -31,8 +31,12 @@ public final class TemplateService: Sendable {
         var reader: FlatComposition?
     }
 
-    public init(store: TemplateStore) {
+    /// The FHIR view of compositions, kept ready for every mapped template this node reads.
+    let mappedCompositions: MappedCompositions?
+
+    public init(store: TemplateStore, mappedCompositions: MappedCompositions? = nil) {
         self.store = store
+        self.mappedCompositions = mappedCompositions
     }
 
     /// Parses and stores an OPT; 400 with every reason when it is not a
@@ -47,6 +51,7 @@ public final class TemplateService: Sendable {
             throw ServiceError(.conflict, "template \(template.templateID) already exists; replace it through the admin API")
         }
         entries.withLock { $0[template.templateID] = Entry(template: template, revision: record.revision) }
+        mappedCompositions?.use(template)
         return template
     }
 
@@ -60,6 +65,7 @@ public final class TemplateService: Sendable {
         let record = record(template, opt: opt)
         try await mapped { try await store.replace(record) }
         entries.withLock { $0[templateID] = Entry(template: template, revision: record.revision) }
+        mappedCompositions?.use(template)
         return template
     }
 
@@ -67,12 +73,14 @@ public final class TemplateService: Sendable {
     public func delete(templateID: String) async throws {
         try await mapped { try await store.delete(templateID) }
         forget(templateID)
+        mappedCompositions?.forget(templateID)
     }
 
     /// Admin: removes every template, or none when any is in use.
     public func deleteAll() async throws -> Int {
         let count = try await mapped { try await store.deleteAll() }
         entries.withLock { $0.removeAll() }
+        for templateID in mappedCompositions?.templateIDs ?? [] { mappedCompositions?.forget(templateID) }
         return count
     }
 
@@ -109,6 +117,7 @@ public final class TemplateService: Sendable {
         guard let record = try await store.template(templateID) else { return nil }
         let entry = Entry(template: try parse(record.opt), revision: record.revision)
         entries.withLock { $0[templateID] = entry }
+        mappedCompositions?.use(entry.template)
         return entry
     }
 

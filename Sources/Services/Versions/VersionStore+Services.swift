@@ -77,12 +77,13 @@ extension ContributionRecord {
 }
 
 extension VersionRecord {
-    /// A version of an object of an EHR, complete unless said otherwise.
+    /// A version of an object of an EHR, complete unless said otherwise;
+    /// it names the patient the EHR is linked to, when it is.
     static func committed(
         ehr: EHRRecord, uid: ObjectVersionID, data: [UInt8], audit: AuditRecord, contributionID: String, lifecycle: VersionLifecycleState = .complete
     ) -> VersionRecord {
         VersionRecord(
-            objectID: uid.objectID, versionNumber: uid.versionNumber, ehrID: ehr.ehrID, contributionID: contributionID, audit: audit,
+            objectID: uid.objectID, versionNumber: uid.versionNumber, ehrID: ehr.ehrID, patientID: ehr.patientID, contributionID: contributionID, audit: audit,
             lifecycleState: lifecycle.rawValue, data: data)
     }
 }

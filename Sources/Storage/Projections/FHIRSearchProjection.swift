@@ -23,13 +23,16 @@ enum FHIRSearchTable: String, CaseIterable, Sendable {
     /// `cnum`/`cunit` in UCUM canonical units when the unit is UCUM);
     /// positions for `near` (`num` latitude, `num_lo` longitude).
     case number = "fhir_number"
+    /// The resources a composition is seen as (`CompositionFHIRView`): each
+    /// one's body, the composition (`source`) and version it comes from.
+    case view = "fhir_view"
 
     var name: String { rawValue }
 
     /// The value columns of a typed table, after `rid, type, code, n` and before `grp, vals`.
     var valueColumns: [String] {
         switch self {
-        case .resource: []
+        case .resource, .view: []
         case .token: ["sys", "val", "txt"]
         case .reference: ["ttype", "tid", "url", "ver"]
         case .date: ["lo", "hi"]
@@ -69,14 +72,20 @@ enum FHIRSearchTable: String, CaseIterable, Sendable {
 public struct FHIRSearchProjection: Projection {
     public static let name = "fhir_search"
     public var name: String { Self.name }
-    public var version: Int { 4 }
-    public var rmTypes: Set<String>? { Self.resourceTypes }
+    public var version: Int { 5 }
+    public var rmTypes: Set<String>? { view == nil ? Self.resourceTypes : Self.resourceTypes.union(["COMPOSITION"]) }
     public var tables: [String] { FHIRSearchTable.allCases.map(\.name) }
 
     /// Every concrete FHIR R4 resource type.
     public static let resourceTypes = Set(FHIRSchema.r4.types.values.filter { $0.kind == .resource && !$0.isAbstract }.map(\.name))
 
-    public init() {}
+    /// The FHIR resources compositions are seen as (the loaded mappings);
+    /// nil: compositions are not FHIR resources.
+    public let view: (any CompositionFHIRView)?
+
+    public init(view: (any CompositionFHIRView)? = nil) {
+        self.view = view
+    }
 
     /// The open ends of a date interval.
     public static let openLow = Int64.min, openHigh = Int64.max
@@ -113,7 +122,7 @@ public struct FHIRSearchProjection: Projection {
                 cnum \(real), cunit TEXT, \(tail))\(clustered)
             """,
             "CREATE INDEX \(number)_value_idx ON \(number) (type, code, num)",
-        ]
+        ] + viewCreateStatements(kind)
     }
 
     public func dropStatements(_ kind: DatabaseKind) -> [String] {
@@ -129,7 +138,8 @@ public struct FHIRSearchProjection: Projection {
     /// statement per table made the rebuild of the ten-copy set run at 360
     /// resources/s, round trips both processes waited on.
     public func statements(for version: ProjectedVersion, _ kind: DatabaseKind) -> [SQLStatement] {
-        guard version.record.ehrID == nil, let id = Self.id(of: version.record.objectID, type: version.rmType) else { return [] }
+        if version.record.ehrID != nil { return version.rmType == "COMPOSITION" ? viewStatements(for: version, kind) : [] }
+        guard let id = Self.id(of: version.record.objectID, type: version.rmType) else { return [] }
         let resource = [SQLValue.text(version.rmType), .text(id)]
         let resourceTable = FHIRSearchTable.resource.name
         let rid = "(SELECT rid FROM \(resourceTable) WHERE type = ? AND id = ?)"
@@ -241,13 +251,21 @@ public struct FHIRSearchProjection: Projection {
             JOIN \(FHIRSearchTable.resource.name) r ON r.type = v.rm_type AND r.id = substr(e.object_id, length(v.rm_type) + 2)
             """
         return (FHIRSearchTable.typed + [.resource]).map { SQLStatement("DELETE FROM \($0.name) WHERE rid IN (\(erased))") }
+            + viewErasureStatements()
     }
 
     static func double(_ value: Decimal) -> Double { NSDecimalNumber(decimal: value).doubleValue }
 
-    /// FHIR resources are records without an EHR (`statements(for:)` skips the others).
-    public var records: ProjectedRecords { .withoutEHR }
+    /// FHIR resources are records without an EHR; with a view, compositions too.
+    public var records: ProjectedRecords { view == nil ? .withoutEHR : .all }
 
-    /// One resource row per live resource.
-    public func objectCountStatement(_ kind: DatabaseKind) -> String? { "SELECT COUNT(*) FROM \(FHIRSearchTable.resource.name)" }
+    /// One resource row per live resource written through FHIR (those a
+    /// composition is seen as are not versioned objects of their own).
+    public func objectCountStatement(_ kind: DatabaseKind) -> String? {
+        let (resource, view) = (FHIRSearchTable.resource.name, FHIRSearchTable.view.name)
+        return "SELECT COUNT(*) FROM \(resource) r WHERE NOT EXISTS (SELECT 1 FROM \(view) d WHERE d.type = r.type AND d.id = r.id)"
+    }
+
+    /// The live resources written through FHIR, whether or not compositions are followed.
+    public func liveObjectsStatement() -> SQLStatement { Self.liveStatement(records: .withoutEHR, rmTypes: Self.resourceTypes) }
 }

@@ -40,6 +40,9 @@ public protocol Projection: Sendable {
     func objectCountStatement(_ kind: DatabaseKind) -> String?
     /// Whose objects it projects, of those of its RM types.
     var records: ProjectedRecords { get }
+    /// How many objects it should hold (`objectCountStatement`'s count);
+    /// by default the live objects of its RM types and `records`.
+    func liveObjectsStatement() -> SQLStatement
 }
 
 /// The versioned objects a projection follows: those of an EHR (openEHR
@@ -52,9 +55,11 @@ extension Projection {
     public func objectCountStatement(_ kind: DatabaseKind) -> String? { nil }
     public var records: ProjectedRecords { .all }
 
-    /// How many objects it should hold: the live (latest version not
-    /// deleted) versioned objects of its RM types and `records`.
-    func liveObjectsStatement() -> SQLStatement {
+    public func liveObjectsStatement() -> SQLStatement { Self.liveStatement(records: records, rmTypes: rmTypes) }
+
+    /// The count of the live (latest version not deleted) versioned objects
+    /// of these RM types and records.
+    static func liveStatement(records: ProjectedRecords, rmTypes: Set<String>?) -> SQLStatement {
         var sql = """
             SELECT COUNT(*) FROM versioned_object o JOIN object_version v ON v.object_id = o.object_id AND v.version_number = o.latest_version
             WHERE v.lifecycle_state <> ?

@@ -1,0 +1,112 @@
+import Foundation
+import JSONCore
+import OpenEHR
+import Storage
+
+/// The resources compositions are seen as (docs/architecture.md §Mapped
+/// reads): read, searched, included and listed in their history like those
+/// written through FHIR; written only through openEHR until mapped FHIR
+/// writes come.
+extension FHIRService {
+    /// The view the store's FHIR search projection keeps, if any.
+    var compositionView: (any CompositionFHIRView)? {
+        store.projections.all.lazy.compactMap { ($0 as? FHIRSearchProjection)?.view }.first
+    }
+
+    /// The latest versions of `references` (`Type/id`): the resources written
+    /// through FHIR, then those compositions are seen as.
+    func latestResources(_ references: [String]) async throws -> [String: ResourceVersion] {
+        var found = try await store.latestVersions(objectIDs: references).filter { $0.value.ehrID == nil }.mapValues(ResourceVersion.init)
+        let missing = references.filter { found[$0] == nil }
+        guard !missing.isEmpty else { return found }
+        for (reference, viewed) in try await search.viewed(missing) { found[reference] = ResourceVersion(viewed) }
+        return found
+    }
+
+    /// The resource a composition is seen as, by reference.
+    func viewed(_ reference: String) async throws -> ViewedResource? {
+        try await search.viewed([reference]).values.first
+    }
+
+    /// Refuses a write to a resource a composition is seen as (409): its
+    /// composition is changed through openEHR.
+    func requireNotViewed(_ references: [String]) async throws {
+        guard let (reference, viewed) = try await search.viewed(references).min(by: { $0.key < $1.key }) else { return }
+        throw Self.viewedRefusal(reference, composition: viewed.source)
+    }
+
+    static func viewedRefusal(_ reference: String, composition: String) -> ServiceError {
+        ServiceError(
+            .conflict,
+            "\(reference) is composition \(composition) seen through its FHIR mapping: change the composition through openEHR")
+    }
+
+    /// Every version of a seen resource, newest first: one per version of
+    /// its composition that shows it (mapped again from that version), the
+    /// composition's deletion as the resource's.
+    func versions(of viewed: ViewedResource) async throws -> [ResourceVersion] {
+        guard let view = compositionView else { return [ResourceVersion(viewed)] }
+        let history = try await store.versionHistory(objectID: viewed.source)
+        let documents = try await store.documents(Set(history.map { VersionKey(objectID: $0.objectID, versionNumber: $0.versionNumber) }))
+        var versions: [ResourceVersion] = []
+        for var record in history.reversed() {
+            let reference = viewed.type + "/" + viewed.id
+            guard record.lifecycleState != VersionLifecycleState.deleted.rawValue else {
+                versions.append(ResourceVersion(viewed: reference, record: record, body: []))
+                continue
+            }
+            record.data = documents[VersionKey(objectID: record.objectID, versionNumber: record.versionNumber)] ?? []
+            guard let document = try? JSONParser.parse(record.data) else { continue }
+            let version = ProjectedVersion(
+                record: record, rmType: "COMPOSITION", templateID: document["archetype_details"]?["template_id"]?["value"]?.stringValue,
+                isCreation: record.versionNumber == 1, document: document)
+            guard let resource = view.resources(of: version).first(where: { $0["id"]?.stringValue == viewed.id && $0["resourceType"]?.stringValue == viewed.type })
+            else { continue }
+            versions.append(ResourceVersion(viewed: reference, record: record, body: JSONSerializer.bytes(resource)))
+        }
+        return versions
+    }
+
+    /// vread of a seen resource.
+    func viewedVersion(_ viewed: ViewedResource, number: Int) async throws -> ResourceVersion? {
+        if number == viewed.versionNumber { return ResourceVersion(viewed) }
+        return try await versions(of: viewed).first { $0.versionID == number }
+    }
+
+    /// history of a seen resource (`_since`, `_at`, the page).
+    func viewedHistory(_ viewed: ViewedResource, _ query: HistoryQuery) async throws -> (versions: [ResourceVersion], total: Int) {
+        var versions = try await versions(of: viewed)
+        if let since = query.since { versions = versions.filter { $0.lastUpdated.microsecondsSinceEpoch >= since } }
+        if let at = query.at { versions = Array(versions.filter { $0.lastUpdated.microsecondsSinceEpoch <= at }.prefix(1)) }
+        return (Array(versions.dropFirst(query.offset).prefix(query.limit)), versions.count)
+    }
+}
+
+extension FHIRService.ResourceVersion {
+    /// The latest version of a resource a composition is seen as.
+    init(_ viewed: ViewedResource) {
+        self.init(
+            type: viewed.type, id: viewed.id, versionID: viewed.versionNumber, time: viewed.timeCommitted, body: viewed.body, patient: viewed.patientID,
+            composition: viewed.source)
+    }
+
+    /// A seen resource in one version of its composition (an empty body: the deletion).
+    init(viewed reference: String, record: VersionRecord, body: [UInt8]) {
+        let parts = reference.split(separator: "/", maxSplits: 1).map(String.init)
+        self.init(
+            type: parts[0], id: parts.count > 1 ? parts[1] : "", versionID: record.versionNumber, time: record.audit.timeCommitted, body: body,
+            patient: record.patientID, composition: record.objectID)
+    }
+
+    init(type: String, id: String, versionID: Int, time: Int64, body: [UInt8], patient: String?, composition: String) {
+        self.type = type
+        self.id = id
+        self.versionID = versionID
+        lastUpdated = ISODateTime(microsecondsSinceEpoch: time)
+        isDeleted = body.isEmpty
+        method = isDeleted ? "DELETE" : versionID == 1 ? "POST" : "PUT"
+        bytes = body
+        self.patient = patient
+        self.composition = composition
+    }
+}

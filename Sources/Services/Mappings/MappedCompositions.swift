@@ -1,0 +1,113 @@
+import FHIR
+import Foundation
+import JSONCore
+import Mappings
+import OpenEHR
+import Storage
+import Synchronization
+import Templates
+
+/// Compositions seen as FHIR resources through the loaded FHIRconnect
+/// mappings (docs/architecture.md §Mapped reads): the `CompositionFHIRView`
+/// the FHIR search projection keeps in the commit's transaction, whoever
+/// wrote the composition (openEHR REST, FLAT, a contribution).
+///
+/// A composition's resources get ids made from its object id and their
+/// place (`{uuid}-1`, `{uuid}-2`, … in the order the mapping gives them), so
+/// every version of the composition shows as a version of the same
+/// resources; `meta.versionId` and `meta.lastUpdated` are the composition
+/// version's; `subject` (or `patient`) names the Patient the EHR is linked to.
+///
+/// The view runs inside `Projection.statements(for:)`, which cannot wait,
+/// so it keeps each mapped template ready (its FLAT form and engines):
+/// `load(from:)` at start, `use(_:)` when a template is uploaded or
+/// replaced. A composition of a mapped template this node has not
+/// prepared is seen as nothing until the next `socle reindex`; the
+/// composition services prepare a template before they commit with it.
+public final class MappedCompositions: CompositionFHIRView {
+    public let library: MappingLibrary
+    /// The zone of date-times written without one.
+    public let zone: TimeZone
+    let prepared = Mutex<[String: Prepared]>([:])
+
+    struct Prepared: Sendable {
+        let format: FlatComposition
+        let engines: [OpenEHRToFHIR]
+    }
+
+    public init(library: MappingLibrary, zone: TimeZone = .current) {
+        self.library = library
+        self.zone = zone
+    }
+
+    /// The templates a loaded context maps.
+    public var templateIDs: Set<String> { Set(library.contexts.map(\.context.templateID)) }
+
+    /// Prepares every mapped template the store holds.
+    public func load(from templates: TemplateService) async throws {
+        for templateID in templateIDs.sorted() {
+            if let template = try await templates.template(templateID) { use(template) }
+        }
+    }
+
+    /// Prepares a template (again, when it was replaced); nothing when no context maps it.
+    public func use(_ template: OperationalTemplate) {
+        let contexts = library.contexts(template: template.templateID)
+        guard !contexts.isEmpty else { return }
+        let format = FlatComposition(template: template)
+        let mappingTemplate = MappingTemplate(webTemplate: format.webTemplate)
+        let engines = contexts.map { OpenEHRToFHIR(context: $0, template: mappingTemplate, zone: zone) }
+        prepared.withLock { $0[template.templateID] = Prepared(format: format, engines: engines) }
+    }
+
+    /// Whether a template is prepared (and mapped).
+    public func isPrepared(_ templateID: String) -> Bool { prepared.withLock { $0[templateID] != nil } }
+
+    /// Forgets a removed template.
+    public func forget(_ templateID: String) {
+        prepared.withLock { _ = $0.removeValue(forKey: templateID) }
+    }
+
+    public func resources(of version: ProjectedVersion) -> [JSON] {
+        guard let templateID = version.templateID, let document = version.document,
+            let ready = prepared.withLock({ $0[templateID] })
+        else { return [] }
+        let flat = ready.format.flat(document)
+        let resources = ready.engines.flatMap { $0.map(flat: flat).resources }
+        return resources.enumerated().map { index, resource in
+            Self.seen(resource, id: "\(version.record.objectID)-\(index + 1)", version: version.record)
+        }
+    }
+
+    /// A mapped resource as the composition version shows it: id, meta, patient.
+    static func seen(_ resource: JSON, id: String, version: VersionRecord) -> JSON {
+        guard case .object(var object) = resource, let type = object["resourceType"]?.stringValue else { return resource }
+        object["id"] = .string(id)
+        var meta = object["meta"]?.objectValue ?? JSONObject()
+        meta["versionId"] = .string(String(version.versionNumber))
+        meta["lastUpdated"] = .string(ISODateTime(microsecondsSinceEpoch: version.audit.timeCommitted).description)
+        object["meta"] = .object(meta)
+        if let patient = version.patientID, let element = patientElement(of: type), object[element] == nil {
+            object[element] = .object(JSONObject([("reference", .string(patient))]))
+        }
+        return .object(reorderedID(object))
+    }
+
+    /// The element naming the patient a resource is about: `subject` or
+    /// `patient`, a Reference that may point to a Patient.
+    static func patientElement(of type: String) -> String? {
+        guard let definition = FHIRSchema.r4.type(type) else { return nil }
+        return ["subject", "patient"].first { name in
+            guard let element = definition.elementsByName[name], element.types.contains("Reference"), element.max == 1 else { return false }
+            return element.targetTypes.isEmpty || element.targetTypes.contains("Patient")
+        }
+    }
+
+    /// `resourceType`, `id` and `meta` first, as FHIR writes them.
+    static func reorderedID(_ object: JSONObject) -> JSONObject {
+        let head = ["resourceType", "id", "meta"]
+        var ordered = JSONObject(head.compactMap { key in object[key].map { (key, $0) } })
+        for member in object.members where !head.contains(member.key) { ordered[member.key] = member.value }
+        return ordered
+    }
+}
