@@ -40,6 +40,7 @@ public enum SocleServer {
             var service = FHIRService(
                 store: store, systemID: configuration.systemID, referentialIntegrity: configuration.fhirReferentialIntegrity, profiles: fhirProfiles)
             service.conditionalDelete = configuration.fhirConditionalDelete
+            service.compositions = compositionService
             return service
         }
         public var tagService: TagService { TagService(store: store, systemID: configuration.systemID) }

@@ -22,6 +22,8 @@ public struct FHIRService: Sendable {
     /// Broken rules are reported, not refused, but structure still is: for
     /// an implementation guide's package stored as its authors published it.
     var rulesAsWarnings = false
+    /// Where resources a mapping takes are stored as compositions (`MappedCompositions`); nil: no mapped writes.
+    public var compositions: CompositionService?
 
     public init(store: Store, systemID: String, referentialIntegrity: Bool = true, profiles: FHIRProfiles = FHIRProfiles()) {
         self.store = store.versions
@@ -103,6 +105,11 @@ public struct FHIRService: Sendable {
         let id = UUIDText.random()
         let checked = try Self.prepared(resource, type: type, id: id, checks: writeChecks)
         try await requireTargets(of: [checked.json])
+        if let input = mapping(of: checked.json, type: type) {
+            var version = try await createMapped(checked.json, type: type, input: input, committal: committal)
+            version.issues = checked.warnings
+            return version
+        }
         var version = try await write(checked.json, type: type, id: id, preceding: nil, committal: committal, change: .creation)
         version.issues = checked.warnings
         return version
@@ -276,7 +283,17 @@ public struct FHIRService: Sendable {
         try await requireTargets(of: [prepared], except: [type + "/" + id])
         return try await retrying(ifMatch == nil) {
             let latest = try await store.latestVersion(objectID: type + "/" + id)
-            if latest == nil { try await requireNotViewed([type + "/" + id]) }
+            if latest == nil, let viewed = try await viewed(type + "/" + id) {
+                guard let input = mapping(of: prepared, type: type) else { throw Self.viewedRefusal(type + "/" + id, composition: viewed.source) }
+                var version = try await updateMapped(prepared, viewed: viewed, input: input, ifMatch: ifMatch, committal: committal)
+                version.issues = checked.warnings
+                return (version, false)
+            }
+            if latest == nil, mapping(of: prepared, type: type) != nil {
+                throw ServiceError(
+                    .unprocessable,
+                    "a \(type) a mapping stores as a composition gets its id from the composition: create it with POST, not with the client's id")
+            }
             try Self.requireCurrent(type + "/" + id, latest: latest, ifMatch: ifMatch)
             // A PUT that changes nothing writes no version (as HAPI FHIR does): the current one is the answer.
             if let latest, latest.lifecycleState != VersionLifecycleState.deleted.rawValue, Self.sameContent(latest.data, prepared) {
@@ -311,7 +328,7 @@ public struct FHIRService: Sendable {
     public func patch(type: String, id: String, patch: Patch, ifMatch: Int?, committal: Committal) async throws -> ResourceVersion {
         try await retrying(ifMatch == nil) {
             let current = try await read(type: type, id: id)
-            if let composition = current.composition { throw Self.viewedRefusal(current.reference, composition: composition) }
+            if let composition = current.composition, !mapsWrites(of: type) { throw Self.viewedRefusal(current.reference, composition: composition) }
             if let ifMatch, ifMatch != current.versionID {
                 throw ServiceError(.preconditionFailed, "If-Match names version \(ifMatch), the latest of \(type)/\(id) is \(current.versionID)")
             }
@@ -332,6 +349,14 @@ public struct FHIRService: Sendable {
             }
             let checked = try Self.prepared(patched, type: type, id: id, checks: writeChecks, unprocessable: true)
             try await requireTargets(of: [checked.json], except: [type + "/" + id])
+            if let composition = current.composition {
+                guard let viewed = try await viewed(current.reference), let input = mapping(of: checked.json, type: type) else {
+                    throw Self.viewedRefusal(current.reference, composition: composition)
+                }
+                var version = try await updateMapped(checked.json, viewed: viewed, input: input, ifMatch: nil, committal: committal)
+                version.issues = checked.warnings
+                return version
+            }
             var version = try await write(checked.json, type: type, id: id, preceding: current.versionID, committal: committal, change: .modification)
             version.issues = checked.warnings
             return version
@@ -345,7 +370,10 @@ public struct FHIRService: Sendable {
         try Self.requireType(type)
         return try await retrying(true) {
             let latest = try await store.latestVersion(objectID: type + "/" + id)
-            if latest == nil { try await requireNotViewed([type + "/" + id]) }
+            if latest == nil, let viewed = try await viewed(type + "/" + id) {
+                guard mapsWrites(of: type) else { throw Self.viewedRefusal(type + "/" + id, composition: viewed.source) }
+                return try await deleteMapped(viewed, committal: committal)
+            }
             guard let latest, latest.ehrID == nil, latest.lifecycleState != VersionLifecycleState.deleted.rawValue else { return nil }
             try await requireUnreferenced([type + "/" + id])
             return try await write(nil, type: type, id: id, preceding: latest.versionNumber, committal: committal, change: .deleted, patientID: latest.patientID)

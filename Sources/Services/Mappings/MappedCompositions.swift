@@ -32,7 +32,10 @@ public final class MappedCompositions: CompositionFHIRView {
 
     struct Prepared: Sendable {
         let format: FlatComposition
+        let mappingTemplate: MappingTemplate
         let engines: [OpenEHRToFHIR]
+        /// Each engine's context's covered elements (`coveredElements`).
+        let covered: [Set<String>]
     }
 
     public init(library: MappingLibrary, zone: TimeZone = .current) {
@@ -57,7 +60,7 @@ public final class MappedCompositions: CompositionFHIRView {
         let format = FlatComposition(template: template)
         let mappingTemplate = MappingTemplate(webTemplate: format.webTemplate)
         let engines = contexts.map { OpenEHRToFHIR(context: $0, template: mappingTemplate, zone: zone) }
-        prepared.withLock { $0[template.templateID] = Prepared(format: format, engines: engines) }
+        prepared.withLock { $0[template.templateID] = Prepared(format: format, mappingTemplate: mappingTemplate, engines: engines, covered: contexts.map(Self.coveredElements)) }
     }
 
     /// Whether a template is prepared (and mapped).
@@ -73,9 +76,15 @@ public final class MappedCompositions: CompositionFHIRView {
             let ready = prepared.withLock({ $0[templateID] })
         else { return [] }
         let flat = ready.format.flat(document)
-        let resources = ready.engines.flatMap { $0.map(flat: flat).resources }
+        var resources = zip(ready.engines, ready.covered).flatMap { engine, covered in engine.map(flat: flat).resources.map { ($0, covered) } }
+        // A composition stored from a FHIR write keeps the resource as sent: its first resource of that type is read over it.
+        if let original = Self.original(of: document),
+            let index = resources.firstIndex(where: { $0.0["resourceType"] == original["resourceType"] })
+        {
+            resources[index].0 = Self.combined(mapped: resources[index].0, original: original, covered: resources[index].1)
+        }
         return resources.enumerated().map { index, resource in
-            Self.seen(resource, id: "\(version.record.objectID)-\(index + 1)", version: version.record)
+            Self.seen(resource.0, id: "\(version.record.objectID)-\(index + 1)", version: version.record)
         }
     }
 

@@ -9,13 +9,24 @@ extension FHIRSearchStore {
             let rows = try await database.query(
                 "SELECT d.type, d.id, d.source, d.version_number, d.time_committed, d.patient_id, d.body FROM \(FHIRSearchTable.view.name) d WHERE \(resources)",
                 binds)
-            for row in rows {
-                let viewed = ViewedResource(
-                    type: row.string(0) ?? "", id: row.string(1) ?? "", source: row.string(2) ?? "", versionNumber: Int(row.int(3) ?? 0),
-                    timeCommitted: row.int(4) ?? 0, patientID: row.string(5), body: row.bytes(6) ?? [])
-                found[viewed.type + "/" + viewed.id] = viewed
-            }
+            for viewed in rows.map(Self.viewedResource) { found[viewed.type + "/" + viewed.id] = viewed }
         }
         return found
+    }
+}
+
+extension FHIRSearchStore {
+    /// The resources one composition is seen as, in the order of their ids.
+    public func viewed(source: String) async throws -> [ViewedResource] {
+        try await database.query(
+            "SELECT type, id, source, version_number, time_committed, patient_id, body FROM \(FHIRSearchTable.view.name) WHERE source = ? ORDER BY id",
+            [.text(source)]
+        ).map(Self.viewedResource)
+    }
+
+    static func viewedResource(_ row: SQLRow) -> ViewedResource {
+        ViewedResource(
+            type: row.string(0) ?? "", id: row.string(1) ?? "", source: row.string(2) ?? "", versionNumber: Int(row.int(3) ?? 0),
+            timeCommitted: row.int(4) ?? 0, patientID: row.string(5), body: row.bytes(6) ?? [])
     }
 }

@@ -122,7 +122,7 @@ struct FHIRMappedReadsTests {
             #expect(try await server.send(.delete, "/fhir/Observation/\(id)", headers: Self.json).status == .conflict)
             let patch = try await server.send(
                 .patch, "/fhir/Observation/\(id)", headers: ["Content-Type": "application/json-patch+json"],
-                body: #"[{"op": "replace", "path": "/status", "value": "amended"}]"#)
+                body: #"[{"op": "add", "path": "/status", "value": "amended"}]"#)
             #expect(patch.status == .conflict, "\(patch.body)")
             let transaction = """
                 {"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": \(body), "request": {"method": "PUT", "url": "Observation/\(id)"}}]}

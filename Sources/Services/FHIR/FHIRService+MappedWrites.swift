@@ -1,0 +1,126 @@
+import JSONCore
+import OpenEHR
+import Storage
+
+/// Mapped writes (issue 15 §2, docs/architecture.md §Mapped writes): a FHIR
+/// resource a loaded context takes is stored as a composition of its
+/// template in the EHR of its patient, validated like any openEHR write,
+/// with the resource as sent kept as the composition's original content;
+/// what the client reads back is the composition seen through the mapping.
+extension FHIRService {
+    var mappedCompositions: MappedCompositions? { compositionView as? MappedCompositions }
+
+    /// Whether a loaded context may store resources of this type as compositions.
+    func mapsWrites(of type: String) -> Bool { compositions != nil && mappedCompositions?.mapsType(type) == true }
+
+    /// The composition a mapping makes of `resource`, when one takes it.
+    func mapping(of resource: JSON, type: String) -> MappedCompositions.MappedInput? {
+        guard mapsWrites(of: type) else { return nil }
+        return mappedCompositions?.mapped(resource)
+    }
+
+    /// create through a mapping: a new composition; the resource as it reads back.
+    func createMapped(_ resource: JSON, type: String, input: MappedCompositions.MappedInput, committal: Committal) async throws -> ResourceVersion {
+        guard let compositions else { throw ServiceError(.unavailable, "compositions cannot be written here") }
+        let ehr = try await mappedEHR(of: resource, type: type)
+        let composition = try await mappedComposition(resource, type: type, input: input, committal: committal)
+        let version = try await refusingAsMapped(type, input) {
+            try await compositions.create(ehrID: ehr.ehrID, input: .canonical(composition), committal: committal)
+        }
+        return try await seen(type: type, id: nil, composition: version)
+    }
+
+    /// update through a mapping: a new version of the composition the
+    /// resource is seen from. Its patient cannot change (the EHR holds it).
+    func updateMapped(
+        _ resource: JSON, viewed: ViewedResource, input: MappedCompositions.MappedInput, ifMatch: Int?, committal: Committal
+    ) async throws -> ResourceVersion {
+        guard let compositions else { throw ServiceError(.unavailable, "compositions cannot be written here") }
+        let reference = viewed.type + "/" + viewed.id
+        if let ifMatch, ifMatch != viewed.versionNumber {
+            throw ServiceError(.preconditionFailed, "If-Match names version \(ifMatch), the latest of \(reference) is \(viewed.versionNumber)")
+        }
+        if viewed.isDeleted { throw ServiceError(.gone, "\(reference) was deleted with composition \(viewed.source)") }
+        let ehr = try await mappedEHR(of: resource, type: viewed.type)
+        guard try await store.versionedObject(viewed.source)?.ehrID == ehr.ehrID else {
+            throw ServiceError(.unprocessable, "\(reference) is about \(viewed.patientID ?? "another patient"): its patient cannot change")
+        }
+        let composition = try await mappedComposition(resource, type: viewed.type, input: input, committal: committal)
+        let preceding = ObjectVersionID(objectID: viewed.source, creatingSystemID: compositions.systemID, versionNumber: viewed.versionNumber)
+        let version = try await refusingAsMapped(viewed.type, input) {
+            try await compositions.update(
+                ehrID: ehr.ehrID, versionedObjectID: viewed.source, precedingVersionUID: preceding.description, input: .canonical(composition),
+                committal: committal)
+        }
+        return try await seen(type: viewed.type, id: viewed.id, composition: version)
+    }
+
+    /// delete through a mapping: the composition deleted (a new version whose lifecycle state is deleted).
+    func deleteMapped(_ viewed: ViewedResource, committal: Committal) async throws -> ResourceVersion? {
+        guard let compositions else { throw ServiceError(.unavailable, "compositions cannot be written here") }
+        guard !viewed.isDeleted, let ehrID = try await store.versionedObject(viewed.source)?.ehrID else { return nil }
+        let version = try await compositions.delete(ehrID: ehrID, uid: viewed.source, ifMatch: nil, committal: committal)
+        return ResourceVersion(viewed: viewed.type + "/" + viewed.id, record: version.record, body: [])
+    }
+
+    /// The EHR a mapped resource goes to: its patient's (R4 Patient
+    /// compartment), which every Patient written here has.
+    func mappedEHR(of resource: JSON, type: String) async throws -> EHRRecord {
+        guard let patient = Self.patient(of: resource) else {
+            throw ServiceError(
+                .unprocessable, "the \(type) is stored as an openEHR composition, in its patient's EHR: it must name its patient (subject)",
+                problems: [DecodingProblem(path: "\(type).subject", message: "a reference to the Patient is required")])
+        }
+        guard let ehr = try await store.ehr(patientID: patient) else {
+            throw ServiceError(
+                .unprocessable, "\(patient) has no EHR to store the \(type) in: write the Patient first",
+                problems: [DecodingProblem(path: "\(type).subject", message: "\(patient) is not a Patient of this server")])
+        }
+        return ehr
+    }
+
+    /// The composition: the mapping's FLAT read through the template (the
+    /// committer as composer, the resource's language when it has one), the
+    /// resource as sent in its feeder audit.
+    func mappedComposition(_ resource: JSON, type: String, input: MappedCompositions.MappedInput, committal: Committal) async throws -> JSON {
+        guard let compositions else { throw ServiceError(.unavailable, "compositions cannot be written here") }
+        var flat = input.flat
+        if !flat.keys.contains(where: { $0.hasPrefix("ctx/composer") || $0.hasSuffix("/composer|name") }) {
+            flat["ctx/composer_name"] = .string(committal.committer.name ?? "FHIR client")
+        }
+        if flat["ctx/language"] == nil, let language = resource["language"]?.stringValue?.split(separator: "-").first {
+            flat["ctx/language"] = .string(String(language))
+        }
+        let canonical = try await refusingAsMapped(type, input) {
+            try await compositions.canonical(.flat(flat, templateID: input.templateID))
+        }
+        guard case .object(var composition) = canonical else { return canonical }
+        composition["feeder_audit"] = MappedCompositions.feederAudit(resource, systemID: systemID)
+        return .object(composition)
+    }
+
+    /// A refusal of the composition said as the FHIR write's: which
+    /// template and context, each problem at its openEHR path, and what the
+    /// mapping left out.
+    func refusingAsMapped<T>(_ type: String, _ input: MappedCompositions.MappedInput, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch var error as ServiceError where error.kind == .unprocessable || error.kind == .badRequest {
+            error.kind = .unprocessable
+            error.message = "the \(type) is stored as a composition of template '\(input.templateID)' (mapping '\(input.context)'): " + error.message
+            error.problems = error.problems.map { DecodingProblem(path: "openEHR " + $0.path, message: $0.message) }
+                + input.notes.map { DecodingProblem(path: type, message: "not mapped: " + $0) }
+            throw error
+        }
+    }
+
+    /// The resource of this type (of this id, when given) a composition version is seen as.
+    func seen(type: String, id: String?, composition version: StoredVersion) async throws -> ResourceVersion {
+        let resources = try await search.viewed(source: version.record.objectID)
+        guard let viewed = resources.first(where: { $0.type == type && (id == nil || $0.id == id) }) ?? resources.first(where: { $0.type == type })
+        else {
+            throw ServiceError(.unprocessable, "the composition \(version.uid) was stored but its mapping gives no \(type) back")
+        }
+        return ResourceVersion(viewed)
+    }
+}

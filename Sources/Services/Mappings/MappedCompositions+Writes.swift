@@ -1,0 +1,129 @@
+import FHIR
+import JSONCore
+import Mappings
+import OpenEHR
+
+/// FHIR → openEHR for writes (issue 15 §2, docs/architecture.md §Mapped
+/// writes): which context stores a resource as a composition, its FLAT
+/// form, and the resource as read back, keeping what the mapping does not
+/// cover from the original the composition keeps.
+extension MappedCompositions {
+    /// A resource as a mapping stores it: the template, the context, the
+    /// FLAT composition and what the engine left out.
+    public struct MappedInput: Sendable {
+        public var templateID: String
+        public var context: String
+        public var flat: JSONObject
+        public var notes: [String]
+    }
+
+    /// The FHIR resource type a context maps (its start mapping's), nil for bundles.
+    static func resourceType(of context: ResolvedContext) -> String? {
+        guard let definition = context.start.structureDefinition, let type = definition.split(separator: "/").last.map(String.init),
+            type != "Bundle"
+        else { return nil }
+        return type
+    }
+
+    /// The contexts that take a resource of this type, and the first that
+    /// maps it: one whose profile the resource claims in `meta.profile`;
+    /// else one whose start mapping's preprocessor conditions select
+    /// resources (a LOINC code) and hold for it; else one whose profile is
+    /// the type's own base definition. A context that would take every
+    /// resource of its type without saying so is not used for writes.
+    public func mapped(_ resource: JSON) -> MappedInput? {
+        guard let type = resource["resourceType"]?.stringValue else { return nil }
+        let claimed = Set(resource["meta"]?["profile"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        let base = "http://hl7.org/fhir/StructureDefinition/" + type
+        let candidates = library.contexts.filter { Self.resourceType(of: $0) == type }
+        let ordered =
+            candidates.filter { $0.context.profileURL.map(claimed.contains) ?? false }
+            + candidates.filter { !($0.context.profileURL.map(claimed.contains) ?? false) && !$0.start.preprocessor.fhirConditions.isEmpty }
+            + candidates.filter { $0.context.profileURL == base && $0.start.preprocessor.fhirConditions.isEmpty && !claimed.contains(base) }
+        for context in ordered {
+            guard let ready = prepared.withLock({ $0[context.context.templateID] }),
+                let outcome = FHIRToOpenEHR(context: context, template: ready.mappingTemplate).map(resource)
+            else { continue }
+            return MappedInput(templateID: context.context.templateID, context: context.context.header.name, flat: outcome.flat, notes: outcome.notes)
+        }
+        return nil
+    }
+
+    /// Whether a context of this resource type is loaded (a write of it is worth mapping).
+    public func mapsType(_ type: String) -> Bool { library.contexts.contains { Self.resourceType(of: $0) == type } }
+
+    // MARK: Nothing lost
+
+    /// The formalism of a FHIR resource kept as a composition's original content.
+    public static let fhirFormalism = "application/fhir+json"
+
+    /// The FEEDER_AUDIT that keeps the resource as the client sent it
+    /// (RM common §FEEDER_AUDIT: `original_content`, the content as it was
+    /// in the feeder system), the FHIR client as its originating system.
+    public static func feederAudit(_ resource: JSON, systemID: String) -> JSON {
+        .object(JSONObject([
+            ("_type", "FEEDER_AUDIT"),
+            ("originating_system_audit", .object(JSONObject([("_type", "FEEDER_AUDIT_DETAILS"), ("system_id", .string(systemID))]))),
+            ("original_content", .object(JSONObject([
+                ("_type", "DV_PARSABLE"), ("value", .string(JSONSerializer.string(resource))), ("formalism", .string(fhirFormalism)),
+            ]))),
+        ]))
+    }
+
+    /// The resource a composition keeps as its original content, if any.
+    static func original(of composition: JSON) -> JSON? {
+        let content = composition["feeder_audit"]?["original_content"]
+        guard content?["formalism"]?.stringValue == fhirFormalism, let text = content?["value"]?.stringValue else { return nil }
+        return try? JSONParser.parse(Array(text.utf8))
+    }
+
+    /// The resource read back: the original with the composition's data
+    /// over it. Every element the mapping fills from the composition (the
+    /// first step of the FHIR path of a method with an openEHR path) comes
+    /// from the composition as it is now, so an openEHR edit shows and a
+    /// value removed there is gone; every other element is the client's as
+    /// sent (over the mapping's constants: a code's text, `issued`,
+    /// `encounter`…), or the mapping's where the client sent none.
+    static func combined(mapped: JSON, original: JSON, covered: Set<String>) -> JSON {
+        guard case .object(let mappedObject) = mapped, case .object(let originalObject) = original,
+            originalObject["resourceType"] == mappedObject["resourceType"]
+        else { return mapped }
+        var result = mappedObject
+        for member in originalObject.members where !covered.contains(member.key) {
+            result[member.key] = member.value
+        }
+        // The profiles, tags, security labels and source the client gave are kept beside the mapping's.
+        if case .object(let sent)? = originalObject["meta"] {
+            var meta = mappedObject["meta"]?.objectValue ?? JSONObject()
+            for key in ["profile", "tag", "security"] {
+                let items = (meta[key]?.arrayValue ?? []) + (sent[key]?.arrayValue ?? []).filter { !(meta[key]?.arrayValue ?? []).contains($0) }
+                if !items.isEmpty { meta[key] = .array(items) }
+            }
+            if meta["source"] == nil, let source = sent["source"] { meta["source"] = source }
+            result["meta"] = .object(meta)
+        }
+        return .object(result)
+    }
+
+    /// The top-level elements of its start resource a context fills from
+    /// the composition (methods with an openEHR path; constants aside).
+    static func coveredElements(_ context: ResolvedContext) -> Set<String> {
+        var covered: Set<String> = ["resourceType", "id", "meta"]
+        let definition = resourceType(of: context).flatMap(FHIRSchema.r4.type)
+        // A relative path is the resource's own only at the top; below, it is its parent method's.
+        func visit(_ methods: [MappingMethod], top: Bool) {
+            for method in methods {
+                if method.openEHR != nil, let path = method.fhir, path.start == .resource || (top && path.start == .relative),
+                    case .element(let name)? = path.steps.first
+                {
+                    // A choice element written as `value` covers each of its typed names; a primitive its `_name` too.
+                    let names = definition?.jsonMembers.filter { $0.value.element.name == name }.map(\.key) ?? []
+                    for member in [name] + names { covered.formUnion([member, "_" + member]) }
+                }
+                visit(method.followedBy, top: false)
+            }
+        }
+        visit(context.start.methods, top: true)
+        return covered
+    }
+}
