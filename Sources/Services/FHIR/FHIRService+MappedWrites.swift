@@ -108,8 +108,12 @@ extension FHIRService {
         } catch var error as ServiceError where error.kind == .unprocessable || error.kind == .badRequest {
             error.kind = .unprocessable
             error.message = "the \(type) is stored as a composition of template '\(input.templateID)' (mapping '\(input.context)'): " + error.message
-            error.problems = error.problems.map { DecodingProblem(path: "openEHR " + $0.path, message: $0.message) }
-                + input.notes.map { DecodingProblem(path: type, message: "not mapped: " + $0) }
+            // Each problem at its openEHR path, with the FHIR element the mapping took it from when one did.
+            error.problems = error.problems.flatMap { problem -> [DecodingProblem] in
+                let openEHR = DecodingProblem(path: "openEHR " + problem.path, message: problem.message)
+                guard let element = mappedCompositions?.fhirElement(of: problem.path, context: input.context, resourceType: type) else { return [openEHR] }
+                return [DecodingProblem(path: element, message: problem.message + " (openEHR \(problem.path))"), openEHR]
+            } + input.notes.map { DecodingProblem(path: type, message: "not mapped: " + $0) }
             throw error
         }
     }

@@ -2,6 +2,7 @@ import FHIR
 import JSONCore
 import Mappings
 import OpenEHR
+import Templates
 
 /// FHIR → openEHR for writes (issue 15 §2, docs/architecture.md §Mapped
 /// writes): which context stores a resource as a composition, its FLAT
@@ -125,5 +126,44 @@ extension MappedCompositions {
         }
         visit(context.start.methods, top: true)
         return covered
+    }
+}
+
+extension MappedCompositions {
+    /// The FHIR element a composition's node came from: the method of the
+    /// context whose openEHR path (from its archetype's root) is the longest
+    /// start of `path` (a canonical path, `/content[openEHR-EHR-…]/data[at0002]/…`),
+    /// with its FHIR path on the resource type (`Observation.value`); nil
+    /// when no method reaches it.
+    public func fhirElement(of path: String, context name: String, resourceType: String) -> String? {
+        guard let context = library.contexts.first(where: { $0.context.header.name == name }) else { return nil }
+        let steps = AQLStep.parse(path)
+        guard let root = steps.lastIndex(where: { $0.nodeID?.hasPrefix("openEHR-EHR-") == true }), let archetype = steps[root].nodeID else { return nil }
+        let below = Array(steps[(root + 1)...])
+        var best: (length: Int, path: FHIRMappingPath)?
+        func reaches(_ openEHR: OpenEHRMappingPath) -> Bool {
+            guard openEHR.start == .archetype, openEHR.steps.count <= below.count, openEHR.steps.count > (best?.length ?? -1) else { return false }
+            for (step, node) in zip(openEHR.steps, below) where step.attribute != node.attribute || (step.nodeID != nil && step.nodeID != node.nodeID) {
+                return false
+            }
+            return true
+        }
+        func visit(_ methods: [MappingMethod]) {
+            for method in methods {
+                if let openEHR = method.openEHR, let fhir = method.fhir, fhir.start == .resource, reaches(openEHR) {
+                    best = (openEHR.steps.count, fhir)
+                }
+                visit(method.followedBy)
+            }
+        }
+        for model in context.models.values where model.archetype == archetype { visit(model.methods) }
+        guard let best else { return nil }
+        return resourceType + best.path.steps.map { step -> String in
+            switch step {
+            case .element(let element): "." + element
+            case .cast(let type): ".as(\(type))"
+            case .resolve: ".resolve()"
+            }
+        }.joined()
     }
 }

@@ -129,7 +129,7 @@ struct FHIRMappedWritesTests {
     }
 
     /// A resource the mapping takes but whose composition is refused is a
-    /// 422 OperationOutcome naming the openEHR path, and stores nothing; one
+    /// 422 OperationOutcome naming the FHIR element and the openEHR path, and stores nothing; one
     /// no mapping takes is an ordinary FHIR resource.
     @Test(arguments: TestEngine.available)
     func badMappedWritesAreRefusedWithTheirOpenEHRPath(engine: TestEngine) async throws {
@@ -140,7 +140,9 @@ struct FHIRMappedWritesTests {
             #expect(metres.json["resourceType"] == "OperationOutcome")
             #expect(metres.body.contains(Self.templateID))
             let locations = metres.json["issue"]?.arrayValue?.flatMap { $0["expression"]?.arrayValue ?? $0["location"]?.arrayValue ?? [] }.compactMap(\.stringValue) ?? []
-            #expect(locations.contains { $0.hasPrefix("openEHR ") && $0.contains("units") }, "\(metres.body)")
+            #expect(locations.contains { $0.hasPrefix("openEHR ") && $0.hasSuffix("items[at0004]/value/units") }, "\(metres.body)")
+            // … and the FHIR element it came from (the mapping's method for that node).
+            #expect(locations.contains("Observation.value"), "\(metres.body)")
             // Without its patient there is no EHR to store it in.
             let orphan = try await server.send(.post, "/fhir/Observation", headers: Self.json, body: JSONSerializer.string(try Self.bodyWeight(subject: false)))
             #expect(orphan.status == .unprocessableContent, "\(orphan.body)")
