@@ -80,18 +80,13 @@ public enum SocleServer {
         return Store.standardProjections.map { $0 is FHIRSearchProjection ? FHIRSearchProjection(view: view) : $0 }
     }
 
-    /// The view of compositions the store's FHIR search projection keeps, if any.
-    static func mappedCompositions(_ store: Store) -> MappedCompositions? {
-        store.projections.all.lazy.compactMap { ($0 as? FHIRSearchProjection)?.view as? MappedCompositions }.first
-    }
-
     /// Prepares an already opened store and builds the components on it;
     /// EHRs made before each EHR had an EHR_ACCESS are given theirs. The
     /// mapped templates are made ready for the FHIR view of compositions
     /// before the projection maintenance may rebuild it.
     public static func open(_ configuration: ServerConfiguration, store: Store) async throws -> Components {
         let (schemaVersion, _) = try await store.prepare()
-        let view = mappedCompositions(store)
+        let view = store.projections.compositionView as? MappedCompositions
         let templates = TemplateService(store: store.templates, mappedCompositions: view)
         try await view?.load(from: templates)
         var components = Components(

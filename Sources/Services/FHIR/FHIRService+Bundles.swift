@@ -112,7 +112,8 @@ extension FHIRService {
         let ordered = entries.sorted { ($0.method.order, $0.index) < ($1.method.order, $1.index) }.filter { $0.method != .get && !done.contains($0.index) }
         let latest = try await store.latestVersions(objectIDs: ordered.compactMap { $0.id == nil ? nil : $0.reference })
         // A resource a composition is seen as is written through openEHR only.
-        try await requireNotViewed(ordered.compactMap { $0.id != nil && latest[$0.reference] == nil ? $0.reference : nil })
+        // (A POST's id is the server's own, new: only a client's id may name one.)
+        try await requireNotViewed(ordered.compactMap { $0.method != .post && $0.id != nil && latest[$0.reference] == nil ? $0.reference : nil })
         var outcomes: [Int: EntryOutcome] = [:]
         var slots: [VersionWrite?] = Array(repeating: nil, count: ordered.count)
         var jobs: [(position: Int, entry: BundleEntry, resource: JSON, latest: VersionRecord?, audit: AuditRecord)] = []

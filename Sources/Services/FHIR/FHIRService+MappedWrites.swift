@@ -59,6 +59,7 @@ extension FHIRService {
     func deleteMapped(_ viewed: ViewedResource, committal: Committal) async throws -> ResourceVersion? {
         guard let compositions else { throw ServiceError(.unavailable, "compositions cannot be written here") }
         guard !viewed.isDeleted, let ehrID = try await store.versionedObject(viewed.source)?.ehrID else { return nil }
+        try await requireUnreferenced([viewed.type + "/" + viewed.id])
         let version = try await compositions.delete(ehrID: ehrID, uid: viewed.source, ifMatch: nil, committal: committal)
         return ResourceVersion(viewed: viewed.type + "/" + viewed.id, record: version.record, body: [])
     }

@@ -9,9 +9,7 @@ import Storage
 /// writes come.
 extension FHIRService {
     /// The view the store's FHIR search projection keeps, if any.
-    var compositionView: (any CompositionFHIRView)? {
-        store.projections.all.lazy.compactMap { ($0 as? FHIRSearchProjection)?.view }.first
-    }
+    var compositionView: (any CompositionFHIRView)? { store.projections.compositionView }
 
     /// The latest versions of `references` (`Type/id`): the resources written
     /// through FHIR, then those compositions are seen as.
@@ -48,29 +46,32 @@ extension FHIRService {
         guard let view = compositionView else { return [ResourceVersion(viewed)] }
         let history = try await store.versionHistory(objectID: viewed.source)
         let documents = try await store.documents(Set(history.map { VersionKey(objectID: $0.objectID, versionNumber: $0.versionNumber) }))
-        var versions: [ResourceVersion] = []
-        for var record in history.reversed() {
-            let reference = viewed.type + "/" + viewed.id
-            guard record.lifecycleState != VersionLifecycleState.deleted.rawValue else {
-                versions.append(ResourceVersion(viewed: reference, record: record, body: []))
-                continue
-            }
+        return history.reversed().compactMap { record in
+            var record = record
             record.data = documents[VersionKey(objectID: record.objectID, versionNumber: record.versionNumber)] ?? []
-            guard let document = try? JSONParser.parse(record.data) else { continue }
-            let version = ProjectedVersion(
-                record: record, rmType: "COMPOSITION", templateID: document["archetype_details"]?["template_id"]?["value"]?.stringValue,
-                isCreation: record.versionNumber == 1, document: document)
-            guard let resource = view.resources(of: version).first(where: { $0["id"]?.stringValue == viewed.id && $0["resourceType"]?.stringValue == viewed.type })
-            else { continue }
-            versions.append(ResourceVersion(viewed: reference, record: record, body: JSONSerializer.bytes(resource)))
+            return Self.seen(viewed, in: record, view: view)
         }
-        return versions
     }
 
-    /// vread of a seen resource.
+    /// vread of a seen resource: the one composition version mapped again.
     func viewedVersion(_ viewed: ViewedResource, number: Int) async throws -> ResourceVersion? {
         if number == viewed.versionNumber { return ResourceVersion(viewed) }
-        return try await versions(of: viewed).first { $0.versionID == number }
+        guard let view = compositionView, let record = try await store.version(objectID: viewed.source, number: number) else { return nil }
+        return Self.seen(viewed, in: record, view: view)
+    }
+
+    /// The seen resource in one version of its composition (with its data):
+    /// its deletion, the resource mapped from it, or nil when it does not show it.
+    static func seen(_ viewed: ViewedResource, in record: VersionRecord, view: any CompositionFHIRView) -> ResourceVersion? {
+        let reference = viewed.type + "/" + viewed.id
+        if record.lifecycleState == VersionLifecycleState.deleted.rawValue { return ResourceVersion(viewed: reference, record: record, body: []) }
+        guard let document = try? JSONParser.parse(record.data) else { return nil }
+        let version = ProjectedVersion(
+            record: record, rmType: "COMPOSITION", templateID: document["archetype_details"]?["template_id"]?["value"]?.stringValue,
+            isCreation: record.versionNumber == 1, document: document)
+        guard let resource = view.resources(of: version).first(where: { $0["id"]?.stringValue == viewed.id && $0["resourceType"]?.stringValue == viewed.type })
+        else { return nil }
+        return ResourceVersion(viewed: reference, record: record, body: JSONSerializer.bytes(resource))
     }
 
     /// history of a seen resource (`_since`, `_at`, the page).

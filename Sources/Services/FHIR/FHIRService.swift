@@ -422,7 +422,10 @@ public struct FHIRService: Sendable {
         guard referentialIntegrity else { return [] }
         let wanted = Self.localReferences(resources).subtracting(written)
         guard !wanted.isEmpty else { return [] }
-        return wanted.subtracting(try await store.liveRecords(objectIDs: Array(wanted)))
+        let missing = wanted.subtracting(try await store.liveRecords(objectIDs: Array(wanted)))
+        guard !missing.isEmpty else { return [] }
+        // A resource a composition is seen as is a target too, while its composition lives.
+        return missing.subtracting(try await search.viewed(Array(missing)).filter { !$0.value.isDeleted }.keys)
     }
 
     /// 409 when another resource refers to one of `targets` (through a

@@ -73,7 +73,7 @@ extension FHIRSearchProjection {
         let key = [SQLValue.text(type), .text(id)]
         let (resource, view) = (FHIRSearchTable.resource.name, FHIRSearchTable.view.name)
         let record = version.record
-        var statements = [
+        let statements = [
             SQLStatement(
                 "INSERT INTO \(view) (type, id, source, version_number, time_committed, patient_id, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 key + [.text(record.objectID), SQLValue(record.versionNumber), .integer(record.audit.timeCommitted), SQLValue(record.patientID),
@@ -83,17 +83,7 @@ extension FHIRSearchProjection {
                 "INSERT INTO \(resource) (type, id) VALUES (?, ?)", key,
                 onUniqueViolation: StoreError(.conflict, "\(type)/\(id), which composition \(record.objectID) is seen as, is already a FHIR resource's id")),
         ]
-        let rid = "(SELECT rid FROM \(resource) WHERE type = ? AND id = ?)"
-        for (table, rows) in Self.rows(of: document, type: type) {
-            for start in stride(from: 0, to: rows.count, by: Self.rowsPerStatement) {
-                let chunk = rows[start..<min(start + Self.rowsPerStatement, rows.count)]
-                let placeholders = "(" + table.placeholders(kind).joined(separator: ", ") + ")"
-                let sql = "INSERT INTO \(table.name) (rid, \(table.rowColumns.joined(separator: ", "))) SELECT \(rid), v.* FROM (VALUES "
-                    + Array(repeating: placeholders, count: chunk.count).joined(separator: ", ") + ") v"
-                statements.append(SQLStatement(sql, key + chunk.flatMap { $0 }))
-            }
-        }
-        return statements
+        return statements + Self.valueInserts(Self.chunks(of: document, type: type), type: type, id: id, kind)
     }
 
     /// The erased compositions' resources: index rows, resource rows, bodies.

@@ -158,18 +158,10 @@ public struct FHIRSearchProjection: Projection {
             return statements
         }
         let insertResource = "INSERT INTO \(resourceTable) (type, id) VALUES (?, ?) ON CONFLICT (type, id) DO NOTHING"
-        let chunks = Self.rows(of: document, type: version.rmType).flatMap { table, rows in
-            stride(from: 0, to: rows.count, by: Self.rowsPerStatement).map { (table, Array(rows[$0..<min($0 + Self.rowsPerStatement, rows.count)])) }
-        }
-        func insert(_ table: FHIRSearchTable, _ rows: [[SQLValue]], rid: String) -> String {
-            let placeholders = "(" + table.placeholders(kind).joined(separator: ", ") + ")"
-            return "INSERT INTO \(table.name) (rid, \(table.rowColumns.joined(separator: ", "))) SELECT \(rid), v.* FROM (VALUES "
-                + Array(repeating: placeholders, count: rows.count).joined(separator: ", ") + ") v"
-        }
+        let chunks = Self.chunks(of: document, type: version.rmType)
         guard kind == .postgresql else {
-            // The rid looked up once a statement (an uncorrelated subquery), not once a row.
             statements.append(SQLStatement(insertResource, resource))
-            statements += chunks.map { table, rows in SQLStatement(insert(table, rows, rid: rid), resource + rows.flatMap { $0 }) }
+            statements += Self.valueInserts(chunks, type: version.rmType, id: id, kind)
             return statements
         }
         // The resource row made, or found as it was before the statement, as `r`.
@@ -180,11 +172,34 @@ public struct FHIRSearchProjection: Projection {
                 statements.append(SQLStatement(sql + " SELECT COUNT(*) FROM r", binds))
                 (sql, binds) = ("WITH r AS (SELECT rid FROM \(resourceTable) WHERE type = ? AND id = ?)", resource)
             }
-            sql += ", c\(index) AS (\(insert(table, rows, rid: "(SELECT rid FROM r)")))"
+            sql += ", c\(index) AS (\(Self.insert(table, rows.count, rid: "(SELECT rid FROM r)", kind)))"
             binds += rows.flatMap { $0 }
         }
         statements.append(SQLStatement(sql + " SELECT COUNT(*) FROM r", binds))
         return statements
+    }
+
+    /// The typed rows of a resource, in chunks of at most `rowsPerStatement`.
+    static func chunks(of document: JSON, type: String) -> [(FHIRSearchTable, [[SQLValue]])] {
+        rows(of: document, type: type).flatMap { table, rows in
+            stride(from: 0, to: rows.count, by: rowsPerStatement).map { (table, Array(rows[$0..<min($0 + rowsPerStatement, rows.count)])) }
+        }
+    }
+
+    /// One statement per chunk, each taking the resource's `rid` from its
+    /// row by (type, id), looked up once a statement (an uncorrelated
+    /// subquery), not once a row.
+    static func valueInserts(_ chunks: [(FHIRSearchTable, [[SQLValue]])], type: String, id: String, _ kind: DatabaseKind) -> [SQLStatement] {
+        let key = [SQLValue.text(type), .text(id)]
+        let rid = "(SELECT rid FROM \(FHIRSearchTable.resource.name) WHERE type = ? AND id = ?)"
+        return chunks.map { table, rows in SQLStatement(insert(table, rows.count, rid: rid, kind), key + rows.flatMap { $0 }) }
+    }
+
+    /// `INSERT` of `count` rows of a typed table, their `rid` the expression `rid`.
+    static func insert(_ table: FHIRSearchTable, _ count: Int, rid: String, _ kind: DatabaseKind) -> String {
+        let placeholders = "(" + table.placeholders(kind).joined(separator: ", ") + ")"
+        return "INSERT INTO \(table.name) (rid, \(table.rowColumns.joined(separator: ", "))) SELECT \(rid), v.* FROM (VALUES "
+            + Array(repeating: placeholders, count: count).joined(separator: ", ") + ") v"
     }
 
     /// Values bound to one PostgreSQL statement, under its limit of 65,535.

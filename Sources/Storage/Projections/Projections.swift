@@ -51,6 +51,8 @@ public struct ProjectionState: Sendable, Equatable {
 /// versions, streaming them in pages, resumably and alongside live commits.
 public struct Projections: Sendable {
     public let all: [any Projection]
+    /// The FHIR resources compositions are seen as, when the FHIR search projection keeps them.
+    public var compositionView: (any CompositionFHIRView)? { all.lazy.compactMap { ($0 as? FHIRSearchProjection)?.view }.first }
     let database: any SQLDatabase
     /// A rebuild whose owner has not reported for this long is taken over.
     public static let abandonedAfter: Int64 = 120_000_000

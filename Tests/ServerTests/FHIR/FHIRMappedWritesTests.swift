@@ -153,6 +153,26 @@ struct FHIRMappedWritesTests {
             if case .object(var object) = withID { object["id"] = "mine"; withID = .object(object) }
             #expect(try await server.send(.put, "/fhir/Observation/mine", headers: Self.json, body: JSONSerializer.string(withID)).status == .unprocessableContent)
 
+            // On a stored one: a stale If-Match (412), another patient (422), a delete while a report refers to it (409); each leaves it as it was.
+            let created = try await server.send(.post, "/fhir/Observation", headers: Self.json, body: JSONSerializer.string(try Self.bodyWeight()))
+            let id = try #require(created.json["id"]?.stringValue)
+            guard case .object(var changed) = try Self.bodyWeight(kg: 90) else { return }
+            changed["id"] = .string(id)
+            let stale = try await server.send(
+                .put, "/fhir/Observation/\(id)", headers: Self.json.merging(["If-Match": #"W/"7""#]) { $1 }, body: JSONSerializer.string(.object(changed)))
+            #expect(stale.status == .preconditionFailed, "\(stale.body)")
+            #expect(try await server.send(.put, "/fhir/Patient/p2", headers: Self.json, body: #"{"resourceType": "Patient", "id": "p2"}"#).status == .created)
+            changed["subject"] = ["reference": "Patient/p2"]
+            let moved = try await server.send(.put, "/fhir/Observation/\(id)", headers: Self.json, body: JSONSerializer.string(.object(changed)))
+            #expect(moved.status == .unprocessableContent, "\(moved.body)")
+            let report = #"{"resourceType": "DiagnosticReport", "status": "final", "code": {"text": "weights"}, "result": [{"reference": "Observation/\#(id)"}]}"#
+            let reported = try await server.send(.post, "/fhir/DiagnosticReport", headers: Self.json, body: report)
+            #expect(reported.status == .created, "\(reported.body)")
+            let referenced = try await server.send(.delete, "/fhir/Observation/\(id)", headers: Self.json)
+            #expect(referenced.status == .conflict, "\(referenced.body)")
+            #expect(try await Self.rows(server).map(\.count) == [3])
+            #expect(try await server.send(.get, "/fhir/Observation/\(id)", headers: Self.json).json["meta"]?["versionId"] == "1")
+
             // A heart rate: no context takes it; stored as FHIR alone.
             let heartRate = """
                 {"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
@@ -161,7 +181,7 @@ struct FHIRMappedWritesTests {
             let plain = try await server.send(.post, "/fhir/Observation", headers: Self.json, body: heartRate)
             #expect(plain.status == .created, "\(plain.body)")
             #expect(plain.json["id"]?.stringValue?.hasSuffix("-1") == false)
-            #expect(try await Self.rows(server).isEmpty)
+            #expect(try await Self.rows(server).count == 1)
         }
     }
 }
