@@ -102,7 +102,7 @@ public struct FHIRImporter: Sendable {
     /// The Bundle with each POST of a resource that has an id (and no
     /// `ifNoneExist`) turned into a PUT to that id, so that the data keeps
     /// its ids and a second import finds them.
-    static func withClientIDs(_ bundle: JSON) -> JSON {
+    public static func withClientIDs(_ bundle: JSON) -> JSON {
         guard case .object(var object) = bundle, case .array(let entries)? = object["entry"] else { return bundle }
         object["entry"] = .array(entries.map { entry in
             guard case .object(var item) = entry, case .object(var request)? = item["request"], request["method"]?.stringValue == "POST",

@@ -58,10 +58,17 @@ extension FHIRService {
         }
         try Self.requireDistinctTargets(entries)
         try await resolveReferences(&entries, references)
-        let (writes, written, contributionID, now) = try await plannedWrites(entries, skipping: Set(outcomes.keys), committal: committal)
+        let now = ISODateTime.now()
+        let links = try await patientLinks(of: entries, done: Set(outcomes.keys), committal: committal, at: now)
+        // Entries a mapping takes are compositions (FHIRService+MappedTransactions); the others FHIR resources.
+        let (mapped, answered) = try await mappedTransaction(&entries, done: Set(outcomes.keys), known: links.ehrs, committal: committal, at: now)
+        outcomes.merge(answered) { $1 }
+        let contributionID = UUIDText.random()
+        let (writes, written) = try await plannedWrites(entries, skipping: Set(outcomes.keys), committal: committal, contributionID: contributionID, at: now)
         outcomes.merge(written) { $1 }
-        try await requireIntegrity(of: writes)
-        try await commitTransaction(writes, contributionID: contributionID, committal: committal, at: now)
+        try await requireIntegrity(of: writes, mapped: mapped)
+        try await commitTransaction(writes, contributionID: contributionID, committal: committal, at: now, links: links.commits, mapped: mapped)
+        if !mapped.entries.isEmpty { outcomes.merge(try await mappedOutcomes(mapped)) { $1 } }
         for entry in entries where entry.method == .get { outcomes[entry.index] = await readOutcome(entry) }
         return outcomes
     }
@@ -94,26 +101,23 @@ extension FHIRService {
 
     /// Referential integrity across a transaction: its resources may refer to
     /// each other; what it deletes may be referred to only by what it deletes too.
-    func requireIntegrity(of writes: [VersionWrite]) async throws {
+    /// Seen resources its mapped entries write or delete count as its own.
+    func requireIntegrity(of writes: [VersionWrite], mapped: MappedTransaction) async throws {
         let deleted = Set(writes.filter { $0.record.lifecycleState == VersionLifecycleState.deleted.rawValue }.map(\.record.objectID))
-        let stored = Set(writes.map(\.record.objectID)).subtracting(deleted)
-        try await requireTargets(of: writes.compactMap(\.document), except: stored)
+            .union(mapped.deleted)
+        let stored = Set(writes.map(\.record.objectID)).union(mapped.written).subtracting(deleted)
+        try await requireTargets(of: writes.compactMap(\.document) + mapped.documents, except: stored)
         try await requireUnreferenced(deleted.sorted(), except: deleted)
     }
 
     /// The writes of the transaction, in R4's order (DELETE, POST, PUT and
     /// PATCH), and each entry's outcome: the current versions of every target
     /// read at once, the resources checked side by side.
-    func plannedWrites(_ entries: [BundleEntry], skipping done: Set<Int>, committal: Committal) async throws
-        -> ([VersionWrite], [Int: EntryOutcome], String, ISODateTime)
+    func plannedWrites(_ entries: [BundleEntry], skipping done: Set<Int>, committal: Committal, contributionID: String, at now: ISODateTime)
+        async throws -> ([VersionWrite], [Int: EntryOutcome])
     {
-        let now = ISODateTime.now()
-        let contributionID = UUIDText.random()
         let ordered = entries.sorted { ($0.method.order, $0.index) < ($1.method.order, $1.index) }.filter { $0.method != .get && !done.contains($0.index) }
         let latest = try await store.latestVersions(objectIDs: ordered.compactMap { $0.id == nil ? nil : $0.reference })
-        // A resource a composition is seen as is written through openEHR only.
-        // (A POST's id is the server's own, new: only a client's id may name one.)
-        try await requireNotViewed(ordered.compactMap { $0.method != .post && $0.id != nil && latest[$0.reference] == nil ? $0.reference : nil })
         var outcomes: [Int: EntryOutcome] = [:]
         var slots: [VersionWrite?] = Array(repeating: nil, count: ordered.count)
         var jobs: [(position: Int, entry: BundleEntry, resource: JSON, latest: VersionRecord?, audit: AuditRecord)] = []
@@ -141,7 +145,7 @@ extension FHIRService {
             slots[job.position] = write
             outcomes[job.entry.index] = outcome
         }
-        return (slots.compactMap { $0 }, outcomes, contributionID, now)
+        return (slots.compactMap { $0 }, outcomes)
     }
 
     /// The entry's target: an id for a POST (the server's, or the match of
@@ -312,15 +316,21 @@ extension FHIRService {
         }
     }
 
-    /// Commits the transaction's writes as one contribution; a store refusal names no entry but fails all.
-    func commitTransaction(_ writes: [VersionWrite], contributionID: String, committal: Committal, at now: ISODateTime) async throws {
-        guard !writes.isEmpty else { return }
+    /// Commits the transaction's writes as one contribution, with the EHRs
+    /// of its Patients and the contributions of its mapped entries, in one
+    /// database transaction; a store refusal names no entry but fails all.
+    func commitTransaction(
+        _ writes: [VersionWrite], contributionID: String, committal: Committal, at now: ISODateTime, links: [EHRService.StoreCommit],
+        mapped: MappedTransaction
+    ) async throws {
         let audit = try committal.audit(systemID: systemID, at: now, defaultChange: .creation)
         let patients = Set(writes.map { $0.record.patientID })
         let contribution = ContributionRecord(
             contributionID: contributionID, ehrID: nil, patientID: patients.count == 1 ? patients.first ?? nil : nil, audit: audit)
+        let batch = (writes.isEmpty ? [] : [(contribution, writes, [])]) + links + mapped.commits(audit: audit)
+        guard !batch.isEmpty else { return }
         do {
-            try await commit(contribution, versions: writes)
+            try await commit(batch)
         } catch let error as StoreError {
             var mapped = ServiceError(error)
             mapped.message = "the transaction was not committed: " + mapped.message
@@ -460,13 +470,30 @@ extension FHIRService {
     static func located<T>(_ entry: BundleEntry, _ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch var error as ServiceError {
-            error.message = "\(entry.location): " + error.message
-            error.problems = error.problems.map { problem in
-                let path = problem.path.hasPrefix(entry.type) ? String(problem.path.dropFirst(entry.type.count)) : "." + problem.path
-                return DecodingProblem(path: "\(entry.location).resource" + path, message: problem.message)
-            }
-            throw error
+        } catch let error as ServiceError {
+            throw located(entry, error)
         }
+    }
+
+    /// The same, for work that waits (a mapped entry's composition).
+    static func located<T>(_ entry: BundleEntry, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ServiceError {
+            throw located(entry, error)
+        }
+    }
+
+    /// A refusal of an entry's resource, each FHIR problem at its place in
+    /// the Bundle (an openEHR path, which a mapped entry's refusal names, as it is).
+    static func located(_ entry: BundleEntry, _ refusal: ServiceError) -> ServiceError {
+        var error = refusal
+        error.message = "\(entry.location): " + error.message
+        error.problems = error.problems.map { problem in
+            if problem.path.hasPrefix("openEHR ") { return problem }
+            let path = problem.path.hasPrefix(entry.type) ? String(problem.path.dropFirst(entry.type.count)) : "." + problem.path
+            return DecodingProblem(path: "\(entry.location).resource" + path, message: problem.message)
+        }
+        return error
     }
 }

@@ -27,7 +27,7 @@ extension FHIRService {
         let version = try await refusingAsMapped(type, input) {
             try await compositions.create(ehrID: ehr.ehrID, input: .canonical(composition), committal: committal)
         }
-        return try await seen(type: type, id: nil, composition: version)
+        return try await seen(type: type, id: resource["id"]?.stringValue, composition: version)
     }
 
     /// update through a mapping: a new version of the composition the
@@ -42,9 +42,8 @@ extension FHIRService {
         }
         if viewed.isDeleted { throw ServiceError(.gone, "\(reference) was deleted with composition \(viewed.source)") }
         let ehr = try await mappedEHR(of: resource, type: viewed.type)
-        guard try await store.versionedObject(viewed.source)?.ehrID == ehr.ehrID else {
-            throw ServiceError(.unprocessable, "\(reference) is about \(viewed.patientID ?? "another patient"): its patient cannot change")
-        }
+        try await requireSameEHR(viewed, ehr)
+        if try await isUnchanged(viewed, resource) { return ResourceVersion(viewed) }
         let composition = try await mappedComposition(resource, type: viewed.type, input: input, committal: committal)
         let preceding = ObjectVersionID(objectID: viewed.source, creatingSystemID: compositions.systemID, versionNumber: viewed.versionNumber)
         let version = try await refusingAsMapped(viewed.type, input) {
@@ -64,15 +63,35 @@ extension FHIRService {
         return ResourceVersion(viewed: viewed.type + "/" + viewed.id, record: version.record, body: [])
     }
 
+    /// A seen resource's patient cannot change: its composition stays in its EHR.
+    func requireSameEHR(_ viewed: ViewedResource, _ ehr: EHRRecord) async throws {
+        guard try await store.versionedObject(viewed.source)?.ehrID == ehr.ehrID else {
+            throw ServiceError(.unprocessable, "\(viewed.type)/\(viewed.id) is about \(viewed.patientID ?? "another patient"): its patient cannot change")
+        }
+    }
+
+    /// Whether an update sends what the composition keeps as sent
+    /// (`meta.versionId` and `meta.lastUpdated` aside): such a PUT writes no
+    /// version, as for any resource (a second import of the same data).
+    func isUnchanged(_ viewed: ViewedResource, _ resource: JSON) async throws -> Bool {
+        guard let latest = try await store.latestVersion(objectID: viewed.source), let composition = try? JSONParser.parse(latest.data),
+            let original = MappedCompositions.original(of: composition)
+        else { return false }
+        return Self.sameContent(JSONSerializer.bytes(original), resource)
+    }
+
     /// The EHR a mapped resource goes to: its patient's (R4 Patient
-    /// compartment), which every Patient written here has.
-    func mappedEHR(of resource: JSON, type: String) async throws -> EHRRecord {
+    /// compartment), which every Patient written here has (`known`: the
+    /// EHRs of the Patients a transaction writes, made in its commit).
+    func mappedEHR(of resource: JSON, type: String, known: [String: EHRRecord] = [:]) async throws -> EHRRecord {
         guard let patient = Self.patient(of: resource) else {
             throw ServiceError(
                 .unprocessable, "the \(type) is stored as an openEHR composition, in its patient's EHR: it must name its patient (subject)",
                 problems: [DecodingProblem(path: "\(type).subject", message: "a reference to the Patient is required")])
         }
-        guard let ehr = try await store.ehr(patientID: patient) else {
+        var found = known[patient]
+        if found == nil { found = try await store.ehr(patientID: patient) }
+        guard let ehr = found else {
             throw ServiceError(
                 .unprocessable, "\(patient) has no EHR to store the \(type) in: write the Patient first",
                 problems: [DecodingProblem(path: "\(type).subject", message: "\(patient) is not a Patient of this server")])

@@ -26,13 +26,8 @@ extension FHIRService {
         try await search.viewed([reference]).values.first
     }
 
-    /// Refuses a write to a resource a composition is seen as (409): its
-    /// composition is changed through openEHR.
-    func requireNotViewed(_ references: [String]) async throws {
-        guard let (reference, viewed) = try await search.viewed(references).min(by: { $0.key < $1.key }) else { return }
-        throw Self.viewedRefusal(reference, composition: viewed.source)
-    }
-
+    /// A write to a resource a composition is seen as, when no context maps
+    /// its type (409): its composition is changed through openEHR.
     static func viewedRefusal(_ reference: String, composition: String) -> ServiceError {
         ServiceError(
             .conflict,

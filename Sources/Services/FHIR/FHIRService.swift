@@ -89,9 +89,14 @@ public struct FHIRService: Sendable {
     }
 
     /// R4 §Resource.id: 1 to 64 of `A-Z a-z 0-9 - .`.
+    static func isValidID(_ id: String) -> Bool {
+        (1...64).contains(id.count) && id.allSatisfy(idCharacters.contains)
+    }
+
+    static let idCharacters = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
+
     static func requireID(_ id: String) throws {
-        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
-        guard (1...64).contains(id.count), id.allSatisfy(allowed.contains) else {
+        guard isValidID(id) else {
             throw ServiceError(.badRequest, "'\(id)' is not a valid resource id: 1 to 64 letters, digits, '-' or '.'", problems: [DecodingProblem(path: "id", message: "invalid id")])
         }
     }
@@ -289,10 +294,11 @@ public struct FHIRService: Sendable {
                 version.issues = checked.warnings
                 return (version, false)
             }
-            if latest == nil, mapping(of: prepared, type: type) != nil {
-                throw ServiceError(
-                    .unprocessable,
-                    "a \(type) a mapping stores as a composition gets its id from the composition: create it with POST, not with the client's id")
+            // Update as create of a resource a mapping takes: a new composition, the resource seen under the client's id.
+            if latest == nil, let input = mapping(of: prepared, type: type) {
+                var version = try await createMapped(prepared, type: type, input: input, committal: committal)
+                version.issues = checked.warnings
+                return (version, true)
             }
             try Self.requireCurrent(type + "/" + id, latest: latest, ifMatch: ifMatch)
             // A PUT that changes nothing writes no version (as HAPI FHIR does): the current one is the answer.
@@ -520,12 +526,18 @@ public struct FHIRService: Sendable {
     func commit(_ contribution: ContributionRecord, versions: [VersionWrite]) async throws {
         let patients = versions.filter { $0.rmType == "Patient" && $0.record.lifecycleState != VersionLifecycleState.deleted.rawValue }
         let links = patients.isEmpty ? [] : try await ehrs.patientLinks(patients.map(\.record.objectID), audit: contribution.audit)
-        if links.isEmpty {
-            try await store.commit(contribution, versions: versions)
+        try await commit([(contribution, versions, [])] + links)
+    }
+
+    /// Commits contributions in one database transaction; the profiles
+    /// held are read again when a conformance resource changed.
+    func commit(_ batch: [EHRService.StoreCommit]) async throws {
+        if batch.count == 1, let only = batch.first {
+            try await store.commit(only.contribution, versions: only.versions, ehrChanges: only.ehrChanges)
         } else {
-            try await store.commit(batch: [(contribution, versions, [])] + links)
+            try await store.commit(batch: batch)
         }
-        if versions.contains(where: { FHIRProfiles.conformanceTypes.contains($0.rmType) }) { try await profiles.reload(from: store) }
+        if batch.contains(where: { $0.versions.contains { FHIRProfiles.conformanceTypes.contains($0.rmType) } }) { try await profiles.reload(from: store) }
     }
 
     /// The EHR service, for the EHRs of the Patients written here.

@@ -77,15 +77,21 @@ public final class MappedCompositions: CompositionFHIRView {
         else { return [] }
         let flat = ready.format.flat(document)
         var resources = zip(ready.engines, ready.covered).flatMap { engine, covered in engine.map(flat: flat).resources.map { ($0, covered) } }
-        // A composition stored from a FHIR write keeps the resource as sent: its first resource of that type is read over it.
-        if let original = Self.original(of: document),
-            let index = resources.firstIndex(where: { $0.0["resourceType"] == original["resourceType"] })
-        {
+        var ids = resources.indices.map { "\(version.record.objectID)-\($0 + 1)" }
+        // A composition stored from a FHIR write keeps the resource as sent: the resource it became is read over it, under its id.
+        if let original = Self.original(of: document), let index = Self.place(of: original, among: resources.map(\.0), ids: ids) {
             resources[index].0 = Self.combined(mapped: resources[index].0, original: original, covered: resources[index].1)
+            if let id = original["id"]?.stringValue, FHIRService.isValidID(id) { ids[index] = id }
         }
-        return resources.enumerated().map { index, resource in
-            Self.seen(resource.0, id: "\(version.record.objectID)-\(index + 1)", version: version.record)
-        }
+        return zip(resources, ids).map { resource, id in Self.seen(resource.0, id: id, version: version.record) }
+    }
+
+    /// Which of a composition's resources a FHIR write's original became:
+    /// the one whose id it carries, else the first of its type.
+    static func place(of original: JSON, among resources: [JSON], ids: [String]) -> Int? {
+        let type = original["resourceType"]
+        if let id = original["id"]?.stringValue, let index = ids.firstIndex(of: id), resources[index]["resourceType"] == type { return index }
+        return resources.firstIndex { $0["resourceType"] == type }
     }
 
     /// A mapped resource as the composition version shows it: id, meta, patient.

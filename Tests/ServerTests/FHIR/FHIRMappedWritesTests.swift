@@ -79,10 +79,13 @@ struct FHIRMappedWritesTests {
             #expect(rows.first?[0].stringValue == ehrID)
             #expect(rows.first?[2] == .number("78.5"))
             let uid = try #require(rows.first?[1].stringValue)
-            #expect(id == String(uid.prefix { $0 != ":" }) + "-1")
             let composition = try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/composition/\(uid)")
             #expect(composition.json["archetype_details"]?["template_id"]?["value"]?.stringValue == Self.templateID)
             #expect(composition.json["feeder_audit"]?["original_content"]?["formalism"] == "application/fhir+json")
+            // The server's id (R4 §create) is kept with the resource as sent: the resource keeps it.
+            #expect(UUID(uuidString: id) != nil && !id.hasPrefix(String(uid.prefix { $0 != ":" })))
+            let original = try JSONParser.parse(Array((composition.json["feeder_audit"]?["original_content"]?["value"]?.stringValue ?? "").utf8))
+            #expect(original["id"]?.stringValue == id)
 
             // The FHIR face: search by code and patient, and the resource as sent (nothing lost).
             #expect(try await Self.weights(server, "code=http://loinc.org|29463-7&patient=p1") == ["78.5"])
@@ -148,10 +151,6 @@ struct FHIRMappedWritesTests {
             #expect(orphan.status == .unprocessableContent, "\(orphan.body)")
             #expect(try await Self.rows(server).isEmpty)
             #expect(try await Self.weights(server, "code=29463-7").isEmpty)
-            // A client's own id cannot be kept for a composition's resource.
-            var withID = try Self.bodyWeight()
-            if case .object(var object) = withID { object["id"] = "mine"; withID = .object(object) }
-            #expect(try await server.send(.put, "/fhir/Observation/mine", headers: Self.json, body: JSONSerializer.string(withID)).status == .unprocessableContent)
 
             // On a stored one: a stale If-Match (412), another patient (422), a delete while a report refers to it (409); each leaves it as it was.
             let created = try await server.send(.post, "/fhir/Observation", headers: Self.json, body: JSONSerializer.string(try Self.bodyWeight()))
