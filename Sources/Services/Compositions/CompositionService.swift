@@ -123,8 +123,11 @@ public struct CompositionService: Sendable {
         try await create(ehrID: ehrID, input: .canonical(json), committal: committal)
     }
 
-    /// POST /ehr/{ehr_id}/composition in canonical JSON or FLAT.
-    public func create(ehrID: String, input: CompositionInput, committal: Committal) async throws -> CompositionVersion {
+    /// POST /ehr/{ehr_id}/composition in canonical JSON or FLAT. `conditions`:
+    /// more the commit must find true (a FHIR conditional create's criteria).
+    public func create(ehrID: String, input: CompositionInput, committal: Committal, conditions: [CommitCondition] = []) async throws
+        -> CompositionVersion
+    {
         let ehr = try await store.existingEHR(ehrID)
         return try await templates.retryingOnChange {
             let contribution = try ContributionRecord.new(ehr, committal, .creation, systemID: systemID)
@@ -132,6 +135,7 @@ public struct CompositionService: Sendable {
             var (write, version) = creation(
                 ehr: ehr, prepared: prepared, audit: contribution.audit, contributionID: contribution.contributionID, lifecycle: committal.lifecycleState)
             write.tags = committal.tagReplacements(ehrID: ehr.ehrID, uid: version.uid, audit: contribution.audit)
+            write.conditions += conditions
             try await store.commit(contribution, [write], objectID: version.uid.objectID, systemID: systemID)
             return version
         }

@@ -20,12 +20,14 @@ extension FHIRService {
     }
 
     /// create through a mapping: a new composition; the resource as it reads back.
-    func createMapped(_ resource: JSON, type: String, input: MappedCompositions.MappedInput, committal: Committal) async throws -> ResourceVersion {
+    func createMapped(
+        _ resource: JSON, type: String, input: MappedCompositions.MappedInput, committal: Committal, conditions: [CommitCondition] = []
+    ) async throws -> ResourceVersion {
         guard let compositions else { throw ServiceError(.unavailable, "compositions cannot be written here") }
         let ehr = try await mappedEHR(of: resource, type: type)
         let composition = try await mappedComposition(resource, type: type, input: input, committal: committal)
         let version = try await refusingAsMapped(type, input) {
-            try await compositions.create(ehrID: ehr.ehrID, input: .canonical(composition), committal: committal)
+            try await compositions.create(ehrID: ehr.ehrID, input: .canonical(composition), committal: committal, conditions: conditions)
         }
         return try await seen(type: type, id: resource["id"]?.stringValue, composition: version)
     }

@@ -137,6 +137,12 @@ public struct FHIRService: Sendable {
             switch found.count {
             case 0:
                 let id = UUIDText.random()
+                if let input = mapping(of: Self.withID(prepared, id), type: type) {
+                    var version = try await createMapped(
+                        Self.withID(prepared, id), type: type, input: input, committal: committal, conditions: [.noFHIRMatch(criteria)])
+                    version.issues = checked.warnings
+                    return (version, true)
+                }
                 var version = try await write(
                     Self.withID(prepared, id), type: type, id: id, preceding: nil, committal: committal, change: .creation, conditions: [.noFHIRMatch(criteria)])
                 version.issues = checked.warnings

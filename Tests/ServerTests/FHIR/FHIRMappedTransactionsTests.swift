@@ -99,6 +99,31 @@ struct FHIRMappedTransactionsTests {
         }
     }
 
+    /// A conditional create (R4 §create, If-None-Exist) of a mapped resource:
+    /// the first stores a composition, the second finds its resource, on
+    /// the single interaction and as a transaction entry alike.
+    @Test(arguments: TestEngine.available)
+    func aConditionalCreateOfAMappedResourceStoresOneComposition(engine: TestEngine) async throws {
+        try await Weights.withServer(engine) { server, _ in
+            let criteria = "code=http://loinc.org|29463-7&date=2010-09-16T12:21:06%2B02:00&patient=Patient/p1"
+            let body = JSONSerializer.string(try Self.weight(64.5, subject: "Patient/p1"))
+            let headers = Self.json.merging(["If-None-Exist": criteria]) { $1 }
+            let first = try await server.send(.post, "/fhir/Observation", headers: headers, body: body)
+            #expect(first.status == .created, "\(first.body)")
+            let second = try await server.send(.post, "/fhir/Observation", headers: headers, body: body)
+            #expect(second.status == .ok && second.json["id"] == first.json["id"], "\(second.body)")
+            var entry = Self.entry("POST", "Observation", try Self.weight(64.5, subject: "Patient/p1"))
+            if case .object(var object) = entry, case .object(var request)? = object["request"] {
+                request["ifNoneExist"] = .string(criteria)
+                object["request"] = .object(request)
+                entry = .object(object)
+            }
+            let again = try await server.send(.post, "/fhir", headers: Self.json, body: Self.transaction([entry]))
+            #expect(again.json["entry"]?.arrayValue?.first?["response"]?["status"] == "200 OK", "\(again.body)")
+            #expect(try await Weights.rows(server).count == 1)
+        }
+    }
+
     /// A mapped entry whose composition is refused fails the whole
     /// transaction with its place in the Bundle and its openEHR path; the
     /// Patient of the same Bundle is not created either.
