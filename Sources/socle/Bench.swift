@@ -12,7 +12,7 @@ import Storage
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print figures with their baselines, measured in the same run.",
-        subcommands: [EHRBench.self, CompositionBench.self, AQLBench.self, JSONBench.self, FHIRBench.self, FHIRServerBench.self, FHIRSearchBench.self, FormatsBench.self, AccessBench.self, MappingBench.self, MappedWriteBench.self])
+        subcommands: [EHRBench.self, CompositionBench.self, AQLBench.self, JSONBench.self, FHIRBench.self, FHIRServerBench.self, FHIRSearchBench.self, FormatsBench.self, AccessBench.self, MappingBench.self, MappedWriteBench.self, MappedImportBench.self])
 }
 
 /// `socle bench ehr`: EHR creations per second through the HTTP API at 1, 8

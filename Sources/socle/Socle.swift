@@ -127,20 +127,23 @@ struct ConfigCommand: AsyncParsableCommand {
 struct StoreOptions: ParsableArguments {
     @OptionGroup var database: DatabaseOptions
     @Option(name: .customLong("system-id"), help: "System id of the audit (SOCLE_SYSTEM_ID, default socle.local).") var systemID: String?
+    @Option(help: "A folder of FHIRconnect mapping files: resources they take are stored as compositions (SOCLE_MAPPINGS).") var mappings: String?
 
     /// The store opened and prepared as `socle serve` opens it, with the same
-    /// FHIR settings (`SOCLE_FHIR_*`), logging warnings only.
+    /// FHIR settings (`SOCLE_FHIR_*`) and mappings, logging warnings only.
     func open(_ label: String) async throws -> SocleServer.Components {
         var logger = Logger(label: label)
         logger.logLevel = .warning
         var flags = database.flags
         flags[Settings.systemID.name] = systemID
+        flags[Settings.mappings.name] = mappings
         let settings = try settingValues(flags: flags)
         let (url, databaseSettings) = try DatabaseOptions.resolved(settings)
         var configuration = ServerConfiguration(
             databaseURL: url, systemID: settings.value(Settings.systemID)?.value ?? "socle.local", database: databaseSettings)
         do {
             try configuration.readFHIRSettings(settings)
+            configuration.mappingsFolder = settings.value(Settings.mappings).map(\.value).flatMap { $0.isEmpty ? nil : $0 }
         } catch {
             throw ValidationError(error.description)
         }
