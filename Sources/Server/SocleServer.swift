@@ -32,8 +32,10 @@ public enum SocleServer {
         public let accessTrace: AccessTrace?
         /// The bearer token check, with its cache of the issuer's keys; nil without `SOCLE_OIDC_ISSUER`.
         public let bearerTokens: BearerTokenVerifier?
-        /// The FHIRconnect mappings of `SOCLE_MAPPINGS`, as loaded at start (empty without it).
+        /// The FHIRconnect mappings of `SOCLE_MAPPINGS` as loaded at start (empty without it); `mappingAdministration` has the set in force.
         public let mappings: MappingLibrary
+        /// Adding and replacing mapping files while the server runs; nil without `SOCLE_MAPPINGS`.
+        var mappingAdministration: MappingAdministration?
         /// Who cares for whom, when clinicians are limited to their patients (`SOCLE_CARE_RELATIONSHIPS`).
         var careRelationships: CareRelationships?
         public var fhirService: FHIRService {
@@ -74,9 +76,8 @@ public enum SocleServer {
     /// through the configuration's mappings when they map any template.
     public static func standardProjections(_ configuration: ServerConfiguration) throws -> [any Projection] {
         guard let folder = configuration.mappingsFolder else { return Store.standardProjections }
-        let library = try MappingFolder.load(folder)
-        guard !library.contexts.isEmpty else { return Store.standardProjections }
-        let view = MappedCompositions(library: library)
+        // With a folder the view is kept even when it maps nothing yet: files may be added through the API.
+        let view = MappedCompositions(library: try MappingFolder.load(folder))
         return Store.standardProjections.map { $0 is FHIRSearchProjection ? FHIRSearchProjection(view: view) : $0 }
     }
 
@@ -88,12 +89,21 @@ public enum SocleServer {
         let (schemaVersion, _) = try await store.prepare()
         let view = store.projections.compositionView as? MappedCompositions
         let templates = TemplateService(store: store.templates, mappedCompositions: view)
-        try await view?.load(from: templates)
+        var administration: MappingAdministration?
+        if let view, let folder = configuration.mappingsFolder {
+            // The folder's files with those added through the API over them.
+            let files = MappingFileService(store: store.versions, systemID: configuration.systemID)
+            administration = MappingAdministration(folder: folder, files: files, view: view, templates: templates, projections: store.projections)
+            try await administration?.reload()
+        } else {
+            try await view?.load(from: templates)
+        }
         var components = Components(
             store: store, schemaVersion: schemaVersion, configuration: configuration, templateService: templates,
             fhirProfiles: try await FHIRProfiles.loaded(from: store.versions), accessTrace: try await openAccessTrace(configuration, store: store),
             bearerTokens: configuration.oidc.map { BearerTokenVerifier(settings: $0) },
             mappings: try view?.library ?? configuration.mappingsFolder.map(MappingFolder.load) ?? MappingLibrary(files: []), careRelationships: nil)
+        components.mappingAdministration = administration
         if configuration.careRelationships {
             components.careRelationships = CareRelationships(fhir: components.fhirService, versions: store.versions)
         }
@@ -166,7 +176,8 @@ public enum SocleServer {
         QueryRoutes(service: components.queryService, bodyLimit: limit).register(on: openEHR)
         AdminRoutes(
             service: components.adminService, templates: components.templateService, queries: components.queryService, fhir: components.fhirService,
-            bodyLimit: limit, accessTrace: components.accessTrace, mappings: components.mappings, mappingsFolder: configuration.mappingsFolder
+            bodyLimit: limit, accessTrace: components.accessTrace, mappings: components.mappings, mappingsFolder: configuration.mappingsFolder,
+            mappingAdministration: components.mappingAdministration
         )
             .register(on: authenticated.group("admin"))
     }

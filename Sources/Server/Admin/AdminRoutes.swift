@@ -15,6 +15,7 @@ struct AdminRoutes {
     let accessTrace: AccessTrace?
     let mappings: MappingLibrary
     let mappingsFolder: String?
+    let mappingAdministration: MappingAdministration?
 
     func register(on group: RouterGroup<SocleRequestContext>) {
         // All EHRs at once is refused (the specification lets production
@@ -31,11 +32,31 @@ struct AdminRoutes {
             return Response(status: .noContent)
         }
         group.get("access-log") { request, context in try await accessLog(request, context) }
-        // The FHIRconnect mappings loaded at start: files, problems, contexts.
+        // The FHIRconnect mappings in force: files (the folder's, those added here), problems, contexts.
         group.get("mappings") { _, context in
             try Self.requireAdmin(context)
             let loaded = Set(try await templates.list().arrayValue?.compactMap { $0["template_id"]?.stringValue } ?? [])
-            return Response.json(.ok, MappingFolder.report(mappings, folder: mappingsFolder, loadedTemplates: loaded))
+            let stored = try await mappingAdministration?.files.files() ?? []
+            return Response.json(
+                .ok, MappingFolder.report(mappingAdministration?.view.library ?? mappings, folder: mappingsFolder, loadedTemplates: loaded, stored: stored))
+        }
+        // Adding or replacing one: checked, stored as an audited version, in force at once.
+        group.put("mappings/:file") { request, context in
+            try Self.requireAdmin(context)
+            let administration = try Self.requireMappings(mappingAdministration)
+            let text = String(decoding: try await request.body.collect(upTo: bodyLimit).readableBytesView, as: UTF8.self)
+            let committal = try AuditHeaders.committal(request, user: context.user)
+            return Response.json(.ok, try await administration.put(file: try context.decodedParameter("file"), text: text, committal: committal))
+        }
+        group.get("mappings/:file/history") { _, context in
+            try Self.requireAdmin(context)
+            return Response.json(.ok, try await Self.requireMappings(mappingAdministration).history(file: try context.decodedParameter("file")))
+        }
+        group.delete("mappings/:file") { request, context in
+            try Self.requireAdmin(context)
+            let administration = try Self.requireMappings(mappingAdministration)
+            let committal = try AuditHeaders.committal(request, user: context.user)
+            return Response.json(.ok, try await administration.delete(file: try context.decodedParameter("file"), committal: committal))
         }
         group.delete("ehr/:ehr_id") { request, context in
             try Self.requireAdmin(context)
@@ -78,6 +99,14 @@ struct AdminRoutes {
             try await templates.delete(templateID: try context.decodedParameter("template_id"))
             return Response.json(.ok, ["deleted": 1])
         }
+    }
+
+    /// The mapping administration, when the server has a mapping folder.
+    static func requireMappings(_ administration: MappingAdministration?) throws -> MappingAdministration {
+        guard let administration else {
+            throw ServiceError(.conflict, "mappings are off: start the server with SOCLE_MAPPINGS, a folder of FHIRconnect files (it may be empty)")
+        }
+        return administration
     }
 
     /// `GET /admin/access-log?patient=…&from=…&to=…&limit=…`: the access

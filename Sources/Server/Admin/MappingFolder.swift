@@ -1,12 +1,19 @@
 import Foundation
 import JSONCore
 import Mappings
+import Services
 
 /// The FHIRconnect files of a folder and its subfolders (`SOCLE_MAPPINGS`),
 /// read as one set: a file that cannot be used is kept with its problems
 /// and the others still load.
 public enum MappingFolder {
     public static func load(_ path: String) throws(ConfigurationError) -> MappingLibrary {
+        let (files, unreadable) = try texts(path)
+        return MappingLibrary(files: files, unreadable: unreadable)
+    }
+
+    /// The text of every `.yml` and `.yaml` file of the folder and its subfolders, by path in it.
+    static func texts(_ path: String) throws(ConfigurationError) -> (files: [(file: String, text: String)], unreadable: [(file: String, reason: String)]) {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
             throw ConfigurationError("SOCLE_MAPPINGS '\(path)' is not a folder")
@@ -22,15 +29,25 @@ public enum MappingFolder {
                 unreadable.append((name, "the file cannot be read as UTF-8 text"))
             }
         }
-        return MappingLibrary(files: files, unreadable: unreadable)
+        return (files, unreadable)
     }
 
     /// What `GET /admin/mappings` answers: each file with its load status
     /// and problems, each context with its template (and whether it is
     /// loaded), FHIR profile, model mappings and methods by direction.
-    static func report(_ library: MappingLibrary, folder: String?, loadedTemplates: Set<String>) -> JSON {
+    static func report(_ library: MappingLibrary, folder: String?, loadedTemplates: Set<String>, stored: [MappingFileService.StoredFile] = []) -> JSON {
+        let added = Dictionary(stored.filter { !$0.isDeleted }.map { ($0.file, $0) }, uniquingKeysWith: { $1 })
         let files: [JSON] = library.files.map { status in
             var entry = JSONObject([("file", .string(status.file)), ("loaded", .bool(status.loaded))])
+            // A file added through the API: its version and who last changed it, when.
+            if let file = added[status.file] {
+                entry["source"] = "api"
+                entry["version"] = JSON(file.version)
+                entry["committer"] = .string(file.committer)
+                entry["time_committed"] = .string(file.timeCommitted.description)
+            } else {
+                entry["source"] = "folder"
+            }
             if let document = status.document {
                 entry["name"] = .string(document.header.name)
                 entry["grammar"] = .string(document.header.grammar.description)

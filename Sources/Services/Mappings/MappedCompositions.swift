@@ -25,7 +25,9 @@ import Templates
 /// prepared is seen as nothing until the next `socle reindex`; the
 /// composition services prepare a template before they commit with it.
 public final class MappedCompositions: CompositionFHIRView {
-    public let library: MappingLibrary
+    /// The mappings loaded; an administrator may replace them (`replace`).
+    public var library: MappingLibrary { loaded.withLock { $0 } }
+    let loaded: Mutex<MappingLibrary>
     /// The zone of date-times written without one.
     public let zone: TimeZone
     let prepared = Mutex<[String: Prepared]>([:])
@@ -39,7 +41,7 @@ public final class MappedCompositions: CompositionFHIRView {
     }
 
     public init(library: MappingLibrary, zone: TimeZone = .current) {
-        self.library = library
+        loaded = Mutex(library)
         self.zone = zone
     }
 
@@ -55,12 +57,32 @@ public final class MappedCompositions: CompositionFHIRView {
 
     /// Prepares a template (again, when it was replaced); nothing when no context maps it.
     public func use(_ template: OperationalTemplate) {
+        guard let ready = preparation(of: template, library) else { return }
+        prepared.withLock { $0[template.templateID] = ready }
+    }
+
+    /// A template ready for the contexts of `library` that map it; nil when none does.
+    func preparation(of template: OperationalTemplate, _ library: MappingLibrary) -> Prepared? {
         let contexts = library.contexts(template: template.templateID)
-        guard !contexts.isEmpty else { return }
+        guard !contexts.isEmpty else { return nil }
         let format = FlatComposition(template: template)
         let mappingTemplate = MappingTemplate(webTemplate: format.webTemplate)
         let engines = contexts.map { OpenEHRToFHIR(context: $0, template: mappingTemplate, zone: zone) }
-        prepared.withLock { $0[template.templateID] = Prepared(format: format, mappingTemplate: mappingTemplate, engines: engines, covered: contexts.map(Self.coveredElements)) }
+        return Prepared(format: format, mappingTemplate: mappingTemplate, engines: engines, covered: contexts.map(Self.coveredElements))
+    }
+
+    /// Replaces the mappings (an administrator added, replaced or removed a
+    /// file): the templates the new set maps are prepared first, then both
+    /// are swapped, so a commit sees the old set or the new one. The
+    /// compositions already stored are seen through the new set once the
+    /// FHIR search projection is rebuilt.
+    public func replace(_ library: MappingLibrary, templates: TemplateService) async throws {
+        var fresh: [String: Prepared] = [:]
+        for templateID in Set(library.contexts.map(\.context.templateID)).sorted() {
+            if let template = try await templates.template(templateID), let ready = preparation(of: template, library) { fresh[templateID] = ready }
+        }
+        loaded.withLock { $0 = library }
+        prepared.withLock { $0 = fresh }
     }
 
     /// Whether a template is prepared (and mapped).

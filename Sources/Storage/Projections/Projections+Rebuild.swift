@@ -58,6 +58,21 @@ extension Projections {
         return true
     }
 
+    /// Starts a projection over when what it derives changed without its
+    /// version (the mappings the FHIR view of compositions follows): fresh
+    /// tables, stale until a rebuild takes it up (`rebuild` without force,
+    /// or the server's `maintain`); reads answer `StoreError.rebuilding` meanwhile.
+    public func invalidate(_ name: String) async throws {
+        let projection = try projection(name)
+        try await database.transaction(
+            [
+                SQLStatement(
+                    "UPDATE projection SET state = 'stale', cursor = NULL, done = 0, total = NULL, owner = NULL, heartbeat = NULL, updated_at = ? WHERE name = ?",
+                    [.integer(ISODateTime.now().microsecondsSinceEpoch), .text(name)],
+                    mustChangeOneRow: StoreError(.notFound, "the \(name) projection is not prepared"))
+            ] + tables(projection))
+    }
+
     /// Takes the projection for this owner: a forced rebuild starts from
     /// fresh tables; otherwise a stale or abandoned one is taken as it is.
     func claim(_ projection: any Projection, owner: String, force: Bool) async throws -> Bool {
