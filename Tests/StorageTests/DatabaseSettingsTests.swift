@@ -94,6 +94,29 @@ struct DatabaseSettingsTests {
         }
     }
 
+    /// Two transactions that lock two tables in opposite orders: PostgreSQL
+    /// rolls one back (SQLSTATE 40P01), which is a `StoreError.conflict`
+    /// (try again), not an unexpected error; the other commits.
+    @Test(.enabled(if: postgres != nil))
+    func aDeadlockIsAConflict() async throws {
+        let url = try #require(Self.postgres)
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        let (a, b) = ("deadlock_a_\(suffix)", "deadlock_b_\(suffix)")
+        try await Self.with(url) { database in
+            try await database.migrate(["CREATE TABLE \(a) (n INTEGER)", "CREATE TABLE \(b) (n INTEGER)", "INSERT INTO \(a) VALUES (0)", "INSERT INTO \(b) VALUES (0)"])
+            func crossing(_ first: String, _ second: String) -> [SQLStatement] {
+                [SQLStatement("UPDATE \(first) SET n = n + 1"), SQLStatement("SELECT pg_sleep(0.5)"), SQLStatement("UPDATE \(second) SET n = n + 1")]
+            }
+            async let one: Result<Void, any Error> = { do { try await database.transaction(crossing(a, b)); return .success(()) } catch { return .failure(error) } }()
+            async let two: Result<Void, any Error> = { do { try await database.transaction(crossing(b, a)); return .success(()) } catch { return .failure(error) } }()
+            let results = await [one, two]
+            let failures = results.compactMap { result -> (any Error)? in if case .failure(let error) = result { error } else { nil } }
+            #expect(failures.count == 1)
+            #expect((failures.first as? StoreError)?.code == .conflict, "\(failures)")
+            try await database.migrate(["DROP TABLE \(a)", "DROP TABLE \(b)"])
+        }
+    }
+
     /// The pool never opens more connections than its size.
     @Test(.enabled(if: postgres != nil))
     func thePoolSizeBoundsTheConnections() async throws {

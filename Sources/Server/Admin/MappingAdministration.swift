@@ -117,7 +117,15 @@ actor ViewRebuilds {
     func restart(_ projections: Projections) async throws {
         running?.cancel()
         await running?.value
-        try await projections.invalidate(FHIRSearchProjection.name)
+        // The server's own projection maintenance may hold the tables too: a deadlock is tried again.
+        for attempt in 1...3 {
+            do {
+                try await projections.invalidate(FHIRSearchProjection.name)
+                break
+            } catch let error as StoreError where error.code == .conflict && attempt < 3 {
+                try await Task.sleep(for: .milliseconds(100 * attempt))
+            }
+        }
         running = Task.detached {
             _ = try? await projections.rebuild(FHIRSearchProjection.name, owner: "mappings-\(ProcessInfo.processInfo.processIdentifier)", force: false)
         }

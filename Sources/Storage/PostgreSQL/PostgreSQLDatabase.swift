@@ -230,6 +230,10 @@ public final class PostgreSQLDatabase: SQLDatabase {
         if state == "57014" {
             return StoreError(.timeout, "the statement ran longer than the statement timeout and was cancelled")
         }
+        // 40P01 deadlock_detected, 40001 serialization_failure: this transaction was rolled back, another went on.
+        if state == "40P01" || state == "40001" {
+            return StoreError(.conflict, "the transaction met another that needed the same rows or tables and was rolled back: try again")
+        }
         // Class 22, data exception: a value PostgreSQL cannot store as given.
         if let state, state.hasPrefix("22") {
             return StoreError(.invalidValue, "a value cannot be stored: \(error.serverInfo?[.message] ?? "invalid data") (SQLSTATE \(state))")
