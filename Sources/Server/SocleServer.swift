@@ -23,7 +23,13 @@ public enum SocleServer {
         public var adminService: AdminService { AdminService(store: store) }
         public let templateService: TemplateService
         public var compositionService: CompositionService {
-            CompositionService(store: store.versions, templates: templateService, systemID: configuration.systemID)
+            var service = CompositionService(store: store.versions, templates: templateService, systemID: configuration.systemID)
+            // A composition seen through FHIR is not deleted while a FHIR resource refers to what it is seen as.
+            if store.projections.compositionView != nil && configuration.fhirReferentialIntegrity {
+                let fhir = FHIRService(store: store, systemID: configuration.systemID, referentialIntegrity: true)
+                service.deletionCheck = { objectID in try await fhir.requireUnreferenced(composition: objectID) }
+            }
+            return service
         }
         public var queryService: QueryService { QueryService(store: store, systemID: configuration.systemID) }
         /// FR Core and the conformance resources stored here, read at start.

@@ -15,6 +15,10 @@ public struct CompositionService: Sendable {
     public let systemID: String
     let decoder = CanonicalDecoder()
     let validator = TemplateValidator()
+    /// What must hold before a composition is deleted through openEHR (the
+    /// FHIR face: nothing refers to the resources it is seen as,
+    /// `FHIRService.requireUnreferenced(composition:)`); nil: nothing.
+    public var deletionCheck: (@Sendable (_ objectID: String) async throws -> Void)?
 
     public init(store: VersionStore, templates: TemplateService, systemID: String) {
         self.store = store
@@ -247,6 +251,7 @@ public struct CompositionService: Sendable {
         } else if let ifMatch, ifMatch != uid {
             throw ServiceError(.preconditionFailed, "If-Match \(ifMatch) does not name the version to delete, \(uid)")
         }
+        if let deletionCheck, let objectID = ObjectVersionID(precedingVersionUID)?.objectID { try await deletionCheck(objectID) }
         let contribution = try ContributionRecord.new(ehr, committal, .deleted, systemID: systemID)
         let (write, version) = try await deletion(
             ehr: ehr, precedingVersionUID: precedingVersionUID, audit: contribution.audit, contributionID: contribution.contributionID, stale: stale)

@@ -107,6 +107,7 @@ public struct ContributionService: Sendable {
         switch type {
         case "COMPOSITION":
             if isDeletion {
+                if let check = compositions.deletionCheck, let objectID = ObjectVersionID(preceding!)?.objectID { try await check(objectID) }
                 return (try await compositions.deletion(ehr: ehr, precedingVersionUID: preceding!, audit: audit, contributionID: contribution.contributionID, stale: .conflict).0, nil)
             }
             guard let data else { throw ServiceError(.badRequest, "data is mandatory", problems: [DecodingProblem(path: "/data", message: "is mandatory")]) }

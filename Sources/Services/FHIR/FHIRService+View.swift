@@ -28,6 +28,22 @@ extension FHIRService {
 
     /// A write to a resource a composition is seen as, when no context maps
     /// its type (409): its composition is changed through openEHR.
+    /// 409 when a FHIR resource refers to one of the resources a composition
+    /// is seen as: deleting the composition through openEHR would leave that
+    /// reference pointing at nothing (referential integrity, as for a FHIR delete).
+    public func requireUnreferenced(composition objectID: String) async throws {
+        guard referentialIntegrity else { return }
+        let seen = try await search.viewed(source: objectID).filter { !$0.isDeleted }.map { $0.type + "/" + $0.id }
+        for target in seen {
+            let referrers = try await referrers(of: target, except: Set(seen))
+            if !referrers.isEmpty {
+                throw ServiceError(
+                    .conflict,
+                    "composition \(objectID) is \(target) on the FHIR face, which \(referrers.joined(separator: ", ")) refers to: it cannot be deleted (referential integrity)")
+            }
+        }
+    }
+
     static func viewedRefusal(_ reference: String, composition: String) -> ServiceError {
         ServiceError(
             .conflict,

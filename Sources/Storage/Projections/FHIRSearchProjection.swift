@@ -72,7 +72,9 @@ enum FHIRSearchTable: String, CaseIterable, Sendable {
 public struct FHIRSearchProjection: Projection {
     public static let name = "fhir_search"
     public var name: String { Self.name }
-    public var version: Int { 5 }
+    /// 5: the FHIR view of compositions (`fhir_view`). 6: a resource a FHIR
+    /// write stored as a composition is seen under that write's id.
+    public var version: Int { 6 }
     public var rmTypes: Set<String>? { view == nil ? Self.resourceTypes : Self.resourceTypes.union(["COMPOSITION"]) }
     public var tables: [String] { FHIRSearchTable.allCases.map(\.name) }
 

@@ -136,7 +136,7 @@ struct FHIRMappedWritesTests {
     /// no mapping takes is an ordinary FHIR resource.
     @Test(arguments: TestEngine.available)
     func badMappedWritesAreRefusedWithTheirOpenEHRPath(engine: TestEngine) async throws {
-        try await Self.withServer(engine) { server, _ in
+        try await Self.withServer(engine) { server, ehrID in
             // Metres are not a unit the template allows for a weight.
             let metres = try await server.send(.post, "/fhir/Observation", headers: Self.json, body: JSONSerializer.string(try Self.bodyWeight(unit: "m")))
             #expect(metres.status == .unprocessableContent, "\(metres.body)")
@@ -171,6 +171,19 @@ struct FHIRMappedWritesTests {
             #expect(referenced.status == .conflict, "\(referenced.body)")
             #expect(try await Self.rows(server).map(\.count) == [3])
             #expect(try await server.send(.get, "/fhir/Observation/\(id)", headers: Self.json).json["meta"]?["versionId"] == "1")
+            // Nor through openEHR, as a DELETE or in a contribution: the report would refer to nothing.
+            let uid = try #require(try await Self.rows(server).first?[1].stringValue)
+            let openEHRDelete = try await server.send(.delete, "/openehr/v1/ehr/\(ehrID)/composition/\(uid)")
+            #expect(openEHRDelete.status == .conflict && openEHRDelete.body.contains("DiagnosticReport/"), "\(openEHRDelete.body)")
+            let contribution = """
+                {"versions": [{"_type": "ORIGINAL_VERSION", "preceding_version_uid": {"value": "\(uid)"},
+                  "lifecycle_state": {"value": "deleted", "defining_code": {"terminology_id": {"value": "openehr"}, "code_string": "523"}},
+                  "commit_audit": {"change_type": {"value": "deleted", "defining_code": {"terminology_id": {"value": "openehr"}, "code_string": "523"}}}}],
+                 "audit": {"committer": {"_type": "PARTY_IDENTIFIED", "name": "a"}}}
+                """
+            let contributed = try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/contribution", body: contribution)
+            #expect(contributed.status == .conflict && contributed.body.contains("DiagnosticReport/"), "\(contributed.body)")
+            #expect(try await Self.rows(server).count == 1)
 
             // A heart rate: no context takes it; stored as FHIR alone.
             let heartRate = """
