@@ -156,7 +156,8 @@ extension FHIRService {
         return try await Self.located(entry) { () async throws -> EntryOutcome? in
             try await requireSameEHR(target, try await mappedEHR(of: checked.json, type: entry.type, known: known))
             if entry.method == .put, try await isUnchanged(target, checked.json) { return .unchanged(ResourceVersion(target)) }
-            let composition = try await mappedComposition(checked.json, type: entry.type, input: input, committal: committal)
+            let composition = try await mappedComposition(
+                checked.json, type: entry.type, input: input, committal: committal, version: target.versionNumber + 1)
             let audit = try committal.audit(systemID: systemID, at: now, defaultChange: .modification)
             let contributionID = plan.contributionID(for: ehr)
             let (write, version) = try await refusingAsMapped(entry.type, input) {
@@ -177,7 +178,7 @@ extension FHIRService {
         -> CompositionService.Prepared
     {
         guard let compositions else { throw ServiceError(.unavailable, "compositions cannot be written here") }
-        let composition = try await mappedComposition(resource, type: type, input: input, committal: committal)
+        let composition = try await mappedComposition(resource, type: type, input: input, committal: committal, version: 1)
         return try await refusingAsMapped(type, input) { try await compositions.prepare(composition) }
     }
 

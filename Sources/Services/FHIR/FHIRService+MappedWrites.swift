@@ -25,7 +25,7 @@ extension FHIRService {
     ) async throws -> ResourceVersion {
         guard let compositions else { throw ServiceError(.unavailable, "compositions cannot be written here") }
         let ehr = try await mappedEHR(of: resource, type: type)
-        let composition = try await mappedComposition(resource, type: type, input: input, committal: committal)
+        let composition = try await mappedComposition(resource, type: type, input: input, committal: committal, version: 1)
         let version = try await refusingAsMapped(type, input) {
             try await compositions.create(ehrID: ehr.ehrID, input: .canonical(composition), committal: committal, conditions: conditions)
         }
@@ -46,7 +46,7 @@ extension FHIRService {
         let ehr = try await mappedEHR(of: resource, type: viewed.type)
         try await requireSameEHR(viewed, ehr)
         if try await isUnchanged(viewed, resource) { return ResourceVersion(viewed) }
-        let composition = try await mappedComposition(resource, type: viewed.type, input: input, committal: committal)
+        let composition = try await mappedComposition(resource, type: viewed.type, input: input, committal: committal, version: viewed.versionNumber + 1)
         let preceding = ObjectVersionID(objectID: viewed.source, creatingSystemID: compositions.systemID, versionNumber: viewed.versionNumber)
         let version = try await refusingAsMapped(viewed.type, input) {
             try await compositions.update(
@@ -73,11 +73,13 @@ extension FHIRService {
     }
 
     /// Whether an update sends what the composition keeps as sent
-    /// (`meta.versionId` and `meta.lastUpdated` aside): such a PUT writes no
-    /// version, as for any resource (a second import of the same data).
+    /// (`meta.versionId` and `meta.lastUpdated` aside) and the composition is
+    /// still the version that write made (no openEHR edit since): such a PUT
+    /// writes no version, as for any resource (a second import of the same data).
     func isUnchanged(_ viewed: ViewedResource, _ resource: JSON) async throws -> Bool {
         guard let latest = try await store.latestVersion(objectID: viewed.source), let composition = try? JSONParser.parse(latest.data),
-            let original = MappedCompositions.original(of: composition)
+            let original = MappedCompositions.original(of: composition),
+            MappedCompositions.originalVersion(of: composition) == latest.versionNumber
         else { return false }
         return Self.sameContent(JSONSerializer.bytes(original), resource)
     }
@@ -104,7 +106,10 @@ extension FHIRService {
     /// The composition: the mapping's FLAT read through the template (the
     /// committer as composer, the resource's language when it has one), the
     /// resource as sent in its feeder audit.
-    func mappedComposition(_ resource: JSON, type: String, input: MappedCompositions.MappedInput, committal: Committal) async throws -> JSON {
+    /// `version`: the composition version it will be, which the feeder audit records (`isUnchanged`).
+    func mappedComposition(_ resource: JSON, type: String, input: MappedCompositions.MappedInput, committal: Committal, version: Int) async throws
+        -> JSON
+    {
         guard let compositions else { throw ServiceError(.unavailable, "compositions cannot be written here") }
         var flat = input.flat
         if !flat.keys.contains(where: { $0.hasPrefix("ctx/composer") || $0.hasSuffix("/composer|name") }) {
@@ -117,7 +122,7 @@ extension FHIRService {
             try await compositions.canonical(.flat(flat, templateID: input.templateID))
         }
         guard case .object(var composition) = canonical else { return canonical }
-        composition["feeder_audit"] = MappedCompositions.feederAudit(resource, systemID: systemID)
+        composition["feeder_audit"] = MappedCompositions.feederAudit(resource, systemID: systemID, version: version)
         return .object(composition)
     }
 

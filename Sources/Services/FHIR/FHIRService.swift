@@ -300,13 +300,13 @@ public struct FHIRService: Sendable {
                 version.issues = checked.warnings
                 return (version, false)
             }
+            try Self.requireCurrent(type + "/" + id, latest: latest, ifMatch: ifMatch)
             // Update as create of a resource a mapping takes: a new composition, the resource seen under the client's id.
             if latest == nil, let input = mapping(of: prepared, type: type) {
                 var version = try await createMapped(prepared, type: type, input: input, committal: committal)
                 version.issues = checked.warnings
                 return (version, true)
             }
-            try Self.requireCurrent(type + "/" + id, latest: latest, ifMatch: ifMatch)
             // A PUT that changes nothing writes no version (as HAPI FHIR does): the current one is the answer.
             if let latest, latest.lifecycleState != VersionLifecycleState.deleted.rawValue, Self.sameContent(latest.data, prepared) {
                 return (ResourceVersion(latest), false)

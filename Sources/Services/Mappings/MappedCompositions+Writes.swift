@@ -60,15 +60,24 @@ extension MappedCompositions {
 
     /// The FEEDER_AUDIT that keeps the resource as the client sent it
     /// (RM common §FEEDER_AUDIT: `original_content`, the content as it was
-    /// in the feeder system), the FHIR client as its originating system.
-    public static func feederAudit(_ resource: JSON, systemID: String) -> JSON {
+    /// in the feeder system), the FHIR client as its originating system, and
+    /// as its `version_id` the composition version the write made (a later
+    /// openEHR edit keeps the audit but not the number).
+    public static func feederAudit(_ resource: JSON, systemID: String, version: Int) -> JSON {
         .object(JSONObject([
             ("_type", "FEEDER_AUDIT"),
-            ("originating_system_audit", .object(JSONObject([("_type", "FEEDER_AUDIT_DETAILS"), ("system_id", .string(systemID))]))),
+            ("originating_system_audit", .object(JSONObject([
+                ("_type", "FEEDER_AUDIT_DETAILS"), ("system_id", .string(systemID)), ("version_id", .string(String(version))),
+            ]))),
             ("original_content", .object(JSONObject([
                 ("_type", "DV_PARSABLE"), ("value", .string(JSONSerializer.string(resource))), ("formalism", .string(fhirFormalism)),
             ]))),
         ]))
+    }
+
+    /// The composition version the FHIR write that left the original content made.
+    static func originalVersion(of composition: JSON) -> Int? {
+        composition["feeder_audit"]?["originating_system_audit"]?["version_id"]?.stringValue.flatMap { Int($0) }
     }
 
     /// The resource a composition keeps as its original content, if any.

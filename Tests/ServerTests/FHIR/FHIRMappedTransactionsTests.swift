@@ -96,6 +96,22 @@ struct FHIRMappedTransactionsTests {
             #expect(try await Self.kilograms(server, ehrID: ehrID) == ["63.25"])
             #expect(try await server.send(.get, "/fhir/\(weight)", headers: Self.json).status == .gone)
             #expect(try await Weights.weights(server, query) == ["63.25"])
+
+            // Sent again after an openEHR edit, the same resource is a change: it puts its value back.
+            let uid = try #require(try await Weights.rows(server).first { $0[0].stringValue == ehrID }?[1].stringValue)
+            let objectID = String(uid.prefix { $0 != ":" })
+            let latest = try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/composition/\(objectID)")
+            let edited = latest.body.replacingOccurrences(of: #""magnitude":63.25"#, with: #""magnitude":64.75"#)
+            #expect(edited != latest.body)
+            let put = try await server.send(
+                .put, "/openehr/v1/ehr/\(ehrID)/composition/\(objectID)", headers: ["If-Match": try #require(latest.eTag)], body: edited)
+            #expect(put.status == .ok || put.status == .noContent, "\(put.body)")
+            #expect(try await Self.kilograms(server, ehrID: ehrID) == ["64.75"])
+            let reverted = try await server.send(.post, "/fhir", headers: Self.json, body: Self.transaction([
+                Self.entry("PUT", "Observation/bw-2", try Self.weight(63.25, subject: patient, id: "bw-2"))
+            ]))
+            #expect(reverted.json["entry"]?.arrayValue?.first?["response"]?["etag"] == "W/\"4\"", "\(reverted.body)")
+            #expect(try await Self.kilograms(server, ehrID: ehrID) == ["63.25"])
         }
     }
 
