@@ -104,8 +104,20 @@ struct DatabaseSettingsTests {
         let (a, b) = ("deadlock_a_\(suffix)", "deadlock_b_\(suffix)")
         try await Self.with(url) { database in
             try await database.migrate(["CREATE TABLE \(a) (n INTEGER)", "CREATE TABLE \(b) (n INTEGER)", "INSERT INTO \(a) VALUES (0)", "INSERT INTO \(b) VALUES (0)"])
+            // Each takes its first table, waits (up to 30 s, a loaded machine) until the other holds its own, then asks for it.
             func crossing(_ first: String, _ second: String) -> [SQLStatement] {
-                [SQLStatement("UPDATE \(first) SET n = n + 1"), SQLStatement("SELECT pg_sleep(0.5)"), SQLStatement("UPDATE \(second) SET n = n + 1")]
+                [
+                    SQLStatement("UPDATE \(first) SET n = n + 1"),
+                    SQLStatement(
+                        """
+                        DO $$ DECLARE waited INTEGER := 0; BEGIN
+                          WHILE waited < 600 AND NOT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                            WHERE c.relname = '\(second)' AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()) LOOP
+                            PERFORM pg_sleep(0.05); waited := waited + 1;
+                          END LOOP; END $$
+                        """),
+                    SQLStatement("UPDATE \(second) SET n = n + 1"),
+                ]
             }
             async let one: Result<Void, any Error> = { do { try await database.transaction(crossing(a, b)); return .success(()) } catch { return .failure(error) } }()
             async let two: Result<Void, any Error> = { do { try await database.transaction(crossing(b, a)); return .success(()) } catch { return .failure(error) } }()

@@ -104,7 +104,7 @@ enum APITag: String, CaseIterable, Sendable {
         case .definition: "Operational templates (ADL 1.4) and stored queries (ITS-REST §Definitions)."
         case .query: "AQL, ad hoc and stored (ITS-REST §Query)."
         case .fhir: "HL7 FHIR R4 RESTful API (http://hl7.org/fhir/R4/http.html). Errors are OperationOutcomes."
-        case .admin: "Erasure, template replacement, the change feed, search plans. Admin role."
+        case .admin: "Erasure, template replacement, mapping files, the change feed, search plans. Admin role."
         case .operations: "Health, metrics, status and this description."
         }
     }
@@ -129,5 +129,6 @@ enum APIPathParameters {
             APIParameter("id", "FHIR resource id", example: "no-such-resource"),
             APIParameter("vid", "FHIR version id", example: "1"),
             APIParameter("searched", "The resource type searched for in the compartment", example: "Observation"),
+            APIParameter("file", "A FHIRconnect file name: letters, digits, '.', '_', '-', ending .yml or .yaml", example: "no-such-mapping.yml"),
         ].map { ($0.name, $0) })
 }
