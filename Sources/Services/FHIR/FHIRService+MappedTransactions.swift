@@ -90,8 +90,9 @@ extension FHIRService {
     func mappedCreation(
         _ entry: BundleEntry, into plan: inout MappedTransaction, known: [String: EHRRecord], committal: Committal, at now: ISODateTime
     ) async throws -> Bool {
+        // Mapped once, as sent: the check below only sets the id, which no mapping reads.
         guard let compositions, entry.method == .post || entry.method == .put, let resource = entry.resource, let id = entry.id,
-            mapping(of: resource, type: entry.type) != nil
+            let input = mapping(of: resource, type: entry.type)
         else { return false }
         // A resource of this server's own (written before its mapping was loaded) stays a FHIR resource.
         if entry.method == .put, try await store.latestVersion(objectID: entry.reference) != nil { return false }
@@ -99,7 +100,6 @@ extension FHIRService {
             throw Self.entryError(entry, .preconditionFailed, "If-Match names version \(ifMatch), and \(entry.reference) does not exist")
         }
         let checked = try Self.located(entry) { try Self.prepared(resource, type: entry.type, id: id, checks: writeChecks) }
-        guard let input = mapping(of: checked.json, type: entry.type) else { return false }
         try await Self.located(entry) {
             let ehr = try await mappedEHR(of: checked.json, type: entry.type, known: known)
             let prepared = try await mappedPrepared(checked.json, type: entry.type, input: input, committal: committal)
