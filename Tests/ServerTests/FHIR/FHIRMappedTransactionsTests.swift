@@ -181,6 +181,12 @@ struct FHIRMappedTransactionsTests {
             ]))
             #expect(orphan.status == .unprocessableContent && orphan.body.contains("Patient/nobody"), "\(orphan.body)")
             #expect(try await Weights.rows(server).isEmpty)
+            // If-Match on an id nothing has (update as create): 412, nothing stored.
+            let ifMatchNew = try await server.send(
+                .put, "/fhir/Observation/bw-8", headers: Self.json.merging(["If-Match": #"W/"1""#]) { $1 },
+                body: JSONSerializer.string(try Self.weight(70.5, subject: "Patient/p1", id: "bw-8")))
+            #expect(ifMatchNew.status == .preconditionFailed, "\(ifMatchNew.body)")
+            #expect(try await Weights.rows(server).isEmpty)
             // A stale If-Match on a seen resource: 412, nothing changed.
             let created = try await server.send(.put, "/fhir/Observation/bw-9", headers: Self.json, body: JSONSerializer.string(try Self.weight(70.5, subject: "Patient/p1", id: "bw-9")))
             #expect(created.status == .created, "\(created.body)")
