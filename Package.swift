@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "AQL", dependencies: ["OpenEHR", "JSONCore"], swiftSettings: strict),
         .target(name: "Templates", dependencies: ["OpenEHR", "JSONCore"], swiftSettings: strict),
         .target(name: "FHIR", dependencies: ["JSONCore"], swiftSettings: strict),
+        .target(name: "ShippedMappings", swiftSettings: strict),
         .target(
             name: "Mappings", dependencies: ["OpenEHR", "Templates", "FHIR", "JSONCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
@@ -71,6 +72,7 @@ let package = Package(
             name: "Server",
             dependencies: [
                 "Services",
+                "ShippedMappings",
                 "Templates",
                 "FHIR",
                 "Mappings",
@@ -95,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "socle",
             dependencies: [
-                "Server", "OpenEHR", "Storage", "JSONCore", "Templates", "FHIR", "AQL", "Mappings", "SocleDataSet",
+                "Server", "OpenEHR", "Storage", "JSONCore", "Templates", "FHIR", "AQL", "Mappings", "SocleDataSet", "ShippedMappings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -124,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Services", "Storage", "OpenEHR", "JSONCore", "Templates", "SocleTestSupport",
+                "Server", "Services", "Storage", "OpenEHR", "JSONCore", "Templates", "SocleTestSupport", "ShippedMappings",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

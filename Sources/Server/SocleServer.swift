@@ -5,6 +5,7 @@ import Mappings
 import NIOCore
 import ServiceLifecycle
 import Services
+import ShippedMappings
 import Storage
 import UnixSignals
 
@@ -81,9 +82,9 @@ public enum SocleServer {
     /// The standard projections, the FHIR search index seeing compositions
     /// through the configuration's mappings when they map any template.
     public static func standardProjections(_ configuration: ServerConfiguration) throws -> [any Projection] {
-        guard let folder = configuration.mappingsFolder else { return Store.standardProjections }
-        // With a folder the view is kept even when it maps nothing yet: files may be added through the API.
-        let view = MappedCompositions(library: try MappingFolder.load(folder))
+        guard let source = configuration.mappings else { return Store.standardProjections }
+        // With mappings on the view is kept even when it maps nothing yet: files may be added through the API.
+        let view = MappedCompositions(library: try MappingFolder.load(source))
         return Store.standardProjections.map { $0 is FHIRSearchProjection ? FHIRSearchProjection(view: view) : $0 }
     }
 
@@ -96,10 +97,11 @@ public enum SocleServer {
         let view = store.projections.compositionView as? MappedCompositions
         let templates = TemplateService(store: store.templates, mappedCompositions: view)
         var administration: MappingAdministration?
-        if let view, let folder = configuration.mappingsFolder {
-            // The folder's files with those added through the API over them.
+        if configuration.mappings == .shipped { try await installShippedTemplates(templates) }
+        if let view, let source = configuration.mappings {
+            // The source's files with those added through the API over them.
             let files = MappingFileService(store: store.versions, systemID: configuration.systemID)
-            administration = MappingAdministration(folder: folder, files: files, view: view, templates: templates, projections: store.projections)
+            administration = MappingAdministration(source: source, files: files, view: view, templates: templates, projections: store.projections)
             try await administration?.reload()
         } else {
             try await view?.load(from: templates)
@@ -108,13 +110,28 @@ public enum SocleServer {
             store: store, schemaVersion: schemaVersion, configuration: configuration, templateService: templates,
             fhirProfiles: try await FHIRProfiles.loaded(from: store.versions), accessTrace: try await openAccessTrace(configuration, store: store),
             bearerTokens: configuration.oidc.map { BearerTokenVerifier(settings: $0) },
-            mappings: try view?.library ?? configuration.mappingsFolder.map(MappingFolder.load) ?? MappingLibrary(files: []), careRelationships: nil)
+            mappings: try view?.library ?? configuration.mappings.map(MappingFolder.load) ?? MappingLibrary(files: []), careRelationships: nil)
         components.mappingAdministration = administration
         if configuration.careRelationships {
             components.careRelationships = CareRelationships(fhir: components.fhirService, versions: store.versions)
         }
         try await components.ehrService.createMissingAccess()
         return components
+    }
+
+    /// The templates the shipped mappings map, stored when the store has
+    /// none of their ids (a template of the same id the hospital uploaded is
+    /// left as it is; two nodes starting together both find it stored).
+    public static func installShippedTemplates(_ templates: TemplateService) async throws {
+        for (file, text) in ShippedMappings.templates {
+            do {
+                try await templates.upload(Array(text.utf8))
+            } catch let error as ServiceError where error.kind == .conflict {
+                continue
+            } catch {
+                throw ConfigurationError("the shipped template \(file) cannot be installed: \(error)")
+            }
+        }
     }
 
     /// The access trace beside the store, its tables made, its key read (or made).
@@ -182,7 +199,7 @@ public enum SocleServer {
         QueryRoutes(service: components.queryService, bodyLimit: limit).register(on: openEHR)
         AdminRoutes(
             service: components.adminService, templates: components.templateService, queries: components.queryService, fhir: components.fhirService,
-            bodyLimit: limit, accessTrace: components.accessTrace, mappings: components.mappings, mappingsFolder: configuration.mappingsFolder,
+            bodyLimit: limit, accessTrace: components.accessTrace, mappings: components.mappings, mappingSource: configuration.mappings,
             mappingAdministration: components.mappingAdministration
         )
             .register(on: authenticated.group("admin"))

@@ -21,7 +21,7 @@ struct MappedWriteBench: AsyncParsableCommand {
 
     func run() async throws {
         let folder = mappings
-        let server = try await BenchServer(database: database, port: port) { $0.mappingsFolder = folder }
+        let server = try await BenchServer(database: database, port: port) { $0.mappings = .folder(folder) }
         print("Socle \(SocleServer.version) — bench mapped-writes, database \(server.components.store.kind.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores\n")
         let opt = try Array(Data(contentsOf: URL(fileURLWithPath: template)))
         try await server.send(.POST, "/openehr/v1/definition/template/adl1.4", body: opt, contentType: "application/xml", expected: 201)

@@ -31,7 +31,7 @@ struct MappingBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let library = try MappingFolder.load(folder)
+        let library = try MappingFolder.load(.folder(folder))
         let cases = try Self.cases(folder: folder, library: library)
         let count = cases.reduce(0) { $0 + $1.inputs.count }
         print("bench mappings: \(count) FHIR inputs of \(cases.count) KDS modules, \(passes) passes (\(folder))\n")

@@ -3,20 +3,42 @@ import Foundation
 import JSONCore
 import Mappings
 import Server
+import ShippedMappings
 import Templates
 
 /// `socle mappings check <folder>`: reads a folder of FHIRconnect mapping
 /// files as the server loads them and prints every problem with its file,
-/// line and reason, then each context that resolves.
+/// line and reason, then each context that resolves; `map` runs one input
+/// through a context; `export` writes the shipped set out.
 struct MappingsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "mappings", abstract: "FHIRconnect mappings.", subcommands: [Check.self, Map.self])
+    static let configuration = CommandConfiguration(
+        commandName: "mappings", abstract: "FHIRconnect mappings.", subcommands: [Check.self, Map.self, Export.self])
 
-    /// A folder as `SOCLE_MAPPINGS` loads it; a path that is no folder is the command's error.
+    /// A folder as `SOCLE_MAPPINGS` loads it (`shipped`: the shipped set); a path that is no folder is the command's error.
     static func load(_ folder: String) throws -> MappingLibrary {
         do {
-            return try MappingFolder.load(folder)
+            return try MappingFolder.load(folder == "shipped" ? .shipped : .folder(folder))
         } catch {
             throw ValidationError(error.description)
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the shipped mapping files and their templates into a folder.",
+            discussion: "A folder to start from: edit it and name it in SOCLE_MAPPINGS (upload its .opt files first). Existing files are not replaced.")
+
+        @Argument(help: "The folder (made when missing).") var folder: String
+
+        func run() async throws {
+            let manager = FileManager.default
+            try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let files = ShippedMappings.files + ShippedMappings.templates
+            if let taken = files.first(where: { manager.fileExists(atPath: folder + "/" + $0.file) }) {
+                throw ValidationError("\(folder)/\(taken.file) exists: nothing was written")
+            }
+            for (file, text) in files { try Data(text.utf8).write(to: URL(fileURLWithPath: folder + "/" + file)) }
+            print("\(ShippedMappings.files.count) mapping files and \(ShippedMappings.templates.count) templates written to \(folder)")
         }
     }
 
@@ -25,7 +47,7 @@ struct MappingsCommand: AsyncParsableCommand {
             abstract: "Check a folder of FHIRconnect mapping files (as SOCLE_MAPPINGS loads it).",
             discussion: "Exits 1 when a file cannot be used.")
 
-        @Argument(help: "The folder (its subfolders are read too).") var folder: String
+        @Argument(help: "The folder (its subfolders are read too), or shipped.") var folder: String
 
         func run() async throws {
             let library = try MappingsCommand.load(folder)
@@ -55,7 +77,7 @@ struct MappingsCommand: AsyncParsableCommand {
                 valid or the context does not apply.
                 """)
 
-        @Argument(help: "The folder of FHIRconnect mapping files.") var folder: String
+        @Argument(help: "The folder of FHIRconnect mapping files, or shipped.") var folder: String
         @Option(help: "The operational template (.opt) the context maps.") var template: String
         @Option(help: "The context's name, when several map the template.") var context: String?
         @Option(help: "ctx/language of the composition made.") var language = "en"

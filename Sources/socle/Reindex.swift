@@ -23,7 +23,7 @@ struct Reindex: AsyncParsableCommand {
         let (url, settings) = try database.resolved()
         var configuration = ServerConfiguration(databaseURL: url, database: settings)
         // The FHIR view of compositions follows the mappings the servers load.
-        configuration.mappingsFolder = ProcessInfo.processInfo.environment["SOCLE_MAPPINGS"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.mappings = MappingSource.setting(ProcessInfo.processInfo.environment["SOCLE_MAPPINGS"])
         let components = try await SocleServer.open(configuration, logger: logger)
         let store = components.store
         let names = projection.map { [$0] } ?? store.projections.all.map { $0.name }

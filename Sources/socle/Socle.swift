@@ -143,7 +143,7 @@ struct StoreOptions: ParsableArguments {
             databaseURL: url, systemID: settings.value(Settings.systemID)?.value ?? "socle.local", database: databaseSettings)
         do {
             try configuration.readFHIRSettings(settings)
-            configuration.mappingsFolder = settings.value(Settings.mappings).map(\.value).flatMap { $0.isEmpty ? nil : $0 }
+            configuration.mappings = MappingSource.setting(settings.value(Settings.mappings)?.value)
         } catch {
             throw ValidationError(error.description)
         }

@@ -89,7 +89,7 @@ struct ConfigurationTests {
         #expect(!configuration.accessTrace.enabled && configuration.accessTrace.keyPath == "/var/lib/socle/trace.key")
         #expect(configuration.accessTrace.retentionDays == 3650)
         #expect(configuration.careRelationships)
-        #expect(configuration.mappingsFolder == "/etc/socle/mappings")
+        #expect(configuration.mappings == .folder("/etc/socle/mappings"))
         #expect(configuration.oidc == OIDCSettings(issuer: "https://auth.example/realms/hospital", audience: "socle", rolesClaim: "realm_access.roles", requiredACR: "eidas1", userinfo: true))
         #expect(configuration.tracing == SocleTracing.Exporter(endpoint: "http://collector.internal:4318", wireProtocol: "http/json", sampleRatio: 0.25))
         // Each setting of the list but the file's own name has its key in the file above.
@@ -116,6 +116,12 @@ struct ConfigurationTests {
         #expect(fromSettings.logLevel == plain.logLevel && fromSettings.tracing == nil && plain.tracing == nil)
         guard case .basic(let users) = fromSettings.authentication else { Issue.record("not basic by default"); return }
         #expect(users.isEmpty)
+        // `socle serve` has the shipped mappings unless told otherwise; a configuration built in code has none.
+        #expect(fromSettings.mappings == .shipped && plain.mappings == nil)
+        let none = try ServerConfiguration(settings: SettingValues.load(flags: ["SOCLE_MAPPINGS": "none"], environment: [:]))
+        #expect(none.mappings == nil)
+        let folder = try ServerConfiguration(settings: SettingValues.load(flags: [:], environment: ["SOCLE_MAPPINGS": "/srv/mappings"]))
+        #expect(folder.mappings == .folder("/srv/mappings"))
     }
 
     @Test

@@ -40,7 +40,7 @@ struct MappingsAdminTests {
     func theLoadedMappingsAreListed(engine: TestEngine) async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try await TestServer.with(engine, configure: { $0.mappingsFolder = folder }) { server in
+        try await TestServer.with(engine, configure: { $0.mappings = .folder(folder) }) { server in
             #expect(try await server.send(.get, "/admin/mappings", as: TestServer.clinician).status == .forbidden)
             let opt = try String(contentsOf: Corpus.root.appendingPathComponent("fhir/mappings/openfhir/blood_pressure/Blood Pressure.opt"), encoding: .utf8)
             let upload = try await server.send(.post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"], body: opt)
@@ -81,7 +81,7 @@ struct MappingsAdminTests {
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/mappings/body-weight")
         let model = try String(contentsOf: fixtures.appendingPathComponent("body-weight.model.yml"), encoding: .utf8)
         let context = try String(contentsOf: fixtures.appendingPathComponent("body-weight.context.yml"), encoding: .utf8)
-        try await TestServer.with(engine, configure: { $0.mappingsFolder = folder.path }) { server in
+        try await TestServer.with(engine, configure: { $0.mappings = .folder(folder.path) }) { server in
             let opt = try String(
                 contentsOf: Corpus.root.appendingPathComponent("openehr/templates/valid/all_types/cistec.openehr.body_weight.v1.opt"), encoding: .utf8)
             #expect(try await server.send(.post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"], body: opt).status == .created)
@@ -147,7 +147,7 @@ struct MappingsAdminTests {
             #expect(reply.json["files"] == [] && reply.json["contexts"] == [] && reply.json["folder"] == .null)
         }
         await #expect(throws: ConfigurationError.self) {
-            try await TestServer.with(engine, configure: { $0.mappingsFolder = "/nonexistent/socle-mappings" }) { _ in }
+            try await TestServer.with(engine, configure: { $0.mappings = .folder("/nonexistent/socle-mappings") }) { _ in }
         }
     }
 }

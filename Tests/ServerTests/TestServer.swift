@@ -20,6 +20,8 @@ struct TestServer {
     let database: TestDatabase
     /// The access trace the server writes.
     var accessTrace: AccessTrace? = nil
+    /// The server's services (`with` only), for tests that drive them beside the API.
+    var components: SocleServer.Components? = nil
 
     /// - Parameter live: over a real socket on 127.0.0.1 (the peer address
     ///   matters: trusted proxies), rather than straight into the router.
@@ -39,7 +41,7 @@ struct TestServer {
             let logger = Logger(label: "socle.test")
             let app = Application(router: SocleServer.router(components, logger: logger), logger: logger)
             try await app.test(live ? .live : .router) { client in
-                try await body(TestServer(client: client, database: database, accessTrace: components.accessTrace))
+                try await body(TestServer(client: client, database: database, accessTrace: components.accessTrace, components: components))
             }
         }
     }

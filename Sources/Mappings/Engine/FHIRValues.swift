@@ -1,3 +1,4 @@
+import Foundation
 import JSONCore
 
 /// An openEHR data value as the FLAT composition holds it: its RM type and
@@ -36,6 +37,26 @@ enum FHIRValues {
         case "DV_DURATION": ["Duration", "Quantity", "string"]
         case "DV_PROPORTION": ["Ratio", "Quantity", "decimal"]
         default: []
+        }
+    }
+
+    /// The FHIR types this value converts to, best first: a percent
+    /// (DV_PROPORTION of type 2, RM data types §DV_PROPORTION) is a Quantity
+    /// in `%` before a Ratio, as FHIR gives an oxygen saturation.
+    static func preferredTypes(of value: OpenEHRValue) -> [String] {
+        guard value.rmType == "DV_PROPORTION", isPercent(value) else { return preferredTypes(value.rmType) }
+        return ["Quantity", "Ratio", "decimal"]
+    }
+
+    static func isPercent(_ value: OpenEHRValue) -> Bool {
+        value["|type"].flatMap(Self.decimal) == 2
+    }
+
+    /// A number leaf (or its text) as an exact decimal.
+    static func decimal(_ leaf: JSON) -> Decimal? {
+        switch leaf {
+        case .number(let text), .string(let text): Decimal(string: text)
+        default: nil
         }
     }
 
@@ -89,6 +110,15 @@ enum FHIRValues {
             } else {
                 element.set("value", text)
             }
+        case ("Quantity", "DV_PROPORTION"):
+            // A percent is its numerator in `%`; another proportion its quotient, a unitless number (UCUM `1`).
+            guard let numerator = value["|numerator"].flatMap(Self.decimal), let denominator = value["|denominator"].flatMap(Self.decimal), !denominator.isZero
+            else { return nil }
+            let percent = isPercent(value) && denominator == 100
+            element.set("value", decimal: .number((percent || denominator == 1 ? numerator : numerator / denominator).description))
+            element.set("unit", percent ? "%" : "1")
+            element.set("system", "http://unitsofmeasure.org")
+            element.set("code", percent ? "%" : "1")
         case ("Ratio", "DV_PROPORTION"):
             guard let numerator = value["|numerator"], let denominator = value["|denominator"] else { return nil }
             let top = FHIRElement(type: "Quantity"), bottom = FHIRElement(type: "Quantity")

@@ -86,7 +86,7 @@ extension FHIRWriter {
     func place(
         _ value: OpenEHRValue, in parent: FHIRElement, _ definition: ElementDefinition, cast: String?, preferred: [String], keepExisting: Bool
     ) -> FHIRElement? {
-        var candidates = cast.map { [$0] } ?? (preferred + FHIRValues.preferredTypes(value.rmType)).filter(definition.types.contains)
+        var candidates = cast.map { [$0] } ?? (preferred + FHIRValues.preferredTypes(of: value)).filter(definition.types.contains)
         if value.rmType == "DV_TEXT" { candidates += definition.types.filter(JSONMemberKind.isPrimitive) }
         if candidates.isEmpty, definition.types == ["Extension"], let valueDefinition = JSONMemberKind.element("value", of: "Extension") {
             // A value written as an extension is the extension's value[x] (its url comes from the mapping).

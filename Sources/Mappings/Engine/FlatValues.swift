@@ -16,6 +16,8 @@ enum FlatValues {
             flat[path + "|magnitude"] = value
             if let unit = object?["code"] ?? object?["unit"] { flat[path + "|unit"] = unit }
             return true
+        case "DV_PROPORTION":
+            return writeProportion(node, at: path, into: &flat)
         case "DV_COUNT":
             guard let value = node.value.flatMap({ if case .number = $0 { $0 } else { nil } }) ?? object?["value"] else { return false }
             flat[path] = value
@@ -89,10 +91,38 @@ enum FlatValues {
         }
     }
 
+    /// A Quantity in `%` as a percent (numerator over 100, type 2), another
+    /// unitless Quantity as a unitary proportion (over 1, type 1), a Ratio
+    /// as a ratio (type 0): RM data types §DV_PROPORTION, `proportion_kind`.
+    static func writeProportion(_ node: FHIRNode, at path: String, into flat: inout JSONObject) -> Bool {
+        let object = node.value?.objectValue
+        switch node.type {
+        case "Quantity", "SimpleQuantity":
+            guard let value = object?["value"], case .number = value else { return false }
+            let unit = (object?["code"] ?? object?["unit"])?.stringValue
+            guard unit == nil || unit == "%" || unit == "1" else { return false }
+            flat[path + "|numerator"] = value
+            flat[path + "|denominator"] = unit == "%" ? 100 : 1
+            flat[path + "|type"] = unit == "%" ? 2 : 1
+            return true
+        case "Ratio":
+            guard let numerator = object?["numerator"]?["value"], case .number = numerator,
+                let denominator = object?["denominator"]?["value"], case .number = denominator
+            else { return false }
+            flat[path + "|numerator"] = numerator
+            flat[path + "|denominator"] = denominator
+            flat[path + "|type"] = 0
+            return true
+        default:
+            return false
+        }
+    }
+
     /// The openEHR data value types a FHIR type converts to, best first.
     static func preferredTypes(_ fhirType: String) -> [String] {
         switch fhirType {
-        case "Quantity", "Age", "Duration", "Distance", "Count", "SimpleQuantity": ["DV_QUANTITY", "DV_COUNT"]
+        case "Quantity", "Age", "Duration", "Distance", "Count", "SimpleQuantity": ["DV_QUANTITY", "DV_COUNT", "DV_PROPORTION"]
+        case "Ratio": ["DV_PROPORTION"]
         case "CodeableConcept", "Coding", "code": ["DV_CODED_TEXT", "DV_ORDINAL", "DV_TEXT"]
         case "string", "markdown", "Annotation": ["DV_TEXT"]
         case "dateTime", "instant", "date", "Period": ["DV_DATE_TIME", "DV_DATE"]

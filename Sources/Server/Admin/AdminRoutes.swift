@@ -14,7 +14,7 @@ struct AdminRoutes {
     let bodyLimit: Int
     let accessTrace: AccessTrace?
     let mappings: MappingLibrary
-    let mappingsFolder: String?
+    let mappingSource: MappingSource?
     let mappingAdministration: MappingAdministration?
 
     func register(on group: RouterGroup<SocleRequestContext>) {
@@ -38,7 +38,7 @@ struct AdminRoutes {
             let loaded = Set(try await templates.list().arrayValue?.compactMap { $0["template_id"]?.stringValue } ?? [])
             let stored = try await mappingAdministration?.files.files() ?? []
             return Response.json(
-                .ok, MappingFolder.report(mappingAdministration?.view.library ?? mappings, folder: mappingsFolder, loadedTemplates: loaded, stored: stored))
+                .ok, MappingFolder.report(mappingAdministration?.view.library ?? mappings, source: mappingSource, loadedTemplates: loaded, stored: stored))
         }
         // Adding or replacing one: checked, stored as an audited version, in force at once.
         group.put("mappings/:file") { request, context in
@@ -104,7 +104,7 @@ struct AdminRoutes {
     /// The mapping administration, when the server has a mapping folder.
     static func requireMappings(_ administration: MappingAdministration?) throws -> MappingAdministration {
         guard let administration else {
-            throw ServiceError(.conflict, "mappings are off: start the server with SOCLE_MAPPINGS, a folder of FHIRconnect files (it may be empty)")
+            throw ServiceError(.conflict, "mappings are off (SOCLE_MAPPINGS=none): start the server with the shipped set or a folder of FHIRconnect files (it may be empty)")
         }
         return administration
     }

@@ -7,7 +7,7 @@ import Storage
 
 /// Adding, replacing and removing FHIRconnect files on a running server
 /// (issue 15 §6, docs/architecture.md §Mapping administration). The set in
-/// force is the folder's files (`SOCLE_MAPPINGS`) with the files stored
+/// force is the source's files (`SOCLE_MAPPINGS`: the shipped set or a folder) with the files stored
 /// through the API over them (`MappingFileService`: each change a
 /// contribution with its audit). A change is checked first (a file that
 /// does not load is refused with its line and reason, nothing changes),
@@ -15,7 +15,7 @@ import Storage
 /// the FHIR search projection starts over to see every stored composition
 /// through it.
 struct MappingAdministration: Sendable {
-    let folder: String
+    let source: MappingSource
     let files: MappingFileService
     let view: MappedCompositions
     let templates: TemplateService
@@ -23,26 +23,26 @@ struct MappingAdministration: Sendable {
     /// The rebuild of the FHIR view that the last change started.
     let rebuilds = ViewRebuilds()
 
-    /// The folder's files with the live stored ones over them (same name: the stored one).
-    static func library(folder: String, stored: [MappingFileService.StoredFile], replacing change: (file: String, text: String?)? = nil) throws
+    /// The source's files with the live stored ones over them (same name: the stored one).
+    static func library(source: MappingSource, stored: [MappingFileService.StoredFile], replacing change: (file: String, text: String?)? = nil) throws
         -> MappingLibrary
     {
-        let (folderFiles, unreadable) = try MappingFolder.texts(folder)
+        let (folderFiles, unreadable) = try MappingFolder.texts(source)
         var texts: [String: String] = Dictionary(folderFiles.map { ($0.file, $0.text) }, uniquingKeysWith: { $1 })
         for file in stored where !file.isDeleted { texts[file.file] = file.text }
         if let change { texts[change.file] = change.text }
         return MappingLibrary(files: texts.keys.sorted().map { ($0, texts[$0] ?? "") }, unreadable: unreadable.filter { texts[$0.file] == nil })
     }
 
-    /// The set in force now (at start: the folder's with the stored files).
+    /// The set in force now (at start: the source's with the stored files).
     func reload() async throws {
-        try await view.replace(Self.library(folder: folder, stored: try await files.files()), templates: templates)
+        try await view.replace(Self.library(source: source, stored: try await files.files()), templates: templates)
     }
 
     /// PUT /admin/mappings/{file}: the file added or replaced, or 422 with its problems.
     func put(file: String, text: String, committal: Committal) async throws -> JSON {
         try Self.requireName(file)
-        let candidate = try Self.library(folder: folder, stored: try await files.files(), replacing: (file, text))
+        let candidate = try Self.library(source: source, stored: try await files.files(), replacing: (file, text))
         guard let status = candidate.files.first(where: { $0.file == file }), status.loaded else {
             let problems = candidate.files.first { $0.file == file }?.problems ?? []
             throw ServiceError(
@@ -51,7 +51,7 @@ struct MappingAdministration: Sendable {
         }
         let stored = try await files.put(file: file, text: text, committal: committal)
         try await apply()
-        return Self.json(stored, folderFile: try MappingFolder.texts(folder).files.contains { $0.file == file })
+        return Self.json(stored, folderFile: try MappingFolder.texts(source).files.contains { $0.file == file })
     }
 
     /// DELETE /admin/mappings/{file}: a stored file removed (its versions
@@ -59,8 +59,10 @@ struct MappingAdministration: Sendable {
     func delete(file: String, committal: Committal) async throws -> JSON {
         try Self.requireName(file)
         guard let deleted = try await files.delete(file: file, committal: committal) else {
-            if try MappingFolder.texts(folder).files.contains(where: { $0.file == file }) {
-                throw ServiceError(.conflict, "'\(file)' is a file of the mapping folder \(folder): remove it there and restart")
+            if try MappingFolder.texts(source).files.contains(where: { $0.file == file }) {
+                throw ServiceError(.conflict, source == .shipped
+                    ? "'\(file)' is a shipped mapping file: replace it (PUT), or start with SOCLE_MAPPINGS naming a folder without it"
+                    : "'\(file)' is a file of the mapping folder \(source): remove it there and restart")
             }
             throw ServiceError(.notFound, "no mapping file '\(file)' was added through the API")
         }

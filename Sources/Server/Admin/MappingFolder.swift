@@ -2,14 +2,48 @@ import Foundation
 import JSONCore
 import Mappings
 import Services
+import ShippedMappings
 
-/// The FHIRconnect files of a folder and its subfolders (`SOCLE_MAPPINGS`),
-/// read as one set: a file that cannot be used is kept with its problems
-/// and the others still load.
+/// Where the FHIRconnect files in force come from (`SOCLE_MAPPINGS`): the
+/// set Socle ships (the default), or a folder of the operator's.
+public enum MappingSource: Sendable, Equatable, CustomStringConvertible {
+    /// `ShippedMappings`: its templates are installed at start when missing.
+    case shipped
+    /// The `.yml` and `.yaml` files of a folder and its subfolders.
+    case folder(String)
+
+    /// What `SOCLE_MAPPINGS` says: `shipped` (also unset), `none` (no
+    /// mappings), else a folder; nil for none.
+    public static func setting(_ text: String?) -> MappingSource? {
+        switch text {
+        case nil, "shipped": .shipped
+        case "none": nil
+        case let path?: .folder(path)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .shipped: "shipped"
+        case .folder(let path): path
+        }
+    }
+}
+
+/// The FHIRconnect files of a mapping source, read as one set: a file that
+/// cannot be used is kept with its problems and the others still load.
 public enum MappingFolder {
-    public static func load(_ path: String) throws(ConfigurationError) -> MappingLibrary {
-        let (files, unreadable) = try texts(path)
+    public static func load(_ source: MappingSource) throws(ConfigurationError) -> MappingLibrary {
+        let (files, unreadable) = try texts(source)
         return MappingLibrary(files: files, unreadable: unreadable)
+    }
+
+    /// The text of every file of the source, by path in it.
+    static func texts(_ source: MappingSource) throws(ConfigurationError) -> (files: [(file: String, text: String)], unreadable: [(file: String, reason: String)]) {
+        switch source {
+        case .shipped: (ShippedMappings.files, [])
+        case .folder(let path): try texts(path)
+        }
     }
 
     /// The text of every `.yml` and `.yaml` file of the folder and its subfolders, by path in it.
@@ -35,7 +69,7 @@ public enum MappingFolder {
     /// What `GET /admin/mappings` answers: each file with its load status
     /// and problems, each context with its template (and whether it is
     /// loaded), FHIR profile, model mappings and methods by direction.
-    static func report(_ library: MappingLibrary, folder: String?, loadedTemplates: Set<String>, stored: [MappingFileService.StoredFile] = []) -> JSON {
+    static func report(_ library: MappingLibrary, source: MappingSource?, loadedTemplates: Set<String>, stored: [MappingFileService.StoredFile] = []) -> JSON {
         let added = Dictionary(stored.filter { !$0.isDeleted }.map { ($0.file, $0) }, uniquingKeysWith: { $1 })
         let files: [JSON] = library.files.map { status in
             var entry = JSONObject([("file", .string(status.file)), ("loaded", .bool(status.loaded))])
@@ -46,7 +80,7 @@ public enum MappingFolder {
                 entry["committer"] = .string(file.committer)
                 entry["time_committed"] = .string(file.timeCommitted.description)
             } else {
-                entry["source"] = "folder"
+                entry["source"] = source == .shipped ? "shipped" : "folder"
             }
             if let document = status.document {
                 entry["name"] = .string(document.header.name)
@@ -83,7 +117,7 @@ public enum MappingFolder {
             return .object(entry)
         }
         var report = JSONObject()
-        report["folder"] = folder.map { .string($0) } ?? .null
+        report["folder"] = source.map { .string($0.description) } ?? .null
         report["files"] = .array(files)
         report["contexts"] = .array(contexts)
         return .object(report)

@@ -33,7 +33,8 @@ extension ServerConfiguration {
         requestQueueTimeout = try Self.seconds(settings, Settings.requestQueueTimeout) ?? requestQueueTimeout
         shutdownGracePeriod = try Self.seconds(settings, Settings.shutdownGracePeriod) ?? shutdownGracePeriod
         try readFHIRSettings(settings)
-        mappingsFolder = try settings.read(Settings.mappings, "a folder of FHIRconnect mapping files") { $0.isEmpty ? nil : $0 }
+        // Unset: the shipped set.
+        mappings = MappingSource.setting(try settings.read(Settings.mappings, "shipped, none or a folder of FHIRconnect mapping files") { $0.isEmpty ? nil : $0 })
         careRelationships = try settings.read(Settings.careRelationships, "off or careteam") { ["off": false, "careteam": true][$0] } ?? false
         accessTrace.enabled = try settings.read(Settings.accessTrace, "on or off") { ["on": true, "off": false][$0] } ?? true
         accessTrace.keyPath = try settings.read(Settings.accessTraceKey, "a file path") { $0.isEmpty ? nil : $0 }

@@ -44,8 +44,8 @@ public struct ServerConfiguration: Sendable {
     public var oidc: OIDCSettings?
     /// Clinicians reach only the patients of their active CareTeams, or break the glass (`SOCLE_CARE_RELATIONSHIPS`).
     public var careRelationships = false
-    /// The folder of FHIRconnect mapping files (`SOCLE_MAPPINGS`); none when nil.
-    public var mappingsFolder: String?
+    /// The FHIRconnect mapping files in force (`SOCLE_MAPPINGS`: the shipped set, a folder); none when nil.
+    public var mappings: MappingSource?
     /// The access trace (`SOCLE_ACCESS_TRACE`, `SOCLE_ACCESS_TRACE_KEY`, `SOCLE_ACCESS_TRACE_RETENTION_DAYS`).
     public var accessTrace = AccessTraceSettings()
 

@@ -85,7 +85,7 @@ public enum Settings {
     public static let careRelationships = Setting("SOCLE_CARE_RELATIONSHIPS", default: "off")
     public static let accessTraceKey = Setting("SOCLE_ACCESS_TRACE_KEY")
     public static let accessTraceRetentionDays = Setting("SOCLE_ACCESS_TRACE_RETENTION_DAYS", default: "0")
-    public static let mappings = Setting("SOCLE_MAPPINGS", flag: "--mappings")
+    public static let mappings = Setting("SOCLE_MAPPINGS", flag: "--mappings", default: "shipped")
 
     public static let all: [Setting] = [
         config, host, port, databaseURL, poolSize, statementTimeout, systemID, users, auth, metrics, maximumBodySize, requestTimeout,

@@ -27,7 +27,7 @@ struct FHIRMappedReadsTests {
     static func withMappedServer(_ engine: TestEngine, _ body: @Sendable (TestServer, _ ehrID: String) async throws -> Void) async throws {
         let folder = try MappingsAdminTests.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try await TestServer.with(engine, configure: { $0.mappingsFolder = folder }) { server in
+        try await TestServer.with(engine, configure: { $0.mappings = .folder(folder) }) { server in
             let opt = try String(contentsOf: Corpus.root.appendingPathComponent("fhir/mappings/openfhir/blood_pressure/Blood Pressure.opt"), encoding: .utf8)
             let upload = try await server.send(.post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"], body: opt)
             #expect(upload.status == .created, "\(upload.body)")

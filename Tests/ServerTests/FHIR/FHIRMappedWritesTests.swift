@@ -21,7 +21,7 @@ struct FHIRMappedWritesTests {
     static func withServer(_ engine: TestEngine, _ body: @Sendable (TestServer, _ ehrID: String) async throws -> Void) async throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/mappings/body-weight").path
-        try await TestServer.with(engine, configure: { $0.mappingsFolder = folder }) { server in
+        try await TestServer.with(engine, configure: { $0.mappings = .folder(folder) }) { server in
             let opt = try String(
                 contentsOf: Corpus.root.appendingPathComponent("openehr/templates/valid/all_types/cistec.openehr.body_weight.v1.opt"), encoding: .utf8)
             let upload = try await server.send(.post, "/openehr/v1/definition/template/adl1.4", headers: ["Content-Type": "application/xml"], body: opt)

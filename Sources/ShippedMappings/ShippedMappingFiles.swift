@@ -1,0 +1,871 @@
+// The shipped FHIRconnect files (docs/architecture.md §Shipped mappings).
+// Socle's own files: the LOINC-coded vital signs of the FHIR R4 vital signs
+// profiles onto two of openFHIR's templates (ShippedTemplates.swift).
+
+extension ShippedMappings {
+    /// Each file by its path in the set, as `socle mappings export` writes it.
+    public static let files: [(file: String, text: String)] = [
+        ("blood_pressure.context.yml", #"""
+# Socle's shipped vital signs mappings: a FHIR R4 Observation of the vital
+# signs profile bp (LOINC 85354-9) is a composition of the template
+# 'NEWS2 Encounter Parent' holding one OBSERVATION.blood_pressure.v2.
+grammar: FHIRConnect/v1.0.0
+type: context
+metadata:
+  name: socle.vital_signs.blood_pressure
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+context:
+  profile:
+    url: "http://hl7.org/fhir/StructureDefinition/bp"
+  template:
+    id: "NEWS2 Encounter Parent"
+  archetypes:
+    - "OBSERVATION.blood_pressure.v2"
+  start: "OBSERVATION.blood_pressure.v2"
+"""#),
+        ("blood_pressure.model.yml", #"""
+# Blood pressure panel (LOINC 85354-9) as OBSERVATION.blood_pressure.v2: each
+# event is an Observation (its time the effective time) whose components are
+# the systolic (LOINC 8480-6) and diastolic (LOINC 8462-4) pressures; status,
+# category and code are the vital signs profile's constants.
+grammar: FHIRConnect/v1.0.0
+type: model
+metadata:
+  name: OBSERVATION.blood_pressure.v2
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+  openEhrConfig:
+    archetype: openEHR-EHR-OBSERVATION.blood_pressure.v2
+  fhirConfig:
+    structureDefinition: http://hl7.org/fhir/StructureDefinition/Observation
+
+preprocessor:
+  hierarchy:
+    with:
+      fhir: "$resource"
+      openehr: "$archetype/data[at0001]/events[at0006]"
+    split:
+      fhir:
+        create: "resource"
+  fhirCondition:
+    targetRoot: "$resource.code.coding"
+    targetAttribute: "code"
+    operator: "one of"
+    criteria: "85354-9"
+
+mappings:
+  - name: "status"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource"
+    manual:
+      - name: "final"
+        fhir:
+          - path: "status"
+            value: "final"
+
+  - name: "category"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.category.coding"
+    manual:
+      - name: "vitalSigns"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/observation-category"
+          - path: "code"
+            value: "vital-signs"
+          - path: "display"
+            value: "Vital Signs"
+
+  - name: "code"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.code.coding"
+    manual:
+      - name: "loinc"
+        fhir:
+          - path: "system"
+            value: "http://loinc.org"
+          - path: "code"
+            value: "85354-9"
+          - path: "display"
+            value: "Blood pressure panel with all children optional"
+
+  - name: "time"
+    with:
+      fhir: "$resource.effective"
+      openehr: "$archetype/data[at0001]/events[at0006]/time"
+
+  - name: "systolic"
+    with:
+      fhir: "$resource.component"
+      openehr: "$archetype/data[at0001]/events[at0006]/data[at0003]"
+    fhirCondition:
+      targetRoot: "$resource.component"
+      targetAttribute: "code.coding.code"
+      operator: "one of"
+      criteria: "8480-6"
+    followedBy:
+      mappings:
+        - name: "value"
+          with:
+            fhir: "value"
+            openehr: "items[at0004]"
+        - name: "code"
+          unidirectional: "openEHR->fhir"
+          with:
+            fhir: "code.coding"
+          manual:
+            - name: "loinc"
+              fhir:
+                - path: "system"
+                  value: "http://loinc.org"
+                - path: "code"
+                  value: "8480-6"
+                - path: "display"
+                  value: "Systolic blood pressure"
+
+  - name: "diastolic"
+    with:
+      fhir: "$resource.component"
+      openehr: "$archetype/data[at0001]/events[at0006]/data[at0003]"
+    fhirCondition:
+      targetRoot: "$resource.component"
+      targetAttribute: "code.coding.code"
+      operator: "one of"
+      criteria: "8462-4"
+    followedBy:
+      mappings:
+        - name: "value"
+          with:
+            fhir: "value"
+            openehr: "items[at0005]"
+        - name: "code"
+          unidirectional: "openEHR->fhir"
+          with:
+            fhir: "code.coding"
+          manual:
+            - name: "loinc"
+              fhir:
+                - path: "system"
+                  value: "http://loinc.org"
+                - path: "code"
+                  value: "8462-4"
+                - path: "display"
+                  value: "Diastolic blood pressure"
+"""#),
+        ("bmi.context.yml", #"""
+# Socle's shipped vital signs mappings: a FHIR R4 Observation of the vital
+# signs profile bmi (LOINC 39156-5) is a composition of the
+# template 'Growth chart' holding one OBSERVATION.body_mass_index.v2.
+grammar: FHIRConnect/v1.0.0
+type: context
+metadata:
+  name: socle.vital_signs.bmi
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+context:
+  profile:
+    url: "http://hl7.org/fhir/StructureDefinition/bmi"
+  template:
+    id: "Growth chart"
+  archetypes:
+    - "OBSERVATION.body_mass_index.v2"
+  start: "OBSERVATION.body_mass_index.v2"
+"""#),
+        ("bmi.model.yml", #"""
+# Body mass index (BMI) [Ratio] (LOINC 39156-5) as OBSERVATION.body_mass_index.v2: each event of the
+# observation is an Observation (its time the effective time, its value the
+# value); status, category and code are the vital signs profile's constants.
+grammar: FHIRConnect/v1.0.0
+type: model
+metadata:
+  name: OBSERVATION.body_mass_index.v2
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+  openEhrConfig:
+    archetype: openEHR-EHR-OBSERVATION.body_mass_index.v2
+  fhirConfig:
+    structureDefinition: http://hl7.org/fhir/StructureDefinition/Observation
+
+preprocessor:
+  hierarchy:
+    with:
+      fhir: "$resource"
+      openehr: "$archetype/data[at0001]/events[at0002]"
+    split:
+      fhir:
+        create: "resource"
+  fhirCondition:
+    targetRoot: "$resource.code.coding"
+    targetAttribute: "code"
+    operator: "one of"
+    criteria: "39156-5"
+
+mappings:
+  - name: "status"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource"
+    manual:
+      - name: "final"
+        fhir:
+          - path: "status"
+            value: "final"
+
+  - name: "category"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.category.coding"
+    manual:
+      - name: "vitalSigns"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/observation-category"
+          - path: "code"
+            value: "vital-signs"
+          - path: "display"
+            value: "Vital Signs"
+
+  - name: "code"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.code.coding"
+    manual:
+      - name: "loinc"
+        fhir:
+          - path: "system"
+            value: "http://loinc.org"
+          - path: "code"
+            value: "39156-5"
+          - path: "display"
+            value: "Body mass index (BMI) [Ratio]"
+
+  - name: "value"
+    with:
+      fhir: "$resource.value"
+      openehr: "$archetype/data[at0001]/events[at0002]/data[at0003]/items[at0004]"
+
+  - name: "time"
+    with:
+      fhir: "$resource.effective"
+      openehr: "$archetype/data[at0001]/events[at0002]/time"
+"""#),
+        ("body_height.context.yml", #"""
+# Socle's shipped vital signs mappings: a FHIR R4 Observation of the vital
+# signs profile bodyheight (LOINC 8302-2) is a composition of the
+# template 'Growth chart' holding one OBSERVATION.height.v2.
+grammar: FHIRConnect/v1.0.0
+type: context
+metadata:
+  name: socle.vital_signs.body_height
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+context:
+  profile:
+    url: "http://hl7.org/fhir/StructureDefinition/bodyheight"
+  template:
+    id: "Growth chart"
+  archetypes:
+    - "OBSERVATION.height.v2"
+  start: "OBSERVATION.height.v2"
+"""#),
+        ("body_height.model.yml", #"""
+# Body height (LOINC 8302-2) as OBSERVATION.height.v2: each event of the
+# observation is an Observation (its time the effective time, its value the
+# value); status, category and code are the vital signs profile's constants.
+grammar: FHIRConnect/v1.0.0
+type: model
+metadata:
+  name: OBSERVATION.height.v2
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+  openEhrConfig:
+    archetype: openEHR-EHR-OBSERVATION.height.v2
+  fhirConfig:
+    structureDefinition: http://hl7.org/fhir/StructureDefinition/Observation
+
+preprocessor:
+  hierarchy:
+    with:
+      fhir: "$resource"
+      openehr: "$archetype/data[at0001]/events[at0002]"
+    split:
+      fhir:
+        create: "resource"
+  fhirCondition:
+    targetRoot: "$resource.code.coding"
+    targetAttribute: "code"
+    operator: "one of"
+    criteria: "8302-2"
+
+mappings:
+  - name: "status"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource"
+    manual:
+      - name: "final"
+        fhir:
+          - path: "status"
+            value: "final"
+
+  - name: "category"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.category.coding"
+    manual:
+      - name: "vitalSigns"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/observation-category"
+          - path: "code"
+            value: "vital-signs"
+          - path: "display"
+            value: "Vital Signs"
+
+  - name: "code"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.code.coding"
+    manual:
+      - name: "loinc"
+        fhir:
+          - path: "system"
+            value: "http://loinc.org"
+          - path: "code"
+            value: "8302-2"
+          - path: "display"
+            value: "Body height"
+
+  - name: "value"
+    with:
+      fhir: "$resource.value"
+      openehr: "$archetype/data[at0001]/events[at0002]/data[at0003]/items[at0004]"
+
+  - name: "time"
+    with:
+      fhir: "$resource.effective"
+      openehr: "$archetype/data[at0001]/events[at0002]/time"
+"""#),
+        ("body_temperature.context.yml", #"""
+# Socle's shipped vital signs mappings: a FHIR R4 Observation of the vital
+# signs profile bodytemp (LOINC 8310-5) is a composition of the
+# template 'NEWS2 Encounter Parent' holding one OBSERVATION.body_temperature.v2.
+grammar: FHIRConnect/v1.0.0
+type: context
+metadata:
+  name: socle.vital_signs.body_temperature
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+context:
+  profile:
+    url: "http://hl7.org/fhir/StructureDefinition/bodytemp"
+  template:
+    id: "NEWS2 Encounter Parent"
+  archetypes:
+    - "OBSERVATION.body_temperature.v2"
+  start: "OBSERVATION.body_temperature.v2"
+"""#),
+        ("body_temperature.model.yml", #"""
+# Body temperature (LOINC 8310-5) as OBSERVATION.body_temperature.v2: each event of the
+# observation is an Observation (its time the effective time, its value the
+# value); status, category and code are the vital signs profile's constants.
+grammar: FHIRConnect/v1.0.0
+type: model
+metadata:
+  name: OBSERVATION.body_temperature.v2
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+  openEhrConfig:
+    archetype: openEHR-EHR-OBSERVATION.body_temperature.v2
+  fhirConfig:
+    structureDefinition: http://hl7.org/fhir/StructureDefinition/Observation
+
+preprocessor:
+  hierarchy:
+    with:
+      fhir: "$resource"
+      openehr: "$archetype/data[at0002]/events[at0003]"
+    split:
+      fhir:
+        create: "resource"
+  fhirCondition:
+    targetRoot: "$resource.code.coding"
+    targetAttribute: "code"
+    operator: "one of"
+    criteria: "8310-5"
+
+mappings:
+  - name: "status"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource"
+    manual:
+      - name: "final"
+        fhir:
+          - path: "status"
+            value: "final"
+
+  - name: "category"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.category.coding"
+    manual:
+      - name: "vitalSigns"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/observation-category"
+          - path: "code"
+            value: "vital-signs"
+          - path: "display"
+            value: "Vital Signs"
+
+  - name: "code"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.code.coding"
+    manual:
+      - name: "loinc"
+        fhir:
+          - path: "system"
+            value: "http://loinc.org"
+          - path: "code"
+            value: "8310-5"
+          - path: "display"
+            value: "Body temperature"
+
+  - name: "value"
+    with:
+      fhir: "$resource.value"
+      openehr: "$archetype/data[at0002]/events[at0003]/data[at0001]/items[at0004]"
+
+  - name: "time"
+    with:
+      fhir: "$resource.effective"
+      openehr: "$archetype/data[at0002]/events[at0003]/time"
+"""#),
+        ("body_weight.context.yml", #"""
+# Socle's shipped vital signs mappings: a FHIR R4 Observation of the vital
+# signs profile bodyweight (LOINC 29463-7) is a composition of the
+# template 'Growth chart' holding one OBSERVATION.body_weight.v2.
+grammar: FHIRConnect/v1.0.0
+type: context
+metadata:
+  name: socle.vital_signs.body_weight
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+context:
+  profile:
+    url: "http://hl7.org/fhir/StructureDefinition/bodyweight"
+  template:
+    id: "Growth chart"
+  archetypes:
+    - "OBSERVATION.body_weight.v2"
+  start: "OBSERVATION.body_weight.v2"
+"""#),
+        ("body_weight.model.yml", #"""
+# Body weight (LOINC 29463-7) as OBSERVATION.body_weight.v2: each event of the
+# observation is an Observation (its time the effective time, its value the
+# value); status, category and code are the vital signs profile's constants.
+grammar: FHIRConnect/v1.0.0
+type: model
+metadata:
+  name: OBSERVATION.body_weight.v2
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+  openEhrConfig:
+    archetype: openEHR-EHR-OBSERVATION.body_weight.v2
+  fhirConfig:
+    structureDefinition: http://hl7.org/fhir/StructureDefinition/Observation
+
+preprocessor:
+  hierarchy:
+    with:
+      fhir: "$resource"
+      openehr: "$archetype/data[at0002]/events[at0003]"
+    split:
+      fhir:
+        create: "resource"
+  fhirCondition:
+    targetRoot: "$resource.code.coding"
+    targetAttribute: "code"
+    operator: "one of"
+    criteria: "29463-7"
+
+mappings:
+  - name: "status"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource"
+    manual:
+      - name: "final"
+        fhir:
+          - path: "status"
+            value: "final"
+
+  - name: "category"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.category.coding"
+    manual:
+      - name: "vitalSigns"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/observation-category"
+          - path: "code"
+            value: "vital-signs"
+          - path: "display"
+            value: "Vital Signs"
+
+  - name: "code"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.code.coding"
+    manual:
+      - name: "loinc"
+        fhir:
+          - path: "system"
+            value: "http://loinc.org"
+          - path: "code"
+            value: "29463-7"
+          - path: "display"
+            value: "Body weight"
+
+  - name: "value"
+    with:
+      fhir: "$resource.value"
+      openehr: "$archetype/data[at0002]/events[at0003]/data[at0001]/items[at0004]"
+
+  - name: "time"
+    with:
+      fhir: "$resource.effective"
+      openehr: "$archetype/data[at0002]/events[at0003]/time"
+"""#),
+        ("heart_rate.context.yml", #"""
+# Socle's shipped vital signs mappings: a FHIR R4 Observation of the vital
+# signs profile heartrate (LOINC 8867-4) is a composition of the
+# template 'NEWS2 Encounter Parent' holding one OBSERVATION.pulse.v2.
+grammar: FHIRConnect/v1.0.0
+type: context
+metadata:
+  name: socle.vital_signs.heart_rate
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+context:
+  profile:
+    url: "http://hl7.org/fhir/StructureDefinition/heartrate"
+  template:
+    id: "NEWS2 Encounter Parent"
+  archetypes:
+    - "OBSERVATION.pulse.v2"
+  start: "OBSERVATION.pulse.v2"
+"""#),
+        ("heart_rate.model.yml", #"""
+# Heart rate (LOINC 8867-4) as OBSERVATION.pulse.v2: each event of the
+# observation is an Observation (its time the effective time, its value the
+# value); status, category and code are the vital signs profile's constants.
+grammar: FHIRConnect/v1.0.0
+type: model
+metadata:
+  name: OBSERVATION.pulse.v2
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+  openEhrConfig:
+    archetype: openEHR-EHR-OBSERVATION.pulse.v2
+  fhirConfig:
+    structureDefinition: http://hl7.org/fhir/StructureDefinition/Observation
+
+preprocessor:
+  hierarchy:
+    with:
+      fhir: "$resource"
+      openehr: "$archetype/data[at0002]/events[at0003]"
+    split:
+      fhir:
+        create: "resource"
+  fhirCondition:
+    targetRoot: "$resource.code.coding"
+    targetAttribute: "code"
+    operator: "one of"
+    criteria: "8867-4"
+
+mappings:
+  - name: "status"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource"
+    manual:
+      - name: "final"
+        fhir:
+          - path: "status"
+            value: "final"
+
+  - name: "category"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.category.coding"
+    manual:
+      - name: "vitalSigns"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/observation-category"
+          - path: "code"
+            value: "vital-signs"
+          - path: "display"
+            value: "Vital Signs"
+
+  - name: "code"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.code.coding"
+    manual:
+      - name: "loinc"
+        fhir:
+          - path: "system"
+            value: "http://loinc.org"
+          - path: "code"
+            value: "8867-4"
+          - path: "display"
+            value: "Heart rate"
+
+  - name: "value"
+    with:
+      fhir: "$resource.value"
+      openehr: "$archetype/data[at0002]/events[at0003]/data[at0001]/items[at0004]"
+
+  - name: "time"
+    with:
+      fhir: "$resource.effective"
+      openehr: "$archetype/data[at0002]/events[at0003]/time"
+"""#),
+        ("oxygen_saturation.context.yml", #"""
+# Socle's shipped vital signs mappings: a FHIR R4 Observation of the vital
+# signs profile oxygensat (LOINC 2708-6 or 59408-5) is a composition of the
+# template 'NEWS2 Encounter Parent' holding one OBSERVATION.pulse_oximetry.v1.
+grammar: FHIRConnect/v1.0.0
+type: context
+metadata:
+  name: socle.vital_signs.oxygen_saturation
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+context:
+  profile:
+    url: "http://hl7.org/fhir/StructureDefinition/oxygensat"
+  template:
+    id: "NEWS2 Encounter Parent"
+  archetypes:
+    - "OBSERVATION.pulse_oximetry.v1"
+  start: "OBSERVATION.pulse_oximetry.v1"
+"""#),
+        ("oxygen_saturation.model.yml", #"""
+# Oxygen saturation in Arterial blood (LOINC 2708-6 or 59408-5) as OBSERVATION.pulse_oximetry.v1: each event of the
+# observation is an Observation (its time the effective time, its value the
+# value); status, category and code are the vital signs profile's constants.
+grammar: FHIRConnect/v1.0.0
+type: model
+metadata:
+  name: OBSERVATION.pulse_oximetry.v1
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+  openEhrConfig:
+    archetype: openEHR-EHR-OBSERVATION.pulse_oximetry.v1
+  fhirConfig:
+    structureDefinition: http://hl7.org/fhir/StructureDefinition/Observation
+
+preprocessor:
+  hierarchy:
+    with:
+      fhir: "$resource"
+      openehr: "$archetype/data[at0001]/events[at0002]"
+    split:
+      fhir:
+        create: "resource"
+  fhirCondition:
+    targetRoot: "$resource.code.coding"
+    targetAttribute: "code"
+    operator: "one of"
+    criteria: ["2708-6", "59408-5"]
+
+mappings:
+  - name: "status"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource"
+    manual:
+      - name: "final"
+        fhir:
+          - path: "status"
+            value: "final"
+
+  - name: "category"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.category.coding"
+    manual:
+      - name: "vitalSigns"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/observation-category"
+          - path: "code"
+            value: "vital-signs"
+          - path: "display"
+            value: "Vital Signs"
+
+  - name: "code"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.code.coding"
+    manual:
+      - name: "loinc"
+        fhir:
+          - path: "system"
+            value: "http://loinc.org"
+          - path: "code"
+            value: "2708-6"
+          - path: "display"
+            value: "Oxygen saturation in Arterial blood"
+
+  - name: "value"
+    with:
+      fhir: "$resource.value"
+      openehr: "$archetype/data[at0001]/events[at0002]/data[at0003]/items[at0006]"
+
+  - name: "time"
+    with:
+      fhir: "$resource.effective"
+      openehr: "$archetype/data[at0001]/events[at0002]/time"
+"""#),
+        ("respiratory_rate.context.yml", #"""
+# Socle's shipped vital signs mappings: a FHIR R4 Observation of the vital
+# signs profile resprate (LOINC 9279-1) is a composition of the
+# template 'NEWS2 Encounter Parent' holding one OBSERVATION.respiration.v2.
+grammar: FHIRConnect/v1.0.0
+type: context
+metadata:
+  name: socle.vital_signs.respiratory_rate
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+context:
+  profile:
+    url: "http://hl7.org/fhir/StructureDefinition/resprate"
+  template:
+    id: "NEWS2 Encounter Parent"
+  archetypes:
+    - "OBSERVATION.respiration.v2"
+  start: "OBSERVATION.respiration.v2"
+"""#),
+        ("respiratory_rate.model.yml", #"""
+# Respiratory rate (LOINC 9279-1) as OBSERVATION.respiration.v2: each event of the
+# observation is an Observation (its time the effective time, its value the
+# value); status, category and code are the vital signs profile's constants.
+grammar: FHIRConnect/v1.0.0
+type: model
+metadata:
+  name: OBSERVATION.respiration.v2
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+  openEhrConfig:
+    archetype: openEHR-EHR-OBSERVATION.respiration.v2
+  fhirConfig:
+    structureDefinition: http://hl7.org/fhir/StructureDefinition/Observation
+
+preprocessor:
+  hierarchy:
+    with:
+      fhir: "$resource"
+      openehr: "$archetype/data[at0001]/events[at0002]"
+    split:
+      fhir:
+        create: "resource"
+  fhirCondition:
+    targetRoot: "$resource.code.coding"
+    targetAttribute: "code"
+    operator: "one of"
+    criteria: "9279-1"
+
+mappings:
+  - name: "status"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource"
+    manual:
+      - name: "final"
+        fhir:
+          - path: "status"
+            value: "final"
+
+  - name: "category"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.category.coding"
+    manual:
+      - name: "vitalSigns"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/observation-category"
+          - path: "code"
+            value: "vital-signs"
+          - path: "display"
+            value: "Vital Signs"
+
+  - name: "code"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.code.coding"
+    manual:
+      - name: "loinc"
+        fhir:
+          - path: "system"
+            value: "http://loinc.org"
+          - path: "code"
+            value: "9279-1"
+          - path: "display"
+            value: "Respiratory rate"
+
+  - name: "value"
+    with:
+      fhir: "$resource.value"
+      openehr: "$archetype/data[at0001]/events[at0002]/data[at0003]/items[at0004]"
+
+  - name: "time"
+    with:
+      fhir: "$resource.effective"
+      openehr: "$archetype/data[at0001]/events[at0002]/time"
+"""#),
+    ]
+}
