@@ -118,12 +118,25 @@ extension FHIRService {
         if flat["ctx/language"] == nil, let language = resource["language"]?.stringValue?.split(separator: "-").first {
             flat["ctx/language"] = .string(String(language))
         }
+        // The times the mapping leaves open (the context's start, each history's origin) are the
+        // resource's earliest event time, not this write's: an import of old data keeps its dates.
+        if flat["ctx/time"] == nil, !flat.keys.contains(where: { $0.hasSuffix("/context/start_time") }), let time = Self.earliestEventTime(flat) {
+            flat["ctx/time"] = .string(time)
+        }
         let canonical = try await refusingAsMapped(type, input) {
             try await compositions.canonical(.flat(flat, templateID: input.templateID))
         }
         guard case .object(var composition) = canonical else { return canonical }
         composition["feeder_audit"] = MappedCompositions.feederAudit(resource, systemID: systemID, version: version)
         return .object(composition)
+    }
+
+    /// The earliest of the event times (`…/time` leaves) of a FLAT composition, as written.
+    static func earliestEventTime(_ flat: JSONObject) -> String? {
+        flat.members.compactMap { member -> (ISODateTime, String)? in
+            guard member.key.hasSuffix("/time"), !member.key.hasPrefix("ctx/"), let text = member.value.stringValue, let time = ISODateTime(text) else { return nil }
+            return (time, text)
+        }.min { $0.0 < $1.0 }?.1
     }
 
     /// A refusal of the composition said as the FHIR write's: which

@@ -1,5 +1,6 @@
 import Foundation
 import JSONCore
+import OpenEHR
 import Server
 import ShippedMappings
 import SocleTestSupport
@@ -179,6 +180,11 @@ struct ShippedMappingsTests {
                 CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.body_temperature.v2]
                 """)
             #expect(celsius.first?.first == .number("37.956"))
+            // The history starts at the Observation's time, not at the write's.
+            let origins = try await Self.rows(server, """
+                SELECT o/data[at0001]/origin/value FROM EHR e CONTAINS COMPOSITION c CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.body_mass_index.v2]
+                """)
+            #expect(origins.first?.first?.stringValue.flatMap(ISODateTime.init) == ISODateTime("2020-03-07T11:21:06+01:00"), "\(origins)")
 
             for (id, sent) in zip(ids, [saturation, temperature, bmi]) {
                 let read = try await server.send(.get, "/fhir/Observation/\(id)", headers: Self.json)
