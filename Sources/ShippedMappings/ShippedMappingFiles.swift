@@ -564,6 +564,73 @@ mappings:
       fhir: "$resource.effective"
       openehr: "$archetype/data[at0002]/events[at0003]/time"
 """#),
+        ("condition.context.yml", #"""
+# Socle's shipped mappings: a FHIR R4 Condition (a problem or a diagnosis,
+# coded in any code system) is a composition of openFHIR's KDS_Diagnose
+# template holding one EVALUATION.problem_diagnosis.v1.
+grammar: FHIRConnect/v1.0.0
+type: context
+metadata:
+  name: socle.condition
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+context:
+  profile:
+    url: "http://hl7.org/fhir/StructureDefinition/Condition"
+  template:
+    id: "KDS_Diagnose"
+  archetypes:
+    - "EVALUATION.problem_diagnosis.v1"
+  start: "EVALUATION.problem_diagnosis.v1"
+"""#),
+        ("condition.model.yml", #"""
+# A Condition as EVALUATION.problem_diagnosis.v1: the code (with every
+# coding: the first is the coded text, the others its term mappings), onset,
+# resolution and note. Not one entered in error (it stays a FHIR resource).
+# The clinical and verification statuses are kept with the resource as sent.
+grammar: FHIRConnect/v1.0.0
+type: model
+metadata:
+  name: EVALUATION.problem_diagnosis.v1
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+  openEhrConfig:
+    archetype: openEHR-EHR-EVALUATION.problem_diagnosis.v1
+  fhirConfig:
+    structureDefinition: http://hl7.org/fhir/StructureDefinition/Condition
+
+preprocessor:
+  fhirCondition:
+    targetRoot: "$resource.verificationStatus.coding"
+    targetAttribute: "code"
+    operator: "not of"
+    criteria: "entered-in-error"
+
+mappings:
+  - name: "code"
+    with:
+      fhir: "$resource.code"
+      openehr: "$archetype/data[at0001]/items[at0002]"
+
+  - name: "onset"
+    with:
+      fhir: "$resource.onset"
+      openehr: "$archetype/data[at0001]/items[at0077]"
+
+  - name: "abatement"
+    with:
+      fhir: "$resource.abatement"
+      openehr: "$archetype/data[at0001]/items[at0030]"
+
+  - name: "note"
+    with:
+      fhir: "$resource.note.text"
+      openehr: "$archetype/data[at0001]/items[at0069]"
+"""#),
         ("heart_rate.context.yml", #"""
 # Socle's shipped vital signs mappings: a FHIR R4 Observation of the vital
 # signs profile heartrate (LOINC 8867-4) is a composition of the

@@ -159,7 +159,10 @@ struct FHIRWriter {
     /// The context's profile in `meta.profile`, so that the resource finds
     /// its context again on the way back (a profile url, not a bare type).
     func addProfile(to resource: FHIRElement) {
-        guard let profile = context.context.profileURL, profile.contains("://"), resource.type != "Bundle" else { return }
+        // A context of the base definition claims nothing beyond the type.
+        guard let profile = context.context.profileURL, profile.contains("://"), resource.type != "Bundle",
+            profile != "http://hl7.org/fhir/StructureDefinition/" + resource.type
+        else { return }
         let meta = resource.items("meta").first ?? FHIRElement(type: "Meta")
         if resource.items("meta").isEmpty { resource.add(meta, key: "meta", isArray: false) }
         guard !meta.items("profile").contains(where: { $0.value?.stringValue == profile }) else { return }

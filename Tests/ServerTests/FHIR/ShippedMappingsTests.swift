@@ -50,26 +50,29 @@ struct ShippedMappingsTests {
         return reply.json["rows"]?.arrayValue?.compactMap(\.arrayValue) ?? []
     }
 
-    /// The shipped templates are openFHIR's (corpus `fhir/mappings/openfhir`)
-    /// with their magnitude precision constraints taken out, nothing else.
+    /// The shipped templates are openFHIR's (corpus `fhir/mappings/openfhir`),
+    /// the vital signs ones with their magnitude precision constraints taken
+    /// out, nothing else.
     @Test func theShippedTemplatesAreOpenFHIRsWithoutPrecisionConstraints() throws {
-        let corpus = ["Growth chart.opt": "growth_chart", "NEWS2 Encounter Parent.opt": "news2"]
+        let corpus = ["Growth chart.opt": "growth_chart", "NEWS2 Encounter Parent.opt": "news2", "KDS_Diagnose.opt": "kds/diagnose"]
         #expect(Set(ShippedMappings.templates.map(\.file)) == Set(corpus.keys))
         for (file, text) in ShippedMappings.templates {
             let original = try String(
                 contentsOf: Corpus.root.appendingPathComponent("fhir/mappings/openfhir/\(try #require(corpus[file]))/\(file)"), encoding: .utf8)
-            #expect(original.contains("<precision>") && !text.contains("<precision>"), "\(file)")
+            #expect(original.contains("<precision>") == (file != "KDS_Diagnose.opt") && !text.contains("<precision>"), "\(file)")
             #expect(original.replacing(#/\n\s*<precision>[\s\S]*?</precision>/#, with: "") == text, "\(file)")
         }
     }
 
-    @Test func everyShippedFileLoadsIntoEightContexts() throws {
+    @Test func everyShippedFileLoadsIntoNineContexts() throws {
         let library = try MappingFolder.load(.shipped)
         #expect(library.files.allSatisfy { $0.loaded }, "\(library.files.flatMap { $0.problems })")
-        #expect(library.files.count == 16)
+        #expect(library.files.count == 18)
         #expect(Set(library.contexts.map(\.context.profileURL)) == Set(
-            ["bodyweight", "bodyheight", "bmi", "bp", "heartrate", "resprate", "bodytemp", "oxygensat"].map { "http://hl7.org/fhir/StructureDefinition/" + $0 }))
-        #expect(Set(library.contexts.map(\.context.templateID)) == ["Growth chart", "NEWS2 Encounter Parent"])
+            ["bodyweight", "bodyheight", "bmi", "bp", "heartrate", "resprate", "bodytemp", "oxygensat", "Condition"].map {
+                "http://hl7.org/fhir/StructureDefinition/" + $0
+            }))
+        #expect(Set(library.contexts.map(\.context.templateID)) == ["Growth chart", "NEWS2 Encounter Parent", "KDS_Diagnose"])
     }
 
     /// The templates are installed at start (again at the next start: nothing
@@ -80,14 +83,14 @@ struct ShippedMappingsTests {
         try await TestServer.with(engine, configure: { $0.mappings = .shipped }) { server in
             let templates = try await server.send(.get, "/openehr/v1/definition/template/adl1.4", headers: ["Accept": "application/json"])
             let ids = Set(templates.json.arrayValue?.compactMap { $0["template_id"]?.stringValue } ?? [])
-            #expect(ids == ["Growth chart", "NEWS2 Encounter Parent"], "\(templates.body)")
+            #expect(ids == ["Growth chart", "NEWS2 Encounter Parent", "KDS_Diagnose"], "\(templates.body)")
             try await SocleServer.installShippedTemplates(try #require(server.components?.templateService))
 
             let report = try await server.send(.get, "/admin/mappings")
             #expect(report.json["folder"] == "shipped")
             #expect(report.json["files"]?.arrayValue?.allSatisfy { $0["source"] == "shipped" && $0["loaded"] == true } == true, "\(report.body.prefix(500))")
             let contexts = report.json["contexts"]?.arrayValue ?? []
-            #expect(contexts.count == 8 && contexts.allSatisfy { $0["template_loaded"] == true }, "\(report.body.prefix(500))")
+            #expect(contexts.count == 9 && contexts.allSatisfy { $0["template_loaded"] == true }, "\(report.body.prefix(500))")
             let delete = try await server.send(.delete, "/admin/mappings/body_weight.model.yml")
             #expect(delete.status == .conflict && delete.body.contains("shipped mapping file"), "\(delete.body)")
         }
@@ -193,6 +196,49 @@ struct ShippedMappingsTests {
             }
             let search = try await server.send(.get, "/fhir/Observation?category=vital-signs&patient=p1&_summary=count", headers: Self.json)
             #expect(search.json["total"] == 3, "\(search.body)")
+        }
+    }
+
+    /// A Synthea Condition (problem or diagnosis, SNOMED CT coded) is a
+    /// composition of KDS_Diagnose with its problem_diagnosis: AQL finds its
+    /// code, onset and resolution; FHIR search by code and patient finds it,
+    /// as sent (clinical and verification status, category, recorded date
+    /// kept from the original); one entered in error stays a FHIR resource.
+    @Test(arguments: TestEngine.available)
+    func aConditionIsAProblemDiagnosisComposition(engine: TestEngine) async throws {
+        try await Self.withServer(engine) { server, _ in
+            let condition: JSON = [
+                "resourceType": "Condition",
+                "clinicalStatus": ["coding": [["system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "resolved"]]],
+                "verificationStatus": ["coding": [["system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"]]],
+                "category": [["coding": [["system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis"]]]],
+                "code": ["coding": [["system": "http://snomed.info/sct", "code": "444814009", "display": "Viral sinusitis (disorder)"]], "text": "Viral sinusitis (disorder)"],
+                "subject": ["reference": "Patient/p1"],
+                "onsetDateTime": "2018-06-01T22:21:06+02:00", "abatementDateTime": "2018-06-15T22:21:06+02:00", "recordedDate": "2018-06-01T22:21:06+02:00",
+            ]
+            let created = try await server.send(.post, "/fhir/Condition", headers: Self.json, body: JSONSerializer.string(condition))
+            #expect(created.status == .created, "\(created.body)")
+            let rows = try await Self.rows(server, """
+                SELECT d/data[at0001]/items[at0002]/value/defining_code/code_string, d/data[at0001]/items[at0077]/value/value,
+                d/data[at0001]/items[at0030]/value/value FROM EHR e CONTAINS COMPOSITION c CONTAINS EVALUATION d[openEHR-EHR-EVALUATION.problem_diagnosis.v1]
+                """)
+            #expect(rows == [["444814009", "2018-06-01T22:21:06+02:00", "2018-06-15T22:21:06+02:00"]], "\(rows)")
+            let found = try await server.send(.get, "/fhir/Condition?code=http://snomed.info/sct%7C444814009&patient=p1", headers: Self.json)
+            let resource = found.json["entry"]?.arrayValue?.first?["resource"]
+            #expect(found.json["entry"]?.arrayValue?.count == 1, "\(found.body)")
+            for element in ["clinicalStatus", "verificationStatus", "category", "code", "onsetDateTime", "abatementDateTime", "recordedDate"] {
+                #expect(resource?[element] == condition[element], "\(element)")
+            }
+
+            guard case .object(var withdrawn) = condition else { return }
+            withdrawn["verificationStatus"] = ["coding": [["system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "entered-in-error"]]]
+            withdrawn["clinicalStatus"] = nil  // R4 con-5: none when entered in error, so not abated either (con-4)
+            withdrawn["abatementDateTime"] = nil
+            let withdrawnCreated = try await server.send(.post, "/fhir/Condition", headers: Self.json, body: JSONSerializer.string(.object(withdrawn)))
+            #expect(withdrawnCreated.status == .created, "\(withdrawnCreated.body)")
+            #expect(try await Self.rows(server, "SELECT d/uid/value FROM EHR e CONTAINS EVALUATION d[openEHR-EHR-EVALUATION.problem_diagnosis.v1]").count == 1)
+            let all = try await server.send(.get, "/fhir/Condition?patient=p1&_summary=count", headers: Self.json)
+            #expect(all.json["total"] == 2, "\(all.body)")
         }
     }
 }

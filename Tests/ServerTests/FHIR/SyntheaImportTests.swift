@@ -11,9 +11,9 @@ import Testing
 /// locations and practitioners first, then the 120 patients' transactions,
 /// whose conditional references name them. Once per engine, with the
 /// shipped mappings in force (issue 15 §5), as `socle import fhir` runs by
-/// default: the vital signs are stored as compositions, one for each
-/// Observation, and every count and search below is the one the import
-/// without mappings gave.
+/// default: the vital signs and the conditions are stored as compositions,
+/// one for each resource, and every count and search below is the one the
+/// import without mappings gave.
 @Suite("FHIR: the Synthea import")
 struct SyntheaImportTests {
     /// The LOINC codes the shipped contexts take (a resource claiming
@@ -54,12 +54,17 @@ struct SyntheaImportTests {
                 #expect(expected > 100, "\(code)")
                 mapped += expected
             }
-            #expect(try await database.store.versions.count(rmType: "COMPOSITION") == mapped)
+            // Each Condition (none entered in error) is a problem_diagnosis composition.
+            let diagnoses = "SELECT COUNT(*) FROM EHR e CONTAINS COMPOSITION c CONTAINS EVALUATION d[openEHR-EHR-EVALUATION.problem_diagnosis.v1]"
+            let answer = try await server.send(.post, "/openehr/v1/query/aql", body: JSONSerializer.string(.object(JSONObject([("q", .string(diagnoses))]))))
+            #expect(answer.json["rows"]?.arrayValue?.first?.arrayValue?.first == JSON(1_597), "\(answer.body.prefix(300))")
+            #expect(try await database.store.versions.count(rmType: "COMPOSITION") == mapped + 1_597)
             let expected = ["Patient": 120, "Observation": 42_929, "Encounter": 4_769, "Condition": 1_597, "DiagnosticReport": 8_229, "MedicationRequest": 5_087]
+            let compositions = ["Observation": mapped, "Condition": 1_597]
             for (type, count) in expected {
                 #expect(report.created[type] == count, "\(type) created")
-                // The mapped Observations are compositions, not FHIR records.
-                #expect(try await database.store.versions.count(rmType: type) == count - (type == "Observation" ? mapped : 0), "\(type) stored")
+                // The mapped resources are compositions, not FHIR records.
+                #expect(try await database.store.versions.count(rmType: type) == count - (compositions[type] ?? 0), "\(type) stored")
             }
             // Each patient has its EHR, linked to it (FHIRPatientEHRTests).
             #expect(try await database.store.versions.count(rmType: "EHR_STATUS") == 120)
