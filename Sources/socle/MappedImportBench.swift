@@ -24,7 +24,7 @@ struct MappedImportBench: AsyncParsableCommand {
     func run() async throws {
         let files = Array(try FHIRImportFiles.list([folder]).prefix(2 + bundles))
         let parsed = try files.map { try JSONParser.parse(try FHIRImportFiles.read($0.path)) }
-        let source: MappingSource = mappings == "shipped" ? .shipped : .folder(mappings)
+        let source = MappingSource(named: mappings)
         let opt = source == .shipped ? nil : try Array(Data(contentsOf: URL(fileURLWithPath: template)))
         print("Socle \(SocleServer.version) — bench mapped-import, \(parsed.count - 2) patients' bundles, SQLite, \(ProcessInfo.processInfo.activeProcessorCount) cores\n")
         print("| import | resources | compositions | seconds | resources/s | Observations found |")

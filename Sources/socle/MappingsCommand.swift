@@ -17,7 +17,7 @@ struct MappingsCommand: AsyncParsableCommand {
     /// A folder as `SOCLE_MAPPINGS` loads it (`shipped`: the shipped set); a path that is no folder is the command's error.
     static func load(_ folder: String) throws -> MappingLibrary {
         do {
-            return try MappingFolder.load(folder == "shipped" ? .shipped : .folder(folder))
+            return try MappingFolder.load(MappingSource(named: folder))
         } catch {
             throw ValidationError(error.description)
         }

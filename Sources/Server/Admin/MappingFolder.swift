@@ -16,10 +16,15 @@ public enum MappingSource: Sendable, Equatable, CustomStringConvertible {
     /// mappings), else a folder; nil for none.
     public static func setting(_ text: String?) -> MappingSource? {
         switch text {
-        case nil, "shipped": .shipped
+        case nil: .shipped
         case "none": nil
-        case let path?: .folder(path)
+        case let name?: MappingSource(named: name)
         }
+    }
+
+    /// A set named on a command line: `shipped`, else a folder.
+    public init(named name: String) {
+        self = name == "shipped" ? .shipped : .folder(name)
     }
 
     public var description: String {

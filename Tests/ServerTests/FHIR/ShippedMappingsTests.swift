@@ -84,7 +84,10 @@ struct ShippedMappingsTests {
             let templates = try await server.send(.get, "/openehr/v1/definition/template/adl1.4", headers: ["Accept": "application/json"])
             let ids = Set(templates.json.arrayValue?.compactMap { $0["template_id"]?.stringValue } ?? [])
             #expect(ids == ["Growth chart", "NEWS2 Encounter Parent", "KDS_Diagnose"], "\(templates.body)")
+            // Installing again (the next start) changes nothing: the same templates, made when they were.
             try await SocleServer.installShippedTemplates(try #require(server.components?.templateService))
+            let again = try await server.send(.get, "/openehr/v1/definition/template/adl1.4", headers: ["Accept": "application/json"])
+            #expect(again.json == templates.json, "\(again.body)")
 
             let report = try await server.send(.get, "/admin/mappings")
             #expect(report.json["folder"] == "shipped")
@@ -93,6 +96,21 @@ struct ShippedMappingsTests {
             #expect(contexts.count == 9 && contexts.allSatisfy { $0["template_loaded"] == true }, "\(report.body.prefix(500))")
             let delete = try await server.send(.delete, "/admin/mappings/body_weight.model.yml")
             #expect(delete.status == .conflict && delete.body.contains("shipped mapping file"), "\(delete.body)")
+
+            // A shipped file replaced by one that does not load: 422 at its line, the shipped one still in force.
+            let broken = ShippedMappings.files.first { $0.file == "body_weight.model.yml" }.map { $0.text.replacingOccurrences(of: "\"one of\"", with: "\"among\"") }
+            let refused = try await server.send(.put, "/admin/mappings/body_weight.model.yml", body: try #require(broken))
+            #expect(refused.status == .unprocessableContent && refused.body.contains("body_weight.model.yml:"), "\(refused.body)")
+            let unchanged = try await server.send(.get, "/admin/mappings")
+            let weight = unchanged.json["files"]?.arrayValue?.first { $0["file"] == "body_weight.model.yml" }
+            #expect(weight?["source"] == "shipped" && weight?["loaded"] == true, "\(weight.map { JSONSerializer.string($0) } ?? "")")
+            #expect(try await server.send(.get, "/admin/mappings/body_weight.model.yml/history").status == .notFound)
+            // A good one replaces it: stored through the API, said to replace a file of the set.
+            let replacement = ShippedMappings.files.first { $0.file == "body_weight.model.yml" }.map { $0.text.replacingOccurrences(of: "version: 1.0.0", with: "version: 1.0.1") }
+            let replaced = try await server.send(.put, "/admin/mappings/body_weight.model.yml", body: try #require(replacement))
+            #expect(replaced.status == .ok && replaced.json["replaces_folder_file"] == true, "\(replaced.body)")
+            let listed = try await server.send(.get, "/admin/mappings").json["files"]?.arrayValue?.first { $0["file"] == "body_weight.model.yml" }
+            #expect(listed?["source"] == "api" && listed?["version"] == 1, "\(listed.map { JSONSerializer.string($0) } ?? "")")
         }
     }
 
