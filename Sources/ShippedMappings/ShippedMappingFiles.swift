@@ -1,6 +1,7 @@
 // The shipped FHIRconnect files (docs/architecture.md §Shipped mappings).
 // Socle's own files: the LOINC-coded vital signs of the FHIR R4 vital signs
-// profiles onto two of openFHIR's templates (ShippedTemplates.swift).
+// profiles, conditions and laboratory reports with their results onto
+// openFHIR's templates (ShippedTemplates.swift).
 
 extension ShippedMappings {
     /// Each file by its path in the set, as `socle mappings export` writes it.
@@ -731,6 +732,364 @@ mappings:
     with:
       fhir: "$resource.effective"
       openehr: "$archetype/data[at0002]/events[at0003]/time"
+"""#),
+        ("laboratory_analyte.model.yml", #"""
+# A laboratory result Observation as CLUSTER.laboratory_test_analyte.v1 of
+# its report: the analyte's name is the code, its result the value (a
+# quantity, a coded or a plain text), its comment the note. The status is the
+# result status (the archetype's codes); the category is the constant.
+grammar: FHIRConnect/v1.0.0
+type: model
+metadata:
+  name: CLUSTER.laboratory_test_analyte.v1
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+  openEhrConfig:
+    archetype: openEHR-EHR-CLUSTER.laboratory_test_analyte.v1
+  fhirConfig:
+    structureDefinition: http://hl7.org/fhir/StructureDefinition/Observation
+
+mappings:
+  - name: "status"
+    with:
+      fhir: "$resource"
+      openehr: "$archetype/items[at0005]"
+    manual:
+      - name: "registered"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "status"
+          operator: "one of"
+          criteria: "registered"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0015"
+        fhir:
+          - path: "status"
+            value: "registered"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0015"
+          - path: "value"
+            value: "Registered"
+      - name: "partial"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "status"
+          operator: "one of"
+          criteria: "partial"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0016"
+        fhir:
+          - path: "status"
+            value: "partial"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0016"
+          - path: "value"
+            value: "Partial"
+      - name: "preliminary"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "status"
+          operator: "one of"
+          criteria: "preliminary"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0017"
+        fhir:
+          - path: "status"
+            value: "preliminary"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0017"
+          - path: "value"
+            value: "Preliminary"
+      - name: "final"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "status"
+          operator: "one of"
+          criteria: "final"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0018"
+        fhir:
+          - path: "status"
+            value: "final"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0018"
+          - path: "value"
+            value: "Final"
+      - name: "corrected"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "status"
+          operator: "one of"
+          criteria: "corrected"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0019"
+        fhir:
+          - path: "status"
+            value: "corrected"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0019"
+          - path: "value"
+            value: "Corrected"
+      - name: "amended"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "status"
+          operator: "one of"
+          criteria: "amended"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0020"
+        fhir:
+          - path: "status"
+            value: "amended"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0020"
+          - path: "value"
+            value: "Amended"
+      - name: "appended"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "status"
+          operator: "one of"
+          criteria: "appended"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0021"
+        fhir:
+          - path: "status"
+            value: "appended"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0021"
+          - path: "value"
+            value: "Appended"
+      - name: "entered-in-error"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "status"
+          operator: "one of"
+          criteria: "entered-in-error"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0022"
+        fhir:
+          - path: "status"
+            value: "entered-in-error"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0022"
+          - path: "value"
+            value: "Entered in error"
+      - name: "cancelled"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "status"
+          operator: "one of"
+          criteria: "cancelled"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0023"
+        fhir:
+          - path: "status"
+            value: "cancelled"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0023"
+          - path: "value"
+            value: "Cancelled"
+
+  - name: "category"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.category.coding"
+    manual:
+      - name: "laboratory"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/observation-category"
+          - path: "code"
+            value: "laboratory"
+          - path: "display"
+            value: "Laboratory"
+
+  - name: "code"
+    with:
+      fhir: "$resource.code"
+      openehr: "$archetype/items[at0024]"
+
+  - name: "value"
+    with:
+      fhir: "$resource.value"
+      openehr: "$archetype/items[at0001]"
+
+  - name: "note"
+    with:
+      fhir: "$resource.note.text"
+      openehr: "$archetype/items[at0003]"
+"""#),
+        ("laboratory_report.context.yml", #"""
+# Socle's shipped mappings: a FHIR R4 DiagnosticReport of the laboratory
+# (category LAB of v2-0074) is, with the Observations it names as results
+# in the same request, one composition of openFHIR's KDS_Laborbericht
+# template: one OBSERVATION.laboratory_test_result.v1, each result a
+# CLUSTER.laboratory_test_analyte.v1 in it.
+grammar: FHIRConnect/v1.0.0
+type: context
+metadata:
+  name: socle.laboratory_report
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+context:
+  profile:
+    url: "http://hl7.org/fhir/StructureDefinition/DiagnosticReport"
+  template:
+    id: "KDS_Laborbericht"
+  archetypes:
+    - "OBSERVATION.laboratory_test_result.v1"
+    - "CLUSTER.laboratory_test_analyte.v1"
+  start: "OBSERVATION.laboratory_test_result.v1"
+"""#),
+        ("laboratory_report.model.yml", #"""
+# A laboratory DiagnosticReport as OBSERVATION.laboratory_test_result.v1:
+# its code is the test name, its effective time the event's, its conclusion
+# the conclusion; each result (an Observation of the same request) is an
+# analyte cluster of the event. Status and category are written as the
+# report's constants; the report as sent keeps the rest.
+grammar: FHIRConnect/v1.0.0
+type: model
+metadata:
+  name: OBSERVATION.laboratory_test_result.v1
+  version: 1.0.0
+spec:
+  system: FHIR
+  version: R4
+  openEhrConfig:
+    archetype: openEHR-EHR-OBSERVATION.laboratory_test_result.v1
+  fhirConfig:
+    structureDefinition: http://hl7.org/fhir/StructureDefinition/DiagnosticReport
+
+preprocessor:
+  fhirCondition:
+    targetRoot: "$resource.category.coding"
+    targetAttribute: "code"
+    operator: "one of"
+    criteria: "LAB"
+
+mappings:
+  - name: "status"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource"
+    manual:
+      - name: "final"
+        fhir:
+          - path: "status"
+            value: "final"
+
+  - name: "category"
+    unidirectional: "openEHR->fhir"
+    with:
+      fhir: "$resource.category.coding"
+    manual:
+      - name: "laboratory"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/v2-0074"
+          - path: "code"
+            value: "LAB"
+          - path: "display"
+            value: "Laboratory"
+
+  - name: "event"
+    with:
+      fhir: "$resource"
+      openehr: "$archetype/data[at0001]/events[at0002]"
+    followedBy:
+      mappings:
+      - name: "code"
+        with:
+          fhir: "code"
+          openehr: "data[at0003]/items[at0005]"
+
+      - name: "time"
+        with:
+          fhir: "effective"
+          openehr: "time"
+
+      - name: "conclusion"
+        with:
+          fhir: "conclusion"
+          openehr: "data[at0003]/items[at0057]"
+
+      - name: "result"
+        with:
+          fhir: "result"
+          openehr: "data[at0003]/items[openEHR-EHR-CLUSTER.laboratory_test_analyte.v1]"
+        followedBy:
+          mappings:
+            - name: "observation"
+              with:
+                fhir: "$fhirRoot"
+                openehr: "$reference"
+              reference:
+                resourceType: "Observation"
+                mappings:
+                  - name: "analyte"
+                    with:
+                      fhir: "$fhirRoot"
+                      openehr: "$openehrRoot"
+                    slotArchetype: "CLUSTER.laboratory_test_analyte.v1"
 """#),
         ("oxygen_saturation.context.yml", #"""
 # Socle's shipped vital signs mappings: a FHIR R4 Observation of the vital

@@ -10,6 +10,12 @@ public struct MappingOutcome: Sendable {
     /// are not executed), a value that does not convert, a slot or reference
     /// that cannot be followed.
     public var notes: [String]
+    /// The references (as written: `Observation/1`, `urn:uuid:…`, `#1`) whose
+    /// resources a reference mapping took into the composition, in order.
+    public var followed: [String] = []
+    /// The references a reference mapping could not follow: the input does
+    /// not hold what they name.
+    public var unresolved: [String] = []
 }
 
 /// FHIR → openEHR by a resolved context (FHIRconnect §Basics, §Conditions,
@@ -30,14 +36,18 @@ public struct FHIRToOpenEHR: Sendable {
     /// The FLAT composition of `resource`; nil when the start mapping's
     /// preprocessor conditions do not hold for it (the context does not apply).
     /// `references` are the resources references may name; by default, for a
-    /// bundle, its entries.
+    /// bundle, its entries; a resource's contained resources (`#id`) always.
     public func map(_ resource: JSON, references: [String: JSON]? = nil) -> MappingOutcome? {
-        var writer = FlatWriter(template: template, context: context, references: references ?? Self.references(in: resource))
+        var named = references ?? Self.references(in: resource)
+        for contained in resource["contained"]?.arrayValue ?? [] {
+            if let id = contained["id"]?.stringValue { named["#" + id] = contained }
+        }
+        var writer = FlatWriter(template: template, context: context, references: named)
         var applied = false
         for item in resources(resource) {
             applied = writer.apply(context.start, resource: FHIRCursor(resource: item, references: writer.references), at: nil, bindings: [:]) || applied
         }
-        return applied ? MappingOutcome(flat: writer.flat, notes: writer.notes) : nil
+        return applied ? MappingOutcome(flat: writer.flat, notes: writer.notes, followed: writer.followed, unresolved: writer.unresolved) : nil
     }
 
     /// A bundle's entries by `fullUrl` and by `Type/id`, as references name them.
@@ -79,6 +89,9 @@ struct FlatWriter {
     let references: [String: JSON]
     var flat = JSONObject()
     var notes: [String] = []
+    /// The references followed into the input's resources, and those it does not hold (`MappingOutcome`).
+    var followed: [String] = []
+    var unresolved: [String] = []
     /// The next occurrence of a repeating node, by its FLAT path without index.
     var next: [String: Int] = [:]
     /// Slots within slots are bounded (a model that slots itself).

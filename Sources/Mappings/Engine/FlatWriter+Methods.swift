@@ -115,12 +115,14 @@ extension FlatWriter {
         } else {
             guard let text = element.node.value?["reference"]?.stringValue, let found = references[text] else {
                 notes.append("\(method): the reference is not to a resource in the input")
+                if let text = element.node.value?["reference"]?.stringValue { unresolved.append(text) }
                 return
             }
             resource = found
         }
         // The reference maps resources of its type only: others are not its to map.
         guard resource["resourceType"]?.stringValue == reference.resourceType else { return }
+        if let text = element.node.value?["reference"]?.stringValue { followed.append(text) }
         let cursor = FHIRCursor(resource: resource, references: references)
         run(reference.methods, scope: FHIRScope(resource: cursor, parent: cursor), position: position)
     }

@@ -23,12 +23,23 @@ extension FHIRService {
         var deleted: Set<String> = []
         /// The resources as sent, whose references must have targets.
         var documents: [JSON] = []
+        /// What the mappings make of the entries they take (`mappedInputs`).
+        var mapped = MappedInputs()
 
         /// An entry stored as a composition: the seen resource it writes or deletes.
         struct Written {
             var entry: BundleEntry
             var id: String
             var composition: StoredVersion
+        }
+
+        /// An entry written as a composition, with the resources it holds (each seen under its entry's id).
+        mutating func record(_ entry: BundleEntry, id: String, json: JSON, held: [(entry: BundleEntry, json: JSON)], composition: StoredVersion) {
+            for (written, document, writtenID) in [(entry, json, id)] + held.map({ ($0.entry, $0.json, $0.entry.id ?? "") }) {
+                self.written.insert(written.reference)
+                documents.append(document)
+                entries.append(Written(entry: written, id: writtenID, composition: composition))
+            }
         }
 
         /// Adds a composition write to its EHR's contribution.
@@ -65,10 +76,13 @@ extension FHIRService {
         // Only a client's id can name a seen resource (a POST's id is the server's, new).
         let targets = entries.filter { $0.method != .get && $0.method != .post && $0.id != nil && !done.contains($0.index) }.map(\.reference)
         let viewed = targets.isEmpty ? [:] : try await search.viewed(targets)
+        plan.mapped = try mappedInputs(entries, done: done)
         var kept: [BundleEntry] = []
         for entry in entries {
             if entry.method == .get || done.contains(entry.index) {
                 kept.append(entry)
+            } else if plan.mapped.holders[entry.reference] != nil {
+                continue  // written with the resource that holds it
             } else if let target = viewed[entry.reference] {
                 guard mapsWrites(of: entry.type) else {
                     throw Self.entryError(entry, .conflict, Self.viewedRefusal(entry.reference, composition: target.source).message)
@@ -77,11 +91,61 @@ extension FHIRService {
                     answered[entry.index] = outcome
                 }
             } else if try await !mappedCreation(entry, into: &plan, known: known, committal: committal, at: now) {
+                // Not stored through its mapping: what it would have held is written as sent too.
                 kept.append(entry)
+                kept += plan.mapped.held(by: entry)
             }
         }
         entries = kept
         return (plan, answered)
+    }
+
+    /// The POST and PUT entries a mapping takes, mapped once with the
+    /// request's other resources at hand, and the entries a mapping took into
+    /// another's composition (a report's results: `holders`), which are
+    /// written with it and not on their own. A resource two entries take is refused.
+    struct MappedInputs {
+        var inputs: [Int: MappedCompositions.MappedInput] = [:]
+        /// The entry (its index) whose composition holds a resource, by `Type/id`.
+        var holders: [String: Int] = [:]
+        /// The request's entries by `Type/id`.
+        var entries: [String: BundleEntry] = [:]
+
+        /// The entries the composition of `entry` holds, in the order the mapping took them.
+        func held(by entry: BundleEntry) -> [BundleEntry] {
+            (inputs[entry.index]?.followed ?? []).compactMap { holders[$0] == entry.index ? entries[$0] : nil }
+        }
+    }
+
+    func mappedInputs(_ entries: [BundleEntry], done: Set<Int>) throws -> MappedInputs {
+        var mapped = MappedInputs()
+        let candidates = entries.filter { ($0.method == .post || $0.method == .put) && $0.resource != nil && $0.id != nil && !done.contains($0.index) }
+        guard candidates.contains(where: { mapsWrites(of: $0.type) }) else { return mapped }
+        for entry in candidates { mapped.entries[entry.reference] = entry }
+        let pool = mapped.entries.compactMapValues(\.resource)
+        for entry in candidates {
+            guard let resource = entry.resource, let input = mapping(of: resource, type: entry.type, references: pool) else { continue }
+            mapped.inputs[entry.index] = input
+            for reference in input.followed where pool[reference] != nil && reference != entry.reference {
+                if let other = mapped.holders[reference], other != entry.index {
+                    throw Self.entryError(
+                        entry, .unprocessable,
+                        "\(reference) is held by the composition of another entry (\(entries.first { $0.index == other }?.location ?? "")): a resource is stored in one composition")
+                }
+                mapped.holders[reference] = entry.index
+            }
+        }
+        return mapped
+    }
+
+    /// The resources an entry's composition holds, checked as any FHIR write's.
+    func heldResources(of entry: BundleEntry, _ mapped: MappedInputs) throws -> [(entry: BundleEntry, json: JSON)] {
+        try mapped.held(by: entry).map { held in
+            let checked = try Self.located(held) {
+                try Self.prepared(held.resource ?? .null, type: held.type, id: held.id ?? "", checks: writeChecks)
+            }
+            return (held, checked.json)
+        }
     }
 
     /// A POST, or a PUT to an id nothing has, of a resource a context
@@ -91,9 +155,10 @@ extension FHIRService {
         _ entry: BundleEntry, into plan: inout MappedTransaction, known: [String: EHRRecord], committal: Committal, at now: ISODateTime
     ) async throws -> Bool {
         // Mapped once, as sent: the check below only sets the id, which no mapping reads.
-        guard let compositions, entry.method == .post || entry.method == .put, let resource = entry.resource, let id = entry.id,
-            let input = mapping(of: resource, type: entry.type)
+        guard let compositions, entry.method == .post || entry.method == .put, entry.resource != nil, let id = entry.id,
+            let input = plan.mapped.inputs[entry.index]
         else { return false }
+        let resource = entry.resource ?? .null
         // A resource of this server's own (written before its mapping was loaded) stays a FHIR resource.
         if entry.method == .put, try await store.latestVersion(objectID: entry.reference) != nil { return false }
         if let ifMatch = entry.ifMatch {
@@ -102,7 +167,8 @@ extension FHIRService {
         let checked = try Self.located(entry) { try Self.prepared(resource, type: entry.type, id: id, checks: writeChecks) }
         try await Self.located(entry) {
             let ehr = try await mappedEHR(of: checked.json, type: entry.type, known: known)
-            let prepared = try await mappedPrepared(checked.json, type: entry.type, input: input, committal: committal)
+            let held = try heldResources(of: entry, plan.mapped)
+            let prepared = try await mappedPrepared(checked.json, type: entry.type, input: input, committal: committal, held: held.map(\.json))
             var (write, version) = compositions.creation(
                 ehr: ehr, prepared: prepared, audit: try committal.audit(systemID: systemID, at: now, defaultChange: .creation),
                 contributionID: plan.contributionID(for: ehr), lifecycle: committal.lifecycleState)
@@ -111,9 +177,7 @@ extension FHIRService {
                 write.conditions.append(.noFHIRMatch(parsed))
             }
             plan.add(write, in: ehr)
-            plan.written.insert(entry.reference)
-            plan.documents.append(checked.json)
-            plan.entries.append(MappedTransaction.Written(entry: entry, id: id, composition: version))
+            plan.record(entry, id: id, json: checked.json, held: held, composition: version)
         }
         return true
     }
@@ -150,14 +214,16 @@ extension FHIRService {
         let checked = try Self.located(entry) {
             try Self.prepared(sent, type: entry.type, id: target.id, checks: writeChecks, unprocessable: entry.method == .patch)
         }
-        guard let input = mapping(of: checked.json, type: entry.type) else {
+        let pool = plan.mapped.entries.compactMapValues(\.resource)
+        guard let input = entry.method == .put ? plan.mapped.inputs[entry.index] : mapping(of: checked.json, type: entry.type, references: pool) else {
             throw Self.entryError(entry, .conflict, Self.viewedRefusal(entry.reference, composition: target.source).message)
         }
         return try await Self.located(entry) { () async throws -> EntryOutcome? in
             try await requireSameEHR(target, try await mappedEHR(of: checked.json, type: entry.type, known: known))
-            if entry.method == .put, try await isUnchanged(target, checked.json) { return .unchanged(ResourceVersion(target)) }
+            let held = try heldResources(of: entry, plan.mapped)
+            if entry.method == .put, try await isUnchanged(target, checked.json, held: held.map(\.json)) { return .unchanged(ResourceVersion(target)) }
             let composition = try await mappedComposition(
-                checked.json, type: entry.type, input: input, committal: committal, version: target.versionNumber + 1)
+                checked.json, type: entry.type, input: input, committal: committal, version: target.versionNumber + 1, held: held.map(\.json))
             let audit = try committal.audit(systemID: systemID, at: now, defaultChange: .modification)
             let contributionID = plan.contributionID(for: ehr)
             let (write, version) = try await refusingAsMapped(entry.type, input) {
@@ -166,19 +232,17 @@ extension FHIRService {
                     lifecycle: committal.lifecycleState, stale: .preconditionFailed)
             }
             plan.add(write, in: ehr)
-            plan.written.insert(entry.reference)
-            plan.documents.append(checked.json)
-            plan.entries.append(MappedTransaction.Written(entry: entry, id: target.id, composition: version))
+            plan.record(entry, id: target.id, json: checked.json, held: held, composition: version)
             return nil
         }
     }
 
     /// The composition a mapping makes of a resource, validated against its template.
-    func mappedPrepared(_ resource: JSON, type: String, input: MappedCompositions.MappedInput, committal: Committal) async throws
+    func mappedPrepared(_ resource: JSON, type: String, input: MappedCompositions.MappedInput, committal: Committal, held: [JSON] = []) async throws
         -> CompositionService.Prepared
     {
         guard let compositions else { throw ServiceError(.unavailable, "compositions cannot be written here") }
-        let composition = try await mappedComposition(resource, type: type, input: input, committal: committal, version: 1)
+        let composition = try await mappedComposition(resource, type: type, input: input, committal: committal, version: 1, held: held)
         return try await refusingAsMapped(type, input) { try await compositions.prepare(composition) }
     }
 

@@ -13,10 +13,12 @@ extension FHIRService {
     /// Whether a loaded context may store resources of this type as compositions.
     func mapsWrites(of type: String) -> Bool { compositions != nil && mappedCompositions?.mapsType(type) == true }
 
-    /// The composition a mapping makes of `resource`, when one takes it.
-    func mapping(of resource: JSON, type: String) -> MappedCompositions.MappedInput? {
+    /// The composition a mapping makes of `resource`, when one takes it;
+    /// `references`: the request's other resources, by `Type/id`, which a
+    /// reference mapping may take into the same composition.
+    func mapping(of resource: JSON, type: String, references: [String: JSON] = [:]) -> MappedCompositions.MappedInput? {
         guard mapsWrites(of: type) else { return nil }
-        return mappedCompositions?.mapped(resource)
+        return mappedCompositions?.mapped(resource, references: references)
     }
 
     /// create through a mapping: a new composition; the resource as it reads back.
@@ -76,12 +78,12 @@ extension FHIRService {
     /// (`meta.versionId` and `meta.lastUpdated` aside) and the composition is
     /// still the version that write made (no openEHR edit since): such a PUT
     /// writes no version, as for any resource (a second import of the same data).
-    func isUnchanged(_ viewed: ViewedResource, _ resource: JSON) async throws -> Bool {
+    func isUnchanged(_ viewed: ViewedResource, _ resource: JSON, held: [JSON] = []) async throws -> Bool {
         guard let latest = try await store.latestVersion(objectID: viewed.source), let composition = try? JSONParser.parse(latest.data),
             let original = MappedCompositions.original(of: composition),
             MappedCompositions.originalVersion(of: composition) == latest.versionNumber
         else { return false }
-        return Self.sameContent(JSONSerializer.bytes(original), resource)
+        return Self.sameContent(JSONSerializer.bytes(original), MappedCompositions.originalContent(resource, with: held))
     }
 
     /// The EHR a mapped resource goes to: its patient's (R4 Patient
@@ -107,10 +109,12 @@ extension FHIRService {
     /// committer as composer, the resource's language when it has one), the
     /// resource as sent in its feeder audit.
     /// `version`: the composition version it will be, which the feeder audit records (`isUnchanged`).
-    func mappedComposition(_ resource: JSON, type: String, input: MappedCompositions.MappedInput, committal: Committal, version: Int) async throws
-        -> JSON
-    {
+    /// `held`: the resources of the request the mapping took in with it (a report's results), kept as sent too.
+    func mappedComposition(
+        _ resource: JSON, type: String, input: MappedCompositions.MappedInput, committal: Committal, version: Int, held: [JSON] = []
+    ) async throws -> JSON {
         guard let compositions else { throw ServiceError(.unavailable, "compositions cannot be written here") }
+        try Self.requireHeld(input, type: type)
         var flat = input.flat
         if !flat.keys.contains(where: { $0.hasPrefix("ctx/composer") || $0.hasSuffix("/composer|name") }) {
             flat["ctx/composer_name"] = .string(committal.committer.name ?? "FHIR client")
@@ -127,8 +131,22 @@ extension FHIRService {
             try await compositions.canonical(.flat(flat, templateID: input.templateID))
         }
         guard case .object(var composition) = canonical else { return canonical }
-        composition["feeder_audit"] = MappedCompositions.feederAudit(resource, systemID: systemID, version: version)
+        composition["feeder_audit"] = MappedCompositions.feederAudit(
+            MappedCompositions.originalContent(resource, with: held), systemID: systemID, version: version)
         return .object(composition)
+    }
+
+    /// A mapping that takes the resources a reference names into the
+    /// composition (a report's results) needs them in the same request:
+    /// stored elsewhere, they would be lost from the composition (422).
+    static func requireHeld(_ input: MappedCompositions.MappedInput, type: String) throws {
+        guard !input.unresolved.isEmpty else { return }
+        let names = input.unresolved.joined(separator: ", ")
+        throw ServiceError(
+            .unprocessable,
+            "the \(type) is stored as one composition of template '\(input.templateID)' (mapping '\(input.context)') with the resources it names, "
+                + "which must be sent with it in one transaction: \(names) is not in this request",
+            problems: input.unresolved.map { DecodingProblem(path: type, message: "\($0) is not in the request") })
     }
 
     /// The earliest of the event times (`…/time` leaves) of a FLAT composition, as written.

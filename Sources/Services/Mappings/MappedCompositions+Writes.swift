@@ -16,6 +16,11 @@ extension MappedCompositions {
         public var context: String
         public var flat: JSONObject
         public var notes: [String]
+        /// The references (`Type/id` in a request) whose resources the
+        /// composition holds too: a report's results (`MappingOutcome.followed`).
+        public var followed: [String] = []
+        /// The references the mapping would have followed but the request does not hold.
+        public var unresolved: [String] = []
     }
 
     /// The FHIR resource type a context maps (its start mapping's), nil for bundles.
@@ -32,7 +37,9 @@ extension MappedCompositions {
     /// resources (a LOINC code) and hold for it; else one whose profile is
     /// the type's own base definition. A context that would take every
     /// resource of its type without saying so is not used for writes.
-    public func mapped(_ resource: JSON) -> MappedInput? {
+    /// `references`: the other resources of the request, by `Type/id`, that a
+    /// reference mapping may take into the composition (a report's results).
+    public func mapped(_ resource: JSON, references: [String: JSON] = [:]) -> MappedInput? {
         guard let type = resource["resourceType"]?.stringValue else { return nil }
         let claimed = Set(resource["meta"]?["profile"]?.arrayValue?.compactMap(\.stringValue) ?? [])
         let base = "http://hl7.org/fhir/StructureDefinition/" + type
@@ -43,9 +50,11 @@ extension MappedCompositions {
             + candidates.filter { $0.context.profileURL == base && $0.start.preprocessor.fhirConditions.isEmpty && !claimed.contains(base) }
         for context in ordered {
             guard let ready = prepared.withLock({ $0[context.context.templateID] }),
-                let outcome = FHIRToOpenEHR(context: context, template: ready.mappingTemplate).map(resource)
+                let outcome = FHIRToOpenEHR(context: context, template: ready.mappingTemplate).map(resource, references: references)
             else { continue }
-            return MappedInput(templateID: context.context.templateID, context: context.context.header.name, flat: outcome.flat, notes: outcome.notes)
+            return MappedInput(
+                templateID: context.context.templateID, context: context.context.header.name, flat: outcome.flat, notes: outcome.notes,
+                followed: outcome.followed, unresolved: outcome.unresolved)
         }
         return nil
     }
@@ -63,6 +72,8 @@ extension MappedCompositions {
     /// in the feeder system), the FHIR client as its originating system, and
     /// as its `version_id` the composition version the write made (a later
     /// openEHR edit keeps the audit but not the number).
+    /// `resource`: the resource, or a collection Bundle of the resource and
+    /// those the composition holds with it (a report and its results).
     public static func feederAudit(_ resource: JSON, systemID: String, version: Int) -> JSON {
         .object(JSONObject([
             ("_type", "FEEDER_AUDIT"),
@@ -80,11 +91,27 @@ extension MappedCompositions {
         composition["feeder_audit"]?["originating_system_audit"]?["version_id"]?.stringValue.flatMap { Int($0) }
     }
 
-    /// The resource a composition keeps as its original content, if any.
+    /// The resource a composition keeps as its original content, if any
+    /// (a Bundle when it holds several).
     static func original(of composition: JSON) -> JSON? {
         let content = composition["feeder_audit"]?["original_content"]
         guard content?["formalism"]?.stringValue == fhirFormalism, let text = content?["value"]?.stringValue else { return nil }
         return try? JSONParser.parse(Array(text.utf8))
+    }
+
+    /// The resources a composition keeps as sent: the original, or the entries of an original Bundle.
+    static func originals(of composition: JSON) -> [JSON] {
+        guard let original = original(of: composition) else { return [] }
+        guard original["resourceType"]?.stringValue == "Bundle" else { return [original] }
+        return (original["entry"]?.arrayValue ?? []).compactMap { $0["resource"] }
+    }
+
+    /// What a composition keeps as sent: the resource alone, or a collection
+    /// Bundle of the resource first and those it holds with it.
+    public static func originalContent(_ resource: JSON, with held: [JSON]) -> JSON {
+        guard !held.isEmpty else { return resource }
+        let entries = ([resource] + held).map { JSON.object(JSONObject([("resource", $0)])) }
+        return .object(JSONObject([("resourceType", "Bundle"), ("type", "collection"), ("entry", .array(entries))]))
     }
 
     /// The resource read back: the original with the composition's data
@@ -115,11 +142,25 @@ extension MappedCompositions {
         return .object(result)
     }
 
-    /// The top-level elements of its start resource a context fills from
-    /// the composition (methods with an openEHR path; constants aside).
-    static func coveredElements(_ context: ResolvedContext) -> Set<String> {
+    /// By resource type, the top-level elements a context fills from the
+    /// composition (methods with an openEHR path; constants aside): its start
+    /// resource's by the start mapping, another type's (a report's results)
+    /// by the models of that type.
+    static func coveredElements(_ context: ResolvedContext) -> [String: Set<String>] {
+        let start = resourceType(of: context)
+        var byType: [String: Set<String>] = [:]
+        if let start { byType[start] = coveredElements(context.start.methods, type: start) }
+        for model in context.models.values {
+            guard let type = model.structureDefinition?.split(separator: "/").last.map(String.init), type != start, type != "Bundle" else { continue }
+            byType[type, default: []].formUnion(coveredElements(model.methods, type: type))
+        }
+        return byType
+    }
+
+    /// The top-level elements of a resource of `type` that `methods` fill from the composition.
+    static func coveredElements(_ methods: [MappingMethod], type: String) -> Set<String> {
         var covered: Set<String> = ["resourceType", "id", "meta"]
-        let definition = resourceType(of: context).flatMap(FHIRSchema.r4.type)
+        let definition = FHIRSchema.r4.type(type)
         // A relative path is the resource's own only at the top; below, it is its parent method's.
         func visit(_ methods: [MappingMethod], top: Bool) {
             for method in methods {
@@ -133,7 +174,7 @@ extension MappedCompositions {
                 visit(method.followedBy, top: false)
             }
         }
-        visit(context.start.methods, top: true)
+        visit(methods, top: true)
         return covered
     }
 }

@@ -13,7 +13,8 @@ import Templates
 /// wrote the composition (openEHR REST, FLAT, a contribution).
 ///
 /// A composition's resources get ids made from its object id and their
-/// place (`{uuid}-1`, `{uuid}-2`, … in the order the mapping gives them), so
+/// place (`{uuid}-1`, `{uuid}-2`, … in the order the mapping gives them, the
+/// results a report contains numbered after them: `SeenResources`), so
 /// every version of the composition shows as a version of the same
 /// resources; `meta.versionId` and `meta.lastUpdated` are the composition
 /// version's; `subject` (or `patient`) names the Patient the EHR is linked to.
@@ -36,8 +37,8 @@ public final class MappedCompositions: CompositionFHIRView {
         let format: FlatComposition
         let mappingTemplate: MappingTemplate
         let engines: [OpenEHRToFHIR]
-        /// Each engine's context's covered elements (`coveredElements`).
-        let covered: [Set<String>]
+        /// Each engine's context's covered elements by resource type (`coveredElements`).
+        let covered: [[String: Set<String>]]
     }
 
     public init(library: MappingLibrary, zone: TimeZone = .current) {
@@ -98,22 +99,14 @@ public final class MappedCompositions: CompositionFHIRView {
             let ready = prepared.withLock({ $0[templateID] })
         else { return [] }
         let flat = ready.format.flat(document)
-        var resources = zip(ready.engines, ready.covered).flatMap { engine, covered in engine.map(flat: flat).resources.map { ($0, covered) } }
-        var ids = resources.indices.map { "\(version.record.objectID)-\($0 + 1)" }
-        // A composition stored from a FHIR write keeps the resource as sent: the resource it became is read over it, under its id.
-        if let original = Self.original(of: document), let index = Self.place(of: original, among: resources.map(\.0), ids: ids) {
-            resources[index].0 = Self.combined(mapped: resources[index].0, original: original, covered: resources[index].1)
-            if let id = original["id"]?.stringValue, FHIRService.isValidID(id) { ids[index] = id }
+        var seen = SeenResources()
+        for (engine, covered) in zip(ready.engines, ready.covered) {
+            for resource in engine.map(flat: flat).resources { seen.add(resource, covered: covered) }
         }
-        return zip(resources, ids).map { resource, id in Self.seen(resource.0, id: id, version: version.record) }
-    }
-
-    /// Which of a composition's resources a FHIR write's original became:
-    /// the one whose id it carries, else the first of its type.
-    static func place(of original: JSON, among resources: [JSON], ids: [String]) -> Int? {
-        let type = original["resourceType"]
-        if let id = original["id"]?.stringValue, let index = ids.firstIndex(of: id), resources[index]["resourceType"] == type { return index }
-        return resources.firstIndex { $0["resourceType"] == type }
+        seen.number(version.record.objectID)
+        // A composition stored from a FHIR write keeps the resources as sent: each is read over the resource it became, under its id.
+        seen.place(Self.originals(of: document))
+        return seen.items.map { Self.seen($0.resource, id: $0.id, version: version.record) }
     }
 
     /// A mapped resource as the composition version shows it: id, meta, patient.

@@ -54,25 +54,28 @@ struct ShippedMappingsTests {
     /// the vital signs ones with their magnitude precision constraints taken
     /// out, nothing else.
     @Test func theShippedTemplatesAreOpenFHIRsWithoutPrecisionConstraints() throws {
-        let corpus = ["Growth chart.opt": "growth_chart", "NEWS2 Encounter Parent.opt": "news2", "KDS_Diagnose.opt": "kds/diagnose"]
+        let corpus = [
+            "Growth chart.opt": "growth_chart", "NEWS2 Encounter Parent.opt": "news2", "KDS_Diagnose.opt": "kds/diagnose",
+            "KDS_Laborbericht.opt": "kds/laborbericht",
+        ]
         #expect(Set(ShippedMappings.templates.map(\.file)) == Set(corpus.keys))
         for (file, text) in ShippedMappings.templates {
             let original = try String(
                 contentsOf: Corpus.root.appendingPathComponent("fhir/mappings/openfhir/\(try #require(corpus[file]))/\(file)"), encoding: .utf8)
-            #expect(original.contains("<precision>") == (file != "KDS_Diagnose.opt") && !text.contains("<precision>"), "\(file)")
+            #expect(original.contains("<precision>") == !file.hasPrefix("KDS_") && !text.contains("<precision>"), "\(file)")
             #expect(original.replacing(#/\n\s*<precision>[\s\S]*?</precision>/#, with: "") == text, "\(file)")
         }
     }
 
-    @Test func everyShippedFileLoadsIntoNineContexts() throws {
+    @Test func everyShippedFileLoadsIntoTenContexts() throws {
         let library = try MappingFolder.load(.shipped)
         #expect(library.files.allSatisfy { $0.loaded }, "\(library.files.flatMap { $0.problems })")
-        #expect(library.files.count == 18)
+        #expect(library.files.count == 21)
         #expect(Set(library.contexts.map(\.context.profileURL)) == Set(
-            ["bodyweight", "bodyheight", "bmi", "bp", "heartrate", "resprate", "bodytemp", "oxygensat", "Condition"].map {
+            ["bodyweight", "bodyheight", "bmi", "bp", "heartrate", "resprate", "bodytemp", "oxygensat", "Condition", "DiagnosticReport"].map {
                 "http://hl7.org/fhir/StructureDefinition/" + $0
             }))
-        #expect(Set(library.contexts.map(\.context.templateID)) == ["Growth chart", "NEWS2 Encounter Parent", "KDS_Diagnose"])
+        #expect(Set(library.contexts.map(\.context.templateID)) == ["Growth chart", "NEWS2 Encounter Parent", "KDS_Diagnose", "KDS_Laborbericht"])
     }
 
     /// The templates are installed at start (again at the next start: nothing
@@ -83,7 +86,7 @@ struct ShippedMappingsTests {
         try await TestServer.with(engine, configure: { $0.mappings = .shipped }) { server in
             let templates = try await server.send(.get, "/openehr/v1/definition/template/adl1.4", headers: ["Accept": "application/json"])
             let ids = Set(templates.json.arrayValue?.compactMap { $0["template_id"]?.stringValue } ?? [])
-            #expect(ids == ["Growth chart", "NEWS2 Encounter Parent", "KDS_Diagnose"], "\(templates.body)")
+            #expect(ids == ["Growth chart", "NEWS2 Encounter Parent", "KDS_Diagnose", "KDS_Laborbericht"], "\(templates.body)")
             // Installing again (the next start) changes nothing: the same templates, made when they were.
             try await SocleServer.installShippedTemplates(try #require(server.components?.templateService))
             let again = try await server.send(.get, "/openehr/v1/definition/template/adl1.4", headers: ["Accept": "application/json"])
@@ -93,7 +96,7 @@ struct ShippedMappingsTests {
             #expect(report.json["folder"] == "shipped")
             #expect(report.json["files"]?.arrayValue?.allSatisfy { $0["source"] == "shipped" && $0["loaded"] == true } == true, "\(report.body.prefix(500))")
             let contexts = report.json["contexts"]?.arrayValue ?? []
-            #expect(contexts.count == 9 && contexts.allSatisfy { $0["template_loaded"] == true }, "\(report.body.prefix(500))")
+            #expect(contexts.count == 10 && contexts.allSatisfy { $0["template_loaded"] == true }, "\(report.body.prefix(500))")
             let delete = try await server.send(.delete, "/admin/mappings/body_weight.model.yml")
             #expect(delete.status == .conflict && delete.body.contains("shipped mapping file"), "\(delete.body)")
 

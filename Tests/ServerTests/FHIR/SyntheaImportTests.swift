@@ -12,8 +12,8 @@ import Testing
 /// whose conditional references name them. Once per engine, with the
 /// shipped mappings in force (issue 15 §5), as `socle import fhir` runs by
 /// default: the vital signs and the conditions are stored as compositions,
-/// one for each resource, and every count and search below is the one the
-/// import without mappings gave.
+/// one for each resource, each laboratory report with its results as one,
+/// and every count and search below is the one the import without mappings gave.
 @Suite("FHIR: the Synthea import")
 struct SyntheaImportTests {
     /// The LOINC codes the shipped contexts take (a resource claiming
@@ -44,10 +44,11 @@ struct SyntheaImportTests {
             }
             #expect(report.refused.isEmpty, "\(report.refused.prefix(10).joined(separator: "\n"))")
             #expect(report.resources == 92_114)
-            // Each vital sign is a composition of its archetype, as many as the bundles have.
+            // Each vital sign is a composition of its archetype, as many as the bundles have
+            // (an oxygen saturation that is a result of a blood gas panel is an analyte of that report).
             var mapped = 0
             for (code, archetype) in Self.vitalSigns.sorted(by: { $0.key < $1.key }) {
-                let expected = facts.observations.filter { $0.codes.contains("http://loinc.org|" + code) }.count
+                let expected = facts.observations.filter { $0.codes.contains("http://loinc.org|" + code) && !facts.laboratoryResultURLs.contains($0.url) }.count
                 let query = "SELECT COUNT(*) FROM EHR e CONTAINS COMPOSITION c CONTAINS OBSERVATION o[\(archetype)]"
                 let answer = try await server.send(.post, "/openehr/v1/query/aql", body: JSONSerializer.string(.object(JSONObject([("q", .string(query))]))))
                 #expect(answer.json["rows"]?.arrayValue?.first?.arrayValue?.first == JSON(expected), "\(code): \(answer.body.prefix(300))")
@@ -58,9 +59,24 @@ struct SyntheaImportTests {
             let diagnoses = "SELECT COUNT(*) FROM EHR e CONTAINS COMPOSITION c CONTAINS EVALUATION d[openEHR-EHR-EVALUATION.problem_diagnosis.v1]"
             let answer = try await server.send(.post, "/openehr/v1/query/aql", body: JSONSerializer.string(.object(JSONObject([("q", .string(diagnoses))]))))
             #expect(answer.json["rows"]?.arrayValue?.first?.arrayValue?.first == JSON(1_597), "\(answer.body.prefix(300))")
-            #expect(try await database.store.versions.count(rmType: "COMPOSITION") == mapped + 1_597)
+            // Each laboratory report is one composition with an analyte for each of its results.
+            #expect(facts.laboratoryReports == 3_460 && facts.laboratoryResults == 27_410)
+            for (archetype, count) in [("OBSERVATION o[openEHR-EHR-OBSERVATION.laboratory_test_result.v1]", 3_460), ("CLUSTER a[openEHR-EHR-CLUSTER.laboratory_test_analyte.v1]", 27_410)] {
+                let query = "SELECT COUNT(*) FROM EHR e CONTAINS COMPOSITION c CONTAINS \(archetype)"
+                let counted = try await server.send(.post, "/openehr/v1/query/aql", body: JSONSerializer.string(.object(JSONObject([("q", .string(query))]))))
+                #expect(counted.json["rows"]?.arrayValue?.first?.arrayValue?.first == JSON(count), "\(archetype): \(counted.body.prefix(300))")
+            }
+            // The blood gas panels' oxygen saturations are analytes of their reports, not vital signs.
+            let gases = facts.observations.filter { $0.codes.contains("http://loinc.org|2708-6") && facts.laboratoryResultURLs.contains($0.url) }.count
+            let gasQuery = """
+                SELECT COUNT(*) FROM EHR e CONTAINS COMPOSITION c CONTAINS CLUSTER a[openEHR-EHR-CLUSTER.laboratory_test_analyte.v1]
+                WHERE a/items[at0024]/value/defining_code/code_string = '2708-6'
+                """
+            let gasAnswer = try await server.send(.post, "/openehr/v1/query/aql", body: JSONSerializer.string(.object(JSONObject([("q", .string(gasQuery))]))))
+            #expect(gases == 174 && gasAnswer.json["rows"]?.arrayValue?.first?.arrayValue?.first == JSON(gases), "\(gasAnswer.body.prefix(300))")
+            #expect(try await database.store.versions.count(rmType: "COMPOSITION") == mapped + 1_597 + 3_460)
             let expected = ["Patient": 120, "Observation": 42_929, "Encounter": 4_769, "Condition": 1_597, "DiagnosticReport": 8_229, "MedicationRequest": 5_087]
-            let compositions = ["Observation": mapped, "Condition": 1_597]
+            let compositions = ["Observation": mapped + 27_410, "Condition": 1_597, "DiagnosticReport": 3_460]
             for (type, count) in expected {
                 #expect(report.created[type] == count, "\(type) created")
                 // The mapped resources are compositions, not FHIR records.
@@ -149,8 +165,13 @@ struct SyntheaImportTests {
 /// and codes, each Condition's patient and codes (`system|code`).
 struct BundleFacts {
     var gender: [String: String] = [:]
-    var observations: [(subject: String, codes: Set<String>)] = []
+    var observations: [(subject: String, codes: Set<String>, url: String)] = []
     var conditions: [(patient: String, code: String)] = []
+    /// The laboratory reports (category LAB of v2-0074) and the results they name.
+    var laboratoryReports = 0
+    var laboratoryResults = 0
+    /// The full URLs of the Observations a laboratory report names.
+    var laboratoryResultURLs: Set<String> = []
 
     mutating func add(_ bundle: JSON) {
         for entry in bundle["entry"]?.arrayValue ?? [] {
@@ -160,8 +181,15 @@ struct BundleFacts {
             let codes = Set((resource["code"]?["coding"]?.arrayValue ?? []).map { "\($0["system"]?.stringValue ?? "")|\($0["code"]?.stringValue ?? "")" })
             switch resource["resourceType"]?.stringValue {
             case "Patient": gender[resource["id"]?.stringValue ?? ""] = resource["gender"]?.stringValue
-            case "Observation": observations.append((subject, codes))
+            case "Observation": observations.append((subject, codes, entry["fullUrl"]?.stringValue ?? ""))
             case "Condition": conditions += codes.map { (subject, $0) }
+            case "DiagnosticReport":
+                let categories = (resource["category"]?.arrayValue ?? []).flatMap { $0["coding"]?.arrayValue ?? [] }
+                guard categories.contains(where: { $0["system"] == "http://terminology.hl7.org/CodeSystem/v2-0074" && $0["code"] == "LAB" }) else { break }
+                laboratoryReports += 1
+                let results = (resource["result"]?.arrayValue ?? []).compactMap { $0["reference"]?.stringValue }
+                laboratoryResults += results.count
+                laboratoryResultURLs.formUnion(results)
             default: break
             }
         }

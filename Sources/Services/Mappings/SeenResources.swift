@@ -1,0 +1,101 @@
+import JSONCore
+
+/// A composition's resources on their way out of the view
+/// (`MappedCompositions.resources(of:)`, docs/architecture.md §Mapped reads):
+/// numbered from the composition's object id, the contained resources of the
+/// Patient compartment lifted out as resources of their own (a report's
+/// results), the originals a FHIR write kept read over the resources they
+/// became, and every reference between them following their ids.
+struct SeenResources {
+    struct Item {
+        var resource: JSON
+        /// By resource type, the elements the mapping fills (`MappedCompositions.coveredElements`).
+        var covered: [String: Set<String>]
+        var id = ""
+        var placed = false
+        var type: String? { resource["resourceType"]?.stringValue }
+    }
+
+    private(set) var items: [Item] = []
+
+    mutating func add(_ resource: JSON, covered: [String: Set<String>]) {
+        items.append(Item(resource: resource, covered: covered))
+    }
+
+    /// Ids `{objectID}-1`, `-2`, … in the order the mappings give the
+    /// resources, then, numbered on, the resources lifted out of them: a
+    /// contained resource that is about the patient (its type has a
+    /// `subject` or `patient` that may name the Patient) exists on its own
+    /// (R4 §2.3.0.5: contained resources are those without independent
+    /// existence), so it is a resource of the composition, found by search;
+    /// others (a Medication) stay contained. The numbers of the mappings'
+    /// own resources do not depend on how many results a version has.
+    mutating func number(_ objectID: String) {
+        for index in items.indices { items[index].id = "\(objectID)-\(index + 1)" }
+        var lifted: [Item] = []
+        for index in items.indices {
+            guard case .object(var object) = items[index].resource, let contained = object["contained"]?.arrayValue else { continue }
+            var kept: [JSON] = []
+            var renamed: [String: String] = [:]
+            for resource in contained {
+                guard let type = resource["resourceType"]?.stringValue, MappedCompositions.patientElement(of: type) != nil,
+                    let local = resource["id"]?.stringValue
+                else {
+                    kept.append(resource)
+                    continue
+                }
+                let id = "\(objectID)-\(items.count + lifted.count + 1)"
+                renamed["#" + local] = type + "/" + id
+                lifted.append(Item(resource: resource, covered: items[index].covered, id: id))
+            }
+            guard !renamed.isEmpty else { continue }
+            object["contained"] = kept.isEmpty ? nil : .array(kept)
+            items[index].resource = Self.rewritten(.object(object), renamed)
+            for liftedIndex in lifted.indices { lifted[liftedIndex].resource = Self.rewritten(lifted[liftedIndex].resource, renamed) }
+        }
+        items += lifted
+    }
+
+    /// The resources a FHIR write kept as sent, each read over the resource
+    /// it became: the one of its type with its id, else the next of its type
+    /// (a report's results in their order); that resource takes its id.
+    mutating func place(_ originals: [JSON]) {
+        var renamed: [String: String] = [:]
+        for original in originals {
+            guard let type = original["resourceType"]?.stringValue else { continue }
+            let id = original["id"]?.stringValue
+            guard
+                let index = items.indices.first(where: { !items[$0].placed && items[$0].type == type && items[$0].id == id })
+                    ?? items.indices.first(where: { !items[$0].placed && items[$0].type == type })
+            else { continue }
+            items[index].placed = true
+            let covered = items[index].covered[type] ?? ["resourceType", "id", "meta"]
+            items[index].resource = MappedCompositions.combined(mapped: items[index].resource, original: original, covered: covered)
+            if let id, FHIRService.isValidID(id), id != items[index].id {
+                renamed[type + "/" + items[index].id] = type + "/" + id
+                items[index].id = id
+            }
+        }
+        guard !renamed.isEmpty else { return }
+        for index in items.indices { items[index].resource = Self.rewritten(items[index].resource, renamed) }
+    }
+
+    /// `json` with each Reference's `reference` renamed where `renamed` names it.
+    static func rewritten(_ json: JSON, _ renamed: [String: String]) -> JSON {
+        switch json {
+        case .object(var object):
+            for member in object.members {
+                if member.key == "reference", let text = member.value.stringValue, let name = renamed[text] {
+                    object[member.key] = .string(name)
+                } else if case .object = member.value {
+                    object[member.key] = rewritten(member.value, renamed)
+                } else if case .array = member.value {
+                    object[member.key] = rewritten(member.value, renamed)
+                }
+            }
+            return .object(object)
+        case .array(let items): return .array(items.map { rewritten($0, renamed) })
+        default: return json
+        }
+    }
+}

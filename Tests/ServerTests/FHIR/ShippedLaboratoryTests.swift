@@ -1,0 +1,160 @@
+import Foundation
+import JSONCore
+import SocleTestSupport
+import Testing
+
+/// The shipped laboratory mapping (issue 15 §5, docs/architecture.md
+/// §Shipped mappings): a laboratory DiagnosticReport (category LAB, R4
+/// §diagnosticreport) and the result Observations sent with it are one
+/// composition of KDS_Laborbericht, each result an analyte cluster; on the
+/// FHIR face the composition is the report and its results again, each
+/// under the id its entry was given, found by search and `_include`.
+@Suite("FHIR: the shipped laboratory mapping")
+struct ShippedLaboratoryTests {
+    static let json = FHIRRoutesTests.json
+    typealias Transactions = FHIRMappedTransactionsTests
+
+    static func result(_ loinc: String, _ name: String, _ value: (key: String, value: JSON)) -> JSON {
+        .object(JSONObject([
+            ("resourceType", "Observation"), ("status", "final"),
+            ("category", [["coding": [["system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory", "display": "laboratory"]]]]),
+            ("code", ["coding": [["system": "http://loinc.org", "code": .string(loinc), "display": .string(name)]], "text": .string(name)]),
+            ("subject", ["reference": "Patient/p1"]), ("effectiveDateTime", "2007-07-27T07:24:28+02:00"), ("issued", "2007-07-27T07:24:28.884+02:00"),
+            value,
+        ]))
+    }
+
+    static let glucose = result("5792-7", "Glucose [Mass/volume] in Urine by Test strip", ("valueQuantity", ["value": .number("1.8145"), "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"]))
+    static let appearance = result(
+        "5767-9", "Appearance of Urine", ("valueCodeableConcept", ["coding": [["system": "http://snomed.info/sct", "code": "7766007", "display": "Cloudy urine (finding)"]], "text": "Cloudy urine (finding)"]))
+
+    static func report(results: [String]) -> JSON {
+        [
+            "resourceType": "DiagnosticReport", "status": "final",
+            "category": [["coding": [["system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB", "display": "Laboratory"]]]],
+            "code": ["coding": [["system": "http://loinc.org", "code": "24357-6", "display": "Urinalysis macro (dipstick) panel - Urine"]]],
+            "subject": ["reference": "Patient/p1"], "effectiveDateTime": "2007-07-27T07:24:28+02:00", "issued": "2007-07-27T07:24:28.884+02:00",
+            "result": .array(results.map { ["reference": .string($0)] }),
+        ]
+    }
+
+    /// The report and its two results in one transaction: three resources on the
+    /// FHIR face, as sent; one composition with two analytes on the openEHR face.
+    @Test(arguments: TestEngine.available)
+    func aReportAndItsResultsAreOneComposition(engine: TestEngine) async throws {
+        try await ShippedMappingsTests.withServer(engine) { server, ehrID in
+            let reply = try await server.send(.post, "/fhir", headers: Self.json, body: Transactions.transaction([
+                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r1", Self.glucose),
+                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r2", Self.appearance),
+                Transactions.entry("POST", "DiagnosticReport", fullUrl: "urn:uuid:rep", Self.report(results: ["urn:uuid:r1", "urn:uuid:r2"])),
+            ]))
+            #expect(reply.status == .ok, "\(reply.body)")
+            let entries = reply.json["entry"]?.arrayValue ?? []
+            #expect(entries.compactMap { $0["response"]?["status"]?.stringValue } == ["201 Created", "201 Created", "201 Created"], "\(reply.body)")
+            let references = entries.compactMap { $0["fullUrl"]?.stringValue }
+            #expect(references.count == 3)
+
+            // openEHR: one composition, its two analytes.
+            let analytes = try await ShippedMappingsTests.rows(server, """
+                SELECT c/uid/value, a/items[at0024]/value/defining_code/code_string, a/items[at0001]/value/magnitude
+                FROM EHR e[ehr_id/value='\(ehrID)'] CONTAINS COMPOSITION c CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.laboratory_test_result.v1]
+                CONTAINS CLUSTER a[openEHR-EHR-CLUSTER.laboratory_test_analyte.v1]
+                """)
+            #expect(Set(analytes.compactMap { $0[0].stringValue }).count == 1, "\(analytes)")
+            #expect(analytes.map { [$0[1], $0[2]] } == [["5792-7", .number("1.8145")], ["5767-9", .null]], "\(analytes)")
+
+            // FHIR: each resource reads back as sent, under the id its entry got.
+            for (reference, sent) in zip(references, [Self.glucose, Self.appearance]) {
+                let read = try await server.send(.get, "/fhir/\(reference)", headers: Self.json)
+                #expect(read.status == .ok, "\(read.body)")
+                for member in sent.objectValue?.members ?? [] { #expect(read.json[member.key] == member.value, "\(reference).\(member.key)") }
+            }
+            let report = try await server.send(.get, "/fhir/\(references[2])", headers: Self.json)
+            #expect(report.json["result"] == .array(references.prefix(2).map { ["reference": .string($0)] }), "\(report.body)")
+            #expect(report.json["issued"] == "2007-07-27T07:24:28.884+02:00" && report.json["code"] == Self.report(results: [])["code"])
+
+            // Search by the result's code and patient; the report with its results included.
+            let found = try await server.send(.get, "/fhir/Observation?code=http://loinc.org%7C5792-7&patient=p1", headers: Self.json)
+            #expect(found.json["entry"]?.arrayValue?.compactMap { $0["fullUrl"]?.stringValue.map { $0.hasSuffix(references[0]) } } == [true], "\(found.body)")
+            let included = try await server.send(.get, "/fhir/DiagnosticReport?patient=p1&_include=DiagnosticReport:result", headers: Self.json)
+            let modes = included.json["entry"]?.arrayValue?.compactMap { $0["search"]?["mode"]?.stringValue }.sorted()
+            #expect(modes == ["include", "include", "match"], "\(included.body)")
+
+            // A result is not deleted alone (the report names it); deleting the report deletes its results with it.
+            #expect(try await server.send(.delete, "/fhir/\(references[0])", headers: Self.json).status == .conflict)
+            let deleted = try await server.send(.delete, "/fhir/\(references[2])", headers: Self.json)
+            #expect(deleted.status == .noContent || deleted.status == .ok, "\(deleted.body)")
+            #expect(try await server.send(.get, "/fhir/\(references[0])", headers: Self.json).status == .gone)
+            let left = "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.laboratory_test_result.v1]"
+            #expect(try await ShippedMappingsTests.rows(server, left).isEmpty)
+        }
+    }
+
+    /// A report whose results are not in the request is refused (422), with
+    /// nothing written: stored elsewhere they would be missing from its composition.
+    @Test(arguments: TestEngine.available)
+    func aReportWithoutItsResultsIsRefused(engine: TestEngine) async throws {
+        try await ShippedMappingsTests.withServer(engine) { server, _ in
+            // A result stored on its own (no mapping takes a laboratory Observation alone), then a report naming it.
+            let stored = try await server.send(.put, "/fhir/Observation/elsewhere", headers: Self.json, body: JSONSerializer.string(Self.glucose.settingID("elsewhere")))
+            #expect(stored.status == .created, "\(stored.body)")
+            let alone = try await server.send(.post, "/fhir/DiagnosticReport", headers: Self.json, body: JSONSerializer.string(Self.report(results: ["Observation/elsewhere"])))
+            #expect(alone.status == .unprocessableContent, "\(alone.body)")
+            #expect(alone.body.contains("Observation/elsewhere is not in this request"), "\(alone.body)")
+            let inBundle = try await server.send(.post, "/fhir", headers: Self.json, body: Transactions.transaction([
+                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r1", Self.glucose),
+                Transactions.entry("POST", "DiagnosticReport", Self.report(results: ["urn:uuid:r1", "Observation/elsewhere"])),
+            ]))
+            #expect(inBundle.status == .unprocessableContent, "\(inBundle.body)")
+            #expect(inBundle.body.contains("Bundle.entry[1]"), "\(inBundle.body)")
+            let count = try await server.send(.get, "/fhir/Observation?patient=p1&_summary=count", headers: Self.json)
+            #expect(count.json["total"] == 1, "\(count.body)")
+            #expect(try await ShippedMappingsTests.rows(server, "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c").isEmpty)
+        }
+    }
+
+    /// The same composition committed through openEHR (canonical JSON, without
+    /// the FHIR original) is seen as a report whose results resolve to
+    /// Observations of the same patient with the analytes' codes and values.
+    @Test(arguments: TestEngine.available)
+    func aLaboratoryCompositionWrittenThroughOpenEHRIsAReportWithItsResults(engine: TestEngine) async throws {
+        try await ShippedMappingsTests.withServer(engine) { server, ehrID in
+            let written = try await server.send(.post, "/fhir", headers: Self.json, body: Transactions.transaction([
+                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r1", Self.glucose),
+                Transactions.entry("POST", "DiagnosticReport", Self.report(results: ["urn:uuid:r1"])),
+            ]))
+            #expect(written.status == .ok, "\(written.body)")
+            let uid = try #require(try await ShippedMappingsTests.rows(server, "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c").first?.first?.stringValue)
+            let stored = try await server.send(.get, "/openehr/v1/ehr/\(ehrID)/composition/\(uid)", headers: ["Accept": "application/json"])
+            #expect(stored.status == .ok, "\(stored.body)")
+            var composition = try #require(stored.json.objectValue)
+            composition["feeder_audit"] = nil
+            composition["uid"] = nil
+            let created = try await server.send(
+                .post, "/openehr/v1/ehr/\(ehrID)/composition", headers: ["Content-Type": "application/json"], body: JSONSerializer.string(.object(composition)))
+            #expect(created.status == .created || created.status == .noContent, "\(created.body)")
+
+            let reports = try await server.send(.get, "/fhir/DiagnosticReport?patient=p1&code=http://loinc.org%7C24357-6&_include=DiagnosticReport:result", headers: Self.json)
+            let resources = reports.json["entry"]?.arrayValue?.compactMap { $0["resource"] } ?? []
+            let seen = resources.filter { $0["resourceType"] == "DiagnosticReport" && $0["issued"] == nil }
+            #expect(seen.count == 1, "\(reports.body)")
+            let result = try #require(seen.first?["result"]?.arrayValue?.first?["reference"]?.stringValue)
+            let observation = try await server.send(.get, "/fhir/\(result)", headers: Self.json)
+            #expect(observation.status == .ok, "\(observation.body)")
+            #expect(observation.json["subject"]?["reference"] == "Patient/p1")
+            #expect(observation.json["code"]?["coding"]?.arrayValue?.first?["code"] == "5792-7")
+            #expect(observation.json["valueQuantity"]?["value"] == .number("1.8145"))
+            #expect(observation.json["status"] == "final" && seen.first?["status"] == "final" && seen.first?["effectiveDateTime"] == "2007-07-27T07:24:28+02:00")
+            #expect(resources.contains { $0["id"]?.stringValue == result.split(separator: "/").last.map(String.init) }, "included")
+        }
+    }
+}
+
+extension JSON {
+    /// The resource with this id.
+    func settingID(_ id: String) -> JSON {
+        guard case .object(var object) = self else { return self }
+        object["id"] = .string(id)
+        return .object(object)
+    }
+}
