@@ -198,7 +198,7 @@ public struct ExampleComposition {
         {
             return value
         }
-        let key = constraint.archetypeID != nil ? "at0000" : constraint.nodeID
+        let key = constraint.termCode
         let text = terms[key]?.text ?? constraint.rmTypeName
         return ["_type": "DV_TEXT", "value": .string(text)]
     }

@@ -42,6 +42,14 @@ public struct CObject: Sendable {
     /// The RM type as the template writes it, with its parameter.
     public var fullTypeName: String { genericParameter.map { "\(rmTypeName)<\($0)>" } ?? rmTypeName }
 
+    /// The code of the term that names the node: its node id, or at an
+    /// archetype root its root code, `at0000` or a specialised archetype's
+    /// `at0000.1` (ADL 1.4 §specialisation: the root code is specialised too).
+    public var termCode: String {
+        guard archetypeID != nil else { return nodeID }
+        return nodeID.hasPrefix("at0000") && terms[nodeID] != nil ? nodeID : "at0000"
+    }
+
     public func attribute(_ name: String) -> CAttribute? { attributes.first { $0.name == name } }
 
     public var archetypeID: String? {

@@ -126,7 +126,7 @@ public struct WebTemplate {
         if !nodeID.isEmpty { object["nodeId"] = .string(nodeID) }
         object["min"] = JSON(constraint.occurrences.lower ?? 0)
         object["max"] = JSON(constraint.occurrences.upper ?? -1)
-        let key = constraint.archetypeID != nil ? "at0000" : constraint.nodeID
+        let key = constraint.termCode
         if let term = terms[key] {
             // A name the template gives instead of the archetype's has no
             // translation: the other languages show it marked as untranslated,
@@ -166,7 +166,7 @@ public struct WebTemplate {
 
     /// The term a node's names come from.
     static func term(of constraint: CObject, in terms: [String: ArchetypeTerm]) -> ArchetypeTerm? {
-        terms[constraint.archetypeID != nil ? "at0000" : constraint.nodeID]
+        terms[constraint.termCode]
     }
 
     /// An ELEMENT: one node of its value's type when the template allows
@@ -287,7 +287,7 @@ public struct WebTemplate {
     /// The name the template gives (a fixed name/value) or the node's term.
     func displayName(_ constraint: CObject, terms: [String: ArchetypeTerm]) -> String {
         if let fixed = Self.fixedName(constraint) { return fixed }
-        let key = constraint.archetypeID != nil ? "at0000" : constraint.nodeID
+        let key = constraint.termCode
         return terms[key]?.text ?? constraint.rmTypeName
     }
 
