@@ -85,7 +85,7 @@ public struct BundleEntry: Sendable {
 /// References in a resource (R4 §References: every `reference` string),
 /// rewritten through a map, and the conditional ones (`Type?criteria`) found.
 enum BundleReferences {
-    /// Replaces each `reference` found in `map`; calls `unresolved` for the others.
+    /// Replaces each `reference` that `map` names (a Bundle's full URLs, a composition's seen resources); leaves the others.
     static func rewrite(_ json: JSON, _ map: [String: String]) -> JSON {
         switch json {
         case .object(var object):

@@ -155,10 +155,9 @@ extension FHIRService {
         _ entry: BundleEntry, into plan: inout MappedTransaction, known: [String: EHRRecord], committal: Committal, at now: ISODateTime
     ) async throws -> Bool {
         // Mapped once, as sent: the check below only sets the id, which no mapping reads.
-        guard let compositions, entry.method == .post || entry.method == .put, entry.resource != nil, let id = entry.id,
+        guard let compositions, entry.method == .post || entry.method == .put, let resource = entry.resource, let id = entry.id,
             let input = plan.mapped.inputs[entry.index]
         else { return false }
-        let resource = entry.resource ?? .null
         // A resource of this server's own (written before its mapping was loaded) stays a FHIR resource.
         if entry.method == .put, try await store.latestVersion(objectID: entry.reference) != nil { return false }
         if let ifMatch = entry.ifMatch {
@@ -214,8 +213,10 @@ extension FHIRService {
         let checked = try Self.located(entry) {
             try Self.prepared(sent, type: entry.type, id: target.id, checks: writeChecks, unprocessable: entry.method == .patch)
         }
-        let pool = plan.mapped.entries.compactMapValues(\.resource)
-        guard let input = entry.method == .put ? plan.mapped.inputs[entry.index] : mapping(of: checked.json, type: entry.type, references: pool) else {
+        // A PUT was mapped with the request (`mappedInputs`); a PATCH's resource is known only now.
+        let mapped = entry.method == .put
+            ? plan.mapped.inputs[entry.index] : mapping(of: checked.json, type: entry.type, references: plan.mapped.entries.compactMapValues(\.resource))
+        guard let input = mapped else {
             throw Self.entryError(entry, .conflict, Self.viewedRefusal(entry.reference, composition: target.source).message)
         }
         return try await Self.located(entry) { () async throws -> EntryOutcome? in

@@ -50,8 +50,8 @@ struct SeenResources {
             }
             guard !renamed.isEmpty else { continue }
             object["contained"] = kept.isEmpty ? nil : .array(kept)
-            items[index].resource = Self.rewritten(.object(object), renamed)
-            for liftedIndex in lifted.indices { lifted[liftedIndex].resource = Self.rewritten(lifted[liftedIndex].resource, renamed) }
+            items[index].resource = BundleReferences.rewrite(.object(object), renamed)
+            for liftedIndex in lifted.indices { lifted[liftedIndex].resource = BundleReferences.rewrite(lifted[liftedIndex].resource, renamed) }
         }
         items += lifted
     }
@@ -77,25 +77,6 @@ struct SeenResources {
             }
         }
         guard !renamed.isEmpty else { return }
-        for index in items.indices { items[index].resource = Self.rewritten(items[index].resource, renamed) }
-    }
-
-    /// `json` with each Reference's `reference` renamed where `renamed` names it.
-    static func rewritten(_ json: JSON, _ renamed: [String: String]) -> JSON {
-        switch json {
-        case .object(var object):
-            for member in object.members {
-                if member.key == "reference", let text = member.value.stringValue, let name = renamed[text] {
-                    object[member.key] = .string(name)
-                } else if case .object = member.value {
-                    object[member.key] = rewritten(member.value, renamed)
-                } else if case .array = member.value {
-                    object[member.key] = rewritten(member.value, renamed)
-                }
-            }
-            return .object(object)
-        case .array(let items): return .array(items.map { rewritten($0, renamed) })
-        default: return json
-        }
+        for index in items.indices { items[index].resource = BundleReferences.rewrite(items[index].resource, renamed) }
     }
 }

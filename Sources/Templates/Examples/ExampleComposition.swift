@@ -198,8 +198,7 @@ public struct ExampleComposition {
         {
             return value
         }
-        let key = constraint.termCode
-        let text = terms[key]?.text ?? constraint.rmTypeName
+        let text = terms[constraint.termCode]?.text ?? constraint.rmTypeName
         return ["_type": "DV_TEXT", "value": .string(text)]
     }
 

@@ -126,8 +126,7 @@ public struct WebTemplate {
         if !nodeID.isEmpty { object["nodeId"] = .string(nodeID) }
         object["min"] = JSON(constraint.occurrences.lower ?? 0)
         object["max"] = JSON(constraint.occurrences.upper ?? -1)
-        let key = constraint.termCode
-        if let term = terms[key] {
+        if let term = Self.term(of: constraint, in: terms) {
             // A name the template gives instead of the archetype's has no
             // translation: the other languages show it marked as untranslated,
             // `*name(language)`, as the Archetype Designer and the openEHR SDK do.
@@ -287,8 +286,7 @@ public struct WebTemplate {
     /// The name the template gives (a fixed name/value) or the node's term.
     func displayName(_ constraint: CObject, terms: [String: ArchetypeTerm]) -> String {
         if let fixed = Self.fixedName(constraint) { return fixed }
-        let key = constraint.termCode
-        return terms[key]?.text ?? constraint.rmTypeName
+        return Self.term(of: constraint, in: terms)?.text ?? constraint.rmTypeName
     }
 
     /// The names a node may take when the template codes them (a

@@ -113,6 +113,43 @@ struct ShippedLaboratoryTests {
         }
     }
 
+    /// Bad laboratory transactions get a 4xx naming the entry and leave
+    /// nothing: a result two reports name (a resource is stored in one
+    /// composition), a result that is not a valid Observation (R4 status
+    /// code), a result whose value the template cannot hold (the analyte's
+    /// result is mandatory in KDS_Laborbericht: the openEHR path is named).
+    @Test(arguments: TestEngine.available)
+    func badLaboratoryTransactionsAreRefusedWithNothingWritten(engine: TestEngine) async throws {
+        try await ShippedMappingsTests.withServer(engine) { server, _ in
+            func refused(_ entries: [JSON], _ expected: [String]) async throws {
+                let reply = try await server.send(.post, "/fhir", headers: Self.json, body: Transactions.transaction(entries))
+                #expect(reply.status == .unprocessableContent || reply.status == .badRequest, "\(reply.body)")
+                for text in expected { #expect(reply.body.contains(text), "\(text): \(reply.body)") }
+            }
+            try await refused([
+                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r1", Self.glucose),
+                Transactions.entry("POST", "DiagnosticReport", Self.report(results: ["urn:uuid:r1"])),
+                Transactions.entry("POST", "DiagnosticReport", Self.report(results: ["urn:uuid:r1"])),
+            ], ["Bundle.entry[2]", "is held by the composition of another entry (Bundle.entry[1])"])
+            guard case .object(var bogus) = Self.glucose else { return }
+            bogus["status"] = "bogus"
+            try await refused([
+                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r1", .object(bogus)),
+                Transactions.entry("POST", "DiagnosticReport", Self.report(results: ["urn:uuid:r1"])),
+            ], ["Bundle.entry[0]", "bogus"])
+            let yesNo = Self.result("5767-9", "Appearance of Urine", ("valueBoolean", true))
+            try await refused([
+                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r1", yesNo),
+                Transactions.entry("POST", "DiagnosticReport", Self.report(results: ["urn:uuid:r1"])),
+            ], ["Bundle.entry[1]", "KDS_Laborbericht", "openEHR-EHR-CLUSTER.laboratory_test_analyte.v1]/items[at0001]"])
+            let count = try await server.send(.get, "/fhir/Observation?patient=p1&_summary=count", headers: Self.json)
+            #expect(count.json["total"] == 0, "\(count.body)")
+            let reports = try await server.send(.get, "/fhir/DiagnosticReport?patient=p1&_summary=count", headers: Self.json)
+            #expect(reports.json["total"] == 0, "\(reports.body)")
+            #expect(try await ShippedMappingsTests.rows(server, "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c").isEmpty)
+        }
+    }
+
     /// The same composition committed through openEHR (canonical JSON, without
     /// the FHIR original) is seen as a report whose results resolve to
     /// Observations of the same patient with the analytes' codes and values.
