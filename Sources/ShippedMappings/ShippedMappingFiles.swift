@@ -589,8 +589,14 @@ context:
         ("condition.model.yml", #"""
 # A Condition as EVALUATION.problem_diagnosis.v1: the code (with every
 # coding: the first is the coded text, the others its term mappings), onset,
-# resolution and note. Not one entered in error (it stays a FHIR resource).
-# The clinical and verification statuses are kept with the resource as sent.
+# resolution and note; the clinical status (R4 condition-clinical, coded as
+# sent) and the verification status (the archetype's codes) in its
+# CLUSTER.problem_qualifier.v2. Not one entered in error, nor a differential
+# diagnosis (the archetype has no code for it): they stay FHIR resources.
+# The mapping library's verification status codes name the ValueSet
+# http://hl7.org/fhir/ValueSet/condition-ver-status as their system, and map
+# 'differential' and 'provisional' both to 'Working'; here the system is the
+# R4 code system, and each code has one archetype code both ways.
 grammar: FHIRConnect/v1.0.0
 type: model
 metadata:
@@ -609,13 +615,118 @@ preprocessor:
     targetRoot: "$resource.verificationStatus.coding"
     targetAttribute: "code"
     operator: "not of"
-    criteria: "entered-in-error"
+    criteria:
+      - "entered-in-error"
+      - "differential"
 
 mappings:
   - name: "code"
     with:
       fhir: "$resource.code"
       openehr: "$archetype/data[at0001]/items[at0002]"
+
+  - name: "clinicalStatus"
+    with:
+      fhir: "$resource.clinicalStatus"
+      openehr: "$archetype/data[at0001]/items[openEHR-EHR-CLUSTER.problem_qualifier.v2]/items[at0003]"
+
+  - name: "verificationStatus"
+    with:
+      fhir: "$resource.verificationStatus.coding"
+      openehr: "$archetype/data[at0001]/items[openEHR-EHR-CLUSTER.problem_qualifier.v2]/items[at0004]"
+    manual:
+      - name: "unconfirmed"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "code"
+          operator: "one of"
+          criteria: "unconfirmed"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0016"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+          - path: "code"
+            value: "unconfirmed"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0016"
+          - path: "value"
+            value: "Preliminary"
+      - name: "provisional"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "code"
+          operator: "one of"
+          criteria: "provisional"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0017"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+          - path: "code"
+            value: "provisional"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0017"
+          - path: "value"
+            value: "Working"
+      - name: "confirmed"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "code"
+          operator: "one of"
+          criteria: "confirmed"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0018"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+          - path: "code"
+            value: "confirmed"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0018"
+          - path: "value"
+            value: "Established"
+      - name: "refuted"
+        fhirCondition:
+          targetRoot: "$fhirRoot"
+          targetAttribute: "code"
+          operator: "one of"
+          criteria: "refuted"
+        openehrCondition:
+          targetRoot: "$openehrRoot"
+          targetAttribute: "defining_code/code_string"
+          operator: "one of"
+          criteria: "at0088"
+        fhir:
+          - path: "system"
+            value: "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+          - path: "code"
+            value: "refuted"
+        openehr:
+          - path: "defining_code/terminology_id"
+            value: "local"
+          - path: "defining_code/code_string"
+            value: "at0088"
+          - path: "value"
+            value: "Refuted"
 
   - name: "onset"
     with:

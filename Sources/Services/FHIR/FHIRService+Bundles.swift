@@ -292,16 +292,18 @@ extension FHIRService {
     /// Whether a stored version holds `resource`, `meta.versionId` and `meta.lastUpdated` aside.
     static func sameContent(_ stored: [UInt8], _ resource: JSON) -> Bool {
         guard let current = try? JSONParser.parse(stored) else { return false }
-        func content(_ json: JSON) -> JSON {
-            guard case .object(var object) = json else { return json }
-            if case .object(var meta)? = object["meta"] {
-                meta["versionId"] = nil
-                meta["lastUpdated"] = nil
-                if meta.isEmpty { object["meta"] = Optional<JSON>.none } else { object["meta"] = .object(meta) }
-            }
-            return .object(object)
+        return withoutVersionMeta(current) == withoutVersionMeta(resource)
+    }
+
+    /// A resource without the `meta.versionId` and `meta.lastUpdated` the server gives it.
+    static func withoutVersionMeta(_ json: JSON) -> JSON {
+        guard case .object(var object) = json else { return json }
+        if case .object(var meta)? = object["meta"] {
+            meta["versionId"] = nil
+            meta["lastUpdated"] = nil
+            if meta.isEmpty { object["meta"] = Optional<JSON>.none } else { object["meta"] = .object(meta) }
         }
-        return content(current) == content(resource)
+        return .object(object)
     }
 
     /// A PATCH entry's resource: a Parameters (FHIRPath Patch) or a Binary holding a JSON Patch.

@@ -171,9 +171,12 @@ extension FHIRService {
             var (write, version) = compositions.creation(
                 ehr: ehr, prepared: prepared, audit: try committal.audit(systemID: systemID, at: now, defaultChange: .creation),
                 contributionID: plan.contributionID(for: ehr), lifecycle: committal.lifecycleState)
-            // Two conditional creates at once make one resource, as for any resource (`create(type:resource:ifNoneExist:)`).
-            if let criteria = entry.ifNoneExist, let parsed = try? FHIRCriteriaParser.parse(type: entry.type, query: criteria) {
-                write.conditions.append(.noFHIRMatch(parsed))
+            // Two conditional creates at once make one resource, as for any resource (`create(type:resource:ifNoneExist:)`);
+            // so do the held entries' (a result created if none matches is held by the report's composition).
+            for conditional in [entry] + held.map(\.entry) {
+                if let criteria = conditional.ifNoneExist, let parsed = try? FHIRCriteriaParser.parse(type: conditional.type, query: criteria) {
+                    write.conditions.append(.noFHIRMatch(parsed))
+                }
             }
             plan.add(write, in: ehr)
             plan.record(entry, id: id, json: checked.json, held: held, composition: version)
@@ -213,21 +216,24 @@ extension FHIRService {
         let checked = try Self.located(entry) {
             try Self.prepared(sent, type: entry.type, id: target.id, checks: writeChecks, unprocessable: entry.method == .patch)
         }
-        // A PUT was mapped with the request (`mappedInputs`); a PATCH's resource is known only now.
-        let mapped = entry.method == .put
-            ? plan.mapped.inputs[entry.index] : mapping(of: checked.json, type: entry.type, references: plan.mapped.entries.compactMapValues(\.resource))
-        guard let input = mapped else {
+        // A PUT was mapped with the request (`mappedInputs`); a PATCH's resource is known only now,
+        // as is the change of a resource its composition holds with another (`seenChange`).
+        var change = entry.method == .put ? plan.mapped.inputs[entry.index].map { SeenChange(resource: checked.json, type: entry.type, input: $0) } : nil
+        if change == nil { change = try await seenChange(to: checked.json, of: target, references: plan.mapped.entries.compactMapValues(\.resource)) }
+        guard let change else {
             throw Self.entryError(entry, .conflict, Self.viewedRefusal(entry.reference, composition: target.source).message)
         }
+        let input = change.input
         return try await Self.located(entry) { () async throws -> EntryOutcome? in
-            try await requireSameEHR(target, try await mappedEHR(of: checked.json, type: entry.type, known: known))
+            try await requireSameEHR(target, try await mappedEHR(of: change.resource, type: change.type, known: known))
             let held = try heldResources(of: entry, plan.mapped)
-            if entry.method == .put, try await isUnchanged(target, checked.json, held: held.map(\.json)) { return .unchanged(ResourceVersion(target)) }
+            let heldJSON = change.held + held.map(\.json)
+            if entry.method == .put, try await isUnchanged(target, change.resource, held: heldJSON) { return .unchanged(ResourceVersion(target)) }
             let composition = try await mappedComposition(
-                checked.json, type: entry.type, input: input, committal: committal, version: target.versionNumber + 1, held: held.map(\.json))
+                change.resource, type: change.type, input: input, committal: committal, version: target.versionNumber + 1, held: heldJSON)
             let audit = try committal.audit(systemID: systemID, at: now, defaultChange: .modification)
             let contributionID = plan.contributionID(for: ehr)
-            let (write, version) = try await refusingAsMapped(entry.type, input) {
+            let (write, version) = try await refusingAsMapped(change.type, input) {
                 try await compositions.modification(
                     ehr: ehr, objectID: target.source, precedingVersionUID: preceding, json: composition, audit: audit, contributionID: contributionID,
                     lifecycle: committal.lifecycleState, stale: .preconditionFailed)

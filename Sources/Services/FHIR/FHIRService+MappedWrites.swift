@@ -34,23 +34,57 @@ extension FHIRService {
         return try await seen(type: type, id: resource["id"]?.stringValue, composition: version)
     }
 
+    /// What a change to a seen resource writes to its composition: the
+    /// resource mapped again; or, for a resource the composition holds with
+    /// another (a report's result, which no context takes alone), that other
+    /// resource mapped again with the changed one among the composition's
+    /// resources (the report's composition gets a new version, in which the
+    /// result reads as sent). Nil when neither maps it.
+    struct SeenChange {
+        var resource: JSON
+        var type: String
+        var input: MappedCompositions.MappedInput
+        var held: [JSON] = []
+    }
+
+    /// The change a new content of `viewed` makes (`references`: the other resources of the request).
+    func seenChange(to resource: JSON, of viewed: ViewedResource, references: [String: JSON] = [:]) async throws -> SeenChange? {
+        if let input = mapping(of: resource, type: viewed.type, references: references) {
+            return SeenChange(resource: resource, type: viewed.type, input: input)
+        }
+        let reference = viewed.type + "/" + viewed.id
+        let siblings = try await search.viewed(source: viewed.source).filter { !$0.isDeleted && $0.type + "/" + $0.id != reference }
+        var pool = [reference: resource]
+        var holders: [(type: String, json: JSON)] = []
+        for sibling in siblings {
+            guard let json = try? JSONParser.parse(sibling.body) else { continue }
+            pool[sibling.type + "/" + sibling.id] = Self.withoutVersionMeta(json)
+            if mapsWrites(of: sibling.type) { holders.append((sibling.type, Self.withoutVersionMeta(json))) }
+        }
+        for holder in holders {
+            guard let input = mapping(of: holder.json, type: holder.type, references: pool), input.followed.contains(reference) else { continue }
+            let own = holder.type + "/" + (holder.json["id"]?.stringValue ?? "")
+            return SeenChange(resource: holder.json, type: holder.type, input: input, held: input.followed.filter { $0 != own }.compactMap { pool[$0] })
+        }
+        return nil
+    }
+
     /// update through a mapping: a new version of the composition the
     /// resource is seen from. Its patient cannot change (the EHR holds it).
-    func updateMapped(
-        _ resource: JSON, viewed: ViewedResource, input: MappedCompositions.MappedInput, ifMatch: Int?, committal: Committal
-    ) async throws -> ResourceVersion {
+    func updateMapped(_ change: SeenChange, viewed: ViewedResource, ifMatch: Int?, committal: Committal) async throws -> ResourceVersion {
         guard let compositions else { throw ServiceError(.unavailable, "compositions cannot be written here") }
         let reference = viewed.type + "/" + viewed.id
         if let ifMatch, ifMatch != viewed.versionNumber {
             throw ServiceError(.preconditionFailed, "If-Match names version \(ifMatch), the latest of \(reference) is \(viewed.versionNumber)")
         }
         if viewed.isDeleted { throw ServiceError(.gone, "\(reference) was deleted with composition \(viewed.source)") }
-        let ehr = try await mappedEHR(of: resource, type: viewed.type)
+        let ehr = try await mappedEHR(of: change.resource, type: change.type)
         try await requireSameEHR(viewed, ehr)
-        if try await isUnchanged(viewed, resource) { return ResourceVersion(viewed) }
-        let composition = try await mappedComposition(resource, type: viewed.type, input: input, committal: committal, version: viewed.versionNumber + 1)
+        if try await isUnchanged(viewed, change.resource, held: change.held) { return ResourceVersion(viewed) }
+        let composition = try await mappedComposition(
+            change.resource, type: change.type, input: change.input, committal: committal, version: viewed.versionNumber + 1, held: change.held)
         let preceding = ObjectVersionID(objectID: viewed.source, creatingSystemID: compositions.systemID, versionNumber: viewed.versionNumber)
-        let version = try await refusingAsMapped(viewed.type, input) {
+        let version = try await refusingAsMapped(change.type, change.input) {
             try await compositions.update(
                 ehrID: ehr.ehrID, versionedObjectID: viewed.source, precedingVersionUID: preceding.description, input: .canonical(composition),
                 committal: committal)

@@ -295,8 +295,8 @@ public struct FHIRService: Sendable {
         return try await retrying(ifMatch == nil) {
             let latest = try await store.latestVersion(objectID: type + "/" + id)
             if latest == nil, let viewed = try await viewed(type + "/" + id) {
-                guard let input = mapping(of: prepared, type: type) else { throw Self.viewedRefusal(type + "/" + id, composition: viewed.source) }
-                var version = try await updateMapped(prepared, viewed: viewed, input: input, ifMatch: ifMatch, committal: committal)
+                guard let change = try await seenChange(to: prepared, of: viewed) else { throw Self.viewedRefusal(type + "/" + id, composition: viewed.source) }
+                var version = try await updateMapped(change, viewed: viewed, ifMatch: ifMatch, committal: committal)
                 version.issues = checked.warnings
                 return (version, false)
             }
@@ -362,10 +362,10 @@ public struct FHIRService: Sendable {
             let checked = try Self.prepared(patched, type: type, id: id, checks: writeChecks, unprocessable: true)
             try await requireTargets(of: [checked.json], except: [type + "/" + id])
             if let composition = current.composition {
-                guard let viewed = try await viewed(current.reference), let input = mapping(of: checked.json, type: type) else {
+                guard let viewed = try await viewed(current.reference), let change = try await seenChange(to: checked.json, of: viewed) else {
                     throw Self.viewedRefusal(current.reference, composition: composition)
                 }
-                var version = try await updateMapped(checked.json, viewed: viewed, input: input, ifMatch: nil, committal: committal)
+                var version = try await updateMapped(change, viewed: viewed, ifMatch: nil, committal: committal)
                 version.issues = checked.warnings
                 return version
             }

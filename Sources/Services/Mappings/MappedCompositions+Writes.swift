@@ -126,8 +126,12 @@ extension MappedCompositions {
             originalObject["resourceType"] == mappedObject["resourceType"]
         else { return mapped }
         var result = mappedObject
-        for member in originalObject.members where !covered.contains(member.key) {
-            result[member.key] = member.value
+        for member in originalObject.members {
+            if !covered.contains(member.key) {
+                result[member.key] = member.value
+            } else if let value = result[member.key] {
+                result[member.key] = withoutFilledTerms(value, sent: member.value)
+            }
         }
         // The profiles, tags, security labels and source the client gave are kept beside the mapping's.
         if case .object(let sent)? = originalObject["meta"] {
@@ -140,6 +144,30 @@ extension MappedCompositions {
             result["meta"] = .object(meta)
         }
         return .object(result)
+    }
+
+    /// A covered element without the terms the composition had to fill: a
+    /// coding sent without `display` (or a CodeableConcept without `text`)
+    /// is stored with its code as DV_CODED_TEXT.value, which is mandatory
+    /// (RM data types §DV_TEXT), and read back with the code there; where
+    /// the client sent none and the value is still the code, none is shown.
+    /// A term an openEHR edit gave differs from the code and is shown.
+    static func withoutFilledTerms(_ value: JSON, sent: JSON) -> JSON {
+        switch (value, sent) {
+        case (.array(let items), .array(let sentItems)) where items.count == sentItems.count:
+            return .array(zip(items, sentItems).map { withoutFilledTerms($0, sent: $1) })
+        case (.object(var object), .object(let sentObject)):
+            for (key, member) in object.members {
+                if let sentMember = sentObject[key] { object[key] = withoutFilledTerms(member, sent: sentMember) }
+            }
+            let code = object["code"]?.stringValue ?? object["coding"]?.arrayValue?.first?["code"]?.stringValue
+            for key in ["display", "text"] where sentObject[key] == nil && code != nil && object[key]?.stringValue == code {
+                object[key] = nil
+            }
+            return .object(object)
+        default:
+            return value
+        }
     }
 
     /// By resource type, the top-level elements a context fills from the

@@ -13,6 +13,8 @@ struct SeenResources {
         var covered: [String: Set<String>]
         var id = ""
         var placed = false
+        /// For a resource lifted out of another's `contained`: that resource's index and its local id.
+        var liftedFrom: (holder: Int, local: String)?
         var type: String? { resource["resourceType"]?.stringValue }
     }
 
@@ -46,7 +48,7 @@ struct SeenResources {
                 }
                 let id = "\(objectID)-\(items.count + lifted.count + 1)"
                 renamed["#" + local] = type + "/" + id
-                lifted.append(Item(resource: resource, covered: items[index].covered, id: id))
+                lifted.append(Item(resource: resource, covered: items[index].covered, id: id, liftedFrom: (index, local)))
             }
             guard !renamed.isEmpty else { continue }
             object["contained"] = kept.isEmpty ? nil : .array(kept)
@@ -59,6 +61,8 @@ struct SeenResources {
     /// The resources a FHIR write kept as sent, each read over the resource
     /// it became: the one of its type with its id, else the next of its type
     /// (a report's results in their order); that resource takes its id.
+    /// An original's contained resources that were lifted out are read over
+    /// the resources they became, not kept contained beside them.
     mutating func place(_ originals: [JSON]) {
         var renamed: [String: String] = [:]
         for original in originals {
@@ -70,7 +74,8 @@ struct SeenResources {
             else { continue }
             items[index].placed = true
             let covered = items[index].covered[type] ?? ["resourceType", "id", "meta"]
-            items[index].resource = MappedCompositions.combined(mapped: items[index].resource, original: original, covered: covered)
+            let sent = placeContained(of: original, holder: index)
+            items[index].resource = MappedCompositions.combined(mapped: items[index].resource, original: sent, covered: covered)
             if let id, FHIRService.isValidID(id), id != items[index].id {
                 renamed[type + "/" + items[index].id] = type + "/" + id
                 items[index].id = id
@@ -78,5 +83,36 @@ struct SeenResources {
         }
         guard !renamed.isEmpty else { return }
         for index in items.indices { items[index].resource = BundleReferences.rewrite(items[index].resource, renamed) }
+    }
+
+    /// Places the contained resources of `original` that were lifted out of
+    /// the item at `holder` (each over the resource it became, by local id,
+    /// else in order of type), and returns the original without them, its
+    /// `#id` references renamed to the resources they became.
+    private mutating func placeContained(of original: JSON, holder: Int) -> JSON {
+        guard case .object(var object) = original, let contained = object["contained"]?.arrayValue else { return original }
+        var kept: [JSON] = []
+        var placed: [(index: Int, resource: JSON)] = []
+        var renamed: [String: String] = [:]
+        for resource in contained {
+            // The one lifted with its local id, else the next of its type lifted from the holder (the engine numbers its own).
+            let lifted = items.indices.filter { !items[$0].placed && items[$0].liftedFrom?.holder == holder }
+            guard let local = resource["id"]?.stringValue, let type = resource["resourceType"]?.stringValue,
+                let index = lifted.first(where: { items[$0].liftedFrom?.local == local }) ?? lifted.first(where: { items[$0].type == type })
+            else {
+                kept.append(resource)
+                continue
+            }
+            items[index].placed = true
+            renamed["#" + local] = type + "/" + items[index].id
+            placed.append((index, resource))
+        }
+        for (index, resource) in placed {
+            let type = items[index].type ?? ""
+            let covered = items[index].covered[type] ?? ["resourceType", "id", "meta"]
+            items[index].resource = MappedCompositions.combined(mapped: items[index].resource, original: BundleReferences.rewrite(resource, renamed), covered: covered)
+        }
+        object["contained"] = kept.isEmpty ? nil : .array(kept)
+        return BundleReferences.rewrite(.object(object), renamed)
     }
 }

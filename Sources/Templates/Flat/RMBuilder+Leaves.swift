@@ -354,6 +354,9 @@ extension RMBuilder {
             object["language"] = examples.codePhrase("ISO_639-1", [language])
         }
         if node.type == "ACTION" { completeTransition(&object, node) }
+        if node.type == "HISTORY", object["origin"] == nil, let origin = Self.earliestEventTime(object["events"]) {
+            object["origin"] = ["_type": "DV_DATE_TIME", "value": .string(origin)]
+        }
         // Mandatory attributes the keys left out: as the template makes them, else RM defaults.
         for name in schema[node.type]?.requiredInOrder ?? [] where object[name] == nil {
             if let constraint = node.constraint?.attribute(name),
@@ -364,5 +367,17 @@ extension RMBuilder {
         }
         examples.fillRequired(&object, type: node.type, generic: nil, depth: 0)
         return .object(object)
+    }
+
+    /// A history's origin where the keys give none: its earliest event's
+    /// time (RM EHR §HISTORY: the origin is the time its events' offsets are
+    /// counted from; with the earliest, none is negative), so a composition
+    /// of past data keeps its dates rather than the context's time or now.
+    /// Nil when no event has a time (the context's time, as before).
+    static func earliestEventTime(_ events: JSON?) -> String? {
+        (events?.arrayValue ?? []).compactMap { event -> (ISODateTime, String)? in
+            guard let text = event["time"]?["value"]?.stringValue, let time = ISODateTime(text) else { return nil }
+            return (time, text)
+        }.min { $0.0 < $1.0 }?.1
     }
 }

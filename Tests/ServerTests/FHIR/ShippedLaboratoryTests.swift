@@ -90,6 +90,52 @@ struct ShippedLaboratoryTests {
         }
     }
 
+    /// A result changed alone (R4 §update, §patch) is a new version of its
+    /// report's composition: AQL sees the new value, the result reads as
+    /// sent at version 2, the report and the other result are unchanged but
+    /// for their version.
+    @Test(arguments: TestEngine.available)
+    func aResultChangedAloneIsANewVersionOfItsReportsComposition(engine: TestEngine) async throws {
+        try await ShippedMappingsTests.withServer(engine) { server, _ in
+            let reply = try await server.send(.post, "/fhir", headers: Self.json, body: Transactions.transaction([
+                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r1", Self.glucose),
+                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r2", Self.appearance),
+                Transactions.entry("POST", "DiagnosticReport", fullUrl: "urn:uuid:rep", Self.report(results: ["urn:uuid:r1", "urn:uuid:r2"])),
+            ]))
+            let references = reply.json["entry"]?.arrayValue?.compactMap { $0["fullUrl"]?.stringValue } ?? []
+            try #require(references.count == 3, "\(reply.body)")
+            let id = String(references[0].dropFirst("Observation/".count))
+            guard case .object(var corrected) = Self.glucose.settingID(id) else { return }
+            corrected["valueQuantity"] = ["value": .number("2.5"), "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"]
+            corrected["status"] = "corrected"
+            let put = try await server.send(.put, "/fhir/\(references[0])", headers: Self.json, body: JSONSerializer.string(.object(corrected)))
+            #expect(put.status == .ok, "\(put.body)")
+            #expect(put.json["meta"]?["versionId"] == "2" && put.json["valueQuantity"] == corrected["valueQuantity"], "\(put.body)")
+            let magnitudes = try await ShippedMappingsTests.rows(server, """
+                SELECT a/items[at0001]/value/magnitude, a/items[at0005]/value/defining_code/code_string FROM EHR e CONTAINS COMPOSITION c
+                CONTAINS CLUSTER a[openEHR-EHR-CLUSTER.laboratory_test_analyte.v1] WHERE a/items[at0024]/value/defining_code/code_string = '5792-7'
+                """)
+            #expect(magnitudes == [[.number("2.5"), "at0019"]], "\(magnitudes)")
+            let report = try await server.send(.get, "/fhir/\(references[2])", headers: Self.json)
+            #expect(report.json["meta"]?["versionId"] == "2" && report.json["result"]?.arrayValue?.count == 2, "\(report.body)")
+            let other = try await server.send(.get, "/fhir/\(references[1])", headers: Self.json)
+            for member in Self.appearance.objectValue?.members ?? [] { #expect(other.json[member.key] == member.value, "\(member.key)") }
+
+            // A JSON Patch of the result alone: version 3, the note kept as an analyte comment.
+            let patch = #"[{"op": "add", "path": "/note", "value": [{"text": "haemolysed sample"}]}]"#
+            let patched = try await server.send(.patch, "/fhir/\(references[0])", headers: ["Content-Type": "application/json-patch+json"], body: patch)
+            #expect(patched.status == .ok, "\(patched.body)")
+            #expect(patched.json["meta"]?["versionId"] == "3" && patched.json["note"] == [["text": "haemolysed sample"]], "\(patched.body)")
+            let comments = try await ShippedMappingsTests.rows(server, """
+                SELECT a/items[at0003]/value/value FROM EHR e CONTAINS COMPOSITION c CONTAINS CLUSTER a[openEHR-EHR-CLUSTER.laboratory_test_analyte.v1]
+                WHERE a/items[at0024]/value/defining_code/code_string = '5792-7'
+                """)
+            #expect(comments == [["haemolysed sample"]], "\(comments)")
+            let history = try await server.send(.get, "/fhir/\(references[0])/_history", headers: Self.json)
+            #expect(history.json["total"] == 3, "\(history.body)")
+        }
+    }
+
     /// A report whose results are not in the request is refused (422), with
     /// nothing written: stored elsewhere they would be missing from its composition.
     @Test(arguments: TestEngine.available)
@@ -147,6 +193,73 @@ struct ShippedLaboratoryTests {
             let reports = try await server.send(.get, "/fhir/DiagnosticReport?patient=p1&_summary=count", headers: Self.json)
             #expect(reports.json["total"] == 0, "\(reports.body)")
             #expect(try await ShippedMappingsTests.rows(server, "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c").isEmpty)
+        }
+    }
+
+    /// A report POSTed alone with its results contained (R4 §2.3.0.5): one
+    /// composition; on read the results, which are about the patient, are
+    /// Observations of their own that the report names, each as sent (its
+    /// elements the mapping does not cover kept, a code without display
+    /// without one), and no longer contained.
+    @Test(arguments: TestEngine.available)
+    func aReportWithContainedResultsReadsBackWithThemOnce(engine: TestEngine) async throws {
+        try await ShippedMappingsTests.withServer(engine) { server, _ in
+            guard case .object(var report) = Self.report(results: ["#g", "#a"]), case .object(var appearance) = Self.appearance else { return }
+            // A code sent without display or text is read back without them (MappedCompositions.withoutFilledTerms).
+            appearance["code"] = ["coding": [["system": "http://loinc.org", "code": "5767-9"]]]
+            let sentResults = [Self.glucose, .object(appearance)]
+            report["contained"] = [Self.glucose.settingID("g"), JSON.object(appearance).settingID("a")]
+            let created = try await server.send(.post, "/fhir/DiagnosticReport", headers: Self.json, body: JSONSerializer.string(.object(report)))
+            #expect(created.status == .created, "\(created.body)")
+            let analytes = try await ShippedMappingsTests.rows(server, """
+                SELECT a/items[at0024]/value/defining_code/code_string FROM EHR e CONTAINS COMPOSITION c
+                CONTAINS CLUSTER a[openEHR-EHR-CLUSTER.laboratory_test_analyte.v1]
+                """)
+            #expect(analytes.map { $0[0] } == ["5792-7", "5767-9"], "\(analytes)")
+
+            let read = try await server.send(.get, "/fhir/DiagnosticReport/\(created.json["id"]?.stringValue ?? "")", headers: Self.json)
+            #expect(read.status == .ok, "\(read.body)")
+            #expect(read.json["contained"] == nil, "\(read.body)")
+            let results = read.json["result"]?.arrayValue?.compactMap { $0["reference"]?.stringValue } ?? []
+            #expect(results.count == 2 && results.allSatisfy { $0.hasPrefix("Observation/") }, "\(read.body)")
+            for (reference, sent) in zip(results, sentResults) {
+                let result = try await server.send(.get, "/fhir/\(reference)", headers: Self.json)
+                #expect(result.status == .ok, "\(result.body)")
+                for member in sent.objectValue?.members ?? [] { #expect(result.json[member.key] == member.value, "\(reference).\(member.key)") }
+            }
+            let count = try await server.send(.get, "/fhir/Observation?patient=p1&_summary=count", headers: Self.json)
+            #expect(count.json["total"] == 2, "\(count.body)")
+        }
+    }
+
+    /// Conditional creates (R4 §3.1.0.11.2 `ifNoneExist`) of a report and its
+    /// results: sent twice, the second finds each and writes nothing (200),
+    /// the results' conditions being checked with the report's composition.
+    @Test(arguments: TestEngine.available)
+    func conditionalLaboratoryTransactionsWriteOnce(engine: TestEngine) async throws {
+        try await ShippedMappingsTests.withServer(engine) { server, _ in
+            func identified(_ resource: JSON, _ value: String) -> JSON {
+                guard case .object(var object) = resource else { return resource }
+                object["identifier"] = [["system": "urn:lab", "value": .string(value)]]
+                return .object(object)
+            }
+            func conditional(_ type: String, _ fullUrl: String, _ resource: JSON, _ value: String) -> JSON {
+                guard case .object(var entry) = Transactions.entry("POST", type, fullUrl: fullUrl, identified(resource, value)) else { return .null }
+                entry["request"] = ["method": "POST", "url": .string(type), "ifNoneExist": .string("identifier=urn:lab|\(value)")]
+                return .object(entry)
+            }
+            let body = Transactions.transaction([
+                conditional("Observation", "urn:uuid:r1", Self.glucose, "g1"),
+                conditional("DiagnosticReport", "urn:uuid:rep", Self.report(results: ["urn:uuid:r1"]), "rep1"),
+            ])
+            for expected in [["201 Created", "201 Created"], ["200 OK", "200 OK"]] {
+                let reply = try await server.send(.post, "/fhir", headers: Self.json, body: body)
+                #expect(reply.status == .ok, "\(reply.body)")
+                #expect(reply.json["entry"]?.arrayValue?.compactMap { $0["response"]?["status"]?.stringValue } == expected, "\(reply.body)")
+            }
+            #expect(try await ShippedMappingsTests.rows(server, "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c").count == 1)
+            let found = try await server.send(.get, "/fhir/Observation?identifier=urn:lab%7Cg1", headers: Self.json)
+            #expect(found.json["entry"]?.arrayValue?.count == 1, "\(found.body)")
         }
     }
 

@@ -261,6 +261,23 @@ import Testing
         }
     }
 
+    /// A history the keys give no origin takes its earliest event's time
+    /// (RM EHR §HISTORY: the offsets of its events are counted from it), not
+    /// `ctx/time`; an origin given (`…/history_origin`) is kept.
+    @Test func aHistoryWithoutOriginStartsAtItsEarliestEvent() throws {
+        var flat = try Self.corpusFlat("ehrbase.testcase0005.v1__compo6_no_evaluation_test_set_2.json")
+        let template = try #require(CorpusTemplates.candidates(for: flat).first)
+        flat["ctx/time"] = "2024-05-01T12:00:00Z"
+        flat["ehrbase.testcase.v0/blood_pressure/any_event:1/time"] = "2022-02-01T10:00:00+01:00"
+        func origins(_ flat: JSONObject) throws -> [JSON?] {
+            let composition = try FlatComposition(template: template).composition(flat)
+            return (composition["content"]?.arrayValue ?? []).filter { $0["_type"] == "OBSERVATION" }.map { $0["data"]?["origin"]?["value"] }
+        }
+        #expect(try origins(flat) == ["2022-02-01T10:00:00+01:00", "2022-02-03T04:05:06"])
+        flat["ehrbase.testcase.v0/blood_pressure/history_origin"] = "2021-12-31T23:00:00Z"
+        #expect(try origins(flat).first == "2021-12-31T23:00:00Z")
+    }
+
     /// GET in FLAT gives back what was sent: a composition read from FLAT,
     /// written as FLAT and read again is the same composition, and every
     /// key sent is written back with its value.
