@@ -1,6 +1,7 @@
 import Foundation
 import JSONCore
 import Mappings
+import OpenEHR
 import SocleTestSupport
 import Templates
 import Testing
@@ -44,7 +45,10 @@ import Testing
             var unexplained: [JSONDifference.Difference] = []
             for (want, got) in zip(expected, outcome.resources) {
                 let actual = Self.inlined(got)
-                for difference in JSONDifference.all(Self.inlined(want), actual) {
+                var empties = 0
+                let wanted = Self.withoutEmptyObjects(Self.inlined(want), count: &empties)
+                if empties > 0 { reasons["openFHIR writes an empty object ({}, invalid R4: ele-1) where its fixture says 'a fix for now'", default: 0] += empties }
+                for difference in JSONDifference.all(wanted, actual) {
                     if let reason = Self.explain(difference, profile: profile, actual: actual) {
                         reasons[reason, default: 0] += 1
                     } else {
@@ -166,6 +170,36 @@ import Testing
         if difference.path.hasSuffix("/version"), difference.expected == nil, difference.path.contains("/coding["), !difference.path.contains("/coding[0]") {
             return "openFHIR drops the code system version of a term mapping's coding"
         }
+        // R4 §instant: the same instant, written with or without its milliseconds.
+        if case .string(let expected)? = difference.expected, case .string(let ours)? = difference.actual, expected != ours,
+            let theirs = ISODateTime(expected), theirs == ISODateTime(ours)
+        {
+            return "the same instant (openFHIR writes milliseconds of .000)"
+        }
+        // R4 §dateTime: "If hours and minutes are specified, a time zone SHALL be populated".
+        if case .string(let expected)? = difference.expected, case .string(let ours)? = difference.actual,
+            let local = FixtureErrors.berlin(expected), ISODateTime(ours)?.microsecondsSinceEpoch == local
+        {
+            return "openFHIR writes a FHIR dateTime with a time but no zone (R4 requires one), the time in Europe/Berlin"
+        }
         return nil
+    }
+
+    /// A fixture without its empty objects in arrays (openFHIR's `{} // a fix for now`), counted.
+    static func withoutEmptyObjects(_ json: JSON, count: inout Int) -> JSON {
+        switch json {
+        case .object(let object):
+            var result = JSONObject()
+            for member in object.members { result[member.key] = withoutEmptyObjects(member.value, count: &count) }
+            return .object(result)
+        case .array(let items):
+            var kept: [JSON] = []
+            for item in items {
+                if case .object(let object) = item, object.isEmpty { count += 1 } else { kept.append(withoutEmptyObjects(item, count: &count)) }
+            }
+            return .array(kept)
+        default:
+            return json
+        }
     }
 }

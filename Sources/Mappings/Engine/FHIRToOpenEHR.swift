@@ -1,5 +1,6 @@
 import FHIR
 import JSONCore
+import OpenEHR
 
 /// What a mapping made of a FHIR resource: the FLAT composition (to be read
 /// by `FlatComposition` and validated like any other), and what the engine
@@ -47,7 +48,25 @@ public struct FHIRToOpenEHR: Sendable {
         for item in resources(resource) {
             applied = writer.apply(context.start, resource: FHIRCursor(resource: item, references: writer.references), at: nil, bindings: [:]) || applied
         }
-        return applied ? MappingOutcome(flat: writer.flat, notes: writer.notes, followed: writer.followed, unresolved: writer.unresolved) : nil
+        guard applied else { return nil }
+        return MappingOutcome(flat: Self.withRubrics(writer.flat), notes: writer.notes, followed: writer.followed, unresolved: writer.unresolved)
+    }
+
+    /// A coded text of the openEHR terminology whose text is its code's
+    /// rubric but for case takes the rubric as written (RM data types
+    /// §DV_CODED_TEXT: the value is the rubric of the code): a mapping's
+    /// constant "Completed" for ISM state 532 is "completed", as openFHIR
+    /// writes it. Another text is left as the mapping gives it.
+    static func withRubrics(_ flat: JSONObject) -> JSONObject {
+        var result = flat
+        for (key, value) in flat.members where key.hasSuffix("|terminology") && value.stringValue == "openehr" {
+            let base = key.dropLast("|terminology".count)
+            guard let code = flat[base + "|code"]?.stringValue, let text = flat[base + "|value"]?.stringValue,
+                let rubric = OpenEHRTerminology.shared.rubrics(of: code).first(where: { $0.lowercased() == text.lowercased() })
+            else { continue }
+            result[base + "|value"] = .string(rubric)
+        }
+        return result
     }
 
     /// A bundle's entries by `fullUrl` and by `Type/id`, as references name them.

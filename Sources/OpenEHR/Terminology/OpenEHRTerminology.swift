@@ -33,6 +33,12 @@ public struct OpenEHRTerminology: Sendable {
         allCodes = Set(groups.values.flatMap(\.keys))
     }
 
+    /// The rubrics of a code in every group that has it (a few codes are in
+    /// several groups with other rubrics: 532 is "completed" and "complete").
+    public func rubrics(of code: String) -> Set<String> {
+        Set(groups.values.compactMap { $0[code] })
+    }
+
     public func contains(_ code: String, inGroup group: String) -> Bool {
         groups[group]?[code] != nil
     }

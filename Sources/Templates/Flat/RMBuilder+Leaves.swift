@@ -244,15 +244,19 @@ extension RMBuilder {
         }
     }
 
-    /// An ISM transition sent with its state only: the careflow step the
-    /// template pairs with that state (the first, where several do).
+    /// An ISM transition sent with its state only, where the template
+    /// requires a careflow step: the step it pairs with that state (the
+    /// first, where several do).
     func completeTransition(_ object: inout JSONObject, _ node: Node) {
         guard case .object(var transition)? = object["ism_transition"], transition["careflow_step"] == nil,
             let state = transition["current_state"]?["defining_code"]?["code_string"]?.stringValue,
             let alternatives = node.constraint?.attribute("ism_transition")?.children
         else { return }
         for alternative in alternatives where WebTemplate.codes(alternative.attribute("current_state")).contains(state) {
-            guard let step = WebTemplate.codes(alternative.attribute("careflow_step")).first else { continue }
+            // Only a step the template requires: an optional one the keys leave out stays out (as openFHIR and the RM leave it).
+            guard let careflow = alternative.attribute("careflow_step"), (careflow.existence.lower ?? 0) >= 1,
+                let step = WebTemplate.codes(careflow).first
+            else { continue }
             transition["careflow_step"] = [
                 "_type": "DV_CODED_TEXT", "value": .string(node.terms[step]?.text ?? step),
                 "defining_code": ["_type": "CODE_PHRASE", "terminology_id": ["_type": "TERMINOLOGY_ID", "value": "local"], "code_string": .string(step)],
