@@ -47,6 +47,8 @@ enum FlatValues {
                     flat[path + "/_mapping:\(index)|match"] = "?"
                     flat[path + "/_mapping:\(index)/target|code"] = .string(code)
                     flat[path + "/_mapping:\(index)/target|terminology"] = .string(system)
+                    // RM 1.1.0 CODE_PHRASE.preferred_term: the term the code system gives it (as openFHIR writes it).
+                    if let display = other["display"]?.stringValue { flat[path + "/_mapping:\(index)/target|preferred_term"] = .string(display) }
                 }
             }
             return coding.code != nil

@@ -5,7 +5,9 @@ extension FlatWriter {
     /// Runs methods for the FHIR → openEHR direction.
     mutating func run(_ methods: [MappingMethod], scope: FHIRScope, position: OpenEHRPosition) {
         for method in methods where method.direction != .openEHRToFHIR {
-            guard let fhirPath = method.fhir else { continue }
+            // A method with no FHIR path that sets constants (KDS's main diagnosis role, under a
+            // condition on the resource) writes them once for the element it is under, as openFHIR does.
+            guard let fhirPath = method.fhir ?? (method.openEHR != nil && !method.manual.isEmpty ? Self.parentPath : nil) else { continue }
             let target = method.openEHR.flatMap { segments($0, position) }
             let node = target.flatMap { template.target($0) }
             if let target, node == nil {
@@ -26,6 +28,9 @@ extension FlatWriter {
             }
         }
     }
+
+    /// `$fhirRoot`: the element the parent method is at.
+    static let parentPath: FHIRMappingPath? = try? FHIRMappingPath.parse("$fhirRoot").get()
 
     /// A method's own value: its manual assignments when it has some, else
     /// the element converted to the node's data value (`type: NONE`, a
