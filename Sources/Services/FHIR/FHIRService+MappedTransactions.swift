@@ -77,6 +77,7 @@ extension FHIRService {
         let targets = entries.filter { $0.method != .get && $0.method != .post && $0.id != nil && !done.contains($0.index) }.map(\.reference)
         let viewed = targets.isEmpty ? [:] : try await search.viewed(targets)
         plan.mapped = try mappedInputs(entries, done: done)
+        let ready = await readyCreations(entries, done: done, viewed: Set(viewed.keys), plan.mapped, committal: committal)
         var kept: [BundleEntry] = []
         for entry in entries {
             if entry.method == .get || done.contains(entry.index) {
@@ -90,7 +91,7 @@ extension FHIRService {
                 if let outcome = try await mappedChange(entry, target, into: &plan, known: known, committal: committal, at: now) {
                     answered[entry.index] = outcome
                 }
-            } else if try await !mappedCreation(entry, into: &plan, known: known, committal: committal, at: now) {
+            } else if try await !mappedCreation(entry, into: &plan, known: known, committal: committal, at: now, ready: ready[entry.index]) {
                 // Not stored through its mapping: what it would have held is written as sent too.
                 kept.append(entry)
                 kept += plan.mapped.held(by: entry)
@@ -148,11 +149,60 @@ extension FHIRService {
         }
     }
 
+    /// The work of a creation that reads nothing the transaction writes: the
+    /// resource checked, the resources it holds, its composition made and
+    /// validated (`mappedPrepared`). Each stage is kept as it ended, so that
+    /// `mappedCreation` meets a refusal where it did before.
+    struct ReadyCreation: Sendable {
+        var checked: Result<JSON, any Error>
+        var held: Result<[(entry: BundleEntry, json: JSON)], any Error> = .success([])
+        var prepared: Result<CompositionService.Prepared, any Error>? = nil
+    }
+
+    /// The ready work of the transaction's creations, done side by side
+    /// before any entry is planned (a Bundle of many mapped resources keeps
+    /// every core busy, as the FHIR entries' checks do: `inParallel`).
+    func readyCreations(
+        _ entries: [BundleEntry], done: Set<Int>, viewed: Set<String>, _ mapped: MappedInputs, committal: Committal
+    ) async -> [Int: ReadyCreation] {
+        let candidates = entries.filter { entry in
+            (entry.method == .post || entry.method == .put) && entry.resource != nil && entry.id != nil && !done.contains(entry.index)
+                && mapped.inputs[entry.index] != nil && mapped.holders[entry.reference] == nil && !viewed.contains(entry.reference)
+        }
+        guard candidates.count > 1 else { return [:] }
+        return await withTaskGroup(of: (Int, ReadyCreation).self) { group in
+            for entry in candidates {
+                group.addTask { (entry.index, await readyCreation(entry, mapped, committal: committal)) }
+            }
+            var ready: [Int: ReadyCreation] = [:]
+            for await (index, work) in group { ready[index] = work }
+            return ready
+        }
+    }
+
+    func readyCreation(_ entry: BundleEntry, _ mapped: MappedInputs, committal: Committal) async -> ReadyCreation {
+        guard let resource = entry.resource, let id = entry.id, let input = mapped.inputs[entry.index] else {
+            return ReadyCreation(checked: .failure(ServiceError(.badRequest, "\(entry.location) carries no resource")))
+        }
+        var work = ReadyCreation(checked: Result { try Self.prepared(resource, type: entry.type, id: id, checks: writeChecks).json })
+        guard case .success(let checked) = work.checked else { return work }
+        work.held = Result { try heldResources(of: entry, mapped) }
+        guard case .success(let held) = work.held else { return work }
+        do {
+            work.prepared = .success(try await mappedPrepared(checked, type: entry.type, input: input, committal: committal, held: held.map(\.json)))
+        } catch {
+            work.prepared = .failure(error)
+        }
+        return work
+    }
+
     /// A POST, or a PUT to an id nothing has, of a resource a context
     /// takes: a new composition, the resource seen under the entry's id.
     /// False when no mapping takes it (the entry stays a FHIR write).
+    /// `ready`: its work done beforehand (`readyCreations`), when it was.
     func mappedCreation(
-        _ entry: BundleEntry, into plan: inout MappedTransaction, known: [String: EHRRecord], committal: Committal, at now: ISODateTime
+        _ entry: BundleEntry, into plan: inout MappedTransaction, known: [String: EHRRecord], committal: Committal, at now: ISODateTime,
+        ready: ReadyCreation? = nil
     ) async throws -> Bool {
         // Mapped once, as sent: the check below only sets the id, which no mapping reads.
         guard let compositions, entry.method == .post || entry.method == .put, let resource = entry.resource, let id = entry.id,
@@ -163,11 +213,16 @@ extension FHIRService {
         if let ifMatch = entry.ifMatch {
             throw Self.entryError(entry, .preconditionFailed, "If-Match names version \(ifMatch), and \(entry.reference) does not exist")
         }
-        let checked = try Self.located(entry) { try Self.prepared(resource, type: entry.type, id: id, checks: writeChecks) }
+        let checked = try Self.located(entry) { try ready?.checked.get() ?? Self.prepared(resource, type: entry.type, id: id, checks: writeChecks).json }
         try await Self.located(entry) {
-            let ehr = try await mappedEHR(of: checked.json, type: entry.type, known: known)
-            let held = try heldResources(of: entry, plan.mapped)
-            let prepared = try await mappedPrepared(checked.json, type: entry.type, input: input, committal: committal, held: held.map(\.json))
+            let ehr = try await mappedEHR(of: checked, type: entry.type, known: known)
+            let held = try ready?.held.get() ?? heldResources(of: entry, plan.mapped)
+            let prepared: CompositionService.Prepared
+            if let done = ready?.prepared {
+                prepared = try done.get()
+            } else {
+                prepared = try await mappedPrepared(checked, type: entry.type, input: input, committal: committal, held: held.map(\.json))
+            }
             var (write, version) = compositions.creation(
                 ehr: ehr, prepared: prepared, audit: try committal.audit(systemID: systemID, at: now, defaultChange: .creation),
                 contributionID: plan.contributionID(for: ehr), lifecycle: committal.lifecycleState)
@@ -179,7 +234,7 @@ extension FHIRService {
                 }
             }
             plan.add(write, in: ehr)
-            plan.record(entry, id: id, json: checked.json, held: held, composition: version)
+            plan.record(entry, id: id, json: checked, held: held, composition: version)
         }
         return true
     }
