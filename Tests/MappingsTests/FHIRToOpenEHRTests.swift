@@ -227,4 +227,68 @@ import Testing
         #expect(try factors(status: "preliminary", code: "85354-9") == .string("coded only"))
         #expect(try factors(status: "preliminary", code: "other") == nil)
     }
+
+    /// A FHIR time mapped onto an event (FHIRconnect §EVENT): a dateTime is
+    /// a POINT_EVENT at it, a Period an INTERVAL_EVENT whose time is its end
+    /// and width its length (RM data structures §INTERVAL_EVENT: it starts
+    /// at time − width), math function `actual`; and back, the Period again.
+    @Test func aTimeOnAnEventIsAPointOrAnIntervalEvent() throws {
+        let model = """
+            grammar: FHIRConnect/v1.0.0
+            type: model
+            metadata: {name: OBSERVATION.blood_pressure.v2, version: 1.0.0}
+            spec:
+              system: FHIR
+              version: R4
+              openEhrConfig: {archetype: openEHR-EHR-OBSERVATION.blood_pressure.v2}
+              fhirConfig: {structureDefinition: "http://hl7.org/fhir/StructureDefinition/Observation"}
+            mappings:
+              - name: "event"
+                with: {fhir: "$resource", openehr: "$archetype/data[at0001]/events[at0006]"}
+                followedBy:
+                  mappings:
+                    - name: "eventTime"
+                      with: {fhir: "effective", openehr: "$openehrRoot"}
+            """
+        let context = """
+            grammar: FHIRConnect/v1.0.0
+            type: context
+            metadata: {name: bp, version: 1.0.0}
+            spec: {system: FHIR, version: R4}
+            context:
+              profile: {url: "http://hl7.org/fhir/StructureDefinition/Observation"}
+              template: {id: "Blood Pressure"}
+              archetypes: ["OBSERVATION.blood_pressure.v2"]
+              start: "OBSERVATION.blood_pressure.v2"
+            """
+        let engine = try Self.bloodPressureEngine(model: model, context: context)
+        func flat(_ effective: String) throws -> JSONObject {
+            let observation = """
+                {"resourceType": "Observation", "status": "final", "code": {"text": "bp"}, \(effective)}
+                """
+            return try #require(engine.map(try Self.json(observation))).flat
+        }
+        let event = "blood_pressure/blood_pressure/any_event:0"
+        let point = try flat(#""effectiveDateTime": "2024-01-02T10:00:00+01:00""#)
+        #expect(point[event + "/time"] == .string("2024-01-02T10:00:00+01:00") && point[event + "/width"] == nil, "\(point)")
+        let interval = try flat(#""effectivePeriod": {"start": "2024-01-02T09:30:00+01:00", "end": "2024-01-02T10:00:00+01:00"}"#)
+        #expect(interval[event + "/time"] == .string("2024-01-02T10:00:00+01:00"), "\(interval)")
+        #expect(interval[event + "/width"] == .string("PT30M") && interval[event + "/math_function|code"] == .string("640"), "\(interval)")
+
+        // Back: the composition's interval event is the Period, its point event the dateTime.
+        let back = OpenEHRToFHIR(context: engine.context, template: engine.template)
+        let composition = try FlatComposition(template: try Self.bloodPressureTemplate()).composition(interval)
+        #expect(composition["content"]?.arrayValue?.first?["data"]?["events"]?.arrayValue?.first?["_type"] == "INTERVAL_EVENT", "\(composition)")
+        let flatAgain = FlatComposition(template: try Self.bloodPressureTemplate()).flat(composition)
+        let period = back.map(flat: flatAgain).resources.first?["effectivePeriod"]
+        #expect(period == ["start": "2024-01-02T09:30:00+01:00", "end": "2024-01-02T10:00:00+01:00"], "\(String(describing: period))")
+        let pointBack = back.map(flat: FlatComposition(template: try Self.bloodPressureTemplate()).flat(
+            try FlatComposition(template: try Self.bloodPressureTemplate()).composition(point)))
+        #expect(pointBack.resources.first?["effectiveDateTime"] == "2024-01-02T10:00:00+01:00", "\(pointBack.resources)")
+    }
+
+    static func bloodPressureTemplate() throws -> OperationalTemplate {
+        let url = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/blood_pressure/Blood Pressure.opt")
+        return try OPTParser().parse(try Data(contentsOf: url))
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JSONCore
+import OpenEHR
 
 /// An openEHR data value as the FLAT composition holds it: its RM type and
 /// its leaves by suffix (`|code`, `|magnitude`, `""` for the value itself).
@@ -36,6 +37,7 @@ enum FHIRValues {
         case "DV_URI", "DV_EHR_URI": ["uri", "url", "canonical", "string"]
         case "DV_DURATION": ["Duration", "Quantity", "string"]
         case "DV_PROPORTION": ["Ratio", "Quantity", "decimal"]
+        case "INTERVAL_EVENT": ["Period", "dateTime", "instant"]
         default: []
         }
     }
@@ -91,6 +93,14 @@ enum FHIRValues {
         case ("Annotation", "DV_TEXT"):
             guard let text = value.text("") else { return nil }
             element.set("text", text, type: "markdown")
+        case ("Period", "INTERVAL_EVENT"):
+            // RM data structures §INTERVAL_EVENT: the interval ends at its time and starts width before.
+            guard let end = value.text(""), let time = ISODateTime(end), let width = value.text("|width"),
+                let seconds = ISO8601Text.seconds(ofDuration: width, nominal: false)
+            else { return nil }
+            let start = ISODateTime(microsecondsSinceEpoch: time.microsecondsSinceEpoch - Int64((seconds * 1_000_000).rounded()))
+            element.set("start", start.text(offsetMinutes: ISODateTime.offsetMinutes(of: end) ?? 0), type: "dateTime")
+            element.set("end", end, type: "dateTime")
         case ("Period", "DV_DATE_TIME"), ("Period", "DV_DATE"):
             guard let start = value.text("") else { return nil }
             element.set("start", start, type: "dateTime")

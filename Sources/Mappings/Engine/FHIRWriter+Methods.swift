@@ -59,7 +59,9 @@ extension FHIRWriter {
         guard let path = method.fhir else {
             return (scope.parent, Array(scope.chain.dropLast()))
         }
-        let value = method.dataType == DataMappingType.none || method.slotArchetype != nil || method.reference != nil || !method.manual.isEmpty
+        // An event is a time only for a method that ends there (one that goes on below maps its data).
+        let structure = !method.followedBy.isEmpty && FlatValues.eventTypes.contains(template.nodes[occurrence.node].rmType)
+        let value = method.dataType == DataMappingType.none || method.slotArchetype != nil || method.reference != nil || !method.manual.isEmpty || structure
             ? nil : self.value(at: occurrence)
         var preferred = method.fhirConditions.filter { $0.operator == .type && Self.same($0.targetRoot, path) }.flatMap(\.criteria)
         if let reference = method.reference { preferred.append(reference.resourceType) }
@@ -109,6 +111,7 @@ extension FHIRWriter {
         }
         var node = occurrence.node
         var path = occurrence.path
+        if FlatValues.eventTypes.contains(template.nodes[node].rmType) { return eventValue(at: path) }
         if template.nodes[node].rmType == "ELEMENT" {
             guard let chosen = template.children(node).first(where: { template.nodes[$0].rmType.hasPrefix("DV_") && reader.has(path + "/" + template.nodes[$0].id) })
             else { return nil }
@@ -125,6 +128,19 @@ extension FHIRWriter {
             value = OpenEHRValue(rmType: rmType, leaves: leaves.merging(["": .string(zoned)]) { $1 })
         }
         return value
+    }
+
+    /// An event as a FHIR time (FHIRconnect §EVENT): its time, a
+    /// DV_DATE_TIME; with a width, an INTERVAL_EVENT (`FHIRValues`: a Period
+    /// from time − width to time, or its time).
+    func eventValue(at path: String) -> OpenEHRValue? {
+        guard let text = reader.leaves(path + "/time")[""]?.stringValue else { return nil }
+        let time = JSON.string(LocalTime.zoned(text, in: zone) ?? text)
+        // `width` as a client writes it, `_width` as Socle's FLAT output names the attribute the web template does not list.
+        guard let width = reader.leaves(path + "/width")[""] ?? reader.leaves(path + "/_width")[""] else {
+            return OpenEHRValue(rmType: "DV_DATE_TIME", leaves: ["": time])
+        }
+        return OpenEHRValue(rmType: "INTERVAL_EVENT", leaves: ["": time, "|width": width])
     }
 
     /// A slot: the model mapping of that archetype, run with its archetype at the slot.

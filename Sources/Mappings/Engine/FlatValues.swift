@@ -1,5 +1,6 @@
 import FHIR
 import JSONCore
+import OpenEHR
 
 /// FHIR values written as FLAT leaves of an openEHR data value
 /// (FHIRconnect §Data mappings: Quantity⇄DV_QUANTITY,
@@ -212,5 +213,34 @@ enum FlatValues {
         case "type": return "|type"
         default: return nil
         }
+    }
+
+    /// The RM types of an event node.
+    static let eventTypes: Set<String> = ["EVENT", "POINT_EVENT", "INTERVAL_EVENT"]
+    /// The FHIR types that are an event's time (FHIRconnect §EVENT).
+    static let timeTypes: Set<String> = ["dateTime", "instant", "date", "time", "Period"]
+
+    /// A FHIR time as the event of a history (FHIRconnect §EVENT): a
+    /// dateTime, instant, date or time is a POINT_EVENT at it; a Period with
+    /// both ends an INTERVAL_EVENT whose time is its end (RM data structures
+    /// §INTERVAL_EVENT: the interval starts at time − width) and width its
+    /// length, math function `actual` (openehr 640: the values are as they
+    /// were over the interval); a Period with one end a POINT_EVENT at it.
+    static func writeEvent(_ node: FHIRNode, at path: String, into flat: inout JSONObject) -> Bool {
+        guard node.type == "Period" else {
+            guard let text = node.value?.stringValue else { return false }
+            flat[path + "/time"] = .string(text)
+            return true
+        }
+        let start = node.value?["start"]?.stringValue, end = node.value?["end"]?.stringValue
+        guard let time = end ?? start else { return false }
+        flat[path + "/time"] = .string(time)
+        if let start, let end, let from = ISODateTime(start), let to = ISODateTime(end), to >= from {
+            flat[path + "/width"] = .string(ISO8601Text.duration(microseconds: to.microsecondsSinceEpoch - from.microsecondsSinceEpoch))
+            flat[path + "/math_function|code"] = "640"
+            flat[path + "/math_function|value"] = "actual"
+            flat[path + "/math_function|terminology"] = "openehr"
+        }
+        return true
     }
 }

@@ -74,6 +74,14 @@ extension FlatWriter {
             target = (chosen, path + "/" + template.nodes[chosen].id)
         }
         let targetType = template.nodes[target.node].rmType
+        if FlatValues.eventTypes.contains(targetType) {
+            // A method that goes on below the event (its data) maps a structure, not the event's time.
+            guard method.followedBy.isEmpty, FlatValues.timeTypes.contains(element.node.type) else { return }
+            if !FlatValues.writeEvent(element.node, at: target.path, into: &flat) {
+                notes.append("\(method.name): a FHIR \(element.node.type) is no event time (\(target.path))")
+            }
+            return
+        }
         guard targetType.hasPrefix("DV_") else { return }
         if !FlatValues.write(element.node, as: targetType, at: target.path, terminology: template.nodes[target.node].terminology, into: &flat) {
             notes.append("\(method.name): a FHIR \(element.node.type) does not convert to \(targetType) (\(target.path))")

@@ -59,6 +59,29 @@ public enum ISO8601Text {
     /// A duration's length in seconds (BASE ISO8601_DURATION `to_seconds`):
     /// weeks, days, hours, minutes and seconds exactly; years and months at
     /// their average length when `nominal`, otherwise nil, their length varying.
+    /// An exact duration of so many microseconds (`PT2H`, `P1DT30M`,
+    /// `PT0.5S`): days, hours, minutes and seconds, no year or month.
+    public static func duration(microseconds: Int64) -> String {
+        var rest = abs(microseconds)
+        let days = rest / 86_400_000_000
+        rest %= 86_400_000_000
+        let hours = rest / 3_600_000_000
+        rest %= 3_600_000_000
+        let minutes = rest / 60_000_000
+        rest %= 60_000_000
+        var text = microseconds < 0 ? "-P" : "P"
+        if days > 0 { text += "\(days)D" }
+        var time = ""
+        if hours > 0 { time += "\(hours)H" }
+        if minutes > 0 { time += "\(minutes)M" }
+        if rest > 0 {
+            let fraction = rest % 1_000_000
+            time += fraction == 0 ? "\(rest / 1_000_000)S" : "\(rest / 1_000_000)." + String(String(fraction + 1_000_000).dropFirst()).replacing(/0+$/, with: "") + "S"
+        }
+        if !time.isEmpty { text += "T" + time }
+        return text == "P" || text == "-P" ? "PT0S" : text
+    }
+
     public static func seconds(ofDuration text: String, nominal: Bool) -> Double? {
         guard isDuration(text) else { return nil }
         var rest = Substring(text)

@@ -72,6 +72,28 @@ public struct ISODateTime: Sendable, Hashable, Comparable, CustomStringConvertib
             + pad(secondOfDay % 3600 / 60, 2) + ":" + pad(secondOfDay % 60, 2) + "." + pad(micros, 6) + "Z"
     }
 
+    /// This instant at a zone offset, to the second (and its fraction when
+    /// it has one): `2024-02-21T16:46:17+01:00`, `Z` for an offset of 0.
+    public func text(offsetMinutes: Int) -> String {
+        let local = ISODateTime(microsecondsSinceEpoch: microsecondsSinceEpoch + Int64(offsetMinutes) * 60_000_000).description
+        var text = String(local.dropLast(8))  // `.ffffffZ`
+        let fraction = local.dropFirst(20).dropLast().replacing(/0+$/, with: "")
+        if !fraction.isEmpty { text += "." + fraction }
+        guard offsetMinutes != 0 else { return text + "Z" }
+        return text + (offsetMinutes < 0 ? "-" : "+") + pad(abs(offsetMinutes) / 60, 2) + ":" + pad(abs(offsetMinutes) % 60, 2)
+    }
+
+    /// The zone offset a date-time is written with, in minutes; nil without one.
+    public static func offsetMinutes(of text: String) -> Int? {
+        guard let tee = text.firstIndex(of: "T") else { return nil }
+        let time = text[text.index(after: tee)...]
+        if time.hasSuffix("Z") { return 0 }
+        guard let sign = time.lastIndex(where: { $0 == "+" || $0 == "-" }) else { return nil }
+        let digits = time[time.index(after: sign)...].filter(\.isNumber)
+        guard digits.count == 4, let hours = Int(digits.prefix(2)), let minutes = Int(digits.suffix(2)) else { return nil }
+        return (time[sign] == "-" ? -1 : 1) * (hours * 60 + minutes)
+    }
+
     /// The UTC calendar fields: year, month, day, hour, minute, second and
     /// weekday (0 is Sunday), for formats other than ISO 8601 (HTTP dates).
     public var utcFields: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, weekday: Int) {
