@@ -27,12 +27,41 @@ import Testing
 
     static func json(_ text: String) throws -> JSON { try JSONParser.parse(Array(text.utf8)) }
 
+    /// A model mapping of the blood pressure archetype onto Observations: the header, then `mappings`.
+    static func bloodPressureModel(_ body: String) -> String {
+        """
+        grammar: FHIRConnect/v1.0.0
+        type: model
+        metadata: {name: OBSERVATION.blood_pressure.v2, version: 1.0.0}
+        spec:
+          system: FHIR
+          version: R4
+          openEhrConfig: {archetype: openEHR-EHR-OBSERVATION.blood_pressure.v2}
+          fhirConfig: {structureDefinition: "http://hl7.org/fhir/StructureDefinition/Observation"}
+
+        """ + body
+    }
+
+    /// The context of the blood pressure template for resources claiming `profile`.
+    static func bloodPressureContext(profile: String) -> String {
+        """
+        grammar: FHIRConnect/v1.0.0
+        type: context
+        metadata: {name: bp, version: 1.0.0}
+        spec: {system: FHIR, version: R4}
+        context:
+          profile: {url: "\(profile)"}
+          template: {id: "Blood Pressure"}
+          archetypes: ["OBSERVATION.blood_pressure.v2"]
+          start: "OBSERVATION.blood_pressure.v2"
+        """
+    }
+
     /// An engine of a mapping written in the test, on openFHIR's Blood Pressure template.
     static func bloodPressureEngine(model: String, context: String) throws -> FHIRToOpenEHR {
         let library = MappingLibrary(files: [("model.yml", model), ("context.yml", context)])
         let resolved = try #require(library.contexts.first, "\(library.files.flatMap(\.problems))")
-        let url = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/blood_pressure/Blood Pressure.opt")
-        let flatFormat = FlatComposition(template: try OPTParser().parse(try Data(contentsOf: url)))
+        let flatFormat = FlatComposition(template: try bloodPressureTemplate())
         return FHIRToOpenEHR(context: resolved, template: MappingTemplate(webTemplate: flatFormat.webTemplate))
     }
 
@@ -130,15 +159,7 @@ import Testing
     /// reference names in the bundle; entries of the start mapping's type
     /// that carry the context's profile are the ones mapped.
     @Test func resolveFollowsAReferenceInTheBundle() throws {
-        let model = """
-            grammar: FHIRConnect/v1.0.0
-            type: model
-            metadata: {name: OBSERVATION.blood_pressure.v2, version: 1.0.0}
-            spec:
-              system: FHIR
-              version: R4
-              openEhrConfig: {archetype: openEHR-EHR-OBSERVATION.blood_pressure.v2}
-              fhirConfig: {structureDefinition: "http://hl7.org/fhir/StructureDefinition/Observation"}
+        let model = Self.bloodPressureModel("""
             preprocessor:
               hierarchy:
                 with: {fhir: "$resource", openehr: "$archetype/data[at0001]/events[at0006]"}
@@ -148,18 +169,8 @@ import Testing
                 with:
                   fhir: "$resource.derivedFrom.resolve().as(Observation).code.text"
                   openehr: "$archetype/data[at0001]/events[at0006]/data[at0003]/items[at0033]"
-            """
-        let context = """
-            grammar: FHIRConnect/v1.0.0
-            type: context
-            metadata: {name: bp, version: 1.0.0}
-            spec: {system: FHIR, version: R4}
-            context:
-              profile: {url: "http://example.org/bp"}
-              template: {id: "Blood Pressure"}
-              archetypes: ["OBSERVATION.blood_pressure.v2"]
-              start: "OBSERVATION.blood_pressure.v2"
-            """
+            """)
+        let context = Self.bloodPressureContext(profile: "http://example.org/bp")
         let engine = try Self.bloodPressureEngine(model: model, context: context)
         let bundle = """
             {"resourceType": "Bundle", "type": "collection", "entry": [
@@ -180,15 +191,7 @@ import Testing
     /// A manual mapping's condition on `$resource` reads the resource, on
     /// `$fhirRoot` the method's element (FHIRconnect §Manual mappings, §Variables).
     @Test func manualConditionsReadTheResourceAndTheElement() throws {
-        let model = """
-            grammar: FHIRConnect/v1.0.0
-            type: model
-            metadata: {name: OBSERVATION.blood_pressure.v2, version: 1.0.0}
-            spec:
-              system: FHIR
-              version: R4
-              openEhrConfig: {archetype: openEHR-EHR-OBSERVATION.blood_pressure.v2}
-              fhirConfig: {structureDefinition: "http://hl7.org/fhir/StructureDefinition/Observation"}
+        let model = Self.bloodPressureModel("""
             mappings:
               - name: "factors"
                 with:
@@ -201,18 +204,8 @@ import Testing
                   - name: "whenCoded"
                     openehr: [{path: "$openehrRoot", value: "coded only"}]
                     fhirCondition: {targetRoot: "$fhirRoot", targetAttribute: "coding.code", operator: "one of", criteria: "85354-9"}
-            """
-        let context = """
-            grammar: FHIRConnect/v1.0.0
-            type: context
-            metadata: {name: bp, version: 1.0.0}
-            spec: {system: FHIR, version: R4}
-            context:
-              profile: {url: "Observation"}
-              template: {id: "Blood Pressure"}
-              archetypes: ["OBSERVATION.blood_pressure.v2"]
-              start: "OBSERVATION.blood_pressure.v2"
-            """
+            """)
+        let context = Self.bloodPressureContext(profile: "Observation")
         let engine = try Self.bloodPressureEngine(model: model, context: context)
         let key = "blood_pressure/blood_pressure/a24_hour_average/confounding_factors"
         func factors(status: String, code: String) throws -> JSON? {
@@ -233,15 +226,7 @@ import Testing
     /// and width its length (RM data structures §INTERVAL_EVENT: it starts
     /// at time − width), math function `actual`; and back, the Period again.
     @Test func aTimeOnAnEventIsAPointOrAnIntervalEvent() throws {
-        let model = """
-            grammar: FHIRConnect/v1.0.0
-            type: model
-            metadata: {name: OBSERVATION.blood_pressure.v2, version: 1.0.0}
-            spec:
-              system: FHIR
-              version: R4
-              openEhrConfig: {archetype: openEHR-EHR-OBSERVATION.blood_pressure.v2}
-              fhirConfig: {structureDefinition: "http://hl7.org/fhir/StructureDefinition/Observation"}
+        let model = Self.bloodPressureModel("""
             mappings:
               - name: "event"
                 with: {fhir: "$resource", openehr: "$archetype/data[at0001]/events[at0006]"}
@@ -249,18 +234,8 @@ import Testing
                   mappings:
                     - name: "eventTime"
                       with: {fhir: "effective", openehr: "$openehrRoot"}
-            """
-        let context = """
-            grammar: FHIRConnect/v1.0.0
-            type: context
-            metadata: {name: bp, version: 1.0.0}
-            spec: {system: FHIR, version: R4}
-            context:
-              profile: {url: "http://hl7.org/fhir/StructureDefinition/Observation"}
-              template: {id: "Blood Pressure"}
-              archetypes: ["OBSERVATION.blood_pressure.v2"]
-              start: "OBSERVATION.blood_pressure.v2"
-            """
+            """)
+        let context = Self.bloodPressureContext(profile: "http://hl7.org/fhir/StructureDefinition/Observation")
         let engine = try Self.bloodPressureEngine(model: model, context: context)
         func flat(_ effective: String) throws -> JSONObject {
             let observation = """

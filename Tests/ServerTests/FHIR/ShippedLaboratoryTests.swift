@@ -38,21 +38,28 @@ struct ShippedLaboratoryTests {
         ]
     }
 
+    /// The report and its two results (glucose, appearance) in one transaction,
+    /// each answered 201: their references, results first, as the response gives them.
+    static func postReportWithTwoResults(_ server: TestServer) async throws -> [String] {
+        let reply = try await server.send(.post, "/fhir", headers: json, body: Transactions.transaction([
+            Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r1", glucose),
+            Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r2", appearance),
+            Transactions.entry("POST", "DiagnosticReport", fullUrl: "urn:uuid:rep", report(results: ["urn:uuid:r1", "urn:uuid:r2"])),
+        ]))
+        #expect(reply.status == .ok, "\(reply.body)")
+        let entries = reply.json["entry"]?.arrayValue ?? []
+        #expect(entries.compactMap { $0["response"]?["status"]?.stringValue } == ["201 Created", "201 Created", "201 Created"], "\(reply.body)")
+        let references = entries.compactMap { $0["fullUrl"]?.stringValue }
+        try #require(references.count == 3, "\(reply.body)")
+        return references
+    }
+
     /// The report and its two results in one transaction: three resources on the
     /// FHIR face, as sent; one composition with two analytes on the openEHR face.
     @Test(arguments: TestEngine.available)
     func aReportAndItsResultsAreOneComposition(engine: TestEngine) async throws {
         try await ShippedMappingsTests.withServer(engine) { server, ehrID in
-            let reply = try await server.send(.post, "/fhir", headers: Self.json, body: Transactions.transaction([
-                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r1", Self.glucose),
-                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r2", Self.appearance),
-                Transactions.entry("POST", "DiagnosticReport", fullUrl: "urn:uuid:rep", Self.report(results: ["urn:uuid:r1", "urn:uuid:r2"])),
-            ]))
-            #expect(reply.status == .ok, "\(reply.body)")
-            let entries = reply.json["entry"]?.arrayValue ?? []
-            #expect(entries.compactMap { $0["response"]?["status"]?.stringValue } == ["201 Created", "201 Created", "201 Created"], "\(reply.body)")
-            let references = entries.compactMap { $0["fullUrl"]?.stringValue }
-            #expect(references.count == 3)
+            let references = try await Self.postReportWithTwoResults(server)
 
             // openEHR: one composition, its two analytes.
             let analytes = try await ShippedMappingsTests.rows(server, """
@@ -97,13 +104,7 @@ struct ShippedLaboratoryTests {
     @Test(arguments: TestEngine.available)
     func aResultChangedAloneIsANewVersionOfItsReportsComposition(engine: TestEngine) async throws {
         try await ShippedMappingsTests.withServer(engine) { server, _ in
-            let reply = try await server.send(.post, "/fhir", headers: Self.json, body: Transactions.transaction([
-                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r1", Self.glucose),
-                Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r2", Self.appearance),
-                Transactions.entry("POST", "DiagnosticReport", fullUrl: "urn:uuid:rep", Self.report(results: ["urn:uuid:r1", "urn:uuid:r2"])),
-            ]))
-            let references = reply.json["entry"]?.arrayValue?.compactMap { $0["fullUrl"]?.stringValue } ?? []
-            try #require(references.count == 3, "\(reply.body)")
+            let references = try await Self.postReportWithTwoResults(server)
             let id = String(references[0].dropFirst("Observation/".count))
             guard case .object(var corrected) = Self.glucose.settingID(id) else { return }
             corrected["valueQuantity"] = ["value": .number("2.5"), "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"]
