@@ -178,10 +178,13 @@ public struct FlatComposition: Sendable {
                 covered = ""
                 coveredSteps = 0
             }
-            // The node's own steps: its path's steps below the node above's.
-            let own = parsed.dropFirst(coveredSteps)
+            // The node's own steps: its path's steps below the node above's. The key's index numbers
+            // the node's last archetyped step (an ELEMENT the web template merges with its one value,
+            // `items[at0044]/value`, repeats as the ELEMENT), else its last step.
+            let own = Array(parsed.dropFirst(coveredSteps))
+            let numbered = own.lastIndex { $0.nodeID != nil } ?? own.count - 1
             for (offset, step) in own.enumerated() {
-                steps.append((step, offset == own.count - 1 ? indexes[depth] : 0))
+                steps.append((step, offset == numbered ? indexes[depth] : 0))
             }
             covered = aql
             coveredSteps = parsed.count

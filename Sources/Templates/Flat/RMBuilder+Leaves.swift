@@ -348,8 +348,9 @@ extension RMBuilder {
                     $0.nodeID == constraint.nodeID && $0.archetypeID == constraint.archetypeID && $0.rmTypeName == constraint.rmTypeName
                 } ?? alternatives.count
             }
+            // Occurrences of one node in the order of their indexes, whatever the order of their keys (`order:1/…` before `order:0/…`).
             let items = node.children.filter { $0.attribute == attribute }.enumerated()
-                .sorted { (rank($0.element.node), $0.offset) < (rank($1.element.node), $1.offset) }
+                .sorted { (rank($0.element.node), $0.element.index, $0.offset) < (rank($1.element.node), $1.element.index, $1.offset) }
                 .map { json($0.element.node, examples: examples, language: language) }
             let isList = schema[node.type]?.attributes[attribute]?.isList ?? false
             object[attribute] = isList ? .array(items) : items.first

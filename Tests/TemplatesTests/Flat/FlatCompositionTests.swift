@@ -261,6 +261,30 @@ import Testing
         }
     }
 
+    /// Occurrences of an ELEMENT the web template merges with its one value
+    /// (`additional_instruction`, aqlPath `…/items[at0044]/value`) are as many
+    /// ELEMENTs, and the occurrences of a node come in the order of their
+    /// indexes, whatever the order of the keys (openFHIR's medication order
+    /// FLAT gives `order:1/…` first; each of its keys kept only the last
+    /// instruction of an order before).
+    @Test func repeatedElementsAndOccurrencesKeepTheirIndexes() throws {
+        let folder = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/medication_order")
+        let format = FlatComposition(template: try OPTParser().parse(try Data(contentsOf: folder.appendingPathComponent("medication order.opt"))))
+        let flat = try #require(try JSONParser.parse(Array(try Data(contentsOf: folder.appendingPathComponent("medication_order_flat.json")))).objectValue)
+        let composition = try format.composition(flat)
+        let activities = composition["content"]?.arrayValue?.first?["activities"]?.arrayValue ?? []
+        func instructions(_ activity: JSON) -> [String] {
+            (activity["description"]?["items"]?.arrayValue ?? []).filter { $0["archetype_node_id"] == "at0044" }.compactMap { $0["value"]?["value"]?.stringValue }
+        }
+        #expect(activities.map { $0["description"]?["items"]?.arrayValue?.first?["value"]?["value"] } == ["Lorem ipsum0", "Lorem ipsum1"])
+        #expect(activities.map(instructions) == [
+            ["Additional instruction on one first", "Additional instruction on one second"],
+            ["Additional instruction on two first", "Additional instruction on two second", "Additional instruction on two third"],
+        ])
+        let back = format.flat(composition)
+        #expect(back["medication_order/medication_order/order:1/additional_instruction:2"] == "Additional instruction on two third")
+    }
+
     /// A history the keys give no origin takes its earliest event's time
     /// (RM EHR §HISTORY: the offsets of its events are counted from it), not
     /// `ctx/time`; an origin given (`…/history_origin`) is kept.
