@@ -44,8 +44,9 @@ import Testing
     }
 
     /// openFHIR's growth chart (`GrowthChartToFhirTest`): 12 Observations,
-    /// three of each kind; the weights and head circumferences with the
-    /// values, units, times and comments of the FLAT file.
+    /// three of each kind (the corpus file's heights and BMIs are equal), the
+    /// weights and head circumferences with the values, units, times and
+    /// comments of the FLAT file.
     @Test func growthChartToFHIR() throws {
         // openFHIR's composition model gives height, BMI and head circumference the body weight's
         // event path (`data[at0002]/events[at0003]`); their archetypes' own, as their models name
@@ -56,11 +57,10 @@ import Testing
             ("OBSERVATION.head_circumference.v1" + wrong, "OBSERVATION.head_circumference.v1]/data[at0001]/events[at0010]")]
         let outcome = try Self.resources(
             folder: "growth_chart", template: "Growth chart.opt", flat: "growth_chart_flat.json", fixes: ["growth-chart.model.yml": fixes])
-        withKnownIssue("heights and BMIs: the path events[at0002] reaches only the template's first node of that id (the named Birth event), not the any_event occurrences") {
-            #expect(outcome.resources.count == 12, "\(outcome.notes)")
-            #expect(Self.count(outcome.resources, "height") == 3)
-            #expect(Self.count(outcome.resources, "bmi") == 3)
-        }
+        // Equal Observations of three events are three (three heights of 500 cm without a time).
+        #expect(outcome.resources.count == 12, "\(outcome.notes)")
+        #expect(Self.count(outcome.resources, "height") == 3)
+        #expect(Self.count(outcome.resources, "bmi") == 3)
         let weights = Self.byCategory(outcome.resources, "weight")
         #expect(weights.count == 3, "\(weights.keys)")
         for (time, value, unit, note) in [
@@ -93,20 +93,15 @@ import Testing
         }
         let one = try #require(outcome.resources.first { notes($0).contains { $0.hasPrefix("Additional instruction on one") } }, "\(outcome.resources)")
         let two = try #require(outcome.resources.first { notes($0).contains { $0.hasPrefix("Additional instruction on two") } })
-        // The contained Medication is made with its text; the request's `medicationReference` to it is not written.
-        #expect(one["contained"]?.arrayValue?.first?["code"]?["text"] == "Lorem ipsum0", "\(JSONSerializer.string(one))")
         let dose = one["dosageInstruction"]?.arrayValue?.first?["doseAndRate"]?.arrayValue?.first?["doseQuantity"]
         #expect(dose?["value"].flatMap { Double(JSONSerializer.string($0)) } == 21.0 && dose?["unit"] == "mm", "\(one)")
         #expect(Set(notes(one)) == ["Additional instruction on one first", "Additional instruction on one second"])
         #expect(Set(notes(two)) == ["Additional instruction on two first", "Additional instruction on two second", "Additional instruction on two third"])
-        withKnownIssue("`medication[x]` gets no reference to the contained Medication") {
-            #expect(medication(one)?["code"]?["text"] == "Lorem ipsum0")
-            #expect(medication(two)?["code"]?["text"] == "Lorem ipsum1")
-        }
+        #expect(medication(one)?["code"]?["text"] == "Lorem ipsum0", "\(JSONSerializer.string(one))")
+        #expect(medication(two)?["code"]?["text"] == "Lorem ipsum1")
         #expect(one["authoredOn"] == nil)
         let instruction = one["dosageInstruction"]?.arrayValue?.first?["additionalInstruction"]?.arrayValue?.first?["coding"]?.arrayValue?.first
         #expect(instruction?["code"] == "at0067" && instruction?["system"] == "local", "\(one)")
-        #expect(two["contained"]?.arrayValue?.first?["code"]?["text"] == "Lorem ipsum1", "\(two)")
         #expect(two["dosageInstruction"] == nil, "\(two)")
         #expect(two["authoredOn"]?.stringValue?.hasPrefix("2022-02-03T04:05:06") == true, "\(two)")
     }

@@ -46,14 +46,18 @@ final class FHIRElement {
 
     /// The element's JSON; nil when nothing was written in it. A list keeps
     /// one of equal items (a condition and a manual mapping that write the
-    /// same coding make one coding).
+    /// same coding make one coding), but for a bundle's entries and contained
+    /// resources: equal resources are each an event's (three equal heights
+    /// recorded at three events are three Observations).
     func json(resourceType: Bool = false) -> JSON? {
         if isPrimitive { return value }
         var object = JSONObject()
         if resourceType { object["resourceType"] = .string(type) }
         for member in members {
             let values = member.items.compactMap { $0.json(resourceType: JSONMemberKind.isResource($0.type)) }
-            if member.isArray {
+            if member.isArray, member.key == "entry" || member.key == "contained" {
+                if !values.isEmpty { object[member.key] = .array(values) }
+            } else if member.isArray {
                 var unique: [JSON] = []
                 for value in values where !unique.contains(value) { unique.append(value) }
                 if !unique.isEmpty { object[member.key] = .array(unique) }

@@ -64,7 +64,8 @@ extension FHIRWriter {
         let value = method.dataType == DataMappingType.none || method.slotArchetype != nil || method.reference != nil || !method.manual.isEmpty || structure
             ? nil : self.value(at: occurrence)
         var preferred = method.fhirConditions.filter { $0.operator == .type && Self.same($0.targetRoot, path) }.flatMap(\.criteria)
-        if let reference = method.reference { preferred.append(reference.resourceType) }
+        // A reference mapping's element is the resource's place, else a Reference to it (`medication[x]` → `medicationReference`).
+        if let reference = method.reference { preferred += [reference.resourceType, "Reference"] }
         if value == nil, method.dataType != DataMappingType.none, method.manual.isEmpty, method.slotArchetype == nil, method.reference == nil,
             method.followedBy.isEmpty, method.openEHR != nil
         {
