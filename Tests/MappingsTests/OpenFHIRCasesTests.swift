@@ -105,4 +105,56 @@ import Testing
         #expect(two["dosageInstruction"] == nil, "\(two)")
         #expect(two["authoredOn"]?.stringValue?.hasPrefix("2022-02-03T04:05:06") == true, "\(two)")
     }
+
+    /// openFHIR's NEWS2 encounter (its NEWS2 test, openEHR → FHIR): one
+    /// Observation per archetype, told apart by their SNOMED CT codes, with
+    /// the score components as ordinals (value, code, symbol as unit) and the
+    /// vital signs' values and units.
+    @Test func news2ToFHIR() throws {
+        let outcome = try Self.resources(folder: "news2", template: "NEWS2 Encounter Parent.opt", flat: "news2_encounter_parent_FLAT.json")
+        func coded(_ code: String) -> [JSON] {
+            outcome.resources.filter { $0["code"]?["coding"]?.arrayValue?.first?["code"]?.stringValue == code }
+        }
+        func category(_ resource: JSON?) -> String? { resource?["category"]?.arrayValue?.first?["coding"]?.arrayValue?.first?["code"]?.stringValue }
+        func component(_ resource: JSON?, _ code: String) -> JSON? {
+            let found = resource?["component"]?.arrayValue?.filter { $0["code"]?["coding"]?.arrayValue?.first?["code"]?.stringValue == code } ?? []
+            #expect(found.count == 1, "component \(code)")
+            return found.first?["valueQuantity"]
+        }
+        func number(_ json: JSON?) -> Double? { json.flatMap { Double(JSONSerializer.string($0)) } }
+
+        let news2 = coded("1104051000000101")
+        #expect(news2.count == 1, "\(outcome.notes)")
+        #expect(news2.first?["status"] == "final" && category(news2.first) == "survey" && number(news2.first?["valueQuantity"]?["value"]) == 9)
+        for (code, value, ordinal, symbol) in [
+            ("1104301000000104", 3.0, "at0064", "≥25"), ("1104311000000102", 2, "at0032", "92-93"), ("1104331000000105", 0, "at0036", "Air"),
+            ("1104341000000101", 2, "at0016", "91-100"), ("1104361000000100", 0, "at0024", "Alert"), ("1104371000000107", 3, "at0039", "≤35.0"),
+            ("1104351000000103", 1, "at0012", "41-50"),
+        ] {
+            let quantity = component(news2.first, code)
+            #expect(number(quantity?["value"]) == value && quantity?["code"]?.stringValue == ordinal && quantity?["unit"]?.stringValue == symbol, "\(code): \(String(describing: quantity))")
+        }
+        let acvpu = coded("1104441000000107")
+        #expect(acvpu.count == 1 && acvpu.first?["status"] == "final" && category(acvpu.first) == "survey")
+        #expect(acvpu.first?["valueCodeableConcept"]?["coding"]?.arrayValue?.first?["code"] == "at0015" && acvpu.first?["valueCodeableConcept"]?["text"] == "Confusion")
+
+        let pressure = coded("75367002")
+        #expect(pressure.count == 1 && pressure.first?["status"] == "final" && category(pressure.first) == "vital-signs")
+        #expect(pressure.first?["bodySite"]?["coding"]?.arrayValue?.first?["code"] == "at0028" && pressure.first?["bodySite"]?["text"] == "Left thigh")
+        for (code, value) in [("1091811000000102", 175.0), ("72313002", 335.0)] {
+            let quantity = component(pressure.first, code)
+            #expect(number(quantity?["value"]) == value && quantity?["unit"] == "mm[Hg]", "\(code)")
+        }
+        for (code, value, unit) in [("276885007", 2.1, "Cel"), ("364075005", 120.0, "/min"), ("86290005", 183.0, "/min")] {
+            let found = coded(code)
+            #expect(found.count == 1 && found.first?["status"] == "final" && category(found.first) == "vital-signs", "\(code)")
+            #expect(number(found.first?["valueQuantity"]?["value"]) == value && found.first?["valueQuantity"]?["unit"]?.stringValue == unit, "\(code)")
+        }
+        let oximetry = coded("103228002")
+        #expect(oximetry.count == 1 && oximetry.first?["status"] == "final" && category(oximetry.first) == "vital-signs")
+        let saturation = oximetry.first?["valueQuantity"]
+        #expect(number(saturation?["value"]) == 37.6 && saturation?["code"] == "%" && saturation?["system"] == "http://unitsofmeasure.org", "\(String(describing: saturation))")
+        // openFHIR writes the unit's name ("percent"); Socle the UCUM code as unit too ("%", R4 Quantity.unit: a representation of the unit).
+        #expect(saturation?["unit"] == "%", "\(String(describing: saturation))")
+    }
 }

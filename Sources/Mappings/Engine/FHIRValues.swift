@@ -77,6 +77,12 @@ enum FHIRValues {
                 element.set("system", "http://unitsofmeasure.org")
                 element.set("code", unit)
             }
+        case ("Quantity", "DV_ORDINAL"), ("Quantity", "DV_SCALE"):
+            // A score as openFHIR writes it (NEWS2 `value.as(Quantity)`): its value, the symbol's code as code and its text as unit.
+            guard let ordinal = value["|ordinal"] else { return nil }
+            element.set("value", decimal: ordinal)
+            if let code = value.text("|code") { element.set("code", code) }
+            if let symbol = value.text("|value") { element.set("unit", symbol) }
         case ("Quantity", "DV_COUNT"):
             guard let count = value[""] else { return nil }
             element.set("value", decimal: count)

@@ -35,6 +35,12 @@ enum FlatValues {
             guard let id = object?["value"]?.stringValue else { return false }
             flat[path] = .string(object?["system"]?.stringValue.map { "\($0)::\(id)" } ?? id)
             return true
+        case "DV_ORDINAL", "DV_SCALE" where node.type == "Quantity":
+            // openFHIR's score as a Quantity (NEWS2): the symbol's code as the code, its text as the unit; the template gives the ordinal.
+            guard let code = object?["code"]?.stringValue else { return false }
+            flat[path + "|code"] = .string(code)
+            if let unit = object?["unit"]?.stringValue { flat[path + "|value"] = .string(unit) }
+            return true
         case "DV_CODED_TEXT", "DV_ORDINAL", "DV_SCALE":
             guard let coding = Self.coding(node) else { return false }
             if let code = coding.code { flat[path + "|code"] = .string(code) }
@@ -124,7 +130,7 @@ enum FlatValues {
     /// The openEHR data value types a FHIR type converts to, best first.
     static func preferredTypes(_ fhirType: String) -> [String] {
         switch fhirType {
-        case "Quantity", "Age", "Duration", "Distance", "Count", "SimpleQuantity": ["DV_QUANTITY", "DV_COUNT", "DV_PROPORTION"]
+        case "Quantity", "Age", "Duration", "Distance", "Count", "SimpleQuantity": ["DV_QUANTITY", "DV_COUNT", "DV_PROPORTION", "DV_ORDINAL"]
         case "Ratio": ["DV_PROPORTION"]
         case "CodeableConcept", "Coding", "code": ["DV_CODED_TEXT", "DV_ORDINAL", "DV_TEXT"]
         case "string", "markdown", "Annotation": ["DV_TEXT"]
