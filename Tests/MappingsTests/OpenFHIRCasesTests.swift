@@ -157,4 +157,58 @@ import Testing
         // openFHIR writes the unit's name ("percent"); Socle the UCUM code as unit too ("%", R4 Quantity.unit: a representation of the unit).
         #expect(saturation?["unit"] == "%", "\(String(describing: saturation))")
     }
+
+    /// The node below `composition` reached by archetype node ids, each one
+    /// level down (`["openEHR-EHR-OBSERVATION.news2.v1", "at0001", "at0002", …]`).
+    static func node(_ composition: JSON, _ ids: [String]) -> JSON? {
+        func children(_ json: JSON) -> [JSON] {
+            (json.objectValue?.members ?? []).flatMap { member -> [JSON] in
+                if let items = member.value.arrayValue { return items }
+                return member.value.objectValue != nil ? [member.value] : []
+            }
+        }
+        var current = composition
+        for id in ids {
+            guard let next = children(current).first(where: { $0["archetype_node_id"]?.stringValue == id }) else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    /// openFHIR's NEWS2 encounter the other way (its NEWS2 test, FHIR →
+    /// openEHR): the example bundle's eight Observations are one
+    /// composition with the total score, the component scores as ordinals
+    /// (the template gives each its symbol: openFHIR writes the UCUM
+    /// annotation `ScoreOf` there), ACVPU, blood pressure, temperature,
+    /// pulse and SpO₂.
+    @Test func news2ToOpenEHR() throws {
+        let library = CorpusMappingFilesTests.load("openfhir/news2")
+        let context = try #require(library.contexts.first)
+        let base = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/news2")
+        let template = try OPTParser().parse(try Data(contentsOf: base.appendingPathComponent("NEWS2 Encounter Parent.opt")))
+        let format = FlatComposition(template: template)
+        let bundle = try JSONParser.parse(Array(try Data(contentsOf: base.appendingPathComponent("exampleBundle.json"))))
+        let outcome = try #require(FHIRToOpenEHR(context: context, template: MappingTemplate(webTemplate: format.webTemplate)).map(bundle))
+        let composition = try format.composition(outcome.flat)
+        let news2 = ["openEHR-EHR-OBSERVATION.news2.v1", "at0001", "at0002", "at0003"]
+        #expect(Self.node(composition, news2 + ["at0028"])?["value"]?["magnitude"].flatMap { Int(JSONSerializer.string($0)) } == 6, "\(outcome.notes)")
+        #expect(Self.node(composition, Array(news2.dropLast()))?["time"]?["value"]?.stringValue?.hasPrefix("2018-10-04") == true)
+        for (item, ordinal) in [("at0006", 2), ("at0029", 2), ("at0034", 0), ("at0004", 0), ("at0005", 1), ("at0008", 0), ("at0007", 1)] {
+            #expect(Self.node(composition, news2 + [item])?["value"]?["value"].flatMap { Int(JSONSerializer.string($0)) } == ordinal, "\(item)")
+        }
+        // A local code reads as the template's term ("Pain"), not as the display the bundle sends ("Mentally alert").
+        let acvpu = Self.node(composition, ["openEHR-EHR-OBSERVATION.acvpu.v1", "at0001", "at0002", "at0003", "at0004"])?["value"]
+        #expect(acvpu?["value"] == "Pain" && acvpu?["defining_code"]?["code_string"] == "at0007", "\(String(describing: acvpu))")
+        // Quantities keep their UCUM code as units (openFHIR writes the unit's name, "millimeter of mercury").
+        let systolic = Self.node(composition, ["openEHR-EHR-OBSERVATION.blood_pressure.v2", "at0001", "at0006", "at0003", "at0004"])?["value"]
+        #expect(systolic?["magnitude"].flatMap { Double(JSONSerializer.string($0)) } == 120 && systolic?["units"] == "mm[Hg]", "\(String(describing: systolic))")
+        #expect(Self.node(composition, ["openEHR-EHR-OBSERVATION.blood_pressure.v2", "at0011", "at0014"])?["value"]?["value"] == "Left thigh")
+        let temperature = Self.node(composition, ["openEHR-EHR-OBSERVATION.body_temperature.v2", "at0002", "at0003", "at0001", "at0004"])?["value"]
+        #expect(temperature?["magnitude"].flatMap { Double(JSONSerializer.string($0)) } == 37.5 && temperature?["units"] == "Cel", "\(String(describing: temperature))")
+        let pulse = Self.node(composition, ["openEHR-EHR-OBSERVATION.pulse.v2", "at0002", "at0003", "at0001", "at0004"])?["value"]
+        #expect(pulse?["magnitude"].flatMap { Double(JSONSerializer.string($0)) } == 95 && pulse?["units"] == "{beats}/min", "\(String(describing: pulse))")
+        let saturation = Self.node(composition, ["openEHR-EHR-OBSERVATION.pulse_oximetry.v1", "at0001", "at0002", "at0003", "at0006"])?["value"]
+        #expect(saturation?["numerator"].flatMap { Double(JSONSerializer.string($0)) } == 93 && saturation?["denominator"].flatMap { Double(JSONSerializer.string($0)) } == 100, "\(String(describing: saturation))")
+        #expect(saturation?["type"] == 2)
+    }
 }

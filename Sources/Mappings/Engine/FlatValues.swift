@@ -36,17 +36,23 @@ enum FlatValues {
             flat[path] = .string(object?["system"]?.stringValue.map { "\($0)::\(id)" } ?? id)
             return true
         case "DV_ORDINAL", "DV_SCALE" where node.type == "Quantity":
-            // openFHIR's score as a Quantity (NEWS2): the symbol's code as the code, its text as the unit; the template gives the ordinal.
-            guard let code = object?["code"]?.stringValue else { return false }
-            flat[path + "|code"] = .string(code)
-            if let unit = object?["unit"]?.stringValue { flat[path + "|value"] = .string(unit) }
+            // openFHIR's score as a Quantity (NEWS2): the value as the ordinal; the code, when it is
+            // one of the template's (`at0064`), as the symbol's with the unit as its text; else the
+            // template gives the symbol of the value (a UCUM `{ScoreOf}` names no symbol).
+            guard let value = object?["value"], case .number = value else { return false }
+            flat[path + "|ordinal"] = value
+            if let code = object?["code"]?.stringValue, code.hasPrefix("at") {
+                flat[path + "|code"] = .string(code)
+                if let unit = object?["unit"]?.stringValue { flat[path + "|value"] = .string(unit) }
+            }
             return true
         case "DV_CODED_TEXT", "DV_ORDINAL", "DV_SCALE":
             guard let coding = Self.coding(node) else { return false }
             if let code = coding.code { flat[path + "|code"] = .string(code) }
             if let system = coding.system ?? terminology { flat[path + "|terminology"] = .string(system) }
-            // A coding without a display keeps its code as the text (DV_TEXT.value is required).
-            if let text = coding.display ?? coding.code { flat[path + "|value"] = .string(text) }
+            // A coding without a display keeps its code as the text (DV_TEXT.value is required); a code
+            // of the template's own terms reads as its term (FLAT gives it), not as the display sent.
+            if (coding.system ?? terminology) != "local", let text = coding.display ?? coding.code { flat[path + "|value"] = .string(text) }
             // A concept's other codings say the same in other code systems: term mappings of unknown match.
             if node.type == "CodeableConcept", rmType == "DV_CODED_TEXT" {
                 for (index, other) in (node.value?["coding"]?.arrayValue ?? []).dropFirst().enumerated() {

@@ -244,6 +244,26 @@ extension RMBuilder {
         }
     }
 
+    /// An ordinal sent by one half: its value from the template's item of its
+    /// symbol's code, or its symbol (code, terminology, the term's text)
+    /// from the item of its value. What the keys give is not changed (an
+    /// ordinal the template does not list is the validator's to refuse).
+    func completeOrdinal(_ object: inout JSONObject, _ node: Node) {
+        guard case .ordinal(let items)? = node.constraint?.kind else { return }
+        let code = object["symbol"]?["defining_code"]?["code_string"]?.stringValue
+        if object["value"] == nil, let code, let item = items.first(where: { $0.code == code }) {
+            object["value"] = JSON(item.value)
+        }
+        if code == nil, let value = object["value"].flatMap({ Int(JSONSerializer.string($0)) }), let item = items.first(where: { $0.value == value }) {
+            var symbol = object["symbol"]?.objectValue ?? JSONObject([("_type", "DV_CODED_TEXT")])
+            if symbol["value"] == nil { symbol["value"] = .string(node.terms[item.code]?.text ?? item.code) }
+            symbol["defining_code"] = [
+                "_type": "CODE_PHRASE", "terminology_id": ["_type": "TERMINOLOGY_ID", "value": .string(item.terminology)], "code_string": .string(item.code),
+            ]
+            object["symbol"] = .object(symbol)
+        }
+    }
+
     /// An ISM transition sent with its state only, where the template
     /// requires a careflow step: the step it pairs with that state (the
     /// first, where several do).
@@ -359,6 +379,7 @@ extension RMBuilder {
             object["language"] = examples.codePhrase("ISO_639-1", [language])
         }
         if node.type == "ACTION" { completeTransition(&object, node) }
+        if node.type == "DV_ORDINAL" { completeOrdinal(&object, node) }
         if node.type == "HISTORY", object["origin"] == nil, let origin = Self.earliestEventTime(object["events"]) {
             object["origin"] = ["_type": "DV_DATE_TIME", "value": .string(origin)]
         }
