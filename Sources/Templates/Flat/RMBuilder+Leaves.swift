@@ -246,15 +246,25 @@ extension RMBuilder {
 
     /// An ordinal sent by one half: its value from the template's item of its
     /// symbol's code, or its symbol (code, terminology, the term's text)
-    /// from the item of its value. What the keys give is not changed (an
-    /// ordinal the template does not list is the validator's to refuse).
-    func completeOrdinal(_ object: inout JSONObject, _ node: Node) {
-        guard case .ordinal(let items)? = node.constraint?.kind else { return }
+    /// from the one item of its value. What the keys give is not changed (an
+    /// ordinal the template does not list, or a value several items share,
+    /// is the validator's to refuse).
+    /// `element`: the ELEMENT whose value it is (the template lists its ordinals).
+    func completeOrdinal(_ object: inout JSONObject, _ element: Node) {
+        let items = element.constraint?.attribute("value")?.children.flatMap { child -> [OrdinalItem] in
+            if case .ordinal(let items) = child.kind { return items }
+            return []
+        } ?? []
+        guard !items.isEmpty else { return }
+        let node = element
         let code = object["symbol"]?["defining_code"]?["code_string"]?.stringValue
         if object["value"] == nil, let code, let item = items.first(where: { $0.code == code }) {
             object["value"] = JSON(item.value)
         }
-        if code == nil, let value = object["value"].flatMap({ Int(JSONSerializer.string($0)) }), let item = items.first(where: { $0.value == value }) {
+        // By value only where one item has it (NEWS2's respiration rate scores 3 for both ≤8 and ≥25).
+        if code == nil, let value = object["value"].flatMap({ Int(JSONSerializer.string($0)) }),
+            case let matching = items.filter({ $0.value == value }), matching.count == 1, let item = matching.first
+        {
             var symbol = object["symbol"]?.objectValue ?? JSONObject([("_type", "DV_CODED_TEXT")])
             if symbol["value"] == nil { symbol["value"] = .string(node.terms[item.code]?.text ?? item.code) }
             symbol["defining_code"] = [
@@ -379,7 +389,10 @@ extension RMBuilder {
             object["language"] = examples.codePhrase("ISO_639-1", [language])
         }
         if node.type == "ACTION" { completeTransition(&object, node) }
-        if node.type == "DV_ORDINAL" { completeOrdinal(&object, node) }
+        if node.type == "ELEMENT", case .object(var value)? = object["value"], value["_type"] == "DV_ORDINAL" {
+            completeOrdinal(&value, node)
+            object["value"] = .object(value)
+        }
         if node.type == "HISTORY", object["origin"] == nil, let origin = Self.earliestEventTime(object["events"]) {
             object["origin"] = ["_type": "DV_DATE_TIME", "value": .string(origin)]
         }

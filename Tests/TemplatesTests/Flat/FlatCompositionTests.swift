@@ -285,6 +285,31 @@ import Testing
         #expect(back["medication_order/medication_order/order:1/additional_instruction:2"] == "Additional instruction on two third")
     }
 
+    /// An ordinal given by one half is completed from the template's list:
+    /// `|code` alone gets its value, `|ordinal` alone its symbol (code,
+    /// terminology, term) where one item has that value; a code the template
+    /// does not list, or a shared value, is left for the validator.
+    @Test func anOrdinalGivenByOneHalfIsCompleted() throws {
+        let folder = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/news2")
+        let format = FlatComposition(template: try OPTParser().parse(try Data(contentsOf: folder.appendingPathComponent("NEWS2 Encounter Parent.opt"))))
+        let key = "news2_encounter_parent/national_early_warning_score_2_news2/respiration_rate"
+        func ordinal(_ flat: JSONObject) throws -> JSON? {
+            let composition = try format.composition(flat)
+            let news2 = composition["content"]?.arrayValue?.first { $0["archetype_node_id"] == "openEHR-EHR-OBSERVATION.news2.v1" }
+            let items = news2?["data"]?["events"]?.arrayValue?.first?["data"]?["items"]?.arrayValue ?? []
+            return items.first { $0["archetype_node_id"] == "at0006" }?["value"]
+        }
+        let byCode = try ordinal(JSONObject([(key + "|code", "at0064")]))
+        #expect(byCode?["value"] == 3 && byCode?["symbol"]?["value"] == "≥25", "\(String(describing: byCode.map { JSONSerializer.string($0) }))")
+        let byValue = try ordinal(JSONObject([(key + "|ordinal", 2)]))
+        #expect(byValue?["symbol"]?["value"] == "21-24" && byValue?["symbol"]?["defining_code"]?["code_string"] != nil, "\(String(describing: byValue.map { JSONSerializer.string($0) }))")
+        // A value two items share (3: ≤8 and ≥25) names no symbol: the validator refuses the ordinal.
+        let shared = try ordinal(JSONObject([(key + "|ordinal", 3)]))
+        #expect(shared?["symbol"]?["defining_code"] == nil, "\(String(describing: shared.map { JSONSerializer.string($0) }))")
+        let unknown = try ordinal(JSONObject([(key + "|code", "at9999")]))
+        #expect(unknown?["value"] == nil, "\(String(describing: unknown))")
+    }
+
     /// A history the keys give no origin takes its earliest event's time
     /// (RM EHR §HISTORY: the offsets of its events are counted from it), not
     /// `ctx/time`; an origin given (`…/history_origin`) is kept.
