@@ -78,11 +78,7 @@ enum FHIRValues {
                 element.set("code", unit)
             }
         case ("Quantity", "DV_ORDINAL"), ("Quantity", "DV_SCALE"):
-            // A score as openFHIR writes it (NEWS2 `value.as(Quantity)`): its value, the symbol's code as code and its text as unit.
-            guard let ordinal = value["|ordinal"] else { return nil }
-            element.set("value", decimal: ordinal)
-            if let code = value.text("|code") { element.set("code", code) }
-            if let symbol = value.text("|value") { element.set("unit", symbol) }
+            guard score(value, into: element) else { return nil }
         case ("Quantity", "DV_COUNT"):
             guard let count = value[""] else { return nil }
             element.set("value", decimal: count)
@@ -100,13 +96,7 @@ enum FHIRValues {
             guard let text = value.text("") else { return nil }
             element.set("text", text, type: "markdown")
         case ("Period", "INTERVAL_EVENT"):
-            // RM data structures §INTERVAL_EVENT: the interval ends at its time and starts width before.
-            guard let end = value.text(""), let time = ISODateTime(end), let width = value.text("|width"),
-                let seconds = ISO8601Text.seconds(ofDuration: width, nominal: false)
-            else { return nil }
-            let start = ISODateTime(microsecondsSinceEpoch: time.microsecondsSinceEpoch - Int64((seconds * 1_000_000).rounded()))
-            element.set("start", start.text(offsetMinutes: ISODateTime.offsetMinutes(of: end) ?? 0), type: "dateTime")
-            element.set("end", end, type: "dateTime")
+            guard interval(value, into: element) else { return nil }
         case ("Period", "DV_DATE_TIME"), ("Period", "DV_DATE"):
             guard let start = value.text("") else { return nil }
             element.set("start", start, type: "dateTime")
@@ -146,6 +136,28 @@ enum FHIRValues {
             return nil
         }
         return element
+    }
+
+    /// A score as openFHIR writes it (NEWS2 `value.as(Quantity)`): its value,
+    /// the symbol's code as code and its text as unit.
+    static func score(_ value: OpenEHRValue, into element: FHIRElement) -> Bool {
+        guard let ordinal = value["|ordinal"] else { return false }
+        element.set("value", decimal: ordinal)
+        if let code = value.text("|code") { element.set("code", code) }
+        if let symbol = value.text("|value") { element.set("unit", symbol) }
+        return true
+    }
+
+    /// An interval event as a Period (RM data structures §INTERVAL_EVENT:
+    /// the interval ends at its time and starts width before).
+    static func interval(_ value: OpenEHRValue, into element: FHIRElement) -> Bool {
+        guard let end = value.text(""), let time = ISODateTime(end), let width = value.text("|width"),
+            let seconds = ISO8601Text.seconds(ofDuration: width, nominal: false)
+        else { return false }
+        let start = ISODateTime(microsecondsSinceEpoch: time.microsecondsSinceEpoch - Int64((seconds * 1_000_000).rounded()))
+        element.set("start", start.text(offsetMinutes: ISODateTime.offsetMinutes(of: end) ?? 0), type: "dateTime")
+        element.set("end", end, type: "dateTime")
+        return true
     }
 
     /// A primitive of FHIR type `type` from a data value: a code's code or text, a quantity's magnitude…

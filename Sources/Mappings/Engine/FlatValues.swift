@@ -36,16 +36,7 @@ enum FlatValues {
             flat[path] = .string(object?["system"]?.stringValue.map { "\($0)::\(id)" } ?? id)
             return true
         case "DV_ORDINAL", "DV_SCALE" where node.type == "Quantity":
-            // openFHIR's score as a Quantity (NEWS2): the value as the ordinal; the code, when it is
-            // one of the template's (`at0064`), as the symbol's with the unit as its text; else the
-            // template gives the symbol of the value (a UCUM `{ScoreOf}` names no symbol).
-            guard let value = object?["value"], case .number = value else { return false }
-            flat[path + "|ordinal"] = value
-            if let code = object?["code"]?.stringValue, code.hasPrefix("at") {
-                flat[path + "|code"] = .string(code)
-                if let unit = object?["unit"]?.stringValue { flat[path + "|value"] = .string(unit) }
-            }
-            return true
+            return writeScore(node, at: path, into: &flat)
         case "DV_CODED_TEXT", "DV_ORDINAL", "DV_SCALE":
             guard let coding = Self.coding(node) else { return false }
             if let code = coding.code { flat[path + "|code"] = .string(code) }
@@ -53,17 +44,7 @@ enum FlatValues {
             // A coding without a display keeps its code as the text (DV_TEXT.value is required); a code
             // of the template's own terms reads as its term (FLAT gives it), not as the display sent.
             if (coding.system ?? terminology) != "local", let text = coding.display ?? coding.code { flat[path + "|value"] = .string(text) }
-            // A concept's other codings say the same in other code systems: term mappings of unknown match.
-            if node.type == "CodeableConcept", rmType == "DV_CODED_TEXT" {
-                for (index, other) in (node.value?["coding"]?.arrayValue ?? []).dropFirst().enumerated() {
-                    guard let code = other["code"]?.stringValue, let system = Self.system(other) else { continue }
-                    flat[path + "/_mapping:\(index)|match"] = "?"
-                    flat[path + "/_mapping:\(index)/target|code"] = .string(code)
-                    flat[path + "/_mapping:\(index)/target|terminology"] = .string(system)
-                    // RM 1.1.0 CODE_PHRASE.preferred_term: the term the code system gives it (as openFHIR writes it).
-                    if let display = other["display"]?.stringValue { flat[path + "/_mapping:\(index)/target|preferred_term"] = .string(display) }
-                }
-            }
+            if node.type == "CodeableConcept", rmType == "DV_CODED_TEXT" { writeTermMappings(node, at: path, into: &flat) }
             return coding.code != nil
         case "DV_TEXT":
             guard let text = Self.text(node) else { return false }
@@ -225,6 +206,34 @@ enum FlatValues {
         case "type": return "|type"
         default: return nil
         }
+    }
+
+    /// A concept's other codings say the same in other code systems: term
+    /// mappings of unknown match, each display its target's `preferred_term`
+    /// (RM 1.1.0 CODE_PHRASE: the term the code system gives it, as openFHIR writes it).
+    static func writeTermMappings(_ node: FHIRNode, at path: String, into flat: inout JSONObject) {
+        for (index, other) in (node.value?["coding"]?.arrayValue ?? []).dropFirst().enumerated() {
+            guard let code = other["code"]?.stringValue, let system = Self.system(other) else { continue }
+            flat[path + "/_mapping:\(index)|match"] = "?"
+            flat[path + "/_mapping:\(index)/target|code"] = .string(code)
+            flat[path + "/_mapping:\(index)/target|terminology"] = .string(system)
+            if let display = other["display"]?.stringValue { flat[path + "/_mapping:\(index)/target|preferred_term"] = .string(display) }
+        }
+    }
+
+    /// openFHIR's score as a Quantity (NEWS2): the value as the ordinal; the
+    /// code, when it is one of the template's (`at0064`), as the symbol's with
+    /// the unit as its text; else the template gives the symbol of the value
+    /// (a UCUM `{ScoreOf}` names no symbol).
+    static func writeScore(_ node: FHIRNode, at path: String, into flat: inout JSONObject) -> Bool {
+        let object = node.value?.objectValue
+        guard let value = object?["value"], case .number = value else { return false }
+        flat[path + "|ordinal"] = value
+        if let code = object?["code"]?.stringValue, code.hasPrefix("at") {
+            flat[path + "|code"] = .string(code)
+            if let unit = object?["unit"]?.stringValue { flat[path + "|value"] = .string(unit) }
+        }
+        return true
     }
 
     /// The RM types of an event node.
