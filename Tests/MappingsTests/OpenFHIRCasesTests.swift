@@ -211,4 +211,30 @@ import Testing
         #expect(saturation?["numerator"].flatMap { Double(JSONSerializer.string($0)) } == 93 && saturation?["denominator"].flatMap { Double(JSONSerializer.string($0)) } == 100, "\(String(describing: saturation))")
         #expect(saturation?["type"] == 2)
     }
+
+    /// The resource a reference names among the contained resources of `container` (`#id`).
+    static func contained(_ reference: JSON?, in container: JSON) -> JSON? {
+        guard let text = reference?["reference"]?.stringValue, text.hasPrefix("#") else { return nil }
+        return container["contained"]?.arrayValue?.first { "#" + ($0["id"]?.stringValue ?? "") == text }
+    }
+
+    /// openFHIR's problem list (`ProblemListToFhirTest`): the FHIR
+    /// Composition's section names a Condition whose evidence names an
+    /// Observation, whose value is the analyte's text, or its coded text.
+    @Test(arguments: [("flat_textvalue.json", false), ("flat_codeableconcept.json", true)])
+    func problemListToFHIR(flat: String, coded: Bool) throws {
+        let outcome = try Self.resources(folder: "problemlist", template: "ProblemList.opt", flat: flat)
+        let composition = try #require(outcome.resources.first { $0["resourceType"] == "Composition" }, "\(outcome.notes)")
+        let condition = Self.contained(composition["section"]?.arrayValue?.first?["entry"]?.arrayValue?.first, in: composition)
+        #expect(condition?["resourceType"] == "Condition", "\(JSONSerializer.string(composition))")
+        let observation = Self.contained(condition?["evidence"]?.arrayValue?.first?["detail"]?.arrayValue?.first, in: composition)
+        #expect(observation?["resourceType"] == "Observation", "\(JSONSerializer.string(composition))")
+        if coded {
+            let value = observation?["valueCodeableConcept"]
+            let coding = value?["coding"]?.arrayValue?.first
+            #expect(coding?["code"] == "code" && coding?["display"] == "vall" && coding?["system"] == "term" && value?["text"] == "vall", "\(String(describing: value))")
+        } else {
+            #expect(observation?["valueString"] == "Fine", "\(String(describing: observation))")
+        }
+    }
 }
