@@ -289,10 +289,11 @@ import Testing
         #expect(reaction?["substance"]?["text"] == "Lorem ipsum Specific Substance" && reaction?["description"] == "reaction description")
         #expect(reaction?["onset"] == "2027-02-03T04:05:06+01:00" && reaction?["severity"] == "moderate")
         #expect(reaction?["exposureRoute"]?["text"] == "Exposure Lorem ipsum" && reaction?["note"]?.arrayValue?.first?["text"] == "Reaction text")
-        withKnownIssue("the allergies section's empty reason (the global exclusion), the allergy's onset (a DV_DATE_TIME alternative of its ELEMENT) and type (reaction mechanism) are not written") {
+        // The onset: the DV_DATE_TIME alternative of its ELEMENT, chosen by a `type` condition on it.
+        #expect(allergy["onsetDateTime"] == "2022-02-03T04:05:07+01:00")
+        // `type` ("Allergy" in openFHIR's test) is commented out in the corpus model ("todo"): not asserted.
+        withKnownIssue("the allergies section's empty reason (the global exclusion) is not written") {
             #expect(allergies["emptyReason"]?["text"] == "No known allergies" && statuses(allergies["emptyReason"]) == ["nilknown"])
-            #expect(allergy["onsetDateTime"] == "2022-02-03T04:05:07+01:00")
-            #expect(allergy["type"] == "Allergy")
         }
     }
 }

@@ -145,6 +145,12 @@ extension FHIRWriter {
 
     /// The condition on one occurrence: the values its target attributes reach.
     func test(_ condition: OpenEHRCondition, on occurrence: FlatInstance) -> Bool {
+        // `type` of an attribute path: the data value type of the element it reaches (the alternative
+        // the composition holds where the ELEMENT has several), not the occurrence's own.
+        if condition.operator == .type, !condition.attributePaths.isEmpty {
+            let types = condition.attributePaths.flatMap { valueTypes($0.steps, below: occurrence) }
+            return types.contains { type in condition.operator.test(values: [], reached: true, type: type, criteria: condition.criteria) }
+        }
         var values: Set<String> = []
         var reached = condition.attributePaths.isEmpty
         for attribute in condition.attributePaths {
@@ -154,6 +160,13 @@ extension FHIRWriter {
             }
         }
         return condition.operator.test(values: values, reached: reached, type: template.nodes[occurrence.node].rmType, criteria: condition.criteria)
+    }
+
+    /// The data value types of the nodes an attribute path of archetype steps reaches below an occurrence.
+    func valueTypes(_ steps: [AQLStep], below occurrence: FlatInstance) -> [String] {
+        let segments = FlatWriter.split(template.nodes[occurrence.node].key) + FlatWriter.split(MappingTemplate.key(steps))
+        guard let target = template.target(segments), target.exact else { return [] }
+        return reader.instances(of: target.node, from: occurrence).compactMap { value(at: $0)?.rmType }
     }
 
     /// What an attribute path reaches below an occurrence: the nodes its
