@@ -56,9 +56,6 @@ public enum ISO8601Text {
         return (1...days).contains(day)
     }
 
-    /// A duration's length in seconds (BASE ISO8601_DURATION `to_seconds`):
-    /// weeks, days, hours, minutes and seconds exactly; years and months at
-    /// their average length when `nominal`, otherwise nil, their length varying.
     /// An exact duration of so many microseconds (`PT2H`, `P1DT30M`,
     /// `PT0.5S`): days, hours, minutes and seconds, no year or month.
     public static func duration(microseconds: Int64) -> String {
@@ -82,6 +79,9 @@ public enum ISO8601Text {
         return text == "P" || text == "-P" ? "PT0S" : text
     }
 
+    /// A duration's length in seconds (BASE ISO8601_DURATION `to_seconds`):
+    /// weeks, days, hours, minutes and seconds exactly; years and months at
+    /// their average length when `nominal`, otherwise nil, their length varying.
     public static func seconds(ofDuration text: String, nominal: Bool) -> Double? {
         guard isDuration(text) else { return nil }
         var rest = Substring(text)

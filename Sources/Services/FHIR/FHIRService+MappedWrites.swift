@@ -57,9 +57,10 @@ extension FHIRService {
         var pool = [reference: resource]
         var holders: [(type: String, json: JSON)] = []
         for sibling in siblings {
-            guard let json = try? JSONParser.parse(sibling.body) else { continue }
-            pool[sibling.type + "/" + sibling.id] = Self.withoutVersionMeta(json)
-            if mapsWrites(of: sibling.type) { holders.append((sibling.type, Self.withoutVersionMeta(json))) }
+            guard let parsed = try? JSONParser.parse(sibling.body) else { continue }
+            let json = Self.withoutVersionMeta(parsed)
+            pool[sibling.type + "/" + sibling.id] = json
+            if mapsWrites(of: sibling.type) { holders.append((sibling.type, json)) }
         }
         for holder in holders {
             guard let input = mapping(of: holder.json, type: holder.type, references: pool), input.followed.contains(reference) else { continue }

@@ -248,15 +248,14 @@ extension RMBuilder {
     /// symbol's code, or its symbol (code, terminology, the term's text)
     /// from the one item of its value. What the keys give is not changed (an
     /// ordinal the template does not list, or a value several items share,
-    /// is the validator's to refuse).
-    /// `element`: the ELEMENT whose value it is (the template lists its ordinals).
+    /// is the validator's to refuse). `element`: the ELEMENT whose value it
+    /// is (its constraint lists the ordinals).
     func completeOrdinal(_ object: inout JSONObject, _ element: Node) {
         let items = element.constraint?.attribute("value")?.children.flatMap { child -> [OrdinalItem] in
             if case .ordinal(let items) = child.kind { return items }
             return []
         } ?? []
         guard !items.isEmpty else { return }
-        let node = element
         let code = object["symbol"]?["defining_code"]?["code_string"]?.stringValue
         if object["value"] == nil, let code, let item = items.first(where: { $0.code == code }) {
             object["value"] = JSON(item.value)
@@ -266,7 +265,7 @@ extension RMBuilder {
             case let matching = items.filter({ $0.value == value }), matching.count == 1, let item = matching.first
         {
             var symbol = object["symbol"]?.objectValue ?? JSONObject([("_type", "DV_CODED_TEXT")])
-            if symbol["value"] == nil { symbol["value"] = .string(node.terms[item.code]?.text ?? item.code) }
+            if symbol["value"] == nil { symbol["value"] = .string(element.terms[item.code]?.text ?? item.code) }
             symbol["defining_code"] = [
                 "_type": "CODE_PHRASE", "terminology_id": ["_type": "TERMINOLOGY_ID", "value": .string(item.terminology)], "code_string": .string(item.code),
             ]

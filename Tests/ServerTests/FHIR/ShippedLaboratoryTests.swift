@@ -38,6 +38,15 @@ struct ShippedLaboratoryTests {
         ]
     }
 
+    /// What patient p1 has: Observations and DiagnosticReports found by FHIR search, compositions by AQL.
+    static func expectStored(_ server: TestServer, observations: Int, reports: Int, compositions: Int) async throws {
+        for (type, expected) in [("Observation", observations), ("DiagnosticReport", reports)] {
+            let count = try await server.send(.get, "/fhir/\(type)?patient=p1&_summary=count", headers: json)
+            #expect(count.json["total"] == JSON(expected), "\(type): \(count.body)")
+        }
+        #expect(try await ShippedMappingsTests.rows(server, "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c").count == compositions)
+    }
+
     /// The report and its two results (glucose, appearance) in one transaction,
     /// each answered 201: their references, results first, as the response gives them.
     static func postReportWithTwoResults(_ server: TestServer) async throws -> [String] {
@@ -100,7 +109,8 @@ struct ShippedLaboratoryTests {
     /// A result changed alone (R4 §update, §patch) is a new version of its
     /// report's composition: AQL sees the new value, the result reads as
     /// sent at version 2, the report and the other result are unchanged but
-    /// for their version.
+    /// for their version; a change the template cannot hold is a 422 that
+    /// writes nothing.
     @Test(arguments: TestEngine.available)
     func aResultChangedAloneIsANewVersionOfItsReportsComposition(engine: TestEngine) async throws {
         try await ShippedMappingsTests.withServer(engine) { server, _ in
@@ -134,6 +144,18 @@ struct ShippedLaboratoryTests {
             #expect(comments == [["haemolysed sample"]], "\(comments)")
             let history = try await server.send(.get, "/fhir/\(references[0])/_history", headers: Self.json)
             #expect(history.json["total"] == 3, "\(history.body)")
+
+            // A change the report's template cannot hold (a yes/no result: the analyte's result is a
+            // quantity, coded or plain text) is refused with the openEHR path, and writes no version.
+            guard case .object(var yesNo) = Self.glucose.settingID(id) else { return }
+            yesNo["valueQuantity"] = nil
+            yesNo["valueBoolean"] = true
+            let refused = try await server.send(.put, "/fhir/\(references[0])", headers: Self.json, body: JSONSerializer.string(.object(yesNo)))
+            #expect(refused.status == .unprocessableContent, "\(refused.body)")
+            #expect(refused.body.contains("laboratory_test_analyte.v1]/items[at0001]"), "\(refused.body)")
+            let after = try await server.send(.get, "/fhir/\(references[2])", headers: Self.json)
+            #expect(after.json["meta"]?["versionId"] == "3", "\(after.body)")
+            try await Self.expectStored(server, observations: 2, reports: 1, compositions: 1)
         }
     }
 
@@ -154,9 +176,7 @@ struct ShippedLaboratoryTests {
             ]))
             #expect(inBundle.status == .unprocessableContent, "\(inBundle.body)")
             #expect(inBundle.body.contains("Bundle.entry[1]"), "\(inBundle.body)")
-            let count = try await server.send(.get, "/fhir/Observation?patient=p1&_summary=count", headers: Self.json)
-            #expect(count.json["total"] == 1, "\(count.body)")
-            #expect(try await ShippedMappingsTests.rows(server, "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c").isEmpty)
+            try await Self.expectStored(server, observations: 1, reports: 0, compositions: 0)
         }
     }
 
@@ -189,11 +209,7 @@ struct ShippedLaboratoryTests {
                 Transactions.entry("POST", "Observation", fullUrl: "urn:uuid:r1", yesNo),
                 Transactions.entry("POST", "DiagnosticReport", Self.report(results: ["urn:uuid:r1"])),
             ], ["Bundle.entry[1]", "KDS_Laborbericht", "openEHR-EHR-CLUSTER.laboratory_test_analyte.v1]/items[at0001]"])
-            let count = try await server.send(.get, "/fhir/Observation?patient=p1&_summary=count", headers: Self.json)
-            #expect(count.json["total"] == 0, "\(count.body)")
-            let reports = try await server.send(.get, "/fhir/DiagnosticReport?patient=p1&_summary=count", headers: Self.json)
-            #expect(reports.json["total"] == 0, "\(reports.body)")
-            #expect(try await ShippedMappingsTests.rows(server, "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c").isEmpty)
+            try await Self.expectStored(server, observations: 0, reports: 0, compositions: 0)
         }
     }
 
