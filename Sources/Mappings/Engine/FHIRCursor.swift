@@ -7,13 +7,22 @@ struct FHIRCursor {
     let node: FHIRNode
     /// Root first; the last is the element's parent.
     let ancestors: [FHIRNode]
-    /// The resources a reference may name (`resolve()`): a bundle's entries.
+    /// The resources a reference may name (`resolve()`): a bundle's entries,
+    /// and the contained resources (`#id`) of the resource the element is in.
     let references: [String: JSON]
 
+    /// A resource's root: `references` with the resource's contained
+    /// resources by `#id`, as its references name them (R4 §2.3.0.5: a
+    /// contained resource is found in the resource that contains it; its
+    /// own references to `#id` name its container's, as they do not nest).
     init(resource: JSON, references: [String: JSON]) {
         node = FHIRNode(resource: resource, tracksLocation: false)
         ancestors = []
-        self.references = references
+        var named = references
+        for contained in resource["contained"]?.arrayValue ?? [] {
+            if let id = contained["id"]?.stringValue { named["#" + id] = contained }
+        }
+        self.references = named
     }
 
     init(node: FHIRNode, ancestors: [FHIRNode], references: [String: JSON]) {

@@ -37,19 +37,55 @@ public struct FHIRToOpenEHR: Sendable {
     /// The FLAT composition of `resource`; nil when the start mapping's
     /// preprocessor conditions do not hold for it (the context does not apply).
     /// `references` are the resources references may name; by default, for a
-    /// bundle, its entries; a resource's contained resources (`#id`) always.
+    /// bundle, its entries; each resource's contained resources (`#id`) always (`FHIRCursor`).
     public func map(_ resource: JSON, references: [String: JSON]? = nil) -> MappingOutcome? {
-        var named = references ?? Self.references(in: resource)
-        for contained in resource["contained"]?.arrayValue ?? [] {
-            if let id = contained["id"]?.stringValue { named["#" + id] = contained }
-        }
+        let named = references ?? Self.references(in: resource)
         var writer = FlatWriter(template: template, context: context, references: named)
         var applied = false
         for item in resources(resource) {
             applied = writer.apply(context.start, resource: FHIRCursor(resource: item, references: writer.references), at: nil, bindings: [:]) || applied
         }
         guard applied else { return nil }
-        return MappingOutcome(flat: Self.withRubrics(writer.flat), notes: writer.notes, followed: writer.followed, unresolved: writer.unresolved)
+        return MappingOutcome(flat: Self.withRubrics(Self.compacted(writer.flat)), notes: writer.notes, followed: writer.followed, unresolved: writer.unresolved)
+    }
+
+    /// The FLAT composition with each repeating node's occurrences numbered
+    /// from 0 without gaps, in their order: an occurrence is taken for each
+    /// element a method iterates (each entry of a bundle), also for those a
+    /// later condition leaves unwritten (a bundle's weights among its heights),
+    /// and FLAT indexes are positions.
+    static func compacted(_ flat: JSONObject) -> JSONObject {
+        // Each occurrence's path (with its parents' indexes as written) → the indexes present.
+        var present: [String: Set<Int>] = [:]
+        let keys = flat.members.map { member -> (path: [Substring], suffix: Substring) in
+            let bar = member.key.firstIndex(of: "|") ?? member.key.endIndex
+            return (member.key[..<bar].split(separator: "/", omittingEmptySubsequences: false), member.key[bar...])
+        }
+        for key in keys {
+            for (position, segment) in key.path.enumerated() {
+                guard let (name, index) = Self.occurrence(segment) else { continue }
+                present[key.path[..<position].joined(separator: "/") + "/" + name, default: []].insert(index)
+            }
+        }
+        guard present.values.contains(where: { $0.max() != $0.count - 1 }) else { return flat }
+        let ranks = present.mapValues { indexes in Dictionary(uniqueKeysWithValues: indexes.sorted().enumerated().map { ($0.element, $0.offset) }) }
+        var result = JSONObject()
+        for (key, member) in zip(keys, flat.members) {
+            let path = key.path.enumerated().map { position, segment -> String in
+                guard let (name, index) = Self.occurrence(segment), let rank = ranks[key.path[..<position].joined(separator: "/") + "/" + name]?[index] else {
+                    return String(segment)
+                }
+                return name + ":" + String(rank)
+            }
+            result[path.joined(separator: "/") + key.suffix] = member.value
+        }
+        return result
+    }
+
+    /// A FLAT path segment's node id and occurrence (`any_event:3`); nil for a segment without one.
+    static func occurrence(_ segment: Substring) -> (String, Int)? {
+        guard let colon = segment.lastIndex(of: ":"), let index = Int(segment[segment.index(after: colon)...]) else { return nil }
+        return (String(segment[..<colon]), index)
     }
 
     /// A coded text of the openEHR terminology whose text is its code's

@@ -48,6 +48,13 @@ enum FlatValues {
             return coding.code != nil
         case "DV_TEXT":
             guard let text = Self.text(node) else { return false }
+            // A coded concept stays coded: a DV_CODED_TEXT is a DV_TEXT (RM data types §DV_CODED_TEXT), so its code is not lost.
+            if ["CodeableConcept", "Coding"].contains(node.type), let coding = Self.coding(node), let code = coding.code, let system = coding.system {
+                flat[path + "|code"] = .string(code)
+                flat[path + "|terminology"] = .string(system)
+                flat[path + "|value"] = .string(coding.display ?? text)
+                return true
+            }
             flat[path] = .string(text)
             return true
         case "DV_DATE_TIME", "DV_DATE", "DV_TIME":

@@ -39,9 +39,16 @@ extension FlatWriter {
     mutating func write(_ method: MappingMethod, element: FHIRCursor, resource: FHIRCursor, node: Int, path: String) {
         let rmType = template.nodes[node].rmType
         if !method.manual.isEmpty {
-            // A manual mapping's conditions: `$fhirRoot` is the method's element, `$resource` the resource.
+            // A manual mapping's conditions: `$fhirRoot` is the method's element, `$resource` the
+            // resource; a root that is the method's own path (`coding` of a method at `coding`) is the element.
             let scope = FHIRScope(resource: resource, parent: element)
-            for manual in method.manual where manual.direction != .openEHRToFHIR && manual.fhirConditions.allSatisfy(scope.holds) {
+            func holds(_ condition: FHIRCondition) -> Bool {
+                guard let own = method.fhir, FHIRScope.sameStart(condition.targetRoot.start, own.start), condition.targetRoot.steps == own.steps,
+                    !own.steps.isEmpty
+                else { return scope.holds(condition) }
+                return FHIRScope.test(condition, on: element)
+            }
+            for manual in method.manual where manual.direction != .openEHRToFHIR && manual.fhirConditions.allSatisfy(holds) {
                 var leaves: [(suffix: String, value: String)] = []
                 for assignment in manual.openEHR {
                     guard let suffix = FlatValues.suffix(assignment.path, rmType: rmType) else {
@@ -126,7 +133,7 @@ extension FlatWriter {
         if element.node.value?["resourceType"] != nil, let inline = element.node.value {
             resource = inline
         } else {
-            guard let text = element.node.value?["reference"]?.stringValue, let found = references[text] else {
+            guard let text = element.node.value?["reference"]?.stringValue, let found = element.references[text] else {
                 notes.append("\(method): the reference is not to a resource in the input")
                 if let text = element.node.value?["reference"]?.stringValue { unresolved.append(text) }
                 return
@@ -136,7 +143,7 @@ extension FlatWriter {
         // The reference maps resources of its type only: others are not its to map.
         guard resource["resourceType"]?.stringValue == reference.resourceType else { return }
         if let text = element.node.value?["reference"]?.stringValue { followed.append(text) }
-        let cursor = FHIRCursor(resource: resource, references: references)
+        let cursor = FHIRCursor(resource: resource, references: element.references)
         run(reference.methods, scope: FHIRScope(resource: cursor, parent: cursor), position: position)
     }
 }

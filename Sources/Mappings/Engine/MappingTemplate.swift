@@ -24,6 +24,8 @@ public struct MappingTemplate: Sendable {
     public let templateID: String
     public private(set) var nodes: [Node] = []
     private var byKey: [String: Int] = [:]
+    /// The nodes of each key without names, in template order.
+    private var byPlainKey: [String: [Int]] = [:]
     /// Every path some node lies below (a structure the web template leaves out among them).
     private var above: Set<String> = []
     private var childIndexes: [[Int]] = []
@@ -61,6 +63,9 @@ public struct MappingTemplate: Sendable {
             // mapping paths name the ELEMENT.
             if form.hasSuffix("/value"), byKey[String(form.dropLast(6))] == nil { byKey[String(form.dropLast(6))] = index }
         }
+        let plain = Self.plain(key)
+        byPlainKey[plain, default: []].append(index)
+        if plain.hasSuffix("/value") { byPlainKey[String(plain.dropLast(6)), default: []].append(index) }
         for child in json["children"]?.arrayValue ?? [] { add(child, parent: index) }
     }
 
@@ -91,8 +96,21 @@ public struct MappingTemplate: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The node at a key: the one of that name, else the first of its node ids.
-    public func node(at key: String) -> Int? { byKey[key] ?? byKey[Self.plain(key)] }
+    /// The node at a key: the one of that name; else, where the key names
+    /// some steps only (a named section, then steps without names), the
+    /// first node with those names; else the first of its node ids.
+    public func node(at key: String) -> Int? {
+        if let node = byKey[key] { return node }
+        let plain = Self.plain(key)
+        if plain != key, let node = byPlainKey[plain]?.first(where: { Self.hasNames(of: key, nodes[$0].key) }) { return node }
+        return byKey[plain]
+    }
+
+    /// Whether `nodeKey` gives each step the name `key` gives it (both keys the same without names).
+    static func hasNames(of key: String, _ nodeKey: String) -> Bool {
+        let wanted = key.split(separator: "/"), steps = nodeKey.split(separator: "/")
+        return steps.count >= wanted.count && zip(wanted, steps).allSatisfy { $0 == $1 || !$0.contains("|") }
+    }
 
     /// The node at `segments`, or, for a structure the web template leaves
     /// out (an ITEM_TREE, a HISTORY), the nearest node above it when some
