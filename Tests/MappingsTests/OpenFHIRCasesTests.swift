@@ -179,8 +179,9 @@ import Testing
     /// openFHIR's medication order (`medicationOrderToFhir`): two
     /// MedicationRequests, told apart by their notes, each with its
     /// medication's text, the first with its dose and additional instruction.
-    @Test func medicationOrderToFHIR() throws {
-        let outcome = try Self.resources(folder: "medication_order", template: "medication order.opt", flat: "medication_order_flat.json")
+    @Test func medicationOrderBothWays() throws {
+        let order = try Case(folder: "medication_order", template: "medication order.opt")
+        let outcome = try order.toFHIR(try order.flat("medication_order_flat.json"))
         #expect(outcome.resources.count == 2, "\(outcome.notes)")
         func notes(_ resource: JSON) -> [String] { resource["note"]?.arrayValue?.compactMap { $0["text"]?.stringValue } ?? [] }
         func medication(_ resource: JSON) -> JSON? {
@@ -200,6 +201,61 @@ import Testing
         #expect(instruction?["code"] == "at0067" && instruction?["system"] == "local", "\(one)")
         #expect(two["dosageInstruction"] == nil, "\(two)")
         #expect(two["authoredOn"]?.stringValue?.hasPrefix("2022-02-03T04:05:06") == true, "\(two)")
+
+        // Back (`MedicationOrderBidirectionalTest`): the two MedicationRequests, each with its contained Medication, are one composition again.
+        let bundle: JSON = ["resourceType": "Bundle", "type": "collection", "entry": .array(outcome.resources.map { ["resource": $0] })]
+        let back = try order.toOpenEHR(bundle)
+        let composition = try order.format.composition(back.flat)
+        let description = ["openEHR-EHR-INSTRUCTION.medication_order.v2", "at0001", "at0002"]
+        let texts = Self.nodes(composition, description + ["at0070"]).compactMap { $0["value"]?["value"]?.stringValue }
+        #expect(Set(texts) == ["Lorem ipsum0", "Lorem ipsum1"], "\(back.notes)")
+        let doses = Self.nodes(composition, description + ["openEHR-EHR-CLUSTER.therapeutic_direction.v1", "openEHR-EHR-CLUSTER.dosage.v1", "at0144"])
+        #expect(!doses.isEmpty && doses.allSatisfy { $0["value"]?["magnitude"].flatMap { Double(JSONSerializer.string($0)) } == 21 && $0["value"]?["units"] == "mm" })
+        let instructions = Self.nodes(composition, description + ["at0044"]).compactMap { $0["value"]?["value"]?.stringValue }
+        #expect(instructions.count == 5 && ["one first", "one second", "two first", "two second", "two third"].allSatisfy { part in
+            instructions.contains { $0.hasPrefix("Additional instruction on " + part) }
+        }, "\(instructions)")
+        let starts = Self.nodes(composition, description + ["at0113", "at0012"]).compactMap { $0["value"]?["value"]?.stringValue }
+        #expect(starts.count == 1 && starts.first?.hasPrefix("2022-02-03T04:05") == true, "\(starts)")
+        let duration = Self.node(composition, description + ["openEHR-EHR-CLUSTER.therapeutic_direction.v1", "at0066"])?["value"]
+        #expect(duration?["value"] == "Indefinite" && duration?["defining_code"]?["code_string"] == "at0067", "\(String(describing: duration))")
+    }
+
+    /// openFHIR's medication order from FHIR (`MedicationOrderToOpenEhrTest`,
+    /// `medicationOrderToOpenEhrToFhir`): a bundle of a Medication and a
+    /// MedicationRequest naming it is one composition with the medication's
+    /// text and the dose; that composition is one MedicationRequest again
+    /// with both, and it maps to the same FLAT composition as the first bundle.
+    @Test func medicationOrderFromFHIRAndBack() throws {
+        let order = try Case(folder: "medication_order", template: "medication order.opt")
+        let bundle: JSON = [
+            "resourceType": "Bundle", "type": "collection",
+            "entry": [
+                ["fullUrl": "Medication/m1", "resource": ["resourceType": "Medication", "id": "m1", "code": ["text": "medication text"]]],
+                ["resource": [
+                    "resourceType": "MedicationRequest", "medicationReference": ["reference": "Medication/m1"],
+                    "dosageInstruction": [["doseAndRate": [["doseQuantity": ["value": 111, "unit": "unit"]]]]],
+                ]],
+            ],
+        ]
+        let first = try order.toOpenEHR(bundle)
+        let composition = try order.format.composition(first.flat)
+        let description = ["openEHR-EHR-INSTRUCTION.medication_order.v2", "at0001", "at0002"]
+        #expect(Self.node(composition, description + ["at0070"])?["value"]?["value"] == "medication text", "\(first.notes)")
+        let dose = Self.node(composition, description + ["openEHR-EHR-CLUSTER.therapeutic_direction.v1", "openEHR-EHR-CLUSTER.dosage.v1", "at0144"])?["value"]
+        #expect(dose?["magnitude"].flatMap { Double(JSONSerializer.string($0)) } == 111 && dose?["units"] == "unit", "\(String(describing: dose))")
+
+        let resources = try order.toFHIR(first.flat).resources
+        #expect(resources.count == 1)
+        let request = try #require(resources.first)
+        let reference = try #require(request["medicationReference"]?["reference"]?.stringValue)
+        let medication = request["contained"]?.arrayValue?.first { "#" + ($0["id"]?.stringValue ?? "") == reference }
+        #expect(medication?["code"]?["text"] == "medication text", "\(JSONSerializer.string(request))")
+        let quantity = request["dosageInstruction"]?.arrayValue?.first?["doseAndRate"]?.arrayValue?.first?["doseQuantity"]
+        #expect(quantity?["value"].flatMap { Double(JSONSerializer.string($0)) } == 111 && quantity?["unit"] == "unit")
+        // openFHIR's `compareFlatJsons`: the resources made back map to the same FLAT composition.
+        let again = try order.toOpenEHR(["resourceType": "Bundle", "type": "collection", "entry": .array(resources.map { ["resource": $0] })])
+        #expect(again.flat == first.flat, "\(JSONSerializer.string(.object(again.flat))) vs \(JSONSerializer.string(.object(first.flat)))")
     }
 
     /// openFHIR's NEWS2 encounter (its NEWS2 test, openEHR → FHIR): one
@@ -256,19 +312,17 @@ import Testing
 
     /// The node below `composition` reached by archetype node ids, each one
     /// level down (`["openEHR-EHR-OBSERVATION.news2.v1", "at0001", "at0002", …]`).
-    static func node(_ composition: JSON, _ ids: [String]) -> JSON? {
+    static func node(_ composition: JSON, _ ids: [String]) -> JSON? { nodes(composition, ids).first }
+
+    /// Every node below `composition` reached by archetype node ids, one level down each.
+    static func nodes(_ composition: JSON, _ ids: [String]) -> [JSON] {
         func children(_ json: JSON) -> [JSON] {
             (json.objectValue?.members ?? []).flatMap { member -> [JSON] in
                 if let items = member.value.arrayValue { return items }
                 return member.value.objectValue != nil ? [member.value] : []
             }
         }
-        var current = composition
-        for id in ids {
-            guard let next = children(current).first(where: { $0["archetype_node_id"]?.stringValue == id }) else { return nil }
-            current = next
-        }
-        return current
+        return ids.reduce([composition]) { found, id in found.flatMap { children($0).filter { $0["archetype_node_id"]?.stringValue == id } } }
     }
 
     /// openFHIR's NEWS2 encounter the other way (its NEWS2 test, FHIR →
