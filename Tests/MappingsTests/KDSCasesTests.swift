@@ -37,7 +37,7 @@ import Testing
         Module(folder: "diagnose", template: "KDS_Diagnose", cases: 10, composed: 10, valid: 10, passing: 10, toFHIR: (10, 10, 0)),
         Module(folder: "fall", template: "KDS_Fall_einfach", cases: 12, composed: 12, valid: 12, passing: 11, toFHIR: (11, 11, 10)),
         Module(folder: "laborauftrag", template: "KDS_Laborauftrag", cases: 11, composed: 11, valid: 1, passing: 0, toFHIR: (11, 11, 0)),
-        Module(folder: "laborbericht", template: "KDS_Laborbericht", cases: 10, composed: 10, valid: 9, passing: 0, toFHIR: (10, 10, 0)),
+        Module(folder: "laborbericht", template: "KDS_Laborbericht", cases: 10, composed: 10, valid: 9, passing: 9, toFHIR: (10, 10, 0)),
         Module(folder: "medikationseintrag", template: "KDS_Medikationseintrag", cases: 28, composed: 28, valid: 27, passing: 0, toFHIR: (28, 28, 0)),
         Module(folder: "medikationsverabreichung", template: "KDS_Medikamentenverabreichungen", cases: 23, composed: 23, valid: 0, passing: 0, toFHIR: (23, 23, 0)),
         Module(folder: "studienteilnahme", template: "Studienteilnahme", cases: 11, composed: 11, valid: 0, passing: 11, toFHIR: (11, 11, 11)),
@@ -198,6 +198,10 @@ enum FixtureErrors {
         {
             return "openFHIR keeps only the last segment of a code system version url"
         }
+        // KDS_Laborbericht's specimen adequacy at0062: its term in the template is "Satisfactory".
+        if expected == actual + " ", difference.path.hasSuffix("/value/value") {
+            return "openFHIR's fixture gives a term a trailing space the template's term does not have"
+        }
         if expected == actual + "T00:00:00" {
             return "openFHIR widens a FHIR date to midnight of a date-time"
         }
@@ -221,5 +225,28 @@ enum FixtureErrors {
         else { return nil }
         let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(utc.microsecondsSinceEpoch) / 1e6))
         return utc.microsecondsSinceEpoch - Int64(offset) * 1_000_000
+    }
+}
+
+/// An event the web template folds into its observation (the one event of a
+/// history that cannot repeat, KDS_Medikationseintrag's): a FHIR time mapped
+/// onto it (FHIRconnect §EVENT) is the observation's `time` in FLAT, and back.
+@Suite struct FoldedEventTests {
+    @Test func aTimeOnAFoldedEventIsItsTime() throws {
+        let base = Corpus.root.appendingPathComponent("fhir/mappings/openfhir/kds/medikationseintrag")
+        let context = try #require(KDSCasesTests.library.contexts(template: "KDS_Medikationseintrag").first)
+        let format = FlatComposition(template: try OPTParser().parse(try Data(contentsOf: base.appendingPathComponent("KDS_Medikationseintrag.opt"))))
+        let template = MappingTemplate(webTemplate: format.webTemplate)
+        let statement = try KDSCasesTests.read(base.appendingPathComponent("toOpenEHR/input/MedicationStatement-mii-exa-test-data-patient-10-medstatement-1.json"))
+        let outcome = try #require(FHIRToOpenEHR(context: context, template: template).map(statement))
+        // The Period's end is the event's time (RM §INTERVAL_EVENT counts back from it); the template's
+        // EVENT has no width in FLAT, so the event is a point event.
+        #expect(outcome.flat["medikamentenliste/aussage_zur_medikamenteneinnahme:0/time"] == "2019-05-22T10:00:00+02:00", "\(outcome.flat)")
+        #expect(outcome.flat["medikamentenliste/aussage_zur_medikamenteneinnahme:0/width"] == nil)
+        let composition = try format.composition(outcome.flat)
+        let event = composition["content"]?.arrayValue?.first?["data"]?["events"]?.arrayValue?.first
+        #expect(event?["time"]?["value"] == "2019-05-22T10:00:00+02:00", "\(String(describing: event))")
+        let resources = OpenEHRToFHIR(context: context, template: template).map(flat: format.flat(composition)).resources
+        #expect(resources.first?["effectiveDateTime"] == "2019-05-22T10:00:00+02:00", "\(resources)")
     }
 }

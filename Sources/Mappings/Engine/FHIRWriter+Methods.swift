@@ -28,6 +28,7 @@ extension FHIRWriter {
         if let path = method.openEHR, let segments = segments(path, position) {
             if let target = template.target(segments) {
                 found = reader.instances(of: target.node, from: position.anchor, bound: position.bound)
+                if !target.exact, template.foldedEvent(segments) == target.node { found = found.map { var event = $0; event.isEvent = true; return event } }
             } else if let last = segments.last, !last.contains("["), let owner = template.node(at: segments.dropLast().joined()) {
                 // An RM attribute the template has no node for (`context/end_time`).
                 found = reader.attributes(String(last.dropFirst()), of: owner, from: position.anchor, bound: position.bound)
@@ -60,7 +61,7 @@ extension FHIRWriter {
             return (scope.parent, Array(scope.chain.dropLast()))
         }
         // An event is a time only for a method that ends there (one that goes on below maps its data).
-        let structure = !method.followedBy.isEmpty && FlatValues.eventTypes.contains(template.nodes[occurrence.node].rmType)
+        let structure = !method.followedBy.isEmpty && (occurrence.isEvent || FlatValues.eventTypes.contains(template.nodes[occurrence.node].rmType))
         let value = method.dataType == DataMappingType.none || method.slotArchetype != nil || method.reference != nil || !method.manual.isEmpty || structure
             ? nil : self.value(at: occurrence)
         var preferred = method.fhirConditions.filter { $0.operator == .type && Self.same($0.targetRoot, path) }.flatMap(\.criteria)
@@ -112,7 +113,7 @@ extension FHIRWriter {
         }
         var node = occurrence.node
         var path = occurrence.path
-        if FlatValues.eventTypes.contains(template.nodes[node].rmType) { return eventValue(at: path) }
+        if occurrence.isEvent || FlatValues.eventTypes.contains(template.nodes[node].rmType) { return eventValue(at: path) }
         if template.nodes[node].rmType == "ELEMENT" {
             guard let chosen = template.children(node).first(where: { template.nodes[$0].rmType.hasPrefix("DV_") && reader.has(path + "/" + template.nodes[$0].id) })
             else { return nil }

@@ -10,6 +10,9 @@ struct FlatInstance {
     /// An RM attribute of the node the web template has no node for
     /// (`context/end_time`, FLAT `…/context/_end_time`): the path is the attribute's.
     var isAttribute = false
+    /// The occurrence of a node an event without a node of its own is folded
+    /// into (`MappingTemplate.foldedEvent`), standing for that event: its time is the event's.
+    var isEvent = false
 
     var node: Int { chain[chain.count - 1].node }
     var path: String { chain[chain.count - 1].path }

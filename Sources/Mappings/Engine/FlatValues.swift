@@ -254,7 +254,7 @@ enum FlatValues {
     /// §INTERVAL_EVENT: the interval starts at time − width) and width its
     /// length, math function `actual` (openehr 640: the values are as they
     /// were over the interval); a Period with one end a POINT_EVENT at it.
-    static func writeEvent(_ node: FHIRNode, at path: String, into flat: inout JSONObject) -> Bool {
+    static func writeEvent(_ node: FHIRNode, at path: String, interval: Bool = true, into flat: inout JSONObject) -> Bool {
         guard node.type == "Period" else {
             guard let text = node.value?.stringValue else { return false }
             flat[path + "/time"] = .string(text)
@@ -263,7 +263,7 @@ enum FlatValues {
         let start = node.value?["start"]?.stringValue, end = node.value?["end"]?.stringValue
         guard let time = end ?? start else { return false }
         flat[path + "/time"] = .string(time)
-        if let start, let end, let from = ISODateTime(start), let to = ISODateTime(end), to >= from {
+        if interval, let start, let end, let from = ISODateTime(start), let to = ISODateTime(end), to >= from {
             flat[path + "/width"] = .string(ISO8601Text.duration(microseconds: to.microsecondsSinceEpoch - from.microsecondsSinceEpoch))
             flat[path + "/math_function|code"] = "640"
             flat[path + "/math_function|value"] = "actual"

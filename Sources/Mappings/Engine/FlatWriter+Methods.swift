@@ -20,6 +20,10 @@ extension FlatWriter {
                 var bindings = position.bindings
                 let path = node.map { flatPath($0.node, &bindings) }
                 if let node, node.exact, let path { write(method, element: element, resource: scope.resource, node: node.node, path: path) }
+                if let node, !node.exact, let target, let path, template.foldedEvent(target) == node.node {
+                    // FLAT names a folded event's width only where the template makes it an INTERVAL_EVENT.
+                    writeEvent(method, element: element, at: path, interval: template.node(at: target.joined() + "/width") != nil)
+                }
                 let inner = OpenEHRPosition(archetype: position.archetype, parent: target ?? position.parent, bindings: bindings)
                 let childScope = FHIRScope(resource: scope.resource, parent: element)
                 run(method.followedBy, scope: childScope, position: inner)
@@ -92,6 +96,15 @@ extension FlatWriter {
         guard targetType.hasPrefix("DV_") else { return }
         if !FlatValues.write(element.node, as: targetType, at: target.path, terminology: template.nodes[target.node].terminology, into: &flat) {
             notes.append("\(method.name): a FHIR \(element.node.type) does not convert to \(targetType) (\(target.path))")
+        }
+    }
+
+    /// A FHIR time onto an event folded into the node above it (FHIRconnect
+    /// §EVENT): its time, and for an `interval`, width and math function, under that node's path, as FLAT writes them there.
+    mutating func writeEvent(_ method: MappingMethod, element: FHIRCursor, at path: String, interval: Bool) {
+        guard method.followedBy.isEmpty, method.dataType != DataMappingType.none, FlatValues.timeTypes.contains(element.node.type) else { return }
+        if !FlatValues.writeEvent(element.node, at: path, interval: interval, into: &flat) {
+            notes.append("\(method.name): a FHIR \(element.node.type) is no event time (\(path))")
         }
     }
 

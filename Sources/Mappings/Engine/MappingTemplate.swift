@@ -125,6 +125,17 @@ public struct MappingTemplate: Sendable {
         return nil
     }
 
+    /// The node an event without a node of its own is folded into (the one
+    /// event of a history that cannot repeat: the web template gives its
+    /// time to the node above, `WebTemplate`), for the event's path; nil for any other path.
+    public func foldedEvent(_ segments: [String]) -> Int? {
+        let key = segments.joined()
+        guard segments.last?.hasPrefix("/events[") == true, node(at: key) == nil, let time = node(at: key + "/time"),
+            nodes[time].rmType == "DV_DATE_TIME"
+        else { return nil }
+        return nodes[time].parent
+    }
+
     /// The node of an archetype root: the first whose node id is the archetype id.
     public func archetypeRoot(_ archetypeID: String) -> Int? {
         nodes.indices.first { nodes[$0].nodeID == archetypeID }
