@@ -83,8 +83,15 @@ enum FHIRValues {
             guard let count = value[""] else { return nil }
             element.set("value", decimal: count)
         case ("CodeableConcept", "DV_TEXT"):
+            // FHIRconnect §DV_TEXT: the text's term mappings are the concept's codings.
             guard let text = value.text("") else { return nil }
+            for mapping in value.mappings { if let coding = Self.coding(mapping) { element.add(coding, key: "coding", isArray: true) } }
             element.set("text", text)
+        case ("Coding", "DV_TEXT"):
+            // §DV_TEXT Coding: display ⇄ value, the code from the text's term mapping.
+            guard var mapping = value.mappings.first else { return nil }
+            if mapping["|preferred_term"] == nil, let text = value.text("") { mapping["|value"] = .string(text) }
+            return Self.coding(mapping)
         case ("CodeableConcept", _):
             guard let coding = coding(value.leaves) else { return nil }
             element.add(coding, key: "coding", isArray: true)

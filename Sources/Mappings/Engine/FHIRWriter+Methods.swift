@@ -125,7 +125,7 @@ extension FHIRWriter {
         let rmType = template.nodes[node].rmType == "DV_TEXT" && leaves["|code"] != nil ? "DV_CODED_TEXT" : template.nodes[node].rmType
         guard !leaves.isEmpty, rmType.hasPrefix("DV_") || rmType.hasPrefix("PARTY_") || rmType == "CODE_PHRASE" else { return nil }
         var value = OpenEHRValue(rmType: rmType, leaves: leaves)
-        if rmType == "DV_CODED_TEXT" { value.mappings = reader.termMappings(path) }
+        if rmType == "DV_CODED_TEXT" || rmType == "DV_TEXT" { value.mappings = reader.termMappings(path) }
         if rmType == "DV_DATE_TIME", let text = value.text(""), let zoned = LocalTime.zoned(text, in: zone) {
             value = OpenEHRValue(rmType: rmType, leaves: leaves.merging(["": .string(zoned)]) { $1 })
         }

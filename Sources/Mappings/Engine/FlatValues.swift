@@ -48,14 +48,10 @@ enum FlatValues {
             return coding.code != nil
         case "DV_TEXT":
             guard let text = Self.text(node) else { return false }
-            // A coded concept stays coded: a DV_CODED_TEXT is a DV_TEXT (RM data types §DV_CODED_TEXT), so its code is not lost.
-            if ["CodeableConcept", "Coding"].contains(node.type), let coding = Self.coding(node), let code = coding.code, let system = coding.system {
-                flat[path + "|code"] = .string(code)
-                flat[path + "|terminology"] = .string(system)
-                flat[path + "|value"] = .string(coding.display ?? text)
-                return true
-            }
             flat[path] = .string(text)
+            // FHIRconnect §DV_TEXT: a concept's codings (a Coding itself) are the text's term mappings, so none is lost.
+            if node.type == "CodeableConcept" { writeTermMappings(node, at: path, into: &flat, skippingFirst: false) }
+            if node.type == "Coding", let coding = node.value { writeTermMappings([coding], at: path, into: &flat) }
             return true
         case "DV_DATE_TIME", "DV_DATE", "DV_TIME":
             let text = node.type == "Period" ? object?["start"]?.stringValue : node.value?.stringValue
@@ -218,8 +214,13 @@ enum FlatValues {
     /// A concept's other codings say the same in other code systems: term
     /// mappings of unknown match, each display its target's `preferred_term`
     /// (RM 1.1.0 CODE_PHRASE: the term the code system gives it, as openFHIR writes it).
-    static func writeTermMappings(_ node: FHIRNode, at path: String, into flat: inout JSONObject) {
-        for (index, other) in (node.value?["coding"]?.arrayValue ?? []).dropFirst().enumerated() {
+    static func writeTermMappings(_ node: FHIRNode, at path: String, into flat: inout JSONObject, skippingFirst: Bool = true) {
+        writeTermMappings(Array((node.value?["coding"]?.arrayValue ?? []).dropFirst(skippingFirst ? 1 : 0)), at: path, into: &flat)
+    }
+
+    /// Codings as the term mappings of the text at `path`, in order.
+    static func writeTermMappings(_ codings: [JSON], at path: String, into flat: inout JSONObject) {
+        for (index, other) in codings.enumerated() {
             guard let code = other["code"]?.stringValue, let system = Self.system(other) else { continue }
             flat[path + "/_mapping:\(index)|match"] = "?"
             flat[path + "/_mapping:\(index)/target|code"] = .string(code)
