@@ -362,6 +362,27 @@ import Testing
         #expect(saturation?["type"] == 2)
     }
 
+    /// FHIRconnect §DV_ORDINAL, CodeableConcept: a score sent as a concept
+    /// (its code one of the template's) is the ordinal of that code. NEWS2's
+    /// model maps its respiration rate score from a Quantity; here from a concept.
+    @Test func anOrdinalFromAConcept() throws {
+        let quantity = "fhir: \"value.as(Quantity)\"\n            openehr: \"items[at0006]\""
+        let concept = "fhir: \"value.as(CodeableConcept)\"\n            openehr: \"items[at0006]\""
+        let news = try Case(folder: "news2", template: "NEWS2 Encounter Parent.opt", fixes: ["NEWS2_Model_Mapping.model.yaml": [(quantity, concept)]])
+        var text = try String(contentsOf: news.base.appendingPathComponent("exampleBundle.json"), encoding: .utf8)
+        // The respiration rate score (2): at0020 in the template's list, sent as a concept.
+        let sent = #""valueQuantity": {"value": 2, "unit": "ScoreOf", "system": "http://unitsofmeasure.org", "code": "{ScoreOf}"}"#
+        let bundle = try JSONParser.parse(Array(text.utf8))
+        text = JSONSerializer.string(bundle)
+        let compact = sent.replacingOccurrences(of: ": ", with: ":").replacingOccurrences(of: ", ", with: ",")
+        #expect(text.contains(compact))
+        text = text.replacingOccurrences(of: compact, with: #""valueCodeableConcept":{"coding":[{"system":"local","code":"at0020"}]}"#)
+        let outcome = try news.toOpenEHR(try JSONParser.parse(Array(text.utf8)))
+        let score = Self.node(try news.format.composition(outcome.flat), ["openEHR-EHR-OBSERVATION.news2.v1", "at0001", "at0002", "at0003", "at0006"])?["value"]
+        #expect(score?["_type"] == "DV_ORDINAL" && score?["value"].flatMap { Int(JSONSerializer.string($0)) } == 2, "\(String(describing: score)) \(outcome.notes)")
+        #expect(score?["symbol"]?["defining_code"]?["code_string"] == "at0020")
+    }
+
     /// The resource a reference names among the contained resources of `container` (`#id`).
     static func contained(_ reference: JSON?, in container: JSON) -> JSON? {
         guard let text = reference?["reference"]?.stringValue, text.hasPrefix("#") else { return nil }

@@ -35,7 +35,7 @@ enum FlatValues {
             guard let id = object?["value"]?.stringValue else { return false }
             flat[path] = .string(object?["system"]?.stringValue.map { "\($0)::\(id)" } ?? id)
             return true
-        case "DV_ORDINAL", "DV_SCALE" where node.type == "Quantity":
+        case "DV_ORDINAL" where node.type == "Quantity", "DV_SCALE" where node.type == "Quantity":
             return writeScore(node, at: path, into: &flat)
         case "DV_CODED_TEXT", "DV_ORDINAL", "DV_SCALE":
             guard let coding = Self.coding(node) else { return false }
