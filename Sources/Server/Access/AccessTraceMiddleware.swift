@@ -109,10 +109,12 @@ struct AccessKind {
         if rest.contains(where: { $0.hasPrefix("$") && $0 != "$everything" }) { return nil }
         // The trace itself is only read: a write of an AuditEvent reaches no one's data and is answered 405.
         if rest.first == "AuditEvent", method != .get, method != .head { return nil }
+        // A search: GET of a type or of the system, or POST to `_search`.
+        let searched = (method == .get && rest.count <= 1) || (method == .post && (1...2).contains(rest.count) && rest.last == "_search")
         switch (method, rest.count) {
         case (.post, 0):
             operation = "transaction"
-        case (.get, 0), (.get, 1), (.post, 1) where rest.last == "_search", (.post, 2) where rest.last == "_search":
+        case _ where searched:
             operation = rest.first == "_history" ? "read" : "search"
             queryIsAsked = true
         case (.get, 3) where !rest[2].hasPrefix("_") && !rest[2].hasPrefix("$"):

@@ -17,7 +17,7 @@ extension ServerConfiguration {
         if let (text, _) = settings.value(Settings.trustedProxies) { trustedProxies = try TrustedProxies(text) }
         authentication = try Self.authentication(settings)
         let userinfo = try settings.read(Settings.oidcUserinfo, "on or off") { ["on": true, "off": false][$0] } ?? false
-        if let issuer = try settings.read(Settings.oidcIssuer, "a URL") { $0.isEmpty ? nil : $0 } {
+        if let issuer = try settings.read(Settings.oidcIssuer, "a URL", { $0.isEmpty ? nil : $0 }) {
             let audience = settings.value(Settings.oidcAudience)?.value ?? ""
             let roles = try settings.read(Settings.oidcRolesClaim, "a claim name or dotted path") { $0.isEmpty ? nil : $0 } ?? "roles"
             let acr = try settings.read(Settings.oidcRequiredACR, "an acr value (eidas1)") { $0.isEmpty ? nil : $0 }

@@ -147,7 +147,7 @@ public enum FHIRImportFiles {
             let base = name.replacingOccurrences(of: ".gz", with: "").replacingOccurrences(of: ".bz2", with: "")
             let kind: Kind? = base.hasSuffix(".ndjson") ? .ndjson : base.hasSuffix(".json") ? .bundle : nil
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-            return kind.map { (file, $0, size ?? 0) }
+            return kind.map { (file, $0, size) }
         }
     }
 
