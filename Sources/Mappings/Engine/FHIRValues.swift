@@ -9,6 +9,8 @@ struct OpenEHRValue {
     let leaves: [String: JSON]
     /// A coded text's term mappings, each target's leaves.
     var mappings: [[String: JSON]] = []
+    /// For an ELEMENT with a null flavour and no value: the data-absent reason that stands for the value.
+    var absentReason: String?
 
     subscript(_ suffix: String) -> JSON? { leaves[suffix] }
     func text(_ suffix: String) -> String? { leaves[suffix]?.stringValue }
@@ -36,6 +38,10 @@ enum FHIRValues {
         case "DV_IDENTIFIER": ["Identifier", "string"]
         case "DV_URI", "DV_EHR_URI": ["uri", "url", "canonical", "string"]
         case "DV_DURATION": ["Duration", "Quantity", "string"]
+        case "DV_MULTIMEDIA": ["Attachment"]
+        case "DV_PARSABLE": ["Attachment", "string"]
+        case "DV_INTERVAL<DV_DATE_TIME>", "DV_INTERVAL<DV_DATE>": ["Period"]
+        case "DV_INTERVAL<DV_QUANTITY>", "DV_INTERVAL<DV_COUNT>": ["Range"]
         case "DV_PROPORTION": ["Ratio", "Quantity", "decimal"]
         case "INTERVAL_EVENT": ["Period", "dateTime", "instant"]
         default: []
@@ -64,6 +70,10 @@ enum FHIRValues {
 
     /// `value` as an element of FHIR type `type`; nil when the two do not convert.
     static func element(_ value: OpenEHRValue, as type: String) -> FHIRElement? {
+        if let reason = value.absentReason {
+            // A complex element holds the extension; a primitive's would be its `_` sibling, which FHIRElement does not write.
+            return JSONMemberKind.isPrimitive(type) ? nil : StructuredValues.absentElement(type: type, reason: reason)
+        }
         if JSONMemberKind.isPrimitive(type) {
             return primitive(value, as: type).map { FHIRElement(type: type, value: $0) }
         }
@@ -140,7 +150,7 @@ enum FHIRValues {
             element.add(top, key: "numerator", isArray: false)
             element.add(bottom, key: "denominator", isArray: false)
         default:
-            return nil
+            guard StructuredValues.element(value, as: type, into: element) else { return nil }
         }
         return element
     }

@@ -115,20 +115,46 @@ extension FHIRWriter {
         var path = occurrence.path
         if occurrence.isEvent || FlatValues.eventTypes.contains(template.nodes[node].rmType) { return eventValue(at: path) }
         if template.nodes[node].rmType == "ELEMENT" {
-            guard let chosen = template.children(node).first(where: { template.nodes[$0].rmType.hasPrefix("DV_") && reader.has(path + "/" + template.nodes[$0].id) })
-            else { return nil }
+            let values = template.children(node).filter { template.nodes[$0].rmType.hasPrefix("DV_") }
+            guard let chosen = values.first(where: { reader.has(path + "/" + template.nodes[$0].id) }) else {
+                return values.first.flatMap { absentValue(of: template.nodes[$0].rmType, element: path) }
+            }
             node = chosen
             path += "/" + template.nodes[chosen].id
         }
-        let leaves = reader.leaves(path)
+        let leaves = valueLeaves(path, rmType: template.nodes[node].rmType)
         // A coded text where the template says text (DV_CODED_TEXT is a DV_TEXT).
         let rmType = template.nodes[node].rmType == "DV_TEXT" && leaves["|code"] != nil ? "DV_CODED_TEXT" : template.nodes[node].rmType
-        guard !leaves.isEmpty, rmType.hasPrefix("DV_") || rmType.hasPrefix("PARTY_") || rmType == "CODE_PHRASE" else { return nil }
+        guard rmType.hasPrefix("DV_") || rmType.hasPrefix("PARTY_") || rmType == "CODE_PHRASE" else { return nil }
+        // An ELEMENT merged with its one value (`…/value`): its null flavour under the same path.
+        guard !leaves.isEmpty else { return template.nodes[node].key.hasSuffix("/value") ? absentValue(of: rmType, element: path) : nil }
         var value = OpenEHRValue(rmType: rmType, leaves: leaves)
         if rmType == "DV_CODED_TEXT" || rmType == "DV_TEXT" { value.mappings = reader.termMappings(path) }
         if rmType == "DV_DATE_TIME", let text = value.text(""), let zoned = LocalTime.zoned(text, in: zone) {
             value = OpenEHRValue(rmType: rmType, leaves: leaves.merging(["": .string(zoned)]) { $1 })
         }
+        return value
+    }
+
+    /// The leaves of a value at `path`: an interval's limits under theirs
+    /// (`lower|magnitude`), a multimedia's data where FLAT writes it as an attribute (`/_data`).
+    func valueLeaves(_ path: String, rmType: String) -> [String: JSON] {
+        var leaves = reader.leaves(path)
+        if rmType.hasPrefix("DV_INTERVAL<") {
+            for limit in ["lower", "upper"] {
+                for (suffix, leaf) in reader.leaves(path + "/" + limit) { leaves[limit + suffix] = leaf }
+            }
+        }
+        if rmType == "DV_MULTIMEDIA", leaves["|data"] == nil, let data = reader.leaves(path + "/_data")[""] { leaves["|data"] = data }
+        return leaves
+    }
+
+    /// An ELEMENT without a value but with a null flavour (FHIRconnect
+    /// §NULL_FLAVOUR): a value of its type that is only the absent reason.
+    func absentValue(of rmType: String, element path: String) -> OpenEHRValue? {
+        guard let code = reader.leaves(path + "/_null_flavour")["|code"]?.stringValue else { return nil }
+        var value = OpenEHRValue(rmType: rmType, leaves: [:])
+        value.absentReason = StructuredValues.absentReason(nullFlavour: code, reason: reader.leaves(path + "/_null_reason")[""]?.stringValue)
         return value
     }
 

@@ -12,6 +12,12 @@ enum FlatValues {
     static func write(_ node: FHIRNode, as rmType: String, at path: String, terminology: String? = nil, into flat: inout JSONObject) -> Bool {
         let object = node.value?.objectValue
         switch rmType {
+        case "DV_QUANTITY" where node.value?.objectValue == nil:
+            // FHIRconnect §DV_QUANTITY, Primitives: a number with the units "1" (required).
+            guard case .number? = node.value else { return false }
+            flat[path + "|magnitude"] = node.value
+            flat[path + "|unit"] = "1"
+            return true
         case "DV_QUANTITY":
             guard let value = object?["value"], case .number = value else { return false }
             flat[path + "|magnitude"] = value
@@ -86,6 +92,30 @@ enum FlatValues {
             flat[path] = .string(text)
             return true
         default:
+            return writeStructured(node, as: rmType, at: path, into: &flat)
+        }
+    }
+
+    /// Durations, attachments and intervals (`StructuredValues`).
+    static func writeStructured(_ node: FHIRNode, as rmType: String, at path: String, into flat: inout JSONObject) -> Bool {
+        let object = node.value?.objectValue
+        switch rmType {
+        case "DV_DURATION":
+            let text = node.type == "string" ? node.value?.stringValue.flatMap { ISO8601Text.isDuration($0) ? $0 : nil } : StructuredValues.isoDuration(object)
+            guard let text else { return false }
+            flat[path] = .string(text)
+            return true
+        case "DV_MULTIMEDIA":
+            return node.type == "Attachment" && StructuredValues.writeMultimedia(object, at: path, into: &flat)
+        case "DV_PARSABLE":
+            guard node.type == "string" else { return node.type == "Attachment" && StructuredValues.writeParsable(object, at: path, into: &flat) }
+            guard let text = node.value?.stringValue else { return false }
+            flat[path] = .string(text)
+            flat[path + "|formalism"] = "text/plain"
+            return true
+        case let interval where interval.hasPrefix("DV_INTERVAL<"):
+            return ["Range", "Period"].contains(node.type) && StructuredValues.writeInterval(node, as: interval, at: path, into: &flat)
+        default:
             return false
         }
     }
@@ -120,11 +150,15 @@ enum FlatValues {
     /// The openEHR data value types a FHIR type converts to, best first.
     static func preferredTypes(_ fhirType: String) -> [String] {
         switch fhirType {
-        case "Quantity", "Age", "Duration", "Distance", "Count", "SimpleQuantity": ["DV_QUANTITY", "DV_COUNT", "DV_PROPORTION", "DV_ORDINAL"]
+        case "Duration": ["DV_DURATION", "DV_QUANTITY"]
+        case "Quantity", "Age", "Distance", "Count", "SimpleQuantity": ["DV_QUANTITY", "DV_COUNT", "DV_PROPORTION", "DV_ORDINAL", "DV_DURATION"]
         case "Ratio": ["DV_PROPORTION"]
+        case "Range": ["DV_INTERVAL<DV_QUANTITY>", "DV_INTERVAL<DV_COUNT>"]
+        case "Attachment": ["DV_MULTIMEDIA", "DV_PARSABLE"]
         case "CodeableConcept", "Coding", "code": ["DV_CODED_TEXT", "DV_ORDINAL", "DV_TEXT"]
         case "string", "markdown", "Annotation": ["DV_TEXT"]
-        case "dateTime", "instant", "date", "Period": ["DV_DATE_TIME", "DV_DATE"]
+        case "dateTime", "instant", "date": ["DV_DATE_TIME", "DV_DATE"]
+        case "Period": ["DV_DATE_TIME", "DV_DATE", "DV_INTERVAL<DV_DATE_TIME>"]
         case "time": ["DV_TIME"]
         case "boolean": ["DV_BOOLEAN"]
         case "integer", "positiveInt", "unsignedInt": ["DV_COUNT", "DV_QUANTITY"]

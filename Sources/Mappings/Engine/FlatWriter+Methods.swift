@@ -72,6 +72,11 @@ extension FlatWriter {
             return
         }
         guard method.dataType != DataMappingType.none, method.slotArchetype == nil, method.reference == nil else { return }
+        // FHIRconnect §NULL_FLAVOUR: a value absent for a reason is the ELEMENT's null flavour.
+        if let reason = StructuredValues.absentReason(element.node), rmType == "ELEMENT" || template.nodes[node].key.hasSuffix("/value") {
+            StructuredValues.writeNullFlavour(reason, element: path, into: &flat)
+            return
+        }
         var target = (node: node, path: path)
         if rmType == "ELEMENT" {
             // An element of several value types: the alternative that suits the FHIR value.
