@@ -149,3 +149,25 @@ import Testing
         }
     }
 }
+
+extension DataTypeMappingsTests {
+    /// §PARTY_IDENTIFIED: a Reference's display is the party's name, its
+    /// identifier the party's identifier, and back.
+    @Test func aReferenceIsAPartyIdentified() throws {
+        let mappings = """
+              - name: "composer"
+                with: {fhir: "$resource.performer", openehr: "$composition/composer"}
+            """
+        let observation = """
+            {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+             "performer": [{"display": "Dr Marie Curie", "identifier": {"system": "urn:oid:1.2.250.1.71.4.2.1", "value": "810000000001"}}]}
+            """
+        let (flat, back, composition) = try Self.roundTrip(mappings, observation)
+        #expect(composition["composer"]?["name"] == "Dr Marie Curie", "\(flat)")
+        let identifier = composition["composer"]?["identifiers"]?.arrayValue?.first
+        #expect(identifier?["id"] == "810000000001" && identifier?["issuer"] == "urn:oid:1.2.250.1.71.4.2.1", "\(String(describing: composition["composer"]))")
+        let performer = back["performer"]?.arrayValue?.first
+        #expect(performer?["display"] == "Dr Marie Curie" && performer?["identifier"]?["value"] == "810000000001", "\(back)")
+        #expect(performer?["identifier"]?["system"] == "urn:oid:1.2.250.1.71.4.2.1")
+    }
+}

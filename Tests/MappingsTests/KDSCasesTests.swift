@@ -194,6 +194,9 @@ enum FixtureErrors {
     /// concept written onto a DV_TEXT differs in its type, its code and its mappings at once.
     static func explain(_ difference: JSONDifference.Difference, among all: [JSONDifference.Difference]) -> String? {
         if let reason = explain(difference) { return reason }
+        if difference.expected == nil, difference.actual?["_type"] == "PARTY_IDENTIFIED" {
+            return "openFHIR writes no PARTY_IDENTIFIED from a Reference (FHIRconnect §PARTY_IDENTIFIED: the display as name, the identifier as identifiers)"
+        }
         let codedTexts = all.compactMap { other -> String? in
             guard other.path.hasSuffix("/value/_type"), other.expected == "DV_CODED_TEXT", other.actual == "DV_TEXT" else { return nil }
             return String(other.path.dropLast("/_type".count))

@@ -39,6 +39,7 @@ enum FHIRValues {
         case "DV_URI", "DV_EHR_URI": ["uri", "url", "canonical", "string"]
         case "DV_DURATION": ["Duration", "Quantity", "string"]
         case "DV_MULTIMEDIA": ["Attachment"]
+        case "PARTY_PROXY", "PARTY_IDENTIFIED": ["Reference"]
         case "DV_PARSABLE": ["Attachment", "string"]
         case "DV_INTERVAL<DV_DATE_TIME>", "DV_INTERVAL<DV_DATE>": ["Period"]
         case "DV_INTERVAL<DV_QUANTITY>", "DV_INTERVAL<DV_COUNT>": ["Range"]

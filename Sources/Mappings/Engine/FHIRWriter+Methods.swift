@@ -146,6 +146,12 @@ extension FHIRWriter {
             }
         }
         if rmType == "DV_MULTIMEDIA", leaves["|data"] == nil, let data = reader.leaves(path + "/_data")[""] { leaves["|data"] = data }
+        if rmType.hasPrefix("PARTY_") {
+            // The party's first identifier, as clients write it (`_identifier:0`) or as Socle's FLAT output names the attribute.
+            for list in ["/_identifier:0", "/_identifiers:0"] {
+                for (suffix, leaf) in reader.leaves(path + list) where leaves["identifier" + suffix] == nil { leaves["identifier" + suffix] = leaf }
+            }
+        }
         return leaves
     }
 

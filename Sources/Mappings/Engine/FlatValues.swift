@@ -115,6 +115,8 @@ enum FlatValues {
             return true
         case let interval where interval.hasPrefix("DV_INTERVAL<"):
             return ["Range", "Period"].contains(node.type) && StructuredValues.writeInterval(node, as: interval, at: path, into: &flat)
+        case "PARTY_PROXY", "PARTY_IDENTIFIED":
+            return node.type == "Reference" && StructuredValues.writeParty(object, at: path, into: &flat)
         default:
             return false
         }
@@ -164,6 +166,7 @@ enum FlatValues {
         case "integer", "positiveInt", "unsignedInt": ["DV_COUNT", "DV_QUANTITY"]
         case "Identifier": ["DV_IDENTIFIER", "DV_CODED_TEXT", "DV_TEXT"]
         case "uri", "url", "canonical": ["DV_URI", "DV_TEXT"]
+        case "Reference": ["PARTY_IDENTIFIED", "PARTY_PROXY"]
         default: []
         }
     }

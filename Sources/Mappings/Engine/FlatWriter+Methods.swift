@@ -1,5 +1,6 @@
 import FHIR
 import JSONCore
+import OpenEHR
 
 extension FlatWriter {
     /// Runs methods for the FHIR → openEHR direction.
@@ -98,7 +99,7 @@ extension FlatWriter {
             }
             return
         }
-        guard targetType.hasPrefix("DV_") else { return }
+        guard targetType.hasPrefix("DV_") || targetType.hasPrefix("PARTY_") else { return }
         if !FlatValues.write(element.node, as: targetType, at: target.path, terminology: template.nodes[target.node].terminology, into: &flat) {
             notes.append("\(method.name): a FHIR \(element.node.type) does not convert to \(targetType) (\(target.path))")
         }
@@ -121,7 +122,14 @@ extension FlatWriter {
         _ method: MappingMethod, _ fhirPath: FHIRMappingPath, target: [String], scope: FHIRScope, position: OpenEHRPosition
     ) -> Bool {
         guard let last = target.last, !last.contains("["), let parent = template.node(at: target.dropLast().joined()) else { return false }
-        let attribute = "/_" + last.drop { $0 == "/" || $0 == "_" }
+        let name = String(last.drop { $0 == "/" || $0 == "_" })
+        let owner = template.nodes[parent].rmType
+        // An attribute the owner's RM class (or a subtype) does not have (KDS's `$composition/provider`: ENTRY has it).
+        guard ([owner] + RMTypeHierarchy.concreteTypes(of: owner)).contains(where: { RMSchema.rm110.classes[$0]?.attributes[name] != nil }) else {
+            notes.append("\(method.name): \(owner) has no attribute \(name)")
+            return true
+        }
+        let attribute = "/_" + name
         for element in scope.elements(fhirPath, conditions: method.fhirConditions) {
             var bindings = position.bindings
             let path = flatPath(parent, &bindings) + attribute

@@ -103,6 +103,21 @@ enum StructuredValues {
         return true
     }
 
+    /// A Reference as a PARTY_IDENTIFIED (FHIRconnect §PARTY_IDENTIFIED):
+    /// its display as the name, its identifier as the party's identifier
+    /// (a DV_IDENTIFIER: the value as id, the system as issuer).
+    static func writeParty(_ object: JSONObject?, at path: String, into flat: inout JSONObject) -> Bool {
+        let name = object?["display"]?.stringValue
+        let identifier = object?["identifier"]?["value"]?.stringValue
+        guard name != nil || identifier != nil else { return false }
+        if let name { flat[path + "|name"] = .string(name) }
+        if let identifier {
+            flat[path + "/_identifier:0|id"] = .string(identifier)
+            if let system = object?["identifier"]?["system"]?.stringValue { flat[path + "/_identifier:0|issuer"] = .string(system) }
+        }
+        return true
+    }
+
     static let dataAbsentReason = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
     /// The data-absent-reason code a FHIR element carries in place of its value.
@@ -181,6 +196,16 @@ extension StructuredValues {
                 }
                 return true
             }
+        case ("Reference", _) where value.rmType.hasPrefix("PARTY_"):
+            // §PARTY_IDENTIFIED: the name as display, the first identifier as the Reference's.
+            guard value.text("|name") != nil || value.text("identifier|id") != nil else { return false }
+            if let id = value.text("identifier|id") {
+                let identifier = FHIRElement(type: "Identifier")
+                if let issuer = value.text("identifier|issuer") { identifier.set("system", issuer, type: "uri") }
+                identifier.set("value", id)
+                element.add(identifier, key: "identifier", isArray: false)
+            }
+            if let name = value.text("|name") { element.set("display", name) }
         case ("Period", _) where value.rmType.hasPrefix("DV_INTERVAL<"):
             var any = false
             for (limit, key) in [("lower", "start"), ("upper", "end")] {
