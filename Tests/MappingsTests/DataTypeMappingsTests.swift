@@ -15,18 +15,7 @@ import Testing
 
     /// A composition model of resources of `type` onto the template, `mappings` its body.
     static func engine(_ mappings: String, type: String) throws -> (FHIRToOpenEHR, OpenEHRToFHIR, FlatComposition) {
-        let model = """
-            grammar: FHIRConnect/v1.0.0
-            type: model
-            metadata: {name: COMPOSITION.test_all_types.v1, version: 1.0.0}
-            spec:
-              system: FHIR
-              version: R4
-              openEhrConfig: {archetype: openEHR-EHR-COMPOSITION.test_all_types.v1}
-              fhirConfig: {structureDefinition: "http://hl7.org/fhir/StructureDefinition/\(type)"}
-            mappings:
-
-            """ + mappings
+        let model = FHIRToOpenEHRTests.model(archetype: "COMPOSITION.test_all_types.v1", resource: type, "mappings:\n" + mappings)
         let context = """
             grammar: FHIRConnect/v1.0.0
             type: context

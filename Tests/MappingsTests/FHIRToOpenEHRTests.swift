@@ -29,15 +29,20 @@ import Testing
 
     /// A model mapping of the blood pressure archetype onto Observations: the header, then `mappings`.
     static func bloodPressureModel(_ body: String) -> String {
+        model(archetype: "OBSERVATION.blood_pressure.v2", resource: "Observation", body)
+    }
+
+    /// A model mapping of an archetype (`OBSERVATION.blood_pressure.v2`) onto resources of a type: the header, then `body`.
+    static func model(archetype: String, resource: String, _ body: String) -> String {
         """
         grammar: FHIRConnect/v1.0.0
         type: model
-        metadata: {name: OBSERVATION.blood_pressure.v2, version: 1.0.0}
+        metadata: {name: \(archetype), version: 1.0.0}
         spec:
           system: FHIR
           version: R4
-          openEhrConfig: {archetype: openEHR-EHR-OBSERVATION.blood_pressure.v2}
-          fhirConfig: {structureDefinition: "http://hl7.org/fhir/StructureDefinition/Observation"}
+          openEhrConfig: {archetype: openEHR-EHR-\(archetype)}
+          fhirConfig: {structureDefinition: "http://hl7.org/fhir/StructureDefinition/\(resource)"}
 
         """ + body
     }
