@@ -118,42 +118,61 @@ enum FHIRValues {
         case ("Period", "DV_DATE_TIME"), ("Period", "DV_DATE"):
             guard let start = value.text("") else { return nil }
             element.set("start", start, type: "dateTime")
-        case ("Identifier", "DV_IDENTIFIER"):
+        case ("Identifier", _):
+            guard identifier(from: value, into: element) else { return nil }
+        case ("Quantity", "DV_PROPORTION"), ("Ratio", "DV_PROPORTION"):
+            guard proportion(value, as: type, into: element) else { return nil }
+        default:
+            guard StructuredValues.element(value, as: type, into: element) else { return nil }
+        }
+        return element
+    }
+
+    /// An Identifier from a DV_IDENTIFIER; from a coded text as openFHIR
+    /// writes one (the system as the terminology, the value as the code);
+    /// from a text `system::value` (FHIRconnect §String, Identifier).
+    static func identifier(from value: OpenEHRValue, into element: FHIRElement) -> Bool {
+        switch value.rmType {
+        case "DV_IDENTIFIER":
             identifier(value, into: element)
-        case ("Identifier", "DV_CODED_TEXT"):
-            // openFHIR's form: the system as the terminology, the value as the code.
-            guard let code = value.text("|code") else { return nil }
+        case "DV_CODED_TEXT":
+            guard let code = value.text("|code") else { return false }
             if let terminology = value.text("|terminology") { element.set("system", terminology, type: "uri") }
             element.set("value", code)
-        case ("Identifier", "DV_TEXT"):
-            // FHIRconnect §String, Identifier: `system::value`.
-            guard let text = value.text("") else { return nil }
+        case "DV_TEXT":
+            guard let text = value.text("") else { return false }
             if let range = text.range(of: "::") {
                 element.set("system", String(text[..<range.lowerBound]), type: "uri")
                 element.set("value", String(text[range.upperBound...]))
             } else {
                 element.set("value", text)
             }
-        case ("Quantity", "DV_PROPORTION"):
-            // A percent is its numerator in `%`; another proportion its quotient, a unitless number (UCUM `1`).
-            guard let numerator = value["|numerator"].flatMap(Self.decimal), let denominator = value["|denominator"].flatMap(Self.decimal), !denominator.isZero
-            else { return nil }
-            let percent = isPercent(value) && denominator == 100
-            element.set("value", decimal: .number((percent || denominator == 1 ? numerator : numerator / denominator).description))
-            element.set("unit", percent ? "%" : "1")
-            element.set("system", "http://unitsofmeasure.org")
-            element.set("code", percent ? "%" : "1")
-        case ("Ratio", "DV_PROPORTION"):
-            guard let numerator = value["|numerator"], let denominator = value["|denominator"] else { return nil }
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// A proportion as a Quantity (a percent its numerator in `%`, another its
+    /// quotient, a unitless number: UCUM `1`) or as a Ratio.
+    static func proportion(_ value: OpenEHRValue, as type: String, into element: FHIRElement) -> Bool {
+        if type == "Ratio" {
+            guard let numerator = value["|numerator"], let denominator = value["|denominator"] else { return false }
             let top = FHIRElement(type: "Quantity"), bottom = FHIRElement(type: "Quantity")
             top.set("value", decimal: numerator)
             bottom.set("value", decimal: denominator)
             element.add(top, key: "numerator", isArray: false)
             element.add(bottom, key: "denominator", isArray: false)
-        default:
-            guard StructuredValues.element(value, as: type, into: element) else { return nil }
+            return true
         }
-        return element
+        guard let numerator = value["|numerator"].flatMap(Self.decimal), let denominator = value["|denominator"].flatMap(Self.decimal), !denominator.isZero
+        else { return false }
+        let percent = isPercent(value) && denominator == 100
+        element.set("value", decimal: .number((percent || denominator == 1 ? numerator : numerator / denominator).description))
+        element.set("unit", percent ? "%" : "1")
+        element.set("system", "http://unitsofmeasure.org")
+        element.set("code", percent ? "%" : "1")
+        return true
     }
 
     /// A score as openFHIR writes it (NEWS2 `value.as(Quantity)`): its value,

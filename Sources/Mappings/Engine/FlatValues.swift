@@ -69,24 +69,7 @@ enum FlatValues {
             flat[path] = node.value
             return true
         case "DV_IDENTIFIER":
-            guard let id = object?["value"]?.stringValue ?? node.value?.stringValue else { return false }
-            flat[path + "|id"] = .string(id)
-            if let system = object?["system"]?.stringValue { flat[path + "|issuer"] = .string(system) }
-            // The type's coding as `system::code` (both kept), else its text.
-            let typeCoding = object?["type"]?["coding"]?.arrayValue?.first
-            if let code = typeCoding?["code"]?.stringValue {
-                flat[path + "|type"] = .string(typeCoding?["system"]?.stringValue.map { "\($0)::\(code)" } ?? code)
-            } else if let text = object?["type"]?["text"]?.stringValue {
-                flat[path + "|type"] = .string(text)
-            }
-            // The assigner by its name, else by its identifier as `system::value`.
-            let assigner = object?["assigner"]
-            if let name = assigner?["display"]?.stringValue {
-                flat[path + "|assigner"] = .string(name)
-            } else if let value = assigner?["identifier"]?["value"]?.stringValue {
-                flat[path + "|assigner"] = .string(assigner?["identifier"]?["system"]?.stringValue.map { "\($0)::\(value)" } ?? value)
-            }
-            return true
+            return writeIdentifier(node, at: path, into: &flat)
         case "DV_URI", "DV_EHR_URI":
             guard let text = node.value?.stringValue else { return false }
             flat[path] = .string(text)
@@ -94,6 +77,31 @@ enum FlatValues {
         default:
             return writeStructured(node, as: rmType, at: path, into: &flat)
         }
+    }
+
+    /// An Identifier as a DV_IDENTIFIER: value as id, system as issuer, its
+    /// type's coding as `system::code` (else its text), the assigner by name
+    /// (else by its identifier as `system::value`).
+    static func writeIdentifier(_ node: FHIRNode, at path: String, into flat: inout JSONObject) -> Bool {
+        let object = node.value?.objectValue
+        guard let id = object?["value"]?.stringValue ?? node.value?.stringValue else { return false }
+        flat[path + "|id"] = .string(id)
+        if let system = object?["system"]?.stringValue { flat[path + "|issuer"] = .string(system) }
+        // The type's coding as `system::code` (both kept), else its text.
+        let typeCoding = object?["type"]?["coding"]?.arrayValue?.first
+        if let code = typeCoding?["code"]?.stringValue {
+            flat[path + "|type"] = .string(typeCoding?["system"]?.stringValue.map { "\($0)::\(code)" } ?? code)
+        } else if let text = object?["type"]?["text"]?.stringValue {
+            flat[path + "|type"] = .string(text)
+        }
+        // The assigner by its name, else by its identifier as `system::value`.
+        let assigner = object?["assigner"]
+        if let name = assigner?["display"]?.stringValue {
+            flat[path + "|assigner"] = .string(name)
+        } else if let value = assigner?["identifier"]?["value"]?.stringValue {
+            flat[path + "|assigner"] = .string(assigner?["identifier"]?["system"]?.stringValue.map { "\($0)::\(value)" } ?? value)
+        }
+        return true
     }
 
     /// Durations, attachments and intervals (`StructuredValues`).
