@@ -103,6 +103,16 @@ extension FlatWriter {
         if !FlatValues.write(element.node, as: targetType, at: target.path, terminology: template.nodes[target.node].terminology, into: &flat) {
             notes.append("\(method.name): a FHIR \(element.node.type) does not convert to \(targetType) (\(target.path))")
         }
+        if targetType == "DV_QUANTITY" { allowedUnit(at: target.path, units: template.nodes[target.node].units) }
+    }
+
+    /// A UCUM unit with annotations (`{beats}/min`) where the template allows
+    /// the same unit without them (`/min`): the annotations carry no meaning
+    /// (UCUM §2.7, curly braces), so the template's form is written.
+    mutating func allowedUnit(at path: String, units: [String]) {
+        guard !units.isEmpty, let unit = flat[path + "|unit"]?.stringValue, !units.contains(unit), unit.contains("{") else { return }
+        let plain = unit.replacing(/\{[^}]*\}/, with: "")
+        if units.contains(plain) { flat[path + "|unit"] = .string(plain) }
     }
 
     /// A FHIR time onto an event folded into the node above it (FHIRconnect

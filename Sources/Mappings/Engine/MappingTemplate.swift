@@ -19,6 +19,8 @@ public struct MappingTemplate: Sendable {
         public let parent: Int?
         /// The one terminology the template allows for the node's code, when it names one.
         public let terminology: String?
+        /// The units the template allows for a quantity (empty: any).
+        public var units: [String] = []
     }
 
     public let templateID: String
@@ -51,9 +53,11 @@ public struct MappingTemplate: Sendable {
         let rmType = json["rmType"]?.stringValue ?? ""
         let key = Self.key(AQLStep.parse(aql))
         let terminology = json["inputs"]?.arrayValue?.first { $0["suffix"]?.stringValue == "code" }?["terminology"]?.stringValue
-        let node = Node(
+        var node = Node(
             id: id, rmType: rmType, nodeID: json["nodeId"]?.stringValue, repeats: max != 1 && parent != nil, key: key, parent: parent,
             terminology: terminology == "local" || terminology == "openehr" ? nil : terminology)
+        let unitInput = json["inputs"]?.arrayValue?.first { $0["suffix"]?.stringValue == "unit" }
+        node.units = unitInput?["list"]?.arrayValue?.compactMap { $0["value"]?.stringValue } ?? []
         nodes.append(node)
         let index = nodes.count - 1
         // By its path with the names the template gives, and without them (the first node of each).
