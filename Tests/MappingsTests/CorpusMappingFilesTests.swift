@@ -10,10 +10,14 @@ import Testing
 /// counts are ratchets: fewer files or contexts loading fails, and so does
 /// a problem no longer found (raise the ratchet then).
 @Suite struct CorpusMappingFilesTests {
-    static func load(_ folder: String) -> MappingLibrary {
+    /// The folder's mapping files; `fixes`: text replaced in a file before it is read, for an error of the file (named where used).
+    static func load(_ folder: String, fixes: [String: [(String, String)]] = [:]) -> MappingLibrary {
         let directory = Corpus.root.appendingPathComponent("fhir/mappings/" + folder)
-        let files = (Corpus.files(below: directory, withExtension: "yml") + Corpus.files(below: directory, withExtension: "yaml"))
-            .map { url in (file: String(url.path.dropFirst(directory.path.count + 1)), text: (try? String(contentsOf: url, encoding: .utf8)) ?? "") }
+        let files = (Corpus.files(below: directory, withExtension: "yml") + Corpus.files(below: directory, withExtension: "yaml")).map { url in
+            let name = String(url.path.dropFirst(directory.path.count + 1))
+            let text = (fixes[name] ?? []).reduce((try? String(contentsOf: url, encoding: .utf8)) ?? "") { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+            return (file: name, text: text)
+        }
         return MappingLibrary(files: files)
     }
 

@@ -160,3 +160,36 @@ extension DataTypeMappingsTests {
         #expect(performer?["identifier"]?["system"] == "urn:oid:1.2.250.1.71.4.2.1")
     }
 }
+
+extension DataTypeMappingsTests {
+    /// Values that do not convert are not written, and the engine says which
+    /// method and why: a Duration in a unit that is no UCUM time unit, an
+    /// Attachment without content type (DV_MULTIMEDIA.media_type is required),
+    /// a Range without limits.
+    @Test func valuesThatDoNotConvertAreNotedNotWritten() throws {
+        let mappings = """
+              - name: "duration"
+                with: {fhir: "$resource.referenceRange.low", openehr: "\(Self.observation)/items[at0018]"}
+              - name: "range"
+                with: {fhir: "$resource.value", openehr: "\(Self.evaluation)/items[at0004]"}
+            """
+        let (toOpenEHR, _, _) = try Self.engine(mappings, type: "Observation")
+        let observation = """
+            {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+             "referenceRange": [{"low": {"value": 3, "unit": "furlong", "code": "[fur_us]"}}], "valueRange": {"text": "none"}}
+            """
+        let outcome = try #require(toOpenEHR.map(try JSONParser.parse(Array(observation.utf8))))
+        #expect(!outcome.flat.members.contains { $0.key.contains("duration_any") || $0.key.contains("interval_quantity") }, "\(outcome.flat)")
+        #expect(outcome.notes.contains { $0.hasPrefix("duration: a FHIR") && $0.contains("DV_DURATION") }, "\(outcome.notes)")
+        #expect(outcome.notes.contains { $0.hasPrefix("range: a FHIR Range does not convert") }, "\(outcome.notes)")
+
+        let media = """
+              - name: "media"
+                with: {fhir: "$resource.content.attachment", openehr: "\(Self.observation)/items[at0019]"}
+            """
+        let (documents, _, _) = try Self.engine(media, type: "DocumentReference")
+        let document = #"{"resourceType": "DocumentReference", "status": "current", "content": [{"attachment": {"data": "iVBORw=="}}]}"#
+        let noted = try #require(documents.map(try JSONParser.parse(Array(document.utf8))))
+        #expect(!noted.flat.members.contains { $0.key.contains("multimedia_any") } && noted.notes.contains { $0.contains("DV_MULTIMEDIA") }, "\(noted.notes)")
+    }
+}
