@@ -60,16 +60,10 @@ public struct MappingTemplate: Sendable {
         node.units = unitInput?["list"]?.arrayValue?.compactMap { $0["value"]?.stringValue } ?? []
         nodes.append(node)
         let index = nodes.count - 1
-        // By its path with the names the template gives, and without them (the first node of each).
-        for form in Set([key, Self.plain(key)]) {
-            if byKey[form] == nil { byKey[form] = index }
-            // An ELEMENT with one value type is one node whose path ends in `/value`:
-            // mapping paths name the ELEMENT.
-            if form.hasSuffix("/value"), byKey[String(form.dropLast(6))] == nil { byKey[String(form.dropLast(6))] = index }
-        }
-        let plain = Self.plain(key)
-        byPlainKey[plain, default: []].append(index)
-        if plain.hasSuffix("/value") { byPlainKey[String(plain.dropLast(6)), default: []].append(index) }
+        // By its path with the names the template gives (the first node of each); without them, every
+        // node of that path in template order, for a path that names some steps or none.
+        for form in Self.forms(key) where byKey[form] == nil { byKey[form] = index }
+        for form in Self.forms(Self.plain(key)) { byPlainKey[form, default: []].append(index) }
         for child in json["children"]?.arrayValue ?? [] { add(child, parent: index) }
     }
 
@@ -105,9 +99,15 @@ public struct MappingTemplate: Sendable {
     /// first node with those names; else the first of its node ids.
     public func node(at key: String) -> Int? {
         if let node = byKey[key] { return node }
-        let plain = Self.plain(key)
-        if plain != key, let node = byPlainKey[plain]?.first(where: { Self.hasNames(of: key, nodes[$0].key) }) { return node }
-        return byKey[plain]
+        let candidates = byPlainKey[Self.plain(key)]
+        guard key.utf8.contains(UInt8(ascii: "|")) else { return candidates?.first }
+        return candidates?.first { Self.hasNames(of: key, nodes[$0].key) }
+    }
+
+    /// A key and, for an ELEMENT with one value type (one node whose path ends
+    /// in `/value`), the ELEMENT's path, which mapping paths name.
+    static func forms(_ key: String) -> [String] {
+        key.hasSuffix("/value") ? [key, String(key.dropLast(6))] : [key]
     }
 
     /// Whether `nodeKey` gives each step the name `key` gives it (both keys the same without names).
