@@ -43,7 +43,7 @@ struct PlannerTests {
         #expect(
             try Self.plan(Self.population).description == """
                 FROM composition c1
-                WHERE (NOT EXISTS (FROM node t2 WHERE t2.cid = c1.cid AND t2.archetypeID = 'openEHR-EHR-OBSERVATION.sample_blood_pressure.v1' AND t2.apath = '') OR EXISTS (FROM node t3 WHERE t3.cid = c1.cid AND t3.apath = '' AND t3.num = 0 AND t3.name LIKE 'Enc*')) AND queryable EHR (c1.ehrID)
+                WHERE (NOT EXISTS (FROM node t2 WHERE t2.cid = c1.cid AND t2.archetypeID = 'openEHR-EHR-OBSERVATION.sample_blood_pressure.v1' AND t2.apath = '') OR EXISTS (FROM node t3 WHERE t3.cid = c1.cid AND t3.archetypeID = c1.archetypeID AND t3.apath = '' AND t3.num = 0 AND t3.name LIKE 'Enc*')) AND queryable EHR (c1.ehrID)
                 SELECT COUNT(DISTINCT c1.ehrID)
                 """)
     }
@@ -83,7 +83,7 @@ struct PlannerTests {
         #expect(
             plan.description == """
                 FROM composition c1
-                LEFT JOIN node t2 ON t2.cid = c1.cid AND t2.apath = '' AND t2.num = 0
+                LEFT JOIN node t2 ON t2.cid = c1.cid AND t2.archetypeID = c1.archetypeID AND t2.apath = '' AND t2.num = 0
                 WHERE queryable EHR (c1.ehrID)
                 SELECT orEmpty(t2.name) || orEmpty('!'); COUNT(*)
                 GROUP BY selection 1

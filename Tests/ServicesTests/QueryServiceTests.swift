@@ -425,6 +425,45 @@ struct QueryServiceTests {
         }
     }
 
+    /// Issue 19 §8: what the nodes of one structure share (archetype, path,
+    /// node id in `aql_shape`; class and place in the JSON in `aql_place`)
+    /// is kept once, and each node row names the entries that say what
+    /// `NodeProjection` says of it.
+    @Test(arguments: TestEngine.available)
+    func nodesOfOneStructureShareTheirShapesAndPlaces(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let f = try await Fixture(database)
+            func count(_ sql: String) async throws -> Int { Int(try await database.database.query(sql).first?.int(0) ?? -1) }
+            let (shapes, places) = (try await count("SELECT COUNT(*) FROM aql_shape"), try await count("SELECT COUNT(*) FROM aql_place"))
+            #expect(shapes == (try await count("SELECT COUNT(DISTINCT shape) FROM aql_node")) && shapes > 20, "\(shapes)")
+            #expect(places == (try await count("SELECT COUNT(DISTINCT place) FROM aql_node")) && places > 20, "\(places)")
+            let nodes = try await count("SELECT COUNT(*) FROM aql_node")
+
+            // One more composition of the structure: its rows, no entry.
+            let version = try await f.services.compositions.create(
+                ehrID: f.ehrB, json: Fixture.bloodPressure(systolic: 99, time: "2025-07-01T09:00:00Z"), committal: f.services.committal)
+            let stored = try await database.database.query(
+                "SELECT data FROM object_version WHERE object_id = ? AND version_number = 1", [.text(version.uid.objectID)])
+            let composition = try JSONParser.parse(stored.first?.bytes(0) ?? [])
+            let expected = NodeProjection.rows(of: composition)
+            #expect(try await count("SELECT COUNT(*) FROM aql_shape") == shapes)
+            #expect(try await count("SELECT COUNT(*) FROM aql_place") == places)
+            #expect(try await count("SELECT COUNT(*) FROM aql_node") == nodes + expected.count)
+
+            let rows = try await database.database.query(
+                """
+                SELECT n.num, s.archetype_id, s.apath, s.node_id, p.rm_type, p.jpath FROM aql_node n
+                JOIN aql_shape s ON s.id = n.shape JOIN aql_place p ON p.id = n.place
+                WHERE n.cid = (SELECT cid FROM aql_composition WHERE object_id = ?) ORDER BY n.num
+                """, [.text(version.uid.objectID)])
+            let archetype = composition["archetype_node_id"]?.stringValue ?? ""
+            #expect(rows.map { [$0.string(1), $0.string(2), $0.string(3), $0.string(4), $0.string(5)] }
+                == expected.map { [$0.archetypeID ?? archetype, $0.archetypePath, $0.archetypeNodeID, $0.rmType, $0.jsonPath] })
+            #expect(rows.map { Int($0.int(0) ?? -1) } == expected.map(\.num))
+            #expect(rows.contains { $0.string(2) == "/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value" && $0.string(4) == "DV_QUANTITY" })
+        }
+    }
+
     // MARK: Limits (issue 19 §6)
 
     /// The largest queries of each shape that `AQLLimits` lets through run on

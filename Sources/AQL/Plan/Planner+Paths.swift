@@ -242,7 +242,11 @@ extension PlanBuilder {
             var archetype = anchor.archetypeID
             switch hop {
             case .compositionRoot:
-                conditions += [.compare(.column(alias, .apath), .equal, .constant(.text(""))), .compare(.column(alias, .num), .equal, .constant(.integer(0)))]
+                // Its archetype too: the index finds a node by archetype and path (its shape) first.
+                conditions += [
+                    .compare(.column(alias, .archetypeID), .equal, anchor.archetypeID), .compare(.column(alias, .apath), .equal, .constant(.text(""))),
+                    .compare(.column(alias, .num), .equal, .constant(.integer(0))),
+                ]
                 apath = ""
             case .root(let id):
                 if let node = anchor.node, lazyRoots[node] != nil { ensureJoined(node) }

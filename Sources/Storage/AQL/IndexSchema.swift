@@ -39,11 +39,84 @@ enum IndexSchema {
         var index: CompositionIndex
     }
 
-    /// What a node row is made from: the node, and its composition's archetype
-    /// for the nodes above the first archetype root below it.
+    /// What a node row is made from: the node, and the ids of its shape and place.
     struct NodeRow {
         var node: IndexedNode
-        var compositionArchetype: String
+        var shape: Int64
+        var place: Int64
+    }
+
+    /// What a node has in common with the same node of every composition
+    /// made from the same archetypes: its archetype (the composition's for
+    /// the nodes above the first archetype root below it), its path from
+    /// that root and its node id. Node rows name it by id (`aql_shape`),
+    /// and are clustered by it, so the occurrences of one path in a
+    /// composition are one run of rows in document order.
+    struct Shape: Hashable {
+        var archetypeID: String
+        var apath: String
+        var nodeID: String?
+
+        init(_ node: IndexedNode, compositionArchetype: String) {
+            archetypeID = node.archetypeID ?? compositionArchetype
+            apath = node.archetypePath
+            nodeID = node.archetypeNodeID
+        }
+
+        var id: Int64 { IndexSchema.id(of: [archetypeID, apath, nodeID]) }
+    }
+
+    /// Where a node is in its composition's canonical JSON, and its class:
+    /// the same for the same node of every composition of the same
+    /// structure (`aql_place`).
+    struct Place: Hashable {
+        var jsonPath: String
+        var rmType: String
+
+        init(_ node: IndexedNode) {
+            jsonPath = node.jsonPath
+            rmType = node.rmType
+        }
+
+        var id: Int64 { IndexSchema.id(of: [jsonPath, rmType]) }
+    }
+
+    /// The id of a shape or place: a 64-bit FNV-1a hash of its fields, so
+    /// that every writer (any process, any rebuild) gives it the same id
+    /// without reading the table. Two of n entries share an id with a
+    /// chance of about n² / 2⁶⁵ (3 × 10⁻⁸ for a million).
+    static func id(of fields: [String?]) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func add(_ byte: UInt8) {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        for field in fields {
+            if let field { field.utf8.forEach(add) } else { add(0) }
+            add(0x1f)
+        }
+        return Int64(bitPattern: hash)
+    }
+
+    /// A table of what node rows share, named by an id column of theirs.
+    struct Dictionary: Sendable, Equatable {
+        /// The table, and the node column holding an entry's id.
+        let table: String
+        let key: String
+        /// The plan columns it holds.
+        let columns: Set<PlanColumn>
+        /// The suffixes of a node alias for an entry inside the node's
+        /// `key IN (…)`, and read by the node's key elsewhere.
+        let inner: String
+        let lookup: String
+    }
+
+    static let shapes = Dictionary(table: "aql_shape", key: "shape", columns: [.archetypeID, .apath, .nodeID], inner: "s", lookup: "z")
+    static let places = Dictionary(table: "aql_place", key: "place", columns: [.jsonPath, .rmType], inner: "p", lookup: "q")
+
+    /// The dictionary that holds a node column, if one does.
+    static func dictionary(of column: PlanColumn) -> Dictionary? {
+        shapes.columns.contains(column) ? shapes : places.columns.contains(column) ? places : nil
     }
 
     static let compositionTable = "aql_composition"
@@ -63,22 +136,32 @@ enum IndexSchema {
         Column(.timeCommitted, "time_committed", "BIGINT NOT NULL") { .integer($0.record.audit.timeCommitted) },
     ]
 
-    /// One row per LOCATABLE and per data value (`NodeProjection`), after its composition's key.
+    /// One row per LOCATABLE and per data value (`NodeProjection`), after
+    /// its composition's key and the ids of its shape and place: what
+    /// differs from one composition to the next.
     static let nodeColumns: [Column<NodeRow>] = [
         Column(.num, "num", "INTEGER NOT NULL") { SQLValue($0.node.num) },
         Column(.numCap, "num_cap", "INTEGER NOT NULL") { SQLValue($0.node.numCap) },
         Column(.rootNum, "root_num", "INTEGER NOT NULL") { SQLValue($0.node.rootNum) },
-        Column(.rmType, "rm_type", "TEXT NOT NULL") { .text($0.node.rmType) },
-        Column(.nodeID, "node_id", "TEXT") { SQLValue($0.node.archetypeNodeID) },
-        Column(.archetypeID, "archetype_id", "TEXT NOT NULL") { .text($0.node.archetypeID ?? $0.compositionArchetype) },
-        Column(.apath, "apath", "TEXT NOT NULL") { .text($0.node.archetypePath) },
         Column(.name, "name", "TEXT") { SQLValue($0.node.name) },
         Column(.numValue, "num_value", "REAL") { SQLValue($0.node.number) },
         Column(.strValue, "str_value", "TEXT") { SQLValue($0.node.string) },
         Column(.code, "code", "TEXT") { SQLValue($0.node.code) },
         Column(.terminology, "terminology", "TEXT") { SQLValue($0.node.terminology) },
         Column(.units, "units", "TEXT") { SQLValue($0.node.units) },
-        Column(.jsonPath, "jpath", "TEXT NOT NULL") { .text($0.node.jsonPath) },
+    ]
+
+    /// One row per shape, after its id.
+    static let shapeColumns: [Column<Shape>] = [
+        Column(.archetypeID, "archetype_id", "TEXT NOT NULL") { .text($0.archetypeID) },
+        Column(.apath, "apath", "TEXT NOT NULL") { .text($0.apath) },
+        Column(.nodeID, "node_id", "TEXT") { SQLValue($0.nodeID) },
+    ]
+
+    /// One row per place, after its id.
+    static let placeColumns: [Column<Place>] = [
+        Column(.jsonPath, "jpath", "TEXT NOT NULL") { .text($0.jsonPath) },
+        Column(.rmType, "rm_type", "TEXT NOT NULL") { .text($0.rmType) },
     ]
 
     /// The node columns a selected node is read from, in `IndexedLeaf`'s order.
@@ -148,7 +231,10 @@ enum IndexSchema {
         let found: String?
         switch table {
         case .composition: found = column == .cid ? key : compositionColumns.first { $0.plan == column }?.name
-        case .node: found = column == .cid ? key : nodeColumns.first { $0.plan == column }?.name
+        case .node:
+            found = column == .cid ? key
+                : nodeColumns.first { $0.plan == column }?.name ?? shapeColumns.first { $0.plan == column }?.name
+                    ?? placeColumns.first { $0.plan == column }?.name
         case .version, .versionedObject, .ehr: found = canonicalColumns[table]?[column]
         case .document: found = canonicalColumns[.version]?[column]
         case .folder: found = folderColumns.first { $0.plan == column }?.name

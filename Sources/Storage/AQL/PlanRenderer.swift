@@ -29,6 +29,9 @@ struct PlanRenderer {
     /// The table of each alias of the plan, sub-queries included.
     let tables: [PlanAlias: PlanTable]
     var binds: [SQLValue] = []
+    /// The node alias and dictionary whose conditions are being written
+    /// inside the node's `shape IN (SELECT …)` (`dictionaryConditions`).
+    var dictionaryScope: (alias: PlanAlias, dictionary: IndexSchema.Dictionary)?
 
     init(kind: DatabaseKind, plan: QueryPlan) {
         self.kind = kind
@@ -174,8 +177,81 @@ struct PlanRenderer {
 
     // MARK: Conditions
 
+    /// Conditions joined by AND. The conditions on what a node row keeps
+    /// in a dictionary (`IndexSchema.Dictionary`: its archetype, path and
+    /// node id in its shape, its class and JSON place in its place) are
+    /// written together as one `shape IN (SELECT id FROM aql_shape WHERE …)`
+    /// at the place of the first, which both engines turn into seeks on the
+    /// node table's keys.
     mutating func conjunction(_ conditions: [PlanCondition]) throws -> String {
-        try conditions.map { try condition($0) }.joined(separator: " AND ")
+        var groups: [(subject: DictionarySubject?, conditions: [PlanCondition])] = []
+        for condition in conditions {
+            let subject = dictionarySubject(condition)
+            if let subject, let index = groups.firstIndex(where: { $0.subject == subject }) {
+                groups[index].conditions.append(condition)
+            } else {
+                groups.append((subject, [condition]))
+            }
+        }
+        var parts: [String] = []
+        for group in groups {
+            if let subject = group.subject {
+                parts.append(try dictionaryConditions(subject, group.conditions))
+            } else {
+                parts.append(try condition(group.conditions[0]))
+            }
+        }
+        return parts.joined(separator: " AND ")
+    }
+
+    /// A node alias and one of its dictionaries.
+    struct DictionarySubject: Equatable {
+        var alias: PlanAlias
+        var dictionary: IndexSchema.Dictionary
+    }
+
+    /// The node and dictionary a condition constrains alone: its subject is
+    /// a dictionary column of a node, and no operand reads that node's own
+    /// row. Tests of absence (IS NULL) are not among them: a node a LEFT
+    /// JOIN did not match has no entry to be in.
+    func dictionarySubject(_ condition: PlanCondition) -> DictionarySubject? {
+        let subject: PlanExpression
+        var others: [PlanExpression] = []
+        switch condition {
+        case .compare(let a, _, let b): (subject, others) = (a, [b])
+        case .anyOf(let a, let values): (subject, others) = (a, values)
+        case .like(let a, _), .pathMatches(let a, _): subject = a
+        case .pathBelow(let a, let base, _): (subject, others) = (a, [base])
+        default: return nil
+        }
+        guard case .column(let alias, let column) = subject, tables[alias] == .node, let dictionary = IndexSchema.dictionary(of: column) else { return nil }
+        for other in others {
+            switch other {
+            case .value, .constant: continue
+            case .column(let owner, let column) where owner != alias || IndexSchema.dictionary(of: column) != nil: continue
+            default: return nil
+            }
+        }
+        return DictionarySubject(alias: alias, dictionary: dictionary)
+    }
+
+    /// `alias.shape IN (SELECT id FROM aql_shape WHERE conditions)`; for an
+    /// archetype root's path (`''`) also `num = root_num`, which is what
+    /// the partial value index names its roots by.
+    mutating func dictionaryConditions(_ subject: DictionarySubject, _ conditions: [PlanCondition]) throws -> String {
+        let outer = dictionaryScope
+        dictionaryScope = (subject.alias, subject.dictionary)
+        defer { dictionaryScope = outer }
+        let (alias, dictionary) = (subject.alias, subject.dictionary)
+        let inner = "\(alias)\(dictionary.inner)"
+        let rendered = try conditions.map { try condition($0) }.joined(separator: " AND ")
+        var sql = "\(alias).\(dictionary.key) IN (SELECT \(inner).id FROM \(dictionary.table) \(inner) WHERE \(rendered))"
+        let root = conditions.contains { condition in
+            guard case .compare(.column(alias, .apath), .equal, let value) = condition else { return false }
+            return value == .constant(.text("")) || value == .value(.text(""))
+        }
+        if root { sql += " AND \(alias).\(try IndexSchema.name(.num, in: .node)) = \(alias).\(try IndexSchema.name(.rootNum, in: .node))" }
+        return sql
     }
 
     mutating func condition(_ condition: PlanCondition) throws -> String {
@@ -196,7 +272,7 @@ struct PlanRenderer {
         case .pathBelow(let a, let base, let relative):
             let left = try expression(a)
             return "\(left) LIKE \(try expression(base)) || \(bind(.text(relative)))"
-        case .and(let items): return "(" + (try items.map { try self.condition($0) }.joined(separator: " AND ")) + ")"
+        case .and(let items): return "(" + (try conjunction(items)) + ")"
         case .or(let items): return "(" + (try items.map { try self.condition($0) }.joined(separator: " OR ")) + ")"
         case .not(let inner): return "NOT (\(try self.condition(inner)))"
         case .exists(let sub): return "EXISTS (\(try subquery(sub)))"
@@ -285,9 +361,16 @@ struct PlanRenderer {
         return "?"
     }
 
+    /// A column of an alias. A node's dictionary column is its entry's:
+    /// inside the node's `key IN (…)` that entry's column, elsewhere read by
+    /// the node's key (one primary-key lookup).
     func column(_ alias: PlanAlias, _ column: PlanColumn) throws -> String {
         guard let table = tables[alias] else { throw PlanRenderingError("alias \(alias) is not in the plan's FROM") }
-        return "\(alias).\(try IndexSchema.name(column, in: table))"
+        let name = try IndexSchema.name(column, in: table)
+        guard table == .node, let dictionary = IndexSchema.dictionary(of: column) else { return "\(alias).\(name)" }
+        if let scope = dictionaryScope, scope.alias == alias, scope.dictionary == dictionary { return "\(alias)\(dictionary.inner).\(name)" }
+        let entry = "\(alias)\(dictionary.lookup)"
+        return "(SELECT \(entry).\(name) FROM \(dictionary.table) \(entry) WHERE \(entry).id = \(alias).\(dictionary.key))"
     }
 
     static func sqlValue(_ value: AQLValue) -> SQLValue {

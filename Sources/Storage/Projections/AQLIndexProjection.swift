@@ -11,10 +11,13 @@ public struct AQLIndexProjection: Projection {
     /// 1: the index of migration 3 (rows clustered by `(cid, apath, num)`,
     /// partial value and code indexes). 2: each node's place in the
     /// canonical JSON (`jpath`), and rows for EVENT_CONTEXT, FEEDER_AUDIT
-    /// and ISM_TRANSITION (issue 19 §1, §2).
-    public var version: Int { 2 }
+    /// and ISM_TRANSITION (issue 19 §1, §2). 3: what nodes of the same
+    /// structure share kept once, in `aql_shape` (archetype, path, node id)
+    /// and `aql_place` (JSON place, class), node rows naming them by 64-bit
+    /// ids, clustered by `(cid, shape, num)` (issue 19 §8).
+    public var version: Int { 3 }
     public var rmTypes: Set<String>? { ["COMPOSITION"] }
-    public var tables: [String] { [IndexSchema.compositionTable, IndexSchema.nodeTable] }
+    public var tables: [String] { [IndexSchema.compositionTable, IndexSchema.nodeTable, IndexSchema.shapes.table, IndexSchema.places.table] }
 
     public init() {}
 
@@ -24,30 +27,38 @@ public struct AQLIndexProjection: Projection {
         let node = IndexSchema.definitions(IndexSchema.nodeColumns, kind)
         func name(_ column: PlanColumn) -> String { IndexSchema.sqlName(column, .node) }
         func own(_ column: PlanColumn) -> String { IndexSchema.sqlName(column, .composition) }
-        let (archetype, apath, num, value, code) = (name(.archetypeID), name(.apath), name(.num), name(.numValue), name(.code))
+        let (shape, place) = (IndexSchema.shapes, IndexSchema.places)
+        let (num, rootNum, value, code) = (name(.num), name(.rootNum), name(.numValue), name(.code))
         let table = IndexSchema.compositionTable
         let nodes = IndexSchema.nodeTable
+        // A dictionary's id is the rowid on SQLite.
+        let id = kind == .postgresql ? "id BIGINT PRIMARY KEY" : "id INTEGER PRIMARY KEY"
         return [
             "CREATE TABLE \(table) (\(IndexSchema.key) \(key), \(composition))",
             "CREATE INDEX \(table)_ehr_idx ON \(table) (\(own(.ehrID)))",
             // context/start_time: the time population queries most often filter on.
             "CREATE INDEX \(table)_start_idx ON \(table) (\(own(.startTime)))",
             "CREATE INDEX \(table)_archetype_idx ON \(table) (\(own(.archetypeID)))",
-            // Clustered by (cid, apath, num): a path below a known node is one
-            // seek, and so is an archetype root (apath '').
-            "CREATE TABLE \(nodes) (\(IndexSchema.key) BIGINT NOT NULL, \(node), PRIMARY KEY (\(IndexSchema.key), \(apath), \(num)))"
-                + (kind == .postgresql ? "" : " WITHOUT ROWID"),
+            "CREATE TABLE \(shape.table) (\(id), \(IndexSchema.definitions(IndexSchema.shapeColumns, kind)))",
+            "CREATE INDEX \(shape.table)_path_idx ON \(shape.table) (\(name(.archetypeID)), \(name(.apath)))",
+            "CREATE TABLE \(place.table) (\(id), \(IndexSchema.definitions(IndexSchema.placeColumns, kind)))",
+            // Clustered by (cid, shape, num): a path of a known composition is
+            // one seek, its occurrences in document order.
+            "CREATE TABLE \(nodes) (\(IndexSchema.key) BIGINT NOT NULL, \(shape.key) BIGINT NOT NULL, \(place.key) BIGINT NOT NULL, \(node), "
+                + "PRIMARY KEY (\(IndexSchema.key), \(shape.key), \(num)))" + (kind == .postgresql ? "" : " WITHOUT ROWID"),
             // Partial: only rows a query can start from (a number or a date-time,
-            // an archetype root; a code). Container rows are reached from their
-            // composition by the clustered key, and leaving them out halves the
-            // pages a commit dirties (IPS-sized commits 2.2× faster, measured).
-            "CREATE INDEX \(nodes)_value_idx ON \(nodes) (\(archetype), \(apath), \(value)) WHERE \(value) IS NOT NULL OR \(apath) = ''",
-            "CREATE INDEX \(nodes)_code_idx ON \(nodes) (\(archetype), \(apath), \(code)) WHERE \(code) IS NOT NULL",
+            // an archetype root, whose `num` is its `root_num`; a code). Container
+            // rows are reached from their composition by the clustered key, and
+            // leaving them out halves the pages a commit dirties (IPS-sized
+            // commits 2.2× faster, measured). The renderer writes `num = root_num`
+            // beside a root's path, so that both engines see the index applies.
+            "CREATE INDEX \(nodes)_value_idx ON \(nodes) (\(shape.key), \(value)) WHERE \(value) IS NOT NULL OR \(num) = \(rootNum)",
+            "CREATE INDEX \(nodes)_code_idx ON \(nodes) (\(shape.key), \(code)) WHERE \(code) IS NOT NULL",
         ]
     }
 
     public func dropStatements(_ kind: DatabaseKind) -> [String] {
-        ["DROP TABLE IF EXISTS \(IndexSchema.nodeTable)", "DROP TABLE IF EXISTS \(IndexSchema.compositionTable)"]
+        [IndexSchema.nodeTable, IndexSchema.shapes.table, IndexSchema.places.table, IndexSchema.compositionTable].map { "DROP TABLE IF EXISTS \($0)" }
     }
 
     /// Compositions live in EHRs.
@@ -83,33 +94,67 @@ public struct AQLIndexProjection: Projection {
         ]
     }
 
-    /// Rows per node insert: 15 columns each, well under both engines' bind limits.
-    static let nodesPerStatement = 400
+    /// Rows per node insert: 11 columns each, well under both engines' bind limits.
+    static let nodesPerStatement = 500
 
-    /// The composition row, then its nodes in multi-row inserts that take
-    /// the composition's key from the insert just made (`last_insert_rowid()`
-    /// on SQLite, `lastval()` on PostgreSQL: both per connection, so inside
-    /// the commit's transaction).
+    /// The shapes and places of the composition's nodes (each stored once:
+    /// those already there are left as they are), the composition row,
+    /// then its nodes in multi-row inserts that take the composition's key
+    /// from the insert just made (`last_insert_rowid()` on SQLite,
+    /// `lastval()` on PostgreSQL: both per connection, so inside the
+    /// commit's transaction; the dictionaries set no key).
     func insertion(_ index: CompositionIndex, _ record: VersionRecord, _ kind: DatabaseKind) -> [SQLStatement] {
+        var shapes: [Int64: IndexSchema.Shape] = [:]
+        var places: [Int64: IndexSchema.Place] = [:]
+        var rows: [IndexSchema.NodeRow] = []
+        rows.reserveCapacity(index.nodes.count)
+        for node in index.nodes {
+            let (shape, place) = (IndexSchema.Shape(node, compositionArchetype: index.archetypeID), IndexSchema.Place(node))
+            let (shapeID, placeID) = (shape.id, place.id)
+            shapes[shapeID] = shape
+            places[placeID] = place
+            rows.append(IndexSchema.NodeRow(node: node, shape: shapeID, place: placeID))
+        }
+        var statements = Self.entries(shapes, IndexSchema.shapes, IndexSchema.shapeColumns) + Self.entries(places, IndexSchema.places, IndexSchema.placeColumns)
         let compositionRow = IndexSchema.CompositionRow(record: record, index: index)
-        var statements = [IndexSchema.insert(into: IndexSchema.compositionTable, IndexSchema.compositionColumns, compositionRow)]
+        statements.append(IndexSchema.insert(into: IndexSchema.compositionTable, IndexSchema.compositionColumns, compositionRow))
         let key = kind == .postgresql ? "lastval()" : "last_insert_rowid()"
         let nodeColumns = IndexSchema.nodeColumns
-        let head = "INSERT INTO \(IndexSchema.nodeTable) (\(IndexSchema.key), \(nodeColumns.map(\.name).joined(separator: ", "))) VALUES "
-        let row = "(\(key), \(Array(repeating: "?", count: nodeColumns.count).joined(separator: ", ")))"
-        var start = 0
-        while start < index.nodes.count {
-            let chunk = index.nodes[start..<min(start + Self.nodesPerStatement, index.nodes.count)]
+        let names = [IndexSchema.key, IndexSchema.shapes.key, IndexSchema.places.key] + nodeColumns.map(\.name)
+        let head = "INSERT INTO \(IndexSchema.nodeTable) (\(names.joined(separator: ", "))) VALUES "
+        let row = "(\(key), \(Array(repeating: "?", count: nodeColumns.count + 2).joined(separator: ", ")))"
+        statements += Self.chunks(of: rows) { chunk in
             var binds: [SQLValue] = []
-            binds.reserveCapacity(chunk.count * nodeColumns.count)
-            for node in chunk {
-                let nodeRow = IndexSchema.NodeRow(node: node, compositionArchetype: index.archetypeID)
+            binds.reserveCapacity(chunk.count * (nodeColumns.count + 2))
+            for nodeRow in chunk {
+                binds += [.integer(nodeRow.shape), .integer(nodeRow.place)]
                 for column in nodeColumns { binds.append(column.value(nodeRow)) }
             }
-            statements.append(SQLStatement(head + Array(repeating: row, count: chunk.count).joined(separator: ", "), binds))
-            start += Self.nodesPerStatement
+            return SQLStatement(head + Array(repeating: row, count: chunk.count).joined(separator: ", "), binds)
         }
         return statements
+    }
+
+    /// Entries of a dictionary, inserted unless there (in the order of
+    /// their ids, so that concurrent commits wait for one another rather
+    /// than deadlock on PostgreSQL).
+    static func entries<Entry>(_ entries: [Int64: Entry], _ dictionary: IndexSchema.Dictionary, _ columns: [IndexSchema.Column<Entry>]) -> [SQLStatement] {
+        let names = (["id"] + columns.map(\.name)).joined(separator: ", ")
+        let row = "(" + Array(repeating: "?", count: columns.count + 1).joined(separator: ", ") + ")"
+        return chunks(of: entries.sorted { $0.key < $1.key }) { chunk in
+            var binds: [SQLValue] = []
+            for (id, entry) in chunk { binds += [.integer(id)] + columns.map { $0.value(entry) } }
+            return SQLStatement(
+                "INSERT INTO \(dictionary.table) (\(names)) VALUES \(Array(repeating: row, count: chunk.count).joined(separator: ", ")) ON CONFLICT DO NOTHING",
+                binds)
+        }
+    }
+
+    /// One statement per run of at most `nodesPerStatement` items.
+    static func chunks<Item>(of items: [Item], _ statement: (ArraySlice<Item>) -> SQLStatement) -> [SQLStatement] {
+        stride(from: 0, to: items.count, by: nodesPerStatement).map { start in
+            statement(items[start..<min(start + nodesPerStatement, items.count)])
+        }
     }
 }
 
