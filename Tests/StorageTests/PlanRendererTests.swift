@@ -37,7 +37,7 @@ struct PlanRendererTests {
         let sqlite = try Self.render(Self.patient, .sqlite)
         #expect(
             sqlite.sql
-                == "SELECT c1.ehr_id, c1.object_id, c1.version_number, t3.num, (SELECT t3q.rm_type FROM aql_place t3q WHERE t3q.id = t3.place), t3.num_value, t3.str_value, t3.code, t3.terminology, t3.units, t3.name FROM aql_composition c1 CROSS JOIN aql_node t3 ON t3.shape IN (SELECT t3s.id FROM aql_shape t3s WHERE t3s.archetype_id = ? AND t3s.apath = ?) AND t3.cid = c1.cid WHERE c1.ehr_id = ? AND t3.num_value > ? ORDER BY +c1.start_time DESC LIMIT ?")
+                == "SELECT c1.ehr_id, c1.object_id, c1.version_number, t3.num, (SELECT t3q.rm_type FROM aql_place t3q WHERE t3q.id = t3.place), t3.num_value, t3.str_value, t3.code, t3.terminology, t3.units, t3.name FROM aql_composition c1 CROSS JOIN aql_node t3 ON t3.shape = (SELECT t3s.id FROM aql_shape t3s WHERE t3s.archetype_id = ? AND t3s.apath = ?) AND t3.cid = c1.cid WHERE c1.ehr_id = ? AND t3.num_value > ? ORDER BY +c1.start_time DESC LIMIT ?")
         #expect(
             sqlite.binds == [
                 .text("openEHR-EHR-OBSERVATION.sample_blood_pressure.v1"), .text("/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value"),
@@ -55,7 +55,7 @@ struct PlanRendererTests {
         let sqlite = try Self.render(q, .sqlite)
         #expect(
             sqlite.sql
-                == "SELECT COUNT(DISTINCT c1.ehr_id) FROM aql_composition c1 WHERE (NOT (EXISTS (SELECT 1 FROM aql_node t2 WHERE t2.cid = c1.cid AND t2.shape IN (SELECT t2s.id FROM aql_shape t2s WHERE t2s.archetype_id = ? AND t2s.apath = '') AND t2.num = t2.root_num)) OR EXISTS (SELECT 1 FROM aql_node t3 WHERE t3.cid = c1.cid AND t3.shape IN (SELECT t3s.id FROM aql_shape t3s WHERE t3s.archetype_id = c1.archetype_id AND t3s.apath = '') AND t3.num = t3.root_num AND t3.num = 0 AND t3.name GLOB ?)) AND c1.ehr_id NOT IN (SELECT u.ehr_id FROM ehr u WHERE u.is_queryable = 0)")
+                == "SELECT COUNT(DISTINCT c1.ehr_id) FROM aql_composition c1 WHERE (NOT (EXISTS (SELECT 1 FROM aql_node t2 WHERE t2.cid = c1.cid AND t2.shape = (SELECT t2s.id FROM aql_shape t2s WHERE t2s.archetype_id = ? AND t2s.apath = '') AND t2.num = t2.root_num)) OR EXISTS (SELECT 1 FROM aql_node t3 WHERE t3.cid = c1.cid AND t3.shape = (SELECT t3s.id FROM aql_shape t3s WHERE t3s.archetype_id = c1.archetype_id AND t3s.apath = '') AND t3.num = t3.root_num AND t3.num = 0 AND t3.name GLOB ?)) AND c1.ehr_id NOT IN (SELECT u.ehr_id FROM ehr u WHERE u.is_queryable = 0)")
         #expect(sqlite.binds == [.text("openEHR-EHR-OBSERVATION.sample_blood_pressure.v1"), .text("Enc*")])
         let postgresql = try Self.render(q, .postgresql)
         #expect(postgresql.sql == sqlite.sql.replacingOccurrences(of: "GLOB", with: "LIKE"))
@@ -107,7 +107,7 @@ struct PlanRendererTests {
         // One join of the composition's root row and one of its stored version, for both values;
         // the root's place in the document is read from its place entry.
         let jpath = "(SELECT t2q.jpath FROM aql_place t2q WHERE t2q.id = t2.place)"
-        let from = "FROM aql_composition c1 JOIN aql_node t2 ON t2.cid = c1.cid AND t2.shape IN (SELECT t2s.id FROM aql_shape t2s WHERE t2s.archetype_id = c1.archetype_id AND t2s.apath = '') AND t2.num = t2.root_num AND t2.num = 0 LEFT JOIN object_version d3 ON d3.object_id = c1.object_id AND d3.version_number = c1.version_number"
+        let from = "FROM aql_composition c1 JOIN aql_node t2 ON t2.cid = c1.cid AND t2.shape = (SELECT t2s.id FROM aql_shape t2s WHERE t2s.archetype_id = c1.archetype_id AND t2s.apath = '') AND t2.num = t2.root_num AND t2.num = 0 LEFT JOIN object_version d3 ON d3.object_id = c1.object_id AND d3.version_number = c1.version_number"
         let sqlite = try Self.render(q, .sqlite)
         #expect(
             sqlite.sql

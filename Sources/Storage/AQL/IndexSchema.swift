@@ -63,7 +63,10 @@ enum IndexSchema {
             nodeID = node.archetypeNodeID
         }
 
-        var id: Int64 { IndexSchema.id(of: [archetypeID, apath, nodeID]) }
+        /// Of the archetype and path alone: they determine the node id (the
+        /// path's last step, or the archetype's for its root), so a pair is
+        /// one entry and a query naming both finds exactly one.
+        var id: Int64 { IndexSchema.id(of: [archetypeID, apath]) }
     }
 
     /// Where a node is in its composition's canonical JSON, and its class:

@@ -245,11 +245,16 @@ struct PlanRenderer {
         let (alias, dictionary) = (subject.alias, subject.dictionary)
         let inner = "\(alias)\(dictionary.inner)"
         let rendered = try conditions.map { try condition($0) }.joined(separator: " AND ")
-        var sql = "\(alias).\(dictionary.key) IN (SELECT \(inner).id FROM \(dictionary.table) \(inner) WHERE \(rendered))"
-        let root = conditions.contains { condition in
-            guard case .compare(.column(alias, .apath), .equal, let value) = condition else { return false }
-            return value == .constant(.text("")) || value == .value(.text(""))
+        func equality(_ column: PlanColumn) -> PlanExpression? {
+            for condition in conditions { if case .compare(.column(alias, column), .equal, let value) = condition { return value } }
+            return nil
         }
+        // An archetype and a path name one shape (`IndexSchema.Shape.id`): an
+        // equality, which lets the engines read the value index in order
+        // (ORDER BY … LIMIT) where IN would sort every match.
+        let one = dictionary == IndexSchema.shapes && equality(.archetypeID) != nil && equality(.apath) != nil
+        var sql = "\(alias).\(dictionary.key) \(one ? "=" : "IN") (SELECT \(inner).id FROM \(dictionary.table) \(inner) WHERE \(rendered))"
+        let root = equality(.apath).map { $0 == .constant(.text("")) || $0 == .value(.text("")) } ?? false
         if root { sql += " AND \(alias).\(try IndexSchema.name(.num, in: .node)) = \(alias).\(try IndexSchema.name(.rootNum, in: .node))" }
         return sql
     }

@@ -115,9 +115,10 @@ public struct AQLIndexProjection: Projection {
             places[placeID] = place
             rows.append(IndexSchema.NodeRow(node: node, shape: shapeID, place: placeID))
         }
-        var statements = Self.entries(shapes, IndexSchema.shapes, IndexSchema.shapeColumns) + Self.entries(places, IndexSchema.places, IndexSchema.placeColumns)
+        let entries = Self.entries(shapes, IndexSchema.shapes, IndexSchema.shapeColumns) + Self.entries(places, IndexSchema.places, IndexSchema.placeColumns)
         let compositionRow = IndexSchema.CompositionRow(record: record, index: index)
-        statements.append(IndexSchema.insert(into: IndexSchema.compositionTable, IndexSchema.compositionColumns, compositionRow))
+        let composition = IndexSchema.insert(into: IndexSchema.compositionTable, IndexSchema.compositionColumns, compositionRow)
+        var statements = kind == .postgresql && entries.count <= 2 ? [Self.folding(entries, into: composition)] : entries + [composition]
         let key = kind == .postgresql ? "lastval()" : "last_insert_rowid()"
         let nodeColumns = IndexSchema.nodeColumns
         let names = [IndexSchema.key, IndexSchema.shapes.key, IndexSchema.places.key] + nodeColumns.map(\.name)
@@ -148,6 +149,19 @@ public struct AQLIndexProjection: Projection {
                 "INSERT INTO \(dictionary.table) (\(names)) VALUES \(Array(repeating: row, count: chunk.count).joined(separator: ", ")) ON CONFLICT DO NOTHING",
                 binds)
         }
+    }
+
+    /// Statements that return nothing run as data-modifying WITH queries of
+    /// the statement after them: on PostgreSQL one round trip instead of one
+    /// each. Each runs once, all on the same snapshot (PostgreSQL §7.8.4),
+    /// which these independent inserts allow.
+    static func folding(_ statements: [SQLStatement], into last: SQLStatement) -> SQLStatement {
+        guard !statements.isEmpty else { return last }
+        let queries = statements.enumerated().map { "w\($0.offset) AS (\($0.element.sql))" }
+        var folded = last
+        folded.sql = "WITH " + queries.joined(separator: ", ") + " " + last.sql
+        folded.binds = statements.flatMap(\.binds) + last.binds
+        return folded
     }
 
     /// One statement per run of at most `nodesPerStatement` items.
