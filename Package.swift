@@ -34,6 +34,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "JSONCore", swiftSettings: strict),
+        // The system's zlib: versions' documents stored compressed on SQLite (Storage, StoredDocument).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "OpenEHR", dependencies: ["JSONCore"], swiftSettings: strict),
         .target(name: "AQL", dependencies: ["OpenEHR", "JSONCore"], swiftSettings: strict),
         .target(name: "Templates", dependencies: ["OpenEHR", "JSONCore"], swiftSettings: strict),
@@ -49,6 +51,7 @@ let package = Package(
                 "AQL",
                 "FHIR",
                 "JSONCore",
+                "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

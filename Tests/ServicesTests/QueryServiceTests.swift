@@ -442,9 +442,8 @@ struct QueryServiceTests {
             // One more composition of the structure: its rows, no entry.
             let version = try await f.services.compositions.create(
                 ehrID: f.ehrB, json: Fixture.bloodPressure(systolic: 99, time: "2025-07-01T09:00:00Z"), committal: f.services.committal)
-            let stored = try await database.database.query(
-                "SELECT data FROM object_version WHERE object_id = ? AND version_number = 1", [.text(version.uid.objectID)])
-            let composition = try JSONParser.parse(stored.first?.bytes(0) ?? [])
+            let stored = try await database.store.versions.version(objectID: version.uid.objectID, number: 1)
+            let composition = try JSONParser.parse(stored?.data ?? [])
             let expected = NodeProjection.rows(of: composition)
             #expect(try await count("SELECT COUNT(*) FROM aql_shape") == shapes)
             #expect(try await count("SELECT COUNT(*) FROM aql_place") == places)

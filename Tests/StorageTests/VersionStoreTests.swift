@@ -29,6 +29,47 @@ struct VersionStoreTests {
         }
     }
 
+    /// Stored documents (docs/architecture.md §Storage): on SQLite a document
+    /// of 256 bytes or more is kept compressed (a zero byte, its length, the
+    /// zlib stream) and reads back byte for byte, by id, in the history and
+    /// in AQL's reads of the stored JSON (`socle_document`); a small one, and
+    /// any on PostgreSQL (which compresses large values itself), as written.
+    /// A compressed document that does not inflate is named by `verify`.
+    @Test(arguments: TestEngine.available)
+    func documentsAreStoredCompactlyAndReadBackAsWritten(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { test in
+            let store = test.store.versions
+            let ehr = EHRFixture()
+            try await ehr.create(in: store, at: 1_000)
+            let items = (0..<200).map { #"{"_type":"ELEMENT","name":{"value":"item \#($0)"},"value":{"_type":"DV_COUNT","magnitude":\#($0)}}"# }
+            let large = #"{"_type":"EHR_STATUS","v":2,"items":["# + items.joined(separator: ",") + "]}"
+            try await ehr.update(in: store, to: 2, at: 2_000, data: large)
+            #expect(try await store.version(objectID: ehr.statusID, number: 2)?.data == Array(large.utf8))
+            #expect(try await store.version(objectID: ehr.statusID, number: 1)?.data == Array(#"{"_type":"EHR_STATUS"}"#.utf8))
+            let raw = try await test.database.query("SELECT data FROM object_version WHERE object_id = ? ORDER BY version_number", [.text(ehr.statusID)])
+            let (small, stored) = (raw[0].bytes(0) ?? [], raw[1].bytes(0) ?? [])
+            #expect(small == Array(#"{"_type":"EHR_STATUS"}"#.utf8))
+            if engine == .sqlite {
+                #expect(stored.first == 0 && stored.count * 4 < large.utf8.count, "\(stored.count) of \(large.utf8.count) bytes")
+                let values = try await test.database.query(
+                    "SELECT json_extract(socle_document(data), '$.items[199].value.magnitude') FROM object_version WHERE object_id = ? AND version_number = 2",
+                    [.text(ehr.statusID)])
+                #expect(values.first?.int(0) == 199)
+                // A damaged stream: verify names the version.
+                var damaged = stored
+                damaged[20] ^= 0xff
+                damaged[21] ^= 0xff
+                try await test.database.transaction([
+                    SQLStatement("UPDATE object_version SET data = ? WHERE object_id = ? AND version_number = 2", [.blob(damaged), .text(ehr.statusID)])
+                ])
+                let report = try await test.store.verify()
+                #expect(report.damaged.map(\.objectID) == [ehr.statusID] && report.damaged.first?.versionNumber == 2, "\(report.damaged)")
+            } else {
+                #expect(stored == Array(large.utf8))
+            }
+        }
+    }
+
     @Test(arguments: TestEngine.available)
     func refusesAStaleUpdateAndWritesNothing(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { test in

@@ -429,7 +429,8 @@ struct PlanRenderer {
         guard tables[stored.document] == .document else { throw PlanRenderingError("\(stored.document) is not a document the plan joins") }
         let path = try expression(stored.jsonPath)
         // SQLite keeps the last documents it parsed within a statement: a second value read from one costs no second parse (measured).
-        guard kind == .postgresql else { return "json_extract(CAST(\(try column(stored.document, .document)) AS TEXT), \(path))" }
+        // `socle_document`: the document inflated when stored compressed (`StoredDocument`).
+        guard kind == .postgresql else { return "json_extract(socle_document(\(try column(stored.document, .document))), \(path))" }
         let text = "(jsonb_path_query_first(\(Self.parsed(stored.document)).json, CAST(\(path) AS jsonpath)) #>> '{}')"
         switch stored.type {
         case .text: return text

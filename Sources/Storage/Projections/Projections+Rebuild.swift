@@ -141,7 +141,7 @@ extension Projections {
             ORDER BY o.time_created, o.object_id LIMIT ?
             """, [.integer(cursor.timeCreated), .text(cursor.objectID)] + binds + [SQLValue(Self.pageSize)])
         let versions = rows.map { row in
-            let data = row.bytes(13) ?? []
+            let data = StoredDocument.decode(row, 13) ?? []
             let record = VersionRecord(
                 objectID: row.string(0) ?? "", versionNumber: Int(row.int(3) ?? 0), ehrID: row.string(4), patientID: row.string(5),
                 contributionID: row.string(6) ?? "",

@@ -56,7 +56,8 @@ extension Store {
                 """, [.text(after.0), .text(after.0), .integer(after.1), .integer(Int64(pageSize))])
             for row in rows {
                 let (objectID, number) = (row.string(0) ?? "", Int(row.int(1) ?? 0))
-                let data = row.bytes(2) ?? []
+                // A compressed document that does not inflate reads as none, and so does not parse.
+                let data = StoredDocument.decode(row, 2) ?? []
                 do {
                     // A deletion may carry no content (a FHIR delete); any other version is a document.
                     if !(data.isEmpty && row.string(3) == VersionLifecycleState.deleted.rawValue) { _ = try JSONParser.parse(data) }

@@ -180,7 +180,7 @@ extension VersionStore {
                 "SELECT object_id, version_number, data FROM object_version WHERE object_id IN (\(Array(repeating: "?", count: batch.count).joined(separator: ", ")))",
                 batch.map(SQLValue.text))
             for row in rows {
-                guard let objectID = row.string(0), let number = row.int(1), let data = row.bytes(2) else { continue }
+                guard let objectID = row.string(0), let number = row.int(1), let data = StoredDocument.decode(row, 2) else { continue }
                 let key = VersionKey(objectID: objectID, versionNumber: Int(number))
                 if wanted.contains(key) { found[key] = data }
             }
@@ -195,7 +195,7 @@ extension VersionStore {
             audit: AuditRecord(
                 systemID: row.string(5) ?? "", committer: row.string(6) ?? "", timeCommitted: row.int(7) ?? 0, changeType: row.string(8) ?? "",
                 description: row.string(9)),
-            lifecycleState: row.string(10) ?? "", data: row.bytes(11) ?? [])
+            lifecycleState: row.string(10) ?? "", data: StoredDocument.decode(row, 11) ?? [])
     }
 
     // MARK: Contributions

@@ -47,7 +47,7 @@ public struct VersionStore: Sendable {
         for (write, rows) in zip(versions, projected) {
             statements += write.conditions.flatMap { Self.statements(for: $0, database.kind) }
             statements.append(Self.versionedObjectStatement(write))
-            statements.append(Self.insertVersion(write.record))
+            statements.append(Self.insertVersion(write.record, database.kind))
             statements += rows
             statements += write.tags.flatMap(TagStore.statements)
         }
@@ -172,7 +172,7 @@ public struct VersionStore: Sendable {
             onUniqueViolation: StoreError(.conflict, "contribution \(contribution.contributionID) already exists"))
     }
 
-    static func insertVersion(_ version: VersionRecord) -> SQLStatement {
+    static func insertVersion(_ version: VersionRecord, _ kind: DatabaseKind) -> SQLStatement {
         let audit = version.audit
         return SQLStatement(
             """
@@ -183,7 +183,7 @@ public struct VersionStore: Sendable {
             [
                 .text(version.objectID), SQLValue(version.versionNumber), SQLValue(version.ehrID), SQLValue(version.patientID),
                 .text(version.contributionID), .text(audit.systemID), .text(audit.committer), .integer(audit.timeCommitted), .text(audit.changeType),
-                SQLValue(audit.description), .text(version.lifecycleState), .blob(version.data),
+                SQLValue(audit.description), .text(version.lifecycleState), .blob(StoredDocument.encode(version.data, kind)),
             ],
             onUniqueViolation: StoreError(.preconditionFailed, "version \(version.versionNumber) of \(version.objectID) already exists"))
     }
