@@ -111,7 +111,7 @@ struct PlanRendererTests {
         let sqlite = try Self.render(q, .sqlite)
         #expect(
             sqlite.sql
-                == "SELECT (c1.object_id || ? || c1.version_number) \(from) WHERE json_extract(CAST(d3.data AS TEXT), (\(jpath) || ?)) = ? AND json_extract(CAST(d3.data AS TEXT), (\(jpath) || ?)) = ? AND c1.ehr_id NOT IN (SELECT u.ehr_id FROM ehr u WHERE u.is_queryable = 0)",
+                == "SELECT (c1.object_id || ? || c1.version_number) \(from) WHERE json_extract(socle_document(d3.data), (\(jpath) || ?)) = ? AND json_extract(socle_document(d3.data), (\(jpath) || ?)) = ? AND c1.ehr_id NOT IN (SELECT u.ehr_id FROM ehr u WHERE u.is_queryable = 0)",
             "\(sqlite.sql)")
         #expect(sqlite.binds == [.text("::test.socle::"), .text(".language.code_string"), .text("de"), .text(".territory.code_string"), .text("DE")])
         let postgresql = try Self.render(q, .postgresql)
