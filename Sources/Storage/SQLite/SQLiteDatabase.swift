@@ -49,7 +49,7 @@ public final class SQLiteDatabase: SQLDatabase {
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
             db.add(function: SQLiteExtreme.function)
-            db.add(function: SQLiteDocument.function)
+            db.add(function: SQLiteDocument.function())
         }
         fileLock = try SQLiteFileLock(path: path, exclusive: false)
         pool = try DatabasePool(path: path, configuration: configuration)
