@@ -102,7 +102,7 @@ enum IndexSchema {
     }
 
     /// A table of what node rows share, named by an id column of theirs.
-    struct Dictionary: Sendable, Equatable {
+    struct NodeDictionary: Sendable, Equatable {
         /// The table, and the node column holding an entry's id.
         let table: String
         let key: String
@@ -114,11 +114,11 @@ enum IndexSchema {
         let lookup: String
     }
 
-    static let shapes = Dictionary(table: "aql_shape", key: "shape", columns: [.archetypeID, .apath, .nodeID], inner: "s", lookup: "z")
-    static let places = Dictionary(table: "aql_place", key: "place", columns: [.jsonPath, .rmType], inner: "p", lookup: "q")
+    static let shapes = NodeDictionary(table: "aql_shape", key: "shape", columns: [.archetypeID, .apath, .nodeID], inner: "s", lookup: "z")
+    static let places = NodeDictionary(table: "aql_place", key: "place", columns: [.jsonPath, .rmType], inner: "p", lookup: "q")
 
     /// The dictionary that holds a node column, if one does.
-    static func dictionary(of column: PlanColumn) -> Dictionary? {
+    static func dictionary(of column: PlanColumn) -> NodeDictionary? {
         shapes.columns.contains(column) ? shapes : places.columns.contains(column) ? places : nil
     }
 

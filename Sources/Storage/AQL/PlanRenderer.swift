@@ -31,7 +31,7 @@ struct PlanRenderer {
     var binds: [SQLValue] = []
     /// The node alias and dictionary whose conditions are being written
     /// inside the node's `shape IN (SELECT …)` (`dictionaryConditions`).
-    var dictionaryScope: (alias: PlanAlias, dictionary: IndexSchema.Dictionary)?
+    var dictionaryScope: (alias: PlanAlias, dictionary: IndexSchema.NodeDictionary)?
 
     init(kind: DatabaseKind, plan: QueryPlan) {
         self.kind = kind
@@ -178,7 +178,7 @@ struct PlanRenderer {
     // MARK: Conditions
 
     /// Conditions joined by AND. The conditions on what a node row keeps
-    /// in a dictionary (`IndexSchema.Dictionary`: its archetype, path and
+    /// in a dictionary (`IndexSchema.NodeDictionary`: its archetype, path and
     /// node id in its shape, its class and JSON place in its place) are
     /// written together as one `shape IN (SELECT id FROM aql_shape WHERE …)`
     /// at the place of the first, which both engines turn into seeks on the
@@ -207,7 +207,7 @@ struct PlanRenderer {
     /// A node alias and one of its dictionaries.
     struct DictionarySubject: Equatable {
         var alias: PlanAlias
-        var dictionary: IndexSchema.Dictionary
+        var dictionary: IndexSchema.NodeDictionary
     }
 
     /// The node and dictionary a condition constrains alone: its subject is

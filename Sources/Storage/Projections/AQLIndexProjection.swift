@@ -139,7 +139,7 @@ public struct AQLIndexProjection: Projection {
     /// Entries of a dictionary, inserted unless there (in the order of
     /// their ids, so that concurrent commits wait for one another rather
     /// than deadlock on PostgreSQL).
-    static func entries<Entry>(_ entries: [Int64: Entry], _ dictionary: IndexSchema.Dictionary, _ columns: [IndexSchema.Column<Entry>]) -> [SQLStatement] {
+    static func entries<Entry>(_ entries: [Int64: Entry], _ dictionary: IndexSchema.NodeDictionary, _ columns: [IndexSchema.Column<Entry>]) -> [SQLStatement] {
         let names = (["id"] + columns.map(\.name)).joined(separator: ", ")
         let row = "(" + Array(repeating: "?", count: columns.count + 1).joined(separator: ", ") + ")"
         return chunks(of: entries.sorted { $0.key < $1.key }) { chunk in
