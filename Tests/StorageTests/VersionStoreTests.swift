@@ -55,15 +55,19 @@ struct VersionStoreTests {
                     "SELECT json_extract(socle_document(data), '$.items[199].value.magnitude') FROM object_version WHERE object_id = ? AND version_number = 2",
                     [.text(ehr.statusID)])
                 #expect(values.first?.int(0) == 199)
-                // A damaged stream: verify names the version.
-                var damaged = stored
-                damaged[20] ^= 0xff
-                damaged[21] ^= 0xff
-                try await test.database.transaction([
-                    SQLStatement("UPDATE object_version SET data = ? WHERE object_id = ? AND version_number = 2", [.blob(damaged), .text(ehr.statusID)])
-                ])
-                let report = try await test.store.verify()
-                #expect(report.damaged.map(\.objectID) == [ehr.statusID] && report.damaged.first?.versionNumber == 2, "\(report.damaged)")
+                // A damaged stream, then a damaged length (4 GB, not allocated): verify names the version.
+                var damagedStream = stored
+                damagedStream[20] ^= 0xff
+                damagedStream[21] ^= 0xff
+                var damagedLength = stored
+                (1...4).forEach { damagedLength[$0] = 0xff }
+                for damaged in [damagedStream, damagedLength] {
+                    try await test.database.transaction([
+                        SQLStatement("UPDATE object_version SET data = ? WHERE object_id = ? AND version_number = 2", [.blob(damaged), .text(ehr.statusID)])
+                    ])
+                    let report = try await test.store.verify()
+                    #expect(report.damaged.map(\.objectID) == [ehr.statusID] && report.damaged.first?.versionNumber == 2, "\(report.damaged)")
+                }
             } else {
                 #expect(stored == Array(large.utf8))
             }

@@ -34,6 +34,9 @@ enum StoredDocument {
     static func decode(_ stored: [UInt8]) -> [UInt8]? {
         guard stored.count > 5, stored[0] == marker else { return stored }
         let length = (0..<4).reduce(0) { $0 | Int(stored[1 + $1]) << (8 * $1) }
+        // Deflate expands by at most 1,032 times (RFC 1951's longest match
+        // in two bits): a larger length is damage, not a buffer to allocate.
+        guard length <= (stored.count - 5) * 1032 else { return nil }
         var document = [UInt8](repeating: 0, count: length)
         var size = uLong(length)
         let status = document.withUnsafeMutableBufferPointer { out in
