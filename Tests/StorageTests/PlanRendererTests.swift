@@ -1,7 +1,7 @@
 import AQL
 import JSONCore
 import OpenEHR
-import Storage
+@testable import Storage
 import Testing
 
 /// The render stage: what representative plans (PlannerTests' queries)
@@ -37,12 +37,10 @@ struct PlanRendererTests {
         let sqlite = try Self.render(Self.patient, .sqlite)
         #expect(
             sqlite.sql
-                == "SELECT c1.ehr_id, c1.object_id, c1.version_number, t3.num, (SELECT t3q.rm_type FROM aql_place t3q WHERE t3q.id = t3.place), t3.num_value, t3.str_value, t3.code, t3.terminology, t3.units, t3.name FROM aql_composition c1 CROSS JOIN aql_node t3 ON t3.shape = (SELECT t3s.id FROM aql_shape t3s WHERE t3s.archetype_id = ? AND t3s.apath = ?) AND t3.cid = c1.cid WHERE c1.ehr_id = ? AND t3.num_value > ? ORDER BY +c1.start_time DESC LIMIT ?")
-        #expect(
-            sqlite.binds == [
-                .text("openEHR-EHR-OBSERVATION.sample_blood_pressure.v1"), .text("/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value"),
-                .text("7d44b88c-4199-4bad-97dc-d78268e01398"), .integer(140), .integer(10),
-            ])
+                == "SELECT c1.ehr_id, c1.object_id, c1.version_number, t3.num, (SELECT t3q.rm_type FROM aql_place t3q WHERE t3q.id = t3.place), t3.num_value, t3.str_value, t3.code, t3.terminology, t3.units, t3.name FROM aql_composition c1 CROSS JOIN aql_node t3 ON t3.shape = ? AND t3.cid = c1.cid WHERE c1.ehr_id = ? AND t3.num_value > ? ORDER BY +c1.start_time DESC LIMIT ?")
+        // The archetype and path name one shape, bound by its id (`IndexSchema.Shape.id`).
+        let systolic = IndexSchema.Shape.id(archetypeID: "openEHR-EHR-OBSERVATION.sample_blood_pressure.v1", apath: "/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value")
+        #expect(sqlite.binds == [.integer(systolic), .text("7d44b88c-4199-4bad-97dc-d78268e01398"), .integer(140), .integer(10)])
         let postgresql = try Self.render(Self.patient, .postgresql)
         #expect(
             postgresql.sql
@@ -55,11 +53,13 @@ struct PlanRendererTests {
         let sqlite = try Self.render(q, .sqlite)
         #expect(
             sqlite.sql
-                == "SELECT COUNT(DISTINCT c1.ehr_id) FROM aql_composition c1 WHERE (NOT (EXISTS (SELECT 1 FROM aql_node t2 WHERE t2.cid = c1.cid AND t2.shape = (SELECT t2s.id FROM aql_shape t2s WHERE t2s.archetype_id = ? AND t2s.apath = '') AND t2.num = t2.root_num)) OR EXISTS (SELECT 1 FROM aql_node t3 WHERE t3.cid = c1.cid AND t3.shape = (SELECT t3s.id FROM aql_shape t3s WHERE t3s.archetype_id = c1.archetype_id AND t3s.apath = '') AND t3.num = t3.root_num AND t3.num = 0 AND t3.name GLOB ?)) AND c1.ehr_id NOT IN (SELECT u.ehr_id FROM ehr u WHERE u.is_queryable = 0)")
-        #expect(sqlite.binds == [.text("openEHR-EHR-OBSERVATION.sample_blood_pressure.v1"), .text("Enc*")])
+                == "SELECT COUNT(DISTINCT c1.ehr_id) FROM aql_composition c1 WHERE (NOT (EXISTS (SELECT 1 FROM aql_node t2 WHERE t2.cid = c1.cid AND t2.shape = ? AND t2.num = t2.root_num)) OR EXISTS (SELECT 1 FROM aql_node t3 WHERE t3.cid = c1.cid AND t3.shape = (SELECT t3s.id FROM aql_shape t3s WHERE t3s.archetype_id = c1.archetype_id AND t3s.apath = '') AND t3.num = t3.root_num AND t3.num = 0 AND t3.name GLOB ?)) AND c1.ehr_id NOT IN (SELECT u.ehr_id FROM ehr u WHERE u.is_queryable = 0)")
+        // A shape named by a bound archetype is bound by id; one named by the composition's own archetype (a column) is looked up.
+        let root = IndexSchema.Shape.id(archetypeID: "openEHR-EHR-OBSERVATION.sample_blood_pressure.v1", apath: "")
+        #expect(sqlite.binds == [.integer(root), .text("Enc*")])
         let postgresql = try Self.render(q, .postgresql)
         #expect(postgresql.sql == sqlite.sql.replacingOccurrences(of: "GLOB", with: "LIKE"))
-        #expect(postgresql.binds == [.text("openEHR-EHR-OBSERVATION.sample_blood_pressure.v1"), .text("Enc%")])
+        #expect(postgresql.binds == [.integer(root), .text("Enc%")])
     }
 
     @Test func versionsQuery() throws {

@@ -66,7 +66,9 @@ enum IndexSchema {
         /// Of the archetype and path alone: they determine the node id (the
         /// path's last step, or the archetype's for its root), so a pair is
         /// one entry and a query naming both finds exactly one.
-        var id: Int64 { IndexSchema.id(of: [archetypeID, apath]) }
+        var id: Int64 { Self.id(archetypeID: archetypeID, apath: apath) }
+
+        static func id(archetypeID: String, apath: String) -> Int64 { IndexSchema.id(of: [archetypeID, apath]) }
     }
 
     /// Where a node is in its composition's canonical JSON, and its class:

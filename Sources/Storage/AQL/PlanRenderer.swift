@@ -239,24 +239,32 @@ struct PlanRenderer {
     /// archetype root's path (`''`) also `num = root_num`, which is what
     /// the partial value index names its roots by.
     mutating func dictionaryConditions(_ subject: DictionarySubject, _ conditions: [PlanCondition]) throws -> String {
-        let outer = dictionaryScope
-        dictionaryScope = (subject.alias, subject.dictionary)
-        defer { dictionaryScope = outer }
         let (alias, dictionary) = (subject.alias, subject.dictionary)
-        let inner = "\(alias)\(dictionary.inner)"
-        let rendered = try conditions.map { try condition($0) }.joined(separator: " AND ")
         func equality(_ column: PlanColumn) -> PlanExpression? {
             for condition in conditions { if case .compare(.column(alias, column), .equal, let value) = condition { return value } }
             return nil
         }
-        // An archetype and a path name one shape (`IndexSchema.Shape.id`): an
+        let root = equality(.apath).map { $0 == .constant(.text("")) || $0 == .value(.text("")) } ?? false
+        let rootCondition = root ? " AND \(alias).\(try IndexSchema.name(.num, in: .node)) = \(alias).\(try IndexSchema.name(.rootNum, in: .node))" : ""
+        // An archetype and a path name one shape, whose id is theirs
+        // (`IndexSchema.Shape.id`): bound as it is, the engines plan with
+        // the statistics of that shape and no sub-plan to resolve it.
+        if dictionary == IndexSchema.shapes, conditions.count == 2,
+            case .text(let archetypeID)? = equality(.archetypeID).flatMap(Self.known), case .text(let apath)? = equality(.apath).flatMap(Self.known)
+        {
+            return "\(alias).\(dictionary.key) = \(bind(.integer(IndexSchema.Shape.id(archetypeID: archetypeID, apath: apath))))" + rootCondition
+        }
+        let outer = dictionaryScope
+        dictionaryScope = (subject.alias, subject.dictionary)
+        defer { dictionaryScope = outer }
+        let inner = "\(alias)\(dictionary.inner)"
+        let rendered = try conditions.map { try condition($0) }.joined(separator: " AND ")
+        // Otherwise an archetype and a path still name one shape: an
         // equality, which lets the engines read the value index in order
         // (ORDER BY … LIMIT) where IN would sort every match.
         let one = dictionary == IndexSchema.shapes && equality(.archetypeID) != nil && equality(.apath) != nil
-        var sql = "\(alias).\(dictionary.key) \(one ? "=" : "IN") (SELECT \(inner).id FROM \(dictionary.table) \(inner) WHERE \(rendered))"
-        let root = equality(.apath).map { $0 == .constant(.text("")) || $0 == .value(.text("")) } ?? false
-        if root { sql += " AND \(alias).\(try IndexSchema.name(.num, in: .node)) = \(alias).\(try IndexSchema.name(.rootNum, in: .node))" }
-        return sql
+        let sql = "\(alias).\(dictionary.key) \(one ? "=" : "IN") (SELECT \(inner).id FROM \(dictionary.table) \(inner) WHERE \(rendered))"
+        return sql + rootCondition
     }
 
     mutating func condition(_ condition: PlanCondition) throws -> String {
@@ -376,6 +384,14 @@ struct PlanRenderer {
         if let scope = dictionaryScope, scope.alias == alias, scope.dictionary == dictionary { return "\(alias)\(dictionary.inner).\(name)" }
         let entry = "\(alias)\(dictionary.lookup)"
         return "(SELECT \(entry).\(name) FROM \(dictionary.table) \(entry) WHERE \(entry).id = \(alias).\(dictionary.key))"
+    }
+
+    /// The value of an operand the query gives (bound or constant).
+    static func known(_ expression: PlanExpression) -> AQLValue? {
+        switch expression {
+        case .value(let value), .constant(let value): value
+        default: nil
+        }
     }
 
     static func sqlValue(_ value: AQLValue) -> SQLValue {
