@@ -11,10 +11,30 @@ import Testing
 struct PlanRendererTests {
     static let ehrID = "7D44B88C-4199-4BAD-97DC-D78268E01398"
 
-    static func render(_ q: String, _ kind: DatabaseKind) throws -> RenderedQuery {
+    static func render(_ q: String, _ kind: DatabaseKind, orderedValuesOnly: Bool = false) throws -> RenderedQuery {
         let checked = try Checker().check(try Parser.parse(q))
-        let plan = try Planner(systemID: "test.socle").plan(checked, parameters: ["ehr_id": .string(ehrID)], now: ISODateTime("2026-11-29T10:00:00Z")!)
+        let plan = try Planner(systemID: "test.socle").plan(
+            checked, parameters: ["ehr_id": .string(ehrID)], now: ISODateTime("2026-11-29T10:00:00Z")!, orderedValuesOnly: orderedValuesOnly)
         return try RenderedQuery(rendering: plan, for: kind)
+    }
+
+    /// A page of the highest values. PostgreSQL's B-tree read backwards
+    /// gives DESC NULLS FIRST, so an ORDER BY … DESC NULLS LAST is sorted
+    /// after reading every match; where the plan requires the key present
+    /// (the rows that have the values, `orderedValuesOnly`), the NULLS
+    /// clause is left out and the value index is read backwards. Without
+    /// that requirement absent values still sort last, as on SQLite.
+    @Test func orderedValuesReadBackwards() throws {
+        let systolic = "o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value/magnitude"
+        for order in [systolic, "systolic"] {
+            let q = "SELECT \(systolic) AS systolic FROM EHR e CONTAINS COMPOSITION c CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1] ORDER BY \(order) DESC LIMIT 20"
+            let valuesOnly = try Self.render(q, .postgresql, orderedValuesOnly: true).sql
+            #expect(valuesOnly.contains("t3.num_value IS NOT NULL"), "\(valuesOnly)")
+            #expect(valuesOnly.hasSuffix("ORDER BY t3.num_value DESC LIMIT ?"), "\(valuesOnly)")
+            let full = try Self.render(q, .postgresql).sql
+            #expect(full.hasSuffix("ORDER BY t3.num_value DESC NULLS LAST LIMIT ?"), "\(full)")
+            #expect(try Self.render(q, .sqlite, orderedValuesOnly: true).sql.hasSuffix("ORDER BY t3.num_value DESC LIMIT ?"))
+        }
     }
 
     static let patient =

@@ -85,11 +85,14 @@ struct PlanRenderer {
         if !plan.orderBy.isEmpty {
             sql += " ORDER BY " + (try plan.orderBy.map { order in
                 let key: String
+                var required = false
                 switch order.key {
-                case .expression(let expression): key = try self.expression(expression)
+                case .expression(let expression):
+                    key = try self.expression(expression)
+                    required = plan.conditions.contains(.isNotNull(expression))
                 case .selection(let index): key = String(positions[index])
                 }
-                return key + direction(order.descending)
+                return key + direction(order.descending, required: required)
             }.joined(separator: ", "))
         }
         if !plan.distinctAfterRead {
@@ -105,9 +108,15 @@ struct PlanRenderer {
 
     /// Absent values sort as the smallest on both engines: SQLite's own
     /// order (so that an index can serve it), made explicit for PostgreSQL.
-    func direction(_ descending: Bool) -> String {
+    /// A key the WHERE clause requires present (`required`) has no absent
+    /// value to place, and PostgreSQL reads an index in either direction
+    /// only without the NULLS clause (its B-tree order backwards is DESC
+    /// NULLS FIRST): a page of the highest values is then read backwards
+    /// from the value index (BENCHMARKS.md: 46 ms to 0.5 ms at 20,000 compositions).
+    func direction(_ descending: Bool, required: Bool = false) -> String {
         switch kind {
         case .sqlite: descending ? " DESC" : " ASC"
+        case .postgresql where required: descending ? " DESC" : " ASC"
         case .postgresql: descending ? " DESC NULLS LAST" : " ASC NULLS FIRST"
         }
     }
