@@ -29,6 +29,44 @@ struct VersionStoreTests {
         }
     }
 
+    /// A composition's AQL index rows are written in inserts of at most
+    /// `nodesPerStatement` rows, each taking the key the composition's insert
+    /// made (`last_insert_rowid()`, `lastval()`), after dictionary entries
+    /// that set no key. Two compositions of 1,205 rows each (three inserts
+    /// each, and 1,205 places in three more): every row is under its own
+    /// composition's key, numbered in order.
+    @Test(arguments: TestEngine.available)
+    func aLargeCompositionIsIndexedWholeUnderItsOwnKey(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { test in
+            let store = test.store.versions
+            let ehr = EHRFixture()
+            try await ehr.create(in: store)
+            func composition(_ count: Int, offset: Int) -> String {
+                let items = (0..<count).map {
+                    #"{"_type":"ELEMENT","archetype_node_id":"at0004","name":{"_type":"DV_TEXT","value":"item"},"value":{"_type":"DV_COUNT","magnitude":\#($0 + offset)}}"#
+                }
+                return #"{"_type":"COMPOSITION","archetype_node_id":"openEHR-EHR-COMPOSITION.report.v1","name":{"_type":"DV_TEXT","value":"report"},"content":[{"_type":"OBSERVATION","archetype_node_id":"openEHR-EHR-OBSERVATION.test.v1","name":{"_type":"DV_TEXT","value":"test"},"data":{"_type":"HISTORY","archetype_node_id":"at0001","name":{"_type":"DV_TEXT","value":"history"},"events":[{"_type":"POINT_EVENT","archetype_node_id":"at0002","name":{"_type":"DV_TEXT","value":"any"},"data":{"_type":"ITEM_TREE","archetype_node_id":"at0003","name":{"_type":"DV_TEXT","value":"tree"},"items":["#
+                    + items.joined(separator: ",") + "]}}]}}]}"
+            }
+            var objects: [String] = []
+            for offset in [0, 10_000] {
+                let contribution = ehr.contribution(ehr.audit())
+                let objectID = UUIDText.random()
+                try await store.commit(contribution, versions: [.create(ehr.object(objectID, 1, contribution: contribution, data: composition(600, offset: offset)), rmType: "COMPOSITION")])
+                objects.append(objectID)
+            }
+            for (objectID, offset) in zip(objects, [0, 10_000]) {
+                let rows = try await test.database.query(
+                    "SELECT n.num, n.num_value FROM aql_node n JOIN aql_composition c ON c.cid = n.cid WHERE c.object_id = ? ORDER BY n.num", [.text(objectID)])
+                #expect(rows.count == 1_205, "\(rows.count)")
+                #expect(rows.map { Int($0.int(0) ?? -1) } == Array(0..<1_205))
+                let values = rows.compactMap { $0.double(1) }
+                #expect(values == (0..<600).map { Double($0 + offset) }, "\(values.prefix(3))")
+            }
+            #expect(try await test.database.query("SELECT COUNT(*) FROM aql_node").first?.int(0) == 2 * 1_205)
+        }
+    }
+
     /// Stored documents (docs/architecture.md §Storage): on SQLite a document
     /// of 256 bytes or more is kept compressed (a zero byte, its length, the
     /// zlib stream) and reads back byte for byte, by id, in the history and
