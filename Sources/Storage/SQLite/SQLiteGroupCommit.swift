@@ -62,7 +62,9 @@ final class SQLiteGroupCommit: Sendable {
                 }
                 if !more { return }
             } catch {
-                // The writer could not be had: every transaction waiting fails.
+                // The writer could not be had (a group's own errors, a closed
+                // database's among them, are its callers' in `commit`): every
+                // transaction waiting fails rather than waits.
                 let waiting = queue.withLock { state -> [Waiting] in
                     defer { (state.waiting, state.draining) = ([], false) }
                     return state.waiting
