@@ -62,9 +62,8 @@ final class SQLiteGroupCommit: Sendable {
                 }
                 if !more { return }
             } catch {
-                // The writer could not be had (a group's own errors, a closed
-                // database's among them, are its callers' in `commit`): every
-                // transaction waiting fails rather than waits.
+                // The writer could not be had (a group's own errors are its
+                // callers' in `commit`): every transaction waiting fails rather than waits.
                 let waiting = queue.withLock { state -> [Waiting] in
                     defer { (state.waiting, state.draining) = ([], false) }
                     return state.waiting
