@@ -67,4 +67,39 @@ struct GroupCommitTests {
             }
         }
     }
+
+    /// When the writer cannot be had (the database closed), every
+    /// transaction waiting for it gets an error: none waits for ever, and
+    /// nothing is written. The limit is for a hang, not a speed: alone the
+    /// test takes 0.02 s, but in the full suite every test runs at once on
+    /// the machine's cores, and tests this short were measured taking 80 to
+    /// 126 s from start to end there (which a one-minute limit failed once).
+    @Test(.timeLimit(.minutes(10)))
+    func transactionsOnAClosedDatabaseFail() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("socle-closed-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("closed.sqlite").path
+        let database = try SQLiteDatabase(path: path)
+        try await database.migrate(["CREATE TABLE closed_test (k INTEGER PRIMARY KEY)"])
+        try await database.close()
+        let failed = await withTaskGroup(of: Bool.self) { group in
+            for number in 0..<8 {
+                group.addTask {
+                    do {
+                        try await database.transaction([SQLStatement("INSERT INTO closed_test (k) VALUES (?)", [.integer(Int64(number))])])
+                        return false
+                    } catch {
+                        return true
+                    }
+                }
+            }
+            var failed = 0
+            for await refused in group where refused { failed += 1 }
+            return failed
+        }
+        #expect(failed == 8)
+        let reopened = try SQLiteDatabase(path: path)
+        #expect(try await reopened.query("SELECT COUNT(*) FROM closed_test").first?.int(0) == 0)
+        try await reopened.close()
+    }
 }
