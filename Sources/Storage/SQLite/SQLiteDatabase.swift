@@ -17,6 +17,8 @@ public final class SQLiteDatabase: SQLDatabase {
     let generatedStatements = Mutex<Set<String>>([])
     /// Transactions that arrive together are written together (`SQLiteGroupCommit`).
     let groupCommit = SQLiteGroupCommit()
+    /// WAL checkpoints on a connection of their own, off the writer's path.
+    let checkpointer: SQLiteCheckpointer
 
     /// Groups of several transactions written in one, and the transactions in them, since the database was opened.
     public var groupCommits: (groups: Int, transactions: Int) {
@@ -31,11 +33,13 @@ public final class SQLiteDatabase: SQLDatabase {
     /// - Parameters:
     ///   - readers: concurrent read connections.
     ///   - statementTimeout: reads running longer are interrupted.
-    public init(path: String, readers: Int = 5, statementTimeout: Duration? = nil) throws {
+    ///   - checkpointPages: the WAL size, in pages, at which it is checkpointed (docs/architecture.md §SQLite settings).
+    public init(path: String, readers: Int = 5, statementTimeout: Duration? = nil, checkpointPages: Int32 = 16_384) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        let checkpointer = SQLiteCheckpointer(threshold: checkpointPages)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.maximumReaderCount = max(1, readers)
@@ -47,12 +51,15 @@ public final class SQLiteDatabase: SQLDatabase {
             // (measured in docs/architecture.md §SQLite settings).
             try db.execute(sql: "PRAGMA cache_size = -65536")
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+            // In place of SQLite's automatic checkpoint (the writer's only commits).
+            checkpointer.install(on: db)
             db.add(function: SQLiteExtreme.function)
             db.add(function: SQLiteDocument.function())
         }
         fileLock = try SQLiteFileLock(path: path, exclusive: false)
         pool = try DatabasePool(path: path, configuration: configuration)
+        try checkpointer.start(path: path)
+        self.checkpointer = checkpointer
         self.statementTimeout = statementTimeout
         PoolMetrics.read.size(configuration.maximumReaderCount)
         PoolMetrics.write.size(1)
@@ -147,6 +154,7 @@ public final class SQLiteDatabase: SQLDatabase {
 
     public func close() async throws {
         try pool.close()
+        try await checkpointer.close()
     }
 
     /// Binds as GRDB's own values: a sequence of one concrete type, which

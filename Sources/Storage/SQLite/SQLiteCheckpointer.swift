@@ -1,0 +1,100 @@
+import GRDB
+import GRDBSQLite
+import Synchronization
+
+/// WAL checkpoints mostly off the writer (<https://www.sqlite.org/wal.html>
+/// §Automatic Checkpoint, §Application-Initiated Checkpoints). SQLite's own
+/// automatic checkpoint copies the whole WAL back inside the COMMIT that
+/// crosses the threshold, on the one writer connection, and every
+/// transaction queued behind it waits (a blood pressure commit's p99 was
+/// 70–80 ms with 8 clients, 27 ms with no checkpoints at all, BENCHMARKS.md).
+///
+/// Here a checkpoint has two parts. When the writer's WAL hook sees the WAL
+/// past `threshold` frames, it signals this object, which copies the frames
+/// back on a connection of its own while the writer goes on appending
+/// (PASSIVE). Then, at the writer's next commit, the hook checkpoints the
+/// few frames appended meanwhile on the writer itself: with nothing appended
+/// during that short copy the WAL is wholly copied back, and SQLite starts
+/// it again from its beginning at the next transaction (a WAL is restarted
+/// only by a writer that finds every frame copied back). Should the WAL
+/// reach `limit` frames anyway (this connection behind, or stopped), the
+/// writer checkpoints it all in its COMMIT, as SQLite would: the WAL stays
+/// bounded (by `limit` and what is appended while a copy still runs here:
+/// two checkpoints do not run at once).
+final class SQLiteCheckpointer: Sendable {
+    /// The WAL frames (pages) that start a checkpoint, and those past which the writer checkpoints whatever else runs.
+    let threshold: Int32
+    let limit: Int32
+    let signal: AsyncStream<Void>.Continuation
+    let stream: AsyncStream<Void>
+    /// The connection and the task that checkpoints on it, once started.
+    let worker = Mutex<(connection: DatabaseQueue, task: Task<Void, Never>)?>(nil)
+    /// A copy is running on the checkpointer's connection; one has ended and the writer's part is due.
+    let copying = Atomic<Bool>(false)
+    let copied = Atomic<Bool>(false)
+    /// Copies run on the checkpointer's connection, and checkpoints on the writer (its parts and past `limit`).
+    let checkpoints = Atomic<Int>(0)
+    let writerCheckpoints = Atomic<Int>(0)
+    /// The WAL's frames after the last commit.
+    let frames = Atomic<Int32>(0)
+
+    init(threshold: Int32) {
+        self.threshold = threshold
+        limit = threshold * 4
+        (stream, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Opens the connection to the database at `path` (once the pool has
+    /// made it a WAL database) and copies the WAL back on it at every signal.
+    func start(path: String) throws {
+        var configuration = Configuration()
+        // A PASSIVE checkpoint does not wait for locks; nothing else runs here.
+        configuration.busyMode = .immediateError
+        let connection = try DatabaseQueue(path: path, configuration: configuration)
+        let task = Task { [stream, weak self] in
+            for await _ in stream {
+                // A failed copy leaves the whole to the writer's part, and the WAL bounded by its limit.
+                _ = try? await connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
+                guard let self else { return }
+                checkpoints.add(1, ordering: .relaxed)
+                copied.store(true, ordering: .releasing)
+                copying.store(false, ordering: .releasing)
+            }
+        }
+        worker.withLock { $0 = (connection, task) }
+    }
+
+    /// Makes `db`'s commits report their WAL size here (replacing SQLite's
+    /// automatic checkpoint on that connection). The hook holds this object
+    /// unretained: the pool's configuration, which installs it on every connection, keeps it.
+    func install(on db: Database) {
+        sqlite3_wal_hook(db.sqliteConnection, { context, connection, name, frames in
+            guard let context else { return SQLITE_OK }
+            Unmanaged<SQLiteCheckpointer>.fromOpaque(context).takeUnretainedValue().committed(frames: frames, connection, name)
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// After a commit on the writer, with `frames` in the WAL.
+    func committed(frames: Int32, _ connection: OpaquePointer?, _ name: UnsafePointer<CChar>?) {
+        self.frames.store(frames, ordering: .relaxed)
+        if copied.exchange(false, ordering: .acquiring) || frames >= limit {
+            writerCheckpoints.add(1, ordering: .relaxed)
+            // As SQLite's automatic checkpoint does; its outcome is not the commit's.
+            _ = sqlite3_wal_checkpoint_v2(connection, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+        } else if frames >= threshold, copying.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            signal.yield()
+        }
+    }
+
+    /// A database dropped without `close`: its task ends and the connection closes with it.
+    deinit { signal.finish() }
+
+    /// Stops the checkpoints and closes the connection (after the writer's: no hook calls here any more).
+    func close() async throws {
+        signal.finish()
+        guard let (connection, task) = worker.withLock({ $0 }) else { return }
+        await task.value
+        try connection.close()
+    }
+}
