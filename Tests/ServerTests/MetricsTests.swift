@@ -40,6 +40,9 @@ struct MetricsTests {
             if engine == .sqlite {
                 #expect(text.contains(#"socle_database_write_groups_total{pool="write"}"#))
                 #expect(text.contains(#"socle_database_write_grouped_transactions_total{pool="write"}"#))
+                // And its WAL checkpoints, on the checkpointer's connection and on the writer.
+                #expect(text.contains(#"socle_database_wal_checkpoints_total{pool="write",on="checkpointer"}"#))
+                #expect(text.contains(#"socle_database_wal_checkpoints_total{pool="write",on="writer"}"#))
             }
             #expect(!text.contains(ehrID), "an EHR id in a label")
             #expect(try await server.send(.get, "/metrics", as: TestServer.clinician).status == .forbidden)

@@ -96,6 +96,8 @@ enum SocleMetrics {
             if pool.pool == PoolMetrics.write.name {
                 gauge("socle_database_write_groups_total", labels).set(Double(pool.groups))
                 gauge("socle_database_write_grouped_transactions_total", labels).set(Double(pool.groupedTransactions))
+                gauge("socle_database_wal_checkpoints_total", labels + [("on", "checkpointer")]).set(Double(pool.walCopies))
+                gauge("socle_database_wal_checkpoints_total", labels + [("on", "writer")]).set(Double(pool.walWriterCheckpoints))
             }
         }
     }

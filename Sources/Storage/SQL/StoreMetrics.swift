@@ -63,6 +63,10 @@ public final class PoolMetrics: Sendable {
     /// the transactions in them (`SQLiteGroupCommit`).
     let groups = Atomic<Int>(0)
     let grouped = Atomic<Int>(0)
+    /// SQLite's WAL checkpoints: copies on the checkpointer's connection,
+    /// and checkpoints on the writer (`SQLiteCheckpointer`).
+    let walCopies = Atomic<Int>(0)
+    let walWriterCheckpoints = Atomic<Int>(0)
 
     init(name: String) { self.name = name }
 
@@ -71,6 +75,7 @@ public final class PoolMetrics: Sendable {
         public let size, waiting, inUse, acquisitions: Int
         public let waitedSeconds: Double
         public let groups, groupedTransactions: Int
+        public let walCopies, walWriterCheckpoints: Int
     }
 
     /// The pools opened in this process, as they are now.
@@ -80,7 +85,8 @@ public final class PoolMetrics: Sendable {
                 pool: pool.name, size: pool.sizeValue.load(ordering: .relaxed), waiting: pool.waitingCount.load(ordering: .relaxed),
                 inUse: pool.inUseCount.load(ordering: .relaxed), acquisitions: pool.lent.load(ordering: .relaxed),
                 waitedSeconds: Double(pool.waitedNanoseconds.load(ordering: .relaxed)) / 1e9, groups: pool.groups.load(ordering: .relaxed),
-                groupedTransactions: pool.grouped.load(ordering: .relaxed))
+                groupedTransactions: pool.grouped.load(ordering: .relaxed), walCopies: pool.walCopies.load(ordering: .relaxed),
+                walWriterCheckpoints: pool.walWriterCheckpoints.load(ordering: .relaxed))
         }
     }
 

@@ -57,6 +57,7 @@ final class SQLiteCheckpointer: Sendable {
                 _ = try? await connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
                 guard let self else { return }
                 checkpoints.add(1, ordering: .relaxed)
+                PoolMetrics.write.walCopies.add(1, ordering: .relaxed)
                 copied.store(true, ordering: .releasing)
                 copying.store(false, ordering: .releasing)
             }
@@ -80,6 +81,7 @@ final class SQLiteCheckpointer: Sendable {
         self.frames.store(frames, ordering: .relaxed)
         if copied.exchange(false, ordering: .acquiring) || frames >= limit {
             writerCheckpoints.add(1, ordering: .relaxed)
+            PoolMetrics.write.walWriterCheckpoints.add(1, ordering: .relaxed)
             // As SQLite's automatic checkpoint does; its outcome is not the commit's.
             _ = sqlite3_wal_checkpoint_v2(connection, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
         } else if frames >= threshold, copying.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
