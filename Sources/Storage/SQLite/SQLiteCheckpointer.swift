@@ -27,8 +27,8 @@ final class SQLiteCheckpointer: Sendable {
     let limit: Int32
     let signal: AsyncStream<Void>.Continuation
     let stream: AsyncStream<Void>
-    /// The connection and the task that checkpoints on it, once started.
-    let worker = Mutex<(connection: DatabaseQueue, task: Task<Void, Never>)?>(nil)
+    /// The task that copies, once started.
+    let worker = Mutex<Task<Void, Never>?>(nil)
     /// A copy is running on the checkpointer's connection; one has ended and the writer's part is due.
     let copying = Atomic<Bool>(false)
     let copied = Atomic<Bool>(false)
@@ -44,25 +44,34 @@ final class SQLiteCheckpointer: Sendable {
         (stream, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Opens the connection to the database at `path` (once the pool has
-    /// made it a WAL database) and copies the WAL back on it at every signal.
-    func start(path: String) throws {
-        var configuration = Configuration()
-        // A PASSIVE checkpoint does not wait for locks; nothing else runs here.
-        configuration.busyMode = .immediateError
-        let connection = try DatabaseQueue(path: path, configuration: configuration)
+    /// Copies the WAL of the database at `path` back at every signal, on a
+    /// connection opened at the first (a database whose WAL never reaches the
+    /// threshold holds no more connections and files than before: a test
+    /// suite opens hundreds at once).
+    func start(path: String) {
         let task = Task { [stream, weak self] in
+            var connection: DatabaseQueue?
             for await _ in stream {
+                if connection == nil { connection = try? Self.connection(path) }
                 // A failed copy leaves the whole to the writer's part, and the WAL bounded by its limit.
-                _ = try? await connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
-                guard let self else { return }
+                _ = try? await connection?.writeWithoutTransaction { try $0.checkpoint(.passive) }
+                guard let self else { break }
                 checkpoints.add(1, ordering: .relaxed)
                 PoolMetrics.write.walCopies.add(1, ordering: .relaxed)
                 copied.store(true, ordering: .releasing)
                 copying.store(false, ordering: .releasing)
             }
+            // Closed after the pool's connections: the last to close copies the WAL back and removes it.
+            try? connection?.close()
         }
-        worker.withLock { $0 = (connection, task) }
+        worker.withLock { $0 = task }
+    }
+
+    static func connection(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        // A PASSIVE checkpoint does not wait for locks; nothing else runs here.
+        configuration.busyMode = .immediateError
+        return try DatabaseQueue(path: path, configuration: configuration)
     }
 
     /// Makes `db`'s commits report their WAL size here (replacing SQLite's
@@ -93,10 +102,8 @@ final class SQLiteCheckpointer: Sendable {
     deinit { signal.finish() }
 
     /// Stops the checkpoints and closes the connection (after the writer's: no hook calls here any more).
-    func close() async throws {
+    func close() async {
         signal.finish()
-        guard let (connection, task) = worker.withLock({ $0 }) else { return }
-        await task.value
-        try connection.close()
+        await worker.withLock({ $0 })?.value
     }
 }

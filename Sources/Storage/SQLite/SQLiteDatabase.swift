@@ -58,7 +58,7 @@ public final class SQLiteDatabase: SQLDatabase {
         }
         fileLock = try SQLiteFileLock(path: path, exclusive: false)
         pool = try DatabasePool(path: path, configuration: configuration)
-        try checkpointer.start(path: path)
+        checkpointer.start(path: path)
         self.checkpointer = checkpointer
         self.statementTimeout = statementTimeout
         PoolMetrics.read.size(configuration.maximumReaderCount)
@@ -154,7 +154,7 @@ public final class SQLiteDatabase: SQLDatabase {
 
     public func close() async throws {
         try pool.close()
-        try await checkpointer.close()
+        await checkpointer.close()
     }
 
     /// Binds as GRDB's own values: a sequence of one concrete type, which
