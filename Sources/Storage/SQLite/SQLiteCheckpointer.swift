@@ -32,7 +32,7 @@ final class SQLiteCheckpointer: Sendable {
     /// A copy is running on the checkpointer's connection; one has ended and the writer's part is due.
     let copying = Atomic<Bool>(false)
     let copied = Atomic<Bool>(false)
-    /// Copies run on the checkpointer's connection, and checkpoints on the writer (its parts and past `limit`).
+    /// Copies done on the checkpointer's connection, and checkpoints done on the writer (its parts and past `limit`).
     let checkpoints = Atomic<Int>(0)
     let writerCheckpoints = Atomic<Int>(0)
     /// The WAL's frames after the last commit.
@@ -53,11 +53,13 @@ final class SQLiteCheckpointer: Sendable {
             var connection: DatabaseQueue?
             for await _ in stream {
                 if connection == nil { connection = try? Self.connection(path) }
-                // A failed copy leaves the whole to the writer's part, and the WAL bounded by its limit.
-                _ = try? await connection?.writeWithoutTransaction { try $0.checkpoint(.passive) }
+                // A failed copy (counted as none) leaves the whole to the writer's part, and the WAL bounded by its limit.
+                let done = (try? await connection?.writeWithoutTransaction { try $0.checkpoint(.passive) }) != nil
                 guard let self else { break }
-                checkpoints.add(1, ordering: .relaxed)
-                PoolMetrics.write.walCopies.add(1, ordering: .relaxed)
+                if done {
+                    checkpoints.add(1, ordering: .relaxed)
+                    PoolMetrics.write.walCopies.add(1, ordering: .relaxed)
+                }
                 copied.store(true, ordering: .releasing)
                 copying.store(false, ordering: .releasing)
             }
@@ -89,10 +91,12 @@ final class SQLiteCheckpointer: Sendable {
     func committed(frames: Int32, _ connection: OpaquePointer?, _ name: UnsafePointer<CChar>?) {
         self.frames.store(frames, ordering: .relaxed)
         if copied.exchange(false, ordering: .acquiring) || frames >= limit {
-            writerCheckpoints.add(1, ordering: .relaxed)
-            PoolMetrics.write.walWriterCheckpoints.add(1, ordering: .relaxed)
-            // As SQLite's automatic checkpoint does; its outcome is not the commit's.
-            _ = sqlite3_wal_checkpoint_v2(connection, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            // As SQLite's automatic checkpoint does; its outcome is not the commit's. Busy
+            // (a copy still running on the checkpointer's connection) is not counted.
+            if sqlite3_wal_checkpoint_v2(connection, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil) == SQLITE_OK {
+                writerCheckpoints.add(1, ordering: .relaxed)
+                PoolMetrics.write.walWriterCheckpoints.add(1, ordering: .relaxed)
+            }
         } else if frames >= threshold, copying.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
             signal.yield()
         }
