@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "OpenEHR", "SocleTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ServicesTests", dependencies: ["Services", "Storage", "AQL", "OpenEHR", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "OpenEHR", "AQL", "JSONCore", "SocleTestSupport"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "OpenEHR", "AQL", "JSONCore", "SocleTestSupport", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(
             name: "ServerTests",
             dependencies: [

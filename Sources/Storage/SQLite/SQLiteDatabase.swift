@@ -51,6 +51,12 @@ public final class SQLiteDatabase: SQLDatabase {
             // (measured in docs/architecture.md §SQLite settings).
             try db.execute(sql: "PRAGMA cache_size = -65536")
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
+            if !db.configuration.readonly {
+                // The writer's savepoints (one per contribution of a group) keep the pages
+                // they would restore in memory, not in a temporary file past 64 KB
+                // (docs/architecture.md §Savepoint journals in memory).
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            }
             // In place of SQLite's automatic checkpoint (the writer's only commits).
             checkpointer.install(on: db)
             db.add(function: SQLiteExtreme.function)
@@ -90,9 +96,9 @@ public final class SQLiteDatabase: SQLDatabase {
         return try await pool.read { db in
             ticket.acquired()
             return try SQLTracing.span(sql, .sqlite, context: context) {
-                let statement = try db.cachedStatement(sql: sql)
-                let rows = try Row.fetchAll(statement, arguments: Self.arguments(binds))
-                return rows.map { row in SQLRow((0..<row.count).map { Self.value(row[$0] as DatabaseValue) }) }
+                let step = try SQLiteStep(sql, in: db)
+                try step.bind(binds)
+                return try step.rows()
             }
         }
     }
@@ -110,28 +116,19 @@ public final class SQLiteDatabase: SQLDatabase {
         let ticket = PoolMetrics.write.enter()
         defer { ticket.leave() }
         let context = InstrumentationContext.current ?? .topLevel
-        // The arguments are made here, on the caller's task: the writer,
-        // which every commit waits for, only binds them (BENCHMARKS.md).
-        let bound = statements.map { BoundStatement(statement: $0, arguments: Self.arguments($0.binds)) }
-        try await groupCommit.transaction(bound, context: context, ticket: ticket, pool: pool)
-    }
-
-    /// A statement of a transaction and its arguments, made ready for the writer.
-    struct BoundStatement: Sendable {
-        var statement: SQLStatement
-        var arguments: StatementArguments
+        try await groupCommit.transaction(statements, context: context, ticket: ticket, pool: pool)
     }
 
     /// One statement of a transaction, with its guards (`SQLStatement`).
-    static func execute(_ bound: BoundStatement, in db: Database) throws {
-        let (statement, arguments) = (bound.statement, bound.arguments)
-        let prepared = try db.cachedStatement(sql: statement.sql)
+    static func execute(_ statement: SQLStatement, in db: Database) throws {
+        let step = try SQLiteStep(statement.sql, in: db)
+        try step.bind(statement.binds)
         if let error = statement.mustReturnRow {
-            if try Row.fetchOne(prepared, arguments: arguments) == nil { throw error }
+            if try !step.run() { throw error }
             return
         }
         do {
-            try prepared.execute(arguments: arguments)
+            _ = try step.run()
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT
             && (error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY)
         {
@@ -155,30 +152,5 @@ public final class SQLiteDatabase: SQLDatabase {
     public func close() async throws {
         try pool.close()
         await checkpointer.close()
-    }
-
-    /// Binds as GRDB's own values: a sequence of one concrete type, which
-    /// GRDB takes as it is (existential values cost it about half the
-    /// writer's time in Swift, measured).
-    static func arguments(_ binds: [SQLValue]) -> StatementArguments {
-        StatementArguments(binds.map { bind -> DatabaseValue in
-            switch bind {
-            case .null: .null
-            case .integer(let value): value.databaseValue
-            case .real(let value): value.databaseValue
-            case .text(let value): value.databaseValue
-            case .blob(let value): Data(value).databaseValue
-            }
-        })
-    }
-
-    static func value(_ value: DatabaseValue) -> SQLValue {
-        switch value.storage {
-        case .null: .null
-        case .int64(let int): .integer(int)
-        case .double(let double): .real(double)
-        case .string(let string): .text(string)
-        case .blob(let data): .blob([UInt8](data))
-        }
     }
 }

@@ -13,7 +13,7 @@ import Tracing
 /// A transaction that arrives alone is written alone, without a savepoint.
 final class SQLiteGroupCommit: Sendable {
     struct Waiting: Sendable {
-        var statements: [SQLiteDatabase.BoundStatement]
+        var statements: [SQLStatement]
         var context: InstrumentationContext
         var ticket: PoolTicket
         var continuation: CheckedContinuation<Void, any Error>
@@ -31,7 +31,7 @@ final class SQLiteGroupCommit: Sendable {
     let grouped = Atomic<Int>(0)
 
     /// Writes `statements` in a transaction, alone or with others that wait.
-    func transaction(_ statements: [SQLiteDatabase.BoundStatement], context: InstrumentationContext, ticket: PoolTicket, pool: DatabasePool) async throws {
+    func transaction(_ statements: [SQLStatement], context: InstrumentationContext, ticket: PoolTicket, pool: DatabasePool) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let start = queue.withLock { state -> Bool in
                 state.waiting.append(Waiting(statements: statements, context: context, ticket: ticket, continuation: continuation))
@@ -128,7 +128,7 @@ final class SQLiteGroupCommit: Sendable {
 
     static func run(_ waiting: Waiting, in db: Database) throws {
         for statement in waiting.statements {
-            try SQLTracing.span(statement.statement.sql, .sqlite, context: waiting.context) { try SQLiteDatabase.execute(statement, in: db) }
+            try SQLTracing.span(statement.sql, .sqlite, context: waiting.context) { try SQLiteDatabase.execute(statement, in: db) }
         }
     }
 }
