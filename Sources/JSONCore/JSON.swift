@@ -60,6 +60,11 @@ public struct JSONObject: Sendable, Equatable {
         self.members = members.map { (key: $0.0, value: $0.1) }
     }
 
+    /// The members as they are, in order (no copy).
+    public init(members: [(key: String, value: JSON)]) {
+        self.members = members
+    }
+
     public var keys: [String] { members.map(\.key) }
     public var isEmpty: Bool { members.isEmpty }
     public var count: Int { members.count }

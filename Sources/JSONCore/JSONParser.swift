@@ -121,7 +121,7 @@ public struct JSONParser {
         mutating func parseObject(depth: Int) throws(JSONParseError) -> JSON {
             if depth > JSONParser.maximumDepth { throw error("document nested deeper than \(JSONParser.maximumDepth) levels") }
             index += 1
-            var members: [(String, JSON)] = []
+            var members: [(key: String, value: JSON)] = []
             // Past a few members, names are looked up in a set rather than in the list.
             var names: Set<String> = []
             skipWhitespace()
@@ -137,11 +137,11 @@ public struct JSONParser {
                 }
                 let keyStart = index
                 let key = try parseString()
-                let repeated = members.count < 16 ? members.contains { $0.0 == key } : !names.insert(key).inserted
+                let repeated = members.count < 16 ? members.contains { $0.key == key } : !names.insert(key).inserted
                 if repeated {
                     throw error("the member name \"\(key)\" appears twice in this object", at: keyStart).inside(key)
                 }
-                if members.count == 15 { names = Set(members.map(\.0) + [key]) }
+                if members.count == 15 { names = Set(members.map(\.key) + [key]) }
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
                     throw error("':' expected after member name \"\(key)\"")
@@ -163,7 +163,7 @@ public struct JSONParser {
                 }
                 if bytes[index] == UInt8(ascii: "}") {
                     index += 1
-                    return .object(JSONObject(members))
+                    return .object(JSONObject(members: members))
                 }
                 throw error("unexpected '\(describe(bytes[index]))', ',' or '}' was expected")
             }

@@ -104,17 +104,8 @@ struct AccessBench: AsyncParsableCommand {
 
     func measure(_ server: BenchServer, _ path: String) async throws -> Measured {
         _ = try await BenchHarness.measure(requests: min(requests, 2_000), clients: clients) { _ in try await server.send(.GET, path, expected: 200) }
-        let before = Self.cpuTime()
         let result = try await BenchHarness.measure(requests: requests, clients: clients) { _ in try await server.send(.GET, path, expected: 200) }
-        return Measured(result: result, cpuPerRequest: (Self.cpuTime() - before) / requests)
-    }
-
-    /// User and system CPU time of this process so far (getrusage).
-    static func cpuTime() -> Duration {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        func duration(_ time: timeval) -> Duration { .seconds(Int64(time.tv_sec)) + .microseconds(Int64(time.tv_usec)) }
-        return duration(usage.ru_utime) + duration(usage.ru_stime)
+        return Measured(result: result, cpuPerRequest: result.cpu)
     }
 
     /// An EHR with a blood pressure composition, a Patient with an Observation.

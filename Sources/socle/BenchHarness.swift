@@ -8,12 +8,15 @@ enum BenchHarness {
         var perSecond: Double
         var p50: Duration
         var p99: Duration
+        /// The CPU time the whole process (server and clients alike) spent
+        /// per operation: a noisy machine disturbs it less than the rate.
+        var cpu: Duration = .zero
     }
 
     /// Runs `requests` operations spread over `clients` concurrent tasks.
     static func measure(requests: Int, clients: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> Result {
         let perClient = max(1, requests / clients)
-        let start = ContinuousClock.now
+        let (start, cpuBefore) = (ContinuousClock.now, cpuTime())
         let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
             for client in 0..<clients {
                 group.addTask {
@@ -35,7 +38,15 @@ enum BenchHarness {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return Result(
             perSecond: Double(latencies.count) / seconds, p50: latencies[latencies.count / 2],
-            p99: latencies[min(latencies.count - 1, latencies.count * 99 / 100)])
+            p99: latencies[min(latencies.count - 1, latencies.count * 99 / 100)], cpu: (cpuTime() - cpuBefore) / latencies.count)
+    }
+
+    /// User and system CPU time of this process so far (getrusage).
+    static func cpuTime() -> Duration {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func duration(_ time: timeval) -> Duration { .seconds(Int64(time.tv_sec)) + .microseconds(Int64(time.tv_usec)) }
+        return duration(usage.ru_utime) + duration(usage.ru_stime)
     }
 
     struct Row {
@@ -51,6 +62,13 @@ enum BenchHarness {
             name.padding(toLength: 44, withPad: " ", startingAt: 0) + "\(clients)".leftPadded(8)
                 + String(format: "%.0f", result.perSecond).leftPadded(12) + Self.milliseconds(result.p50).leftPadded(10)
                 + Self.milliseconds(result.p99).leftPadded(10)
+        }
+
+        static let headerWithCPU = header + "CPU µs/op".leftPadded(11)
+
+        /// The row with the CPU time per operation.
+        var textWithCPU: String {
+            text + String(format: "%.0f", Double(result.cpu.components.seconds) * 1e6 + Double(result.cpu.components.attoseconds) / 1e12).leftPadded(11)
         }
 
         static func milliseconds(_ duration: Duration) -> String {

@@ -55,7 +55,7 @@ struct CompositionBench: AsyncParsableCommand {
         // The blood pressure composition in FLAT, as a form would send it (the same composition read back through the web template).
         let pressureTemplate = try OPTParser().parse(Data(contentsOf: root.appendingPathComponent("templates/valid/aql_data_load/ehrbase_blood_pressure_simple.de.v0.opt")))
         let smallFlat = JSONSerializer.bytes(.object(FlatComposition(template: pressureTemplate).flat(try decoder.decode(try JSONParser.parse(small), as: "COMPOSITION"))))
-        print(BenchHarness.Row.header)
+        print(BenchHarness.Row.headerWithCPU)
         var growth: [String] = []
         for (name, body, count, tree) in [("blood pressure", small, requests, smallTree), ("IPS", large, largeRequests, largeTree)] {
             let (bytesBefore, storedBefore) = (try await components.store.databaseBytes(), try await components.store.versions.count(rmType: "COMPOSITION"))
@@ -63,19 +63,19 @@ struct CompositionBench: AsyncParsableCommand {
                 let api = try await BenchHarness.measure(requests: count, clients: clients) { index in
                     try await server.send(.POST, "/openehr/v1/ehr/\(ehrIDs[index % ehrIDs.count])/composition", body: body, expected: 201)
                 }
-                print(BenchHarness.Row(name: "POST composition, \(name)", clients: clients, result: api).text)
+                print(BenchHarness.Row(name: "POST composition, \(name)", clients: clients, result: api).textWithCPU)
                 if name == "blood pressure" {
                     let flat = try await BenchHarness.measure(requests: count, clients: clients) { index in
                         try await server.send(
                             .POST, "/openehr/v1/ehr/\(ehrIDs[index % ehrIDs.count])/composition?format=FLAT&templateId=ehrbase_blood_pressure_simple.de.v0",
                             body: smallFlat, expected: 201)
                     }
-                    print(BenchHarness.Row(name: "POST composition in FLAT, \(name)", clients: clients, result: flat).text)
+                    print(BenchHarness.Row(name: "POST composition in FLAT, \(name)", clients: clients, result: flat).textWithCPU)
                 }
                 let raw = try await BenchHarness.measure(requests: count, clients: clients) { number in
                     try await Self.commit(components.store.versions, ehrID: ehrIDs[number % ehrIDs.count], data: body, tree: tree)
                 }
-                print(BenchHarness.Row(name: "the store's commit, same rows (ceiling)", clients: clients, result: raw).text)
+                print(BenchHarness.Row(name: "the store's commit, same rows (ceiling)", clients: clients, result: raw).textWithCPU)
             }
             let stored = try await components.store.versions.count(rmType: "COMPOSITION") - storedBefore
             let bytes = try await components.store.databaseBytes() - bytesBefore

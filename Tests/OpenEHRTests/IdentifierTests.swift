@@ -32,6 +32,12 @@ struct IdentifierTests {
         #expect(UUIDText.isValid(random))
         #expect(Array(random)[14] == "4")
         #expect(random != UUIDText.random())
+        // RFC 4122 §4.4: version 4, variant 10xx, lower-case hex; every draw its own.
+        let draws = (0..<2000).map { _ in UUIDText.random() }
+        #expect(draws.allSatisfy { UUIDText.isValid($0) && $0 == $0.lowercased() && Array($0)[14] == "4" && "89ab".contains(Array($0)[19]) })
+        #expect(Set(draws).count == draws.count)
+        // Every hex digit turns up in every position but the fixed ones.
+        for position in [0, 9, 15, 20, 35] { #expect(Set(draws.map { Array($0)[position] }).count == 16, "position \(position)") }
     }
 }
 

@@ -65,7 +65,7 @@ public struct EHRStatus: Sendable, Equatable {
         if let details = object["other_details"], details != .null {
             // ITEM_STRUCTURE: checked in full against the RM schema.
             otherDetails = CanonicalDecoder().decodeObject(
-                details, at: LazyPath().appending("/other_details"), allowed: RMTypeHierarchy.concreteTypes(of: "ITEM_STRUCTURE").sorted(), typeRequired: true, reader: &reader)
+                details, at: LazyPath().appending("other_details", .none), allowed: RMTypeHierarchy.concreteTypes(of: "ITEM_STRUCTURE").sorted(), typeRequired: true, reader: &reader)
         }
         try reader.finish("EHR_STATUS")
         guard let archetypeNodeID, let name, let subject, let isQueryable, let isModifiable else {

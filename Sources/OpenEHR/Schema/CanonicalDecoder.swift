@@ -51,7 +51,7 @@ public struct CanonicalDecoder: Sendable {
             return nil
         }
         guard let rmClass = schema[type] else { return nil }
-        var members: [(String, JSON)] = [("_type", .string(type))]
+        var members: [(key: String, value: JSON)] = [("_type", .string(type))]
         members.reserveCapacity(object.count + 1)
         var present = Set<String>(minimumCapacity: object.count)
         for (key, member) in object.members where key != "_type" {
@@ -68,7 +68,7 @@ public struct CanonicalDecoder: Sendable {
                 present.insert(key)
             }
         }
-        var output = JSONObject(members)
+        var output = JSONObject(members: members)
         if type == "DV_INTERVAL" {
             Self.completeIntervalFlags(&output)
             present.formUnion(["lower_included", "upper_included", "lower_unbounded", "upper_unbounded"])
@@ -156,21 +156,39 @@ public struct CanonicalDecoder: Sendable {
 
     /// `/items[at0004]` for a LOCATABLE, `/items[2]` for another list item.
     func segment(_ path: LazyPath, _ key: String, _ value: JSON, index: Int?) -> LazyPath {
-        if case .string(let node)? = value["archetype_node_id"] { return path.appending("/" + key + "[" + node + "]") }
-        if let index { return path.appending("/" + key + "[\(index)]") }
-        return path.appending("/" + key)
+        if case .string(let node)? = value["archetype_node_id"] { return path.appending(key, .node(node)) }
+        if let index { return path.appending(key, .index(index)) }
+        return path.appending(key, .none)
     }
 }
 
 /// A path rendered only when a problem is reported: decoding a large
-/// composition builds one small node per object instead of a full path string.
+/// composition builds one small node per object (its attribute and what
+/// tells it among its siblings) instead of a path string.
 struct LazyPath {
+    enum Qualifier {
+        case none
+        case node(String)
+        case index(Int)
+    }
+
     final class Node: @unchecked Sendable {
         let parent: Node?
-        let segment: String
-        init(parent: Node?, segment: String) {
+        let key: String
+        let qualifier: Qualifier
+        init(parent: Node?, key: String, qualifier: Qualifier) {
             self.parent = parent
-            self.segment = segment
+            self.key = key
+            self.qualifier = qualifier
+        }
+
+        /// `/items[at0004]`, `/items[2]` or `/items`.
+        var segment: String {
+            switch qualifier {
+            case .none: "/" + key
+            case .node(let node): "/" + key + "[" + node + "]"
+            case .index(let index): "/" + key + "[\(index)]"
+            }
         }
     }
 
@@ -178,7 +196,7 @@ struct LazyPath {
 
     init(node: Node? = nil) { self.node = node }
 
-    func appending(_ segment: String) -> LazyPath { LazyPath(node: Node(parent: node, segment: segment)) }
+    func appending(_ key: String, _ qualifier: Qualifier) -> LazyPath { LazyPath(node: Node(parent: node, key: key, qualifier: qualifier)) }
 
     /// `/content[openEHR-EHR-OBSERVATION.x.v1]/data[at0001]`, or `/` at the root.
     var rendered: String {

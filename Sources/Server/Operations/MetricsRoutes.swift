@@ -37,7 +37,13 @@ enum SocleMetrics {
     /// characters Prometheus names allow (`[a-zA-Z0-9_:]`), others as `_`.
     static func prometheusName(_ name: String) -> String {
         if let renamed = renamed[name] { return renamed }
-        return String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ":") ? $0 : "_" })
+        // Metrics are made at each use (swift-metrics hands out the registry's
+        // own): most names are already fit, and are told so from their bytes.
+        func allowed(_ byte: UInt8) -> Bool {
+            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x5F || byte == 0x3A
+        }
+        if name.utf8.allSatisfy(allowed) { return name }
+        return String(String.UnicodeScalarView(name.unicodeScalars.map { $0.isASCII && allowed(UInt8($0.value)) ? $0 : "_" }))
     }
 
     static let residentMemory = registry.makeGauge(
