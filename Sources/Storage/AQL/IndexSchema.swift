@@ -103,6 +103,27 @@ enum IndexSchema {
         return Int64(bitPattern: hash)
     }
 
+    /// One row: a random number drawn when the dictionaries are created
+    /// (anew by every rebuild), which names what `NodeDictionaryCache` knows.
+    static let generationTable = "aql_generation"
+
+    /// Creates the generation's table and row unless there.
+    static var generationStatements: [String] {
+        [
+            "CREATE TABLE IF NOT EXISTS \(generationTable) (id INTEGER PRIMARY KEY, value BIGINT NOT NULL)",
+            "INSERT INTO \(generationTable) (id, value) VALUES (1, \(Int64.random(in: Int64.min...Int64.max))) ON CONFLICT DO NOTHING",
+        ]
+    }
+
+    static let generationRead = "SELECT value FROM \(generationTable) WHERE id = 1"
+
+    /// A commit that left out entries it knew stored finds the tables it knew them in.
+    static let dictionariesChanged = StoreError(.changed, "the AQL index's dictionaries were rebuilt since this process read them")
+
+    static func generationGuard(_ generation: Int64) -> SQLStatement {
+        SQLStatement("SELECT 1 FROM \(generationTable) WHERE id = 1 AND value = ?", [.integer(generation)], mustReturnRow: dictionariesChanged)
+    }
+
     /// A table of what node rows share, named by an id column of theirs.
     struct NodeDictionary: Sendable, Equatable {
         /// The table, and the node column holding an entry's id.

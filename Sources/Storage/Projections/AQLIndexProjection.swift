@@ -54,11 +54,16 @@ public struct AQLIndexProjection: Projection {
             // beside a root's path, so that both engines see the index applies.
             "CREATE INDEX \(nodes)_value_idx ON \(nodes) (\(shape.key), \(value)) WHERE \(value) IS NOT NULL OR \(num) = \(rootNum)",
             "CREATE INDEX \(nodes)_code_idx ON \(nodes) (\(shape.key), \(code)) WHERE \(code) IS NOT NULL",
-        ]
+        ] + IndexSchema.generationStatements
     }
 
+    /// The generation of the dictionaries, for tables made before it existed.
+    public func currentStatements(_ kind: DatabaseKind) -> [String] { IndexSchema.generationStatements }
+
     public func dropStatements(_ kind: DatabaseKind) -> [String] {
-        [IndexSchema.nodeTable, IndexSchema.shapes.table, IndexSchema.places.table, IndexSchema.compositionTable].map { "DROP TABLE IF EXISTS \($0)" }
+        [IndexSchema.nodeTable, IndexSchema.shapes.table, IndexSchema.places.table, IndexSchema.compositionTable, IndexSchema.generationTable].map {
+            "DROP TABLE IF EXISTS \($0)"
+        }
     }
 
     /// Compositions live in EHRs.
@@ -70,7 +75,7 @@ public struct AQLIndexProjection: Projection {
     public func statements(for version: ProjectedVersion, _ kind: DatabaseKind) -> [SQLStatement] {
         var statements = version.isCreation ? [] : removal(objectID: version.record.objectID)
         guard !version.isDeleted, let document = version.document else { return statements }
-        statements += insertion(CompositionIndex(composition: document, templateID: version.templateID), version.record, kind)
+        statements += insertion(CompositionIndex(composition: document, templateID: version.templateID), version.record, kind, known: version.dictionaries)
         return statements
     }
 
@@ -103,7 +108,7 @@ public struct AQLIndexProjection: Projection {
     /// from the insert just made (`last_insert_rowid()` on SQLite,
     /// `lastval()` on PostgreSQL: both per connection, so inside the
     /// commit's transaction; the dictionaries set no key).
-    func insertion(_ index: CompositionIndex, _ record: VersionRecord, _ kind: DatabaseKind) -> [SQLStatement] {
+    func insertion(_ index: CompositionIndex, _ record: VersionRecord, _ kind: DatabaseKind, known: NodeDictionaryCache.Use? = nil) -> [SQLStatement] {
         var shapes: [Int64: IndexSchema.Shape] = [:]
         var places: [Int64: IndexSchema.Place] = [:]
         var rows: [IndexSchema.NodeRow] = []
@@ -115,10 +120,10 @@ public struct AQLIndexProjection: Projection {
             places[placeID] = place
             rows.append(IndexSchema.NodeRow(node: node, shape: shapeID, place: placeID))
         }
-        let entries = Self.entries(shapes, IndexSchema.shapes, IndexSchema.shapeColumns) + Self.entries(places, IndexSchema.places, IndexSchema.placeColumns)
+        let entries = Self.entries(shapes, places, known: known)
         let compositionRow = IndexSchema.CompositionRow(record: record, index: index)
         let composition = IndexSchema.insert(into: IndexSchema.compositionTable, IndexSchema.compositionColumns, compositionRow)
-        var statements = kind == .postgresql && entries.count <= 2 ? [Self.folding(entries, into: composition)] : entries + [composition]
+        var statements = kind == .postgresql && known == nil && entries.count <= 2 ? [Self.folding(entries, into: composition)] : entries + [composition]
         let key = kind == .postgresql ? "lastval()" : "last_insert_rowid()"
         let nodeColumns = IndexSchema.nodeColumns
         let names = [IndexSchema.key, IndexSchema.shapes.key, IndexSchema.places.key] + nodeColumns.map(\.name)
@@ -134,6 +139,20 @@ public struct AQLIndexProjection: Projection {
             return SQLStatement(head + Array(repeating: row, count: chunk.count).joined(separator: ", "), binds)
         }
         return statements
+    }
+
+    /// The dictionaries' entries the composition's nodes name, but those
+    /// `known` holds (`NodeDictionaryCache`): then, first, the check that
+    /// the tables are still the generation they were learnt in.
+    static func entries(_ shapes: [Int64: IndexSchema.Shape], _ places: [Int64: IndexSchema.Place], known: NodeDictionaryCache.Use?) -> [SQLStatement] {
+        guard let known else {
+            return entries(shapes, IndexSchema.shapes, IndexSchema.shapeColumns) + entries(places, IndexSchema.places, IndexSchema.placeColumns)
+        }
+        known.record(shapes: shapes.keys, places: places.keys)
+        let (newShapes, newPlaces) = (shapes.filter { !known.known.shapes.contains($0.key) }, places.filter { !known.known.places.contains($0.key) })
+        let inserts = entries(newShapes, IndexSchema.shapes, IndexSchema.shapeColumns) + entries(newPlaces, IndexSchema.places, IndexSchema.placeColumns)
+        guard newShapes.count < shapes.count || newPlaces.count < places.count else { return inserts }
+        return [IndexSchema.generationGuard(known.known.generation)] + inserts
     }
 
     /// Entries of a dictionary, inserted unless there (in the order of

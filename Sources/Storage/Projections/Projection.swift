@@ -26,6 +26,10 @@ public protocol Projection: Sendable {
     func createStatements(_ kind: DatabaseKind) -> [String]
     /// Drops them (`IF EXISTS`).
     func dropStatements(_ kind: DatabaseKind) -> [String]
+    /// Run at start on tables already at `version`: what a projection adds
+    /// to them without a rebuild; each statement runs only when needed
+    /// (`IF NOT EXISTS`, `ON CONFLICT DO NOTHING`).
+    func currentStatements(_ kind: DatabaseKind) -> [String]
     /// Brings its rows up to date with one committed version: the rows of
     /// the object replaced by this version's (none for a deleted version).
     /// For a first version (`isCreation`) there is nothing to replace.
@@ -52,6 +56,7 @@ public enum ProjectedRecords: Sendable {
 }
 
 extension Projection {
+    public func currentStatements(_ kind: DatabaseKind) -> [String] { [] }
     public func objectCountStatement(_ kind: DatabaseKind) -> String? { nil }
     public var records: ProjectedRecords { .all }
 
@@ -89,6 +94,8 @@ public struct ProjectedVersion: Sendable {
     /// The canonical document, parsed once by the writer (or from the stored
     /// bytes during a rebuild); nil when there is none.
     public var document: JSON?
+    /// The shapes and places the AQL index may leave out (a live commit on SQLite).
+    var dictionaries: NodeDictionaryCache.Use?
 
     public init(record: VersionRecord, rmType: String, templateID: String?, isCreation: Bool, document: JSON?) {
         self.record = record

@@ -59,6 +59,9 @@ public struct Projections: Sendable {
     /// Versioned objects per rebuild transaction.
     public static let pageSize = 200
 
+    /// The AQL index's shapes and places this process has seen committed (SQLite).
+    let dictionaries = NodeDictionaryCache()
+
     init(_ all: [any Projection], database: any SQLDatabase) {
         self.all = all
         self.database = database
@@ -69,6 +72,16 @@ public struct Projections: Sendable {
             throw StoreError(.notFound, "there is no projection '\(name)': the projections are \(all.map(\.name).joined(separator: ", "))")
         }
         return projection
+    }
+
+    /// What a live commit may leave out of the AQL index's dictionaries:
+    /// on SQLite, where the projection is kept (PostgreSQL folds the
+    /// dictionaries into the composition's statement, and a check would
+    /// cost it a round trip).
+    func dictionaryUse() async -> NodeDictionaryCache.Use? {
+        guard database.kind == .sqlite, all.contains(where: { $0 is AQLIndexProjection }) else { return nil }
+        let known = await dictionaries.current { try await database.query(IndexSchema.generationRead).first?.int(0) }
+        return known.map(NodeDictionaryCache.Use.init)
     }
 
     // MARK: State
@@ -116,7 +129,12 @@ public struct Projections: Sendable {
                     .schemaTooNew,
                     "the \(projection.name) projection was built by a newer Socle (version \(existing.version); this binary has \(projection.version)): run a newer Socle")
             }
-            if existing?.version == projection.version { continue }
+            if existing?.version == projection.version {
+                let added = projection.currentStatements(database.kind).map { SQLStatement($0) }
+                // Two nodes starting at once may both add: the second is refused, and finds it there.
+                if !added.isEmpty { try? await database.transaction(added) }
+                continue
+            }
             let phase: ProjectionState.Phase = try await hasVersions(projection) ? .stale : .current
             let now = ISODateTime.now().microsecondsSinceEpoch
             let record: SQLStatement

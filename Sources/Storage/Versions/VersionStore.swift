@@ -31,19 +31,30 @@ public struct VersionStore: Sendable {
     /// The same, with several changes to the EHR row, applied in order.
     public func commit(_ contribution: ContributionRecord, versions: [VersionWrite], ehrChanges: [EHRChange]) async throws {
         try await StoreMetrics.commit(versions: versions.count) {
-            try await database.transaction(statements(contribution, versions: versions, ehrChanges: ehrChanges))
+            let use = versions.contains { $0.rmType == "COMPOSITION" } ? await projections.dictionaryUse() : nil
+            do {
+                try await database.transaction(statements(contribution, versions: versions, ehrChanges: ehrChanges, dictionaries: use))
+            } catch let error as StoreError where use != nil && error == IndexSchema.dictionariesChanged {
+                // Rebuilt since they were learnt: every entry, and the generation read again.
+                projections.dictionaries.forget()
+                try await database.transaction(statements(contribution, versions: versions, ehrChanges: ehrChanges))
+                return
+            }
+            if let use { projections.dictionaries.learn(use.named.withLock { $0 }, generation: use.known.generation) }
         }
     }
 
     /// The statements of one commit, in order.
-    func statements(_ contribution: ContributionRecord, versions: [VersionWrite], ehrChanges: [EHRChange]) -> [SQLStatement] {
+    func statements(
+        _ contribution: ContributionRecord, versions: [VersionWrite], ehrChanges: [EHRChange], dictionaries: NodeDictionaryCache.Use? = nil
+    ) -> [SQLStatement] {
         var statements: [SQLStatement] = ehrChanges.compactMap { change in contribution.ehrID.map { Self.statement(for: change, ehrID: $0) } }
         statements.append(Self.insertContribution(contribution))
         statements.append(
             ChangeLog.insert(
                 database.kind, change: .contribution, contributionID: contribution.contributionID, ehrID: contribution.ehrID,
                 patientID: contribution.patientID, time: contribution.audit.timeCommitted))
-        let projected = projectionStatements(versions)
+        let projected = projectionStatements(versions, dictionaries: dictionaries)
         for (write, rows) in zip(versions, projected) {
             statements += write.conditions.flatMap { Self.statements(for: $0, database.kind) }
             statements.append(Self.versionedObjectStatement(write))
@@ -57,13 +68,13 @@ public struct VersionStore: Sendable {
     /// The projections' statements of each write, in order. A large
     /// contribution (a FHIR transaction of a whole patient record) computes
     /// them on every core: the search index's values are FHIRPath work.
-    func projectionStatements(_ versions: [VersionWrite]) -> [[SQLStatement]] {
-        guard versions.count >= 64 else { return versions.map(projectionStatements) }
+    func projectionStatements(_ versions: [VersionWrite], dictionaries: NodeDictionaryCache.Use? = nil) -> [[SQLStatement]] {
+        guard versions.count >= 64 else { return versions.map { projectionStatements($0, dictionaries: dictionaries) } }
         let lanes = ProcessInfo.processInfo.activeProcessorCount
         let results = Mutex<[[SQLStatement]]>(Array(repeating: [], count: versions.count))
         DispatchQueue.concurrentPerform(iterations: lanes) { lane in
             for index in stride(from: lane, to: versions.count, by: lanes) {
-                let rows = projectionStatements(versions[index])
+                let rows = projectionStatements(versions[index], dictionaries: dictionaries)
                 results.withLock { $0[index] = rows }
             }
         }
@@ -71,12 +82,13 @@ public struct VersionStore: Sendable {
     }
 
     /// What every projection following the version's type makes of it.
-    func projectionStatements(_ write: VersionWrite) -> [SQLStatement] {
+    func projectionStatements(_ write: VersionWrite, dictionaries: NodeDictionaryCache.Use? = nil) -> [SQLStatement] {
         let following = projections.all.filter { $0.rmTypes?.contains(write.rmType) ?? true }
         guard !following.isEmpty else { return [] }
         let document = write.document ?? (write.record.data.isEmpty ? nil : try? JSONParser.parse(write.record.data))
-        let version = ProjectedVersion(
+        var version = ProjectedVersion(
             record: write.record, rmType: write.rmType, templateID: write.templateID, isCreation: write.kind == .create, document: document)
+        version.dictionaries = dictionaries
         return following.flatMap { $0.statements(for: version, database.kind) }
     }
 
