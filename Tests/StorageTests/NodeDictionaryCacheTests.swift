@@ -28,6 +28,17 @@ struct NodeDictionaryCacheTests {
             ehrChange: .requireModifiable)
     }
 
+    /// A SQLite store with an EHR and one blood pressure committed.
+    static func withOneBloodPressure(_ body: (TestDatabase, VersionStore, EHRFixture, JSON) async throws -> Void) async throws {
+        try await TestDatabase.with(.sqlite) { test in
+            let ehr = EHRFixture()
+            try await ehr.create(in: test.store.versions)
+            let tree = try composition(pressure)
+            try await commit(tree, ehr, in: test.store.versions)
+            try await body(test, test.store.versions, ehr, tree)
+        }
+    }
+
     /// Node rows whose shape or place is not in its dictionary.
     static func dangling(_ database: any SQLDatabase) async throws -> Int64 {
         try await database.query(
@@ -39,12 +50,7 @@ struct NodeDictionaryCacheTests {
     }
 
     @Test func aSecondCompositionOfTheSameTemplateWritesNoEntryAgain() async throws {
-        try await TestDatabase.with(.sqlite) { test in
-            let store = test.store.versions
-            let ehr = EHRFixture()
-            try await ehr.create(in: store)
-            let tree = try Self.composition(Self.pressure)
-            try await Self.commit(tree, ehr, in: store)
+        try await Self.withOneBloodPressure { test, store, ehr, tree in
             let known = try #require(await test.store.projections.dictionaries.current { nil })
             #expect(!known.shapes.isEmpty && !known.places.isEmpty)
             // The next commit's statements: the generation's check, and no dictionary insert.
@@ -60,12 +66,7 @@ struct NodeDictionaryCacheTests {
     }
 
     @Test func aRebuildOfTheTablesIsNoticedAndTheCommitWritesEveryEntry() async throws {
-        try await TestDatabase.with(.sqlite) { test in
-            let store = test.store.versions
-            let ehr = EHRFixture()
-            try await ehr.create(in: store)
-            let tree = try Self.composition(Self.pressure)
-            try await Self.commit(tree, ehr, in: store)
+        try await Self.withOneBloodPressure { test, store, ehr, tree in
             // The tables made anew (as a rebuild by another process would), with nothing in them yet.
             let projection = AQLIndexProjection()
             try await test.database.transaction((projection.dropStatements(.sqlite) + projection.createStatements(.sqlite)).map { SQLStatement($0) })
@@ -77,11 +78,7 @@ struct NodeDictionaryCacheTests {
     }
 
     @Test func aCommitThatFailedTeachesNothing() async throws {
-        try await TestDatabase.with(.sqlite) { test in
-            let store = test.store.versions
-            let ehr = EHRFixture()
-            try await ehr.create(in: store)
-            try await Self.commit(try Self.composition(Self.pressure), ehr, in: store)
+        try await Self.withOneBloodPressure { test, store, ehr, _ in
             // A summary whose object id is taken: refused after its index rows were made.
             let summary = try Self.composition(Self.summary)
             let taken = UUIDText.random()
