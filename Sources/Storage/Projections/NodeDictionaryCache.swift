@@ -58,9 +58,13 @@ public final class NodeDictionaryCache: Sendable {
     func learn(_ named: Named, generation: Int64) {
         state.withLock { current in
             guard case .known(var known) = current, known.generation == generation else { return }
+            // Most commits name nothing new: then nothing changes (the sets, which
+            // commits in flight share, are not copied).
+            let (shapes, places) = (named.shapes.filter { !known.shapes.contains($0) }, named.places.filter { !known.places.contains($0) })
+            guard !shapes.isEmpty || !places.isEmpty else { return }
             current = .unknown  // not copied while changed
-            known.shapes.formUnion(named.shapes)
-            known.places.formUnion(named.places)
+            known.shapes.formUnion(shapes)
+            known.places.formUnion(places)
             current = .known(known)
         }
     }

@@ -60,7 +60,7 @@ struct SQLiteStep {
 
     /// Steps to the end; returns whether a row came back.
     func run() throws -> Bool {
-        defer { sqlite3_reset(statement.sqliteStatement) }
+        defer { release() }
         var sawRow = false
         while true {
             switch sqlite3_step(statement.sqliteStatement) {
@@ -74,7 +74,7 @@ struct SQLiteStep {
     /// Every row, each value as SQLite stored it.
     func rows() throws -> [SQLRow] {
         let handle = statement.sqliteStatement
-        defer { sqlite3_reset(handle) }
+        defer { release() }
         let columns = sqlite3_column_count(handle)
         var rows: [SQLRow] = []
         while true {
@@ -86,18 +86,24 @@ struct SQLiteStep {
         }
     }
 
+    /// Resets the statement and lets go of the copies of its values (a
+    /// cached statement would otherwise hold the last document it was given).
+    func release() {
+        sqlite3_reset(statement.sqliteStatement)
+        sqlite3_clear_bindings(statement.sqliteStatement)
+    }
+
     static func value(_ handle: OpaquePointer, _ column: Int32) -> SQLValue {
         switch sqlite3_column_type(handle, column) {
         case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, column))
         case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, column))
+        // The pointer first, then its length (the order SQLite's documentation asks for).
         case SQLITE_TEXT:
-            let count = Int(sqlite3_column_bytes(handle, column))
             guard let text = sqlite3_column_text(handle, column) else { return .text("") }
-            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+            return .text(String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self))
         case SQLITE_BLOB:
-            let count = Int(sqlite3_column_bytes(handle, column))
-            guard let blob = sqlite3_column_blob(handle, column), count > 0 else { return .blob([]) }
-            return .blob(Array(UnsafeRawBufferPointer(start: blob, count: count)))
+            guard let blob = sqlite3_column_blob(handle, column) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: blob, count: Int(sqlite3_column_bytes(handle, column)))))
         default: return .null
         }
     }
