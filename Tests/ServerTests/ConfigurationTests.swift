@@ -19,9 +19,15 @@ struct ConfigurationTests {
         return path
     }
 
+    /// Removes a file `file` wrote, with its folder.
+    static func remove(_ path: String) {
+        try? FileManager.default.removeItem(at: URL(fileURLWithPath: path).deletingLastPathComponent())
+    }
+
     @Test
     func flagsWinOverTheEnvironmentWhichWinsOverTheFileWhichWinsOverDefaults() throws {
         let path = try Self.file("port: 9001\nhost: 0.0.0.0\nsystem_id: from.file\nmetrics: public\n")
+        defer { Self.remove(path) }
         let settings = try SettingValues.load(
             flags: ["SOCLE_PORT": "9003", "SOCLE_CONFIG": path], environment: ["SOCLE_PORT": "9002", "SOCLE_HOST": "127.0.0.2"])
         #expect(settings.value(Settings.port)?.value == "9003" && settings.value(Settings.port)?.source == .flag)
@@ -127,6 +133,7 @@ struct ConfigurationTests {
     @Test
     func unknownKeysAreNamedWithTheirLines() throws {
         let path = try Self.file("port: 8080\nprot: 8081\ndatabse_url: sqlite:x\n")
+        defer { Self.remove(path) }
         let error = try #require(throws: ConfigurationError.self) { try SettingValues.load(flags: ["SOCLE_CONFIG": path], environment: [:]) }
         #expect(error.description.contains("unknown settings 'prot' (line 2), 'databse_url' (line 3)"), "\(error)")
         #expect(error.description.contains(path) && error.description.contains("database_url"), "\(error)")
@@ -142,6 +149,7 @@ struct ConfigurationTests {
     ])
     func aFileThatIsNotSettingsIsRefused(text: String, reason: String) throws {
         let path = try Self.file(text)
+        defer { Self.remove(path) }
         let error = try #require(throws: ConfigurationError.self) { try SettingValues.load(flags: ["SOCLE_CONFIG": path], environment: [:]) }
         #expect(error.description.contains(reason) && error.description.contains(path), "\(error)")
     }
@@ -178,6 +186,7 @@ struct ConfigurationTests {
         if !["SOCLE_TRUSTED_PROXIES", "SOCLE_USERS"].contains(name) {
             #expect(error.description.contains("'\(value)' (from the environment)"), "\(error)")
             let path = try Self.file("\(name.dropFirst(6).lowercased()): \"\(value)\"\n")
+            defer { Self.remove(path) }
             let fromFile = try #require(throws: ConfigurationError.self) {
                 try ServerConfiguration(settings: SettingValues.load(flags: ["SOCLE_CONFIG": path], environment: [:]))
             }
@@ -188,6 +197,7 @@ struct ConfigurationTests {
     @Test
     func theReportMasksSecretsAndSaysWhereEachValueCameFrom() throws {
         let path = try Self.file("users: alice:very-secret:admin,bob:also:secret:user\n")
+        defer { Self.remove(path) }
         let settings = try SettingValues.load(
             flags: ["SOCLE_CONFIG": path], environment: ["SOCLE_DATABASE_URL": "postgres://socle:pg-password@db.example:5432/socle"])
         let report = ConfigurationReport.text(settings)

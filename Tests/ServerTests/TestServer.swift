@@ -31,7 +31,9 @@ struct TestServer {
         configure: @Sendable (inout ServerConfiguration) -> Void = { _ in }, _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
         var configuration = ServerConfiguration(systemID: systemID, authentication: .basic(users), trustedProxies: trustedProxies)
-        configuration.accessTrace.keyPath = Self.keyPath()
+        let keyFolder = Self.keyFolder()
+        defer { try? FileManager.default.removeItem(at: keyFolder) }
+        configuration.accessTrace.keyPath = keyFolder.appendingPathComponent("trace.key").path
         configuration.metrics = metrics
         configuration.maximumConcurrentRequests = maximumConcurrentRequests
         configure(&configuration)
@@ -62,7 +64,9 @@ struct TestServer {
             }
             defer { Task { try? await second.close() } }
             var configuration = ServerConfiguration(systemID: "socle.test", authentication: .basic(users))
-            configuration.accessTrace.keyPath = Self.keyPath()
+            let keyFolder = Self.keyFolder()
+            defer { try? FileManager.default.removeItem(at: keyFolder) }
+            configuration.accessTrace.keyPath = keyFolder.appendingPathComponent("trace.key").path
             let a = try await SocleServer.open(configuration, store: database.store)
             let b = try await SocleServer.open(configuration, store: Store(database: second))
             try await Application(router: SocleServer.router(a, logger: logger), logger: logger).test(.router) { clientA in
@@ -73,9 +77,9 @@ struct TestServer {
         }
     }
 
-    /// A key file of the test's own for the access trace.
-    static func keyPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("socle-test-key-\(UUID().uuidString)").appendingPathComponent("trace.key").path
+    /// A folder of the test's own for the access trace's key file; the caller removes it.
+    static func keyFolder() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("socle-test-key-\(UUID().uuidString)")
     }
 
     static func authorization(_ user: User) -> String {
