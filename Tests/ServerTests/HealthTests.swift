@@ -19,7 +19,13 @@ struct HealthTests {
                 let live = try await server.send(.get, prefix + "/health/live", as: nil)
                 #expect(live.status == .ok && live.json["status"] == "up", "\(live.body)")
             }
-            let ready = try await server.send(.get, "/health/ready", as: nil)
+            // The whole suite runs at once: on a loaded machine the database
+            // may miss the 2 s the check allows (`aCheckThatDoesNotAnswerTimesOut`);
+            // asked again, it answers.
+            var ready = try await server.send(.get, "/health/ready", as: nil)
+            for _ in 0..<5 where ready.json["checks"]?["database"]?["reason"] == "no answer within the timeout" {
+                ready = try await server.send(.get, "/health/ready", as: nil)
+            }
             #expect(ready.status == .ok && ready.json["status"] == "up", "\(ready.body)")
             let checks = try #require(ready.json["checks"])
             #expect(checks["database"]?["status"] == "up" && checks["database"]?["kind"] == .string(engine.rawValue))
