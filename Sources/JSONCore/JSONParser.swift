@@ -229,14 +229,18 @@ public struct JSONParser {
             let start = index
             index += 1
             let contentStart = index
-            // Fast path: no escapes.
+            // Fast path: no escapes. Text all ASCII is valid UTF-8 as it is
+            // (`String(validating:)` is generic in the standard library, and
+            // looks up its metadata on every call).
+            var bits: UInt8 = 0
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: bytes[contentStart..<index])
                     index += 1
-                    return try validUTF8(slice, at: contentStart)
+                    return bits < 0x80 ? String(decoding: slice, as: UTF8.self) : try validUTF8(slice, at: contentStart)
                 }
+                bits |= byte
                 if byte == UInt8(ascii: "\\") { break }
                 if byte < 0x20 { throw error("control character in a string must be escaped") }
                 index += 1

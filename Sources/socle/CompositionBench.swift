@@ -105,9 +105,10 @@ struct CompositionBench: AsyncParsableCommand {
     }
 
     /// Where a commit's time goes before the database: parse, RM decoding,
-    /// template validation, serialisation (microseconds per composition).
+    /// template validation, serialisation, the AQL index's rows, and its
+    /// rows with their statements (microseconds per composition).
     static func printStages(_ components: SocleServer.Components, _ compositions: [(String, [UInt8])]) async throws {
-        print("stage (µs per composition)          parse   RM decode   validate   serialise")
+        print("stage (µs per composition)          parse   RM decode   validate   serialise   index rows  index total")
         for (name, bytes) in compositions {
             let json = try JSONParser.parse(bytes)
             let tree = try CanonicalDecoder().decode(json, as: "COMPOSITION")
@@ -126,7 +127,13 @@ struct CompositionBench: AsyncParsableCommand {
             let decode = try micros { _ = try CanonicalDecoder().decode(json, as: "COMPOSITION") }
             let validate = micros { _ = validator.validate(tree, against: template) }
             let serialise = micros { _ = JSONSerializer.bytes(tree) }
-            print(name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.0f%12.0f%11.0f%12.0f", parse, decode, validate, serialise))
+            let rows = micros { _ = NodeProjection.rows(of: tree) }
+            let record = BenchHarness.version(ehrID: UUIDText.random(), objectID: UUIDText.random(), data: bytes).1
+            let version = ProjectedVersion(record: record, rmType: "COMPOSITION", templateID: id, isCreation: true, document: tree)
+            let statements = micros { _ = AQLIndexProjection().statements(for: version, components.store.kind) }
+            print(
+                name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                    + String(format: "%8.0f%12.0f%11.0f%12.0f%13.0f%12.0f", parse, decode, validate, serialise, rows, statements))
         }
         print("")
     }

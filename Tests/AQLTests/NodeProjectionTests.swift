@@ -60,4 +60,45 @@ struct NodeProjectionTests {
         #expect(first.count > 500)
         #expect(first.filter { $0.rmType.hasPrefix("DV_") }.allSatisfy { $0.parent != nil })
     }
+
+    /// Each row's three paths, checked against the composition itself over
+    /// the IPS (deep nesting, lists past ten items, archetype roots inside
+    /// archetype roots): the JSON place leads back to the node's object,
+    /// the path is the parent's path and one step, and the archetype path
+    /// is what the path adds to the archetype root's.
+    @Test func everyRowsPathsLeadBackToItsNode() throws {
+        let composition = try Self.decoded("openEHR_SDK/ips_canonical.json")
+        let nodes = NodeProjection.nodes(of: composition)
+        #expect(nodes.contains { $0.row.jsonPath.contains("[1") && $0.row.jsonPath.range(of: #"\[[0-9]{2,}\]"#, options: .regularExpression) != nil })
+        for (row, value) in nodes {
+            #expect(Self.value(at: row.jsonPath, in: composition) == value, "\(row.jsonPath)")
+            let root = nodes[row.rootNum].row
+            #expect(row.path == root.path + row.archetypePath, "\(row.path)")
+            guard let parent = row.parent else {
+                #expect(row.num == 0 && row.path.isEmpty && row.jsonPath == "$")
+                continue
+            }
+            let step = "/" + row.attribute + (row.archetypeNodeID.map { "[\($0)]" } ?? "")
+            #expect(row.path.hasPrefix(nodes[parent].row.path) && row.path.hasSuffix(step), "\(row.path)")
+        }
+    }
+
+    /// The value at a JSON place of the form `$.a.b[2].c`.
+    static func value(at place: String, in root: JSON) -> JSON? {
+        var current: JSON? = root
+        let scanner = Scanner(string: String(place.dropFirst()))
+        scanner.charactersToBeSkipped = nil
+        while !scanner.isAtEnd {
+            if scanner.scanString(".") != nil, let key = scanner.scanUpToCharacters(from: CharacterSet(charactersIn: ".[")) {
+                current = current?[key]
+            } else if scanner.scanString("[") != nil, let position = scanner.scanInt(), scanner.scanString("]") != nil,
+                case .array(let items)? = current, position < items.count
+            {
+                current = items[position]
+            } else {
+                return nil
+            }
+        }
+        return current
+    }
 }

@@ -21,6 +21,29 @@ struct JSONParserTests {
         #expect(JSONSerializer.string(.string("a\u{01}\"\n")) == #""a\u0001\"\n""#)
     }
 
+    /// Every ASCII character (but NUL, which the parser refuses), alone
+    /// and between others, at the start and end of a string: written
+    /// (escaped where RFC 8259 §7 requires it) and read back the same; what
+    /// needs no escape is written as it is.
+    @Test func everyASCIICharacterRoundTrips() throws {
+        #expect(JSONSerializer.string(.string("\u{0}")) == #""\u0000""#)
+        for code in UInt8(1)...UInt8(0x7F) {
+            let character = String(decoding: [code], as: UTF8.self)
+            for text in [character, "a" + character, character + "é", "ab" + character + "cd" + character, ""] {
+                let written = JSONSerializer.string(.string(text))
+                #expect(try JSONParser.parse(written) == .string(text), "\(code)")
+                if code >= 0x20 && code != 0x22 && code != 0x5C { #expect(written == "\"" + text + "\"", "\(code)") }
+            }
+        }
+        #expect(JSONSerializer.string(.string("\u{1F}x\u{7F}")) == #""\u001fx\#u{7F}""#)
+    }
+
+    @Test func refusesInvalidUTF8AfterASCII() throws {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0x61, 0x62, 0xFF, 0x63, 0x22]) }
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xE2, 0x82, 0x22]) }
+        #expect(try JSONParser.parse([0x22, 0x61, 0xE2, 0x82, 0xAC, 0x22]) == .string("a€"))
+    }
+
     @Test func roundTripsUnicodeUnchanged() throws {
         let text = #"{"nom":"Hôpital Européen Georges-Pompidou","日本":"語"}"#
         #expect(JSONSerializer.string(try JSONParser.parse(text)) == text)

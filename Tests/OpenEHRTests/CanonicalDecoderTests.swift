@@ -76,6 +76,19 @@ struct CanonicalDecoderTests {
         }
     }
 
+    /// An Integer attribute (DV_COUNT.magnitude) takes a JSON number
+    /// without fraction or exponent; anything else is refused at its path.
+    @Test(arguments: [("12", true), ("-3", true), ("0", true), ("1.5", false), ("1e3", false), ("2E2", false), ("\"4\"", false)])
+    func anIntegerHasNoFractionNorExponent(magnitude: String, accepted: Bool) throws {
+        let json = try JSONParser.parse(#"{"magnitude":\#(magnitude)}"#)
+        do {
+            let tree = try decoder.decode(json, as: "DV_COUNT")
+            #expect(accepted && tree["magnitude"] == json["magnitude"], "\(magnitude)")
+        } catch {
+            #expect(!accepted && error.problems.contains { $0.path == "/magnitude" && $0.message.contains("must be an integer") }, "\(error.problems)")
+        }
+    }
+
     /// RM 1.1.0 data_types.quantity.date_time: the values are ISO 8601.
     @Test(arguments: [
         ("DV_DATE_TIME", "2021-13-01T10:00:00Z", "is not an ISO 8601 date-time"),

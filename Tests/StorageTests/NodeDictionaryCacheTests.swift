@@ -20,6 +20,23 @@ struct NodeDictionaryCacheTests {
     static let pressure = "openehr/compositions/canonical_json/aql_data_load/ehrbase_blood_pressure_simple.de.v0.json"
     static let summary = "openehr/compositions/canonical_json/openEHR_SDK/ips_canonical.json"
 
+    /// The ids name entries in databases already written, by every process
+    /// and rebuild: they are FNV-1a (64 bits) of the two fields, each
+    /// followed by a unit separator, and may never change.
+    @Test func shapeAndPlaceIdsAreFNV1aOfTheirFields() {
+        func fnv1a(_ text: String) -> Int64 {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            return Int64(bitPattern: hash)
+        }
+        #expect(fnv1a("foobar") == Int64(bitPattern: 0x8594_4171_f739_67e8))  // the published test vector
+        let (archetype, apath) = ("openEHR-EHR-OBSERVATION.blood_pressure.v2", "/data[at0001]/events[at0006]/data[at0003]/items[at0004]/value")
+        #expect(IndexSchema.Shape.id(archetypeID: archetype, apath: apath) == fnv1a(archetype + "\u{1f}" + apath + "\u{1f}"))
+        #expect(IndexSchema.Shape.id(archetypeID: archetype, apath: "") == fnv1a(archetype + "\u{1f}\u{1f}"))
+        #expect(IndexSchema.Place.id(jsonPath: "$.content[12].data", rmType: "HISTORY") == fnv1a("$.content[12].data\u{1f}HISTORY\u{1f}"))
+        #expect(IndexSchema.Shape.id(archetypeID: "ab", apath: "c") != IndexSchema.Shape.id(archetypeID: "a", apath: "bc"))
+    }
+
     static func commit(_ tree: JSON, _ ehr: EHRFixture, in store: VersionStore, objectID: String = UUIDText.random()) async throws {
         let contribution = ehr.contribution(ehr.audit())
         let record = ehr.object(objectID, 1, contribution: contribution, data: String(decoding: JSONSerializer.bytes(tree), as: UTF8.self))

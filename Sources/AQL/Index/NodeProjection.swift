@@ -47,7 +47,7 @@ public struct IndexedNode: Sendable, Equatable {
 public enum NodeProjection {
     public static func rows(of composition: JSON) -> [IndexedNode] {
         var walker = Walker(keepValues: false)
-        walker.visit(composition, at: Place(attribute: "", path: "", archetypePath: "", jsonPath: "$", parent: nil, root: 0, archetype: nil))
+        walker.visit(composition, attribute: "", at: Place(parent: nil, root: 0, rootPathEnd: 0, archetype: nil))
         return walker.rows
     }
 
@@ -55,7 +55,7 @@ public enum NodeProjection {
     /// query result needs to give back the RM object a row stands for.
     public static func nodes(of composition: JSON) -> [(row: IndexedNode, value: JSON)] {
         var walker = Walker(keepValues: true)
-        walker.visit(composition, at: Place(attribute: "", path: "", archetypePath: "", jsonPath: "$", parent: nil, root: 0, archetype: nil))
+        walker.visit(composition, attribute: "", at: Place(parent: nil, root: 0, rootPathEnd: 0, archetype: nil))
         return Array(zip(walker.rows, walker.values))
     }
 
@@ -64,9 +64,9 @@ public enum NodeProjection {
     /// `CONTAINS EVENT_CONTEXT` is the same range test as any other class.
     public static let containableParts: Set<String> = ["EVENT_CONTEXT", "FEEDER_AUDIT", "ISM_TRANSITION"]
 
-    static func isIndexed(_ object: JSONObject, type: String, attribute: String) -> Bool {
+    static func isIndexed(type: String, nodeID: String?, attribute: String) -> Bool {
         if attribute == "name" && type.hasPrefix("DV_") { return false }
-        return object["archetype_node_id"] != nil || type.hasPrefix("DV_") || containableParts.contains(type)
+        return nodeID != nil || type.hasPrefix("DV_") || containableParts.contains(type)
     }
 
     static func isArchetypeRoot(_ nodeID: String?) -> Bool {
@@ -74,56 +74,80 @@ public enum NodeProjection {
         return !nodeID.hasPrefix("at") && !nodeID.hasPrefix("id")
     }
 
-    /// Where the walk is: the attribute holding the value, its paths, and
-    /// the rows above it.
+    /// The rows above the value being visited: its nearest row, its
+    /// archetype root's row and where that root's path ends in the path
+    /// from the composition (the archetype path starts there).
     struct Place {
-        var attribute: String
-        var path: String
-        var archetypePath: String
-        var jsonPath: String
         var parent: Int?
         var root: Int
+        var rootPathEnd: Int
         var archetype: String?
     }
 
+    /// Walks the composition in pre-order. The path from the composition
+    /// and the JSON place are grown as the walk goes down and cut back as
+    /// it comes up, in byte buffers: strings are made only for the rows,
+    /// not for each of the many objects without one (a code phrase, a
+    /// terminology id, a party).
     struct Walker {
         let keepValues: Bool
         var rows: [IndexedNode] = []
         var values: [JSON] = []
+        /// `/content[openEHR-EHR-OBSERVATION.x.v1]/data[at0001]` of the value being visited.
+        var path: [UInt8] = []
+        /// `$.content[0].data` of the value being visited.
+        var jsonPath: [UInt8] = [UInt8(ascii: "$")]
 
-        mutating func visit(_ value: JSON, at place: Place) {
+        init(keepValues: Bool) {
+            self.keepValues = keepValues
+            path.reserveCapacity(256)
+            jsonPath.reserveCapacity(256)
+        }
+
+        mutating func visit(_ value: JSON, attribute: String, at place: Place) {
             switch value {
             case .array(let items):
+                let end = jsonPath.count
                 for (position, item) in items.enumerated() {
-                    var inside = place
-                    inside.jsonPath += "[\(position)]"
-                    visit(item, at: inside)
+                    jsonPath.append(UInt8(ascii: "["))
+                    Self.appendDigits(position, to: &jsonPath)
+                    jsonPath.append(UInt8(ascii: "]"))
+                    visit(item, attribute: attribute, at: place)
+                    jsonPath.removeLast(jsonPath.count - end)
                 }
             case .object(let object):
-                visitObject(value, object, at: place)
+                visitObject(value, object, attribute: attribute, at: place)
             default:
                 break
             }
         }
 
-        mutating func visitObject(_ value: JSON, _ object: JSONObject, at place: Place) {
+        mutating func visitObject(_ value: JSON, _ object: JSONObject, attribute: String, at place: Place) {
             let type = object["_type"]?.stringValue ?? ""
             let nodeID = object["archetype_node_id"]?.stringValue
             // The composition itself is the empty path; below it, `attribute[node id]`.
-            let step = place.attribute.isEmpty ? "" : "/" + place.attribute + (nodeID.map { "[\($0)]" } ?? "")
+            let pathEnd = path.count
+            if !attribute.isEmpty {
+                path.append(UInt8(ascii: "/"))
+                path.append(contentsOf: attribute.utf8)
+                if let nodeID {
+                    path.append(UInt8(ascii: "["))
+                    path.append(contentsOf: nodeID.utf8)
+                    path.append(UInt8(ascii: "]"))
+                }
+            }
             var below = place
-            below.path += step
-            below.archetypePath += step
             var index: Int?
-            if isIndexed(object, type: type, attribute: place.attribute) {
+            if NodeProjection.isIndexed(type: type, nodeID: nodeID, attribute: attribute) {
                 if NodeProjection.isArchetypeRoot(nodeID) {
                     below.archetype = nodeID
                     below.root = rows.count
-                    below.archetypePath = ""
+                    below.rootPathEnd = path.count
                 }
                 var row = IndexedNode(
-                    num: rows.count, numCap: rows.count, parent: place.parent, rootNum: below.root, attribute: place.attribute, path: below.path,
-                    archetypePath: below.archetypePath, jsonPath: place.jsonPath, rmType: type, archetypeNodeID: nodeID, archetypeID: below.archetype)
+                    num: rows.count, numCap: rows.count, parent: place.parent, rootNum: below.root, attribute: attribute,
+                    path: String(decoding: path, as: UTF8.self), archetypePath: String(decoding: path[below.rootPathEnd...], as: UTF8.self),
+                    jsonPath: String(decoding: jsonPath, as: UTF8.self), rmType: type, archetypeNodeID: nodeID, archetypeID: below.archetype)
                 row.name = object["name"]?["value"]?.stringValue
                 NodeProjection.fillValue(&row, object, type: type)
                 index = rows.count
@@ -131,17 +155,25 @@ public enum NodeProjection {
                 if keepValues { values.append(value) }
                 below.parent = index
             }
+            let jsonPathEnd = jsonPath.count
             for (key, member) in object.members where key != "_type" && key != "archetype_node_id" {
                 switch member {
                 case .object, .array:
-                    var inside = below
-                    inside.attribute = key
-                    inside.jsonPath = place.jsonPath + "." + key
-                    visit(member, at: inside)
+                    jsonPath.append(UInt8(ascii: "."))
+                    jsonPath.append(contentsOf: key.utf8)
+                    visit(member, attribute: key, at: below)
+                    jsonPath.removeLast(jsonPath.count - jsonPathEnd)
                 default: break
                 }
             }
+            path.removeLast(path.count - pathEnd)
             if let index { rows[index].numCap = rows.count - 1 }
+        }
+
+        /// The decimal digits of a position in an array.
+        static func appendDigits(_ number: Int, to bytes: inout [UInt8]) {
+            if number >= 10 { appendDigits(number / 10, to: &bytes) }
+            bytes.append(UInt8(ascii: "0") + UInt8(number % 10))
         }
     }
 

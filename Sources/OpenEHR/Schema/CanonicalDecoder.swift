@@ -28,12 +28,13 @@ public struct CanonicalDecoder: Sendable {
             return nil
         }
         let type: String
+        let rmClass: RMSchema.RMClass
         if let sent = object["_type"] {
             guard case .string(let name) = sent else {
                 reader.report(path + "/_type", "must be a string, found \(sent.kindName)")
                 return nil
             }
-            guard schema[name] != nil else {
+            guard let found = schema[name] else {
                 reader.report(path + "/_type", "unknown RM type '\(name)'")
                 return nil
             }
@@ -41,19 +42,17 @@ public struct CanonicalDecoder: Sendable {
                 reader.report(path + "/_type", "\(name) is not allowed here, expected \(allowed.joined(separator: ", "))")
                 return nil
             }
-            type = name
-        } else if let inferred = schema.defaultType(among: allowed) {
-            type = inferred
+            (type, rmClass) = (name, found)
+        } else if let inferred = schema.defaultType(among: allowed), let found = schema[inferred] {
+            (type, rmClass) = (inferred, found)
         } else {
             reader.report(
                 path + "/_type",
                 allowed.isEmpty ? "is mandatory: the type cannot be inferred here" : "is mandatory here, expected one of \(allowed.joined(separator: ", "))")
             return nil
         }
-        guard let rmClass = schema[type] else { return nil }
         var members: [(key: String, value: JSON)] = [("_type", .string(type))]
         members.reserveCapacity(object.count + 1)
-        var present = Set<String>(minimumCapacity: object.count)
         for (key, member) in object.members where key != "_type" {
             guard let attribute = rmClass.attributes[key] else {
                 reader.report(path + "/" + key, "is not an attribute of \(type)")
@@ -65,16 +64,13 @@ public struct CanonicalDecoder: Sendable {
             }
             if let decoded = decodeAttribute(member, attribute, named: key, of: type, at: path, reader: &reader) {
                 members.append((key, decoded))
-                present.insert(key)
             }
         }
         var output = JSONObject(members: members)
-        if type == "DV_INTERVAL" {
-            Self.completeIntervalFlags(&output)
-            present.formUnion(["lower_included", "upper_included", "lower_unbounded", "upper_unbounded"])
-        }
+        if type == "DV_INTERVAL" { Self.completeIntervalFlags(&output) }
         InvariantCheck.run(type, output, at: path, reader: &reader)
-        for key in rmClass.requiredInOrder where !present.contains(key) {
+        // What was decoded is in the output (a few members: looked up in the list).
+        for key in rmClass.requiredInOrder where output[key] == nil {
             switch object[key] {
             case nil, .null?: reader.report(path + "/" + key, "is mandatory in \(type) but missing")
             case .array([])?: reader.report(path + "/" + key, "is mandatory in \(type) but empty")
@@ -87,7 +83,7 @@ public struct CanonicalDecoder: Sendable {
     func decodeAttribute(_ value: JSON, _ attribute: RMSchema.Attribute, named key: String, of owner: String, at path: LazyPath, reader: inout RMReader)
         -> JSON?
     {
-        guard attribute.isList else { return decodeValue(value, attribute, at: segment(path, key, value, index: nil), reader: &reader) }
+        guard attribute.isList else { return decodeValue(value, attribute, under: path, key, index: nil, reader: &reader) }
         guard case .array(let elements) = value else {
             reader.report(path + "/" + key, "must be an array, found \(value.kindName)")
             return nil
@@ -107,33 +103,37 @@ public struct CanonicalDecoder: Sendable {
         var decoded: [JSON] = []
         decoded.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
-            if let item = decodeValue(element, attribute, at: segment(path, key, element, index: index), reader: &reader) {
+            if let item = decodeValue(element, attribute, under: path, key, index: index, reader: &reader) {
                 decoded.append(item)
             }
         }
         return .array(decoded)
     }
 
-    func decodeValue(_ value: JSON, _ attribute: RMSchema.Attribute, at path: LazyPath, reader: inout RMReader) -> JSON? {
+    /// The value of attribute `key` (item `index` of it when a list) of the
+    /// object at `path`. Its own path is made only for an object, which
+    /// passes it on, or for a primitive that is reported.
+    func decodeValue(_ value: JSON, _ attribute: RMSchema.Attribute, under path: LazyPath, _ key: String, index: Int?, reader: inout RMReader) -> JSON? {
+        func here() -> LazyPath { segment(path, key, value, index: index) }
         switch attribute.primitive {
         case .string?:
-            guard case .string = value else { return mismatch(value, "a string", at: path, reader: &reader) }
+            guard case .string = value else { return mismatch(value, "a string", at: here(), reader: &reader) }
             return value
         case .boolean?:
-            guard case .bool = value else { return mismatch(value, "a boolean", at: path, reader: &reader) }
+            guard case .bool = value else { return mismatch(value, "a boolean", at: here(), reader: &reader) }
             return value
         case .number?:
-            guard case .number = value else { return mismatch(value, "a number", at: path, reader: &reader) }
+            guard case .number = value else { return mismatch(value, "a number", at: here(), reader: &reader) }
             return value
         case .integer?:
-            guard case .number(let text) = value, !text.contains("."), !text.contains("e"), !text.contains("E") else {
-                return mismatch(value, "an integer", at: path, reader: &reader)
+            guard case .number(let text) = value, !text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 | 0x20 == UInt8(ascii: "e") }) else {
+                return mismatch(value, "an integer", at: here(), reader: &reader)
             }
             return value
         case .object?:
-            return decodeObject(value, at: path, allowed: [], typeRequired: true, reader: &reader)
+            return decodeObject(value, at: here(), allowed: [], typeRequired: true, reader: &reader)
         case nil:
-            return decodeObject(value, at: path, allowed: attribute.types, typeRequired: attribute.typeRequired, reader: &reader)
+            return decodeObject(value, at: here(), allowed: attribute.types, typeRequired: attribute.typeRequired, reader: &reader)
         }
     }
 

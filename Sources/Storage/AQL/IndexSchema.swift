@@ -39,13 +39,6 @@ enum IndexSchema {
         var index: CompositionIndex
     }
 
-    /// What a node row is made from: the node, and the ids of its shape and place.
-    struct NodeRow {
-        var node: IndexedNode
-        var shape: Int64
-        var place: Int64
-    }
-
     /// What a node has in common with the same node of every composition
     /// made from the same archetypes: its archetype (the composition's for
     /// the nodes above the first archetype root below it), its path from
@@ -68,7 +61,7 @@ enum IndexSchema {
         /// one entry and a query naming both finds exactly one.
         var id: Int64 { Self.id(archetypeID: archetypeID, apath: apath) }
 
-        static func id(archetypeID: String, apath: String) -> Int64 { IndexSchema.id(of: [archetypeID, apath]) }
+        static func id(archetypeID: String, apath: String) -> Int64 { IndexSchema.id(archetypeID, apath) }
     }
 
     /// Where a node is in its composition's canonical JSON, and its class:
@@ -83,23 +76,26 @@ enum IndexSchema {
             rmType = node.rmType
         }
 
-        var id: Int64 { IndexSchema.id(of: [jsonPath, rmType]) }
+        var id: Int64 { Self.id(jsonPath: jsonPath, rmType: rmType) }
+
+        static func id(jsonPath: String, rmType: String) -> Int64 { IndexSchema.id(jsonPath, rmType) }
     }
 
-    /// The id of a shape or place: a 64-bit FNV-1a hash of its fields, so
-    /// that every writer (any process, any rebuild) gives it the same id
-    /// without reading the table. Two of n entries share an id with a
-    /// chance of about n² / 2⁶⁵ (3 × 10⁻⁸ for a million).
-    static func id(of fields: [String?]) -> Int64 {
+    /// The id of a shape or place: a 64-bit FNV-1a hash of its two fields,
+    /// each followed by a unit separator, so that every writer (any
+    /// process, any rebuild) gives it the same id without reading the
+    /// table. Two of n entries share an id with a chance of about n² / 2⁶⁵
+    /// (3 × 10⁻⁸ for a million).
+    static func id(_ first: String, _ second: String) -> Int64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         func add(_ byte: UInt8) {
             hash ^= UInt64(byte)
             hash &*= 0x0000_0100_0000_01b3
         }
-        for field in fields {
-            if let field { field.utf8.forEach(add) } else { add(0) }
-            add(0x1f)
-        }
+        for byte in first.utf8 { add(byte) }
+        add(0x1f)
+        for byte in second.utf8 { add(byte) }
+        add(0x1f)
         return Int64(bitPattern: hash)
     }
 
@@ -165,16 +161,16 @@ enum IndexSchema {
     /// One row per LOCATABLE and per data value (`NodeProjection`), after
     /// its composition's key and the ids of its shape and place: what
     /// differs from one composition to the next.
-    static let nodeColumns: [Column<NodeRow>] = [
-        Column(.num, "num", "INTEGER NOT NULL") { SQLValue($0.node.num) },
-        Column(.numCap, "num_cap", "INTEGER NOT NULL") { SQLValue($0.node.numCap) },
-        Column(.rootNum, "root_num", "INTEGER NOT NULL") { SQLValue($0.node.rootNum) },
-        Column(.name, "name", "TEXT") { SQLValue($0.node.name) },
-        Column(.numValue, "num_value", "REAL") { SQLValue($0.node.number) },
-        Column(.strValue, "str_value", "TEXT") { SQLValue($0.node.string) },
-        Column(.code, "code", "TEXT") { SQLValue($0.node.code) },
-        Column(.terminology, "terminology", "TEXT") { SQLValue($0.node.terminology) },
-        Column(.units, "units", "TEXT") { SQLValue($0.node.units) },
+    static let nodeColumns: [Column<IndexedNode>] = [
+        Column(.num, "num", "INTEGER NOT NULL") { SQLValue($0.num) },
+        Column(.numCap, "num_cap", "INTEGER NOT NULL") { SQLValue($0.numCap) },
+        Column(.rootNum, "root_num", "INTEGER NOT NULL") { SQLValue($0.rootNum) },
+        Column(.name, "name", "TEXT") { SQLValue($0.name) },
+        Column(.numValue, "num_value", "REAL") { SQLValue($0.number) },
+        Column(.strValue, "str_value", "TEXT") { SQLValue($0.string) },
+        Column(.code, "code", "TEXT") { SQLValue($0.code) },
+        Column(.terminology, "terminology", "TEXT") { SQLValue($0.terminology) },
+        Column(.units, "units", "TEXT") { SQLValue($0.units) },
     ]
 
     /// One row per shape, after its id.

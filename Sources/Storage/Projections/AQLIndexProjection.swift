@@ -109,18 +109,19 @@ public struct AQLIndexProjection: Projection {
     /// `lastval()` on PostgreSQL: both per connection, so inside the
     /// commit's transaction; the dictionaries set no key).
     func insertion(_ index: CompositionIndex, _ record: VersionRecord, _ kind: DatabaseKind, known: NodeDictionaryCache.Use? = nil) -> [SQLStatement] {
-        var shapes: [Int64: IndexSchema.Shape] = [:]
-        var places: [Int64: IndexSchema.Place] = [:]
-        var rows: [IndexSchema.NodeRow] = []
-        rows.reserveCapacity(index.nodes.count)
-        for node in index.nodes {
-            let (shape, place) = (IndexSchema.Shape(node, compositionArchetype: index.archetypeID), IndexSchema.Place(node))
-            let (shapeID, placeID) = (shape.id, place.id)
-            shapes[shapeID] = shape
-            places[placeID] = place
-            rows.append(IndexSchema.NodeRow(node: node, shape: shapeID, place: placeID))
+        // Each shape and place by its id, with the first node that has it.
+        var shapes: [Int64: Int] = [:]
+        var places: [Int64: Int] = [:]
+        var ids: [(shape: Int64, place: Int64)] = []
+        ids.reserveCapacity(index.nodes.count)
+        for (position, node) in index.nodes.enumerated() {
+            let shape = IndexSchema.Shape.id(archetypeID: node.archetypeID ?? index.archetypeID, apath: node.archetypePath)
+            let place = IndexSchema.Place.id(jsonPath: node.jsonPath, rmType: node.rmType)
+            if shapes[shape] == nil { shapes[shape] = position }
+            if places[place] == nil { places[place] = position }
+            ids.append((shape, place))
         }
-        let entries = Self.entries(shapes, places, known: known)
+        let entries = Self.entries(shapes, places, of: index, known: known)
         let compositionRow = IndexSchema.CompositionRow(record: record, index: index)
         let composition = IndexSchema.insert(into: IndexSchema.compositionTable, IndexSchema.compositionColumns, compositionRow)
         var statements = kind == .postgresql && known == nil && entries.count <= 2 ? [Self.folding(entries, into: composition)] : entries + [composition]
@@ -129,30 +130,34 @@ public struct AQLIndexProjection: Projection {
         let names = [IndexSchema.key, IndexSchema.shapes.key, IndexSchema.places.key] + nodeColumns.map(\.name)
         let head = "INSERT INTO \(IndexSchema.nodeTable) (\(names.joined(separator: ", "))) VALUES "
         let row = "(\(key), \(Array(repeating: "?", count: nodeColumns.count + 2).joined(separator: ", ")))"
-        statements += Self.chunks(of: rows) { chunk in
+        statements += Self.chunks(of: Array(index.nodes.indices)) { chunk in
             var binds: [SQLValue] = []
             binds.reserveCapacity(chunk.count * (nodeColumns.count + 2))
-            for nodeRow in chunk {
-                binds += [.integer(nodeRow.shape), .integer(nodeRow.place)]
-                for column in nodeColumns { binds.append(column.value(nodeRow)) }
+            for position in chunk {
+                let node = index.nodes[position]
+                binds.append(.integer(ids[position].shape))
+                binds.append(.integer(ids[position].place))
+                for column in nodeColumns { binds.append(column.value(node)) }
             }
             return SQLStatement(head + Array(repeating: row, count: chunk.count).joined(separator: ", "), binds)
         }
         return statements
     }
 
-    /// The dictionaries' entries the composition's nodes name, but those
-    /// `known` holds (`NodeDictionaryCache`): then, first, the check that
-    /// the tables are still the generation they were learnt in.
-    static func entries(_ shapes: [Int64: IndexSchema.Shape], _ places: [Int64: IndexSchema.Place], known: NodeDictionaryCache.Use?) -> [SQLStatement] {
-        guard let known else {
-            return entries(shapes, IndexSchema.shapes, IndexSchema.shapeColumns) + entries(places, IndexSchema.places, IndexSchema.placeColumns)
+    /// The dictionaries' entries the composition's nodes name (each id
+    /// with the position of a node that has it), but those `known` holds
+    /// (`NodeDictionaryCache`): then, first, the check that the tables are
+    /// still the generation they were learnt in.
+    static func entries(_ shapes: [Int64: Int], _ places: [Int64: Int], of index: CompositionIndex, known: NodeDictionaryCache.Use?) -> [SQLStatement] {
+        func inserts(_ shapes: [Int64: Int], _ places: [Int64: Int]) -> [SQLStatement] {
+            entries(shapes.mapValues { IndexSchema.Shape(index.nodes[$0], compositionArchetype: index.archetypeID) }, IndexSchema.shapes, IndexSchema.shapeColumns)
+                + entries(places.mapValues { IndexSchema.Place(index.nodes[$0]) }, IndexSchema.places, IndexSchema.placeColumns)
         }
+        guard let known else { return inserts(shapes, places) }
         known.record(shapes: shapes.keys, places: places.keys)
         let (newShapes, newPlaces) = (shapes.filter { !known.known.shapes.contains($0.key) }, places.filter { !known.known.places.contains($0.key) })
-        let inserts = entries(newShapes, IndexSchema.shapes, IndexSchema.shapeColumns) + entries(newPlaces, IndexSchema.places, IndexSchema.placeColumns)
-        guard newShapes.count < shapes.count || newPlaces.count < places.count else { return inserts }
-        return [IndexSchema.generationGuard(known.known.generation)] + inserts
+        guard newShapes.count < shapes.count || newPlaces.count < places.count else { return inserts(newShapes, newPlaces) }
+        return [IndexSchema.generationGuard(known.known.generation)] + inserts(newShapes, newPlaces)
     }
 
     /// Entries of a dictionary, inserted unless there (in the order of
