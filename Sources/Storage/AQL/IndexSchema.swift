@@ -51,16 +51,22 @@ enum IndexSchema {
         var nodeID: String?
 
         init(_ node: IndexedNode, compositionArchetype: String) {
-            archetypeID = node.archetypeID ?? compositionArchetype
+            archetypeID = Self.archetype(of: node, compositionArchetype)
             apath = node.archetypePath
             nodeID = node.archetypeNodeID
+        }
+
+        /// The nearest archetype root's, or the composition's above the first root.
+        static func archetype(of node: IndexedNode, _ compositionArchetype: String) -> String { node.archetypeID ?? compositionArchetype }
+
+        /// The id of a node's shape, without making the shape.
+        static func id(of node: IndexedNode, compositionArchetype: String) -> Int64 {
+            id(archetypeID: archetype(of: node, compositionArchetype), apath: node.archetypePath)
         }
 
         /// Of the archetype and path alone: they determine the node id (the
         /// path's last step, or the archetype's for its root), so a pair is
         /// one entry and a query naming both finds exactly one.
-        var id: Int64 { Self.id(archetypeID: archetypeID, apath: apath) }
-
         static func id(archetypeID: String, apath: String) -> Int64 { IndexSchema.id(archetypeID, apath) }
     }
 
@@ -76,7 +82,8 @@ enum IndexSchema {
             rmType = node.rmType
         }
 
-        var id: Int64 { Self.id(jsonPath: jsonPath, rmType: rmType) }
+        /// The id of a node's place, without making the place.
+        static func id(of node: IndexedNode) -> Int64 { id(jsonPath: node.jsonPath, rmType: node.rmType) }
 
         static func id(jsonPath: String, rmType: String) -> Int64 { IndexSchema.id(jsonPath, rmType) }
     }

@@ -115,8 +115,7 @@ public struct AQLIndexProjection: Projection {
         var ids: [(shape: Int64, place: Int64)] = []
         ids.reserveCapacity(index.nodes.count)
         for (position, node) in index.nodes.enumerated() {
-            let shape = IndexSchema.Shape.id(archetypeID: node.archetypeID ?? index.archetypeID, apath: node.archetypePath)
-            let place = IndexSchema.Place.id(jsonPath: node.jsonPath, rmType: node.rmType)
+            let (shape, place) = (IndexSchema.Shape.id(of: node, compositionArchetype: index.archetypeID), IndexSchema.Place.id(of: node))
             if shapes[shape] == nil { shapes[shape] = position }
             if places[place] == nil { places[place] = position }
             ids.append((shape, place))
