@@ -69,7 +69,7 @@ struct NodeProjectionTests {
     @Test func everyRowsPathsLeadBackToItsNode() throws {
         let composition = try Self.decoded("openEHR_SDK/ips_canonical.json")
         let nodes = NodeProjection.nodes(of: composition)
-        #expect(nodes.contains { $0.row.jsonPath.contains("[1") && $0.row.jsonPath.range(of: #"\[[0-9]{2,}\]"#, options: .regularExpression) != nil })
+        #expect(nodes.contains { $0.row.jsonPath.range(of: #"\[[0-9]{2,}\]"#, options: .regularExpression) != nil })  // lists past ten items
         for (row, value) in nodes {
             #expect(Self.value(at: row.jsonPath, in: composition) == value, "\(row.jsonPath)")
             let root = nodes[row.rootNum].row
