@@ -24,6 +24,8 @@ struct CompositionBench: AsyncParsableCommand {
     @Option(help: "Database URL; default: a fresh SQLite file in a temporary folder.") var database: String?
     @Option(help: "Port for the benchmark server on 127.0.0.1.") var port = 18_090
     @Option(help: "Concurrency levels.") var concurrency: [Int] = [1, 8, 32]
+    @Option(help: "Seconds of POSTs from wrk (an external load generator, if on the PATH) per composition and level; 0 leaves it out.")
+    var wrkSeconds = 0
 
     func run() async throws {
         let root = URL(fileURLWithPath: corpus).appendingPathComponent("openehr")
@@ -64,6 +66,12 @@ struct CompositionBench: AsyncParsableCommand {
                     try await server.send(.POST, "/openehr/v1/ehr/\(ehrIDs[index % ehrIDs.count])/composition", body: body, expected: 201)
                 }
                 print(BenchHarness.Row(name: "POST composition, \(name)", clients: clients, result: api).textWithCPU)
+                if wrkSeconds > 0 {
+                    let external = try await WrkLoad.post(
+                        base: server.base, paths: ehrIDs.map { "/openehr/v1/ehr/\($0)/composition" }, body: body,
+                        headers: [("Authorization", server.authorization), ("Content-Type", "application/json")], connections: clients, seconds: wrkSeconds)
+                    print(BenchHarness.Row(name: "POST composition, \(name), from wrk", clients: clients, result: external).textWithCPU)
+                }
                 if name == "blood pressure" {
                     let flat = try await BenchHarness.measure(requests: count, clients: clients) { index in
                         try await server.send(

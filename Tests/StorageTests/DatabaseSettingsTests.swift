@@ -146,6 +146,24 @@ struct DatabaseSettingsTests {
         #expect(backends.count <= 2 && !backends.isEmpty)
     }
 
+    /// At trace, what PostgresNIO reports about a statement (the rows it received)
+    /// reaches the server's log; above debug the statements are given a logger that
+    /// drops everything, since PostgresNIO reports nothing higher there.
+    @Test(.enabled(if: postgres != nil))
+    func statementsReportToTheLogBelowInfoOnly() async throws {
+        let url = try #require(Self.postgres)
+        for level: Logger.Level in [.trace, .info] {
+            let records = RecordedLog()
+            var logger = Logger(label: "socle.test") { _ in records }
+            logger.logLevel = level
+            let database = try PostgreSQLDatabase(url: url, settings: DatabaseSettings(poolSize: 1), logger: logger)
+            #expect(try await database.query("SELECT 42").first?.int(0) == 42)
+            try await database.close()
+            let reports = records.messages.filter { $0.contains("Row stream received rows") }
+            #expect(level == .trace ? reports.count == 1 : reports.isEmpty, "\(level): \(records.messages)")
+        }
+    }
+
     /// A statement running longer than the timeout is stopped with
     /// `StoreError.timeout`, on either engine.
     @Test(arguments: TestEngine.available)
@@ -175,5 +193,27 @@ struct DatabaseSettingsTests {
                 #expect(error.code == .timeout, "\(error)")
             }
         }
+    }
+}
+
+/// A log handler that keeps each message with its metadata.
+final class RecordedLog: LogHandler, Sendable {
+    private let recorded = Mutex<[String]>([])
+    private let level = Mutex<Logger.Level>(.info)
+    var messages: [String] { recorded.withLock { $0 } }
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+    var logLevel: Logger.Level {
+        get { level.withLock { $0 } }
+        set { level.withLock { $0 = newValue } }
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+    func log(event: LogEvent) {
+        recorded.withLock { $0.append("\(event.message) \(event.metadata ?? [:])") }
     }
 }

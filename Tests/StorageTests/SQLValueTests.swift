@@ -34,6 +34,15 @@ struct SQLValueTests {
         }
     }
 
+    /// PostgreSQL numbers its parameters (`$1`); the statements are written with `?`. A
+    /// `?` inside a quoted literal is text, and text beyond ASCII passes unchanged.
+    @Test func placeholdersAreNumberedForPostgreSQLOutsideQuotesOnly() {
+        #expect(PostgreSQLDatabase.numberingPlaceholders("SELECT ? , '?', 'l''?', ? -- é ?") == "SELECT $1 , '?', 'l''?', $2 -- é $3")
+        let many = (1...120).map { _ in "?" }.joined(separator: ",")
+        #expect(PostgreSQLDatabase.numberingPlaceholders("VALUES (\(many)) '血圧?'") == "VALUES (\((1...120).map { "$\($0)" }.joined(separator: ","))) '血圧?'")
+        #expect(PostgreSQLDatabase.numberingPlaceholders("") == "")
+    }
+
     @Test func aTextWithANulCharacterKeepsItsWholeLengthOnSQLite() async throws {
         try await TestDatabase.with(.sqlite, migrate: false) { test in
             try await test.database.migrate(["CREATE TABLE value_test (t TEXT)"])
