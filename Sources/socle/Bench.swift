@@ -53,7 +53,7 @@ struct EHRBench: AsyncParsableCommand {
     /// by the store itself: no HTTP, no JSON reading, no service.
     func commitEHR(_ store: VersionStore) async throws {
         let ehrID = UUIDText.random()
-        let objectID = UUIDText.random()
+        let objectID = UUIDText.timeOrdered()
         let data = Array(
             #"{"_type":"EHR_STATUS","name":{"_type":"DV_TEXT","value":"EHR Status"},"archetype_node_id":"openEHR-EHR-EHR_STATUS.generic.v1","uid":{"_type":"OBJECT_VERSION_ID","value":"\#(objectID)::bench.socle::1"},"subject":{"_type":"PARTY_SELF"},"is_queryable":true,"is_modifiable":true}"#
                 .utf8)
@@ -62,7 +62,7 @@ struct EHRBench: AsyncParsableCommand {
             ehrID: ehrID, systemID: "bench.socle", timeCreated: now, statusObjectID: objectID, subjectID: nil, subjectNamespace: nil, isQueryable: true,
             isModifiable: true)
         let (contribution, version) = BenchHarness.version(ehrID: ehrID, objectID: objectID, data: data)
-        let accessID = UUIDText.random()
+        let accessID = UUIDText.timeOrdered()
         var access = version
         access.objectID = accessID
         access.data = JSONSerializer.bytes(EHRAccess(uid: ObjectVersionID(objectID: accessID, creatingSystemID: "bench.socle", versionNumber: 1)).json)

@@ -81,7 +81,7 @@ enum BenchHarness {
         let audit = AuditRecord(
             systemID: "bench.socle", committer: #"{"_type":"PARTY_IDENTIFIED","name":"bench"}"#, timeCommitted: ISODateTime.now().microsecondsSinceEpoch,
             changeType: "249", description: nil)
-        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehrID, audit: audit)
+        let contribution = ContributionRecord(contributionID: UUIDText.timeOrdered(), ehrID: ehrID, audit: audit)
         let version = VersionRecord(
             objectID: objectID, versionNumber: 1, ehrID: ehrID, contributionID: contribution.contributionID, audit: audit, lifecycleState: "532", data: data)
         return (contribution, version)

@@ -136,7 +136,7 @@ struct CompositionBench: AsyncParsableCommand {
             let validate = micros { _ = validator.validate(tree, against: template) }
             let serialise = micros { _ = JSONSerializer.bytes(tree) }
             let rows = micros { _ = NodeProjection.rows(of: tree) }
-            let record = BenchHarness.version(ehrID: UUIDText.random(), objectID: UUIDText.random(), data: bytes).1
+            let record = BenchHarness.version(ehrID: UUIDText.random(), objectID: UUIDText.timeOrdered(), data: bytes).1
             let version = ProjectedVersion(record: record, rmType: "COMPOSITION", templateID: id, isCreation: true, document: tree)
             let statements = micros { _ = AQLIndexProjection().statements(for: version, components.store.kind) }
             print(
@@ -162,7 +162,7 @@ struct CompositionBench: AsyncParsableCommand {
     }
 
     static func contribution(ehrID: String, data: [UInt8], tree: JSON) -> (ContributionRecord, VersionWrite) {
-        let (contribution, version) = BenchHarness.version(ehrID: ehrID, objectID: UUIDText.random(), data: data)
+        let (contribution, version) = BenchHarness.version(ehrID: ehrID, objectID: UUIDText.timeOrdered(), data: data)
         return (contribution, .create(version, rmType: "COMPOSITION", templateID: "ehrbase_blood_pressure_simple.de.v0", document: tree))
     }
 

@@ -39,6 +39,28 @@ struct IdentifierTests {
         // Every hex digit turns up in every position but the fixed ones.
         for position in [0, 9, 15, 20, 35] { #expect(Set(draws.map { Array($0)[position] }).count == 16, "position \(position)") }
     }
+
+    /// RFC 9562 §5.7: the Unix time in milliseconds in the first 48 bits (big-endian),
+    /// version 7, variant 10xx, the remaining 74 bits random.
+    @Test func timeOrderedIdsCarryTheirMillisecondFirst() throws {
+        // The RFC's own example (Appendix A.6): 2022-02-22T19:22:22Z is 0x017F22E279B0 ms.
+        let example = UUIDText.timeOrdered(milliseconds: 0x017F_22E2_79B0)
+        #expect(example.hasPrefix("017f22e2-79b0-7") && "89ab".contains(Array(example)[19]) && UUIDText.isValid(example))
+        let before = ISODateTime.now().microsecondsSinceEpoch / 1000
+        let draws = (0..<2000).map { _ in UUIDText.timeOrdered() }
+        let after = ISODateTime.now().microsecondsSinceEpoch / 1000
+        for draw in draws {
+            let hex = draw.replacingOccurrences(of: "-", with: "")
+            let millis = try #require(Int64(hex.prefix(12), radix: 16))
+            #expect(millis >= before && millis <= after && Array(draw)[14] == "7" && "89ab".contains(Array(draw)[19]) && draw == draw.lowercased())
+        }
+        #expect(Set(draws).count == draws.count)
+        // The random bits vary in every position that is not fixed.
+        for position in [15, 20, 35] { #expect(Set(draws.map { Array($0)[position] }).count == 16, "position \(position)") }
+        // Ids of later milliseconds sort after earlier ones, as text too.
+        let ordered = (0..<50).map { UUIDText.timeOrdered(milliseconds: 1_700_000_000_000 + UInt64($0) * 1) }
+        #expect(ordered == ordered.sorted())
+    }
 }
 
 @Suite("ISO 8601 date-times (ITS-REST 1.0.3 §Datetime format)")

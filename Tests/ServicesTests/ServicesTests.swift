@@ -83,6 +83,29 @@ struct ServicesTests {
         }
     }
 
+    /// The ids Socle assigns inside an EHR (versioned objects, contributions) are
+    /// time-ordered (RFC 9562 version 7), so that commits append to their indexes;
+    /// an EHR's own id stays random (version 4): it leaves the record, and its
+    /// creation time with it would.
+    @Test(arguments: TestEngine.available)
+    func idsInsideAnEHRAreTimeOrderedTheEHRsIsRandom(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { database in
+            let services = Fixture(database)
+            try await services.templates.upload(Self.bloodPressureOPT)
+            let before = ISODateTime.now().microsecondsSinceEpoch / 1000
+            let (ehr, status) = try await services.ehrs.createEHR(status: nil, committal: services.committal)
+            let version = try await services.compositions.create(ehrID: ehr.record.ehrID, json: Self.bloodPressure, committal: services.committal)
+            let after = ISODateTime.now().microsecondsSinceEpoch / 1000
+            func kind(_ id: String) -> Character { Array(id)[14] }
+            func millis(_ id: String) -> Int64? { Int64(id.replacingOccurrences(of: "-", with: "").prefix(12), radix: 16) }
+            #expect(kind(ehr.record.ehrID) == "4")
+            for id in [version.uid.objectID, version.record.contributionID, status.uid.objectID] {
+                #expect(kind(id) == "7", "\(id)")
+                #expect(millis(id).map { $0 >= before && $0 <= after } == true, "\(id)")
+            }
+        }
+    }
+
     @Test(arguments: TestEngine.available)
     func templatesInMemoryFollowTheStore(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { database in

@@ -149,7 +149,7 @@ public struct CompositionService: Sendable {
     func creation(ehr: EHRRecord, prepared: Prepared, audit: AuditRecord, contributionID: String, lifecycle: VersionLifecycleState)
         -> (VersionWrite, CompositionVersion)
     {
-        let uid = ObjectVersionID(objectID: Self.clientObjectID(prepared.tree) ?? UUIDText.random(), creatingSystemID: systemID, versionNumber: 1)
+        let uid = ObjectVersionID(objectID: Self.clientObjectID(prepared.tree) ?? UUIDText.timeOrdered(), creatingSystemID: systemID, versionNumber: 1)
         let stored = Self.withUID(prepared.tree, uid)
         let record = VersionRecord.committed(
             ehr: ehr, uid: uid, data: JSONSerializer.bytes(stored), audit: audit, contributionID: contributionID, lifecycle: lifecycle)

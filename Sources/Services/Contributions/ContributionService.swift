@@ -37,7 +37,7 @@ public struct ContributionService: Sendable {
         }
         let now = ISODateTime.now()
         let contributionAudit = try audit(body["audit"], at: "/audit", fallback: committal, time: now, defaultChange: .creation)
-        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: contributionAudit)
+        let contribution = ContributionRecord(contributionID: UUIDText.timeOrdered(), ehrID: ehr.ehrID, audit: contributionAudit)
         var writes: [VersionWrite] = []
         var changes: [EHRChange] = []
         var objects: Set<String> = []

@@ -43,7 +43,7 @@ public struct DirectoryService: Sendable {
                 .conflict, "EHR \(ehr.ehrID) already has a directory (\(existing.objectID)); update it with PUT and If-Match",
                 latestVersion: ObjectVersionID(objectID: existing.objectID, creatingSystemID: systemID, versionNumber: existing.latestVersion))
         }
-        let uid = ObjectVersionID(objectID: CompositionService.clientObjectID(tree) ?? UUIDText.random(), creatingSystemID: systemID, versionNumber: 1)
+        let uid = ObjectVersionID(objectID: CompositionService.clientObjectID(tree) ?? UUIDText.timeOrdered(), creatingSystemID: systemID, versionNumber: 1)
         let record = VersionRecord.committed(ehr: ehr, uid: uid, data: CompositionService.storedBytes(tree, uid), audit: audit, contributionID: contributionID)
         return (.create(record, rmType: "FOLDER"), DirectoryVersion(uid: uid, record: record))
     }

@@ -38,7 +38,7 @@ extension EHRService {
                 var linkAudit = audit
                 linkAudit.changeType = AuditChangeType.modification.rawValue
                 linkAudit.description = "EHR linked to \(patient), its subject"
-                let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: existing.ehrID, patientID: patient, audit: linkAudit)
+                let contribution = ContributionRecord(contributionID: UUIDText.timeOrdered(), ehrID: existing.ehrID, patientID: patient, audit: linkAudit)
                 commits.append((contribution, [], [.linkPatient(patient)]))
             } else {
                 var creationAudit = audit

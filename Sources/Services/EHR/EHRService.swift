@@ -76,14 +76,14 @@ public struct EHRService: Sendable {
     /// and EHR_ACCESS versions, in one contribution.
     func creation(id ehrID: String, status input: EHRStatus, audit: AuditRecord, patientID: String? = nil) -> (commit: StoreCommit, record: EHRRecord) {
         var status = input
-        let statusUID = ObjectVersionID(objectID: UUIDText.random(), creatingSystemID: systemID, versionNumber: 1)
+        let statusUID = ObjectVersionID(objectID: UUIDText.timeOrdered(), creatingSystemID: systemID, versionNumber: 1)
         status.uid = statusUID
         let subject = status.subject.externalRef
         let record = EHRRecord(
             ehrID: ehrID, systemID: systemID, timeCreated: audit.timeCommitted, statusObjectID: statusUID.objectID,
             subjectID: subject?.id.value, subjectNamespace: subject?.namespace, isQueryable: status.isQueryable, isModifiable: status.isModifiable,
             patientID: patientID)
-        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehrID, patientID: patientID, audit: audit)
+        let contribution = ContributionRecord(contributionID: UUIDText.timeOrdered(), ehrID: ehrID, patientID: patientID, audit: audit)
         let version = VersionRecord(
             objectID: statusUID.objectID, versionNumber: 1, ehrID: ehrID, contributionID: contribution.contributionID, audit: audit,
             lifecycleState: VersionLifecycleState.complete.rawValue, data: JSONSerializer.bytes(status.json))
@@ -93,7 +93,7 @@ public struct EHRService: Sendable {
 
     /// The first version of an EHR's EHR_ACCESS (RM ehr package §EHR creation semantics).
     func accessVersion(ehrID: String, contributionID: String, audit: AuditRecord) -> VersionRecord {
-        let access = EHRAccess(uid: ObjectVersionID(objectID: UUIDText.random(), creatingSystemID: systemID, versionNumber: 1))
+        let access = EHRAccess(uid: ObjectVersionID(objectID: UUIDText.timeOrdered(), creatingSystemID: systemID, versionNumber: 1))
         return VersionRecord(
             objectID: access.uid.objectID, versionNumber: 1, ehrID: ehrID, contributionID: contributionID, audit: audit,
             lifecycleState: VersionLifecycleState.complete.rawValue, data: JSONSerializer.bytes(access.json))
@@ -114,7 +114,7 @@ public struct EHRService: Sendable {
             if ehrs.isEmpty { return created }
             let commits = try ehrs.map { ehr in
                 let audit = try committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: .creation)
-                let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: audit)
+                let contribution = ContributionRecord(contributionID: UUIDText.timeOrdered(), ehrID: ehr.ehrID, audit: audit)
                 let access = accessVersion(ehrID: ehr.ehrID, contributionID: contribution.contributionID, audit: audit)
                 return (contribution: contribution, versions: [VersionWrite.create(access, rmType: "EHR_ACCESS")], ehrChanges: [EHRChange.requireExisting])
             }
@@ -198,7 +198,7 @@ public struct EHRService: Sendable {
     {
         let ehr = try await existingEHR(ehrID)
         let audit = try committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: .modification)
-        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: audit)
+        let contribution = ContributionRecord(contributionID: UUIDText.timeOrdered(), ehrID: ehr.ehrID, audit: audit)
         var (write, change, version) = try await statusModification(
             ehr: ehr, precedingVersionUID: precedingVersionUID, status: newStatus, audit: audit, contributionID: contribution.contributionID)
         write.tags = committal.tagReplacements(ehrID: ehr.ehrID, uid: version.uid, audit: audit)

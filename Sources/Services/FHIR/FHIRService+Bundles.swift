@@ -63,7 +63,7 @@ extension FHIRService {
         // Entries a mapping takes are compositions (FHIRService+MappedTransactions); the others FHIR resources.
         let (mapped, answered) = try await mappedTransaction(&entries, done: Set(outcomes.keys), known: links.ehrs, committal: committal, at: now)
         outcomes.merge(answered) { $1 }
-        let contributionID = UUIDText.random()
+        let contributionID = UUIDText.timeOrdered()
         let (writes, written) = try await plannedWrites(entries, skipping: Set(outcomes.keys), committal: committal, contributionID: contributionID, at: now)
         outcomes.merge(written) { $1 }
         try await requireIntegrity(of: writes, mapped: mapped)

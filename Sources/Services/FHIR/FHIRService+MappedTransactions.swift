@@ -51,7 +51,7 @@ extension FHIRService {
         /// The contribution id of an EHR's compositions (made on first use).
         mutating func contributionID(for ehr: EHRRecord) -> String {
             if let found = contributions.first(where: { $0.ehr.ehrID == ehr.ehrID }) { return found.contributionID }
-            let id = UUIDText.random()
+            let id = UUIDText.timeOrdered()
             contributions.append((ehr, id, []))
             return id
         }

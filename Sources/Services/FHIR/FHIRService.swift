@@ -211,7 +211,7 @@ public struct FHIRService: Sendable {
         let latest = try await store.latestVersions(objectIDs: found)
         let now = ISODateTime.now()
         let audit = try committal.audit(systemID: systemID, at: now, defaultChange: .deleted)
-        let contributionID = UUIDText.random()
+        let contributionID = UUIDText.timeOrdered()
         let deletions = found.compactMap { reference -> (VersionWrite, ResourceVersion)? in
             guard let current = latest[reference], current.ehrID == nil, current.lifecycleState != VersionLifecycleState.deleted.rawValue else { return nil }
             return Self.versionWrite(
@@ -515,7 +515,7 @@ public struct FHIRService: Sendable {
     ) async throws -> ResourceVersion {
         let now = ISODateTime.now()
         let audit = try committal.audit(systemID: systemID, at: now, defaultChange: change)
-        let contributionID = UUIDText.random()
+        let contributionID = UUIDText.timeOrdered()
         let (write, version) = Self.versionWrite(
             resource, type: type, id: id, preceding: preceding, audit: audit, contributionID: contributionID, patientID: patientID, conditions: conditions)
         let contribution = ContributionRecord(contributionID: contributionID, ehrID: nil, patientID: write.record.patientID, audit: audit)

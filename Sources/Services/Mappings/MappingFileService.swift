@@ -75,7 +75,7 @@ public struct MappingFileService: Sendable {
 
     func write(_ file: String, text: String, latest: VersionRecord?, change: AuditChangeType, committal: Committal) async throws -> StoredFile {
         let audit = try committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: change)
-        let contribution = ContributionRecord(contributionID: UUIDText.random(), ehrID: nil, audit: audit)
+        let contribution = ContributionRecord(contributionID: UUIDText.timeOrdered(), ehrID: nil, audit: audit)
         let record = VersionRecord(
             objectID: Self.objectID(file), versionNumber: (latest?.versionNumber ?? 0) + 1, ehrID: nil, contributionID: contribution.contributionID,
             audit: audit, lifecycleState: (change == .deleted ? VersionLifecycleState.deleted : .complete).rawValue, data: Array(text.utf8))

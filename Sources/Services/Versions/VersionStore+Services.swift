@@ -72,7 +72,7 @@ extension ContributionRecord {
     /// A new contribution to an EHR, audited from the request's committal.
     static func new(_ ehr: EHRRecord, _ committal: Committal, _ change: AuditChangeType, systemID: String) throws -> ContributionRecord {
         ContributionRecord(
-            contributionID: UUIDText.random(), ehrID: ehr.ehrID, audit: try committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: change))
+            contributionID: UUIDText.timeOrdered(), ehrID: ehr.ehrID, audit: try committal.audit(systemID: systemID, at: ISODateTime.now(), defaultChange: change))
     }
 }
 
