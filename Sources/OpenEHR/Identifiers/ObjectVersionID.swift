@@ -54,7 +54,7 @@ public enum UUIDText {
     /// in milliseconds in its first 48 bits, then 74 random bits. Ids made one after
     /// another sort together, so a commit adds them at the end of the indexes that
     /// hold them, where a random id lands on a page of its own (BENCHMARKS.md
-    /// §Time-ordered ids). The id tells the millisecond it was made: Socle gives
+    /// §PostgreSQL statements, time-ordered ids). The id tells the millisecond it was made: Socle gives
     /// these to contributions and to the versioned objects inside an EHR, whose
     /// versions carry their commit time anyway, never to an EHR.
     public static func timeOrdered(milliseconds: UInt64 = UInt64(ISODateTime.now().microsecondsSinceEpoch / 1000)) -> String {

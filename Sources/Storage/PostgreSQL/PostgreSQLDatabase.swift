@@ -198,7 +198,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
     /// `sql` with each `?` outside single quotes written `$1`, `$2`, … in order. Read
     /// as UTF-8 bytes: neither byte is ever part of a multi-byte character, and a
     /// statement of many rows has hundreds of placeholders (walking it by characters
-    /// was 4 % of a PostgreSQL commit's CPU, BENCHMARKS.md §PostgreSQL statements).
+    /// was 4 % of a PostgreSQL commit's CPU, BENCHMARKS.md §PostgreSQL statements, time-ordered ids).
     static func numberingPlaceholders(_ sql: String) -> String {
         let quote = UInt8(ascii: "'"), mark = UInt8(ascii: "?"), dollar = UInt8(ascii: "$")
         var rendered: [UInt8] = []
