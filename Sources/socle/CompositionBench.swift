@@ -62,10 +62,12 @@ struct CompositionBench: AsyncParsableCommand {
         for (name, body, count, tree) in [("blood pressure", small, requests, smallTree), ("IPS", large, largeRequests, largeTree)] {
             let (bytesBefore, storedBefore) = (try await components.store.databaseBytes(), try await components.store.versions.count(rmType: "COMPOSITION"))
             for clients in concurrency {
+                let groupsBefore = Self.groupCommits()
                 let api = try await BenchHarness.measure(requests: count, clients: clients) { index in
                     try await server.send(.POST, "/openehr/v1/ehr/\(ehrIDs[index % ehrIDs.count])/composition", body: body, expected: 201)
                 }
                 print(BenchHarness.Row(name: "POST composition, \(name)", clients: clients, result: api).textWithCPU)
+                if components.store.kind == .sqlite { print(Self.grouping(since: groupsBefore, commits: count / clients * clients)) }
                 if wrkSeconds > 0 {
                     let external = try await WrkLoad.post(
                         base: server.base, paths: ehrIDs.map { "/openehr/v1/ehr/\($0)/composition" }, body: body,
@@ -110,6 +112,19 @@ struct CompositionBench: AsyncParsableCommand {
             print(BenchHarness.Row(name: "GET /status (ceiling: trivial endpoint)", clients: clients, result: trivial).text)
         }
         try await server.stop()
+    }
+
+    /// The SQLite writer's groups of several transactions so far, and the transactions in them (`PoolMetrics`).
+    static func groupCommits() -> (groups: Int, transactions: Int) {
+        let write = PoolMetrics.snapshot.first { $0.pool == "write" }
+        return (write?.groups ?? 0, write?.groupedTransactions ?? 0)
+    }
+
+    /// How many of a phase's commits shared their transaction with others (group commit).
+    static func grouping(since before: (groups: Int, transactions: Int), commits: Int) -> String {
+        let now = groupCommits()
+        let (groups, grouped) = (now.groups - before.groups, now.transactions - before.transactions)
+        return "    written with others: \(grouped) of \(commits) commits, in \(groups) groups; \(commits - grouped + groups) transactions"
     }
 
     /// Where a commit's time goes before the database: parse, RM decoding,
