@@ -11,6 +11,8 @@ enum BenchHarness {
         /// The CPU time the whole process (server and clients alike) spent
         /// per operation: a noisy machine disturbs it less than the rate.
         var cpu: Duration = .zero
+        /// The operations measured.
+        var operations = 0
     }
 
     /// Runs `requests` operations spread over `clients` concurrent tasks.
@@ -38,7 +40,8 @@ enum BenchHarness {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return Result(
             perSecond: Double(latencies.count) / seconds, p50: latencies[latencies.count / 2],
-            p99: latencies[min(latencies.count - 1, latencies.count * 99 / 100)], cpu: (cpuTime() - cpuBefore) / latencies.count)
+            p99: latencies[min(latencies.count - 1, latencies.count * 99 / 100)], cpu: (cpuTime() - cpuBefore) / latencies.count,
+            operations: latencies.count)
     }
 
     /// User and system CPU time of this process so far (getrusage).

@@ -67,7 +67,7 @@ struct CompositionBench: AsyncParsableCommand {
                     try await server.send(.POST, "/openehr/v1/ehr/\(ehrIDs[index % ehrIDs.count])/composition", body: body, expected: 201)
                 }
                 print(BenchHarness.Row(name: "POST composition, \(name)", clients: clients, result: api).textWithCPU)
-                if components.store.kind == .sqlite { print(Self.grouping(since: groupsBefore, commits: count / clients * clients)) }
+                if components.store.kind == .sqlite { print(Self.grouping(since: groupsBefore, commits: api.operations)) }
                 if wrkSeconds > 0 {
                     let external = try await WrkLoad.post(
                         base: server.base, paths: ehrIDs.map { "/openehr/v1/ehr/\($0)/composition" }, body: body,

@@ -67,7 +67,7 @@ enum WrkLoad {
         }
         return BenchHarness.Result(
             perSecond: Double(numbers[0]) / (Double(numbers[1]) / 1e6), p50: .microseconds(numbers[2]), p99: .microseconds(numbers[3]),
-            cpu: cpu / Int(numbers[0]))
+            cpu: cpu / Int(numbers[0]), operations: Int(numbers[0]))
     }
 
     /// A wrk script that sends the body to each path in turn (each thread from its own
