@@ -8,7 +8,7 @@ import Testing
 
 /// A commit leaves out of the AQL index's dictionaries (`aql_shape`,
 /// `aql_place`) the entries this process has seen committed
-/// (`NodeDictionaryCache`, SQLite), and every node row still names entries
+/// (`NodeDictionaryCache`, both engines), and every node row still names entries
 /// that are there: after a rebuild made the tables anew, and after a commit
 /// that failed.
 @Suite("The AQL index's dictionaries written once")
@@ -45,9 +45,9 @@ struct NodeDictionaryCacheTests {
             ehrChange: .requireModifiable)
     }
 
-    /// A SQLite store with an EHR and one blood pressure committed.
-    static func withOneBloodPressure(_ body: (TestDatabase, VersionStore, EHRFixture, JSON) async throws -> Void) async throws {
-        try await TestDatabase.with(.sqlite) { test in
+    /// A store with an EHR and one blood pressure committed.
+    static func withOneBloodPressure(_ engine: TestEngine, _ body: (TestDatabase, VersionStore, EHRFixture, JSON) async throws -> Void) async throws {
+        try await TestDatabase.with(engine) { test in
             let ehr = EHRFixture()
             try await ehr.create(in: test.store.versions)
             let tree = try composition(pressure)
@@ -66,11 +66,13 @@ struct NodeDictionaryCacheTests {
         ).first?.int(0) ?? -1
     }
 
-    @Test func aSecondCompositionOfTheSameTemplateWritesNoEntryAgain() async throws {
-        try await Self.withOneBloodPressure { test, store, ehr, tree in
+    @Test(arguments: TestEngine.available)
+    func aSecondCompositionOfTheSameTemplateWritesNoEntryAgain(engine: TestEngine) async throws {
+        try await Self.withOneBloodPressure(engine) { test, store, ehr, tree in
             let known = try #require(await test.store.projections.dictionaries.current { nil })
             #expect(!known.shapes.isEmpty && !known.places.isEmpty)
-            // The next commit's statements: the generation's check, and no dictionary insert.
+            // The next commit's statements: the generation's check, and no dictionary insert
+            // (on PostgreSQL, the check is part of the composition's statement).
             let use = try #require(await test.store.projections.dictionaryUse())
             let (contribution, record) = (ehr.contribution(ehr.audit()), ehr.object(UUIDText.random(), 1, contribution: ehr.contribution(ehr.audit())))
             let statements = store.statements(contribution, versions: [.create(record, rmType: "COMPOSITION", templateID: nil, document: tree)], ehrChanges: [], dictionaries: use)
@@ -82,11 +84,13 @@ struct NodeDictionaryCacheTests {
         }
     }
 
-    @Test func aRebuildOfTheTablesIsNoticedAndTheCommitWritesEveryEntry() async throws {
-        try await Self.withOneBloodPressure { test, store, ehr, tree in
+    @Test(arguments: TestEngine.available)
+    func aRebuildOfTheTablesIsNoticedAndTheCommitWritesEveryEntry(engine: TestEngine) async throws {
+        try await Self.withOneBloodPressure(engine) { test, store, ehr, tree in
             // The tables made anew (as a rebuild by another process would), with nothing in them yet.
             let projection = AQLIndexProjection()
-            try await test.database.transaction((projection.dropStatements(.sqlite) + projection.createStatements(.sqlite)).map { SQLStatement($0) })
+            let kind = test.database.kind
+            try await test.database.transaction((projection.dropStatements(kind) + projection.createStatements(kind)).map { SQLStatement($0) })
             try await Self.commit(tree, ehr, in: store)
             #expect(try await test.database.query("SELECT COUNT(*) FROM aql_composition").first?.int(0) == 1)
             #expect(try await test.database.query("SELECT COUNT(*) FROM aql_shape").first.flatMap { $0.int(0) } ?? 0 > 0)
@@ -94,8 +98,9 @@ struct NodeDictionaryCacheTests {
         }
     }
 
-    @Test func aCommitThatFailedTeachesNothing() async throws {
-        try await Self.withOneBloodPressure { test, store, ehr, _ in
+    @Test(arguments: TestEngine.available)
+    func aCommitThatFailedTeachesNothing(engine: TestEngine) async throws {
+        try await Self.withOneBloodPressure(engine) { test, store, ehr, _ in
             // A summary whose object id is taken: refused after its index rows were made.
             let summary = try Self.composition(Self.summary)
             let taken = UUIDText.random()

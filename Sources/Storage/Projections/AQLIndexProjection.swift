@@ -103,11 +103,14 @@ public struct AQLIndexProjection: Projection {
     static let nodesPerStatement = 500
 
     /// The shapes and places of the composition's nodes (each stored once:
-    /// those already there are left as they are), the composition row,
+    /// those already there are left as they are, those `known` holds left
+    /// out after a check of the tables' generation), the composition row,
     /// then its nodes in multi-row inserts that take the composition's key
     /// from the insert just made (`last_insert_rowid()` on SQLite,
     /// `lastval()` on PostgreSQL: both per connection, so inside the
-    /// commit's transaction; the dictionaries set no key).
+    /// commit's transaction; the dictionaries set no key). On PostgreSQL
+    /// the entries and the check are part of the composition's statement:
+    /// one round trip.
     func insertion(_ index: CompositionIndex, _ record: VersionRecord, _ kind: DatabaseKind, known: NodeDictionaryCache.Use? = nil) -> [SQLStatement] {
         // Each shape and place by its id, with the first node that has it.
         var shapes: [Int64: Int] = [:]
@@ -120,10 +123,17 @@ public struct AQLIndexProjection: Projection {
             if places[place] == nil { places[place] = position }
             ids.append((shape, place))
         }
-        let entries = Self.entries(shapes, places, of: index, known: known)
+        let (generation, entries) = Self.entries(shapes, places, of: index, known: known)
         let compositionRow = IndexSchema.CompositionRow(record: record, index: index)
         let composition = IndexSchema.insert(into: IndexSchema.compositionTable, IndexSchema.compositionColumns, compositionRow)
-        var statements = kind == .postgresql && known == nil && entries.count <= 2 ? [Self.folding(entries, into: composition)] : entries + [composition]
+        var statements: [SQLStatement]
+        if kind == .postgresql {
+            let checked = generation.map { IndexSchema.checkingGeneration($0, composition) } ?? composition
+            statements = entries.count <= 2 ? [Self.folding(entries, into: checked)] : entries + [checked]
+        } else {
+            statements = generation.map { [IndexSchema.generationGuard($0)] } ?? []
+            statements += entries + [composition]
+        }
         let key = kind == .postgresql ? "lastval()" : "last_insert_rowid()"
         let nodeColumns = IndexSchema.nodeColumns
         let names = [IndexSchema.key, IndexSchema.shapes.key, IndexSchema.places.key] + nodeColumns.map(\.name)
@@ -145,18 +155,20 @@ public struct AQLIndexProjection: Projection {
 
     /// The dictionaries' entries the composition's nodes name (each id
     /// with the position of a node that has it), but those `known` holds
-    /// (`NodeDictionaryCache`): then, first, the check that the tables are
-    /// still the generation they were learnt in.
-    static func entries(_ shapes: [Int64: Int], _ places: [Int64: Int], of index: CompositionIndex, known: NodeDictionaryCache.Use?) -> [SQLStatement] {
+    /// (`NodeDictionaryCache`): then also the generation the tables must
+    /// still be, having been learnt in it.
+    static func entries(
+        _ shapes: [Int64: Int], _ places: [Int64: Int], of index: CompositionIndex, known: NodeDictionaryCache.Use?
+    ) -> (generation: Int64?, inserts: [SQLStatement]) {
         func inserts(_ shapes: [Int64: Int], _ places: [Int64: Int]) -> [SQLStatement] {
             entries(shapes.mapValues { IndexSchema.Shape(index.nodes[$0], compositionArchetype: index.archetypeID) }, IndexSchema.shapes, IndexSchema.shapeColumns)
                 + entries(places.mapValues { IndexSchema.Place(index.nodes[$0]) }, IndexSchema.places, IndexSchema.placeColumns)
         }
-        guard let known else { return inserts(shapes, places) }
+        guard let known else { return (nil, inserts(shapes, places)) }
         known.record(shapes: shapes.keys, places: places.keys)
         let (newShapes, newPlaces) = (shapes.filter { !known.known.shapes.contains($0.key) }, places.filter { !known.known.places.contains($0.key) })
-        guard newShapes.count < shapes.count || newPlaces.count < places.count else { return inserts(newShapes, newPlaces) }
-        return [IndexSchema.generationGuard(known.known.generation)] + inserts(newShapes, newPlaces)
+        guard newShapes.count < shapes.count || newPlaces.count < places.count else { return (nil, inserts(newShapes, newPlaces)) }
+        return (known.known.generation, inserts(newShapes, newPlaces))
     }
 
     /// Entries of a dictionary, inserted unless there (in the order of
@@ -182,7 +194,9 @@ public struct AQLIndexProjection: Projection {
         guard !statements.isEmpty else { return last }
         let queries = statements.enumerated().map { "w\($0.offset) AS (\($0.element.sql))" }
         var folded = last
-        folded.sql = "WITH " + queries.joined(separator: ", ") + " " + last.sql
+        // A statement with its own WITH queries gets these before them.
+        let own = last.sql.hasPrefix("WITH ") ? ", " + last.sql.dropFirst(5) : " " + last.sql
+        folded.sql = "WITH " + queries.joined(separator: ", ") + own
         folded.binds = statements.flatMap(\.binds) + last.binds
         return folded
     }

@@ -94,7 +94,7 @@ public struct ProjectedVersion: Sendable {
     /// The canonical document, parsed once by the writer (or from the stored
     /// bytes during a rebuild); nil when there is none.
     public var document: JSON?
-    /// The shapes and places the AQL index may leave out (a live commit on SQLite).
+    /// The shapes and places the AQL index may leave out (a live commit).
     var dictionaries: NodeDictionaryCache.Use?
 
     public init(record: VersionRecord, rmType: String, templateID: String?, isCreation: Bool, document: JSON?) {

@@ -59,7 +59,7 @@ public struct Projections: Sendable {
     /// Versioned objects per rebuild transaction.
     public static let pageSize = 200
 
-    /// The AQL index's shapes and places this process has seen committed (SQLite).
+    /// The AQL index's shapes and places this process has seen committed.
     let dictionaries = NodeDictionaryCache()
 
     init(_ all: [any Projection], database: any SQLDatabase) {
@@ -74,12 +74,10 @@ public struct Projections: Sendable {
         return projection
     }
 
-    /// What a live commit may leave out of the AQL index's dictionaries:
-    /// on SQLite, where the projection is kept (PostgreSQL folds the
-    /// dictionaries into the composition's statement, and a check would
-    /// cost it a round trip).
+    /// What a live commit may leave out of the AQL index's dictionaries,
+    /// where the projection is kept.
     func dictionaryUse() async -> NodeDictionaryCache.Use? {
-        guard database.kind == .sqlite, all.contains(where: { $0 is AQLIndexProjection }) else { return nil }
+        guard all.contains(where: { $0 is AQLIndexProjection }) else { return nil }
         let known = await dictionaries.current { try await database.query(IndexSchema.generationRead).first?.int(0) }
         return known.map(NodeDictionaryCache.Use.init)
     }
