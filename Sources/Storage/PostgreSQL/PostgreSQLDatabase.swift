@@ -20,6 +20,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
     /// nothing above debug there, so above debug the statements get a logger
     /// that drops everything.
     let statementLogger: Logger
+    let namedStatements = PostgreSQLNamedStatements()
     let url: PostgresURL
     let parameters: [(String, String)]
     /// How long a statement may wait for a connection and run, on this side
@@ -99,7 +100,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
         do {
             return try await withinDeadline {
                 try await self.withConnection { connection in
-                    try await SQLTracing.span(sql, .postgresql) { try await self.collect(connection.query(Self.query(sql, binds), logger: self.statementLogger)) }
+                    try await SQLTracing.span(sql, .postgresql) { try await self.rows(sql, binds, on: connection, generated: options.generated) }
                 }
             }
         } catch let error as PSQLError {
@@ -107,8 +108,16 @@ public final class PostgreSQLDatabase: SQLDatabase {
         }
     }
 
-    func collect(_ rows: PostgresRowSequence) async throws -> [SQLRow] {
+    /// Runs one statement on `connection`: the store's own under a name the
+    /// connection keeps prepared (`PostgreSQLNamedStatements`), generated
+    /// ones and those left unnamed parsed and planned for this run only.
+    func rows(_ sql: String, _ binds: [SQLValue], on connection: PostgresConnection, generated: Bool = false) async throws -> [SQLRow] {
+        let bindings = Self.bindings(binds)
+        if !generated, let named = namedStatements.named(sql, binds) {
+            return try await PostgreSQLNamedStatement.run(named, bindings, on: connection, logger: statementLogger)
+        }
         var result: [SQLRow] = []
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.numberingPlaceholders(sql), binds: bindings), logger: statementLogger)
         for try await row in rows { result.append(Self.row(row)) }
         return result
     }
@@ -123,14 +132,14 @@ public final class PostgreSQLDatabase: SQLDatabase {
 
     func runTransaction(_ statements: [SQLStatement]) async throws {
         try await withConnection { connection in
-            try await connection.query("BEGIN", logger: self.statementLogger)
+            _ = try await self.rows("BEGIN", [], on: connection)
             do {
                 for statement in statements {
                     try await SQLTracing.span(statement.sql, .postgresql) { try await self.run(statement, on: connection) }
                 }
-                try await connection.query("COMMIT", logger: self.statementLogger)
+                _ = try await self.rows("COMMIT", [], on: connection)
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: self.statementLogger)
+                _ = try? await self.rows("ROLLBACK", [], on: connection)
                 throw error
             }
         }
@@ -140,9 +149,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
         let guarded = statement.mustChangeOneRow != nil
         let sql = guarded ? statement.sql + " RETURNING 1" : statement.sql
         do {
-            let rows = try await connection.query(Self.query(sql, statement.binds), logger: statementLogger)
-            var count = 0
-            for try await _ in rows { count += 1 }
+            let count = try await rows(sql, statement.binds, on: connection).count
             if let error = statement.mustChangeOneRow, count != 1 { throw error }
             if let error = statement.mustReturnRow, count == 0 { throw error }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
@@ -180,8 +187,8 @@ public final class PostgreSQLDatabase: SQLDatabase {
         await runTask.value
     }
 
-    /// Renders `?` placeholders as `$1`, `$2`, … (never inside quotes).
-    static func query(_ sql: String, _ binds: [SQLValue]) -> PostgresQuery {
+    /// The values of a statement, each sent as its type (`PostgreSQLNamedStatements.type`).
+    static func bindings(_ binds: [SQLValue]) -> PostgresBindings {
         var bindings = PostgresBindings(capacity: binds.count)
         for bind in binds {
             switch bind {
@@ -192,7 +199,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
             case .blob(let value): bindings.append(ByteBuffer(bytes: value))
             }
         }
-        return PostgresQuery(unsafeSQL: numberingPlaceholders(sql), binds: bindings)
+        return bindings
     }
 
     /// `sql` with each `?` outside single quotes written `$1`, `$2`, … in order. Read

@@ -105,12 +105,11 @@ public struct AQLIndexProjection: Projection {
     /// The shapes and places of the composition's nodes (each stored once:
     /// those already there are left as they are, those `known` holds left
     /// out after a check of the tables' generation), the composition row,
-    /// then its nodes in multi-row inserts that take the composition's key
-    /// from the insert just made (`last_insert_rowid()` on SQLite,
-    /// `lastval()` on PostgreSQL: both per connection, so inside the
-    /// commit's transaction; the dictionaries set no key). On PostgreSQL
-    /// the entries and the check are part of the composition's statement:
-    /// one round trip.
+    /// then its nodes, which take the composition's key from the insert just
+    /// made (`last_insert_rowid()` on SQLite, `lastval()` on PostgreSQL: both
+    /// per connection, so inside the commit's transaction; the dictionaries
+    /// set no key). On PostgreSQL the entries and the check are part of the
+    /// composition's statement: one round trip.
     func insertion(_ index: CompositionIndex, _ record: VersionRecord, _ kind: DatabaseKind, known: NodeDictionaryCache.Use? = nil) -> [SQLStatement] {
         // Each shape and place by its id, with the first node that has it.
         var shapes: [Int64: Int] = [:]
@@ -134,12 +133,17 @@ public struct AQLIndexProjection: Projection {
             statements = generation.map { [IndexSchema.generationGuard($0)] } ?? []
             statements += entries + [composition]
         }
-        let key = kind == .postgresql ? "lastval()" : "last_insert_rowid()"
+        return statements + (kind == .postgresql ? [Self.nodeRecords(index, ids)] : Self.nodeValues(index, ids))
+    }
+
+    /// SQLite: the nodes in multi-row inserts, at most `nodesPerStatement` rows each,
+    /// the key the composition row's just inserted (`last_insert_rowid()`).
+    static func nodeValues(_ index: CompositionIndex, _ ids: [(shape: Int64, place: Int64)]) -> [SQLStatement] {
         let nodeColumns = IndexSchema.nodeColumns
         let names = [IndexSchema.key, IndexSchema.shapes.key, IndexSchema.places.key] + nodeColumns.map(\.name)
         let head = "INSERT INTO \(IndexSchema.nodeTable) (\(names.joined(separator: ", "))) VALUES "
-        let row = "(\(key), \(Array(repeating: "?", count: nodeColumns.count + 2).joined(separator: ", ")))"
-        statements += Self.chunks(of: Array(index.nodes.indices)) { chunk in
+        let row = "(last_insert_rowid(), \(Array(repeating: "?", count: nodeColumns.count + 2).joined(separator: ", ")))"
+        return chunks(of: Array(index.nodes.indices)) { chunk in
             var binds: [SQLValue] = []
             binds.reserveCapacity(chunk.count * (nodeColumns.count + 2))
             for position in chunk {
@@ -150,7 +154,42 @@ public struct AQLIndexProjection: Projection {
             }
             return SQLStatement(head + Array(repeating: row, count: chunk.count).joined(separator: ", "), binds)
         }
-        return statements
+    }
+
+    /// PostgreSQL: every node of the composition in one statement, its rows
+    /// one JSON array of records (`json_to_recordset`, PostgreSQL §9.16.1):
+    /// the same text for every composition, whatever its node count, which
+    /// the connection keeps prepared (`PostgreSQLDatabase`), where a
+    /// multi-row `VALUES` of 11 placeholders a row was parsed and planned
+    /// anew by each commit. The key is the composition row's, just inserted
+    /// (`lastval()`).
+    static func nodeRecords(_ index: CompositionIndex, _ ids: [(shape: Int64, place: Int64)]) -> SQLStatement {
+        let columns = IndexSchema.nodeColumns
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        json.reserveCapacity(index.nodes.count * 160)
+        for (position, node) in index.nodes.enumerated() {
+            if position > 0 { json.append(UInt8(ascii: ",")) }
+            json += Array("{\"\(IndexSchema.shapes.key)\":\(ids[position].shape),\"\(IndexSchema.places.key)\":\(ids[position].place)".utf8)
+            for column in columns {
+                let value = column.value(node)
+                if value == .null { continue }
+                json += Array(",\"\(column.name)\":".utf8)
+                switch value {
+                case .integer(let number): json += Array(String(number).utf8)
+                case .real(let number): json += Array("\(number)".utf8)
+                case .text(let text): JSONSerializer.writeString(text, into: &json)
+                case .null, .blob: json += Array("null".utf8)
+                }
+            }
+            json.append(UInt8(ascii: "}"))
+        }
+        json.append(UInt8(ascii: "]"))
+        let fields = [IndexSchema.shapes.key, IndexSchema.places.key].map { "\($0) BIGINT" }
+            + columns.map { "\($0.name) \($0.type(.postgresql).replacingOccurrences(of: " NOT NULL", with: ""))" }
+        let names = [IndexSchema.key, IndexSchema.shapes.key, IndexSchema.places.key] + columns.map(\.name)
+        return SQLStatement(
+            "INSERT INTO \(IndexSchema.nodeTable) (\(names.joined(separator: ", "))) SELECT lastval(), r.* FROM json_to_recordset(?::json) AS r(\(fields.joined(separator: ", ")))",
+            [.text(String(decoding: json, as: UTF8.self))])
     }
 
     /// The dictionaries' entries the composition's nodes name (each id
