@@ -127,16 +127,6 @@ enum IndexSchema {
         SQLStatement("SELECT 1 FROM \(generationTable) WHERE id = 1 AND value = ?", [.integer(generation)], mustReturnRow: dictionariesChanged)
     }
 
-    /// `insert` (one row, written as it is) and the generation's check in one
-    /// statement (PostgreSQL): the row comes back only while the tables are
-    /// `generation`, else the commit fails with `dictionariesChanged`. A
-    /// rebuild drops the tables, which waits for the transaction's locks.
-    static func checkingGeneration(_ generation: Int64, _ insert: SQLStatement) -> SQLStatement {
-        SQLStatement(
-            "WITH inserted AS (\(insert.sql) RETURNING 1) SELECT 1 FROM inserted WHERE EXISTS (SELECT 1 FROM \(generationTable) WHERE id = 1 AND value = ?)",
-            insert.binds + [.integer(generation)], mustReturnRow: dictionariesChanged)
-    }
-
     /// A table of what node rows share, named by an id column of theirs.
     struct NodeDictionary: Sendable, Equatable {
         /// The table, and the node column holding an entry's id.

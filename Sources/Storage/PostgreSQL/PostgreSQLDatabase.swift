@@ -134,9 +134,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
         try await withConnection { connection in
             _ = try await self.rows("BEGIN", [], on: connection)
             do {
-                for statement in statements {
-                    try await SQLTracing.span(statement.sql, .postgresql) { try await self.run(statement, on: connection) }
-                }
+                for statement in statements { try await self.run(statement, on: connection) }
                 _ = try await self.rows("COMMIT", [], on: connection)
             } catch {
                 _ = try? await self.rows("ROLLBACK", [], on: connection)
@@ -146,10 +144,11 @@ public final class PostgreSQLDatabase: SQLDatabase {
     }
 
     func run(_ statement: SQLStatement, on connection: PostgresConnection) async throws {
+        guard statement.parts.isEmpty else { return try await runTogether(statement.parts, on: connection) }
         let guarded = statement.mustChangeOneRow != nil
         let sql = guarded ? statement.sql + " RETURNING 1" : statement.sql
         do {
-            let count = try await rows(sql, statement.binds, on: connection).count
+            let count = try await SQLTracing.span(sql, .postgresql) { try await rows(sql, statement.binds, on: connection).count }
             if let error = statement.mustChangeOneRow, count != 1 { throw error }
             if let error = statement.mustReturnRow, count == 0 { throw error }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {

@@ -106,10 +106,9 @@ public struct AQLIndexProjection: Projection {
     /// those already there are left as they are, those `known` holds left
     /// out after a check of the tables' generation), the composition row,
     /// then its nodes, which take the composition's key from the insert just
-    /// made (`last_insert_rowid()` on SQLite, `lastval()` on PostgreSQL: both
-    /// per connection, so inside the commit's transaction; the dictionaries
-    /// set no key). On PostgreSQL the entries and the check are part of the
-    /// composition's statement: one round trip.
+    /// made (SQLite: `last_insert_rowid()`, per connection, so inside the
+    /// commit's transaction; the dictionaries set no key). On PostgreSQL it is
+    /// all one statement: one round trip.
     func insertion(_ index: CompositionIndex, _ record: VersionRecord, _ kind: DatabaseKind, known: NodeDictionaryCache.Use? = nil) -> [SQLStatement] {
         // Each shape and place by its id, with the first node that has it.
         var shapes: [Int64: Int] = [:]
@@ -125,15 +124,26 @@ public struct AQLIndexProjection: Projection {
         let (generation, entries) = Self.entries(shapes, places, of: index, known: known)
         let compositionRow = IndexSchema.CompositionRow(record: record, index: index)
         let composition = IndexSchema.insert(into: IndexSchema.compositionTable, IndexSchema.compositionColumns, compositionRow)
-        var statements: [SQLStatement]
-        if kind == .postgresql {
-            let checked = generation.map { IndexSchema.checkingGeneration($0, composition) } ?? composition
-            statements = entries.count <= 2 ? [Self.folding(entries, into: checked)] : entries + [checked]
-        } else {
-            statements = generation.map { [IndexSchema.generationGuard($0)] } ?? []
-            statements += entries + [composition]
+        guard kind == .sqlite else {
+            let written = Self.compositionWithNodes(composition, Self.nodeRecords(index, ids), checking: generation)
+            return entries.count <= 2 ? [Self.folding(entries, into: written)] : entries + [written]
         }
-        return statements + (kind == .postgresql ? [Self.nodeRecords(index, ids)] : Self.nodeValues(index, ids))
+        return (generation.map { [IndexSchema.generationGuard($0)] } ?? []) + entries + [composition] + Self.nodeValues(index, ids)
+    }
+
+    /// PostgreSQL: the composition row and its nodes in one statement, the
+    /// nodes keyed by the row's `RETURNING`; when entries were left out, the
+    /// row comes back only while the dictionaries are still `generation`,
+    /// else the commit fails with `IndexSchema.dictionariesChanged` (a rebuild
+    /// drops the tables, which waits for the transaction's locks).
+    static func compositionWithNodes(_ composition: SQLStatement, _ nodes: SQLStatement, checking generation: Int64?) -> SQLStatement {
+        let key = IndexSchema.key
+        var sql = "WITH inserted AS (\(composition.sql) RETURNING \(key)), nodes AS (\(nodes.sql)) SELECT 1 FROM inserted"
+        var binds = composition.binds + nodes.binds
+        guard let generation else { return SQLStatement(sql, binds) }
+        sql += " WHERE EXISTS (SELECT 1 FROM \(IndexSchema.generationTable) WHERE id = 1 AND value = ?)"
+        binds.append(.integer(generation))
+        return SQLStatement(sql, binds, mustReturnRow: IndexSchema.dictionariesChanged)
     }
 
     /// SQLite: the nodes in multi-row inserts, at most `nodesPerStatement` rows each,
@@ -156,13 +166,13 @@ public struct AQLIndexProjection: Projection {
         }
     }
 
-    /// PostgreSQL: every node of the composition in one statement, its rows
-    /// one JSON array of records (`json_to_recordset`, PostgreSQL §9.16.1):
-    /// the same text for every composition, whatever its node count, which
-    /// the connection keeps prepared (`PostgreSQLDatabase`), where a
+    /// PostgreSQL: every node of the composition in one insert, its rows one
+    /// JSON array of records (`json_to_recordset`, PostgreSQL §9.16.1): the
+    /// same text for every composition, whatever its node count, which the
+    /// connection keeps prepared (`PostgreSQLNamedStatements`), where a
     /// multi-row `VALUES` of 11 placeholders a row was parsed and planned
-    /// anew by each commit. The key is the composition row's, just inserted
-    /// (`lastval()`).
+    /// anew by each commit. The key is the composition row's, from the WITH
+    /// query `inserted` (`compositionWithNodes`).
     static func nodeRecords(_ index: CompositionIndex, _ ids: [(shape: Int64, place: Int64)]) -> SQLStatement {
         let columns = IndexSchema.nodeColumns
         var json: [UInt8] = [UInt8(ascii: "[")]
@@ -188,7 +198,7 @@ public struct AQLIndexProjection: Projection {
             + columns.map { "\($0.name) \($0.type(.postgresql).replacingOccurrences(of: " NOT NULL", with: ""))" }
         let names = [IndexSchema.key, IndexSchema.shapes.key, IndexSchema.places.key] + columns.map(\.name)
         return SQLStatement(
-            "INSERT INTO \(IndexSchema.nodeTable) (\(names.joined(separator: ", "))) SELECT lastval(), r.* FROM json_to_recordset(?::json) AS r(\(fields.joined(separator: ", ")))",
+            "INSERT INTO \(IndexSchema.nodeTable) (\(names.joined(separator: ", "))) SELECT inserted.\(IndexSchema.key), r.* FROM inserted, json_to_recordset(?::json) AS r(\(fields.joined(separator: ", ")))",
             [.text(String(decoding: json, as: UTF8.self))])
     }
 

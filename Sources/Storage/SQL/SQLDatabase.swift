@@ -82,6 +82,8 @@ public struct SQLStatement: Sendable {
     public var mustReturnRow: StoreError?
     /// The error to report when the statement breaks a unique constraint.
     public var onUniqueViolation: StoreError?
+    /// Statements run as one (`together`); then `sql` only names them.
+    public private(set) var parts: [SQLStatement] = []
 
     public init(
         _ sql: String, _ binds: [SQLValue] = [], mustChangeOneRow: StoreError? = nil, mustReturnRow: StoreError? = nil,
@@ -92,6 +94,18 @@ public struct SQLStatement: Sendable {
         self.mustChangeOneRow = mustChangeOneRow
         self.mustReturnRow = mustReturnRow
         self.onUniqueViolation = onUniqueViolation
+    }
+
+    /// Statements of which none reads a row another writes and no two write
+    /// the same row, each a plain `INSERT` (no `ON CONFLICT`), an `UPDATE`,
+    /// a `DELETE` or a `SELECT`: PostgreSQL runs them as one statement, one
+    /// round trip (`PostgreSQLDatabase.runTogether`), SQLite one after
+    /// another. Their guards hold as if each ran alone, checked in order.
+    public static func together(_ parts: [SQLStatement]) -> SQLStatement {
+        guard parts.count != 1 else { return parts[0] }
+        var statement = SQLStatement(parts.map(\.sql).joined(separator: ";\n"))
+        statement.parts = parts
+        return statement
     }
 }
 

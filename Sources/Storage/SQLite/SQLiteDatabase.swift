@@ -121,6 +121,10 @@ public final class SQLiteDatabase: SQLDatabase {
 
     /// One statement of a transaction, with its guards (`SQLStatement`).
     static func execute(_ statement: SQLStatement, in db: Database) throws {
+        guard statement.parts.isEmpty else {
+            for part in statement.parts { try execute(part, in: db) }
+            return
+        }
         let step = try SQLiteStep(statement.sql, in: db)
         try step.bind(statement.binds)
         if let error = statement.mustReturnRow {

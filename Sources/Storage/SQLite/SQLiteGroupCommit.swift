@@ -127,7 +127,8 @@ final class SQLiteGroupCommit: Sendable {
     }
 
     static func run(_ waiting: Waiting, in db: Database) throws {
-        for statement in waiting.statements {
+        // Statements given together run one by one here, each its own span.
+        for statement in waiting.statements.flatMap({ $0.parts.isEmpty ? [$0] : $0.parts }) {
             try SQLTracing.span(statement.sql, .sqlite, context: waiting.context) { try SQLiteDatabase.execute(statement, in: db) }
         }
     }

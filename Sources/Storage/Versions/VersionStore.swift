@@ -44,25 +44,36 @@ public struct VersionStore: Sendable {
         }
     }
 
-    /// The statements of one commit, in order.
+    /// The statements of one commit, in order. The EHR's change, the
+    /// contribution, its place in the change sequence, the template checks
+    /// and the versions' rows touch distinct rows and read none the others
+    /// write: they run together (`SQLStatement.together`, on PostgreSQL one
+    /// round trip), up to a statement that must come after them (a
+    /// projection's, a FHIR condition's) or a second change to the same row.
     func statements(
         _ contribution: ContributionRecord, versions: [VersionWrite], ehrChanges: [EHRChange], dictionaries: NodeDictionaryCache.Use? = nil
     ) -> [SQLStatement] {
-        var statements: [SQLStatement] = ehrChanges.compactMap { change in contribution.ehrID.map { Self.statement(for: change, ehrID: $0) } }
-        statements.append(Self.insertContribution(contribution))
-        statements.append(
+        var batch = CommitStatements()
+        let changes = ehrChanges.compactMap { change in contribution.ehrID.map { Self.statement(for: change, ehrID: $0) } }
+        // Several changes to the EHR row apply in order, one after another.
+        if changes.count > 1 { batch.after(changes) } else { batch.together(changes) }
+        batch.together([
+            Self.insertContribution(contribution),
             ChangeLog.insert(
                 database.kind, change: .contribution, contributionID: contribution.contributionID, ehrID: contribution.ehrID,
-                patientID: contribution.patientID, time: contribution.audit.timeCommitted))
+                patientID: contribution.patientID, time: contribution.audit.timeCommitted),
+        ])
         let projected = projectionStatements(versions, dictionaries: dictionaries)
         for (write, rows) in zip(versions, projected) {
-            statements += write.conditions.flatMap { Self.statements(for: $0, database.kind) }
-            statements.append(Self.versionedObjectStatement(write))
-            statements.append(Self.insertVersion(write.record, database.kind))
-            statements += rows
-            statements += write.tags.flatMap(TagStore.statements)
+            for condition in write.conditions {
+                if case .templateRevision = condition { batch.together(Self.statements(for: condition, database.kind)) } else {
+                    batch.after(Self.statements(for: condition, database.kind))
+                }
+            }
+            batch.together([Self.versionedObjectStatement(write), Self.insertVersion(write.record, database.kind)], object: write.record.objectID)
+            batch.after(rows + write.tags.flatMap(TagStore.statements))
         }
-        return statements
+        return batch.finished()
     }
 
     /// The projections' statements of each write, in order. A large
@@ -206,5 +217,41 @@ public struct VersionStore: Sendable {
         try await StoreMetrics.commit(versions: batch.reduce(0) { $0 + $1.versions.count }) {
             try await database.transaction(batch.flatMap { statements($0.contribution, versions: $0.versions, ehrChanges: $0.ehrChanges) })
         }
+    }
+}
+
+/// A commit's statements, those that may run together gathered into runs
+/// (`SQLStatement.together`).
+struct CommitStatements {
+    private var statements: [SQLStatement] = []
+    private var run: [SQLStatement] = []
+    private var objects: Set<String> = []
+
+    /// Statements that join the current run; a second version of an object
+    /// already in it starts a new one.
+    mutating func together(_ more: [SQLStatement], object: String? = nil) {
+        if let object, !objects.insert(object).inserted {
+            close()
+            objects = [object]
+        }
+        run += more
+    }
+
+    /// Statements that run after everything before them, one by one.
+    mutating func after(_ more: [SQLStatement]) {
+        guard !more.isEmpty else { return }
+        close()
+        statements += more
+    }
+
+    private mutating func close() {
+        if !run.isEmpty { statements.append(.together(run)) }
+        run = []
+        objects = []
+    }
+
+    mutating func finished() -> [SQLStatement] {
+        close()
+        return statements
     }
 }
