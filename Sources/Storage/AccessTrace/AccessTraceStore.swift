@@ -148,7 +148,11 @@ public struct AccessTraceStore: Sendable {
                         .text(checkpoint.signature),
                     ], onUniqueViolation: taken))
         }
-        try await database.transaction(statements)
+        guard database.kind == .postgresql, let last = statements.last else { return try await database.transaction(statements) }
+        // One statement, one round trip: the inserts but the last as its WITH queries.
+        var folded = SQLStatement.folding(statements.dropLast(), into: last)
+        folded.onUniqueViolation = taken
+        try await database.transaction([folded])
     }
 
     /// Rows after `seq`, in order, at most `limit`, with their patients.

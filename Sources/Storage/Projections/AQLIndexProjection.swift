@@ -126,7 +126,7 @@ public struct AQLIndexProjection: Projection {
         let composition = IndexSchema.insert(into: IndexSchema.compositionTable, IndexSchema.compositionColumns, compositionRow)
         guard kind == .sqlite else {
             let written = Self.compositionWithNodes(composition, Self.nodeRecords(index, ids), checking: generation)
-            return entries.count <= 2 ? [Self.folding(entries, into: written)] : entries + [written]
+            return entries.count <= 2 ? [.folding(entries, into: written)] : entries + [written]
         }
         return (generation.map { [IndexSchema.generationGuard($0)] } ?? []) + entries + [composition] + Self.nodeValues(index, ids)
     }
@@ -235,20 +235,6 @@ public struct AQLIndexProjection: Projection {
         }
     }
 
-    /// Statements that return nothing run as data-modifying WITH queries of
-    /// the statement after them: on PostgreSQL one round trip instead of one
-    /// each. Each runs once, all on the same snapshot (PostgreSQL §7.8.4),
-    /// which these independent inserts allow.
-    static func folding(_ statements: [SQLStatement], into last: SQLStatement) -> SQLStatement {
-        guard !statements.isEmpty else { return last }
-        let queries = statements.enumerated().map { "w\($0.offset) AS (\($0.element.sql))" }
-        var folded = last
-        // A statement with its own WITH queries gets these before them.
-        let own = last.sql.hasPrefix("WITH ") ? ", " + last.sql.dropFirst(5) : " " + last.sql
-        folded.sql = "WITH " + queries.joined(separator: ", ") + own
-        folded.binds = statements.flatMap(\.binds) + last.binds
-        return folded
-    }
 
     /// One statement per run of at most `nodesPerStatement` items.
     static func chunks<Item>(of items: [Item], _ statement: (ArraySlice<Item>) -> SQLStatement) -> [SQLStatement] {

@@ -96,8 +96,24 @@ public struct SQLStatement: Sendable {
         self.onUniqueViolation = onUniqueViolation
     }
 
+    /// Statements that return nothing run as data-modifying WITH queries of
+    /// the statement after them: on PostgreSQL one round trip instead of one
+    /// each. Each runs once, all on the same snapshot (PostgreSQL §7.8.4),
+    /// which these independent inserts allow. Errors are the last's
+    /// (PostgreSQL only: SQLite has no data-modifying WITH queries).
+    static func folding(_ statements: [SQLStatement], into last: SQLStatement) -> SQLStatement {
+        guard !statements.isEmpty else { return last }
+        let queries = statements.enumerated().map { "w\($0.offset) AS (\($0.element.sql))" }
+        var folded = last
+        // A statement with its own WITH queries gets these before them.
+        let own = last.sql.hasPrefix("WITH ") ? ", " + last.sql.dropFirst(5) : " " + last.sql
+        folded.sql = "WITH " + queries.joined(separator: ", ") + own
+        folded.binds = statements.flatMap(\.binds) + last.binds
+        return folded
+    }
+
     /// Statements of which none reads a row another writes and no two write
-    /// the same row, each a plain `INSERT` (no `ON CONFLICT`), an `UPDATE`,
+    /// the same row, each a plain `INSERT` of one row (no `ON CONFLICT`), an `UPDATE`,
     /// a `DELETE` or a `SELECT`: PostgreSQL runs them as one statement, one
     /// round trip (`PostgreSQLDatabase.runTogether`), SQLite one after
     /// another. Their guards hold as if each ran alone, checked in order.
