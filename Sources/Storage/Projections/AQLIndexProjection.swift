@@ -175,31 +175,22 @@ public struct AQLIndexProjection: Projection {
     /// query `inserted` (`compositionWithNodes`).
     static func nodeRecords(_ index: CompositionIndex, _ ids: [(shape: Int64, place: Int64)]) -> SQLStatement {
         let columns = IndexSchema.nodeColumns
-        var json: [UInt8] = [UInt8(ascii: "[")]
-        json.reserveCapacity(index.nodes.count * 160)
-        for (position, node) in index.nodes.enumerated() {
-            if position > 0 { json.append(UInt8(ascii: ",")) }
-            json += Array("{\"\(IndexSchema.shapes.key)\":\(ids[position].shape),\"\(IndexSchema.places.key)\":\(ids[position].place)".utf8)
+        let records = index.nodes.enumerated().map { position, node in
+            var members: [(key: String, value: JSON)] = [
+                (IndexSchema.shapes.key, .number(String(ids[position].shape))), (IndexSchema.places.key, .number(String(ids[position].place))),
+            ]
             for column in columns {
                 let value = column.value(node)
-                if value == .null { continue }
-                json += Array(",\"\(column.name)\":".utf8)
-                switch value {
-                case .integer(let number): json += Array(String(number).utf8)
-                case .real(let number): json += Array("\(number)".utf8)
-                case .text(let text): JSONSerializer.writeString(text, into: &json)
-                case .null, .blob: json += Array("null".utf8)
-                }
+                if value != .null { members.append((column.name, value.json)) }
             }
-            json.append(UInt8(ascii: "}"))
+            return JSON.object(JSONObject(members: members))
         }
-        json.append(UInt8(ascii: "]"))
         let fields = [IndexSchema.shapes.key, IndexSchema.places.key].map { "\($0) BIGINT" }
             + columns.map { "\($0.name) \($0.type(.postgresql).replacingOccurrences(of: " NOT NULL", with: ""))" }
         let names = [IndexSchema.key, IndexSchema.shapes.key, IndexSchema.places.key] + columns.map(\.name)
         return SQLStatement(
             "INSERT INTO \(IndexSchema.nodeTable) (\(names.joined(separator: ", "))) SELECT inserted.\(IndexSchema.key), r.* FROM inserted, json_to_recordset(?::json) AS r(\(fields.joined(separator: ", ")))",
-            [.text(String(decoding: json, as: UTF8.self))])
+            [.text(JSONSerializer.string(.array(records)))])
     }
 
     /// The dictionaries' entries the composition's nodes name (each id

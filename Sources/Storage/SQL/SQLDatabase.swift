@@ -1,3 +1,5 @@
+import JSONCore
+
 /// The two engines Socle runs on. Behaviour is the same on both; the tests
 /// of this module run against each.
 public enum DatabaseKind: String, Sendable {
@@ -26,6 +28,18 @@ extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
     public init(_ value: Int64?) { self = value.map(SQLValue.integer) ?? .null }
     public init(_ value: Double?) { self = value.map { $0.isFinite ? SQLValue.real($0) : .null } ?? .null }
     public init(_ value: Bool) { self = .integer(value ? 1 : 0) }
+}
+
+extension SQLValue {
+    /// The value as JSON (a blob has no JSON form: null).
+    public var json: JSON {
+        switch self {
+        case .null, .blob: .null
+        case .integer(let number): .number(String(number))
+        case .real(let number): .number(String(number))
+        case .text(let text): .string(text)
+        }
+    }
 }
 
 /// A result row, read by column position. Only Storage reads rows: what it
@@ -82,6 +96,9 @@ public struct SQLStatement: Sendable {
     public var mustReturnRow: StoreError?
     /// The error to report when the statement breaks a unique constraint.
     public var onUniqueViolation: StoreError?
+    /// The error a unique constraint the statement breaks is reported as.
+    var uniqueViolation: StoreError { onUniqueViolation ?? StoreError(.conflict, "the record already exists") }
+
     /// Statements run as one (`together`); then `sql` only names them.
     public private(set) var parts: [SQLStatement] = []
 

@@ -355,14 +355,5 @@ public struct FHIRSearchStore: Sendable {
 
 extension RenderedQuery {
     /// The values bound to the statement, as JSON (an explain shows them).
-    public var boundValues: [JSON] {
-        binds.map { value in
-            switch value {
-            case .null, .blob: nil
-            case .integer(let number): .number(String(number))
-            case .real(let number): .number(String(number))
-            case .text(let text): .string(text)
-            }
-        }
-    }
+    public var boundValues: [JSON] { binds.map(\.json) }
 }
