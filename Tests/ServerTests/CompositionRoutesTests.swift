@@ -133,6 +133,13 @@ struct CompositionRoutesTests {
             #expect(mismatch.status == .badRequest)
             #expect(mismatch.json["message"]?.stringValue?.contains("does not match the versioned object") == true)
             #expect(try await server.send(.delete, "/openehr/v1/ehr/\(ehrID)/composition/not-a-uuid").status == .badRequest)
+            // A uid already taken (the store counts the insert's conflict on PostgreSQL, SQLite raises it): 409, nothing written.
+            let taken = Self.compositionText.replacingOccurrences(
+                of: #""archetype_node_id":"openEHR-EHR-COMPOSITION.sample_encounter.v1"}"#,
+                with: #""archetype_node_id":"openEHR-EHR-COMPOSITION.sample_encounter.v1","uid":{"_type":"HIER_OBJECT_ID","value":"\#(objectID)"}}"#)
+            let duplicate = try await server.send(.post, "/openehr/v1/ehr/\(ehrID)/composition", body: taken)
+            #expect(duplicate.status == .conflict)
+            #expect(duplicate.json["message"]?.stringValue?.contains("\(objectID) already exists") == true, "\(duplicate.json)")
             #expect(try await server.database.rowCounts() == afterCreate)
         }
     }

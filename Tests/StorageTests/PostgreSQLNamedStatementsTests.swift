@@ -18,7 +18,8 @@ struct PostgreSQLNamedStatementsTests {
         // A null, or a value of another type, is another prepared statement: its parameters keep their first types.
         let withNull = try #require(statements.named("SELECT a FROM t WHERE b = ? AND c = ?", [.null, .text("y")]))
         #expect(withNull.name != first.name && withNull.types == [.null, .text])
-        #expect(statements.named("SELECT a FROM t WHERE b = ? AND c = ?", [.real(1), .blob([1])])?.name ?? first.name != first.name)
+        let otherTypes = try #require(statements.named("SELECT a FROM t WHERE b = ? AND c = ?", [.real(1), .blob([1])]))
+        #expect(otherTypes.name != first.name && otherTypes.name != withNull.name && otherTypes.types == [.float8, .bytea])
         // Many values: a multi-row insert, whose text changes with its rows, stays unnamed.
         let many = Array(repeating: SQLValue.integer(1), count: PostgreSQLNamedStatements.mostValues + 1)
         #expect(statements.named("INSERT INTO t VALUES " + Array(repeating: "(?)", count: many.count).joined(separator: ", "), many) == nil)

@@ -16,12 +16,12 @@ extension PostgreSQLDatabase {
             counts = parts.indices.map { row?.int($0) ?? 0 }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             // Only an update can still break a unique constraint.
-            throw parts.lazy.compactMap(\.onUniqueViolation).first ?? StoreError(.conflict, "the record already exists")
+            throw (parts.first { $0.onUniqueViolation != nil } ?? parts[0]).uniqueViolation
         } catch let error as PSQLError {
             throw Self.storeError(error)
         }
         for (part, count) in zip(parts, counts) {
-            if Self.isInsert(part), count == 0 { throw part.onUniqueViolation ?? StoreError(.conflict, "the record already exists") }
+            if Self.isInsert(part), count == 0 { throw part.uniqueViolation }
             if let error = part.mustChangeOneRow, count != 1 { throw error }
             if let error = part.mustReturnRow, count == 0 { throw error }
         }
@@ -37,6 +37,6 @@ extension PostgreSQLDatabase {
         return "WITH " + queries.joined(separator: ", ") + " SELECT " + counts.joined(separator: ", ")
     }
 
-    static func isInsert(_ statement: SQLStatement) -> Bool { statement.sql.prefix(7).uppercased() == "INSERT " }
-    static func isSelect(_ statement: SQLStatement) -> Bool { statement.sql.prefix(7).uppercased() == "SELECT " }
+    static func isInsert(_ statement: SQLStatement) -> Bool { SQLTracing.operation(statement.sql) == "INSERT" }
+    static func isSelect(_ statement: SQLStatement) -> Bool { SQLTracing.operation(statement.sql) == "SELECT" }
 }

@@ -156,7 +156,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
             if let error = statement.mustChangeOneRow, count != 1 { throw error }
             if let error = statement.mustReturnRow, count == 0 { throw error }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            throw statement.onUniqueViolation ?? StoreError(.conflict, "the record already exists")
+            throw statement.uniqueViolation
         } catch let error as PSQLError {
             throw Self.storeError(error)
         }

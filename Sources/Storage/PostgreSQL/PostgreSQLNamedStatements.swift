@@ -38,11 +38,11 @@ final class PostgreSQLNamedStatements: Sendable {
         let types = binds.map(Self.type)
         let key = Key(sql: sql, types: types.map(\.rawValue))
         if let found = names.withLock({ $0[key] }) { return found }
-        let named = Named(name: "", sql: PostgreSQLDatabase.numberingPlaceholders(sql), types: types)
+        let numbered = PostgreSQLDatabase.numberingPlaceholders(sql)
         return names.withLock { names in
             if let found = names[key] { return found }
             guard names.count < Self.capacity else { return nil }
-            let given = Named(name: "socle_\(names.count + 1)", sql: named.sql, types: types)
+            let given = Named(name: "socle_\(names.count + 1)", sql: numbered, types: types)
             names[key] = given
             return given
         }

@@ -136,7 +136,7 @@ public final class SQLiteDatabase: SQLDatabase {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT
             && (error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY)
         {
-            throw statement.onUniqueViolation ?? StoreError(.conflict, "the record already exists")
+            throw statement.uniqueViolation
         }
         if let error = statement.mustChangeOneRow, db.changesCount != 1 { throw error }
     }
