@@ -132,10 +132,8 @@ public final class PostgreSQLDatabase: SQLDatabase {
 
     func runTransaction(_ statements: [SQLStatement]) async throws {
         try await withConnection { connection in
-            // One statement without a guard to check after it is a transaction of its own.
-            if statements.count == 1, let only = statements.first, only.parts.isEmpty, only.mustChangeOneRow == nil, only.mustReturnRow == nil {
-                return try await self.run(only, on: connection)
-            }
+            // One statement that checks its own guards is a transaction of its own.
+            if statements.count == 1, let only = statements.first, only.checksItsGuards { return try await self.run(only, on: connection) }
             _ = try await self.rows("BEGIN", [], on: connection)
             do {
                 for statement in statements { try await self.run(statement, on: connection) }

@@ -126,7 +126,11 @@ public struct AQLIndexProjection: Projection {
         let composition = IndexSchema.insert(into: IndexSchema.compositionTable, IndexSchema.compositionColumns, compositionRow)
         guard kind == .sqlite else {
             let written = Self.compositionWithNodes(composition, Self.nodeRecords(index, ids), checking: generation)
-            return entries.count <= 2 ? [.folding(entries, into: written)] : entries + [written]
+            guard entries.count <= 2 else { return entries + [written] }
+            // New rows only, one statement: it joins the commit's other statements.
+            var statement = SQLStatement.folding(entries, into: written)
+            statement.independent = true
+            return [statement]
         }
         return (generation.map { [IndexSchema.generationGuard($0)] } ?? []) + entries + [composition] + Self.nodeValues(index, ids)
     }
@@ -137,13 +141,15 @@ public struct AQLIndexProjection: Projection {
     /// else the commit fails with `IndexSchema.dictionariesChanged` (a rebuild
     /// drops the tables, which waits for the transaction's locks).
     static func compositionWithNodes(_ composition: SQLStatement, _ nodes: SQLStatement, checking generation: Int64?) -> SQLStatement {
-        let key = IndexSchema.key
-        var sql = "WITH inserted AS (\(composition.sql) RETURNING \(key)), nodes AS (\(nodes.sql)) SELECT 1 FROM inserted"
-        var binds = composition.binds + nodes.binds
-        guard let generation else { return SQLStatement(sql, binds) }
-        sql += " WHERE EXISTS (SELECT 1 FROM \(IndexSchema.generationTable) WHERE id = 1 AND value = ?)"
-        binds.append(.integer(generation))
-        return SQLStatement(sql, binds, mustReturnRow: IndexSchema.dictionariesChanged)
+        let queries = [
+            SQLStatement.WithQuery("inserted", composition.sql + " RETURNING \(IndexSchema.key)", composition.binds),
+            SQLStatement.WithQuery("nodes", nodes.sql, nodes.binds),
+        ]
+        guard let generation else { return .with(queries, then: SQLStatement("SELECT 1 FROM inserted")) }
+        let current = SQLStatement(
+            "SELECT 1 FROM inserted WHERE EXISTS (SELECT 1 FROM \(IndexSchema.generationTable) WHERE id = 1 AND value = ?)", [.integer(generation)],
+            mustReturnRow: IndexSchema.dictionariesChanged)
+        return .with(queries, then: current)
     }
 
     /// SQLite: the nodes in multi-row inserts, at most `nodesPerStatement` rows each,

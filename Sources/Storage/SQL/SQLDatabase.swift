@@ -84,8 +84,8 @@ public struct SQLRow: Sendable, Equatable {
 /// One statement of a transaction. SQL is written with `?` placeholders;
 /// each engine renders them its own way.
 public struct SQLStatement: Sendable {
-    public var sql: String
-    public var binds: [SQLValue]
+    public private(set) var sql: String
+    public private(set) var binds: [SQLValue]
     /// When set, the statement must change exactly one row, or the whole
     /// transaction is rolled back with this error. This is how optimistic
     /// concurrency is enforced: `UPDATE … WHERE latest_version = ?`.
@@ -101,6 +101,15 @@ public struct SQLStatement: Sendable {
 
     /// Statements run as one (`together`); then `sql` only names them.
     public private(set) var parts: [SQLStatement] = []
+    /// The WITH queries `sql` begins with (`with(_:then:)`), kept apart so
+    /// that statements run together list them among their own.
+    public private(set) var withQueries: [WithQuery] = []
+    /// `sql` after its WITH queries; its values are the last of `binds`.
+    public private(set) var mainQuery: String
+    /// Set by the statement's maker: it writes only rows of its own and reads
+    /// none that the other statements of its commit write, so it may run
+    /// together with them (`together`).
+    public var independent = false
 
     public init(
         _ sql: String, _ binds: [SQLValue] = [], mustChangeOneRow: StoreError? = nil, mustReturnRow: StoreError? = nil,
@@ -111,35 +120,61 @@ public struct SQLStatement: Sendable {
         self.mustChangeOneRow = mustChangeOneRow
         self.mustReturnRow = mustReturnRow
         self.onUniqueViolation = onUniqueViolation
+        mainQuery = sql
+    }
+
+    /// A query a statement's WITH clause names (PostgreSQL §7.8).
+    public struct WithQuery: Sendable {
+        public var name: String
+        public var sql: String
+        public var binds: [SQLValue]
+
+        public init(_ name: String, _ sql: String, _ binds: [SQLValue] = []) {
+            self.name = name
+            self.sql = sql
+            self.binds = binds
+        }
+    }
+
+    /// `main` after WITH queries (before its own, if it has any), with
+    /// `main`'s guards. Data-modifying WITH queries run once each, all on
+    /// the same snapshot, whether the main query reads them or not
+    /// (PostgreSQL §7.8.4; SQLite has none).
+    public static func with(_ queries: [WithQuery], then main: SQLStatement) -> SQLStatement {
+        guard !queries.isEmpty else { return main }
+        var statement = main
+        statement.withQueries = queries + main.withQueries
+        statement.sql = "WITH " + statement.withQueries.map { "\($0.name) AS (\($0.sql))" }.joined(separator: ", ") + " " + main.mainQuery
+        statement.binds = queries.flatMap(\.binds) + main.binds
+        return statement
     }
 
     /// Statements that return nothing run as data-modifying WITH queries of
     /// the statement after them: on PostgreSQL one round trip instead of one
-    /// each. Each runs once, all on the same snapshot (PostgreSQL §7.8.4),
-    /// which these independent inserts allow. Errors are the last's
-    /// (PostgreSQL only: SQLite has no data-modifying WITH queries).
+    /// each. Each runs once, all on the same snapshot, which these
+    /// independent inserts allow. Errors are the last's (PostgreSQL only).
     static func folding(_ statements: [SQLStatement], into last: SQLStatement) -> SQLStatement {
-        guard !statements.isEmpty else { return last }
-        let queries = statements.enumerated().map { "w\($0.offset) AS (\($0.element.sql))" }
-        var folded = last
-        // A statement with its own WITH queries gets these before them.
-        let own = last.sql.hasPrefix("WITH ") ? ", " + last.sql.dropFirst(5) : " " + last.sql
-        folded.sql = "WITH " + queries.joined(separator: ", ") + own
-        folded.binds = statements.flatMap(\.binds) + last.binds
-        return folded
+        .with(statements.enumerated().map { WithQuery("w\($0.offset)", $0.element.sql, $0.element.binds) }, then: last)
     }
 
     /// Statements of which none reads a row another writes and no two write
     /// the same row, each a plain `INSERT` of one row (no `ON CONFLICT`), an `UPDATE`,
-    /// a `DELETE` or a `SELECT`: PostgreSQL runs them as one statement, one
-    /// round trip (`PostgreSQLDatabase.runTogether`), SQLite one after
-    /// another. Their guards hold as if each ran alone, checked in order.
+    /// a `DELETE` or a `SELECT`, or a statement whose WITH queries those
+    /// are and whose main query one of them is: PostgreSQL runs them as one
+    /// statement, one round trip, that raises the error of the first guard
+    /// that fails (`PostgreSQLDatabase.runTogether`); SQLite runs them one
+    /// after another. Their guards hold as if each ran alone, checked in order.
     public static func together(_ parts: [SQLStatement]) -> SQLStatement {
         guard parts.count != 1 else { return parts[0] }
         var statement = SQLStatement(parts.map(\.sql).joined(separator: ";\n"))
         statement.parts = parts
         return statement
     }
+
+    /// The statement checks its own guards: it is one statement of several
+    /// run together, or has none. Alone in a transaction, it needs no
+    /// `BEGIN` and `COMMIT` around it on PostgreSQL.
+    var checksItsGuards: Bool { !parts.isEmpty || (mustChangeOneRow == nil && mustReturnRow == nil) }
 }
 
 /// How a read is run.

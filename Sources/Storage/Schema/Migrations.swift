@@ -145,6 +145,12 @@ public enum Migrations {
             // list is read once per query, from this index of the few there are.
             ["CREATE INDEX ehr_unqueryable_idx ON ehr (ehr_id) WHERE is_queryable = 0"]
         },
+        Migration(version: 10, description: "commits checked in one statement") { kind in
+            // PostgreSQL: a commit's statements run as one, which raises the
+            // error of the first guard that fails through this function
+            // (`PostgreSQLDatabase.runTogether`). SQLite runs them one by one.
+            kind == .postgresql ? [PostgreSQLDatabase.refusalFunctionStatement] : []
+        },
     ]
 
     /// The schema version this binary writes.

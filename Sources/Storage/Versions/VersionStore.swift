@@ -45,11 +45,13 @@ public struct VersionStore: Sendable {
     }
 
     /// The statements of one commit, in order. The EHR's change, the
-    /// contribution, its place in the change sequence, the template checks
-    /// and the versions' rows touch distinct rows and read none the others
-    /// write: they run together (`SQLStatement.together`, on PostgreSQL one
-    /// round trip), up to a statement that must come after them (a
-    /// projection's, a FHIR condition's) or a second change to the same row.
+    /// contribution, its place in the change sequence, the template checks,
+    /// the versions' rows and the independent rows of their projections
+    /// touch distinct rows and read none the others write: they run together
+    /// (`SQLStatement.together`, on PostgreSQL one statement, which a commit
+    /// of one composition is whole), up to a statement that must come after
+    /// them (a projection's that replaces rows, a FHIR condition's) or a
+    /// second change to the same row.
     func statements(
         _ contribution: ContributionRecord, versions: [VersionWrite], ehrChanges: [EHRChange], dictionaries: NodeDictionaryCache.Use? = nil
     ) -> [SQLStatement] {
@@ -71,7 +73,9 @@ public struct VersionStore: Sendable {
                 }
             }
             batch.together([Self.versionedObjectStatement(write), Self.insertVersion(write.record, database.kind)], object: write.record.objectID)
-            batch.after(rows + write.tags.flatMap(TagStore.statements))
+            // A new object's projected rows are new rows (the AQL index's on PostgreSQL): they join the run.
+            if !rows.isEmpty && rows.allSatisfy(\.independent) { batch.together(rows) } else { batch.after(rows) }
+            batch.after(write.tags.flatMap(TagStore.statements))
         }
         return batch.finished()
     }
@@ -226,14 +230,16 @@ struct CommitStatements {
     private var statements: [SQLStatement] = []
     private var run: [SQLStatement] = []
     private var objects: Set<String> = []
+    /// The names of the run's WITH queries, one list on PostgreSQL.
+    private var names: Set<String> = []
 
     /// Statements that join the current run; a second version of an object
-    /// already in it starts a new one.
+    /// already in it, or a WITH query of a name already in it, starts a new one.
     mutating func together(_ more: [SQLStatement], object: String? = nil) {
-        if let object, !objects.insert(object).inserted {
-            close()
-            objects = [object]
-        }
+        let named = more.flatMap { $0.withQueries.map(\.name) }
+        if object.map(objects.contains) == true || !names.isDisjoint(with: named) { close() }
+        if let object { objects.insert(object) }
+        names.formUnion(named)
         run += more
     }
 
@@ -248,6 +254,7 @@ struct CommitStatements {
         if !run.isEmpty { statements.append(.together(run)) }
         run = []
         objects = []
+        names = []
     }
 
     mutating func finished() -> [SQLStatement] {
