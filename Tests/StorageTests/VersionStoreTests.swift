@@ -108,6 +108,12 @@ struct VersionStoreTests {
                 }
             } else {
                 #expect(stored == Array(large.utf8))
+                // TOAST compresses it with LZ4 (migration 11), smaller than a quarter.
+                let compressed = try await test.database.query(
+                    "SELECT pg_column_compression(data), pg_column_size(data) FROM object_version WHERE object_id = ? AND version_number = 2",
+                    [.text(ehr.statusID)])
+                #expect(compressed.first?.string(0) == "lz4")
+                #expect((compressed.first?.int(1)).map { $0 * 4 < large.utf8.count } == true, "\(compressed)")
             }
         }
     }

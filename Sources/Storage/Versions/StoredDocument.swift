@@ -5,7 +5,8 @@ import CZlib
 /// of 256 bytes or more is compressed when that makes it smaller: a zero
 /// byte (which no JSON document starts with), its length as four bytes,
 /// little-endian, then the zlib stream (RFC 1950). PostgreSQL compresses
-/// large values itself (TOAST), so there the document is kept as it is.
+/// large values itself (TOAST, with LZ4 from migration 11), so there the
+/// document is kept as it is.
 /// Rows written before either way read back the same.
 enum StoredDocument {
     static let marker: UInt8 = 0
