@@ -34,6 +34,32 @@ struct SQLValueTests {
         }
     }
 
+    /// Arrays (`SQLValue.array`) go to PostgreSQL in binary, NULLs kept, and
+    /// `unnest` makes rows of them; SQLite refuses one, naming it.
+    @Test(arguments: TestEngine.available)
+    func arraysBecomeRowsOnPostgreSQLAndSQLiteRefusesThem(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine, migrate: false) { test in
+            let integers = SQLArray(.integer, [.integer(Int64.min), .null, .integer(Int64.max), .integer(0)])
+            let reals = SQLArray(.real, [.real(-2.5e-300), .real(1e308), .null, .integer(3)])
+            let texts = SQLArray(.text, [.text(""), .text("Édith Piaf — 血圧 🩺"), .text("it's"), .null])
+            guard engine == .postgresql else {
+                await #expect(throws: StoreError.self) { try await test.database.query("SELECT ?", [.array(integers)]) }
+                return
+            }
+            let rows = try await test.database.query(
+                "SELECT i, r, t FROM unnest(?::bigint[], ?::float8[], ?::text[]) AS u(i, r, t)", [.array(integers), .array(reals), .array(texts)])
+            #expect(rows.map(\.values) == [
+                [.integer(Int64.min), .real(-2.5e-300), .text("")], [.null, .real(1e308), .text("Édith Piaf — 血圧 🩺")],
+                [.integer(Int64.max), .null, .text("it's")], [.integer(0), .real(3), .null],
+            ])
+            #expect(try await test.database.query("SELECT cardinality(?::text[])", [.array(SQLArray(.text, []))]).first?.values == [.integer(0)])
+            // A value of another kind than the array's is a clear error, not a NULL.
+            await #expect(throws: StoreError(.invalidValue, "an array of text values holds integer(1)")) {
+                try await test.database.query("SELECT cardinality(?::text[])", [.array(SQLArray(.text, [.integer(1)]))])
+            }
+        }
+    }
+
     /// PostgreSQL numbers its parameters (`$1`); the statements are written with `?`. A
     /// `?` inside a quoted literal is text, and text beyond ASCII passes unchanged.
     @Test func placeholdersAreNumberedForPostgreSQLOutsideQuotesOnly() {

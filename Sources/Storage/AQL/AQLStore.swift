@@ -81,7 +81,7 @@ public struct AQLStore: Sendable {
 
     static func aqlValue(_ value: SQLValue) -> AQLValue {
         switch value {
-        case .null, .blob: .null
+        case .null, .blob, .array: .null
         case .integer(let number): .integer(number)
         case .real(let number): .real(number)
         case .text(let text): .text(text)

@@ -12,12 +12,15 @@ enum IndexSchema {
         let name: String
         let type: @Sendable (DatabaseKind) -> String
         let value: @Sendable (Row) -> SQLValue
+        /// Its values' kind in an array of them (`SQLValue.array`).
+        let arrayElement: SQLArray.Element
 
         init(_ plan: PlanColumn, _ name: String, _ type: String, _ value: @escaping @Sendable (Row) -> SQLValue) {
             self.plan = plan
             self.name = name
             self.type = { kind in kind == .postgresql ? type.replacingOccurrences(of: "REAL", with: "DOUBLE PRECISION") : type }
             self.value = value
+            arrayElement = type.hasPrefix("INTEGER") || type.hasPrefix("BIGINT") ? .integer : type.hasPrefix("REAL") ? .real : .text
         }
     }
 

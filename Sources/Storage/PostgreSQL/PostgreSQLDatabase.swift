@@ -112,7 +112,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
     /// connection keeps prepared (`PostgreSQLNamedStatements`), generated
     /// ones and those left unnamed parsed and planned for this run only.
     func rows(_ sql: String, _ binds: [SQLValue], on connection: PostgresConnection, generated: Bool = false) async throws -> [SQLRow] {
-        let bindings = Self.bindings(binds)
+        let bindings = try Self.bindings(binds)
         if !generated, let named = namedStatements.named(sql, binds) {
             return try await PostgreSQLNamedStatement.run(named, bindings, on: connection, logger: statementLogger)
         }
@@ -189,7 +189,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
     }
 
     /// The values of a statement, each sent as its type (`PostgreSQLNamedStatements.type`).
-    static func bindings(_ binds: [SQLValue]) -> PostgresBindings {
+    static func bindings(_ binds: [SQLValue]) throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: binds.count)
         for bind in binds {
             switch bind {
@@ -198,6 +198,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
             case .real(let value): bindings.append(value)
             case .text(let value): bindings.append(value)
             case .blob(let value): bindings.append(ByteBuffer(bytes: value))
+            case .array(let array): try bindings.append(PostgreSQLArray(array))
             }
         }
         return bindings

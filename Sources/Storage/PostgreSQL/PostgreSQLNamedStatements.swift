@@ -57,6 +57,7 @@ final class PostgreSQLNamedStatements: Sendable {
         case .real: .float8
         case .text: .text
         case .blob: .bytea
+        case .array(let array): PostgreSQLArray(array).psqlType
         }
     }
 }

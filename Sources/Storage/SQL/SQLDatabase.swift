@@ -16,6 +16,25 @@ public enum SQLValue: Sendable, Equatable, Hashable {
     case real(Double)
     case text(String)
     case blob([UInt8])
+    /// Many values of one type bound as one: a PostgreSQL array, sent in
+    /// binary with its NULLs, which a statement turns into rows with
+    /// `unnest` (PostgreSQL §9.19). SQLite has no arrays and refuses one.
+    case array(SQLArray)
+}
+
+/// The values of an `SQLValue.array`: each null or of the element's kind.
+public struct SQLArray: Sendable, Equatable, Hashable {
+    public enum Element: Sendable, Equatable, Hashable {
+        case integer, real, text
+    }
+
+    public var element: Element
+    public var values: [SQLValue]
+
+    public init(_ element: Element, _ values: [SQLValue]) {
+        self.element = element
+        self.values = values
+    }
 }
 
 extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
@@ -38,6 +57,7 @@ extension SQLValue {
         case .integer(let number): .number(String(number))
         case .real(let number): .number(String(number))
         case .text(let text): .string(text)
+        case .array(let array): .array(array.values.map(\.json))
         }
     }
 }

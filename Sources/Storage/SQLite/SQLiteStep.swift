@@ -53,6 +53,8 @@ struct SQLiteStep {
                         ? sqlite3_bind_zeroblob(handle, index, 0)
                         : sqlite3_bind_blob(handle, index, buffer.baseAddress, Int32(buffer.count), Self.transient)
                 }
+            case .array:
+                throw StoreError(.invalidValue, "SQLite binds no array (value \(offset + 1) of \(statement.sql.prefix(60)))")
             }
             guard code == SQLITE_OK else { throw error(code) }
         }
