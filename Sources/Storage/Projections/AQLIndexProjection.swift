@@ -182,10 +182,14 @@ public struct AQLIndexProjection: Projection {
     /// the WITH query `inserted` (`compositionWithNodes`).
     static func nodeRecords(_ index: CompositionIndex, _ ids: [(shape: Int64, place: Int64)]) -> SQLStatement {
         let columns = IndexSchema.nodeColumns
-        var arrays = [SQLArray(.integer, ids.map { .integer($0.shape) }), SQLArray(.integer, ids.map { .integer($0.place) })]
-        for column in columns {
-            arrays.append(SQLArray(column.arrayElement, index.nodes.map(column.value)))
+        // Node by node, each read once (a node is copied on each read: by column, 9 times).
+        var values = Array(repeating: [SQLValue](), count: columns.count)
+        for offset in values.indices { values[offset].reserveCapacity(index.nodes.count) }
+        for node in index.nodes {
+            for (offset, column) in columns.enumerated() { values[offset].append(column.value(node)) }
         }
+        let arrays = [SQLArray(.integer, ids.map { .integer($0.shape) }), SQLArray(.integer, ids.map { .integer($0.place) })]
+            + zip(columns, values).map { SQLArray($0.arrayElement, $1) }
         let casts = arrays.map { "?::" + ($0.element == .integer ? "bigint[]" : $0.element == .real ? "float8[]" : "text[]") }
         let names = [IndexSchema.key, IndexSchema.shapes.key, IndexSchema.places.key] + columns.map(\.name)
         let fields = [IndexSchema.shapes.key, IndexSchema.places.key] + columns.map(\.name)
