@@ -114,6 +114,12 @@ struct SQLTogetherTests {
             try await store.commit(next, versions: [.update(record, rmType: "COMPOSITION", precedingVersion: 1, document: tree)], ehrChange: .requireModifiable)
             #expect(try await test.database.query("SELECT COUNT(*) FROM aql_composition").first?.int(0) == 2)
             #expect(try await NodeDictionaryCacheTests.dangling(test.database) == 0)
+            // A taken object id: the versioned object's error, whose guard is checked before
+            // the index row's insert runs (it would break its own key), nothing written.
+            await #expect(throws: StoreError(.conflict, "versioned object \(object) already exists")) {
+                try await NodeDictionaryCacheTests.commit(tree, ehr, in: store, objectID: object)
+            }
+            #expect(try await test.database.query("SELECT COUNT(*) FROM aql_composition").first?.int(0) == 2)
         }
     }
 }
