@@ -6,7 +6,8 @@ import PostgresNIO
 /// type, the length and lower bound (1), then each element as its length
 /// (-1 for null) and its binary value. Nothing is parsed on the server: a
 /// composition's node rows bound as one such array per column cost
-/// PostgreSQL no JSON parsing (BENCHMARKS.md §A commit in one statement).
+/// PostgreSQL no JSON parsing (BENCHMARKS.md §A commit in one statement, LZ4
+/// documents, node rows as binary arrays).
 struct PostgreSQLArray: PostgresThrowingDynamicTypeEncodable {
     let array: SQLArray
 
@@ -29,6 +30,15 @@ struct PostgreSQLArray: PostgresThrowingDynamicTypeEncodable {
     }
 
     var psqlFormat: PostgresFormat { .binary }
+
+    /// A placeholder for an array of `element`s, cast to its type in the statement's text.
+    static func placeholder(_ element: SQLArray.Element) -> String {
+        switch element {
+        case .integer: "?::bigint[]"
+        case .real: "?::float8[]"
+        case .text: "?::text[]"
+        }
+    }
 
     func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) throws {
         buffer.writeInteger(Int32(1))

@@ -190,7 +190,7 @@ public struct AQLIndexProjection: Projection {
         }
         let arrays = [SQLArray(.integer, ids.map { .integer($0.shape) }), SQLArray(.integer, ids.map { .integer($0.place) })]
             + zip(columns, values).map { SQLArray($0.arrayElement, $1) }
-        let casts = arrays.map { "?::" + ($0.element == .integer ? "bigint[]" : $0.element == .real ? "float8[]" : "text[]") }
+        let casts = arrays.map { PostgreSQLArray.placeholder($0.element) }
         let names = [IndexSchema.key, IndexSchema.shapes.key, IndexSchema.places.key] + columns.map(\.name)
         let fields = [IndexSchema.shapes.key, IndexSchema.places.key] + columns.map(\.name)
         return SQLStatement(

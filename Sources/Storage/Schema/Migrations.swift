@@ -154,9 +154,10 @@ public enum Migrations {
         Migration(version: 11, description: "documents compressed with LZ4 on PostgreSQL") { kind in
             // TOAST's default, pglz, was a tenth of the machine's time on IPS
             // commits; LZ4 compresses 8 times faster, and smaller (BENCHMARKS.md
-            // §A commit in one statement). Values already stored keep pglz; a
-            // server built without LZ4 keeps pglz for all (SQLite compresses
-            // documents itself, StoredDocument).
+            // §A commit in one statement, LZ4 documents, node rows as binary
+            // arrays). Values already stored keep pglz; a server built without
+            // LZ4 keeps pglz for all (SQLite compresses documents itself,
+            // StoredDocument).
             kind == .postgresql
                 ? [
                     """
