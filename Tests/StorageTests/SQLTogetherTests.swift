@@ -100,6 +100,14 @@ struct SQLTogetherTests {
             let update = store.statements(contribution, versions: [write(preceding: 1)], ehrChanges: [.requireModifiable], dictionaries: use)
             if engine == .postgresql {
                 #expect(one.count == 1 && one[0].parts.count == 6)
+                // As the API commits it (with its template's check): one text with few
+                // enough values to stay prepared on each connection (`PostgreSQLNamedStatements`).
+                var checked = write()
+                checked.conditions = [.templateRevision(templateID: "t", revision: "r")]
+                let api = store.statements(contribution, versions: [checked], ehrChanges: [.requireModifiable], dictionaries: use)
+                let values = api[0].parts.flatMap(\.binds)
+                #expect(api.count == 1 && api[0].parts.count == 7)
+                #expect(PostgreSQLNamedStatements().named(PostgreSQLDatabase.together(api[0].parts).sql, values) != nil, "\(values.count) values")
                 #expect(one[0].parts.last?.withQueries.map(\.name) == ["inserted", "nodes"])
                 #expect(two.map(\.parts.count) == [8, 0])
                 #expect(update.count > 1 && update[0].parts.allSatisfy { $0.withQueries.isEmpty })

@@ -19,7 +19,9 @@ extension PostgreSQLDatabase {
             guard let number = error.serverInfo?[.message].flatMap({ Int($0) }), refusals.indices.contains(number) else { throw error }
             throw refusals[number]
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            // Only an update can still break a unique constraint.
+            // Only an update, or an insert among a part's own WITH queries, can still break a
+            // unique constraint; the version's guards come first, so the latter only where no
+            // guard failed (the AQL index's rows of a new object: none expected).
             throw (parts.first { $0.onUniqueViolation != nil } ?? parts[0]).uniqueViolation
         } catch let error as PSQLError {
             throw Self.storeError(error)
